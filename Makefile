@@ -1,0 +1,84 @@
+# trouw: the commands in the README. `make dev` runs it locally, `make test` tests everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+VENV_STAMP  := $(VENV)/.installed
+PORT           ?= 3000
+LOCAL_AWS_PORT ?= 4566
+# A documented, local-only demo secret (see README). Never use it for a real shop.
+DEMO_WEBHOOK_SECRET ?= whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM0NTY=
+EVENT    ?= order-placed
+CUSTOMER ?= cus-8812
+ARCH     ?= arm64
+EXAMPLES := shared/contracts/examples
+LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
+             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
+
+.PHONY: help venv dev test test-rust lint build sam-build deploy post customer shop clean
+
+help:
+	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
+	@echo "make test       install what is needed, then run every test and lint"
+	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
+	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
+	@echo "make shop       add or update a shop from FILE=shop.json (TABLE_NAME and AWS creds for the cloud)"
+	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
+	@echo "make deploy     sam build && sam deploy from infra/"
+
+# The project's Python tools (moto, cfn-lint, sam, cargo-lambda), pinned, rebuilt when the pins change.
+$(VENV_STAMP): infra/local/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r infra/local/requirements.txt
+	touch $@
+
+venv: $(VENV_STAMP)
+
+dev: $(VENV_STAMP)
+	cargo build -p trouw-local --bin trouw-dev
+	PORT=$(PORT) LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) DEMO_WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) \
+	  TABLE_NAME=trouw-local ./target/debug/trouw-dev
+
+test: $(VENV_STAMP) lint test-rust
+
+# One moto for the whole suite; every test makes its own table and shop in it.
+test-rust: $(VENV_STAMP)
+	@if cargo nextest --version >/dev/null 2>&1; then \
+	  cargo nextest run --workspace --no-run && \
+	  infra/local/with-moto.sh cargo nextest run --workspace; \
+	else \
+	  cargo test --workspace --no-run && \
+	  infra/local/with-moto.sh cargo test --workspace; \
+	fi
+
+lint: $(VENV_STAMP)
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 ../$(VENV)/bin/sam validate --lint --template-file template.yaml
+	$(PY) infra/local/check_openapi.py shared/contracts/openapi.yaml
+
+build: $(VENV_STAMP)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) \
+	  --bin order-placed --bin order-delivered --bin order-returned --bin address-changed
+
+sam-build: $(VENV_STAMP)
+	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build
+
+deploy: sam-build
+	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy --parameter-overrides Architecture=$(ARCH)
+
+post:
+	WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
+	  post $(EVENT) $(EXAMPLES)/$(EVENT).json http://127.0.0.1:$(PORT)/webhooks/demo/$(EVENT)
+
+customer:
+	$(LOCAL_ENV) cargo run -q -p trouw-local --bin trouw-admin -- customer demo $(CUSTOMER)
+
+shop:
+	@test -n "$(FILE)" || { echo "usage: make shop FILE=shop.json [TABLE_NAME=...]"; exit 2; }
+	cargo run -q -p trouw-local --bin trouw-admin -- put-shop $(FILE)
+
+clean:
+	cargo clean
+	rm -rf $(VENV) infra/.aws-sam

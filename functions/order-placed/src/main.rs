@@ -1,0 +1,13 @@
+//! Lambda for `POST /webhooks/{shop}/order-placed`. Wiring only: the handler lives in
+//! `trouw::handlers::webhook`.
+
+use lambda_http::{run, service_fn, Error};
+use trouw::domain::EventType;
+use trouw::handlers::{webhook, WebhookApp};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    trouw::telemetry::init();
+    let app = WebhookApp::from_env().await?;
+    run(service_fn(|req| webhook::handle(&app, EventType::OrderPlaced, req))).await
+}

@@ -1,0 +1,84 @@
+"""moto's AWS emulator on loopback, one request at a time.
+
+moto's own `moto_server` serves requests on threads, and its TransactWriteItems is not atomic
+against a concurrent one. DynamoDB's is. So this serves moto's WSGI application behind one
+lock: every request (a whole transaction included) is applied atomically, and concurrency
+tests test trouw, not the emulator.
+
+Usage: moto_server.py [--host 127.0.0.1] [--port 4566] [--port-file FILE] [--parent-pid PID]
+--port 0 picks a free port and writes it to --port-file once the server listens.
+--parent-pid makes the server exit when that process is gone (no orphans after a crash).
+"""
+
+import argparse
+import os
+import sys
+import threading
+import time
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class SerialApp:
+    """Runs each request, body included, under one lock."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
+        return [body]
+
+
+def watch_parent(pid):
+    while True:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            os._exit(0)
+        time.sleep(0.5)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--port-file")
+    parser.add_argument("--parent-pid", type=int)
+    parser.add_argument("--quiet", action="store_true", help="no access log")
+    args = parser.parse_args()
+
+    app = SerialApp(DomainDispatcherApplication(create_backend_app))
+    handler = QuietHandler if args.quiet else WSGIRequestHandler
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
+    port = server.socket.getsockname()[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(port))
+        os.replace(tmp, args.port_file)
+    if args.parent_pid:
+        threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
+    print(f"moto listening on http://{args.host}:{port} (one request at a time)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+//! `make dev`: moto, the table from the template, the verified demo sender, the demo shop,
+//! and the HTTP API on 127.0.0.1:$PORT. Ctrl-C stops all of it.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use trouw::clock::SystemClock;
+use trouw::config::Config;
+use trouw::handlers::WebhookApp;
+use trouw_local::aws::LocalAws;
+use trouw_local::demo::{register_demo_shop, verify_sender, DEFAULT_DEMO_SECRET};
+use trouw_local::table::TableDefinition;
+
+fn main() -> ExitCode {
+    if std::env::var("DEMO_WEBHOOK_SECRET").map_or(true, |s| s.is_empty()) {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("DEMO_WEBHOOK_SECRET", DEFAULT_DEMO_SECRET) };
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("trouw-dev: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v.parse().map_err(|_| format!("{name}={v} is not valid")),
+        _ => Ok(default),
+    }
+}
+
+async fn run() -> Result<(), String> {
+    trouw::telemetry::init();
+    let port: u16 = env_or("PORT", 3000)?;
+    let aws_port: u16 = env_or("LOCAL_AWS_PORT", 4566)?;
+    let table: String = env_or("TABLE_NAME", "trouw-local".to_owned())?;
+
+    let aws = match std::env::var("TROUW_AWS_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => LocalAws::existing(endpoint),
+        _ => LocalAws::start(aws_port).map_err(|e| format!("starting moto: {e}"))?,
+    };
+    let sdk = aws.sdk_config().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    TableDefinition::from_repository()
+        .map_err(|e| e.to_string())?
+        .create(&dynamo, &table)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let config = Config { table_name: table.clone(), settings_cache: Duration::from_secs(2) };
+    let app = Arc::new(WebhookApp::new(&config, dynamo.clone(), aws_sdk_ssm::Client::new(&sdk), Arc::new(SystemClock)));
+    let shop = register_demo_shop(&app.store).await.map_err(|e| e.to_string())?;
+    verify_sender(&sdk, shop.settings.sender.as_str()).await.map_err(|e| format!("verifying the sender in SES: {e}"))?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("binding 127.0.0.1:{port}: {e}"))?;
+    eprintln!(
+        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo, secret from DEMO_WEBHOOK_SECRET\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812\n  stop:       Ctrl-C\n",
+        aws.endpoint
+    );
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("\nstopping trouw and moto");
+    };
+    trouw_local::gateway::serve(listener, app, shutdown).await;
+    drop(aws);
+    Ok(())
+}

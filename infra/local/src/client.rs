@@ -1,0 +1,48 @@
+//! A small HTTP client for posting signed webhooks to a local or deployed API.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use trouw::webhook::signature::sign_standard_webhook;
+use trouw::webhook::WebhookSecret;
+
+/// An answer: status, headers and body text.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+pub type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+pub fn http_client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// Sends one request.
+pub async fn send(client: &HttpClient, request: http::Request<Full<Bytes>>) -> Result<Answer, String> {
+    let response = client.request(request).await.map_err(|e| e.to_string())?;
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok(Answer { status: parts.status.as_u16(), headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+}
+
+/// A `POST` signed per Standard Webhooks with `secret`, as a shop platform sends it.
+pub fn signed_post(url: &str, secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u8]) -> http::Request<Full<Bytes>> {
+    let signature = sign_standard_webhook(secret, id, timestamp, body).expect("a valid whsec_ secret");
+    http::Request::post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .expect("valid request parts")
+}

@@ -1,0 +1,80 @@
+//! The local stack's fixtures: the demo shop and the verified sender.
+
+use trouw::domain::ShopSettings;
+use trouw::shops::SecretRef;
+use trouw::store::{ShopRecord, Store, StoreError};
+
+/// The demo shop (`infra/local/demo-shop.json`); its secret comes from `DEMO_WEBHOOK_SECRET`.
+pub const DEMO_SHOP_JSON: &str = include_str!("../demo-shop.json");
+
+/// A documented, local-only default for `DEMO_WEBHOOK_SECRET`. Never use it anywhere else.
+pub const DEFAULT_DEMO_SECRET: &str = "whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM0NTY=";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShopFileError {
+    #[error("not a valid shop file: {0}")]
+    Json(String),
+    #[error("{0}")]
+    Settings(#[from] trouw::domain::SettingsError),
+    #[error("webhook_secrets[{0}] must be ssm:/parameter/name or env:VARIABLE")]
+    SecretRef(usize),
+    #[error("webhook_secrets must name at least one secret")]
+    NoSecrets,
+}
+
+/// Parses and checks a shop file before anything is written.
+pub fn parse_shop_file(text: &str) -> Result<ShopRecord, ShopFileError> {
+    let record: ShopRecord = serde_json::from_str(text).map_err(|e| ShopFileError::Json(e.to_string()))?;
+    ShopSettings::validate(&record.settings)?;
+    if record.webhook_secrets.is_empty() {
+        return Err(ShopFileError::NoSecrets);
+    }
+    if let Some(i) = record.webhook_secrets.iter().position(|r| SecretRef::parse(r).is_none()) {
+        return Err(ShopFileError::SecretRef(i));
+    }
+    Ok(record)
+}
+
+pub fn demo_shop() -> ShopRecord {
+    parse_shop_file(DEMO_SHOP_JSON).expect("the bundled demo shop is valid")
+}
+
+/// Registers the demo shop.
+pub async fn register_demo_shop(store: &Store) -> Result<ShopRecord, StoreError> {
+    let shop = demo_shop();
+    store.put_shop(&shop).await?;
+    Ok(shop)
+}
+
+/// SES sends only from verified identities; the local stack verifies the shop's sender as a
+/// real deployment must (moto marks it verified at once).
+pub async fn verify_sender(sdk: &aws_config::SdkConfig, sender: &str) -> Result<(), String> {
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    match ses.create_email_identity().email_identity(sender).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if format!("{err:?}").contains("AlreadyExists") => Ok(()),
+        Err(err) => Err(format!("{err:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_demo_shop_is_valid_and_holds_no_secret() {
+        let shop = demo_shop();
+        assert_eq!(shop.settings.id.as_str(), "demo");
+        assert_eq!(shop.webhook_secrets, ["env:DEMO_WEBHOOK_SECRET"]);
+    }
+
+    #[test]
+    fn shop_files_are_checked() {
+        let bad_secret = DEMO_SHOP_JSON.replace("env:DEMO_WEBHOOK_SECRET", "whsec_plain");
+        assert!(matches!(parse_shop_file(&bad_secret), Err(ShopFileError::SecretRef(0))));
+        let bad_zone = DEMO_SHOP_JSON.replace("Europe/Amsterdam", "Mars/Olympus");
+        assert!(matches!(parse_shop_file(&bad_zone), Err(ShopFileError::Settings(_))));
+        let bad_id = DEMO_SHOP_JSON.replace("\"demo\"", "\"De Mo\"");
+        assert!(matches!(parse_shop_file(&bad_id), Err(ShopFileError::Json(_))));
+    }
+}

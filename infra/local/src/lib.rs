@@ -1,0 +1,16 @@
+//! The local stand-in for the cloud, for `make dev` and the integration tests:
+//! - [`aws`]: moto (DynamoDB, Streams, SSM, SES v2) on loopback, one request at a time;
+//! - [`table`]: the table created from `infra/template.yaml` itself, not from a copy;
+//! - [`gateway`]: an HTTP server with the API's routes, calling the Lambda handlers;
+//! - [`demo`]: the demo shop and the verified sender identity.
+
+pub mod aws;
+pub mod client;
+pub mod demo;
+pub mod gateway;
+pub mod table;
+
+/// The workspace root (this crate lives in `infra/local`).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}

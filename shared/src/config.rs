@@ -1,0 +1,50 @@
+//! Configuration from the environment, read once per container.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `TABLE_NAME`: the single table from `infra/template.yaml`.
+    pub table_name: String,
+    /// `SETTINGS_CACHE_SECONDS` (default 60): how long a container trusts cached shop settings.
+    pub settings_cache: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{0} is not a valid number")]
+    Invalid(&'static str),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let table_name = std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
+        let settings_cache = match std::env::var("SETTINGS_CACHE_SECONDS") {
+            Ok(v) => Duration::from_secs(v.parse().map_err(|_| ConfigError::Invalid("SETTINGS_CACHE_SECONDS"))?),
+            Err(_) => Duration::from_secs(60),
+        };
+        Ok(Config { table_name, settings_cache })
+    }
+}
+
+/// The SDK configuration: region and credentials from the environment as usual, and
+/// `AWS_ENDPOINT_URL` honoured by the SDK itself (that is how the local stack points here).
+/// Short timeouts and two attempts: a webhook answers 503 quickly and the platform retries,
+/// rather than a Lambda waiting out DynamoDB.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await
+}

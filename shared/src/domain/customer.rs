@@ -1,0 +1,161 @@
+//! The customer profile: one versioned item per customer and shop.
+
+use super::{AddressHistory, Currency, CustomerId, Email, Locale, ShopId, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    pub shop: ShopId,
+    pub id: CustomerId,
+    pub contact: Contact,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+    #[serde(default)]
+    pub addresses: AddressHistory,
+    pub order_count: u32,
+    pub returned_order_count: u32,
+    pub total_spent: Spend,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_order_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_order_at: Option<Timestamp>,
+    pub loyalty: Loyalty,
+    pub lifecycle: Lifecycle,
+    /// Bumped on every write; the store writes only if it still holds the version it read.
+    pub version: u64,
+}
+
+impl CustomerProfile {
+    pub fn new(shop: ShopId, id: CustomerId) -> Self {
+        CustomerProfile {
+            shop,
+            id,
+            contact: Contact::default(),
+            consent: None,
+            addresses: AddressHistory::default(),
+            order_count: 0,
+            returned_order_count: 0,
+            total_spent: Spend::default(),
+            first_order_at: None,
+            last_order_at: None,
+            loyalty: Loyalty::default(),
+            lifecycle: Lifecycle::Prospect,
+            version: 0,
+        }
+    }
+
+    pub fn has_marketing_consent(&self) -> bool {
+        self.consent.as_ref().is_some_and(|c| c.granted)
+    }
+}
+
+/// How to reach the customer. Each field follows the newest event that carried it, so
+/// events arriving in any order leave the same contact details.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Stamped<Email>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<Stamped<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Stamped<Locale>>,
+}
+
+impl Contact {
+    pub fn email(&self) -> Option<&Email> {
+        self.email.as_ref().map(|s| &s.value)
+    }
+    pub fn first_name(&self) -> Option<&str> {
+        self.first_name.as_ref().map(|s| s.value.as_str())
+    }
+    pub fn locale(&self) -> Option<&Locale> {
+        self.locale.as_ref().map(|s| &s.value)
+    }
+}
+
+/// A value with the `occurred_at` of the event that said it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped<T> {
+    pub value: T,
+    pub at: Timestamp,
+}
+
+impl<T: Ord + Clone> Stamped<T> {
+    /// Keeps the newer of the two; on the same instant the larger value, so that the result
+    /// never depends on which arrived first.
+    pub fn merge(current: &mut Option<Stamped<T>>, value: &T, at: Timestamp) {
+        let replace = match current {
+            None => true,
+            Some(c) => at > c.at || (at == c.at && *value > c.value),
+        };
+        if replace {
+            *current = Some(Stamped { value: value.clone(), at });
+        }
+    }
+}
+
+/// Marketing consent: the newest statement by `occurred_at` wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub granted: bool,
+    pub at: Timestamp,
+    /// Where it was given or withdrawn: the event type, e.g. `order.placed`.
+    pub source: String,
+}
+
+/// Total spent per currency, in minor units (a shop may sell in more than one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Spend(pub BTreeMap<Currency, i64>);
+
+impl Spend {
+    pub fn add(&mut self, currency: Currency, minor: i64) {
+        let entry = self.0.entry(currency).or_insert(0);
+        *entry += minor;
+        if *entry == 0 {
+            self.0.remove(&currency);
+        }
+    }
+    pub fn get(&self, currency: Currency) -> i64 {
+        self.0.get(&currency).copied().unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Loyalty {
+    /// Earned but still inside the return window.
+    pub points_pending: u64,
+    /// Confirmed and spendable.
+    pub points_available: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lifecycle {
+    /// Known (e.g. from an address change) but no order yet.
+    Prospect,
+    /// One order.
+    New,
+    /// Two or more orders.
+    Repeat,
+}
+
+impl Lifecycle {
+    pub fn for_order_count(count: u32) -> Self {
+        match count {
+            0 => Lifecycle::Prospect,
+            1 => Lifecycle::New,
+            _ => Lifecycle::Repeat,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Prospect => "prospect",
+            Lifecycle::New => "new",
+            Lifecycle::Repeat => "repeat",
+        }
+    }
+}

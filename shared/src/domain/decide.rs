@@ -1,0 +1,174 @@
+//! `decide`: the one function that turns a customer's state and an event into the next state.
+
+use super::{
+    Consent, Contact, CustomerFacts, CustomerProfile, EventKind, Lifecycle, Money, Order,
+    OrderStatus, ShopEvent, ShopSettings, Stamped, Timestamp,
+};
+use jiff::SignedDuration;
+
+/// What the store holds for the event's customer (and order, if the event names one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerState {
+    pub profile: Option<CustomerProfile>,
+    pub order: Option<Order>,
+}
+
+/// The next state, to be written in one transaction, and a summary for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub profile: CustomerProfile,
+    pub order: Option<Order>,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub order_status: Option<OrderStatus>,
+    pub points_pending: u64,
+    pub lifecycle: Lifecycle,
+    /// This event moved the customer to a new address.
+    pub moved: bool,
+}
+
+/// How far in the future an event's own time may lie before it is treated as "now": a shop
+/// with a fast clock must not be able to pin consent or contact data for ever.
+const MAX_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+/// Applies one event. Pure: same inputs, same decision.
+///
+/// Rules:
+/// - contact fields and marketing consent follow the newest event by `occurred_at`
+///   (consent: on a tie, the opt-out wins);
+/// - an address is kept as a fingerprint; a change from a known address is a move;
+/// - an order is a set of facts (placed, delivered, returns); status and points are derived
+///   from them, and the customer's totals change by the difference the event made, so any
+///   arrival order ends in the same state;
+/// - order placed: order count, spend, first/last order time, pending points (whole currency
+///   units times the shop's rate), lifecycle new/repeat;
+/// - returned: whole or partial; pending points for the returned value are taken back, never
+///   more than the order earned.
+pub fn decide(
+    state: &CustomerState,
+    event: &ShopEvent,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Decision {
+    let at = event.occurred_at.min(now + MAX_CLOCK_SKEW);
+    let mut profile = state
+        .profile
+        .clone()
+        .unwrap_or_else(|| CustomerProfile::new(settings.id.clone(), event.customer.id.clone()));
+
+    apply_contact(&mut profile.contact, &event.customer, at);
+    if let Some(granted) = event.customer.marketing_consent {
+        apply_consent(&mut profile, granted, at, event.event_type().wire_name());
+    }
+
+    let mut moved = false;
+    if let Some(address) = &event.customer.address {
+        let moves_before = profile.addresses.move_count();
+        profile.addresses.observe(address, at);
+        moved = profile.addresses.move_count() > moves_before
+            && profile.addresses.last_move_at() == Some(at);
+    }
+
+    let order = event.order_id().map(|order_id| {
+        let before = state.order.clone();
+        let mut order = before.clone().unwrap_or_else(|| Order::empty(order_id.clone()));
+        match &event.kind {
+            EventKind::OrderPlaced(placed) => {
+                // The first "placed" wins; a re-sent one with a new id changes nothing.
+                if order.placed.is_none() {
+                    order.placed = Some(placed.clone());
+                }
+            }
+            EventKind::OrderDelivered { delivered_at, .. } => {
+                let earliest = order.delivered_at.map_or(*delivered_at, |d| d.min(*delivered_at));
+                order.delivered_at = Some(earliest);
+            }
+            EventKind::OrderReturned { facts, .. } => order.add_return(facts.clone()),
+            EventKind::AddressChanged => {}
+        }
+        order.derive(&settings.loyalty);
+        apply_order_difference(&mut profile, before.as_ref(), &order);
+        order
+    });
+
+    profile.lifecycle = Lifecycle::for_order_count(profile.order_count);
+    let held = profile.loyalty.points_pending + profile.loyalty.points_available;
+    profile.loyalty.tier = settings.loyalty.tier_for(held).map(|t| t.name.clone());
+    profile.version += 1;
+
+    let outcome = Outcome {
+        order_status: order.as_ref().map(|o| o.status),
+        points_pending: profile.loyalty.points_pending,
+        lifecycle: profile.lifecycle,
+        moved,
+    };
+    Decision { profile, order, outcome }
+}
+
+fn apply_contact(contact: &mut Contact, facts: &CustomerFacts, at: Timestamp) {
+    if let Some(email) = &facts.email {
+        Stamped::merge(&mut contact.email, email, at);
+    }
+    if let Some(name) = &facts.first_name {
+        Stamped::merge(&mut contact.first_name, name, at);
+    }
+    if let Some(locale) = &facts.locale {
+        Stamped::merge(&mut contact.locale, locale, at);
+    }
+}
+
+fn apply_consent(profile: &mut CustomerProfile, granted: bool, at: Timestamp, source: &str) {
+    let wins = match &profile.consent {
+        None => true,
+        Some(current) => at > current.at || (at == current.at && !granted && current.granted),
+    };
+    if wins {
+        profile.consent = Some(Consent { granted, at, source: source.to_owned() });
+    }
+}
+
+/// What one order adds to the customer's totals.
+#[derive(Default)]
+struct Contribution {
+    counted: u32,
+    spent: Option<Money>,
+    points_pending: u64,
+    returned: u32,
+}
+
+fn contribution(order: Option<&Order>) -> Contribution {
+    let Some(order) = order else { return Contribution::default() };
+    Contribution {
+        counted: u32::from(order.placed.is_some()),
+        spent: order.placed.as_ref().map(|p| p.total),
+        points_pending: order.points_pending(),
+        returned: u32::from(order.has_returns()),
+    }
+}
+
+fn apply_order_difference(profile: &mut CustomerProfile, before: Option<&Order>, after: &Order) {
+    let (old, new) = (contribution(before), contribution(Some(after)));
+    profile.order_count = (profile.order_count + new.counted).saturating_sub(old.counted);
+    profile.returned_order_count =
+        (profile.returned_order_count + new.returned).saturating_sub(old.returned);
+    if let Some(m) = old.spent {
+        profile.total_spent.add(m.currency, -m.minor);
+    }
+    if let Some(m) = new.spent {
+        profile.total_spent.add(m.currency, m.minor);
+    }
+    profile.loyalty.points_pending =
+        (profile.loyalty.points_pending + new.points_pending).saturating_sub(old.points_pending);
+    if let Some(placed) = &after.placed {
+        let at = placed.placed_at;
+        profile.first_order_at = Some(profile.first_order_at.map_or(at, |t| t.min(at)));
+        profile.last_order_at = Some(profile.last_order_at.map_or(at, |t| t.max(at)));
+    }
+}
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

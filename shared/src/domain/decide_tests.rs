@@ -1,0 +1,294 @@
+use super::*;
+use crate::domain::shop::fixtures::demo_settings;
+use crate::domain::{
+    Amount, Currency, CustomerId, Email, EventId, Locale, ObservedAddress, OrderId, OrderLine,
+    PlacedOrder, ReturnFacts, ReturnedLine, ShopId, Sku,
+};
+use proptest::prelude::*;
+
+fn t(secs: i64) -> Timestamp {
+    Timestamp::from_second(1_793_000_000 + secs).unwrap()
+}
+fn now() -> Timestamp {
+    t(1_000_000)
+}
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::EUR)
+}
+fn home(line1: &str) -> ObservedAddress {
+    ObservedAddress::from_parts(&ShopId::parse("demo").unwrap(), Some(line1), None, "1016 GV", Some("Amsterdam"), "NL")
+}
+fn facts() -> CustomerFacts {
+    CustomerFacts {
+        id: CustomerId::parse("cus-8812").unwrap(),
+        email: None,
+        first_name: None,
+        locale: None,
+        marketing_consent: None,
+        address: None,
+    }
+}
+fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEvent {
+    ShopEvent { id: EventId::parse(id).unwrap(), occurred_at: t(at), customer, kind }
+}
+fn line(sku: &str, qty: u32, price: i64) -> OrderLine {
+    OrderLine {
+        sku: Sku::parse(sku).unwrap(),
+        name: None,
+        category: None,
+        quantity: qty,
+        unit_price: Some(eur(price)),
+        replenish_after_days: None,
+    }
+}
+/// The contract's example order: 3 x TP-075 at 3.95 and 1 x EB-200 at 53.00, total 64.85.
+fn placed(id: &str, order: &str, at: i64) -> ShopEvent {
+    let mut customer = facts();
+    customer.email = Some(Email::parse("anna.devries@example.nl").unwrap());
+    customer.first_name = Some("Anna".into());
+    customer.locale = Some(Locale::parse("nl").unwrap());
+    customer.marketing_consent = Some(true);
+    customer.address = Some(home("Prinsengracht 263"));
+    event(
+        id,
+        at,
+        customer,
+        EventKind::OrderPlaced(PlacedOrder {
+            id: OrderId::parse(order).unwrap(),
+            placed_at: t(at),
+            total: eur(6485),
+            lines: vec![line("TP-075", 3, 395), line("EB-200", 1, 5300)],
+        }),
+    )
+}
+fn delivered(id: &str, order: &str, at: i64) -> ShopEvent {
+    event(id, at, facts(), EventKind::OrderDelivered { order_id: OrderId::parse(order).unwrap(), delivered_at: t(at) })
+}
+fn returned(id: &str, order: &str, at: i64, lines: Option<Vec<(&str, u32)>>) -> ShopEvent {
+    let lines = lines.map(|ls| {
+        ls.into_iter().map(|(s, q)| ReturnedLine { sku: Sku::parse(s).unwrap(), quantity: q }).collect()
+    });
+    event(
+        id,
+        at,
+        facts(),
+        EventKind::OrderReturned {
+            order_id: OrderId::parse(order).unwrap(),
+            facts: ReturnFacts { event_id: EventId::parse(id).unwrap(), returned_at: t(at), refund_total: None, lines, reason: None },
+        },
+    )
+}
+fn address(id: &str, at: i64, line1: &str) -> ShopEvent {
+    let mut customer = facts();
+    customer.address = Some(home(line1));
+    event(id, at, customer, EventKind::AddressChanged)
+}
+
+/// Applies events one by one like the handler does: the order in state is the event's order.
+fn run(events: &[ShopEvent]) -> (CustomerProfile, std::collections::BTreeMap<String, Order>) {
+    let settings = demo_settings();
+    let mut profile = None;
+    let mut orders = std::collections::BTreeMap::new();
+    for e in events {
+        let state = CustomerState {
+            profile: profile.clone(),
+            order: e.order_id().and_then(|id| orders.get(id.as_str()).cloned()),
+        };
+        let d = decide(&state, e, now(), &settings);
+        if let Some(o) = d.order {
+            orders.insert(o.id.as_str().to_owned(), o);
+        }
+        profile = Some(d.profile);
+    }
+    (profile.unwrap(), orders)
+}
+
+#[test]
+fn order_placed_counts_spend_points_and_lifecycle() {
+    let (p, orders) = run(&[placed("e1", "NL-1", 0)]);
+    assert_eq!(p.order_count, 1);
+    assert_eq!(p.total_spent.get(Currency::EUR), 6485);
+    assert_eq!(p.loyalty.points_pending, 64, "1 point per whole euro of 64.85");
+    assert_eq!(p.loyalty.points_available, 0);
+    assert_eq!(p.loyalty.tier.as_deref(), Some("Brons"));
+    assert_eq!(p.lifecycle, Lifecycle::New);
+    assert_eq!((p.first_order_at, p.last_order_at), (Some(t(0)), Some(t(0))));
+    assert!(p.has_marketing_consent());
+    assert_eq!(p.contact.first_name(), Some("Anna"));
+    assert_eq!(p.addresses.current().unwrap().area.postal_code, "1016GV");
+    assert_eq!(p.version, 1);
+    assert_eq!(orders["NL-1"].status, OrderStatus::Placed);
+
+    let (p, _) = run(&[placed("e1", "NL-1", 0), placed("e2", "NL-2", 100)]);
+    assert_eq!(p.order_count, 2);
+    assert_eq!(p.lifecycle, Lifecycle::Repeat);
+    assert_eq!(p.loyalty.points_pending, 128);
+    assert_eq!((p.first_order_at, p.last_order_at), (Some(t(0)), Some(t(100))));
+    assert_eq!(p.addresses.move_count(), 0, "the same address on a second order is not a move");
+}
+
+#[test]
+fn points_rate_and_tiers_come_from_the_shop() {
+    let mut settings = demo_settings();
+    settings.loyalty.points_per_unit = 5;
+    let d = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    assert_eq!(d.profile.loyalty.points_pending, 320);
+    assert_eq!(d.profile.loyalty.tier.as_deref(), Some("Zilver"));
+}
+
+#[test]
+fn delivery_keeps_its_time() {
+    let (_, orders) = run(&[placed("e1", "NL-1", 0), delivered("e2", "NL-1", 50)]);
+    assert_eq!(orders["NL-1"].status, OrderStatus::Delivered);
+    assert_eq!(orders["NL-1"].delivered_at, Some(t(50)));
+}
+
+#[test]
+fn partial_return_reverses_the_points_of_the_returned_value() {
+    let (p, orders) = run(&[placed("e1", "NL-1", 0), delivered("e2", "NL-1", 50), returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)]))]);
+    let order = &orders["NL-1"];
+    assert_eq!(order.status, OrderStatus::PartiallyReturned);
+    assert_eq!((order.points_earned, order.points_reversed), (64, 53));
+    assert_eq!(p.loyalty.points_pending, 11);
+    assert_eq!(p.returned_order_count, 1);
+    assert_eq!(p.order_count, 1, "a returned order still counts as ordered");
+}
+
+#[test]
+fn returning_every_line_or_the_whole_order_reverses_everything_and_never_below_zero() {
+    let (p, orders) = run(&[placed("e1", "NL-1", 0), returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])), returned("e3", "NL-1", 20, Some(vec![("TP-075", 5)]))]);
+    assert_eq!(orders["NL-1"].status, OrderStatus::Returned);
+    assert_eq!(p.loyalty.points_pending, 0);
+    let (p, orders) = run(&[placed("e1", "NL-1", 0), returned("e2", "NL-1", 10, None), returned("e3", "NL-1", 20, None)]);
+    assert_eq!(orders["NL-1"].status, OrderStatus::Returned);
+    assert_eq!(p.loyalty.points_pending, 0);
+    assert_eq!(p.returned_order_count, 1);
+}
+
+#[test]
+fn a_refund_total_is_used_when_lines_are_not_given_in_the_order() {
+    let mut e = returned("e2", "NL-1", 10, Some(vec![("UNKNOWN-SKU", 1)]));
+    if let EventKind::OrderReturned { facts, .. } = &mut e.kind {
+        facts.refund_total = Some(Amount::parse("20.00").unwrap());
+    }
+    let (p, _) = run(&[placed("e1", "NL-1", 0), e]);
+    assert_eq!(p.loyalty.points_pending, 44);
+}
+
+#[test]
+fn return_before_placed_converges_to_the_orderly_state() {
+    let orderly = run(&[placed("e1", "NL-1", 0), delivered("e2", "NL-1", 50), returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)]))]);
+    let late = run(&[returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)])), delivered("e2", "NL-1", 50), placed("e1", "NL-1", 0)]);
+    assert_eq!(orderly, late);
+}
+
+#[test]
+fn newest_consent_wins_whatever_the_arrival_order() {
+    let mut opt_out = address("e2", 200, "Prinsengracht 263");
+    opt_out.customer.marketing_consent = Some(false);
+    let (p, _) = run(&[opt_out.clone(), placed("e1", "NL-1", 0)]);
+    let consent = p.consent.unwrap();
+    assert!(!consent.granted);
+    assert_eq!(consent.at, t(200));
+    assert_eq!(consent.source, "customer.address_changed");
+    let (p, _) = run(&[placed("e1", "NL-1", 0), opt_out]);
+    assert!(!p.has_marketing_consent());
+}
+
+#[test]
+fn an_event_from_the_future_counts_as_now() {
+    let mut future_opt_in = address("e1", 10_000_000, "Prinsengracht 263");
+    future_opt_in.customer.marketing_consent = Some(true);
+    let mut later_opt_out = address("e2", 1_000_400, "Prinsengracht 263");
+    later_opt_out.customer.marketing_consent = Some(false);
+    let (p, _) = run(&[future_opt_in, later_opt_out]);
+    assert!(!p.has_marketing_consent(), "a skewed clock must not pin consent");
+}
+
+#[test]
+fn moves_are_real_changes_only() {
+    let (p, _) = run(&[placed("e1", "NL-1", 0)]);
+    assert_eq!(p.addresses.move_count(), 0, "the first address is not a move");
+    let settings = demo_settings();
+    let state = CustomerState { profile: Some(p), order: None };
+    let same = decide(&state, &address("e2", 10, "Prinsengracht 263"), now(), &settings);
+    assert!(!same.outcome.moved);
+    let moved = decide(&state, &address("e3", 10, "Oudegracht 158"), now(), &settings);
+    assert!(moved.outcome.moved);
+    assert_eq!(moved.profile.addresses.last_move_at(), Some(t(10)));
+    assert_eq!(moved.profile.lifecycle, Lifecycle::New);
+    let first_only = decide(&CustomerState::default(), &address("e4", 10, "Oudegracht 158"), now(), &settings);
+    assert!(!first_only.outcome.moved);
+    assert_eq!(first_only.profile.lifecycle, Lifecycle::Prospect);
+}
+
+#[test]
+fn older_contact_data_does_not_overwrite_newer() {
+    let mut newer = address("e2", 100, "Prinsengracht 263");
+    newer.customer.first_name = Some("Anne".into());
+    let (p, _) = run(&[newer, placed("e1", "NL-1", 0)]);
+    assert_eq!(p.contact.first_name(), Some("Anne"));
+    assert!(p.contact.email().is_some(), "a missing field is still filled from an older event");
+}
+
+#[test]
+fn decide_is_pure() {
+    let e = placed("e1", "NL-1", 0);
+    let a = decide(&CustomerState::default(), &e, now(), &demo_settings());
+    let b = decide(&CustomerState::default(), &e, now(), &demo_settings());
+    assert_eq!(a, b);
+}
+
+/// One random history of a customer: up to three orders with their deliveries and returns,
+/// address changes and consent statements, each at its own time.
+fn history() -> impl Strategy<Value = Vec<ShopEvent>> {
+    let order_events = (0..3usize).prop_flat_map(|n| {
+        proptest::collection::vec(
+            (any::<bool>(), prop_oneof![Just(None), Just(Some(vec![("EB-200", 1)])), Just(Some(vec![("TP-075", 2)])), Just(Some(vec![("TP-075", 3), ("EB-200", 1)]))], 0..3usize),
+            n + 1,
+        )
+    });
+    let extras = proptest::collection::vec((0..3usize, any::<bool>()), 0..4);
+    (order_events, extras).prop_map(|(orders, extras)| {
+        let mut events = Vec::new();
+        let mut clock = 0;
+        let mut tick = || {
+            clock += 7;
+            clock
+        };
+        for (i, (delivered_too, return_lines, return_count)) in orders.into_iter().enumerate() {
+            let order = format!("NL-{i}");
+            events.push(placed(&format!("p{i}"), &order, tick()));
+            if delivered_too {
+                events.push(delivered(&format!("d{i}"), &order, tick()));
+            }
+            for r in 0..return_count {
+                events.push(returned(&format!("r{i}-{r}"), &order, tick(), return_lines.clone()));
+            }
+        }
+        for (j, (house, consent)) in extras.into_iter().enumerate() {
+            let mut e = address(&format!("a{j}"), tick(), ["Prinsengracht 263", "Oudegracht 158", "Dam 1"][house]);
+            e.customer.marketing_consent = Some(consent);
+            events.push(e);
+        }
+        events
+    })
+}
+
+proptest! {
+    #[test]
+    fn any_arrival_order_converges(events in history().prop_flat_map(|e| (Just(e.clone()), Just(e).prop_shuffle()))) {
+        let (orderly, shuffled) = events;
+        prop_assert_eq!(run(&orderly), run(&shuffled));
+    }
+
+    #[test]
+    fn pending_points_equal_what_the_orders_hold(events in history()) {
+        let (profile, orders) = run(&events);
+        let held: u64 = orders.values().map(|o| o.points_earned - o.points_reversed).sum();
+        prop_assert_eq!(profile.loyalty.points_pending, held);
+        for o in orders.values() {
+            prop_assert!(o.points_reversed <= o.points_earned);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The canonical shop event, as the domain sees it: already verified, parsed and trusted.
+
+use super::{
+    Amount, CustomerId, Email, EventId, Locale, Money, OrderId, OrderLine, ReturnedLine, Timestamp,
+};
+pub use super::address::ObservedAddress;
+use serde::{Deserialize, Serialize};
+
+/// The four kinds of shop event, one per webhook route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventType {
+    OrderPlaced,
+    OrderDelivered,
+    OrderReturned,
+    AddressChanged,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 4] = [
+        EventType::OrderPlaced,
+        EventType::OrderDelivered,
+        EventType::OrderReturned,
+        EventType::AddressChanged,
+    ];
+
+    /// The last path segment of the webhook route: `order-placed`.
+    pub fn route(self) -> &'static str {
+        match self {
+            EventType::OrderPlaced => "order-placed",
+            EventType::OrderDelivered => "order-delivered",
+            EventType::OrderReturned => "order-returned",
+            EventType::AddressChanged => "address-changed",
+        }
+    }
+
+    /// The `type` field of the canonical body: `order.placed`.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            EventType::OrderPlaced => "order.placed",
+            EventType::OrderDelivered => "order.delivered",
+            EventType::OrderReturned => "order.returned",
+            EventType::AddressChanged => "customer.address_changed",
+        }
+    }
+
+    pub fn from_route(route: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.route() == route)
+    }
+}
+
+/// One delivery from the shop, after signature and payload checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShopEvent {
+    pub id: EventId,
+    pub occurred_at: Timestamp,
+    pub customer: CustomerFacts,
+    pub kind: EventKind,
+}
+
+impl ShopEvent {
+    pub fn event_type(&self) -> EventType {
+        match self.kind {
+            EventKind::OrderPlaced(_) => EventType::OrderPlaced,
+            EventKind::OrderDelivered { .. } => EventType::OrderDelivered,
+            EventKind::OrderReturned { .. } => EventType::OrderReturned,
+            EventKind::AddressChanged => EventType::AddressChanged,
+        }
+    }
+
+    /// The order the event is about, if any.
+    pub fn order_id(&self) -> Option<&OrderId> {
+        match &self.kind {
+            EventKind::OrderPlaced(order) => Some(&order.id),
+            EventKind::OrderDelivered { order_id, .. } | EventKind::OrderReturned { order_id, .. } => {
+                Some(order_id)
+            }
+            EventKind::AddressChanged => None,
+        }
+    }
+}
+
+/// What an event tells about the customer. Absent fields leave the profile unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerFacts {
+    pub id: CustomerId,
+    pub email: Option<Email>,
+    pub first_name: Option<String>,
+    pub locale: Option<Locale>,
+    /// `Some(true)` opted in, `Some(false)` opted out, `None` unchanged.
+    pub marketing_consent: Option<bool>,
+    pub address: Option<ObservedAddress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    OrderPlaced(PlacedOrder),
+    OrderDelivered { order_id: OrderId, delivered_at: Timestamp },
+    OrderReturned { order_id: OrderId, facts: ReturnFacts },
+    AddressChanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlacedOrder {
+    pub id: OrderId,
+    pub placed_at: Timestamp,
+    pub total: Money,
+    pub lines: Vec<OrderLine>,
+}
+
+/// One return of (part of) an order, kept on the order so that returns that arrive before the
+/// order itself are applied once it does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnFacts {
+    pub event_id: EventId,
+    pub returned_at: Timestamp,
+    /// Without a currency: the return payload carries none; the order's currency applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_total: Option<Amount>,
+    /// `None`: the whole order came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<ReturnedLine>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -1,0 +1,28 @@
+//! The pure domain: everything trouw decides, with no I/O, no async and no AWS types.
+//!
+//! Handlers parse input into these types at the edge, load a [`CustomerState`], call
+//! [`decide`] and persist the [`Decision`]. Every business rule lives under this module and is
+//! tested with plain values.
+
+mod address;
+mod customer;
+mod decide;
+mod event;
+mod ids;
+mod money;
+mod order;
+mod shop;
+
+pub use address::{AddressHistory, AddressSighting, PostalArea};
+pub use customer::{Consent, Contact, CustomerProfile, Lifecycle, Loyalty, Spend, Stamped};
+pub use decide::{decide, CustomerState, Decision, Outcome};
+pub use event::{
+    CustomerFacts, EventKind, EventType, ObservedAddress, PlacedOrder, ReturnFacts, ShopEvent,
+};
+pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
+pub use money::{Amount, Currency, Money, MoneyError};
+pub use order::{Order, OrderLine, OrderStatus, ReturnedLine};
+pub use shop::{LoyaltyRules, ShopSettings, SettingsError, Tier};
+
+/// A point in time, always UTC inside the domain.
+pub type Timestamp = jiff::Timestamp;

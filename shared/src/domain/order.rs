@@ -1,0 +1,194 @@
+//! An order as a set of facts (placed, delivered, returns) from which its status and points
+//! are derived. Because nothing depends on arrival order, a "returned" that overtakes its
+//! "placed" ends in the same state as the orderly sequence.
+
+use super::{Amount, LoyaltyRules, Money, OrderId, PlacedOrder, ReturnFacts, Sku, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub sku: Sku,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    pub quantity: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_price: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replenish_after_days: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnedLine {
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    Delivered,
+    PartiallyReturned,
+    Returned,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::PartiallyReturned => "partially_returned",
+            OrderStatus::Returned => "returned",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    /// Absent while only later events (delivered, returned) have arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed: Option<PlacedOrder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<Timestamp>,
+    /// Ordered by time, then event id.
+    #[serde(default)]
+    pub returns: Vec<ReturnFacts>,
+    /// Derived by [`Order::derive`]; stored so readers need not recompute.
+    pub status: OrderStatus,
+    pub points_earned: u64,
+    pub points_reversed: u64,
+}
+
+impl Order {
+    pub fn empty(id: OrderId) -> Self {
+        Order {
+            id,
+            placed: None,
+            delivered_at: None,
+            returns: Vec::new(),
+            status: OrderStatus::Placed,
+            points_earned: 0,
+            points_reversed: 0,
+        }
+    }
+
+    pub fn add_return(&mut self, facts: ReturnFacts) {
+        if self.returns.iter().any(|r| r.event_id == facts.event_id) {
+            return;
+        }
+        let at = self
+            .returns
+            .partition_point(|r| (r.returned_at, &r.event_id) < (facts.returned_at, &facts.event_id));
+        self.returns.insert(at, facts);
+    }
+
+    /// Recomputes status and points from the facts.
+    pub fn derive(&mut self, rules: &LoyaltyRules) {
+        let fully_returned = self.fully_returned();
+        self.status = if fully_returned {
+            OrderStatus::Returned
+        } else if !self.returns.is_empty() {
+            OrderStatus::PartiallyReturned
+        } else if self.delivered_at.is_some() {
+            OrderStatus::Delivered
+        } else {
+            OrderStatus::Placed
+        };
+        let Some(placed) = &self.placed else {
+            self.points_earned = 0;
+            self.points_reversed = 0;
+            return;
+        };
+        self.points_earned = points_for(placed.total, rules);
+        self.points_reversed = if fully_returned {
+            self.points_earned
+        } else {
+            self.returned_value()
+                .map(|value| points_for(value, rules))
+                .unwrap_or(0)
+                .min(self.points_earned)
+        };
+    }
+
+    /// Points this order holds in the customer's pending balance.
+    pub fn points_pending(&self) -> u64 {
+        self.points_earned - self.points_reversed
+    }
+
+    pub fn has_returns(&self) -> bool {
+        !self.returns.is_empty()
+    }
+
+    fn returned_quantities(&self) -> BTreeMap<&Sku, u64> {
+        let mut returned = BTreeMap::new();
+        for line in self.returns.iter().filter_map(|r| r.lines.as_ref()).flatten() {
+            *returned.entry(&line.sku).or_insert(0) += u64::from(line.quantity);
+        }
+        returned
+    }
+
+    fn fully_returned(&self) -> bool {
+        if self.returns.iter().any(|r| r.lines.is_none()) {
+            return true;
+        }
+        let Some(placed) = &self.placed else { return false };
+        if self.returns.is_empty() {
+            return false;
+        }
+        let returned = self.returned_quantities();
+        let mut ordered: BTreeMap<&Sku, u64> = BTreeMap::new();
+        for line in &placed.lines {
+            *ordered.entry(&line.sku).or_insert(0) += u64::from(line.quantity);
+        }
+        ordered.iter().all(|(sku, qty)| returned.get(sku).copied().unwrap_or(0) >= *qty)
+    }
+
+    /// The value of what came back in a partial return: the returned lines at their unit
+    /// prices (capped at what was ordered) when all are known, else the refund totals.
+    fn returned_value(&self) -> Option<Money> {
+        let placed = self.placed.as_ref()?;
+        let currency = placed.total.currency;
+        let returned = self.returned_quantities();
+        let mut by_lines: Option<i64> = Some(0);
+        for (sku, qty) in &returned {
+            let mut left = *qty;
+            let mut found = false;
+            for line in placed.lines.iter().filter(|l| &&l.sku == sku) {
+                found = true;
+                let take = left.min(u64::from(line.quantity));
+                left -= take;
+                match line.unit_price {
+                    Some(price) if price.currency == currency => {
+                        by_lines = by_lines.map(|v| v + price.minor * take as i64);
+                    }
+                    _ => by_lines = None,
+                }
+            }
+            if !found {
+                by_lines = None;
+            }
+        }
+        let refunds: Option<i64> = self
+            .returns
+            .iter()
+            .filter_map(|r| r.refund_total)
+            .map(|a: Amount| a.in_currency(currency).ok().map(|m| m.minor))
+            .sum();
+        let has_refunds = self.returns.iter().any(|r| r.refund_total.is_some());
+        let minor = match (by_lines, has_refunds) {
+            (Some(v), _) if !returned.is_empty() => v,
+            (_, true) => refunds?,
+            _ => return None,
+        };
+        Some(Money::new(minor.clamp(0, placed.total.minor.max(0)), currency))
+    }
+}
+
+/// Points for an amount: whole currency units times the shop's rate, never negative.
+pub fn points_for(amount: Money, rules: &LoyaltyRules) -> u64 {
+    u64::try_from(amount.whole_units()).unwrap_or(0) * u64::from(rules.points_per_unit)
+}

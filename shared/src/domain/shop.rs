@@ -1,0 +1,132 @@
+//! A shop's own rules. Stored as one item per shop and cached per container.
+
+use super::{Email, Locale, ShopId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("time_zone: {0:?} is not an IANA time zone such as Europe/Amsterdam")]
+    TimeZone(String),
+    #[error("loyalty.tiers: tier names must be unique and thresholds strictly increasing")]
+    Tiers,
+    #[error("return_window_days: must be between 0 and 365")]
+    ReturnWindow,
+    #[error("name: must not be empty")]
+    Name,
+}
+
+/// What a shop configures. Loyalty rules and the return window drive the domain; sender and
+/// locale drive mail (later issues).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopSettings {
+    pub id: ShopId,
+    pub name: String,
+    pub sender: Email,
+    pub default_locale: Locale,
+    /// IANA zone name, e.g. `Europe/Amsterdam`.
+    pub time_zone: String,
+    pub return_window_days: u16,
+    pub loyalty: LoyaltyRules,
+}
+
+impl ShopSettings {
+    /// Checks what types alone cannot: a real time zone, sane tiers.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if self.name.trim().is_empty() {
+            return Err(SettingsError::Name);
+        }
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(SettingsError::TimeZone(self.time_zone.clone()));
+        }
+        if self.return_window_days > 365 {
+            return Err(SettingsError::ReturnWindow);
+        }
+        let tiers = &self.loyalty.tiers;
+        let increasing = tiers.windows(2).all(|w| w[0].min_points < w[1].min_points);
+        let mut names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        if !increasing || names.len() != tiers.len() || tiers.iter().any(|t| t.name.trim().is_empty()) {
+            return Err(SettingsError::Tiers);
+        }
+        Ok(())
+    }
+}
+
+/// Points per whole currency unit spent, and named tiers by points held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoyaltyRules {
+    pub points_per_unit: u32,
+    /// Ordered by `min_points`, lowest first.
+    pub tiers: Vec<Tier>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tier {
+    pub name: String,
+    pub min_points: u64,
+}
+
+impl LoyaltyRules {
+    /// The highest tier whose threshold `points` reaches, if any.
+    pub fn tier_for(&self, points: u64) -> Option<&Tier> {
+        self.tiers.iter().rev().find(|t| points >= t.min_points)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    /// The settings most domain tests use: 1 point per euro, Brons/Zilver/Goud, 30-day returns.
+    pub fn demo_settings() -> ShopSettings {
+        ShopSettings {
+            id: ShopId::parse("demo").unwrap(),
+            name: "Demo Winkel".into(),
+            sender: Email::parse("winkel@demo.example").unwrap(),
+            default_locale: Locale::parse("nl").unwrap(),
+            time_zone: "Europe/Amsterdam".into(),
+            return_window_days: 30,
+            loyalty: LoyaltyRules {
+                points_per_unit: 1,
+                tiers: vec![
+                    Tier { name: "Brons".into(), min_points: 0 },
+                    Tier { name: "Zilver".into(), min_points: 250 },
+                    Tier { name: "Goud".into(), min_points: 1000 },
+                ],
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::demo_settings;
+    use super::*;
+
+    #[test]
+    fn demo_settings_are_valid() {
+        assert_eq!(demo_settings().validate(), Ok(()));
+    }
+
+    #[test]
+    fn unknown_time_zone_and_unordered_tiers_are_refused() {
+        let mut s = demo_settings();
+        s.time_zone = "Europe/Atlantis".into();
+        assert!(matches!(s.validate(), Err(SettingsError::TimeZone(_))));
+        let mut s = demo_settings();
+        s.loyalty.tiers.swap(1, 2);
+        assert_eq!(s.validate(), Err(SettingsError::Tiers));
+    }
+
+    #[test]
+    fn tier_is_the_highest_threshold_reached() {
+        let rules = demo_settings().loyalty;
+        assert_eq!(rules.tier_for(0).unwrap().name, "Brons");
+        assert_eq!(rules.tier_for(249).unwrap().name, "Brons");
+        assert_eq!(rules.tier_for(250).unwrap().name, "Zilver");
+        assert_eq!(rules.tier_for(5000).unwrap().name, "Goud");
+        let no_base = LoyaltyRules { points_per_unit: 1, tiers: vec![Tier { name: "Goud".into(), min_points: 10 }] };
+        assert!(no_base.tier_for(9).is_none());
+    }
+}

@@ -1,0 +1,288 @@
+//! The DynamoDB adapter. Every webhook costs at most two requests: one `BatchGetItem`
+//! (processed-event record, profile, order) and one `TransactWriteItems`.
+
+use super::keys::{self, Key, EXPIRES_AT, ITEM_KIND};
+use super::StoreError;
+use crate::domain::{
+    CustomerId, CustomerProfile, CustomerState, Decision, EventId, Order, OrderId, ShopId,
+    ShopSettings, Timestamp,
+};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use serde::{Deserialize, Serialize};
+use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A shop as stored: its settings and references to its webhook secrets
+/// (`ssm:/trouw/shops/demo/webhook-secret` or `env:DEMO_WEBHOOK_SECRET`), never the secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopRecord {
+    pub settings: ShopSettings,
+    pub webhook_secrets: Vec<String>,
+}
+
+/// The de-duplication record of a processed webhook; expires after a week.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessedEvent {
+    pub event_id: EventId,
+    pub route: String,
+    pub customer_id: CustomerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+    pub processed_at: Timestamp,
+    /// Epoch seconds; the table's TTL attribute.
+    pub expires_at: i64,
+}
+
+impl ProcessedEvent {
+    pub const KEEP_FOR: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
+}
+
+/// What one read found for a webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub already_processed: bool,
+    pub state: CustomerState,
+}
+
+/// The result of writing a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Committed,
+    /// The processed-event record already existed: another delivery won.
+    Duplicate,
+    /// The profile changed since it was read; read and decide again.
+    Conflict,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub async fn get_shop(&self, shop: &ShopId) -> Result<Option<ShopRecord>, StoreError> {
+        let key = keys::shop_settings(shop);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        out.item.map(|item| decode::<ShopRecord>(item, "shop settings")).transpose()
+    }
+
+    /// Adds or replaces a shop's settings.
+    pub async fn put_shop(&self, record: &ShopRecord) -> Result<(), StoreError> {
+        let item = encode(record, &keys::shop_settings(&record.settings.id), "shop")?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(())
+    }
+
+    /// One `BatchGetItem`, strongly consistent: was the event seen, and the customer's state.
+    pub async fn load(
+        &self,
+        shop: &ShopId,
+        event: &EventId,
+        customer: &CustomerId,
+        order: Option<&OrderId>,
+    ) -> Result<Loaded, StoreError> {
+        let event_key = keys::processed_event(shop, event);
+        let profile_key = keys::profile(shop, customer);
+        let order_key = order.map(|o| keys::order(shop, customer, o));
+        let mut wanted: Vec<Item> = vec![event_key.to_item(), profile_key.to_item()];
+        wanted.extend(order_key.iter().map(Key::to_item));
+
+        let mut found: HashMap<Key, Item> = HashMap::new();
+        // DynamoDB may hand back some keys unprocessed under load; ask again for those only.
+        for attempt in 0..4 {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(wanted))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Failed(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+                if let Some(key) = Key::of_item(&item) {
+                    found.insert(key, item);
+                }
+            }
+            wanted = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(&self.table)
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if wanted.is_empty() {
+                break;
+            }
+            if attempt == 3 {
+                return Err(StoreError::Unavailable("keys left unprocessed".into()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+        }
+
+        let profile = found.remove(&profile_key).map(|i| decode::<CustomerProfile>(i, "profile")).transpose()?;
+        let order = order_key
+            .and_then(|k| found.remove(&k))
+            .map(|i| decode::<Order>(i, "order"))
+            .transpose()?;
+        Ok(Loaded { already_processed: found.contains_key(&event_key), state: CustomerState { profile, order } })
+    }
+
+    /// One `TransactWriteItems`: the processed-event record (only if new), the profile (only if
+    /// still at the version read) and the order. All or nothing.
+    pub async fn write_decision(
+        &self,
+        shop: &ShopId,
+        read_version: Option<u64>,
+        decision: &Decision,
+        processed: &ProcessedEvent,
+    ) -> Result<Written, StoreError> {
+        let customer = &decision.profile.id;
+        let mut event_item = encode(processed, &keys::processed_event(shop, &processed.event_id), "processed_event")?;
+        event_item.insert(EXPIRES_AT.into(), AttributeValue::N(processed.expires_at.to_string()));
+        let event_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(event_item))
+            .condition_expression("attribute_not_exists(pk)");
+
+        let profile_item = encode(&decision.profile, &keys::profile(shop, customer), "profile")?;
+        let profile_put = Put::builder().table_name(&self.table).set_item(Some(profile_item));
+        let profile_put = match read_version {
+            None => profile_put.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => profile_put
+                .condition_expression("version = :read_version")
+                .expression_attribute_values(":read_version", AttributeValue::N(v.to_string())),
+        };
+
+        let mut puts = vec![event_put, profile_put];
+        if let Some(order) = &decision.order {
+            let order_item = encode(order, &keys::order(shop, customer, &order.id), "order")?;
+            // No condition of its own: every order write also bumps the profile's version.
+            puts.push(Put::builder().table_name(&self.table).set_item(Some(order_item)));
+        }
+        let items = puts
+            .into_iter()
+            .map(|p| p.build().map(|put| TransactWriteItem::builder().put(put).build()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(Written::Committed),
+            Err(err) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
+                    let code = |i: usize| cancel.cancellation_reasons().get(i).and_then(|r| r.code()).unwrap_or("None");
+                    if code(0) == "ConditionalCheckFailed" {
+                        return Ok(Written::Duplicate);
+                    }
+                    if code(1) == "ConditionalCheckFailed"
+                        || (0..3).any(|i| code(i) == "TransactionConflict")
+                    {
+                        return Ok(Written::Conflict);
+                    }
+                    if (0..3).any(|i| code(i) == "ThrottlingError" || code(i) == "ProvisionedThroughputExceeded") {
+                        return Err(StoreError::Unavailable("transaction throttled".into()));
+                    }
+                    return Err(StoreError::Failed(format!("transaction cancelled: {}", cancel.message().unwrap_or(""))));
+                }
+                if err.code() == Some("TransactionConflictException") {
+                    return Ok(Written::Conflict);
+                }
+                Err(StoreError::from_sdk(&err))
+            }
+        }
+    }
+
+    /// A customer's profile and orders, for people and tools looking at stored state.
+    pub async fn customer(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+    ) -> Result<(Option<CustomerProfile>, Vec<Order>), StoreError> {
+        let pk = keys::profile(shop, customer).pk;
+        let mut profile = None;
+        let mut orders = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            for item in out.items.unwrap_or_default() {
+                let sk = item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                if sk == keys::profile(shop, customer).sk {
+                    profile = Some(decode::<CustomerProfile>(item, "profile")?);
+                } else if sk.starts_with(keys::ORDER_PREFIX) {
+                    orders.push(decode::<Order>(item, "order")?);
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok((profile, orders))
+    }
+
+    /// A cheap read that proves the table answers (for `GET /healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::health().to_item()))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(())
+    }
+}
+
+fn encode<T: Serialize>(value: &T, key: &Key, kind: &str) -> Result<Item, StoreError> {
+    let mut item: Item = to_item(value).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))?;
+    item.extend(key.to_item());
+    item.insert(ITEM_KIND.into(), AttributeValue::S(kind.into()));
+    Ok(item)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(item: Item, kind: &str) -> Result<T, StoreError> {
+    from_item(item).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))
+}

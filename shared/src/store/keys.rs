@@ -1,0 +1,71 @@
+//! The one place that knows how items are keyed in the single table.
+//!
+//! | item                   | pk                              | sk              |
+//! |------------------------|---------------------------------|-----------------|
+//! | shop settings          | `SHOP#{shop}`                   | `SETTINGS`      |
+//! | customer profile       | `SHOP#{shop}#CUST#{customer}`   | `PROFILE`       |
+//! | order                  | `SHOP#{shop}#CUST#{customer}`   | `ORDER#{order}` |
+//! | processed event (TTL)  | `SHOP#{shop}#EVENT#{webhook-id}`| `EVENT`         |
+//! | health probe           | `HEALTH`                        | `HEALTH`        |
+//!
+//! A customer's profile and orders share a partition, so one request reads both. Shop ids
+//! cannot contain `#`, so no customer or order id can forge another shop's key.
+
+use crate::domain::{CustomerId, EventId, OrderId, ShopId};
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+/// The table's TTL attribute (epoch seconds), as declared in `infra/template.yaml`.
+pub const EXPIRES_AT: &str = "expires_at";
+/// Which kind of item this is; for people reading the table.
+pub const ITEM_KIND: &str = "item";
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn to_item(&self) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PK.to_owned(), AttributeValue::S(self.pk.clone())),
+            (SK.to_owned(), AttributeValue::S(self.sk.clone())),
+        ])
+    }
+
+    pub fn of_item(item: &HashMap<String, AttributeValue>) -> Option<Key> {
+        let pk = item.get(PK)?.as_s().ok()?.clone();
+        let sk = item.get(SK)?.as_s().ok()?.clone();
+        Some(Key { pk, sk })
+    }
+}
+
+pub fn shop_settings(shop: &ShopId) -> Key {
+    Key { pk: format!("SHOP#{shop}"), sk: "SETTINGS".into() }
+}
+
+fn customer_partition(shop: &ShopId, customer: &CustomerId) -> String {
+    format!("SHOP#{shop}#CUST#{customer}")
+}
+
+pub fn profile(shop: &ShopId, customer: &CustomerId) -> Key {
+    Key { pk: customer_partition(shop, customer), sk: "PROFILE".into() }
+}
+
+/// Sort keys of orders start with this.
+pub const ORDER_PREFIX: &str = "ORDER#";
+
+pub fn order(shop: &ShopId, customer: &CustomerId, order: &OrderId) -> Key {
+    Key { pk: customer_partition(shop, customer), sk: format!("{ORDER_PREFIX}{order}") }
+}
+
+pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
+    Key { pk: format!("SHOP#{shop}#EVENT#{event}"), sk: "EVENT".into() }
+}
+
+pub fn health() -> Key {
+    Key { pk: "HEALTH".into(), sk: "HEALTH".into() }
+}

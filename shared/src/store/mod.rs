@@ -1,0 +1,8 @@
+//! DynamoDB: the single table, its items and the one-transaction write of a decision.
+
+mod dynamo;
+mod error;
+pub mod keys;
+
+pub use dynamo::{Loaded, ProcessedEvent, ShopRecord, Store, Written};
+pub use error::StoreError;

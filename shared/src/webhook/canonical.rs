@@ -1,0 +1,416 @@
+//! The canonical JSON body (`shared/contracts/canonical-events.schema.json`) into a
+//! [`ShopEvent`]. Every refusal names the field path, e.g. `order.lines[1].quantity`.
+
+use crate::domain::{
+    Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, IdError,
+    Locale, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnedLine,
+    ShopEvent, ShopId, Sku, Timestamp,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A body that is not a valid canonical event for its route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PayloadError {
+    /// Dotted path of the offending field; `body` for the body as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+impl PayloadError {
+    fn new(field: impl Into<String>, message: impl ToString) -> Self {
+        Self { field: field.into(), message: message.to_string() }
+    }
+}
+
+/// Parses and checks a canonical body for `route`. The address is fingerprinted here, so
+/// street lines go no further than this function.
+pub fn parse_canonical(
+    shop: &ShopId,
+    route: EventType,
+    event_id: EventId,
+    body: &[u8],
+) -> Result<ShopEvent, PayloadError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    if !value.is_object() {
+        return Err(PayloadError::new("body", "must be a JSON object"));
+    }
+    let kind = value
+        .get("type")
+        .ok_or_else(|| PayloadError::new("type", "is required"))?
+        .as_str()
+        .ok_or_else(|| PayloadError::new("type", "must be a string"))?;
+    if kind != route.wire_name() {
+        return Err(PayloadError::new(
+            "type",
+            format!("is {kind:?} but this route accepts {:?}", route.wire_name()),
+        ));
+    }
+    match route {
+        EventType::OrderPlaced => {
+            let raw: RawPlaced = typed(value)?;
+            let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;
+            let currency = Currency::parse(&raw.order.currency).map_err(|e| PayloadError::new("order.currency", e))?;
+            let total = money("order.total", &raw.order.total, currency)?;
+            if raw.order.lines.is_empty() || raw.order.lines.len() > 500 {
+                return Err(PayloadError::new("order.lines", "must hold 1 to 500 lines"));
+            }
+            let lines = raw
+                .order
+                .lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| order_line(&format!("order.lines[{i}]"), l, currency))
+                .collect::<Result<Vec<_>, _>>()?;
+            let order = PlacedOrder {
+                id: id("order.id", raw.order.id, OrderId::parse)?,
+                placed_at: timestamp("order.placed_at", &raw.order.placed_at)?,
+                total,
+                lines,
+            };
+            let customer = customer(shop, raw.customer)?;
+            if customer.email.is_none() {
+                return Err(PayloadError::new("customer.email", "is required for order.placed"));
+            }
+            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::OrderPlaced(order) })
+        }
+        EventType::OrderDelivered => {
+            let raw: RawDelivered = typed(value)?;
+            let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;
+            let order_id = id("order.id", raw.order.id, OrderId::parse)?;
+            let delivered_at = timestamp("order.delivered_at", &raw.order.delivered_at)?;
+            let customer = customer(shop, raw.customer)?;
+            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::OrderDelivered { order_id, delivered_at } })
+        }
+        EventType::OrderReturned => {
+            let raw: RawReturned = typed(value)?;
+            let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;
+            let order_id = id("order.id", raw.order.id, OrderId::parse)?;
+            let returned_at = timestamp("order.returned_at", &raw.order.returned_at)?;
+            let refund_total = raw
+                .order
+                .refund_total
+                .map(|t| Amount::parse(&t).map_err(|e| PayloadError::new("order.refund_total", e)))
+                .transpose()?;
+            let lines = match raw.order.lines {
+                None => None,
+                Some(lines) if lines.is_empty() || lines.len() > 500 => {
+                    return Err(PayloadError::new("order.lines", "must hold 1 to 500 lines, or be left out for a whole return"));
+                }
+                Some(lines) => Some(
+                    lines
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            let path = format!("order.lines[{i}]");
+                            Ok(ReturnedLine {
+                                sku: id(&format!("{path}.sku"), l.sku, Sku::parse)?,
+                                quantity: quantity(&format!("{path}.quantity"), l.quantity)?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, PayloadError>>()?,
+                ),
+            };
+            let reason = bounded("order.reason", raw.order.reason, 512)?;
+            let customer = customer(shop, raw.customer)?;
+            let facts = ReturnFacts { event_id: event_id.clone(), returned_at, refund_total, lines, reason };
+            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::OrderReturned { order_id, facts } })
+        }
+        EventType::AddressChanged => {
+            let raw: RawAddressChanged = typed(value)?;
+            let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;
+            let customer = customer(shop, raw.customer)?;
+            if customer.address.is_none() {
+                return Err(PayloadError::new("customer.address", "is required for customer.address_changed"));
+            }
+            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::AddressChanged })
+        }
+    }
+}
+
+/// Deserialises with the failing path kept; "missing field `x`" at `order` becomes `order.x`.
+fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, PayloadError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        let prefix = if path == "." { String::new() } else { format!("{path}.") };
+        if let Some(name) = inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            return PayloadError::new(format!("{prefix}{name}"), "is required");
+        }
+        // serde's messages may quote the offending value; keep only the expectation.
+        let message = match inner.split_once(", expected ") {
+            Some((_, expected)) => format!("must be {expected}"),
+            None => inner,
+        };
+        PayloadError::new(if path == "." { "body".to_owned() } else { path }, message)
+    })
+}
+
+fn timestamp(field: &str, text: &str) -> Result<Timestamp, PayloadError> {
+    text.parse::<Timestamp>()
+        .map_err(|_| PayloadError::new(field, "must be an RFC 3339 time with offset, like 2026-11-02T09:14:07+01:00"))
+}
+
+fn money(field: &str, text: &str, currency: Currency) -> Result<crate::domain::Money, PayloadError> {
+    let money = Amount::parse(text)
+        .and_then(|a| a.in_currency(currency))
+        .map_err(|e| PayloadError::new(field, e))?;
+    if money.minor < 0 {
+        return Err(PayloadError::new(field, "must not be negative"));
+    }
+    Ok(money)
+}
+
+fn id<T>(field: &str, value: String, parse: fn(String) -> Result<T, IdError>) -> Result<T, PayloadError> {
+    parse(value).map_err(|e| PayloadError::new(field, e))
+}
+
+fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, PayloadError> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(PayloadError::new(field, format!("must be at most {max} characters"))),
+        other => Ok(other),
+    }
+}
+
+fn quantity(field: &str, q: u64) -> Result<u32, PayloadError> {
+    if !(1..=100_000).contains(&q) {
+        return Err(PayloadError::new(field, "must be between 1 and 100000"));
+    }
+    Ok(q as u32)
+}
+
+fn order_line(path: &str, raw: RawLine, currency: Currency) -> Result<OrderLine, PayloadError> {
+    let replenish_after_days = match raw.replenish_after_days {
+        None => None,
+        Some(d @ 1..=3650) => Some(d as u16),
+        Some(_) => return Err(PayloadError::new(format!("{path}.replenish_after_days"), "must be between 1 and 3650")),
+    };
+    Ok(OrderLine {
+        sku: id(&format!("{path}.sku"), raw.sku, Sku::parse)?,
+        name: bounded(&format!("{path}.name"), raw.name, 256)?,
+        category: bounded(&format!("{path}.category"), raw.category, 128)?,
+        quantity: quantity(&format!("{path}.quantity"), raw.quantity)?,
+        unit_price: raw.unit_price.map(|p| money(&format!("{path}.unit_price"), &p, currency)).transpose()?,
+        replenish_after_days,
+    })
+}
+
+fn customer(shop: &ShopId, raw: RawCustomer) -> Result<CustomerFacts, PayloadError> {
+    let address = match raw.address {
+        None => None,
+        Some(a) => {
+            let country_ok = a.country.len() == 2 && a.country.bytes().all(|b| b.is_ascii_uppercase());
+            if !country_ok {
+                return Err(PayloadError::new("customer.address.country", "must be a two-letter ISO 3166 code like NL"));
+            }
+            let postal_code = bounded("customer.address.postal_code", Some(a.postal_code), 32)?.unwrap_or_default();
+            let line1 = bounded("customer.address.line1", a.line1, 256)?;
+            let line2 = bounded("customer.address.line2", a.line2, 256)?;
+            let city = bounded("customer.address.city", a.city, 128)?;
+            Some(ObservedAddress::from_parts(shop, line1.as_deref(), line2.as_deref(), &postal_code, city.as_deref(), &a.country))
+        }
+    };
+    Ok(CustomerFacts {
+        id: id("customer.id", raw.id, CustomerId::parse)?,
+        email: raw.email.map(|e| id("customer.email", e, Email::parse)).transpose()?,
+        first_name: bounded("customer.first_name", raw.first_name, 128)?,
+        locale: raw.locale.map(|l| id("customer.locale", l, Locale::parse)).transpose()?,
+        marketing_consent: raw.marketing_consent,
+        address,
+    })
+}
+
+#[derive(Deserialize)]
+struct RawCustomer {
+    id: String,
+    email: Option<String>,
+    first_name: Option<String>,
+    locale: Option<String>,
+    marketing_consent: Option<bool>,
+    address: Option<RawAddress>,
+}
+
+#[derive(Deserialize)]
+struct RawAddress {
+    line1: Option<String>,
+    line2: Option<String>,
+    postal_code: String,
+    city: Option<String>,
+    country: String,
+}
+
+#[derive(Deserialize)]
+struct RawLine {
+    sku: String,
+    name: Option<String>,
+    category: Option<String>,
+    quantity: u64,
+    unit_price: Option<String>,
+    replenish_after_days: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawPlaced {
+    occurred_at: String,
+    order: RawPlacedOrder,
+    customer: RawCustomer,
+}
+
+#[derive(Deserialize)]
+struct RawPlacedOrder {
+    id: String,
+    placed_at: String,
+    currency: String,
+    total: String,
+    lines: Vec<RawLine>,
+}
+
+#[derive(Deserialize)]
+struct RawDelivered {
+    occurred_at: String,
+    order: RawDeliveredOrder,
+    customer: RawCustomer,
+}
+
+#[derive(Deserialize)]
+struct RawDeliveredOrder {
+    id: String,
+    delivered_at: String,
+}
+
+#[derive(Deserialize)]
+struct RawReturned {
+    occurred_at: String,
+    order: RawReturnedOrder,
+    customer: RawCustomer,
+}
+
+#[derive(Deserialize)]
+struct RawReturnedOrder {
+    id: String,
+    returned_at: String,
+    refund_total: Option<String>,
+    lines: Option<Vec<RawReturnedLine>>,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawReturnedLine {
+    sku: String,
+    quantity: u64,
+}
+
+#[derive(Deserialize)]
+struct RawAddressChanged {
+    occurred_at: String,
+    customer: RawCustomer,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn shop() -> ShopId {
+        ShopId::parse("demo").unwrap()
+    }
+    fn example(name: &str) -> Value {
+        let path = format!("{}/contracts/examples/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+    fn parse(route: EventType, body: &Value) -> Result<ShopEvent, PayloadError> {
+        parse_canonical(&shop(), route, EventId::parse("evt-1").unwrap(), body.to_string().as_bytes())
+    }
+    fn field_of(route: EventType, body: &Value) -> String {
+        parse(route, body).unwrap_err().field
+    }
+
+    #[test]
+    fn every_contract_example_parses_on_its_route() {
+        for route in EventType::ALL {
+            let event = parse(route, &example(route.route())).unwrap();
+            assert_eq!(event.event_type(), route);
+            assert_eq!(event.customer.id.as_str(), "cus-8812");
+        }
+        let placed = parse(EventType::OrderPlaced, &example("order-placed")).unwrap();
+        let EventKind::OrderPlaced(order) = placed.kind else { panic!() };
+        assert_eq!(order.total.minor, 6485);
+        assert_eq!(order.lines[0].replenish_after_days, Some(90));
+        assert_eq!(order.lines[1].unit_price.unwrap().minor, 5300);
+    }
+
+    #[test]
+    fn type_must_match_the_route() {
+        let err = parse(EventType::OrderDelivered, &example("order-placed")).unwrap_err();
+        assert_eq!(err.field, "type");
+        assert!(err.message.contains("order.delivered"));
+    }
+
+    #[test]
+    fn refusals_name_the_field() {
+        let mut b = example("order-placed");
+        b["order"]["total"] = json!("64,85");
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.total");
+        let mut b = example("order-placed");
+        b["order"]["lines"][1]["quantity"] = json!(0);
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.lines[1].quantity");
+        let mut b = example("order-placed");
+        b["order"]["lines"][0]["quantity"] = json!("three");
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.lines[0].quantity");
+        let mut b = example("order-placed");
+        b["order"].as_object_mut().unwrap().remove("total");
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.total");
+        let mut b = example("order-placed");
+        b["customer"]["email"] = json!("not-an-email");
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "customer.email");
+        let mut b = example("order-placed");
+        b["customer"].as_object_mut().unwrap().remove("email");
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "customer.email");
+        let mut b = example("order-placed");
+        b["order"]["currency"] = json!("euro");
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.currency");
+        let mut b = example("order-placed");
+        b["order"]["lines"] = json!([]);
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.lines");
+        let mut b = example("order-placed");
+        b["occurred_at"] = json!("2026-11-02 09:14");
+        assert_eq!(field_of(EventType::OrderPlaced, &b), "occurred_at");
+        let mut b = example("order-delivered");
+        b["order"].as_object_mut().unwrap().remove("delivered_at");
+        assert_eq!(field_of(EventType::OrderDelivered, &b), "order.delivered_at");
+        let mut b = example("order-returned");
+        b["order"]["refund_total"] = json!("lots");
+        assert_eq!(field_of(EventType::OrderReturned, &b), "order.refund_total");
+        let mut b = example("address-changed");
+        b["customer"].as_object_mut().unwrap().remove("address");
+        assert_eq!(field_of(EventType::AddressChanged, &b), "customer.address");
+        let mut b = example("address-changed");
+        b["customer"]["address"]["country"] = json!("Nederland");
+        assert_eq!(field_of(EventType::AddressChanged, &b), "customer.address.country");
+        assert_eq!(field_of(EventType::AddressChanged, &json!([1])), "body");
+        let err = parse_canonical(&shop(), EventType::OrderPlaced, EventId::parse("e").unwrap(), b"{not json").unwrap_err();
+        assert_eq!(err.field, "body");
+    }
+
+    #[test]
+    fn refusal_messages_do_not_echo_personal_data() {
+        let mut b = example("order-placed");
+        b["customer"]["email"] = json!(12);
+        let err = parse(EventType::OrderPlaced, &b).unwrap_err();
+        assert_eq!(err.field, "customer.email");
+        let mut b = example("order-placed");
+        b["customer"]["address"]["postal_code"] = json!(["Prinsengracht 263"]);
+        let err = parse(EventType::OrderPlaced, &b).unwrap_err();
+        assert!(!err.message.contains("Prinsengracht"), "{}", err.message);
+    }
+
+    #[test]
+    fn extra_properties_are_ignored() {
+        let mut b = example("order-delivered");
+        b["carrier"] = json!("PostNL");
+        b["order"]["tracking"] = json!("3S123");
+        assert!(parse(EventType::OrderDelivered, &b).is_ok());
+    }
+}

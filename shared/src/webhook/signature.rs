@@ -1,0 +1,181 @@
+//! Standard Webhooks signatures (`webhook-id`, `webhook-timestamp`, `webhook-signature`),
+//! verified with the `standardwebhooks` crate against every active secret of the shop.
+
+use crate::domain::EventId;
+use http::HeaderMap;
+use std::fmt;
+
+/// A shop's signing secret (`whsec_<base64>`). Never printed.
+#[derive(Clone)]
+pub struct WebhookSecret(String);
+
+impl WebhookSecret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WebhookSecret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("missing header {0}")]
+    MissingHeader(&'static str),
+    #[error("malformed header {0}")]
+    MalformedHeader(&'static str),
+    #[error("webhook-timestamp is more than 5 minutes off")]
+    Stale,
+    #[error("no signature matches an active secret of this shop")]
+    Mismatch,
+    #[error("the shop has no usable webhook secret configured")]
+    NoSecret,
+}
+
+/// Checks the headers and the signature over the raw body; returns the `webhook-id`.
+///
+/// Several signatures in the header and several secrets for the shop are allowed, so a shop
+/// can rotate secrets without downtime: any match is enough.
+pub fn verify_standard_webhook(
+    headers: &HeaderMap,
+    body: &[u8],
+    secrets: &[WebhookSecret],
+) -> Result<EventId, SignatureError> {
+    use standardwebhooks::{Webhook, WebhookError};
+
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        if !headers.contains_key(name) {
+            return Err(SignatureError::MissingHeader(name));
+        }
+    }
+    let id = headers
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| EventId::parse(v).ok())
+        .ok_or(SignatureError::MalformedHeader("webhook-id"))?;
+    let signature = headers.get("webhook-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !signature.split(' ').any(|s| s.split_once(',').is_some_and(|(v, sig)| !v.is_empty() && !sig.is_empty())) {
+        return Err(SignatureError::MalformedHeader("webhook-signature"));
+    }
+
+    let mut usable = 0;
+    for secret in secrets {
+        let Ok(webhook) = Webhook::new(secret.expose()) else { continue };
+        usable += 1;
+        match webhook.verify(body, headers) {
+            Ok(()) => return Ok(id),
+            Err(WebhookError::TimestampTooOldError | WebhookError::FutureTimestampError) => {
+                return Err(SignatureError::Stale);
+            }
+            Err(WebhookError::InvalidTimestamp) => {
+                return Err(SignatureError::MalformedHeader("webhook-timestamp"));
+            }
+            Err(WebhookError::InvalidHeader(_) | WebhookError::MissingHeader(_)) => {
+                return Err(SignatureError::MalformedHeader("webhook-signature"));
+            }
+            Err(_) => continue,
+        }
+    }
+    if usable == 0 {
+        return Err(SignatureError::NoSecret);
+    }
+    Err(SignatureError::Mismatch)
+}
+
+/// Signs a body the way a sending platform does; used by the local tools and the tests.
+pub fn sign_standard_webhook(
+    secret: &WebhookSecret,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, SignatureError> {
+    let webhook = standardwebhooks::Webhook::new(secret.expose()).map_err(|_| SignatureError::NoSecret)?;
+    webhook.sign(id, timestamp, body).map_err(|_| SignatureError::Mismatch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const OLD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+
+    fn now() -> i64 {
+        jiff::Timestamp::now().as_second()
+    }
+
+    fn headers(id: &str, ts: i64, sig: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("webhook-id", id.parse().unwrap());
+        h.insert("webhook-timestamp", ts.to_string().parse().unwrap());
+        h.insert("webhook-signature", sig.parse().unwrap());
+        h
+    }
+
+    fn signed(secret: &str, id: &str, ts: i64, body: &[u8]) -> HeaderMap {
+        let sig = sign_standard_webhook(&WebhookSecret::new(secret), id, ts, body).unwrap();
+        headers(id, ts, &sig)
+    }
+
+    #[test]
+    fn valid_signature_returns_the_webhook_id() {
+        let body = br#"{"type":"order.placed"}"#;
+        let h = signed(SECRET, "msg_1", now(), body);
+        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]).unwrap().as_str(), "msg_1");
+    }
+
+    #[test]
+    fn tampered_body_and_wrong_secret_are_refused() {
+        let body = br#"{"total":"10.00"}"#;
+        let h = signed(SECRET, "msg_1", now(), body);
+        assert_eq!(verify_standard_webhook(&h, br#"{"total":"99.00"}"#, &[WebhookSecret::new(SECRET)]), Err(SignatureError::Mismatch));
+        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(OLD_SECRET)]), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn stale_and_future_timestamps_are_refused() {
+        let body = b"{}";
+        for ts in [now() - 301, now() + 301, now() - 86_400] {
+            let h = signed(SECRET, "msg_1", ts, body);
+            assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::Stale), "{ts}");
+        }
+        let h = signed(SECRET, "msg_1", now() - 240, body);
+        assert!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]).is_ok());
+    }
+
+    #[test]
+    fn rotation_accepts_any_active_secret_and_any_listed_signature() {
+        let body = b"{}";
+        let ts = now();
+        let secrets = [WebhookSecret::new(OLD_SECRET), WebhookSecret::new(SECRET)];
+        let h = signed(SECRET, "msg_1", ts, body);
+        assert!(verify_standard_webhook(&h, body, &secrets).is_ok());
+        let old = sign_standard_webhook(&WebhookSecret::new(OLD_SECRET), "msg_1", ts, body).unwrap();
+        let both = format!("v1,AAAA {old}");
+        assert!(verify_standard_webhook(&headers("msg_1", ts, &both), body, &[WebhookSecret::new(OLD_SECRET)]).is_ok());
+    }
+
+    #[test]
+    fn missing_and_malformed_headers_are_named() {
+        let body = b"{}";
+        let mut h = signed(SECRET, "msg_1", now(), body);
+        h.remove("webhook-signature");
+        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::MissingHeader("webhook-signature")));
+        let h = headers("msg_1", now(), "garbage");
+        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::MalformedHeader("webhook-signature")));
+        let mut h = signed(SECRET, "msg_1", now(), body);
+        h.insert("webhook-timestamp", "yesterday".parse().unwrap());
+        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::MalformedHeader("webhook-timestamp")));
+        assert_eq!(verify_standard_webhook(&signed(SECRET, "m", now(), body), body, &[]), Err(SignatureError::NoSecret));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        assert_eq!(format!("{:?}", WebhookSecret::new(SECRET)), "WebhookSecret(<redacted>)");
+    }
+}

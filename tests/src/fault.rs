@@ -1,0 +1,102 @@
+//! A loopback proxy in front of moto that can make one DynamoDB operation throttle or hang,
+//! to test what a webhook answers when DynamoDB misbehaves, and that nothing is half-written.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer as DynamoDB does when throttling: 400 ThrottlingException.
+    Throttle,
+    /// Never answer (the client's timeout fires). Bounded: gives up after 30 s.
+    Hang,
+}
+
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub endpoint: String,
+    rule: Arc<Mutex<Option<(String, Fault)>>>,
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: &str) -> FaultProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let rule: Arc<Mutex<Option<(String, Fault)>>> = Arc::new(Mutex::new(None));
+        let upstream = upstream.to_owned();
+        let client = crate::client::http_client();
+        let shared_rule = rule.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (rule, upstream, client) = (shared_rule.clone(), upstream.clone(), client.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let (rule, upstream, client) = (rule.clone(), upstream.clone(), client.clone());
+                        async move { Ok::<_, Infallible>(forward(req, &rule, &upstream, &client).await) }
+                    });
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        FaultProxy { endpoint, rule }
+    }
+
+    /// Makes `operation` (e.g. `TransactWriteItems`) fail with `fault` until cleared.
+    pub fn set(&self, operation: &str, fault: Fault) {
+        *self.rule.lock().unwrap() = Some((operation.to_owned(), fault));
+    }
+
+    pub fn clear(&self) {
+        *self.rule.lock().unwrap() = None;
+    }
+}
+
+async fn forward(
+    req: hyper::Request<hyper::body::Incoming>,
+    rule: &Mutex<Option<(String, Fault)>>,
+    upstream: &str,
+    client: &crate::client::HttpClient,
+) -> hyper::Response<Full<Bytes>> {
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let operation = target.rsplit('.').next().unwrap_or("").to_owned();
+    let fault = rule.lock().unwrap().as_ref().filter(|(op, _)| *op == operation).map(|(_, f)| *f);
+    match fault {
+        Some(Fault::Throttle) => {
+            return hyper::Response::builder()
+                .status(400)
+                .header("content-type", "application/x-amz-json-1.0")
+                .body(Full::new(Bytes::from_static(
+                    br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+                )))
+                .unwrap();
+        }
+        Some(Fault::Hang) => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            return hyper::Response::builder().status(504).body(Full::new(Bytes::new())).unwrap();
+        }
+        None => {}
+    }
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let uri = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut request = http::Request::builder().method(parts.method).uri(uri);
+    for (name, value) in &parts.headers {
+        request = request.header(name, value);
+    }
+    let request = request.body(Full::new(body)).unwrap();
+    match client.request(request).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            hyper::Response::from_parts(parts, Full::new(bytes))
+        }
+        Err(_) => hyper::Response::builder().status(502).body(Full::new(Bytes::new())).unwrap(),
+    }
+}

@@ -1,0 +1,205 @@
+//! Test harness: a fresh table and shop per test on a moto endpoint (`TROUW_AWS_ENDPOINT`, as
+//! `make test` provides, or a moto this process starts), the real handlers behind the local
+//! gateway on a free port, and the real aws-sdk-rust in between.
+
+pub mod fault;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use trouw::clock::SystemClock;
+use trouw::config::Config;
+use trouw::domain::{CustomerId, CustomerProfile, Order, ShopId};
+use trouw::handlers::WebhookApp;
+use trouw::store::ShopRecord;
+use trouw::webhook::WebhookSecret;
+use trouw_local::aws::LocalAws;
+use trouw_local::client::{http_client, send, signed_post, Answer, HttpClient};
+use trouw_local::table::TableDefinition;
+
+pub use trouw_local::client;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The moto endpoint for this test process.
+pub fn local_aws() -> &'static LocalAws {
+    static AWS: OnceLock<LocalAws> = OnceLock::new();
+    AWS.get_or_init(|| LocalAws::from_env_or_start().expect("moto endpoint (run `make venv`)"))
+}
+
+/// A unique, key-safe suffix.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}-{}-{:x}-{}", std::process::id(), nanos & 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A test secret and a second one for rotation.
+pub const SECRET: &str = "whsec_dGVzdC1zZWNyZXQtb25lLTAxMjM0NTY3ODk=";
+pub const ROTATED_SECRET: &str = "whsec_dGVzdC1zZWNyZXQtdHdvLTAxMjM0NTY3ODk=";
+
+/// Counts every DynamoDB request the handlers' client sends (one per attempt).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(pub Arc<AtomicUsize>);
+
+impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+    fn read_before_transmit(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl RequestCounter {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub struct TestStack {
+    pub sdk: aws_config::SdkConfig,
+    pub table: String,
+    pub shop: ShopId,
+    pub app: Arc<WebhookApp>,
+    pub base_url: String,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub requests: RequestCounter,
+    pub http: HttpClient,
+}
+
+pub struct StackOptions {
+    /// Where the handlers' DynamoDB client sends requests (default: moto itself).
+    pub dynamo_endpoint: Option<String>,
+    pub secrets: Vec<&'static str>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions { dynamo_endpoint: None, secrets: vec![SECRET] }
+    }
+}
+
+impl TestStack {
+    pub async fn start() -> TestStack {
+        Self::start_with(StackOptions::default()).await
+    }
+
+    /// A new table created from the template, a new shop whose secrets live in SSM
+    /// (SecureString), and the gateway on a free port.
+    pub async fn start_with(options: StackOptions) -> TestStack {
+        let aws = local_aws();
+        let sdk = aws.sdk_config().await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let table = unique("trouw-test");
+        TableDefinition::from_repository().unwrap().create(&dynamo, &table).await.unwrap();
+
+        let shop = ShopId::parse(unique("shop")).unwrap();
+        let ssm = aws_sdk_ssm::Client::new(&sdk);
+        let mut refs = Vec::new();
+        for (i, secret) in options.secrets.iter().enumerate() {
+            let name = format!("/trouw/test/{shop}/webhook-secret-{i}");
+            ssm.put_parameter()
+                .name(&name)
+                .value(*secret)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+            refs.push(format!("ssm:{name}"));
+        }
+        let mut settings = trouw_local::demo::demo_shop().settings;
+        settings.id = shop.clone();
+        let record = ShopRecord { settings, webhook_secrets: refs };
+        trouw::store::Store::new(dynamo.clone(), &table).put_shop(&record).await.unwrap();
+
+        let requests = RequestCounter::default();
+        let mut dynamo_config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(requests.clone());
+        if let Some(endpoint) = &options.dynamo_endpoint {
+            dynamo_config = dynamo_config
+                .endpoint_url(endpoint)
+                .timeout_config(
+                    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(Duration::from_millis(500))
+                        .operation_timeout(Duration::from_secs(2))
+                        .build(),
+                )
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2));
+        }
+        let app_dynamo = aws_sdk_dynamodb::Client::from_conf(dynamo_config.build());
+        let config = Config { table_name: table.clone(), settings_cache: Duration::from_secs(300) };
+        let app = Arc::new(WebhookApp::new(&config, app_dynamo, ssm, Arc::new(SystemClock)));
+        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0").await.unwrap();
+        TestStack {
+            sdk,
+            table,
+            shop,
+            app,
+            base_url: format!("http://{addr}"),
+            dynamo,
+            requests,
+            http: http_client(),
+        }
+    }
+
+    pub fn url(&self, route: &str) -> String {
+        format!("{}/webhooks/{}/{route}", self.base_url, self.shop)
+    }
+
+    /// Posts `body` to `route`, signed with the test secret, with a fresh webhook-id.
+    pub async fn post(&self, route: &str, body: &Value) -> Answer {
+        self.post_as(route, &unique("msg"), body).await
+    }
+
+    /// Posts with a given webhook-id (for duplicate deliveries).
+    pub async fn post_as(&self, route: &str, id: &str, body: &Value) -> Answer {
+        let bytes = body.to_string().into_bytes();
+        self.send(signed_post(&self.url(route), &WebhookSecret::new(SECRET), id, now(), &bytes)).await
+    }
+
+    pub async fn send(&self, request: http::Request<http_body_util::Full<bytes::Bytes>>) -> Answer {
+        send(&self.http, request).await.expect("gateway answers")
+    }
+
+    /// Every item in the table, sorted by key: the "did anything change" check.
+    pub async fn snapshot(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self.dynamo.scan().table_name(&self.table).set_exclusive_start_key(start).send().await.unwrap();
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let key = |i: &Item| format!("{:?}{:?}", i.get("pk"), i.get("sk"));
+        items.sort_by_key(key);
+        items
+    }
+
+    pub async fn customer(&self, id: &str) -> (Option<CustomerProfile>, Vec<Order>) {
+        self.app.store.customer(&self.shop, &CustomerId::parse(id).unwrap()).await.unwrap()
+    }
+}
+
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// A contract example from `shared/contracts/examples` (a verbatim copy of the canonical
+/// contracts; `contracts_match_the_reference` checks it).
+pub fn example(route: &str) -> Value {
+    let path = format!("{}/../shared/contracts/examples/{route}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
