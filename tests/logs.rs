@@ -1,10 +1,10 @@
 //! Logs: one JSON line per webhook with request id, shop, event id, route and outcome; never
 //! an email address or a street. (Its own test binary: it installs the process's subscriber.)
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use trouw_tests::{example, TestStack};
+use trouw_tests::{TestStack, example};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -46,22 +46,52 @@ async fn logs_carry_the_request_context_and_no_personal_data() {
     }
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
-    let handled: Vec<&Value> = lines.iter().filter(|l| l["message"] == "webhook handled").collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let handled: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "webhook handled")
+        .collect();
     assert_eq!(handled.len(), 3, "{text}");
     for line in &handled {
         let span = &line["span"];
-        assert!(span["request_id"].as_str().is_some_and(|id| id.starts_with("local-")), "{line}");
+        assert!(
+            span["request_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("local-")),
+            "{line}"
+        );
         assert_eq!(span["shop"], stack.shop.as_str(), "{line}");
-        assert!(span["event_id"].as_str().is_some_and(|id| id.starts_with("log-")), "{line}");
+        assert!(
+            span["event_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("log-")),
+            "{line}"
+        );
         assert!(span["route"].is_string(), "{line}");
         assert!(line["outcome"].is_string(), "{line}");
     }
-    let outcomes: Vec<&str> = handled.iter().map(|l| l["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> = handled
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(outcomes, ["processed", "processed", "invalid_payload"]);
     assert_eq!(handled[2]["detail"], "customer.email");
 
-    for secret_thing in ["anna.devries", "example.nl", "Prinsengracht", "Oudegracht", "1016", "3511", "Anna"] {
-        assert!(!text.contains(secret_thing), "logs contain {secret_thing:?}:\n{text}");
+    for secret_thing in [
+        "anna.devries",
+        "example.nl",
+        "Prinsengracht",
+        "Oudegracht",
+        "1016",
+        "3511",
+        "Anna",
+    ] {
+        assert!(
+            !text.contains(secret_thing),
+            "logs contain {secret_thing:?}:\n{text}"
+        );
     }
 }

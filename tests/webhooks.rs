@@ -2,12 +2,12 @@
 
 use bytes::Bytes;
 use http_body_util::Full;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use trouw::domain::{Currency, Lifecycle, OrderStatus};
-use trouw::webhook::signature::sign_standard_webhook;
 use trouw::webhook::WebhookSecret;
+use trouw::webhook::signature::sign_standard_webhook;
 use trouw_tests::client::signed_post;
-use trouw_tests::{example, now, unique, StackOptions, TestStack, ROTATED_SECRET, SECRET};
+use trouw_tests::{ROTATED_SECRET, SECRET, StackOptions, TestStack, example, now, unique};
 
 #[tokio::test]
 async fn each_contract_example_is_accepted_and_produces_the_expected_state() {
@@ -20,13 +20,26 @@ async fn each_contract_example_is_accepted_and_produces_the_expected_state() {
     assert_eq!(body["points_pending"], 64);
     assert_eq!(body["lifecycle"], "new");
 
-    let delivered = stack.post("order-delivered", &example("order-delivered")).await;
-    assert_eq!((delivered.status, delivered.json()["order_status"].clone()), (200, json!("delivered")));
-    let returned = stack.post("order-returned", &example("order-returned")).await;
+    let delivered = stack
+        .post("order-delivered", &example("order-delivered"))
+        .await;
+    assert_eq!(
+        (delivered.status, delivered.json()["order_status"].clone()),
+        (200, json!("delivered"))
+    );
+    let returned = stack
+        .post("order-returned", &example("order-returned"))
+        .await;
     assert_eq!(returned.status, 200, "{}", returned.body);
     assert_eq!(returned.json()["order_status"], "partially_returned");
-    assert_eq!(returned.json()["points_pending"], 11, "64 points minus 53 for the returned toothbrush");
-    let moved = stack.post("address-changed", &example("address-changed")).await;
+    assert_eq!(
+        returned.json()["points_pending"],
+        11,
+        "64 points minus 53 for the returned toothbrush"
+    );
+    let moved = stack
+        .post("address-changed", &example("address-changed"))
+        .await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.json()["moved"], true);
 
@@ -39,9 +52,15 @@ async fn each_contract_example_is_accepted_and_produces_the_expected_state() {
     assert_eq!(profile.loyalty.tier.as_deref(), Some("Brons"));
     assert_eq!(profile.lifecycle, Lifecycle::New);
     assert!(profile.has_marketing_consent());
-    assert_eq!(profile.contact.email().unwrap().as_str(), "anna.devries@example.nl");
+    assert_eq!(
+        profile.contact.email().unwrap().as_str(),
+        "anna.devries@example.nl"
+    );
     assert_eq!(profile.addresses.move_count(), 1);
-    assert_eq!(profile.addresses.current().unwrap().area.postal_code, "3511AZ");
+    assert_eq!(
+        profile.addresses.current().unwrap().area.postal_code,
+        "3511AZ"
+    );
     assert_eq!(profile.version, 4);
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].status, OrderStatus::PartiallyReturned);
@@ -49,7 +68,10 @@ async fn each_contract_example_is_accepted_and_produces_the_expected_state() {
     assert!(orders[0].delivered_at.is_some());
 
     let stored = format!("{:?}", stack.snapshot().await);
-    assert!(!stored.contains("Prinsengracht") && !stored.contains("Oudegracht"), "street lines are never stored");
+    assert!(
+        !stored.contains("Prinsengracht") && !stored.contains("Oudegracht"),
+        "street lines are never stored"
+    );
 }
 
 #[tokio::test]
@@ -62,20 +84,37 @@ async fn signatures_are_checked() {
 
     let tampered = {
         let mut req = signed_post(&url, &secret, "m1", now(), &body);
-        *req.body_mut() = Full::new(Bytes::from(String::from_utf8(body.clone()).unwrap().replace("64.85", "6485.00")));
+        *req.body_mut() = Full::new(Bytes::from(
+            String::from_utf8(body.clone())
+                .unwrap()
+                .replace("64.85", "6485.00"),
+        ));
         req
     };
-    let wrong_secret = signed_post(&url, &WebhookSecret::new(ROTATED_SECRET), "m2", now(), &body);
+    let wrong_secret = signed_post(
+        &url,
+        &WebhookSecret::new(ROTATED_SECRET),
+        "m2",
+        now(),
+        &body,
+    );
     let stale = signed_post(&url, &secret, "m3", now() - 6 * 60, &body);
     let future = signed_post(&url, &secret, "m4", now() + 6 * 60, &body);
-    let mut cases = vec![("tampered body", tampered), ("wrong secret", wrong_secret), ("stale", stale), ("future", future)];
+    let mut cases = vec![
+        ("tampered body", tampered),
+        ("wrong secret", wrong_secret),
+        ("stale", stale),
+        ("future", future),
+    ];
     for header in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
         let mut req = signed_post(&url, &secret, "m5", now(), &body);
         req.headers_mut().remove(header);
         cases.push(("missing header", req));
     }
     let mut garbled = signed_post(&url, &secret, "m6", now(), &body);
-    garbled.headers_mut().insert("webhook-signature", "not-a-signature".parse().unwrap());
+    garbled
+        .headers_mut()
+        .insert("webhook-signature", "not-a-signature".parse().unwrap());
     cases.push(("malformed signature", garbled));
 
     for (what, req) in cases {
@@ -83,28 +122,74 @@ async fn signatures_are_checked() {
         assert_eq!(answer.status, 401, "{what}: {}", answer.body);
         assert_eq!(answer.json()["error"], "invalid_signature", "{what}");
     }
-    assert_eq!(stack.snapshot().await, before, "a refused delivery writes nothing");
+    assert_eq!(
+        stack.snapshot().await,
+        before,
+        "a refused delivery writes nothing"
+    );
 
-    let ok = stack.send(signed_post(&url, &secret, "m7", now() - 4 * 60, &body)).await;
+    let ok = stack
+        .send(signed_post(&url, &secret, "m7", now() - 4 * 60, &body))
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
 #[tokio::test]
 async fn a_shop_rotating_secrets_accepts_both() {
-    let stack = TestStack::start_with(StackOptions { secrets: vec![SECRET, ROTATED_SECRET], ..Default::default() }).await;
+    let stack = TestStack::start_with(StackOptions {
+        secrets: vec![SECRET, ROTATED_SECRET],
+        ..Default::default()
+    })
+    .await;
     let url = stack.url("address-changed");
     let body = example("address-changed").to_string().into_bytes();
     for (id, secret) in [("r1", SECRET), ("r2", ROTATED_SECRET)] {
-        let answer = stack.send(signed_post(&url, &WebhookSecret::new(secret), id, now(), &body)).await;
+        let answer = stack
+            .send(signed_post(
+                &url,
+                &WebhookSecret::new(secret),
+                id,
+                now(),
+                &body,
+            ))
+            .await;
         assert_eq!(answer.status, 200, "{id}: {}", answer.body);
     }
     // A platform sending both signatures during its own rotation is accepted too.
     let ts = now();
     let a = sign_standard_webhook(&WebhookSecret::new(ROTATED_SECRET), "r3", ts, &body).unwrap();
     let mut req = signed_post(&url, &WebhookSecret::new(SECRET), "r3", ts, &body);
-    let both = format!("{} {a}", req.headers()["webhook-signature"].to_str().unwrap());
-    req.headers_mut().insert("webhook-signature", both.parse().unwrap());
+    let both = format!(
+        "{} {a}",
+        req.headers()["webhook-signature"].to_str().unwrap()
+    );
+    req.headers_mut()
+        .insert("webhook-signature", both.parse().unwrap());
     assert_eq!(stack.send(req).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_secret_outside_the_allowed_ssm_path_is_not_used() {
+    // The functions' IAM policy only allows parameters under SecretsPathPrefix; the handler
+    // refuses to use others, so a misconfigured shop fails loudly and the same everywhere.
+    let stack = TestStack::start_with(StackOptions {
+        secrets_path: "/elsewhere",
+        ..Default::default()
+    })
+    .await;
+    let answer = stack
+        .post("address-changed", &example("address-changed"))
+        .await;
+    assert_eq!(
+        (answer.status, answer.json()["error"].clone()),
+        (401, json!("invalid_signature"))
+    );
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("no usable webhook secret")
+    );
 }
 
 #[tokio::test]
@@ -115,42 +200,88 @@ async fn every_refusal_names_the_problem_and_changes_nothing() {
     let secret = WebhookSecret::new(SECRET);
     let placed = example("order-placed").to_string().into_bytes();
 
-    let get = http::Request::get(stack.url("order-placed")).body(Full::new(Bytes::new())).unwrap();
+    let get = http::Request::get(stack.url("order-placed"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     let answer = stack.send(get).await;
-    assert_eq!((answer.status, answer.json()["error"].clone()), (405, json!("method_not_allowed")));
+    assert_eq!(
+        (answer.status, answer.json()["error"].clone()),
+        (405, json!("method_not_allowed"))
+    );
     assert_eq!(answer.headers["allow"], "POST");
 
     let mut text = signed_post(&stack.url("order-placed"), &secret, "x1", now(), &placed);
-    text.headers_mut().insert("content-type", "text/plain".parse().unwrap());
+    text.headers_mut()
+        .insert("content-type", "text/plain".parse().unwrap());
     let answer = stack.send(text).await;
-    assert_eq!((answer.status, answer.json()["error"].clone()), (415, json!("unsupported_media_type")));
+    assert_eq!(
+        (answer.status, answer.json()["error"].clone()),
+        (415, json!("unsupported_media_type"))
+    );
 
     let mut huge = example("order-placed");
     huge["padding"] = json!("x".repeat(300 * 1024));
     let answer = stack.post("order-placed", &huge).await;
-    assert_eq!((answer.status, answer.json()["error"].clone()), (413, json!("payload_too_large")));
+    assert_eq!(
+        (answer.status, answer.json()["error"].clone()),
+        (413, json!("payload_too_large"))
+    );
 
-    let other_shop = stack.url("order-placed").replace(stack.shop.as_str(), "no-such-shop");
-    let answer = stack.send(signed_post(&other_shop, &secret, "x2", now(), &placed)).await;
-    assert_eq!((answer.status, answer.json()["error"].clone()), (404, json!("unknown_shop")));
+    let other_shop = stack
+        .url("order-placed")
+        .replace(stack.shop.as_str(), "no-such-shop");
+    let answer = stack
+        .send(signed_post(&other_shop, &secret, "x2", now(), &placed))
+        .await;
+    assert_eq!(
+        (answer.status, answer.json()["error"].clone()),
+        (404, json!("unknown_shop"))
+    );
 
     let mut bad_total = example("order-placed");
     bad_total["order"]["total"] = json!("64,85");
     let answer = stack.post("order-placed", &bad_total).await;
-    assert_eq!((answer.status, answer.json()["error"].clone()), (400, json!("invalid_payload")));
+    assert_eq!(
+        (answer.status, answer.json()["error"].clone()),
+        (400, json!("invalid_payload"))
+    );
     assert_eq!(answer.json()["field"], "order.total");
-    assert!(answer.json()["message"].as_str().unwrap().starts_with("order.total"));
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("order.total")
+    );
 
-    let answer = stack.post("order-delivered", &example("order-placed")).await;
-    assert_eq!((answer.status, answer.json()["field"].clone()), (400, json!("type")));
+    let answer = stack
+        .post("order-delivered", &example("order-placed"))
+        .await;
+    assert_eq!(
+        (answer.status, answer.json()["field"].clone()),
+        (400, json!("type"))
+    );
 
     let mut bad_line = example("order-placed");
     bad_line["order"]["lines"][1]["quantity"] = json!(-1);
     let answer = stack.post("order-placed", &bad_line).await;
-    assert_eq!((answer.status, answer.json()["field"].clone()), (400, json!("order.lines[1].quantity")));
+    assert_eq!(
+        (answer.status, answer.json()["field"].clone()),
+        (400, json!("order.lines[1].quantity"))
+    );
 
-    let answer = stack.send(signed_post(&stack.url("order-placed"), &secret, "x3", now(), b"{\"type\":")).await;
-    assert_eq!((answer.status, answer.json()["field"].clone()), (400, json!("body")));
+    let answer = stack
+        .send(signed_post(
+            &stack.url("order-placed"),
+            &secret,
+            "x3",
+            now(),
+            b"{\"type\":",
+        ))
+        .await;
+    assert_eq!(
+        (answer.status, answer.json()["field"].clone()),
+        (400, json!("body"))
+    );
 
     assert_eq!(stack.snapshot().await, before, "no refusal wrote anything");
 }
@@ -160,27 +291,65 @@ async fn five_sequential_deliveries_have_one_effect() {
     let stack = TestStack::start().await;
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        let answer = stack.post_as("order-placed", "same-delivery", &example("order-placed")).await;
+        let answer = stack
+            .post_as("order-placed", "same-delivery", &example("order-placed"))
+            .await;
         assert_eq!(answer.status, 200);
         statuses.push(answer.json()["status"].as_str().unwrap().to_owned());
     }
-    assert_eq!(statuses, ["processed", "duplicate", "duplicate", "duplicate", "duplicate"]);
+    assert_eq!(
+        statuses,
+        [
+            "processed",
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "duplicate"
+        ]
+    );
     let (profile, _) = stack.customer("cus-8812").await;
     let profile = profile.unwrap();
-    assert_eq!((profile.order_count, profile.loyalty.points_pending, profile.version), (1, 64, 1));
+    assert_eq!(
+        (
+            profile.order_count,
+            profile.loyalty.points_pending,
+            profile.version
+        ),
+        (1, 64, 1)
+    );
 }
 
 #[tokio::test]
 async fn five_concurrent_deliveries_have_one_effect() {
     let stack = TestStack::start().await;
     let body = example("order-placed");
-    let answers = futures_join_all((0..5).map(|_| stack.post_as("order-placed", "raced-delivery", &body))).await;
-    let processed = answers.iter().filter(|a| a.json()["status"] == "processed").count();
-    let duplicate = answers.iter().filter(|a| a.json()["status"] == "duplicate").count();
-    assert_eq!((processed, duplicate), (1, 4), "{:?}", answers.iter().map(|a| &a.body).collect::<Vec<_>>());
+    let answers =
+        futures_join_all((0..5).map(|_| stack.post_as("order-placed", "raced-delivery", &body)))
+            .await;
+    let processed = answers
+        .iter()
+        .filter(|a| a.json()["status"] == "processed")
+        .count();
+    let duplicate = answers
+        .iter()
+        .filter(|a| a.json()["status"] == "duplicate")
+        .count();
+    assert_eq!(
+        (processed, duplicate),
+        (1, 4),
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
     let (profile, orders) = stack.customer("cus-8812").await;
     let profile = profile.unwrap();
-    assert_eq!((profile.order_count, profile.loyalty.points_pending, profile.version), (1, 64, 1));
+    assert_eq!(
+        (
+            profile.order_count,
+            profile.loyalty.points_pending,
+            profile.version
+        ),
+        (1, 64, 1)
+    );
     assert_eq!(orders.len(), 1);
 }
 
@@ -195,10 +364,23 @@ async fn concurrent_different_events_for_one_customer_all_count() {
         })
         .collect();
     let answers = futures_join_all(bodies.iter().map(|b| stack.post("order-placed", b))).await;
-    assert!(answers.iter().all(|a| a.status == 200 && a.json()["status"] == "processed"), "{:?}", answers);
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.status == 200 && a.json()["status"] == "processed"),
+        "{:?}",
+        answers
+    );
     let (profile, orders) = stack.customer("cus-8812").await;
     let profile = profile.unwrap();
-    assert_eq!((profile.order_count, profile.loyalty.points_pending, profile.lifecycle), (5, 320, Lifecycle::Repeat));
+    assert_eq!(
+        (
+            profile.order_count,
+            profile.loyalty.points_pending,
+            profile.lifecycle
+        ),
+        (5, 320, Lifecycle::Repeat)
+    );
     assert_eq!(orders.len(), 5);
 }
 
@@ -206,18 +388,33 @@ async fn concurrent_different_events_for_one_customer_all_count() {
 async fn every_order_of_placed_delivered_returned_ends_in_the_same_state() {
     let stack = TestStack::start().await;
     let routes = ["order-placed", "order-delivered", "order-returned"];
-    let permutations = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    let permutations = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
     let mut states = Vec::new();
     for (n, perm) in permutations.iter().enumerate() {
         let customer = format!("cus-perm-{n}");
         for &i in perm {
             let mut body = example(routes[i]);
             body["customer"]["id"] = json!(customer);
-            let answer = stack.post_as(routes[i], &format!("{customer}-{}", routes[i]), &body).await;
-            assert_eq!(answer.status, 200, "{perm:?} {}: {}", routes[i], answer.body);
+            let answer = stack
+                .post_as(routes[i], &format!("{customer}-{}", routes[i]), &body)
+                .await;
+            assert_eq!(
+                answer.status, 200,
+                "{perm:?} {}: {}",
+                routes[i], answer.body
+            );
         }
         let (profile, orders) = stack.customer(&customer).await;
-        let state = json!({ "profile": profile, "orders": orders }).to_string().replace(&customer, "CUSTOMER");
+        let state = json!({ "profile": profile, "orders": orders })
+            .to_string()
+            .replace(&customer, "CUSTOMER");
         states.push(state);
     }
     for (state, perm) in states.iter().zip(permutations) {
@@ -230,28 +427,54 @@ async fn every_order_of_placed_delivered_returned_ends_in_the_same_state() {
 async fn a_webhook_costs_two_dynamodb_requests_and_a_duplicate_one() {
     let stack = TestStack::start().await;
     // The first delivery also loads the shop's settings into the container's cache.
-    stack.post("address-changed", &example("address-changed")).await;
+    stack
+        .post("address-changed", &example("address-changed"))
+        .await;
     let mut requests = Vec::new();
-    for route in ["order-placed", "order-delivered", "order-returned", "address-changed"] {
+    for route in [
+        "order-placed",
+        "order-delivered",
+        "order-returned",
+        "address-changed",
+    ] {
         let before = stack.requests.get();
-        let answer = stack.post_as(route, &format!("rt-{route}"), &example(route)).await;
+        let answer = stack
+            .post_as(route, &format!("rt-{route}"), &example(route))
+            .await;
         assert_eq!(answer.json()["status"], "processed", "{}", answer.body);
         requests.push(stack.requests.get() - before);
     }
-    assert_eq!(requests, [2, 2, 2, 2], "one BatchGetItem and one TransactWriteItems per webhook");
+    assert_eq!(
+        requests,
+        [2, 2, 2, 2],
+        "one BatchGetItem and one TransactWriteItems per webhook"
+    );
     let before = stack.requests.get();
-    let answer = stack.post_as("order-placed", "rt-order-placed", &example("order-placed")).await;
+    let answer = stack
+        .post_as("order-placed", "rt-order-placed", &example("order-placed"))
+        .await;
     assert_eq!(answer.json()["status"], "duplicate");
-    assert_eq!(stack.requests.get() - before, 1, "a known duplicate is answered from the read alone");
+    assert_eq!(
+        stack.requests.get() - before,
+        1,
+        "a known duplicate is answered from the read alone"
+    );
 }
 
 #[tokio::test]
 async fn healthz_answers_when_the_table_does() {
     let stack = TestStack::start().await;
-    let get = http::Request::get(format!("{}/healthz", stack.base_url)).body(Full::new(Bytes::new())).unwrap();
+    let get = http::Request::get(format!("{}/healthz", stack.base_url))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     let answer = stack.send(get).await;
-    assert_eq!((answer.status, answer.json()), (200, json!({ "status": "ok" })));
-    let post = http::Request::post(format!("{}/healthz", stack.base_url)).body(Full::new(Bytes::new())).unwrap();
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, json!({ "status": "ok" }))
+    );
+    let post = http::Request::post(format!("{}/healthz", stack.base_url))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     assert_eq!(stack.send(post).await.status, 405);
 }
 
@@ -261,7 +484,10 @@ async fn an_unknown_customer_in_a_late_event_is_created_not_refused() {
     let mut body = example("order-delivered");
     body["customer"]["id"] = json!(unique("late"));
     let answer = stack.post("order-delivered", &body).await;
-    assert_eq!((answer.status, answer.json()["order_status"].clone()), (200, json!("delivered")));
+    assert_eq!(
+        (answer.status, answer.json()["order_status"].clone()),
+        (200, json!("delivered"))
+    );
 }
 
 #[test]
@@ -274,7 +500,13 @@ fn contracts_match_the_reference() {
         eprintln!("no reference contracts beside the repository; skipping the drift check");
         return;
     }
-    for name in ["canonical-events.schema.json", "examples/order-placed.json", "examples/order-delivered.json", "examples/order-returned.json", "examples/address-changed.json"] {
+    for name in [
+        "canonical-events.schema.json",
+        "examples/order-placed.json",
+        "examples/order-delivered.json",
+        "examples/order-returned.json",
+        "examples/address-changed.json",
+    ] {
         let ours = std::fs::read(root.join("shared/contracts").join(name)).unwrap();
         let theirs = std::fs::read(reference.join(name)).unwrap();
         assert_eq!(ours, theirs, "{name} differs from the reference");
@@ -282,7 +514,9 @@ fn contracts_match_the_reference() {
 }
 
 /// Runs futures concurrently on this task (no extra dependency for join_all).
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
     let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
     let mut results: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
     let mut pending: Vec<_> = handles.into_iter().enumerate().collect();
@@ -294,7 +528,11 @@ async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Ite
             }
             std::task::Poll::Pending => true,
         });
-        if pending.is_empty() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     })
     .await;
     results.into_iter().map(Option::unwrap).collect()

@@ -32,6 +32,8 @@ impl OffsetClock {
 impl Clock for OffsetClock {
     fn now(&self) -> Timestamp {
         let offset = jiff::SignedDuration::from_secs(self.offset_seconds.load(Ordering::SeqCst));
-        Timestamp::now().checked_add(offset).unwrap_or_else(|_| Timestamp::now())
+        Timestamp::now()
+            .checked_add(offset)
+            .unwrap_or_else(|_| Timestamp::now())
     }
 }

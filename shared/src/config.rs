@@ -8,6 +8,9 @@ pub struct Config {
     pub table_name: String,
     /// `SETTINGS_CACHE_SECONDS` (default 60): how long a container trusts cached shop settings.
     pub settings_cache: Duration,
+    /// `SECRETS_PATH_PREFIX` (default `/trouw/`): SSM secret references must lie under it,
+    /// as the functions' IAM policy allows nothing else.
+    pub secrets_path_prefix: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -20,12 +23,22 @@ pub enum ConfigError {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let table_name = std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
+        let table_name =
+            std::env::var("TABLE_NAME").map_err(|_| ConfigError::Missing("TABLE_NAME"))?;
         let settings_cache = match std::env::var("SETTINGS_CACHE_SECONDS") {
-            Ok(v) => Duration::from_secs(v.parse().map_err(|_| ConfigError::Invalid("SETTINGS_CACHE_SECONDS"))?),
+            Ok(v) => Duration::from_secs(
+                v.parse()
+                    .map_err(|_| ConfigError::Invalid("SETTINGS_CACHE_SECONDS"))?,
+            ),
             Err(_) => Duration::from_secs(60),
         };
-        Ok(Config { table_name, settings_cache })
+        let secrets_path_prefix =
+            std::env::var("SECRETS_PATH_PREFIX").unwrap_or_else(|_| "/trouw/".into());
+        Ok(Config {
+            table_name,
+            settings_cache,
+            secrets_path_prefix,
+        })
     }
 }
 

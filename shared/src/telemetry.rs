@@ -1,8 +1,8 @@
 //! Structured JSON logs, one object per line, with the fields of the current span (request id,
 //! shop, route, event id) on every line. Personal data is never a field: see the handlers.
 
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// Installs the JSON subscriber for a Lambda or the local gateway (`RUST_LOG`, default info).
 pub fn init() {

@@ -34,14 +34,20 @@ impl FaultProxy {
         let shared_rule = rule.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let (rule, upstream, client) = (shared_rule.clone(), upstream.clone(), client.clone());
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (rule, upstream, client) =
+                    (shared_rule.clone(), upstream.clone(), client.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (rule, upstream, client) = (rule.clone(), upstream.clone(), client.clone());
+                        let (rule, upstream, client) =
+                            (rule.clone(), upstream.clone(), client.clone());
                         async move { Ok::<_, Infallible>(forward(req, &rule, &upstream, &client).await) }
                     });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -64,9 +70,19 @@ async fn forward(
     upstream: &str,
     client: &crate::client::HttpClient,
 ) -> hyper::Response<Full<Bytes>> {
-    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let operation = target.rsplit('.').next().unwrap_or("").to_owned();
-    let fault = rule.lock().unwrap().as_ref().filter(|(op, _)| *op == operation).map(|(_, f)| *f);
+    let fault = rule
+        .lock()
+        .unwrap()
+        .as_ref()
+        .filter(|(op, _)| *op == operation)
+        .map(|(_, f)| *f);
     match fault {
         Some(Fault::Throttle) => {
             return hyper::Response::builder()
@@ -79,13 +95,27 @@ async fn forward(
         }
         Some(Fault::Hang) => {
             tokio::time::sleep(Duration::from_secs(30)).await;
-            return hyper::Response::builder().status(504).body(Full::new(Bytes::new())).unwrap();
+            return hyper::Response::builder()
+                .status(504)
+                .body(Full::new(Bytes::new()))
+                .unwrap();
         }
         None => {}
     }
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
-    let uri = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let uri = format!(
+        "{upstream}{}",
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
     let mut request = http::Request::builder().method(parts.method).uri(uri);
     for (name, value) in &parts.headers {
         request = request.header(name, value);
@@ -94,9 +124,16 @@ async fn forward(
     match client.request(request).await {
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+            let bytes = body
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
             hyper::Response::from_parts(parts, Full::new(bytes))
         }
-        Err(_) => hyper::Response::builder().status(502).body(Full::new(Bytes::new())).unwrap(),
+        Err(_) => hyper::Response::builder()
+            .status(502)
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
     }
 }

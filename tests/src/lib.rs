@@ -17,7 +17,7 @@ use trouw::handlers::WebhookApp;
 use trouw::store::ShopRecord;
 use trouw::webhook::WebhookSecret;
 use trouw_local::aws::LocalAws;
-use trouw_local::client::{http_client, send, signed_post, Answer, HttpClient};
+use trouw_local::client::{Answer, HttpClient, http_client, send, signed_post};
 use trouw_local::table::TableDefinition;
 
 pub use trouw_local::client;
@@ -33,8 +33,16 @@ pub fn local_aws() -> &'static LocalAws {
 /// A unique, key-safe suffix.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}-{}-{:x}-{}", std::process::id(), nanos & 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{:x}-{}",
+        std::process::id(),
+        nanos & 0xffff_ffff,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A test secret and a second one for rotation.
@@ -81,11 +89,17 @@ pub struct StackOptions {
     /// Where the handlers' DynamoDB client sends requests (default: moto itself).
     pub dynamo_endpoint: Option<String>,
     pub secrets: Vec<&'static str>,
+    /// SSM path the secrets are stored under; the handlers accept only `/trouw/...`.
+    pub secrets_path: &'static str,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
-        StackOptions { dynamo_endpoint: None, secrets: vec![SECRET] }
+        StackOptions {
+            dynamo_endpoint: None,
+            secrets: vec![SECRET],
+            secrets_path: "/trouw/test",
+        }
     }
 }
 
@@ -101,13 +115,17 @@ impl TestStack {
         let sdk = aws.sdk_config().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let table = unique("trouw-test");
-        TableDefinition::from_repository().unwrap().create(&dynamo, &table).await.unwrap();
+        TableDefinition::from_repository()
+            .unwrap()
+            .create(&dynamo, &table)
+            .await
+            .unwrap();
 
         let shop = ShopId::parse(unique("shop")).unwrap();
         let ssm = aws_sdk_ssm::Client::new(&sdk);
         let mut refs = Vec::new();
         for (i, secret) in options.secrets.iter().enumerate() {
-            let name = format!("/trouw/test/{shop}/webhook-secret-{i}");
+            let name = format!("{}/{shop}/webhook-secret-{i}", options.secrets_path);
             ssm.put_parameter()
                 .name(&name)
                 .value(*secret)
@@ -120,11 +138,18 @@ impl TestStack {
         }
         let mut settings = trouw_local::demo::demo_shop().settings;
         settings.id = shop.clone();
-        let record = ShopRecord { settings, webhook_secrets: refs };
-        trouw::store::Store::new(dynamo.clone(), &table).put_shop(&record).await.unwrap();
+        let record = ShopRecord {
+            settings,
+            webhook_secrets: refs,
+        };
+        trouw::store::Store::new(dynamo.clone(), &table)
+            .put_shop(&record)
+            .await
+            .unwrap();
 
         let requests = RequestCounter::default();
-        let mut dynamo_config = aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(requests.clone());
+        let mut dynamo_config =
+            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(requests.clone());
         if let Some(endpoint) = &options.dynamo_endpoint {
             dynamo_config = dynamo_config
                 .endpoint_url(endpoint)
@@ -134,12 +159,25 @@ impl TestStack {
                         .operation_timeout(Duration::from_secs(2))
                         .build(),
                 )
-                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2));
+                .retry_config(
+                    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2),
+                );
         }
         let app_dynamo = aws_sdk_dynamodb::Client::from_conf(dynamo_config.build());
-        let config = Config { table_name: table.clone(), settings_cache: Duration::from_secs(300) };
-        let app = Arc::new(WebhookApp::new(&config, app_dynamo, ssm, Arc::new(SystemClock)));
-        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0").await.unwrap();
+        let config = Config {
+            table_name: table.clone(),
+            settings_cache: Duration::from_secs(300),
+            secrets_path_prefix: "/trouw/".into(),
+        };
+        let app = Arc::new(WebhookApp::new(
+            &config,
+            app_dynamo,
+            ssm,
+            Arc::new(SystemClock),
+        ));
+        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0")
+            .await
+            .unwrap();
         TestStack {
             sdk,
             table,
@@ -164,7 +202,14 @@ impl TestStack {
     /// Posts with a given webhook-id (for duplicate deliveries).
     pub async fn post_as(&self, route: &str, id: &str, body: &Value) -> Answer {
         let bytes = body.to_string().into_bytes();
-        self.send(signed_post(&self.url(route), &WebhookSecret::new(SECRET), id, now(), &bytes)).await
+        self.send(signed_post(
+            &self.url(route),
+            &WebhookSecret::new(SECRET),
+            id,
+            now(),
+            &bytes,
+        ))
+        .await
     }
 
     pub async fn send(&self, request: http::Request<http_body_util::Full<bytes::Bytes>>) -> Answer {
@@ -176,7 +221,14 @@ impl TestStack {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self.dynamo.scan().table_name(&self.table).set_exclusive_start_key(start).send().await.unwrap();
+            let out = self
+                .dynamo
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -189,7 +241,11 @@ impl TestStack {
     }
 
     pub async fn customer(&self, id: &str) -> (Option<CustomerProfile>, Vec<Order>) {
-        self.app.store.customer(&self.shop, &CustomerId::parse(id).unwrap()).await.unwrap()
+        self.app
+            .store
+            .customer(&self.shop, &CustomerId::parse(id).unwrap())
+            .await
+            .unwrap()
     }
 }
 
@@ -200,6 +256,10 @@ pub fn now() -> i64 {
 /// A contract example from `shared/contracts/examples` (a verbatim copy of the canonical
 /// contracts; `contracts_match_the_reference` checks it).
 pub fn example(route: &str) -> Value {
-    let path = format!("{}/../shared/contracts/examples/{route}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+    let path = format!(
+        "{}/../shared/contracts/examples/{route}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap()
 }

@@ -1,13 +1,16 @@
 //! Lambda for `POST /webhooks/{shop}/order-delivered`. Wiring only: the handler lives in
 //! `trouw::handlers::webhook`.
 
-use lambda_http::{run, service_fn, Error};
+use lambda_http::{Error, run, service_fn};
 use trouw::domain::EventType;
-use trouw::handlers::{webhook, WebhookApp};
+use trouw::handlers::{WebhookApp, webhook};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     trouw::telemetry::init();
     let app = WebhookApp::from_env().await?;
-    run(service_fn(|req| webhook::handle(&app, EventType::OrderDelivered, req))).await
+    run(service_fn(|req| {
+        webhook::handle(&app, EventType::OrderDelivered, req)
+    }))
+    .await
 }

@@ -25,36 +25,56 @@ impl LocalAws {
                 format!("{} not found: run `make venv` first", python.display()),
             ));
         }
-        let port_file = std::env::temp_dir().join(format!("trouw-moto-{}-{}.port", std::process::id(), unique()));
+        let port_file = std::env::temp_dir().join(format!(
+            "trouw-moto-{}-{}.port",
+            std::process::id(),
+            unique()
+        ));
         let _ = std::fs::remove_file(&port_file);
         let quiet = std::env::var_os("TROUW_MOTO_VERBOSE").is_none();
         let child = Command::new(python)
             .arg(root.join("infra/local/moto_server.py"))
-            .args(["--port", &port.to_string(), "--parent-pid", &std::process::id().to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--parent-pid",
+                &std::process::id().to_string(),
+            ])
             .arg("--port-file")
             .arg(&port_file)
             .args(if quiet { &["--quiet"][..] } else { &[][..] })
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(if quiet { Stdio::null() } else { Stdio::inherit() })
+            .stderr(if quiet {
+                Stdio::null()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()?;
-        let mut aws = LocalAws { endpoint: String::new(), child: Some(child) };
+        let mut aws = LocalAws {
+            endpoint: String::new(),
+            child: Some(child),
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                if let Ok(port) = text.trim().parse::<u16>() {
-                    if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        let _ = std::fs::remove_file(&port_file);
-                        aws.endpoint = format!("http://127.0.0.1:{port}");
-                        return Ok(aws);
-                    }
-                }
+            if let Ok(text) = std::fs::read_to_string(&port_file)
+                && let Ok(port) = text.trim().parse::<u16>()
+                && TcpStream::connect(("127.0.0.1", port)).is_ok()
+            {
+                let _ = std::fs::remove_file(&port_file);
+                aws.endpoint = format!("http://127.0.0.1:{port}");
+                return Ok(aws);
             }
             if let Some(status) = aws.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                return Err(io::Error::other(format!("moto exited early ({status}); is port {port} free?")));
+                return Err(io::Error::other(format!(
+                    "moto exited early ({status}); is port {port} free?"
+                )));
             }
             if Instant::now() > deadline {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "moto did not start within 60 s"));
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "moto did not start within 60 s",
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -62,7 +82,10 @@ impl LocalAws {
 
     /// An endpoint someone else runs (e.g. `make test` starts one moto for all tests).
     pub fn existing(endpoint: impl Into<String>) -> LocalAws {
-        LocalAws { endpoint: endpoint.into(), child: None }
+        LocalAws {
+            endpoint: endpoint.into(),
+            child: None,
+        }
     }
 
     /// `TROUW_AWS_ENDPOINT` if set, else a fresh moto on a free port.
@@ -86,9 +109,19 @@ pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     use aws_sdk_dynamodb::config::{Credentials, Region};
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "trouw-local"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "trouw-local",
+        ))
         .endpoint_url(endpoint)
-        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        )
         .load()
         .await
 }
@@ -103,5 +136,8 @@ impl Drop for LocalAws {
 }
 
 fn unique() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }

@@ -4,8 +4,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use trouw::webhook::signature::sign_standard_webhook;
 use trouw::webhook::WebhookSecret;
+use trouw::webhook::signature::sign_standard_webhook;
 
 /// An answer: status, headers and body text.
 #[derive(Debug, Clone)]
@@ -28,16 +28,30 @@ pub fn http_client() -> HttpClient {
 }
 
 /// Sends one request.
-pub async fn send(client: &HttpClient, request: http::Request<Full<Bytes>>) -> Result<Answer, String> {
+pub async fn send(
+    client: &HttpClient,
+    request: http::Request<Full<Bytes>>,
+) -> Result<Answer, String> {
     let response = client.request(request).await.map_err(|e| e.to_string())?;
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
-    Ok(Answer { status: parts.status.as_u16(), headers: parts.headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+    Ok(Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
 
 /// A `POST` signed per Standard Webhooks with `secret`, as a shop platform sends it.
-pub fn signed_post(url: &str, secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u8]) -> http::Request<Full<Bytes>> {
-    let signature = sign_standard_webhook(secret, id, timestamp, body).expect("a valid whsec_ secret");
+pub fn signed_post(
+    url: &str,
+    secret: &WebhookSecret,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> http::Request<Full<Bytes>> {
+    let signature =
+        sign_standard_webhook(secret, id, timestamp, body).expect("a valid whsec_ secret");
     http::Request::post(url)
         .header("content-type", "application/json")
         .header("webhook-id", id)

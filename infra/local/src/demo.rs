@@ -24,12 +24,17 @@ pub enum ShopFileError {
 
 /// Parses and checks a shop file before anything is written.
 pub fn parse_shop_file(text: &str) -> Result<ShopRecord, ShopFileError> {
-    let record: ShopRecord = serde_json::from_str(text).map_err(|e| ShopFileError::Json(e.to_string()))?;
+    let record: ShopRecord =
+        serde_json::from_str(text).map_err(|e| ShopFileError::Json(e.to_string()))?;
     ShopSettings::validate(&record.settings)?;
     if record.webhook_secrets.is_empty() {
         return Err(ShopFileError::NoSecrets);
     }
-    if let Some(i) = record.webhook_secrets.iter().position(|r| SecretRef::parse(r).is_none()) {
+    if let Some(i) = record
+        .webhook_secrets
+        .iter()
+        .position(|r| SecretRef::parse(r).is_none())
+    {
         return Err(ShopFileError::SecretRef(i));
     }
     Ok(record)
@@ -50,7 +55,12 @@ pub async fn register_demo_shop(store: &Store) -> Result<ShopRecord, StoreError>
 /// real deployment must (moto marks it verified at once).
 pub async fn verify_sender(sdk: &aws_config::SdkConfig, sender: &str) -> Result<(), String> {
     let ses = aws_sdk_sesv2::Client::new(sdk);
-    match ses.create_email_identity().email_identity(sender).send().await {
+    match ses
+        .create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(err) if format!("{err:?}").contains("AlreadyExists") => Ok(()),
         Err(err) => Err(format!("{err:?}")),
@@ -71,10 +81,19 @@ mod tests {
     #[test]
     fn shop_files_are_checked() {
         let bad_secret = DEMO_SHOP_JSON.replace("env:DEMO_WEBHOOK_SECRET", "whsec_plain");
-        assert!(matches!(parse_shop_file(&bad_secret), Err(ShopFileError::SecretRef(0))));
+        assert!(matches!(
+            parse_shop_file(&bad_secret),
+            Err(ShopFileError::SecretRef(0))
+        ));
         let bad_zone = DEMO_SHOP_JSON.replace("Europe/Amsterdam", "Mars/Olympus");
-        assert!(matches!(parse_shop_file(&bad_zone), Err(ShopFileError::Settings(_))));
+        assert!(matches!(
+            parse_shop_file(&bad_zone),
+            Err(ShopFileError::Settings(_))
+        ));
         let bad_id = DEMO_SHOP_JSON.replace("\"demo\"", "\"De Mo\"");
-        assert!(matches!(parse_shop_file(&bad_id), Err(ShopFileError::Json(_))));
+        assert!(matches!(
+            parse_shop_file(&bad_id),
+            Err(ShopFileError::Json(_))
+        ));
     }
 }

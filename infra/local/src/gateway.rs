@@ -9,17 +9,21 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
 use trouw::domain::EventType;
-use trouw::handlers::{webhook, WebhookApp};
+use trouw::handlers::{WebhookApp, webhook};
 
 /// API Gateway's own payload limit; the handlers enforce trouw's smaller one.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// Serves until `shutdown` completes.
-pub async fn serve(listener: TcpListener, app: Arc<WebhookApp>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<WebhookApp>,
+    shutdown: impl Future<Output = ()>,
+) {
     let counter = Arc::new(AtomicU64::new(0));
     tokio::pin!(shutdown);
     loop {
@@ -41,7 +45,9 @@ pub async fn serve(listener: TcpListener, app: Arc<WebhookApp>, shutdown: impl F
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 async move { Ok::<_, Infallible>(route(&app, req, n).await) }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -54,7 +60,11 @@ pub async fn spawn(app: Arc<WebhookApp>, addr: &str) -> std::io::Result<std::net
     Ok(local)
 }
 
-async fn route(app: &WebhookApp, req: hyper::Request<Incoming>, n: u64) -> hyper::Response<Full<Bytes>> {
+async fn route(
+    app: &WebhookApp,
+    req: hyper::Request<Incoming>,
+    n: u64,
+) -> hyper::Response<Full<Bytes>> {
     let (mut parts, body) = req.into_parts();
     let body = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -62,7 +72,9 @@ async fn route(app: &WebhookApp, req: hyper::Request<Incoming>, n: u64) -> hyper
     };
     if !parts.headers.contains_key("x-request-id") {
         let id = format!("local-{}-{n}", std::process::id());
-        parts.headers.insert("x-request-id", id.parse().expect("ascii id"));
+        parts
+            .headers
+            .insert("x-request-id", id.parse().expect("ascii id"));
     }
     let segments: Vec<&str> = parts.uri.path().trim_matches('/').split('/').collect();
     let event_type = match segments.as_slice() {

@@ -1,12 +1,12 @@
 //! Creates the table exactly as `infra/template.yaml` declares it (keys, indexes, stream, TTL),
 //! so the local stack can never drift from what `sam deploy` creates.
 
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
-use aws_sdk_dynamodb::Client;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
@@ -83,26 +83,35 @@ impl TableDefinition {
     /// Reads `Resources.Table.Properties` from SAM template text. CloudFormation tags such as
     /// `!Ref` elsewhere in the file are fine; the table's key properties must be literals.
     pub fn from_template(text: &str) -> Result<Self, TableError> {
-        let doc: Value = serde_yaml_ng::from_str(text).map_err(|e| TableError::Template(e.to_string()))?;
+        let doc: Value =
+            serde_yaml_ng::from_str(text).map_err(|e| TableError::Template(e.to_string()))?;
         let props = doc
             .get("Resources")
             .and_then(|r| r.get(TABLE_RESOURCE))
             .and_then(|t| t.get("Properties"))
-            .ok_or_else(|| TableError::Template(format!("no Resources.{TABLE_RESOURCE}.Properties")))?;
+            .ok_or_else(|| {
+                TableError::Template(format!("no Resources.{TABLE_RESOURCE}.Properties"))
+            })?;
         serde_yaml_ng::from_value(props.clone()).map_err(|e| TableError::Template(e.to_string()))
     }
 
     /// The definition in the repository's `infra/template.yaml`.
     pub fn from_repository() -> Result<Self, TableError> {
         let path = crate::workspace_root().join("infra/template.yaml");
-        let text = std::fs::read_to_string(&path).map_err(|e| TableError::Template(format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| TableError::Template(format!("{}: {e}", path.display())))?;
         Self::from_template(&text)
     }
 
     /// Creates the table under `name` (if absent) and waits until it is active.
     pub async fn create(&self, client: &Client, name: &str) -> Result<(), TableError> {
         let dynamo = |e: String| TableError::Dynamo(e);
-        let exists = client.describe_table().table_name(name).send().await.is_ok();
+        let exists = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .is_ok();
         if exists {
             return Ok(());
         }
@@ -116,7 +125,9 @@ impl TableDefinition {
         let mut request = client
             .create_table()
             .table_name(name)
-            .billing_mode(BillingMode::from(self.billing_mode.as_deref().unwrap_or("PAY_PER_REQUEST")));
+            .billing_mode(BillingMode::from(
+                self.billing_mode.as_deref().unwrap_or("PAY_PER_REQUEST"),
+            ));
         for a in &self.attribute_definitions {
             request = request.attribute_definitions(
                 AttributeDefinition::builder()
@@ -130,16 +141,20 @@ impl TableDefinition {
             request = request.key_schema(key(k)?);
         }
         for index in &self.global_secondary_indexes {
-            let mut projection = Projection::builder()
-                .projection_type(ProjectionType::from(index.projection.projection_type.as_str()));
+            let mut projection = Projection::builder().projection_type(ProjectionType::from(
+                index.projection.projection_type.as_str(),
+            ));
             for attr in &index.projection.non_key_attributes {
                 projection = projection.non_key_attributes(attr);
             }
-            let mut gsi = GlobalSecondaryIndex::builder().index_name(&index.index_name).projection(projection.build());
+            let mut gsi = GlobalSecondaryIndex::builder()
+                .index_name(&index.index_name)
+                .projection(projection.build());
             for k in &index.key_schema {
                 gsi = gsi.key_schema(key(k)?);
             }
-            request = request.global_secondary_indexes(gsi.build().map_err(|e| dynamo(e.to_string()))?);
+            request =
+                request.global_secondary_indexes(gsi.build().map_err(|e| dynamo(e.to_string()))?);
         }
         if let Some(stream) = &self.stream_specification {
             request = request.stream_specification(
@@ -151,7 +166,11 @@ impl TableDefinition {
             );
         }
         request.send().await.map_err(|e| dynamo(format!("{e:?}")))?;
-        if let Some(ttl) = self.time_to_live_specification.as_ref().filter(|t| t.enabled) {
+        if let Some(ttl) = self
+            .time_to_live_specification
+            .as_ref()
+            .filter(|t| t.enabled)
+        {
             client
                 .update_time_to_live()
                 .table_name(name)
@@ -177,9 +196,22 @@ mod tests {
     #[test]
     fn the_repository_template_declares_the_keys_the_store_uses() {
         let def = TableDefinition::from_repository().unwrap();
-        let keys: Vec<(&str, &str)> = def.key_schema.iter().map(|k| (k.attribute_name.as_str(), k.key_type.as_str())).collect();
-        assert_eq!(keys, [(trouw::store::keys::PK, "HASH"), (trouw::store::keys::SK, "RANGE")]);
-        assert_eq!(def.time_to_live_specification.unwrap().attribute_name, trouw::store::keys::EXPIRES_AT);
+        let keys: Vec<(&str, &str)> = def
+            .key_schema
+            .iter()
+            .map(|k| (k.attribute_name.as_str(), k.key_type.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (trouw::store::keys::PK, "HASH"),
+                (trouw::store::keys::SK, "RANGE")
+            ]
+        );
+        assert_eq!(
+            def.time_to_live_specification.unwrap().attribute_name,
+            trouw::store::keys::EXPIRES_AT
+        );
         assert!(def.stream_specification.is_some());
     }
 

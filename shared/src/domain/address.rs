@@ -32,10 +32,16 @@ impl ObservedAddress {
         country: &str,
     ) -> Self {
         fn norm(s: &str) -> String {
-            s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
         }
-        let postal_compact: String =
-            postal_code.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+        let postal_compact: String = postal_code
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
         let mut hasher = Sha256::new();
         for part in [
             shop.as_str().to_owned(),
@@ -52,7 +58,10 @@ impl ObservedAddress {
         let fingerprint = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         ObservedAddress {
             fingerprint,
-            area: PostalArea { postal_code: postal_compact, country: country.to_uppercase() },
+            area: PostalArea {
+                postal_code: postal_compact,
+                country: country.to_uppercase(),
+            },
         }
     }
 }
@@ -78,9 +87,16 @@ impl AddressHistory {
     pub const MAX_SIGHTINGS: usize = 32;
 
     pub fn observe(&mut self, address: &ObservedAddress, at: Timestamp) {
-        let sighting = AddressSighting { at, fingerprint: address.fingerprint.clone(), area: address.area.clone() };
+        let sighting = AddressSighting {
+            at,
+            fingerprint: address.fingerprint.clone(),
+            area: address.area.clone(),
+        };
         let order = |s: &AddressSighting| (s.at, s.fingerprint.clone());
-        match self.sightings.binary_search_by_key(&order(&sighting), order) {
+        match self
+            .sightings
+            .binary_search_by_key(&order(&sighting), order)
+        {
             Ok(_) => return,
             Err(idx) => self.sightings.insert(idx, sighting),
         }
@@ -96,7 +112,10 @@ impl AddressHistory {
 
     /// Moves are changes from one address to another; the first address is not a move.
     pub fn move_count(&self) -> usize {
-        self.sightings.windows(2).filter(|w| w[0].fingerprint != w[1].fingerprint).count()
+        self.sightings
+            .windows(2)
+            .filter(|w| w[0].fingerprint != w[1].fingerprint)
+            .count()
     }
 
     /// When the customer moved into the current address, if that was a move.
@@ -114,7 +133,14 @@ mod tests {
     use super::*;
 
     fn addr(line1: &str, postal: &str) -> ObservedAddress {
-        ObservedAddress::from_parts(&ShopId::parse("demo").unwrap(), Some(line1), None, postal, Some("Amsterdam"), "NL")
+        ObservedAddress::from_parts(
+            &ShopId::parse("demo").unwrap(),
+            Some(line1),
+            None,
+            postal,
+            Some("Amsterdam"),
+            "NL",
+        )
     }
     fn t(secs: i64) -> Timestamp {
         Timestamp::from_second(1_790_000_000 + secs).unwrap()
@@ -123,12 +149,29 @@ mod tests {
     #[test]
     fn fingerprint_ignores_case_and_spacing_but_not_the_house() {
         let a = addr("Prinsengracht 263", "1016 GV");
-        let b = ObservedAddress::from_parts(&ShopId::parse("demo").unwrap(), Some("  prinsengracht   263 "), None, "1016gv", Some("AMSTERDAM"), "nl");
+        let b = ObservedAddress::from_parts(
+            &ShopId::parse("demo").unwrap(),
+            Some("  prinsengracht   263 "),
+            None,
+            "1016gv",
+            Some("AMSTERDAM"),
+            "nl",
+        );
         assert_eq!(a, b);
-        assert_ne!(a.fingerprint, addr("Prinsengracht 265", "1016 GV").fingerprint);
+        assert_ne!(
+            a.fingerprint,
+            addr("Prinsengracht 265", "1016 GV").fingerprint
+        );
         assert_eq!(a.area.postal_code, "1016GV");
         assert!(!a.fingerprint.contains("263"));
-        let other_shop = ObservedAddress::from_parts(&ShopId::parse("other").unwrap(), Some("Prinsengracht 263"), None, "1016 GV", Some("Amsterdam"), "NL");
+        let other_shop = ObservedAddress::from_parts(
+            &ShopId::parse("other").unwrap(),
+            Some("Prinsengracht 263"),
+            None,
+            "1016 GV",
+            Some("Amsterdam"),
+            "NL",
+        );
         assert_ne!(a.fingerprint, other_shop.fingerprint);
     }
 
@@ -147,7 +190,12 @@ mod tests {
 
     #[test]
     fn observations_in_any_order_give_the_same_history() {
-        let seq = [(addr("A 1", "1000AA"), t(0)), (addr("B 2", "2000BB"), t(10)), (addr("A 1", "1000AA"), t(20)), (addr("A 1", "1000AA"), t(30))];
+        let seq = [
+            (addr("A 1", "1000AA"), t(0)),
+            (addr("B 2", "2000BB"), t(10)),
+            (addr("A 1", "1000AA"), t(20)),
+            (addr("A 1", "1000AA"), t(30)),
+        ];
         let mut expected = AddressHistory::default();
         for (a, at) in &seq {
             expected.observe(a, *at);

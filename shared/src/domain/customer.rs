@@ -90,7 +90,10 @@ impl<T: Ord + Clone> Stamped<T> {
             Some(c) => at > c.at || (at == c.at && *value > c.value),
         };
         if replace {
-            *current = Some(Stamped { value: value.clone(), at });
+            *current = Some(Stamped {
+                value: value.clone(),
+                at,
+            });
         }
     }
 }

@@ -74,7 +74,9 @@ pub fn decide(
 
     let order = event.order_id().map(|order_id| {
         let before = state.order.clone();
-        let mut order = before.clone().unwrap_or_else(|| Order::empty(order_id.clone()));
+        let mut order = before
+            .clone()
+            .unwrap_or_else(|| Order::empty(order_id.clone()));
         match &event.kind {
             EventKind::OrderPlaced(placed) => {
                 // The first "placed" wins; a re-sent one with a new id changes nothing.
@@ -83,7 +85,9 @@ pub fn decide(
                 }
             }
             EventKind::OrderDelivered { delivered_at, .. } => {
-                let earliest = order.delivered_at.map_or(*delivered_at, |d| d.min(*delivered_at));
+                let earliest = order
+                    .delivered_at
+                    .map_or(*delivered_at, |d| d.min(*delivered_at));
                 order.delivered_at = Some(earliest);
             }
             EventKind::OrderReturned { facts, .. } => order.add_return(facts.clone()),
@@ -105,7 +109,11 @@ pub fn decide(
         lifecycle: profile.lifecycle,
         moved,
     };
-    Decision { profile, order, outcome }
+    Decision {
+        profile,
+        order,
+        outcome,
+    }
 }
 
 fn apply_contact(contact: &mut Contact, facts: &CustomerFacts, at: Timestamp) {
@@ -126,7 +134,11 @@ fn apply_consent(profile: &mut CustomerProfile, granted: bool, at: Timestamp, so
         Some(current) => at > current.at || (at == current.at && !granted && current.granted),
     };
     if wins {
-        profile.consent = Some(Consent { granted, at, source: source.to_owned() });
+        profile.consent = Some(Consent {
+            granted,
+            at,
+            source: source.to_owned(),
+        });
     }
 }
 
@@ -140,7 +152,9 @@ struct Contribution {
 }
 
 fn contribution(order: Option<&Order>) -> Contribution {
-    let Some(order) = order else { return Contribution::default() };
+    let Some(order) = order else {
+        return Contribution::default();
+    };
     Contribution {
         counted: u32::from(order.placed.is_some()),
         spent: order.placed.as_ref().map(|p| p.total),

@@ -2,7 +2,7 @@ use super::*;
 use crate::domain::shop::fixtures::demo_settings;
 use crate::domain::{
     Amount, Currency, CustomerId, Email, EventId, Locale, ObservedAddress, OrderId, OrderLine,
-    PlacedOrder, ReturnFacts, ReturnedLine, ShopId, Sku,
+    PlacedOrder, ReturnFacts, ReturnScope, ReturnedLine, ShopId, Sku,
 };
 use proptest::prelude::*;
 
@@ -16,7 +16,14 @@ fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::EUR)
 }
 fn home(line1: &str) -> ObservedAddress {
-    ObservedAddress::from_parts(&ShopId::parse("demo").unwrap(), Some(line1), None, "1016 GV", Some("Amsterdam"), "NL")
+    ObservedAddress::from_parts(
+        &ShopId::parse("demo").unwrap(),
+        Some(line1),
+        None,
+        "1016 GV",
+        Some("Amsterdam"),
+        "NL",
+    )
 }
 fn facts() -> CustomerFacts {
     CustomerFacts {
@@ -29,7 +36,12 @@ fn facts() -> CustomerFacts {
     }
 }
 fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEvent {
-    ShopEvent { id: EventId::parse(id).unwrap(), occurred_at: t(at), customer, kind }
+    ShopEvent {
+        id: EventId::parse(id).unwrap(),
+        occurred_at: t(at),
+        customer,
+        kind,
+    }
 }
 fn line(sku: &str, qty: u32, price: i64) -> OrderLine {
     OrderLine {
@@ -62,19 +74,41 @@ fn placed(id: &str, order: &str, at: i64) -> ShopEvent {
     )
 }
 fn delivered(id: &str, order: &str, at: i64) -> ShopEvent {
-    event(id, at, facts(), EventKind::OrderDelivered { order_id: OrderId::parse(order).unwrap(), delivered_at: t(at) })
+    event(
+        id,
+        at,
+        facts(),
+        EventKind::OrderDelivered {
+            order_id: OrderId::parse(order).unwrap(),
+            delivered_at: t(at),
+        },
+    )
 }
 fn returned(id: &str, order: &str, at: i64, lines: Option<Vec<(&str, u32)>>) -> ShopEvent {
-    let lines = lines.map(|ls| {
-        ls.into_iter().map(|(s, q)| ReturnedLine { sku: Sku::parse(s).unwrap(), quantity: q }).collect()
-    });
+    let scope = match lines {
+        None => ReturnScope::Whole,
+        Some(ls) => ReturnScope::Lines(
+            ls.into_iter()
+                .map(|(s, q)| ReturnedLine {
+                    sku: Sku::parse(s).unwrap(),
+                    quantity: q,
+                })
+                .collect(),
+        ),
+    };
     event(
         id,
         at,
         facts(),
         EventKind::OrderReturned {
             order_id: OrderId::parse(order).unwrap(),
-            facts: ReturnFacts { event_id: EventId::parse(id).unwrap(), returned_at: t(at), refund_total: None, lines, reason: None },
+            facts: ReturnFacts {
+                event_id: EventId::parse(id).unwrap(),
+                returned_at: t(at),
+                refund_total: None,
+                scope,
+                reason: None,
+            },
         },
     )
 }
@@ -108,11 +142,17 @@ fn order_placed_counts_spend_points_and_lifecycle() {
     let (p, orders) = run(&[placed("e1", "NL-1", 0)]);
     assert_eq!(p.order_count, 1);
     assert_eq!(p.total_spent.get(Currency::EUR), 6485);
-    assert_eq!(p.loyalty.points_pending, 64, "1 point per whole euro of 64.85");
+    assert_eq!(
+        p.loyalty.points_pending, 64,
+        "1 point per whole euro of 64.85"
+    );
     assert_eq!(p.loyalty.points_available, 0);
     assert_eq!(p.loyalty.tier.as_deref(), Some("Brons"));
     assert_eq!(p.lifecycle, Lifecycle::New);
-    assert_eq!((p.first_order_at, p.last_order_at), (Some(t(0)), Some(t(0))));
+    assert_eq!(
+        (p.first_order_at, p.last_order_at),
+        (Some(t(0)), Some(t(0)))
+    );
     assert!(p.has_marketing_consent());
     assert_eq!(p.contact.first_name(), Some("Anna"));
     assert_eq!(p.addresses.current().unwrap().area.postal_code, "1016GV");
@@ -123,15 +163,27 @@ fn order_placed_counts_spend_points_and_lifecycle() {
     assert_eq!(p.order_count, 2);
     assert_eq!(p.lifecycle, Lifecycle::Repeat);
     assert_eq!(p.loyalty.points_pending, 128);
-    assert_eq!((p.first_order_at, p.last_order_at), (Some(t(0)), Some(t(100))));
-    assert_eq!(p.addresses.move_count(), 0, "the same address on a second order is not a move");
+    assert_eq!(
+        (p.first_order_at, p.last_order_at),
+        (Some(t(0)), Some(t(100)))
+    );
+    assert_eq!(
+        p.addresses.move_count(),
+        0,
+        "the same address on a second order is not a move"
+    );
 }
 
 #[test]
 fn points_rate_and_tiers_come_from_the_shop() {
     let mut settings = demo_settings();
     settings.loyalty.points_per_unit = 5;
-    let d = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    let d = decide(
+        &CustomerState::default(),
+        &placed("e1", "NL-1", 0),
+        now(),
+        &settings,
+    );
     assert_eq!(d.profile.loyalty.points_pending, 320);
     assert_eq!(d.profile.loyalty.tier.as_deref(), Some("Zilver"));
 }
@@ -145,7 +197,11 @@ fn delivery_keeps_its_time() {
 
 #[test]
 fn partial_return_reverses_the_points_of_the_returned_value() {
-    let (p, orders) = run(&[placed("e1", "NL-1", 0), delivered("e2", "NL-1", 50), returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)]))]);
+    let (p, orders) = run(&[
+        placed("e1", "NL-1", 0),
+        delivered("e2", "NL-1", 50),
+        returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)])),
+    ]);
     let order = &orders["NL-1"];
     assert_eq!(order.status, OrderStatus::PartiallyReturned);
     assert_eq!((order.points_earned, order.points_reversed), (64, 53));
@@ -156,10 +212,18 @@ fn partial_return_reverses_the_points_of_the_returned_value() {
 
 #[test]
 fn returning_every_line_or_the_whole_order_reverses_everything_and_never_below_zero() {
-    let (p, orders) = run(&[placed("e1", "NL-1", 0), returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])), returned("e3", "NL-1", 20, Some(vec![("TP-075", 5)]))]);
+    let (p, orders) = run(&[
+        placed("e1", "NL-1", 0),
+        returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])),
+        returned("e3", "NL-1", 20, Some(vec![("TP-075", 5)])),
+    ]);
     assert_eq!(orders["NL-1"].status, OrderStatus::Returned);
     assert_eq!(p.loyalty.points_pending, 0);
-    let (p, orders) = run(&[placed("e1", "NL-1", 0), returned("e2", "NL-1", 10, None), returned("e3", "NL-1", 20, None)]);
+    let (p, orders) = run(&[
+        placed("e1", "NL-1", 0),
+        returned("e2", "NL-1", 10, None),
+        returned("e3", "NL-1", 20, None),
+    ]);
     assert_eq!(orders["NL-1"].status, OrderStatus::Returned);
     assert_eq!(p.loyalty.points_pending, 0);
     assert_eq!(p.returned_order_count, 1);
@@ -176,9 +240,32 @@ fn a_refund_total_is_used_when_lines_are_not_given_in_the_order() {
 }
 
 #[test]
+fn a_return_known_only_by_amount_is_partial_and_reverses_that_amount() {
+    let mut e = returned("e2", "NL-1", 10, None);
+    if let EventKind::OrderReturned { facts, .. } = &mut e.kind {
+        facts.scope = ReturnScope::Amount;
+        facts.refund_total = Some(Amount::parse("-53.00").unwrap());
+    }
+    let (p, orders) = run(&[placed("e1", "NL-1", 0), e]);
+    assert_eq!(orders["NL-1"].status, OrderStatus::PartiallyReturned);
+    assert_eq!(
+        p.loyalty.points_pending, 11,
+        "a refund written as a negative amount still counts"
+    );
+}
+
+#[test]
 fn return_before_placed_converges_to_the_orderly_state() {
-    let orderly = run(&[placed("e1", "NL-1", 0), delivered("e2", "NL-1", 50), returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)]))]);
-    let late = run(&[returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)])), delivered("e2", "NL-1", 50), placed("e1", "NL-1", 0)]);
+    let orderly = run(&[
+        placed("e1", "NL-1", 0),
+        delivered("e2", "NL-1", 50),
+        returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)])),
+    ]);
+    let late = run(&[
+        returned("e3", "NL-1", 90, Some(vec![("EB-200", 1)])),
+        delivered("e2", "NL-1", 50),
+        placed("e1", "NL-1", 0),
+    ]);
     assert_eq!(orderly, late);
 }
 
@@ -202,22 +289,47 @@ fn an_event_from_the_future_counts_as_now() {
     let mut later_opt_out = address("e2", 1_000_400, "Prinsengracht 263");
     later_opt_out.customer.marketing_consent = Some(false);
     let (p, _) = run(&[future_opt_in, later_opt_out]);
-    assert!(!p.has_marketing_consent(), "a skewed clock must not pin consent");
+    assert!(
+        !p.has_marketing_consent(),
+        "a skewed clock must not pin consent"
+    );
 }
 
 #[test]
 fn moves_are_real_changes_only() {
     let (p, _) = run(&[placed("e1", "NL-1", 0)]);
-    assert_eq!(p.addresses.move_count(), 0, "the first address is not a move");
+    assert_eq!(
+        p.addresses.move_count(),
+        0,
+        "the first address is not a move"
+    );
     let settings = demo_settings();
-    let state = CustomerState { profile: Some(p), order: None };
-    let same = decide(&state, &address("e2", 10, "Prinsengracht 263"), now(), &settings);
+    let state = CustomerState {
+        profile: Some(p),
+        order: None,
+    };
+    let same = decide(
+        &state,
+        &address("e2", 10, "Prinsengracht 263"),
+        now(),
+        &settings,
+    );
     assert!(!same.outcome.moved);
-    let moved = decide(&state, &address("e3", 10, "Oudegracht 158"), now(), &settings);
+    let moved = decide(
+        &state,
+        &address("e3", 10, "Oudegracht 158"),
+        now(),
+        &settings,
+    );
     assert!(moved.outcome.moved);
     assert_eq!(moved.profile.addresses.last_move_at(), Some(t(10)));
     assert_eq!(moved.profile.lifecycle, Lifecycle::New);
-    let first_only = decide(&CustomerState::default(), &address("e4", 10, "Oudegracht 158"), now(), &settings);
+    let first_only = decide(
+        &CustomerState::default(),
+        &address("e4", 10, "Oudegracht 158"),
+        now(),
+        &settings,
+    );
     assert!(!first_only.outcome.moved);
     assert_eq!(first_only.profile.lifecycle, Lifecycle::Prospect);
 }
@@ -228,7 +340,10 @@ fn older_contact_data_does_not_overwrite_newer() {
     newer.customer.first_name = Some("Anne".into());
     let (p, _) = run(&[newer, placed("e1", "NL-1", 0)]);
     assert_eq!(p.contact.first_name(), Some("Anne"));
-    assert!(p.contact.email().is_some(), "a missing field is still filled from an older event");
+    assert!(
+        p.contact.email().is_some(),
+        "a missing field is still filled from an older event"
+    );
 }
 
 #[test]
@@ -244,7 +359,16 @@ fn decide_is_pure() {
 fn history() -> impl Strategy<Value = Vec<ShopEvent>> {
     let order_events = (0..3usize).prop_flat_map(|n| {
         proptest::collection::vec(
-            (any::<bool>(), prop_oneof![Just(None), Just(Some(vec![("EB-200", 1)])), Just(Some(vec![("TP-075", 2)])), Just(Some(vec![("TP-075", 3), ("EB-200", 1)]))], 0..3usize),
+            (
+                any::<bool>(),
+                prop_oneof![
+                    Just(None),
+                    Just(Some(vec![("EB-200", 1)])),
+                    Just(Some(vec![("TP-075", 2)])),
+                    Just(Some(vec![("TP-075", 3), ("EB-200", 1)]))
+                ],
+                0..3usize,
+            ),
             n + 1,
         )
     });
@@ -263,11 +387,20 @@ fn history() -> impl Strategy<Value = Vec<ShopEvent>> {
                 events.push(delivered(&format!("d{i}"), &order, tick()));
             }
             for r in 0..return_count {
-                events.push(returned(&format!("r{i}-{r}"), &order, tick(), return_lines.clone()));
+                events.push(returned(
+                    &format!("r{i}-{r}"),
+                    &order,
+                    tick(),
+                    return_lines.clone(),
+                ));
             }
         }
         for (j, (house, consent)) in extras.into_iter().enumerate() {
-            let mut e = address(&format!("a{j}"), tick(), ["Prinsengracht 263", "Oudegracht 158", "Dam 1"][house]);
+            let mut e = address(
+                &format!("a{j}"),
+                tick(),
+                ["Prinsengracht 263", "Oudegracht 158", "Dam 1"][house],
+            );
             e.customer.marketing_consent = Some(consent);
             events.push(e);
         }

@@ -1,9 +1,9 @@
 //! The canonical shop event, as the domain sees it: already verified, parsed and trusted.
 
+pub use super::address::ObservedAddress;
 use super::{
     Amount, CustomerId, Email, EventId, Locale, Money, OrderId, OrderLine, ReturnedLine, Timestamp,
 };
-pub use super::address::ObservedAddress;
 use serde::{Deserialize, Serialize};
 
 /// The four kinds of shop event, one per webhook route.
@@ -72,9 +72,8 @@ impl ShopEvent {
     pub fn order_id(&self) -> Option<&OrderId> {
         match &self.kind {
             EventKind::OrderPlaced(order) => Some(&order.id),
-            EventKind::OrderDelivered { order_id, .. } | EventKind::OrderReturned { order_id, .. } => {
-                Some(order_id)
-            }
+            EventKind::OrderDelivered { order_id, .. }
+            | EventKind::OrderReturned { order_id, .. } => Some(order_id),
             EventKind::AddressChanged => None,
         }
     }
@@ -95,8 +94,14 @@ pub struct CustomerFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
     OrderPlaced(PlacedOrder),
-    OrderDelivered { order_id: OrderId, delivered_at: Timestamp },
-    OrderReturned { order_id: OrderId, facts: ReturnFacts },
+    OrderDelivered {
+        order_id: OrderId,
+        delivered_at: Timestamp,
+    },
+    OrderReturned {
+        order_id: OrderId,
+        facts: ReturnFacts,
+    },
     AddressChanged,
 }
 
@@ -108,6 +113,18 @@ pub struct PlacedOrder {
     pub lines: Vec<OrderLine>,
 }
 
+/// What came back in one return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnScope {
+    /// The whole order.
+    Whole,
+    /// These lines.
+    Lines(Vec<ReturnedLine>),
+    /// Part of the order, known only by its refund amount (WooCommerce partial refunds).
+    Amount,
+}
+
 /// One return of (part of) an order, kept on the order so that returns that arrive before the
 /// order itself are applied once it does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,9 +134,7 @@ pub struct ReturnFacts {
     /// Without a currency: the return payload carries none; the order's currency applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_total: Option<Amount>,
-    /// `None`: the whole order came back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lines: Option<Vec<ReturnedLine>>,
+    pub scope: ReturnScope,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

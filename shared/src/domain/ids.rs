@@ -29,6 +29,29 @@ fn check_plain(value: &str, max: usize) -> Result<(), IdError> {
     Ok(())
 }
 
+/// The conversions every string value shares: from a `String` through its `parse`, back into
+/// a `String`, and `as_str`.
+macro_rules! string_value_conversions {
+    ($name:ident, $error:ty) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(value: String) -> Result<Self, $error> {
+                Self::parse(value)
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+    };
+}
+
 macro_rules! plain_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -42,21 +65,8 @@ macro_rules! plain_id {
                 check_plain(&value, 128)?;
                 Ok(Self(value))
             }
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
         }
-        impl TryFrom<String> for $name {
-            type Error = IdError;
-            fn try_from(value: String) -> Result<Self, IdError> {
-                Self::parse(value)
-            }
-        }
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
+        string_value_conversions!($name, IdError);
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -112,21 +122,8 @@ impl ShopId {
         }
         Ok(Self(value))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
-impl TryFrom<String> for ShopId {
-    type Error = IdError;
-    fn try_from(value: String) -> Result<Self, IdError> {
-        Self::parse(value)
-    }
-}
-impl From<ShopId> for String {
-    fn from(value: ShopId) -> String {
-        value.0
-    }
-}
+string_value_conversions!(ShopId, IdError);
 impl fmt::Display for ShopId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -156,7 +153,9 @@ impl Email {
             return Err(IdError::TooLong(254));
         }
         let Some((local, domain)) = value.rsplit_once('@') else {
-            return Err(IdError::Format("must be an email address like name@example.nl"));
+            return Err(IdError::Format(
+                "must be an email address like name@example.nl",
+            ));
         };
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
@@ -168,25 +167,14 @@ impl Email {
             || value.chars().any(|c| c.is_whitespace() || c.is_control())
             || local.contains('@')
         {
-            return Err(IdError::Format("must be an email address like name@example.nl"));
+            return Err(IdError::Format(
+                "must be an email address like name@example.nl",
+            ));
         }
         Ok(Self(format!("{local}@{}", domain.to_ascii_lowercase())))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
-impl TryFrom<String> for Email {
-    type Error = IdError;
-    fn try_from(value: String) -> Result<Self, IdError> {
-        Self::parse(value)
-    }
-}
-impl From<Email> for String {
-    fn from(value: Email) -> String {
-        value.0
-    }
-}
+string_value_conversions!(Email, IdError);
 impl fmt::Debug for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Email(<redacted>)")
@@ -213,25 +201,12 @@ impl Locale {
         }
         Ok(Self(value))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
     /// The language part: `nl` for `nl-BE`.
     pub fn language(&self) -> &str {
         &self.0[..2]
     }
 }
-impl TryFrom<String> for Locale {
-    type Error = IdError;
-    fn try_from(value: String) -> Result<Self, IdError> {
-        Self::parse(value)
-    }
-}
-impl From<Locale> for String {
-    fn from(value: Locale) -> String {
-        value.0
-    }
-}
+string_value_conversions!(Locale, IdError);
 impl fmt::Debug for Locale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Locale({})", self.0)
@@ -263,7 +238,16 @@ mod tests {
         let email = Email::parse("Anna.deVries@Example.NL").unwrap();
         assert_eq!(email.as_str(), "Anna.deVries@example.nl");
         assert_eq!(format!("{email:?}"), "Email(<redacted>)");
-        for bad in ["", "anna", "anna@", "@example.nl", "anna@example", "an na@example.nl", "a@b@c.nl", "anna@example..nl"] {
+        for bad in [
+            "",
+            "anna",
+            "anna@",
+            "@example.nl",
+            "anna@example",
+            "an na@example.nl",
+            "a@b@c.nl",
+            "anna@example..nl",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -15,14 +15,15 @@ mod shop;
 
 pub use address::{AddressHistory, AddressSighting, PostalArea};
 pub use customer::{Consent, Contact, CustomerProfile, Lifecycle, Loyalty, Spend, Stamped};
-pub use decide::{decide, CustomerState, Decision, Outcome};
+pub use decide::{CustomerState, Decision, Outcome, decide};
 pub use event::{
-    CustomerFacts, EventKind, EventType, ObservedAddress, PlacedOrder, ReturnFacts, ShopEvent,
+    CustomerFacts, EventKind, EventType, ObservedAddress, PlacedOrder, ReturnFacts, ReturnScope,
+    ShopEvent,
 };
 pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine};
-pub use shop::{LoyaltyRules, ShopSettings, SettingsError, Tier};
+pub use shop::{LoyaltyRules, SettingsError, ShopSettings, Tier};
 
 /// A point in time, always UTC inside the domain.
 pub type Timestamp = jiff::Timestamp;

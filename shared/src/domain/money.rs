@@ -6,7 +6,9 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
-    #[error("must be a decimal amount like \"12.34\" (at most 12 digits before and 4 after the point)")]
+    #[error(
+        "must be a decimal amount like \"12.34\" (at most 12 digits before and 4 after the point)"
+    )]
     Format,
     #[error("has more decimals than {currency} allows ({allowed})")]
     TooPrecise { currency: Currency, allowed: u32 },
@@ -96,12 +98,18 @@ impl Amount {
             return Err(MoneyError::Format);
         }
         let whole: i64 = whole.parse().map_err(|_| MoneyError::Format)?;
-        let mut frac: i64 = if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| MoneyError::Format)? };
+        let mut frac: i64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse().map_err(|_| MoneyError::Format)?
+        };
         for _ in fraction.len()..4 {
             frac *= 10;
         }
         let value = whole * 10_000 + frac;
-        Ok(Self { ten_thousandths: if negative { -value } else { value } })
+        Ok(Self {
+            ten_thousandths: if negative { -value } else { value },
+        })
     }
 
     /// The same amount in `currency`'s minor units; refused when it has finer precision than
@@ -109,9 +117,15 @@ impl Amount {
     pub fn in_currency(self, currency: Currency) -> Result<Money, MoneyError> {
         let divisor = 10_i64.pow(4 - currency.minor_digits());
         if self.ten_thousandths % divisor != 0 {
-            return Err(MoneyError::TooPrecise { currency, allowed: currency.minor_digits() });
+            return Err(MoneyError::TooPrecise {
+                currency,
+                allowed: currency.minor_digits(),
+            });
         }
-        Ok(Money { minor: self.ten_thousandths / divisor, currency })
+        Ok(Money {
+            minor: self.ten_thousandths / divisor,
+            currency,
+        })
     }
 }
 
@@ -129,7 +143,8 @@ impl Money {
 
     /// Whole currency units, rounded down: 64.85 EUR is 64.
     pub fn whole_units(&self) -> i64 {
-        self.minor.div_euclid(10_i64.pow(self.currency.minor_digits()))
+        self.minor
+            .div_euclid(10_i64.pow(self.currency.minor_digits()))
     }
 }
 
@@ -160,26 +175,63 @@ mod tests {
     #[test]
     fn decimal_strings_become_exact_minor_units() {
         let eur = Currency::EUR;
-        assert_eq!(Amount::parse("64.85").unwrap().in_currency(eur).unwrap(), Money::new(6485, eur));
-        assert_eq!(Amount::parse("3").unwrap().in_currency(eur).unwrap(), Money::new(300, eur));
-        assert_eq!(Amount::parse("0.5").unwrap().in_currency(eur).unwrap(), Money::new(50, eur));
-        assert_eq!(Amount::parse("-1.2500").unwrap().in_currency(eur).unwrap(), Money::new(-125, eur));
+        assert_eq!(
+            Amount::parse("64.85").unwrap().in_currency(eur).unwrap(),
+            Money::new(6485, eur)
+        );
+        assert_eq!(
+            Amount::parse("3").unwrap().in_currency(eur).unwrap(),
+            Money::new(300, eur)
+        );
+        assert_eq!(
+            Amount::parse("0.5").unwrap().in_currency(eur).unwrap(),
+            Money::new(50, eur)
+        );
+        assert_eq!(
+            Amount::parse("-1.2500").unwrap().in_currency(eur).unwrap(),
+            Money::new(-125, eur)
+        );
         let jpy = Currency::parse("JPY").unwrap();
-        assert_eq!(Amount::parse("1200").unwrap().in_currency(jpy).unwrap(), Money::new(1200, jpy));
+        assert_eq!(
+            Amount::parse("1200").unwrap().in_currency(jpy).unwrap(),
+            Money::new(1200, jpy)
+        );
         let kwd = Currency::parse("KWD").unwrap();
-        assert_eq!(Amount::parse("1.005").unwrap().in_currency(kwd).unwrap(), Money::new(1005, kwd));
+        assert_eq!(
+            Amount::parse("1.005").unwrap().in_currency(kwd).unwrap(),
+            Money::new(1005, kwd)
+        );
     }
 
     #[test]
     fn precision_the_currency_lacks_is_refused_not_rounded() {
-        let err = Amount::parse("1.005").unwrap().in_currency(Currency::EUR).unwrap_err();
+        let err = Amount::parse("1.005")
+            .unwrap()
+            .in_currency(Currency::EUR)
+            .unwrap_err();
         assert!(matches!(err, MoneyError::TooPrecise { allowed: 2, .. }));
-        assert!(Amount::parse("12.5").unwrap().in_currency(Currency::parse("JPY").unwrap()).is_err());
+        assert!(
+            Amount::parse("12.5")
+                .unwrap()
+                .in_currency(Currency::parse("JPY").unwrap())
+                .is_err()
+        );
     }
 
     #[test]
     fn malformed_amounts_are_refused() {
-        for bad in ["", "1,50", "1.", ".5", "1.23456", "1e3", "€5", "1234567890123", "--1", " 1"] {
+        for bad in [
+            "",
+            "1,50",
+            "1.",
+            ".5",
+            "1.23456",
+            "1e3",
+            "€5",
+            "1234567890123",
+            "--1",
+            " 1",
+        ] {
             assert_eq!(Amount::parse(bad), Err(MoneyError::Format), "{bad:?}");
         }
         assert!(Currency::parse("eur").is_err());

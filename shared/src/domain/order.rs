@@ -2,7 +2,7 @@
 //! are derived. Because nothing depends on arrival order, a "returned" that overtakes its
 //! "placed" ends in the same state as the orderly sequence.
 
-use super::{Amount, LoyaltyRules, Money, OrderId, PlacedOrder, ReturnFacts, Sku, Timestamp};
+use super::{LoyaltyRules, Money, OrderId, PlacedOrder, ReturnFacts, ReturnScope, Sku, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -80,9 +80,9 @@ impl Order {
         if self.returns.iter().any(|r| r.event_id == facts.event_id) {
             return;
         }
-        let at = self
-            .returns
-            .partition_point(|r| (r.returned_at, &r.event_id) < (facts.returned_at, &facts.event_id));
+        let at = self.returns.partition_point(|r| {
+            (r.returned_at, &r.event_id) < (facts.returned_at, &facts.event_id)
+        });
         self.returns.insert(at, facts);
     }
 
@@ -125,17 +125,23 @@ impl Order {
 
     fn returned_quantities(&self) -> BTreeMap<&Sku, u64> {
         let mut returned = BTreeMap::new();
-        for line in self.returns.iter().filter_map(|r| r.lines.as_ref()).flatten() {
+        let lines = self.returns.iter().filter_map(|r| match &r.scope {
+            ReturnScope::Lines(lines) => Some(lines),
+            ReturnScope::Whole | ReturnScope::Amount => None,
+        });
+        for line in lines.flatten() {
             *returned.entry(&line.sku).or_insert(0) += u64::from(line.quantity);
         }
         returned
     }
 
     fn fully_returned(&self) -> bool {
-        if self.returns.iter().any(|r| r.lines.is_none()) {
+        if self.returns.iter().any(|r| r.scope == ReturnScope::Whole) {
             return true;
         }
-        let Some(placed) = &self.placed else { return false };
+        let Some(placed) = &self.placed else {
+            return false;
+        };
         if self.returns.is_empty() {
             return false;
         }
@@ -144,14 +150,26 @@ impl Order {
         for line in &placed.lines {
             *ordered.entry(&line.sku).or_insert(0) += u64::from(line.quantity);
         }
-        ordered.iter().all(|(sku, qty)| returned.get(sku).copied().unwrap_or(0) >= *qty)
+        ordered
+            .iter()
+            .all(|(sku, qty)| returned.get(sku).copied().unwrap_or(0) >= *qty)
     }
 
-    /// The value of what came back in a partial return: the returned lines at their unit
-    /// prices (capped at what was ordered) when all are known, else the refund totals.
+    /// The value of what came back in partial returns: returned lines at their unit prices
+    /// (capped at what was ordered) when all are known, else those returns' refund totals;
+    /// plus the refund totals of returns known only by amount.
     fn returned_value(&self) -> Option<Money> {
         let placed = self.placed.as_ref()?;
         let currency = placed.total.currency;
+        let refunds_of = |scope_is_lines: bool| -> i64 {
+            self.returns
+                .iter()
+                .filter(|r| matches!(r.scope, ReturnScope::Lines(_)) == scope_is_lines)
+                .filter_map(|r| r.refund_total)
+                .filter_map(|a| a.in_currency(currency).ok())
+                .map(|m| m.minor.abs())
+                .sum()
+        };
         let returned = self.returned_quantities();
         let mut by_lines: Option<i64> = Some(0);
         for (sku, qty) in &returned {
@@ -172,19 +190,12 @@ impl Order {
                 by_lines = None;
             }
         }
-        let refunds: Option<i64> = self
-            .returns
-            .iter()
-            .filter_map(|r| r.refund_total)
-            .map(|a: Amount| a.in_currency(currency).ok().map(|m| m.minor))
-            .sum();
-        let has_refunds = self.returns.iter().any(|r| r.refund_total.is_some());
-        let minor = match (by_lines, has_refunds) {
-            (Some(v), _) if !returned.is_empty() => v,
-            (_, true) => refunds?,
-            _ => return None,
-        };
-        Some(Money::new(minor.clamp(0, placed.total.minor.max(0)), currency))
+        let lines_value = by_lines.unwrap_or_else(|| refunds_of(true));
+        let minor = lines_value + refunds_of(false);
+        Some(Money::new(
+            minor.clamp(0, placed.total.minor.max(0)),
+            currency,
+        ))
     }
 }
 

@@ -46,7 +46,10 @@ impl ShopSettings {
         let mut names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
-        if !increasing || names.len() != tiers.len() || tiers.iter().any(|t| t.name.trim().is_empty()) {
+        if !increasing
+            || names.len() != tiers.len()
+            || tiers.iter().any(|t| t.name.trim().is_empty())
+        {
             return Err(SettingsError::Tiers);
         }
         Ok(())
@@ -90,9 +93,18 @@ pub(crate) mod fixtures {
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![
-                    Tier { name: "Brons".into(), min_points: 0 },
-                    Tier { name: "Zilver".into(), min_points: 250 },
-                    Tier { name: "Goud".into(), min_points: 1000 },
+                    Tier {
+                        name: "Brons".into(),
+                        min_points: 0,
+                    },
+                    Tier {
+                        name: "Zilver".into(),
+                        min_points: 250,
+                    },
+                    Tier {
+                        name: "Goud".into(),
+                        min_points: 1000,
+                    },
                 ],
             },
         }
@@ -126,7 +138,13 @@ mod tests {
         assert_eq!(rules.tier_for(249).unwrap().name, "Brons");
         assert_eq!(rules.tier_for(250).unwrap().name, "Zilver");
         assert_eq!(rules.tier_for(5000).unwrap().name, "Goud");
-        let no_base = LoyaltyRules { points_per_unit: 1, tiers: vec![Tier { name: "Goud".into(), min_points: 10 }] };
+        let no_base = LoyaltyRules {
+            points_per_unit: 1,
+            tiers: vec![Tier {
+                name: "Goud".into(),
+                min_points: 10,
+            }],
+        };
         assert!(no_base.tier_for(9).is_none());
     }
 }

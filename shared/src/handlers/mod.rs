@@ -26,8 +26,17 @@ impl WebhookApp {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let store = Store::new(dynamo, config.table_name.clone());
-        let shops = ShopDirectory::new(store.clone(), ssm, config.settings_cache);
-        WebhookApp { store, shops, clock }
+        let shops = ShopDirectory::new(
+            store.clone(),
+            ssm,
+            config.settings_cache,
+            config.secrets_path_prefix.clone(),
+        );
+        WebhookApp {
+            store,
+            shops,
+            clock,
+        }
     }
 
     /// Builds the app from the environment with the system clock, as the Lambda mains do.
@@ -36,6 +45,11 @@ impl WebhookApp {
         let sdk = crate::config::aws_sdk_config().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let ssm = aws_sdk_ssm::Client::new(&sdk);
-        Ok(Self::new(&config, dynamo, ssm, Arc::new(crate::clock::SystemClock)))
+        Ok(Self::new(
+            &config,
+            dynamo,
+            ssm,
+            Arc::new(crate::clock::SystemClock),
+        ))
     }
 }

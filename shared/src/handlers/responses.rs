@@ -12,5 +12,8 @@ pub(crate) fn json(status: u16, body: Value) -> Response<Body> {
 }
 
 pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Response<Body> {
-    json(status, serde_json::json!({ "error": code, "message": message.into() }))
+    json(
+        status,
+        serde_json::json!({ "error": code, "message": message.into() }),
+    )
 }

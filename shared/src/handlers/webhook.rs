@@ -5,15 +5,15 @@
 //! Then one read, `decide`, and one transaction (200 processed / duplicate), or 503 with
 //! `Retry-After` when DynamoDB throttles or times out.
 
-use super::responses::{error, json};
 use super::WebhookApp;
-use crate::domain::{decide, EventType, ShopEvent, ShopId};
+use super::responses::{error, json};
+use crate::domain::{EventType, ShopEvent, ShopId, decide};
 use crate::shops::Shop;
 use crate::store::{ProcessedEvent, StoreError, Written};
-use crate::webhook::{parse_canonical, verify_standard_webhook, PayloadError, SignatureError};
+use crate::webhook::{PayloadError, SignatureError, parse_canonical, verify_standard_webhook};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
-use tracing::{field, Instrument};
+use tracing::{Instrument, field};
 
 /// Bodies above this size are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -23,12 +23,21 @@ pub const RETRY_AFTER_SECONDS: u32 = 5;
 const MAX_WRITE_ATTEMPTS: usize = 5;
 
 /// The Lambda entry point for the webhook functions, and for `GET /healthz`.
-pub async fn handle(app: &WebhookApp, route: EventType, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+pub async fn handle(
+    app: &WebhookApp,
+    route: EventType,
+    req: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
     let request_id = req
         .lambda_context_ref()
         .map(|c| c.request_id.clone())
         .filter(|id| !id.is_empty())
-        .or_else(|| req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .or_else(|| {
+            req.headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| "unknown".to_owned());
     if req.uri().path().ends_with("/healthz") {
         return Ok(health(app, &req).await);
@@ -44,8 +53,18 @@ pub async fn handle(app: &WebhookApp, route: EventType, req: Request) -> Result<
         let reply = process(app, route, &req).await;
         let status = reply.response.status().as_u16();
         match status {
-            500.. => tracing::error!(outcome = reply.outcome, status, detail = reply.detail.as_deref(), "webhook handled"),
-            400.. => tracing::warn!(outcome = reply.outcome, status, detail = reply.detail.as_deref(), "webhook handled"),
+            500.. => tracing::error!(
+                outcome = reply.outcome,
+                status,
+                detail = reply.detail.as_deref(),
+                "webhook handled"
+            ),
+            400.. => tracing::warn!(
+                outcome = reply.outcome,
+                status,
+                detail = reply.detail.as_deref(),
+                "webhook handled"
+            ),
             _ => tracing::info!(outcome = reply.outcome, status, "webhook handled"),
         }
         Ok(reply.response)
@@ -78,30 +97,56 @@ struct Reply {
 
 impl Reply {
     fn ok(outcome: &'static str, response: Response<Body>) -> Self {
-        Reply { response, outcome, detail: None }
+        Reply {
+            response,
+            outcome,
+            detail: None,
+        }
     }
     fn refused(outcome: &'static str, response: Response<Body>, detail: impl Into<String>) -> Self {
-        Reply { response, outcome, detail: Some(detail.into()) }
+        Reply {
+            response,
+            outcome,
+            detail: Some(detail.into()),
+        }
     }
     fn store_error(err: StoreError) -> Self {
         if err.is_transient() {
-            let mut response = error(503, "temporarily_unavailable", "the store is busy; retry later, nothing was written");
-            response.headers_mut().insert("retry-after", RETRY_AFTER_SECONDS.into());
+            let mut response = error(
+                503,
+                "temporarily_unavailable",
+                "the store is busy; retry later, nothing was written",
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", RETRY_AFTER_SECONDS.into());
             Reply::refused("unavailable", response, err.to_string())
         } else {
-            Reply::refused("error", error(500, "internal_error", "the event could not be stored"), err.to_string())
+            Reply::refused(
+                "error",
+                error(500, "internal_error", "the event could not be stored"),
+                err.to_string(),
+            )
         }
     }
 }
 
 async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     if req.method() != http::Method::POST {
-        return Reply::refused("method_not_allowed", method_not_allowed("POST"), req.method().as_str());
+        return Reply::refused(
+            "method_not_allowed",
+            method_not_allowed("POST"),
+            req.method().as_str(),
+        );
     }
     if !is_json(req.headers().get(http::header::CONTENT_TYPE)) {
         return Reply::refused(
             "unsupported_media_type",
-            error(415, "unsupported_media_type", "send the event as Content-Type: application/json"),
+            error(
+                415,
+                "unsupported_media_type",
+                "send the event as Content-Type: application/json",
+            ),
             "content type",
         );
     }
@@ -109,13 +154,25 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     if body.len() > MAX_BODY_BYTES {
         return Reply::refused(
             "payload_too_large",
-            error(413, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes")),
+            error(
+                413,
+                "payload_too_large",
+                format!("the body is over {MAX_BODY_BYTES} bytes"),
+            ),
             body.len().to_string(),
         );
     }
 
-    let unknown_shop = || Reply::refused("unknown_shop", error(404, "unknown_shop", "no shop with this id is configured"), "unknown shop");
-    let Some(shop_id) = shop_from_path(req.uri().path()) else { return unknown_shop() };
+    let unknown_shop = || {
+        Reply::refused(
+            "unknown_shop",
+            error(404, "unknown_shop", "no shop with this id is configured"),
+            "unknown shop",
+        )
+    };
+    let Some(shop_id) = shop_from_path(req.uri().path()) else {
+        return unknown_shop();
+    };
     let shop = match app.shops.get(&shop_id).await {
         Ok(Some(shop)) => shop,
         Ok(None) => return unknown_shop(),
@@ -129,7 +186,11 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
             if err == SignatureError::NoSecret {
                 tracing::error!("shop has no usable webhook secret; every delivery is refused");
             }
-            return Reply::refused("invalid_signature", error(401, "invalid_signature", err.to_string()), err.to_string());
+            return Reply::refused(
+                "invalid_signature",
+                error(401, "invalid_signature", err.to_string()),
+                err.to_string(),
+            );
         }
     };
     tracing::Span::current().record("event_id", event_id.as_str());
@@ -150,9 +211,21 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
 /// Read, decide, write; again if another writer changed the customer in between.
 async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Reply {
     let shop_id = &shop.settings.id;
-    let duplicate = || Reply::ok("duplicate", json(200, json!({ "status": "duplicate", "event_id": event.id.as_str() })));
+    let duplicate = || {
+        Reply::ok(
+            "duplicate",
+            json(
+                200,
+                json!({ "status": "duplicate", "event_id": event.id.as_str() }),
+            ),
+        )
+    };
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let loaded = match app.store.load(shop_id, &event.id, &event.customer.id, event.order_id()).await {
+        let loaded = match app
+            .store
+            .load(shop_id, &event.id, &event.customer.id, event.order_id())
+            .await
+        {
             Ok(loaded) => loaded,
             Err(err) => return Reply::store_error(err),
         };
@@ -170,7 +243,11 @@ async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Reply {
             expires_at: (now + ProcessedEvent::KEEP_FOR).as_second(),
         };
         let read_version = loaded.state.profile.as_ref().map(|p| p.version);
-        match app.store.write_decision(shop_id, read_version, &decision, &processed).await {
+        match app
+            .store
+            .write_decision(shop_id, read_version, &decision, &processed)
+            .await
+        {
             Ok(Written::Committed) => {
                 let o = &decision.outcome;
                 let mut body = json!({
@@ -194,19 +271,30 @@ async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Reply {
             Err(err) => return Reply::store_error(err),
         }
     }
-    Reply::store_error(StoreError::Unavailable("the customer kept changing under concurrent writes".into()))
+    Reply::store_error(StoreError::Unavailable(
+        "the customer kept changing under concurrent writes".into(),
+    ))
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<Body> {
     let mut response = error(405, "method_not_allowed", format!("use {allow}"));
-    response.headers_mut().insert("allow", http::HeaderValue::from_static(allow));
+    response
+        .headers_mut()
+        .insert("allow", http::HeaderValue::from_static(allow));
     response
 }
 
 /// `application/json`, with parameters, or any `+json` type.
 fn is_json(value: Option<&http::HeaderValue>) -> bool {
-    let Some(value) = value.and_then(|v| v.to_str().ok()) else { return false };
-    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let Some(value) = value.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -238,8 +326,18 @@ mod tests {
 
     #[test]
     fn shop_comes_from_the_path() {
-        assert_eq!(shop_from_path("/webhooks/demo/order-placed").unwrap().as_str(), "demo");
-        assert_eq!(shop_from_path("/prod/webhooks/demo/order-placed/").unwrap().as_str(), "demo");
+        assert_eq!(
+            shop_from_path("/webhooks/demo/order-placed")
+                .unwrap()
+                .as_str(),
+            "demo"
+        );
+        assert_eq!(
+            shop_from_path("/prod/webhooks/demo/order-placed/")
+                .unwrap()
+                .as_str(),
+            "demo"
+        );
         assert!(shop_from_path("/webhooks/De%20mo/order-placed").is_none());
         assert!(shop_from_path("/healthz").is_none());
     }

@@ -1,16 +1,16 @@
 //! The DynamoDB adapter. Every webhook costs at most two requests: one `BatchGetItem`
 //! (processed-event record, profile, order) and one `TransactWriteItems`.
 
-use super::keys::{self, Key, EXPIRES_AT, ITEM_KIND};
 use super::StoreError;
+use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
     CustomerId, CustomerProfile, CustomerState, Decision, EventId, Order, OrderId, ShopId,
     ShopSettings, Timestamp,
 };
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
-use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use std::collections::HashMap;
@@ -67,7 +67,10 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -88,7 +91,9 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        out.item.map(|item| decode::<ShopRecord>(item, "shop settings")).transpose()
+        out.item
+            .map(|item| decode::<ShopRecord>(item, "shop settings"))
+            .transpose()
     }
 
     /// Adds or replaces a shop's settings.
@@ -133,7 +138,12 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| StoreError::from_sdk(&e))?;
-            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
+            for item in out
+                .responses
+                .unwrap_or_default()
+                .remove(&self.table)
+                .unwrap_or_default()
+            {
                 if let Some(key) = Key::of_item(&item) {
                     found.insert(key, item);
                 }
@@ -153,12 +163,18 @@ impl Store {
             tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
         }
 
-        let profile = found.remove(&profile_key).map(|i| decode::<CustomerProfile>(i, "profile")).transpose()?;
+        let profile = found
+            .remove(&profile_key)
+            .map(|i| decode::<CustomerProfile>(i, "profile"))
+            .transpose()?;
         let order = order_key
             .and_then(|k| found.remove(&k))
             .map(|i| decode::<Order>(i, "order"))
             .transpose()?;
-        Ok(Loaded { already_processed: found.contains_key(&event_key), state: CustomerState { profile, order } })
+        Ok(Loaded {
+            already_processed: found.contains_key(&event_key),
+            state: CustomerState { profile, order },
+        })
     }
 
     /// One `TransactWriteItems`: the processed-event record (only if new), the profile (only if
@@ -171,15 +187,24 @@ impl Store {
         processed: &ProcessedEvent,
     ) -> Result<Written, StoreError> {
         let customer = &decision.profile.id;
-        let mut event_item = encode(processed, &keys::processed_event(shop, &processed.event_id), "processed_event")?;
-        event_item.insert(EXPIRES_AT.into(), AttributeValue::N(processed.expires_at.to_string()));
+        let mut event_item = encode(
+            processed,
+            &keys::processed_event(shop, &processed.event_id),
+            "processed_event",
+        )?;
+        event_item.insert(
+            EXPIRES_AT.into(),
+            AttributeValue::N(processed.expires_at.to_string()),
+        );
         let event_put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(event_item))
             .condition_expression("attribute_not_exists(pk)");
 
         let profile_item = encode(&decision.profile, &keys::profile(shop, customer), "profile")?;
-        let profile_put = Put::builder().table_name(&self.table).set_item(Some(profile_item));
+        let profile_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(profile_item));
         let profile_put = match read_version {
             None => profile_put.condition_expression("attribute_not_exists(pk)"),
             Some(v) => profile_put
@@ -191,19 +216,40 @@ impl Store {
         if let Some(order) = &decision.order {
             let order_item = encode(order, &keys::order(shop, customer, &order.id), "order")?;
             // No condition of its own: every order write also bumps the profile's version.
-            puts.push(Put::builder().table_name(&self.table).set_item(Some(order_item)));
+            puts.push(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(order_item)),
+            );
         }
         let items = puts
             .into_iter()
-            .map(|p| p.build().map(|put| TransactWriteItem::builder().put(put).build()))
+            .map(|p| {
+                p.build()
+                    .map(|put| TransactWriteItem::builder().put(put).build())
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| StoreError::Failed(e.to_string()))?;
 
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(Written::Committed),
             Err(err) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
-                    let code = |i: usize| cancel.cancellation_reasons().get(i).and_then(|r| r.code()).unwrap_or("None");
+                if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                    err.as_service_error()
+                {
+                    let code = |i: usize| {
+                        cancel
+                            .cancellation_reasons()
+                            .get(i)
+                            .and_then(|r| r.code())
+                            .unwrap_or("None")
+                    };
                     if code(0) == "ConditionalCheckFailed" {
                         return Ok(Written::Duplicate);
                     }
@@ -212,10 +258,15 @@ impl Store {
                     {
                         return Ok(Written::Conflict);
                     }
-                    if (0..3).any(|i| code(i) == "ThrottlingError" || code(i) == "ProvisionedThroughputExceeded") {
+                    if (0..3).any(|i| {
+                        code(i) == "ThrottlingError" || code(i) == "ProvisionedThroughputExceeded"
+                    }) {
                         return Err(StoreError::Unavailable("transaction throttled".into()));
                     }
-                    return Err(StoreError::Failed(format!("transaction cancelled: {}", cancel.message().unwrap_or(""))));
+                    return Err(StoreError::Failed(format!(
+                        "transaction cancelled: {}",
+                        cancel.message().unwrap_or("")
+                    )));
                 }
                 if err.code() == Some("TransactionConflictException") {
                     return Ok(Written::Conflict);
@@ -248,7 +299,11 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::from_sdk(&e))?;
             for item in out.items.unwrap_or_default() {
-                let sk = item.get(keys::SK).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                let sk = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
                 if sk == keys::profile(shop, customer).sk {
                     profile = Some(decode::<CustomerProfile>(item, "profile")?);
                 } else if sk.starts_with(keys::ORDER_PREFIX) {

@@ -20,7 +20,9 @@ impl StoreError {
 
     /// Sorts an SDK error into transient or not. Throttling, timeouts, lost connections and
     /// 5xx answers are transient.
-    pub fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug>(err: &SdkError<E, HttpResponse>) -> Self {
+    pub fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug>(
+        err: &SdkError<E, HttpResponse>,
+    ) -> Self {
         const TRANSIENT_CODES: [&str; 8] = [
             "ThrottlingException",
             "ProvisionedThroughputExceededException",
@@ -33,7 +35,11 @@ impl StoreError {
         ];
         match err {
             SdkError::TimeoutError(_) => StoreError::Unavailable("timeout".into()),
-            SdkError::DispatchFailure(f) => StoreError::Unavailable(format!("dispatch failure (timeout: {}, io: {})", f.is_timeout(), f.is_io())),
+            SdkError::DispatchFailure(f) => StoreError::Unavailable(format!(
+                "dispatch failure (timeout: {}, io: {})",
+                f.is_timeout(),
+                f.is_io()
+            )),
             SdkError::ResponseError(_) => StoreError::Unavailable("unreadable response".into()),
             SdkError::ServiceError(ctx) => {
                 let code = ctx.err().code().unwrap_or("unknown");

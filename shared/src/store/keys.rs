@@ -44,7 +44,10 @@ impl Key {
 }
 
 pub fn shop_settings(shop: &ShopId) -> Key {
-    Key { pk: format!("SHOP#{shop}"), sk: "SETTINGS".into() }
+    Key {
+        pk: format!("SHOP#{shop}"),
+        sk: "SETTINGS".into(),
+    }
 }
 
 fn customer_partition(shop: &ShopId, customer: &CustomerId) -> String {
@@ -52,20 +55,32 @@ fn customer_partition(shop: &ShopId, customer: &CustomerId) -> String {
 }
 
 pub fn profile(shop: &ShopId, customer: &CustomerId) -> Key {
-    Key { pk: customer_partition(shop, customer), sk: "PROFILE".into() }
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: "PROFILE".into(),
+    }
 }
 
 /// Sort keys of orders start with this.
 pub const ORDER_PREFIX: &str = "ORDER#";
 
 pub fn order(shop: &ShopId, customer: &CustomerId, order: &OrderId) -> Key {
-    Key { pk: customer_partition(shop, customer), sk: format!("{ORDER_PREFIX}{order}") }
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: format!("{ORDER_PREFIX}{order}"),
+    }
 }
 
 pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
-    Key { pk: format!("SHOP#{shop}#EVENT#{event}"), sk: "EVENT".into() }
+    Key {
+        pk: format!("SHOP#{shop}#EVENT#{event}"),
+        sk: "EVENT".into(),
+    }
 }
 
 pub fn health() -> Key {
-    Key { pk: "HEALTH".into(), sk: "HEALTH".into() }
+    Key {
+        pk: "HEALTH".into(),
+        sk: "HEALTH".into(),
+    }
 }

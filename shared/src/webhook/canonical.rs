@@ -3,8 +3,8 @@
 
 use crate::domain::{
     Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, IdError,
-    Locale, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnedLine,
-    ShopEvent, ShopId, Sku, Timestamp,
+    Locale, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope,
+    ReturnedLine, ShopEvent, ShopId, Sku, Timestamp,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -19,8 +19,11 @@ pub struct PayloadError {
 }
 
 impl PayloadError {
-    fn new(field: impl Into<String>, message: impl ToString) -> Self {
-        Self { field: field.into(), message: message.to_string() }
+    pub(crate) fn new(field: impl Into<String>, message: impl ToString) -> Self {
+        Self {
+            field: field.into(),
+            message: message.to_string(),
+        }
     }
 }
 
@@ -32,8 +35,16 @@ pub fn parse_canonical(
     event_id: EventId,
     body: &[u8],
 ) -> Result<ShopEvent, PayloadError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {}, column {})", e.line(), e.column())))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        PayloadError::new(
+            "body",
+            format!(
+                "is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
     if !value.is_object() {
         return Err(PayloadError::new("body", "must be a JSON object"));
     }
@@ -52,7 +63,8 @@ pub fn parse_canonical(
         EventType::OrderPlaced => {
             let raw: RawPlaced = typed(value)?;
             let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;
-            let currency = Currency::parse(&raw.order.currency).map_err(|e| PayloadError::new("order.currency", e))?;
+            let currency = Currency::parse(&raw.order.currency)
+                .map_err(|e| PayloadError::new("order.currency", e))?;
             let total = money("order.total", &raw.order.total, currency)?;
             if raw.order.lines.is_empty() || raw.order.lines.len() > 500 {
                 return Err(PayloadError::new("order.lines", "must hold 1 to 500 lines"));
@@ -72,9 +84,17 @@ pub fn parse_canonical(
             };
             let customer = customer(shop, raw.customer)?;
             if customer.email.is_none() {
-                return Err(PayloadError::new("customer.email", "is required for order.placed"));
+                return Err(PayloadError::new(
+                    "customer.email",
+                    "is required for order.placed",
+                ));
             }
-            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::OrderPlaced(order) })
+            Ok(ShopEvent {
+                id: event_id,
+                occurred_at,
+                customer,
+                kind: EventKind::OrderPlaced(order),
+            })
         }
         EventType::OrderDelivered => {
             let raw: RawDelivered = typed(value)?;
@@ -82,7 +102,15 @@ pub fn parse_canonical(
             let order_id = id("order.id", raw.order.id, OrderId::parse)?;
             let delivered_at = timestamp("order.delivered_at", &raw.order.delivered_at)?;
             let customer = customer(shop, raw.customer)?;
-            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::OrderDelivered { order_id, delivered_at } })
+            Ok(ShopEvent {
+                id: event_id,
+                occurred_at,
+                customer,
+                kind: EventKind::OrderDelivered {
+                    order_id,
+                    delivered_at,
+                },
+            })
         }
         EventType::OrderReturned => {
             let raw: RawReturned = typed(value)?;
@@ -94,12 +122,15 @@ pub fn parse_canonical(
                 .refund_total
                 .map(|t| Amount::parse(&t).map_err(|e| PayloadError::new("order.refund_total", e)))
                 .transpose()?;
-            let lines = match raw.order.lines {
-                None => None,
+            let scope = match raw.order.lines {
+                None => ReturnScope::Whole,
                 Some(lines) if lines.is_empty() || lines.len() > 500 => {
-                    return Err(PayloadError::new("order.lines", "must hold 1 to 500 lines, or be left out for a whole return"));
+                    return Err(PayloadError::new(
+                        "order.lines",
+                        "must hold 1 to 500 lines, or be left out for a whole return",
+                    ));
                 }
-                Some(lines) => Some(
+                Some(lines) => ReturnScope::Lines(
                     lines
                         .into_iter()
                         .enumerate()
@@ -115,17 +146,36 @@ pub fn parse_canonical(
             };
             let reason = bounded("order.reason", raw.order.reason, 512)?;
             let customer = customer(shop, raw.customer)?;
-            let facts = ReturnFacts { event_id: event_id.clone(), returned_at, refund_total, lines, reason };
-            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::OrderReturned { order_id, facts } })
+            let facts = ReturnFacts {
+                event_id: event_id.clone(),
+                returned_at,
+                refund_total,
+                scope,
+                reason,
+            };
+            Ok(ShopEvent {
+                id: event_id,
+                occurred_at,
+                customer,
+                kind: EventKind::OrderReturned { order_id, facts },
+            })
         }
         EventType::AddressChanged => {
             let raw: RawAddressChanged = typed(value)?;
             let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;
             let customer = customer(shop, raw.customer)?;
             if customer.address.is_none() {
-                return Err(PayloadError::new("customer.address", "is required for customer.address_changed"));
+                return Err(PayloadError::new(
+                    "customer.address",
+                    "is required for customer.address_changed",
+                ));
             }
-            Ok(ShopEvent { id: event_id, occurred_at, customer, kind: EventKind::AddressChanged })
+            Ok(ShopEvent {
+                id: event_id,
+                occurred_at,
+                customer,
+                kind: EventKind::AddressChanged,
+            })
         }
     }
 }
@@ -135,8 +185,15 @@ fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, PayloadErro
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        let prefix = if path == "." { String::new() } else { format!("{path}.") };
-        if let Some(name) = inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        let prefix = if path == "." {
+            String::new()
+        } else {
+            format!("{path}.")
+        };
+        if let Some(name) = inner
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
             return PayloadError::new(format!("{prefix}{name}"), "is required");
         }
         // serde's messages may quote the offending value; keep only the expectation.
@@ -149,11 +206,19 @@ fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, PayloadErro
 }
 
 fn timestamp(field: &str, text: &str) -> Result<Timestamp, PayloadError> {
-    text.parse::<Timestamp>()
-        .map_err(|_| PayloadError::new(field, "must be an RFC 3339 time with offset, like 2026-11-02T09:14:07+01:00"))
+    text.parse::<Timestamp>().map_err(|_| {
+        PayloadError::new(
+            field,
+            "must be an RFC 3339 time with offset, like 2026-11-02T09:14:07+01:00",
+        )
+    })
 }
 
-fn money(field: &str, text: &str, currency: Currency) -> Result<crate::domain::Money, PayloadError> {
+fn money(
+    field: &str,
+    text: &str,
+    currency: Currency,
+) -> Result<crate::domain::Money, PayloadError> {
     let money = Amount::parse(text)
         .and_then(|a| a.in_currency(currency))
         .map_err(|e| PayloadError::new(field, e))?;
@@ -163,13 +228,20 @@ fn money(field: &str, text: &str, currency: Currency) -> Result<crate::domain::M
     Ok(money)
 }
 
-fn id<T>(field: &str, value: String, parse: fn(String) -> Result<T, IdError>) -> Result<T, PayloadError> {
+fn id<T>(
+    field: &str,
+    value: String,
+    parse: fn(String) -> Result<T, IdError>,
+) -> Result<T, PayloadError> {
     parse(value).map_err(|e| PayloadError::new(field, e))
 }
 
 fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, PayloadError> {
     match value {
-        Some(v) if v.chars().count() > max => Err(PayloadError::new(field, format!("must be at most {max} characters"))),
+        Some(v) if v.chars().count() > max => Err(PayloadError::new(
+            field,
+            format!("must be at most {max} characters"),
+        )),
         other => Ok(other),
     }
 }
@@ -185,14 +257,22 @@ fn order_line(path: &str, raw: RawLine, currency: Currency) -> Result<OrderLine,
     let replenish_after_days = match raw.replenish_after_days {
         None => None,
         Some(d @ 1..=3650) => Some(d as u16),
-        Some(_) => return Err(PayloadError::new(format!("{path}.replenish_after_days"), "must be between 1 and 3650")),
+        Some(_) => {
+            return Err(PayloadError::new(
+                format!("{path}.replenish_after_days"),
+                "must be between 1 and 3650",
+            ));
+        }
     };
     Ok(OrderLine {
         sku: id(&format!("{path}.sku"), raw.sku, Sku::parse)?,
         name: bounded(&format!("{path}.name"), raw.name, 256)?,
         category: bounded(&format!("{path}.category"), raw.category, 128)?,
         quantity: quantity(&format!("{path}.quantity"), raw.quantity)?,
-        unit_price: raw.unit_price.map(|p| money(&format!("{path}.unit_price"), &p, currency)).transpose()?,
+        unit_price: raw
+            .unit_price
+            .map(|p| money(&format!("{path}.unit_price"), &p, currency))
+            .transpose()?,
         replenish_after_days,
     })
 }
@@ -201,22 +281,40 @@ fn customer(shop: &ShopId, raw: RawCustomer) -> Result<CustomerFacts, PayloadErr
     let address = match raw.address {
         None => None,
         Some(a) => {
-            let country_ok = a.country.len() == 2 && a.country.bytes().all(|b| b.is_ascii_uppercase());
+            let country_ok =
+                a.country.len() == 2 && a.country.bytes().all(|b| b.is_ascii_uppercase());
             if !country_ok {
-                return Err(PayloadError::new("customer.address.country", "must be a two-letter ISO 3166 code like NL"));
+                return Err(PayloadError::new(
+                    "customer.address.country",
+                    "must be a two-letter ISO 3166 code like NL",
+                ));
             }
-            let postal_code = bounded("customer.address.postal_code", Some(a.postal_code), 32)?.unwrap_or_default();
+            let postal_code = bounded("customer.address.postal_code", Some(a.postal_code), 32)?
+                .unwrap_or_default();
             let line1 = bounded("customer.address.line1", a.line1, 256)?;
             let line2 = bounded("customer.address.line2", a.line2, 256)?;
             let city = bounded("customer.address.city", a.city, 128)?;
-            Some(ObservedAddress::from_parts(shop, line1.as_deref(), line2.as_deref(), &postal_code, city.as_deref(), &a.country))
+            Some(ObservedAddress::from_parts(
+                shop,
+                line1.as_deref(),
+                line2.as_deref(),
+                &postal_code,
+                city.as_deref(),
+                &a.country,
+            ))
         }
     };
     Ok(CustomerFacts {
         id: id("customer.id", raw.id, CustomerId::parse)?,
-        email: raw.email.map(|e| id("customer.email", e, Email::parse)).transpose()?,
+        email: raw
+            .email
+            .map(|e| id("customer.email", e, Email::parse))
+            .transpose()?,
         first_name: bounded("customer.first_name", raw.first_name, 128)?,
-        locale: raw.locale.map(|l| id("customer.locale", l, Locale::parse)).transpose()?,
+        locale: raw
+            .locale
+            .map(|l| id("customer.locale", l, Locale::parse))
+            .transpose()?,
         marketing_consent: raw.marketing_consent,
         address,
     })
@@ -311,17 +409,25 @@ struct RawAddressChanged {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
 
     fn shop() -> ShopId {
         ShopId::parse("demo").unwrap()
     }
     fn example(name: &str) -> Value {
-        let path = format!("{}/contracts/examples/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/contracts/examples/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
     fn parse(route: EventType, body: &Value) -> Result<ShopEvent, PayloadError> {
-        parse_canonical(&shop(), route, EventId::parse("evt-1").unwrap(), body.to_string().as_bytes())
+        parse_canonical(
+            &shop(),
+            route,
+            EventId::parse("evt-1").unwrap(),
+            body.to_string().as_bytes(),
+        )
     }
     fn field_of(route: EventType, body: &Value) -> String {
         parse(route, body).unwrap_err().field
@@ -335,7 +441,9 @@ mod tests {
             assert_eq!(event.customer.id.as_str(), "cus-8812");
         }
         let placed = parse(EventType::OrderPlaced, &example("order-placed")).unwrap();
-        let EventKind::OrderPlaced(order) = placed.kind else { panic!() };
+        let EventKind::OrderPlaced(order) = placed.kind else {
+            panic!()
+        };
         assert_eq!(order.total.minor, 6485);
         assert_eq!(order.lines[0].replenish_after_days, Some(90));
         assert_eq!(order.lines[1].unit_price.unwrap().minor, 5300);
@@ -355,10 +463,16 @@ mod tests {
         assert_eq!(field_of(EventType::OrderPlaced, &b), "order.total");
         let mut b = example("order-placed");
         b["order"]["lines"][1]["quantity"] = json!(0);
-        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.lines[1].quantity");
+        assert_eq!(
+            field_of(EventType::OrderPlaced, &b),
+            "order.lines[1].quantity"
+        );
         let mut b = example("order-placed");
         b["order"]["lines"][0]["quantity"] = json!("three");
-        assert_eq!(field_of(EventType::OrderPlaced, &b), "order.lines[0].quantity");
+        assert_eq!(
+            field_of(EventType::OrderPlaced, &b),
+            "order.lines[0].quantity"
+        );
         let mut b = example("order-placed");
         b["order"].as_object_mut().unwrap().remove("total");
         assert_eq!(field_of(EventType::OrderPlaced, &b), "order.total");
@@ -379,7 +493,10 @@ mod tests {
         assert_eq!(field_of(EventType::OrderPlaced, &b), "occurred_at");
         let mut b = example("order-delivered");
         b["order"].as_object_mut().unwrap().remove("delivered_at");
-        assert_eq!(field_of(EventType::OrderDelivered, &b), "order.delivered_at");
+        assert_eq!(
+            field_of(EventType::OrderDelivered, &b),
+            "order.delivered_at"
+        );
         let mut b = example("order-returned");
         b["order"]["refund_total"] = json!("lots");
         assert_eq!(field_of(EventType::OrderReturned, &b), "order.refund_total");
@@ -388,9 +505,18 @@ mod tests {
         assert_eq!(field_of(EventType::AddressChanged, &b), "customer.address");
         let mut b = example("address-changed");
         b["customer"]["address"]["country"] = json!("Nederland");
-        assert_eq!(field_of(EventType::AddressChanged, &b), "customer.address.country");
+        assert_eq!(
+            field_of(EventType::AddressChanged, &b),
+            "customer.address.country"
+        );
         assert_eq!(field_of(EventType::AddressChanged, &json!([1])), "body");
-        let err = parse_canonical(&shop(), EventType::OrderPlaced, EventId::parse("e").unwrap(), b"{not json").unwrap_err();
+        let err = parse_canonical(
+            &shop(),
+            EventType::OrderPlaced,
+            EventId::parse("e").unwrap(),
+            b"{not json",
+        )
+        .unwrap_err();
         assert_eq!(err.field, "body");
     }
 

@@ -4,5 +4,5 @@
 pub mod canonical;
 pub mod signature;
 
-pub use canonical::{parse_canonical, PayloadError};
-pub use signature::{verify_standard_webhook, SignatureError, WebhookSecret};
+pub use canonical::{PayloadError, parse_canonical};
+pub use signature::{SignatureError, WebhookSecret, verify_standard_webhook};

@@ -58,14 +58,22 @@ pub fn verify_standard_webhook(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| EventId::parse(v).ok())
         .ok_or(SignatureError::MalformedHeader("webhook-id"))?;
-    let signature = headers.get("webhook-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !signature.split(' ').any(|s| s.split_once(',').is_some_and(|(v, sig)| !v.is_empty() && !sig.is_empty())) {
+    let signature = headers
+        .get("webhook-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !signature.split(' ').any(|s| {
+        s.split_once(',')
+            .is_some_and(|(v, sig)| !v.is_empty() && !sig.is_empty())
+    }) {
         return Err(SignatureError::MalformedHeader("webhook-signature"));
     }
 
     let mut usable = 0;
     for secret in secrets {
-        let Ok(webhook) = Webhook::new(secret.expose()) else { continue };
+        let Ok(webhook) = Webhook::new(secret.expose()) else {
+            continue;
+        };
         usable += 1;
         match webhook.verify(body, headers) {
             Ok(()) => return Ok(id),
@@ -94,8 +102,11 @@ pub fn sign_standard_webhook(
     timestamp: i64,
     body: &[u8],
 ) -> Result<String, SignatureError> {
-    let webhook = standardwebhooks::Webhook::new(secret.expose()).map_err(|_| SignatureError::NoSecret)?;
-    webhook.sign(id, timestamp, body).map_err(|_| SignatureError::Mismatch)
+    let webhook =
+        standardwebhooks::Webhook::new(secret.expose()).map_err(|_| SignatureError::NoSecret)?;
+    webhook
+        .sign(id, timestamp, body)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -126,15 +137,26 @@ mod tests {
     fn valid_signature_returns_the_webhook_id() {
         let body = br#"{"type":"order.placed"}"#;
         let h = signed(SECRET, "msg_1", now(), body);
-        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]).unwrap().as_str(), "msg_1");
+        assert_eq!(
+            verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)])
+                .unwrap()
+                .as_str(),
+            "msg_1"
+        );
     }
 
     #[test]
     fn tampered_body_and_wrong_secret_are_refused() {
         let body = br#"{"total":"10.00"}"#;
         let h = signed(SECRET, "msg_1", now(), body);
-        assert_eq!(verify_standard_webhook(&h, br#"{"total":"99.00"}"#, &[WebhookSecret::new(SECRET)]), Err(SignatureError::Mismatch));
-        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(OLD_SECRET)]), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify_standard_webhook(&h, br#"{"total":"99.00"}"#, &[WebhookSecret::new(SECRET)]),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_standard_webhook(&h, body, &[WebhookSecret::new(OLD_SECRET)]),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]
@@ -142,7 +164,11 @@ mod tests {
         let body = b"{}";
         for ts in [now() - 301, now() + 301, now() - 86_400] {
             let h = signed(SECRET, "msg_1", ts, body);
-            assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::Stale), "{ts}");
+            assert_eq!(
+                verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]),
+                Err(SignatureError::Stale),
+                "{ts}"
+            );
         }
         let h = signed(SECRET, "msg_1", now() - 240, body);
         assert!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]).is_ok());
@@ -155,9 +181,17 @@ mod tests {
         let secrets = [WebhookSecret::new(OLD_SECRET), WebhookSecret::new(SECRET)];
         let h = signed(SECRET, "msg_1", ts, body);
         assert!(verify_standard_webhook(&h, body, &secrets).is_ok());
-        let old = sign_standard_webhook(&WebhookSecret::new(OLD_SECRET), "msg_1", ts, body).unwrap();
+        let old =
+            sign_standard_webhook(&WebhookSecret::new(OLD_SECRET), "msg_1", ts, body).unwrap();
         let both = format!("v1,AAAA {old}");
-        assert!(verify_standard_webhook(&headers("msg_1", ts, &both), body, &[WebhookSecret::new(OLD_SECRET)]).is_ok());
+        assert!(
+            verify_standard_webhook(
+                &headers("msg_1", ts, &both),
+                body,
+                &[WebhookSecret::new(OLD_SECRET)]
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -165,17 +199,32 @@ mod tests {
         let body = b"{}";
         let mut h = signed(SECRET, "msg_1", now(), body);
         h.remove("webhook-signature");
-        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::MissingHeader("webhook-signature")));
+        assert_eq!(
+            verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]),
+            Err(SignatureError::MissingHeader("webhook-signature"))
+        );
         let h = headers("msg_1", now(), "garbage");
-        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::MalformedHeader("webhook-signature")));
+        assert_eq!(
+            verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]),
+            Err(SignatureError::MalformedHeader("webhook-signature"))
+        );
         let mut h = signed(SECRET, "msg_1", now(), body);
         h.insert("webhook-timestamp", "yesterday".parse().unwrap());
-        assert_eq!(verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]), Err(SignatureError::MalformedHeader("webhook-timestamp")));
-        assert_eq!(verify_standard_webhook(&signed(SECRET, "m", now(), body), body, &[]), Err(SignatureError::NoSecret));
+        assert_eq!(
+            verify_standard_webhook(&h, body, &[WebhookSecret::new(SECRET)]),
+            Err(SignatureError::MalformedHeader("webhook-timestamp"))
+        );
+        assert_eq!(
+            verify_standard_webhook(&signed(SECRET, "m", now(), body), body, &[]),
+            Err(SignatureError::NoSecret)
+        );
     }
 
     #[test]
     fn secrets_never_print() {
-        assert_eq!(format!("{:?}", WebhookSecret::new(SECRET)), "WebhookSecret(<redacted>)");
+        assert_eq!(
+            format!("{:?}", WebhookSecret::new(SECRET)),
+            "WebhookSecret(<redacted>)"
+        );
     }
 }

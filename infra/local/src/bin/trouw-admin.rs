@@ -18,7 +18,12 @@ const USAGE: &str = "usage:\n  trouw-admin put-shop FILE.json\n  trouw-admin cus
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["put-shop", file] => put_shop(file).await,
         ["customer", shop, id] => customer(shop, id).await,
         ["post", route, file] => post(route, file, None).await,
@@ -35,7 +40,8 @@ async fn main() -> ExitCode {
 }
 
 async fn store() -> Result<Store, String> {
-    let table = std::env::var("TABLE_NAME").map_err(|_| "set TABLE_NAME to the stack's table".to_owned())?;
+    let table = std::env::var("TABLE_NAME")
+        .map_err(|_| "set TABLE_NAME to the stack's table".to_owned())?;
     let sdk = trouw::config::aws_sdk_config().await;
     Ok(Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
 }
@@ -43,15 +49,26 @@ async fn store() -> Result<Store, String> {
 async fn put_shop(file: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let record = parse_shop_file(&text).map_err(|e| format!("{file}: {e}"))?;
-    store().await?.put_shop(&record).await.map_err(|e| e.to_string())?;
-    println!("shop {} saved (containers pick it up within SETTINGS_CACHE_SECONDS)", record.settings.id);
+    store()
+        .await?
+        .put_shop(&record)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "shop {} saved (containers pick it up within SETTINGS_CACHE_SECONDS)",
+        record.settings.id
+    );
     Ok(())
 }
 
 async fn customer(shop: &str, customer: &str) -> Result<(), String> {
     let shop = ShopId::parse(shop).map_err(|e| format!("shop: {e}"))?;
     let customer = CustomerId::parse(customer).map_err(|e| format!("customer: {e}"))?;
-    let (profile, orders) = store().await?.customer(&shop, &customer).await.map_err(|e| e.to_string())?;
+    let (profile, orders) = store()
+        .await?
+        .customer(&shop, &customer)
+        .await
+        .map_err(|e| e.to_string())?;
     let view = serde_json::json!({ "profile": profile, "orders": orders });
     println!("{}", serde_json::to_string_pretty(&view).expect("json"));
     Ok(())
@@ -59,12 +76,25 @@ async fn customer(shop: &str, customer: &str) -> Result<(), String> {
 
 async fn post(route: &str, file: &str, url: Option<&str>) -> Result<(), String> {
     EventType::from_route(route).ok_or_else(|| format!("unknown route {route}; use order-placed, order-delivered, order-returned or address-changed"))?;
-    let secret = std::env::var("WEBHOOK_SECRET").map_err(|_| "set WEBHOOK_SECRET to the shop's whsec_ secret".to_owned())?;
+    let secret = std::env::var("WEBHOOK_SECRET")
+        .map_err(|_| "set WEBHOOK_SECRET to the shop's whsec_ secret".to_owned())?;
     let body = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-    let url = url.map(str::to_owned).unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/demo/{route}"));
+    let url = url
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/demo/{route}"));
     let id = format!("msg_{}", jiff::Timestamp::now().as_nanosecond());
-    let request = signed_post(&url, &WebhookSecret::new(secret), &id, jiff::Timestamp::now().as_second(), &body);
+    let request = signed_post(
+        &url,
+        &WebhookSecret::new(secret),
+        &id,
+        jiff::Timestamp::now().as_second(),
+        &body,
+    );
     let answer = send(&http_client(), request).await?;
     println!("{} {}", answer.status, answer.body);
-    if answer.status >= 400 { Err(format!("refused with {}", answer.status)) } else { Ok(()) }
+    if answer.status >= 400 {
+        Err(format!("refused with {}", answer.status))
+    } else {
+        Ok(())
+    }
 }

@@ -8,7 +8,7 @@ use trouw::clock::SystemClock;
 use trouw::config::Config;
 use trouw::handlers::WebhookApp;
 use trouw_local::aws::LocalAws;
-use trouw_local::demo::{register_demo_shop, verify_sender, DEFAULT_DEMO_SECRET};
+use trouw_local::demo::{DEFAULT_DEMO_SECRET, register_demo_shop, verify_sender};
 use trouw_local::table::TableDefinition;
 
 fn main() -> ExitCode {
@@ -51,10 +51,23 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
 
-    let config = Config { table_name: table.clone(), settings_cache: Duration::from_secs(2) };
-    let app = Arc::new(WebhookApp::new(&config, dynamo.clone(), aws_sdk_ssm::Client::new(&sdk), Arc::new(SystemClock)));
-    let shop = register_demo_shop(&app.store).await.map_err(|e| e.to_string())?;
-    verify_sender(&sdk, shop.settings.sender.as_str()).await.map_err(|e| format!("verifying the sender in SES: {e}"))?;
+    let config = Config {
+        table_name: table.clone(),
+        settings_cache: Duration::from_secs(2),
+        secrets_path_prefix: "/trouw/".into(),
+    };
+    let app = Arc::new(WebhookApp::new(
+        &config,
+        dynamo.clone(),
+        aws_sdk_ssm::Client::new(&sdk),
+        Arc::new(SystemClock),
+    ));
+    let shop = register_demo_shop(&app.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    verify_sender(&sdk, shop.settings.sender.as_str())
+        .await
+        .map_err(|e| format!("verifying the sender in SES: {e}"))?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
