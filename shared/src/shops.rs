@@ -3,15 +3,30 @@
 
 use crate::domain::{ShopId, ShopSettings};
 use crate::store::{ShopRecord, Store, StoreError};
-use crate::webhook::WebhookSecret;
+use crate::webhook::{WebhookSecret, WooCommerceConnection};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A shop ready to serve: settings plus resolved secrets.
+/// A shop ready to serve: settings plus resolved secrets per platform.
 #[derive(Debug)]
 pub struct Shop {
     pub settings: ShopSettings,
+    /// Standard Webhooks secrets (canonical format).
+    pub secrets: Vec<WebhookSecret>,
+    pub shopify: Option<ShopifyAccess>,
+    pub woocommerce: Option<WooCommerceAccess>,
+}
+
+#[derive(Debug)]
+pub struct ShopifyAccess {
+    pub shop_domain: String,
+    pub secrets: Vec<WebhookSecret>,
+}
+
+#[derive(Debug)]
+pub struct WooCommerceAccess {
+    pub connection: WooCommerceConnection,
     pub secrets: Vec<WebhookSecret>,
 }
 
@@ -78,29 +93,56 @@ impl ShopDirectory {
     }
 
     async fn resolve(&self, record: ShopRecord) -> Result<Shop, StoreError> {
-        let refs: Vec<SecretRef> = record
-            .webhook_secrets
+        let shop_id = record.settings.id.clone();
+        let groups: Vec<&[String]> = vec![
+            &record.webhook_secrets,
+            record.shopify.as_ref().map_or(&[][..], |s| &s.app_secrets),
+            record.woocommerce.as_ref().map_or(&[][..], |w| &w.webhook_secrets),
+        ];
+        let mut resolved = self.resolve_refs(&shop_id, &groups).await?.into_iter();
+        let secrets = resolved.next().unwrap_or_default();
+        let shopify_secrets = resolved.next().unwrap_or_default();
+        let woo_secrets = resolved.next().unwrap_or_default();
+        Ok(Shop {
+            shopify: record.shopify.map(|s| ShopifyAccess { shop_domain: s.shop_domain, secrets: shopify_secrets }),
+            woocommerce: record.woocommerce.map(|connection| WooCommerceAccess { connection, secrets: woo_secrets }),
+            settings: record.settings,
+            secrets,
+        })
+    }
+
+    /// Resolves groups of references with one SSM request per ten parameters; a reference that
+    /// cannot be resolved is logged (by name, never value) and left out.
+    async fn resolve_refs(&self, shop: &ShopId, groups: &[&[String]]) -> Result<Vec<Vec<WebhookSecret>>, StoreError> {
+        let parsed: Vec<Vec<Option<SecretRef>>> = groups
             .iter()
-            .filter_map(|r| {
-                let parsed = SecretRef::parse(r);
-                if parsed.is_none() {
-                    tracing::error!(shop = %record.settings.id, "a webhook secret reference is neither ssm:/... nor env:...");
-                }
-                parsed
+            .map(|refs| {
+                refs.iter()
+                    .map(|r| {
+                        let parsed = SecretRef::parse(r);
+                        if parsed.is_none() {
+                            tracing::error!(shop = %shop, "a webhook secret reference is neither ssm:/... nor env:...");
+                        }
+                        parsed
+                    })
+                    .collect()
             })
             .collect();
-        let mut secrets = Vec::new();
-        let ssm_names: Vec<String> = refs
-            .iter()
-            .filter_map(|r| match r {
-                SecretRef::Ssm(name) if name.starts_with(&self.secrets_path_prefix) => Some(name.clone()),
+        let mut ssm_names: Vec<String> = Vec::new();
+        for r in parsed.iter().flatten().flatten() {
+            match r {
+                SecretRef::Ssm(name) if name.starts_with(&self.secrets_path_prefix) => {
+                    if !ssm_names.contains(name) {
+                        ssm_names.push(name.clone());
+                    }
+                }
                 SecretRef::Ssm(name) => {
-                    tracing::error!(shop = %record.settings.id, parameter = %name, prefix = %self.secrets_path_prefix, "webhook secret parameter lies outside SECRETS_PATH_PREFIX; skipped");
-                    None
+                    tracing::error!(shop = %shop, parameter = %name, prefix = %self.secrets_path_prefix, "webhook secret parameter lies outside SECRETS_PATH_PREFIX; skipped");
                 }
-                SecretRef::Env(_) => None,
-            })
-            .collect();
+                SecretRef::Env(_) => {}
+            }
+        }
+        let mut ssm_values: HashMap<String, String> = HashMap::new();
         for chunk in ssm_names.chunks(10) {
             let out = self
                 .ssm
@@ -111,29 +153,34 @@ impl ShopDirectory {
                 .await
                 .map_err(|e| ssm_error(&e))?;
             for missing in out.invalid_parameters() {
-                tracing::error!(shop = %record.settings.id, parameter = %missing, "webhook secret parameter not found");
+                tracing::error!(shop = %shop, parameter = %missing, "webhook secret parameter not found");
             }
-            secrets.extend(
-                out.parameters()
-                    .iter()
-                    .filter_map(|p| p.value())
-                    .map(WebhookSecret::new),
-            );
-        }
-        for r in &refs {
-            if let SecretRef::Env(var) = r {
-                match std::env::var(var) {
-                    Ok(value) if !value.is_empty() => secrets.push(WebhookSecret::new(value)),
-                    _ => {
-                        tracing::error!(shop = %record.settings.id, variable = %var, "webhook secret variable is not set")
-                    }
+            for p in out.parameters() {
+                if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                    ssm_values.insert(name.to_owned(), value.to_owned());
                 }
             }
         }
-        Ok(Shop {
-            settings: record.settings,
-            secrets,
-        })
+        Ok(parsed
+            .into_iter()
+            .map(|group| {
+                group
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| match r {
+                        SecretRef::Ssm(name) => ssm_values.get(&name).cloned(),
+                        SecretRef::Env(var) => match std::env::var(&var) {
+                            Ok(value) if !value.is_empty() => Some(value),
+                            _ => {
+                                tracing::error!(shop = %shop, variable = %var, "webhook secret variable is not set");
+                                None
+                            }
+                        },
+                    })
+                    .map(WebhookSecret::new)
+                    .collect()
+            })
+            .collect())
     }
 }
 

@@ -14,8 +14,8 @@ use trouw::clock::SystemClock;
 use trouw::config::Config;
 use trouw::domain::{CustomerId, CustomerProfile, Order, ShopId};
 use trouw::handlers::WebhookApp;
-use trouw::store::ShopRecord;
-use trouw::webhook::WebhookSecret;
+use trouw::webhook::platform::sign_body;
+use trouw::webhook::{ShopifyConnection, WebhookSecret};
 use trouw_local::aws::LocalAws;
 use trouw_local::client::{Answer, HttpClient, http_client, send, signed_post};
 use trouw_local::table::TableDefinition;
@@ -48,6 +48,11 @@ pub fn unique(prefix: &str) -> String {
 /// A test secret and a second one for rotation.
 pub const SECRET: &str = "whsec_dGVzdC1zZWNyZXQtb25lLTAxMjM0NTY3ODk=";
 pub const ROTATED_SECRET: &str = "whsec_dGVzdC1zZWNyZXQtdHdvLTAxMjM0NTY3ODk=";
+/// The test shop's Shopify app secrets (two, as during a rotation) and WooCommerce secret.
+pub const SHOPIFY_SECRET: &str = "shpss_test_app_secret_current";
+pub const SHOPIFY_OLD_SECRET: &str = "shpss_test_app_secret_previous";
+pub const WOO_SECRET: &str = "wc-test-webhook-secret";
+pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 
 /// Counts every DynamoDB request the handlers' client sends (one per attempt).
 #[derive(Debug, Clone, Default)]
@@ -136,12 +141,26 @@ impl TestStack {
                 .unwrap();
             refs.push(format!("ssm:{name}"));
         }
-        let mut settings = trouw_local::demo::demo_shop().settings;
-        settings.id = shop.clone();
-        let record = ShopRecord {
-            settings,
-            webhook_secrets: refs,
-        };
+        let mut platform_refs = Vec::new();
+        for (name, secret) in [("shopify-current", SHOPIFY_SECRET), ("shopify-previous", SHOPIFY_OLD_SECRET), ("woocommerce", WOO_SECRET)] {
+            let name = format!("{}/{shop}/{name}", options.secrets_path);
+            ssm.put_parameter()
+                .name(&name)
+                .value(secret)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+            platform_refs.push(format!("ssm:{name}"));
+        }
+        let mut record = trouw_local::demo::demo_shop();
+        record.settings.id = shop.clone();
+        record.webhook_secrets = refs;
+        record.shopify = Some(ShopifyConnection { shop_domain: SHOPIFY_DOMAIN.into(), app_secrets: platform_refs[..2].to_vec() });
+        if let Some(woo) = &mut record.woocommerce {
+            woo.webhook_secrets = platform_refs[2..].to_vec();
+        }
         trouw::store::Store::new(dynamo.clone(), &table)
             .put_shop(&record)
             .await
@@ -212,6 +231,37 @@ impl TestStack {
         .await
     }
 
+    /// Posts a Shopify delivery: `topic`, body signed with the current app secret.
+    pub async fn post_shopify(&self, route: &str, topic: &str, body: &[u8]) -> Answer {
+        self.send(self.shopify_request(route, topic, body, SHOPIFY_SECRET, &unique("shopify-event"))).await
+    }
+
+    pub fn shopify_request(&self, route: &str, topic: &str, body: &[u8], secret: &str, event_id: &str) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+        http::Request::post(self.url(route))
+            .header("content-type", "application/json")
+            .header("x-shopify-topic", topic)
+            .header("x-shopify-hmac-sha256", sign_body(body, &WebhookSecret::new(secret)))
+            .header("x-shopify-shop-domain", SHOPIFY_DOMAIN)
+            .header("x-shopify-api-version", "2025-10")
+            .header("x-shopify-webhook-id", unique("shopify-webhook"))
+            .header("x-shopify-event-id", event_id)
+            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)))
+            .unwrap()
+    }
+
+    /// Posts a WooCommerce delivery: `topic`, body signed with the webhook secret.
+    pub async fn post_woo(&self, route: &str, topic: &str, body: &[u8]) -> Answer {
+        let request = http::Request::post(self.url(route))
+            .header("content-type", "application/json")
+            .header("x-wc-webhook-topic", topic)
+            .header("x-wc-webhook-signature", sign_body(body, &WebhookSecret::new(WOO_SECRET)))
+            .header("x-wc-webhook-source", "https://winkel.example.nl/")
+            .header("x-wc-webhook-delivery-id", unique("wc-delivery"))
+            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)))
+            .unwrap();
+        self.send(request).await
+    }
+
     pub async fn send(&self, request: http::Request<http_body_util::Full<bytes::Bytes>>) -> Answer {
         send(&self.http, request).await.expect("gateway answers")
     }
@@ -262,4 +312,10 @@ pub fn example(route: &str) -> Value {
     );
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
         .unwrap()
+}
+
+/// A platform fixture from `tests/fixtures/`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }

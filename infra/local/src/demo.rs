@@ -7,8 +7,17 @@ use trouw::store::{ShopRecord, Store, StoreError};
 /// The demo shop (`infra/local/demo-shop.json`); its secret comes from `DEMO_WEBHOOK_SECRET`.
 pub const DEMO_SHOP_JSON: &str = include_str!("../demo-shop.json");
 
-/// A documented, local-only default for `DEMO_WEBHOOK_SECRET`. Never use it anywhere else.
+/// Documented, local-only defaults for the demo shop's secrets. Never use them anywhere else.
 pub const DEFAULT_DEMO_SECRET: &str = "whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM0NTY=";
+pub const DEFAULT_DEMO_SHOPIFY_SECRET: &str = "local-only-demo-shopify-app-secret";
+pub const DEFAULT_DEMO_WOOCOMMERCE_SECRET: &str = "local-only-demo-woocommerce-secret";
+
+/// The demo secrets' variables and their local defaults.
+pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 3] = [
+    ("DEMO_WEBHOOK_SECRET", DEFAULT_DEMO_SECRET),
+    ("DEMO_SHOPIFY_SECRET", DEFAULT_DEMO_SHOPIFY_SECRET),
+    ("DEMO_WOOCOMMERCE_SECRET", DEFAULT_DEMO_WOOCOMMERCE_SECRET),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShopFileError {
@@ -16,9 +25,9 @@ pub enum ShopFileError {
     Json(String),
     #[error("{0}")]
     Settings(#[from] trouw::domain::SettingsError),
-    #[error("webhook_secrets[{0}] must be ssm:/parameter/name or env:VARIABLE")]
-    SecretRef(usize),
-    #[error("webhook_secrets must name at least one secret")]
+    #[error("{0} must be ssm:/parameter/name or env:VARIABLE")]
+    SecretRef(String),
+    #[error("the shop needs at least one secret: webhook_secrets, shopify.app_secrets or woocommerce.webhook_secrets")]
     NoSecrets,
 }
 
@@ -27,15 +36,18 @@ pub fn parse_shop_file(text: &str) -> Result<ShopRecord, ShopFileError> {
     let record: ShopRecord =
         serde_json::from_str(text).map_err(|e| ShopFileError::Json(e.to_string()))?;
     ShopSettings::validate(&record.settings)?;
-    if record.webhook_secrets.is_empty() {
+    let groups = [
+        ("webhook_secrets", record.webhook_secrets.as_slice()),
+        ("shopify.app_secrets", record.shopify.as_ref().map_or(&[][..], |s| s.app_secrets.as_slice())),
+        ("woocommerce.webhook_secrets", record.woocommerce.as_ref().map_or(&[][..], |w| w.webhook_secrets.as_slice())),
+    ];
+    if groups.iter().all(|(_, refs)| refs.is_empty()) {
         return Err(ShopFileError::NoSecrets);
     }
-    if let Some(i) = record
-        .webhook_secrets
-        .iter()
-        .position(|r| SecretRef::parse(r).is_none())
-    {
-        return Err(ShopFileError::SecretRef(i));
+    for (name, refs) in groups {
+        if let Some(i) = refs.iter().position(|r| SecretRef::parse(r).is_none()) {
+            return Err(ShopFileError::SecretRef(format!("{name}[{i}]")));
+        }
     }
     Ok(record)
 }
@@ -81,10 +93,9 @@ mod tests {
     #[test]
     fn shop_files_are_checked() {
         let bad_secret = DEMO_SHOP_JSON.replace("env:DEMO_WEBHOOK_SECRET", "whsec_plain");
-        assert!(matches!(
-            parse_shop_file(&bad_secret),
-            Err(ShopFileError::SecretRef(0))
-        ));
+        assert!(matches!(parse_shop_file(&bad_secret), Err(ShopFileError::SecretRef(f)) if f == "webhook_secrets[0]"));
+        let bad_shopify = DEMO_SHOP_JSON.replace("env:DEMO_SHOPIFY_SECRET", "shpss_plain");
+        assert!(matches!(parse_shop_file(&bad_shopify), Err(ShopFileError::SecretRef(f)) if f == "shopify.app_secrets[0]"));
         let bad_zone = DEMO_SHOP_JSON.replace("Europe/Amsterdam", "Mars/Olympus");
         assert!(matches!(
             parse_shop_file(&bad_zone),

@@ -22,6 +22,9 @@ pub struct CustomerProfile {
     pub last_order_at: Option<Timestamp>,
     pub loyalty: Loyalty,
     pub lifecycle: Lifecycle,
+    /// When the customer's personal data was erased on request (GDPR), if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<Timestamp>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,
 }
@@ -41,6 +44,7 @@ impl CustomerProfile {
             last_order_at: None,
             loyalty: Loyalty::default(),
             lifecycle: Lifecycle::Prospect,
+            erased_at: None,
             version: 0,
         }
     }

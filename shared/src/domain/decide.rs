@@ -46,7 +46,9 @@ const MAX_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 /// - order placed: order count, spend, first/last order time, pending points (whole currency
 ///   units times the shop's rate), lifecycle new/repeat;
 /// - returned: whole or partial; pending points for the returned value are taken back, never
-///   more than the order earned.
+///   more than the order earned;
+/// - after an erasure ([`erase`](super::erase)), contact data, consent and addresses from
+///   events that happened before it are not stored again.
 pub fn decide(
     state: &CustomerState,
     event: &ShopEvent,
@@ -59,13 +61,17 @@ pub fn decide(
         .clone()
         .unwrap_or_else(|| CustomerProfile::new(settings.id.clone(), event.customer.id.clone()));
 
-    apply_contact(&mut profile.contact, &event.customer, at);
-    if let Some(granted) = event.customer.marketing_consent {
-        apply_consent(&mut profile, granted, at, event.event_type().wire_name());
+    // After an erasure, personal data said before it stays erased, however late it arrives.
+    let personal_data_allowed = profile.erased_at.is_none_or(|erased| at > erased);
+    if personal_data_allowed {
+        apply_contact(&mut profile.contact, &event.customer, at);
+    }
+    if let Some(granted) = event.customer.marketing_consent.filter(|_| personal_data_allowed) {
+        apply_consent(&mut profile, granted, at, &event.source);
     }
 
     let mut moved = false;
-    if let Some(address) = &event.customer.address {
+    if let Some(address) = event.customer.address.as_ref().filter(|_| personal_data_allowed) {
         let moves_before = profile.addresses.move_count();
         profile.addresses.observe(address, at);
         moved = profile.addresses.move_count() > moves_before

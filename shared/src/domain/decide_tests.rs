@@ -36,8 +36,15 @@ fn facts() -> CustomerFacts {
     }
 }
 fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEvent {
+    let source = match &kind {
+        EventKind::OrderPlaced(_) => "order.placed",
+        EventKind::OrderDelivered { .. } => "order.delivered",
+        EventKind::OrderReturned { .. } => "order.returned",
+        EventKind::AddressChanged => "customer.address_changed",
+    };
     ShopEvent {
         id: EventId::parse(id).unwrap(),
+        source: source.into(),
         occurred_at: t(at),
         customer,
         kind,
@@ -424,4 +431,34 @@ proptest! {
             prop_assert!(o.points_reversed <= o.points_earned);
         }
     }
+}
+
+#[test]
+fn erasure_removes_personal_data_and_late_events_do_not_bring_it_back() {
+    let (p, orders) = run(&[placed("e1", "NL-1", 0), returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)]))]);
+    let erased = crate::domain::erase(p, orders.into_values().collect(), t(100));
+    let profile = &erased.profile;
+    assert_eq!(profile.contact, Contact::default());
+    assert!(profile.addresses.current().is_none());
+    assert!(!profile.has_marketing_consent());
+    assert_eq!(profile.erased_at, Some(t(100)));
+    assert_eq!(profile.loyalty.points_pending, 11, "loyalty balances survive");
+    assert!(erased.orders[0].placed.as_ref().unwrap().lines.iter().all(|l| l.name.is_none()));
+    assert!(erased.orders[0].returns.iter().all(|r| r.reason.is_none()));
+
+    // A delayed update from before the erasure: nothing personal is stored again.
+    let mut late = address("e3", 50, "Oudegracht 158");
+    late.customer.email = Some(Email::parse("anna.devries@example.nl").unwrap());
+    late.customer.marketing_consent = Some(true);
+    let state = CustomerState { profile: Some(erased.profile.clone()), order: None };
+    let d = decide(&state, &late, now(), &demo_settings());
+    assert!(d.profile.contact.email().is_none());
+    assert!(!d.profile.has_marketing_consent());
+    assert!(d.profile.addresses.current().is_none());
+
+    // The customer coming back afterwards is a new, legitimate contact.
+    let mut back = address("e4", 200, "Oudegracht 158");
+    back.customer.email = Some(Email::parse("anna.devries@example.nl").unwrap());
+    let d = decide(&state, &back, now(), &demo_settings());
+    assert!(d.profile.contact.email().is_some());
 }

@@ -52,7 +52,10 @@ impl EventType {
 /// One delivery from the shop, after signature and payload checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShopEvent {
+    /// The de-duplication key within the shop (`webhook-id`, or a platform's own event id).
     pub id: EventId,
+    /// Who said it, kept with consent: `order.placed`, `shopify:orders/create`, ...
+    pub source: String,
     pub occurred_at: Timestamp,
     pub customer: CustomerFacts,
     pub kind: EventKind,

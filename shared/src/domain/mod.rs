@@ -7,6 +7,8 @@
 mod address;
 mod customer;
 mod decide;
+mod erasure;
+pub use erasure::{erase, Erasure};
 mod event;
 mod ids;
 mod money;

@@ -7,10 +7,13 @@
 
 use super::WebhookApp;
 use super::responses::{error, json};
-use crate::domain::{EventType, ShopEvent, ShopId, decide};
+use crate::domain::{CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, decide, erase};
 use crate::shops::Shop;
 use crate::store::{ProcessedEvent, StoreError, Written};
-use crate::webhook::{PayloadError, SignatureError, parse_canonical, verify_standard_webhook};
+use crate::webhook::platform::{self, Platform};
+use crate::webhook::{
+    Inbound, PayloadError, SignatureError, parse_canonical, shopify, verify_standard_webhook, woocommerce,
+};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use tracing::{Instrument, field};
@@ -47,6 +50,7 @@ pub async fn handle(
         request_id = %request_id,
         route = route.route(),
         shop = field::Empty,
+        platform = field::Empty,
         event_id = field::Empty,
     );
     async move {
@@ -133,125 +137,243 @@ impl Reply {
 
 async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     if req.method() != http::Method::POST {
-        return Reply::refused(
-            "method_not_allowed",
-            method_not_allowed("POST"),
-            req.method().as_str(),
-        );
-    }
-    if !is_json(req.headers().get(http::header::CONTENT_TYPE)) {
-        return Reply::refused(
-            "unsupported_media_type",
-            error(
-                415,
-                "unsupported_media_type",
-                "send the event as Content-Type: application/json",
-            ),
-            "content type",
-        );
+        return Reply::refused("method_not_allowed", method_not_allowed("POST"), req.method().as_str());
     }
     let body: &[u8] = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
         return Reply::refused(
             "payload_too_large",
-            error(
-                413,
-                "payload_too_large",
-                format!("the body is over {MAX_BODY_BYTES} bytes"),
-            ),
+            error(413, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes")),
             body.len().to_string(),
         );
     }
+    let headers = req.headers();
+    let content_type = headers.get(http::header::CONTENT_TYPE);
+    // WooCommerce pings a new webhook with an unsigned form body `webhook_id=N`.
+    let ping = woocommerce::is_ping(body) && !is_json(content_type);
+    if !ping && !is_json(content_type) {
+        return Reply::refused(
+            "unsupported_media_type",
+            error(415, "unsupported_media_type", "send the event as Content-Type: application/json"),
+            "content type",
+        );
+    }
 
-    let unknown_shop = || {
-        Reply::refused(
-            "unknown_shop",
-            error(404, "unknown_shop", "no shop with this id is configured"),
-            "unknown shop",
-        )
-    };
-    let Some(shop_id) = shop_from_path(req.uri().path()) else {
-        return unknown_shop();
-    };
+    let unknown_shop = || Reply::refused("unknown_shop", error(404, "unknown_shop", "no shop with this id is configured"), "unknown shop");
+    let Some(shop_id) = shop_from_path(req.uri().path()) else { return unknown_shop() };
     let shop = match app.shops.get(&shop_id).await {
         Ok(Some(shop)) => shop,
         Ok(None) => return unknown_shop(),
         Err(err) => return Reply::store_error(err),
     };
-    tracing::Span::current().record("shop", shop_id.as_str());
+    let span = tracing::Span::current();
+    span.record("shop", shop_id.as_str());
+    if ping {
+        return Reply::ok("ignored", json(200, json!({ "status": "ignored", "reason": "ping" })));
+    }
 
-    let event_id = match verify_standard_webhook(req.headers(), body, &shop.secrets) {
-        Ok(id) => id,
-        Err(err) => {
-            if err == SignatureError::NoSecret {
-                tracing::error!("shop has no usable webhook secret; every delivery is refused");
-            }
-            return Reply::refused(
-                "invalid_signature",
-                error(401, "invalid_signature", err.to_string()),
-                err.to_string(),
-            );
-        }
+    let platform = platform::detect(headers);
+    span.record("platform", platform.as_str());
+    let read = match platform {
+        Platform::Canonical => canonical_delivery(&shop, route, headers, body),
+        Platform::Shopify => shopify_delivery(&shop, route, headers, body),
+        Platform::WooCommerce => woocommerce_delivery(&shop, route, headers, body),
     };
+    let (delivery_id, inbound) = match read {
+        Ok(read) => read,
+        Err(reply) => return reply,
+    };
+    span.record("event_id", delivery_id.as_str());
+
+    let mut results = Vec::new();
+    for item in inbound {
+        match execute(app, &shop, route, &delivery_id, item).await {
+            Ok(done) => results.push(done),
+            Err(reply) => return reply,
+        }
+    }
+    combine(results)
+}
+
+/// A delivery read and verified: its de-duplication id and what it asks for.
+type Delivery = Result<(EventId, Vec<Inbound>), Reply>;
+
+fn invalid_signature(message: impl Into<String>) -> Reply {
+    let message = message.into();
+    Reply::refused("invalid_signature", error(401, "invalid_signature", message.clone()), message)
+}
+
+fn invalid_payload(PayloadError { field, message }: PayloadError) -> Reply {
+    let response = json(400, json!({ "error": "invalid_payload", "field": field, "message": format!("{field}: {message}") }));
+    Reply::refused("invalid_payload", response, field)
+}
+
+fn canonical_delivery(shop: &Shop, route: EventType, headers: &http::HeaderMap, body: &[u8]) -> Delivery {
+    let event_id = verify_standard_webhook(headers, body, &shop.secrets).map_err(|err| {
+        if err == SignatureError::NoSecret {
+            tracing::error!("shop has no usable webhook secret; every delivery is refused");
+        }
+        invalid_signature(err.to_string())
+    })?;
     tracing::Span::current().record("event_id", event_id.as_str());
+    let event = parse_canonical(&shop.settings.id, route, event_id.clone(), body).map_err(invalid_payload)?;
+    Ok((event_id, vec![Inbound::Apply { event, customer_from_order: false }]))
+}
 
-    let event = match parse_canonical(&shop_id, route, event_id, body) {
-        Ok(event) => event,
-        Err(PayloadError { field, message }) => {
-            let response = json(
-                400,
-                json!({ "error": "invalid_payload", "field": field, "message": format!("{field}: {message}") }),
-            );
-            return Reply::refused("invalid_payload", response, field);
+fn shopify_delivery(shop: &Shop, route: EventType, headers: &http::HeaderMap, body: &[u8]) -> Delivery {
+    let Some(access) = &shop.shopify else { return Err(invalid_signature("this shop has no Shopify connection")) };
+    if !platform::body_signature_matches(body, platform::shopify_header(headers, "hmac-sha256"), &access.secrets) {
+        return Err(invalid_signature("X-Shopify-Hmac-Sha256 does not match an active app secret"));
+    }
+    if platform::shopify_header(headers, "shop-domain") != Some(access.shop_domain.as_str()) {
+        return Err(invalid_signature("X-Shopify-Shop-Domain is not this shop's domain"));
+    }
+    let topic = platform::shopify_header(headers, "topic").unwrap_or_default();
+    let id = platform::shopify_header(headers, "event-id")
+        .or_else(|| platform::shopify_header(headers, "webhook-id"))
+        .ok_or_else(|| invalid_payload(PayloadError { field: "X-Shopify-Webhook-Id".into(), message: "header is required".into() }))?;
+    let id = EventId::parse(format!("shopify:{id}"))
+        .map_err(|e| invalid_payload(PayloadError { field: "X-Shopify-Webhook-Id".into(), message: e.to_string() }))?;
+    tracing::Span::current().record("event_id", id.as_str());
+    let triggered_at = platform::shopify_header(headers, "triggered-at").and_then(|t| t.parse().ok());
+    let inbound = shopify::map(&shop.settings.id, route, topic, id.clone(), triggered_at, body).map_err(invalid_payload)?;
+    Ok((id, vec![inbound]))
+}
+
+fn woocommerce_delivery(shop: &Shop, route: EventType, headers: &http::HeaderMap, body: &[u8]) -> Delivery {
+    let Some(access) = &shop.woocommerce else { return Err(invalid_signature("this shop has no WooCommerce connection")) };
+    let signature = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok());
+    if !platform::body_signature_matches(body, signature, &access.secrets) {
+        return Err(invalid_signature("X-WC-Webhook-Signature does not match a webhook secret"));
+    }
+    let topic = headers.get("x-wc-webhook-topic").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let delivery = headers.get("x-wc-webhook-delivery-id").and_then(|v| v.to_str().ok()).unwrap_or("unknown");
+    let id = EventId::parse(format!("wc-delivery:{delivery}")).unwrap_or_else(|_| EventId::parse("wc-delivery").expect("valid id"));
+    tracing::Span::current().record("event_id", id.as_str());
+    let inbound = woocommerce::map(&shop.settings.id, &access.connection, route, topic, body).map_err(invalid_payload)?;
+    Ok((id, inbound))
+}
+
+/// What one inbound item came to.
+struct Done {
+    outcome: &'static str,
+    body: serde_json::Value,
+}
+
+impl Done {
+    fn new(outcome: &'static str, mut body: serde_json::Value) -> Self {
+        body["status"] = json!(outcome);
+        Done { outcome, body }
+    }
+}
+
+/// One answer for all items of a delivery: the item's own when there is one.
+fn combine(mut results: Vec<Done>) -> Reply {
+    if results.len() == 1 {
+        let done = results.remove(0);
+        return Reply::ok(done.outcome, json(200, done.body));
+    }
+    let outcome = ["processed", "erased", "recorded", "duplicate"]
+        .into_iter()
+        .find(|o| results.iter().any(|d| d.outcome == *o))
+        .unwrap_or("ignored");
+    let bodies: Vec<_> = results.into_iter().map(|d| d.body).collect();
+    Reply::ok(outcome, json(200, json!({ "status": outcome, "results": bodies })))
+}
+
+fn processed_record(event_id: &EventId, route: EventType, customer: Option<&CustomerId>, order: Option<&OrderId>, now: Timestamp) -> ProcessedEvent {
+    ProcessedEvent {
+        event_id: event_id.clone(),
+        route: route.route().to_owned(),
+        customer_id: customer.cloned(),
+        order_id: order.cloned(),
+        processed_at: now,
+        expires_at: (now + ProcessedEvent::KEEP_FOR).as_second(),
+    }
+}
+
+async fn execute(app: &WebhookApp, shop: &Shop, route: EventType, delivery_id: &EventId, inbound: Inbound) -> Result<Done, Reply> {
+    let shop_id = &shop.settings.id;
+    match inbound {
+        Inbound::Apply { mut event, customer_from_order } => {
+            if customer_from_order {
+                let order_id = event.order_id().cloned().expect("order events name an order");
+                match app.store.order_owner(shop_id, &order_id).await.map_err(Reply::store_error)? {
+                    Some(customer) => event.customer.id = customer,
+                    None => {
+                        tracing::info!(reason = "unknown order", "nothing to apply");
+                        return Ok(Done::new("ignored", json!({ "reason": "order unknown to trouw (placed before the shop was connected?)", "order_id": order_id.as_str() })));
+                    }
+                }
+            }
+            apply(app, shop, &event).await
         }
-    };
-    apply(app, &shop, &event).await
+        Inbound::Erase { customer } => erase_customer(app, shop, route, delivery_id, &customer).await,
+        Inbound::DataRequest { customer, request_id } => {
+            tracing::warn!(customer_id = customer.as_ref().map(|c| c.as_str()), data_request_id = request_id.as_deref(), "customer data request: the shop must answer it");
+            let processed = processed_record(delivery_id, route, customer.as_ref(), None, app.clock.now());
+            record(app, shop_id, &processed, "data request recorded; the shop answers it").await
+        }
+        Inbound::ShopRedact => {
+            tracing::warn!("shop redact requested: remove this shop's data (see README, Privacy)");
+            let processed = processed_record(delivery_id, route, None, None, app.clock.now());
+            record(app, shop_id, &processed, "shop redact recorded for the operator").await
+        }
+        Inbound::Ignored { reason } => {
+            tracing::info!(reason = %reason, "nothing to apply");
+            Ok(Done::new("ignored", json!({ "reason": reason })))
+        }
+    }
+}
+
+async fn record(app: &WebhookApp, shop: &ShopId, processed: &ProcessedEvent, note: &str) -> Result<Done, Reply> {
+    match app.store.record_event(shop, processed).await.map_err(Reply::store_error)? {
+        Written::Duplicate => Ok(Done::new("duplicate", json!({ "event_id": processed.event_id.as_str() }))),
+        _ => Ok(Done::new("recorded", json!({ "event_id": processed.event_id.as_str(), "note": note }))),
+    }
+}
+
+/// Erases a customer's personal data: read all their items, erase (pure), write at once.
+async fn erase_customer(app: &WebhookApp, shop: &Shop, route: EventType, delivery_id: &EventId, customer: &CustomerId) -> Result<Done, Reply> {
+    let shop_id = &shop.settings.id;
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let (profile, orders) = app.store.customer(shop_id, customer).await.map_err(Reply::store_error)?;
+        let now = app.clock.now();
+        let processed = processed_record(delivery_id, route, Some(customer), None, now);
+        let Some(profile) = profile else {
+            return record(app, shop_id, &processed, "no data held for this customer").await;
+        };
+        let read_version = Some(profile.version);
+        let erasure = erase(profile, orders, now);
+        match app.store.write_erasure(shop_id, read_version, &erasure, &processed).await.map_err(Reply::store_error)? {
+            Written::Committed => {
+                tracing::info!(customer_id = customer.as_str(), "customer erased");
+                return Ok(Done::new("erased", json!({ "event_id": delivery_id.as_str(), "customer_id": customer.as_str() })));
+            }
+            Written::Duplicate => return Ok(Done::new("duplicate", json!({ "event_id": delivery_id.as_str() }))),
+            Written::Conflict => continue,
+        }
+    }
+    Err(Reply::store_error(StoreError::Unavailable("the customer kept changing under concurrent writes".into())))
 }
 
 /// Read, decide, write; again if another writer changed the customer in between.
-async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Reply {
+async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Result<Done, Reply> {
     let shop_id = &shop.settings.id;
-    let duplicate = || {
-        Reply::ok(
-            "duplicate",
-            json(
-                200,
-                json!({ "status": "duplicate", "event_id": event.id.as_str() }),
-            ),
-        )
-    };
+    let duplicate = || Done::new("duplicate", json!({ "event_id": event.id.as_str() }));
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let loaded = match app
-            .store
-            .load(shop_id, &event.id, &event.customer.id, event.order_id())
-            .await
-        {
-            Ok(loaded) => loaded,
-            Err(err) => return Reply::store_error(err),
-        };
+        let loaded = app.store.load(shop_id, &event.id, &event.customer.id, event.order_id()).await.map_err(Reply::store_error)?;
         if loaded.already_processed {
-            return duplicate();
+            return Ok(duplicate());
         }
         let now = app.clock.now();
         let decision = decide(&loaded.state, event, now, &shop.settings);
-        let processed = ProcessedEvent {
-            event_id: event.id.clone(),
-            route: event.event_type().route().to_owned(),
-            customer_id: event.customer.id.clone(),
-            order_id: event.order_id().cloned(),
-            processed_at: now,
-            expires_at: (now + ProcessedEvent::KEEP_FOR).as_second(),
-        };
+        let processed = processed_record(&event.id, event.event_type(), Some(&event.customer.id), event.order_id(), now);
         let read_version = loaded.state.profile.as_ref().map(|p| p.version);
-        match app
-            .store
-            .write_decision(shop_id, read_version, &decision, &processed)
-            .await
-        {
-            Ok(Written::Committed) => {
+        match app.store.write_decision(shop_id, read_version, &decision, &processed).await.map_err(Reply::store_error)? {
+            Written::Committed => {
                 let o = &decision.outcome;
                 let mut body = json!({
-                    "status": "processed",
                     "event_id": event.id.as_str(),
                     "customer_id": event.customer.id.as_str(),
                     "points_pending": o.points_pending,
@@ -264,16 +386,13 @@ async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Reply {
                 if event.customer.address.is_some() {
                     body["moved"] = json!(o.moved);
                 }
-                return Reply::ok("processed", json(200, body));
+                return Ok(Done::new("processed", body));
             }
-            Ok(Written::Duplicate) => return duplicate(),
-            Ok(Written::Conflict) => continue,
-            Err(err) => return Reply::store_error(err),
+            Written::Duplicate => return Ok(duplicate()),
+            Written::Conflict => continue,
         }
     }
-    Reply::store_error(StoreError::Unavailable(
-        "the customer kept changing under concurrent writes".into(),
-    ))
+    Err(Reply::store_error(StoreError::Unavailable("the customer kept changing under concurrent writes".into())))
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<Body> {

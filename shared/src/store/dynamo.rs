@@ -4,10 +4,11 @@
 use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
-    CustomerId, CustomerProfile, CustomerState, Decision, EventId, Order, OrderId, ShopId,
+    CustomerId, CustomerProfile, CustomerState, Decision, Erasure, EventId, Order, OrderId, ShopId,
     ShopSettings, Timestamp,
 };
 use aws_sdk_dynamodb::Client;
+use crate::webhook::{ShopifyConnection, WooCommerceConnection};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
@@ -22,7 +23,13 @@ type Item = HashMap<String, AttributeValue>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShopRecord {
     pub settings: ShopSettings,
+    /// Standard Webhooks secrets for the canonical format.
+    #[serde(default)]
     pub webhook_secrets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shopify: Option<ShopifyConnection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub woocommerce: Option<WooCommerceConnection>,
 }
 
 /// The de-duplication record of a processed webhook; expires after a week.
@@ -30,7 +37,8 @@ pub struct ShopRecord {
 pub struct ProcessedEvent {
     pub event_id: EventId,
     pub route: String,
-    pub customer_id: CustomerId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
     pub processed_at: Timestamp,
@@ -187,92 +195,133 @@ impl Store {
         processed: &ProcessedEvent,
     ) -> Result<Written, StoreError> {
         let customer = &decision.profile.id;
-        let mut event_item = encode(
-            processed,
-            &keys::processed_event(shop, &processed.event_id),
-            "processed_event",
-        )?;
-        event_item.insert(
-            EXPIRES_AT.into(),
-            AttributeValue::N(processed.expires_at.to_string()),
-        );
-        let event_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(event_item))
-            .condition_expression("attribute_not_exists(pk)");
-
-        let profile_item = encode(&decision.profile, &keys::profile(shop, customer), "profile")?;
-        let profile_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(profile_item));
-        let profile_put = match read_version {
-            None => profile_put.condition_expression("attribute_not_exists(pk)"),
-            Some(v) => profile_put
-                .condition_expression("version = :read_version")
-                .expression_attribute_values(":read_version", AttributeValue::N(v.to_string())),
-        };
-
-        let mut puts = vec![event_put, profile_put];
+        let mut items = vec![
+            self.event_put(shop, processed)?,
+            self.profile_put(shop, read_version, &decision.profile)?,
+        ];
         if let Some(order) = &decision.order {
-            let order_item = encode(order, &keys::order(shop, customer, &order.id), "order")?;
             // No condition of its own: every order write also bumps the profile's version.
-            puts.push(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(order_item)),
-            );
+            let order_item = encode(order, &keys::order(shop, customer, &order.id), "order")?;
+            items.push(put_item(&self.table, order_item, None)?);
+            let owner = OrderOwner { customer_id: customer.clone() };
+            let owner_item = encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;
+            items.push(put_item(&self.table, owner_item, None)?);
         }
-        let items = puts
-            .into_iter()
-            .map(|p| {
-                p.build()
-                    .map(|put| TransactWriteItem::builder().put(put).build())
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.transact(items).await
+    }
 
+    /// Runs one transaction whose first item is the processed-event record and second the
+    /// profile (both conditional), and says what a cancellation meant.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written, StoreError> {
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(Written::Committed),
+            Err(err) => err,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
+            let reasons: Vec<&str> = cancel.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
+            let code = |i: usize| reasons.get(i).copied().unwrap_or("None");
+            if code(0) == "ConditionalCheckFailed" {
+                return Ok(Written::Duplicate);
+            }
+            if code(1) == "ConditionalCheckFailed" || reasons.contains(&"TransactionConflict") {
+                return Ok(Written::Conflict);
+            }
+            if reasons.iter().any(|c| *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded") {
+                return Err(StoreError::Unavailable("transaction throttled".into()));
+            }
+            return Err(StoreError::Failed(format!("transaction cancelled: {reasons:?}")));
+        }
+        if err.code() == Some("TransactionConflictException") {
+            return Ok(Written::Conflict);
+        }
+        Err(StoreError::from_sdk(&err))
+    }
+
+    /// The customer an order belongs to, if trouw has seen the order.
+    pub async fn order_owner(&self, shop: &ShopId, order: &OrderId) -> Result<Option<CustomerId>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::order_owner(shop, order).to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(out.item.map(|i| decode::<OrderOwner>(i, "order owner")).transpose()?.map(|o| o.customer_id))
+    }
+
+    /// Writes an erasure: the erased profile (only if still at the version read), every order,
+    /// and the processed-event record, all in one transaction. A customer with more orders than
+    /// one transaction holds has the surplus orders written first; rewriting them is harmless
+    /// if the final transaction then has to be repeated.
+    pub async fn write_erasure(
+        &self,
+        shop: &ShopId,
+        read_version: Option<u64>,
+        erasure: &Erasure,
+        processed: &ProcessedEvent,
+    ) -> Result<Written, StoreError> {
+        const PER_TRANSACTION: usize = 100;
+        let customer = &erasure.profile.id;
+        let mut order_puts = Vec::new();
+        for order in &erasure.orders {
+            let item = encode(order, &keys::order(shop, customer, &order.id), "order")?;
+            order_puts.push(put_item(&self.table, item, None)?);
+        }
+        let head = PER_TRANSACTION - 2;
+        while order_puts.len() > head {
+            let rest = order_puts.split_off(head);
+            let (chunk, rest) = if rest.len() > PER_TRANSACTION {
+                let mut chunk = rest;
+                let rest = chunk.split_off(PER_TRANSACTION);
+                (chunk, rest)
+            } else {
+                (rest, Vec::new())
+            };
+            order_puts.extend(rest);
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(chunk))
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+        }
+        let mut items = vec![self.event_put(shop, processed)?, self.profile_put(shop, read_version, &erasure.profile)?];
+        items.extend(order_puts);
+        self.transact(items).await
+    }
+
+    /// Records a processed event on its own (privacy requests that change no customer).
+    pub async fn record_event(&self, shop: &ShopId, processed: &ProcessedEvent) -> Result<Written, StoreError> {
+        let mut item = encode(processed, &keys::processed_event(shop, &processed.event_id), "processed_event")?;
+        item.insert(EXPIRES_AT.into(), AttributeValue::N(processed.expires_at.to_string()));
         match self
             .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
         {
             Ok(_) => Ok(Written::Committed),
-            Err(err) => {
-                if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
-                    err.as_service_error()
-                {
-                    let code = |i: usize| {
-                        cancel
-                            .cancellation_reasons()
-                            .get(i)
-                            .and_then(|r| r.code())
-                            .unwrap_or("None")
-                    };
-                    if code(0) == "ConditionalCheckFailed" {
-                        return Ok(Written::Duplicate);
-                    }
-                    if code(1) == "ConditionalCheckFailed"
-                        || (0..3).any(|i| code(i) == "TransactionConflict")
-                    {
-                        return Ok(Written::Conflict);
-                    }
-                    if (0..3).any(|i| {
-                        code(i) == "ThrottlingError" || code(i) == "ProvisionedThroughputExceeded"
-                    }) {
-                        return Err(StoreError::Unavailable("transaction throttled".into()));
-                    }
-                    return Err(StoreError::Failed(format!(
-                        "transaction cancelled: {}",
-                        cancel.message().unwrap_or("")
-                    )));
-                }
-                if err.code() == Some("TransactionConflictException") {
-                    return Ok(Written::Conflict);
-                }
-                Err(StoreError::from_sdk(&err))
-            }
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(Written::Duplicate),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
+    }
+
+    fn event_put(&self, shop: &ShopId, processed: &ProcessedEvent) -> Result<TransactWriteItem, StoreError> {
+        let mut item = encode(processed, &keys::processed_event(shop, &processed.event_id), "processed_event")?;
+        item.insert(EXPIRES_AT.into(), AttributeValue::N(processed.expires_at.to_string()));
+        put_item(&self.table, item, Some(("attribute_not_exists(pk)", None)))
+    }
+
+    fn profile_put(&self, shop: &ShopId, read_version: Option<u64>, profile: &CustomerProfile) -> Result<TransactWriteItem, StoreError> {
+        let item = encode(profile, &keys::profile(shop, &profile.id), "profile")?;
+        match read_version {
+            None => put_item(&self.table, item, Some(("attribute_not_exists(pk)", None))),
+            Some(v) => put_item(&self.table, item, Some(("version = :read_version", Some(v)))),
         }
     }
 
@@ -329,6 +378,24 @@ impl Store {
             .map_err(|e| StoreError::from_sdk(&e))?;
         Ok(())
     }
+}
+
+/// Which customer placed an order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrderOwner {
+    customer_id: CustomerId,
+}
+
+fn put_item(table: &str, item: Item, condition: Option<(&str, Option<u64>)>) -> Result<TransactWriteItem, StoreError> {
+    let mut put = Put::builder().table_name(table).set_item(Some(item));
+    if let Some((expression, version)) = condition {
+        put = put.condition_expression(expression);
+        if let Some(v) = version {
+            put = put.expression_attribute_values(":read_version", AttributeValue::N(v.to_string()));
+        }
+    }
+    let put = put.build().map_err(|e| StoreError::Failed(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 fn encode<T: Serialize>(value: &T, key: &Key, kind: &str) -> Result<Item, StoreError> {

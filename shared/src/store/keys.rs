@@ -6,6 +6,7 @@
 //! | customer profile       | `SHOP#{shop}#CUST#{customer}`   | `PROFILE`       |
 //! | order                  | `SHOP#{shop}#CUST#{customer}`   | `ORDER#{order}` |
 //! | processed event (TTL)  | `SHOP#{shop}#EVENT#{webhook-id}`| `EVENT`         |
+//! | order owner            | `SHOP#{shop}#ORDER#{order}`     | `OWNER`         |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
@@ -69,6 +70,12 @@ pub fn order(shop: &ShopId, customer: &CustomerId, order: &OrderId) -> Key {
         pk: customer_partition(shop, customer),
         sk: format!("{ORDER_PREFIX}{order}"),
     }
+}
+
+/// Which customer an order belongs to, for platforms that name only the order (Shopify
+/// fulfilments and refunds).
+pub fn order_owner(shop: &ShopId, order: &OrderId) -> Key {
+    Key { pk: format!("SHOP#{shop}#ORDER#{order}"), sk: "OWNER".into() }
 }
 
 pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {

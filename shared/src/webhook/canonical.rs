@@ -91,6 +91,7 @@ pub fn parse_canonical(
             }
             Ok(ShopEvent {
                 id: event_id,
+                source: route.wire_name().to_owned(),
                 occurred_at,
                 customer,
                 kind: EventKind::OrderPlaced(order),
@@ -104,6 +105,7 @@ pub fn parse_canonical(
             let customer = customer(shop, raw.customer)?;
             Ok(ShopEvent {
                 id: event_id,
+                source: route.wire_name().to_owned(),
                 occurred_at,
                 customer,
                 kind: EventKind::OrderDelivered {
@@ -155,6 +157,7 @@ pub fn parse_canonical(
             };
             Ok(ShopEvent {
                 id: event_id,
+                source: route.wire_name().to_owned(),
                 occurred_at,
                 customer,
                 kind: EventKind::OrderReturned { order_id, facts },
@@ -172,6 +175,7 @@ pub fn parse_canonical(
             }
             Ok(ShopEvent {
                 id: event_id,
+                source: route.wire_name().to_owned(),
                 occurred_at,
                 customer,
                 kind: EventKind::AddressChanged,

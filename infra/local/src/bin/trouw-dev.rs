@@ -8,13 +8,15 @@ use trouw::clock::SystemClock;
 use trouw::config::Config;
 use trouw::handlers::WebhookApp;
 use trouw_local::aws::LocalAws;
-use trouw_local::demo::{DEFAULT_DEMO_SECRET, register_demo_shop, verify_sender};
+use trouw_local::demo::{DEMO_SECRET_DEFAULTS, register_demo_shop, verify_sender};
 use trouw_local::table::TableDefinition;
 
 fn main() -> ExitCode {
-    if std::env::var("DEMO_WEBHOOK_SECRET").map_or(true, |s| s.is_empty()) {
-        // SAFETY: no other thread exists yet.
-        unsafe { std::env::set_var("DEMO_WEBHOOK_SECRET", DEFAULT_DEMO_SECRET) };
+    for (variable, default) in DEMO_SECRET_DEFAULTS {
+        if std::env::var(variable).map_or(true, |s| s.is_empty()) {
+            // SAFETY: no other thread exists yet.
+            unsafe { std::env::set_var(variable, default) };
+        }
     }
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(run()) {
@@ -73,7 +75,7 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("binding 127.0.0.1:{port}: {e}"))?;
     eprintln!(
-        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo, secret from DEMO_WEBHOOK_SECRET\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812\n  stop:       Ctrl-C\n",
+        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812\n  stop:       Ctrl-C\n",
         aws.endpoint
     );
     let shutdown = async {

@@ -1,0 +1,227 @@
+//! WooCommerce's native webhooks into trouw's events.
+//!
+//! | topic | route | becomes |
+//! |---|---|---|
+//! | `order.created` | order-placed | order placed |
+//! | `order.updated`, status = the shop's delivered status (default `completed`) | order-delivered | delivered at `date_completed_gmt` |
+//! | `order.updated`, status `refunded` | order-returned | whole return |
+//! | `order.updated`, entries in `refunds` | order-returned | one partial return by amount per refund |
+//! | `customer.updated` | address-changed | contact, address (a move if it changed), consent via a meta field |
+//!
+//! WooCommerce gives every delivery a new `X-WC-Webhook-Delivery-ID`, so de-duplication keys
+//! come from the resource instead: the order and the fact (`delivered`, `refund:{id}`), or the
+//! resource, topic and modification time. The customer's address is the shipping address when
+//! filled in, else the billing address, the same on orders and customer updates.
+
+use super::json::Obj;
+use super::platform::WooCommerceConnection;
+use super::shopify::guest_customer_id;
+use super::{Inbound, PayloadError};
+use crate::domain::{
+    Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, ObservedAddress,
+    OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ShopEvent, ShopId, Sku, Timestamp,
+};
+use serde_json::Value;
+
+pub fn route_of(topic: &str) -> &'static [EventType] {
+    match topic {
+        "order.created" => &[EventType::OrderPlaced],
+        "order.updated" => &[EventType::OrderDelivered, EventType::OrderReturned],
+        "customer.updated" | "customer.created" => &[EventType::AddressChanged],
+        _ => &[],
+    }
+}
+
+/// Maps one verified delivery into the facts this route acts on (possibly none).
+pub fn map(
+    shop: &ShopId,
+    connection: &WooCommerceConnection,
+    route: EventType,
+    topic: &str,
+    body: &[u8],
+) -> Result<Vec<Inbound>, PayloadError> {
+    if !route_of(topic).contains(&route) {
+        return Ok(vec![Inbound::Ignored { reason: format!("topic {topic} is not handled on the {} route", route.route()) }]);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {})", e.line())))?;
+    let root = Obj::root(&value)?;
+    let source = format!("woocommerce:{topic}");
+    let event = |key: String, occurred_at: Timestamp, customer: CustomerFacts, kind: EventKind| -> Result<Inbound, PayloadError> {
+        let id = EventId::parse(key).map_err(|e| PayloadError::new("id", e))?;
+        Ok(Inbound::Apply { event: ShopEvent { id, source: source.clone(), occurred_at, customer, kind }, customer_from_order: false })
+    };
+    let modified = root.utc_time("date_modified_gmt")?.or(root.utc_time("date_created_gmt")?).ok_or_else(|| PayloadError::new("date_modified_gmt", "is required"))?;
+    let resource = root.require_id("id")?;
+
+    match (topic, route) {
+        ("order.created", _) => {
+            let order = placed_order(&root)?;
+            let customer = order_customer(shop, connection, &root)?;
+            Ok(vec![event(format!("wc:order.created:{resource}:{}", modified.as_second()), modified, customer, EventKind::OrderPlaced(order))?])
+        }
+        ("order.updated", EventType::OrderDelivered) => {
+            let status = root.str("status")?.unwrap_or("");
+            if status != connection.delivered_status {
+                return Ok(vec![Inbound::Ignored { reason: format!("order status {status}") }]);
+            }
+            let delivered_at = root.utc_time("date_completed_gmt")?.unwrap_or(modified);
+            let order_id = order_id(&root)?;
+            let customer = order_customer(shop, connection, &root)?;
+            Ok(vec![event(format!("wc:order:{resource}:delivered"), delivered_at, customer, EventKind::OrderDelivered { order_id, delivered_at })?])
+        }
+        ("order.updated", EventType::OrderReturned) => {
+            let status = root.str("status")?.unwrap_or("");
+            let order_id = order_id(&root)?;
+            let customer = order_customer(shop, connection, &root)?;
+            if status == "refunded" {
+                let facts = ReturnFacts { event_id: EventId::parse(format!("wc:order:{resource}:refunded")).expect("valid id"), returned_at: modified, refund_total: root.amount("total")?, scope: ReturnScope::Whole, reason: None };
+                return Ok(vec![event(format!("wc:order:{resource}:refunded"), modified, customer, EventKind::OrderReturned { order_id, facts })?]);
+            }
+            let refunds = root.array("refunds")?;
+            if refunds.is_empty() {
+                return Ok(vec![Inbound::Ignored { reason: format!("order status {status} without refunds") }]);
+            }
+            let mut out = Vec::new();
+            for (i, refund) in refunds.iter().enumerate() {
+                let path = format!("refunds[{i}]");
+                let refund = Obj { value: refund, path: &path };
+                let refund_id = refund.require_id("id")?;
+                let key = format!("wc:order:{resource}:refund:{refund_id}");
+                let facts = ReturnFacts {
+                    event_id: EventId::parse(key.clone()).map_err(|e| PayloadError::new(refund.field_path("id"), e))?,
+                    // The payload carries no refund time; the order's modification is the closest.
+                    returned_at: modified,
+                    refund_total: refund.amount("total")?.map(|a| Amount { ten_thousandths: a.ten_thousandths.abs() }),
+                    scope: ReturnScope::Amount,
+                    reason: refund.str("reason")?.map(|r| r.chars().take(512).collect()),
+                };
+                out.push(event(key, modified, customer.clone(), EventKind::OrderReturned { order_id: order_id.clone(), facts })?);
+            }
+            Ok(out)
+        }
+        ("customer.updated" | "customer.created", _) => {
+            let customer = customer_facts(shop, connection, &root)?;
+            Ok(vec![event(format!("wc:{topic}:{resource}:{}", modified.as_second()), modified, customer, EventKind::AddressChanged)?])
+        }
+        _ => Ok(vec![Inbound::Ignored { reason: format!("topic {topic} is not used") }]),
+    }
+}
+
+/// The unsigned ping WooCommerce posts when a webhook is saved: `webhook_id=12`.
+pub fn is_ping(body: &[u8]) -> bool {
+    std::str::from_utf8(body)
+        .ok()
+        .and_then(|b| b.trim().strip_prefix("webhook_id="))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn order_id(root: &Obj<'_>) -> Result<OrderId, PayloadError> {
+    OrderId::parse(root.require_id("id")?).map_err(|e| PayloadError::new("id", e))
+}
+
+fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
+    let currency = Currency::parse(root.require_str("currency")?).map_err(|e| PayloadError::new("currency", e))?;
+    let total = root.require_amount("total")?.in_currency(currency).map_err(|e| PayloadError::new("total", e))?;
+    let placed_at = root.utc_time("date_created_gmt")?.ok_or_else(|| PayloadError::new("date_created_gmt", "is required"))?;
+    let items = root.array("line_items")?;
+    if items.is_empty() || items.len() > 500 {
+        return Err(PayloadError::new("line_items", "must hold 1 to 500 lines"));
+    }
+    let minor_unit = 10_i64.pow(4 - currency.minor_digits());
+    let mut lines = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("line_items[{i}]");
+        let item = Obj { value: item, path: &path };
+        let quantity = item.u64("quantity")?.filter(|q| (1..=100_000).contains(q)).ok_or_else(|| PayloadError::new(item.field_path("quantity"), "must be between 1 and 100000"))?;
+        // Paid per unit, tax included: (line total + line tax) / quantity, rounded down.
+        let paid = item.amount("total")?.map(|t| t.ten_thousandths + item.amount("total_tax").ok().flatten().map_or(0, |x| x.ten_thousandths));
+        let unit_price = paid
+            .map(|p| Amount { ten_thousandths: (p / quantity as i64) / minor_unit * minor_unit })
+            .map(|a| a.in_currency(currency).map_err(|e| PayloadError::new(item.field_path("total"), e)))
+            .transpose()?;
+        let sku = match (item.str("sku")?, item.id("product_id")?) {
+            (Some(sku), _) => sku.to_owned(),
+            (None, Some(product)) => format!("product-{product}"),
+            (None, None) => return Err(PayloadError::new(item.field_path("sku"), "is required (or product_id)")),
+        };
+        lines.push(OrderLine {
+            sku: Sku::parse(sku).map_err(|e| PayloadError::new(item.field_path("sku"), e))?,
+            name: item.str("name")?.map(|n| n.chars().take(256).collect()),
+            category: None,
+            quantity: quantity as u32,
+            unit_price,
+            replenish_after_days: None,
+        });
+    }
+    Ok(PlacedOrder { id: order_id(root)?, placed_at, total, lines })
+}
+
+/// The order's customer: the account when there is one, else a guest by billing email.
+fn order_customer(shop: &ShopId, connection: &WooCommerceConnection, root: &Obj<'_>) -> Result<CustomerFacts, PayloadError> {
+    let billing = root.object("billing", "billing");
+    let email = billing
+        .map(|b| b.str("email"))
+        .transpose()?
+        .flatten()
+        .map(|e| Email::parse(e).map_err(|err| PayloadError::new("billing.email", err)))
+        .transpose()?;
+    let id = match root.id("customer_id")?.filter(|id| id != "0") {
+        Some(id) => CustomerId::parse(id).map_err(|e| PayloadError::new("customer_id", e))?,
+        None => guest_customer_id(shop, email.as_ref().ok_or_else(|| PayloadError::new("billing.email", "is required for a guest order"))?),
+    };
+    Ok(CustomerFacts {
+        id,
+        email,
+        first_name: billing.map(|b| b.str("first_name")).transpose()?.flatten().map(|n| n.chars().take(128).collect()),
+        locale: None,
+        marketing_consent: consent(connection, root)?,
+        address: address(shop, root)?,
+    })
+}
+
+fn customer_facts(shop: &ShopId, connection: &WooCommerceConnection, root: &Obj<'_>) -> Result<CustomerFacts, PayloadError> {
+    let billing = root.object("billing", "billing");
+    let email = root
+        .str("email")?
+        .or(billing.map(|b| b.str("email")).transpose()?.flatten())
+        .map(|e| Email::parse(e).map_err(|err| PayloadError::new("email", err)))
+        .transpose()?;
+    Ok(CustomerFacts {
+        id: CustomerId::parse(root.require_id("id")?).map_err(|e| PayloadError::new("id", e))?,
+        email,
+        first_name: root.str("first_name")?.map(|n| n.chars().take(128).collect()),
+        locale: None,
+        marketing_consent: consent(connection, root)?,
+        address: address(shop, root)?,
+    })
+}
+
+/// Shipping when filled in, else billing.
+fn address(shop: &ShopId, root: &Obj<'_>) -> Result<Option<ObservedAddress>, PayloadError> {
+    for name in ["shipping", "billing"] {
+        let Some(a) = root.object(name, name) else { continue };
+        if let (Some(line1), Some(postcode), Some(country)) = (a.str("address_1")?, a.str("postcode")?, a.str("country")?) {
+            return Ok(Some(ObservedAddress::from_parts(shop, Some(line1), a.str("address_2")?, postcode, a.str("city")?, country)));
+        }
+    }
+    Ok(None)
+}
+
+/// Consent from the meta field the shop maps to it, if any.
+fn consent(connection: &WooCommerceConnection, root: &Obj<'_>) -> Result<Option<bool>, PayloadError> {
+    let Some(key) = &connection.consent_meta_key else { return Ok(None) };
+    for meta in root.array("meta_data")? {
+        if meta.get("key").and_then(Value::as_str) == Some(key.as_str()) {
+            let value = meta.get("value").map(|v| match v {
+                Value::String(s) => s.trim().to_lowercase(),
+                other => other.to_string(),
+            });
+            return Ok(match value.as_deref() {
+                Some("yes" | "1" | "true" | "on") => Some(true),
+                Some("no" | "0" | "false" | "off" | "") => Some(false),
+                _ => None,
+            });
+        }
+    }
+    Ok(None)
+}
