@@ -9,6 +9,8 @@ PORT           ?= 3000
 LOCAL_AWS_PORT ?= 4566
 # A documented, local-only demo secret (see README). Never use it for a real shop.
 DEMO_WEBHOOK_SECRET ?= whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM0NTY=
+DEMO_SHOPIFY_SECRET ?= local-only-demo-shopify-app-secret
+DEMO_WOOCOMMERCE_SECRET ?= local-only-demo-woocommerce-secret
 EVENT    ?= order-placed
 CUSTOMER ?= cus-8812
 ARCH     ?= arm64
@@ -16,7 +18,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust lint build sam-build deploy post customer shop clean
+.PHONY: help venv dev test test-rust lint build sam-build deploy post post-shopify post-woocommerce customer shop clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -39,6 +41,7 @@ venv: $(VENV_STAMP)
 dev: $(VENV_STAMP)
 	cargo build -p trouw-local --bin trouw-dev
 	PORT=$(PORT) LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) DEMO_WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) \
+	  DEMO_SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) DEMO_WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) \
 	  TABLE_NAME=trouw-local ./target/debug/trouw-dev
 
 test: $(VENV_STAMP) lint test-rust
@@ -71,6 +74,16 @@ deploy: sam-build
 post:
 	WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
 	  post $(EVENT) $(EXAMPLES)/$(EVENT).json http://127.0.0.1:$(PORT)/webhooks/demo/$(EVENT)
+
+# make post-shopify ROUTE=order-placed TOPIC=orders/create FILE=tests/fixtures/shopify/orders-create.json
+post-shopify:
+	SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) SHOPIFY_DOMAIN=demo.myshopify.com cargo run -q -p trouw-local --bin trouw-admin -- \
+	  post-shopify $(ROUTE) $(TOPIC) $(FILE) http://127.0.0.1:$(PORT)/webhooks/demo/$(ROUTE)
+
+# make post-woocommerce ROUTE=order-placed TOPIC=order.created FILE=tests/fixtures/woocommerce/order-created.json
+post-woocommerce:
+	WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
+	  post-woocommerce $(ROUTE) $(TOPIC) $(FILE) http://127.0.0.1:$(PORT)/webhooks/demo/$(ROUTE)
 
 customer:
 	$(LOCAL_ENV) cargo run -q -p trouw-local --bin trouw-admin -- customer demo $(CUSTOMER)

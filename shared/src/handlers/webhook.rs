@@ -1,9 +1,11 @@
 //! `POST /webhooks/{shop}/{route}`: one handler for the four webhook Lambdas, told its route.
 //!
+//! Three dialects arrive on each route: the canonical format (Standard Webhooks), Shopify's and
+//! WooCommerce's own; the edge (`crate::webhook`) turns each into the same events.
 //! Checks run cheapest first, and every refusal happens before anything is written:
-//! method (405), content type (415), size (413), shop (404), signature (401), payload (400).
-//! Then one read, `decide`, and one transaction (200 processed / duplicate), or 503 with
-//! `Retry-After` when DynamoDB throttles or times out.
+//! method (405), size (413), content type (415), shop (404), signature (401), payload (400).
+//! Then one read, `decide`, and one transaction (200 processed / duplicate / ignored), or 503
+//! with `Retry-After` when DynamoDB throttles or times out.
 
 use super::WebhookApp;
 use super::responses::{error, json};

@@ -315,3 +315,129 @@ fn locale(text: &str) -> Option<Locale> {
             .or_else(|| Locale::parse(lang.to_lowercase()).ok())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/../tests/fixtures/shopify/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+    fn shop() -> ShopId {
+        ShopId::parse("demo").unwrap()
+    }
+    fn ts(t: &str) -> Timestamp {
+        t.parse().unwrap()
+    }
+    fn mapped(route: EventType, topic: &str, name: &str) -> Inbound {
+        map(&shop(), route, topic, EventId::parse("shopify:1").unwrap(), None, &fixture(name)).unwrap()
+    }
+    fn applied(route: EventType, topic: &str, name: &str) -> (ShopEvent, bool) {
+        match mapped(route, topic, name) {
+            Inbound::Apply { event, customer_from_order } => (event, customer_from_order),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    fn ignored(route: EventType, topic: &str, name: &str) -> bool {
+        matches!(mapped(route, topic, name), Inbound::Ignored { .. })
+    }
+
+    #[test]
+    fn orders_create_maps_to_order_placed() {
+        let (event, from_order) = applied(EventType::OrderPlaced, "orders/create", "orders-create.json");
+        assert!(!from_order);
+        assert_eq!(event.source, "shopify:orders/create");
+        assert_eq!(event.customer.id.as_str(), "7390412345678");
+        assert_eq!(event.customer.email.as_ref().unwrap().as_str(), "anna.devries@example.nl");
+        assert_eq!(event.customer.locale.as_ref().unwrap().as_str(), "nl");
+        assert_eq!(event.customer.marketing_consent, Some(true));
+        assert_eq!(event.customer.address.as_ref().unwrap().area.postal_code, "1016GV");
+        let EventKind::OrderPlaced(order) = event.kind else { panic!() };
+        assert_eq!(order.id.as_str(), "5912345678901");
+        assert_eq!(order.placed_at, ts("2026-11-02T09:14:03+01:00"));
+        assert_eq!(order.total, Money::new(6331, Currency::EUR));
+        let lines: Vec<(&str, u32, i64)> = order.lines.iter().map(|l| (l.sku.as_str(), l.quantity, l.unit_price.unwrap().minor)).collect();
+        assert_eq!(lines, [("TP-075", 3, 355), ("EB-200", 1, 4770)], "unit prices net of the WELKOM10 discount");
+        let (event, _) = applied(EventType::OrderPlaced, "orders/create", "orders-create-no-marketing.json");
+        assert_eq!(event.customer.marketing_consent, None, "an unticked box changes nothing");
+    }
+
+    #[test]
+    fn delivery_signals() {
+        let (event, from_order) = applied(EventType::OrderDelivered, "fulfillment_events/create", "fulfillment-events-create-delivered.json");
+        assert!(from_order, "the payload names only the order");
+        assert_eq!(event.kind, EventKind::OrderDelivered { order_id: OrderId::parse("5912345678901").unwrap(), delivered_at: ts("2026-11-04T13:38:12+01:00") });
+        let (event, _) = applied(EventType::OrderDelivered, "fulfillments/update", "fulfillments-update-delivered.json");
+        assert!(matches!(event.kind, EventKind::OrderDelivered { delivered_at, .. } if delivered_at == ts("2026-11-04T13:40:00+01:00")));
+        assert!(ignored(EventType::OrderDelivered, "fulfillment_events/create", "fulfillment-events-create-in-transit.json"));
+        assert!(ignored(EventType::OrderDelivered, "fulfillments/update", "fulfillments-update-out-for-delivery.json"));
+    }
+
+    #[test]
+    fn refunds_are_returns_of_their_lines() {
+        let (event, from_order) = applied(EventType::OrderReturned, "refunds/create", "refunds-create-partial.json");
+        assert!(from_order);
+        let EventKind::OrderReturned { order_id, facts } = event.kind else { panic!() };
+        assert_eq!(order_id.as_str(), "5912345678901");
+        assert_eq!(facts.returned_at, ts("2026-11-07T09:55:00+01:00"));
+        assert_eq!(facts.scope, ReturnScope::Lines(vec![ReturnedLine { sku: Sku::parse("EB-200").unwrap(), quantity: 1 }]));
+        assert_eq!(facts.refund_total, Some(Amount::parse("47.70").unwrap()));
+        assert_eq!(facts.reason.as_deref(), Some("defect"));
+        let (event, _) = applied(EventType::OrderReturned, "refunds/create", "refunds-create-full.json");
+        assert!(matches!(event.kind, EventKind::OrderReturned { facts, .. } if facts.scope == ReturnScope::Lines(vec![ReturnedLine { sku: Sku::parse("TP-075").unwrap(), quantity: 3 }])));
+        assert!(ignored(EventType::OrderReturned, "refunds/create", "refunds-create-shipping-only.json"));
+        assert!(ignored(EventType::OrderReturned, "returns/request", "returns-request.json"));
+    }
+
+    #[test]
+    fn customer_topics() {
+        let (event, _) = applied(EventType::AddressChanged, "customers/update", "customers-update-moved.json");
+        assert_eq!(event.occurred_at, ts("2026-11-20T18:22:31+01:00"));
+        assert_eq!(event.customer.address.as_ref().unwrap().area.postal_code, "3511AZ");
+        assert_eq!(event.customer.marketing_consent, None, "2025-01 and later carry no consent here");
+        let (event, _) = applied(EventType::AddressChanged, "customers/update", "customers-update-legacy-2024-04.json");
+        assert_eq!(event.customer.marketing_consent, Some(true));
+        let (event, _) = applied(EventType::AddressChanged, "customers_email_marketing_consent/update", "customers-email-marketing-consent-update.json");
+        assert_eq!((event.customer.marketing_consent, event.occurred_at), (Some(false), ts("2026-11-21T08:00:00+01:00")));
+        assert!(event.customer.address.is_none() && event.customer.email.is_none());
+        // Triggered-At orders updates when Shopify sends it.
+        let later = map(&shop(), EventType::AddressChanged, "customers/update", EventId::parse("s:2").unwrap(), Some(ts("2026-11-09T00:00:00Z")), &fixture("customers-update-same-address.json")).unwrap();
+        assert!(matches!(later, Inbound::Apply { event, .. } if event.occurred_at == ts("2026-11-09T00:00:00Z")));
+    }
+
+    #[test]
+    fn privacy_topics() {
+        assert_eq!(mapped(EventType::AddressChanged, "customers/redact", "customers-redact.json"), Inbound::Erase { customer: CustomerId::parse("7390412345678").unwrap() });
+        assert_eq!(
+            mapped(EventType::AddressChanged, "customers/data_request", "customers-data-request.json"),
+            Inbound::DataRequest { customer: Some(CustomerId::parse("7390412345678").unwrap()), request_id: Some("4400001".into()) }
+        );
+        assert_eq!(mapped(EventType::AddressChanged, "shop/redact", "shop-redact.json"), Inbound::ShopRedact);
+    }
+
+    #[test]
+    fn topics_on_the_wrong_route_are_ignored() {
+        assert!(ignored(EventType::OrderReturned, "orders/create", "orders-create.json"));
+        assert!(ignored(EventType::OrderPlaced, "customers/redact", "customers-redact.json"));
+    }
+
+    #[test]
+    fn bad_payloads_name_the_field() {
+        let mut order: serde_json::Value = serde_json::from_slice(&fixture("orders-create.json")).unwrap();
+        order["total_price"] = serde_json::json!("lots");
+        let err = map(&shop(), EventType::OrderPlaced, "orders/create", EventId::parse("s:1").unwrap(), None, order.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.field, "total_price");
+        order["total_price"] = serde_json::json!("63.31");
+        order["line_items"][1]["quantity"] = serde_json::json!(0);
+        let err = map(&shop(), EventType::OrderPlaced, "orders/create", EventId::parse("s:1").unwrap(), None, order.to_string().as_bytes()).unwrap_err();
+        assert_eq!(err.field, "line_items[1].quantity");
+    }
+
+    #[test]
+    fn guests_get_an_id_from_their_email_never_the_email() {
+        let email = Email::parse("anna.devries@example.nl").unwrap();
+        let id = guest_customer_id(&shop(), &email);
+        assert!(id.as_str().starts_with("guest-") && !id.as_str().contains("anna"));
+        assert_eq!(id, guest_customer_id(&shop(), &Email::parse("Anna.DeVries@example.nl").unwrap()));
+    }
+}

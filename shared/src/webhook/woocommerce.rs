@@ -225,3 +225,77 @@ fn consent(connection: &WooCommerceConnection, root: &Obj<'_>) -> Result<Option<
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Money, ReturnScope};
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/../tests/fixtures/woocommerce/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+    fn connection() -> WooCommerceConnection {
+        WooCommerceConnection { webhook_secrets: vec![], delivered_status: "completed".into(), consent_meta_key: Some("newsletter_opt_in".into()) }
+    }
+    fn ts(t: &str) -> Timestamp {
+        t.parse().unwrap()
+    }
+    fn events(route: EventType, topic: &str, name: &str) -> Vec<Inbound> {
+        map(&ShopId::parse("demo").unwrap(), &connection(), route, topic, &fixture(name)).unwrap()
+    }
+    fn only_event(route: EventType, topic: &str, name: &str) -> ShopEvent {
+        match events(route, topic, name).as_slice() {
+            [Inbound::Apply { event, customer_from_order: false }] => event.clone(),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn order_created_maps_to_order_placed() {
+        let event = only_event(EventType::OrderPlaced, "order.created", "order-created.json");
+        assert_eq!(event.source, "woocommerce:order.created");
+        assert_eq!(event.customer.id.as_str(), "77");
+        assert_eq!(event.customer.address.as_ref().unwrap().area.postal_code, "1016GV");
+        let EventKind::OrderPlaced(order) = event.kind else { panic!() };
+        assert_eq!(order.id.as_str(), "4821");
+        assert_eq!(order.placed_at, ts("2026-11-02T08:14:03Z"));
+        assert_eq!(order.total, Money::new(6331, Currency::EUR));
+        let lines: Vec<(&str, u32, i64)> = order.lines.iter().map(|l| (l.sku.as_str(), l.quantity, l.unit_price.unwrap().minor)).collect();
+        assert_eq!(lines, [("TP-075", 3, 355), ("EB-200", 1, 4770)], "paid per unit, tax included");
+    }
+
+    #[test]
+    fn order_updated_per_route() {
+        let event = only_event(EventType::OrderDelivered, "order.updated", "order-updated-completed.json");
+        assert_eq!(event.id.as_str(), "wc:order:4821:delivered");
+        assert!(matches!(event.kind, EventKind::OrderDelivered { delivered_at, .. } if delivered_at == ts("2026-11-04T12:38:12Z")));
+        assert!(matches!(events(EventType::OrderDelivered, "order.updated", "order-updated-on-hold.json").as_slice(), [Inbound::Ignored { .. }]));
+        assert!(matches!(events(EventType::OrderReturned, "order.updated", "order-updated-completed.json").as_slice(), [Inbound::Ignored { .. }]));
+
+        let partial = only_event(EventType::OrderReturned, "order.updated", "order-updated-partial-refund.json");
+        assert_eq!(partial.id.as_str(), "wc:order:4821:refund:4830");
+        let EventKind::OrderReturned { facts, .. } = partial.kind else { panic!() };
+        assert_eq!((facts.scope, facts.refund_total), (ReturnScope::Amount, Some(Amount::parse("47.70").unwrap())));
+
+        let refunded = only_event(EventType::OrderReturned, "order.updated", "order-updated-refunded.json");
+        assert!(matches!(refunded.kind, EventKind::OrderReturned { facts, .. } if facts.scope == ReturnScope::Whole));
+    }
+
+    #[test]
+    fn customer_updated_and_consent_meta() {
+        let event = only_event(EventType::AddressChanged, "customer.updated", "customer-updated-moved.json");
+        assert_eq!(event.occurred_at, ts("2026-11-20T17:22:31Z"));
+        assert_eq!(event.customer.address.as_ref().unwrap().area.postal_code, "3511AZ");
+        assert_eq!(event.customer.marketing_consent, Some(true));
+        let unmapped = WooCommerceConnection { consent_meta_key: None, ..connection() };
+        let out = map(&ShopId::parse("demo").unwrap(), &unmapped, EventType::AddressChanged, "customer.updated", &fixture("customer-updated-moved.json")).unwrap();
+        assert!(matches!(out.as_slice(), [Inbound::Apply { event, .. }] if event.customer.marketing_consent.is_none()));
+    }
+
+    #[test]
+    fn ping_is_recognised() {
+        assert!(is_ping(&fixture("ping.txt")));
+        assert!(!is_ping(b"webhook_id="));
+        assert!(!is_ping(&fixture("order-created.json")));
+    }
+}

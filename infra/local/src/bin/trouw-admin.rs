@@ -5,6 +5,10 @@
 //!   trouw-admin customer SHOP CUSTOMER_ID     print a customer's profile and orders (TABLE_NAME)
 //!   trouw-admin post ROUTE FILE.json [URL]    sign FILE with $WEBHOOK_SECRET and POST it to
 //!                                             URL (default http://127.0.0.1:3000/webhooks/demo/ROUTE)
+//!   trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]
+//!                                             as Shopify sends it ($SHOPIFY_SECRET, $SHOPIFY_DOMAIN)
+//!   trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]
+//!                                             as WooCommerce sends it ($WOOCOMMERCE_SECRET)
 
 use std::process::ExitCode;
 use trouw::domain::{CustomerId, EventType, ShopId};
@@ -13,7 +17,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin post ROUTE FILE.json [URL]";
+const USAGE: &str = "usage:\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,6 +32,10 @@ async fn main() -> ExitCode {
         ["customer", shop, id] => customer(shop, id).await,
         ["post", route, file] => post(route, file, None).await,
         ["post", route, file, url] => post(route, file, Some(url)).await,
+        ["post-shopify", route, topic, file] => post_platform("shopify", route, topic, file, None).await,
+        ["post-shopify", route, topic, file, url] => post_platform("shopify", route, topic, file, Some(url)).await,
+        ["post-woocommerce", route, topic, file] => post_platform("woocommerce", route, topic, file, None).await,
+        ["post-woocommerce", route, topic, file, url] => post_platform("woocommerce", route, topic, file, Some(url)).await,
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -97,4 +105,34 @@ async fn post(route: &str, file: &str, url: Option<&str>) -> Result<(), String> 
     } else {
         Ok(())
     }
+}
+
+/// Posts a file the way Shopify or WooCommerce would, signed over the raw body.
+async fn post_platform(platform: &str, route: &str, topic: &str, file: &str, url: Option<&str>) -> Result<(), String> {
+    use trouw::webhook::platform::sign_body;
+    let body = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let url = url.map(str::to_owned).unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/demo/{route}"));
+    let env = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
+    let id = format!("{}", jiff::Timestamp::now().as_nanosecond());
+    let mut request = http::Request::post(&url).header("content-type", "application/json");
+    if platform == "shopify" {
+        let secret = WebhookSecret::new(env("SHOPIFY_SECRET")?);
+        request = request
+            .header("x-shopify-topic", topic)
+            .header("x-shopify-hmac-sha256", sign_body(&body, &secret))
+            .header("x-shopify-shop-domain", env("SHOPIFY_DOMAIN")?)
+            .header("x-shopify-webhook-id", &id)
+            .header("x-shopify-event-id", &id)
+            .header("x-shopify-triggered-at", jiff::Timestamp::now().to_string());
+    } else {
+        let secret = WebhookSecret::new(env("WOOCOMMERCE_SECRET")?);
+        request = request
+            .header("x-wc-webhook-topic", topic)
+            .header("x-wc-webhook-signature", sign_body(&body, &secret))
+            .header("x-wc-webhook-delivery-id", &id);
+    }
+    let request = request.body(http_body_util::Full::new(bytes::Bytes::from(body))).map_err(|e| e.to_string())?;
+    let answer = send(&http_client(), request).await?;
+    println!("{} {}", answer.status, answer.body);
+    if answer.status >= 400 { Err(format!("refused with {}", answer.status)) } else { Ok(()) }
 }
