@@ -128,31 +128,30 @@ impl TestStack {
 
         let shop = ShopId::parse(unique("shop")).unwrap();
         let ssm = aws_sdk_ssm::Client::new(&sdk);
+        // Every secret lives in SSM as a SecureString, as in the cloud; the shop holds references.
+        let prefix = format!("{}/{shop}", options.secrets_path);
+        let put_secret = |name: String, secret: &'static str| {
+            let (ssm, prefix) = (ssm.clone(), prefix.clone());
+            async move {
+                let name = format!("{prefix}/{name}");
+                ssm.put_parameter()
+                    .name(&name)
+                    .value(secret)
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .unwrap();
+                format!("ssm:{name}")
+            }
+        };
         let mut refs = Vec::new();
         for (i, secret) in options.secrets.iter().enumerate() {
-            let name = format!("{}/{shop}/webhook-secret-{i}", options.secrets_path);
-            ssm.put_parameter()
-                .name(&name)
-                .value(*secret)
-                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                .overwrite(true)
-                .send()
-                .await
-                .unwrap();
-            refs.push(format!("ssm:{name}"));
+            refs.push(put_secret(format!("webhook-secret-{i}"), secret).await);
         }
         let mut platform_refs = Vec::new();
         for (name, secret) in [("shopify-current", SHOPIFY_SECRET), ("shopify-previous", SHOPIFY_OLD_SECRET), ("woocommerce", WOO_SECRET)] {
-            let name = format!("{}/{shop}/{name}", options.secrets_path);
-            ssm.put_parameter()
-                .name(&name)
-                .value(secret)
-                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                .overwrite(true)
-                .send()
-                .await
-                .unwrap();
-            platform_refs.push(format!("ssm:{name}"));
+            platform_refs.push(put_secret(name.to_owned(), secret).await);
         }
         let mut record = trouw_local::demo::demo_shop();
         record.settings.id = shop.clone();
