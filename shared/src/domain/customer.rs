@@ -1,6 +1,6 @@
 //! The customer profile: one versioned item per customer and shop.
 
-use super::{AddressHistory, Currency, CustomerId, Email, Locale, ShopId, Timestamp};
+use super::{AddressHistory, Currency, CustomerId, Email, Locale, MailStanding, ShopId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -22,6 +22,12 @@ pub struct CustomerProfile {
     pub last_order_at: Option<Timestamp>,
     pub loyalty: Loyalty,
     pub lifecycle: Lifecycle,
+    /// Opt-outs, suppression, inactivity and the last send, for the policy gate.
+    #[serde(default)]
+    pub mail: MailStanding,
+    /// Tiers already announced, so a tier is announced once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers_announced: Vec<String>,
     /// When the customer's personal data was erased on request (GDPR), if ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<Timestamp>,
@@ -44,6 +50,8 @@ impl CustomerProfile {
             last_order_at: None,
             loyalty: Loyalty::default(),
             lifecycle: Lifecycle::Prospect,
+            mail: MailStanding::default(),
+            tiers_announced: Vec::new(),
             erased_at: None,
             version: 0,
         }

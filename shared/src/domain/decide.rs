@@ -1,6 +1,7 @@
 //! `decide`: the one function that turns a customer's state and an event into the next state.
 
 use super::{
+    MessageData, MessageIntent,
     Consent, Contact, CustomerFacts, CustomerProfile, EventKind, Lifecycle, Money, Order,
     OrderStatus, ShopEvent, ShopSettings, Stamped, Timestamp,
 };
@@ -18,6 +19,8 @@ pub struct CustomerState {
 pub struct Decision {
     pub profile: CustomerProfile,
     pub order: Option<Order>,
+    /// Messages to create with the state change, in the same transaction.
+    pub messages: Vec<MessageIntent>,
     pub outcome: Outcome,
 }
 
@@ -109,17 +112,75 @@ pub fn decide(
     profile.loyalty.tier = settings.loyalty.tier_for(held).map(|t| t.name.clone());
     profile.version += 1;
 
+    let messages = messages_for(state, event, order.as_ref(), &mut profile, moved, now, settings);
+
     let outcome = Outcome {
         order_status: order.as_ref().map(|o| o.status),
         points_pending: profile.loyalty.points_pending,
         lifecycle: profile.lifecycle,
         moved,
     };
-    Decision {
-        profile,
-        order,
-        outcome,
+    Decision { profile, order, messages, outcome }
+}
+
+/// The messages an event causes:
+/// - an order placed: its loyalty points (service);
+/// - points taken back by a return of a known order (service);
+/// - a higher tier reached for the first time, above the base tier (service);
+/// - a real move: a welcome in the new home with the shop's coupon (promotional).
+fn messages_for(
+    state: &CustomerState,
+    event: &ShopEvent,
+    order: Option<&Order>,
+    profile: &mut CustomerProfile,
+    moved: bool,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Vec<MessageIntent> {
+    let mut messages = Vec::new();
+    let loyalty = profile.loyalty.clone();
+    let held = loyalty.points_pending + loyalty.points_available;
+    if let Some(order) = order {
+        let before = state.order.as_ref();
+        let was_placed = before.is_some_and(|b| b.placed.is_some());
+        if !was_placed && order.placed.is_some() && order.points_pending() > 0 {
+            let next = settings.loyalty.tiers.iter().find(|t| t.min_points > held);
+            let data = MessageData::LoyaltyEarned {
+                order_id: order.id.clone(),
+                points: order.points_pending(),
+                points_pending: loyalty.points_pending,
+                points_available: loyalty.points_available,
+                tier: loyalty.tier.clone(),
+                next_tier: next.map(|t| t.name.clone()),
+                points_to_next_tier: next.map(|t| t.min_points - held),
+            };
+            messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
+        }
+        let reversed_before = before.map_or(0, |b| b.points_reversed);
+        if was_placed && order.points_reversed > reversed_before {
+            let data = MessageData::LoyaltyReversed {
+                order_id: order.id.clone(),
+                points: order.points_reversed - reversed_before,
+                points_pending: loyalty.points_pending,
+                points_available: loyalty.points_available,
+            };
+            messages.push(MessageIntent::new(&format!("{}#{}", order.id, event.id), profile, data, now));
+        }
     }
+    if let Some(tier) = settings.loyalty.tier_for(held).filter(|t| t.min_points > 0) {
+        if !profile.tiers_announced.contains(&tier.name) {
+            profile.tiers_announced.push(tier.name.clone());
+            let data = MessageData::TierReached { tier: tier.name.clone(), points: held };
+            messages.push(MessageIntent::new(&tier.name, profile, data, now));
+        }
+    }
+    if moved {
+        if let Some(at) = profile.addresses.last_move_at() {
+            let data = MessageData::WelcomeAfterMove { coupon_code: settings.welcome_coupon.clone() };
+            messages.push(MessageIntent::new(&at.as_second().to_string(), profile, data, now));
+        }
+    }
+    messages
 }
 
 fn apply_contact(contact: &mut Contact, facts: &CustomerFacts, at: Timestamp) {

@@ -4,6 +4,7 @@ use crate::domain::{
     Amount, Currency, CustomerId, Email, EventId, Locale, ObservedAddress, OrderId, OrderLine,
     PlacedOrder, ReturnFacts, ReturnScope, ReturnedLine, ShopId, Sku,
 };
+use crate::domain::{MessageClass, MessageData};
 use proptest::prelude::*;
 
 fn t(secs: i64) -> Timestamp {
@@ -461,4 +462,53 @@ fn erasure_removes_personal_data_and_late_events_do_not_bring_it_back() {
     back.customer.email = Some(Email::parse("anna.devries@example.nl").unwrap());
     let d = decide(&state, &back, now(), &demo_settings());
     assert!(d.profile.contact.email().is_some());
+}
+
+fn kinds(d: &Decision) -> Vec<&str> {
+    d.messages.iter().map(|m| m.key.as_str()).collect()
+}
+
+#[test]
+fn an_order_placed_creates_its_loyalty_message_once() {
+    let settings = demo_settings();
+    let first = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    assert_eq!(kinds(&first), ["loyalty-earned#NL-1"]);
+    let MessageData::LoyaltyEarned { points, tier, next_tier, points_to_next_tier, .. } = &first.messages[0].data else { panic!() };
+    assert_eq!((*points, tier.as_deref(), next_tier.as_deref(), *points_to_next_tier), (64, Some("Brons"), Some("Zilver"), Some(186)));
+    assert_eq!(first.messages[0].locale.as_ref().unwrap().as_str(), "nl");
+    // The same order placed again (another delivery id): no second message.
+    let state = CustomerState { profile: Some(first.profile.clone()), order: first.order.clone() };
+    let again = decide(&state, &placed("e9", "NL-1", 0), now(), &settings);
+    assert!(again.messages.is_empty());
+}
+
+#[test]
+fn a_return_of_a_known_order_creates_a_reversal_message() {
+    let settings = demo_settings();
+    let placed = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    let state = CustomerState { profile: Some(placed.profile), order: placed.order };
+    let back = decide(&state, &returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])), now(), &settings);
+    assert_eq!(kinds(&back), ["loyalty-reversed#NL-1#e2"]);
+    assert!(matches!(back.messages[0].data, MessageData::LoyaltyReversed { points: 53, points_pending: 11, .. }));
+    // A return that overtakes its order: the later "placed" announces the net points only.
+    let early = decide(&CustomerState::default(), &returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])), now(), &settings);
+    assert!(early.messages.is_empty());
+}
+
+#[test]
+fn a_higher_tier_is_announced_once_and_a_move_brings_a_welcome() {
+    let mut settings = demo_settings();
+    settings.loyalty.points_per_unit = 5;
+    let d = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    assert_eq!(kinds(&d), ["loyalty-earned#NL-1", "tier-reached#Zilver"]);
+    let state = CustomerState { profile: Some(d.profile.clone()), order: None };
+    let moved = decide(&state, &address("e2", 100, "Oudegracht 158"), now(), &settings);
+    let key = format!("welcome-after-move#{}", t(100).as_second());
+    assert_eq!(kinds(&moved), [key.as_str()]);
+    assert_eq!(moved.messages[0].class, MessageClass::Promotional);
+    assert!(matches!(&moved.messages[0].data, MessageData::WelcomeAfterMove { coupon_code: Some(c) } if c == "WELKOMTHUIS"));
+    let mut next = placed("e3", "NL-2", 200);
+    next.customer.address = Some(home("Oudegracht 158"));
+    let second_order = decide(&CustomerState { profile: Some(moved.profile), order: None }, &next, now(), &settings);
+    assert_eq!(kinds(&second_order), ["loyalty-earned#NL-2"], "Zilver was announced already");
 }

@@ -11,6 +11,7 @@ mod erasure;
 pub use erasure::{erase, Erasure};
 mod event;
 mod ids;
+mod message;
 mod money;
 mod order;
 mod shop;
@@ -21,6 +22,10 @@ pub use decide::{CustomerState, Decision, Outcome, decide};
 pub use event::{
     CustomerFacts, EventKind, EventType, ObservedAddress, PlacedOrder, ReturnFacts, ReturnScope,
     ShopEvent,
+};
+pub use message::{
+    gate, DeferReason, MailStanding, MessageClass, MessageData, MessageIntent, OptOut, OptOutScope,
+    SkipReason, Verdict,
 };
 pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
 pub use money::{Amount, Currency, Money, MoneyError};

@@ -27,6 +27,16 @@ pub struct ShopSettings {
     pub time_zone: String,
     pub return_window_days: u16,
     pub loyalty: LoyaltyRules,
+    /// At most one non-transactional message per customer in this many hours (default 72).
+    #[serde(default = "default_frequency_cap_hours")]
+    pub frequency_cap_hours: u16,
+    /// The coupon in the welcome-after-a-move note, if the shop offers one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub welcome_coupon: Option<String>,
+}
+
+fn default_frequency_cap_hours() -> u16 {
+    72
 }
 
 impl ShopSettings {
@@ -90,6 +100,8 @@ pub(crate) mod fixtures {
             default_locale: Locale::parse("nl").unwrap(),
             time_zone: "Europe/Amsterdam".into(),
             return_window_days: 30,
+            frequency_cap_hours: 72,
+            welcome_coupon: Some("WELKOMTHUIS".into()),
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![

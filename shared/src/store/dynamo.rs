@@ -4,7 +4,7 @@
 use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
-    CustomerId, CustomerProfile, CustomerState, Decision, Erasure, EventId, Order, OrderId, ShopId,
+    CustomerId, CustomerProfile, CustomerState, Decision, Erasure, EventId, MessageIntent, Order, OrderId, ShopId,
     ShopSettings, Timestamp,
 };
 use aws_sdk_dynamodb::Client;
@@ -207,34 +207,55 @@ impl Store {
             let owner_item = encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;
             items.push(put_item(&self.table, owner_item, None)?);
         }
-        self.transact(items).await
+        let first_message = items.len();
+        for message in &decision.messages {
+            let record = MessageRecord::pending(shop, processed, message);
+            let item = encode(&record, &keys::message(shop, customer, &message.key), "message")?;
+            items.push(put_item(&self.table, item, Some(("attribute_not_exists(pk)", None)))?);
+        }
+        // A message whose key exists was created before (same kind, same cause): it is left
+        // out and the rest written, so a message is created once only.
+        loop {
+            match self.try_transact(items.clone()).await? {
+                None => return Ok(Written::Committed),
+                Some(reasons) => {
+                    let taken: Vec<usize> = (first_message..items.len())
+                        .filter(|&i| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed"))
+                        .collect();
+                    let first_two = (reasons.first().map(String::as_str), reasons.get(1).map(String::as_str));
+                    if taken.is_empty() || first_two.0 == Some("ConditionalCheckFailed") || first_two.1 == Some("ConditionalCheckFailed") {
+                        return interpret(&reasons);
+                    }
+                    for i in taken.into_iter().rev() {
+                        items.remove(i);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one transaction; `Some(reasons)` when DynamoDB cancelled it.
+    async fn try_transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(None),
+            Err(err) => err,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
+            return Ok(Some(cancel.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()));
+        }
+        if err.code() == Some("TransactionConflictException") {
+            return Ok(Some(vec!["TransactionConflict".into()]));
+        }
+        Err(StoreError::from_sdk(&err))
     }
 
     /// Runs one transaction whose first item is the processed-event record and second the
     /// profile (both conditional), and says what a cancellation meant.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written, StoreError> {
-        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => return Ok(Written::Committed),
-            Err(err) => err,
-        };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
-            let reasons: Vec<&str> = cancel.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
-            let code = |i: usize| reasons.get(i).copied().unwrap_or("None");
-            if code(0) == "ConditionalCheckFailed" {
-                return Ok(Written::Duplicate);
-            }
-            if code(1) == "ConditionalCheckFailed" || reasons.contains(&"TransactionConflict") {
-                return Ok(Written::Conflict);
-            }
-            if reasons.iter().any(|c| *c == "ThrottlingError" || *c == "ProvisionedThroughputExceeded") {
-                return Err(StoreError::Unavailable("transaction throttled".into()));
-            }
-            return Err(StoreError::Failed(format!("transaction cancelled: {reasons:?}")));
+        match self.try_transact(items).await? {
+            None => Ok(Written::Committed),
+            Some(reasons) => interpret(&reasons),
         }
-        if err.code() == Some("TransactionConflictException") {
-            return Ok(Written::Conflict);
-        }
-        Err(StoreError::from_sdk(&err))
     }
 
     /// The customer an order belongs to, if trouw has seen the order.
@@ -325,6 +346,23 @@ impl Store {
         }
     }
 
+    /// A customer's message items, newest key last.
+    pub async fn messages(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<MessageRecord>, StoreError> {
+        let pk = keys::profile(shop, customer).pk;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .expression_attribute_values(":msg", AttributeValue::S(keys::MESSAGE_PREFIX.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        out.items.unwrap_or_default().into_iter().map(|i| decode::<MessageRecord>(i, "message")).collect()
+    }
+
     /// A customer's profile and orders, for people and tools looking at stored state.
     pub async fn customer(
         &self,
@@ -377,6 +415,46 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
         Ok(())
+    }
+}
+
+/// What a cancelled transaction meant: the processed-event record existed (a duplicate), the
+/// profile moved on (a conflict: read and decide again), or the store was busy.
+fn interpret(reasons: &[String]) -> Result<Written, StoreError> {
+    let code = |i: usize| reasons.get(i).map(String::as_str).unwrap_or("None");
+    if code(0) == "ConditionalCheckFailed" {
+        return Ok(Written::Duplicate);
+    }
+    if code(1) == "ConditionalCheckFailed" || reasons.iter().any(|r| r == "TransactionConflict") {
+        return Ok(Written::Conflict);
+    }
+    if reasons.iter().any(|r| r == "ThrottlingError" || r == "ProvisionedThroughputExceeded") {
+        return Err(StoreError::Unavailable("transaction throttled".into()));
+    }
+    Err(StoreError::Failed(format!("transaction cancelled: {reasons:?}")))
+}
+
+/// A message item: the outbox entry the sender picks up from the table's stream, and later the
+/// message log's row. Created PENDING in the same transaction as the state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub shop: ShopId,
+    #[serde(flatten)]
+    pub intent: MessageIntent,
+    pub status: MessageStatus,
+    /// The event that caused it.
+    pub cause: EventId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageStatus {
+    Pending,
+}
+
+impl MessageRecord {
+    fn pending(shop: &ShopId, processed: &ProcessedEvent, intent: &MessageIntent) -> Self {
+        MessageRecord { shop: shop.clone(), intent: intent.clone(), status: MessageStatus::Pending, cause: processed.event_id.clone() }
     }
 }
 

@@ -7,6 +7,7 @@
 //! | order                  | `SHOP#{shop}#CUST#{customer}`   | `ORDER#{order}` |
 //! | processed event (TTL)  | `SHOP#{shop}#EVENT#{webhook-id}`| `EVENT`         |
 //! | order owner            | `SHOP#{shop}#ORDER#{order}`     | `OWNER`         |
+//! | message (outbox + log) | `SHOP#{shop}#CUST#{customer}`   | `MSG#{kind}#{cause}` |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
@@ -70,6 +71,14 @@ pub fn order(shop: &ShopId, customer: &CustomerId, order: &OrderId) -> Key {
         pk: customer_partition(shop, customer),
         sk: format!("{ORDER_PREFIX}{order}"),
     }
+}
+
+/// Sort keys of message items start with this.
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// A message item, beside the customer's profile: `MSG#{kind}#{cause}`.
+pub fn message(shop: &ShopId, customer: &CustomerId, key: &str) -> Key {
+    Key { pk: customer_partition(shop, customer), sk: format!("{MESSAGE_PREFIX}{key}") }
 }
 
 /// Which customer an order belongs to, for platforms that name only the order (Shopify

@@ -1,0 +1,232 @@
+//! Messages: what a decision asks to send, and the one policy gate that says whether it may go.
+//!
+//! The retention playbook's three classes: transactional (part of a purchase; always allowed),
+//! service (loyalty status, surveys, care tips: no marketing opt-in needed, but never after an
+//! opt-out of all mail, a bounce or complaint, or when the customer went inactive) and
+//! promotional (offers and coupons: only with marketing consent).
+
+use super::{CustomerId, CustomerProfile, Locale, OrderId, ShopSettings, Timestamp};
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageClass {
+    Transactional,
+    Service,
+    Promotional,
+}
+
+/// What a message says, with the values its template needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum MessageData {
+    /// Points earned with an order (pending until the return window closes).
+    LoyaltyEarned {
+        order_id: OrderId,
+        points: u64,
+        points_pending: u64,
+        points_available: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tier: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_tier: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        points_to_next_tier: Option<u64>,
+    },
+    /// Points taken back after a return.
+    LoyaltyReversed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
+    /// The customer reached a higher tier.
+    TierReached { tier: String, points: u64 },
+    /// A short, warm note after a real move, with the shop's coupon.
+    WelcomeAfterMove {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        coupon_code: Option<String>,
+    },
+}
+
+impl MessageData {
+    /// The kind's name in keys, templates and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MessageData::LoyaltyEarned { .. } => "loyalty-earned",
+            MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
+            MessageData::TierReached { .. } => "tier-reached",
+            MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
+        }
+    }
+
+    pub fn class(&self) -> MessageClass {
+        match self {
+            MessageData::LoyaltyEarned { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
+                MessageClass::Service
+            }
+            MessageData::WelcomeAfterMove { .. } => MessageClass::Promotional,
+        }
+    }
+
+    /// What the frequency cap does with this kind: loyalty news keeps (deferred), a tier
+    /// announcement is dropped (the next loyalty update shows the tier anyway).
+    fn when_capped(&self) -> CapAction {
+        match self {
+            MessageData::TierReached { .. } => CapAction::Skip,
+            _ => CapAction::Defer,
+        }
+    }
+}
+
+enum CapAction {
+    Skip,
+    Defer,
+}
+
+/// A message a decision creates. Its key (kind and cause) is deterministic, so the same cause
+/// can never create it twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageIntent {
+    pub key: String,
+    pub customer_id: CustomerId,
+    pub class: MessageClass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    pub data: MessageData,
+    pub created_at: Timestamp,
+}
+
+impl MessageIntent {
+    pub fn new(key_cause: &str, profile: &CustomerProfile, data: MessageData, now: Timestamp) -> Self {
+        MessageIntent {
+            key: format!("{}#{key_cause}", data.kind()),
+            customer_id: profile.id.clone(),
+            class: data.class(),
+            locale: profile.contact.locale().cloned(),
+            data,
+            created_at: now,
+        }
+    }
+}
+
+/// A customer's standing with mail, kept on the profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailStanding {
+    /// Opted out (one-click unsubscribe or the preference page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opted_out: Option<OptOut>,
+    /// A hard bounce or a complaint: the address must not be mailed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_at: Option<Timestamp>,
+    /// No sign of life after a reactivation question (set by the lifecycle rules).
+    #[serde(default)]
+    pub inactive: bool,
+    /// When the last non-transactional message went out, for the frequency cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sent_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOut {
+    pub scope: OptOutScope,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptOutScope {
+    /// No more offers; service mail still comes.
+    Promotional,
+    /// No mail at all except what belongs to a purchase.
+    All,
+}
+
+/// Why a message did not go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    NoEmail,
+    NoConsent,
+    OptedOut,
+    Suppressed,
+    Inactive,
+    FrequencyCap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeferReason {
+    QuietHours,
+    FrequencyCap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Send,
+    Skip(SkipReason),
+    Defer { until: Timestamp, reason: DeferReason },
+}
+
+/// Quiet hours in the shop's time zone: no service or promotional mail from 21:00 to 08:00.
+const QUIET_FROM_HOUR: i8 = 21;
+const QUIET_UNTIL_HOUR: i8 = 8;
+
+/// The one policy gate. Pure: the sender asks it right before every send.
+pub fn gate(message: &MessageIntent, profile: &CustomerProfile, now: Timestamp, settings: &ShopSettings) -> Verdict {
+    if profile.contact.email().is_none() {
+        return Verdict::Skip(SkipReason::NoEmail);
+    }
+    if message.class == MessageClass::Transactional {
+        return Verdict::Send;
+    }
+    let mail = &profile.mail;
+    if mail.suppressed_at.is_some() {
+        return Verdict::Skip(SkipReason::Suppressed);
+    }
+    let opted_out = mail.opted_out.as_ref().map(|o| o.scope);
+    if opted_out == Some(OptOutScope::All) {
+        return Verdict::Skip(SkipReason::OptedOut);
+    }
+    match message.class {
+        MessageClass::Promotional => {
+            if opted_out == Some(OptOutScope::Promotional) {
+                return Verdict::Skip(SkipReason::OptedOut);
+            }
+            if !profile.has_marketing_consent() {
+                return Verdict::Skip(SkipReason::NoConsent);
+            }
+        }
+        MessageClass::Service => {
+            if mail.inactive {
+                return Verdict::Skip(SkipReason::Inactive);
+            }
+        }
+        MessageClass::Transactional => {}
+    }
+    let cap = SignedDuration::from_hours(i64::from(settings.frequency_cap_hours));
+    if let Some(last) = mail.last_sent_at {
+        if now < last + cap {
+            return match message.data.when_capped() {
+                CapAction::Skip => Verdict::Skip(SkipReason::FrequencyCap),
+                CapAction::Defer => Verdict::Defer { until: last + cap, reason: DeferReason::FrequencyCap },
+            };
+        }
+    }
+    match quiet_hours_end(now, &settings.time_zone) {
+        Some(until) => Verdict::Defer { until, reason: DeferReason::QuietHours },
+        None => Verdict::Send,
+    }
+}
+
+/// If `now` falls in the shop's quiet hours, when they end.
+fn quiet_hours_end(now: Timestamp, time_zone: &str) -> Option<Timestamp> {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let local = now.to_zoned_datetime(tz);
+    let hour = local.hour();
+    if (QUIET_UNTIL_HOUR..QUIET_FROM_HOUR).contains(&hour) {
+        return None;
+    }
+    let day = if hour >= QUIET_FROM_HOUR { local.date().tomorrow().ok()? } else { local.date() };
+    local.time_zone().to_timestamp(day.at(QUIET_UNTIL_HOUR, 0, 0, 0)).ok()
+}
+
+#[cfg(test)]
+#[path = "message_tests.rs"]
+mod tests;
