@@ -37,3 +37,13 @@ impl Clock for OffsetClock {
             .unwrap_or_else(|_| Timestamp::now())
     }
 }
+
+/// A clock that always says the same time: for tests of time-dependent rules.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}

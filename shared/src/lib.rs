@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod handlers;
+pub mod mail;
 pub mod shops;
 pub mod store;
 pub mod telemetry;

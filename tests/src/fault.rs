@@ -16,6 +16,8 @@ pub enum Fault {
     Throttle,
     /// Never answer (the client's timeout fires). Bounded: gives up after 30 s.
     Hang,
+    /// SES v2 refusing the message for good: 400 MessageRejected.
+    Reject,
 }
 
 #[derive(Clone)]
@@ -76,7 +78,13 @@ async fn forward(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let operation = target.rsplit('.').next().unwrap_or("").to_owned();
+    // JSON protocols name the operation in X-Amz-Target; SES v2 (REST) in the path.
+    let rest = target.is_empty();
+    let operation = if req.uri().path().ends_with("/v2/email/outbound-emails") {
+        "SendEmail".to_owned()
+    } else {
+        target.rsplit('.').next().unwrap_or("").to_owned()
+    };
     let fault = rule
         .lock()
         .unwrap()
@@ -84,6 +92,22 @@ async fn forward(
         .filter(|(op, _)| *op == operation)
         .map(|(_, f)| *f);
     match fault {
+        Some(Fault::Throttle) if rest => {
+            return hyper::Response::builder()
+                .status(429)
+                .header("content-type", "application/json")
+                .header("x-amzn-errortype", "TooManyRequestsException")
+                .body(Full::new(Bytes::from_static(br#"{"message":"Maximum sending rate exceeded."}"#)))
+                .unwrap();
+        }
+        Some(Fault::Reject) => {
+            return hyper::Response::builder()
+                .status(400)
+                .header("content-type", "application/json")
+                .header("x-amzn-errortype", "MessageRejected")
+                .body(Full::new(Bytes::from_static(br#"{"message":"Email address is not verified."}"#)))
+                .unwrap();
+        }
         Some(Fault::Throttle) => {
             return hyper::Response::builder()
                 .status(400)

@@ -318,3 +318,48 @@ pub fn fixture(path: &str) -> Vec<u8> {
     let path = format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// Emails moto's SES received for `to`, as raw MIME, oldest first.
+pub async fn emails_to(to: &str) -> Vec<String> {
+    let http = http_client();
+    let request = http::Request::get(format!("{}/moto-api/data.json", local_aws().endpoint))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let answer = send(&http, request).await.unwrap();
+    let data: Value = serde_json::from_str(&answer.body).unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .map(|messages| {
+            messages
+                .iter()
+                .filter(|m| m["destinations"].as_array().is_some_and(|d| d.iter().any(|x| x == to)))
+                .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl TestStack {
+    /// The sender (`send-messages`) for this stack's table, with its own clock, SES at
+    /// `ses_endpoint` (default moto) and links pointing at the gateway.
+    pub async fn sender(&self, clock: Arc<dyn trouw::clock::Clock>, ses_endpoint: Option<&str>) -> trouw::handlers::send_messages::SenderApp {
+        use trouw::handlers::send_messages::SenderApp;
+        let mut ses_config = aws_sdk_sesv2::config::Builder::from(&self.sdk);
+        if let Some(endpoint) = ses_endpoint {
+            ses_config = ses_config.endpoint_url(endpoint).retry_config(aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1));
+        }
+        let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
+        let store = trouw::store::Store::new(self.dynamo.clone(), &self.table);
+        trouw_local::demo::verify_sender(&self.sdk, trouw_local::demo::demo_shop().settings.sender.as_str()).await.unwrap();
+        SenderApp {
+            shops: trouw::shops::ShopDirectory::new(store.clone(), aws_sdk_ssm::Client::new(&self.sdk), Duration::from_secs(300), "/trouw/".into()),
+            store,
+            mailer: trouw::mail::Mailer::new(ses),
+            renderer: trouw::mail::Renderer::new(),
+            links: trouw::mail::LinkKey::new("test-link-secret"),
+            public_base_url: self.base_url.clone(),
+            configuration_set: None,
+            clock,
+        }
+    }
+}

@@ -30,9 +30,24 @@ pub struct ShopSettings {
     /// At most one non-transactional message per customer in this many hours (default 72).
     #[serde(default = "default_frequency_cap_hours")]
     pub frequency_cap_hours: u16,
+    /// How the shop's emails look.
+    #[serde(default)]
+    pub branding: Branding,
     /// The coupon in the welcome-after-a-move note, if the shop offers one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welcome_coupon: Option<String>,
+}
+
+/// Logo, colour and website for the email layout.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branding {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    /// A CSS colour such as `#1f6f5c`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_colour: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website_url: Option<String>,
 }
 
 fn default_frequency_cap_hours() -> u16 {
@@ -101,6 +116,7 @@ pub(crate) mod fixtures {
             time_zone: "Europe/Amsterdam".into(),
             return_window_days: 30,
             frequency_cap_hours: 72,
+            branding: Branding::default(),
             welcome_coupon: Some("WELKOMTHUIS".into()),
             loyalty: LoyaltyRules {
                 points_per_unit: 1,

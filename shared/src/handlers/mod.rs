@@ -2,6 +2,7 @@
 //! store, and answers. Lambda mains and the local gateway call these same functions.
 
 mod responses;
+pub mod send_messages;
 pub mod webhook;
 
 use crate::clock::Clock;

@@ -346,6 +346,105 @@ impl Store {
         }
     }
 
+    /// Claims a message for sending: PENDING (or DEFERRED and due) becomes SENDING, atomically.
+    /// `None` if someone else has it or it was handled already, so a second delivery of the
+    /// same stream record does nothing.
+    pub async fn claim_message(&self, shop: &ShopId, customer: &CustomerId, key: &str, now: Timestamp) -> Result<Option<MessageRecord>, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::message(shop, customer, key).to_item()))
+            .update_expression("SET #status = :sending, claimed_at = :now")
+            .condition_expression("#status = :pending OR (#status = :deferred AND due_at <= :now_epoch)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":sending", AttributeValue::S(MessageStatus::Sending.as_str().into()))
+            .expression_attribute_values(":pending", AttributeValue::S(MessageStatus::Pending.as_str().into()))
+            .expression_attribute_values(":deferred", AttributeValue::S(MessageStatus::Deferred.as_str().into()))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
+            .expression_attribute_values(":now_epoch", AttributeValue::N(now.as_second().to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => out.attributes.map(|i| decode::<MessageRecord>(i, "message")).transpose(),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(None),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
+    }
+
+    /// Records what became of a claimed message. A sent message also stamps the customer's
+    /// last send (for the frequency cap) and bumps the profile's version, in one transaction.
+    pub async fn finish_message(&self, shop: &ShopId, customer: &CustomerId, key: &str, outcome: &MessageOutcome, now: Timestamp) -> Result<(), StoreError> {
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        let (status, set, mut values): (MessageStatus, &str, Vec<(&str, AttributeValue)>) = match outcome {
+            MessageOutcome::Sent { ses_message_id, subject, locale } => (
+                MessageStatus::Sent,
+                "ses_message_id = :id, sent_at = :now, subject = :subject, rendered_locale = :locale",
+                vec![(":id", s(ses_message_id)), (":subject", s(subject)), (":locale", s(locale))],
+            ),
+            MessageOutcome::Skipped { reason } => (MessageStatus::Skipped, "reason = :reason", vec![(":reason", s(reason))]),
+            MessageOutcome::Deferred { until, reason } => (
+                MessageStatus::Deferred,
+                "reason = :reason, deferred_until = :until, due_at = :due",
+                vec![(":reason", s(reason)), (":until", s(&until.to_string())), (":due", AttributeValue::N(until.as_second().to_string()))],
+            ),
+            MessageOutcome::Failed { error } => (MessageStatus::Failed, "#error = :error", vec![(":error", s(error))]),
+            MessageOutcome::Released { error } => (
+                MessageStatus::Pending,
+                "#error = :error, attempts = if_not_exists(attempts, :zero) + :one",
+                vec![(":error", s(error)), (":zero", AttributeValue::N("0".into())), (":one", AttributeValue::N("1".into()))],
+            ),
+        };
+        values.push((":status", s(status.as_str())));
+        values.push((":sending", s(MessageStatus::Sending.as_str())));
+        values.push((":now", s(&now.to_string())));
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::message(shop, customer, key).to_item()))
+            .update_expression(format!("SET #status = :status, finished_at = :now, {set}"))
+            .condition_expression("#status = :sending")
+            .expression_attribute_names("#status", "status");
+        if set.contains("#error") {
+            update = update.expression_attribute_names("#error", "error");
+        }
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        let mut items = vec![TransactWriteItem::builder().update(update.build().map_err(|e| StoreError::Failed(e.to_string()))?).build()];
+        if matches!(outcome, MessageOutcome::Sent { .. }) {
+            let stamp = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::profile(shop, customer).to_item()))
+                .update_expression("SET #mail.last_sent_at = :now, version = version + :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#mail", "mail")
+                .expression_attribute_values(":now", s(&now.to_string()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .map_err(|e| StoreError::Failed(e.to_string()))?;
+            items.push(TransactWriteItem::builder().update(stamp).build());
+        }
+        match self.try_transact(items).await? {
+            None => Ok(()),
+            Some(reasons) => Err(StoreError::Failed(format!("recording the message outcome was cancelled: {reasons:?}"))),
+        }
+    }
+
+    /// The customer's profile, read consistently.
+    pub async fn profile(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<CustomerProfile>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::profile(shop, customer).to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        out.item.map(|i| decode::<CustomerProfile>(i, "profile")).transpose()
+    }
+
     /// A customer's message items, newest key last.
     pub async fn messages(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<MessageRecord>, StoreError> {
         let pk = keys::profile(shop, customer).pk;
@@ -444,17 +543,82 @@ pub struct MessageRecord {
     pub status: MessageStatus,
     /// The event that caused it.
     pub cause: EventId,
+    /// Why it was skipped or deferred (`no_consent`, `quiet_hours`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred_until: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ses_message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered_locale: Option<String>,
+    /// Sends SES did not take (throttled) before this one.
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MessageStatus {
+    /// Created; waiting for the sender.
     Pending,
+    /// Claimed by a sender, which is calling SES. A message left here was perhaps sent: it is
+    /// never sent again automatically.
+    Sending,
+    Sent,
+    Skipped,
+    /// Not now (quiet hours, frequency cap): the schedule brings it back at `deferred_until`.
+    Deferred,
+    /// Refused by SES for good.
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "PENDING",
+            MessageStatus::Sending => "SENDING",
+            MessageStatus::Sent => "SENT",
+            MessageStatus::Skipped => "SKIPPED",
+            MessageStatus::Deferred => "DEFERRED",
+            MessageStatus::Failed => "FAILED",
+        }
+    }
+}
+
+/// What became of a claimed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageOutcome {
+    Sent { ses_message_id: String, subject: String, locale: String },
+    Skipped { reason: String },
+    Deferred { until: Timestamp, reason: String },
+    Failed { error: String },
+    /// SES did not take it (throttled): back to PENDING for another try.
+    Released { error: String },
 }
 
 impl MessageRecord {
     fn pending(shop: &ShopId, processed: &ProcessedEvent, intent: &MessageIntent) -> Self {
-        MessageRecord { shop: shop.clone(), intent: intent.clone(), status: MessageStatus::Pending, cause: processed.event_id.clone() }
+        MessageRecord {
+            shop: shop.clone(),
+            intent: intent.clone(),
+            status: MessageStatus::Pending,
+            cause: processed.event_id.clone(),
+            reason: None,
+            deferred_until: None,
+            error: None,
+            ses_message_id: None,
+            sent_at: None,
+            subject: None,
+            rendered_locale: None,
+            attempts: 0,
+        }
     }
 }
 

@@ -4,5 +4,7 @@ mod dynamo;
 mod error;
 pub mod keys;
 
-pub use dynamo::{Loaded, MessageRecord, MessageStatus, ProcessedEvent, ShopRecord, Store, Written};
+pub use dynamo::{
+    Loaded, MessageOutcome, MessageRecord, MessageStatus, ProcessedEvent, ShopRecord, Store, Written,
+};
 pub use error::StoreError;

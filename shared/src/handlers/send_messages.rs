@@ -1,0 +1,263 @@
+//! `send-messages`: consumes new PENDING message items from the table's stream. For each:
+//! claim it (so a second delivery does nothing), ask the one policy gate, render, send through
+//! SES, and record SENT, SKIPPED, DEFERRED or FAILED on the item. SES throttling puts the
+//! message back to PENDING and reports the record as failed, so Lambda retries it; SES did not
+//! take it, so nothing is sent twice.
+
+use crate::clock::Clock;
+use crate::domain::{gate, CustomerId, DeferReason, MessageClass, ShopId, SkipReason, Verdict};
+use crate::mail::{LinkKey, Mailer, Outgoing, Renderer, SendError};
+use crate::shops::{Shop, ShopDirectory};
+use crate::store::{MessageOutcome, MessageRecord, MessageStatus, Store, StoreError};
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use lambda_runtime::LambdaEvent;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Everything the sender needs, built once per container.
+pub struct SenderApp {
+    pub store: Store,
+    pub shops: ShopDirectory,
+    pub mailer: Mailer,
+    pub renderer: Renderer,
+    pub links: LinkKey,
+    /// Where links in emails point: the API's URL in the cloud, the gateway locally.
+    pub public_base_url: String,
+    /// The SES configuration set for delivery events (optional locally).
+    pub configuration_set: Option<String>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl SenderApp {
+    /// Builds the sender from the environment, as the Lambda main does: `TABLE_NAME`,
+    /// `PUBLIC_BASE_URL` (where links point), `LINK_SECRET_PARAMETER` (an SSM SecureString
+    /// holding the secret unsubscribe links are signed with) and `SES_CONFIGURATION_SET`.
+    pub async fn from_env() -> Result<Self, lambda_runtime::Error> {
+        let config = crate::config::Config::from_env()?;
+        let sdk = crate::config::aws_sdk_config().await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let ssm = aws_sdk_ssm::Client::new(&sdk);
+        let parameter = std::env::var("LINK_SECRET_PARAMETER").map_err(|_| "LINK_SECRET_PARAMETER is not set")?;
+        let secret = ssm
+            .get_parameter()
+            .name(&parameter)
+            .with_decryption(true)
+            .send()
+            .await?
+            .parameter
+            .and_then(|p| p.value)
+            .ok_or("the link secret parameter is empty")?;
+        let store = Store::new(dynamo, config.table_name.clone());
+        Ok(SenderApp {
+            shops: ShopDirectory::new(store.clone(), ssm, config.settings_cache, config.secrets_path_prefix.clone()),
+            store,
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&sdk)),
+            renderer: Renderer::new(),
+            links: LinkKey::new(secret),
+            public_base_url: std::env::var("PUBLIC_BASE_URL").map_err(|_| "PUBLIC_BASE_URL is not set")?,
+            configuration_set: std::env::var("SES_CONFIGURATION_SET").ok().filter(|s| !s.is_empty()),
+            clock: Arc::new(crate::clock::SystemClock),
+        })
+    }
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Another delivery of the record handled it, or it is not due.
+    AlreadyHandled,
+    Done(MessageOutcome),
+}
+
+/// A failure worth retrying (the store or SES was busy); the message is PENDING again.
+#[derive(Debug, thiserror::Error)]
+#[error("retry later: {0}")]
+pub struct RetryLater(pub String);
+
+/// The Lambda entry point: records in order; the first one that must be retried and every
+/// later one are reported as batch item failures, so Lambda retries from there.
+pub async fn handle(app: &SenderApp, event: LambdaEvent<StreamEvent>) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+    let mut response = DynamoDbEventResponse::default();
+    let mut retry_from: Option<usize> = None;
+    let records = event.payload.records;
+    for (i, record) in records.iter().enumerate() {
+        let message: MessageRecord = match serde_dynamo::from_item(record.change.new_image.clone()) {
+            Ok(message) => message,
+            Err(_) => {
+                // The event filter lets only message items through; anything else is not ours.
+                tracing::warn!(sequence = record.change.sequence_number.as_deref(), "stream record is not a message item; skipped");
+                continue;
+            }
+        };
+        if let Err(err) = deliver(app, &message).await {
+            tracing::warn!(detail = %err, "message will be retried");
+            retry_from = Some(i);
+            break;
+        }
+    }
+    if let Some(first) = retry_from {
+        for record in &records[first..] {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    Ok(response)
+}
+
+/// Claims and handles one message.
+pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Delivery, RetryLater> {
+    let shop_id = &message.shop;
+    let customer = &message.intent.customer_id;
+    let key = message.intent.key.as_str();
+    let span = tracing::info_span!("message", shop = %shop_id, kind = message.intent.data.kind(), key = key);
+    let _enter = span.enter();
+    let transient = |e: StoreError| RetryLater(e.to_string());
+    let now = app.clock.now();
+    let Some(claimed) = app.store.claim_message(shop_id, customer, key, now).await.map_err(transient)? else {
+        tracing::info!(outcome = "already_handled", "message not claimed");
+        return Ok(Delivery::AlreadyHandled);
+    };
+    let outcome = match decide_and_send(app, &claimed).await {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            let released = MessageOutcome::Released { error: err.0.clone() };
+            app.store.finish_message(shop_id, customer, key, &released, app.clock.now()).await.map_err(transient)?;
+            return Err(err);
+        }
+    };
+    app.store.finish_message(shop_id, customer, key, &outcome, app.clock.now()).await.map_err(transient)?;
+    let status = match &outcome {
+        MessageOutcome::Sent { .. } => MessageStatus::Sent,
+        MessageOutcome::Skipped { .. } => MessageStatus::Skipped,
+        MessageOutcome::Deferred { .. } => MessageStatus::Deferred,
+        MessageOutcome::Failed { .. } => MessageStatus::Failed,
+        MessageOutcome::Released { .. } => MessageStatus::Pending,
+    };
+    tracing::info!(outcome = status.as_str(), "message handled");
+    Ok(Delivery::Done(outcome))
+}
+
+async fn decide_and_send(app: &SenderApp, message: &MessageRecord) -> Result<MessageOutcome, RetryLater> {
+    let transient = |e: StoreError| RetryLater(e.to_string());
+    let Some(shop) = app.shops.get(&message.shop).await.map_err(transient)? else {
+        return Ok(MessageOutcome::Failed { error: "the shop is no longer configured".into() });
+    };
+    let profile = app.store.profile(&message.shop, &message.intent.customer_id).await.map_err(transient)?;
+    let Some(profile) = profile else {
+        return Ok(MessageOutcome::Skipped { reason: skip_reason(SkipReason::NoEmail).into() });
+    };
+    let now = app.clock.now();
+    match gate(&message.intent, &profile, now, &shop.settings) {
+        Verdict::Skip(reason) => Ok(MessageOutcome::Skipped { reason: skip_reason(reason).into() }),
+        Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred { until, reason: defer_reason(reason).into() }),
+        Verdict::Send => {
+            let email = profile.contact.email().cloned().expect("the gate checks for an email address");
+            let outgoing = match compose(app, &shop, message, profile.contact.first_name(), profile.contact.locale().map(|l| l.as_str()), email) {
+                Ok(outgoing) => outgoing,
+                Err(error) => return Ok(MessageOutcome::Failed { error }),
+            };
+            match app.mailer.send(&outgoing).await {
+                Ok(id) => {
+                    let locale = locale_of(&outgoing);
+                    Ok(MessageOutcome::Sent { ses_message_id: id, subject: outgoing.subject, locale })
+                }
+                Err(SendError::Retry(reason)) => Err(RetryLater(reason)),
+                Err(SendError::Rejected(error)) => Ok(MessageOutcome::Failed { error }),
+            }
+        }
+    }
+}
+
+fn locale_of(outgoing: &Outgoing) -> String {
+    outgoing.tags.iter().find(|(n, _)| *n == "locale").map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// Renders the message for the customer and wraps it for SES.
+pub fn compose(
+    app: &SenderApp,
+    shop: &Shop,
+    message: &MessageRecord,
+    first_name: Option<&str>,
+    customer_locale: Option<&str>,
+    to: crate::domain::Email,
+) -> Result<Outgoing, String> {
+    let settings = &shop.settings;
+    let locale = Renderer::locale_for(customer_locale, settings.default_locale.as_str());
+    let unsubscribe_url = (message.intent.class != MessageClass::Transactional)
+        .then(|| unsubscribe_url(&app.public_base_url, &app.links, &message.shop, &message.intent.customer_id));
+    let mut context = serde_json::to_value(&message.intent.data).map_err(|e| e.to_string())?;
+    let fields = context.as_object_mut().ok_or("message data is not an object")?;
+    fields.insert("locale".into(), json!(locale));
+    fields.insert(
+        "shop".into(),
+        json!({
+            "name": settings.name,
+            "logo_url": settings.branding.logo_url,
+            "primary_colour": settings.branding.primary_colour,
+            "website_url": settings.branding.website_url,
+        }),
+    );
+    fields.insert("customer".into(), json!({ "first_name": first_name }));
+    fields.insert("return_window_days".into(), json!(settings.return_window_days));
+    if let Some(url) = &unsubscribe_url {
+        fields.insert("unsubscribe_url".into(), json!(url));
+        fields.insert("preferences_url".into(), json!(url));
+    }
+    let rendered = app
+        .renderer
+        .render(message.intent.data.kind(), locale, &minijinja::Value::from(minijinja::value::Serde(&context)))
+        .map_err(|e| e.to_string())?;
+    Ok(Outgoing {
+        from_name: settings.name.clone(),
+        from: settings.sender.clone(),
+        to,
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        unsubscribe_url,
+        configuration_set: app.configuration_set.clone(),
+        tags: vec![
+            ("shop", message.shop.to_string()),
+            ("kind", message.intent.data.kind().to_owned()),
+            ("message", message.intent.key.clone()),
+            ("customer", message.intent.customer_id.to_string()),
+            ("locale", locale.to_owned()),
+        ],
+    })
+}
+
+/// `{base}/u/{token}`: one-click unsubscribe (RFC 8058) and the preferences page.
+pub fn unsubscribe_url(base: &str, links: &LinkKey, shop: &ShopId, customer: &CustomerId) -> String {
+    format!("{}/u/{}", base.trim_end_matches('/'), links.unsubscribe_token(shop, customer))
+}
+
+fn skip_reason(reason: SkipReason) -> &'static str {
+    match reason {
+        SkipReason::NoEmail => "no_email",
+        SkipReason::NoConsent => "no_consent",
+        SkipReason::OptedOut => "opted_out",
+        SkipReason::Suppressed => "suppressed",
+        SkipReason::Inactive => "inactive",
+        SkipReason::FrequencyCap => "frequency_cap",
+    }
+}
+
+fn defer_reason(reason: DeferReason) -> &'static str {
+    match reason {
+        DeferReason::QuietHours => "quiet_hours",
+        DeferReason::FrequencyCap => "frequency_cap",
+    }
+}
+
+/// Sends a customer's PENDING messages straight away: the local stack's stand-in for the
+/// stream (the gateway calls it after each webhook), through the very same `deliver`.
+pub async fn deliver_pending(app: &SenderApp, shop: &ShopId, customer: &CustomerId) -> Result<Vec<Delivery>, RetryLater> {
+    let messages = app.store.messages(shop, customer).await.map_err(|e| RetryLater(e.to_string()))?;
+    let mut done = Vec::new();
+    for message in messages.iter().filter(|m| m.status == MessageStatus::Pending) {
+        done.push(deliver(app, message).await?);
+    }
+    Ok(done)
+}

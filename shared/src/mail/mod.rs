@@ -1,0 +1,10 @@
+//! Mail: templates, the SES adapter and signed links. The policy gate that decides whether a
+//! message may go is pure and lives in the domain (`domain::gate`).
+
+pub mod links;
+pub mod render;
+pub mod ses;
+
+pub use links::LinkKey;
+pub use render::{Renderer, Rendered};
+pub use ses::{Mailer, Outgoing, SendError};

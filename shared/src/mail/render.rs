@@ -1,0 +1,161 @@
+//! Email templates (minijinja), bundled into the binary: one subject, HTML and plain-text part
+//! per kind and locale under `shared/templates/`. Values are HTML-escaped in HTML parts; a
+//! template that prints a variable it was not given fails (semi-strict), and a test renders
+//! every template in every locale to prove none does.
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+/// Locales with bundled templates; `nl` is the fallback.
+pub const LOCALES: [&str; 2] = ["nl", "en"];
+/// Kinds with templates.
+pub const KINDS: [&str; 4] = ["loyalty-earned", "loyalty-reversed", "tier-reached", "welcome-after-move"];
+
+macro_rules! bundled {
+    ($($locale:literal / $kind:literal),* $(,)?) => {
+        &[
+            ("layout.html", include_str!("../../templates/layout.html")),
+            $(
+                (concat!($locale, "/", $kind, ".subject.txt"), include_str!(concat!("../../templates/", $locale, "/", $kind, ".subject.txt"))),
+                (concat!($locale, "/", $kind, ".html"), include_str!(concat!("../../templates/", $locale, "/", $kind, ".html"))),
+                (concat!($locale, "/", $kind, ".txt"), include_str!(concat!("../../templates/", $locale, "/", $kind, ".txt"))),
+            )*
+        ]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = bundled!(
+    "nl" / "loyalty-earned", "nl" / "loyalty-reversed", "nl" / "tier-reached", "nl" / "welcome-after-move",
+    "en" / "loyalty-earned", "en" / "loyalty-reversed", "en" / "tier-reached", "en" / "welcome-after-move",
+);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub locale: &'static str,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("template {template}: {message}")]
+pub struct RenderError {
+    pub template: String,
+    pub message: String,
+}
+
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).expect("bundled templates parse (checked by a test)");
+        }
+        Renderer { env }
+    }
+
+    /// The customer's language if bundled, else the shop's default if bundled, else Dutch.
+    pub fn locale_for(customer: Option<&str>, shop_default: &str) -> &'static str {
+        let language = |tag: &str| LOCALES.iter().copied().find(|l| tag.get(..2) == Some(*l));
+        customer.and_then(language).or_else(|| language(shop_default)).unwrap_or("nl")
+    }
+
+    /// Renders the three parts of `kind` in `locale` with `context`.
+    pub fn render(&self, kind: &str, locale: &'static str, context: &Value) -> Result<Rendered, RenderError> {
+        let part = |suffix: &str| -> Result<String, RenderError> {
+            let name = format!("{locale}/{kind}.{suffix}");
+            let error = |e: minijinja::Error| RenderError { template: name.clone(), message: e.to_string() };
+            self.env.get_template(&name).map_err(error)?.render(context).map_err(error)
+        };
+        Ok(Rendered {
+            locale,
+            subject: part("subject.txt")?.trim().to_owned(),
+            html: part("html")?,
+            text: part("txt")?,
+        })
+    }
+}
+
+/// Sample contexts for every kind, for `make preview` and the template test: a full one and
+/// one with every optional value left out.
+pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
+    use serde_json::json;
+    let base = |extra: serde_json::Value, full: bool| {
+        let mut v = json!({
+            "locale": locale,
+            "shop": if full {
+                json!({ "name": "Bakker & Zn <Delft>", "logo_url": "https://example.nl/logo.png", "primary_colour": "#8a3b12", "website_url": "https://example.nl" })
+            } else {
+                json!({ "name": "Demo Winkel", "logo_url": null, "primary_colour": null, "website_url": null })
+            },
+            "customer": { "first_name": if full { json!("Anna") } else { json!(null) } },
+            "unsubscribe_url": "https://trouw.example/u/dTEfZGVtbx9jdXMtODgxMg.c2lnbmF0dXJl",
+            "preferences_url": "https://trouw.example/u/dTEfZGVtbx9jdXMtODgxMg.c2lnbmF0dXJl",
+            "return_window_days": 30,
+        });
+        for (k, val) in extra.as_object().expect("object").clone() {
+            v[k] = val;
+        }
+        v
+    };
+    match kind {
+        "loyalty-earned" => [
+            base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 120, "tier": "Brons", "next_tier": "Zilver", "points_to_next_tier": 66 }), true),
+            base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 0, "tier": null, "next_tier": null, "points_to_next_tier": null }), false),
+        ],
+        "loyalty-reversed" => [
+            base(json!({ "order_id": "NL-100482", "points": 53, "points_pending": 11, "points_available": 120 }), true),
+            base(json!({ "order_id": "NL-100482", "points": 53, "points_pending": 11, "points_available": 0 }), false),
+        ],
+        "tier-reached" => [base(json!({ "tier": "Zilver", "points": 250 }), true), base(json!({ "tier": "Zilver", "points": 250 }), false)],
+        _ => [base(json!({ "coupon_code": "WELKOMTHUIS" }), true), base(json!({ "coupon_code": null }), false)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_renders_in_every_locale_without_missing_variables() {
+        let renderer = Renderer::new();
+        for kind in KINDS {
+            for locale in LOCALES {
+                for sample in samples(kind, locale) {
+                    let out = renderer
+                        .render(kind, locale, &Value::from(minijinja::value::Serde(&sample)))
+                        .unwrap_or_else(|e| panic!("{kind}/{locale}: {e}"));
+                    assert!(!out.subject.is_empty() && !out.subject.contains('\n'), "{kind}/{locale} subject");
+                    assert!(out.html.contains("u/dTEfZGVtbx9jdXMtODgxMg") || out.html.contains("u&#x2f;dTEfZGVtbx9jdXMtODgxMg"), "{kind}/{locale}: visible unsubscribe link");
+                    assert!(out.text.contains("https://trouw.example/u/dTEfZGVtbx9jdXMtODgxMg"), "{kind}/{locale}: unsubscribe URL in the text part");
+                    assert!(!out.html.contains("<Delft>"), "{kind}/{locale}: values are HTML-escaped");
+                    assert!(!out.html.contains("None") && !out.text.contains("None") && !out.text.contains("none"), "{kind}/{locale}: no empty values printed");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_variable_fails_the_render() {
+        let renderer = Renderer::new();
+        let mut sample = samples("loyalty-earned", "nl")[0].clone();
+        sample.as_object_mut().unwrap().remove("points");
+        assert!(renderer.render("loyalty-earned", "nl", &Value::from(minijinja::value::Serde(&sample))).is_err());
+    }
+
+    #[test]
+    fn locale_falls_back_to_the_shop_then_dutch() {
+        assert_eq!(Renderer::locale_for(Some("en-GB"), "nl"), "en");
+        assert_eq!(Renderer::locale_for(Some("de"), "en"), "en");
+        assert_eq!(Renderer::locale_for(None, "fr"), "nl");
+    }
+}

@@ -1,0 +1,187 @@
+//! The sender against moto's SES v2: claim, policy gate, render, send, record.
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use trouw::clock::{Clock, FixedClock};
+use trouw::domain::CustomerId;
+use trouw::handlers::send_messages::{deliver, deliver_pending, handle, Delivery};
+use trouw::store::{MessageOutcome, MessageRecord, MessageStatus};
+use trouw_tests::fault::{Fault, FaultProxy};
+use trouw_tests::{emails_to, example, local_aws, unique, TestStack};
+
+/// Monday 2 November 2026, 11:00 in Amsterdam: outside quiet hours.
+fn daytime() -> Arc<dyn Clock> {
+    Arc::new(FixedClock("2026-11-02T10:00:00Z".parse().unwrap()))
+}
+
+/// The contract's order for a customer with an address of its own, so emails can be counted.
+fn order_for(email: &str, consent: Option<bool>) -> Value {
+    let mut body = example("order-placed");
+    body["customer"]["email"] = json!(email);
+    match consent {
+        Some(c) => body["customer"]["marketing_consent"] = json!(c),
+        None => {
+            body["customer"].as_object_mut().unwrap().remove("marketing_consent");
+        }
+    }
+    body
+}
+
+async fn messages(stack: &TestStack) -> Vec<MessageRecord> {
+    stack.app.store.messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap()).await.unwrap()
+}
+
+fn customer() -> CustomerId {
+    CustomerId::parse("cus-8812").unwrap()
+}
+
+#[tokio::test]
+async fn an_order_placed_sends_exactly_one_loyalty_email() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    stack.post("order-placed", &order_for(&email, Some(true))).await;
+    let sender = stack.sender(daytime(), None).await;
+    let done = deliver_pending(&sender, &stack.shop, &customer()).await.unwrap();
+    assert!(matches!(done.as_slice(), [Delivery::Done(MessageOutcome::Sent { .. })]), "{done:?}");
+    // Again: nothing is pending any more.
+    assert!(deliver_pending(&sender, &stack.shop, &customer()).await.unwrap().is_empty());
+
+    let sent = emails_to(&email).await;
+    assert_eq!(sent.len(), 1, "exactly one email");
+    let raw = &sent[0];
+    assert!(raw.contains("From: \"Demo Winkel\" <winkel@demo.trouw.test>"), "{raw}");
+    assert!(raw.contains(&format!("{}/u/", stack.base_url)), "links point at the deployment's base URL");
+    assert!(raw.contains("List-Unsubscribe: <"));
+    assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+
+    let message = &messages(&stack).await[0];
+    assert_eq!(message.status, MessageStatus::Sent);
+    assert!(message.ses_message_id.as_deref().is_some_and(|id| !id.is_empty()));
+    assert_eq!(message.rendered_locale.as_deref(), Some("nl"));
+    let subject = message.subject.clone().unwrap();
+    assert!(raw.contains("Subject:"), "{raw}");
+    assert!(!subject.is_empty());
+    let (profile, _) = stack.customer("cus-8812").await;
+    assert_eq!(profile.unwrap().mail.last_sent_at, Some("2026-11-02T10:00:00Z".parse().unwrap()));
+}
+
+#[tokio::test]
+async fn a_promotional_message_without_consent_is_skipped_and_nothing_is_sent() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    let mut order = order_for(&email, None);
+    order["customer"].as_object_mut().unwrap().remove("address");
+    stack.post("order-placed", &order).await;
+    let mut first = example("address-changed");
+    first["customer"]["email"] = json!(email);
+    first["customer"]["address"]["line1"] = json!("Damrak 1");
+    first["occurred_at"] = json!("2026-11-10T10:00:00+01:00");
+    stack.post("address-changed", &first).await;
+    let mut moved = example("address-changed");
+    moved["customer"]["email"] = json!(email);
+    stack.post("address-changed", &moved).await;
+    // Service mail first (loyalty), then a week later the welcome: no consent, so skipped.
+    let sender = stack.sender(Arc::new(FixedClock("2026-11-25T10:00:00Z".parse().unwrap())), None).await;
+    deliver_pending(&sender, &stack.shop, &customer()).await.unwrap();
+    let all = messages(&stack).await;
+    let welcome = all.iter().find(|m| m.intent.key.starts_with("welcome-after-move")).expect("a welcome message exists");
+    assert_eq!((welcome.status, welcome.reason.as_deref()), (MessageStatus::Skipped, Some("no_consent")));
+    assert_eq!(emails_to(&email).await.len(), 1, "only the loyalty email: {all:#?}");
+}
+
+#[tokio::test]
+async fn the_frequency_cap_and_quiet_hours_defer() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    stack.post("order-placed", &order_for(&email, Some(true))).await;
+    let night = Arc::new(FixedClock("2026-11-02T22:30:00Z".parse().unwrap()));
+    let sender = stack.sender(night, None).await;
+    deliver_pending(&sender, &stack.shop, &customer()).await.unwrap();
+    let loyalty = &messages(&stack).await[0];
+    assert_eq!((loyalty.status, loyalty.reason.as_deref()), (MessageStatus::Deferred, Some("quiet_hours")));
+    assert_eq!(loyalty.deferred_until, Some("2026-11-03T07:00:00Z".parse().unwrap()), "08:00 in Amsterdam");
+    assert!(emails_to(&email).await.is_empty());
+
+    // The next morning the deferred message goes; the move's welcome a day later is capped.
+    let morning = stack.sender(Arc::new(FixedClock("2026-11-03T07:00:00Z".parse().unwrap())), None).await;
+    assert!(matches!(deliver(&morning, loyalty).await.unwrap(), Delivery::Done(MessageOutcome::Sent { .. })));
+    let mut moved = example("address-changed");
+    moved["customer"]["email"] = json!(email);
+    stack.post("address-changed", &moved).await;
+    let next_day = stack.sender(Arc::new(FixedClock("2026-11-04T10:00:00Z".parse().unwrap())), None).await;
+    deliver_pending(&next_day, &stack.shop, &customer()).await.unwrap();
+    let welcome = messages(&stack).await.into_iter().find(|m| m.intent.key.starts_with("welcome")).unwrap();
+    assert_eq!((welcome.status, welcome.reason.as_deref()), (MessageStatus::Deferred, Some("frequency_cap")));
+    assert_eq!(welcome.deferred_until, Some("2026-11-06T07:00:00Z".parse().unwrap()), "72 hours after the last send");
+    assert_eq!(emails_to(&email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_same_stream_record_twice_sends_once() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    stack.post("order-placed", &order_for(&email, Some(true))).await;
+    let item = stack
+        .dynamo
+        .query()
+        .table_name(&stack.table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :m)")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("SHOP#{}#CUST#cus-8812", stack.shop)))
+        .expression_attribute_values(":m", aws_sdk_dynamodb::types::AttributeValue::S("MSG#".into()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap()
+        .remove(0);
+    let stream_event: aws_lambda_events::event::dynamodb::Event = serde_json::from_value(json!({
+        "Records": [{
+            "eventID": "1", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+            "dynamodb": { "SequenceNumber": "100", "SizeBytes": 1, "StreamViewType": "NEW_IMAGE", "Keys": {}, "NewImage": {} }
+        }]
+    }))
+    .unwrap();
+    let mut stream_event = stream_event;
+    stream_event.records[0].change.new_image = serde_dynamo::Item::from(item);
+    let sender = stack.sender(daytime(), None).await;
+    for _ in 0..2 {
+        let event = lambda_runtime::LambdaEvent::new(stream_event.clone(), lambda_runtime::Context::default());
+        let response = handle(&sender, event).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(emails_to(&email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    stack.post("order-placed", &order_for(&email, Some(true))).await;
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let sender = stack.sender(daytime(), Some(&proxy.endpoint)).await;
+
+    proxy.set("SendEmail", Fault::Throttle);
+    assert!(deliver_pending(&sender, &stack.shop, &customer()).await.is_err(), "a throttled send asks for a retry");
+    let message = &messages(&stack).await[0];
+    assert_eq!((message.status, message.attempts), (MessageStatus::Pending, 1));
+    assert!(emails_to(&email).await.is_empty());
+    proxy.clear();
+    deliver_pending(&sender, &stack.shop, &customer()).await.unwrap();
+    assert_eq!(emails_to(&email).await.len(), 1, "sent exactly once after the retry");
+
+    // A second customer whose address SES rejects: FAILED, and never tried again.
+    let other = format!("{}@example.nl", unique("bram"));
+    let mut body = order_for(&other, Some(true));
+    body["customer"]["id"] = json!("cus-2");
+    body["order"]["id"] = json!("NL-2");
+    stack.post("order-placed", &body).await;
+    proxy.set("SendEmail", Fault::Reject);
+    let cus2 = CustomerId::parse("cus-2").unwrap();
+    deliver_pending(&sender, &stack.shop, &cus2).await.unwrap();
+    proxy.clear();
+    let failed = stack.app.store.messages(&stack.shop, &cus2).await.unwrap().remove(0);
+    assert_eq!(failed.status, MessageStatus::Failed);
+    assert!(failed.error.as_deref().unwrap().contains("MessageRejected"));
+    assert!(deliver_pending(&sender, &stack.shop, &cus2).await.unwrap().is_empty(), "no retry");
+    assert!(emails_to(&other).await.is_empty());
+}
