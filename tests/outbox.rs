@@ -6,7 +6,7 @@ use trouw::store::MessageStatus;
 use trouw_tests::{example, TestStack};
 
 async fn keys(stack: &TestStack, customer: &str) -> Vec<String> {
-    let messages = stack.app.store.messages(&stack.shop, &trouw::domain::CustomerId::parse(customer).unwrap()).await.unwrap();
+    let messages = stack.app.webhooks.store.messages(&stack.shop, &trouw::domain::CustomerId::parse(customer).unwrap()).await.unwrap();
     assert!(messages.iter().all(|m| m.status == MessageStatus::Pending));
     messages.into_iter().map(|m| m.intent.key).collect()
 }
@@ -33,7 +33,7 @@ async fn the_contract_story_creates_each_message_once() {
         ]
     );
 
-    let messages = stack.app.store.messages(&stack.shop, &trouw::domain::CustomerId::parse("cus-8812").unwrap()).await.unwrap();
+    let messages = stack.app.webhooks.store.messages(&stack.shop, &trouw::domain::CustomerId::parse("cus-8812").unwrap()).await.unwrap();
     let earned = &messages[0];
     assert_eq!(earned.intent.class, MessageClass::Service);
     assert_eq!(earned.cause.as_str(), "placed-1");

@@ -28,7 +28,7 @@ fn order_for(email: &str, consent: Option<bool>) -> Value {
 }
 
 async fn messages(stack: &TestStack) -> Vec<MessageRecord> {
-    stack.app.store.messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap()).await.unwrap()
+    stack.app.webhooks.store.messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap()).await.unwrap()
 }
 
 fn customer() -> CustomerId {
@@ -179,9 +179,59 @@ async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good
     let cus2 = CustomerId::parse("cus-2").unwrap();
     deliver_pending(&sender, &stack.shop, &cus2).await.unwrap();
     proxy.clear();
-    let failed = stack.app.store.messages(&stack.shop, &cus2).await.unwrap().remove(0);
+    let failed = stack.app.webhooks.store.messages(&stack.shop, &cus2).await.unwrap().remove(0);
     assert_eq!(failed.status, MessageStatus::Failed);
     assert!(failed.error.as_deref().unwrap().contains("MessageRejected"));
     assert!(deliver_pending(&sender, &stack.shop, &cus2).await.unwrap().is_empty(), "no retry");
     assert!(emails_to(&other).await.is_empty());
+}
+
+#[tokio::test]
+async fn one_click_unsubscribe_from_the_email_stops_later_mail() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    stack.post("order-placed", &order_for(&email, Some(true))).await;
+    let sender = stack.sender(daytime(), None).await;
+    deliver_pending(&sender, &stack.shop, &customer()).await.unwrap();
+    let raw = emails_to(&email).await.remove(0);
+    let url = raw
+        .lines()
+        .find_map(|l| l.strip_prefix("List-Unsubscribe: <").and_then(|u| u.strip_suffix('>')))
+        .expect("a List-Unsubscribe header")
+        .to_owned();
+    assert!(url.starts_with(&format!("{}/u/", stack.base_url)));
+
+    // Opening the link shows a choice and changes nothing (mail scanners open links too).
+    let before = stack.snapshot().await;
+    let page = stack.send(http::Request::get(&url).body(Default::default()).unwrap()).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Geen aanbiedingen meer") && page.body.contains("<form method=\"post\""), "{}", page.body);
+    assert_eq!(stack.snapshot().await, before);
+
+    // A tampered token: 400, nothing changes.
+    let tampered = format!("{}x", url);
+    let answer = stack.send(http::Request::post(&tampered).body(http_body_util::Full::new(bytes::Bytes::from_static(b"List-Unsubscribe=One-Click"))).unwrap()).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(stack.snapshot().await, before);
+
+    // RFC 8058 one-click, twice: the same result.
+    for _ in 0..2 {
+        let one_click = http::Request::post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"List-Unsubscribe=One-Click")))
+            .unwrap();
+        assert_eq!(stack.send(one_click).await.status, 200);
+    }
+    let (profile, _) = stack.customer("cus-8812").await;
+    let profile = profile.unwrap();
+    assert_eq!(profile.mail.opted_out.as_ref().unwrap().scope, trouw::domain::OptOutScope::All);
+    assert!(!profile.has_marketing_consent());
+
+    // Later service mail is skipped: nothing more arrives.
+    stack.post("order-returned", &example("order-returned")).await;
+    let later = stack.sender(Arc::new(FixedClock("2026-11-10T10:00:00Z".parse().unwrap())), None).await;
+    deliver_pending(&later, &stack.shop, &customer()).await.unwrap();
+    let reversed = messages(&stack).await.into_iter().find(|m| m.intent.key.starts_with("loyalty-reversed")).unwrap();
+    assert_eq!((reversed.status, reversed.reason.as_deref()), (MessageStatus::Skipped, Some("opted_out")));
+    assert_eq!(emails_to(&email).await.len(), 1);
 }

@@ -53,6 +53,8 @@ pub const SHOPIFY_SECRET: &str = "shpss_test_app_secret_current";
 pub const SHOPIFY_OLD_SECRET: &str = "shpss_test_app_secret_previous";
 pub const WOO_SECRET: &str = "wc-test-webhook-secret";
 pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
+/// The key the test stack signs links with.
+pub const LINK_SECRET: &str = "test-link-secret";
 
 /// Counts every DynamoDB request the handlers' client sends (one per attempt).
 #[derive(Debug, Clone, Default)]
@@ -83,7 +85,8 @@ pub struct TestStack {
     pub sdk: aws_config::SdkConfig,
     pub table: String,
     pub shop: ShopId,
-    pub app: Arc<WebhookApp>,
+    /// What the gateway serves; `app.webhooks` are the handlers under test.
+    pub app: Arc<trouw_local::gateway::Services>,
     pub base_url: String,
     pub dynamo: aws_sdk_dynamodb::Client,
     pub requests: RequestCounter,
@@ -187,15 +190,16 @@ impl TestStack {
             settings_cache: Duration::from_secs(300),
             secrets_path_prefix: "/trouw/".into(),
         };
-        let app = Arc::new(WebhookApp::new(
-            &config,
-            app_dynamo,
-            ssm,
-            Arc::new(SystemClock),
-        ));
-        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0")
-            .await
-            .unwrap();
+        let webhooks = WebhookApp::new(&config, app_dynamo, ssm.clone(), Arc::new(SystemClock));
+        let store = trouw::store::Store::new(dynamo.clone(), &table);
+        let links = trouw::handlers::customer_links::LinksApp {
+            store: store.clone(),
+            shops: trouw::shops::ShopDirectory::new(store, ssm, Duration::from_secs(300), "/trouw/".into()),
+            links: trouw::mail::LinkKey::new(LINK_SECRET),
+            clock: Arc::new(SystemClock),
+        };
+        let app = Arc::new(trouw_local::gateway::Services { webhooks, links: Some(links), sender: None, clock: None });
+        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0").await.unwrap();
         TestStack {
             sdk,
             table,
@@ -291,6 +295,7 @@ impl TestStack {
 
     pub async fn customer(&self, id: &str) -> (Option<CustomerProfile>, Vec<Order>) {
         self.app
+            .webhooks
             .store
             .customer(&self.shop, &CustomerId::parse(id).unwrap())
             .await
@@ -356,7 +361,7 @@ impl TestStack {
             store,
             mailer: trouw::mail::Mailer::new(ses),
             renderer: trouw::mail::Renderer::new(),
-            links: trouw::mail::LinkKey::new("test-link-secret"),
+            links: trouw::mail::LinkKey::new(LINK_SECRET),
             public_base_url: self.base_url.clone(),
             configuration_set: None,
             clock,

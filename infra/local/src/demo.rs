@@ -12,6 +12,9 @@ pub const DEFAULT_DEMO_SECRET: &str = "whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM
 pub const DEFAULT_DEMO_SHOPIFY_SECRET: &str = "local-only-demo-shopify-app-secret";
 pub const DEFAULT_DEMO_WOOCOMMERCE_SECRET: &str = "local-only-demo-woocommerce-secret";
 
+/// Local-only default for `LINK_SECRET`, the key unsubscribe links are signed with.
+pub const DEFAULT_LINK_SECRET: &str = "local-only-link-secret";
+
 /// The demo secrets' variables and their local defaults.
 pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 3] = [
     ("DEMO_WEBHOOK_SECRET", DEFAULT_DEMO_SECRET),

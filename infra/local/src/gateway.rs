@@ -12,8 +12,21 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::net::TcpListener;
-use trouw::domain::EventType;
+use trouw::clock::OffsetClock;
+use trouw::domain::{CustomerId, EventType, ShopId};
+use trouw::handlers::customer_links::{self, LinksApp};
+use trouw::handlers::send_messages::{SenderApp, deliver_pending};
 use trouw::handlers::{WebhookApp, webhook};
+
+/// What the local API serves: the webhook handlers, the public links, and (for `make dev`)
+/// the sender driven straight after each webhook, plus the movable clock of `POST /dev/clock`.
+pub struct Services {
+    pub webhooks: WebhookApp,
+    pub links: Option<LinksApp>,
+    pub sender: Option<Arc<SenderApp>>,
+    /// Local only, never deployed: the clock `POST /dev/clock` moves.
+    pub clock: Option<Arc<OffsetClock>>,
+}
 
 /// API Gateway's own payload limit; the handlers enforce trouw's smaller one.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
@@ -21,7 +34,7 @@ const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 /// Serves until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    app: Arc<WebhookApp>,
+    app: Arc<Services>,
     shutdown: impl Future<Output = ()>,
 ) {
     let counter = Arc::new(AtomicU64::new(0));
@@ -53,7 +66,7 @@ pub async fn serve(
 }
 
 /// Binds `addr` and serves in the background; returns the bound address. For tests.
-pub async fn spawn(app: Arc<WebhookApp>, addr: &str) -> std::io::Result<std::net::SocketAddr> {
+pub async fn spawn(app: Arc<Services>, addr: &str) -> std::io::Result<std::net::SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tokio::spawn(serve(listener, app, std::future::pending()));
@@ -61,10 +74,11 @@ pub async fn spawn(app: Arc<WebhookApp>, addr: &str) -> std::io::Result<std::net
 }
 
 async fn route(
-    app: &WebhookApp,
+    services: &Services,
     req: hyper::Request<Incoming>,
     n: u64,
 ) -> hyper::Response<Full<Bytes>> {
+    let app = &services.webhooks;
     let (mut parts, body) = req.into_parts();
     let body = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -77,6 +91,17 @@ async fn route(
             .insert("x-request-id", id.parse().expect("ascii id"));
     }
     let segments: Vec<&str> = parts.uri.path().trim_matches('/').split('/').collect();
+    if let (["dev", "clock"], Some(clock)) = (segments.as_slice(), &services.clock) {
+        return set_clock(clock, &body);
+    }
+    if let (["u", _token], Some(links)) = (segments.as_slice(), &services.links) {
+        let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+        return into_hyper(customer_links::handle(links, request).await);
+    }
+    let shop = match segments.as_slice() {
+        ["webhooks", shop, _] => ShopId::parse(*shop).ok(),
+        _ => None,
+    };
     let event_type = match segments.as_slice() {
         ["healthz"] => Some(EventType::OrderPlaced),
         ["webhooks", _shop, route] => EventType::from_route(route),
@@ -87,7 +112,26 @@ async fn route(
         return plain(404, r#"{"message":"Not Found"}"#);
     };
     let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
-    match webhook::handle(app, event_type, request).await {
+    let response = webhook::handle(app, event_type, request).await;
+    // Locally the sender runs straight after the write, standing in for the table's stream.
+    if let (Some(sender), Some(shop), Ok(answer)) = (&services.sender, shop, &response) {
+        let customer = serde_json::from_slice::<serde_json::Value>(answer.body().as_ref())
+            .ok()
+            .and_then(|v| v["customer_id"].as_str().and_then(|c| CustomerId::parse(c).ok()));
+        if let Some(customer) = customer {
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                if let Err(err) = deliver_pending(&sender, &shop, &customer).await {
+                    tracing::warn!(detail = %err, "local sender will try again after the next event");
+                }
+            });
+        }
+    }
+    into_hyper(response)
+}
+
+fn into_hyper(response: Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>) -> hyper::Response<Full<Bytes>> {
+    match response {
         Ok(response) => {
             let (parts, body) = response.into_parts();
             hyper::Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref())))
@@ -97,6 +141,20 @@ async fn route(
             plain(500, r#"{"message":"Internal Server Error"}"#)
         }
     }
+}
+
+/// `POST /dev/clock` with `{"now": "<RFC 3339>"}`: the whole local stack lives at that time
+/// from now on (and time keeps running from there). Local only, never deployed.
+fn set_clock(clock: &OffsetClock, body: &[u8]) -> hyper::Response<Full<Bytes>> {
+    let now = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["now"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()));
+    let Some(now) = now else {
+        return plain(400, r#"{"error":"invalid_payload","field":"now","message":"now: must be an RFC 3339 time"}"#);
+    };
+    clock.set_offset_seconds(now.as_second() - jiff::Timestamp::now().as_second());
+    let body = serde_json::json!({ "now": now.to_string() }).to_string();
+    hyper::Response::builder().status(200).header("content-type", "application/json").body(Full::new(Bytes::from(body))).expect("static response")
 }
 
 fn plain(status: u16, body: &'static str) -> hyper::Response<Full<Bytes>> {

@@ -14,6 +14,8 @@ mod ids;
 mod message;
 mod money;
 mod order;
+mod preferences;
+pub use preferences::unsubscribe;
 mod shop;
 
 pub use address::{AddressHistory, AddressSighting, PostalArea};

@@ -38,23 +38,14 @@ impl SenderApp {
         let sdk = crate::config::aws_sdk_config().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let ssm = aws_sdk_ssm::Client::new(&sdk);
-        let parameter = std::env::var("LINK_SECRET_PARAMETER").map_err(|_| "LINK_SECRET_PARAMETER is not set")?;
-        let secret = ssm
-            .get_parameter()
-            .name(&parameter)
-            .with_decryption(true)
-            .send()
-            .await?
-            .parameter
-            .and_then(|p| p.value)
-            .ok_or("the link secret parameter is empty")?;
+        let links = crate::config::link_key(&ssm).await?;
         let store = Store::new(dynamo, config.table_name.clone());
         Ok(SenderApp {
             shops: ShopDirectory::new(store.clone(), ssm, config.settings_cache, config.secrets_path_prefix.clone()),
             store,
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&sdk)),
             renderer: Renderer::new(),
-            links: LinkKey::new(secret),
+            links,
             public_base_url: std::env::var("PUBLIC_BASE_URL").map_err(|_| "PUBLIC_BASE_URL is not set")?,
             configuration_set: std::env::var("SES_CONFIGURATION_SET").ok().filter(|s| !s.is_empty()),
             clock: Arc::new(crate::clock::SystemClock),

@@ -431,6 +431,26 @@ impl Store {
         }
     }
 
+    /// Writes a profile changed outside a webhook (a preference from a link), only if it is
+    /// still at the version read.
+    pub async fn save_profile(&self, shop: &ShopId, read_version: u64, profile: &CustomerProfile) -> Result<Written, StoreError> {
+        let item = encode(profile, &keys::profile(shop, &profile.id), "profile")?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("version = :read_version")
+            .expression_attribute_values(":read_version", AttributeValue::N(read_version.to_string()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Written::Committed),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(Written::Conflict),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
+    }
+
     /// The customer's profile, read consistently.
     pub async fn profile(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<CustomerProfile>, StoreError> {
         let out = self

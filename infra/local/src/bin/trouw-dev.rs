@@ -4,11 +4,17 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use trouw::clock::SystemClock;
+use trouw::clock::OffsetClock;
+use trouw::handlers::customer_links::LinksApp;
+use trouw::handlers::send_messages::SenderApp;
+use trouw::mail::{LinkKey, Mailer, Renderer};
+use trouw::shops::ShopDirectory;
+use trouw::store::Store;
+use trouw_local::gateway::Services;
 use trouw::config::Config;
 use trouw::handlers::WebhookApp;
 use trouw_local::aws::LocalAws;
-use trouw_local::demo::{DEMO_SECRET_DEFAULTS, register_demo_shop, verify_sender};
+use trouw_local::demo::{DEFAULT_LINK_SECRET, DEMO_SECRET_DEFAULTS, register_demo_shop, verify_sender};
 use trouw_local::table::TableDefinition;
 
 fn main() -> ExitCode {
@@ -58,24 +64,33 @@ async fn run() -> Result<(), String> {
         settings_cache: Duration::from_secs(2),
         secrets_path_prefix: "/trouw/".into(),
     };
-    let app = Arc::new(WebhookApp::new(
-        &config,
-        dynamo.clone(),
-        aws_sdk_ssm::Client::new(&sdk),
-        Arc::new(SystemClock),
-    ));
-    let shop = register_demo_shop(&app.store)
-        .await
-        .map_err(|e| e.to_string())?;
-    verify_sender(&sdk, shop.settings.sender.as_str())
-        .await
-        .map_err(|e| format!("verifying the sender in SES: {e}"))?;
+    // One movable clock for the whole local stack (`POST /dev/clock`).
+    let clock = Arc::new(OffsetClock::default());
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let store = Store::new(dynamo.clone(), table.clone());
+    let directory = || ShopDirectory::new(store.clone(), ssm.clone(), config.settings_cache, config.secrets_path_prefix.clone());
+    let links = LinkKey::new(env_or("LINK_SECRET", DEFAULT_LINK_SECRET.to_owned())?);
+    let webhooks = WebhookApp::new(&config, dynamo.clone(), ssm.clone(), clock.clone());
+    let shop = register_demo_shop(&webhooks.store).await.map_err(|e| e.to_string())?;
+    verify_sender(&sdk, shop.settings.sender.as_str()).await.map_err(|e| format!("verifying the sender in SES: {e}"))?;
+    let sender = SenderApp {
+        store: store.clone(),
+        shops: directory(),
+        mailer: Mailer::new(aws_sdk_sesv2::Client::new(&sdk)),
+        renderer: Renderer::new(),
+        links: links.clone(),
+        public_base_url: format!("http://127.0.0.1:{port}"),
+        configuration_set: None,
+        clock: clock.clone(),
+    };
+    let links = LinksApp { store: store.clone(), shops: directory(), links, clock: clock.clone() };
+    let app = Arc::new(Services { webhooks, links: Some(links), sender: Some(Arc::new(sender)), clock: Some(clock) });
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("binding 127.0.0.1:{port}: {e}"))?;
     eprintln!(
-        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812\n  stop:       Ctrl-C\n",
+        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812   and   make emails\n  clock:      POST /dev/clock {{\"now\": \"2026-11-02T10:00:00Z\"}} (local only)\n  stop:       Ctrl-C\n",
         aws.endpoint
     );
     let shutdown = async {

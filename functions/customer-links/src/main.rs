@@ -1,0 +1,12 @@
+//! Lambda for the public links in emails (`/u/{token}`). Wiring only: the handler lives in
+//! `trouw::handlers::customer_links`.
+
+use lambda_http::{run, service_fn, Error};
+use trouw::handlers::customer_links::{handle, LinksApp};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    trouw::telemetry::init();
+    let app = LinksApp::from_env().await?;
+    run(service_fn(|req| handle(&app, req))).await
+}
