@@ -18,13 +18,15 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust lint build sam-build deploy post post-shopify post-woocommerce customer shop clean
+.PHONY: help venv dev test test-rust lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
 	@echo "make test       install what is needed, then run every test and lint"
 	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
 	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
+	@echo "make emails     list the emails the local SES (moto) received (TO=address to filter)"
+	@echo "make preview    render every email template in every locale to preview/ (open preview/index.html)"
 	@echo "make shop       add or update a shop from FILE=shop.json (TABLE_NAME and AWS creds for the cloud)"
 	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
 	@echo "make deploy     sam build && sam deploy from infra/"
@@ -84,6 +86,14 @@ post-shopify:
 post-woocommerce:
 	WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
 	  post-woocommerce $(ROUTE) $(TOPIC) $(FILE) http://127.0.0.1:$(PORT)/webhooks/demo/$(ROUTE)
+
+# The emails moto's SES received (make dev must be running).
+emails:
+	$(LOCAL_ENV) cargo run -q -p trouw-local --bin trouw-admin -- emails $(TO)
+
+# Every template in every locale, rendered with sample data: open preview/index.html.
+preview:
+	cargo run -q -p trouw-local --bin trouw-admin -- preview preview
 
 customer:
 	$(LOCAL_ENV) cargo run -q -p trouw-local --bin trouw-admin -- customer demo $(CUSTOMER)

@@ -167,19 +167,17 @@ fn messages_for(
             messages.push(MessageIntent::new(&format!("{}#{}", order.id, event.id), profile, data, now));
         }
     }
-    if let Some(tier) = settings.loyalty.tier_for(held).filter(|t| t.min_points > 0) {
-        if !profile.tiers_announced.contains(&tier.name) {
+    if let Some(tier) = settings.loyalty.tier_for(held).filter(|t| t.min_points > 0)
+        && !profile.tiers_announced.contains(&tier.name) {
             profile.tiers_announced.push(tier.name.clone());
             let data = MessageData::TierReached { tier: tier.name.clone(), points: held };
             messages.push(MessageIntent::new(&tier.name, profile, data, now));
         }
-    }
-    if moved {
-        if let Some(at) = profile.addresses.last_move_at() {
+    if moved
+        && let Some(at) = profile.addresses.last_move_at() {
             let data = MessageData::WelcomeAfterMove { coupon_code: settings.welcome_coupon.clone() };
             messages.push(MessageIntent::new(&at.as_second().to_string(), profile, data, now));
         }
-    }
     messages
 }
 

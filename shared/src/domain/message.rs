@@ -201,14 +201,13 @@ pub fn gate(message: &MessageIntent, profile: &CustomerProfile, now: Timestamp, 
         MessageClass::Transactional => {}
     }
     let cap = SignedDuration::from_hours(i64::from(settings.frequency_cap_hours));
-    if let Some(last) = mail.last_sent_at {
-        if now < last + cap {
+    if let Some(last) = mail.last_sent_at
+        && now < last + cap {
             return match message.data.when_capped() {
                 CapAction::Skip => Verdict::Skip(SkipReason::FrequencyCap),
                 CapAction::Defer => Verdict::Defer { until: last + cap, reason: DeferReason::FrequencyCap },
             };
         }
-    }
     match quiet_hours_end(now, &settings.time_zone) {
         Some(until) => Verdict::Defer { until, reason: DeferReason::QuietHours },
         None => Verdict::Send,

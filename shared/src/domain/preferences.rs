@@ -7,11 +7,7 @@ use super::{Consent, CustomerProfile, OptOut, OptOutScope, Timestamp};
 /// Returns `None` when nothing changes.
 pub fn unsubscribe(profile: &CustomerProfile, scope: OptOutScope, now: Timestamp) -> Option<CustomerProfile> {
     let current = profile.mail.opted_out.as_ref().map(|o| o.scope);
-    let wider = match (current, scope) {
-        (None, _) => true,
-        (Some(OptOutScope::Promotional), OptOutScope::All) => true,
-        _ => false,
-    };
+    let wider = matches!((current, scope), (None, _) | (Some(OptOutScope::Promotional), OptOutScope::All));
     let consent_on = profile.has_marketing_consent();
     if !wider && !consent_on {
         return None;

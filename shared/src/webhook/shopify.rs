@@ -102,11 +102,10 @@ pub fn map(
             for (i, tx) in root.array("transactions")?.iter().enumerate() {
                 let path = format!("transactions[{i}]");
                 let tx = Obj { value: tx, path: &path };
-                if tx.str("kind")? == Some("refund") && tx.str("status")? != Some("failure") {
-                    if let Some(a) = tx.amount("amount")? {
+                if tx.str("kind")? == Some("refund") && tx.str("status")? != Some("failure")
+                    && let Some(a) = tx.amount("amount")? {
                         refunded = Some(refunded.unwrap_or(0) + a.ten_thousandths.abs());
                     }
-                }
             }
             let order_id = OrderId::parse(root.require_id("order_id")?).map_err(|e| PayloadError::new("order_id", e))?;
             let facts = ReturnFacts {

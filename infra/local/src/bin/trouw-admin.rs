@@ -5,6 +5,8 @@
 //!   trouw-admin customer SHOP CUSTOMER_ID     print a customer's profile and orders (TABLE_NAME)
 //!   trouw-admin post ROUTE FILE.json [URL]    sign FILE with $WEBHOOK_SECRET and POST it to
 //!                                             URL (default http://127.0.0.1:3000/webhooks/demo/ROUTE)
+//!   trouw-admin emails [TO]                  the emails moto's SES received (AWS_ENDPOINT_URL)
+//!   trouw-admin preview DIR                  render every template in every locale to DIR
 //!   trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]
 //!                                             as Shopify sends it ($SHOPIFY_SECRET, $SHOPIFY_DOMAIN)
 //!   trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]
@@ -17,7 +19,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]";
+const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,6 +31,9 @@ async fn main() -> ExitCode {
         .as_slice()
     {
         ["put-shop", file] => put_shop(file).await,
+        ["emails"] => emails(None).await,
+        ["emails", to] => emails(Some(to)).await,
+        ["preview", dir] => preview(dir),
         ["customer", shop, id] => customer(shop, id).await,
         ["post", route, file] => post(route, file, None).await,
         ["post", route, file, url] => post(route, file, Some(url)).await,
@@ -135,4 +140,56 @@ async fn post_platform(platform: &str, route: &str, topic: &str, file: &str, url
     let answer = send(&http_client(), request).await?;
     println!("{} {}", answer.status, answer.body);
     if answer.status >= 400 { Err(format!("refused with {}", answer.status)) } else { Ok(()) }
+}
+
+/// Lists what moto's SES received: sender, recipient, subject, unsubscribe header.
+async fn emails(to: Option<&str>) -> Result<(), String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| "set AWS_ENDPOINT_URL to the local stack (moto)".to_owned())?;
+    let request = http::Request::get(format!("{endpoint}/moto-api/data.json"))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let answer = send(&http_client(), request).await?;
+    let data: serde_json::Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
+    let messages = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+    let mut shown = 0;
+    for message in &messages {
+        let raw = message["raw_data"].as_str().unwrap_or("");
+        let recipients: Vec<&str> = message["destinations"].as_array().map(|d| d.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+        if to.is_some_and(|t| !recipients.contains(&t)) {
+            continue;
+        }
+        shown += 1;
+        println!("--- {}", message["id"].as_str().unwrap_or(""));
+        for line in raw.lines().take_while(|l| !l.is_empty()) {
+            if ["From:", "To:", "Subject:", "List-Unsubscribe"].iter().any(|h| line.starts_with(h)) {
+                println!("{line}");
+            }
+        }
+    }
+    println!("{shown} email(s)");
+    Ok(())
+}
+
+/// Renders every template in every locale with sample data, for marketers to open.
+fn preview(dir: &str) -> Result<(), String> {
+    use trouw::mail::render::{samples, Renderer, KINDS, LOCALES};
+    let renderer = Renderer::new();
+    std::fs::create_dir_all(dir).map_err(|e| format!("{dir}: {e}"))?;
+    let mut index = String::from("<!doctype html><meta charset=\"utf-8\"><title>trouw templates</title><h1>trouw templates</h1><ul>");
+    for kind in KINDS {
+        for locale in LOCALES {
+            for (n, sample) in samples(kind, locale).iter().enumerate() {
+                let context = minijinja::Value::from(minijinja::value::Serde(sample));
+                let out = renderer.render(kind, locale, &context).map_err(|e| e.to_string())?;
+                let name = format!("{kind}.{locale}.{}.html", if n == 0 { "full" } else { "minimal" });
+                std::fs::write(format!("{dir}/{name}"), &out.html).map_err(|e| e.to_string())?;
+                std::fs::write(format!("{dir}/{kind}.{locale}.{}.txt", if n == 0 { "full" } else { "minimal" }), format!("Subject: {}\n\n{}", out.subject, out.text)).map_err(|e| e.to_string())?;
+                index.push_str(&format!("<li><a href=\"{name}\">{kind} ({locale}, {})</a>: {}</li>", if n == 0 { "all values" } else { "optional values left out" }, out.subject.replace('<', "&lt;")));
+            }
+        }
+    }
+    index.push_str("</ul>");
+    std::fs::write(format!("{dir}/index.html"), index).map_err(|e| e.to_string())?;
+    println!("open {dir}/index.html");
+    Ok(())
 }
