@@ -94,6 +94,20 @@ async fn route(
     if let (["dev", "clock"], Some(clock)) = (segments.as_slice(), &services.clock) {
         return set_clock(clock, &body);
     }
+    // Local only: one schedule pass now, including the sends it causes; answers when done.
+    if let (["dev", "run-schedule"], Some(sender)) = (segments.as_slice(), &services.sender) {
+        return match trouw::handlers::run_schedule::run_pass(sender).await {
+            Ok(report) => hyper::Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(serde_json::to_vec(&report).expect("report serialises"))))
+                .expect("static response"),
+            Err(err) => {
+                tracing::error!(detail = %err, "schedule pass failed");
+                plain(503, r#"{"error":"temporarily_unavailable"}"#)
+            }
+        };
+    }
     if let (["u", _token], Some(links)) = (segments.as_slice(), &services.links) {
         let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         return into_hyper(customer_links::handle(links, request).await);

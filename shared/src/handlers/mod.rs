@@ -3,6 +3,7 @@
 
 pub mod customer_links;
 mod responses;
+pub mod run_schedule;
 pub mod send_messages;
 pub mod webhook;
 

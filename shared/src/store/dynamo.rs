@@ -355,7 +355,7 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::message(shop, customer, key).to_item()))
-            .update_expression("SET #status = :sending, claimed_at = :now")
+            .update_expression("SET #status = :sending, claimed_at = :now REMOVE due_shard")
             .condition_expression("#status = :pending OR (#status = :deferred AND due_at <= :now_epoch)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":sending", AttributeValue::S(MessageStatus::Sending.as_str().into()))
@@ -386,8 +386,13 @@ impl Store {
             MessageOutcome::Skipped { reason } => (MessageStatus::Skipped, "reason = :reason", vec![(":reason", s(reason))]),
             MessageOutcome::Deferred { until, reason } => (
                 MessageStatus::Deferred,
-                "reason = :reason, deferred_until = :until, due_at = :due",
-                vec![(":reason", s(reason)), (":until", s(&until.to_string())), (":due", AttributeValue::N(until.as_second().to_string()))],
+                "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard",
+                vec![
+                    (":reason", s(reason)),
+                    (":until", s(&until.to_string())),
+                    (":due", AttributeValue::N(until.as_second().to_string())),
+                    (":shard", s(&keys::due_shard(&keys::message(shop, customer, key).pk))),
+                ],
             ),
             MessageOutcome::Failed { error } => (MessageStatus::Failed, "#error = :error", vec![(":error", s(error))]),
             MessageOutcome::Released { error } => (
@@ -463,6 +468,45 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
         out.item.map(|i| decode::<CustomerProfile>(i, "profile")).transpose()
+    }
+
+    /// One page of keys due by `now` in one shard of the due index (reads grow with what is
+    /// due, not with the table).
+    pub async fn due_page(
+        &self,
+        shard: &str,
+        now: Timestamp,
+        start: Option<Item>,
+    ) -> Result<(Vec<Key>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::DUE_INDEX)
+            .key_condition_expression("due_shard = :shard AND due_at <= :now")
+            .expression_attribute_values(":shard", AttributeValue::S(shard.to_owned()))
+            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
+            .limit(100)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        let keys = out.items.unwrap_or_default().iter().filter_map(Key::of_item).collect();
+        Ok((keys, out.last_evaluated_key))
+    }
+
+    /// A message item by its key.
+    pub async fn message_at(&self, key: &Key) -> Result<Option<MessageRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        out.item.map(|i| decode::<MessageRecord>(i, "message")).transpose()
     }
 
     /// A customer's message items, newest key last.

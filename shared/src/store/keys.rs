@@ -100,3 +100,18 @@ pub fn health() -> Key {
         sk: "HEALTH".into(),
     }
 }
+
+/// The sparse, write-sharded due index (`due` in the template): items with `due_shard` and
+/// `due_at` (epoch seconds) are in it, nothing else.
+pub const DUE_INDEX: &str = "due";
+pub const DUE_SHARD: &str = "due_shard";
+pub const DUE_AT: &str = "due_at";
+/// Enough shards that a busy day's due items do not crowd one partition; each pass queries all.
+pub const DUE_SHARDS: u32 = 8;
+
+/// The shard an item's due entry goes to: a stable hash of its partition key.
+pub fn due_shard(pk: &str) -> String {
+    // FNV-1a: stable across processes and versions, unlike std's hasher.
+    let hash = pk.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("DUE#{}", hash % u64::from(DUE_SHARDS))
+}

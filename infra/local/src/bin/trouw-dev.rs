@@ -84,13 +84,25 @@ async fn run() -> Result<(), String> {
         clock: clock.clone(),
     };
     let links = LinksApp { store: store.clone(), shops: directory(), links, clock: clock.clone() };
-    let app = Arc::new(Services { webhooks, links: Some(links), sender: Some(Arc::new(sender)), clock: Some(clock) });
+    let sender = Arc::new(sender);
+    // The local stand-in for the EventBridge schedule: a pass every few seconds.
+    let every = Duration::from_secs(env_or("SCHEDULE_EVERY_SECONDS", 5)?);
+    let scheduled = sender.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(err) = trouw::handlers::run_schedule::run_pass(&scheduled).await {
+                tracing::warn!(detail = %err, "schedule pass failed; the next one repeats it");
+            }
+        }
+    });
+    let app = Arc::new(Services { webhooks, links: Some(links), sender: Some(sender), clock: Some(clock) });
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("binding 127.0.0.1:{port}: {e}"))?;
     eprintln!(
-        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812   and   make emails\n  clock:      POST /dev/clock {{\"now\": \"2026-11-02T10:00:00Z\"}} (local only)\n  stop:       Ctrl-C\n",
+        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812   and   make emails\n  clock:      POST /dev/clock {{\"now\": \"2026-11-02T10:00:00Z\"}}; POST /dev/run-schedule (local only)\n  stop:       Ctrl-C\n",
         aws.endpoint
     );
     let shutdown = async {

@@ -1,0 +1,58 @@
+//! `run-schedule`: started by an EventBridge schedule. Reads only what is due from the sparse,
+//! write-sharded due index, page by page, never a Scan, and hands each item to the code that
+//! handles it: a deferred message goes back through the sender (claim, gate, send). A pass that
+//! dies halfway is simply repeated by the next: every step is idempotent.
+
+use super::send_messages::{deliver, Delivery, SenderApp};
+use crate::store::keys::{self, DUE_SHARDS};
+use crate::store::StoreError;
+use serde::Serialize;
+
+/// What one pass did, for logs and for `POST /dev/run-schedule`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PassReport {
+    /// Index entries read (the pass's cost grows with this, not with the table).
+    pub due_items_read: usize,
+    pub messages_handled: usize,
+    /// Entries whose item moved on before the pass reached it (claimed by another pass).
+    pub already_handled: usize,
+}
+
+/// One pass over every shard of the due index, at the app's clock.
+pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
+    let now = app.clock.now();
+    let mut report = PassReport::default();
+    for shard in 0..DUE_SHARDS {
+        let shard = format!("DUE#{shard}");
+        let mut start = None;
+        loop {
+            let (due, next) = app.store.due_page(&shard, now, start).await?;
+            report.due_items_read += due.len();
+            for key in due {
+                if !key.sk.starts_with(keys::MESSAGE_PREFIX) {
+                    continue;
+                }
+                let Some(message) = app.store.message_at(&key).await? else { continue };
+                match deliver(app, &message).await {
+                    Ok(Delivery::Done(_)) => report.messages_handled += 1,
+                    Ok(Delivery::AlreadyHandled) => report.already_handled += 1,
+                    // SES is busy: the message is PENDING again and the stream retries it.
+                    Err(err) => tracing::warn!(detail = %err, "due message will be retried"),
+                }
+            }
+            match next {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+    }
+    if report.due_items_read > 0 {
+        tracing::info!(due_items_read = report.due_items_read, messages_handled = report.messages_handled, "schedule pass done");
+    }
+    Ok(report)
+}
+
+/// The Lambda entry point (the EventBridge event itself carries nothing we need).
+pub async fn handle(app: &SenderApp, _event: lambda_runtime::LambdaEvent<serde_json::Value>) -> Result<PassReport, lambda_runtime::Error> {
+    Ok(run_pass(app).await?)
+}

@@ -1,0 +1,66 @@
+//! The schedule: deferred messages come back through the due index when due, and a pass reads
+//! only what is due.
+
+use serde_json::json;
+use std::sync::Arc;
+use trouw::clock::FixedClock;
+use trouw::domain::CustomerId;
+use trouw::handlers::run_schedule::run_pass;
+use trouw::handlers::send_messages::deliver_pending;
+use trouw::store::MessageStatus;
+use trouw_tests::{emails_to, example, unique, TestStack};
+
+fn at(t: &str) -> Arc<FixedClock> {
+    Arc::new(FixedClock(t.parse().unwrap()))
+}
+
+async fn order(stack: &TestStack, customer: &str, email: &str) {
+    let mut body = example("order-placed");
+    body["customer"]["id"] = json!(customer);
+    body["customer"]["email"] = json!(email);
+    body["order"]["id"] = json!(format!("order-{customer}"));
+    assert_eq!(stack.post("order-placed", &body).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_message_deferred_by_quiet_hours_goes_out_when_due_and_only_then() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    order(&stack, "cus-1", &email).await;
+    // 22:30 in Amsterdam: deferred to 08:00.
+    let night = stack.sender(at("2026-11-02T21:30:00Z"), None).await;
+    deliver_pending(&night, &stack.shop, &CustomerId::parse("cus-1").unwrap()).await.unwrap();
+
+    let report = run_pass(&night).await.unwrap();
+    assert_eq!((report.due_items_read, report.messages_handled), (0, 0), "not due yet");
+    assert!(emails_to(&email).await.is_empty());
+
+    let morning = stack.sender(at("2026-11-03T07:00:00Z"), None).await;
+    let report = run_pass(&morning).await.unwrap();
+    assert_eq!((report.due_items_read, report.messages_handled), (1, 1));
+    assert_eq!(emails_to(&email).await.len(), 1);
+    let message = stack.app.webhooks.store.messages(&stack.shop, &CustomerId::parse("cus-1").unwrap()).await.unwrap().remove(0);
+    assert_eq!(message.status, MessageStatus::Sent);
+
+    let again = run_pass(&morning).await.unwrap();
+    assert_eq!(again.due_items_read, 0, "a handled message leaves the due index");
+    assert_eq!(emails_to(&email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_pass_reads_only_what_is_due() {
+    let stack = TestStack::start().await;
+    let night = stack.sender(at("2026-11-02T21:30:00Z"), None).await;
+    let next_night = stack.sender(at("2026-11-03T20:30:00Z"), None).await;
+    // 10 customers deferred until the morning of 3 November, 3 until the morning after.
+    for i in 0..13 {
+        let customer = format!("cus-{i}");
+        order(&stack, &customer, &format!("{}@example.nl", unique("c"))).await;
+        let sender = if i < 10 { &night } else { &next_night };
+        deliver_pending(sender, &stack.shop, &CustomerId::parse(&customer).unwrap()).await.unwrap();
+    }
+    let morning = stack.sender(at("2026-11-03T07:00:00Z"), None).await;
+    let report = run_pass(&morning).await.unwrap();
+    assert_eq!(report.due_items_read, 10, "the 3 not yet due are not read");
+    assert_eq!(report.messages_handled, 10);
+}
