@@ -64,3 +64,42 @@ async fn a_pass_reads_only_what_is_due() {
     assert_eq!(report.due_items_read, 10, "the 3 not yet due are not read");
     assert_eq!(report.messages_handled, 10);
 }
+
+#[tokio::test]
+async fn points_become_available_when_the_return_window_closes_with_an_email() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    let mut placed = example("order-placed");
+    placed["customer"]["email"] = json!(email);
+    stack.post("order-placed", &placed).await;
+    stack.post("order-delivered", &example("order-delivered")).await;
+    let day_of_order = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
+    deliver_pending(&day_of_order, &stack.shop, &CustomerId::parse("cus-8812").unwrap()).await.unwrap();
+
+    // Delivered 4 November 13:38 (+01:00); the 30-day window closes 4 December 12:38 UTC.
+    let before = stack.sender(at("2026-12-04T10:00:00Z"), None).await;
+    assert_eq!(run_pass(&before).await.unwrap().timers_handled, 0);
+    let (profile, _) = stack.customer("cus-8812").await;
+    assert_eq!(profile.unwrap().loyalty.points_pending, 64);
+
+    let after = stack.sender(at("2026-12-04T13:00:00Z"), None).await;
+    let report = run_pass(&after).await.unwrap();
+    assert_eq!((report.due_items_read, report.timers_handled), (1, 1));
+    let (profile, orders) = stack.customer("cus-8812").await;
+    let profile = profile.unwrap();
+    assert_eq!((profile.loyalty.points_pending, profile.loyalty.points_available), (0, 64));
+    assert!(orders[0].points_confirmed_at.is_some());
+    let confirmed = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.intent.key == "loyalty-confirmed#NL-100482")
+        .expect("a loyalty update");
+    assert_eq!(confirmed.status, MessageStatus::Sent);
+    assert_eq!(emails_to(&email).await.len(), 2, "the order's email and the confirmation");
+    assert_eq!(run_pass(&after).await.unwrap().due_items_read, 0, "a confirmed order leaves the index");
+}

@@ -19,6 +19,8 @@ pub struct CustomerState {
 pub struct Decision {
     pub profile: CustomerProfile,
     pub order: Option<Order>,
+    /// When the order needs the schedule next (its return window closing), if ever.
+    pub order_due_at: Option<Timestamp>,
     /// Messages to create with the state change, in the same transaction.
     pub messages: Vec<MessageIntent>,
     pub outcome: Outcome,
@@ -81,7 +83,9 @@ pub fn decide(
             && profile.addresses.last_move_at() == Some(at);
     }
 
-    let order = event.order_id().map(|order_id| {
+    // A timer for an order the store no longer has changes nothing.
+    let timer_without_order = matches!(event.kind, EventKind::ReturnWindowClosed { .. }) && state.order.is_none();
+    let order = event.order_id().filter(|_| !timer_without_order).map(|order_id| {
         let before = state.order.clone();
         let mut order = before
             .clone()
@@ -101,6 +105,12 @@ pub fn decide(
             }
             EventKind::OrderReturned { facts, .. } => order.add_return(facts.clone()),
             EventKind::AddressChanged => {}
+            EventKind::ReturnWindowClosed { .. } => {
+                let due = order.confirmation_due(settings.return_window_days);
+                if due.is_some_and(|due| due <= now) {
+                    order.points_confirmed_at = Some(now);
+                }
+            }
         }
         order.derive(&settings.loyalty);
         apply_order_difference(&mut profile, before.as_ref(), &order);
@@ -120,7 +130,8 @@ pub fn decide(
         lifecycle: profile.lifecycle,
         moved,
     };
-    Decision { profile, order, messages, outcome }
+    let order_due_at = order.as_ref().and_then(|o| o.confirmation_due(settings.return_window_days));
+    Decision { profile, order, order_due_at, messages, outcome }
 }
 
 /// The messages an event causes:
@@ -143,11 +154,11 @@ fn messages_for(
     if let Some(order) = order {
         let before = state.order.as_ref();
         let was_placed = before.is_some_and(|b| b.placed.is_some());
-        if !was_placed && order.placed.is_some() && order.points_pending() > 0 {
+        if !was_placed && order.placed.is_some() && order.points_held() > 0 {
             let next = settings.loyalty.tiers.iter().find(|t| t.min_points > held);
             let data = MessageData::LoyaltyEarned {
                 order_id: order.id.clone(),
-                points: order.points_pending(),
+                points: order.points_held(),
                 points_pending: loyalty.points_pending,
                 points_available: loyalty.points_available,
                 tier: loyalty.tier.clone(),
@@ -165,6 +176,16 @@ fn messages_for(
                 points_available: loyalty.points_available,
             };
             messages.push(MessageIntent::new(&format!("{}#{}", order.id, event.id), profile, data, now));
+        }
+        let was_confirmed = before.is_some_and(|b| b.points_confirmed_at.is_some());
+        if !was_confirmed && order.points_confirmed_at.is_some() {
+            let data = MessageData::LoyaltyConfirmed {
+                order_id: order.id.clone(),
+                points: order.points_held(),
+                points_pending: loyalty.points_pending,
+                points_available: loyalty.points_available,
+            };
+            messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
         }
     }
     if let Some(tier) = settings.loyalty.tier_for(held).filter(|t| t.min_points > 0)
@@ -213,6 +234,7 @@ struct Contribution {
     counted: u32,
     spent: Option<Money>,
     points_pending: u64,
+    points_available: u64,
     returned: u32,
 }
 
@@ -224,6 +246,7 @@ fn contribution(order: Option<&Order>) -> Contribution {
         counted: u32::from(order.placed.is_some()),
         spent: order.placed.as_ref().map(|p| p.total),
         points_pending: order.points_pending(),
+        points_available: order.points_available(),
         returned: u32::from(order.has_returns()),
     }
 }
@@ -241,6 +264,8 @@ fn apply_order_difference(profile: &mut CustomerProfile, before: Option<&Order>,
     }
     profile.loyalty.points_pending =
         (profile.loyalty.points_pending + new.points_pending).saturating_sub(old.points_pending);
+    profile.loyalty.points_available = (profile.loyalty.points_available + new.points_available)
+        .saturating_sub(old.points_available);
     if let Some(placed) = &after.placed {
         let at = placed.placed_at;
         profile.first_order_at = Some(profile.first_order_at.map_or(at, |t| t.min(at)));

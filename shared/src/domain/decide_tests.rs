@@ -42,6 +42,7 @@ fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEve
         EventKind::OrderDelivered { .. } => "order.delivered",
         EventKind::OrderReturned { .. } => "order.returned",
         EventKind::AddressChanged => "customer.address_changed",
+        EventKind::ReturnWindowClosed { .. } => "schedule",
     };
     ShopEvent {
         id: EventId::parse(id).unwrap(),
@@ -511,4 +512,45 @@ fn a_higher_tier_is_announced_once_and_a_move_brings_a_welcome() {
     next.customer.address = Some(home("Oudegracht 158"));
     let second_order = decide(&CustomerState { profile: Some(moved.profile), order: None }, &next, now(), &settings);
     assert_eq!(kinds(&second_order), ["loyalty-earned#NL-2"], "Zilver was announced already");
+}
+
+fn window_closed(id: &str, order: &str) -> ShopEvent {
+    event(id, 0, facts(), EventKind::ReturnWindowClosed { order_id: OrderId::parse(order).unwrap() })
+}
+
+#[test]
+fn points_become_available_when_the_return_window_closes() {
+    let settings = demo_settings();
+    let placed = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    assert_eq!(placed.order_due_at, None, "not delivered yet: no window");
+    let state = CustomerState { profile: Some(placed.profile), order: placed.order };
+    let delivered = decide(&state, &delivered("e2", "NL-1", 100), now(), &settings);
+    let due = t(100) + jiff::SignedDuration::from_hours(30 * 24);
+    assert_eq!(delivered.order_due_at, Some(due));
+    let state = CustomerState { profile: Some(delivered.profile), order: delivered.order };
+
+    let early = decide(&state, &window_closed("t1", "NL-1"), due - jiff::SignedDuration::from_secs(1), &settings);
+    assert_eq!((early.profile.loyalty.points_pending, early.profile.loyalty.points_available), (64, 0));
+    assert!(early.messages.is_empty());
+
+    let closed = decide(&state, &window_closed("t2", "NL-1"), due, &settings);
+    assert_eq!((closed.profile.loyalty.points_pending, closed.profile.loyalty.points_available), (0, 64));
+    assert_eq!(closed.order_due_at, None, "confirmed: out of the due index");
+    assert_eq!(kinds(&closed), ["loyalty-confirmed#NL-1"]);
+
+    // A return after confirmation takes the points back from the available balance.
+    let state = CustomerState { profile: Some(closed.profile), order: closed.order };
+    let late_return = decide(&state, &returned("e3", "NL-1", 200, Some(vec![("EB-200", 1)])), due, &settings);
+    assert_eq!((late_return.profile.loyalty.points_pending, late_return.profile.loyalty.points_available), (0, 11));
+}
+
+#[test]
+fn a_fully_returned_order_has_nothing_to_confirm() {
+    let settings = demo_settings();
+    let (profile, orders) = run(&[placed("e1", "NL-1", 0), delivered("e2", "NL-1", 10), returned("e3", "NL-1", 20, None)]);
+    assert_eq!(orders["NL-1"].confirmation_due(settings.return_window_days), None);
+    let state = CustomerState { profile: Some(profile), order: Some(orders["NL-1"].clone()) };
+    let tick = decide(&state, &window_closed("t1", "NL-1"), t(10_000_000), &settings);
+    assert!(tick.messages.is_empty());
+    assert_eq!(tick.profile.loyalty.points_available, 0);
 }

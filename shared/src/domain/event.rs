@@ -14,6 +14,8 @@ pub enum EventType {
     OrderDelivered,
     OrderReturned,
     AddressChanged,
+    /// Not a webhook: the schedule, when something a customer has is due.
+    Timer,
 }
 
 impl EventType {
@@ -31,6 +33,7 @@ impl EventType {
             EventType::OrderDelivered => "order-delivered",
             EventType::OrderReturned => "order-returned",
             EventType::AddressChanged => "address-changed",
+            EventType::Timer => "schedule",
         }
     }
 
@@ -41,6 +44,7 @@ impl EventType {
             EventType::OrderDelivered => "order.delivered",
             EventType::OrderReturned => "order.returned",
             EventType::AddressChanged => "customer.address_changed",
+            EventType::Timer => "schedule.timer",
         }
     }
 
@@ -68,6 +72,7 @@ impl ShopEvent {
             EventKind::OrderDelivered { .. } => EventType::OrderDelivered,
             EventKind::OrderReturned { .. } => EventType::OrderReturned,
             EventKind::AddressChanged => EventType::AddressChanged,
+            EventKind::ReturnWindowClosed { .. } => EventType::Timer,
         }
     }
 
@@ -76,7 +81,8 @@ impl ShopEvent {
         match &self.kind {
             EventKind::OrderPlaced(order) => Some(&order.id),
             EventKind::OrderDelivered { order_id, .. }
-            | EventKind::OrderReturned { order_id, .. } => Some(order_id),
+            | EventKind::OrderReturned { order_id, .. }
+            | EventKind::ReturnWindowClosed { order_id } => Some(order_id),
             EventKind::AddressChanged => None,
         }
     }
@@ -106,6 +112,8 @@ pub enum EventKind {
         facts: ReturnFacts,
     },
     AddressChanged,
+    /// The return window of a delivered order may have closed (from the schedule).
+    ReturnWindowClosed { order_id: OrderId },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

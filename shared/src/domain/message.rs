@@ -34,6 +34,8 @@ pub enum MessageData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         points_to_next_tier: Option<u64>,
     },
+    /// The return window closed: the order's points are available now.
+    LoyaltyConfirmed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
     /// Points taken back after a return.
     LoyaltyReversed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
     /// The customer reached a higher tier.
@@ -50,6 +52,7 @@ impl MessageData {
     pub fn kind(&self) -> &'static str {
         match self {
             MessageData::LoyaltyEarned { .. } => "loyalty-earned",
+            MessageData::LoyaltyConfirmed { .. } => "loyalty-confirmed",
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
@@ -58,7 +61,7 @@ impl MessageData {
 
     pub fn class(&self) -> MessageClass {
         match self {
-            MessageData::LoyaltyEarned { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
+            MessageData::LoyaltyEarned { .. } | MessageData::LoyaltyConfirmed { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
                 MessageClass::Service
             }
             MessageData::WelcomeAfterMove { .. } => MessageClass::Promotional,

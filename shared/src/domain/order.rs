@@ -61,6 +61,9 @@ pub struct Order {
     pub status: OrderStatus,
     pub points_earned: u64,
     pub points_reversed: u64,
+    /// When the return window closed and the order's points became available.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points_confirmed_at: Option<Timestamp>,
 }
 
 impl Order {
@@ -73,6 +76,7 @@ impl Order {
             status: OrderStatus::Placed,
             points_earned: 0,
             points_reversed: 0,
+            points_confirmed_at: None,
         }
     }
 
@@ -116,7 +120,27 @@ impl Order {
 
     /// Points this order holds in the customer's pending balance.
     pub fn points_pending(&self) -> u64 {
+        if self.points_confirmed_at.is_some() { 0 } else { self.points_held() }
+    }
+
+    /// Points this order holds in the customer's available balance.
+    pub fn points_available(&self) -> u64 {
+        if self.points_confirmed_at.is_some() { self.points_held() } else { 0 }
+    }
+
+    /// What the order is worth in points now: earned less what returns took back.
+    pub fn points_held(&self) -> u64 {
         self.points_earned - self.points_reversed
+    }
+
+    /// When the order's pending points become available: the end of the return window after
+    /// delivery, unless they are confirmed already or nothing is left to confirm.
+    pub fn confirmation_due(&self, return_window_days: u16) -> Option<Timestamp> {
+        let delivered = self.delivered_at?;
+        if self.placed.is_none() || self.points_confirmed_at.is_some() || self.points_held() == 0 {
+            return None;
+        }
+        Some(delivered + jiff::SignedDuration::from_hours(24 * i64::from(return_window_days)))
     }
 
     pub fn has_returns(&self) -> bool {

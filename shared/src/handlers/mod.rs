@@ -56,3 +56,38 @@ impl WebhookApp {
         ))
     }
 }
+
+/// What applying one event came to.
+pub(crate) enum Applied {
+    Committed(Box<crate::domain::Decision>),
+    Duplicate,
+}
+
+/// Read, decide, write: one BatchGetItem, the pure `decide`, one TransactWriteItems; again if
+/// another writer changed the customer in between. Webhooks and the schedule both apply their
+/// events here, so every rule lives in `decide` and nowhere else.
+pub(crate) async fn apply_event(
+    store: &Store,
+    clock: &dyn Clock,
+    settings: &crate::domain::ShopSettings,
+    event: &crate::domain::ShopEvent,
+) -> Result<Applied, crate::store::StoreError> {
+    const MAX_WRITE_ATTEMPTS: usize = 5;
+    let shop = &settings.id;
+    for _ in 0..MAX_WRITE_ATTEMPTS {
+        let loaded = store.load(shop, &event.id, &event.customer.id, event.order_id()).await?;
+        if loaded.already_processed {
+            return Ok(Applied::Duplicate);
+        }
+        let now = clock.now();
+        let decision = crate::domain::decide(&loaded.state, event, now, settings);
+        let processed = webhook::processed_record(&event.id, event.event_type(), Some(&event.customer.id), event.order_id(), now);
+        let read_version = loaded.state.profile.as_ref().map(|p| p.version);
+        match store.write_decision(shop, read_version, &decision, &processed).await? {
+            crate::store::Written::Committed => return Ok(Applied::Committed(Box::new(decision))),
+            crate::store::Written::Duplicate => return Ok(Applied::Duplicate),
+            crate::store::Written::Conflict => continue,
+        }
+    }
+    Err(crate::store::StoreError::Unavailable("the customer kept changing under concurrent writes".into()))
+}

@@ -14,6 +14,8 @@ pub struct PassReport {
     /// Index entries read (the pass's cost grows with this, not with the table).
     pub due_items_read: usize,
     pub messages_handled: usize,
+    /// Customer timers applied (return windows closed).
+    pub timers_handled: usize,
     /// Entries whose item moved on before the pass reached it (claimed by another pass).
     pub already_handled: usize,
 }
@@ -29,6 +31,12 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
             let (due, next) = app.store.due_page(&shard, now, start).await?;
             report.due_items_read += due.len();
             for key in due {
+                if key.sk.starts_with(keys::ORDER_PREFIX) {
+                    if tick_order(app, &key, now).await? {
+                        report.timers_handled += 1;
+                    }
+                    continue;
+                }
                 if !key.sk.starts_with(keys::MESSAGE_PREFIX) {
                     continue;
                 }
@@ -50,6 +58,34 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
         tracing::info!(due_items_read = report.due_items_read, messages_handled = report.messages_handled, "schedule pass done");
     }
     Ok(report)
+}
+
+/// An order whose return window may have closed: the same `decide` as a webhook, with a
+/// timer event; then the messages it caused go out (locally there is no stream).
+async fn tick_order(app: &SenderApp, key: &keys::Key, now: crate::domain::Timestamp) -> Result<bool, StoreError> {
+    use crate::domain::{CustomerFacts, EventId, EventKind, OrderId, ShopEvent};
+    let (Some((shop_id, customer)), Some(order)) = (keys::parse_customer_partition(&key.pk), key.sk.strip_prefix(keys::ORDER_PREFIX)) else {
+        return Ok(false);
+    };
+    let Ok(order_id) = OrderId::parse(order) else { return Ok(false) };
+    let Some(shop) = app.shops.get(&shop_id).await? else { return Ok(false) };
+    // One timer event per order and day: applied once; if it found nothing due yet (a shop
+    // lengthened its return window), the next day's tick tries again.
+    let id = EventId::parse(format!("timer:return-window:{order_id}:{}", now.as_second() / 86_400)).map_err(|e| StoreError::Failed(e.to_string()))?;
+    let event = ShopEvent {
+        id,
+        source: "schedule".into(),
+        occurred_at: now,
+        customer: CustomerFacts { id: customer.clone(), email: None, first_name: None, locale: None, marketing_consent: None, address: None },
+        kind: EventKind::ReturnWindowClosed { order_id },
+    };
+    let applied = super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, &event).await?;
+    if matches!(applied, super::Applied::Committed(_)) {
+        if let Err(err) = super::send_messages::deliver_pending(app, &shop_id, &customer).await {
+            tracing::warn!(detail = %err, "messages after a timer will be retried");
+        }
+    }
+    Ok(true)
 }
 
 /// The Lambda entry point (the EventBridge event itself carries nothing we need).

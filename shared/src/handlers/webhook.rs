@@ -9,7 +9,7 @@
 
 use super::WebhookApp;
 use super::responses::{error, json};
-use crate::domain::{CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, decide, erase};
+use crate::domain::{CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, erase};
 use crate::shops::Shop;
 use crate::store::{ProcessedEvent, StoreError, Written};
 use crate::webhook::platform::{self, Platform};
@@ -288,7 +288,7 @@ fn combine(mut results: Vec<Done>) -> Reply {
     Reply::ok(outcome, json(200, json!({ "status": outcome, "results": bodies })))
 }
 
-fn processed_record(event_id: &EventId, route: EventType, customer: Option<&CustomerId>, order: Option<&OrderId>, now: Timestamp) -> ProcessedEvent {
+pub(crate) fn processed_record(event_id: &EventId, route: EventType, customer: Option<&CustomerId>, order: Option<&OrderId>, now: Timestamp) -> ProcessedEvent {
     ProcessedEvent {
         event_id: event_id.clone(),
         route: route.route().to_owned(),
@@ -366,40 +366,27 @@ async fn erase_customer(app: &WebhookApp, shop: &Shop, route: EventType, deliver
 
 /// Read, decide, write; again if another writer changed the customer in between.
 async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Result<Done, Reply> {
-    let shop_id = &shop.settings.id;
     let duplicate = || Done::new("duplicate", json!({ "event_id": event.id.as_str() }));
-    for _ in 0..MAX_WRITE_ATTEMPTS {
-        let loaded = app.store.load(shop_id, &event.id, &event.customer.id, event.order_id()).await.map_err(Reply::store_error)?;
-        if loaded.already_processed {
-            return Ok(duplicate());
-        }
-        let now = app.clock.now();
-        let decision = decide(&loaded.state, event, now, &shop.settings);
-        let processed = processed_record(&event.id, event.event_type(), Some(&event.customer.id), event.order_id(), now);
-        let read_version = loaded.state.profile.as_ref().map(|p| p.version);
-        match app.store.write_decision(shop_id, read_version, &decision, &processed).await.map_err(Reply::store_error)? {
-            Written::Committed => {
-                let o = &decision.outcome;
-                let mut body = json!({
-                    "event_id": event.id.as_str(),
-                    "customer_id": event.customer.id.as_str(),
-                    "points_pending": o.points_pending,
-                    "lifecycle": o.lifecycle.as_str(),
-                });
-                if let (Some(order_id), Some(status)) = (event.order_id(), o.order_status) {
-                    body["order_id"] = json!(order_id.as_str());
-                    body["order_status"] = json!(status.as_str());
-                }
-                if event.customer.address.is_some() {
-                    body["moved"] = json!(o.moved);
-                }
-                return Ok(Done::new("processed", body));
+    match super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, event).await.map_err(Reply::store_error)? {
+        super::Applied::Duplicate => Ok(duplicate()),
+        super::Applied::Committed(decision) => {
+            let o = &decision.outcome;
+            let mut body = json!({
+                "event_id": event.id.as_str(),
+                "customer_id": event.customer.id.as_str(),
+                "points_pending": o.points_pending,
+                "lifecycle": o.lifecycle.as_str(),
+            });
+            if let (Some(order_id), Some(status)) = (event.order_id(), o.order_status) {
+                body["order_id"] = json!(order_id.as_str());
+                body["order_status"] = json!(status.as_str());
             }
-            Written::Duplicate => return Ok(duplicate()),
-            Written::Conflict => continue,
+            if event.customer.address.is_some() {
+                body["moved"] = json!(o.moved);
+            }
+            Ok(Done::new("processed", body))
         }
     }
-    Err(Reply::store_error(StoreError::Unavailable("the customer kept changing under concurrent writes".into())))
 }
 
 fn method_not_allowed(allow: &'static str) -> Response<Body> {

@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 4] = ["loyalty-earned", "loyalty-reversed", "tier-reached", "welcome-after-move"];
+pub const KINDS: [&str; 5] = ["loyalty-earned", "loyalty-confirmed", "loyalty-reversed", "tier-reached", "welcome-after-move"];
 
 macro_rules! bundled {
     ($($locale:literal / $kind:literal),* $(,)?) => {
@@ -24,8 +24,8 @@ macro_rules! bundled {
 }
 
 const TEMPLATES: &[(&str, &str)] = bundled!(
-    "nl" / "loyalty-earned", "nl" / "loyalty-reversed", "nl" / "tier-reached", "nl" / "welcome-after-move",
-    "en" / "loyalty-earned", "en" / "loyalty-reversed", "en" / "tier-reached", "en" / "welcome-after-move",
+    "nl" / "loyalty-earned", "nl" / "loyalty-confirmed", "nl" / "loyalty-reversed", "nl" / "tier-reached", "nl" / "welcome-after-move",
+    "en" / "loyalty-earned", "en" / "loyalty-confirmed", "en" / "loyalty-reversed", "en" / "tier-reached", "en" / "welcome-after-move",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +111,10 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
         "loyalty-earned" => [
             base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 120, "tier": "Brons", "next_tier": "Zilver", "points_to_next_tier": 66 }), true),
             base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 0, "tier": null, "next_tier": null, "points_to_next_tier": null }), false),
+        ],
+        "loyalty-confirmed" => [
+            base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 0, "points_available": 184 }), true),
+            base(json!({ "order_id": "NL-100482", "points": 1, "points_pending": 0, "points_available": 1 }), false),
         ],
         "loyalty-reversed" => [
             base(json!({ "order_id": "NL-100482", "points": 53, "points_pending": 11, "points_available": 120 }), true),

@@ -201,7 +201,13 @@ impl Store {
         ];
         if let Some(order) = &decision.order {
             // No condition of its own: every order write also bumps the profile's version.
-            let order_item = encode(order, &keys::order(shop, customer, &order.id), "order")?;
+            let order_key = keys::order(shop, customer, &order.id);
+            let mut order_item = encode(order, &order_key, "order")?;
+            // An order waiting for its return window to close sits in the due index.
+            if let Some(due) = decision.order_due_at {
+                order_item.insert(keys::DUE_SHARD.into(), AttributeValue::S(keys::due_shard(&order_key.pk)));
+                order_item.insert(keys::DUE_AT.into(), AttributeValue::N(due.as_second().to_string()));
+            }
             items.push(put_item(&self.table, order_item, None)?);
             let owner = OrderOwner { customer_id: customer.clone() };
             let owner_item = encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;

@@ -56,6 +56,13 @@ fn customer_partition(shop: &ShopId, customer: &CustomerId) -> String {
     format!("SHOP#{shop}#CUST#{customer}")
 }
 
+/// The shop and customer of a customer partition key (`SHOP#{shop}#CUST#{customer}`).
+pub fn parse_customer_partition(pk: &str) -> Option<(ShopId, CustomerId)> {
+    let rest = pk.strip_prefix("SHOP#")?;
+    let (shop, customer) = rest.split_once("#CUST#")?;
+    Some((ShopId::parse(shop).ok()?, CustomerId::parse(customer).ok()?))
+}
+
 pub fn profile(shop: &ShopId, customer: &CustomerId) -> Key {
     Key {
         pk: customer_partition(shop, customer),
