@@ -103,3 +103,38 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
     assert_eq!(emails_to(&email).await.len(), 2, "the order's email and the confirmation");
     assert_eq!(run_pass(&after).await.unwrap().due_items_read, 0, "a confirmed order leaves the index");
 }
+
+#[tokio::test]
+async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let stack = TestStack::start().await;
+    // 10,000 customer profiles (not due) and 50 deferred messages that are due, written straight
+    // into the table with the store's own key layout.
+    let shop = stack.shop.clone();
+    let mut requests = Vec::new();
+    for i in 0..10_000 {
+        let key = trouw::store::keys::profile(&shop, &CustomerId::parse(format!("cus-{i}")).unwrap());
+        let mut item = key.to_item();
+        item.insert("item".into(), AttributeValue::S("profile".into()));
+        requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build());
+    }
+    for i in 0..50 {
+        let key = trouw::store::keys::message(&shop, &CustomerId::parse(format!("cus-{i}")).unwrap(), &format!("loyalty-earned#o-{i}"));
+        let mut item = key.to_item();
+        item.insert("item".into(), AttributeValue::S("message".into()));
+        item.insert("status".into(), AttributeValue::S("SKIPPED".into()));
+        item.insert(trouw::store::keys::DUE_SHARD.into(), AttributeValue::S(trouw::store::keys::due_shard(&key.pk)));
+        item.insert(trouw::store::keys::DUE_AT.into(), AttributeValue::N("1790000000".into()));
+        requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build());
+    }
+    for chunk in requests.chunks(25) {
+        let out = stack.dynamo.batch_write_item().request_items(&stack.table, chunk.to_vec()).send().await.unwrap();
+        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+    }
+    let sender = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
+    let report = run_pass(&sender).await.unwrap();
+    assert_eq!(report.due_items_read, 50, "the pass reads the due entries, not the 10,000 customers");
+    assert!(report.due_items_read <= 60);
+    // The stand-in items carry keys only: each is logged and skipped, and the pass goes on.
+    assert_eq!((report.messages_handled, report.unreadable), (0, 50));
+}

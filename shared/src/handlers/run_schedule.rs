@@ -18,6 +18,8 @@ pub struct PassReport {
     pub timers_handled: usize,
     /// Entries whose item moved on before the pass reached it (claimed by another pass).
     pub already_handled: usize,
+    /// Entries whose item could not be read (logged).
+    pub unreadable: usize,
 }
 
 /// One pass over every shard of the due index, at the app's clock.
@@ -40,7 +42,17 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
                 if !key.sk.starts_with(keys::MESSAGE_PREFIX) {
                     continue;
                 }
-                let Some(message) = app.store.message_at(&key).await? else { continue };
+                let message = match app.store.message_at(&key).await {
+                    Ok(Some(message)) => message,
+                    Ok(None) => continue,
+                    // One unreadable item must not stop the pass for everyone else.
+                    Err(StoreError::Corrupt(detail)) => {
+                        tracing::error!(detail = %detail, "unreadable due item skipped");
+                        report.unreadable += 1;
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                };
                 match deliver(app, &message).await {
                     Ok(Delivery::Done(_)) => report.messages_handled += 1,
                     Ok(Delivery::AlreadyHandled) => report.already_handled += 1,
