@@ -161,13 +161,17 @@ async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good
     let sender = stack.sender(daytime(), Some(&proxy.endpoint)).await;
 
     proxy.set("SendEmail", Fault::Throttle);
-    assert!(deliver_pending(&sender, &stack.shop, &customer()).await.is_err(), "a throttled send asks for a retry");
+    deliver_pending(&sender, &stack.shop, &customer()).await.unwrap();
     let message = &messages(&stack).await[0];
-    assert_eq!((message.status, message.attempts), (MessageStatus::Pending, 1));
+    assert_eq!((message.status, message.reason.as_deref(), message.attempts), (MessageStatus::Deferred, Some("ses_unavailable"), 1));
+    assert_eq!(message.deferred_until, Some("2026-11-02T10:01:00Z".parse().unwrap()), "retried after a minute");
     assert!(emails_to(&email).await.is_empty());
     proxy.clear();
-    deliver_pending(&sender, &stack.shop, &customer()).await.unwrap();
+    let later = stack.sender(Arc::new(FixedClock("2026-11-02T10:02:00Z".parse().unwrap())), Some(&proxy.endpoint)).await;
+    let report = trouw::handlers::run_schedule::run_pass(&later).await.unwrap();
+    assert_eq!(report.messages_handled, 1, "the schedule sends it");
     assert_eq!(emails_to(&email).await.len(), 1, "sent exactly once after the retry");
+    assert_eq!(messages(&stack).await[0].status, MessageStatus::Sent);
 
     // A second customer whose address SES rejects: FAILED, and never tried again.
     let other = format!("{}@example.nl", unique("bram"));

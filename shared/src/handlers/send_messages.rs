@@ -1,8 +1,8 @@
 //! `send-messages`: consumes new PENDING message items from the table's stream. For each:
 //! claim it (so a second delivery does nothing), ask the one policy gate, render, send through
-//! SES, and record SENT, SKIPPED, DEFERRED or FAILED on the item. SES throttling puts the
-//! message back to PENDING and reports the record as failed, so Lambda retries it; SES did not
-//! take it, so nothing is sent twice.
+//! SES, and record SENT, SKIPPED, DEFERRED or FAILED on the item. SES throttling defers the
+//! message (one minute, doubling per attempt) for the schedule to try again; SES did not take
+//! it, so nothing is sent twice, and a throttled SES never turns into a hot retry loop.
 
 use crate::clock::Clock;
 use crate::domain::{gate, CustomerId, DeferReason, MessageClass, ShopId, SkipReason, Verdict};
@@ -112,11 +112,8 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     };
     let outcome = match decide_and_send(app, &claimed).await {
         Ok(outcome) => outcome,
-        Err(err) => {
-            let released = MessageOutcome::Released { error: err.0.clone() };
-            app.store.finish_message(shop_id, customer, key, &released, app.clock.now()).await.map_err(transient)?;
-            return Err(err);
-        }
+        // SES did not take the message: try again later through the schedule, backing off.
+        Err(RetryLater(error)) => MessageOutcome::Retry { until: now + retry_backoff(claimed.attempts), error },
     };
     app.store.finish_message(shop_id, customer, key, &outcome, app.clock.now()).await.map_err(transient)?;
     let status = match &outcome {
@@ -124,7 +121,7 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
         MessageOutcome::Skipped { .. } => MessageStatus::Skipped,
         MessageOutcome::Deferred { .. } => MessageStatus::Deferred,
         MessageOutcome::Failed { .. } => MessageStatus::Failed,
-        MessageOutcome::Released { .. } => MessageStatus::Pending,
+        MessageOutcome::Retry { .. } => MessageStatus::Deferred,
     };
     tracing::info!(outcome = status.as_str(), "message handled");
     Ok(Delivery::Done(outcome))
@@ -217,6 +214,11 @@ pub fn compose(
             ("locale", locale.to_owned()),
         ],
     })
+}
+
+/// One minute after the first refusal, doubling per attempt, at most an hour.
+fn retry_backoff(attempts: u32) -> jiff::SignedDuration {
+    jiff::SignedDuration::from_mins(1_i64 << attempts.min(6)).min(jiff::SignedDuration::from_hours(1))
 }
 
 /// `{base}/u/{token}`: one-click unsubscribe (RFC 8058) and the preferences page.

@@ -401,10 +401,18 @@ impl Store {
                 ],
             ),
             MessageOutcome::Failed { error } => (MessageStatus::Failed, "#error = :error", vec![(":error", s(error))]),
-            MessageOutcome::Released { error } => (
-                MessageStatus::Pending,
-                "#error = :error, attempts = if_not_exists(attempts, :zero) + :one",
-                vec![(":error", s(error)), (":zero", AttributeValue::N("0".into())), (":one", AttributeValue::N("1".into()))],
+            MessageOutcome::Retry { until, error } => (
+                MessageStatus::Deferred,
+                "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one",
+                vec![
+                    (":reason", s("ses_unavailable")),
+                    (":error", s(error)),
+                    (":until", s(&until.to_string())),
+                    (":due", AttributeValue::N(until.as_second().to_string())),
+                    (":shard", s(&keys::due_shard(&keys::message(shop, customer, key).pk))),
+                    (":zero", AttributeValue::N("0".into())),
+                    (":one", AttributeValue::N("1".into())),
+                ],
             ),
         };
         values.push((":status", s(status.as_str())));
@@ -669,8 +677,9 @@ pub enum MessageOutcome {
     Skipped { reason: String },
     Deferred { until: Timestamp, reason: String },
     Failed { error: String },
-    /// SES did not take it (throttled): back to PENDING for another try.
-    Released { error: String },
+    /// SES did not take it (throttled, paused): DEFERRED until `until`, when the schedule
+    /// tries again; the attempt is counted.
+    Retry { until: Timestamp, error: String },
 }
 
 impl MessageRecord {
