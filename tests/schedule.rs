@@ -71,6 +71,10 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
     let email = format!("{}@example.nl", unique("anna"));
     let mut placed = example("order-placed");
     placed["customer"]["email"] = json!(email);
+    // Without categories: no care tips, so the return window is the order's only timer here.
+    for line in placed["order"]["lines"].as_array_mut().unwrap() {
+        line.as_object_mut().unwrap().remove("category");
+    }
     stack.post("order-placed", &placed).await;
     stack.post("order-delivered", &example("order-delivered")).await;
     let day_of_order = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
@@ -137,4 +141,33 @@ async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() 
     assert!(report.due_items_read <= 60);
     // The stand-in items carry keys only: each is logged and skipped, and the pass goes on.
     assert_eq!((report.messages_handled, report.unreadable), (0, 50));
+}
+
+#[tokio::test]
+async fn care_tips_arrive_through_the_schedule() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    let mut placed = example("order-placed");
+    placed["customer"]["email"] = json!(email);
+    stack.post("order-placed", &placed).await;
+    stack.post("order-delivered", &example("order-delivered")).await;
+    // Delivered 4 November; the first tip is due 14 days later, on 18 November (a Wednesday).
+    let tip_day = stack.sender(at("2026-11-18T12:40:00Z"), None).await;
+    let report = run_pass(&tip_day).await.unwrap();
+    assert_eq!(report.timers_handled, 1);
+    let tips: Vec<_> = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.intent.key.starts_with("care-tip#"))
+        .collect();
+    assert_eq!(tips.len(), 1);
+    assert_eq!(tips[0].status, MessageStatus::Sent, "{:?}", tips[0]);
+    let raw = emails_to(&email).await.into_iter().find(|r| r.contains("Tip:") || r.contains("=?utf-8?")).unwrap_or_default();
+    assert!(!raw.is_empty());
+    assert_eq!(run_pass(&tip_day).await.unwrap().timers_handled, 0, "the next tip is two weeks away");
 }

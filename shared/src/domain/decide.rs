@@ -84,7 +84,7 @@ pub fn decide(
     }
 
     // A timer for an order the store no longer has changes nothing.
-    let timer_without_order = matches!(event.kind, EventKind::ReturnWindowClosed { .. }) && state.order.is_none();
+    let timer_without_order = matches!(event.kind, EventKind::OrderTimer { .. }) && state.order.is_none();
     let order = event.order_id().filter(|_| !timer_without_order).map(|order_id| {
         let before = state.order.clone();
         let mut order = before
@@ -105,10 +105,13 @@ pub fn decide(
             }
             EventKind::OrderReturned { facts, .. } => order.add_return(facts.clone()),
             EventKind::AddressChanged => {}
-            EventKind::ReturnWindowClosed { .. } => {
+            EventKind::OrderTimer { .. } => {
                 let due = order.confirmation_due(settings.return_window_days);
                 if due.is_some_and(|due| due <= now) {
                     order.points_confirmed_at = Some(now);
+                }
+                if order.care_tip_due(settings).is_some_and(|due| due <= now) {
+                    order.care_tips_sent += 1;
                 }
             }
         }
@@ -130,7 +133,7 @@ pub fn decide(
         lifecycle: profile.lifecycle,
         moved,
     };
-    let order_due_at = order.as_ref().and_then(|o| o.confirmation_due(settings.return_window_days));
+    let order_due_at = order.as_ref().and_then(|o| o.next_due(settings));
     Decision { profile, order, order_due_at, messages, outcome }
 }
 
@@ -176,6 +179,19 @@ fn messages_for(
                 points_available: loyalty.points_available,
             };
             messages.push(MessageIntent::new(&format!("{}#{}", order.id, event.id), profile, data, now));
+        }
+        let tips_before = before.map_or(0, |b| b.care_tips_sent);
+        if order.care_tips_sent > tips_before {
+            let tips = order.care_tips(settings);
+            if let Some((category, tip)) = tips.get(order.care_tips_sent as usize - 1) {
+                let data = MessageData::CareTip {
+                    order_id: order.id.clone(),
+                    category: (*category).to_owned(),
+                    title: tip.title.clone(),
+                    text: tip.text.clone(),
+                };
+                messages.push(MessageIntent::new(&format!("{}#{}", order.id, order.care_tips_sent), profile, data, now));
+            }
         }
         let was_confirmed = before.is_some_and(|b| b.points_confirmed_at.is_some());
         if !was_confirmed && order.points_confirmed_at.is_some() {

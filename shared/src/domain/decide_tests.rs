@@ -42,7 +42,7 @@ fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEve
         EventKind::OrderDelivered { .. } => "order.delivered",
         EventKind::OrderReturned { .. } => "order.returned",
         EventKind::AddressChanged => "customer.address_changed",
-        EventKind::ReturnWindowClosed { .. } => "schedule",
+        EventKind::OrderTimer { .. } => "schedule",
     };
     ShopEvent {
         id: EventId::parse(id).unwrap(),
@@ -515,7 +515,7 @@ fn a_higher_tier_is_announced_once_and_a_move_brings_a_welcome() {
 }
 
 fn window_closed(id: &str, order: &str) -> ShopEvent {
-    event(id, 0, facts(), EventKind::ReturnWindowClosed { order_id: OrderId::parse(order).unwrap() })
+    event(id, 0, facts(), EventKind::OrderTimer { order_id: OrderId::parse(order).unwrap() })
 }
 
 #[test]
@@ -553,4 +553,62 @@ fn a_fully_returned_order_has_nothing_to_confirm() {
     let tick = decide(&state, &window_closed("t1", "NL-1"), t(10_000_000), &settings);
     assert!(tick.messages.is_empty());
     assert_eq!(tick.profile.loyalty.points_available, 0);
+}
+
+/// The contract order with categories: the toothbrush is an "apparaten" product, which has two
+/// care tips in the demo settings.
+fn placed_with_categories(id: &str, order: &str, at: i64) -> ShopEvent {
+    let mut e = placed(id, order, at);
+    if let EventKind::OrderPlaced(p) = &mut e.kind {
+        p.lines[0].category = Some("mondverzorging".into());
+        p.lines[1].category = Some("apparaten".into());
+    }
+    e
+}
+
+fn step(state: CustomerState, e: &ShopEvent, at: Timestamp) -> (CustomerState, Decision) {
+    let d = decide(&state, e, at, &demo_settings());
+    (CustomerState { profile: Some(d.profile.clone()), order: d.order.clone() }, d)
+}
+
+#[test]
+fn care_tips_come_every_fourteen_days_after_delivery_and_stop() {
+    let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed_with_categories("e1", "NL-1", 0), now());
+    let (state, d) = step(state, &delivered("e2", "NL-1", 100), now());
+    assert_eq!(d.order_due_at, Some(day(14)), "the first tip comes before the 30-day window closes");
+
+    let (state, d) = step(state, &window_closed("t1", "NL-1"), day(13));
+    assert!(d.messages.is_empty(), "not yet");
+    let (state, d) = step(state, &window_closed("t2", "NL-1"), day(14));
+    assert_eq!(kinds(&d), ["care-tip#NL-1#1"]);
+    assert!(matches!(&d.messages[0].data, MessageData::CareTip { category, title, .. } if category == "apparaten" && title == "Opzetborstel vervangen"));
+    assert_eq!(d.order_due_at, Some(day(28)));
+    let (state, d) = step(state, &window_closed("t3", "NL-1"), day(28));
+    assert_eq!(kinds(&d), ["care-tip#NL-1#2"]);
+    assert_eq!(d.order_due_at, Some(day(30)), "no tips left; the return window is next");
+    let (_, d) = step(state, &window_closed("t4", "NL-1"), day(30));
+    assert_eq!(kinds(&d), ["loyalty-confirmed#NL-1"]);
+    assert_eq!(d.order_due_at, None, "nothing more to do for this order");
+}
+
+#[test]
+fn returned_products_get_no_tips_and_tips_stop_after_the_set_months() {
+    let (state, _) = step(CustomerState::default(), &placed_with_categories("e1", "NL-1", 0), now());
+    let (state, _) = step(state, &delivered("e2", "NL-1", 100), now());
+    let (state, d) = step(state, &returned("e3", "NL-1", 200, Some(vec![("EB-200", 1)])), now());
+    assert!(d.order.as_ref().unwrap().care_tips(&demo_settings()).is_empty(), "the toothbrush came back");
+    assert_ne!(d.order_due_at, Some(t(100) + jiff::SignedDuration::from_hours(24 * 14)));
+    let _ = state;
+
+    let mut settings = demo_settings();
+    settings.care_tips.insert("apparaten".into(), (0..20).map(|i| crate::domain::CareTip { title: format!("Tip {i}"), text: "...".into() }).collect());
+    settings.care_tip_months = 3;
+    let d = decide(&CustomerState::default(), &placed_with_categories("e1", "NL-1", 0), now(), &settings);
+    let mut order = d.order.unwrap();
+    order.delivered_at = Some(t(0));
+    order.care_tips_sent = 6;
+    assert_eq!(order.care_tip_due(&settings), None, "a seventh tip would come after three months");
+    order.care_tips_sent = 5;
+    assert_eq!(order.care_tip_due(&settings), Some(t(0) + jiff::SignedDuration::from_hours(24 * 84)));
 }

@@ -72,7 +72,7 @@ impl ShopEvent {
             EventKind::OrderDelivered { .. } => EventType::OrderDelivered,
             EventKind::OrderReturned { .. } => EventType::OrderReturned,
             EventKind::AddressChanged => EventType::AddressChanged,
-            EventKind::ReturnWindowClosed { .. } => EventType::Timer,
+            EventKind::OrderTimer { .. } => EventType::Timer,
         }
     }
 
@@ -82,7 +82,7 @@ impl ShopEvent {
             EventKind::OrderPlaced(order) => Some(&order.id),
             EventKind::OrderDelivered { order_id, .. }
             | EventKind::OrderReturned { order_id, .. }
-            | EventKind::ReturnWindowClosed { order_id } => Some(order_id),
+            | EventKind::OrderTimer { order_id } => Some(order_id),
             EventKind::AddressChanged => None,
         }
     }
@@ -112,8 +112,9 @@ pub enum EventKind {
         facts: ReturnFacts,
     },
     AddressChanged,
-    /// The return window of a delivered order may have closed (from the schedule).
-    ReturnWindowClosed { order_id: OrderId },
+    /// Something about an order may be due (from the schedule): its return window closing, a
+    /// care tip.
+    OrderTimer { order_id: OrderId },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

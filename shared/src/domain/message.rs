@@ -36,6 +36,8 @@ pub enum MessageData {
     },
     /// The return window closed: the order's points are available now.
     LoyaltyConfirmed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
+    /// A care or usage tip for a product the customer kept.
+    CareTip { order_id: OrderId, category: String, title: String, text: String },
     /// Points taken back after a return.
     LoyaltyReversed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
     /// The customer reached a higher tier.
@@ -53,6 +55,7 @@ impl MessageData {
         match self {
             MessageData::LoyaltyEarned { .. } => "loyalty-earned",
             MessageData::LoyaltyConfirmed { .. } => "loyalty-confirmed",
+            MessageData::CareTip { .. } => "care-tip",
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
@@ -61,7 +64,8 @@ impl MessageData {
 
     pub fn class(&self) -> MessageClass {
         match self {
-            MessageData::LoyaltyEarned { .. } | MessageData::LoyaltyConfirmed { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
+            MessageData::LoyaltyEarned { .. } | MessageData::LoyaltyConfirmed { .. }
+            | MessageData::CareTip { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
                 MessageClass::Service
             }
             MessageData::WelcomeAfterMove { .. } => MessageClass::Promotional,

@@ -61,6 +61,9 @@ pub struct Order {
     pub status: OrderStatus,
     pub points_earned: u64,
     pub points_reversed: u64,
+    /// Care tips sent for this order so far.
+    #[serde(default)]
+    pub care_tips_sent: u32,
     /// When the return window closed and the order's points became available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points_confirmed_at: Option<Timestamp>,
@@ -77,6 +80,7 @@ impl Order {
             points_earned: 0,
             points_reversed: 0,
             points_confirmed_at: None,
+            care_tips_sent: 0,
         }
     }
 
@@ -131,6 +135,46 @@ impl Order {
     /// What the order is worth in points now: earned less what returns took back.
     pub fn points_held(&self) -> u64 {
         self.points_earned - self.points_reversed
+    }
+
+    /// The tips this order's products may get, in order: those of the categories of lines that
+    /// did not all come back.
+    pub fn care_tips<'a>(&self, settings: &'a super::ShopSettings) -> Vec<(&'a str, &'a super::CareTip)> {
+        let Some(placed) = &self.placed else { return Vec::new() };
+        if self.status == OrderStatus::Returned {
+            return Vec::new();
+        }
+        let returned = self.returned_quantities();
+        let mut categories: Vec<&str> = placed
+            .lines
+            .iter()
+            .filter(|l| returned.get(&l.sku).copied().unwrap_or(0) < u64::from(l.quantity))
+            .filter_map(|l| l.category.as_deref())
+            .collect();
+        categories.sort_unstable();
+        categories.dedup();
+        categories
+            .into_iter()
+            .filter_map(|c| settings.care_tips.get_key_value(c))
+            .flat_map(|(c, tips)| tips.iter().map(move |t| (c.as_str(), t)))
+            .collect()
+    }
+
+    /// When the next care tip is due: every 14 days after delivery, while tips are left and
+    /// within `care_tip_months` of the delivery.
+    pub fn care_tip_due(&self, settings: &super::ShopSettings) -> Option<Timestamp> {
+        let delivered = self.delivered_at?;
+        if self.care_tips_sent as usize >= self.care_tips(settings).len() {
+            return None;
+        }
+        let due = delivered + jiff::SignedDuration::from_hours(24 * 14 * i64::from(self.care_tips_sent + 1));
+        let stop = delivered + jiff::SignedDuration::from_hours(24 * 30 * i64::from(settings.care_tip_months));
+        (due <= stop).then_some(due)
+    }
+
+    /// When the schedule needs this order next, if ever.
+    pub fn next_due(&self, settings: &super::ShopSettings) -> Option<Timestamp> {
+        [self.confirmation_due(settings.return_window_days), self.care_tip_due(settings)].into_iter().flatten().min()
     }
 
     /// When the order's pending points become available: the end of the return window after

@@ -2,6 +2,7 @@
 
 use super::{Email, Locale, ShopId};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -11,6 +12,8 @@ pub enum SettingsError {
     Tiers,
     #[error("return_window_days: must be between 0 and 365")]
     ReturnWindow,
+    #[error("care_tip_months: must be between 3 and 6")]
+    CareTipMonths,
     #[error("name: must not be empty")]
     Name,
 }
@@ -30,6 +33,12 @@ pub struct ShopSettings {
     /// At most one non-transactional message per customer in this many hours (default 72).
     #[serde(default = "default_frequency_cap_hours")]
     pub frequency_cap_hours: u16,
+    /// Care and usage tips per product category, sent (service) every 14 days after delivery.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub care_tips: BTreeMap<String, Vec<CareTip>>,
+    /// Months after delivery that care tips stop (3 to 6, default 4).
+    #[serde(default = "default_care_tip_months")]
+    pub care_tip_months: u8,
     /// How the shop's emails look.
     #[serde(default)]
     pub branding: Branding,
@@ -50,6 +59,17 @@ pub struct Branding {
     pub website_url: Option<String>,
 }
 
+/// One tip: a title and a few sentences, in the shop's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CareTip {
+    pub title: String,
+    pub text: String,
+}
+
+fn default_care_tip_months() -> u8 {
+    4
+}
+
 fn default_frequency_cap_hours() -> u16 {
     72
 }
@@ -65,6 +85,9 @@ impl ShopSettings {
         }
         if self.return_window_days > 365 {
             return Err(SettingsError::ReturnWindow);
+        }
+        if !(3..=6).contains(&self.care_tip_months) {
+            return Err(SettingsError::CareTipMonths);
         }
         let tiers = &self.loyalty.tiers;
         let increasing = tiers.windows(2).all(|w| w[0].min_points < w[1].min_points);
@@ -116,6 +139,14 @@ pub(crate) mod fixtures {
             time_zone: "Europe/Amsterdam".into(),
             return_window_days: 30,
             frequency_cap_hours: 72,
+            care_tips: BTreeMap::from([(
+                "apparaten".to_owned(),
+                vec![
+                    CareTip { title: "Opzetborstel vervangen".into(), text: "Vervang je opzetborstel elke drie maanden.".into() },
+                    CareTip { title: "Opladen".into(), text: "Laad je tandenborstel pas op als hij bijna leeg is.".into() },
+                ],
+            )]),
+            care_tip_months: 4,
             branding: Branding::default(),
             welcome_coupon: Some("WELKOMTHUIS".into()),
             loyalty: LoyaltyRules {

@@ -89,7 +89,7 @@ async fn tick_order(app: &SenderApp, key: &keys::Key, now: crate::domain::Timest
         source: "schedule".into(),
         occurred_at: now,
         customer: CustomerFacts { id: customer.clone(), email: None, first_name: None, locale: None, marketing_consent: None, address: None },
-        kind: EventKind::ReturnWindowClosed { order_id },
+        kind: EventKind::OrderTimer { order_id },
     };
     let applied = super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, &event).await?;
     if matches!(applied, super::Applied::Committed(_)) {
