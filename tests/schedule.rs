@@ -80,7 +80,10 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
     let day_of_order = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
     deliver_pending(&day_of_order, &stack.shop, &CustomerId::parse("cus-8812").unwrap()).await.unwrap();
 
-    // Delivered 4 November 13:38 (+01:00); the 30-day window closes 4 December 12:38 UTC.
+    // Delivered 4 November 13:38 (+01:00): the survey on 9 November, then the 30-day window
+    // closes 4 December 12:38 UTC.
+    let survey_day = stack.sender(at("2026-11-09T13:00:00Z"), None).await;
+    assert_eq!(run_pass(&survey_day).await.unwrap().timers_handled, 1);
     let before = stack.sender(at("2026-12-04T10:00:00Z"), None).await;
     assert_eq!(run_pass(&before).await.unwrap().timers_handled, 0);
     let (profile, _) = stack.customer("cus-8812").await;
@@ -104,7 +107,7 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
         .find(|m| m.intent.key == "loyalty-confirmed#NL-100482")
         .expect("a loyalty update");
     assert_eq!(confirmed.status, MessageStatus::Sent);
-    assert_eq!(emails_to(&email).await.len(), 2, "the order's email and the confirmation");
+    assert_eq!(emails_to(&email).await.len(), 3, "the order's email, the survey and the confirmation");
     assert_eq!(run_pass(&after).await.unwrap().due_items_read, 0, "a confirmed order leaves the index");
 }
 
@@ -170,4 +173,48 @@ async fn care_tips_arrive_through_the_schedule() {
     let raw = emails_to(&email).await.into_iter().find(|r| r.contains("Tip:") || r.contains("=?utf-8?")).unwrap_or_default();
     assert!(!raw.is_empty());
     assert_eq!(run_pass(&tip_day).await.unwrap().timers_handled, 0, "the next tip is two weeks away");
+}
+
+#[tokio::test]
+async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_answer() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    let mut placed = example("order-placed");
+    placed["customer"]["email"] = json!(email);
+    for line in placed["order"]["lines"].as_array_mut().unwrap() {
+        line.as_object_mut().unwrap().remove("category");
+    }
+    stack.post("order-placed", &placed).await;
+    stack.post("order-delivered", &example("order-delivered")).await;
+    let customer = CustomerId::parse("cus-8812").unwrap();
+    let day_of_order = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
+    deliver_pending(&day_of_order, &stack.shop, &customer).await.unwrap();
+    // Delivered 4 November 13:38 (+01:00): day 4 nothing, day 5 the survey.
+    let day4 = stack.sender(at("2026-11-08T13:00:00Z"), None).await;
+    assert_eq!(run_pass(&day4).await.unwrap().timers_handled, 0);
+    // The pass runs late (at the last 11:00 UTC before now, daytime in Amsterdam), so that the
+    // answer below, on the real clock, still falls within the 7 days after the question.
+    let now = jiff::Timestamp::now();
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let eleven = |d: jiff::civil::Date| jiff::tz::TimeZone::UTC.to_timestamp(d.at(11, 0, 0, 0)).unwrap();
+    let pass_at = if eleven(today) <= now { eleven(today) } else { eleven(today.yesterday().unwrap()) };
+    let day5 = stack.sender(Arc::new(FixedClock(pass_at)), None).await;
+    assert_eq!(run_pass(&day5).await.unwrap().timers_handled, 1);
+    let survey = stack.app.webhooks.store.messages(&stack.shop, &customer).await.unwrap().into_iter().find(|m| m.intent.key == "survey#NL-100482").expect("a survey");
+    assert_eq!(survey.status, MessageStatus::Sent);
+
+    let token = trouw::mail::LinkKey::new(trouw_tests::LINK_SECRET).survey_token(&stack.shop, &customer, &trouw::domain::OrderId::parse("NL-100482").unwrap());
+    let raw = emails_to(&email).await.join("\n");
+    assert!(raw.replace("=\r\n", "").replace("=3D", "=").contains(&format!("/s/{token}?score=9")), "the email links each score");
+    for _ in 0..2 {
+        let answer = stack.send(http::Request::get(format!("{}/s/{token}?score=9", stack.base_url)).body(Default::default()).unwrap()).await;
+        assert_eq!(answer.status, 200);
+        assert!(answer.body.contains("Dank je wel"), "{}", answer.body);
+    }
+    let (_, orders) = stack.customer("cus-8812").await;
+    assert_eq!(orders[0].survey_answer.map(|a| a.score), Some(9));
+    let before = stack.snapshot().await;
+    let tampered = stack.send(http::Request::get(format!("{}/s/{token}x?score=0", stack.base_url)).body(Default::default()).unwrap()).await;
+    assert_eq!(tampered.status, 400);
+    assert_eq!(stack.snapshot().await, before);
 }

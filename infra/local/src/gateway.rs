@@ -108,7 +108,7 @@ async fn route(
             }
         };
     }
-    if let (["u", _token], Some(links)) = (segments.as_slice(), &services.links) {
+    if let (["u" | "s", _token], Some(links)) = (segments.as_slice(), &services.links) {
         let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         return into_hyper(customer_links::handle(links, request).await);
     }

@@ -25,6 +25,9 @@ pub struct CustomerProfile {
     /// Opt-outs, suppression, inactivity and the last send, for the policy gate.
     #[serde(default)]
     pub mail: MailStanding,
+    /// When the customer was last asked the satisfaction survey (at most once per 90 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_survey_at: Option<Timestamp>,
     /// Tiers already announced, so a tier is announced once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers_announced: Vec<String>,
@@ -52,6 +55,7 @@ impl CustomerProfile {
             lifecycle: Lifecycle::Prospect,
             mail: MailStanding::default(),
             tiers_announced: Vec::new(),
+            last_survey_at: None,
             erased_at: None,
             version: 0,
         }

@@ -84,7 +84,7 @@ pub fn decide(
     }
 
     // A timer for an order the store no longer has changes nothing.
-    let timer_without_order = matches!(event.kind, EventKind::OrderTimer { .. }) && state.order.is_none();
+    let timer_without_order = matches!(event.kind, EventKind::OrderTimer { .. } | EventKind::SurveyAnswered { .. }) && state.order.is_none();
     let order = event.order_id().filter(|_| !timer_without_order).map(|order_id| {
         let before = state.order.clone();
         let mut order = before
@@ -112,6 +112,16 @@ pub fn decide(
                 }
                 if order.care_tip_due(settings).is_some_and(|due| due <= now) {
                     order.care_tips_sent += 1;
+                }
+                if order.survey_due(settings).is_some_and(|due| due <= now) {
+                    order.survey_handled_at = Some(now);
+                }
+            }
+            EventKind::SurveyAnswered { score, .. } => {
+                // The latest answer within 7 days of the question counts.
+                let asked = order.survey_handled_at;
+                if asked.is_some_and(|asked| now <= asked + SignedDuration::from_hours(24 * 7)) {
+                    order.survey_answer = Some(crate::domain::SurveyAnswer { score: (*score).min(10), at: now });
                 }
             }
         }
@@ -179,6 +189,16 @@ fn messages_for(
                 points_available: loyalty.points_available,
             };
             messages.push(MessageIntent::new(&format!("{}#{}", order.id, event.id), profile, data, now));
+        }
+        let asked_before = before.is_some_and(|b| b.survey_handled_at.is_some());
+        if !asked_before && order.survey_handled_at.is_some() {
+            // At most one survey per customer per 90 days.
+            let recent = profile.last_survey_at.is_some_and(|last| now < last + SignedDuration::from_hours(24 * 90));
+            if !recent {
+                profile.last_survey_at = Some(now);
+                let data = MessageData::SurveyRequest { order_id: order.id.clone() };
+                messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
+            }
         }
         let tips_before = before.map_or(0, |b| b.care_tips_sent);
         if order.care_tips_sent > tips_before {

@@ -43,6 +43,7 @@ fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEve
         EventKind::OrderReturned { .. } => "order.returned",
         EventKind::AddressChanged => "customer.address_changed",
         EventKind::OrderTimer { .. } => "schedule",
+        EventKind::SurveyAnswered { .. } => "survey",
     };
     ShopEvent {
         id: EventId::parse(id).unwrap(),
@@ -526,8 +527,10 @@ fn points_become_available_when_the_return_window_closes() {
     let state = CustomerState { profile: Some(placed.profile), order: placed.order };
     let delivered = decide(&state, &delivered("e2", "NL-1", 100), now(), &settings);
     let due = t(100) + jiff::SignedDuration::from_hours(30 * 24);
-    assert_eq!(delivered.order_due_at, Some(due));
+    assert_eq!(delivered.order.as_ref().unwrap().confirmation_due(settings.return_window_days), Some(due));
     let state = CustomerState { profile: Some(delivered.profile), order: delivered.order };
+    // The survey (day 5) is handled first, so only the return window is left.
+    let state = step(state, &window_closed("t0", "NL-1"), t(100) + jiff::SignedDuration::from_hours(5 * 24)).0;
 
     let early = decide(&state, &window_closed("t1", "NL-1"), due - jiff::SignedDuration::from_secs(1), &settings);
     assert_eq!((early.profile.loyalty.points_pending, early.profile.loyalty.points_available), (64, 0));
@@ -576,6 +579,9 @@ fn care_tips_come_every_fourteen_days_after_delivery_and_stop() {
     let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
     let (state, _) = step(CustomerState::default(), &placed_with_categories("e1", "NL-1", 0), now());
     let (state, d) = step(state, &delivered("e2", "NL-1", 100), now());
+    assert_eq!(d.order_due_at, Some(day(5)), "the survey comes first");
+    let (state, d) = step(state, &window_closed("t0", "NL-1"), day(5));
+    assert_eq!(kinds(&d), ["survey#NL-1"]);
     assert_eq!(d.order_due_at, Some(day(14)), "the first tip comes before the 30-day window closes");
 
     let (state, d) = step(state, &window_closed("t1", "NL-1"), day(13));
@@ -611,4 +617,38 @@ fn returned_products_get_no_tips_and_tips_stop_after_the_set_months() {
     assert_eq!(order.care_tip_due(&settings), None, "a seventh tip would come after three months");
     order.care_tips_sent = 5;
     assert_eq!(order.care_tip_due(&settings), Some(t(0) + jiff::SignedDuration::from_hours(24 * 84)));
+}
+
+fn survey_answer(id: &str, order: &str, score: u8) -> ShopEvent {
+    event(id, 0, facts(), EventKind::SurveyAnswered { order_id: OrderId::parse(order).unwrap(), score })
+}
+
+#[test]
+fn the_survey_comes_five_days_after_delivery_unless_returned_and_once_per_ninety_days() {
+    let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), now());
+    let (delivered_state, _) = step(state, &delivered("e2", "NL-1", 100), now());
+
+    let (_, d) = step(delivered_state.clone(), &window_closed("t1", "NL-1"), day(4));
+    assert!(d.messages.is_empty(), "no survey on day 4");
+    let (asked, d) = step(delivered_state.clone(), &window_closed("t2", "NL-1"), day(5));
+    assert_eq!(kinds(&d), ["survey#NL-1"], "one on day 5");
+
+    // Returned on day 3: the whole order came back, no survey.
+    let (returned_state, _) = step(delivered_state, &returned("e3", "NL-1", 100 + 3 * 86_400, None), day(3));
+    let (_, d) = step(returned_state, &window_closed("t3", "NL-1"), day(5));
+    assert!(d.messages.iter().all(|m| !m.key.starts_with("survey")), "no survey after a full return");
+
+    // A second order delivered within 90 days: no second survey.
+    let (state, _) = step(CustomerState { profile: asked.profile.clone(), order: None }, &placed("e4", "NL-2", 200), day(20));
+    let (state, _) = step(state, &delivered("e5", "NL-2", 100 + 20 * 86_400), day(20));
+    let (_, d) = step(state, &window_closed("t4", "NL-2"), day(26));
+    assert!(d.messages.iter().all(|m| !m.key.starts_with("survey")), "at most one survey per 90 days");
+
+    // Answers: the latest within 7 days counts; later ones do not.
+    let (answered, _) = step(asked.clone(), &survey_answer("a1", "NL-1", 6), day(6));
+    let (answered, _) = step(answered, &survey_answer("a2", "NL-1", 9), day(7));
+    assert_eq!(answered.order.as_ref().unwrap().survey_answer.map(|a| a.score), Some(9));
+    let (late, _) = step(answered, &survey_answer("a3", "NL-1", 2), day(13));
+    assert_eq!(late.order.unwrap().survey_answer.map(|a| a.score), Some(9), "too late to change");
 }

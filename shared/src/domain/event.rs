@@ -72,7 +72,7 @@ impl ShopEvent {
             EventKind::OrderDelivered { .. } => EventType::OrderDelivered,
             EventKind::OrderReturned { .. } => EventType::OrderReturned,
             EventKind::AddressChanged => EventType::AddressChanged,
-            EventKind::OrderTimer { .. } => EventType::Timer,
+            EventKind::OrderTimer { .. } | EventKind::SurveyAnswered { .. } => EventType::Timer,
         }
     }
 
@@ -82,7 +82,8 @@ impl ShopEvent {
             EventKind::OrderPlaced(order) => Some(&order.id),
             EventKind::OrderDelivered { order_id, .. }
             | EventKind::OrderReturned { order_id, .. }
-            | EventKind::OrderTimer { order_id } => Some(order_id),
+            | EventKind::OrderTimer { order_id }
+            | EventKind::SurveyAnswered { order_id, .. } => Some(order_id),
             EventKind::AddressChanged => None,
         }
     }
@@ -115,6 +116,8 @@ pub enum EventKind {
     /// Something about an order may be due (from the schedule): its return window closing, a
     /// care tip.
     OrderTimer { order_id: OrderId },
+    /// The customer answered the survey for an order (from the link in the email).
+    SurveyAnswered { order_id: OrderId, score: u8 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,6 +36,8 @@ pub enum MessageData {
     },
     /// The return window closed: the order's points are available now.
     LoyaltyConfirmed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
+    /// "How likely are you to recommend us?" with the scores 0 to 10 as links.
+    SurveyRequest { order_id: OrderId },
     /// A care or usage tip for a product the customer kept.
     CareTip { order_id: OrderId, category: String, title: String, text: String },
     /// Points taken back after a return.
@@ -56,6 +58,7 @@ impl MessageData {
             MessageData::LoyaltyEarned { .. } => "loyalty-earned",
             MessageData::LoyaltyConfirmed { .. } => "loyalty-confirmed",
             MessageData::CareTip { .. } => "care-tip",
+            MessageData::SurveyRequest { .. } => "survey",
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
@@ -65,7 +68,8 @@ impl MessageData {
     pub fn class(&self) -> MessageClass {
         match self {
             MessageData::LoyaltyEarned { .. } | MessageData::LoyaltyConfirmed { .. }
-            | MessageData::CareTip { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
+            | MessageData::CareTip { .. }
+            | MessageData::SurveyRequest { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
                 MessageClass::Service
             }
             MessageData::WelcomeAfterMove { .. } => MessageClass::Promotional,

@@ -31,7 +31,7 @@ pub use message::{
 };
 pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
 pub use money::{Amount, Currency, Money, MoneyError};
-pub use order::{Order, OrderLine, OrderStatus, ReturnedLine};
+pub use order::{SurveyAnswer, Order, OrderLine, OrderStatus, ReturnedLine};
 pub use shop::{Branding, CareTip, LoyaltyRules, SettingsError, ShopSettings, Tier};
 
 /// A point in time, always UTC inside the domain.

@@ -27,6 +27,12 @@ pub struct ReturnedLine {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyAnswer {
+    pub score: u8,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Placed,
@@ -61,6 +67,13 @@ pub struct Order {
     pub status: OrderStatus,
     pub points_earned: u64,
     pub points_reversed: u64,
+    /// When the survey for this order was decided on (asked, or skipped by the 90-day rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_handled_at: Option<Timestamp>,
+    /// The customer's answer to "how likely are you to recommend us", 0 to 10; the latest
+    /// within 7 days of the question counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_answer: Option<SurveyAnswer>,
     /// Care tips sent for this order so far.
     #[serde(default)]
     pub care_tips_sent: u32,
@@ -81,6 +94,8 @@ impl Order {
             points_reversed: 0,
             points_confirmed_at: None,
             care_tips_sent: 0,
+            survey_handled_at: None,
+            survey_answer: None,
         }
     }
 
@@ -172,9 +187,22 @@ impl Order {
         (due <= stop).then_some(due)
     }
 
+    /// When the satisfaction survey is due: some days after delivery, once, unless the whole
+    /// order came back.
+    pub fn survey_due(&self, settings: &super::ShopSettings) -> Option<Timestamp> {
+        let delivered = self.delivered_at?;
+        if self.placed.is_none() || self.survey_handled_at.is_some() || self.status == OrderStatus::Returned {
+            return None;
+        }
+        Some(delivered + jiff::SignedDuration::from_hours(24 * i64::from(settings.survey_delay_days)))
+    }
+
     /// When the schedule needs this order next, if ever.
     pub fn next_due(&self, settings: &super::ShopSettings) -> Option<Timestamp> {
-        [self.confirmation_due(settings.return_window_days), self.care_tip_due(settings)].into_iter().flatten().min()
+        [self.confirmation_due(settings.return_window_days), self.care_tip_due(settings), self.survey_due(settings)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// When the order's pending points become available: the end of the return window after

@@ -36,6 +36,9 @@ pub struct ShopSettings {
     /// Care and usage tips per product category, sent (service) every 14 days after delivery.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub care_tips: BTreeMap<String, Vec<CareTip>>,
+    /// Days after delivery that the satisfaction survey goes out (default 5).
+    #[serde(default = "default_survey_delay_days")]
+    pub survey_delay_days: u16,
     /// Months after delivery that care tips stop (3 to 6, default 4).
     #[serde(default = "default_care_tip_months")]
     pub care_tip_months: u8,
@@ -64,6 +67,10 @@ pub struct Branding {
 pub struct CareTip {
     pub title: String,
     pub text: String,
+}
+
+fn default_survey_delay_days() -> u16 {
+    5
 }
 
 fn default_care_tip_months() -> u8 {
@@ -147,6 +154,7 @@ pub(crate) mod fixtures {
                 ],
             )]),
             care_tip_months: 4,
+            survey_delay_days: 5,
             branding: Branding::default(),
             welcome_coupon: Some("WELKOMTHUIS".into()),
             loyalty: LoyaltyRules {

@@ -43,6 +43,9 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         .and_then(|p| p.first("token").map(str::to_owned))
         .or_else(|| req.uri().path().rsplit('/').next().map(str::to_owned))
         .unwrap_or_default();
+    if req.uri().path().rsplit('/').nth(1) == Some("s") {
+        return Ok(survey(app, &req, &token).await);
+    }
     let Some((shop, customer)) = app.links.verify_unsubscribe(&token) else {
         tracing::warn!(outcome = "invalid_token", "link refused");
         return Ok(page(400, "nl", &invalid_page()));
@@ -87,6 +90,50 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         }
         _ => Ok(Response::builder().status(405).header("allow", "GET, POST").body(Body::Empty).expect("static response")),
     }
+}
+
+/// `GET /s/{token}?score=N`: records the answer (the latest within 7 days counts, so opening
+/// the link twice is harmless) and thanks the customer in their language.
+async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
+    let Some((shop, customer, order_id)) = app.links.verify_survey(token) else {
+        tracing::warn!(outcome = "invalid_token", "survey link refused");
+        return page(400, "nl", &invalid_page());
+    };
+    let score = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("score=")))
+        .and_then(|s| s.parse::<u8>().ok())
+        .filter(|s| *s <= 10);
+    let Some(score) = score else {
+        return page(400, "nl", "<p>Kies een cijfer van 0 tot 10. / Please pick a score from 0 to 10.</p>");
+    };
+    let settings = match app.shops.get(&shop).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return page(400, "nl", &invalid_page()),
+        Err(err) => return unavailable(err),
+    };
+    let now = app.clock.now();
+    let Ok(id) = crate::domain::EventId::parse(format!("survey:{order_id}:{score}:{}", now.as_second() / 60)) else {
+        return page(400, "nl", &invalid_page());
+    };
+    let event = crate::domain::ShopEvent {
+        id,
+        source: "survey".into(),
+        occurred_at: now,
+        customer: crate::domain::CustomerFacts { id: customer.clone(), email: None, first_name: None, locale: None, marketing_consent: None, address: None },
+        kind: crate::domain::EventKind::SurveyAnswered { order_id, score },
+    };
+    if let Err(err) = super::apply_event(&app.store, app.clock.as_ref(), &settings.settings, &event).await {
+        return unavailable(err);
+    }
+    tracing::info!(outcome = "survey_answered", score, "survey answer recorded");
+    let locale = match app.store.profile(&shop, &customer).await {
+        Ok(profile) => crate::mail::Renderer::locale_for(profile.as_ref().and_then(|p| p.contact.locale()).map(|l| l.as_str()), settings.settings.default_locale.as_str()),
+        Err(_) => "nl",
+    };
+    let thanks = if locale == "en" { "Thank you for your answer! It helps us do better." } else { "Dank je wel voor je antwoord! Daar worden we beter van." };
+    page(200, locale, &format!("<h1>{}</h1><p>{thanks}</p>", escape(&settings.settings.name)))
 }
 
 async fn apply(app: &LinksApp, shop: &ShopId, customer: &CustomerId, scope: OptOutScope) -> Result<(), StoreError> {

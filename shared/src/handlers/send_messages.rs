@@ -189,6 +189,12 @@ pub fn compose(
     );
     fields.insert("customer".into(), json!({ "first_name": first_name }));
     fields.insert("return_window_days".into(), json!(settings.return_window_days));
+    if let crate::domain::MessageData::SurveyRequest { order_id } = &message.intent.data {
+        let token = app.links.survey_token(&message.shop, &message.intent.customer_id, order_id);
+        let base = app.public_base_url.trim_end_matches('/');
+        let scores: Vec<_> = (0..=10).map(|score| json!({ "score": score, "url": format!("{base}/s/{token}?score={score}") })).collect();
+        fields.insert("score_links".into(), json!(scores));
+    }
     if let Some(url) = &unsubscribe_url {
         fields.insert("unsubscribe_url".into(), json!(url));
         fields.insert("preferences_url".into(), json!(url));

@@ -41,6 +41,31 @@ impl LinkKey {
         format!("{}.{}", B64.encode(&payload), B64.encode(mac.finalize().into_bytes()))
     }
 
+    /// A survey token: shop, customer and order.
+    pub fn survey_token(&self, shop: &ShopId, customer: &CustomerId, order: &crate::domain::OrderId) -> String {
+        let payload = format!("s1\x1f{shop}\x1f{customer}\x1f{order}");
+        let mut mac = self.for_shop(shop);
+        mac.update(payload.as_bytes());
+        format!("{}.{}", B64.encode(&payload), B64.encode(mac.finalize().into_bytes()))
+    }
+
+    /// The shop, customer and order of a genuine survey token.
+    pub fn verify_survey(&self, token: &str) -> Option<(ShopId, CustomerId, crate::domain::OrderId)> {
+        let (payload, signature) = token.split_once('.')?;
+        let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let signature = B64.decode(signature).ok()?;
+        let mut parts = payload.split('\x1f');
+        let (version, shop, customer, order) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if version != "s1" || parts.next().is_some() {
+            return None;
+        }
+        let shop = ShopId::parse(shop).ok()?;
+        let mut mac = self.for_shop(&shop);
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature).ok()?;
+        Some((shop, CustomerId::parse(customer).ok()?, crate::domain::OrderId::parse(order).ok()?))
+    }
+
     /// The shop and customer of a genuine token; `None` for anything forged, altered or garbled.
     pub fn verify_unsubscribe(&self, token: &str) -> Option<(ShopId, CustomerId)> {
         let (payload, signature) = token.split_once('.')?;

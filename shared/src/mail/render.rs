@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 6] = ["loyalty-earned", "loyalty-confirmed", "loyalty-reversed", "tier-reached", "care-tip", "welcome-after-move"];
+pub const KINDS: [&str; 7] = ["loyalty-earned", "loyalty-confirmed", "loyalty-reversed", "tier-reached", "care-tip", "survey", "welcome-after-move"];
 
 macro_rules! bundled {
     ($($locale:literal / $kind:literal),* $(,)?) => {
@@ -24,8 +24,8 @@ macro_rules! bundled {
 }
 
 const TEMPLATES: &[(&str, &str)] = bundled!(
-    "nl" / "loyalty-earned", "nl" / "loyalty-confirmed", "nl" / "loyalty-reversed", "nl" / "tier-reached", "nl" / "care-tip", "nl" / "welcome-after-move",
-    "en" / "loyalty-earned", "en" / "loyalty-confirmed", "en" / "loyalty-reversed", "en" / "tier-reached", "en" / "care-tip", "en" / "welcome-after-move",
+    "nl" / "loyalty-earned", "nl" / "loyalty-confirmed", "nl" / "loyalty-reversed", "nl" / "tier-reached", "nl" / "care-tip", "nl" / "survey", "nl" / "welcome-after-move",
+    "en" / "loyalty-earned", "en" / "loyalty-confirmed", "en" / "loyalty-reversed", "en" / "tier-reached", "en" / "care-tip", "en" / "survey", "en" / "welcome-after-move",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +124,10 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
             base(json!({ "order_id": "NL-100482", "category": "apparaten", "title": "Opzetborstel <vervangen>", "text": "Vervang je opzetborstel elke drie maanden & spoel hem goed af." }), true),
             base(json!({ "order_id": "NL-100482", "category": "apparaten", "title": "Opladen", "text": "Laad pas op als hij bijna leeg is." }), false),
         ],
+        "survey" => {
+            let links: Vec<serde_json::Value> = (0..=10).map(|s| json!({ "score": s, "url": format!("https://trouw.example/s/c2lnbmVk.dG9rZW4?score={s}") })).collect();
+            [base(json!({ "order_id": "NL-100482", "score_links": links }), true), base(json!({ "order_id": "NL-100482", "score_links": links }), false)]
+        }
         "tier-reached" => [base(json!({ "tier": "Zilver", "points": 250 }), true), base(json!({ "tier": "Zilver", "points": 250 }), false)],
         _ => [base(json!({ "coupon_code": "WELKOMTHUIS" }), true), base(json!({ "coupon_code": null }), false)],
     }
