@@ -92,11 +92,10 @@ async fn tick_order(app: &SenderApp, key: &keys::Key, now: crate::domain::Timest
         kind: EventKind::OrderTimer { order_id },
     };
     let applied = super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, &event).await?;
-    if matches!(applied, super::Applied::Committed(_)) {
-        if let Err(err) = super::send_messages::deliver_pending(app, &shop_id, &customer).await {
+    if matches!(applied, super::Applied::Committed(_))
+        && let Err(err) = super::send_messages::deliver_pending(app, &shop_id, &customer).await {
             tracing::warn!(detail = %err, "messages after a timer will be retried");
         }
-    }
     Ok(true)
 }
 
