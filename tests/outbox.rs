@@ -3,10 +3,19 @@
 
 use trouw::domain::{MessageClass, MessageData};
 use trouw::store::MessageStatus;
-use trouw_tests::{example, TestStack};
+use trouw_tests::{TestStack, example};
 
 async fn keys(stack: &TestStack, customer: &str) -> Vec<String> {
-    let messages = stack.app.webhooks.store.messages(&stack.shop, &trouw::domain::CustomerId::parse(customer).unwrap()).await.unwrap();
+    let messages = stack
+        .app
+        .webhooks
+        .store
+        .messages(
+            &stack.shop,
+            &trouw::domain::CustomerId::parse(customer).unwrap(),
+        )
+        .await
+        .unwrap();
     assert!(messages.iter().all(|m| m.status == MessageStatus::Pending));
     messages.into_iter().map(|m| m.intent.key).collect()
 }
@@ -15,15 +24,25 @@ async fn keys(stack: &TestStack, customer: &str) -> Vec<String> {
 async fn the_contract_story_creates_each_message_once() {
     let stack = TestStack::start().await;
     for _ in 0..3 {
-        stack.post_as("order-placed", "placed-1", &example("order-placed")).await;
+        stack
+            .post_as("order-placed", "placed-1", &example("order-placed"))
+            .await;
     }
     // Another delivery id for the same order (a platform re-sending): still one message.
     stack.post("order-placed", &example("order-placed")).await;
-    stack.post_as("order-returned", "return-1", &example("order-returned")).await;
-    stack.post_as("address-changed", "moved-1", &example("address-changed")).await;
+    stack
+        .post_as("order-returned", "return-1", &example("order-returned"))
+        .await;
+    stack
+        .post_as("address-changed", "moved-1", &example("address-changed"))
+        .await;
 
     let keys = keys(&stack, "cus-8812").await;
-    let moved_at: jiff::Timestamp = example("address-changed")["occurred_at"].as_str().unwrap().parse().unwrap();
+    let moved_at: jiff::Timestamp = example("address-changed")["occurred_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(
         keys,
         [
@@ -33,11 +52,23 @@ async fn the_contract_story_creates_each_message_once() {
         ]
     );
 
-    let messages = stack.app.webhooks.store.messages(&stack.shop, &trouw::domain::CustomerId::parse("cus-8812").unwrap()).await.unwrap();
+    let messages = stack
+        .app
+        .webhooks
+        .store
+        .messages(
+            &stack.shop,
+            &trouw::domain::CustomerId::parse("cus-8812").unwrap(),
+        )
+        .await
+        .unwrap();
     let earned = &messages[0];
     assert_eq!(earned.intent.class, MessageClass::Service);
     assert_eq!(earned.cause.as_str(), "placed-1");
-    assert!(matches!(earned.intent.data, MessageData::LoyaltyEarned { points: 64, .. }));
+    assert!(matches!(
+        earned.intent.data,
+        MessageData::LoyaltyEarned { points: 64, .. }
+    ));
     assert_eq!(messages[2].intent.class, MessageClass::Promotional);
 }
 
@@ -48,9 +79,17 @@ async fn concurrent_deliveries_create_one_message() {
     let mut handles = Vec::new();
     for i in 0..5 {
         // Different delivery ids for the same order, all at once.
-        let request = trouw_tests::client::signed_post(&stack.url("order-placed"), &trouw::webhook::WebhookSecret::new(trouw_tests::SECRET), &format!("race-{i}"), trouw_tests::now(), body.to_string().as_bytes());
+        let request = trouw_tests::client::signed_post(
+            &stack.url("order-placed"),
+            &trouw::webhook::WebhookSecret::new(trouw_tests::SECRET),
+            &format!("race-{i}"),
+            trouw_tests::now(),
+            body.to_string().as_bytes(),
+        );
         let http = stack.http.clone();
-        handles.push(tokio::spawn(async move { trouw_tests::client::send(&http, request).await.unwrap() }));
+        handles.push(tokio::spawn(async move {
+            trouw_tests::client::send(&http, request).await.unwrap()
+        }));
     }
     for handle in handles {
         assert_eq!(handle.await.unwrap().status, 200);

@@ -1,8 +1,8 @@
 //! Shopify and WooCommerce deliveries, end to end, with the fixtures in `tests/fixtures/`.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use trouw::domain::{Currency, OrderStatus};
-use trouw_tests::{fixture, unique, TestStack, SHOPIFY_OLD_SECRET, SHOPIFY_SECRET};
+use trouw_tests::{SHOPIFY_OLD_SECRET, SHOPIFY_SECRET, TestStack, fixture, unique};
 
 const SHOPIFY_CUSTOMER: &str = "7390412345678";
 const SHOPIFY_ORDER: &str = "5912345678901";
@@ -17,13 +17,17 @@ fn ts(text: &str) -> jiff::Timestamp {
 }
 
 async fn shopify(stack: &TestStack, route: &str, topic: &str, file: &str) -> Value {
-    let answer = stack.post_shopify(route, topic, &fixture(&format!("shopify/{file}"))).await;
+    let answer = stack
+        .post_shopify(route, topic, &fixture(&format!("shopify/{file}")))
+        .await;
     assert_eq!(answer.status, 200, "{topic} {file}: {}", answer.body);
     answer.json()
 }
 
 async fn woo(stack: &TestStack, route: &str, topic: &str, file: &str) -> Value {
-    let answer = stack.post_woo(route, topic, &fixture(&format!("woocommerce/{file}"))).await;
+    let answer = stack
+        .post_woo(route, topic, &fixture(&format!("woocommerce/{file}")))
+        .await;
     assert_eq!(answer.status, 200, "{topic} {file}: {}", answer.body);
     answer.json()
 }
@@ -32,74 +36,182 @@ async fn woo(stack: &TestStack, route: &str, topic: &str, file: &str) -> Value {
 async fn shopify_order_created_becomes_an_order_placed() {
     let stack = TestStack::start().await;
     let payload = json_of(&fixture("shopify/orders-create.json"));
-    let body = shopify(&stack, "order-placed", "orders/create", "orders-create.json").await;
-    assert_eq!((body["status"].clone(), body["order_status"].clone()), (json!("processed"), json!("placed")));
+    let body = shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    assert_eq!(
+        (body["status"].clone(), body["order_status"].clone()),
+        (json!("processed"), json!("placed"))
+    );
 
     let (profile, orders) = stack.customer(SHOPIFY_CUSTOMER).await;
     let profile = profile.unwrap();
-    let total_minor = (payload["total_price"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64;
+    let total_minor = (payload["total_price"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .unwrap()
+        * 100.0)
+        .round() as i64;
     assert_eq!(profile.total_spent.get(Currency::EUR), total_minor);
     assert_eq!(profile.loyalty.points_pending, (total_minor / 100) as u64);
-    assert_eq!(profile.contact.email().unwrap().as_str(), "anna.devries@example.nl");
+    assert_eq!(
+        profile.contact.email().unwrap().as_str(),
+        "anna.devries@example.nl"
+    );
     assert_eq!(profile.contact.first_name(), Some("Anna"));
     let consent = profile.consent.unwrap();
     assert!(consent.granted, "buyer_accepts_marketing is an opt-in");
     assert_eq!(consent.source, "shopify:orders/create");
     let home = profile.addresses.current().unwrap();
-    assert_eq!(home.area.postal_code, "1016GV", "the default address, not the gift's shipping address");
+    assert_eq!(
+        home.area.postal_code, "1016GV",
+        "the default address, not the gift's shipping address"
+    );
 
     let order = &orders[0];
     assert_eq!(order.id.as_str(), SHOPIFY_ORDER);
-    assert_eq!(order.placed.as_ref().unwrap().placed_at, ts("2026-11-02T09:14:03+01:00"));
+    assert_eq!(
+        order.placed.as_ref().unwrap().placed_at,
+        ts("2026-11-02T09:14:03+01:00")
+    );
     let lines = &order.placed.as_ref().unwrap().lines;
     let skus: Vec<(&str, u32)> = lines.iter().map(|l| (l.sku.as_str(), l.quantity)).collect();
     assert_eq!(skus, [("TP-075", 3), ("EB-200", 1)]);
     let toothbrush = lines[1].unit_price.unwrap().minor;
-    assert!(toothbrush < 5300 && toothbrush > 4000, "the paid price after the discount: {toothbrush}");
+    assert!(
+        toothbrush < 5300 && toothbrush > 4000,
+        "the paid price after the discount: {toothbrush}"
+    );
 }
 
 #[tokio::test]
 async fn shopify_delivery_signals_and_ignored_statuses() {
     let stack = TestStack::start().await;
-    shopify(&stack, "order-placed", "orders/create", "orders-create.json").await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
 
-    let in_transit = shopify(&stack, "order-delivered", "fulfillment_events/create", "fulfillment-events-create-in-transit.json").await;
+    let in_transit = shopify(
+        &stack,
+        "order-delivered",
+        "fulfillment_events/create",
+        "fulfillment-events-create-in-transit.json",
+    )
+    .await;
     assert_eq!(in_transit["status"], "ignored");
-    let out_for_delivery = shopify(&stack, "order-delivered", "fulfillments/update", "fulfillments-update-out-for-delivery.json").await;
+    let out_for_delivery = shopify(
+        &stack,
+        "order-delivered",
+        "fulfillments/update",
+        "fulfillments-update-out-for-delivery.json",
+    )
+    .await;
     assert_eq!(out_for_delivery["status"], "ignored");
-    let delivered = shopify(&stack, "order-delivered", "fulfillment_events/create", "fulfillment-events-create-delivered.json").await;
-    assert_eq!((delivered["status"].clone(), delivered["order_status"].clone()), (json!("processed"), json!("delivered")));
-    let also = shopify(&stack, "order-delivered", "fulfillments/update", "fulfillments-update-delivered.json").await;
+    let delivered = shopify(
+        &stack,
+        "order-delivered",
+        "fulfillment_events/create",
+        "fulfillment-events-create-delivered.json",
+    )
+    .await;
+    assert_eq!(
+        (
+            delivered["status"].clone(),
+            delivered["order_status"].clone()
+        ),
+        (json!("processed"), json!("delivered"))
+    );
+    let also = shopify(
+        &stack,
+        "order-delivered",
+        "fulfillments/update",
+        "fulfillments-update-delivered.json",
+    )
+    .await;
     assert_eq!(also["status"], "processed");
 
     let (_, orders) = stack.customer(SHOPIFY_CUSTOMER).await;
     assert_eq!(orders[0].status, OrderStatus::Delivered);
-    assert_eq!(orders[0].delivered_at, Some(ts("2026-11-04T13:38:12+01:00")), "the earliest delivery signal counts");
+    assert_eq!(
+        orders[0].delivered_at,
+        Some(ts("2026-11-04T13:38:12+01:00")),
+        "the earliest delivery signal counts"
+    );
 }
 
 #[tokio::test]
 async fn shopify_refunds_are_returns_by_line() {
     let stack = TestStack::start().await;
-    shopify(&stack, "order-placed", "orders/create", "orders-create.json").await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
     let (before, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let points_before = before.unwrap().loyalty.points_pending;
 
-    let shipping = shopify(&stack, "order-returned", "refunds/create", "refunds-create-shipping-only.json").await;
-    assert_eq!(shipping["status"], "ignored", "a shipping refund returns no goods");
-    let partial = shopify(&stack, "order-returned", "refunds/create", "refunds-create-partial.json").await;
-    assert_eq!((partial["status"].clone(), partial["order_status"].clone()), (json!("processed"), json!("partially_returned")));
+    let shipping = shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-shipping-only.json",
+    )
+    .await;
+    assert_eq!(
+        shipping["status"], "ignored",
+        "a shipping refund returns no goods"
+    );
+    let partial = shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-partial.json",
+    )
+    .await;
+    assert_eq!(
+        (partial["status"].clone(), partial["order_status"].clone()),
+        (json!("processed"), json!("partially_returned"))
+    );
     let (profile, orders) = stack.customer(SHOPIFY_CUSTOMER).await;
     let profile = profile.unwrap();
-    let toothbrush_paid = orders[0].placed.as_ref().unwrap().lines[1].unit_price.unwrap();
-    assert_eq!(profile.loyalty.points_pending, points_before - toothbrush_paid.whole_units() as u64);
+    let toothbrush_paid = orders[0].placed.as_ref().unwrap().lines[1]
+        .unit_price
+        .unwrap();
+    assert_eq!(
+        profile.loyalty.points_pending,
+        points_before - toothbrush_paid.whole_units() as u64
+    );
     assert_eq!(profile.returned_order_count, 1);
 
-    let full = shopify(&stack, "order-returned", "refunds/create", "refunds-create-full.json").await;
+    let full = shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-full.json",
+    )
+    .await;
     assert_eq!(full["order_status"], "returned");
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     assert_eq!(profile.unwrap().loyalty.points_pending, 0);
 
-    let thin = shopify(&stack, "order-returned", "returns/request", "returns-request.json").await;
+    let thin = shopify(
+        &stack,
+        "order-returned",
+        "returns/request",
+        "returns-request.json",
+    )
+    .await;
     assert_eq!(thin["status"], "ignored");
 }
 
@@ -107,7 +219,13 @@ async fn shopify_refunds_are_returns_by_line() {
 async fn shopify_events_for_an_order_trouw_never_saw_are_ignored() {
     let stack = TestStack::start().await;
     let before = stack.snapshot().await;
-    let answer = shopify(&stack, "order-delivered", "fulfillment_events/create", "fulfillment-events-create-delivered.json").await;
+    let answer = shopify(
+        &stack,
+        "order-delivered",
+        "fulfillment_events/create",
+        "fulfillment-events-create-delivered.json",
+    )
+    .await;
     assert_eq!(answer["status"], "ignored");
     assert_eq!(stack.snapshot().await, before);
 }
@@ -115,41 +233,100 @@ async fn shopify_events_for_an_order_trouw_never_saw_are_ignored() {
 #[tokio::test]
 async fn shopify_customer_updates_moves_staleness_and_consent() {
     let stack = TestStack::start().await;
-    shopify(&stack, "order-placed", "orders/create", "orders-create.json").await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
 
-    let same = shopify(&stack, "address-changed", "customers/update", "customers-update-same-address.json").await;
-    assert_eq!((same["status"].clone(), same["moved"].clone()), (json!("processed"), json!(false)), "an unchanged address is not a move");
-    let moved = shopify(&stack, "address-changed", "customers/update", "customers-update-moved.json").await;
+    let same = shopify(
+        &stack,
+        "address-changed",
+        "customers/update",
+        "customers-update-same-address.json",
+    )
+    .await;
+    assert_eq!(
+        (same["status"].clone(), same["moved"].clone()),
+        (json!("processed"), json!(false)),
+        "an unchanged address is not a move"
+    );
+    let moved = shopify(
+        &stack,
+        "address-changed",
+        "customers/update",
+        "customers-update-moved.json",
+    )
+    .await;
     assert_eq!(moved["moved"], true);
 
     // An older update arriving late (its Triggered-At is before the move) changes nothing.
     let stale_body = fixture("shopify/customers-update-same-address.json");
-    let mut stale = stack.shopify_request("address-changed", "customers/update", &stale_body, SHOPIFY_SECRET, &unique("late"));
-    stale.headers_mut().insert("x-shopify-triggered-at", "2026-11-10T11:00:00.000Z".parse().unwrap());
+    let mut stale = stack.shopify_request(
+        "address-changed",
+        "customers/update",
+        &stale_body,
+        SHOPIFY_SECRET,
+        &unique("late"),
+    );
+    stale.headers_mut().insert(
+        "x-shopify-triggered-at",
+        "2026-11-10T11:00:00.000Z".parse().unwrap(),
+    );
     assert_eq!(stack.send(stale).await.json()["moved"], false);
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let profile = profile.unwrap();
-    assert_eq!(profile.addresses.current().unwrap().area.postal_code, "3511AZ", "still in Utrecht");
+    assert_eq!(
+        profile.addresses.current().unwrap().area.postal_code,
+        "3511AZ",
+        "still in Utrecht"
+    );
     assert_eq!(profile.addresses.move_count(), 1);
 
-    let consent = shopify(&stack, "address-changed", "customers_email_marketing_consent/update", "customers-email-marketing-consent-update.json").await;
+    let consent = shopify(
+        &stack,
+        "address-changed",
+        "customers_email_marketing_consent/update",
+        "customers-email-marketing-consent-update.json",
+    )
+    .await;
     assert_eq!(consent["status"], "processed");
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let consent = profile.unwrap().consent.unwrap();
     assert!(!consent.granted);
     assert_eq!(consent.at, ts("2026-11-21T08:00:00+01:00"));
-    assert_eq!(consent.source, "shopify:customers_email_marketing_consent/update");
+    assert_eq!(
+        consent.source,
+        "shopify:customers_email_marketing_consent/update"
+    );
 
     // An old API version still carries consent on the customer; it is older, so it loses.
-    shopify(&stack, "address-changed", "customers/update", "customers-update-legacy-2024-04.json").await;
+    shopify(
+        &stack,
+        "address-changed",
+        "customers/update",
+        "customers-update-legacy-2024-04.json",
+    )
+    .await;
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
-    assert!(!profile.unwrap().has_marketing_consent(), "the newest statement wins");
+    assert!(
+        !profile.unwrap().has_marketing_consent(),
+        "the newest statement wins"
+    );
 }
 
 #[tokio::test]
 async fn shopify_legacy_payload_consent_is_read() {
     let stack = TestStack::start().await;
-    shopify(&stack, "address-changed", "customers/update", "customers-update-legacy-2024-04.json").await;
+    shopify(
+        &stack,
+        "address-changed",
+        "customers/update",
+        "customers-update-legacy-2024-04.json",
+    )
+    .await;
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let consent = profile.unwrap().consent.unwrap();
     assert!(consent.granted);
@@ -158,13 +335,28 @@ async fn shopify_legacy_payload_consent_is_read() {
 #[tokio::test]
 async fn shopify_unticked_marketing_box_changes_nothing() {
     let stack = TestStack::start().await;
-    shopify(&stack, "address-changed", "customers_email_marketing_consent/update", "customers-email-marketing-consent-update.json").await;
-    shopify(&stack, "order-placed", "orders/create", "orders-create-no-marketing.json").await;
+    shopify(
+        &stack,
+        "address-changed",
+        "customers_email_marketing_consent/update",
+        "customers-email-marketing-consent-update.json",
+    )
+    .await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create-no-marketing.json",
+    )
+    .await;
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let profile = profile.unwrap();
     assert_eq!(profile.order_count, 1);
     assert!(!profile.has_marketing_consent());
-    assert_eq!(profile.consent.unwrap().source, "shopify:customers_email_marketing_consent/update");
+    assert_eq!(
+        profile.consent.unwrap().source,
+        "shopify:customers_email_marketing_consent/update"
+    );
 }
 
 #[tokio::test]
@@ -173,28 +365,86 @@ async fn shopify_signatures_domains_and_routes() {
     let body = fixture("shopify/orders-create.json");
     let before = stack.snapshot().await;
 
-    let wrong = stack.shopify_request("order-placed", "orders/create", &body, "shpss_someone_else", &unique("e"));
+    let wrong = stack.shopify_request(
+        "order-placed",
+        "orders/create",
+        &body,
+        "shpss_someone_else",
+        &unique("e"),
+    );
     assert_eq!(stack.send(wrong).await.status, 401);
-    let mut tampered = stack.shopify_request("order-placed", "orders/create", &body, SHOPIFY_SECRET, &unique("e"));
-    *tampered.body_mut() = http_body_util::Full::new(bytes::Bytes::from(String::from_utf8(body.clone()).unwrap().replacen("Anna", "Bram", 1)));
+    let mut tampered = stack.shopify_request(
+        "order-placed",
+        "orders/create",
+        &body,
+        SHOPIFY_SECRET,
+        &unique("e"),
+    );
+    *tampered.body_mut() = http_body_util::Full::new(bytes::Bytes::from(
+        String::from_utf8(body.clone())
+            .unwrap()
+            .replacen("Anna", "Bram", 1),
+    ));
     assert_eq!(stack.send(tampered).await.status, 401);
-    let mut other_shop = stack.shopify_request("order-placed", "orders/create", &body, SHOPIFY_SECRET, &unique("e"));
-    other_shop.headers_mut().insert("x-shopify-shop-domain", "someone-else.myshopify.com".parse().unwrap());
+    let mut other_shop = stack.shopify_request(
+        "order-placed",
+        "orders/create",
+        &body,
+        SHOPIFY_SECRET,
+        &unique("e"),
+    );
+    other_shop.headers_mut().insert(
+        "x-shopify-shop-domain",
+        "someone-else.myshopify.com".parse().unwrap(),
+    );
     let answer = stack.send(other_shop).await;
-    assert_eq!((answer.status, answer.json()["error"].clone()), (401, json!("invalid_signature")));
+    assert_eq!(
+        (answer.status, answer.json()["error"].clone()),
+        (401, json!("invalid_signature"))
+    );
     assert!(answer.body.contains("Shop-Domain"));
-    assert_eq!(stack.snapshot().await, before, "refused deliveries write nothing");
+    assert_eq!(
+        stack.snapshot().await,
+        before,
+        "refused deliveries write nothing"
+    );
 
-    let wrong_route = stack.post_shopify("order-delivered", "orders/create", &body).await;
-    assert_eq!((wrong_route.status, wrong_route.json()["status"].clone()), (200, json!("ignored")));
-    let unknown_topic = stack.post_shopify("order-placed", "products/update", b"{\"id\":1}").await;
-    assert_eq!((unknown_topic.status, unknown_topic.json()["status"].clone()), (200, json!("ignored")));
-    assert_eq!(stack.snapshot().await, before, "ignored deliveries write nothing");
+    let wrong_route = stack
+        .post_shopify("order-delivered", "orders/create", &body)
+        .await;
+    assert_eq!(
+        (wrong_route.status, wrong_route.json()["status"].clone()),
+        (200, json!("ignored"))
+    );
+    let unknown_topic = stack
+        .post_shopify("order-placed", "products/update", b"{\"id\":1}")
+        .await;
+    assert_eq!(
+        (unknown_topic.status, unknown_topic.json()["status"].clone()),
+        (200, json!("ignored"))
+    );
+    assert_eq!(
+        stack.snapshot().await,
+        before,
+        "ignored deliveries write nothing"
+    );
 
     // During a secret rotation the previous secret still works; a redelivery is a duplicate.
-    let first = stack.shopify_request("order-placed", "orders/create", &body, SHOPIFY_OLD_SECRET, "evt-rotation");
+    let first = stack.shopify_request(
+        "order-placed",
+        "orders/create",
+        &body,
+        SHOPIFY_OLD_SECRET,
+        "evt-rotation",
+    );
     assert_eq!(stack.send(first).await.json()["status"], "processed");
-    let again = stack.shopify_request("order-placed", "orders/create", &body, SHOPIFY_SECRET, "evt-rotation");
+    let again = stack.shopify_request(
+        "order-placed",
+        "orders/create",
+        &body,
+        SHOPIFY_SECRET,
+        "evt-rotation",
+    );
     assert_eq!(stack.send(again).await.json()["status"], "duplicate");
 
     // The newer header names without the X- prefix are understood too.
@@ -202,28 +452,70 @@ async fn shopify_signatures_domains_and_routes() {
     let consent = fixture("shopify/customers-email-marketing-consent-update.json");
     for (name, value) in [
         ("content-type", "application/json".to_owned()),
-        ("shopify-topic", "customers_email_marketing_consent/update".to_owned()),
-        ("shopify-hmac-sha256", trouw::webhook::platform::sign_body(&consent, &trouw::webhook::WebhookSecret::new(SHOPIFY_SECRET))),
-        ("shopify-shop-domain", trouw_tests::SHOPIFY_DOMAIN.to_owned()),
+        (
+            "shopify-topic",
+            "customers_email_marketing_consent/update".to_owned(),
+        ),
+        (
+            "shopify-hmac-sha256",
+            trouw::webhook::platform::sign_body(
+                &consent,
+                &trouw::webhook::WebhookSecret::new(SHOPIFY_SECRET),
+            ),
+        ),
+        (
+            "shopify-shop-domain",
+            trouw_tests::SHOPIFY_DOMAIN.to_owned(),
+        ),
         ("shopify-event-id", unique("modern")),
     ] {
         modern = modern.header(name, value);
     }
-    let answer = stack.send(modern.body(http_body_util::Full::new(bytes::Bytes::from(consent))).unwrap()).await;
+    let answer = stack
+        .send(
+            modern
+                .body(http_body_util::Full::new(bytes::Bytes::from(consent)))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(answer.json()["status"], "processed", "{}", answer.body);
 }
 
 #[tokio::test]
 async fn shopify_privacy_topics() {
     let stack = TestStack::start().await;
-    shopify(&stack, "order-placed", "orders/create", "orders-create.json").await;
-    shopify(&stack, "order-returned", "refunds/create", "refunds-create-partial.json").await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-partial.json",
+    )
+    .await;
     let (kept, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let points = kept.unwrap().loyalty.points_pending;
 
-    let request = shopify(&stack, "address-changed", "customers/data_request", "customers-data-request.json").await;
+    let request = shopify(
+        &stack,
+        "address-changed",
+        "customers/data_request",
+        "customers-data-request.json",
+    )
+    .await;
     assert_eq!(request["status"], "recorded");
-    let erased = shopify(&stack, "address-changed", "customers/redact", "customers-redact.json").await;
+    let erased = shopify(
+        &stack,
+        "address-changed",
+        "customers/redact",
+        "customers-redact.json",
+    )
+    .await;
     assert_eq!(erased["status"], "erased");
 
     let (profile, orders) = stack.customer(SHOPIFY_CUSTOMER).await;
@@ -232,8 +524,19 @@ async fn shopify_privacy_topics() {
     assert!(profile.addresses.current().is_none());
     assert!(!profile.has_marketing_consent());
     assert!(profile.erased_at.is_some());
-    assert_eq!(profile.loyalty.points_pending, points, "loyalty balances are kept");
-    assert!(orders[0].placed.as_ref().unwrap().lines.iter().all(|l| l.name.is_none()));
+    assert_eq!(
+        profile.loyalty.points_pending, points,
+        "loyalty balances are kept"
+    );
+    assert!(
+        orders[0]
+            .placed
+            .as_ref()
+            .unwrap()
+            .lines
+            .iter()
+            .all(|l| l.name.is_none())
+    );
     let stored = format!("{:?}", stack.snapshot().await);
     for personal in ["anna.devries", "Prinsengracht", "Anna", "Tandpasta", "1016"] {
         assert!(!stored.contains(personal), "{personal} is still stored");
@@ -241,7 +544,13 @@ async fn shopify_privacy_topics() {
 
     // A delayed customers/update from before the erasure cannot bring the address back, so no
     // mail can ever reach the erased customer from it.
-    shopify(&stack, "address-changed", "customers/update", "customers-update-moved.json").await;
+    shopify(
+        &stack,
+        "address-changed",
+        "customers/update",
+        "customers-update-moved.json",
+    )
+    .await;
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let profile = profile.unwrap();
     assert!(profile.contact.email().is_none());
@@ -254,38 +563,112 @@ async fn shopify_privacy_topics() {
 #[tokio::test]
 async fn woocommerce_order_story() {
     let stack = TestStack::start().await;
-    let placed = woo(&stack, "order-placed", "order.created", "order-created.json").await;
-    assert_eq!((placed["status"].clone(), placed["order_status"].clone()), (json!("processed"), json!("placed")));
+    let placed = woo(
+        &stack,
+        "order-placed",
+        "order.created",
+        "order-created.json",
+    )
+    .await;
+    assert_eq!(
+        (placed["status"].clone(), placed["order_status"].clone()),
+        (json!("processed"), json!("placed"))
+    );
     let (profile, orders) = stack.customer(WOO_CUSTOMER).await;
     let profile = profile.unwrap();
     let payload = json_of(&fixture("woocommerce/order-created.json"));
-    let total_minor = (payload["total"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64;
+    let total_minor =
+        (payload["total"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64;
     assert_eq!(profile.total_spent.get(Currency::EUR), total_minor);
-    assert_eq!(profile.contact.email().unwrap().as_str(), "anna.devries@example.nl");
-    assert_eq!(orders[0].placed.as_ref().unwrap().placed_at, ts("2026-11-02T08:14:03Z"));
-    let skus: Vec<(&str, u32)> = orders[0].placed.as_ref().unwrap().lines.iter().map(|l| (l.sku.as_str(), l.quantity)).collect();
+    assert_eq!(
+        profile.contact.email().unwrap().as_str(),
+        "anna.devries@example.nl"
+    );
+    assert_eq!(
+        orders[0].placed.as_ref().unwrap().placed_at,
+        ts("2026-11-02T08:14:03Z")
+    );
+    let skus: Vec<(&str, u32)> = orders[0]
+        .placed
+        .as_ref()
+        .unwrap()
+        .lines
+        .iter()
+        .map(|l| (l.sku.as_str(), l.quantity))
+        .collect();
     assert_eq!(skus, [("TP-075", 3), ("EB-200", 1)]);
 
     // One order.updated webhook per route: the delivered one ignores refunds and vice versa.
-    let on_hold = woo(&stack, "order-delivered", "order.updated", "order-updated-on-hold.json").await;
+    let on_hold = woo(
+        &stack,
+        "order-delivered",
+        "order.updated",
+        "order-updated-on-hold.json",
+    )
+    .await;
     assert_eq!(on_hold["status"], "ignored");
-    let completed = woo(&stack, "order-delivered", "order.updated", "order-updated-completed.json").await;
+    let completed = woo(
+        &stack,
+        "order-delivered",
+        "order.updated",
+        "order-updated-completed.json",
+    )
+    .await;
     assert_eq!(completed["order_status"], "delivered");
-    let no_refund = woo(&stack, "order-returned", "order.updated", "order-updated-completed.json").await;
+    let no_refund = woo(
+        &stack,
+        "order-returned",
+        "order.updated",
+        "order-updated-completed.json",
+    )
+    .await;
     assert_eq!(no_refund["status"], "ignored");
 
-    let partial = woo(&stack, "order-returned", "order.updated", "order-updated-partial-refund.json").await;
+    let partial = woo(
+        &stack,
+        "order-returned",
+        "order.updated",
+        "order-updated-partial-refund.json",
+    )
+    .await;
     assert_eq!(partial["order_status"], "partially_returned");
-    let refund = json_of(&fixture("woocommerce/order-updated-partial-refund.json"))["refunds"][0]["total"].as_str().unwrap().parse::<f64>().unwrap();
+    let refund =
+        json_of(&fixture("woocommerce/order-updated-partial-refund.json"))["refunds"][0]["total"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap();
     let (profile, _) = stack.customer(WOO_CUSTOMER).await;
-    assert_eq!(profile.unwrap().loyalty.points_pending, (total_minor / 100) as u64 - refund.abs().floor() as u64, "points for the refunded amount are taken back");
+    assert_eq!(
+        profile.unwrap().loyalty.points_pending,
+        (total_minor / 100) as u64 - refund.abs().floor() as u64,
+        "points for the refunded amount are taken back"
+    );
     // WooCommerce re-sends the order on every save: the same refund counts once.
-    let again = woo(&stack, "order-returned", "order.updated", "order-updated-partial-refund.json").await;
+    let again = woo(
+        &stack,
+        "order-returned",
+        "order.updated",
+        "order-updated-partial-refund.json",
+    )
+    .await;
     assert_eq!(again["status"], "duplicate");
-    let delivered_again = woo(&stack, "order-delivered", "order.updated", "order-updated-partial-refund.json").await;
+    let delivered_again = woo(
+        &stack,
+        "order-delivered",
+        "order.updated",
+        "order-updated-partial-refund.json",
+    )
+    .await;
     assert_eq!(delivered_again["status"], "duplicate");
 
-    let refunded = woo(&stack, "order-returned", "order.updated", "order-updated-refunded.json").await;
+    let refunded = woo(
+        &stack,
+        "order-returned",
+        "order.updated",
+        "order-updated-refunded.json",
+    )
+    .await;
     assert_eq!(refunded["order_status"], "returned");
     let (profile, _) = stack.customer(WOO_CUSTOMER).await;
     assert_eq!(profile.unwrap().loyalty.points_pending, 0);
@@ -294,16 +677,40 @@ async fn woocommerce_order_story() {
 #[tokio::test]
 async fn woocommerce_customer_updates_and_consent_meta() {
     let stack = TestStack::start().await;
-    woo(&stack, "order-placed", "order.created", "order-created.json").await;
-    let same = woo(&stack, "address-changed", "customer.updated", "customer-updated-same-address.json").await;
+    woo(
+        &stack,
+        "order-placed",
+        "order.created",
+        "order-created.json",
+    )
+    .await;
+    let same = woo(
+        &stack,
+        "address-changed",
+        "customer.updated",
+        "customer-updated-same-address.json",
+    )
+    .await;
     assert_eq!(same["moved"], false);
-    let moved = woo(&stack, "address-changed", "customer.updated", "customer-updated-moved.json").await;
+    let moved = woo(
+        &stack,
+        "address-changed",
+        "customer.updated",
+        "customer-updated-moved.json",
+    )
+    .await;
     assert_eq!(moved["moved"], true);
     let (profile, _) = stack.customer(WOO_CUSTOMER).await;
     let profile = profile.unwrap();
-    assert_eq!(profile.addresses.current().unwrap().area.postal_code, "3511AZ");
+    assert_eq!(
+        profile.addresses.current().unwrap().area.postal_code,
+        "3511AZ"
+    );
     let consent = profile.consent.unwrap();
-    assert!(consent.granted, "the shop maps newsletter_opt_in to consent");
+    assert!(
+        consent.granted,
+        "the shop maps newsletter_opt_in to consent"
+    );
     assert_eq!(consent.source, "woocommerce:customer.updated");
 }
 
@@ -313,16 +720,27 @@ async fn woocommerce_ping_and_signatures() {
     let before = stack.snapshot().await;
     let ping = http::Request::post(stack.url("order-placed"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(http_body_util::Full::new(bytes::Bytes::from(fixture("woocommerce/ping.txt"))))
+        .body(http_body_util::Full::new(bytes::Bytes::from(fixture(
+            "woocommerce/ping.txt",
+        ))))
         .unwrap();
     let answer = stack.send(ping).await;
-    assert_eq!((answer.status, answer.json()), (200, json!({ "status": "ignored", "reason": "ping" })));
+    assert_eq!(
+        (answer.status, answer.json()),
+        (200, json!({ "status": "ignored", "reason": "ping" }))
+    );
 
     let body = fixture("woocommerce/order-created.json");
     let forged = http::Request::post(stack.url("order-placed"))
         .header("content-type", "application/json")
         .header("x-wc-webhook-topic", "order.created")
-        .header("x-wc-webhook-signature", trouw::webhook::platform::sign_body(&body, &trouw::webhook::WebhookSecret::new("not-the-secret")))
+        .header(
+            "x-wc-webhook-signature",
+            trouw::webhook::platform::sign_body(
+                &body,
+                &trouw::webhook::WebhookSecret::new("not-the-secret"),
+            ),
+        )
         .body(http_body_util::Full::new(bytes::Bytes::from(body.clone())))
         .unwrap();
     assert_eq!(stack.send(forged).await.status, 401);

@@ -8,7 +8,7 @@ use trouw::domain::CustomerId;
 use trouw::handlers::run_schedule::run_pass;
 use trouw::handlers::send_messages::deliver_pending;
 use trouw::store::MessageStatus;
-use trouw_tests::{emails_to, example, unique, TestStack};
+use trouw_tests::{TestStack, emails_to, example, unique};
 
 fn at(t: &str) -> Arc<FixedClock> {
     Arc::new(FixedClock(t.parse().unwrap()))
@@ -29,21 +29,37 @@ async fn a_message_deferred_by_quiet_hours_goes_out_when_due_and_only_then() {
     order(&stack, "cus-1", &email).await;
     // 22:30 in Amsterdam: deferred to 08:00.
     let night = stack.sender(at("2026-11-02T21:30:00Z"), None).await;
-    deliver_pending(&night, &stack.shop, &CustomerId::parse("cus-1").unwrap()).await.unwrap();
+    deliver_pending(&night, &stack.shop, &CustomerId::parse("cus-1").unwrap())
+        .await
+        .unwrap();
 
     let report = run_pass(&night).await.unwrap();
-    assert_eq!((report.due_items_read, report.messages_handled), (0, 0), "not due yet");
+    assert_eq!(
+        (report.due_items_read, report.messages_handled),
+        (0, 0),
+        "not due yet"
+    );
     assert!(emails_to(&email).await.is_empty());
 
     let morning = stack.sender(at("2026-11-03T07:00:00Z"), None).await;
     let report = run_pass(&morning).await.unwrap();
     assert_eq!((report.due_items_read, report.messages_handled), (1, 1));
     assert_eq!(emails_to(&email).await.len(), 1);
-    let message = stack.app.webhooks.store.messages(&stack.shop, &CustomerId::parse("cus-1").unwrap()).await.unwrap().remove(0);
+    let message = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &CustomerId::parse("cus-1").unwrap())
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(message.status, MessageStatus::Sent);
 
     let again = run_pass(&morning).await.unwrap();
-    assert_eq!(again.due_items_read, 0, "a handled message leaves the due index");
+    assert_eq!(
+        again.due_items_read, 0,
+        "a handled message leaves the due index"
+    );
     assert_eq!(emails_to(&email).await.len(), 1);
 }
 
@@ -57,7 +73,9 @@ async fn a_pass_reads_only_what_is_due() {
         let customer = format!("cus-{i}");
         order(&stack, &customer, &format!("{}@example.nl", unique("c"))).await;
         let sender = if i < 10 { &night } else { &next_night };
-        deliver_pending(sender, &stack.shop, &CustomerId::parse(&customer).unwrap()).await.unwrap();
+        deliver_pending(sender, &stack.shop, &CustomerId::parse(&customer).unwrap())
+            .await
+            .unwrap();
     }
     let morning = stack.sender(at("2026-11-03T07:00:00Z"), None).await;
     let report = run_pass(&morning).await.unwrap();
@@ -76,9 +94,17 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
         line.as_object_mut().unwrap().remove("category");
     }
     stack.post("order-placed", &placed).await;
-    stack.post("order-delivered", &example("order-delivered")).await;
+    stack
+        .post("order-delivered", &example("order-delivered"))
+        .await;
     let day_of_order = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
-    deliver_pending(&day_of_order, &stack.shop, &CustomerId::parse("cus-8812").unwrap()).await.unwrap();
+    deliver_pending(
+        &day_of_order,
+        &stack.shop,
+        &CustomerId::parse("cus-8812").unwrap(),
+    )
+    .await
+    .unwrap();
 
     // Delivered 4 November 13:38 (+01:00): the survey on 9 November, then the 30-day window
     // closes 4 December 12:38 UTC.
@@ -94,7 +120,13 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
     assert_eq!((report.due_items_read, report.timers_handled), (1, 1));
     let (profile, orders) = stack.customer("cus-8812").await;
     let profile = profile.unwrap();
-    assert_eq!((profile.loyalty.points_pending, profile.loyalty.points_available), (0, 64));
+    assert_eq!(
+        (
+            profile.loyalty.points_pending,
+            profile.loyalty.points_available
+        ),
+        (0, 64)
+    );
     assert!(orders[0].points_confirmed_at.is_some());
     let confirmed = stack
         .app
@@ -107,8 +139,16 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
         .find(|m| m.intent.key == "loyalty-confirmed#NL-100482")
         .expect("a loyalty update");
     assert_eq!(confirmed.status, MessageStatus::Sent);
-    assert_eq!(emails_to(&email).await.len(), 3, "the order's email, the survey and the confirmation");
-    assert_eq!(run_pass(&after).await.unwrap().due_items_read, 0, "a confirmed order leaves the index");
+    assert_eq!(
+        emails_to(&email).await.len(),
+        3,
+        "the order's email, the survey and the confirmation"
+    );
+    assert_eq!(
+        run_pass(&after).await.unwrap().due_items_read,
+        0,
+        "a confirmed order leaves the index"
+    );
 }
 
 #[tokio::test]
@@ -120,27 +160,55 @@ async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() 
     let shop = stack.shop.clone();
     let mut requests = Vec::new();
     for i in 0..10_000 {
-        let key = trouw::store::keys::profile(&shop, &CustomerId::parse(format!("cus-{i}")).unwrap());
+        let key =
+            trouw::store::keys::profile(&shop, &CustomerId::parse(format!("cus-{i}")).unwrap());
         let mut item = key.to_item();
         item.insert("item".into(), AttributeValue::S("profile".into()));
-        requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build());
+        requests.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build(),
+        );
     }
     for i in 0..50 {
-        let key = trouw::store::keys::message(&shop, &CustomerId::parse(format!("cus-{i}")).unwrap(), &format!("loyalty-earned#o-{i}"));
+        let key = trouw::store::keys::message(
+            &shop,
+            &CustomerId::parse(format!("cus-{i}")).unwrap(),
+            &format!("loyalty-earned#o-{i}"),
+        );
         let mut item = key.to_item();
         item.insert("item".into(), AttributeValue::S("message".into()));
         item.insert("status".into(), AttributeValue::S("SKIPPED".into()));
-        item.insert(trouw::store::keys::DUE_SHARD.into(), AttributeValue::S(trouw::store::keys::due_shard(&key.pk)));
-        item.insert(trouw::store::keys::DUE_AT.into(), AttributeValue::N("1790000000".into()));
-        requests.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build());
+        item.insert(
+            trouw::store::keys::DUE_SHARD.into(),
+            AttributeValue::S(trouw::store::keys::due_shard(&key.pk)),
+        );
+        item.insert(
+            trouw::store::keys::DUE_AT.into(),
+            AttributeValue::N("1790000000".into()),
+        );
+        requests.push(
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build(),
+        );
     }
     for chunk in requests.chunks(25) {
-        let out = stack.dynamo.batch_write_item().request_items(&stack.table, chunk.to_vec()).send().await.unwrap();
+        let out = stack
+            .dynamo
+            .batch_write_item()
+            .request_items(&stack.table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
         assert!(out.unprocessed_items.unwrap_or_default().is_empty());
     }
     let sender = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
     let report = run_pass(&sender).await.unwrap();
-    assert_eq!(report.due_items_read, 50, "the pass reads the due entries, not the 10,000 customers");
+    assert_eq!(
+        report.due_items_read, 50,
+        "the pass reads the due entries, not the 10,000 customers"
+    );
     assert!(report.due_items_read <= 60);
     // The stand-in items carry keys only: each is logged and skipped, and the pass goes on.
     assert_eq!((report.messages_handled, report.unreadable), (0, 50));
@@ -153,7 +221,9 @@ async fn care_tips_arrive_through_the_schedule() {
     let mut placed = example("order-placed");
     placed["customer"]["email"] = json!(email);
     stack.post("order-placed", &placed).await;
-    stack.post("order-delivered", &example("order-delivered")).await;
+    stack
+        .post("order-delivered", &example("order-delivered"))
+        .await;
     // Delivered 4 November; the first tip is due 14 days later, on 18 November (a Wednesday).
     let tip_day = stack.sender(at("2026-11-18T12:40:00Z"), None).await;
     let report = run_pass(&tip_day).await.unwrap();
@@ -170,9 +240,17 @@ async fn care_tips_arrive_through_the_schedule() {
         .collect();
     assert_eq!(tips.len(), 1);
     assert_eq!(tips[0].status, MessageStatus::Sent, "{:?}", tips[0]);
-    let raw = emails_to(&email).await.into_iter().find(|r| r.contains("Tip:") || r.contains("=?utf-8?")).unwrap_or_default();
+    let raw = emails_to(&email)
+        .await
+        .into_iter()
+        .find(|r| r.contains("Tip:") || r.contains("=?utf-8?"))
+        .unwrap_or_default();
     assert!(!raw.is_empty());
-    assert_eq!(run_pass(&tip_day).await.unwrap().timers_handled, 0, "the next tip is two weeks away");
+    assert_eq!(
+        run_pass(&tip_day).await.unwrap().timers_handled,
+        0,
+        "the next tip is two weeks away"
+    );
 }
 
 #[tokio::test]
@@ -185,10 +263,14 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
         line.as_object_mut().unwrap().remove("category");
     }
     stack.post("order-placed", &placed).await;
-    stack.post("order-delivered", &example("order-delivered")).await;
+    stack
+        .post("order-delivered", &example("order-delivered"))
+        .await;
     let customer = CustomerId::parse("cus-8812").unwrap();
     let day_of_order = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
-    deliver_pending(&day_of_order, &stack.shop, &customer).await.unwrap();
+    deliver_pending(&day_of_order, &stack.shop, &customer)
+        .await
+        .unwrap();
     // Delivered 4 November 13:38 (+01:00): day 4 nothing, day 5 the survey.
     let day4 = stack.sender(at("2026-11-08T13:00:00Z"), None).await;
     assert_eq!(run_pass(&day4).await.unwrap().timers_handled, 0);
@@ -196,25 +278,63 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
     // answer below, on the real clock, still falls within the 7 days after the question.
     let now = jiff::Timestamp::now();
     let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    let eleven = |d: jiff::civil::Date| jiff::tz::TimeZone::UTC.to_timestamp(d.at(11, 0, 0, 0)).unwrap();
-    let pass_at = if eleven(today) <= now { eleven(today) } else { eleven(today.yesterday().unwrap()) };
+    let eleven = |d: jiff::civil::Date| {
+        jiff::tz::TimeZone::UTC
+            .to_timestamp(d.at(11, 0, 0, 0))
+            .unwrap()
+    };
+    let pass_at = if eleven(today) <= now {
+        eleven(today)
+    } else {
+        eleven(today.yesterday().unwrap())
+    };
     let day5 = stack.sender(Arc::new(FixedClock(pass_at)), None).await;
     assert_eq!(run_pass(&day5).await.unwrap().timers_handled, 1);
-    let survey = stack.app.webhooks.store.messages(&stack.shop, &customer).await.unwrap().into_iter().find(|m| m.intent.key == "survey#NL-100482").expect("a survey");
+    let survey = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &customer)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.intent.key == "survey#NL-100482")
+        .expect("a survey");
     assert_eq!(survey.status, MessageStatus::Sent);
 
-    let token = trouw::mail::LinkKey::new(trouw_tests::LINK_SECRET).survey_token(&stack.shop, &customer, &trouw::domain::OrderId::parse("NL-100482").unwrap());
+    let token = trouw::mail::LinkKey::new(trouw_tests::LINK_SECRET).survey_token(
+        &stack.shop,
+        &customer,
+        &trouw::domain::OrderId::parse("NL-100482").unwrap(),
+    );
     let raw = emails_to(&email).await.join("\n");
-    assert!(raw.replace("=\r\n", "").replace("=3D", "=").contains(&format!("/s/{token}?score=9")), "the email links each score");
+    assert!(
+        raw.replace("=\r\n", "")
+            .replace("=3D", "=")
+            .contains(&format!("/s/{token}?score=9")),
+        "the email links each score"
+    );
     for _ in 0..2 {
-        let answer = stack.send(http::Request::get(format!("{}/s/{token}?score=9", stack.base_url)).body(Default::default()).unwrap()).await;
+        let answer = stack
+            .send(
+                http::Request::get(format!("{}/s/{token}?score=9", stack.base_url))
+                    .body(Default::default())
+                    .unwrap(),
+            )
+            .await;
         assert_eq!(answer.status, 200);
         assert!(answer.body.contains("Dank je wel"), "{}", answer.body);
     }
     let (_, orders) = stack.customer("cus-8812").await;
     assert_eq!(orders[0].survey_answer.map(|a| a.score), Some(9));
     let before = stack.snapshot().await;
-    let tampered = stack.send(http::Request::get(format!("{}/s/{token}x?score=0", stack.base_url)).body(Default::default()).unwrap()).await;
+    let tampered = stack
+        .send(
+            http::Request::get(format!("{}/s/{token}x?score=0", stack.base_url))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(tampered.status, 400);
     assert_eq!(stack.snapshot().await, before);
 }

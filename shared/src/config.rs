@@ -66,10 +66,12 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
 /// SecureString named by `LINK_SECRET_PARAMETER` (deployments).
 pub async fn link_key(ssm: &aws_sdk_ssm::Client) -> Result<crate::mail::LinkKey, String> {
     if let Ok(secret) = std::env::var("LINK_SECRET")
-        && !secret.is_empty() {
-            return Ok(crate::mail::LinkKey::new(secret));
-        }
-    let parameter = std::env::var("LINK_SECRET_PARAMETER").map_err(|_| "set LINK_SECRET_PARAMETER (or LINK_SECRET locally)".to_owned())?;
+        && !secret.is_empty()
+    {
+        return Ok(crate::mail::LinkKey::new(secret));
+    }
+    let parameter = std::env::var("LINK_SECRET_PARAMETER")
+        .map_err(|_| "set LINK_SECRET_PARAMETER (or LINK_SECRET locally)".to_owned())?;
     let secret = ssm
         .get_parameter()
         .name(&parameter)

@@ -97,15 +97,24 @@ impl ShopDirectory {
         let groups: Vec<&[String]> = vec![
             &record.webhook_secrets,
             record.shopify.as_ref().map_or(&[][..], |s| &s.app_secrets),
-            record.woocommerce.as_ref().map_or(&[][..], |w| &w.webhook_secrets),
+            record
+                .woocommerce
+                .as_ref()
+                .map_or(&[][..], |w| &w.webhook_secrets),
         ];
         let mut resolved = self.resolve_refs(&shop_id, &groups).await?.into_iter();
         let secrets = resolved.next().unwrap_or_default();
         let shopify_secrets = resolved.next().unwrap_or_default();
         let woo_secrets = resolved.next().unwrap_or_default();
         Ok(Shop {
-            shopify: record.shopify.map(|s| ShopifyAccess { shop_domain: s.shop_domain, secrets: shopify_secrets }),
-            woocommerce: record.woocommerce.map(|connection| WooCommerceAccess { connection, secrets: woo_secrets }),
+            shopify: record.shopify.map(|s| ShopifyAccess {
+                shop_domain: s.shop_domain,
+                secrets: shopify_secrets,
+            }),
+            woocommerce: record.woocommerce.map(|connection| WooCommerceAccess {
+                connection,
+                secrets: woo_secrets,
+            }),
             settings: record.settings,
             secrets,
         })
@@ -113,7 +122,11 @@ impl ShopDirectory {
 
     /// Resolves groups of references with one SSM request per ten parameters; a reference that
     /// cannot be resolved is logged (by name, never value) and left out.
-    async fn resolve_refs(&self, shop: &ShopId, groups: &[&[String]]) -> Result<Vec<Vec<WebhookSecret>>, StoreError> {
+    async fn resolve_refs(
+        &self,
+        shop: &ShopId,
+        groups: &[&[String]],
+    ) -> Result<Vec<Vec<WebhookSecret>>, StoreError> {
         let parsed: Vec<Vec<Option<SecretRef>>> = groups
             .iter()
             .map(|refs| {

@@ -97,7 +97,9 @@ async fn forward(
                 .status(429)
                 .header("content-type", "application/json")
                 .header("x-amzn-errortype", "TooManyRequestsException")
-                .body(Full::new(Bytes::from_static(br#"{"message":"Maximum sending rate exceeded."}"#)))
+                .body(Full::new(Bytes::from_static(
+                    br#"{"message":"Maximum sending rate exceeded."}"#,
+                )))
                 .unwrap();
         }
         Some(Fault::Reject) => {
@@ -105,7 +107,9 @@ async fn forward(
                 .status(400)
                 .header("content-type", "application/json")
                 .header("x-amzn-errortype", "MessageRejected")
-                .body(Full::new(Bytes::from_static(br#"{"message":"Email address is not verified."}"#)))
+                .body(Full::new(Bytes::from_static(
+                    br#"{"message":"Email address is not verified."}"#,
+                )))
                 .unwrap();
         }
         Some(Fault::Throttle) => {

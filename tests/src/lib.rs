@@ -153,13 +153,20 @@ impl TestStack {
             refs.push(put_secret(format!("webhook-secret-{i}"), secret).await);
         }
         let mut platform_refs = Vec::new();
-        for (name, secret) in [("shopify-current", SHOPIFY_SECRET), ("shopify-previous", SHOPIFY_OLD_SECRET), ("woocommerce", WOO_SECRET)] {
+        for (name, secret) in [
+            ("shopify-current", SHOPIFY_SECRET),
+            ("shopify-previous", SHOPIFY_OLD_SECRET),
+            ("woocommerce", WOO_SECRET),
+        ] {
             platform_refs.push(put_secret(name.to_owned(), secret).await);
         }
         let mut record = trouw_local::demo::demo_shop();
         record.settings.id = shop.clone();
         record.webhook_secrets = refs;
-        record.shopify = Some(ShopifyConnection { shop_domain: SHOPIFY_DOMAIN.into(), app_secrets: platform_refs[..2].to_vec() });
+        record.shopify = Some(ShopifyConnection {
+            shop_domain: SHOPIFY_DOMAIN.into(),
+            app_secrets: platform_refs[..2].to_vec(),
+        });
         if let Some(woo) = &mut record.woocommerce {
             woo.webhook_secrets = platform_refs[2..].to_vec();
         }
@@ -194,12 +201,24 @@ impl TestStack {
         let store = trouw::store::Store::new(dynamo.clone(), &table);
         let links = trouw::handlers::customer_links::LinksApp {
             store: store.clone(),
-            shops: trouw::shops::ShopDirectory::new(store, ssm, Duration::from_secs(300), "/trouw/".into()),
+            shops: trouw::shops::ShopDirectory::new(
+                store,
+                ssm,
+                Duration::from_secs(300),
+                "/trouw/".into(),
+            ),
             links: trouw::mail::LinkKey::new(LINK_SECRET),
             clock: Arc::new(SystemClock),
         };
-        let app = Arc::new(trouw_local::gateway::Services { webhooks, links: Some(links), sender: None, clock: None });
-        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0").await.unwrap();
+        let app = Arc::new(trouw_local::gateway::Services {
+            webhooks,
+            links: Some(links),
+            sender: None,
+            clock: None,
+        });
+        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0")
+            .await
+            .unwrap();
         TestStack {
             sdk,
             table,
@@ -236,19 +255,38 @@ impl TestStack {
 
     /// Posts a Shopify delivery: `topic`, body signed with the current app secret.
     pub async fn post_shopify(&self, route: &str, topic: &str, body: &[u8]) -> Answer {
-        self.send(self.shopify_request(route, topic, body, SHOPIFY_SECRET, &unique("shopify-event"))).await
+        self.send(self.shopify_request(
+            route,
+            topic,
+            body,
+            SHOPIFY_SECRET,
+            &unique("shopify-event"),
+        ))
+        .await
     }
 
-    pub fn shopify_request(&self, route: &str, topic: &str, body: &[u8], secret: &str, event_id: &str) -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    pub fn shopify_request(
+        &self,
+        route: &str,
+        topic: &str,
+        body: &[u8],
+        secret: &str,
+        event_id: &str,
+    ) -> http::Request<http_body_util::Full<bytes::Bytes>> {
         http::Request::post(self.url(route))
             .header("content-type", "application/json")
             .header("x-shopify-topic", topic)
-            .header("x-shopify-hmac-sha256", sign_body(body, &WebhookSecret::new(secret)))
+            .header(
+                "x-shopify-hmac-sha256",
+                sign_body(body, &WebhookSecret::new(secret)),
+            )
             .header("x-shopify-shop-domain", SHOPIFY_DOMAIN)
             .header("x-shopify-api-version", "2025-10")
             .header("x-shopify-webhook-id", unique("shopify-webhook"))
             .header("x-shopify-event-id", event_id)
-            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)))
+            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(
+                body,
+            )))
             .unwrap()
     }
 
@@ -257,10 +295,15 @@ impl TestStack {
         let request = http::Request::post(self.url(route))
             .header("content-type", "application/json")
             .header("x-wc-webhook-topic", topic)
-            .header("x-wc-webhook-signature", sign_body(body, &WebhookSecret::new(WOO_SECRET)))
+            .header(
+                "x-wc-webhook-signature",
+                sign_body(body, &WebhookSecret::new(WOO_SECRET)),
+            )
             .header("x-wc-webhook-source", "https://winkel.example.nl/")
             .header("x-wc-webhook-delivery-id", unique("wc-delivery"))
-            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(body)))
+            .body(http_body_util::Full::new(bytes::Bytes::copy_from_slice(
+                body,
+            )))
             .unwrap();
         self.send(request).await
     }
@@ -337,7 +380,11 @@ pub async fn emails_to(to: &str) -> Vec<String> {
         .map(|messages| {
             messages
                 .iter()
-                .filter(|m| m["destinations"].as_array().is_some_and(|d| d.iter().any(|x| x == to)))
+                .filter(|m| {
+                    m["destinations"]
+                        .as_array()
+                        .is_some_and(|d| d.iter().any(|x| x == to))
+                })
                 .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
                 .collect()
         })
@@ -347,17 +394,33 @@ pub async fn emails_to(to: &str) -> Vec<String> {
 impl TestStack {
     /// The sender (`send-messages`) for this stack's table, with its own clock, SES at
     /// `ses_endpoint` (default moto) and links pointing at the gateway.
-    pub async fn sender(&self, clock: Arc<dyn trouw::clock::Clock>, ses_endpoint: Option<&str>) -> trouw::handlers::send_messages::SenderApp {
+    pub async fn sender(
+        &self,
+        clock: Arc<dyn trouw::clock::Clock>,
+        ses_endpoint: Option<&str>,
+    ) -> trouw::handlers::send_messages::SenderApp {
         use trouw::handlers::send_messages::SenderApp;
         let mut ses_config = aws_sdk_sesv2::config::Builder::from(&self.sdk);
         if let Some(endpoint) = ses_endpoint {
-            ses_config = ses_config.endpoint_url(endpoint).retry_config(aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1));
+            ses_config = ses_config.endpoint_url(endpoint).retry_config(
+                aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1),
+            );
         }
         let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
         let store = trouw::store::Store::new(self.dynamo.clone(), &self.table);
-        trouw_local::demo::verify_sender(&self.sdk, trouw_local::demo::demo_shop().settings.sender.as_str()).await.unwrap();
+        trouw_local::demo::verify_sender(
+            &self.sdk,
+            trouw_local::demo::demo_shop().settings.sender.as_str(),
+        )
+        .await
+        .unwrap();
         SenderApp {
-            shops: trouw::shops::ShopDirectory::new(store.clone(), aws_sdk_ssm::Client::new(&self.sdk), Duration::from_secs(300), "/trouw/".into()),
+            shops: trouw::shops::ShopDirectory::new(
+                store.clone(),
+                aws_sdk_ssm::Client::new(&self.sdk),
+                Duration::from_secs(300),
+                "/trouw/".into(),
+            ),
             store,
             mailer: trouw::mail::Mailer::new(ses),
             renderer: trouw::mail::Renderer::new(),

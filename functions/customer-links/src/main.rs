@@ -1,8 +1,8 @@
 //! Lambda for the public links in emails (`/u/{token}`). Wiring only: the handler lives in
 //! `trouw::handlers::customer_links`.
 
-use lambda_http::{run, service_fn, Error};
-use trouw::handlers::customer_links::{handle, LinksApp};
+use lambda_http::{Error, run, service_fn};
+use trouw::handlers::customer_links::{LinksApp, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

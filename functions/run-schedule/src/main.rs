@@ -1,7 +1,7 @@
 //! Lambda started by the EventBridge schedule. Wiring only: the handler lives in
 //! `trouw::handlers::run_schedule`; it shares the sender's configuration.
 
-use lambda_runtime::{run, service_fn, Error};
+use lambda_runtime::{Error, run, service_fn};
 use trouw::handlers::{run_schedule, send_messages::SenderApp};
 
 #[tokio::main]

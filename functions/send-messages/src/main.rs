@@ -1,7 +1,7 @@
 //! Lambda consuming the table's DynamoDB stream (new PENDING message items, by event filter).
 //! Wiring only: the handler lives in `trouw::handlers::send_messages`.
 
-use lambda_runtime::{run, service_fn, Error};
+use lambda_runtime::{Error, run, service_fn};
 use trouw::handlers::send_messages;
 
 #[tokio::main]

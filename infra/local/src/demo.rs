@@ -30,7 +30,9 @@ pub enum ShopFileError {
     Settings(#[from] trouw::domain::SettingsError),
     #[error("{0} must be ssm:/parameter/name or env:VARIABLE")]
     SecretRef(String),
-    #[error("the shop needs at least one secret: webhook_secrets, shopify.app_secrets or woocommerce.webhook_secrets")]
+    #[error(
+        "the shop needs at least one secret: webhook_secrets, shopify.app_secrets or woocommerce.webhook_secrets"
+    )]
     NoSecrets,
 }
 
@@ -41,8 +43,20 @@ pub fn parse_shop_file(text: &str) -> Result<ShopRecord, ShopFileError> {
     ShopSettings::validate(&record.settings)?;
     let groups = [
         ("webhook_secrets", record.webhook_secrets.as_slice()),
-        ("shopify.app_secrets", record.shopify.as_ref().map_or(&[][..], |s| s.app_secrets.as_slice())),
-        ("woocommerce.webhook_secrets", record.woocommerce.as_ref().map_or(&[][..], |w| w.webhook_secrets.as_slice())),
+        (
+            "shopify.app_secrets",
+            record
+                .shopify
+                .as_ref()
+                .map_or(&[][..], |s| s.app_secrets.as_slice()),
+        ),
+        (
+            "woocommerce.webhook_secrets",
+            record
+                .woocommerce
+                .as_ref()
+                .map_or(&[][..], |w| w.webhook_secrets.as_slice()),
+        ),
     ];
     if groups.iter().all(|(_, refs)| refs.is_empty()) {
         return Err(ShopFileError::NoSecrets);
@@ -96,9 +110,13 @@ mod tests {
     #[test]
     fn shop_files_are_checked() {
         let bad_secret = DEMO_SHOP_JSON.replace("env:DEMO_WEBHOOK_SECRET", "whsec_plain");
-        assert!(matches!(parse_shop_file(&bad_secret), Err(ShopFileError::SecretRef(f)) if f == "webhook_secrets[0]"));
+        assert!(
+            matches!(parse_shop_file(&bad_secret), Err(ShopFileError::SecretRef(f)) if f == "webhook_secrets[0]")
+        );
         let bad_shopify = DEMO_SHOP_JSON.replace("env:DEMO_SHOPIFY_SECRET", "shpss_plain");
-        assert!(matches!(parse_shop_file(&bad_shopify), Err(ShopFileError::SecretRef(f)) if f == "shopify.app_secrets[0]"));
+        assert!(
+            matches!(parse_shop_file(&bad_shopify), Err(ShopFileError::SecretRef(f)) if f == "shopify.app_secrets[0]")
+        );
         let bad_zone = DEMO_SHOP_JSON.replace("Europe/Amsterdam", "Mars/Olympus");
         assert!(matches!(
             parse_shop_file(&bad_zone),

@@ -32,11 +32,7 @@ pub struct Services {
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 
 /// Serves until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    app: Arc<Services>,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn serve(listener: TcpListener, app: Arc<Services>, shutdown: impl Future<Output = ()>) {
     let counter = Arc::new(AtomicU64::new(0));
     tokio::pin!(shutdown);
     loop {
@@ -100,7 +96,9 @@ async fn route(
             Ok(report) => hyper::Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(serde_json::to_vec(&report).expect("report serialises"))))
+                .body(Full::new(Bytes::from(
+                    serde_json::to_vec(&report).expect("report serialises"),
+                )))
                 .expect("static response"),
             Err(err) => {
                 tracing::error!(detail = %err, "schedule pass failed");
@@ -109,7 +107,8 @@ async fn route(
         };
     }
     if let (["u" | "s", _token], Some(links)) = (segments.as_slice(), &services.links) {
-        let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+        let request =
+            lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         return into_hyper(customer_links::handle(links, request).await);
     }
     let shop = match segments.as_slice() {
@@ -131,7 +130,11 @@ async fn route(
     if let (Some(sender), Some(shop), Ok(answer)) = (&services.sender, shop, &response) {
         let customer = serde_json::from_slice::<serde_json::Value>(answer.body().as_ref())
             .ok()
-            .and_then(|v| v["customer_id"].as_str().and_then(|c| CustomerId::parse(c).ok()));
+            .and_then(|v| {
+                v["customer_id"]
+                    .as_str()
+                    .and_then(|c| CustomerId::parse(c).ok())
+            });
         if let Some(customer) = customer {
             let sender = sender.clone();
             tokio::spawn(async move {
@@ -144,7 +147,9 @@ async fn route(
     into_hyper(response)
 }
 
-fn into_hyper(response: Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>) -> hyper::Response<Full<Bytes>> {
+fn into_hyper(
+    response: Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
+) -> hyper::Response<Full<Bytes>> {
     match response {
         Ok(response) => {
             let (parts, body) = response.into_parts();
@@ -162,13 +167,24 @@ fn into_hyper(response: Result<lambda_http::Response<lambda_http::Body>, lambda_
 fn set_clock(clock: &OffsetClock, body: &[u8]) -> hyper::Response<Full<Bytes>> {
     let now = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v["now"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok()));
+        .and_then(|v| {
+            v["now"]
+                .as_str()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        });
     let Some(now) = now else {
-        return plain(400, r#"{"error":"invalid_payload","field":"now","message":"now: must be an RFC 3339 time"}"#);
+        return plain(
+            400,
+            r#"{"error":"invalid_payload","field":"now","message":"now: must be an RFC 3339 time"}"#,
+        );
     };
     clock.set_offset_seconds(now.as_second() - jiff::Timestamp::now().as_second());
     let body = serde_json::json!({ "now": now.to_string() }).to_string();
-    hyper::Response::builder().status(200).header("content-type", "application/json").body(Full::new(Bytes::from(body))).expect("static response")
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))
+        .expect("static response")
 }
 
 fn plain(status: u16, body: &'static str) -> hyper::Response<Full<Bytes>> {

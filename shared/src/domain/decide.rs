@@ -1,9 +1,8 @@
 //! `decide`: the one function that turns a customer's state and an event into the next state.
 
 use super::{
-    MessageData, MessageIntent,
-    Consent, Contact, CustomerFacts, CustomerProfile, EventKind, Lifecycle, Money, Order,
-    OrderStatus, ShopEvent, ShopSettings, Stamped, Timestamp,
+    Consent, Contact, CustomerFacts, CustomerProfile, EventKind, Lifecycle, MessageData,
+    MessageIntent, Money, Order, OrderStatus, ShopEvent, ShopSettings, Stamped, Timestamp,
 };
 use jiff::SignedDuration;
 
@@ -71,12 +70,21 @@ pub fn decide(
     if personal_data_allowed {
         apply_contact(&mut profile.contact, &event.customer, at);
     }
-    if let Some(granted) = event.customer.marketing_consent.filter(|_| personal_data_allowed) {
+    if let Some(granted) = event
+        .customer
+        .marketing_consent
+        .filter(|_| personal_data_allowed)
+    {
         apply_consent(&mut profile, granted, at, &event.source);
     }
 
     let mut moved = false;
-    if let Some(address) = event.customer.address.as_ref().filter(|_| personal_data_allowed) {
+    if let Some(address) = event
+        .customer
+        .address
+        .as_ref()
+        .filter(|_| personal_data_allowed)
+    {
         let moves_before = profile.addresses.move_count();
         profile.addresses.observe(address, at);
         moved = profile.addresses.move_count() > moves_before
@@ -84,58 +92,76 @@ pub fn decide(
     }
 
     // A timer for an order the store no longer has changes nothing.
-    let timer_without_order = matches!(event.kind, EventKind::OrderTimer { .. } | EventKind::SurveyAnswered { .. }) && state.order.is_none();
-    let order = event.order_id().filter(|_| !timer_without_order).map(|order_id| {
-        let before = state.order.clone();
-        let mut order = before
-            .clone()
-            .unwrap_or_else(|| Order::empty(order_id.clone()));
-        match &event.kind {
-            EventKind::OrderPlaced(placed) => {
-                // The first "placed" wins; a re-sent one with a new id changes nothing.
-                if order.placed.is_none() {
-                    order.placed = Some(placed.clone());
+    let timer_without_order = matches!(
+        event.kind,
+        EventKind::OrderTimer { .. } | EventKind::SurveyAnswered { .. }
+    ) && state.order.is_none();
+    let order = event
+        .order_id()
+        .filter(|_| !timer_without_order)
+        .map(|order_id| {
+            let before = state.order.clone();
+            let mut order = before
+                .clone()
+                .unwrap_or_else(|| Order::empty(order_id.clone()));
+            match &event.kind {
+                EventKind::OrderPlaced(placed) => {
+                    // The first "placed" wins; a re-sent one with a new id changes nothing.
+                    if order.placed.is_none() {
+                        order.placed = Some(placed.clone());
+                    }
+                }
+                EventKind::OrderDelivered { delivered_at, .. } => {
+                    let earliest = order
+                        .delivered_at
+                        .map_or(*delivered_at, |d| d.min(*delivered_at));
+                    order.delivered_at = Some(earliest);
+                }
+                EventKind::OrderReturned { facts, .. } => order.add_return(facts.clone()),
+                EventKind::AddressChanged => {}
+                EventKind::OrderTimer { .. } => {
+                    let due = order.confirmation_due(settings.return_window_days);
+                    if due.is_some_and(|due| due <= now) {
+                        order.points_confirmed_at = Some(now);
+                    }
+                    if order.care_tip_due(settings).is_some_and(|due| due <= now) {
+                        order.care_tips_sent += 1;
+                    }
+                    if order.survey_due(settings).is_some_and(|due| due <= now) {
+                        order.survey_handled_at = Some(now);
+                    }
+                }
+                EventKind::SurveyAnswered { score, .. } => {
+                    // The latest answer within 7 days of the question counts.
+                    let asked = order.survey_handled_at;
+                    if asked.is_some_and(|asked| now <= asked + SignedDuration::from_hours(24 * 7))
+                    {
+                        order.survey_answer = Some(crate::domain::SurveyAnswer {
+                            score: (*score).min(10),
+                            at: now,
+                        });
+                    }
                 }
             }
-            EventKind::OrderDelivered { delivered_at, .. } => {
-                let earliest = order
-                    .delivered_at
-                    .map_or(*delivered_at, |d| d.min(*delivered_at));
-                order.delivered_at = Some(earliest);
-            }
-            EventKind::OrderReturned { facts, .. } => order.add_return(facts.clone()),
-            EventKind::AddressChanged => {}
-            EventKind::OrderTimer { .. } => {
-                let due = order.confirmation_due(settings.return_window_days);
-                if due.is_some_and(|due| due <= now) {
-                    order.points_confirmed_at = Some(now);
-                }
-                if order.care_tip_due(settings).is_some_and(|due| due <= now) {
-                    order.care_tips_sent += 1;
-                }
-                if order.survey_due(settings).is_some_and(|due| due <= now) {
-                    order.survey_handled_at = Some(now);
-                }
-            }
-            EventKind::SurveyAnswered { score, .. } => {
-                // The latest answer within 7 days of the question counts.
-                let asked = order.survey_handled_at;
-                if asked.is_some_and(|asked| now <= asked + SignedDuration::from_hours(24 * 7)) {
-                    order.survey_answer = Some(crate::domain::SurveyAnswer { score: (*score).min(10), at: now });
-                }
-            }
-        }
-        order.derive(&settings.loyalty);
-        apply_order_difference(&mut profile, before.as_ref(), &order);
-        order
-    });
+            order.derive(&settings.loyalty);
+            apply_order_difference(&mut profile, before.as_ref(), &order);
+            order
+        });
 
     profile.lifecycle = Lifecycle::for_order_count(profile.order_count);
     let held = profile.loyalty.points_pending + profile.loyalty.points_available;
     profile.loyalty.tier = settings.loyalty.tier_for(held).map(|t| t.name.clone());
     profile.version += 1;
 
-    let messages = messages_for(state, event, order.as_ref(), &mut profile, moved, now, settings);
+    let messages = messages_for(
+        state,
+        event,
+        order.as_ref(),
+        &mut profile,
+        moved,
+        now,
+        settings,
+    );
 
     let outcome = Outcome {
         order_status: order.as_ref().map(|o| o.status),
@@ -144,7 +170,13 @@ pub fn decide(
         moved,
     };
     let order_due_at = order.as_ref().and_then(|o| o.next_due(settings));
-    Decision { profile, order, order_due_at, messages, outcome }
+    Decision {
+        profile,
+        order,
+        order_due_at,
+        messages,
+        outcome,
+    }
 }
 
 /// The messages an event causes:
@@ -188,15 +220,24 @@ fn messages_for(
                 points_pending: loyalty.points_pending,
                 points_available: loyalty.points_available,
             };
-            messages.push(MessageIntent::new(&format!("{}#{}", order.id, event.id), profile, data, now));
+            messages.push(MessageIntent::new(
+                &format!("{}#{}", order.id, event.id),
+                profile,
+                data,
+                now,
+            ));
         }
         let asked_before = before.is_some_and(|b| b.survey_handled_at.is_some());
         if !asked_before && order.survey_handled_at.is_some() {
             // At most one survey per customer per 90 days.
-            let recent = profile.last_survey_at.is_some_and(|last| now < last + SignedDuration::from_hours(24 * 90));
+            let recent = profile
+                .last_survey_at
+                .is_some_and(|last| now < last + SignedDuration::from_hours(24 * 90));
             if !recent {
                 profile.last_survey_at = Some(now);
-                let data = MessageData::SurveyRequest { order_id: order.id.clone() };
+                let data = MessageData::SurveyRequest {
+                    order_id: order.id.clone(),
+                };
                 messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
             }
         }
@@ -210,7 +251,12 @@ fn messages_for(
                     title: tip.title.clone(),
                     text: tip.text.clone(),
                 };
-                messages.push(MessageIntent::new(&format!("{}#{}", order.id, order.care_tips_sent), profile, data, now));
+                messages.push(MessageIntent::new(
+                    &format!("{}#{}", order.id, order.care_tips_sent),
+                    profile,
+                    data,
+                    now,
+                ));
             }
         }
         let was_confirmed = before.is_some_and(|b| b.points_confirmed_at.is_some());
@@ -225,16 +271,26 @@ fn messages_for(
         }
     }
     if let Some(tier) = settings.loyalty.tier_for(held).filter(|t| t.min_points > 0)
-        && !profile.tiers_announced.contains(&tier.name) {
-            profile.tiers_announced.push(tier.name.clone());
-            let data = MessageData::TierReached { tier: tier.name.clone(), points: held };
-            messages.push(MessageIntent::new(&tier.name, profile, data, now));
-        }
-    if moved
-        && let Some(at) = profile.addresses.last_move_at() {
-            let data = MessageData::WelcomeAfterMove { coupon_code: settings.welcome_coupon.clone() };
-            messages.push(MessageIntent::new(&at.as_second().to_string(), profile, data, now));
-        }
+        && !profile.tiers_announced.contains(&tier.name)
+    {
+        profile.tiers_announced.push(tier.name.clone());
+        let data = MessageData::TierReached {
+            tier: tier.name.clone(),
+            points: held,
+        };
+        messages.push(MessageIntent::new(&tier.name, profile, data, now));
+    }
+    if moved && let Some(at) = profile.addresses.last_move_at() {
+        let data = MessageData::WelcomeAfterMove {
+            coupon_code: settings.welcome_coupon.clone(),
+        };
+        messages.push(MessageIntent::new(
+            &at.as_second().to_string(),
+            profile,
+            data,
+            now,
+        ));
+    }
     messages
 }
 

@@ -438,22 +438,39 @@ proptest! {
 
 #[test]
 fn erasure_removes_personal_data_and_late_events_do_not_bring_it_back() {
-    let (p, orders) = run(&[placed("e1", "NL-1", 0), returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)]))]);
+    let (p, orders) = run(&[
+        placed("e1", "NL-1", 0),
+        returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])),
+    ]);
     let erased = crate::domain::erase(p, orders.into_values().collect(), t(100));
     let profile = &erased.profile;
     assert_eq!(profile.contact, Contact::default());
     assert!(profile.addresses.current().is_none());
     assert!(!profile.has_marketing_consent());
     assert_eq!(profile.erased_at, Some(t(100)));
-    assert_eq!(profile.loyalty.points_pending, 11, "loyalty balances survive");
-    assert!(erased.orders[0].placed.as_ref().unwrap().lines.iter().all(|l| l.name.is_none()));
+    assert_eq!(
+        profile.loyalty.points_pending, 11,
+        "loyalty balances survive"
+    );
+    assert!(
+        erased.orders[0]
+            .placed
+            .as_ref()
+            .unwrap()
+            .lines
+            .iter()
+            .all(|l| l.name.is_none())
+    );
     assert!(erased.orders[0].returns.iter().all(|r| r.reason.is_none()));
 
     // A delayed update from before the erasure: nothing personal is stored again.
     let mut late = address("e3", 50, "Oudegracht 158");
     late.customer.email = Some(Email::parse("anna.devries@example.nl").unwrap());
     late.customer.marketing_consent = Some(true);
-    let state = CustomerState { profile: Some(erased.profile.clone()), order: None };
+    let state = CustomerState {
+        profile: Some(erased.profile.clone()),
+        order: None,
+    };
     let d = decide(&state, &late, now(), &demo_settings());
     assert!(d.profile.contact.email().is_none());
     assert!(!d.profile.has_marketing_consent());
@@ -473,13 +490,38 @@ fn kinds(d: &Decision) -> Vec<&str> {
 #[test]
 fn an_order_placed_creates_its_loyalty_message_once() {
     let settings = demo_settings();
-    let first = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    let first = decide(
+        &CustomerState::default(),
+        &placed("e1", "NL-1", 0),
+        now(),
+        &settings,
+    );
     assert_eq!(kinds(&first), ["loyalty-earned#NL-1"]);
-    let MessageData::LoyaltyEarned { points, tier, next_tier, points_to_next_tier, .. } = &first.messages[0].data else { panic!() };
-    assert_eq!((*points, tier.as_deref(), next_tier.as_deref(), *points_to_next_tier), (64, Some("Brons"), Some("Zilver"), Some(186)));
+    let MessageData::LoyaltyEarned {
+        points,
+        tier,
+        next_tier,
+        points_to_next_tier,
+        ..
+    } = &first.messages[0].data
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            *points,
+            tier.as_deref(),
+            next_tier.as_deref(),
+            *points_to_next_tier
+        ),
+        (64, Some("Brons"), Some("Zilver"), Some(186))
+    );
     assert_eq!(first.messages[0].locale.as_ref().unwrap().as_str(), "nl");
     // The same order placed again (another delivery id): no second message.
-    let state = CustomerState { profile: Some(first.profile.clone()), order: first.order.clone() };
+    let state = CustomerState {
+        profile: Some(first.profile.clone()),
+        order: first.order.clone(),
+    };
     let again = decide(&state, &placed("e9", "NL-1", 0), now(), &settings);
     assert!(again.messages.is_empty());
 }
@@ -487,13 +529,38 @@ fn an_order_placed_creates_its_loyalty_message_once() {
 #[test]
 fn a_return_of_a_known_order_creates_a_reversal_message() {
     let settings = demo_settings();
-    let placed = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
-    let state = CustomerState { profile: Some(placed.profile), order: placed.order };
-    let back = decide(&state, &returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])), now(), &settings);
+    let placed = decide(
+        &CustomerState::default(),
+        &placed("e1", "NL-1", 0),
+        now(),
+        &settings,
+    );
+    let state = CustomerState {
+        profile: Some(placed.profile),
+        order: placed.order,
+    };
+    let back = decide(
+        &state,
+        &returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])),
+        now(),
+        &settings,
+    );
     assert_eq!(kinds(&back), ["loyalty-reversed#NL-1#e2"]);
-    assert!(matches!(back.messages[0].data, MessageData::LoyaltyReversed { points: 53, points_pending: 11, .. }));
+    assert!(matches!(
+        back.messages[0].data,
+        MessageData::LoyaltyReversed {
+            points: 53,
+            points_pending: 11,
+            ..
+        }
+    ));
     // A return that overtakes its order: the later "placed" announces the net points only.
-    let early = decide(&CustomerState::default(), &returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])), now(), &settings);
+    let early = decide(
+        &CustomerState::default(),
+        &returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])),
+        now(),
+        &settings,
+    );
     assert!(early.messages.is_empty());
 }
 
@@ -501,59 +568,162 @@ fn a_return_of_a_known_order_creates_a_reversal_message() {
 fn a_higher_tier_is_announced_once_and_a_move_brings_a_welcome() {
     let mut settings = demo_settings();
     settings.loyalty.points_per_unit = 5;
-    let d = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    let d = decide(
+        &CustomerState::default(),
+        &placed("e1", "NL-1", 0),
+        now(),
+        &settings,
+    );
     assert_eq!(kinds(&d), ["loyalty-earned#NL-1", "tier-reached#Zilver"]);
-    let state = CustomerState { profile: Some(d.profile.clone()), order: None };
-    let moved = decide(&state, &address("e2", 100, "Oudegracht 158"), now(), &settings);
+    let state = CustomerState {
+        profile: Some(d.profile.clone()),
+        order: None,
+    };
+    let moved = decide(
+        &state,
+        &address("e2", 100, "Oudegracht 158"),
+        now(),
+        &settings,
+    );
     let key = format!("welcome-after-move#{}", t(100).as_second());
     assert_eq!(kinds(&moved), [key.as_str()]);
     assert_eq!(moved.messages[0].class, MessageClass::Promotional);
-    assert!(matches!(&moved.messages[0].data, MessageData::WelcomeAfterMove { coupon_code: Some(c) } if c == "WELKOMTHUIS"));
+    assert!(
+        matches!(&moved.messages[0].data, MessageData::WelcomeAfterMove { coupon_code: Some(c) } if c == "WELKOMTHUIS")
+    );
     let mut next = placed("e3", "NL-2", 200);
     next.customer.address = Some(home("Oudegracht 158"));
-    let second_order = decide(&CustomerState { profile: Some(moved.profile), order: None }, &next, now(), &settings);
-    assert_eq!(kinds(&second_order), ["loyalty-earned#NL-2"], "Zilver was announced already");
+    let second_order = decide(
+        &CustomerState {
+            profile: Some(moved.profile),
+            order: None,
+        },
+        &next,
+        now(),
+        &settings,
+    );
+    assert_eq!(
+        kinds(&second_order),
+        ["loyalty-earned#NL-2"],
+        "Zilver was announced already"
+    );
 }
 
 fn window_closed(id: &str, order: &str) -> ShopEvent {
-    event(id, 0, facts(), EventKind::OrderTimer { order_id: OrderId::parse(order).unwrap() })
+    event(
+        id,
+        0,
+        facts(),
+        EventKind::OrderTimer {
+            order_id: OrderId::parse(order).unwrap(),
+        },
+    )
 }
 
 #[test]
 fn points_become_available_when_the_return_window_closes() {
     let settings = demo_settings();
-    let placed = decide(&CustomerState::default(), &placed("e1", "NL-1", 0), now(), &settings);
+    let placed = decide(
+        &CustomerState::default(),
+        &placed("e1", "NL-1", 0),
+        now(),
+        &settings,
+    );
     assert_eq!(placed.order_due_at, None, "not delivered yet: no window");
-    let state = CustomerState { profile: Some(placed.profile), order: placed.order };
+    let state = CustomerState {
+        profile: Some(placed.profile),
+        order: placed.order,
+    };
     let delivered = decide(&state, &delivered("e2", "NL-1", 100), now(), &settings);
     let due = t(100) + jiff::SignedDuration::from_hours(30 * 24);
-    assert_eq!(delivered.order.as_ref().unwrap().confirmation_due(settings.return_window_days), Some(due));
-    let state = CustomerState { profile: Some(delivered.profile), order: delivered.order };
+    assert_eq!(
+        delivered
+            .order
+            .as_ref()
+            .unwrap()
+            .confirmation_due(settings.return_window_days),
+        Some(due)
+    );
+    let state = CustomerState {
+        profile: Some(delivered.profile),
+        order: delivered.order,
+    };
     // The survey (day 5) is handled first, so only the return window is left.
-    let state = step(state, &window_closed("t0", "NL-1"), t(100) + jiff::SignedDuration::from_hours(5 * 24)).0;
+    let state = step(
+        state,
+        &window_closed("t0", "NL-1"),
+        t(100) + jiff::SignedDuration::from_hours(5 * 24),
+    )
+    .0;
 
-    let early = decide(&state, &window_closed("t1", "NL-1"), due - jiff::SignedDuration::from_secs(1), &settings);
-    assert_eq!((early.profile.loyalty.points_pending, early.profile.loyalty.points_available), (64, 0));
+    let early = decide(
+        &state,
+        &window_closed("t1", "NL-1"),
+        due - jiff::SignedDuration::from_secs(1),
+        &settings,
+    );
+    assert_eq!(
+        (
+            early.profile.loyalty.points_pending,
+            early.profile.loyalty.points_available
+        ),
+        (64, 0)
+    );
     assert!(early.messages.is_empty());
 
     let closed = decide(&state, &window_closed("t2", "NL-1"), due, &settings);
-    assert_eq!((closed.profile.loyalty.points_pending, closed.profile.loyalty.points_available), (0, 64));
+    assert_eq!(
+        (
+            closed.profile.loyalty.points_pending,
+            closed.profile.loyalty.points_available
+        ),
+        (0, 64)
+    );
     assert_eq!(closed.order_due_at, None, "confirmed: out of the due index");
     assert_eq!(kinds(&closed), ["loyalty-confirmed#NL-1"]);
 
     // A return after confirmation takes the points back from the available balance.
-    let state = CustomerState { profile: Some(closed.profile), order: closed.order };
-    let late_return = decide(&state, &returned("e3", "NL-1", 200, Some(vec![("EB-200", 1)])), due, &settings);
-    assert_eq!((late_return.profile.loyalty.points_pending, late_return.profile.loyalty.points_available), (0, 11));
+    let state = CustomerState {
+        profile: Some(closed.profile),
+        order: closed.order,
+    };
+    let late_return = decide(
+        &state,
+        &returned("e3", "NL-1", 200, Some(vec![("EB-200", 1)])),
+        due,
+        &settings,
+    );
+    assert_eq!(
+        (
+            late_return.profile.loyalty.points_pending,
+            late_return.profile.loyalty.points_available
+        ),
+        (0, 11)
+    );
 }
 
 #[test]
 fn a_fully_returned_order_has_nothing_to_confirm() {
     let settings = demo_settings();
-    let (profile, orders) = run(&[placed("e1", "NL-1", 0), delivered("e2", "NL-1", 10), returned("e3", "NL-1", 20, None)]);
-    assert_eq!(orders["NL-1"].confirmation_due(settings.return_window_days), None);
-    let state = CustomerState { profile: Some(profile), order: Some(orders["NL-1"].clone()) };
-    let tick = decide(&state, &window_closed("t1", "NL-1"), t(10_000_000), &settings);
+    let (profile, orders) = run(&[
+        placed("e1", "NL-1", 0),
+        delivered("e2", "NL-1", 10),
+        returned("e3", "NL-1", 20, None),
+    ]);
+    assert_eq!(
+        orders["NL-1"].confirmation_due(settings.return_window_days),
+        None
+    );
+    let state = CustomerState {
+        profile: Some(profile),
+        order: Some(orders["NL-1"].clone()),
+    };
+    let tick = decide(
+        &state,
+        &window_closed("t1", "NL-1"),
+        t(10_000_000),
+        &settings,
+    );
     assert!(tick.messages.is_empty());
     assert_eq!(tick.profile.loyalty.points_available, 0);
 }
@@ -571,28 +741,48 @@ fn placed_with_categories(id: &str, order: &str, at: i64) -> ShopEvent {
 
 fn step(state: CustomerState, e: &ShopEvent, at: Timestamp) -> (CustomerState, Decision) {
     let d = decide(&state, e, at, &demo_settings());
-    (CustomerState { profile: Some(d.profile.clone()), order: d.order.clone() }, d)
+    (
+        CustomerState {
+            profile: Some(d.profile.clone()),
+            order: d.order.clone(),
+        },
+        d,
+    )
 }
 
 #[test]
 fn care_tips_come_every_fourteen_days_after_delivery_and_stop() {
     let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
-    let (state, _) = step(CustomerState::default(), &placed_with_categories("e1", "NL-1", 0), now());
+    let (state, _) = step(
+        CustomerState::default(),
+        &placed_with_categories("e1", "NL-1", 0),
+        now(),
+    );
     let (state, d) = step(state, &delivered("e2", "NL-1", 100), now());
     assert_eq!(d.order_due_at, Some(day(5)), "the survey comes first");
     let (state, d) = step(state, &window_closed("t0", "NL-1"), day(5));
     assert_eq!(kinds(&d), ["survey#NL-1"]);
-    assert_eq!(d.order_due_at, Some(day(14)), "the first tip comes before the 30-day window closes");
+    assert_eq!(
+        d.order_due_at,
+        Some(day(14)),
+        "the first tip comes before the 30-day window closes"
+    );
 
     let (state, d) = step(state, &window_closed("t1", "NL-1"), day(13));
     assert!(d.messages.is_empty(), "not yet");
     let (state, d) = step(state, &window_closed("t2", "NL-1"), day(14));
     assert_eq!(kinds(&d), ["care-tip#NL-1#1"]);
-    assert!(matches!(&d.messages[0].data, MessageData::CareTip { category, title, .. } if category == "apparaten" && title == "Opzetborstel vervangen"));
+    assert!(
+        matches!(&d.messages[0].data, MessageData::CareTip { category, title, .. } if category == "apparaten" && title == "Opzetborstel vervangen")
+    );
     assert_eq!(d.order_due_at, Some(day(28)));
     let (state, d) = step(state, &window_closed("t3", "NL-1"), day(28));
     assert_eq!(kinds(&d), ["care-tip#NL-1#2"]);
-    assert_eq!(d.order_due_at, Some(day(30)), "no tips left; the return window is next");
+    assert_eq!(
+        d.order_due_at,
+        Some(day(30)),
+        "no tips left; the return window is next"
+    );
     let (_, d) = step(state, &window_closed("t4", "NL-1"), day(30));
     assert_eq!(kinds(&d), ["loyalty-confirmed#NL-1"]);
     assert_eq!(d.order_due_at, None, "nothing more to do for this order");
@@ -600,27 +790,73 @@ fn care_tips_come_every_fourteen_days_after_delivery_and_stop() {
 
 #[test]
 fn returned_products_get_no_tips_and_tips_stop_after_the_set_months() {
-    let (state, _) = step(CustomerState::default(), &placed_with_categories("e1", "NL-1", 0), now());
+    let (state, _) = step(
+        CustomerState::default(),
+        &placed_with_categories("e1", "NL-1", 0),
+        now(),
+    );
     let (state, _) = step(state, &delivered("e2", "NL-1", 100), now());
-    let (state, d) = step(state, &returned("e3", "NL-1", 200, Some(vec![("EB-200", 1)])), now());
-    assert!(d.order.as_ref().unwrap().care_tips(&demo_settings()).is_empty(), "the toothbrush came back");
-    assert_ne!(d.order_due_at, Some(t(100) + jiff::SignedDuration::from_hours(24 * 14)));
+    let (state, d) = step(
+        state,
+        &returned("e3", "NL-1", 200, Some(vec![("EB-200", 1)])),
+        now(),
+    );
+    assert!(
+        d.order
+            .as_ref()
+            .unwrap()
+            .care_tips(&demo_settings())
+            .is_empty(),
+        "the toothbrush came back"
+    );
+    assert_ne!(
+        d.order_due_at,
+        Some(t(100) + jiff::SignedDuration::from_hours(24 * 14))
+    );
     let _ = state;
 
     let mut settings = demo_settings();
-    settings.care_tips.insert("apparaten".into(), (0..20).map(|i| crate::domain::CareTip { title: format!("Tip {i}"), text: "...".into() }).collect());
+    settings.care_tips.insert(
+        "apparaten".into(),
+        (0..20)
+            .map(|i| crate::domain::CareTip {
+                title: format!("Tip {i}"),
+                text: "...".into(),
+            })
+            .collect(),
+    );
     settings.care_tip_months = 3;
-    let d = decide(&CustomerState::default(), &placed_with_categories("e1", "NL-1", 0), now(), &settings);
+    let d = decide(
+        &CustomerState::default(),
+        &placed_with_categories("e1", "NL-1", 0),
+        now(),
+        &settings,
+    );
     let mut order = d.order.unwrap();
     order.delivered_at = Some(t(0));
     order.care_tips_sent = 6;
-    assert_eq!(order.care_tip_due(&settings), None, "a seventh tip would come after three months");
+    assert_eq!(
+        order.care_tip_due(&settings),
+        None,
+        "a seventh tip would come after three months"
+    );
     order.care_tips_sent = 5;
-    assert_eq!(order.care_tip_due(&settings), Some(t(0) + jiff::SignedDuration::from_hours(24 * 84)));
+    assert_eq!(
+        order.care_tip_due(&settings),
+        Some(t(0) + jiff::SignedDuration::from_hours(24 * 84))
+    );
 }
 
 fn survey_answer(id: &str, order: &str, score: u8) -> ShopEvent {
-    event(id, 0, facts(), EventKind::SurveyAnswered { order_id: OrderId::parse(order).unwrap(), score })
+    event(
+        id,
+        0,
+        facts(),
+        EventKind::SurveyAnswered {
+            order_id: OrderId::parse(order).unwrap(),
+            score,
+        },
+    )
 }
 
 #[test]
@@ -629,26 +865,63 @@ fn the_survey_comes_five_days_after_delivery_unless_returned_and_once_per_ninety
     let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), now());
     let (delivered_state, _) = step(state, &delivered("e2", "NL-1", 100), now());
 
-    let (_, d) = step(delivered_state.clone(), &window_closed("t1", "NL-1"), day(4));
+    let (_, d) = step(
+        delivered_state.clone(),
+        &window_closed("t1", "NL-1"),
+        day(4),
+    );
     assert!(d.messages.is_empty(), "no survey on day 4");
-    let (asked, d) = step(delivered_state.clone(), &window_closed("t2", "NL-1"), day(5));
+    let (asked, d) = step(
+        delivered_state.clone(),
+        &window_closed("t2", "NL-1"),
+        day(5),
+    );
     assert_eq!(kinds(&d), ["survey#NL-1"], "one on day 5");
 
     // Returned on day 3: the whole order came back, no survey.
-    let (returned_state, _) = step(delivered_state, &returned("e3", "NL-1", 100 + 3 * 86_400, None), day(3));
+    let (returned_state, _) = step(
+        delivered_state,
+        &returned("e3", "NL-1", 100 + 3 * 86_400, None),
+        day(3),
+    );
     let (_, d) = step(returned_state, &window_closed("t3", "NL-1"), day(5));
-    assert!(d.messages.iter().all(|m| !m.key.starts_with("survey")), "no survey after a full return");
+    assert!(
+        d.messages.iter().all(|m| !m.key.starts_with("survey")),
+        "no survey after a full return"
+    );
 
     // A second order delivered within 90 days: no second survey.
-    let (state, _) = step(CustomerState { profile: asked.profile.clone(), order: None }, &placed("e4", "NL-2", 200), day(20));
+    let (state, _) = step(
+        CustomerState {
+            profile: asked.profile.clone(),
+            order: None,
+        },
+        &placed("e4", "NL-2", 200),
+        day(20),
+    );
     let (state, _) = step(state, &delivered("e5", "NL-2", 100 + 20 * 86_400), day(20));
     let (_, d) = step(state, &window_closed("t4", "NL-2"), day(26));
-    assert!(d.messages.iter().all(|m| !m.key.starts_with("survey")), "at most one survey per 90 days");
+    assert!(
+        d.messages.iter().all(|m| !m.key.starts_with("survey")),
+        "at most one survey per 90 days"
+    );
 
     // Answers: the latest within 7 days counts; later ones do not.
     let (answered, _) = step(asked.clone(), &survey_answer("a1", "NL-1", 6), day(6));
     let (answered, _) = step(answered, &survey_answer("a2", "NL-1", 9), day(7));
-    assert_eq!(answered.order.as_ref().unwrap().survey_answer.map(|a| a.score), Some(9));
+    assert_eq!(
+        answered
+            .order
+            .as_ref()
+            .unwrap()
+            .survey_answer
+            .map(|a| a.score),
+        Some(9)
+    );
     let (late, _) = step(answered, &survey_answer("a3", "NL-1", 2), day(13));
-    assert_eq!(late.order.unwrap().survey_answer.map(|a| a.score), Some(9), "too late to change");
+    assert_eq!(
+        late.order.unwrap().survey_answer.map(|a| a.score),
+        Some(9),
+        "too late to change"
+    );
 }

@@ -17,7 +17,11 @@ pub fn erase(profile: CustomerProfile, orders: Vec<Order>, now: Timestamp) -> Er
     let mut profile = profile;
     profile.contact = Contact::default();
     profile.addresses = AddressHistory::default();
-    profile.consent = Some(Consent { granted: false, at: now, source: "erasure".into() });
+    profile.consent = Some(Consent {
+        granted: false,
+        at: now,
+        source: "erasure".into(),
+    });
     profile.erased_at = Some(now);
     profile.version += 1;
     let orders = orders

@@ -115,9 +115,14 @@ pub enum EventKind {
     AddressChanged,
     /// Something about an order may be due (from the schedule): its return window closing, a
     /// care tip.
-    OrderTimer { order_id: OrderId },
+    OrderTimer {
+        order_id: OrderId,
+    },
     /// The customer answered the survey for an order (from the link in the email).
-    SurveyAnswered { order_id: OrderId, score: u8 },
+    SurveyAnswered {
+        order_id: OrderId,
+        score: u8,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

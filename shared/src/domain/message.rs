@@ -35,13 +35,28 @@ pub enum MessageData {
         points_to_next_tier: Option<u64>,
     },
     /// The return window closed: the order's points are available now.
-    LoyaltyConfirmed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
+    LoyaltyConfirmed {
+        order_id: OrderId,
+        points: u64,
+        points_pending: u64,
+        points_available: u64,
+    },
     /// "How likely are you to recommend us?" with the scores 0 to 10 as links.
     SurveyRequest { order_id: OrderId },
     /// A care or usage tip for a product the customer kept.
-    CareTip { order_id: OrderId, category: String, title: String, text: String },
+    CareTip {
+        order_id: OrderId,
+        category: String,
+        title: String,
+        text: String,
+    },
     /// Points taken back after a return.
-    LoyaltyReversed { order_id: OrderId, points: u64, points_pending: u64, points_available: u64 },
+    LoyaltyReversed {
+        order_id: OrderId,
+        points: u64,
+        points_pending: u64,
+        points_available: u64,
+    },
     /// The customer reached a higher tier.
     TierReached { tier: String, points: u64 },
     /// A short, warm note after a real move, with the shop's coupon.
@@ -67,11 +82,12 @@ impl MessageData {
 
     pub fn class(&self) -> MessageClass {
         match self {
-            MessageData::LoyaltyEarned { .. } | MessageData::LoyaltyConfirmed { .. }
+            MessageData::LoyaltyEarned { .. }
+            | MessageData::LoyaltyConfirmed { .. }
             | MessageData::CareTip { .. }
-            | MessageData::SurveyRequest { .. } | MessageData::LoyaltyReversed { .. } | MessageData::TierReached { .. } => {
-                MessageClass::Service
-            }
+            | MessageData::SurveyRequest { .. }
+            | MessageData::LoyaltyReversed { .. }
+            | MessageData::TierReached { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } => MessageClass::Promotional,
         }
     }
@@ -105,7 +121,12 @@ pub struct MessageIntent {
 }
 
 impl MessageIntent {
-    pub fn new(key_cause: &str, profile: &CustomerProfile, data: MessageData, now: Timestamp) -> Self {
+    pub fn new(
+        key_cause: &str,
+        profile: &CustomerProfile,
+        data: MessageData,
+        now: Timestamp,
+    ) -> Self {
         MessageIntent {
             key: format!("{}#{key_cause}", data.kind()),
             customer_id: profile.id.clone(),
@@ -172,7 +193,10 @@ pub enum DeferReason {
 pub enum Verdict {
     Send,
     Skip(SkipReason),
-    Defer { until: Timestamp, reason: DeferReason },
+    Defer {
+        until: Timestamp,
+        reason: DeferReason,
+    },
 }
 
 /// Quiet hours in the shop's time zone: no service or promotional mail from 21:00 to 08:00.
@@ -180,7 +204,12 @@ const QUIET_FROM_HOUR: i8 = 21;
 const QUIET_UNTIL_HOUR: i8 = 8;
 
 /// The one policy gate. Pure: the sender asks it right before every send.
-pub fn gate(message: &MessageIntent, profile: &CustomerProfile, now: Timestamp, settings: &ShopSettings) -> Verdict {
+pub fn gate(
+    message: &MessageIntent,
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Verdict {
     if profile.contact.email().is_none() {
         return Verdict::Skip(SkipReason::NoEmail);
     }
@@ -213,14 +242,21 @@ pub fn gate(message: &MessageIntent, profile: &CustomerProfile, now: Timestamp, 
     }
     let cap = SignedDuration::from_hours(i64::from(settings.frequency_cap_hours));
     if let Some(last) = mail.last_sent_at
-        && now < last + cap {
-            return match message.data.when_capped() {
-                CapAction::Skip => Verdict::Skip(SkipReason::FrequencyCap),
-                CapAction::Defer => Verdict::Defer { until: last + cap, reason: DeferReason::FrequencyCap },
-            };
-        }
+        && now < last + cap
+    {
+        return match message.data.when_capped() {
+            CapAction::Skip => Verdict::Skip(SkipReason::FrequencyCap),
+            CapAction::Defer => Verdict::Defer {
+                until: last + cap,
+                reason: DeferReason::FrequencyCap,
+            },
+        };
+    }
     match quiet_hours_end(now, &settings.time_zone) {
-        Some(until) => Verdict::Defer { until, reason: DeferReason::QuietHours },
+        Some(until) => Verdict::Defer {
+            until,
+            reason: DeferReason::QuietHours,
+        },
         None => Verdict::Send,
     }
 }
@@ -233,8 +269,15 @@ fn quiet_hours_end(now: Timestamp, time_zone: &str) -> Option<Timestamp> {
     if (QUIET_UNTIL_HOUR..QUIET_FROM_HOUR).contains(&hour) {
         return None;
     }
-    let day = if hour >= QUIET_FROM_HOUR { local.date().tomorrow().ok()? } else { local.date() };
-    local.time_zone().to_timestamp(day.at(QUIET_UNTIL_HOUR, 0, 0, 0)).ok()
+    let day = if hour >= QUIET_FROM_HOUR {
+        local.date().tomorrow().ok()?
+    } else {
+        local.date()
+    };
+    local
+        .time_zone()
+        .to_timestamp(day.at(QUIET_UNTIL_HOUR, 0, 0, 0))
+        .ok()
 }
 
 #[cfg(test)]

@@ -7,9 +7,19 @@ fn t(rfc: &str) -> Timestamp {
 }
 
 fn customer(consent: Option<bool>) -> CustomerProfile {
-    let mut p = CustomerProfile::new(ShopId::parse("demo").unwrap(), CustomerId::parse("cus-1").unwrap());
-    p.contact.email = Some(Stamped { value: Email::parse("klant@example.nl").unwrap(), at: t("2026-11-01T10:00:00Z") });
-    p.consent = consent.map(|granted| Consent { granted, at: t("2026-11-01T10:00:00Z"), source: "order.placed".into() });
+    let mut p = CustomerProfile::new(
+        ShopId::parse("demo").unwrap(),
+        CustomerId::parse("cus-1").unwrap(),
+    );
+    p.contact.email = Some(Stamped {
+        value: Email::parse("klant@example.nl").unwrap(),
+        at: t("2026-11-01T10:00:00Z"),
+    });
+    p.consent = consent.map(|granted| Consent {
+        granted,
+        at: t("2026-11-01T10:00:00Z"),
+        source: "order.placed".into(),
+    });
     p
 }
 
@@ -27,7 +37,12 @@ fn loyalty(profile: &CustomerProfile) -> MessageIntent {
 }
 
 fn welcome(profile: &CustomerProfile) -> MessageIntent {
-    MessageIntent::new("1", profile, MessageData::WelcomeAfterMove { coupon_code: None }, t("2026-11-02T10:00:00Z"))
+    MessageIntent::new(
+        "1",
+        profile,
+        MessageData::WelcomeAfterMove { coupon_code: None },
+        t("2026-11-02T10:00:00Z"),
+    )
 }
 
 /// Noon in Amsterdam: outside quiet hours.
@@ -46,22 +61,49 @@ fn service_mail_needs_no_opt_in_but_stops_after_an_opt_out_of_all_mail() {
     let settings = demo_settings();
     let mut p = customer(None);
     assert_eq!(gate(&loyalty(&p), &p, t(NOON), &settings), Verdict::Send);
-    p.mail.opted_out = Some(OptOut { scope: OptOutScope::Promotional, at: t(NOON) });
-    assert_eq!(gate(&loyalty(&p), &p, t(NOON), &settings), Verdict::Send, "no more offers still allows service mail");
-    p.mail.opted_out = Some(OptOut { scope: OptOutScope::All, at: t(NOON) });
-    assert_eq!(gate(&loyalty(&p), &p, t(NOON), &settings), Verdict::Skip(SkipReason::OptedOut));
+    p.mail.opted_out = Some(OptOut {
+        scope: OptOutScope::Promotional,
+        at: t(NOON),
+    });
+    assert_eq!(
+        gate(&loyalty(&p), &p, t(NOON), &settings),
+        Verdict::Send,
+        "no more offers still allows service mail"
+    );
+    p.mail.opted_out = Some(OptOut {
+        scope: OptOutScope::All,
+        at: t(NOON),
+    });
+    assert_eq!(
+        gate(&loyalty(&p), &p, t(NOON), &settings),
+        Verdict::Skip(SkipReason::OptedOut)
+    );
 }
 
 #[test]
 fn promotional_mail_needs_consent_and_no_promotional_opt_out() {
     let settings = demo_settings();
-    for (consent, verdict) in [(None, Verdict::Skip(SkipReason::NoConsent)), (Some(false), Verdict::Skip(SkipReason::NoConsent)), (Some(true), Verdict::Send)] {
+    for (consent, verdict) in [
+        (None, Verdict::Skip(SkipReason::NoConsent)),
+        (Some(false), Verdict::Skip(SkipReason::NoConsent)),
+        (Some(true), Verdict::Send),
+    ] {
         let p = customer(consent);
-        assert_eq!(gate(&welcome(&p), &p, t(NOON), &settings), verdict, "{consent:?}");
+        assert_eq!(
+            gate(&welcome(&p), &p, t(NOON), &settings),
+            verdict,
+            "{consent:?}"
+        );
     }
     let mut p = customer(Some(true));
-    p.mail.opted_out = Some(OptOut { scope: OptOutScope::Promotional, at: t(NOON) });
-    assert_eq!(gate(&welcome(&p), &p, t(NOON), &settings), Verdict::Skip(SkipReason::OptedOut));
+    p.mail.opted_out = Some(OptOut {
+        scope: OptOutScope::Promotional,
+        at: t(NOON),
+    });
+    assert_eq!(
+        gate(&welcome(&p), &p, t(NOON), &settings),
+        Verdict::Skip(SkipReason::OptedOut)
+    );
 }
 
 #[test]
@@ -69,13 +111,22 @@ fn suppressed_inactive_and_erased_customers_get_no_service_mail() {
     let settings = demo_settings();
     let mut p = customer(Some(true));
     p.mail.suppressed_at = Some(t(NOON));
-    assert_eq!(gate(&loyalty(&p), &p, t(NOON), &settings), Verdict::Skip(SkipReason::Suppressed));
+    assert_eq!(
+        gate(&loyalty(&p), &p, t(NOON), &settings),
+        Verdict::Skip(SkipReason::Suppressed)
+    );
     let mut p = customer(Some(true));
     p.mail.inactive = true;
-    assert_eq!(gate(&loyalty(&p), &p, t(NOON), &settings), Verdict::Skip(SkipReason::Inactive));
+    assert_eq!(
+        gate(&loyalty(&p), &p, t(NOON), &settings),
+        Verdict::Skip(SkipReason::Inactive)
+    );
     let mut p = customer(Some(true));
     p.contact = Default::default();
-    assert_eq!(gate(&loyalty(&p), &p, t(NOON), &settings), Verdict::Skip(SkipReason::NoEmail));
+    assert_eq!(
+        gate(&loyalty(&p), &p, t(NOON), &settings),
+        Verdict::Skip(SkipReason::NoEmail)
+    );
 }
 
 #[test]
@@ -85,11 +136,29 @@ fn frequency_cap_defers_loyalty_news_and_drops_a_tier_announcement() {
     p.mail.last_sent_at = Some(t("2026-11-01T11:00:00Z"));
     assert_eq!(
         gate(&loyalty(&p), &p, t(NOON), &settings),
-        Verdict::Defer { until: t("2026-11-04T11:00:00Z"), reason: DeferReason::FrequencyCap }
+        Verdict::Defer {
+            until: t("2026-11-04T11:00:00Z"),
+            reason: DeferReason::FrequencyCap
+        }
     );
-    let tier = MessageIntent::new("Zilver", &p, MessageData::TierReached { tier: "Zilver".into(), points: 250 }, t(NOON));
-    assert_eq!(gate(&tier, &p, t(NOON), &settings), Verdict::Skip(SkipReason::FrequencyCap));
-    assert_eq!(gate(&loyalty(&p), &p, t("2026-11-04T11:00:00Z"), &settings), Verdict::Send, "72 hours later it may go");
+    let tier = MessageIntent::new(
+        "Zilver",
+        &p,
+        MessageData::TierReached {
+            tier: "Zilver".into(),
+            points: 250,
+        },
+        t(NOON),
+    );
+    assert_eq!(
+        gate(&tier, &p, t(NOON), &settings),
+        Verdict::Skip(SkipReason::FrequencyCap)
+    );
+    assert_eq!(
+        gate(&loyalty(&p), &p, t("2026-11-04T11:00:00Z"), &settings),
+        Verdict::Send,
+        "72 hours later it may go"
+    );
 }
 
 #[test]
@@ -99,18 +168,40 @@ fn quiet_hours_defer_to_eight_in_the_shops_time_zone() {
     // 22:30 in Amsterdam (UTC+1 in November) -> 08:00 the next morning.
     assert_eq!(
         gate(&loyalty(&p), &p, t("2026-11-02T21:30:00Z"), &settings),
-        Verdict::Defer { until: t("2026-11-03T07:00:00Z"), reason: DeferReason::QuietHours }
+        Verdict::Defer {
+            until: t("2026-11-03T07:00:00Z"),
+            reason: DeferReason::QuietHours
+        }
     );
     // 06:59 -> 08:00 the same morning; 08:00 itself is fine; 20:59 is fine.
     assert_eq!(
         gate(&loyalty(&p), &p, t("2026-11-03T05:59:00Z"), &settings),
-        Verdict::Defer { until: t("2026-11-03T07:00:00Z"), reason: DeferReason::QuietHours }
+        Verdict::Defer {
+            until: t("2026-11-03T07:00:00Z"),
+            reason: DeferReason::QuietHours
+        }
     );
-    assert_eq!(gate(&loyalty(&p), &p, t("2026-11-03T07:00:00Z"), &settings), Verdict::Send);
-    assert_eq!(gate(&loyalty(&p), &p, t("2026-11-03T19:59:00Z"), &settings), Verdict::Send);
+    assert_eq!(
+        gate(&loyalty(&p), &p, t("2026-11-03T07:00:00Z"), &settings),
+        Verdict::Send
+    );
+    assert_eq!(
+        gate(&loyalty(&p), &p, t("2026-11-03T19:59:00Z"), &settings),
+        Verdict::Send
+    );
     // Summer time: 22:00 CEST is 20:00 UTC.
-    assert!(matches!(gate(&loyalty(&p), &p, t("2026-07-01T20:00:00Z"), &settings), Verdict::Defer { reason: DeferReason::QuietHours, .. }));
+    assert!(matches!(
+        gate(&loyalty(&p), &p, t("2026-07-01T20:00:00Z"), &settings),
+        Verdict::Defer {
+            reason: DeferReason::QuietHours,
+            ..
+        }
+    ));
     let mut transactional = loyalty(&p);
     transactional.class = MessageClass::Transactional;
-    assert_eq!(gate(&transactional, &p, t("2026-11-02T23:00:00Z"), &settings), Verdict::Send, "transactional mail always goes");
+    assert_eq!(
+        gate(&transactional, &p, t("2026-11-02T23:00:00Z"), &settings),
+        Verdict::Send,
+        "transactional mail always goes"
+    );
 }

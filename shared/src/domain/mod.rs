@@ -8,7 +8,7 @@ mod address;
 mod customer;
 mod decide;
 mod erasure;
-pub use erasure::{erase, Erasure};
+pub use erasure::{Erasure, erase};
 mod event;
 mod ids;
 mod message;
@@ -25,13 +25,13 @@ pub use event::{
     CustomerFacts, EventKind, EventType, ObservedAddress, PlacedOrder, ReturnFacts, ReturnScope,
     ShopEvent,
 };
-pub use message::{
-    gate, DeferReason, MailStanding, MessageClass, MessageData, MessageIntent, OptOut, OptOutScope,
-    SkipReason, Verdict,
-};
 pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
+pub use message::{
+    DeferReason, MailStanding, MessageClass, MessageData, MessageIntent, OptOut, OptOutScope,
+    SkipReason, Verdict, gate,
+};
 pub use money::{Amount, Currency, Money, MoneyError};
-pub use order::{SurveyAnswer, Order, OrderLine, OrderStatus, ReturnedLine};
+pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};
 pub use shop::{Branding, CareTip, LoyaltyRules, SettingsError, ShopSettings, Tier};
 
 /// A point in time, always UTC inside the domain.

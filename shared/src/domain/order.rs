@@ -139,12 +139,20 @@ impl Order {
 
     /// Points this order holds in the customer's pending balance.
     pub fn points_pending(&self) -> u64 {
-        if self.points_confirmed_at.is_some() { 0 } else { self.points_held() }
+        if self.points_confirmed_at.is_some() {
+            0
+        } else {
+            self.points_held()
+        }
     }
 
     /// Points this order holds in the customer's available balance.
     pub fn points_available(&self) -> u64 {
-        if self.points_confirmed_at.is_some() { self.points_held() } else { 0 }
+        if self.points_confirmed_at.is_some() {
+            self.points_held()
+        } else {
+            0
+        }
     }
 
     /// What the order is worth in points now: earned less what returns took back.
@@ -154,8 +162,13 @@ impl Order {
 
     /// The tips this order's products may get, in order: those of the categories of lines that
     /// did not all come back.
-    pub fn care_tips<'a>(&self, settings: &'a super::ShopSettings) -> Vec<(&'a str, &'a super::CareTip)> {
-        let Some(placed) = &self.placed else { return Vec::new() };
+    pub fn care_tips<'a>(
+        &self,
+        settings: &'a super::ShopSettings,
+    ) -> Vec<(&'a str, &'a super::CareTip)> {
+        let Some(placed) = &self.placed else {
+            return Vec::new();
+        };
         if self.status == OrderStatus::Returned {
             return Vec::new();
         }
@@ -182,8 +195,10 @@ impl Order {
         if self.care_tips_sent as usize >= self.care_tips(settings).len() {
             return None;
         }
-        let due = delivered + jiff::SignedDuration::from_hours(24 * 14 * i64::from(self.care_tips_sent + 1));
-        let stop = delivered + jiff::SignedDuration::from_hours(24 * 30 * i64::from(settings.care_tip_months));
+        let due = delivered
+            + jiff::SignedDuration::from_hours(24 * 14 * i64::from(self.care_tips_sent + 1));
+        let stop = delivered
+            + jiff::SignedDuration::from_hours(24 * 30 * i64::from(settings.care_tip_months));
         (due <= stop).then_some(due)
     }
 
@@ -191,18 +206,28 @@ impl Order {
     /// order came back.
     pub fn survey_due(&self, settings: &super::ShopSettings) -> Option<Timestamp> {
         let delivered = self.delivered_at?;
-        if self.placed.is_none() || self.survey_handled_at.is_some() || self.status == OrderStatus::Returned {
+        if self.placed.is_none()
+            || self.survey_handled_at.is_some()
+            || self.status == OrderStatus::Returned
+        {
             return None;
         }
-        Some(delivered + jiff::SignedDuration::from_hours(24 * i64::from(settings.survey_delay_days)))
+        Some(
+            delivered
+                + jiff::SignedDuration::from_hours(24 * i64::from(settings.survey_delay_days)),
+        )
     }
 
     /// When the schedule needs this order next, if ever.
     pub fn next_due(&self, settings: &super::ShopSettings) -> Option<Timestamp> {
-        [self.confirmation_due(settings.return_window_days), self.care_tip_due(settings), self.survey_due(settings)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.confirmation_due(settings.return_window_days),
+            self.care_tip_due(settings),
+            self.survey_due(settings),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// When the order's pending points become available: the end of the return window after

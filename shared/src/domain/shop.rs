@@ -149,8 +149,14 @@ pub(crate) mod fixtures {
             care_tips: BTreeMap::from([(
                 "apparaten".to_owned(),
                 vec![
-                    CareTip { title: "Opzetborstel vervangen".into(), text: "Vervang je opzetborstel elke drie maanden.".into() },
-                    CareTip { title: "Opladen".into(), text: "Laad je tandenborstel pas op als hij bijna leeg is.".into() },
+                    CareTip {
+                        title: "Opzetborstel vervangen".into(),
+                        text: "Vervang je opzetborstel elke drie maanden.".into(),
+                    },
+                    CareTip {
+                        title: "Opladen".into(),
+                        text: "Laad je tandenborstel pas op als hij bijna leeg is.".into(),
+                    },
                 ],
             )]),
             care_tip_months: 4,

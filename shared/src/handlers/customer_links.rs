@@ -6,7 +6,7 @@
 //! 400 and changes nothing; using a token again changes nothing more.
 
 use crate::clock::Clock;
-use crate::domain::{unsubscribe, CustomerId, OptOutScope, ShopId};
+use crate::domain::{CustomerId, OptOutScope, ShopId, unsubscribe};
 use crate::mail::LinkKey;
 use crate::shops::ShopDirectory;
 use crate::store::{Store, StoreError, Written};
@@ -27,9 +27,17 @@ impl LinksApp {
         let sdk = crate::config::aws_sdk_config().await;
         let ssm = aws_sdk_ssm::Client::new(&sdk);
         let links = crate::config::link_key(&ssm).await?;
-        let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
+        let store = Store::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            config.table_name.clone(),
+        );
         Ok(LinksApp {
-            shops: ShopDirectory::new(store.clone(), ssm, config.settings_cache, config.secrets_path_prefix.clone()),
+            shops: ShopDirectory::new(
+                store.clone(),
+                ssm,
+                config.settings_cache,
+                config.secrets_path_prefix.clone(),
+            ),
             store,
             links,
             clock: Arc::new(crate::clock::SystemClock),
@@ -62,19 +70,27 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         Err(err) => return Ok(unavailable(err)),
     };
     let locale = crate::mail::Renderer::locale_for(
-        profile.as_ref().and_then(|p| p.contact.locale()).map(|l| l.as_str()),
+        profile
+            .as_ref()
+            .and_then(|p| p.contact.locale())
+            .map(|l| l.as_str()),
         shop_settings.settings.default_locale.as_str(),
     );
     let words = Words::for_locale(locale);
     let shop_name = escape(&shop_settings.settings.name);
     match *req.method() {
-        http::Method::GET => Ok(page(200, locale, &format!(
-            "<h1>{}</h1><p>{}</p><form method=\"post\"><input type=\"hidden\" name=\"scope\" value=\"promotional\"><button type=\"submit\">{}</button></form><form method=\"post\"><input type=\"hidden\" name=\"scope\" value=\"all\"><button type=\"submit\">{}</button></form>",
-            shop_name, words.question, words.no_offers, words.no_mail
-        ))),
+        http::Method::GET => Ok(page(
+            200,
+            locale,
+            &format!(
+                "<h1>{}</h1><p>{}</p><form method=\"post\"><input type=\"hidden\" name=\"scope\" value=\"promotional\"><button type=\"submit\">{}</button></form><form method=\"post\"><input type=\"hidden\" name=\"scope\" value=\"all\"><button type=\"submit\">{}</button></form>",
+                shop_name, words.question, words.no_offers, words.no_mail
+            ),
+        )),
         http::Method::POST => {
             let body = String::from_utf8_lossy(req.body().as_ref()).to_string();
-            let scope = if body.contains("List-Unsubscribe=One-Click") || body.contains("scope=all") {
+            let scope = if body.contains("List-Unsubscribe=One-Click") || body.contains("scope=all")
+            {
                 OptOutScope::All
             } else if body.contains("scope=promotional") {
                 OptOutScope::Promotional
@@ -85,10 +101,22 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
                 return Ok(unavailable(err));
             }
             tracing::info!(outcome = "unsubscribed", scope = ?scope, "preference recorded");
-            let done = if scope == OptOutScope::All { words.done_all } else { words.done_offers };
-            Ok(page(200, locale, &format!("<h1>{shop_name}</h1><p>{done}</p>")))
+            let done = if scope == OptOutScope::All {
+                words.done_all
+            } else {
+                words.done_offers
+            };
+            Ok(page(
+                200,
+                locale,
+                &format!("<h1>{shop_name}</h1><p>{done}</p>"),
+            ))
         }
-        _ => Ok(Response::builder().status(405).header("allow", "GET, POST").body(Body::Empty).expect("static response")),
+        _ => Ok(Response::builder()
+            .status(405)
+            .header("allow", "GET, POST")
+            .body(Body::Empty)
+            .expect("static response")),
     }
 }
 
@@ -106,7 +134,11 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
         .and_then(|s| s.parse::<u8>().ok())
         .filter(|s| *s <= 10);
     let Some(score) = score else {
-        return page(400, "nl", "<p>Kies een cijfer van 0 tot 10. / Please pick a score from 0 to 10.</p>");
+        return page(
+            400,
+            "nl",
+            "<p>Kies een cijfer van 0 tot 10. / Please pick a score from 0 to 10.</p>",
+        );
     };
     let settings = match app.shops.get(&shop).await {
         Ok(Some(s)) => s,
@@ -114,32 +146,70 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
         Err(err) => return unavailable(err),
     };
     let now = app.clock.now();
-    let Ok(id) = crate::domain::EventId::parse(format!("survey:{order_id}:{score}:{}", now.as_second() / 60)) else {
+    let Ok(id) = crate::domain::EventId::parse(format!(
+        "survey:{order_id}:{score}:{}",
+        now.as_second() / 60
+    )) else {
         return page(400, "nl", &invalid_page());
     };
     let event = crate::domain::ShopEvent {
         id,
         source: "survey".into(),
         occurred_at: now,
-        customer: crate::domain::CustomerFacts { id: customer.clone(), email: None, first_name: None, locale: None, marketing_consent: None, address: None },
+        customer: crate::domain::CustomerFacts {
+            id: customer.clone(),
+            email: None,
+            first_name: None,
+            locale: None,
+            marketing_consent: None,
+            address: None,
+        },
         kind: crate::domain::EventKind::SurveyAnswered { order_id, score },
     };
-    if let Err(err) = super::apply_event(&app.store, app.clock.as_ref(), &settings.settings, &event).await {
+    if let Err(err) =
+        super::apply_event(&app.store, app.clock.as_ref(), &settings.settings, &event).await
+    {
         return unavailable(err);
     }
     tracing::info!(outcome = "survey_answered", score, "survey answer recorded");
     let locale = match app.store.profile(&shop, &customer).await {
-        Ok(profile) => crate::mail::Renderer::locale_for(profile.as_ref().and_then(|p| p.contact.locale()).map(|l| l.as_str()), settings.settings.default_locale.as_str()),
+        Ok(profile) => crate::mail::Renderer::locale_for(
+            profile
+                .as_ref()
+                .and_then(|p| p.contact.locale())
+                .map(|l| l.as_str()),
+            settings.settings.default_locale.as_str(),
+        ),
         Err(_) => "nl",
     };
-    let thanks = if locale == "en" { "Thank you for your answer! It helps us do better." } else { "Dank je wel voor je antwoord! Daar worden we beter van." };
-    page(200, locale, &format!("<h1>{}</h1><p>{thanks}</p>", escape(&settings.settings.name)))
+    let thanks = if locale == "en" {
+        "Thank you for your answer! It helps us do better."
+    } else {
+        "Dank je wel voor je antwoord! Daar worden we beter van."
+    };
+    page(
+        200,
+        locale,
+        &format!(
+            "<h1>{}</h1><p>{thanks}</p>",
+            escape(&settings.settings.name)
+        ),
+    )
 }
 
-async fn apply(app: &LinksApp, shop: &ShopId, customer: &CustomerId, scope: OptOutScope) -> Result<(), StoreError> {
+async fn apply(
+    app: &LinksApp,
+    shop: &ShopId,
+    customer: &CustomerId,
+    scope: OptOutScope,
+) -> Result<(), StoreError> {
     for _ in 0..5 {
-        let Some(profile) = app.store.profile(shop, customer).await? else { return Ok(()) };
-        let Some(next) = unsubscribe(&profile, scope, app.clock.now()) else { return Ok(()) };
+        let Some(profile) = app.store.profile(shop, customer).await? else {
+            return Ok(());
+        };
+        let Some(next) = unsubscribe(&profile, scope, app.clock.now()) else {
+            return Ok(());
+        };
         match app.store.save_profile(shop, profile.version, &next).await? {
             Written::Committed | Written::Duplicate => return Ok(()),
             Written::Conflict => continue,
@@ -150,8 +220,14 @@ async fn apply(app: &LinksApp, shop: &ShopId, customer: &CustomerId, scope: OptO
 
 fn unavailable(err: StoreError) -> Response<Body> {
     tracing::error!(detail = %err, "link could not be handled");
-    let mut response = page(503, "nl", "<p>Probeer het zo nog eens. / Please try again shortly.</p>");
-    response.headers_mut().insert("retry-after", http::HeaderValue::from_static("5"));
+    let mut response = page(
+        503,
+        "nl",
+        "<p>Probeer het zo nog eens. / Please try again shortly.</p>",
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", http::HeaderValue::from_static("5"));
     response
 }
 
@@ -205,5 +281,8 @@ fn page(status: u16, locale: &str, body: &str) -> Response<Body> {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -75,19 +75,32 @@ pub(crate) async fn apply_event(
     const MAX_WRITE_ATTEMPTS: usize = 5;
     let shop = &settings.id;
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let loaded = store.load(shop, &event.id, &event.customer.id, event.order_id()).await?;
+        let loaded = store
+            .load(shop, &event.id, &event.customer.id, event.order_id())
+            .await?;
         if loaded.already_processed {
             return Ok(Applied::Duplicate);
         }
         let now = clock.now();
         let decision = crate::domain::decide(&loaded.state, event, now, settings);
-        let processed = webhook::processed_record(&event.id, event.event_type(), Some(&event.customer.id), event.order_id(), now);
+        let processed = webhook::processed_record(
+            &event.id,
+            event.event_type(),
+            Some(&event.customer.id),
+            event.order_id(),
+            now,
+        );
         let read_version = loaded.state.profile.as_ref().map(|p| p.version);
-        match store.write_decision(shop, read_version, &decision, &processed).await? {
+        match store
+            .write_decision(shop, read_version, &decision, &processed)
+            .await?
+        {
             crate::store::Written::Committed => return Ok(Applied::Committed(Box::new(decision))),
             crate::store::Written::Duplicate => return Ok(Applied::Duplicate),
             crate::store::Written::Conflict => continue,
         }
     }
-    Err(crate::store::StoreError::Unavailable("the customer kept changing under concurrent writes".into()))
+    Err(crate::store::StoreError::Unavailable(
+        "the customer kept changing under concurrent writes".into(),
+    ))
 }

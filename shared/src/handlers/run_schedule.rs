@@ -3,9 +3,9 @@
 //! handles it: a deferred message goes back through the sender (claim, gate, send). A pass that
 //! dies halfway is simply repeated by the next: every step is idempotent.
 
-use super::send_messages::{deliver, Delivery, SenderApp};
-use crate::store::keys::{self, DUE_SHARDS};
+use super::send_messages::{Delivery, SenderApp, deliver};
 use crate::store::StoreError;
+use crate::store::keys::{self, DUE_SHARDS};
 use serde::Serialize;
 
 /// What one pass did, for logs and for `POST /dev/run-schedule`.
@@ -67,39 +67,70 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
         }
     }
     if report.due_items_read > 0 {
-        tracing::info!(due_items_read = report.due_items_read, messages_handled = report.messages_handled, "schedule pass done");
+        tracing::info!(
+            due_items_read = report.due_items_read,
+            messages_handled = report.messages_handled,
+            "schedule pass done"
+        );
     }
     Ok(report)
 }
 
 /// An order whose return window may have closed: the same `decide` as a webhook, with a
 /// timer event; then the messages it caused go out (locally there is no stream).
-async fn tick_order(app: &SenderApp, key: &keys::Key, now: crate::domain::Timestamp) -> Result<bool, StoreError> {
+async fn tick_order(
+    app: &SenderApp,
+    key: &keys::Key,
+    now: crate::domain::Timestamp,
+) -> Result<bool, StoreError> {
     use crate::domain::{CustomerFacts, EventId, EventKind, OrderId, ShopEvent};
-    let (Some((shop_id, customer)), Some(order)) = (keys::parse_customer_partition(&key.pk), key.sk.strip_prefix(keys::ORDER_PREFIX)) else {
+    let (Some((shop_id, customer)), Some(order)) = (
+        keys::parse_customer_partition(&key.pk),
+        key.sk.strip_prefix(keys::ORDER_PREFIX),
+    ) else {
         return Ok(false);
     };
-    let Ok(order_id) = OrderId::parse(order) else { return Ok(false) };
-    let Some(shop) = app.shops.get(&shop_id).await? else { return Ok(false) };
+    let Ok(order_id) = OrderId::parse(order) else {
+        return Ok(false);
+    };
+    let Some(shop) = app.shops.get(&shop_id).await? else {
+        return Ok(false);
+    };
     // One timer event per order and day: applied once; if it found nothing due yet (a shop
     // lengthened its return window), the next day's tick tries again.
-    let id = EventId::parse(format!("timer:return-window:{order_id}:{}", now.as_second() / 86_400)).map_err(|e| StoreError::Failed(e.to_string()))?;
+    let id = EventId::parse(format!(
+        "timer:return-window:{order_id}:{}",
+        now.as_second() / 86_400
+    ))
+    .map_err(|e| StoreError::Failed(e.to_string()))?;
     let event = ShopEvent {
         id,
         source: "schedule".into(),
         occurred_at: now,
-        customer: CustomerFacts { id: customer.clone(), email: None, first_name: None, locale: None, marketing_consent: None, address: None },
+        customer: CustomerFacts {
+            id: customer.clone(),
+            email: None,
+            first_name: None,
+            locale: None,
+            marketing_consent: None,
+            address: None,
+        },
         kind: EventKind::OrderTimer { order_id },
     };
-    let applied = super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, &event).await?;
+    let applied =
+        super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, &event).await?;
     if matches!(applied, super::Applied::Committed(_))
-        && let Err(err) = super::send_messages::deliver_pending(app, &shop_id, &customer).await {
-            tracing::warn!(detail = %err, "messages after a timer will be retried");
-        }
+        && let Err(err) = super::send_messages::deliver_pending(app, &shop_id, &customer).await
+    {
+        tracing::warn!(detail = %err, "messages after a timer will be retried");
+    }
     Ok(true)
 }
 
 /// The Lambda entry point (the EventBridge event itself carries nothing we need).
-pub async fn handle(app: &SenderApp, _event: lambda_runtime::LambdaEvent<serde_json::Value>) -> Result<PassReport, lambda_runtime::Error> {
+pub async fn handle(
+    app: &SenderApp,
+    _event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<PassReport, lambda_runtime::Error> {
     Ok(run_pass(app).await?)
 }

@@ -5,7 +5,7 @@
 //! it, so nothing is sent twice, and a throttled SES never turns into a hot retry loop.
 
 use crate::clock::Clock;
-use crate::domain::{gate, CustomerId, DeferReason, MessageClass, ShopId, SkipReason, Verdict};
+use crate::domain::{CustomerId, DeferReason, MessageClass, ShopId, SkipReason, Verdict, gate};
 use crate::mail::{LinkKey, Mailer, Outgoing, Renderer, SendError};
 use crate::shops::{Shop, ShopDirectory};
 use crate::store::{MessageOutcome, MessageRecord, MessageStatus, Store, StoreError};
@@ -41,13 +41,21 @@ impl SenderApp {
         let links = crate::config::link_key(&ssm).await?;
         let store = Store::new(dynamo, config.table_name.clone());
         Ok(SenderApp {
-            shops: ShopDirectory::new(store.clone(), ssm, config.settings_cache, config.secrets_path_prefix.clone()),
+            shops: ShopDirectory::new(
+                store.clone(),
+                ssm,
+                config.settings_cache,
+                config.secrets_path_prefix.clone(),
+            ),
             store,
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&sdk)),
             renderer: Renderer::new(),
             links,
-            public_base_url: std::env::var("PUBLIC_BASE_URL").map_err(|_| "PUBLIC_BASE_URL is not set")?,
-            configuration_set: std::env::var("SES_CONFIGURATION_SET").ok().filter(|s| !s.is_empty()),
+            public_base_url: std::env::var("PUBLIC_BASE_URL")
+                .map_err(|_| "PUBLIC_BASE_URL is not set")?,
+            configuration_set: std::env::var("SES_CONFIGURATION_SET")
+                .ok()
+                .filter(|s| !s.is_empty()),
             clock: Arc::new(crate::clock::SystemClock),
         })
     }
@@ -68,16 +76,23 @@ pub struct RetryLater(pub String);
 
 /// The Lambda entry point: records in order; the first one that must be retried and every
 /// later one are reported as batch item failures, so Lambda retries from there.
-pub async fn handle(app: &SenderApp, event: LambdaEvent<StreamEvent>) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
+pub async fn handle(
+    app: &SenderApp,
+    event: LambdaEvent<StreamEvent>,
+) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
     let mut response = DynamoDbEventResponse::default();
     let mut retry_from: Option<usize> = None;
     let records = event.payload.records;
     for (i, record) in records.iter().enumerate() {
-        let message: MessageRecord = match serde_dynamo::from_item(record.change.new_image.clone()) {
+        let message: MessageRecord = match serde_dynamo::from_item(record.change.new_image.clone())
+        {
             Ok(message) => message,
             Err(_) => {
                 // The event filter lets only message items through; anything else is not ours.
-                tracing::warn!(sequence = record.change.sequence_number.as_deref(), "stream record is not a message item; skipped");
+                tracing::warn!(
+                    sequence = record.change.sequence_number.as_deref(),
+                    "stream record is not a message item; skipped"
+                );
                 continue;
             }
         };
@@ -106,16 +121,27 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     let _enter = span.enter();
     let transient = |e: StoreError| RetryLater(e.to_string());
     let now = app.clock.now();
-    let Some(claimed) = app.store.claim_message(shop_id, customer, key, now).await.map_err(transient)? else {
+    let Some(claimed) = app
+        .store
+        .claim_message(shop_id, customer, key, now)
+        .await
+        .map_err(transient)?
+    else {
         tracing::info!(outcome = "already_handled", "message not claimed");
         return Ok(Delivery::AlreadyHandled);
     };
     let outcome = match decide_and_send(app, &claimed).await {
         Ok(outcome) => outcome,
         // SES did not take the message: try again later through the schedule, backing off.
-        Err(RetryLater(error)) => MessageOutcome::Retry { until: now + retry_backoff(claimed.attempts), error },
+        Err(RetryLater(error)) => MessageOutcome::Retry {
+            until: now + retry_backoff(claimed.attempts),
+            error,
+        },
     };
-    app.store.finish_message(shop_id, customer, key, &outcome, app.clock.now()).await.map_err(transient)?;
+    app.store
+        .finish_message(shop_id, customer, key, &outcome, app.clock.now())
+        .await
+        .map_err(transient)?;
     let status = match &outcome {
         MessageOutcome::Sent { .. } => MessageStatus::Sent,
         MessageOutcome::Skipped { .. } => MessageStatus::Skipped,
@@ -127,29 +153,60 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     Ok(Delivery::Done(outcome))
 }
 
-async fn decide_and_send(app: &SenderApp, message: &MessageRecord) -> Result<MessageOutcome, RetryLater> {
+async fn decide_and_send(
+    app: &SenderApp,
+    message: &MessageRecord,
+) -> Result<MessageOutcome, RetryLater> {
     let transient = |e: StoreError| RetryLater(e.to_string());
     let Some(shop) = app.shops.get(&message.shop).await.map_err(transient)? else {
-        return Ok(MessageOutcome::Failed { error: "the shop is no longer configured".into() });
+        return Ok(MessageOutcome::Failed {
+            error: "the shop is no longer configured".into(),
+        });
     };
-    let profile = app.store.profile(&message.shop, &message.intent.customer_id).await.map_err(transient)?;
+    let profile = app
+        .store
+        .profile(&message.shop, &message.intent.customer_id)
+        .await
+        .map_err(transient)?;
     let Some(profile) = profile else {
-        return Ok(MessageOutcome::Skipped { reason: skip_reason(SkipReason::NoEmail).into() });
+        return Ok(MessageOutcome::Skipped {
+            reason: skip_reason(SkipReason::NoEmail).into(),
+        });
     };
     let now = app.clock.now();
     match gate(&message.intent, &profile, now, &shop.settings) {
-        Verdict::Skip(reason) => Ok(MessageOutcome::Skipped { reason: skip_reason(reason).into() }),
-        Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred { until, reason: defer_reason(reason).into() }),
+        Verdict::Skip(reason) => Ok(MessageOutcome::Skipped {
+            reason: skip_reason(reason).into(),
+        }),
+        Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred {
+            until,
+            reason: defer_reason(reason).into(),
+        }),
         Verdict::Send => {
-            let email = profile.contact.email().cloned().expect("the gate checks for an email address");
-            let outgoing = match compose(app, &shop, message, profile.contact.first_name(), profile.contact.locale().map(|l| l.as_str()), email) {
+            let email = profile
+                .contact
+                .email()
+                .cloned()
+                .expect("the gate checks for an email address");
+            let outgoing = match compose(
+                app,
+                &shop,
+                message,
+                profile.contact.first_name(),
+                profile.contact.locale().map(|l| l.as_str()),
+                email,
+            ) {
                 Ok(outgoing) => outgoing,
                 Err(error) => return Ok(MessageOutcome::Failed { error }),
             };
             match app.mailer.send(&outgoing).await {
                 Ok(id) => {
                     let locale = locale_of(&outgoing);
-                    Ok(MessageOutcome::Sent { ses_message_id: id, subject: outgoing.subject, locale })
+                    Ok(MessageOutcome::Sent {
+                        ses_message_id: id,
+                        subject: outgoing.subject,
+                        locale,
+                    })
                 }
                 Err(SendError::Retry(reason)) => Err(RetryLater(reason)),
                 Err(SendError::Rejected(error)) => Ok(MessageOutcome::Failed { error }),
@@ -159,7 +216,12 @@ async fn decide_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Mes
 }
 
 fn locale_of(outgoing: &Outgoing) -> String {
-    outgoing.tags.iter().find(|(n, _)| *n == "locale").map(|(_, v)| v.clone()).unwrap_or_default()
+    outgoing
+        .tags
+        .iter()
+        .find(|(n, _)| *n == "locale")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
 }
 
 /// Renders the message for the customer and wraps it for SES.
@@ -173,10 +235,18 @@ pub fn compose(
 ) -> Result<Outgoing, String> {
     let settings = &shop.settings;
     let locale = Renderer::locale_for(customer_locale, settings.default_locale.as_str());
-    let unsubscribe_url = (message.intent.class != MessageClass::Transactional)
-        .then(|| unsubscribe_url(&app.public_base_url, &app.links, &message.shop, &message.intent.customer_id));
+    let unsubscribe_url = (message.intent.class != MessageClass::Transactional).then(|| {
+        unsubscribe_url(
+            &app.public_base_url,
+            &app.links,
+            &message.shop,
+            &message.intent.customer_id,
+        )
+    });
     let mut context = serde_json::to_value(&message.intent.data).map_err(|e| e.to_string())?;
-    let fields = context.as_object_mut().ok_or("message data is not an object")?;
+    let fields = context
+        .as_object_mut()
+        .ok_or("message data is not an object")?;
     fields.insert("locale".into(), json!(locale));
     fields.insert(
         "shop".into(),
@@ -188,11 +258,20 @@ pub fn compose(
         }),
     );
     fields.insert("customer".into(), json!({ "first_name": first_name }));
-    fields.insert("return_window_days".into(), json!(settings.return_window_days));
+    fields.insert(
+        "return_window_days".into(),
+        json!(settings.return_window_days),
+    );
     if let crate::domain::MessageData::SurveyRequest { order_id } = &message.intent.data {
-        let token = app.links.survey_token(&message.shop, &message.intent.customer_id, order_id);
+        let token = app
+            .links
+            .survey_token(&message.shop, &message.intent.customer_id, order_id);
         let base = app.public_base_url.trim_end_matches('/');
-        let scores: Vec<_> = (0..=10).map(|score| json!({ "score": score, "url": format!("{base}/s/{token}?score={score}") })).collect();
+        let scores: Vec<_> = (0..=10)
+            .map(
+                |score| json!({ "score": score, "url": format!("{base}/s/{token}?score={score}") }),
+            )
+            .collect();
         fields.insert("score_links".into(), json!(scores));
     }
     if let Some(url) = &unsubscribe_url {
@@ -201,7 +280,11 @@ pub fn compose(
     }
     let rendered = app
         .renderer
-        .render(message.intent.data.kind(), locale, &minijinja::Value::from(minijinja::value::Serde(&context)))
+        .render(
+            message.intent.data.kind(),
+            locale,
+            &minijinja::Value::from(minijinja::value::Serde(&context)),
+        )
         .map_err(|e| e.to_string())?;
     Ok(Outgoing {
         from_name: settings.name.clone(),
@@ -224,12 +307,22 @@ pub fn compose(
 
 /// One minute after the first refusal, doubling per attempt, at most an hour.
 fn retry_backoff(attempts: u32) -> jiff::SignedDuration {
-    jiff::SignedDuration::from_mins(1_i64 << attempts.min(6)).min(jiff::SignedDuration::from_hours(1))
+    jiff::SignedDuration::from_mins(1_i64 << attempts.min(6))
+        .min(jiff::SignedDuration::from_hours(1))
 }
 
 /// `{base}/u/{token}`: one-click unsubscribe (RFC 8058) and the preferences page.
-pub fn unsubscribe_url(base: &str, links: &LinkKey, shop: &ShopId, customer: &CustomerId) -> String {
-    format!("{}/u/{}", base.trim_end_matches('/'), links.unsubscribe_token(shop, customer))
+pub fn unsubscribe_url(
+    base: &str,
+    links: &LinkKey,
+    shop: &ShopId,
+    customer: &CustomerId,
+) -> String {
+    format!(
+        "{}/u/{}",
+        base.trim_end_matches('/'),
+        links.unsubscribe_token(shop, customer)
+    )
 }
 
 fn skip_reason(reason: SkipReason) -> &'static str {
@@ -252,10 +345,21 @@ fn defer_reason(reason: DeferReason) -> &'static str {
 
 /// Sends a customer's PENDING messages straight away: the local stack's stand-in for the
 /// stream (the gateway calls it after each webhook), through the very same `deliver`.
-pub async fn deliver_pending(app: &SenderApp, shop: &ShopId, customer: &CustomerId) -> Result<Vec<Delivery>, RetryLater> {
-    let messages = app.store.messages(shop, customer).await.map_err(|e| RetryLater(e.to_string()))?;
+pub async fn deliver_pending(
+    app: &SenderApp,
+    shop: &ShopId,
+    customer: &CustomerId,
+) -> Result<Vec<Delivery>, RetryLater> {
+    let messages = app
+        .store
+        .messages(shop, customer)
+        .await
+        .map_err(|e| RetryLater(e.to_string()))?;
     let mut done = Vec::new();
-    for message in messages.iter().filter(|m| m.status == MessageStatus::Pending) {
+    for message in messages
+        .iter()
+        .filter(|m| m.status == MessageStatus::Pending)
+    {
         done.push(deliver(app, message).await?);
     }
     Ok(done)

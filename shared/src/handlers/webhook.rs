@@ -14,7 +14,8 @@ use crate::shops::Shop;
 use crate::store::{ProcessedEvent, StoreError, Written};
 use crate::webhook::platform::{self, Platform};
 use crate::webhook::{
-    Inbound, PayloadError, SignatureError, parse_canonical, shopify, verify_standard_webhook, woocommerce,
+    Inbound, PayloadError, SignatureError, parse_canonical, shopify, verify_standard_webhook,
+    woocommerce,
 };
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
@@ -139,13 +140,21 @@ impl Reply {
 
 async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     if req.method() != http::Method::POST {
-        return Reply::refused("method_not_allowed", method_not_allowed("POST"), req.method().as_str());
+        return Reply::refused(
+            "method_not_allowed",
+            method_not_allowed("POST"),
+            req.method().as_str(),
+        );
     }
     let body: &[u8] = req.body().as_ref();
     if body.len() > MAX_BODY_BYTES {
         return Reply::refused(
             "payload_too_large",
-            error(413, "payload_too_large", format!("the body is over {MAX_BODY_BYTES} bytes")),
+            error(
+                413,
+                "payload_too_large",
+                format!("the body is over {MAX_BODY_BYTES} bytes"),
+            ),
             body.len().to_string(),
         );
     }
@@ -156,13 +165,25 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     if !ping && !is_json(content_type) {
         return Reply::refused(
             "unsupported_media_type",
-            error(415, "unsupported_media_type", "send the event as Content-Type: application/json"),
+            error(
+                415,
+                "unsupported_media_type",
+                "send the event as Content-Type: application/json",
+            ),
             "content type",
         );
     }
 
-    let unknown_shop = || Reply::refused("unknown_shop", error(404, "unknown_shop", "no shop with this id is configured"), "unknown shop");
-    let Some(shop_id) = shop_from_path(req.uri().path()) else { return unknown_shop() };
+    let unknown_shop = || {
+        Reply::refused(
+            "unknown_shop",
+            error(404, "unknown_shop", "no shop with this id is configured"),
+            "unknown shop",
+        )
+    };
+    let Some(shop_id) = shop_from_path(req.uri().path()) else {
+        return unknown_shop();
+    };
     let shop = match app.shops.get(&shop_id).await {
         Ok(Some(shop)) => shop,
         Ok(None) => return unknown_shop(),
@@ -171,7 +192,10 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     let span = tracing::Span::current();
     span.record("shop", shop_id.as_str());
     if ping {
-        return Reply::ok("ignored", json(200, json!({ "status": "ignored", "reason": "ping" })));
+        return Reply::ok(
+            "ignored",
+            json(200, json!({ "status": "ignored", "reason": "ping" })),
+        );
     }
 
     let platform = platform::detect(headers);
@@ -204,16 +228,28 @@ type Delivery = Result<(EventId, Vec<Inbound>), Reply>;
 
 fn invalid_signature(message: impl Into<String>) -> Reply {
     let message = message.into();
-    Reply::refused("invalid_signature", error(401, "invalid_signature", message.clone()), message)
+    Reply::refused(
+        "invalid_signature",
+        error(401, "invalid_signature", message.clone()),
+        message,
+    )
 }
 
 fn invalid_payload(PayloadError { field, message }: PayloadError) -> Reply {
-    let response = json(400, json!({ "error": "invalid_payload", "field": field, "message": format!("{field}: {message}") }));
+    let response = json(
+        400,
+        json!({ "error": "invalid_payload", "field": field, "message": format!("{field}: {message}") }),
+    );
     Reply::refused("invalid_payload", response, field)
 }
 
 #[allow(clippy::result_large_err)]
-fn canonical_delivery(shop: &Shop, route: EventType, headers: &http::HeaderMap, body: &[u8]) -> Delivery {
+fn canonical_delivery(
+    shop: &Shop,
+    route: EventType,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Delivery {
     let event_id = verify_standard_webhook(headers, body, &shop.secrets).map_err(|err| {
         if err == SignatureError::NoSecret {
             tracing::error!("shop has no usable webhook secret; every delivery is refused");
@@ -221,43 +257,102 @@ fn canonical_delivery(shop: &Shop, route: EventType, headers: &http::HeaderMap, 
         invalid_signature(err.to_string())
     })?;
     tracing::Span::current().record("event_id", event_id.as_str());
-    let event = parse_canonical(&shop.settings.id, route, event_id.clone(), body).map_err(invalid_payload)?;
-    Ok((event_id, vec![Inbound::Apply { event, customer_from_order: false }]))
+    let event = parse_canonical(&shop.settings.id, route, event_id.clone(), body)
+        .map_err(invalid_payload)?;
+    Ok((
+        event_id,
+        vec![Inbound::Apply {
+            event,
+            customer_from_order: false,
+        }],
+    ))
 }
 
 #[allow(clippy::result_large_err)]
-fn shopify_delivery(shop: &Shop, route: EventType, headers: &http::HeaderMap, body: &[u8]) -> Delivery {
-    let Some(access) = &shop.shopify else { return Err(invalid_signature("this shop has no Shopify connection")) };
-    if !platform::body_signature_matches(body, platform::shopify_header(headers, "hmac-sha256"), &access.secrets) {
-        return Err(invalid_signature("X-Shopify-Hmac-Sha256 does not match an active app secret"));
+fn shopify_delivery(
+    shop: &Shop,
+    route: EventType,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Delivery {
+    let Some(access) = &shop.shopify else {
+        return Err(invalid_signature("this shop has no Shopify connection"));
+    };
+    if !platform::body_signature_matches(
+        body,
+        platform::shopify_header(headers, "hmac-sha256"),
+        &access.secrets,
+    ) {
+        return Err(invalid_signature(
+            "X-Shopify-Hmac-Sha256 does not match an active app secret",
+        ));
     }
     if platform::shopify_header(headers, "shop-domain") != Some(access.shop_domain.as_str()) {
-        return Err(invalid_signature("X-Shopify-Shop-Domain is not this shop's domain"));
+        return Err(invalid_signature(
+            "X-Shopify-Shop-Domain is not this shop's domain",
+        ));
     }
     let topic = platform::shopify_header(headers, "topic").unwrap_or_default();
     let id = platform::shopify_header(headers, "event-id")
         .or_else(|| platform::shopify_header(headers, "webhook-id"))
-        .ok_or_else(|| invalid_payload(PayloadError { field: "X-Shopify-Webhook-Id".into(), message: "header is required".into() }))?;
-    let id = EventId::parse(format!("shopify:{id}"))
-        .map_err(|e| invalid_payload(PayloadError { field: "X-Shopify-Webhook-Id".into(), message: e.to_string() }))?;
+        .ok_or_else(|| {
+            invalid_payload(PayloadError {
+                field: "X-Shopify-Webhook-Id".into(),
+                message: "header is required".into(),
+            })
+        })?;
+    let id = EventId::parse(format!("shopify:{id}")).map_err(|e| {
+        invalid_payload(PayloadError {
+            field: "X-Shopify-Webhook-Id".into(),
+            message: e.to_string(),
+        })
+    })?;
     tracing::Span::current().record("event_id", id.as_str());
-    let triggered_at = platform::shopify_header(headers, "triggered-at").and_then(|t| t.parse().ok());
-    let inbound = shopify::map(&shop.settings.id, route, topic, id.clone(), triggered_at, body).map_err(invalid_payload)?;
+    let triggered_at =
+        platform::shopify_header(headers, "triggered-at").and_then(|t| t.parse().ok());
+    let inbound = shopify::map(
+        &shop.settings.id,
+        route,
+        topic,
+        id.clone(),
+        triggered_at,
+        body,
+    )
+    .map_err(invalid_payload)?;
     Ok((id, vec![inbound]))
 }
 
 #[allow(clippy::result_large_err)]
-fn woocommerce_delivery(shop: &Shop, route: EventType, headers: &http::HeaderMap, body: &[u8]) -> Delivery {
-    let Some(access) = &shop.woocommerce else { return Err(invalid_signature("this shop has no WooCommerce connection")) };
-    let signature = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok());
+fn woocommerce_delivery(
+    shop: &Shop,
+    route: EventType,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Delivery {
+    let Some(access) = &shop.woocommerce else {
+        return Err(invalid_signature("this shop has no WooCommerce connection"));
+    };
+    let signature = headers
+        .get("x-wc-webhook-signature")
+        .and_then(|v| v.to_str().ok());
     if !platform::body_signature_matches(body, signature, &access.secrets) {
-        return Err(invalid_signature("X-WC-Webhook-Signature does not match a webhook secret"));
+        return Err(invalid_signature(
+            "X-WC-Webhook-Signature does not match a webhook secret",
+        ));
     }
-    let topic = headers.get("x-wc-webhook-topic").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let delivery = headers.get("x-wc-webhook-delivery-id").and_then(|v| v.to_str().ok()).unwrap_or("unknown");
-    let id = EventId::parse(format!("wc-delivery:{delivery}")).unwrap_or_else(|_| EventId::parse("wc-delivery").expect("valid id"));
+    let topic = headers
+        .get("x-wc-webhook-topic")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let delivery = headers
+        .get("x-wc-webhook-delivery-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown");
+    let id = EventId::parse(format!("wc-delivery:{delivery}"))
+        .unwrap_or_else(|_| EventId::parse("wc-delivery").expect("valid id"));
     tracing::Span::current().record("event_id", id.as_str());
-    let inbound = woocommerce::map(&shop.settings.id, &access.connection, route, topic, body).map_err(invalid_payload)?;
+    let inbound = woocommerce::map(&shop.settings.id, &access.connection, route, topic, body)
+        .map_err(invalid_payload)?;
     Ok((id, inbound))
 }
 
@@ -285,10 +380,19 @@ fn combine(mut results: Vec<Done>) -> Reply {
         .find(|o| results.iter().any(|d| d.outcome == *o))
         .unwrap_or("ignored");
     let bodies: Vec<_> = results.into_iter().map(|d| d.body).collect();
-    Reply::ok(outcome, json(200, json!({ "status": outcome, "results": bodies })))
+    Reply::ok(
+        outcome,
+        json(200, json!({ "status": outcome, "results": bodies })),
+    )
 }
 
-pub(crate) fn processed_record(event_id: &EventId, route: EventType, customer: Option<&CustomerId>, order: Option<&OrderId>, now: Timestamp) -> ProcessedEvent {
+pub(crate) fn processed_record(
+    event_id: &EventId,
+    route: EventType,
+    customer: Option<&CustomerId>,
+    order: Option<&OrderId>,
+    now: Timestamp,
+) -> ProcessedEvent {
     ProcessedEvent {
         event_id: event_id.clone(),
         route: route.route().to_owned(),
@@ -299,32 +403,74 @@ pub(crate) fn processed_record(event_id: &EventId, route: EventType, customer: O
     }
 }
 
-async fn execute(app: &WebhookApp, shop: &Shop, route: EventType, delivery_id: &EventId, inbound: Inbound) -> Result<Done, Reply> {
+async fn execute(
+    app: &WebhookApp,
+    shop: &Shop,
+    route: EventType,
+    delivery_id: &EventId,
+    inbound: Inbound,
+) -> Result<Done, Reply> {
     let shop_id = &shop.settings.id;
     match inbound {
-        Inbound::Apply { mut event, customer_from_order } => {
+        Inbound::Apply {
+            mut event,
+            customer_from_order,
+        } => {
             if customer_from_order {
-                let order_id = event.order_id().cloned().expect("order events name an order");
-                match app.store.order_owner(shop_id, &order_id).await.map_err(Reply::store_error)? {
+                let order_id = event
+                    .order_id()
+                    .cloned()
+                    .expect("order events name an order");
+                match app
+                    .store
+                    .order_owner(shop_id, &order_id)
+                    .await
+                    .map_err(Reply::store_error)?
+                {
                     Some(customer) => event.customer.id = customer,
                     None => {
                         tracing::info!(reason = "unknown order", "nothing to apply");
-                        return Ok(Done::new("ignored", json!({ "reason": "order unknown to trouw (placed before the shop was connected?)", "order_id": order_id.as_str() })));
+                        return Ok(Done::new(
+                            "ignored",
+                            json!({ "reason": "order unknown to trouw (placed before the shop was connected?)", "order_id": order_id.as_str() }),
+                        ));
                     }
                 }
             }
             apply(app, shop, &event).await
         }
-        Inbound::Erase { customer } => erase_customer(app, shop, route, delivery_id, &customer).await,
-        Inbound::DataRequest { customer, request_id } => {
-            tracing::warn!(customer_id = customer.as_ref().map(|c| c.as_str()), data_request_id = request_id.as_deref(), "customer data request: the shop must answer it");
-            let processed = processed_record(delivery_id, route, customer.as_ref(), None, app.clock.now());
-            record(app, shop_id, &processed, "data request recorded; the shop answers it").await
+        Inbound::Erase { customer } => {
+            erase_customer(app, shop, route, delivery_id, &customer).await
+        }
+        Inbound::DataRequest {
+            customer,
+            request_id,
+        } => {
+            tracing::warn!(
+                customer_id = customer.as_ref().map(|c| c.as_str()),
+                data_request_id = request_id.as_deref(),
+                "customer data request: the shop must answer it"
+            );
+            let processed =
+                processed_record(delivery_id, route, customer.as_ref(), None, app.clock.now());
+            record(
+                app,
+                shop_id,
+                &processed,
+                "data request recorded; the shop answers it",
+            )
+            .await
         }
         Inbound::ShopRedact => {
             tracing::warn!("shop redact requested: remove this shop's data (see README, Privacy)");
             let processed = processed_record(delivery_id, route, None, None, app.clock.now());
-            record(app, shop_id, &processed, "shop redact recorded for the operator").await
+            record(
+                app,
+                shop_id,
+                &processed,
+                "shop redact recorded for the operator",
+            )
+            .await
         }
         Inbound::Ignored { reason } => {
             tracing::info!(reason = %reason, "nothing to apply");
@@ -333,18 +479,44 @@ async fn execute(app: &WebhookApp, shop: &Shop, route: EventType, delivery_id: &
     }
 }
 
-async fn record(app: &WebhookApp, shop: &ShopId, processed: &ProcessedEvent, note: &str) -> Result<Done, Reply> {
-    match app.store.record_event(shop, processed).await.map_err(Reply::store_error)? {
-        Written::Duplicate => Ok(Done::new("duplicate", json!({ "event_id": processed.event_id.as_str() }))),
-        _ => Ok(Done::new("recorded", json!({ "event_id": processed.event_id.as_str(), "note": note }))),
+async fn record(
+    app: &WebhookApp,
+    shop: &ShopId,
+    processed: &ProcessedEvent,
+    note: &str,
+) -> Result<Done, Reply> {
+    match app
+        .store
+        .record_event(shop, processed)
+        .await
+        .map_err(Reply::store_error)?
+    {
+        Written::Duplicate => Ok(Done::new(
+            "duplicate",
+            json!({ "event_id": processed.event_id.as_str() }),
+        )),
+        _ => Ok(Done::new(
+            "recorded",
+            json!({ "event_id": processed.event_id.as_str(), "note": note }),
+        )),
     }
 }
 
 /// Erases a customer's personal data: read all their items, erase (pure), write at once.
-async fn erase_customer(app: &WebhookApp, shop: &Shop, route: EventType, delivery_id: &EventId, customer: &CustomerId) -> Result<Done, Reply> {
+async fn erase_customer(
+    app: &WebhookApp,
+    shop: &Shop,
+    route: EventType,
+    delivery_id: &EventId,
+    customer: &CustomerId,
+) -> Result<Done, Reply> {
     let shop_id = &shop.settings.id;
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let (profile, orders) = app.store.customer(shop_id, customer).await.map_err(Reply::store_error)?;
+        let (profile, orders) = app
+            .store
+            .customer(shop_id, customer)
+            .await
+            .map_err(Reply::store_error)?;
         let now = app.clock.now();
         let processed = processed_record(delivery_id, route, Some(customer), None, now);
         let Some(profile) = profile else {
@@ -352,22 +524,40 @@ async fn erase_customer(app: &WebhookApp, shop: &Shop, route: EventType, deliver
         };
         let read_version = Some(profile.version);
         let erasure = erase(profile, orders, now);
-        match app.store.write_erasure(shop_id, read_version, &erasure, &processed).await.map_err(Reply::store_error)? {
+        match app
+            .store
+            .write_erasure(shop_id, read_version, &erasure, &processed)
+            .await
+            .map_err(Reply::store_error)?
+        {
             Written::Committed => {
                 tracing::info!(customer_id = customer.as_str(), "customer erased");
-                return Ok(Done::new("erased", json!({ "event_id": delivery_id.as_str(), "customer_id": customer.as_str() })));
+                return Ok(Done::new(
+                    "erased",
+                    json!({ "event_id": delivery_id.as_str(), "customer_id": customer.as_str() }),
+                ));
             }
-            Written::Duplicate => return Ok(Done::new("duplicate", json!({ "event_id": delivery_id.as_str() }))),
+            Written::Duplicate => {
+                return Ok(Done::new(
+                    "duplicate",
+                    json!({ "event_id": delivery_id.as_str() }),
+                ));
+            }
             Written::Conflict => continue,
         }
     }
-    Err(Reply::store_error(StoreError::Unavailable("the customer kept changing under concurrent writes".into())))
+    Err(Reply::store_error(StoreError::Unavailable(
+        "the customer kept changing under concurrent writes".into(),
+    )))
 }
 
 /// Read, decide, write; again if another writer changed the customer in between.
 async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Result<Done, Reply> {
     let duplicate = || Done::new("duplicate", json!({ "event_id": event.id.as_str() }));
-    match super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, event).await.map_err(Reply::store_error)? {
+    match super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, event)
+        .await
+        .map_err(Reply::store_error)?
+    {
         super::Applied::Duplicate => Ok(duplicate()),
         super::Applied::Committed(decision) => {
             let o = &decision.outcome;

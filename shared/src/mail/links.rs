@@ -38,24 +38,41 @@ impl LinkKey {
         let payload = format!("u1\x1f{shop}\x1f{customer}");
         let mut mac = self.for_shop(shop);
         mac.update(payload.as_bytes());
-        format!("{}.{}", B64.encode(&payload), B64.encode(mac.finalize().into_bytes()))
+        format!(
+            "{}.{}",
+            B64.encode(&payload),
+            B64.encode(mac.finalize().into_bytes())
+        )
     }
 
     /// A survey token: shop, customer and order.
-    pub fn survey_token(&self, shop: &ShopId, customer: &CustomerId, order: &crate::domain::OrderId) -> String {
+    pub fn survey_token(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        order: &crate::domain::OrderId,
+    ) -> String {
         let payload = format!("s1\x1f{shop}\x1f{customer}\x1f{order}");
         let mut mac = self.for_shop(shop);
         mac.update(payload.as_bytes());
-        format!("{}.{}", B64.encode(&payload), B64.encode(mac.finalize().into_bytes()))
+        format!(
+            "{}.{}",
+            B64.encode(&payload),
+            B64.encode(mac.finalize().into_bytes())
+        )
     }
 
     /// The shop, customer and order of a genuine survey token.
-    pub fn verify_survey(&self, token: &str) -> Option<(ShopId, CustomerId, crate::domain::OrderId)> {
+    pub fn verify_survey(
+        &self,
+        token: &str,
+    ) -> Option<(ShopId, CustomerId, crate::domain::OrderId)> {
         let (payload, signature) = token.split_once('.')?;
         let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
         let signature = B64.decode(signature).ok()?;
         let mut parts = payload.split('\x1f');
-        let (version, shop, customer, order) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let (version, shop, customer, order) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         if version != "s1" || parts.next().is_some() {
             return None;
         }
@@ -63,7 +80,11 @@ impl LinkKey {
         let mut mac = self.for_shop(&shop);
         mac.update(payload.as_bytes());
         mac.verify_slice(&signature).ok()?;
-        Some((shop, CustomerId::parse(customer).ok()?, crate::domain::OrderId::parse(order).ok()?))
+        Some((
+            shop,
+            CustomerId::parse(customer).ok()?,
+            crate::domain::OrderId::parse(order).ok()?,
+        ))
     }
 
     /// The shop and customer of a genuine token; `None` for anything forged, altered or garbled.
@@ -95,13 +116,23 @@ mod tests {
         let customer = CustomerId::parse("cus-8812").unwrap();
         let token = key.unsubscribe_token(&shop, &customer);
         assert!(!token.contains("cus-8812") && !token.contains('@'));
-        assert_eq!(key.verify_unsubscribe(&token), Some((shop.clone(), customer.clone())));
+        assert_eq!(
+            key.verify_unsubscribe(&token),
+            Some((shop.clone(), customer.clone()))
+        );
 
         let other = key.unsubscribe_token(&shop, &CustomerId::parse("cus-1").unwrap());
         let (payload, _) = other.split_once('.').unwrap();
         let (_, signature) = token.split_once('.').unwrap();
-        assert_eq!(key.verify_unsubscribe(&format!("{payload}.{signature}")), None, "a swapped customer");
-        assert_eq!(LinkKey::new("another-secret").verify_unsubscribe(&token), None);
+        assert_eq!(
+            key.verify_unsubscribe(&format!("{payload}.{signature}")),
+            None,
+            "a swapped customer"
+        );
+        assert_eq!(
+            LinkKey::new("another-secret").verify_unsubscribe(&token),
+            None
+        );
         for garbage in ["", ".", "abc", "abc.def", "!!!.???"] {
             assert_eq!(key.verify_unsubscribe(garbage), None);
         }

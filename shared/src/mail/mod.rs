@@ -6,5 +6,5 @@ pub mod render;
 pub mod ses;
 
 pub use links::LinkKey;
-pub use render::{Renderer, Rendered};
+pub use render::{Rendered, Renderer};
 pub use ses::{Mailer, Outgoing, SendError};

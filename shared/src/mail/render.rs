@@ -8,7 +8,15 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 7] = ["loyalty-earned", "loyalty-confirmed", "loyalty-reversed", "tier-reached", "care-tip", "survey", "welcome-after-move"];
+pub const KINDS: [&str; 7] = [
+    "loyalty-earned",
+    "loyalty-confirmed",
+    "loyalty-reversed",
+    "tier-reached",
+    "care-tip",
+    "survey",
+    "welcome-after-move",
+];
 
 macro_rules! bundled {
     ($($locale:literal / $kind:literal),* $(,)?) => {
@@ -24,8 +32,20 @@ macro_rules! bundled {
 }
 
 const TEMPLATES: &[(&str, &str)] = bundled!(
-    "nl" / "loyalty-earned", "nl" / "loyalty-confirmed", "nl" / "loyalty-reversed", "nl" / "tier-reached", "nl" / "care-tip", "nl" / "survey", "nl" / "welcome-after-move",
-    "en" / "loyalty-earned", "en" / "loyalty-confirmed", "en" / "loyalty-reversed", "en" / "tier-reached", "en" / "care-tip", "en" / "survey", "en" / "welcome-after-move",
+    "nl" / "loyalty-earned",
+    "nl" / "loyalty-confirmed",
+    "nl" / "loyalty-reversed",
+    "nl" / "tier-reached",
+    "nl" / "care-tip",
+    "nl" / "survey",
+    "nl" / "welcome-after-move",
+    "en" / "loyalty-earned",
+    "en" / "loyalty-confirmed",
+    "en" / "loyalty-reversed",
+    "en" / "tier-reached",
+    "en" / "care-tip",
+    "en" / "survey",
+    "en" / "welcome-after-move",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +78,8 @@ impl Renderer {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         for (name, source) in TEMPLATES {
-            env.add_template(name, source).expect("bundled templates parse (checked by a test)");
+            env.add_template(name, source)
+                .expect("bundled templates parse (checked by a test)");
         }
         Renderer { env }
     }
@@ -66,15 +87,30 @@ impl Renderer {
     /// The customer's language if bundled, else the shop's default if bundled, else Dutch.
     pub fn locale_for(customer: Option<&str>, shop_default: &str) -> &'static str {
         let language = |tag: &str| LOCALES.iter().copied().find(|l| tag.get(..2) == Some(*l));
-        customer.and_then(language).or_else(|| language(shop_default)).unwrap_or("nl")
+        customer
+            .and_then(language)
+            .or_else(|| language(shop_default))
+            .unwrap_or("nl")
     }
 
     /// Renders the three parts of `kind` in `locale` with `context`.
-    pub fn render(&self, kind: &str, locale: &'static str, context: &Value) -> Result<Rendered, RenderError> {
+    pub fn render(
+        &self,
+        kind: &str,
+        locale: &'static str,
+        context: &Value,
+    ) -> Result<Rendered, RenderError> {
         let part = |suffix: &str| -> Result<String, RenderError> {
             let name = format!("{locale}/{kind}.{suffix}");
-            let error = |e: minijinja::Error| RenderError { template: name.clone(), message: e.to_string() };
-            self.env.get_template(&name).map_err(error)?.render(context).map_err(error)
+            let error = |e: minijinja::Error| RenderError {
+                template: name.clone(),
+                message: e.to_string(),
+            };
+            self.env
+                .get_template(&name)
+                .map_err(error)?
+                .render(context)
+                .map_err(error)
         };
         Ok(Rendered {
             locale,
@@ -109,27 +145,66 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
     };
     match kind {
         "loyalty-earned" => [
-            base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 120, "tier": "Brons", "next_tier": "Zilver", "points_to_next_tier": 66 }), true),
-            base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 0, "tier": null, "next_tier": null, "points_to_next_tier": null }), false),
+            base(
+                json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 120, "tier": "Brons", "next_tier": "Zilver", "points_to_next_tier": 66 }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "points": 64, "points_pending": 64, "points_available": 0, "tier": null, "next_tier": null, "points_to_next_tier": null }),
+                false,
+            ),
         ],
         "loyalty-confirmed" => [
-            base(json!({ "order_id": "NL-100482", "points": 64, "points_pending": 0, "points_available": 184 }), true),
-            base(json!({ "order_id": "NL-100482", "points": 1, "points_pending": 0, "points_available": 1 }), false),
+            base(
+                json!({ "order_id": "NL-100482", "points": 64, "points_pending": 0, "points_available": 184 }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "points": 1, "points_pending": 0, "points_available": 1 }),
+                false,
+            ),
         ],
         "loyalty-reversed" => [
-            base(json!({ "order_id": "NL-100482", "points": 53, "points_pending": 11, "points_available": 120 }), true),
-            base(json!({ "order_id": "NL-100482", "points": 53, "points_pending": 11, "points_available": 0 }), false),
+            base(
+                json!({ "order_id": "NL-100482", "points": 53, "points_pending": 11, "points_available": 120 }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "points": 53, "points_pending": 11, "points_available": 0 }),
+                false,
+            ),
         ],
         "care-tip" => [
-            base(json!({ "order_id": "NL-100482", "category": "apparaten", "title": "Opzetborstel <vervangen>", "text": "Vervang je opzetborstel elke drie maanden & spoel hem goed af." }), true),
-            base(json!({ "order_id": "NL-100482", "category": "apparaten", "title": "Opladen", "text": "Laad pas op als hij bijna leeg is." }), false),
+            base(
+                json!({ "order_id": "NL-100482", "category": "apparaten", "title": "Opzetborstel <vervangen>", "text": "Vervang je opzetborstel elke drie maanden & spoel hem goed af." }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "category": "apparaten", "title": "Opladen", "text": "Laad pas op als hij bijna leeg is." }),
+                false,
+            ),
         ],
         "survey" => {
             let links: Vec<serde_json::Value> = (0..=10).map(|s| json!({ "score": s, "url": format!("https://trouw.example/s/c2lnbmVk.dG9rZW4?score={s}") })).collect();
-            [base(json!({ "order_id": "NL-100482", "score_links": links }), true), base(json!({ "order_id": "NL-100482", "score_links": links }), false)]
+            [
+                base(
+                    json!({ "order_id": "NL-100482", "score_links": links }),
+                    true,
+                ),
+                base(
+                    json!({ "order_id": "NL-100482", "score_links": links }),
+                    false,
+                ),
+            ]
         }
-        "tier-reached" => [base(json!({ "tier": "Zilver", "points": 250 }), true), base(json!({ "tier": "Zilver", "points": 250 }), false)],
-        _ => [base(json!({ "coupon_code": "WELKOMTHUIS" }), true), base(json!({ "coupon_code": null }), false)],
+        "tier-reached" => [
+            base(json!({ "tier": "Zilver", "points": 250 }), true),
+            base(json!({ "tier": "Zilver", "points": 250 }), false),
+        ],
+        _ => [
+            base(json!({ "coupon_code": "WELKOMTHUIS" }), true),
+            base(json!({ "coupon_code": null }), false),
+        ],
     }
 }
 
@@ -146,11 +221,30 @@ mod tests {
                     let out = renderer
                         .render(kind, locale, &Value::from(minijinja::value::Serde(&sample)))
                         .unwrap_or_else(|e| panic!("{kind}/{locale}: {e}"));
-                    assert!(!out.subject.is_empty() && !out.subject.contains('\n'), "{kind}/{locale} subject");
-                    assert!(out.html.contains("u/dTEfZGVtbx9jdXMtODgxMg") || out.html.contains("u&#x2f;dTEfZGVtbx9jdXMtODgxMg"), "{kind}/{locale}: visible unsubscribe link");
-                    assert!(out.text.contains("https://trouw.example/u/dTEfZGVtbx9jdXMtODgxMg"), "{kind}/{locale}: unsubscribe URL in the text part");
-                    assert!(!out.html.contains("<Delft>"), "{kind}/{locale}: values are HTML-escaped");
-                    assert!(!out.html.contains("None") && !out.text.contains("None") && !out.text.contains("none"), "{kind}/{locale}: no empty values printed");
+                    assert!(
+                        !out.subject.is_empty() && !out.subject.contains('\n'),
+                        "{kind}/{locale} subject"
+                    );
+                    assert!(
+                        out.html.contains("u/dTEfZGVtbx9jdXMtODgxMg")
+                            || out.html.contains("u&#x2f;dTEfZGVtbx9jdXMtODgxMg"),
+                        "{kind}/{locale}: visible unsubscribe link"
+                    );
+                    assert!(
+                        out.text
+                            .contains("https://trouw.example/u/dTEfZGVtbx9jdXMtODgxMg"),
+                        "{kind}/{locale}: unsubscribe URL in the text part"
+                    );
+                    assert!(
+                        !out.html.contains("<Delft>"),
+                        "{kind}/{locale}: values are HTML-escaped"
+                    );
+                    assert!(
+                        !out.html.contains("None")
+                            && !out.text.contains("None")
+                            && !out.text.contains("none"),
+                        "{kind}/{locale}: no empty values printed"
+                    );
                 }
             }
         }
@@ -161,7 +255,15 @@ mod tests {
         let renderer = Renderer::new();
         let mut sample = samples("loyalty-earned", "nl")[0].clone();
         sample.as_object_mut().unwrap().remove("points");
-        assert!(renderer.render("loyalty-earned", "nl", &Value::from(minijinja::value::Serde(&sample))).is_err());
+        assert!(
+            renderer
+                .render(
+                    "loyalty-earned",
+                    "nl",
+                    &Value::from(minijinja::value::Serde(&sample))
+                )
+                .is_err()
+        );
     }
 
     #[test]

@@ -6,9 +6,9 @@ use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use base64::Engine;
+use mail_builder::MessageBuilder;
 use mail_builder::headers::raw::Raw;
 use mail_builder::headers::url::URL;
-use mail_builder::MessageBuilder;
 
 /// One email, ready to go.
 #[derive(Debug, Clone)]
@@ -38,7 +38,12 @@ pub enum SendError {
 
 /// SES tag values allow letters, digits, `_`, `-` and `.` only: other text travels base64url.
 pub fn tag_value(text: &str) -> String {
-    if !text.is_empty() && text.len() <= 256 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+    if !text.is_empty()
+        && text.len() <= 256
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+    {
         return text.to_owned();
     }
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
@@ -56,9 +61,14 @@ pub fn mime(message: &Outgoing) -> Vec<u8> {
     if let Some(url) = &message.unsubscribe_url {
         builder = builder
             .header("List-Unsubscribe", URL::new(url.as_str()))
-            .header("List-Unsubscribe-Post", Raw::new("List-Unsubscribe=One-Click"));
+            .header(
+                "List-Unsubscribe-Post",
+                Raw::new("List-Unsubscribe=One-Click"),
+            );
     }
-    builder.write_to_vec().expect("writing to a Vec cannot fail")
+    builder
+        .write_to_vec()
+        .expect("writing to a Vec cannot fail")
 }
 
 #[derive(Clone, Debug)]
@@ -81,11 +91,19 @@ impl Mailer {
             .client
             .send_email()
             .from_email_address(message.from.as_str())
-            .destination(Destination::builder().to_addresses(message.to.as_str()).build())
+            .destination(
+                Destination::builder()
+                    .to_addresses(message.to.as_str())
+                    .build(),
+            )
             .content(EmailContent::builder().raw(raw).build())
             .set_configuration_set_name(message.configuration_set.clone());
         for (name, value) in &message.tags {
-            let tag = MessageTag::builder().name(*name).value(tag_value(value)).build().map_err(|e| SendError::Rejected(e.to_string()))?;
+            let tag = MessageTag::builder()
+                .name(*name)
+                .value(tag_value(value))
+                .build()
+                .map_err(|e| SendError::Rejected(e.to_string()))?;
             request = request.email_tags(tag);
         }
         match request.send().await {
@@ -103,8 +121,14 @@ fn classify<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> SendError {
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or("unknown").to_owned();
             match code.as_str() {
-                "TooManyRequestsException" | "LimitExceededException" | "SendingPausedException" | "ThrottlingException"
-                | "Throttling" | "InternalFailure" | "ServiceUnavailable" | "AccountSuspendedException" => SendError::Retry(code),
+                "TooManyRequestsException"
+                | "LimitExceededException"
+                | "SendingPausedException"
+                | "ThrottlingException"
+                | "Throttling"
+                | "InternalFailure"
+                | "ServiceUnavailable"
+                | "AccountSuspendedException" => SendError::Retry(code),
                 _ => SendError::Rejected(format!("{code}: {}", ctx.err().message().unwrap_or(""))),
             }
         }
@@ -132,11 +156,18 @@ mod tests {
 
     #[test]
     fn non_transactional_mail_carries_one_click_unsubscribe() {
-        let text = String::from_utf8(mime(&outgoing(Some("https://trouw.example/u/abc.def")))).unwrap();
-        assert!(text.contains("List-Unsubscribe: <https://trouw.example/u/abc.def>"), "{text}");
+        let text =
+            String::from_utf8(mime(&outgoing(Some("https://trouw.example/u/abc.def")))).unwrap();
+        assert!(
+            text.contains("List-Unsubscribe: <https://trouw.example/u/abc.def>"),
+            "{text}"
+        );
         assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(text.contains("multipart/alternative"));
-        assert!(text.contains("Subject: =?utf-8?"), "a UTF-8 subject is encoded: {text}");
+        assert!(
+            text.contains("Subject: =?utf-8?"),
+            "a UTF-8 subject is encoded: {text}"
+        );
         let plain = String::from_utf8(mime(&outgoing(None))).unwrap();
         assert!(!plain.contains("List-Unsubscribe"));
     }
@@ -145,7 +176,16 @@ mod tests {
     fn tag_values_are_ses_safe() {
         assert_eq!(tag_value("loyalty-earned"), "loyalty-earned");
         let encoded = tag_value("loyalty-earned#NL-100482");
-        assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
-        assert_eq!(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).unwrap(), b"loyalty-earned#NL-100482");
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        );
+        assert_eq!(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(encoded)
+                .unwrap(),
+            b"loyalty-earned#NL-100482"
+        );
     }
 }

@@ -4,11 +4,11 @@
 use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
-    CustomerId, CustomerProfile, CustomerState, Decision, Erasure, EventId, MessageIntent, Order, OrderId, ShopId,
-    ShopSettings, Timestamp,
+    CustomerId, CustomerProfile, CustomerState, Decision, Erasure, EventId, MessageIntent, Order,
+    OrderId, ShopId, ShopSettings, Timestamp,
 };
-use aws_sdk_dynamodb::Client;
 use crate::webhook::{ShopifyConnection, WooCommerceConnection};
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem};
@@ -205,19 +205,35 @@ impl Store {
             let mut order_item = encode(order, &order_key, "order")?;
             // An order waiting for its return window to close sits in the due index.
             if let Some(due) = decision.order_due_at {
-                order_item.insert(keys::DUE_SHARD.into(), AttributeValue::S(keys::due_shard(&order_key.pk)));
-                order_item.insert(keys::DUE_AT.into(), AttributeValue::N(due.as_second().to_string()));
+                order_item.insert(
+                    keys::DUE_SHARD.into(),
+                    AttributeValue::S(keys::due_shard(&order_key.pk)),
+                );
+                order_item.insert(
+                    keys::DUE_AT.into(),
+                    AttributeValue::N(due.as_second().to_string()),
+                );
             }
             items.push(put_item(&self.table, order_item, None)?);
-            let owner = OrderOwner { customer_id: customer.clone() };
+            let owner = OrderOwner {
+                customer_id: customer.clone(),
+            };
             let owner_item = encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;
             items.push(put_item(&self.table, owner_item, None)?);
         }
         let first_message = items.len();
         for message in &decision.messages {
             let record = MessageRecord::pending(shop, processed, message);
-            let item = encode(&record, &keys::message(shop, customer, &message.key), "message")?;
-            items.push(put_item(&self.table, item, Some(("attribute_not_exists(pk)", None)))?);
+            let item = encode(
+                &record,
+                &keys::message(shop, customer, &message.key),
+                "message",
+            )?;
+            items.push(put_item(
+                &self.table,
+                item,
+                Some(("attribute_not_exists(pk)", None)),
+            )?);
         }
         // A message whose key exists was created before (same kind, same cause): it is left
         // out and the rest written, so a message is created once only.
@@ -226,10 +242,18 @@ impl Store {
                 None => return Ok(Written::Committed),
                 Some(reasons) => {
                     let taken: Vec<usize> = (first_message..items.len())
-                        .filter(|&i| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed"))
+                        .filter(|&i| {
+                            reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed")
+                        })
                         .collect();
-                    let first_two = (reasons.first().map(String::as_str), reasons.get(1).map(String::as_str));
-                    if taken.is_empty() || first_two.0 == Some("ConditionalCheckFailed") || first_two.1 == Some("ConditionalCheckFailed") {
+                    let first_two = (
+                        reasons.first().map(String::as_str),
+                        reasons.get(1).map(String::as_str),
+                    );
+                    if taken.is_empty()
+                        || first_two.0 == Some("ConditionalCheckFailed")
+                        || first_two.1 == Some("ConditionalCheckFailed")
+                    {
                         return interpret(&reasons);
                     }
                     for i in taken.into_iter().rev() {
@@ -241,13 +265,30 @@ impl Store {
     }
 
     /// Runs one transaction; `Some(reasons)` when DynamoDB cancelled it.
-    async fn try_transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<Vec<String>>, StoreError> {
-        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+    async fn try_transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let err = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => return Ok(None),
             Err(err) => err,
         };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = err.as_service_error() {
-            return Ok(Some(cancel.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()));
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+            err.as_service_error()
+        {
+            return Ok(Some(
+                cancel
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
+            ));
         }
         if err.code() == Some("TransactionConflictException") {
             return Ok(Some(vec!["TransactionConflict".into()]));
@@ -265,7 +306,11 @@ impl Store {
     }
 
     /// The customer an order belongs to, if trouw has seen the order.
-    pub async fn order_owner(&self, shop: &ShopId, order: &OrderId) -> Result<Option<CustomerId>, StoreError> {
+    pub async fn order_owner(
+        &self,
+        shop: &ShopId,
+        order: &OrderId,
+    ) -> Result<Option<CustomerId>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -275,7 +320,11 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        Ok(out.item.map(|i| decode::<OrderOwner>(i, "order owner")).transpose()?.map(|o| o.customer_id))
+        Ok(out
+            .item
+            .map(|i| decode::<OrderOwner>(i, "order owner"))
+            .transpose()?
+            .map(|o| o.customer_id))
     }
 
     /// Writes an erasure: the erased profile (only if still at the version read), every order,
@@ -314,15 +363,29 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::from_sdk(&e))?;
         }
-        let mut items = vec![self.event_put(shop, processed)?, self.profile_put(shop, read_version, &erasure.profile)?];
+        let mut items = vec![
+            self.event_put(shop, processed)?,
+            self.profile_put(shop, read_version, &erasure.profile)?,
+        ];
         items.extend(order_puts);
         self.transact(items).await
     }
 
     /// Records a processed event on its own (privacy requests that change no customer).
-    pub async fn record_event(&self, shop: &ShopId, processed: &ProcessedEvent) -> Result<Written, StoreError> {
-        let mut item = encode(processed, &keys::processed_event(shop, &processed.event_id), "processed_event")?;
-        item.insert(EXPIRES_AT.into(), AttributeValue::N(processed.expires_at.to_string()));
+    pub async fn record_event(
+        &self,
+        shop: &ShopId,
+        processed: &ProcessedEvent,
+    ) -> Result<Written, StoreError> {
+        let mut item = encode(
+            processed,
+            &keys::processed_event(shop, &processed.event_id),
+            "processed_event",
+        )?;
+        item.insert(
+            EXPIRES_AT.into(),
+            AttributeValue::N(processed.expires_at.to_string()),
+        );
         match self
             .client
             .put_item()
@@ -333,47 +396,92 @@ impl Store {
             .await
         {
             Ok(_) => Ok(Written::Committed),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(Written::Duplicate),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                Ok(Written::Duplicate)
+            }
             Err(err) => Err(StoreError::from_sdk(&err)),
         }
     }
 
-    fn event_put(&self, shop: &ShopId, processed: &ProcessedEvent) -> Result<TransactWriteItem, StoreError> {
-        let mut item = encode(processed, &keys::processed_event(shop, &processed.event_id), "processed_event")?;
-        item.insert(EXPIRES_AT.into(), AttributeValue::N(processed.expires_at.to_string()));
+    fn event_put(
+        &self,
+        shop: &ShopId,
+        processed: &ProcessedEvent,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = encode(
+            processed,
+            &keys::processed_event(shop, &processed.event_id),
+            "processed_event",
+        )?;
+        item.insert(
+            EXPIRES_AT.into(),
+            AttributeValue::N(processed.expires_at.to_string()),
+        );
         put_item(&self.table, item, Some(("attribute_not_exists(pk)", None)))
     }
 
-    fn profile_put(&self, shop: &ShopId, read_version: Option<u64>, profile: &CustomerProfile) -> Result<TransactWriteItem, StoreError> {
+    fn profile_put(
+        &self,
+        shop: &ShopId,
+        read_version: Option<u64>,
+        profile: &CustomerProfile,
+    ) -> Result<TransactWriteItem, StoreError> {
         let item = encode(profile, &keys::profile(shop, &profile.id), "profile")?;
         match read_version {
             None => put_item(&self.table, item, Some(("attribute_not_exists(pk)", None))),
-            Some(v) => put_item(&self.table, item, Some(("version = :read_version", Some(v)))),
+            Some(v) => put_item(
+                &self.table,
+                item,
+                Some(("version = :read_version", Some(v))),
+            ),
         }
     }
 
     /// Claims a message for sending: PENDING (or DEFERRED and due) becomes SENDING, atomically.
     /// `None` if someone else has it or it was handled already, so a second delivery of the
     /// same stream record does nothing.
-    pub async fn claim_message(&self, shop: &ShopId, customer: &CustomerId, key: &str, now: Timestamp) -> Result<Option<MessageRecord>, StoreError> {
+    pub async fn claim_message(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<MessageRecord>, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::message(shop, customer, key).to_item()))
             .update_expression("SET #status = :sending, claimed_at = :now REMOVE due_shard")
-            .condition_expression("#status = :pending OR (#status = :deferred AND due_at <= :now_epoch)")
+            .condition_expression(
+                "#status = :pending OR (#status = :deferred AND due_at <= :now_epoch)",
+            )
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":sending", AttributeValue::S(MessageStatus::Sending.as_str().into()))
-            .expression_attribute_values(":pending", AttributeValue::S(MessageStatus::Pending.as_str().into()))
-            .expression_attribute_values(":deferred", AttributeValue::S(MessageStatus::Deferred.as_str().into()))
+            .expression_attribute_values(
+                ":sending",
+                AttributeValue::S(MessageStatus::Sending.as_str().into()),
+            )
+            .expression_attribute_values(
+                ":pending",
+                AttributeValue::S(MessageStatus::Pending.as_str().into()),
+            )
+            .expression_attribute_values(
+                ":deferred",
+                AttributeValue::S(MessageStatus::Deferred.as_str().into()),
+            )
             .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
-            .expression_attribute_values(":now_epoch", AttributeValue::N(now.as_second().to_string()))
+            .expression_attribute_values(
+                ":now_epoch",
+                AttributeValue::N(now.as_second().to_string()),
+            )
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         match result {
-            Ok(out) => out.attributes.map(|i| decode::<MessageRecord>(i, "message")).transpose(),
+            Ok(out) => out
+                .attributes
+                .map(|i| decode::<MessageRecord>(i, "message"))
+                .transpose(),
             Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(None),
             Err(err) => Err(StoreError::from_sdk(&err)),
         }
@@ -381,40 +489,70 @@ impl Store {
 
     /// Records what became of a claimed message. A sent message also stamps the customer's
     /// last send (for the frequency cap) and bumps the profile's version, in one transaction.
-    pub async fn finish_message(&self, shop: &ShopId, customer: &CustomerId, key: &str, outcome: &MessageOutcome, now: Timestamp) -> Result<(), StoreError> {
+    pub async fn finish_message(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        outcome: &MessageOutcome,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let s = |v: &str| AttributeValue::S(v.to_owned());
-        let (status, set, mut values): (MessageStatus, &str, Vec<(&str, AttributeValue)>) = match outcome {
-            MessageOutcome::Sent { ses_message_id, subject, locale } => (
-                MessageStatus::Sent,
-                "ses_message_id = :id, sent_at = :now, subject = :subject, rendered_locale = :locale",
-                vec![(":id", s(ses_message_id)), (":subject", s(subject)), (":locale", s(locale))],
-            ),
-            MessageOutcome::Skipped { reason } => (MessageStatus::Skipped, "reason = :reason", vec![(":reason", s(reason))]),
-            MessageOutcome::Deferred { until, reason } => (
-                MessageStatus::Deferred,
-                "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard",
-                vec![
-                    (":reason", s(reason)),
-                    (":until", s(&until.to_string())),
-                    (":due", AttributeValue::N(until.as_second().to_string())),
-                    (":shard", s(&keys::due_shard(&keys::message(shop, customer, key).pk))),
-                ],
-            ),
-            MessageOutcome::Failed { error } => (MessageStatus::Failed, "#error = :error", vec![(":error", s(error))]),
-            MessageOutcome::Retry { until, error } => (
-                MessageStatus::Deferred,
-                "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one",
-                vec![
-                    (":reason", s("ses_unavailable")),
-                    (":error", s(error)),
-                    (":until", s(&until.to_string())),
-                    (":due", AttributeValue::N(until.as_second().to_string())),
-                    (":shard", s(&keys::due_shard(&keys::message(shop, customer, key).pk))),
-                    (":zero", AttributeValue::N("0".into())),
-                    (":one", AttributeValue::N("1".into())),
-                ],
-            ),
-        };
+        let (status, set, mut values): (MessageStatus, &str, Vec<(&str, AttributeValue)>) =
+            match outcome {
+                MessageOutcome::Sent {
+                    ses_message_id,
+                    subject,
+                    locale,
+                } => (
+                    MessageStatus::Sent,
+                    "ses_message_id = :id, sent_at = :now, subject = :subject, rendered_locale = :locale",
+                    vec![
+                        (":id", s(ses_message_id)),
+                        (":subject", s(subject)),
+                        (":locale", s(locale)),
+                    ],
+                ),
+                MessageOutcome::Skipped { reason } => (
+                    MessageStatus::Skipped,
+                    "reason = :reason",
+                    vec![(":reason", s(reason))],
+                ),
+                MessageOutcome::Deferred { until, reason } => (
+                    MessageStatus::Deferred,
+                    "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard",
+                    vec![
+                        (":reason", s(reason)),
+                        (":until", s(&until.to_string())),
+                        (":due", AttributeValue::N(until.as_second().to_string())),
+                        (
+                            ":shard",
+                            s(&keys::due_shard(&keys::message(shop, customer, key).pk)),
+                        ),
+                    ],
+                ),
+                MessageOutcome::Failed { error } => (
+                    MessageStatus::Failed,
+                    "#error = :error",
+                    vec![(":error", s(error))],
+                ),
+                MessageOutcome::Retry { until, error } => (
+                    MessageStatus::Deferred,
+                    "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one",
+                    vec![
+                        (":reason", s("ses_unavailable")),
+                        (":error", s(error)),
+                        (":until", s(&until.to_string())),
+                        (":due", AttributeValue::N(until.as_second().to_string())),
+                        (
+                            ":shard",
+                            s(&keys::due_shard(&keys::message(shop, customer, key).pk)),
+                        ),
+                        (":zero", AttributeValue::N("0".into())),
+                        (":one", AttributeValue::N("1".into())),
+                    ],
+                ),
+            };
         values.push((":status", s(status.as_str())));
         values.push((":sending", s(MessageStatus::Sending.as_str())));
         values.push((":now", s(&now.to_string())));
@@ -430,7 +568,15 @@ impl Store {
         for (name, value) in values {
             update = update.expression_attribute_values(name, value);
         }
-        let mut items = vec![TransactWriteItem::builder().update(update.build().map_err(|e| StoreError::Failed(e.to_string()))?).build()];
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .update(
+                    update
+                        .build()
+                        .map_err(|e| StoreError::Failed(e.to_string()))?,
+                )
+                .build(),
+        ];
         if matches!(outcome, MessageOutcome::Sent { .. }) {
             let stamp = aws_sdk_dynamodb::types::Update::builder()
                 .table_name(&self.table)
@@ -446,13 +592,20 @@ impl Store {
         }
         match self.try_transact(items).await? {
             None => Ok(()),
-            Some(reasons) => Err(StoreError::Failed(format!("recording the message outcome was cancelled: {reasons:?}"))),
+            Some(reasons) => Err(StoreError::Failed(format!(
+                "recording the message outcome was cancelled: {reasons:?}"
+            ))),
         }
     }
 
     /// Writes a profile changed outside a webhook (a preference from a link), only if it is
     /// still at the version read.
-    pub async fn save_profile(&self, shop: &ShopId, read_version: u64, profile: &CustomerProfile) -> Result<Written, StoreError> {
+    pub async fn save_profile(
+        &self,
+        shop: &ShopId,
+        read_version: u64,
+        profile: &CustomerProfile,
+    ) -> Result<Written, StoreError> {
         let item = encode(profile, &keys::profile(shop, &profile.id), "profile")?;
         match self
             .client
@@ -460,18 +613,27 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("version = :read_version")
-            .expression_attribute_values(":read_version", AttributeValue::N(read_version.to_string()))
+            .expression_attribute_values(
+                ":read_version",
+                AttributeValue::N(read_version.to_string()),
+            )
             .send()
             .await
         {
             Ok(_) => Ok(Written::Committed),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(Written::Conflict),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                Ok(Written::Conflict)
+            }
             Err(err) => Err(StoreError::from_sdk(&err)),
         }
     }
 
     /// The customer's profile, read consistently.
-    pub async fn profile(&self, shop: &ShopId, customer: &CustomerId) -> Result<Option<CustomerProfile>, StoreError> {
+    pub async fn profile(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+    ) -> Result<Option<CustomerProfile>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -481,7 +643,9 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        out.item.map(|i| decode::<CustomerProfile>(i, "profile")).transpose()
+        out.item
+            .map(|i| decode::<CustomerProfile>(i, "profile"))
+            .transpose()
     }
 
     /// One page of keys due by `now` in one shard of the due index (reads grow with what is
@@ -505,7 +669,12 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        let keys = out.items.unwrap_or_default().iter().filter_map(Key::of_item).collect();
+        let keys = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Key::of_item)
+            .collect();
         Ok((keys, out.last_evaluated_key))
     }
 
@@ -520,11 +689,17 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        out.item.map(|i| decode::<MessageRecord>(i, "message")).transpose()
+        out.item
+            .map(|i| decode::<MessageRecord>(i, "message"))
+            .transpose()
     }
 
     /// A customer's message items, newest key last.
-    pub async fn messages(&self, shop: &ShopId, customer: &CustomerId) -> Result<Vec<MessageRecord>, StoreError> {
+    pub async fn messages(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let pk = keys::profile(shop, customer).pk;
         let out = self
             .client
@@ -537,7 +712,11 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        out.items.unwrap_or_default().into_iter().map(|i| decode::<MessageRecord>(i, "message")).collect()
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| decode::<MessageRecord>(i, "message"))
+            .collect()
     }
 
     /// A customer's profile and orders, for people and tools looking at stored state.
@@ -605,10 +784,15 @@ fn interpret(reasons: &[String]) -> Result<Written, StoreError> {
     if code(1) == "ConditionalCheckFailed" || reasons.iter().any(|r| r == "TransactionConflict") {
         return Ok(Written::Conflict);
     }
-    if reasons.iter().any(|r| r == "ThrottlingError" || r == "ProvisionedThroughputExceeded") {
+    if reasons
+        .iter()
+        .any(|r| r == "ThrottlingError" || r == "ProvisionedThroughputExceeded")
+    {
         return Err(StoreError::Unavailable("transaction throttled".into()));
     }
-    Err(StoreError::Failed(format!("transaction cancelled: {reasons:?}")))
+    Err(StoreError::Failed(format!(
+        "transaction cancelled: {reasons:?}"
+    )))
 }
 
 /// A message item: the outbox entry the sender picks up from the table's stream, and later the
@@ -673,13 +857,27 @@ impl MessageStatus {
 /// What became of a claimed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageOutcome {
-    Sent { ses_message_id: String, subject: String, locale: String },
-    Skipped { reason: String },
-    Deferred { until: Timestamp, reason: String },
-    Failed { error: String },
+    Sent {
+        ses_message_id: String,
+        subject: String,
+        locale: String,
+    },
+    Skipped {
+        reason: String,
+    },
+    Deferred {
+        until: Timestamp,
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
     /// SES did not take it (throttled, paused): DEFERRED until `until`, when the schedule
     /// tries again; the attempt is counted.
-    Retry { until: Timestamp, error: String },
+    Retry {
+        until: Timestamp,
+        error: String,
+    },
 }
 
 impl MessageRecord {
@@ -707,12 +905,17 @@ struct OrderOwner {
     customer_id: CustomerId,
 }
 
-fn put_item(table: &str, item: Item, condition: Option<(&str, Option<u64>)>) -> Result<TransactWriteItem, StoreError> {
+fn put_item(
+    table: &str,
+    item: Item,
+    condition: Option<(&str, Option<u64>)>,
+) -> Result<TransactWriteItem, StoreError> {
     let mut put = Put::builder().table_name(table).set_item(Some(item));
     if let Some((expression, version)) = condition {
         put = put.condition_expression(expression);
         if let Some(v) = version {
-            put = put.expression_attribute_values(":read_version", AttributeValue::N(v.to_string()));
+            put =
+                put.expression_attribute_values(":read_version", AttributeValue::N(v.to_string()));
         }
     }
     let put = put.build().map_err(|e| StoreError::Failed(e.to_string()))?;

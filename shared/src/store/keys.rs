@@ -85,13 +85,19 @@ pub const MESSAGE_PREFIX: &str = "MSG#";
 
 /// A message item, beside the customer's profile: `MSG#{kind}#{cause}`.
 pub fn message(shop: &ShopId, customer: &CustomerId, key: &str) -> Key {
-    Key { pk: customer_partition(shop, customer), sk: format!("{MESSAGE_PREFIX}{key}") }
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: format!("{MESSAGE_PREFIX}{key}"),
+    }
 }
 
 /// Which customer an order belongs to, for platforms that name only the order (Shopify
 /// fulfilments and refunds).
 pub fn order_owner(shop: &ShopId, order: &OrderId) -> Key {
-    Key { pk: format!("SHOP#{shop}#ORDER#{order}"), sk: "OWNER".into() }
+    Key {
+        pk: format!("SHOP#{shop}#ORDER#{order}"),
+        sk: "OWNER".into(),
+    }
 }
 
 pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
@@ -119,6 +125,8 @@ pub const DUE_SHARDS: u32 = 8;
 /// The shard an item's due entry goes to: a stable hash of its partition key.
 pub fn due_shard(pk: &str) -> String {
     // FNV-1a: stable across processes and versions, unlike std's hasher.
-    let hash = pk.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let hash = pk.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     format!("DUE#{}", hash % u64::from(DUE_SHARDS))
 }

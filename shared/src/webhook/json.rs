@@ -22,7 +22,11 @@ impl<'a> Obj<'a> {
     }
 
     pub fn field_path(&self, name: &str) -> String {
-        if self.path.is_empty() { name.to_owned() } else { format!("{}.{name}", self.path) }
+        if self.path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{}.{name}", self.path)
+        }
     }
 
     /// The member, if present and not null.
@@ -41,7 +45,8 @@ impl<'a> Obj<'a> {
     }
 
     pub fn require_str(&self, name: &str) -> Result<&'a str, PayloadError> {
-        self.str(name)?.ok_or_else(|| PayloadError::new(self.field_path(name), "is required"))
+        self.str(name)?
+            .ok_or_else(|| PayloadError::new(self.field_path(name), "is required"))
     }
 
     /// An id sent as a number or a string.
@@ -51,12 +56,16 @@ impl<'a> Obj<'a> {
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(PayloadError::new(self.field_path(name), "must be a number or a string")),
+            Some(_) => Err(PayloadError::new(
+                self.field_path(name),
+                "must be a number or a string",
+            )),
         }
     }
 
     pub fn require_id(&self, name: &str) -> Result<String, PayloadError> {
-        self.id(name)?.ok_or_else(|| PayloadError::new(self.field_path(name), "is required"))
+        self.id(name)?
+            .ok_or_else(|| PayloadError::new(self.field_path(name), "is required"))
     }
 
     pub fn u64(&self, name: &str) -> Result<Option<u64>, PayloadError> {
@@ -74,7 +83,10 @@ impl<'a> Obj<'a> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(PayloadError::new(self.field_path(name), "must be true or false")),
+            Some(_) => Err(PayloadError::new(
+                self.field_path(name),
+                "must be true or false",
+            )),
         }
     }
 
@@ -84,23 +96,33 @@ impl<'a> Obj<'a> {
             None => return Ok(None),
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
-            Some(_) => return Err(PayloadError::new(self.field_path(name), "must be a decimal amount")),
+            Some(_) => {
+                return Err(PayloadError::new(
+                    self.field_path(name),
+                    "must be a decimal amount",
+                ));
+            }
         };
-        Amount::parse(&text).map(Some).map_err(|e| PayloadError::new(self.field_path(name), e))
+        Amount::parse(&text)
+            .map(Some)
+            .map_err(|e| PayloadError::new(self.field_path(name), e))
     }
 
     pub fn require_amount(&self, name: &str) -> Result<Amount, PayloadError> {
-        self.amount(name)?.ok_or_else(|| PayloadError::new(self.field_path(name), "is required"))
+        self.amount(name)?
+            .ok_or_else(|| PayloadError::new(self.field_path(name), "is required"))
     }
 
     /// An RFC 3339 time with offset (Shopify).
     pub fn time(&self, name: &str) -> Result<Option<Timestamp>, PayloadError> {
         match self.str(name)? {
             None => Ok(None),
-            Some(text) => text
-                .parse::<Timestamp>()
-                .map(Some)
-                .map_err(|_| PayloadError::new(self.field_path(name), "must be an ISO 8601 time with offset")),
+            Some(text) => text.parse::<Timestamp>().map(Some).map_err(|_| {
+                PayloadError::new(
+                    self.field_path(name),
+                    "must be an ISO 8601 time with offset",
+                )
+            }),
         }
     }
 
@@ -113,12 +135,19 @@ impl<'a> Obj<'a> {
                 .ok()
                 .and_then(|dt| jiff::tz::TimeZone::UTC.to_timestamp(dt).ok())
                 .map(Some)
-                .ok_or_else(|| PayloadError::new(self.field_path(name), "must be a time like 2026-11-02T08:14:03")),
+                .ok_or_else(|| {
+                    PayloadError::new(
+                        self.field_path(name),
+                        "must be a time like 2026-11-02T08:14:03",
+                    )
+                }),
         }
     }
 
     pub fn object(&self, name: &str, path: &'a str) -> Option<Obj<'a>> {
-        self.get(name).filter(|v| v.is_object()).map(|value| Obj { value, path })
+        self.get(name)
+            .filter(|v| v.is_object())
+            .map(|value| Obj { value, path })
     }
 
     pub fn array(&self, name: &str) -> Result<&'a [Value], PayloadError> {

@@ -9,9 +9,9 @@ pub mod shopify;
 pub mod signature;
 pub mod woocommerce;
 
-pub use canonical::{parse_canonical, PayloadError};
+pub use canonical::{PayloadError, parse_canonical};
 pub use platform::{Platform, ShopifyConnection, WooCommerceConnection};
-pub use signature::{verify_standard_webhook, SignatureError, WebhookSecret};
+pub use signature::{SignatureError, WebhookSecret, verify_standard_webhook};
 
 use crate::domain::{CustomerId, ShopEvent};
 
@@ -20,12 +20,18 @@ use crate::domain::{CustomerId, ShopEvent};
 pub enum Inbound {
     /// Apply this event. With `customer_from_order`, the platform named only the order
     /// (Shopify fulfilments and refunds): the handler finds the order's customer first.
-    Apply { event: ShopEvent, customer_from_order: bool },
+    Apply {
+        event: ShopEvent,
+        customer_from_order: bool,
+    },
     /// Erase the customer's personal data (Shopify `customers/redact`).
     Erase { customer: CustomerId },
     /// A customer asked the shop for their data (Shopify `customers/data_request`): logged for
     /// the shop to answer.
-    DataRequest { customer: Option<CustomerId>, request_id: Option<String> },
+    DataRequest {
+        customer: Option<CustomerId>,
+        request_id: Option<String>,
+    },
     /// The shop uninstalled the app and its data is to be removed (Shopify `shop/redact`).
     ShopRedact,
     /// Valid, but nothing trouw acts on: answered 200 so the platform keeps the subscription.

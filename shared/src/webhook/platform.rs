@@ -56,7 +56,9 @@ impl Platform {
 pub fn detect(headers: &HeaderMap) -> Platform {
     if shopify_header(headers, "topic").is_some() {
         Platform::Shopify
-    } else if headers.contains_key("x-wc-webhook-topic") || headers.contains_key("x-wc-webhook-signature") {
+    } else if headers.contains_key("x-wc-webhook-topic")
+        || headers.contains_key("x-wc-webhook-signature")
+    {
         Platform::WooCommerce
     } else {
         Platform::Canonical
@@ -75,12 +77,22 @@ pub fn shopify_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str>
 }
 
 /// Checks a base64 HMAC-SHA256 of the raw body against every active secret, in constant time.
-pub fn body_signature_matches(body: &[u8], signature_b64: Option<&str>, secrets: &[WebhookSecret]) -> bool {
-    let Some(signature) = signature_b64.and_then(|s| base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()) else {
+pub fn body_signature_matches(
+    body: &[u8],
+    signature_b64: Option<&str>,
+    secrets: &[WebhookSecret],
+) -> bool {
+    let Some(signature) = signature_b64.and_then(|s| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .ok()
+    }) else {
         return false;
     };
     secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else { return false };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+            return false;
+        };
         mac.update(body);
         mac.verify_slice(&signature).is_ok()
     })
@@ -88,7 +100,8 @@ pub fn body_signature_matches(body: &[u8], signature_b64: Option<&str>, secrets:
 
 /// The signature a platform puts in its header; for the local tools and the tests.
 pub fn sign_body(body: &[u8], secret: &WebhookSecret) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes any key length");
     mac.update(body);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
@@ -103,10 +116,22 @@ mod tests {
         let old = WebhookSecret::new("shpss_old");
         let new = WebhookSecret::new("shpss_new");
         let sig = sign_body(body, &new);
-        assert!(body_signature_matches(body, Some(&sig), &[old.clone(), new.clone()]));
+        assert!(body_signature_matches(
+            body,
+            Some(&sig),
+            &[old.clone(), new.clone()]
+        ));
         assert!(!body_signature_matches(body, Some(&sig), &[old.clone()]));
-        assert!(!body_signature_matches(br#"{"id":2}"#, Some(&sig), &[new.clone()]));
-        assert!(!body_signature_matches(body, Some("not base64!"), &[new.clone()]));
+        assert!(!body_signature_matches(
+            br#"{"id":2}"#,
+            Some(&sig),
+            &[new.clone()]
+        ));
+        assert!(!body_signature_matches(
+            body,
+            Some("not base64!"),
+            &[new.clone()]
+        ));
         assert!(!body_signature_matches(body, None, &[new]));
     }
 

@@ -18,8 +18,9 @@ use super::platform::WooCommerceConnection;
 use super::shopify::guest_customer_id;
 use super::{Inbound, PayloadError};
 use crate::domain::{
-    Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, ObservedAddress,
-    OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ShopEvent, ShopId, Sku, Timestamp,
+    Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType,
+    ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ShopEvent, ShopId,
+    Sku, Timestamp,
 };
 use serde_json::Value;
 
@@ -41,69 +42,141 @@ pub fn map(
     body: &[u8],
 ) -> Result<Vec<Inbound>, PayloadError> {
     if !route_of(topic).contains(&route) {
-        return Ok(vec![Inbound::Ignored { reason: format!("topic {topic} is not handled on the {} route", route.route()) }]);
+        return Ok(vec![Inbound::Ignored {
+            reason: format!(
+                "topic {topic} is not handled on the {} route",
+                route.route()
+            ),
+        }]);
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {})", e.line())))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {})", e.line())))?;
     let root = Obj::root(&value)?;
     let source = format!("woocommerce:{topic}");
-    let event = |key: String, occurred_at: Timestamp, customer: CustomerFacts, kind: EventKind| -> Result<Inbound, PayloadError> {
+    let event = |key: String,
+                 occurred_at: Timestamp,
+                 customer: CustomerFacts,
+                 kind: EventKind|
+     -> Result<Inbound, PayloadError> {
         let id = EventId::parse(key).map_err(|e| PayloadError::new("id", e))?;
-        Ok(Inbound::Apply { event: ShopEvent { id, source: source.clone(), occurred_at, customer, kind }, customer_from_order: false })
+        Ok(Inbound::Apply {
+            event: ShopEvent {
+                id,
+                source: source.clone(),
+                occurred_at,
+                customer,
+                kind,
+            },
+            customer_from_order: false,
+        })
     };
-    let modified = root.utc_time("date_modified_gmt")?.or(root.utc_time("date_created_gmt")?).ok_or_else(|| PayloadError::new("date_modified_gmt", "is required"))?;
+    let modified = root
+        .utc_time("date_modified_gmt")?
+        .or(root.utc_time("date_created_gmt")?)
+        .ok_or_else(|| PayloadError::new("date_modified_gmt", "is required"))?;
     let resource = root.require_id("id")?;
 
     match (topic, route) {
         ("order.created", _) => {
             let order = placed_order(&root)?;
             let customer = order_customer(shop, connection, &root)?;
-            Ok(vec![event(format!("wc:order.created:{resource}:{}", modified.as_second()), modified, customer, EventKind::OrderPlaced(order))?])
+            Ok(vec![event(
+                format!("wc:order.created:{resource}:{}", modified.as_second()),
+                modified,
+                customer,
+                EventKind::OrderPlaced(order),
+            )?])
         }
         ("order.updated", EventType::OrderDelivered) => {
             let status = root.str("status")?.unwrap_or("");
             if status != connection.delivered_status {
-                return Ok(vec![Inbound::Ignored { reason: format!("order status {status}") }]);
+                return Ok(vec![Inbound::Ignored {
+                    reason: format!("order status {status}"),
+                }]);
             }
             let delivered_at = root.utc_time("date_completed_gmt")?.unwrap_or(modified);
             let order_id = order_id(&root)?;
             let customer = order_customer(shop, connection, &root)?;
-            Ok(vec![event(format!("wc:order:{resource}:delivered"), delivered_at, customer, EventKind::OrderDelivered { order_id, delivered_at })?])
+            Ok(vec![event(
+                format!("wc:order:{resource}:delivered"),
+                delivered_at,
+                customer,
+                EventKind::OrderDelivered {
+                    order_id,
+                    delivered_at,
+                },
+            )?])
         }
         ("order.updated", EventType::OrderReturned) => {
             let status = root.str("status")?.unwrap_or("");
             let order_id = order_id(&root)?;
             let customer = order_customer(shop, connection, &root)?;
             if status == "refunded" {
-                let facts = ReturnFacts { event_id: EventId::parse(format!("wc:order:{resource}:refunded")).expect("valid id"), returned_at: modified, refund_total: root.amount("total")?, scope: ReturnScope::Whole, reason: None };
-                return Ok(vec![event(format!("wc:order:{resource}:refunded"), modified, customer, EventKind::OrderReturned { order_id, facts })?]);
+                let facts = ReturnFacts {
+                    event_id: EventId::parse(format!("wc:order:{resource}:refunded"))
+                        .expect("valid id"),
+                    returned_at: modified,
+                    refund_total: root.amount("total")?,
+                    scope: ReturnScope::Whole,
+                    reason: None,
+                };
+                return Ok(vec![event(
+                    format!("wc:order:{resource}:refunded"),
+                    modified,
+                    customer,
+                    EventKind::OrderReturned { order_id, facts },
+                )?]);
             }
             let refunds = root.array("refunds")?;
             if refunds.is_empty() {
-                return Ok(vec![Inbound::Ignored { reason: format!("order status {status} without refunds") }]);
+                return Ok(vec![Inbound::Ignored {
+                    reason: format!("order status {status} without refunds"),
+                }]);
             }
             let mut out = Vec::new();
             for (i, refund) in refunds.iter().enumerate() {
                 let path = format!("refunds[{i}]");
-                let refund = Obj { value: refund, path: &path };
+                let refund = Obj {
+                    value: refund,
+                    path: &path,
+                };
                 let refund_id = refund.require_id("id")?;
                 let key = format!("wc:order:{resource}:refund:{refund_id}");
                 let facts = ReturnFacts {
-                    event_id: EventId::parse(key.clone()).map_err(|e| PayloadError::new(refund.field_path("id"), e))?,
+                    event_id: EventId::parse(key.clone())
+                        .map_err(|e| PayloadError::new(refund.field_path("id"), e))?,
                     // The payload carries no refund time; the order's modification is the closest.
                     returned_at: modified,
-                    refund_total: refund.amount("total")?.map(|a| Amount { ten_thousandths: a.ten_thousandths.abs() }),
+                    refund_total: refund.amount("total")?.map(|a| Amount {
+                        ten_thousandths: a.ten_thousandths.abs(),
+                    }),
                     scope: ReturnScope::Amount,
                     reason: refund.str("reason")?.map(|r| r.chars().take(512).collect()),
                 };
-                out.push(event(key, modified, customer.clone(), EventKind::OrderReturned { order_id: order_id.clone(), facts })?);
+                out.push(event(
+                    key,
+                    modified,
+                    customer.clone(),
+                    EventKind::OrderReturned {
+                        order_id: order_id.clone(),
+                        facts,
+                    },
+                )?);
             }
             Ok(out)
         }
         ("customer.updated" | "customer.created", _) => {
             let customer = customer_facts(shop, connection, &root)?;
-            Ok(vec![event(format!("wc:{topic}:{resource}:{}", modified.as_second()), modified, customer, EventKind::AddressChanged)?])
+            Ok(vec![event(
+                format!("wc:{topic}:{resource}:{}", modified.as_second()),
+                modified,
+                customer,
+                EventKind::AddressChanged,
+            )?])
         }
-        _ => Ok(vec![Inbound::Ignored { reason: format!("topic {topic} is not used") }]),
+        _ => Ok(vec![Inbound::Ignored {
+            reason: format!("topic {topic} is not used"),
+        }]),
     }
 }
 
@@ -120,9 +193,15 @@ fn order_id(root: &Obj<'_>) -> Result<OrderId, PayloadError> {
 }
 
 fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
-    let currency = Currency::parse(root.require_str("currency")?).map_err(|e| PayloadError::new("currency", e))?;
-    let total = root.require_amount("total")?.in_currency(currency).map_err(|e| PayloadError::new("total", e))?;
-    let placed_at = root.utc_time("date_created_gmt")?.ok_or_else(|| PayloadError::new("date_created_gmt", "is required"))?;
+    let currency = Currency::parse(root.require_str("currency")?)
+        .map_err(|e| PayloadError::new("currency", e))?;
+    let total = root
+        .require_amount("total")?
+        .in_currency(currency)
+        .map_err(|e| PayloadError::new("total", e))?;
+    let placed_at = root
+        .utc_time("date_created_gmt")?
+        .ok_or_else(|| PayloadError::new("date_created_gmt", "is required"))?;
     let items = root.array("line_items")?;
     if items.is_empty() || items.len() > 500 {
         return Err(PayloadError::new("line_items", "must hold 1 to 500 lines"));
@@ -131,18 +210,43 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
     let mut lines = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("line_items[{i}]");
-        let item = Obj { value: item, path: &path };
-        let quantity = item.u64("quantity")?.filter(|q| (1..=100_000).contains(q)).ok_or_else(|| PayloadError::new(item.field_path("quantity"), "must be between 1 and 100000"))?;
+        let item = Obj {
+            value: item,
+            path: &path,
+        };
+        let quantity = item
+            .u64("quantity")?
+            .filter(|q| (1..=100_000).contains(q))
+            .ok_or_else(|| {
+                PayloadError::new(item.field_path("quantity"), "must be between 1 and 100000")
+            })?;
         // Paid per unit, tax included: (line total + line tax) / quantity, rounded down.
-        let paid = item.amount("total")?.map(|t| t.ten_thousandths + item.amount("total_tax").ok().flatten().map_or(0, |x| x.ten_thousandths));
+        let paid = item.amount("total")?.map(|t| {
+            t.ten_thousandths
+                + item
+                    .amount("total_tax")
+                    .ok()
+                    .flatten()
+                    .map_or(0, |x| x.ten_thousandths)
+        });
         let unit_price = paid
-            .map(|p| Amount { ten_thousandths: (p / quantity as i64) / minor_unit * minor_unit })
-            .map(|a| a.in_currency(currency).map_err(|e| PayloadError::new(item.field_path("total"), e)))
+            .map(|p| Amount {
+                ten_thousandths: (p / quantity as i64) / minor_unit * minor_unit,
+            })
+            .map(|a| {
+                a.in_currency(currency)
+                    .map_err(|e| PayloadError::new(item.field_path("total"), e))
+            })
             .transpose()?;
         let sku = match (item.str("sku")?, item.id("product_id")?) {
             (Some(sku), _) => sku.to_owned(),
             (None, Some(product)) => format!("product-{product}"),
-            (None, None) => return Err(PayloadError::new(item.field_path("sku"), "is required (or product_id)")),
+            (None, None) => {
+                return Err(PayloadError::new(
+                    item.field_path("sku"),
+                    "is required (or product_id)",
+                ));
+            }
         };
         lines.push(OrderLine {
             sku: Sku::parse(sku).map_err(|e| PayloadError::new(item.field_path("sku"), e))?,
@@ -153,11 +257,20 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
             replenish_after_days: None,
         });
     }
-    Ok(PlacedOrder { id: order_id(root)?, placed_at, total, lines })
+    Ok(PlacedOrder {
+        id: order_id(root)?,
+        placed_at,
+        total,
+        lines,
+    })
 }
 
 /// The order's customer: the account when there is one, else a guest by billing email.
-fn order_customer(shop: &ShopId, connection: &WooCommerceConnection, root: &Obj<'_>) -> Result<CustomerFacts, PayloadError> {
+fn order_customer(
+    shop: &ShopId,
+    connection: &WooCommerceConnection,
+    root: &Obj<'_>,
+) -> Result<CustomerFacts, PayloadError> {
     let billing = root.object("billing", "billing");
     let email = billing
         .map(|b| b.str("email"))
@@ -167,19 +280,32 @@ fn order_customer(shop: &ShopId, connection: &WooCommerceConnection, root: &Obj<
         .transpose()?;
     let id = match root.id("customer_id")?.filter(|id| id != "0") {
         Some(id) => CustomerId::parse(id).map_err(|e| PayloadError::new("customer_id", e))?,
-        None => guest_customer_id(shop, email.as_ref().ok_or_else(|| PayloadError::new("billing.email", "is required for a guest order"))?),
+        None => guest_customer_id(
+            shop,
+            email.as_ref().ok_or_else(|| {
+                PayloadError::new("billing.email", "is required for a guest order")
+            })?,
+        ),
     };
     Ok(CustomerFacts {
         id,
         email,
-        first_name: billing.map(|b| b.str("first_name")).transpose()?.flatten().map(|n| n.chars().take(128).collect()),
+        first_name: billing
+            .map(|b| b.str("first_name"))
+            .transpose()?
+            .flatten()
+            .map(|n| n.chars().take(128).collect()),
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
     })
 }
 
-fn customer_facts(shop: &ShopId, connection: &WooCommerceConnection, root: &Obj<'_>) -> Result<CustomerFacts, PayloadError> {
+fn customer_facts(
+    shop: &ShopId,
+    connection: &WooCommerceConnection,
+    root: &Obj<'_>,
+) -> Result<CustomerFacts, PayloadError> {
     let billing = root.object("billing", "billing");
     let email = root
         .str("email")?
@@ -189,7 +315,9 @@ fn customer_facts(shop: &ShopId, connection: &WooCommerceConnection, root: &Obj<
     Ok(CustomerFacts {
         id: CustomerId::parse(root.require_id("id")?).map_err(|e| PayloadError::new("id", e))?,
         email,
-        first_name: root.str("first_name")?.map(|n| n.chars().take(128).collect()),
+        first_name: root
+            .str("first_name")?
+            .map(|n| n.chars().take(128).collect()),
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
@@ -199,17 +327,33 @@ fn customer_facts(shop: &ShopId, connection: &WooCommerceConnection, root: &Obj<
 /// Shipping when filled in, else billing.
 fn address(shop: &ShopId, root: &Obj<'_>) -> Result<Option<ObservedAddress>, PayloadError> {
     for name in ["shipping", "billing"] {
-        let Some(a) = root.object(name, name) else { continue };
-        if let (Some(line1), Some(postcode), Some(country)) = (a.str("address_1")?, a.str("postcode")?, a.str("country")?) {
-            return Ok(Some(ObservedAddress::from_parts(shop, Some(line1), a.str("address_2")?, postcode, a.str("city")?, country)));
+        let Some(a) = root.object(name, name) else {
+            continue;
+        };
+        if let (Some(line1), Some(postcode), Some(country)) =
+            (a.str("address_1")?, a.str("postcode")?, a.str("country")?)
+        {
+            return Ok(Some(ObservedAddress::from_parts(
+                shop,
+                Some(line1),
+                a.str("address_2")?,
+                postcode,
+                a.str("city")?,
+                country,
+            )));
         }
     }
     Ok(None)
 }
 
 /// Consent from the meta field the shop maps to it, if any.
-fn consent(connection: &WooCommerceConnection, root: &Obj<'_>) -> Result<Option<bool>, PayloadError> {
-    let Some(key) = &connection.consent_meta_key else { return Ok(None) };
+fn consent(
+    connection: &WooCommerceConnection,
+    root: &Obj<'_>,
+) -> Result<Option<bool>, PayloadError> {
+    let Some(key) = &connection.consent_meta_key else {
+        return Ok(None);
+    };
     for meta in root.array("meta_data")? {
         if meta.get("key").and_then(Value::as_str) == Some(key.as_str()) {
             let value = meta.get("value").map(|v| match v {
@@ -232,64 +376,157 @@ mod tests {
     use crate::domain::{Money, ReturnScope};
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../tests/fixtures/woocommerce/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../tests/fixtures/woocommerce/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
     fn connection() -> WooCommerceConnection {
-        WooCommerceConnection { webhook_secrets: vec![], delivered_status: "completed".into(), consent_meta_key: Some("newsletter_opt_in".into()) }
+        WooCommerceConnection {
+            webhook_secrets: vec![],
+            delivered_status: "completed".into(),
+            consent_meta_key: Some("newsletter_opt_in".into()),
+        }
     }
     fn ts(t: &str) -> Timestamp {
         t.parse().unwrap()
     }
     fn events(route: EventType, topic: &str, name: &str) -> Vec<Inbound> {
-        map(&ShopId::parse("demo").unwrap(), &connection(), route, topic, &fixture(name)).unwrap()
+        map(
+            &ShopId::parse("demo").unwrap(),
+            &connection(),
+            route,
+            topic,
+            &fixture(name),
+        )
+        .unwrap()
     }
     fn only_event(route: EventType, topic: &str, name: &str) -> ShopEvent {
         match events(route, topic, name).as_slice() {
-            [Inbound::Apply { event, customer_from_order: false }] => event.clone(),
+            [
+                Inbound::Apply {
+                    event,
+                    customer_from_order: false,
+                },
+            ] => event.clone(),
             other => panic!("{name}: {other:?}"),
         }
     }
 
     #[test]
     fn order_created_maps_to_order_placed() {
-        let event = only_event(EventType::OrderPlaced, "order.created", "order-created.json");
+        let event = only_event(
+            EventType::OrderPlaced,
+            "order.created",
+            "order-created.json",
+        );
         assert_eq!(event.source, "woocommerce:order.created");
         assert_eq!(event.customer.id.as_str(), "77");
-        assert_eq!(event.customer.address.as_ref().unwrap().area.postal_code, "1016GV");
-        let EventKind::OrderPlaced(order) = event.kind else { panic!() };
+        assert_eq!(
+            event.customer.address.as_ref().unwrap().area.postal_code,
+            "1016GV"
+        );
+        let EventKind::OrderPlaced(order) = event.kind else {
+            panic!()
+        };
         assert_eq!(order.id.as_str(), "4821");
         assert_eq!(order.placed_at, ts("2026-11-02T08:14:03Z"));
         assert_eq!(order.total, Money::new(6331, Currency::EUR));
-        let lines: Vec<(&str, u32, i64)> = order.lines.iter().map(|l| (l.sku.as_str(), l.quantity, l.unit_price.unwrap().minor)).collect();
-        assert_eq!(lines, [("TP-075", 3, 355), ("EB-200", 1, 4770)], "paid per unit, tax included");
+        let lines: Vec<(&str, u32, i64)> = order
+            .lines
+            .iter()
+            .map(|l| (l.sku.as_str(), l.quantity, l.unit_price.unwrap().minor))
+            .collect();
+        assert_eq!(
+            lines,
+            [("TP-075", 3, 355), ("EB-200", 1, 4770)],
+            "paid per unit, tax included"
+        );
     }
 
     #[test]
     fn order_updated_per_route() {
-        let event = only_event(EventType::OrderDelivered, "order.updated", "order-updated-completed.json");
+        let event = only_event(
+            EventType::OrderDelivered,
+            "order.updated",
+            "order-updated-completed.json",
+        );
         assert_eq!(event.id.as_str(), "wc:order:4821:delivered");
-        assert!(matches!(event.kind, EventKind::OrderDelivered { delivered_at, .. } if delivered_at == ts("2026-11-04T12:38:12Z")));
-        assert!(matches!(events(EventType::OrderDelivered, "order.updated", "order-updated-on-hold.json").as_slice(), [Inbound::Ignored { .. }]));
-        assert!(matches!(events(EventType::OrderReturned, "order.updated", "order-updated-completed.json").as_slice(), [Inbound::Ignored { .. }]));
+        assert!(
+            matches!(event.kind, EventKind::OrderDelivered { delivered_at, .. } if delivered_at == ts("2026-11-04T12:38:12Z"))
+        );
+        assert!(matches!(
+            events(
+                EventType::OrderDelivered,
+                "order.updated",
+                "order-updated-on-hold.json"
+            )
+            .as_slice(),
+            [Inbound::Ignored { .. }]
+        ));
+        assert!(matches!(
+            events(
+                EventType::OrderReturned,
+                "order.updated",
+                "order-updated-completed.json"
+            )
+            .as_slice(),
+            [Inbound::Ignored { .. }]
+        ));
 
-        let partial = only_event(EventType::OrderReturned, "order.updated", "order-updated-partial-refund.json");
+        let partial = only_event(
+            EventType::OrderReturned,
+            "order.updated",
+            "order-updated-partial-refund.json",
+        );
         assert_eq!(partial.id.as_str(), "wc:order:4821:refund:4830");
-        let EventKind::OrderReturned { facts, .. } = partial.kind else { panic!() };
-        assert_eq!((facts.scope, facts.refund_total), (ReturnScope::Amount, Some(Amount::parse("47.70").unwrap())));
+        let EventKind::OrderReturned { facts, .. } = partial.kind else {
+            panic!()
+        };
+        assert_eq!(
+            (facts.scope, facts.refund_total),
+            (ReturnScope::Amount, Some(Amount::parse("47.70").unwrap()))
+        );
 
-        let refunded = only_event(EventType::OrderReturned, "order.updated", "order-updated-refunded.json");
-        assert!(matches!(refunded.kind, EventKind::OrderReturned { facts, .. } if facts.scope == ReturnScope::Whole));
+        let refunded = only_event(
+            EventType::OrderReturned,
+            "order.updated",
+            "order-updated-refunded.json",
+        );
+        assert!(
+            matches!(refunded.kind, EventKind::OrderReturned { facts, .. } if facts.scope == ReturnScope::Whole)
+        );
     }
 
     #[test]
     fn customer_updated_and_consent_meta() {
-        let event = only_event(EventType::AddressChanged, "customer.updated", "customer-updated-moved.json");
+        let event = only_event(
+            EventType::AddressChanged,
+            "customer.updated",
+            "customer-updated-moved.json",
+        );
         assert_eq!(event.occurred_at, ts("2026-11-20T17:22:31Z"));
-        assert_eq!(event.customer.address.as_ref().unwrap().area.postal_code, "3511AZ");
+        assert_eq!(
+            event.customer.address.as_ref().unwrap().area.postal_code,
+            "3511AZ"
+        );
         assert_eq!(event.customer.marketing_consent, Some(true));
-        let unmapped = WooCommerceConnection { consent_meta_key: None, ..connection() };
-        let out = map(&ShopId::parse("demo").unwrap(), &unmapped, EventType::AddressChanged, "customer.updated", &fixture("customer-updated-moved.json")).unwrap();
-        assert!(matches!(out.as_slice(), [Inbound::Apply { event, .. }] if event.customer.marketing_consent.is_none()));
+        let unmapped = WooCommerceConnection {
+            consent_meta_key: None,
+            ..connection()
+        };
+        let out = map(
+            &ShopId::parse("demo").unwrap(),
+            &unmapped,
+            EventType::AddressChanged,
+            "customer.updated",
+            &fixture("customer-updated-moved.json"),
+        )
+        .unwrap();
+        assert!(
+            matches!(out.as_slice(), [Inbound::Apply { event, .. }] if event.customer.marketing_consent.is_none())
+        );
     }
 
     #[test]

@@ -37,10 +37,18 @@ async fn main() -> ExitCode {
         ["customer", shop, id] => customer(shop, id).await,
         ["post", route, file] => post(route, file, None).await,
         ["post", route, file, url] => post(route, file, Some(url)).await,
-        ["post-shopify", route, topic, file] => post_platform("shopify", route, topic, file, None).await,
-        ["post-shopify", route, topic, file, url] => post_platform("shopify", route, topic, file, Some(url)).await,
-        ["post-woocommerce", route, topic, file] => post_platform("woocommerce", route, topic, file, None).await,
-        ["post-woocommerce", route, topic, file, url] => post_platform("woocommerce", route, topic, file, Some(url)).await,
+        ["post-shopify", route, topic, file] => {
+            post_platform("shopify", route, topic, file, None).await
+        }
+        ["post-shopify", route, topic, file, url] => {
+            post_platform("shopify", route, topic, file, Some(url)).await
+        }
+        ["post-woocommerce", route, topic, file] => {
+            post_platform("woocommerce", route, topic, file, None).await
+        }
+        ["post-woocommerce", route, topic, file, url] => {
+            post_platform("woocommerce", route, topic, file, Some(url)).await
+        }
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -113,10 +121,18 @@ async fn post(route: &str, file: &str, url: Option<&str>) -> Result<(), String> 
 }
 
 /// Posts a file the way Shopify or WooCommerce would, signed over the raw body.
-async fn post_platform(platform: &str, route: &str, topic: &str, file: &str, url: Option<&str>) -> Result<(), String> {
+async fn post_platform(
+    platform: &str,
+    route: &str,
+    topic: &str,
+    file: &str,
+    url: Option<&str>,
+) -> Result<(), String> {
     use trouw::webhook::platform::sign_body;
     let body = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-    let url = url.map(str::to_owned).unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/demo/{route}"));
+    let url = url
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("http://127.0.0.1:3000/webhooks/demo/{route}"));
     let env = |name: &str| std::env::var(name).map_err(|_| format!("set {name}"));
     let id = format!("{}", jiff::Timestamp::now().as_nanosecond());
     let mut request = http::Request::post(&url).header("content-type", "application/json");
@@ -136,32 +152,48 @@ async fn post_platform(platform: &str, route: &str, topic: &str, file: &str, url
             .header("x-wc-webhook-signature", sign_body(&body, &secret))
             .header("x-wc-webhook-delivery-id", &id);
     }
-    let request = request.body(http_body_util::Full::new(bytes::Bytes::from(body))).map_err(|e| e.to_string())?;
+    let request = request
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
     let answer = send(&http_client(), request).await?;
     println!("{} {}", answer.status, answer.body);
-    if answer.status >= 400 { Err(format!("refused with {}", answer.status)) } else { Ok(()) }
+    if answer.status >= 400 {
+        Err(format!("refused with {}", answer.status))
+    } else {
+        Ok(())
+    }
 }
 
 /// Lists what moto's SES received: sender, recipient, subject, unsubscribe header.
 async fn emails(to: Option<&str>) -> Result<(), String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| "set AWS_ENDPOINT_URL to the local stack (moto)".to_owned())?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "set AWS_ENDPOINT_URL to the local stack (moto)".to_owned())?;
     let request = http::Request::get(format!("{endpoint}/moto-api/data.json"))
         .body(http_body_util::Full::new(bytes::Bytes::new()))
         .map_err(|e| e.to_string())?;
     let answer = send(&http_client(), request).await?;
     let data: serde_json::Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
-    let messages = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+    let messages = data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let mut shown = 0;
     for message in &messages {
         let raw = message["raw_data"].as_str().unwrap_or("");
-        let recipients: Vec<&str> = message["destinations"].as_array().map(|d| d.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+        let recipients: Vec<&str> = message["destinations"]
+            .as_array()
+            .map(|d| d.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
         if to.is_some_and(|t| !recipients.contains(&t)) {
             continue;
         }
         shown += 1;
         println!("--- {}", message["id"].as_str().unwrap_or(""));
         for line in raw.lines().take_while(|l| !l.is_empty()) {
-            if ["From:", "To:", "Subject:", "List-Unsubscribe"].iter().any(|h| line.starts_with(h)) {
+            if ["From:", "To:", "Subject:", "List-Unsubscribe"]
+                .iter()
+                .any(|h| line.starts_with(h))
+            {
                 println!("{line}");
             }
         }
@@ -172,19 +204,41 @@ async fn emails(to: Option<&str>) -> Result<(), String> {
 
 /// Renders every template in every locale with sample data, for marketers to open.
 fn preview(dir: &str) -> Result<(), String> {
-    use trouw::mail::render::{samples, Renderer, KINDS, LOCALES};
+    use trouw::mail::render::{KINDS, LOCALES, Renderer, samples};
     let renderer = Renderer::new();
     std::fs::create_dir_all(dir).map_err(|e| format!("{dir}: {e}"))?;
-    let mut index = String::from("<!doctype html><meta charset=\"utf-8\"><title>trouw templates</title><h1>trouw templates</h1><ul>");
+    let mut index = String::from(
+        "<!doctype html><meta charset=\"utf-8\"><title>trouw templates</title><h1>trouw templates</h1><ul>",
+    );
     for kind in KINDS {
         for locale in LOCALES {
             for (n, sample) in samples(kind, locale).iter().enumerate() {
                 let context = minijinja::Value::from(minijinja::value::Serde(sample));
-                let out = renderer.render(kind, locale, &context).map_err(|e| e.to_string())?;
-                let name = format!("{kind}.{locale}.{}.html", if n == 0 { "full" } else { "minimal" });
+                let out = renderer
+                    .render(kind, locale, &context)
+                    .map_err(|e| e.to_string())?;
+                let name = format!(
+                    "{kind}.{locale}.{}.html",
+                    if n == 0 { "full" } else { "minimal" }
+                );
                 std::fs::write(format!("{dir}/{name}"), &out.html).map_err(|e| e.to_string())?;
-                std::fs::write(format!("{dir}/{kind}.{locale}.{}.txt", if n == 0 { "full" } else { "minimal" }), format!("Subject: {}\n\n{}", out.subject, out.text)).map_err(|e| e.to_string())?;
-                index.push_str(&format!("<li><a href=\"{name}\">{kind} ({locale}, {})</a>: {}</li>", if n == 0 { "all values" } else { "optional values left out" }, out.subject.replace('<', "&lt;")));
+                std::fs::write(
+                    format!(
+                        "{dir}/{kind}.{locale}.{}.txt",
+                        if n == 0 { "full" } else { "minimal" }
+                    ),
+                    format!("Subject: {}\n\n{}", out.subject, out.text),
+                )
+                .map_err(|e| e.to_string())?;
+                index.push_str(&format!(
+                    "<li><a href=\"{name}\">{kind} ({locale}, {})</a>: {}</li>",
+                    if n == 0 {
+                        "all values"
+                    } else {
+                        "optional values left out"
+                    },
+                    out.subject.replace('<', "&lt;")
+                ));
             }
         }
     }

@@ -5,16 +5,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use trouw::clock::OffsetClock;
+use trouw::config::Config;
+use trouw::handlers::WebhookApp;
 use trouw::handlers::customer_links::LinksApp;
 use trouw::handlers::send_messages::SenderApp;
 use trouw::mail::{LinkKey, Mailer, Renderer};
 use trouw::shops::ShopDirectory;
 use trouw::store::Store;
-use trouw_local::gateway::Services;
-use trouw::config::Config;
-use trouw::handlers::WebhookApp;
 use trouw_local::aws::LocalAws;
-use trouw_local::demo::{DEFAULT_LINK_SECRET, DEMO_SECRET_DEFAULTS, register_demo_shop, verify_sender};
+use trouw_local::demo::{
+    DEFAULT_LINK_SECRET, DEMO_SECRET_DEFAULTS, register_demo_shop, verify_sender,
+};
+use trouw_local::gateway::Services;
 use trouw_local::table::TableDefinition;
 
 fn main() -> ExitCode {
@@ -68,11 +70,22 @@ async fn run() -> Result<(), String> {
     let clock = Arc::new(OffsetClock::default());
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     let store = Store::new(dynamo.clone(), table.clone());
-    let directory = || ShopDirectory::new(store.clone(), ssm.clone(), config.settings_cache, config.secrets_path_prefix.clone());
+    let directory = || {
+        ShopDirectory::new(
+            store.clone(),
+            ssm.clone(),
+            config.settings_cache,
+            config.secrets_path_prefix.clone(),
+        )
+    };
     let links = LinkKey::new(env_or("LINK_SECRET", DEFAULT_LINK_SECRET.to_owned())?);
     let webhooks = WebhookApp::new(&config, dynamo.clone(), ssm.clone(), clock.clone());
-    let shop = register_demo_shop(&webhooks.store).await.map_err(|e| e.to_string())?;
-    verify_sender(&sdk, shop.settings.sender.as_str()).await.map_err(|e| format!("verifying the sender in SES: {e}"))?;
+    let shop = register_demo_shop(&webhooks.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    verify_sender(&sdk, shop.settings.sender.as_str())
+        .await
+        .map_err(|e| format!("verifying the sender in SES: {e}"))?;
     let sender = SenderApp {
         store: store.clone(),
         shops: directory(),
@@ -83,7 +96,12 @@ async fn run() -> Result<(), String> {
         configuration_set: None,
         clock: clock.clone(),
     };
-    let links = LinksApp { store: store.clone(), shops: directory(), links, clock: clock.clone() };
+    let links = LinksApp {
+        store: store.clone(),
+        shops: directory(),
+        links,
+        clock: clock.clone(),
+    };
     let sender = Arc::new(sender);
     // The local stand-in for the EventBridge schedule: a pass every few seconds.
     let every = Duration::from_secs(env_or("SCHEDULE_EVERY_SECONDS", 5)?);
@@ -96,7 +114,12 @@ async fn run() -> Result<(), String> {
             }
         }
     });
-    let app = Arc::new(Services { webhooks, links: Some(links), sender: Some(sender), clock: Some(clock) });
+    let app = Arc::new(Services {
+        webhooks,
+        links: Some(links),
+        sender: Some(sender),
+        clock: Some(clock),
+    });
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
