@@ -2,7 +2,7 @@
 //! email address) and carries an HMAC-SHA256 under the shop's link key, so it cannot be forged
 //! or altered; using it twice has the same effect as once.
 
-use crate::domain::{CustomerId, ShopId};
+use crate::domain::{CustomerId, OrderId, ShopId};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -33,9 +33,13 @@ impl LinkKey {
         Hmac::<Sha256>::new_from_slice(&shop_key).expect("HMAC takes any key")
     }
 
-    /// `{payload}.{signature}`, both base64url.
-    pub fn unsubscribe_token(&self, shop: &ShopId, customer: &CustomerId) -> String {
-        let payload = format!("u1\x1f{shop}\x1f{customer}");
+    /// `{payload}.{signature}`, both base64url; the payload is a version tag and the parts.
+    fn sign(&self, shop: &ShopId, version: &str, parts: &[&str]) -> String {
+        let payload = std::iter::once(version)
+            .chain(std::iter::once(shop.as_str()))
+            .chain(parts.iter().copied())
+            .collect::<Vec<_>>()
+            .join("\x1f");
         let mut mac = self.for_shop(shop);
         mac.update(payload.as_bytes());
         format!(
@@ -43,65 +47,52 @@ impl LinkKey {
             B64.encode(&payload),
             B64.encode(mac.finalize().into_bytes())
         )
+    }
+
+    /// The shop and the `n` parts of a genuine token of `version`; `None` for anything forged,
+    /// altered, garbled or of another kind.
+    fn verify(&self, token: &str, version: &str, n: usize) -> Option<(ShopId, Vec<String>)> {
+        let (payload, signature) = token.split_once('.')?;
+        let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+        let signature = B64.decode(signature).ok()?;
+        let mut parts = payload.split('\x1f');
+        if parts.next()? != version {
+            return None;
+        }
+        let shop = ShopId::parse(parts.next()?).ok()?;
+        let rest: Vec<String> = parts.map(str::to_owned).collect();
+        if rest.len() != n {
+            return None;
+        }
+        let mut mac = self.for_shop(&shop);
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature).ok()?;
+        Some((shop, rest))
+    }
+
+    pub fn unsubscribe_token(&self, shop: &ShopId, customer: &CustomerId) -> String {
+        self.sign(shop, "u1", &[customer.as_str()])
+    }
+
+    /// The shop and customer of a genuine unsubscribe token.
+    pub fn verify_unsubscribe(&self, token: &str) -> Option<(ShopId, CustomerId)> {
+        let (shop, parts) = self.verify(token, "u1", 1)?;
+        Some((shop, CustomerId::parse(parts[0].clone()).ok()?))
     }
 
     /// A survey token: shop, customer and order.
-    pub fn survey_token(
-        &self,
-        shop: &ShopId,
-        customer: &CustomerId,
-        order: &crate::domain::OrderId,
-    ) -> String {
-        let payload = format!("s1\x1f{shop}\x1f{customer}\x1f{order}");
-        let mut mac = self.for_shop(shop);
-        mac.update(payload.as_bytes());
-        format!(
-            "{}.{}",
-            B64.encode(&payload),
-            B64.encode(mac.finalize().into_bytes())
-        )
+    pub fn survey_token(&self, shop: &ShopId, customer: &CustomerId, order: &OrderId) -> String {
+        self.sign(shop, "s1", &[customer.as_str(), order.as_str()])
     }
 
     /// The shop, customer and order of a genuine survey token.
-    pub fn verify_survey(
-        &self,
-        token: &str,
-    ) -> Option<(ShopId, CustomerId, crate::domain::OrderId)> {
-        let (payload, signature) = token.split_once('.')?;
-        let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
-        let signature = B64.decode(signature).ok()?;
-        let mut parts = payload.split('\x1f');
-        let (version, shop, customer, order) =
-            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if version != "s1" || parts.next().is_some() {
-            return None;
-        }
-        let shop = ShopId::parse(shop).ok()?;
-        let mut mac = self.for_shop(&shop);
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&signature).ok()?;
+    pub fn verify_survey(&self, token: &str) -> Option<(ShopId, CustomerId, OrderId)> {
+        let (shop, parts) = self.verify(token, "s1", 2)?;
         Some((
             shop,
-            CustomerId::parse(customer).ok()?,
-            crate::domain::OrderId::parse(order).ok()?,
+            CustomerId::parse(parts[0].clone()).ok()?,
+            OrderId::parse(parts[1].clone()).ok()?,
         ))
-    }
-
-    /// The shop and customer of a genuine token; `None` for anything forged, altered or garbled.
-    pub fn verify_unsubscribe(&self, token: &str) -> Option<(ShopId, CustomerId)> {
-        let (payload, signature) = token.split_once('.')?;
-        let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
-        let signature = B64.decode(signature).ok()?;
-        let mut parts = payload.split('\x1f');
-        let (version, shop, customer) = (parts.next()?, parts.next()?, parts.next()?);
-        if version != "u1" || parts.next().is_some() {
-            return None;
-        }
-        let shop = ShopId::parse(shop).ok()?;
-        let mut mac = self.for_shop(&shop);
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&signature).ok()?;
-        Some((shop, CustomerId::parse(customer).ok()?))
     }
 }
 
@@ -136,6 +127,18 @@ mod tests {
         for garbage in ["", ".", "abc", "abc.def", "!!!.???"] {
             assert_eq!(key.verify_unsubscribe(garbage), None);
         }
+        // A survey token is not an unsubscribe token, and the other way round.
+        let survey = key.survey_token(&shop, &customer, &OrderId::parse("NL-1").unwrap());
+        assert_eq!(key.verify_unsubscribe(&survey), None);
+        assert_eq!(key.verify_survey(&token), None);
+        assert_eq!(
+            key.verify_survey(&survey),
+            Some((
+                shop.clone(),
+                customer.clone(),
+                OrderId::parse("NL-1").unwrap()
+            ))
+        );
         // The same customer in another shop gets another token.
         let elsewhere = key.unsubscribe_token(&ShopId::parse("other").unwrap(), &customer);
         assert_ne!(elsewhere.split_once('.').unwrap().1, signature);

@@ -89,19 +89,26 @@ impl Store {
         &self.client
     }
 
-    pub async fn get_shop(&self, shop: &ShopId) -> Result<Option<ShopRecord>, StoreError> {
-        let key = keys::shop_settings(shop);
+    /// One item by key, decoded; `None` if absent.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &Key,
+        kind: &str,
+    ) -> Result<Option<T>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        out.item
-            .map(|item| decode::<ShopRecord>(item, "shop settings"))
-            .transpose()
+        out.item.map(|item| decode::<T>(item, kind)).transpose()
+    }
+
+    pub async fn get_shop(&self, shop: &ShopId) -> Result<Option<ShopRecord>, StoreError> {
+        self.get(&keys::shop_settings(shop), "shop settings").await
     }
 
     /// Adds or replaces a shop's settings.
@@ -311,20 +318,10 @@ impl Store {
         shop: &ShopId,
         order: &OrderId,
     ) -> Result<Option<CustomerId>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::order_owner(shop, order).to_item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(&e))?;
-        Ok(out
-            .item
-            .map(|i| decode::<OrderOwner>(i, "order owner"))
-            .transpose()?
-            .map(|o| o.customer_id))
+        let owner: Option<OrderOwner> = self
+            .get(&keys::order_owner(shop, order), "order owner")
+            .await?;
+        Ok(owner.map(|o| o.customer_id))
     }
 
     /// Writes an erasure: the erased profile (only if still at the version read), every order,
@@ -634,18 +631,7 @@ impl Store {
         shop: &ShopId,
         customer: &CustomerId,
     ) -> Result<Option<CustomerProfile>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(keys::profile(shop, customer).to_item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(&e))?;
-        out.item
-            .map(|i| decode::<CustomerProfile>(i, "profile"))
-            .transpose()
+        self.get(&keys::profile(shop, customer), "profile").await
     }
 
     /// One page of keys due by `now` in one shard of the due index (reads grow with what is
@@ -680,18 +666,7 @@ impl Store {
 
     /// A message item by its key.
     pub async fn message_at(&self, key: &Key) -> Result<Option<MessageRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key.to_item()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(&e))?;
-        out.item
-            .map(|i| decode::<MessageRecord>(i, "message"))
-            .transpose()
+        self.get(key, "message").await
     }
 
     /// A customer's message items, newest key last.
