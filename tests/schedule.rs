@@ -314,10 +314,12 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
             .contains(&format!("/s/{token}?score=9")),
         "the email links each score"
     );
+    // A detractor's answer, opened twice: recorded once; an apology to the customer and an
+    // alert to the shop's service address.
     for _ in 0..2 {
         let answer = stack
             .send(
-                http::Request::get(format!("{}/s/{token}?score=9", stack.base_url))
+                http::Request::get(format!("{}/s/{token}?score=4", stack.base_url))
                     .body(Default::default())
                     .unwrap(),
             )
@@ -326,7 +328,57 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
         assert!(answer.body.contains("Dank je wel"), "{}", answer.body);
     }
     let (_, orders) = stack.customer("cus-8812").await;
+    assert_eq!(orders[0].survey_answer.map(|a| a.score), Some(4));
+    deliver_pending(&day5, &stack.shop, &customer)
+        .await
+        .unwrap();
+    let alerts = emails_to("service@demo.trouw.test").await;
+    assert!(
+        alerts
+            .iter()
+            .any(|raw| raw.contains("cus-8812") || raw.contains("NL-100482")),
+        "an internal alert"
+    );
+    let keys: Vec<_> = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &customer)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.intent.key, m.status))
+        .collect();
+    assert!(
+        keys.contains(&("survey-detractor#NL-100482".to_owned(), MessageStatus::Sent)),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&("detractor-alert#NL-100482".to_owned(), MessageStatus::Sent)),
+        "{keys:?}"
+    );
+    // A later change of mind within 7 days counts, but brings no second follow-up.
+    stack
+        .send(
+            http::Request::get(format!("{}/s/{token}?score=9", stack.base_url))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await;
+    let (_, orders) = stack.customer("cus-8812").await;
     assert_eq!(orders[0].survey_answer.map(|a| a.score), Some(9));
+    let after: Vec<_> = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &customer)
+        .await
+        .unwrap();
+    assert!(
+        after
+            .iter()
+            .all(|m| m.intent.key != "survey-promoter#NL-100482")
+    );
     let before = stack.snapshot().await;
     let tampered = stack
         .send(

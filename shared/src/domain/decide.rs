@@ -241,6 +241,29 @@ fn messages_for(
                 messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
             }
         }
+        // The first answer to the survey: promoters are thanked (with the review link),
+        // detractors get an apology and the shop's service address an alert.
+        let answered_before = before.is_some_and(|b| b.survey_answer.is_some());
+        if let (false, Some(answer)) = (answered_before, order.survey_answer) {
+            if answer.score >= 9 {
+                let data = MessageData::SurveyPromoter {
+                    order_id: order.id.clone(),
+                    review_url: settings.review_url.clone(),
+                };
+                messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
+            } else if answer.score <= 6 {
+                let data = MessageData::SurveyDetractor {
+                    order_id: order.id.clone(),
+                };
+                messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
+                let alert = MessageData::DetractorAlert {
+                    order_id: order.id.clone(),
+                    customer_id: profile.id.clone(),
+                    score: answer.score,
+                };
+                messages.push(MessageIntent::new(order.id.as_str(), profile, alert, now));
+            }
+        }
         let tips_before = before.map_or(0, |b| b.care_tips_sent);
         if order.care_tips_sent > tips_before {
             let tips = order.care_tips(settings);

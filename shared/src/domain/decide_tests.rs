@@ -925,3 +925,45 @@ fn the_survey_comes_five_days_after_delivery_unless_returned_and_once_per_ninety
         "too late to change"
     );
 }
+
+#[test]
+fn promoters_are_thanked_detractors_get_an_apology_and_the_shop_an_alert_passives_nothing() {
+    let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), now());
+    let (state, _) = step(state, &delivered("e2", "NL-1", 100), now());
+    let (asked, _) = step(state, &window_closed("t1", "NL-1"), day(5));
+    let follow_ups = |score: u8| {
+        let d = decide(
+            &asked,
+            &survey_answer("a", "NL-1", score),
+            day(6),
+            &demo_settings(),
+        );
+        d.messages
+            .iter()
+            .map(|m| (m.key.clone(), m.class))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        follow_ups(10),
+        [(
+            "survey-promoter#NL-1".to_owned(),
+            MessageClass::Transactional
+        )]
+    );
+    assert_eq!(follow_ups(9).len(), 1);
+    assert!(
+        follow_ups(8).is_empty() && follow_ups(7).is_empty(),
+        "passives get nothing more"
+    );
+    assert_eq!(
+        follow_ups(6),
+        [
+            (
+                "survey-detractor#NL-1".to_owned(),
+                MessageClass::Transactional
+            ),
+            ("detractor-alert#NL-1".to_owned(), MessageClass::Internal)
+        ]
+    );
+}

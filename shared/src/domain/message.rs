@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageClass {
+    /// To the shop itself (its service address), never to a customer.
+    Internal,
     Transactional,
     Service,
     Promotional,
@@ -43,6 +45,20 @@ pub enum MessageData {
     },
     /// "How likely are you to recommend us?" with the scores 0 to 10 as links.
     SurveyRequest { order_id: OrderId },
+    /// Thanks to a promoter (9-10), with the shop's review link.
+    SurveyPromoter {
+        order_id: OrderId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        review_url: Option<String>,
+    },
+    /// A short apology to a detractor (0-6): a person will reach out.
+    SurveyDetractor { order_id: OrderId },
+    /// To the shop's service address: a detractor answered.
+    DetractorAlert {
+        order_id: OrderId,
+        customer_id: CustomerId,
+        score: u8,
+    },
     /// A care or usage tip for a product the customer kept.
     CareTip {
         order_id: OrderId,
@@ -74,6 +90,9 @@ impl MessageData {
             MessageData::LoyaltyConfirmed { .. } => "loyalty-confirmed",
             MessageData::CareTip { .. } => "care-tip",
             MessageData::SurveyRequest { .. } => "survey",
+            MessageData::SurveyPromoter { .. } => "survey-promoter",
+            MessageData::SurveyDetractor { .. } => "survey-detractor",
+            MessageData::DetractorAlert { .. } => "detractor-alert",
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
@@ -89,6 +108,12 @@ impl MessageData {
             | MessageData::LoyaltyReversed { .. }
             | MessageData::TierReached { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } => MessageClass::Promotional,
+            MessageData::DetractorAlert { .. } => MessageClass::Internal,
+            // A reply to what the customer just did (answering the survey): like a receipt, it
+            // needs no opt-in and does not wait for the frequency cap.
+            MessageData::SurveyPromoter { .. } | MessageData::SurveyDetractor { .. } => {
+                MessageClass::Transactional
+            }
         }
     }
 
@@ -210,6 +235,14 @@ pub fn gate(
     now: Timestamp,
     settings: &ShopSettings,
 ) -> Verdict {
+    // Internal alerts go to the shop's own service address, whatever the customer's standing.
+    if message.class == MessageClass::Internal {
+        return if settings.service_email.is_some() {
+            Verdict::Send
+        } else {
+            Verdict::Skip(SkipReason::NoEmail)
+        };
+    }
     if profile.contact.email().is_none() {
         return Verdict::Skip(SkipReason::NoEmail);
     }
@@ -238,7 +271,7 @@ pub fn gate(
                 return Verdict::Skip(SkipReason::Inactive);
             }
         }
-        MessageClass::Transactional => {}
+        MessageClass::Transactional | MessageClass::Internal => {}
     }
     let cap = SignedDuration::from_hours(i64::from(settings.frequency_cap_hours));
     if let Some(last) = mail.last_sent_at

@@ -36,6 +36,12 @@ pub struct ShopSettings {
     /// Care and usage tips per product category, sent (service) every 14 days after delivery.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub care_tips: BTreeMap<String, Vec<CareTip>>,
+    /// Where promoters are invited to leave a review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_url: Option<String>,
+    /// The shop's service address: internal alerts (a detractor's answer) go there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_email: Option<Email>,
     /// Days after delivery that the satisfaction survey goes out (default 5).
     #[serde(default = "default_survey_delay_days")]
     pub survey_delay_days: u16,
@@ -161,6 +167,8 @@ pub(crate) mod fixtures {
             )]),
             care_tip_months: 4,
             survey_delay_days: 5,
+            review_url: Some("https://www.kiyoh.com/demo-winkel".into()),
+            service_email: Some(Email::parse("service@demo.example").unwrap()),
             branding: Branding::default(),
             welcome_coupon: Some("WELKOMTHUIS".into()),
             loyalty: LoyaltyRules {

@@ -183,19 +183,28 @@ async fn decide_and_send(
             reason: defer_reason(reason).into(),
         }),
         Verdict::Send => {
-            let email = profile
-                .contact
-                .email()
-                .cloned()
-                .expect("the gate checks for an email address");
-            let outgoing = match compose(
-                app,
-                &shop,
-                message,
-                profile.contact.first_name(),
-                profile.contact.locale().map(|l| l.as_str()),
-                email,
-            ) {
+            // Internal alerts go to the shop's service address, in the shop's language.
+            let internal = message.intent.class == MessageClass::Internal;
+            let (email, first_name, locale) = if internal {
+                let email = shop
+                    .settings
+                    .service_email
+                    .clone()
+                    .expect("the gate checks for a service address");
+                (email, None, None)
+            } else {
+                let email = profile
+                    .contact
+                    .email()
+                    .cloned()
+                    .expect("the gate checks for an email address");
+                (
+                    email,
+                    profile.contact.first_name(),
+                    profile.contact.locale().map(|l| l.as_str()),
+                )
+            };
+            let outgoing = match compose(app, &shop, message, first_name, locale, email) {
                 Ok(outgoing) => outgoing,
                 Err(error) => return Ok(MessageOutcome::Failed { error }),
             };
@@ -206,6 +215,10 @@ async fn decide_and_send(
                         ses_message_id: id,
                         subject: outgoing.subject,
                         locale,
+                        counts_for_cap: matches!(
+                            message.intent.class,
+                            MessageClass::Service | MessageClass::Promotional
+                        ),
                     })
                 }
                 Err(SendError::Retry(reason)) => Err(RetryLater(reason)),
@@ -235,7 +248,11 @@ pub fn compose(
 ) -> Result<Outgoing, String> {
     let settings = &shop.settings;
     let locale = Renderer::locale_for(customer_locale, settings.default_locale.as_str());
-    let unsubscribe_url = (message.intent.class != MessageClass::Transactional).then(|| {
+    let unsubscribe_url = matches!(
+        message.intent.class,
+        MessageClass::Service | MessageClass::Promotional
+    )
+    .then(|| {
         unsubscribe_url(
             &app.public_base_url,
             &app.links,

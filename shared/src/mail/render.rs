@@ -8,13 +8,16 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 10] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
     "tier-reached",
     "care-tip",
     "survey",
+    "survey-promoter",
+    "survey-detractor",
+    "detractor-alert",
     "welcome-after-move",
 ];
 
@@ -38,6 +41,9 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "tier-reached",
     "nl" / "care-tip",
     "nl" / "survey",
+    "nl" / "survey-promoter",
+    "nl" / "survey-detractor",
+    "nl" / "detractor-alert",
     "nl" / "welcome-after-move",
     "en" / "loyalty-earned",
     "en" / "loyalty-confirmed",
@@ -45,6 +51,9 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "tier-reached",
     "en" / "care-tip",
     "en" / "survey",
+    "en" / "survey-promoter",
+    "en" / "survey-detractor",
+    "en" / "detractor-alert",
     "en" / "welcome-after-move",
 );
 
@@ -197,6 +206,30 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
                 ),
             ]
         }
+        "survey-promoter" => [
+            base(
+                json!({ "order_id": "NL-100482", "review_url": "https://www.kiyoh.com/demo-winkel" }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "review_url": null }),
+                false,
+            ),
+        ],
+        "survey-detractor" => [
+            base(json!({ "order_id": "NL-100482" }), true),
+            base(json!({ "order_id": "NL-100482" }), false),
+        ],
+        "detractor-alert" => [
+            base(
+                json!({ "order_id": "NL-100482", "customer_id": "cus-8812", "score": 4 }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "customer_id": "cus-8812", "score": 0 }),
+                false,
+            ),
+        ],
         "tier-reached" => [
             base(json!({ "tier": "Zilver", "points": 250 }), true),
             base(json!({ "tier": "Zilver", "points": 250 }), false),

@@ -501,6 +501,7 @@ impl Store {
                     ses_message_id,
                     subject,
                     locale,
+                    ..
                 } => (
                     MessageStatus::Sent,
                     "ses_message_id = :id, sent_at = :now, subject = :subject, rendered_locale = :locale",
@@ -574,7 +575,13 @@ impl Store {
                 )
                 .build(),
         ];
-        if matches!(outcome, MessageOutcome::Sent { .. }) {
+        if matches!(
+            outcome,
+            MessageOutcome::Sent {
+                counts_for_cap: true,
+                ..
+            }
+        ) {
             let stamp = aws_sdk_dynamodb::types::Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(keys::profile(shop, customer).to_item()))
@@ -836,6 +843,8 @@ pub enum MessageOutcome {
         ses_message_id: String,
         subject: String,
         locale: String,
+        /// Service and promotional mail counts for the customer's frequency cap.
+        counts_for_cap: bool,
     },
     Skipped {
         reason: String,
