@@ -374,15 +374,7 @@ impl Store {
         shop: &ShopId,
         processed: &ProcessedEvent,
     ) -> Result<Written, StoreError> {
-        let mut item = encode(
-            processed,
-            &keys::processed_event(shop, &processed.event_id),
-            "processed_event",
-        )?;
-        item.insert(
-            EXPIRES_AT.into(),
-            AttributeValue::N(processed.expires_at.to_string()),
-        );
+        let item = processed_item(shop, processed)?;
         match self
             .client
             .put_item()
@@ -405,15 +397,7 @@ impl Store {
         shop: &ShopId,
         processed: &ProcessedEvent,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = encode(
-            processed,
-            &keys::processed_event(shop, &processed.event_id),
-            "processed_event",
-        )?;
-        item.insert(
-            EXPIRES_AT.into(),
-            AttributeValue::N(processed.expires_at.to_string()),
-        );
+        let item = processed_item(shop, processed)?;
         put_item(&self.table, item, Some(("attribute_not_exists(pk)", None)))
     }
 
@@ -887,6 +871,17 @@ impl MessageRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct OrderOwner {
     customer_id: CustomerId,
+}
+
+/// The processed-event record as an item, with its TTL attribute.
+fn processed_item(shop: &ShopId, processed: &ProcessedEvent) -> Result<Item, StoreError> {
+    let key = keys::processed_event(shop, &processed.event_id);
+    let mut item = encode(processed, &key, "processed_event")?;
+    item.insert(
+        EXPIRES_AT.into(),
+        AttributeValue::N(processed.expires_at.to_string()),
+    );
+    Ok(item)
 }
 
 fn put_item(

@@ -251,7 +251,8 @@ fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<Stri
     }
 }
 
-fn quantity(field: &str, q: u64) -> Result<u32, PayloadError> {
+/// Quantities of a line: 1 to 100000 (the canonical schema's range, used for every platform).
+pub(crate) fn quantity(field: &str, q: u64) -> Result<u32, PayloadError> {
     if !(1..=100_000).contains(&q) {
         return Err(PayloadError::new(field, "must be between 1 and 100000"));
     }

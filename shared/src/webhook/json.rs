@@ -79,6 +79,14 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// A required line quantity in the canonical range.
+    pub fn quantity(&self, name: &str) -> Result<u32, PayloadError> {
+        let q = self
+            .u64(name)?
+            .ok_or_else(|| PayloadError::new(self.field_path(name), "is required"))?;
+        super::canonical::quantity(&self.field_path(name), q)
+    }
+
     pub fn bool(&self, name: &str) -> Result<Option<bool>, PayloadError> {
         match self.get(name) {
             None => Ok(None),

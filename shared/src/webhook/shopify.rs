@@ -126,22 +126,14 @@ pub fn map(
                     value: item,
                     path: &path,
                 };
-                let quantity = item
-                    .u64("quantity")?
-                    .filter(|q| (1..=100_000).contains(q))
-                    .ok_or_else(|| {
-                        PayloadError::new(
-                            item.field_path("quantity"),
-                            "must be between 1 and 100000",
-                        )
-                    })?;
+                let quantity = item.quantity("quantity")?;
                 let line_path = format!("{path}.line_item");
                 let line = item.object("line_item", &line_path).ok_or_else(|| {
                     PayloadError::new(item.field_path("line_item"), "is required")
                 })?;
                 lines.push(ReturnedLine {
                     sku: line_sku(&line)?,
-                    quantity: quantity as u32,
+                    quantity,
                 });
             }
             let returned_at = root
@@ -325,12 +317,7 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
             value: item,
             path: &path,
         };
-        let quantity = item
-            .u64("quantity")?
-            .filter(|q| (1..=100_000).contains(q))
-            .ok_or_else(|| {
-                PayloadError::new(item.field_path("quantity"), "must be between 1 and 100000")
-            })?;
+        let quantity = item.quantity("quantity")?;
         // What the customer paid per unit: the price less the discounts allocated to the line.
         let unit_price = match item.amount("price")? {
             None => None,
@@ -363,7 +350,7 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
                 .or(item.str("title")?)
                 .map(|n| n.chars().take(256).collect()),
             category: None,
-            quantity: quantity as u32,
+            quantity,
             unit_price,
             replenish_after_days: None,
         });

@@ -214,12 +214,7 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
             value: item,
             path: &path,
         };
-        let quantity = item
-            .u64("quantity")?
-            .filter(|q| (1..=100_000).contains(q))
-            .ok_or_else(|| {
-                PayloadError::new(item.field_path("quantity"), "must be between 1 and 100000")
-            })?;
+        let quantity = item.quantity("quantity")?;
         // Paid per unit, tax included: (line total + line tax) / quantity, rounded down.
         let paid = item.amount("total")?.map(|t| {
             t.ten_thousandths
@@ -252,7 +247,7 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
             sku: Sku::parse(sku).map_err(|e| PayloadError::new(item.field_path("sku"), e))?,
             name: item.str("name")?.map(|n| n.chars().take(256).collect()),
             category: None,
-            quantity: quantity as u32,
+            quantity,
             unit_price,
             replenish_after_days: None,
         });
