@@ -19,6 +19,15 @@ pub enum MessageClass {
     Promotional,
 }
 
+impl MessageClass {
+    /// Service and promotional mail is mail the customer can stop: it carries the unsubscribe
+    /// headers and link, and it counts for the frequency cap. Transactional replies and
+    /// internal alerts do neither.
+    pub fn is_optional_mail(self) -> bool {
+        matches!(self, MessageClass::Service | MessageClass::Promotional)
+    }
+}
+
 /// What a message says, with the values its template needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

@@ -215,10 +215,7 @@ async fn decide_and_send(
                         ses_message_id: id,
                         subject: outgoing.subject,
                         locale,
-                        counts_for_cap: matches!(
-                            message.intent.class,
-                            MessageClass::Service | MessageClass::Promotional
-                        ),
+                        counts_for_cap: message.intent.class.is_optional_mail(),
                     })
                 }
                 Err(SendError::Retry(reason)) => Err(RetryLater(reason)),
@@ -248,11 +245,7 @@ pub fn compose(
 ) -> Result<Outgoing, String> {
     let settings = &shop.settings;
     let locale = Renderer::locale_for(customer_locale, settings.default_locale.as_str());
-    let unsubscribe_url = matches!(
-        message.intent.class,
-        MessageClass::Service | MessageClass::Promotional
-    )
-    .then(|| {
+    let unsubscribe_url = message.intent.class.is_optional_mail().then(|| {
         unsubscribe_url(
             &app.public_base_url,
             &app.links,
