@@ -18,13 +18,14 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop clean
+.PHONY: help venv dev test test-rust lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
 	@echo "make test       install what is needed, then run every test and lint"
 	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
 	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
+	@echo "make demo-months  with make dev running: live a new customer's first months in seconds"
 	@echo "make emails     list the emails the local SES (moto) received (TO=address to filter)"
 	@echo "make preview    render every email template in every locale to preview/ (open preview/index.html)"
 	@echo "make shop       add or update a shop from FILE=shop.json (TABLE_NAME and AWS creds for the cloud)"
@@ -97,6 +98,11 @@ preview:
 
 customer:
 	$(LOCAL_ENV) cargo run -q -p trouw-local --bin trouw-admin -- customer demo $(CUSTOMER)
+
+# With `make dev` running: a new customer's first months through /dev/clock and /dev/run-schedule.
+demo-months:
+	$(LOCAL_ENV) WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
+	  demo-months http://127.0.0.1:$(PORT)
 
 shop:
 	@test -n "$(FILE)" || { echo "usage: make shop FILE=shop.json [TABLE_NAME=...]"; exit 2; }

@@ -155,7 +155,8 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
 async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() {
     use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
     let stack = TestStack::start().await;
-    // 10,000 customer profiles (not due) and 50 deferred messages that are due, written straight
+    // 10,000 customer profiles, each with its lapse timer in the index but not yet due (as every
+    // customer with an order has), and 50 deferred messages that are due, written straight
     // into the table with the store's own key layout.
     let shop = stack.shop.clone();
     let mut requests = Vec::new();
@@ -164,6 +165,14 @@ async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() 
             trouw::store::keys::profile(&shop, &CustomerId::parse(format!("cus-{i}")).unwrap());
         let mut item = key.to_item();
         item.insert("item".into(), AttributeValue::S("profile".into()));
+        item.insert(
+            trouw::store::keys::DUE_SHARD.into(),
+            AttributeValue::S(trouw::store::keys::due_shard(&key.pk)),
+        );
+        item.insert(
+            trouw::store::keys::DUE_AT.into(),
+            AttributeValue::N((1_800_000_000 + i).to_string()),
+        );
         requests.push(
             WriteRequest::builder()
                 .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
@@ -329,6 +338,28 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
     }
     let (_, orders) = stack.customer("cus-8812").await;
     assert_eq!(orders[0].survey_answer.map(|a| a.score), Some(4));
+    // The thank-you page offers a comment form; the comment goes with the shop's alert.
+    let comment = unique("Doos-was-kapot");
+    let commented = stack
+        .send(
+            http::Request::post(format!("{}/s/{token}", stack.base_url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("comment={comment}").into())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(commented.status, 200, "{}", commented.body);
+    let (_, orders) = stack.customer("cus-8812").await;
+    assert_eq!(orders[0].survey_comment.as_deref(), Some(comment.as_str()));
+    let blank = stack
+        .send(
+            http::Request::post(format!("{}/s/{token}", stack.base_url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("comment=+++".into())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(blank.status, 400, "an empty comment is refused");
     deliver_pending(&day5, &stack.shop, &customer)
         .await
         .unwrap();
@@ -336,8 +367,8 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
     assert!(
         alerts
             .iter()
-            .any(|raw| raw.contains("cus-8812") || raw.contains("NL-100482")),
-        "an internal alert"
+            .any(|raw| raw.contains(&comment) && raw.contains("NL-100482")),
+        "an internal alert with the comment"
     );
     let keys: Vec<_> = stack
         .app

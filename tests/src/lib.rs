@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use trouw::clock::SystemClock;
 use trouw::config::Config;
 use trouw::domain::{CustomerId, CustomerProfile, Order, ShopId};
 use trouw::handlers::WebhookApp;
@@ -99,6 +98,9 @@ pub struct StackOptions {
     pub secrets: Vec<&'static str>,
     /// SSM path the secrets are stored under; the handlers accept only `/trouw/...`.
     pub secrets_path: &'static str,
+    /// Serve `POST /dev/run-schedule` and send what webhooks and links cause right away, as
+    /// `make dev` does.
+    pub with_sender: bool,
 }
 
 impl Default for StackOptions {
@@ -107,6 +109,7 @@ impl Default for StackOptions {
             dynamo_endpoint: None,
             secrets: vec![SECRET],
             secrets_path: "/trouw/test",
+            with_sender: false,
         }
     }
 }
@@ -197,7 +200,10 @@ impl TestStack {
             settings_cache: Duration::from_secs(300),
             secrets_path_prefix: "/trouw/".into(),
         };
-        let webhooks = WebhookApp::new(&config, app_dynamo, ssm.clone(), Arc::new(SystemClock));
+        // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
+        // `make dev`'s); it runs at the real time until a test sets it.
+        let clock = Arc::new(trouw::clock::OffsetClock::default());
+        let webhooks = WebhookApp::new(&config, app_dynamo, ssm.clone(), clock.clone());
         let store = trouw::store::Store::new(dynamo.clone(), &table);
         let links = trouw::handlers::customer_links::LinksApp {
             store: store.clone(),
@@ -208,26 +214,62 @@ impl TestStack {
                 "/trouw/".into(),
             ),
             links: trouw::mail::LinkKey::new(LINK_SECRET),
-            clock: Arc::new(SystemClock),
+            clock: clock.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let sender = if options.with_sender {
+            Some(Arc::new(
+                sender_app(&sdk, &dynamo, &table, &base_url, clock.clone(), None).await,
+            ))
+        } else {
+            None
         };
         let app = Arc::new(trouw_local::gateway::Services {
             webhooks,
             links: Some(links),
-            sender: None,
-            clock: None,
+            sender,
+            clock: Some(clock),
         });
-        let addr = trouw_local::gateway::spawn(app.clone(), "127.0.0.1:0")
-            .await
-            .unwrap();
+        tokio::spawn(trouw_local::gateway::serve(
+            listener,
+            app.clone(),
+            std::future::pending(),
+        ));
         TestStack {
             sdk,
             table,
             shop,
             app,
-            base_url: format!("http://{addr}"),
+            base_url,
             dynamo,
             requests,
             http: http_client(),
+        }
+    }
+
+    /// Changes the shop's settings. Call it before the first request: the handlers cache
+    /// settings for minutes, as in the cloud.
+    pub async fn update_shop(&self, change: impl FnOnce(&mut trouw::domain::ShopSettings)) {
+        let store = trouw::store::Store::new(self.dynamo.clone(), &self.table);
+        let mut record = store.get_shop(&self.shop).await.unwrap().unwrap();
+        change(&mut record.settings);
+        record.settings.validate().unwrap();
+        store.put_shop(&record).await.unwrap();
+    }
+
+    /// The stack's movable clock, for a sender that lives at the same time as the webhooks.
+    pub fn clock(&self) -> Arc<dyn trouw::clock::Clock> {
+        self.app
+            .clock
+            .clone()
+            .expect("the test stack has a movable clock")
+    }
+
+    /// Moves the stack's clock (webhooks and links) to `now`; it keeps running from there.
+    pub fn set_now(&self, now: jiff::Timestamp) {
+        if let Some(clock) = &self.app.clock {
+            clock.set_offset_seconds(now.as_second() - jiff::Timestamp::now().as_second());
         }
     }
 
@@ -369,26 +411,9 @@ pub fn fixture(path: &str) -> Vec<u8> {
 
 /// Emails moto's SES received for `to`, as raw MIME, oldest first.
 pub async fn emails_to(to: &str) -> Vec<String> {
-    let http = http_client();
-    let request = http::Request::get(format!("{}/moto-api/data.json", local_aws().endpoint))
-        .body(http_body_util::Full::new(bytes::Bytes::new()))
-        .unwrap();
-    let answer = send(&http, request).await.unwrap();
-    let data: Value = serde_json::from_str(&answer.body).unwrap();
-    data["ses"]["RawMessage"]
-        .as_array()
-        .map(|messages| {
-            messages
-                .iter()
-                .filter(|m| {
-                    m["destinations"]
-                        .as_array()
-                        .is_some_and(|d| d.iter().any(|x| x == to))
-                })
-                .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    trouw_local::client::moto_emails_to(&http_client(), &local_aws().endpoint, to)
+        .await
+        .unwrap()
 }
 
 impl TestStack {
@@ -399,35 +424,52 @@ impl TestStack {
         clock: Arc<dyn trouw::clock::Clock>,
         ses_endpoint: Option<&str>,
     ) -> trouw::handlers::send_messages::SenderApp {
-        use trouw::handlers::send_messages::SenderApp;
-        let mut ses_config = aws_sdk_sesv2::config::Builder::from(&self.sdk);
-        if let Some(endpoint) = ses_endpoint {
-            ses_config = ses_config.endpoint_url(endpoint).retry_config(
-                aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1),
-            );
-        }
-        let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
-        let store = trouw::store::Store::new(self.dynamo.clone(), &self.table);
-        trouw_local::demo::verify_sender(
+        sender_app(
             &self.sdk,
-            trouw_local::demo::demo_shop().settings.sender.as_str(),
+            &self.dynamo,
+            &self.table,
+            &self.base_url,
+            clock,
+            ses_endpoint,
         )
         .await
+    }
+}
+
+/// The sender (`send-messages`) for a stack's table.
+async fn sender_app(
+    sdk: &aws_config::SdkConfig,
+    dynamo: &aws_sdk_dynamodb::Client,
+    table: &str,
+    base_url: &str,
+    clock: Arc<dyn trouw::clock::Clock>,
+    ses_endpoint: Option<&str>,
+) -> trouw::handlers::send_messages::SenderApp {
+    use trouw::handlers::send_messages::SenderApp;
+    let mut ses_config = aws_sdk_sesv2::config::Builder::from(sdk);
+    if let Some(endpoint) = ses_endpoint {
+        ses_config = ses_config.endpoint_url(endpoint).retry_config(
+            aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1),
+        );
+    }
+    let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
+    let store = trouw::store::Store::new(dynamo.clone(), table);
+    trouw_local::demo::verify_sender(sdk, trouw_local::demo::demo_shop().settings.sender.as_str())
+        .await
         .unwrap();
-        SenderApp {
-            shops: trouw::shops::ShopDirectory::new(
-                store.clone(),
-                aws_sdk_ssm::Client::new(&self.sdk),
-                Duration::from_secs(300),
-                "/trouw/".into(),
-            ),
-            store,
-            mailer: trouw::mail::Mailer::new(ses),
-            renderer: trouw::mail::Renderer::new(),
-            links: trouw::mail::LinkKey::new(LINK_SECRET),
-            public_base_url: self.base_url.clone(),
-            configuration_set: None,
-            clock,
-        }
+    SenderApp {
+        shops: trouw::shops::ShopDirectory::new(
+            store.clone(),
+            aws_sdk_ssm::Client::new(sdk),
+            Duration::from_secs(300),
+            "/trouw/".into(),
+        ),
+        store,
+        mailer: trouw::mail::Mailer::new(ses),
+        renderer: trouw::mail::Renderer::new(),
+        links: trouw::mail::LinkKey::new(LINK_SECRET),
+        public_base_url: base_url.to_owned(),
+        configuration_set: None,
+        clock,
     }
 }

@@ -60,3 +60,29 @@ pub fn signed_post(
         .body(Full::new(Bytes::copy_from_slice(body)))
         .expect("valid request parts")
 }
+
+/// The raw emails (MIME) moto's SES received for `to`, oldest first, from moto's own
+/// `/moto-api/data.json` at `moto`.
+pub async fn moto_emails_to(
+    client: &HttpClient,
+    moto: &str,
+    to: &str,
+) -> Result<Vec<String>, String> {
+    let request = http::Request::get(format!("{moto}/moto-api/data.json"))
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let answer = send(client, request).await?;
+    let data: serde_json::Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
+    Ok(data["ses"]["RawMessage"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| {
+            m["destinations"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|x| x == to))
+        })
+        .filter_map(|m| m["raw_data"].as_str().map(str::to_owned))
+        .collect())
+}

@@ -106,10 +106,26 @@ async fn route(
             }
         };
     }
-    if let (["u" | "s", _token], Some(links)) = (segments.as_slice(), &services.links) {
+    if let ([kind @ ("u" | "s" | "r"), token], Some(links)) = (segments.as_slice(), &services.links)
+    {
+        // Whose link it is, so that the local sender can send what the answer caused.
+        let owner = match *kind {
+            "s" => links
+                .links
+                .verify_survey(token)
+                .map(|(shop, customer, _)| (shop, customer)),
+            "r" => links.links.verify_reactivation(token),
+            _ => None,
+        };
         let request =
             lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
-        return into_hyper(customer_links::handle(links, request).await);
+        let response = customer_links::handle(links, request).await;
+        if let (Some(sender), Some((shop, customer))) = (&services.sender, owner)
+            && let Err(err) = deliver_pending(sender, &shop, &customer).await
+        {
+            tracing::warn!(detail = %err, "local sender will try again after the next event");
+        }
+        return into_hyper(response);
     }
     let shop = match segments.as_slice() {
         ["webhooks", shop, _] => ShopId::parse(*shop).ok(),
@@ -135,13 +151,12 @@ async fn route(
                     .as_str()
                     .and_then(|c| CustomerId::parse(c).ok())
             });
-        if let Some(customer) = customer {
-            let sender = sender.clone();
-            tokio::spawn(async move {
-                if let Err(err) = deliver_pending(&sender, &shop, &customer).await {
-                    tracing::warn!(detail = %err, "local sender will try again after the next event");
-                }
-            });
+        // Before answering, so that what a webhook caused is in moto's SES once it answered
+        // (demos and scripts read it straight after).
+        if let Some(customer) = customer
+            && let Err(err) = deliver_pending(sender, &shop, &customer).await
+        {
+            tracing::warn!(detail = %err, "local sender will try again after the next event");
         }
     }
     into_hyper(response)

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod client;
 pub mod demo;
 pub mod gateway;
+pub mod months;
 pub mod table;
 
 /// The workspace root (this crate lives in `infra/local`).

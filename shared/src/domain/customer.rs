@@ -1,6 +1,9 @@
 //! The customer profile: one versioned item per customer and shop.
 
-use super::{AddressHistory, Currency, CustomerId, Email, Locale, MailStanding, ShopId, Timestamp};
+use super::{
+    AddressHistory, Currency, CustomerId, Email, Locale, MailStanding, Retention, ShopId, Sku,
+    Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,6 +37,13 @@ pub struct CustomerProfile {
     /// When the customer's personal data was erased on request (GDPR), if ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<Timestamp>,
+    /// Active, at risk, lapsed or inactive, and the order rhythm that decides it.
+    #[serde(default)]
+    pub retention: Retention,
+    /// When each replenishable product was last ordered, so a reminder for an older order is
+    /// cancelled once the customer reordered it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_ordered: BTreeMap<Sku, Timestamp>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,
 }
@@ -57,8 +67,15 @@ impl CustomerProfile {
             tiers_announced: Vec::new(),
             last_survey_at: None,
             erased_at: None,
+            retention: Retention::default(),
+            last_ordered: BTreeMap::new(),
             version: 0,
         }
+    }
+
+    /// When the schedule needs this customer next (the lapse clock), if ever.
+    pub fn due_at(&self) -> Option<Timestamp> {
+        self.retention.due_at
     }
 
     pub fn has_marketing_consent(&self) -> bool {

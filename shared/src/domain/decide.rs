@@ -1,8 +1,9 @@
 //! `decide`: the one function that turns a customer's state and an event into the next state.
 
 use super::{
-    Consent, Contact, CustomerFacts, CustomerProfile, EventKind, Lifecycle, MessageData,
-    MessageIntent, Money, Order, OrderStatus, ShopEvent, ShopSettings, Stamped, Timestamp,
+    Consent, Contact, CustomerFacts, CustomerProfile, Engagement, EventKind, LapseAnswer,
+    Lifecycle, MessageData, MessageIntent, Money, Order, OrderLine, OrderStatus, RetentionEffect,
+    ShopEvent, ShopSettings, Stamped, Timestamp,
 };
 use jiff::SignedDuration;
 
@@ -32,11 +33,18 @@ pub struct Outcome {
     pub lifecycle: Lifecycle,
     /// This event moved the customer to a new address.
     pub moved: bool,
+    pub engagement: Engagement,
+    /// This event (an order) brought a lapsed or inactive customer back.
+    pub reactivated: bool,
 }
 
 /// How far in the future an event's own time may lie before it is treated as "now": a shop
 /// with a fast clock must not be able to pin consent or contact data for ever.
 const MAX_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+/// How long after a detractor's answer the shop's alert goes, so that a comment written on the
+/// thank-you page goes with it.
+pub const ALERT_DELAY: SignedDuration = SignedDuration::from_mins(10);
 
 /// Applies one event. Pure: same inputs, same decision.
 ///
@@ -91,11 +99,22 @@ pub fn decide(
             && profile.addresses.last_move_at() == Some(at);
     }
 
-    // A timer for an order the store no longer has changes nothing.
+    // Before order rhythms were kept, only the last order's time was: start from it.
+    if profile.retention.order_times.is_empty()
+        && let Some(last) = profile.last_order_at
+    {
+        profile.retention.record_order(last);
+    }
+
+    // A timer or answer for an order the store no longer has changes nothing.
     let timer_without_order = matches!(
         event.kind,
-        EventKind::OrderTimer { .. } | EventKind::SurveyAnswered { .. }
+        EventKind::OrderTimer { .. }
+            | EventKind::SurveyAnswered { .. }
+            | EventKind::SurveyCommented { .. }
     ) && state.order.is_none();
+    let mut replenish_now = Vec::new();
+    let mut reactivated = false;
     let order = event
         .order_id()
         .filter(|_| !timer_without_order)
@@ -118,7 +137,10 @@ pub fn decide(
                     order.delivered_at = Some(earliest);
                 }
                 EventKind::OrderReturned { facts, .. } => order.add_return(facts.clone()),
-                EventKind::AddressChanged => {}
+                EventKind::AddressChanged
+                | EventKind::CustomerTimer
+                | EventKind::KeptInTouch
+                | EventKind::LapseSurveyAnswered(_) => {}
                 EventKind::OrderTimer { .. } => {
                     let due = order.confirmation_due(settings.return_window_days);
                     if due.is_some_and(|due| due <= now) {
@@ -130,30 +152,93 @@ pub fn decide(
                     if order.survey_due(settings).is_some_and(|due| due <= now) {
                         order.survey_handled_at = Some(now);
                     }
+                    if order.alert_due().is_some_and(|due| due <= now) {
+                        order.alert_raised_at = Some(now);
+                    }
+                    let due: Vec<_> = order
+                        .replenishments_due(settings)
+                        .into_iter()
+                        .filter(|r| r.remind_at <= now)
+                        .map(|r| (r.line.clone(), r.quantity, r.runs_out_at))
+                        .collect();
+                    for (line, _, _) in &due {
+                        order.replenishment_handled.push(line.sku.clone());
+                    }
+                    replenish_now = due;
                 }
                 EventKind::SurveyAnswered { score, .. } => {
                     // The latest answer within 7 days of the question counts.
                     let asked = order.survey_handled_at;
                     if asked.is_some_and(|asked| now <= asked + SignedDuration::from_hours(24 * 7))
                     {
-                        order.survey_answer = Some(crate::domain::SurveyAnswer {
-                            score: (*score).min(10),
-                            at: now,
-                        });
+                        let score = (*score).min(10);
+                        // A detractor's first answer: the shop hears of it a few minutes
+                        // later, so that a comment written right away goes with the alert.
+                        if order.survey_answer.is_none() && score <= 6 {
+                            order.alert_due_at = Some(now + ALERT_DELAY);
+                        }
+                        order.survey_answer = Some(crate::domain::SurveyAnswer { score, at: now });
+                    }
+                }
+                EventKind::SurveyCommented { comment, .. } => {
+                    if order.survey_answer.is_some() {
+                        order.survey_comment = Some(comment.clone());
+                        if order.alert_due_at.is_some() {
+                            if order.alert_raised_at.is_none() {
+                                order.alert_raised_at = Some(now);
+                            } else {
+                                order.comment_alert_raised = true;
+                            }
+                        }
                     }
                 }
             }
             order.derive(&settings.loyalty);
             apply_order_difference(&mut profile, before.as_ref(), &order);
+            let was_placed = before.as_ref().is_some_and(|b| b.placed.is_some());
+            if let (false, Some(placed)) = (was_placed, &order.placed) {
+                reactivated = profile.retention.order_placed(placed.placed_at, now)
+                    == RetentionEffect::Reactivated;
+                for line in &placed.lines {
+                    if settings.replenishment.days_per_unit(line).is_some() {
+                        let last = profile
+                            .last_ordered
+                            .entry(line.sku.clone())
+                            .or_insert(placed.placed_at);
+                        *last = (*last).max(placed.placed_at);
+                    }
+                }
+            }
             order
         });
+
+    // Answers through the links are signs of life: the customer is still there.
+    if matches!(
+        event.kind,
+        EventKind::SurveyAnswered { .. }
+            | EventKind::SurveyCommented { .. }
+            | EventKind::KeptInTouch
+            | EventKind::LapseSurveyAnswered(_)
+    ) && (order.is_some() || event.order_id().is_none())
+    {
+        profile.retention.sign_of_life(now);
+    }
+    if let EventKind::LapseSurveyAnswered(answer) = &event.kind {
+        profile.retention.answer = Some(LapseAnswer {
+            reason: answer.reason,
+            comment: answer.comment.clone(),
+            at: now,
+        });
+    }
+    let lapsed = profile.retention.advance(now, settings) == RetentionEffect::Lapsed;
+    profile.mail.inactive = profile.retention.is_inactive();
 
     profile.lifecycle = Lifecycle::for_order_count(profile.order_count);
     let held = profile.loyalty.points_pending + profile.loyalty.points_available;
     profile.loyalty.tier = settings.loyalty.tier_for(held).map(|t| t.name.clone());
     profile.version += 1;
 
-    let messages = messages_for(
+    let mut messages = messages_for(
         state,
         event,
         order.as_ref(),
@@ -162,12 +247,38 @@ pub fn decide(
         now,
         settings,
     );
+    if lapsed {
+        let months = profile
+            .last_order_at
+            .map_or(0, |last| now.duration_since(last).as_hours() / (24 * 30));
+        let data = MessageData::Reactivation {
+            months_since_last_order: u32::try_from(months).unwrap_or(0),
+        };
+        let asked = profile.retention.asked_at.unwrap_or(now);
+        messages.push(MessageIntent::new(
+            &asked.as_second().to_string(),
+            &profile,
+            data,
+            now,
+        ));
+    }
+    if let Some(order) = &order {
+        messages.extend(replenishment_messages(
+            order,
+            &replenish_now,
+            &profile,
+            now,
+            settings,
+        ));
+    }
 
     let outcome = Outcome {
         order_status: order.as_ref().map(|o| o.status),
         points_pending: profile.loyalty.points_pending,
         lifecycle: profile.lifecycle,
         moved,
+        engagement: profile.retention.stage,
+        reactivated,
     };
     let order_due_at = order.as_ref().and_then(|o| o.next_due(settings));
     Decision {
@@ -256,13 +367,24 @@ fn messages_for(
                     order_id: order.id.clone(),
                 };
                 messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
-                let alert = MessageData::DetractorAlert {
-                    order_id: order.id.clone(),
-                    customer_id: profile.id.clone(),
-                    score: answer.score,
-                };
-                messages.push(MessageIntent::new(order.id.as_str(), profile, alert, now));
             }
+        }
+        // The shop's alert about a detractor (with the comment, if one came in time), and a
+        // comment that came after it in one follow-up.
+        let alert = |cause: String| {
+            let data = MessageData::DetractorAlert {
+                order_id: order.id.clone(),
+                customer_id: profile.id.clone(),
+                score: order.survey_answer.map_or(0, |a| a.score),
+                comment: order.survey_comment.clone(),
+            };
+            MessageIntent::new(&cause, profile, data, now)
+        };
+        if before.is_none_or(|b| b.alert_raised_at.is_none()) && order.alert_raised_at.is_some() {
+            messages.push(alert(order.id.to_string()));
+        }
+        if before.is_none_or(|b| !b.comment_alert_raised) && order.comment_alert_raised {
+            messages.push(alert(format!("{}#comment", order.id)));
         }
         let tips_before = before.map_or(0, |b| b.care_tips_sent);
         if order.care_tips_sent > tips_before {
@@ -391,3 +513,36 @@ fn apply_order_difference(profile: &mut CustomerProfile, before: Option<&Order>,
 #[cfg(test)]
 #[path = "decide_tests.rs"]
 mod tests;
+
+/// Reminders for products about to run out, unless the customer reordered the product after
+/// this order (then the reminder is cancelled: they have it already).
+fn replenishment_messages(
+    order: &Order,
+    due: &[(OrderLine, u32, Timestamp)],
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Vec<MessageIntent> {
+    let Some(placed) = &order.placed else {
+        return Vec::new();
+    };
+    let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    due.iter()
+        .filter(|(line, _, _)| {
+            profile
+                .last_ordered
+                .get(&line.sku)
+                .is_none_or(|last| *last <= placed.placed_at)
+        })
+        .map(|(line, quantity, runs_out_at)| {
+            let data = MessageData::Replenishment {
+                order_id: order.id.clone(),
+                sku: line.sku.clone(),
+                product_name: line.name.clone(),
+                quantity: *quantity,
+                run_out_on: runs_out_at.to_zoned_datetime(tz.clone()).date().to_string(),
+            };
+            MessageIntent::new(&format!("{}#{}", order.id, line.sku), profile, data, now)
+        })
+        .collect()
+}

@@ -4,7 +4,7 @@ use crate::domain::{
     Amount, Currency, CustomerId, Email, EventId, Locale, ObservedAddress, OrderId, OrderLine,
     PlacedOrder, ReturnFacts, ReturnScope, ReturnedLine, ShopId, Sku,
 };
-use crate::domain::{MessageClass, MessageData};
+use crate::domain::{Engagement, LapseSurvey, MessageClass, MessageData};
 use proptest::prelude::*;
 
 fn t(secs: i64) -> Timestamp {
@@ -43,7 +43,9 @@ fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEve
         EventKind::OrderReturned { .. } => "order.returned",
         EventKind::AddressChanged => "customer.address_changed",
         EventKind::OrderTimer { .. } => "schedule",
-        EventKind::SurveyAnswered { .. } => "survey",
+        EventKind::SurveyAnswered { .. } | EventKind::SurveyCommented { .. } => "survey",
+        EventKind::CustomerTimer => "schedule",
+        EventKind::KeptInTouch | EventKind::LapseSurveyAnswered(_) => "link",
     };
     ShopEvent {
         id: EventId::parse(id).unwrap(),
@@ -958,12 +960,326 @@ fn promoters_are_thanked_detractors_get_an_apology_and_the_shop_an_alert_passive
     );
     assert_eq!(
         follow_ups(6),
+        [(
+            "survey-detractor#NL-1".to_owned(),
+            MessageClass::Transactional
+        )],
+        "the shop's alert waits a few minutes for a comment"
+    );
+}
+
+fn comment(id: &str, order: &str, text: &str) -> ShopEvent {
+    event(
+        id,
+        0,
+        facts(),
+        EventKind::SurveyCommented {
+            order_id: OrderId::parse(order).unwrap(),
+            comment: text.into(),
+        },
+    )
+}
+
+fn alert_comment(d: &Decision) -> Vec<(String, Option<String>)> {
+    d.messages
+        .iter()
+        .filter_map(|m| match &m.data {
+            MessageData::DetractorAlert { comment, score, .. } => {
+                assert_eq!(m.class, MessageClass::Internal);
+                assert_eq!(*score, 4);
+                Some((m.key.clone(), comment.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_detractors_alert_carries_the_comment_written_in_time_and_a_later_one_follows_once() {
+    let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), now());
+    let (state, _) = step(state, &delivered("e2", "NL-1", 100), now());
+    let (asked, _) = step(state, &window_closed("t1", "NL-1"), day(5));
+    let (answered, d) = step(asked, &survey_answer("a", "NL-1", 4), day(6));
+    let alert_at = day(6) + ALERT_DELAY;
+    assert_eq!(d.order_due_at, Some(alert_at));
+
+    // No comment: the schedule raises the alert after the delay, without one.
+    let (_, early) = step(
+        answered.clone(),
+        &window_closed("t2", "NL-1"),
+        alert_at - jiff::SignedDuration::from_secs(1),
+    );
+    assert!(alert_comment(&early).is_empty());
+    let (raised, d) = step(answered.clone(), &window_closed("t3", "NL-1"), alert_at);
+    assert_eq!(
+        alert_comment(&d),
+        [("detractor-alert#NL-1".to_owned(), None)]
+    );
+    // A comment after the alert went: one follow-up with it, and no more after that.
+    let (followed, d) = step(raised, &comment("c1", "NL-1", "Te laat geleverd"), alert_at);
+    assert_eq!(
+        alert_comment(&d),
+        [(
+            "detractor-alert#NL-1#comment".to_owned(),
+            Some("Te laat geleverd".to_owned())
+        )]
+    );
+    let (_, d) = step(followed, &comment("c2", "NL-1", "En kapot"), alert_at);
+    assert!(alert_comment(&d).is_empty());
+
+    // A comment within the delay goes with the alert at once; the timer adds nothing.
+    let (commented, d) = step(answered, &comment("c3", "NL-1", "Kapot aangekomen"), day(6));
+    assert_eq!(
+        alert_comment(&d),
+        [(
+            "detractor-alert#NL-1".to_owned(),
+            Some("Kapot aangekomen".to_owned())
+        )]
+    );
+    let (_, d) = step(commented, &window_closed("t4", "NL-1"), alert_at);
+    assert!(alert_comment(&d).is_empty());
+}
+
+#[test]
+fn a_promoters_comment_is_kept_without_an_alert() {
+    let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), now());
+    let (state, _) = step(state, &delivered("e2", "NL-1", 100), now());
+    let (asked, _) = step(state, &window_closed("t1", "NL-1"), day(5));
+    let (answered, _) = step(asked, &survey_answer("a", "NL-1", 10), day(6));
+    let (state, d) = step(answered, &comment("c", "NL-1", "Top!"), day(6));
+    assert!(d.messages.is_empty());
+    assert_eq!(state.order.unwrap().survey_comment.as_deref(), Some("Top!"));
+}
+
+fn customer_timer(id: &str) -> ShopEvent {
+    event(id, 0, facts(), EventKind::CustomerTimer)
+}
+
+#[test]
+fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_comes_back_with_an_order() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), day(0));
+    assert_eq!(
+        state.profile.as_ref().unwrap().due_at(),
+        Some(day(180)),
+        "at risk after 1.5 x the shop's 120 days"
+    );
+    let (state, d) = step(state, &customer_timer("t1"), day(180));
+    assert!(d.messages.is_empty());
+    assert_eq!(d.outcome.engagement, Engagement::AtRisk);
+    let (lapsed, d) = step(state, &customer_timer("t2"), day(240));
+    assert_eq!(d.outcome.engagement, Engagement::Lapsed);
+    assert_eq!(d.messages.len(), 1);
+    assert_eq!(d.messages[0].class, MessageClass::Service);
+    assert_eq!(
+        d.messages[0].data,
+        MessageData::Reactivation {
+            months_since_last_order: 8
+        }
+    );
+    let (lapsed, d) = step(lapsed, &customer_timer("t3"), day(250));
+    assert!(d.messages.is_empty(), "asked once");
+    let (inactive, d) = step(lapsed.clone(), &customer_timer("t4"), day(270));
+    assert_eq!(d.outcome.engagement, Engagement::Inactive);
+    assert!(d.profile.mail.inactive, "no service mail while inactive");
+    assert_eq!(d.profile.due_at(), None);
+
+    let inactive = CustomerState {
+        profile: inactive.profile,
+        order: None,
+    };
+    let (_, d) = step(inactive, &placed("e2", "NL-2", 300 * 86_400), day(300));
+    assert!(d.outcome.reactivated);
+    assert_eq!(d.profile.retention.reactivations, 1);
+    assert_eq!(d.outcome.engagement, Engagement::Active);
+    assert!(!d.profile.mail.inactive);
+
+    // "Keep me" within the 30 days: active again, no reactivation counted, never inactive.
+    let (kept, d) = step(
+        lapsed,
+        &event("k", 0, facts(), EventKind::KeptInTouch),
+        day(245),
+    );
+    assert_eq!(
+        (d.outcome.engagement, d.profile.retention.reactivations),
+        (Engagement::Active, 0)
+    );
+    let (_, d) = step(kept, &customer_timer("t5"), day(270));
+    assert_eq!(d.outcome.engagement, Engagement::Active);
+}
+
+#[test]
+fn a_lapsed_customers_answers_are_kept_and_count_as_a_sign_of_life() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), day(0));
+    let (lapsed, _) = step(state, &customer_timer("t"), day(241));
+    let survey = LapseSurvey {
+        reason: Some(crate::domain::LapseReason::Elsewhere),
+        comment: Some("Dichter bij huis".into()),
+    };
+    let (_, d) = step(
+        lapsed,
+        &event("s", 0, facts(), EventKind::LapseSurveyAnswered(survey)),
+        day(242),
+    );
+    let answer = d.profile.retention.answer.clone().unwrap();
+    assert_eq!(answer.reason, Some(crate::domain::LapseReason::Elsewhere));
+    assert_eq!(d.outcome.engagement, Engagement::Active);
+    let erased = crate::domain::erase(d.profile, Vec::new(), day(243));
+    assert_eq!(erased.profile.retention.answer.unwrap().comment, None);
+}
+
+#[test]
+fn a_regular_customer_is_measured_against_their_own_rhythm() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), day(0));
+    let fresh = |s: CustomerState| CustomerState {
+        profile: s.profile,
+        order: None,
+    };
+    let (state, _) = step(fresh(state), &placed("e2", "NL-2", 30 * 86_400), day(30));
+    let (state, _) = step(fresh(state), &placed("e3", "NL-3", 60 * 86_400), day(60));
+    // Every 30 days: at risk after 45 days without an order, lapsed after 60.
+    assert_eq!(state.profile.as_ref().unwrap().due_at(), Some(day(105)));
+    let (_, d) = step(state, &customer_timer("t"), day(120));
+    assert_eq!(
+        kinds(&d),
+        [format!("reactivation#{}", day(120).as_second())]
+    );
+}
+
+fn placed_refills(id: &str, order: &str, at: i64, qty: u32) -> ShopEvent {
+    let mut e = placed(id, order, at);
+    if let EventKind::OrderPlaced(p) = &mut e.kind {
+        p.lines = vec![
+            OrderLine {
+                name: Some("Opzetborstels 4 stuks".into()),
+                ..line("TB-REFILL-4", qty, 1295)
+            },
+            OrderLine {
+                replenish_after_days: Some(90),
+                ..line("TP-075", 1, 395)
+            },
+            line("EB-200", 1, 5300),
+        ];
+    }
+    e
+}
+
+#[test]
+fn replenishment_reminders_come_before_the_run_out_scaled_by_quantity() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(
+        CustomerState::default(),
+        &placed_refills("e1", "NL-1", 0, 2),
+        day(0),
+    );
+    let (state, d) = step(state, &delivered("e2", "NL-1", 86_400), day(1));
+    // Refills: 30 days per unit (the shop's sku setting) x 2 = 60 days after delivery, the
+    // reminder 5 days before. The return window (30 days) and tips come first.
+    let order = d.order.clone().unwrap();
+    let due: Vec<_> = order
+        .replenishments_due(&demo_settings())
+        .iter()
+        .map(|r| (r.line.sku.to_string(), r.remind_at))
+        .collect();
+    assert_eq!(
+        due,
         [
-            (
-                "survey-detractor#NL-1".to_owned(),
-                MessageClass::Transactional
-            ),
-            ("detractor-alert#NL-1".to_owned(), MessageClass::Internal)
+            ("TB-REFILL-4".to_owned(), day(56)),
+            ("TP-075".to_owned(), day(86))
         ]
+    );
+    let (_, early) = step(state.clone(), &window_closed("t1", "NL-1"), day(55));
+    assert!(
+        early
+            .messages
+            .iter()
+            .all(|m| !m.key.starts_with("replenishment"))
+    );
+    let (state, d) = step(state, &window_closed("t2", "NL-1"), day(56));
+    let reminders: Vec<_> = d
+        .messages
+        .iter()
+        .filter(|m| m.key.starts_with("replenishment"))
+        .collect();
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0].class, MessageClass::Promotional);
+    assert_eq!(
+        reminders[0].data,
+        MessageData::Replenishment {
+            order_id: OrderId::parse("NL-1").unwrap(),
+            sku: Sku::parse("TB-REFILL-4").unwrap(),
+            product_name: Some("Opzetborstels 4 stuks".into()),
+            quantity: 2,
+            run_out_on: day(61)
+                .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+                .date()
+                .to_string(),
+        }
+    );
+    let (_, d) = step(state, &window_closed("t3", "NL-1"), day(57));
+    assert!(
+        d.messages
+            .iter()
+            .all(|m| !m.key.starts_with("replenishment")),
+        "once"
+    );
+}
+
+#[test]
+fn a_reorder_of_the_product_cancels_the_reminder_and_returned_products_get_none() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (first, _) = step(
+        CustomerState::default(),
+        &placed_refills("e1", "NL-1", 0, 1),
+        day(0),
+    );
+    // The customer reorders the refills on day 20, before the first order's reminder (day 25).
+    let (reordered, _) = step(
+        CustomerState {
+            profile: first.profile.clone(),
+            order: None,
+        },
+        &placed_refills("e2", "NL-2", 20 * 86_400, 1),
+        day(20),
+    );
+    let (_, d) = step(
+        CustomerState {
+            profile: reordered.profile,
+            order: first.order.clone(),
+        },
+        &window_closed("t1", "NL-1"),
+        day(25),
+    );
+    assert!(
+        d.messages
+            .iter()
+            .all(|m| !m.key.starts_with("replenishment")),
+        "cancelled by the reorder"
+    );
+    assert!(
+        d.order
+            .unwrap()
+            .replenishment_handled
+            .iter()
+            .any(|s| s.as_str() == "TB-REFILL-4"),
+        "and not looked at again"
+    );
+
+    // The refills came back: no reminder for them.
+    let (back, _) = step(
+        first,
+        &returned("r1", "NL-1", 86_400, Some(vec![("TB-REFILL-4", 1)])),
+        day(1),
+    );
+    let order = back.order.unwrap();
+    assert!(
+        order
+            .replenishments_due(&demo_settings())
+            .iter()
+            .all(|r| r.line.sku.as_str() != "TB-REFILL-4")
     );
 }

@@ -9,7 +9,8 @@ pub struct Erasure {
     pub orders: Vec<Order>,
 }
 
-/// Removes contact details, addresses and product names; keeps what the loyalty rules need
+/// Removes contact details, addresses, product names and the customer's own words (survey
+/// comments, return reasons); keeps what the loyalty rules need
 /// (order totals, lines by sku, quantity and price, statuses, points) so balances stay right.
 /// Marketing consent becomes a withdrawal at `now`, so nothing promotional can follow, and
 /// without an address no mail can be sent at all.
@@ -23,6 +24,9 @@ pub fn erase(profile: CustomerProfile, orders: Vec<Order>, now: Timestamp) -> Er
         source: "erasure".into(),
     });
     profile.erased_at = Some(now);
+    if let Some(answer) = &mut profile.retention.answer {
+        answer.comment = None;
+    }
     profile.version += 1;
     let orders = orders
         .into_iter()
@@ -35,6 +39,7 @@ pub fn erase(profile: CustomerProfile, orders: Vec<Order>, now: Timestamp) -> Er
             for ret in &mut order.returns {
                 ret.reason = None;
             }
+            order.survey_comment = None;
             order
         })
         .collect();

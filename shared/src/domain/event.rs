@@ -16,6 +16,9 @@ pub enum EventType {
     AddressChanged,
     /// Not a webhook: the schedule, when something a customer has is due.
     Timer,
+    /// Not a webhook: the customer answered through a link in an email (a survey score, a
+    /// comment, "keep me").
+    CustomerAnswer,
 }
 
 impl EventType {
@@ -34,6 +37,7 @@ impl EventType {
             EventType::OrderReturned => "order-returned",
             EventType::AddressChanged => "address-changed",
             EventType::Timer => "schedule",
+            EventType::CustomerAnswer => "link",
         }
     }
 
@@ -45,6 +49,7 @@ impl EventType {
             EventType::OrderReturned => "order.returned",
             EventType::AddressChanged => "customer.address_changed",
             EventType::Timer => "schedule.timer",
+            EventType::CustomerAnswer => "customer.answer",
         }
     }
 
@@ -72,7 +77,11 @@ impl ShopEvent {
             EventKind::OrderDelivered { .. } => EventType::OrderDelivered,
             EventKind::OrderReturned { .. } => EventType::OrderReturned,
             EventKind::AddressChanged => EventType::AddressChanged,
-            EventKind::OrderTimer { .. } | EventKind::SurveyAnswered { .. } => EventType::Timer,
+            EventKind::OrderTimer { .. } | EventKind::CustomerTimer => EventType::Timer,
+            EventKind::SurveyAnswered { .. }
+            | EventKind::SurveyCommented { .. }
+            | EventKind::KeptInTouch
+            | EventKind::LapseSurveyAnswered(_) => EventType::CustomerAnswer,
         }
     }
 
@@ -83,8 +92,12 @@ impl ShopEvent {
             EventKind::OrderDelivered { order_id, .. }
             | EventKind::OrderReturned { order_id, .. }
             | EventKind::OrderTimer { order_id }
-            | EventKind::SurveyAnswered { order_id, .. } => Some(order_id),
-            EventKind::AddressChanged => None,
+            | EventKind::SurveyAnswered { order_id, .. }
+            | EventKind::SurveyCommented { order_id, .. } => Some(order_id),
+            EventKind::AddressChanged
+            | EventKind::CustomerTimer
+            | EventKind::KeptInTouch
+            | EventKind::LapseSurveyAnswered(_) => None,
         }
     }
 }
@@ -123,6 +136,24 @@ pub enum EventKind {
         order_id: OrderId,
         score: u8,
     },
+    /// The customer added a comment to their survey answer (the form on the thank-you page).
+    SurveyCommented {
+        order_id: OrderId,
+        comment: String,
+    },
+    /// Something about the customer may be due (from the schedule): the lapse clock.
+    CustomerTimer,
+    /// A lapsed customer clicked "yes, keep me".
+    KeptInTouch,
+    /// A lapsed customer answered the two-question survey.
+    LapseSurveyAnswered(LapseSurvey),
+}
+
+/// The two questions asked of a lapsed customer: why they stopped, what could be better.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LapseSurvey {
+    pub reason: Option<super::LapseReason>,
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

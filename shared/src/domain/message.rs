@@ -3,9 +3,10 @@
 //! The retention playbook's three classes: transactional (part of a purchase; always allowed),
 //! service (loyalty status, surveys, care tips: no marketing opt-in needed, but never after an
 //! opt-out of all mail, a bounce or complaint, or when the customer went inactive) and
-//! promotional (offers and coupons: only with marketing consent).
+//! promotional (offers, coupons, replenishment reminders: only with marketing consent, and
+//! never to an inactive customer either).
 
-use super::{CustomerId, CustomerProfile, Locale, OrderId, ShopSettings, Timestamp};
+use super::{CustomerId, CustomerProfile, Locale, OrderId, ShopSettings, Sku, Timestamp};
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
@@ -62,11 +63,31 @@ pub enum MessageData {
     },
     /// A short apology to a detractor (0-6): a person will reach out.
     SurveyDetractor { order_id: OrderId },
-    /// To the shop's service address: a detractor answered.
+    /// To the shop's service address: a detractor answered (with their comment, if they
+    /// wrote one).
     DetractorAlert {
         order_id: OrderId,
         customer_id: CustomerId,
         score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    /// A lapsed customer is asked, plainly and without an offer, whether they want to keep
+    /// hearing from the shop: a "yes, keep me" link and a two-question survey link.
+    Reactivation {
+        /// Whole months since the customer's last order.
+        months_since_last_order: u32,
+    },
+    /// A product is about to run out: a reminder a few days before, so the customer can
+    /// reorder in time.
+    Replenishment {
+        order_id: OrderId,
+        sku: Sku,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        product_name: Option<String>,
+        quantity: u32,
+        /// The expected run-out day in the shop's time zone, `YYYY-MM-DD`.
+        run_out_on: String,
     },
     /// A care or usage tip for a product the customer kept.
     CareTip {
@@ -105,6 +126,8 @@ impl MessageData {
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
+            MessageData::Reactivation { .. } => "reactivation",
+            MessageData::Replenishment { .. } => "replenishment",
         }
     }
 
@@ -115,8 +138,11 @@ impl MessageData {
             | MessageData::CareTip { .. }
             | MessageData::SurveyRequest { .. }
             | MessageData::LoyaltyReversed { .. }
-            | MessageData::TierReached { .. } => MessageClass::Service,
-            MessageData::WelcomeAfterMove { .. } => MessageClass::Promotional,
+            | MessageData::TierReached { .. }
+            | MessageData::Reactivation { .. } => MessageClass::Service,
+            MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
+                MessageClass::Promotional
+            }
             MessageData::DetractorAlert { .. } => MessageClass::Internal,
             // A reply to what the customer just did (answering the survey): like a receipt, it
             // needs no opt-in and does not wait for the frequency cap.
@@ -124,6 +150,15 @@ impl MessageData {
                 MessageClass::Transactional
             }
         }
+    }
+
+    /// Messages whose lift is measured against the holdout group: held-out customers do not
+    /// get them (recorded as HELD_OUT).
+    pub fn is_measured_by_holdout(&self) -> bool {
+        matches!(
+            self,
+            MessageData::Reactivation { .. } | MessageData::Replenishment { .. }
+        )
     }
 
     /// What the frequency cap does with this kind: loyalty news keeps (deferred), a tier
@@ -227,6 +262,8 @@ pub enum DeferReason {
 pub enum Verdict {
     Send,
     Skip(SkipReason),
+    /// The customer is in the shop's holdout group: recorded, not sent.
+    HeldOut,
     Defer {
         until: Timestamp,
         reason: DeferReason,
@@ -266,21 +303,25 @@ pub fn gate(
     if opted_out == Some(OptOutScope::All) {
         return Verdict::Skip(SkipReason::OptedOut);
     }
-    match message.class {
-        MessageClass::Promotional => {
-            if opted_out == Some(OptOutScope::Promotional) {
-                return Verdict::Skip(SkipReason::OptedOut);
-            }
-            if !profile.has_marketing_consent() {
-                return Verdict::Skip(SkipReason::NoConsent);
-            }
+    if message.class == MessageClass::Promotional {
+        if opted_out == Some(OptOutScope::Promotional) {
+            return Verdict::Skip(SkipReason::OptedOut);
         }
-        MessageClass::Service => {
-            if mail.inactive {
-                return Verdict::Skip(SkipReason::Inactive);
-            }
+        if !profile.has_marketing_consent() {
+            return Verdict::Skip(SkipReason::NoConsent);
         }
-        MessageClass::Transactional | MessageClass::Internal => {}
+    }
+    // A customer who did not answer the reactivation question gets no optional mail at all:
+    // mailing people who stopped reading hurts the shop's sender reputation.
+    if mail.inactive {
+        return Verdict::Skip(SkipReason::Inactive);
+    }
+    // After the rules that would stop the message anyway, so the held-out group holds exactly
+    // the customers who would have received it.
+    if message.data.is_measured_by_holdout()
+        && super::is_held_out(&settings.id, &profile.id, settings.holdout_percent)
+    {
+        return Verdict::HeldOut;
     }
     let cap = SignedDuration::from_hours(i64::from(settings.frequency_cap_hours));
     if let Some(last) = mail.last_sent_at

@@ -205,3 +205,93 @@ fn quiet_hours_defer_to_eight_in_the_shops_time_zone() {
         "transactional mail always goes"
     );
 }
+
+fn reminder(profile: &CustomerProfile) -> MessageIntent {
+    let data = MessageData::Replenishment {
+        order_id: OrderId::parse("NL-1").unwrap(),
+        sku: crate::domain::Sku::parse("TP-075").unwrap(),
+        product_name: None,
+        quantity: 3,
+        run_out_on: "2027-07-31".into(),
+    };
+    MessageIntent::new("NL-1#TP-075", profile, data, t("2026-11-02T10:00:00Z"))
+}
+
+fn reactivation(profile: &CustomerProfile) -> MessageIntent {
+    let data = MessageData::Reactivation {
+        months_since_last_order: 8,
+    };
+    MessageIntent::new("1", profile, data, t("2026-11-02T10:00:00Z"))
+}
+
+#[test]
+fn held_out_customers_get_no_reactivation_or_replenishment_mail_but_everything_else() {
+    let mut settings = demo_settings();
+    settings.holdout_percent = 10;
+    let with_id = |id: String| {
+        let mut p = customer(Some(true));
+        p.id = CustomerId::parse(id).unwrap();
+        p
+    };
+    let ids: Vec<String> = (0..200).map(|i| format!("cus-{i}")).collect();
+    let held = ids
+        .iter()
+        .find(|id| {
+            crate::domain::is_held_out(&settings.id, &CustomerId::parse(id.as_str()).unwrap(), 10)
+        })
+        .expect("10% of 200 customers has someone in it");
+    let kept = ids
+        .iter()
+        .find(|id| {
+            !crate::domain::is_held_out(&settings.id, &CustomerId::parse(id.as_str()).unwrap(), 10)
+        })
+        .unwrap();
+    let now = t(NOON);
+    let held = with_id(held.clone());
+    assert_eq!(
+        gate(&reminder(&held), &held, now, &settings),
+        Verdict::HeldOut
+    );
+    assert_eq!(
+        gate(&reactivation(&held), &held, now, &settings),
+        Verdict::HeldOut
+    );
+    assert_eq!(gate(&loyalty(&held), &held, now, &settings), Verdict::Send);
+    assert_eq!(gate(&welcome(&held), &held, now, &settings), Verdict::Send);
+    let kept = with_id(kept.clone());
+    assert_eq!(gate(&reminder(&kept), &kept, now, &settings), Verdict::Send);
+    // The holdout holds only customers who would have had the message: without consent a
+    // reminder is skipped for that reason, held out or not.
+    let mut no_consent = held.clone();
+    no_consent.consent = None;
+    assert_eq!(
+        gate(&reminder(&no_consent), &no_consent, now, &settings),
+        Verdict::Skip(SkipReason::NoConsent)
+    );
+}
+
+#[test]
+fn replenishment_needs_consent_and_inactive_customers_get_no_service_mail() {
+    let now = t(NOON);
+    let settings = demo_settings();
+    let without = customer(None);
+    assert_eq!(
+        gate(&reminder(&without), &without, now, &settings),
+        Verdict::Skip(SkipReason::NoConsent)
+    );
+    let mut inactive = customer(Some(true));
+    inactive.mail.inactive = true;
+    assert_eq!(
+        gate(&loyalty(&inactive), &inactive, now, &settings),
+        Verdict::Skip(SkipReason::Inactive)
+    );
+    assert_eq!(
+        gate(&reactivation(&inactive), &inactive, now, &settings),
+        Verdict::Skip(SkipReason::Inactive)
+    );
+    assert_eq!(
+        gate(&reminder(&inactive), &inactive, now, &settings),
+        Verdict::Skip(SkipReason::Inactive),
+        "nor promotional mail"
+    );
+}

@@ -10,20 +10,24 @@ mod decide;
 mod erasure;
 pub use erasure::{Erasure, erase};
 mod event;
+mod holdout;
+pub use holdout::is_held_out;
 mod ids;
 mod message;
 mod money;
 mod order;
 mod preferences;
 pub use preferences::unsubscribe;
+mod retention;
+pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 mod shop;
 
 pub use address::{AddressHistory, AddressSighting, PostalArea};
 pub use customer::{Consent, Contact, CustomerProfile, Lifecycle, Loyalty, Spend, Stamped};
 pub use decide::{CustomerState, Decision, Outcome, decide};
 pub use event::{
-    CustomerFacts, EventKind, EventType, ObservedAddress, PlacedOrder, ReturnFacts, ReturnScope,
-    ShopEvent,
+    CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
+    ReturnScope, ShopEvent,
 };
 pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
 pub use message::{
@@ -32,7 +36,7 @@ pub use message::{
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};
-pub use shop::{Branding, CareTip, LoyaltyRules, SettingsError, ShopSettings, Tier};
+pub use shop::{Branding, CareTip, LoyaltyRules, Replenishment, SettingsError, ShopSettings, Tier};
 
 /// A point in time, always UTC inside the domain.
 pub type Timestamp = jiff::Timestamp;

@@ -80,6 +80,32 @@ pub struct Order {
     /// When the return window closed and the order's points became available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points_confirmed_at: Option<Timestamp>,
+    /// What the customer wrote with their survey answer (erased on request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_comment: Option<String>,
+    /// A detractor was promised a person will reach out: the shop's alert is due then (a few
+    /// minutes after the answer, so a comment written right away goes with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_due_at: Option<Timestamp>,
+    /// When the shop's alert went out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_raised_at: Option<Timestamp>,
+    /// A comment that came after the alert was sent in a follow-up alert (once).
+    #[serde(default)]
+    pub comment_alert_raised: bool,
+    /// Products whose replenishment reminder was decided on (sent, or cancelled by a reorder).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replenishment_handled: Vec<Sku>,
+}
+
+/// A reminder that a product of this order is about to run out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplenishmentDue<'a> {
+    pub line: &'a OrderLine,
+    /// Units the customer kept (ordered less returned).
+    pub quantity: u32,
+    pub runs_out_at: Timestamp,
+    pub remind_at: Timestamp,
 }
 
 impl Order {
@@ -96,6 +122,11 @@ impl Order {
             care_tips_sent: 0,
             survey_handled_at: None,
             survey_answer: None,
+            survey_comment: None,
+            alert_due_at: None,
+            alert_raised_at: None,
+            comment_alert_raised: false,
+            replenishment_handled: Vec::new(),
         }
     }
 
@@ -224,10 +255,75 @@ impl Order {
             self.confirmation_due(settings.return_window_days),
             self.care_tip_due(settings),
             self.survey_due(settings),
+            self.alert_due(),
         ]
         .into_iter()
         .flatten()
+        .chain(
+            self.replenishments_due(settings)
+                .iter()
+                .map(|r| r.remind_at),
+        )
         .min()
+    }
+
+    /// When the shop's alert about a detractor is due, unless it went out already.
+    pub fn alert_due(&self) -> Option<Timestamp> {
+        self.alert_due_at.filter(|_| self.alert_raised_at.is_none())
+    }
+
+    /// Reminders still to be decided on: lines that run out (days per unit from the line, the
+    /// shop's sku or category settings, times the units kept), counted from delivery (or from
+    /// the order, while delivery is unknown), a few days before the run-out.
+    pub fn replenishments_due<'a>(
+        &'a self,
+        settings: &super::ShopSettings,
+    ) -> Vec<ReplenishmentDue<'a>> {
+        let Some(placed) = &self.placed else {
+            return Vec::new();
+        };
+        if self.status == OrderStatus::Returned {
+            return Vec::new();
+        }
+        let start = self.delivered_at.unwrap_or(placed.placed_at);
+        let returned = self.returned_quantities();
+        let mut due = Vec::new();
+        for line in &placed.lines {
+            if self.replenishment_handled.contains(&line.sku)
+                || due
+                    .iter()
+                    .any(|d: &ReplenishmentDue<'_>| d.line.sku == line.sku)
+            {
+                continue;
+            }
+            let Some(days) = settings.replenishment.days_per_unit(line) else {
+                continue;
+            };
+            let ordered: u64 = placed
+                .lines
+                .iter()
+                .filter(|l| l.sku == line.sku)
+                .map(|l| u64::from(l.quantity))
+                .sum();
+            let kept = ordered.saturating_sub(returned.get(&line.sku).copied().unwrap_or(0));
+            if kept == 0 {
+                continue;
+            }
+            let kept = u32::try_from(kept).unwrap_or(u32::MAX);
+            let lasts = jiff::SignedDuration::from_hours(24 * i64::from(days) * i64::from(kept));
+            let runs_out_at = start + lasts;
+            let before = jiff::SignedDuration::from_hours(
+                24 * i64::from(settings.replenishment.remind_days_before),
+            );
+            let remind_at = (runs_out_at - before).max(start);
+            due.push(ReplenishmentDue {
+                line,
+                quantity: kept,
+                runs_out_at,
+                remind_at,
+            });
+        }
+        due
     }
 
     /// When the order's pending points become available: the end of the return window after

@@ -16,6 +16,12 @@ pub enum SettingsError {
     CareTipMonths,
     #[error("name: must not be empty")]
     Name,
+    #[error("reorder_interval_days: must be between 7 and 730")]
+    ReorderInterval,
+    #[error("holdout_percent: must be between 0 and 50")]
+    Holdout,
+    #[error("replenishment: days must be between 1 and 730, remind_days_before at most 30")]
+    Replenishment,
 }
 
 /// What a shop configures. Loyalty rules and the return window drive the domain; sender and
@@ -54,6 +60,62 @@ pub struct ShopSettings {
     /// The coupon in the welcome-after-a-move note, if the shop offers one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub welcome_coupon: Option<String>,
+    /// The expected days between orders for customers with one order (default 120); customers
+    /// with more orders are measured against the median of their own intervals.
+    #[serde(default = "default_reorder_interval_days")]
+    pub reorder_interval_days: u16,
+    /// How long products last, for reminders before they run out.
+    #[serde(default)]
+    pub replenishment: Replenishment,
+    /// The share of customers (percent, 0 to 50) who get no reactivation or replenishment mail,
+    /// so that those messages' lift can be measured against them. Default 0: no holdout.
+    #[serde(default)]
+    pub holdout_percent: u8,
+}
+
+/// The shop's catalog knowledge for replenishment: days one unit lasts, by sku or by category
+/// (a line's own `replenish_after_days` wins, then the sku, then the category).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replenishment {
+    /// The reminder goes this many days before the expected run-out (default 5).
+    #[serde(default = "default_remind_days_before")]
+    pub remind_days_before: u16,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_sku: BTreeMap<String, u16>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_category: BTreeMap<String, u16>,
+}
+
+impl Default for Replenishment {
+    fn default() -> Self {
+        Replenishment {
+            remind_days_before: default_remind_days_before(),
+            by_sku: BTreeMap::new(),
+            by_category: BTreeMap::new(),
+        }
+    }
+}
+
+impl Replenishment {
+    /// How many days one unit of the line lasts, if the shop or the payload knows.
+    pub fn days_per_unit(&self, line: &super::OrderLine) -> Option<u16> {
+        line.replenish_after_days
+            .or_else(|| self.by_sku.get(line.sku.as_str()).copied())
+            .or_else(|| {
+                line.category
+                    .as_deref()
+                    .and_then(|c| self.by_category.get(c).copied())
+            })
+            .filter(|d| *d > 0)
+    }
+}
+
+fn default_remind_days_before() -> u16 {
+    5
+}
+
+fn default_reorder_interval_days() -> u16 {
+    120
 }
 
 /// Logo, colour and website for the email layout.
@@ -101,6 +163,21 @@ impl ShopSettings {
         }
         if !(3..=6).contains(&self.care_tip_months) {
             return Err(SettingsError::CareTipMonths);
+        }
+        if !(7..=730).contains(&self.reorder_interval_days) {
+            return Err(SettingsError::ReorderInterval);
+        }
+        if self.holdout_percent > 50 {
+            return Err(SettingsError::Holdout);
+        }
+        let r = &self.replenishment;
+        if r.remind_days_before > 30
+            || r.by_sku
+                .values()
+                .chain(r.by_category.values())
+                .any(|d| !(1..=730).contains(d))
+        {
+            return Err(SettingsError::Replenishment);
         }
         let tiers = &self.loyalty.tiers;
         let increasing = tiers.windows(2).all(|w| w[0].min_points < w[1].min_points);
@@ -171,6 +248,13 @@ pub(crate) mod fixtures {
             service_email: Some(Email::parse("service@demo.example").unwrap()),
             branding: Branding::default(),
             welcome_coupon: Some("WELKOMTHUIS".into()),
+            reorder_interval_days: 120,
+            replenishment: Replenishment {
+                remind_days_before: 5,
+                by_sku: BTreeMap::from([("TB-REFILL-4".to_owned(), 30)]),
+                by_category: BTreeMap::from([("verzorging".to_owned(), 60)]),
+            },
+            holdout_percent: 0,
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![

@@ -1,12 +1,22 @@
-//! `customer-links` (public): the links in emails. `GET /u/{token}` shows a small page in the
-//! customer's language offering "no more offers" or "no more email at all" and changes
-//! nothing (mail scanners open links); `POST /u/{token}` unsubscribes: the RFC 8058 one-click
-//! body `List-Unsubscribe=One-Click` stops all non-transactional mail of that shop at once,
-//! the page's buttons send `scope=promotional` or `scope=all`. A bad or tampered token gets
-//! 400 and changes nothing; using a token again changes nothing more.
+//! `customer-links` (public): the links in emails.
+//! - `GET /u/{token}` shows a small page in the customer's language offering "no more offers"
+//!   or "no more email at all" and changes nothing (mail scanners open links); `POST /u/{token}`
+//!   unsubscribes: the RFC 8058 one-click body `List-Unsubscribe=One-Click` stops all
+//!   non-transactional mail of that shop at once, the page's buttons send `scope=promotional`
+//!   or `scope=all`.
+//! - `GET /s/{token}?score=N` records a survey score and thanks the customer, with a comment
+//!   form that posts to `POST /s/{token}`.
+//! - `GET /r/{token}` shows a lapsed customer the "keep me" button and the two-question survey;
+//!   `POST /r/{token}` records `action=keep` or `action=answer` (`reason`, `comment`).
+//!
+//! A bad or tampered token gets 400 and changes nothing; using a link again changes nothing
+//! more. Answers are events applied through the same `decide` as webhooks.
 
 use crate::clock::Clock;
-use crate::domain::{CustomerId, OptOutScope, ShopId, unsubscribe};
+use crate::domain::{
+    CustomerFacts, CustomerId, EventId, EventKind, LapseReason, LapseSurvey, OptOutScope,
+    ShopEvent, ShopId, unsubscribe,
+};
 use crate::mail::LinkKey;
 use crate::shops::ShopDirectory;
 use crate::store::{Store, StoreError, Written};
@@ -51,8 +61,10 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         .and_then(|p| p.first("token").map(str::to_owned))
         .or_else(|| req.uri().path().rsplit('/').next().map(str::to_owned))
         .unwrap_or_default();
-    if req.uri().path().rsplit('/').nth(1) == Some("s") {
-        return Ok(survey(app, &req, &token).await);
+    match req.uri().path().rsplit('/').nth(1) {
+        Some("s") => return Ok(survey(app, &req, &token).await),
+        Some("r") => return Ok(reactivation(app, &req, &token).await),
+        _ => {}
     }
     let Some((shop, customer)) = app.links.verify_unsubscribe(&token) else {
         tracing::warn!(outcome = "invalid_token", "link refused");
@@ -112,51 +124,234 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
                 &format!("<h1>{shop_name}</h1><p>{done}</p>"),
             ))
         }
-        _ => Ok(Response::builder()
-            .status(405)
-            .header("allow", "GET, POST")
-            .body(Body::Empty)
-            .expect("static response")),
+        _ => Ok(method_not_allowed()),
     }
 }
 
 /// `GET /s/{token}?score=N`: records the answer (the latest within 7 days counts, so opening
-/// the link twice is harmless) and thanks the customer in their language.
+/// the link twice is harmless) and thanks the customer in their language, with a form for a
+/// comment. `POST /s/{token}` with `comment=...` adds the comment.
 async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
     let Some((shop, customer, order_id)) = app.links.verify_survey(token) else {
         tracing::warn!(outcome = "invalid_token", "survey link refused");
         return page(400, "nl", &invalid_page());
     };
-    let score = req
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("score=")))
-        .and_then(|s| s.parse::<u8>().ok())
-        .filter(|s| *s <= 10);
-    let Some(score) = score else {
-        return page(
-            400,
-            "nl",
-            "<p>Kies een cijfer van 0 tot 10. / Please pick a score from 0 to 10.</p>",
-        );
-    };
     let settings = match app.shops.get(&shop).await {
-        Ok(Some(s)) => s,
+        Ok(Some(s)) => s.settings.clone(),
         Ok(None) => return page(400, "nl", &invalid_page()),
         Err(err) => return unavailable(err),
     };
+    let locale = customer_locale(app, &settings, &customer).await;
+    let words = SurveyWords::for_locale(locale);
+    let shop_name = escape(&settings.name);
     let now = app.clock.now();
-    let Ok(id) = crate::domain::EventId::parse(format!(
-        "survey:{order_id}:{score}:{}",
-        now.as_second() / 60
-    )) else {
+    let (kind, id) = match *req.method() {
+        http::Method::GET => {
+            let score = req
+                .uri()
+                .query()
+                .and_then(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k == "score")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .and_then(|s| s.parse::<u8>().ok())
+                .filter(|s| *s <= 10);
+            let Some(score) = score else {
+                return page(400, locale, &format!("<p>{}</p>", words.pick_score));
+            };
+            let id = format!("survey:{order_id}:{score}:{}", now.as_second() / 60);
+            (EventKind::SurveyAnswered { order_id, score }, id)
+        }
+        http::Method::POST => {
+            let form = form_fields(req);
+            let comment = match comment_field(&form) {
+                Ok(Some(comment)) => comment,
+                Ok(None) | Err(()) => {
+                    return page(400, locale, &format!("<p>{}</p>", words.comment_needed));
+                }
+            };
+            let id = format!("survey-comment:{order_id}:{}", fingerprint(&comment));
+            (EventKind::SurveyCommented { order_id, comment }, id)
+        }
+        _ => return method_not_allowed(),
+    };
+    let answered = matches!(kind, EventKind::SurveyAnswered { .. });
+    if let Err(response) = apply_answer(app, &settings, &customer, &id, kind).await {
+        return response;
+    }
+    if answered {
+        tracing::info!(outcome = "survey_answered", "survey answer recorded");
+        page(
+            200,
+            locale,
+            &format!(
+                "<h1>{shop_name}</h1><p>{}</p><form method=\"post\"><p><label for=\"comment\">{}</label></p><p><textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"{MAX_COMMENT}\" style=\"width:100%\"></textarea></p><button type=\"submit\">{}</button></form>",
+                words.thanks, words.comment_label, words.send
+            ),
+        )
+    } else {
+        tracing::info!(outcome = "survey_commented", "survey comment recorded");
+        page(
+            200,
+            locale,
+            &format!("<h1>{shop_name}</h1><p>{}</p>", words.comment_thanks),
+        )
+    }
+}
+
+/// `GET /r/{token}` (`?keep=1` from the "yes, keep me" link): the page for a lapsed customer;
+/// `POST /r/{token}`: `action=keep`, or `action=answer` with `reason` and `comment`.
+async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
+    let Some((shop, customer)) = app.links.verify_reactivation(token) else {
+        tracing::warn!(outcome = "invalid_token", "reactivation link refused");
         return page(400, "nl", &invalid_page());
     };
-    let event = crate::domain::ShopEvent {
+    let settings = match app.shops.get(&shop).await {
+        Ok(Some(s)) => s.settings.clone(),
+        Ok(None) => return page(400, "nl", &invalid_page()),
+        Err(err) => return unavailable(err),
+    };
+    let locale = customer_locale(app, &settings, &customer).await;
+    let words = LapseWords::for_locale(locale);
+    let shop_name = escape(&settings.name);
+    let now = app.clock.now();
+    match *req.method() {
+        http::Method::GET => {
+            let keep_only = req.uri().query().is_some_and(|q| {
+                form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "keep" && v == "1")
+            });
+            let keep = format!(
+                "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"keep\"><button type=\"submit\">{}</button></form>",
+                words.keep_button
+            );
+            let reasons: String = LapseReason::ALL
+                .iter()
+                .map(|r| {
+                    format!(
+                        "<p><input type=\"radio\" id=\"reason-{0}\" name=\"reason\" value=\"{0}\"> <label for=\"reason-{0}\">{1}</label></p>",
+                        r.as_str(),
+                        words.reason(*r)
+                    )
+                })
+                .collect();
+            let questions = format!(
+                "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"answer\"><fieldset><legend>1. {}</legend>{reasons}</fieldset><p><label for=\"comment\">2. {}</label></p><p><textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"{MAX_COMMENT}\" style=\"width:100%\"></textarea></p><button type=\"submit\">{}</button></form>",
+                words.why, words.better, words.send
+            );
+            let body = if keep_only {
+                format!("<h1>{shop_name}</h1><p>{}</p>{keep}", words.keep_question)
+            } else {
+                format!(
+                    "<h1>{shop_name}</h1><p>{}</p>{keep}<h2>{}</h2>{questions}",
+                    words.keep_question, words.two_questions
+                )
+            };
+            page(200, locale, &body)
+        }
+        http::Method::POST => {
+            let form = form_fields(req);
+            let action = form
+                .iter()
+                .find(|(k, _)| k == "action")
+                .map(|(_, v)| v.as_str());
+            let (kind, id, done) = match action {
+                Some("keep") => (
+                    EventKind::KeptInTouch,
+                    format!("keep:{customer}:{}", now.as_second() / 86_400),
+                    words.kept,
+                ),
+                Some("answer") => {
+                    let reason = match form.iter().find(|(k, _)| k == "reason") {
+                        None => None,
+                        Some((_, v)) if v.is_empty() => None,
+                        Some((_, v)) => match LapseReason::parse(v) {
+                            Some(r) => Some(r),
+                            None => {
+                                return page(400, locale, &format!("<p>{}</p>", words.unclear));
+                            }
+                        },
+                    };
+                    let Ok(comment) = comment_field(&form) else {
+                        return page(400, locale, &format!("<p>{}</p>", words.too_long));
+                    };
+                    if reason.is_none() && comment.is_none() {
+                        return page(400, locale, &format!("<p>{}</p>", words.unclear));
+                    }
+                    let id = format!(
+                        "lapse-answer:{customer}:{}",
+                        fingerprint(&format!(
+                            "{}\n{}",
+                            reason.map_or("", LapseReason::as_str),
+                            comment.as_deref().unwrap_or("")
+                        ))
+                    );
+                    (
+                        EventKind::LapseSurveyAnswered(LapseSurvey { reason, comment }),
+                        id,
+                        words.answered,
+                    )
+                }
+                _ => return page(400, locale, &format!("<p>{}</p>", words.unclear)),
+            };
+            if let Err(response) = apply_answer(app, &settings, &customer, &id, kind).await {
+                return response;
+            }
+            tracing::info!(
+                outcome = action.unwrap_or_default(),
+                "reactivation answer recorded"
+            );
+            page(200, locale, &format!("<h1>{shop_name}</h1><p>{done}</p>"))
+        }
+        _ => method_not_allowed(),
+    }
+}
+
+/// The longest comment kept (characters); longer ones are refused, not cut.
+const MAX_COMMENT: usize = 2000;
+
+/// The `comment` field: `Ok(None)` when absent or blank, `Err` when too long.
+fn comment_field(form: &[(String, String)]) -> Result<Option<String>, ()> {
+    let comment = form
+        .iter()
+        .find(|(k, _)| k == "comment")
+        .map(|(_, v)| v.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    match comment {
+        Some(c) if c.chars().count() > MAX_COMMENT => Err(()),
+        other => Ok(other),
+    }
+}
+
+fn form_fields(req: &Request) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.body().as_ref())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// A short, stable fingerprint of an answer, so the same answer sent twice is one event.
+fn fingerprint(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Applies an answer from a link as an event, through the same path as a webhook.
+async fn apply_answer(
+    app: &LinksApp,
+    settings: &crate::domain::ShopSettings,
+    customer: &CustomerId,
+    id: &str,
+    kind: EventKind,
+) -> Result<(), Response<Body>> {
+    let Ok(id) = EventId::parse(id) else {
+        return Err(page(400, "nl", &invalid_page()));
+    };
+    let event = ShopEvent {
         id,
-        source: "survey".into(),
-        occurred_at: now,
-        customer: crate::domain::CustomerFacts {
+        source: "link".into(),
+        occurred_at: app.clock.now(),
+        customer: CustomerFacts {
             id: customer.clone(),
             email: None,
             first_name: None,
@@ -164,37 +359,41 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
             marketing_consent: None,
             address: None,
         },
-        kind: crate::domain::EventKind::SurveyAnswered { order_id, score },
+        kind,
     };
-    if let Err(err) =
-        super::apply_event(&app.store, app.clock.as_ref(), &settings.settings, &event).await
-    {
-        return unavailable(err);
-    }
-    tracing::info!(outcome = "survey_answered", score, "survey answer recorded");
-    let locale = match app.store.profile(&shop, &customer).await {
-        Ok(profile) => crate::mail::Renderer::locale_for(
-            profile
-                .as_ref()
-                .and_then(|p| p.contact.locale())
-                .map(|l| l.as_str()),
-            settings.settings.default_locale.as_str(),
-        ),
-        Err(_) => "nl",
-    };
-    let thanks = if locale == "en" {
-        "Thank you for your answer! It helps us do better."
-    } else {
-        "Dank je wel voor je antwoord! Daar worden we beter van."
-    };
-    page(
-        200,
-        locale,
-        &format!(
-            "<h1>{}</h1><p>{thanks}</p>",
-            escape(&settings.settings.name)
-        ),
+    super::apply_event(&app.store, app.clock.as_ref(), settings, &event)
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
+}
+
+/// The customer's language for a page, or the shop's.
+async fn customer_locale(
+    app: &LinksApp,
+    settings: &crate::domain::ShopSettings,
+    customer: &CustomerId,
+) -> &'static str {
+    let profile = app
+        .store
+        .profile(&settings.id, customer)
+        .await
+        .ok()
+        .flatten();
+    crate::mail::Renderer::locale_for(
+        profile
+            .as_ref()
+            .and_then(|p| p.contact.locale())
+            .map(|l| l.as_str()),
+        settings.default_locale.as_str(),
     )
+}
+
+fn method_not_allowed() -> Response<Body> {
+    Response::builder()
+        .status(405)
+        .header("allow", "GET, POST")
+        .body(Body::Empty)
+        .expect("static response")
 }
 
 async fn apply(
@@ -264,6 +463,105 @@ impl Words {
                 unclear: "Kies een van de mogelijkheden.",
             },
         }
+    }
+}
+
+struct SurveyWords {
+    pick_score: &'static str,
+    thanks: &'static str,
+    comment_label: &'static str,
+    send: &'static str,
+    comment_needed: &'static str,
+    comment_thanks: &'static str,
+}
+
+impl SurveyWords {
+    fn for_locale(locale: &str) -> SurveyWords {
+        match locale {
+            "en" => SurveyWords {
+                pick_score: "Please pick a score from 0 to 10.",
+                thanks: "Thank you for your answer! It helps us do better.",
+                comment_label: "Anything you would like to add? (optional)",
+                send: "Send",
+                comment_needed: "Please write a comment of at most 2,000 characters.",
+                comment_thanks: "Thank you, we have read your comment.",
+            },
+            _ => SurveyWords {
+                pick_score: "Kies een cijfer van 0 tot 10.",
+                thanks: "Dank je wel voor je antwoord! Daar worden we beter van.",
+                comment_label: "Wil je er nog iets over kwijt? (niet verplicht)",
+                send: "Versturen",
+                comment_needed: "Schrijf een opmerking van hooguit 2000 tekens.",
+                comment_thanks: "Dank je wel, je opmerking is bij ons aangekomen.",
+            },
+        }
+    }
+}
+
+struct LapseWords {
+    keep_question: &'static str,
+    keep_button: &'static str,
+    two_questions: &'static str,
+    why: &'static str,
+    better: &'static str,
+    send: &'static str,
+    kept: &'static str,
+    answered: &'static str,
+    unclear: &'static str,
+    too_long: &'static str,
+    reasons: [&'static str; 5],
+}
+
+impl LapseWords {
+    fn for_locale(locale: &str) -> LapseWords {
+        match locale {
+            "en" => LapseWords {
+                keep_question: "Would you like to keep hearing from us?",
+                keep_button: "Yes, keep me posted",
+                two_questions: "Two questions, if you have a minute",
+                why: "Why have you not ordered from us for a while?",
+                better: "What could we do better? (optional)",
+                send: "Send",
+                kept: "Thank you! You will keep hearing from us.",
+                answered: "Thank you for telling us. We read every answer.",
+                unclear: "Please choose an answer or write a few words.",
+                too_long: "Please keep your answer under 2,000 characters.",
+                reasons: [
+                    "I did not need anything",
+                    "I buy it somewhere else now",
+                    "It was too expensive",
+                    "I was not happy with an earlier order",
+                    "Something else",
+                ],
+            },
+            _ => LapseWords {
+                keep_question: "Wil je van ons blijven horen?",
+                keep_button: "Ja, houd me op de hoogte",
+                two_questions: "Twee vragen, als je even tijd hebt",
+                why: "Waarom heb je een tijd niets bij ons besteld?",
+                better: "Wat kunnen we beter doen? (niet verplicht)",
+                send: "Versturen",
+                kept: "Dank je wel! Je blijft van ons horen.",
+                answered: "Dank je wel dat je het ons laat weten. We lezen elk antwoord.",
+                unclear: "Kies een antwoord of schrijf een paar woorden.",
+                too_long: "Houd je antwoord onder de 2000 tekens.",
+                reasons: [
+                    "Ik had niets nodig",
+                    "Ik koop het nu ergens anders",
+                    "Het was te duur",
+                    "Ik was niet tevreden over een eerdere bestelling",
+                    "Iets anders",
+                ],
+            },
+        }
+    }
+
+    fn reason(&self, reason: LapseReason) -> &'static str {
+        let at = LapseReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(4);
+        self.reasons[at]
     }
 }
 

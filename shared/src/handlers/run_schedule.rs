@@ -4,8 +4,8 @@
 //! dies halfway is simply repeated by the next: every step is idempotent.
 
 use super::send_messages::{Delivery, SenderApp, deliver};
-use crate::store::StoreError;
 use crate::store::keys::{self, DUE_SHARDS};
+use crate::store::{DueEntry, StoreError};
 use serde::Serialize;
 
 /// What one pass did, for logs and for `POST /dev/run-schedule`.
@@ -14,7 +14,7 @@ pub struct PassReport {
     /// Index entries read (the pass's cost grows with this, not with the table).
     pub due_items_read: usize,
     pub messages_handled: usize,
-    /// Customer timers applied (return windows closed).
+    /// Order and customer timers applied (return windows, surveys, tips, reminders, lapses).
     pub timers_handled: usize,
     /// Entries whose item moved on before the pass reached it (claimed by another pass).
     pub already_handled: usize,
@@ -32,9 +32,10 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
         loop {
             let (due, next) = app.store.due_page(&shard, now, start).await?;
             report.due_items_read += due.len();
-            for key in due {
-                if key.sk.starts_with(keys::ORDER_PREFIX) {
-                    if tick_order(app, &key, now).await? {
+            for entry in due {
+                let key = &entry.key;
+                if key.sk.starts_with(keys::ORDER_PREFIX) || key.sk == keys::PROFILE_SK {
+                    if tick(app, &entry).await? {
                         report.timers_handled += 1;
                     }
                     continue;
@@ -42,7 +43,7 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
                 if !key.sk.starts_with(keys::MESSAGE_PREFIX) {
                     continue;
                 }
-                let message = match app.store.message_at(&key).await {
+                let message = match app.store.message_at(key).await {
                     Ok(Some(message)) => message,
                     Ok(None) => continue,
                     // One unreadable item must not stop the pass for everyone else.
@@ -70,43 +71,44 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
         tracing::info!(
             due_items_read = report.due_items_read,
             messages_handled = report.messages_handled,
+            timers_handled = report.timers_handled,
             "schedule pass done"
         );
     }
     Ok(report)
 }
 
-/// An order whose return window may have closed: the same `decide` as a webhook, with a
-/// timer event; then the messages it caused go out (locally there is no stream).
-async fn tick_order(
-    app: &SenderApp,
-    key: &keys::Key,
-    now: crate::domain::Timestamp,
-) -> Result<bool, StoreError> {
+/// An order or customer with something due (a return window closing, a survey, a tip, a
+/// reminder, the lapse clock): the same `decide` as a webhook, with a timer event; then the
+/// messages it caused go out (locally there is no stream). Returns whether it was applied.
+async fn tick(app: &SenderApp, entry: &DueEntry) -> Result<bool, StoreError> {
     use crate::domain::{CustomerFacts, EventId, EventKind, OrderId, ShopEvent};
-    let (Some((shop_id, customer)), Some(order)) = (
-        keys::parse_customer_partition(&key.pk),
-        key.sk.strip_prefix(keys::ORDER_PREFIX),
-    ) else {
+    let key = &entry.key;
+    let Some((shop_id, customer)) = keys::parse_customer_partition(&key.pk) else {
         return Ok(false);
     };
-    let Ok(order_id) = OrderId::parse(order) else {
-        return Ok(false);
+    let (kind, subject) = match key.sk.strip_prefix(keys::ORDER_PREFIX) {
+        Some(order) => {
+            let Ok(order_id) = OrderId::parse(order) else {
+                return Ok(false);
+            };
+            let subject = format!("order:{order_id}");
+            (EventKind::OrderTimer { order_id }, subject)
+        }
+        None => (EventKind::CustomerTimer, format!("customer:{customer}")),
     };
     let Some(shop) = app.shops.get(&shop_id).await? else {
         return Ok(false);
     };
-    // One timer event per order and day: applied once; if it found nothing due yet (a shop
-    // lengthened its return window), the next day's tick tries again.
-    let id = EventId::parse(format!(
-        "timer:return-window:{order_id}:{}",
-        now.as_second() / 86_400
-    ))
-    .map_err(|e| StoreError::Failed(e.to_string()))?;
+    // One timer event per item and due time: applied once, so a pass that is repeated (or
+    // runs beside another) changes nothing twice. If nothing was due after all (a shop
+    // lengthened its return window), the item's new due time makes a new event.
+    let id = EventId::parse(format!("timer:{subject}:{}", entry.due_at))
+        .map_err(|e| StoreError::Failed(e.to_string()))?;
     let event = ShopEvent {
         id,
         source: "schedule".into(),
-        occurred_at: now,
+        occurred_at: app.clock.now(),
         customer: CustomerFacts {
             id: customer.clone(),
             email: None,
@@ -115,16 +117,17 @@ async fn tick_order(
             marketing_consent: None,
             address: None,
         },
-        kind: EventKind::OrderTimer { order_id },
+        kind,
     };
     let applied =
         super::apply_event(&app.store, app.clock.as_ref(), &shop.settings, &event).await?;
-    if matches!(applied, super::Applied::Committed(_))
+    let committed = matches!(applied, super::Applied::Committed(_));
+    if committed
         && let Err(err) = super::send_messages::deliver_pending(app, &shop_id, &customer).await
     {
         tracing::warn!(detail = %err, "messages after a timer will be retried");
     }
-    Ok(true)
+    Ok(committed)
 }
 
 /// The Lambda entry point (the EventBridge event itself carries nothing we need).

@@ -145,6 +145,7 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     let status = match &outcome {
         MessageOutcome::Sent { .. } => MessageStatus::Sent,
         MessageOutcome::Skipped { .. } => MessageStatus::Skipped,
+        MessageOutcome::HeldOut => MessageStatus::HeldOut,
         MessageOutcome::Deferred { .. } => MessageStatus::Deferred,
         MessageOutcome::Failed { .. } => MessageStatus::Failed,
         MessageOutcome::Retry { .. } => MessageStatus::Deferred,
@@ -178,6 +179,7 @@ async fn decide_and_send(
         Verdict::Skip(reason) => Ok(MessageOutcome::Skipped {
             reason: skip_reason(reason).into(),
         }),
+        Verdict::HeldOut => Ok(MessageOutcome::HeldOut),
         Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred {
             until,
             reason: defer_reason(reason).into(),
@@ -283,6 +285,14 @@ pub fn compose(
             )
             .collect();
         fields.insert("score_links".into(), json!(scores));
+    }
+    if let crate::domain::MessageData::Reactivation { .. } = &message.intent.data {
+        let token = app
+            .links
+            .reactivation_token(&message.shop, &message.intent.customer_id);
+        let base = app.public_base_url.trim_end_matches('/');
+        fields.insert("keep_url".into(), json!(format!("{base}/r/{token}?keep=1")));
+        fields.insert("survey_url".into(), json!(format!("{base}/r/{token}")));
     }
     if let Some(url) = &unsubscribe_url {
         fields.insert("unsubscribe_url".into(), json!(url));

@@ -526,7 +526,7 @@ async fn erase_customer(
         let erasure = erase(profile, orders, now);
         match app
             .store
-            .write_erasure(shop_id, read_version, &erasure, &processed)
+            .write_erasure(shop_id, read_version, &erasure, &processed, &shop.settings)
             .await
             .map_err(Reply::store_error)?
         {

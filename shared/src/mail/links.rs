@@ -80,6 +80,17 @@ impl LinkKey {
         Some((shop, CustomerId::parse(parts[0].clone()).ok()?))
     }
 
+    /// A reactivation token ("keep me" and the two-question survey): shop and customer.
+    pub fn reactivation_token(&self, shop: &ShopId, customer: &CustomerId) -> String {
+        self.sign(shop, "r1", &[customer.as_str()])
+    }
+
+    /// The shop and customer of a genuine reactivation token.
+    pub fn verify_reactivation(&self, token: &str) -> Option<(ShopId, CustomerId)> {
+        let (shop, parts) = self.verify(token, "r1", 1)?;
+        Some((shop, CustomerId::parse(parts[0].clone()).ok()?))
+    }
+
     /// A survey token: shop, customer and order.
     pub fn survey_token(&self, shop: &ShopId, customer: &CustomerId, order: &OrderId) -> String {
         self.sign(shop, "s1", &[customer.as_str(), order.as_str()])

@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 12] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
@@ -19,6 +19,8 @@ pub const KINDS: [&str; 10] = [
     "survey-detractor",
     "detractor-alert",
     "welcome-after-move",
+    "reactivation",
+    "replenishment",
 ];
 
 macro_rules! bundled {
@@ -45,6 +47,8 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "survey-detractor",
     "nl" / "detractor-alert",
     "nl" / "welcome-after-move",
+    "nl" / "reactivation",
+    "nl" / "replenishment",
     "en" / "loyalty-earned",
     "en" / "loyalty-confirmed",
     "en" / "loyalty-reversed",
@@ -55,6 +59,8 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "survey-detractor",
     "en" / "detractor-alert",
     "en" / "welcome-after-move",
+    "en" / "reactivation",
+    "en" / "replenishment",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,11 +228,31 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
         ],
         "detractor-alert" => [
             base(
-                json!({ "order_id": "NL-100482", "customer_id": "cus-8812", "score": 4 }),
+                json!({ "order_id": "NL-100482", "customer_id": "cus-8812", "score": 4, "comment": "De doos was kapot <en> de tandpasta lekte." }),
                 true,
             ),
             base(
                 json!({ "order_id": "NL-100482", "customer_id": "cus-8812", "score": 0 }),
+                false,
+            ),
+        ],
+        "reactivation" => [
+            base(
+                json!({ "months_since_last_order": 8, "keep_url": "https://trouw.example/r/cjEfZGVtbx9jdXMtODgxMg.c2ln?keep=1", "survey_url": "https://trouw.example/r/cjEfZGVtbx9jdXMtODgxMg.c2ln" }),
+                true,
+            ),
+            base(
+                json!({ "months_since_last_order": 1, "keep_url": "https://trouw.example/r/x.y?keep=1", "survey_url": "https://trouw.example/r/x.y" }),
+                false,
+            ),
+        ],
+        "replenishment" => [
+            base(
+                json!({ "order_id": "NL-100482", "sku": "TP-075", "product_name": "Tandpasta <mint> 75 ml", "quantity": 3, "run_out_on": "2027-07-30" }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "sku": "TP-075", "product_name": null, "quantity": 1, "run_out_on": "2027-02-01" }),
                 false,
             ),
         ],

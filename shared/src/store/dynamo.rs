@@ -208,20 +208,8 @@ impl Store {
         ];
         if let Some(order) = &decision.order {
             // No condition of its own: every order write also bumps the profile's version.
-            let order_key = keys::order(shop, customer, &order.id);
-            let mut order_item = encode(order, &order_key, "order")?;
-            // An order waiting for its return window to close sits in the due index.
-            if let Some(due) = decision.order_due_at {
-                order_item.insert(
-                    keys::DUE_SHARD.into(),
-                    AttributeValue::S(keys::due_shard(&order_key.pk)),
-                );
-                order_item.insert(
-                    keys::DUE_AT.into(),
-                    AttributeValue::N(due.as_second().to_string()),
-                );
-            }
-            items.push(put_item(&self.table, order_item, None)?);
+            let item = order_item(shop, customer, order, decision.order_due_at)?;
+            items.push(put_item(&self.table, item, None)?);
             let owner = OrderOwner {
                 customer_id: customer.clone(),
             };
@@ -334,12 +322,14 @@ impl Store {
         read_version: Option<u64>,
         erasure: &Erasure,
         processed: &ProcessedEvent,
+        settings: &crate::domain::ShopSettings,
     ) -> Result<Written, StoreError> {
         const PER_TRANSACTION: usize = 100;
         let customer = &erasure.profile.id;
         let mut order_puts = Vec::new();
         for order in &erasure.orders {
-            let item = encode(order, &keys::order(shop, customer, &order.id), "order")?;
+            // Loyalty facts stay, and so do their timers (points still get confirmed).
+            let item = order_item(shop, customer, order, order.next_due(settings))?;
             order_puts.push(put_item(&self.table, item, None)?);
         }
         let head = PER_TRANSACTION - 2;
@@ -407,7 +397,7 @@ impl Store {
         read_version: Option<u64>,
         profile: &CustomerProfile,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item = encode(profile, &keys::profile(shop, &profile.id), "profile")?;
+        let item = profile_item(shop, profile)?;
         match read_version {
             None => put_item(&self.table, item, Some(("attribute_not_exists(pk)", None))),
             Some(v) => put_item(
@@ -499,6 +489,11 @@ impl Store {
                     MessageStatus::Skipped,
                     "reason = :reason",
                     vec![(":reason", s(reason))],
+                ),
+                MessageOutcome::HeldOut => (
+                    MessageStatus::HeldOut,
+                    "reason = :reason",
+                    vec![(":reason", s("holdout"))],
                 ),
                 MessageOutcome::Deferred { until, reason } => (
                     MessageStatus::Deferred,
@@ -594,7 +589,7 @@ impl Store {
         read_version: u64,
         profile: &CustomerProfile,
     ) -> Result<Written, StoreError> {
-        let item = encode(profile, &keys::profile(shop, &profile.id), "profile")?;
+        let item = profile_item(shop, profile)?;
         match self
             .client
             .put_item()
@@ -632,7 +627,7 @@ impl Store {
         shard: &str,
         now: Timestamp,
         start: Option<Item>,
-    ) -> Result<(Vec<Key>, Option<Item>), StoreError> {
+    ) -> Result<(Vec<DueEntry>, Option<Item>), StoreError> {
         let out = self
             .client
             .query()
@@ -646,13 +641,19 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        let keys = out
+        let entries = out
             .items
             .unwrap_or_default()
             .iter()
-            .filter_map(Key::of_item)
+            .filter_map(|item| {
+                let due_at = item.get(keys::DUE_AT)?.as_n().ok()?.parse().ok()?;
+                Some(DueEntry {
+                    key: Key::of_item(item)?,
+                    due_at,
+                })
+            })
             .collect();
-        Ok((keys, out.last_evaluated_key))
+        Ok((entries, out.last_evaluated_key))
     }
 
     /// A message item by its key.
@@ -805,6 +806,9 @@ pub enum MessageStatus {
     Deferred,
     /// Refused by SES for good.
     Failed,
+    /// The customer is in the shop's holdout group: not sent, so the message's lift can be
+    /// measured.
+    HeldOut,
 }
 
 impl MessageStatus {
@@ -816,8 +820,16 @@ impl MessageStatus {
             MessageStatus::Skipped => "SKIPPED",
             MessageStatus::Deferred => "DEFERRED",
             MessageStatus::Failed => "FAILED",
+            MessageStatus::HeldOut => "HELD_OUT",
         }
     }
+}
+
+/// One entry of the due index: the item's key and when it is due (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueEntry {
+    pub key: Key,
+    pub due_at: i64,
 }
 
 /// What became of a claimed message.
@@ -833,6 +845,7 @@ pub enum MessageOutcome {
     Skipped {
         reason: String,
     },
+    HeldOut,
     Deferred {
         until: Timestamp,
         reason: String,
@@ -871,6 +884,41 @@ impl MessageRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct OrderOwner {
     customer_id: CustomerId,
+}
+
+/// An order as an item; an order with a timer ahead (its return window, a survey, a tip, a
+/// reminder) sits in the due index.
+fn order_item(
+    shop: &ShopId,
+    customer: &CustomerId,
+    order: &Order,
+    due: Option<Timestamp>,
+) -> Result<Item, StoreError> {
+    let key = keys::order(shop, customer, &order.id);
+    let mut item = encode(order, &key, "order")?;
+    with_due(&mut item, &key, due);
+    Ok(item)
+}
+
+fn with_due(item: &mut Item, key: &Key, due: Option<Timestamp>) {
+    if let Some(due) = due {
+        item.insert(
+            keys::DUE_SHARD.into(),
+            AttributeValue::S(keys::due_shard(&key.pk)),
+        );
+        item.insert(
+            keys::DUE_AT.into(),
+            AttributeValue::N(due.as_second().to_string()),
+        );
+    }
+}
+
+/// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.
+fn profile_item(shop: &ShopId, profile: &CustomerProfile) -> Result<Item, StoreError> {
+    let key = keys::profile(shop, &profile.id);
+    let mut item = encode(profile, &key, "profile")?;
+    with_due(&mut item, &key, profile.due_at());
+    Ok(item)
 }
 
 /// The processed-event record as an item, with its TTL attribute.

@@ -63,10 +63,13 @@ pub fn parse_customer_partition(pk: &str) -> Option<(ShopId, CustomerId)> {
     Some((ShopId::parse(shop).ok()?, CustomerId::parse(customer).ok()?))
 }
 
+/// The sort key of a customer's profile.
+pub const PROFILE_SK: &str = "PROFILE";
+
 pub fn profile(shop: &ShopId, customer: &CustomerId) -> Key {
     Key {
         pk: customer_partition(shop, customer),
-        sk: "PROFILE".into(),
+        sk: PROFILE_SK.into(),
     }
 }
 

@@ -163,7 +163,9 @@ pub fn parse_canonical(
                 kind: EventKind::OrderReturned { order_id, facts },
             })
         }
-        EventType::Timer => Err(PayloadError::new("type", "is not a webhook event")),
+        EventType::Timer | EventType::CustomerAnswer => {
+            Err(PayloadError::new("type", "is not a webhook event"))
+        }
         EventType::AddressChanged => {
             let raw: RawAddressChanged = typed(value)?;
             let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;

@@ -11,6 +11,8 @@
 //!                                             as Shopify sends it ($SHOPIFY_SECRET, $SHOPIFY_DOMAIN)
 //!   trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]
 //!                                             as WooCommerce sends it ($WOOCOMMERCE_SECRET)
+//!   trouw-admin demo-months [API]             a new customer's first months against the local
+//!                                             stack (`make dev`; $WEBHOOK_SECRET, AWS_ENDPOINT_URL)
 
 use std::process::ExitCode;
 use trouw::domain::{CustomerId, EventType, ShopId};
@@ -19,7 +21,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]";
+const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -49,6 +51,8 @@ async fn main() -> ExitCode {
         ["post-woocommerce", route, topic, file, url] => {
             post_platform("woocommerce", route, topic, file, Some(url)).await
         }
+        ["demo-months"] => demo_months("http://127.0.0.1:3000").await,
+        ["demo-months", api] => demo_months(api).await,
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -199,6 +203,40 @@ async fn emails(to: Option<&str>) -> Result<(), String> {
         }
     }
     println!("{shown} email(s)");
+    Ok(())
+}
+
+/// A new customer's first months against the running local stack.
+async fn demo_months(api: &str) -> Result<(), String> {
+    let secret = std::env::var("WEBHOOK_SECRET")
+        .map_err(|_| "set WEBHOOK_SECRET to the demo shop's whsec_ secret".to_owned())?;
+    let moto = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "set AWS_ENDPOINT_URL to the local stack (moto)".to_owned())?;
+    let client = http_client();
+    let stack = trouw_local::months::Stack {
+        client: &client,
+        api: api.trim_end_matches('/').to_owned(),
+        shop: "demo".into(),
+        secret: WebhookSecret::new(secret),
+        moto,
+    };
+    let n = jiff::Timestamp::now().as_second();
+    let customer = format!("cus-demo-{n}");
+    let email = format!("anna.demo.{n}@example.nl");
+    println!("customer {customer} <{email}>\n");
+    trouw_local::months::first_months(&stack, &customer, &email, |step| {
+        let day = step.at.strftime("%Y-%m-%d %H:%M UTC");
+        let mails = if step.emails.is_empty() {
+            "-".to_owned()
+        } else {
+            step.emails.join(" | ")
+        };
+        println!("{day}  {}\n                      email: {mails}", step.what);
+    })
+    .await?;
+    println!(
+        "\nmake customer CUSTOMER={customer}   shows the stored state; make emails TO={email}"
+    );
     Ok(())
 }
 
