@@ -10,6 +10,10 @@ mod decide;
 mod erasure;
 pub use erasure::{Erasure, erase};
 mod event;
+mod feedback;
+pub use feedback::{
+    DeliveryReport, DeliveryStatus, StandingChange, add_report, apply_standing, delivery_status,
+};
 mod holdout;
 pub use holdout::is_held_out;
 mod ids;

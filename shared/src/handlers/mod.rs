@@ -5,6 +5,7 @@ pub mod customer_links;
 mod responses;
 pub mod run_schedule;
 pub mod send_messages;
+pub mod ses_events;
 pub mod webhook;
 
 use crate::clock::Clock;

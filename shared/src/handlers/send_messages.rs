@@ -321,6 +321,14 @@ pub fn compose(
             ("message", message.intent.key.clone()),
             ("customer", message.intent.customer_id.to_string()),
             ("locale", locale.to_owned()),
+            (
+                crate::mail::ses::REF_TAG,
+                crate::mail::ses::message_ref(
+                    &message.shop,
+                    &message.intent.customer_id,
+                    &message.intent.key,
+                ),
+            ),
         ],
     })
 }

@@ -4,6 +4,7 @@
 pub mod links;
 pub mod render;
 pub mod ses;
+pub mod ses_events;
 
 pub use links::LinkKey;
 pub use render::{Rendered, Renderer};

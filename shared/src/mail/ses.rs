@@ -1,7 +1,7 @@
 //! The one place that talks to SES: a MIME message (so List-Unsubscribe headers travel with
 //! it) sent with SES v2 `SendEmail`, with the shop's configuration set and tags.
 
-use crate::domain::Email;
+use crate::domain::{CustomerId, Email, ShopId};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
@@ -47,6 +47,28 @@ pub fn tag_value(text: &str) -> String {
         return text.to_owned();
     }
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// The tag that names the message item an SES event is about: shop, customer and message key,
+/// always base64url (the value holds newlines), so it decodes without guessing.
+pub const REF_TAG: &str = "ref";
+
+/// The `ref` tag's value before SES-safe encoding.
+pub fn message_ref(shop: &ShopId, customer: &CustomerId, key: &str) -> String {
+    format!("{shop}\n{customer}\n{key}")
+}
+
+/// The shop, customer and message key of a `ref` tag as SES reports it.
+pub fn parse_message_ref(tag: &str) -> Option<(ShopId, CustomerId, String)> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(tag)
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut parts = text.splitn(3, '\n');
+    let shop = ShopId::parse(parts.next()?).ok()?;
+    let customer = CustomerId::parse(parts.next()?).ok()?;
+    let key = parts.next()?.to_owned();
+    (!key.is_empty()).then_some((shop, customer, key))
 }
 
 /// Builds the MIME message: multipart/alternative text and HTML, UTF-8 subject, and the
@@ -170,6 +192,19 @@ mod tests {
         );
         let plain = String::from_utf8(mime(&outgoing(None))).unwrap();
         assert!(!plain.contains("List-Unsubscribe"));
+    }
+
+    #[test]
+    fn the_ref_tag_names_the_message_item_unambiguously() {
+        let shop = ShopId::parse("demo").unwrap();
+        let customer = CustomerId::parse("cus-8812").unwrap();
+        let tag = tag_value(&message_ref(&shop, &customer, "survey#NL-1"));
+        assert_eq!(
+            parse_message_ref(&tag),
+            Some((shop, customer, "survey#NL-1".to_owned()))
+        );
+        assert_eq!(parse_message_ref("cus-8812"), None);
+        assert_eq!(parse_message_ref("not base64!"), None);
     }
 
     #[test]

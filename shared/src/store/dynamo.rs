@@ -4,8 +4,9 @@
 use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
-    CustomerId, CustomerProfile, CustomerState, Decision, Erasure, EventId, MessageIntent, Order,
-    OrderId, ShopId, ShopSettings, Timestamp,
+    CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport, DeliveryStatus, Erasure,
+    EventId, MessageIntent, Order, OrderId, ShopId, ShopSettings, Timestamp, add_report,
+    delivery_status,
 };
 use crate::webhook::{ShopifyConnection, WooCommerceConnection};
 use aws_sdk_dynamodb::Client;
@@ -581,6 +582,59 @@ impl Store {
         }
     }
 
+    /// Adds an SES report to its message's history and sets the delivery status, with a
+    /// condition on the history read, so concurrent reports are all kept. Idempotent.
+    pub async fn record_report(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        report: &DeliveryReport,
+    ) -> Result<ReportRecorded, StoreError> {
+        let item_key = keys::message(shop, customer, key);
+        for _ in 0..5 {
+            let Some(message) = self.get::<MessageRecord>(&item_key, "message").await? else {
+                return Ok(ReportRecorded::UnknownMessage);
+            };
+            let Some(history) = add_report(&message.reports, report.clone()) else {
+                return Ok(ReportRecorded::Duplicate);
+            };
+            let status = delivery_status(&history).map(DeliveryStatus::as_str);
+            let reports = serde_dynamo::to_attribute_value(&history)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(item_key.to_item()))
+                .update_expression("SET reports = :reports, delivery_status = :status")
+                .expression_attribute_values(":reports", reports)
+                .expression_attribute_values(
+                    ":status",
+                    AttributeValue::S(status.unwrap_or_default().to_owned()),
+                );
+            update = if message.reports.is_empty() {
+                update
+                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(reports)")
+            } else {
+                update
+                    .condition_expression("size(reports) = :read")
+                    .expression_attribute_values(
+                        ":read",
+                        AttributeValue::N(message.reports.len().to_string()),
+                    )
+            };
+            match update.send().await {
+                Ok(_) => return Ok(ReportRecorded::Added),
+                Err(err) if err.code() == Some("ConditionalCheckFailedException") => continue,
+                Err(err) => return Err(StoreError::from_sdk(&err)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the message kept changing under concurrent reports".into(),
+        ))
+    }
+
     /// Writes a profile changed outside a webhook (a preference from a link), only if it is
     /// still at the version read.
     pub async fn save_profile(
@@ -790,6 +844,23 @@ pub struct MessageRecord {
     /// Sends SES did not take (throttled) before this one.
     #[serde(default)]
     pub attempts: u32,
+    /// What SES reported after the send, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<DeliveryReport>,
+    /// The most telling report: a late "delivered" never hides a bounce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_status: Option<DeliveryStatus>,
+}
+
+/// What became of an SES report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportRecorded {
+    /// Added to the message's history.
+    Added,
+    /// The same report was there already.
+    Duplicate,
+    /// No such message (not trouw's, or removed).
+    UnknownMessage,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -876,6 +947,8 @@ impl MessageRecord {
             subject: None,
             rendered_locale: None,
             attempts: 0,
+            reports: Vec::new(),
+            delivery_status: None,
         }
     }
 }

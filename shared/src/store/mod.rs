@@ -5,7 +5,7 @@ mod error;
 pub mod keys;
 
 pub use dynamo::{
-    DueEntry, Loaded, MessageOutcome, MessageRecord, MessageStatus, ProcessedEvent, ShopRecord,
-    Store, Written,
+    DueEntry, Loaded, MessageOutcome, MessageRecord, MessageStatus, ProcessedEvent, ReportRecorded,
+    ShopRecord, Store, Written,
 };
 pub use error::StoreError;
