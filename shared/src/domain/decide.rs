@@ -1,9 +1,9 @@
 //! `decide`: the one function that turns a customer's state and an event into the next state.
 
 use super::{
-    Consent, Contact, CustomerFacts, CustomerProfile, Engagement, EventKind, LapseAnswer,
-    Lifecycle, MessageData, MessageIntent, Money, Order, OrderLine, OrderStatus, RetentionEffect,
-    ShopEvent, ShopSettings, Stamped, Timestamp,
+    Activity, ActivityKind, Consent, Contact, CustomerFacts, CustomerProfile, Engagement,
+    EventKind, LapseAnswer, Lifecycle, MessageData, MessageIntent, Money, Order, OrderLine,
+    OrderStatus, RetentionEffect, ShopEvent, ShopSettings, Stamped, Timestamp,
 };
 use jiff::SignedDuration;
 
@@ -23,6 +23,8 @@ pub struct Decision {
     pub order_due_at: Option<Timestamp>,
     /// Messages to create with the state change, in the same transaction.
     pub messages: Vec<MessageIntent>,
+    /// What happened, for the customer's timeline and the marketers' overview.
+    pub activities: Vec<Activity>,
     pub outcome: Outcome,
 }
 
@@ -230,6 +232,10 @@ pub fn decide(
             at: now,
         });
     }
+    let stage_before = state
+        .profile
+        .as_ref()
+        .map_or(Engagement::Active, |p| p.retention.stage);
     let lapsed = profile.retention.advance(now, settings) == RetentionEffect::Lapsed;
     profile.mail.inactive = profile.retention.is_inactive();
 
@@ -281,11 +287,21 @@ pub fn decide(
         reactivated,
     };
     let order_due_at = order.as_ref().and_then(|o| o.next_due(settings));
+    let activities = activities_for(
+        state.order.as_ref(),
+        order.as_ref(),
+        event,
+        stage_before,
+        profile.retention.stage,
+        reactivated,
+        now,
+    );
     Decision {
         profile,
         order,
         order_due_at,
         messages,
+        activities,
         outcome,
     }
 }
@@ -545,4 +561,66 @@ fn replenishment_messages(
             MessageIntent::new(&format!("{}#{}", order.id, line.sku), profile, data, now)
         })
         .collect()
+}
+
+/// What the event changed, as marketers read it: found by comparing before and after, so a
+/// re-applied event records nothing new.
+fn activities_for(
+    before: Option<&Order>,
+    after: Option<&Order>,
+    event: &ShopEvent,
+    stage_before: Engagement,
+    stage_after: Engagement,
+    reactivated: bool,
+    now: Timestamp,
+) -> Vec<Activity> {
+    let mut activities = Vec::new();
+    let mut push = |what: ActivityKind| activities.push(Activity { at: now, what });
+    if let Some(order) = after {
+        if let (false, Some(placed)) = (before.is_some_and(|b| b.placed.is_some()), &order.placed) {
+            push(ActivityKind::OrderPlaced {
+                order_id: order.id.clone(),
+                total: placed.total,
+                points: order.points_earned,
+                reactivation: reactivated,
+            });
+        }
+        let reversed_before = before.map_or(0, |b| b.points_reversed);
+        if order.points_reversed > reversed_before {
+            push(ActivityKind::OrderReturned {
+                order_id: order.id.clone(),
+                points_reversed: order.points_reversed - reversed_before,
+            });
+        }
+        if before.is_none_or(|b| b.points_confirmed_at.is_none())
+            && order.points_confirmed_at.is_some()
+        {
+            push(ActivityKind::PointsConfirmed {
+                order_id: order.id.clone(),
+                points: order.points_held(),
+            });
+        }
+        if let Some(answer) = order.survey_answer
+            && before.and_then(|b| b.survey_answer) != Some(answer)
+        {
+            push(ActivityKind::SurveyAnswered {
+                order_id: order.id.clone(),
+                score: answer.score,
+            });
+        }
+    }
+    match &event.kind {
+        EventKind::KeptInTouch => push(ActivityKind::KeptInTouch),
+        EventKind::LapseSurveyAnswered(answer) => push(ActivityKind::LapseAnswered {
+            reason: answer.reason,
+        }),
+        _ => {}
+    }
+    if stage_before != stage_after {
+        push(ActivityKind::EngagementChanged {
+            from: stage_before,
+            to: stage_after,
+        });
+    }
+    activities
 }

@@ -1283,3 +1283,58 @@ fn a_reorder_of_the_product_cancels_the_reminder_and_returned_products_get_none(
             .all(|r| r.line.sku.as_str() != "TB-REFILL-4")
     );
 }
+
+#[test]
+fn activities_record_what_changed_once() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let names = |d: &Decision| {
+        d.activities
+            .iter()
+            .map(|a| a.what.name())
+            .collect::<Vec<_>>()
+    };
+    let (state, d) = step(CustomerState::default(), &placed("e1", "NL-1", 0), day(0));
+    assert_eq!(names(&d), ["order_placed"]);
+    let (_, again) = step(state.clone(), &placed("e1b", "NL-1", 0), day(0));
+    assert!(
+        again.activities.is_empty(),
+        "the same order again records nothing"
+    );
+    let (state, _) = step(state, &delivered("e2", "NL-1", 86_400), day(1));
+    let (state, d) = step(state, &window_closed("t1", "NL-1"), day(6));
+    assert!(
+        names(&d).is_empty(),
+        "the survey question is a message, not an activity"
+    );
+    let (state, d) = step(state, &survey_answer("a1", "NL-1", 3), day(7));
+    assert_eq!(names(&d), ["survey_answered"]);
+    let (state, d) = step(
+        state,
+        &returned("r1", "NL-1", 8 * 86_400, Some(vec![("EB-200", 1)])),
+        day(8),
+    );
+    assert_eq!(names(&d), ["order_returned"]);
+    let (state, d) = step(state, &window_closed("t2", "NL-1"), day(31));
+    assert_eq!(names(&d), ["points_confirmed"]);
+    let lapsed = CustomerState {
+        profile: state.profile,
+        order: None,
+    };
+    let (lapsed, d) = step(lapsed, &customer_timer("t3"), day(300));
+    assert_eq!(
+        d.activities[0].what,
+        ActivityKind::EngagementChanged {
+            from: Engagement::Active,
+            to: Engagement::Lapsed
+        }
+    );
+    let (_, d) = step(lapsed, &placed("e3", "NL-2", 301 * 86_400), day(301));
+    assert!(matches!(
+        d.activities[0].what,
+        ActivityKind::OrderPlaced {
+            reactivation: true,
+            ..
+        }
+    ));
+    assert_eq!(names(&d), ["order_placed", "engagement_changed"]);
+}

@@ -4,6 +4,8 @@
 //! [`decide`] and persist the [`Decision`]. Every business rule lives under this module and is
 //! tested with plain values.
 
+mod activity;
+pub use activity::{Activity, ActivityKind};
 mod address;
 mod customer;
 mod decide;

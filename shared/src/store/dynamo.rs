@@ -4,8 +4,8 @@
 use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
-    CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport, DeliveryStatus, Erasure,
-    EventId, MessageIntent, Order, OrderId, ShopId, ShopSettings, Timestamp, add_report,
+    Activity, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport, DeliveryStatus,
+    Erasure, EventId, MessageIntent, Order, OrderId, ShopId, ShopSettings, Timestamp, add_report,
     delivery_status,
 };
 use crate::webhook::{ShopifyConnection, WooCommerceConnection};
@@ -217,14 +217,29 @@ impl Store {
             let owner_item = encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;
             items.push(put_item(&self.table, owner_item, None)?);
         }
+        for (n, activity) in decision.activities.iter().enumerate() {
+            let record = ActivityRecord {
+                shop: shop.clone(),
+                customer_id: customer.clone(),
+                activity: activity.clone(),
+            };
+            let mut item = encode(
+                &record,
+                &keys::activity(shop, customer, &processed.event_id, n),
+                "activity",
+            )?;
+            with_log(&mut item, shop, activity.at);
+            items.push(put_item(&self.table, item, None)?);
+        }
         let first_message = items.len();
         for message in &decision.messages {
             let record = MessageRecord::pending(shop, processed, message);
-            let item = encode(
+            let mut item = encode(
                 &record,
                 &keys::message(shop, customer, &message.key),
                 "message",
             )?;
+            with_log(&mut item, shop, message.created_at);
             items.push(put_item(
                 &self.table,
                 item,
@@ -782,6 +797,112 @@ impl Store {
         Ok((profile, orders))
     }
 
+    /// One page of the log index for a shop's UTC day, newest first: messages and activities.
+    pub async fn log_page(
+        &self,
+        shop: &ShopId,
+        day: jiff::civil::Date,
+        start: Option<Item>,
+        limit: i32,
+    ) -> Result<(Vec<LogEntry>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::BY_DAY_INDEX)
+            .key_condition_expression("log_day = :day")
+            .expression_attribute_values(":day", AttributeValue::S(keys::log_day(shop, day)))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        let entries = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(LogEntry::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            entries.into_iter().flatten().collect(),
+            out.last_evaluated_key,
+        ))
+    }
+
+    /// The customers of a shop with this exact email address (through its salted hash).
+    pub async fn customers_by_email(
+        &self,
+        shop: &ShopId,
+        email: &str,
+    ) -> Result<Vec<CustomerId>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::BY_EMAIL_INDEX)
+            .key_condition_expression("email_hash = :hash")
+            .expression_attribute_values(":hash", AttributeValue::S(keys::email_hash(shop, email)))
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Key::of_item)
+            .filter(|k| k.sk == keys::PROFILE_SK)
+            .filter_map(|k| keys::parse_customer_partition(&k.pk))
+            .filter(|(s, _)| s == shop)
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    /// Everything held for a customer: profile, orders, messages and activities.
+    pub async fn customer_items(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+    ) -> Result<CustomerItems, StoreError> {
+        let pk = keys::profile(shop, customer).pk;
+        let mut all = CustomerItems::default();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            for item in out.items.unwrap_or_default() {
+                let sk = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if sk == keys::PROFILE_SK {
+                    all.profile = Some(decode(item, "profile")?);
+                } else if sk.starts_with(keys::ORDER_PREFIX) {
+                    all.orders.push(decode(item, "order")?);
+                } else if let Some(entry) = LogEntry::decode(item)? {
+                    match entry {
+                        LogEntry::Message(m) => all.messages.push(*m),
+                        LogEntry::Activity(a) => all.activities.push(a),
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     /// A cheap read that proves the table answers (for `GET /healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.client
@@ -986,11 +1107,72 @@ fn with_due(item: &mut Item, key: &Key, due: Option<Timestamp>) {
     }
 }
 
+/// Puts an item in the log index under its shop and UTC day.
+fn with_log(item: &mut Item, shop: &ShopId, at: Timestamp) {
+    let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    item.insert(
+        keys::LOG_DAY.into(),
+        AttributeValue::S(keys::log_day(shop, day)),
+    );
+    item.insert(
+        keys::LOG_AT.into(),
+        AttributeValue::N(at.as_millisecond().to_string()),
+    );
+}
+
+/// An entry of the log index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogEntry {
+    Message(Box<MessageRecord>),
+    Activity(ActivityRecord),
+}
+
+impl LogEntry {
+    fn decode(item: Item) -> Result<Option<LogEntry>, StoreError> {
+        let sk = item
+            .get(keys::SK)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        if sk.starts_with(keys::MESSAGE_PREFIX) {
+            Ok(Some(LogEntry::Message(Box::new(decode(item, "message")?))))
+        } else if sk.starts_with(keys::ACTIVITY_PREFIX) {
+            Ok(Some(LogEntry::Activity(decode(item, "activity")?)))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// Everything held for one customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerItems {
+    pub profile: Option<CustomerProfile>,
+    pub orders: Vec<Order>,
+    pub messages: Vec<MessageRecord>,
+    pub activities: Vec<ActivityRecord>,
+}
+
+/// An activity as stored: whose it is and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    pub shop: ShopId,
+    pub customer_id: CustomerId,
+    #[serde(flatten)]
+    pub activity: Activity,
+}
+
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.
 fn profile_item(shop: &ShopId, profile: &CustomerProfile) -> Result<Item, StoreError> {
     let key = keys::profile(shop, &profile.id);
     let mut item = encode(profile, &key, "profile")?;
     with_due(&mut item, &key, profile.due_at());
+    if let Some(email) = profile.contact.email() {
+        item.insert(
+            keys::EMAIL_HASH.into(),
+            AttributeValue::S(keys::email_hash(shop, email.as_str())),
+        );
+    }
     Ok(item)
 }
 

@@ -8,6 +8,7 @@
 //! | processed event (TTL)  | `SHOP#{shop}#EVENT#{webhook-id}`| `EVENT`         |
 //! | order owner            | `SHOP#{shop}#ORDER#{order}`     | `OWNER`         |
 //! | message (outbox + log) | `SHOP#{shop}#CUST#{customer}`   | `MSG#{kind}#{cause}` |
+//! | activity (timeline)    | `SHOP#{shop}#CUST#{customer}`   | `ACT#{event}#{n}` |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
@@ -132,4 +133,42 @@ pub fn due_shard(pk: &str) -> String {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     format!("DUE#{}", hash % u64::from(DUE_SHARDS))
+}
+
+/// Sort keys of activity items (the customer's timeline) start with this.
+pub const ACTIVITY_PREFIX: &str = "ACT#";
+
+/// An activity item: what one event changed, for the timeline and the overview.
+pub fn activity(shop: &ShopId, customer: &CustomerId, event: &EventId, n: usize) -> Key {
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: format!("{ACTIVITY_PREFIX}{event}#{n}"),
+    }
+}
+
+/// The log index (`by_day` in the template): messages and activities by shop and UTC day,
+/// newest first, for the marketers' pages. `log_day` is `SHOP#{shop}#{YYYY-MM-DD}`, `log_at`
+/// epoch milliseconds.
+pub const BY_DAY_INDEX: &str = "by_day";
+pub const LOG_DAY: &str = "log_day";
+pub const LOG_AT: &str = "log_at";
+
+pub fn log_day(shop: &ShopId, day: jiff::civil::Date) -> String {
+    format!("SHOP#{shop}#{day}")
+}
+
+/// The email index (`by_email`): a profile's salted email hash, so marketers can find a
+/// customer by exact address while the table holds no address index in clear.
+pub const BY_EMAIL_INDEX: &str = "by_email";
+pub const EMAIL_HASH: &str = "email_hash";
+
+pub fn email_hash(shop: &ShopId, email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"trouw-email\0")
+        .chain_update(shop.as_str().as_bytes())
+        .chain_update(b"\0")
+        .chain_update(email.trim().to_lowercase().as_bytes())
+        .finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }

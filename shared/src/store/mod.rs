@@ -5,7 +5,7 @@ mod error;
 pub mod keys;
 
 pub use dynamo::{
-    DueEntry, Loaded, MessageOutcome, MessageRecord, MessageStatus, ProcessedEvent, ReportRecorded,
-    ShopRecord, Store, Written,
+    ActivityRecord, CustomerItems, DueEntry, Loaded, LogEntry, MessageOutcome, MessageRecord,
+    MessageStatus, ProcessedEvent, ReportRecorded, ShopRecord, Store, Written,
 };
 pub use error::StoreError;

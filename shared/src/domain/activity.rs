@@ -1,0 +1,60 @@
+//! What happened to a customer, as marketers read it in the customer's timeline and the
+//! overview: orders, returns, confirmed points, survey answers, engagement changes. `decide`
+//! records these beside the state change, in the same transaction.
+
+use super::{Engagement, LapseReason, Money, OrderId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub at: Timestamp,
+    #[serde(flatten)]
+    pub what: ActivityKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "activity", rename_all = "snake_case")]
+pub enum ActivityKind {
+    OrderPlaced {
+        order_id: OrderId,
+        total: Money,
+        points: u64,
+        /// The order brought a lapsed or inactive customer back.
+        reactivation: bool,
+    },
+    OrderReturned {
+        order_id: OrderId,
+        points_reversed: u64,
+    },
+    PointsConfirmed {
+        order_id: OrderId,
+        points: u64,
+    },
+    SurveyAnswered {
+        order_id: OrderId,
+        score: u8,
+    },
+    EngagementChanged {
+        from: Engagement,
+        to: Engagement,
+    },
+    KeptInTouch,
+    LapseAnswered {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<LapseReason>,
+    },
+}
+
+impl ActivityKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ActivityKind::OrderPlaced { .. } => "order_placed",
+            ActivityKind::OrderReturned { .. } => "order_returned",
+            ActivityKind::PointsConfirmed { .. } => "points_confirmed",
+            ActivityKind::SurveyAnswered { .. } => "survey_answered",
+            ActivityKind::EngagementChanged { .. } => "engagement_changed",
+            ActivityKind::KeptInTouch => "kept_in_touch",
+            ActivityKind::LapseAnswered { .. } => "lapse_answered",
+        }
+    }
+}
