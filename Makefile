@@ -67,7 +67,8 @@ lint: $(VENV_STAMP)
 build: $(VENV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) \
 	  --bin order-placed --bin order-delivered --bin order-returned --bin address-changed \
-	  --bin send-messages --bin customer-links --bin run-schedule --bin ses-events
+	  --bin send-messages --bin customer-links --bin run-schedule --bin ses-events \
+	  --bin message-log
 
 sam-build: $(VENV_STAMP)
 	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build

@@ -6,6 +6,7 @@
 //! - [`shops`]: shop settings and secrets, cached per container.
 //! - [`handlers`]: one module per Lambda, shared by the Lambda mains and the local gateway.
 
+pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod domain;

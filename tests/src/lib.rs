@@ -54,6 +54,9 @@ pub const WOO_SECRET: &str = "wc-test-webhook-secret";
 pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 /// The key the test stack signs links with.
 pub const LINK_SECRET: &str = "test-link-secret";
+/// The marketers' pages in tests.
+pub const ADMIN_USER: &str = "marketing";
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
 /// Counts every DynamoDB request the handlers' client sends (one per attempt).
 #[derive(Debug, Clone, Default)]
@@ -225,9 +228,27 @@ impl TestStack {
         } else {
             None
         };
+        let admin = trouw::handlers::message_log::AdminApp::new(
+            trouw::store::Store::new(dynamo.clone(), &table),
+            trouw::shops::ShopDirectory::new(
+                trouw::store::Store::new(dynamo.clone(), &table),
+                aws_sdk_ssm::Client::new(&sdk),
+                Duration::from_secs(300),
+                "/trouw/".into(),
+            ),
+            trouw::handlers::message_log::AdminAuth::Password {
+                user: ADMIN_USER.into(),
+                password: ADMIN_PASSWORD.into(),
+            },
+            vec![shop.clone()],
+            clock.clone(),
+            trouw::mail::LinkKey::new(LINK_SECRET).derive("admin-session"),
+            false,
+        );
         let app = Arc::new(trouw_local::gateway::Services {
             webhooks,
             links: Some(links),
+            admin: Some(admin),
             sender,
             clock: Some(clock),
         });

@@ -12,6 +12,10 @@ pub const DEFAULT_DEMO_SECRET: &str = "whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM
 pub const DEFAULT_DEMO_SHOPIFY_SECRET: &str = "local-only-demo-shopify-app-secret";
 pub const DEFAULT_DEMO_WOOCOMMERCE_SECRET: &str = "local-only-demo-woocommerce-secret";
 
+/// Local-only defaults for the marketers' pages (`ADMIN_USER` / `ADMIN_PASSWORD`).
+pub const DEFAULT_ADMIN_USER: &str = "marketing";
+pub const DEFAULT_ADMIN_PASSWORD: &str = "trouw-local-only";
+
 /// Local-only default for `LINK_SECRET`, the key unsubscribe links are signed with.
 pub const DEFAULT_LINK_SECRET: &str = "local-only-link-secret";
 

@@ -23,6 +23,8 @@ use trouw::handlers::{WebhookApp, webhook};
 pub struct Services {
     pub webhooks: WebhookApp,
     pub links: Option<LinksApp>,
+    /// The marketers' pages under `/admin`.
+    pub admin: Option<trouw::handlers::message_log::AdminApp>,
     pub sender: Option<Arc<SenderApp>>,
     /// Local only, never deployed: the clock `POST /dev/clock` moves.
     pub clock: Option<Arc<OffsetClock>>,
@@ -105,6 +107,11 @@ async fn route(
                 plain(503, r#"{"error":"temporarily_unavailable"}"#)
             }
         };
+    }
+    if let (Some("admin"), Some(admin)) = (segments.first().copied(), &services.admin) {
+        let request =
+            lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+        return into_hyper(trouw::handlers::message_log::handle(admin, request).await);
     }
     if let ([kind @ ("u" | "s" | "r"), token], Some(links)) = (segments.as_slice(), &services.links)
     {

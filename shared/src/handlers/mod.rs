@@ -2,6 +2,7 @@
 //! store, and answers. Lambda mains and the local gateway call these same functions.
 
 pub mod customer_links;
+pub mod message_log;
 mod responses;
 pub mod run_schedule;
 pub mod send_messages;

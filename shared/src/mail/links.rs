@@ -25,6 +25,15 @@ impl LinkKey {
         LinkKey(secret.as_ref().to_vec())
     }
 
+    /// A key for another purpose (admin sessions), derived from the same deployment secret so
+    /// that one secret is kept, and no key is used for two things.
+    pub fn derive(&self, purpose: &str) -> Vec<u8> {
+        let mut derive = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
+        derive.update(b"trouw-derive-v1\x1f");
+        derive.update(purpose.as_bytes());
+        derive.finalize().into_bytes().to_vec()
+    }
+
     fn for_shop(&self, shop: &ShopId) -> Hmac<Sha256> {
         let mut derive = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
         derive.update(b"trouw-links-v1\x1f");

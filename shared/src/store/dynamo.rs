@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+pub type Item = HashMap<String, AttributeValue>;
 
 /// A shop as stored: its settings and references to its webhook secrets
 /// (`ssm:/trouw/shops/demo/webhook-secret` or `env:DEMO_WEBHOOK_SECRET`), never the secrets.

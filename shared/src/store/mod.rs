@@ -5,7 +5,7 @@ mod error;
 pub mod keys;
 
 pub use dynamo::{
-    ActivityRecord, CustomerItems, DueEntry, Loaded, LogEntry, MessageOutcome, MessageRecord,
+    ActivityRecord, CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, MessageRecord,
     MessageStatus, ProcessedEvent, ReportRecorded, ShopRecord, Store, Written,
 };
 pub use error::StoreError;

@@ -96,6 +96,25 @@ async fn run() -> Result<(), String> {
         configuration_set: None,
         clock: clock.clone(),
     };
+    let admin = trouw::handlers::message_log::AdminApp::new(
+        store.clone(),
+        directory(),
+        trouw::handlers::message_log::AdminAuth::Password {
+            user: env_or(
+                "ADMIN_USER",
+                trouw_local::demo::DEFAULT_ADMIN_USER.to_owned(),
+            )?,
+            password: env_or(
+                "ADMIN_PASSWORD",
+                trouw_local::demo::DEFAULT_ADMIN_PASSWORD.to_owned(),
+            )?,
+        },
+        vec![shop.settings.id.clone()],
+        clock.clone(),
+        links.derive("admin-session"),
+        // Plain HTTP on loopback: a Secure cookie would not be sent back.
+        false,
+    );
     let links = LinksApp {
         store: store.clone(),
         shops: directory(),
@@ -117,6 +136,7 @@ async fn run() -> Result<(), String> {
     let app = Arc::new(Services {
         webhooks,
         links: Some(links),
+        admin: Some(admin),
         sender: Some(sender),
         clock: Some(clock),
     });

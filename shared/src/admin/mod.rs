@@ -1,0 +1,13 @@
+//! The marketers' view, pure: query filters parsed at the edge, message rows with masked
+//! addresses, CSV that spreadsheets cannot execute, and the overview's figures. The
+//! `message-log` handler reads the store and renders these.
+
+pub mod csv;
+pub mod filters;
+pub mod labels;
+pub mod overview;
+pub mod rows;
+
+pub use filters::{Format, MessageFilter, QueryError};
+pub use overview::{Overview, overview};
+pub use rows::{MessageRow, mask_email, status_word};
