@@ -18,7 +18,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop demo-months clean
+.PHONY: help venv dev test test-rust browser-deps lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -47,7 +47,19 @@ dev: $(VENV_STAMP)
 	  DEMO_SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) DEMO_WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) \
 	  TABLE_NAME=trouw-local ./target/debug/trouw-dev
 
-test: $(VENV_STAMP) lint test-rust
+test: $(VENV_STAMP) lint browser-deps test-rust
+
+# The browser test's tools: Debian's Chromium and playwright-core (pinned in package-lock.json).
+BROWSER_STAMP := infra/local/browser/node_modules/.installed
+browser-deps: $(BROWSER_STAMP)
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y --no-install-recommends chromium \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }; }
+
+$(BROWSER_STAMP): infra/local/browser/package-lock.json
+	npm ci --prefix infra/local/browser --no-audit --no-fund
+	touch $@
 
 # One moto for the whole suite; every test makes its own table and shop in it.
 test-rust: $(VENV_STAMP)

@@ -338,7 +338,14 @@ impl AdminApp {
         }
     }
 
-    fn login_page(&self, status: u16, lang: &Lang, error: bool, next: &str) -> Response<Body> {
+    fn login_page(
+        &self,
+        status: u16,
+        lang: &Lang,
+        error: bool,
+        next: &str,
+        browser: bool,
+    ) -> Response<Body> {
         let shop = self
             .allowed_shops
             .first()
@@ -352,8 +359,9 @@ impl AdminApp {
                 json!({ "error": error, "next": next }),
             ),
         );
-        if status == 401 {
-            // Scripts and `curl -u` see the standard challenge; browsers get the form.
+        if status == 401 && !browser {
+            // Scripts and `curl -u` see the standard challenge; browsers get the form only (a
+            // challenge would make them show their own password dialog instead).
             response.headers_mut().insert(
                 http::header::WWW_AUTHENTICATE,
                 http::HeaderValue::from_static("Basic realm=\"trouw\", charset=\"UTF-8\""),
@@ -367,9 +375,14 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let lang = Lang::of(&req);
     let method = req.method().clone();
+    let browser = req
+        .headers()
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
     if path == "/admin/login" {
         return Ok(match method {
-            http::Method::GET => app.login_page(200, &lang, false, "/admin"),
+            http::Method::GET => app.login_page(200, &lang, false, "/admin", browser),
             http::Method::POST => {
                 let form: Vec<(String, String)> = form_urlencoded::parse(req.body().as_ref())
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -390,7 +403,7 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
                     redirect(&next, Some(app.session_cookie(&user)))
                 } else {
                     tracing::warn!(outcome = "login_refused", "admin login refused");
-                    app.login_page(401, &lang, true, &next)
+                    app.login_page(401, &lang, true, &next, browser)
                 }
             }
             _ => json_error(405, "method_not_allowed", None, "GET or POST"),
@@ -406,7 +419,7 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/admin".into());
-        return Ok(app.login_page(401, &lang, false, &next));
+        return Ok(app.login_page(401, &lang, false, &next, browser));
     };
     if method != http::Method::GET {
         return Ok(json_error(405, "method_not_allowed", None, "GET only"));

@@ -1,0 +1,60 @@
+//! A real browser through the marketers' pages: headless Debian Chromium, driven by
+//! playwright-core (`infra/local/browser/admin-walkthrough.mjs`), logs in, filters, opens a
+//! message, downloads the CSV and looks at the overview. Screenshots are kept in
+//! `target/test-artifacts/`. `make test` installs Chromium and the npm package first.
+
+use serde_json::json;
+use trouw::domain::CustomerId;
+use trouw::handlers::send_messages::deliver_pending;
+use trouw_tests::{ADMIN_PASSWORD, ADMIN_USER, TestStack, example, unique};
+
+#[tokio::test]
+async fn a_marketer_logs_in_filters_opens_a_message_and_downloads_the_csv() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script = root.join("infra/local/browser/admin-walkthrough.mjs");
+    assert!(
+        root.join("infra/local/browser/node_modules/playwright-core")
+            .exists(),
+        "run `make test` (or `npm ci --prefix infra/local/browser`) to install playwright-core"
+    );
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "run `make test` to install Debian's chromium"
+    );
+    let stack = TestStack::start().await;
+    let sender = stack.sender(stack.clock(), None).await;
+    for (customer, order) in [("cus-anna", "A-1"), ("cus-bram", "B-1")] {
+        let mut body = example("order-placed");
+        body["customer"]["id"] = json!(customer);
+        body["customer"]["email"] = json!(format!("{}@example.nl", unique(customer)));
+        body["order"]["id"] = json!(order);
+        assert_eq!(stack.post("order-placed", &body).await.status, 200);
+        deliver_pending(&sender, &stack.shop, &CustomerId::parse(customer).unwrap())
+            .await
+            .unwrap();
+    }
+    let out = root.join("target/test-artifacts");
+    let run = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&stack.base_url)
+        .arg(ADMIN_USER)
+        .arg(ADMIN_PASSWORD)
+        .arg(&out)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(120), run)
+        .await
+        .expect("the browser walk stops within two minutes")
+        .expect("node runs");
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let screenshot = out.join("admin-messages.png");
+    assert!(
+        std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 1000),
+        "a screenshot at {}",
+        screenshot.display()
+    );
+}
