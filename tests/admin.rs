@@ -451,3 +451,140 @@ async fn detail_timeline_and_overview_answer_what_was_sent_and_the_nps() {
         overview.body
     );
 }
+
+/// Calls the handler directly (as the Lambda runtime does) with a request to `path`.
+async fn call(
+    app: &trouw::handlers::message_log::AdminApp,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> http::Response<lambda_http::Body> {
+    let mut request = http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(lambda_http::Body::from(body.to_owned()))
+        .unwrap();
+    trouw::handlers::message_log::handle(app, request)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn marketers_log_in_with_their_cognito_account() {
+    use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, MessageActionType};
+    let stack = TestStack::start().await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&stack.sdk);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(unique("marketers"))
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap()
+        .id
+        .unwrap();
+    let client_id = cognito
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("trouw-message-log")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+        .client_id
+        .unwrap();
+    let (anna, bram) = ("anna@dewinkel.example", "bram@dewinkel.example");
+    for user in [anna, bram] {
+        cognito
+            .admin_create_user()
+            .user_pool_id(&pool)
+            .username(user)
+            .temporary_password("Temporary-Password-1")
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .unwrap();
+    }
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool)
+        .username(anna)
+        .password("Correct-Horse-Battery-42")
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    let store = trouw::store::Store::new(stack.dynamo.clone(), &stack.table);
+    let app = trouw::handlers::message_log::AdminApp::new(
+        store.clone(),
+        trouw::shops::ShopDirectory::new(
+            store,
+            aws_sdk_ssm::Client::new(&stack.sdk),
+            std::time::Duration::from_secs(60),
+            "/trouw/".into(),
+        ),
+        trouw::handlers::message_log::AdminAuth::Cognito {
+            client: cognito.clone(),
+            client_id,
+        },
+        vec![stack.shop.clone()],
+        stack.clock(),
+        trouw::mail::LinkKey::new(LINK_SECRET).derive("admin-session"),
+        true,
+    );
+    let form = |user: &str, password: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", user)
+            .append_pair("password", password)
+            .finish()
+    };
+    let html = ("content-type", "application/x-www-form-urlencoded");
+    let ok = call(
+        &app,
+        "POST",
+        "/admin/login",
+        &[html],
+        &form(anna, "Correct-Horse-Battery-42"),
+    )
+    .await;
+    assert_eq!(ok.status(), 303);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("; Secure"),
+        "HTTPS only in the cloud: {cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let page = call(&app, "GET", "/admin/messages", &[("cookie", &session)], "").await;
+    assert_eq!(page.status(), 200);
+
+    for (user, password) in [
+        (anna, "wrong-password"),
+        ("nobody@dewinkel.example", "Correct-Horse-Battery-42"),
+        // Still on the temporary password: refused until the account is finished.
+        (bram, "Temporary-Password-1"),
+    ] {
+        let refused = call(&app, "POST", "/admin/login", &[html], &form(user, password)).await;
+        assert_eq!(refused.status(), 401, "{user}");
+        assert!(!refused.headers().contains_key("set-cookie"));
+    }
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{anna}:Correct-Horse-Battery-42"))
+    );
+    let download = call(
+        &app,
+        "GET",
+        "/admin/messages?format=csv",
+        &[("authorization", &basic)],
+        "",
+    )
+    .await;
+    assert_eq!(download.status(), 200, "scripts use the same account");
+}

@@ -29,8 +29,27 @@ use std::sync::Arc;
 
 /// Who may log in.
 pub enum AdminAuth {
-    /// One user name and password (locally `ADMIN_USER` / `ADMIN_PASSWORD`).
+    /// The deployment's Cognito user pool: each marketer has their own account there (password
+    /// policy, disabling, resets in the console); trouw checks a login with `InitiateAuth`
+    /// (`USER_PASSWORD_AUTH`) and keeps its own signed session afterwards.
+    Cognito {
+        client: aws_sdk_cognitoidentityprovider::Client,
+        /// The app client (no secret) that allows `USER_PASSWORD_AUTH`.
+        client_id: String,
+    },
+    /// One user name and password: the local stack (`ADMIN_USER` / `ADMIN_PASSWORD`).
     Password { user: String, password: String },
+}
+
+/// What a login attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LoginCheck {
+    Accepted,
+    Refused,
+    /// The account must first be finished in Cognito (a new password, MFA set-up).
+    Unfinished,
+    /// Cognito did not answer (throttled, down): try again.
+    Unavailable(String),
 }
 
 pub struct AdminApp {
@@ -57,8 +76,8 @@ const MAX_EXPORT_ROWS: usize = 20_000;
 
 impl AdminApp {
     /// Builds the app from the environment, as the Lambda main does: `ADMIN_SHOPS` (comma
-    /// separated), `ADMIN_USER`, and the password from the SSM SecureString named by
-    /// `ADMIN_PASSWORD_PARAMETER` (or `ADMIN_PASSWORD` locally).
+    /// separated) and `COGNITO_CLIENT_ID` (the user pool's app client); without a client id,
+    /// `ADMIN_USER` and `ADMIN_PASSWORD` (at least 12 characters).
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = crate::config::Config::from_env()?;
         let sdk = crate::config::aws_sdk_config().await;
@@ -72,22 +91,19 @@ impl AdminApp {
             .map(ShopId::parse)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("ADMIN_SHOPS: {e}"))?;
-        let user = std::env::var("ADMIN_USER").map_err(|_| "set ADMIN_USER")?;
-        let password = match std::env::var("ADMIN_PASSWORD") {
-            Ok(p) if !p.is_empty() => p,
-            _ => {
-                let name = std::env::var("ADMIN_PASSWORD_PARAMETER")
-                    .map_err(|_| "set ADMIN_PASSWORD_PARAMETER (or ADMIN_PASSWORD locally)")?;
-                ssm.get_parameter()
-                    .name(&name)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| format!("reading {name}: {e}"))?
-                    .parameter
-                    .and_then(|p| p.value)
-                    .ok_or_else(|| format!("{name} is empty"))?
-            }
+        let auth = match std::env::var("COGNITO_CLIENT_ID") {
+            Ok(client_id) if !client_id.is_empty() => AdminAuth::Cognito {
+                client: aws_sdk_cognitoidentityprovider::Client::new(&sdk),
+                client_id,
+            },
+            _ => AdminAuth::Password {
+                user: std::env::var("ADMIN_USER")
+                    .map_err(|_| "set COGNITO_CLIENT_ID, or ADMIN_USER")?,
+                password: std::env::var("ADMIN_PASSWORD")
+                    .ok()
+                    .filter(|p| p.len() >= 12)
+                    .ok_or("ADMIN_PASSWORD must hold at least 12 characters")?,
+            },
         };
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&sdk),
@@ -101,7 +117,7 @@ impl AdminApp {
                 config.settings_cache,
                 config.secrets_path_prefix.clone(),
             ),
-            AdminAuth::Password { user, password },
+            auth,
             allowed_shops,
             Arc::new(crate::clock::SystemClock),
             links.derive("admin-session"),
@@ -134,12 +150,57 @@ impl AdminApp {
         Hmac::<Sha256>::new_from_slice(&self.session_key).expect("HMAC takes any key length")
     }
 
-    /// Checks a user name and password without leaking timing.
+    /// Checks a user name and password.
+    async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
+        if user.is_empty() || password.is_empty() {
+            return LoginCheck::Refused;
+        }
+        match &self.auth {
+            AdminAuth::Password { .. } => {
+                if self.password_ok(user, password) {
+                    LoginCheck::Accepted
+                } else {
+                    LoginCheck::Refused
+                }
+            }
+            AdminAuth::Cognito { client, client_id } => {
+                use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+                use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+                let answer = client
+                    .initiate_auth()
+                    .client_id(client_id)
+                    .auth_flow(AuthFlowType::UserPasswordAuth)
+                    .auth_parameters("USERNAME", user)
+                    .auth_parameters("PASSWORD", password)
+                    .send()
+                    .await;
+                match answer {
+                    Ok(out) if out.authentication_result().is_some() => LoginCheck::Accepted,
+                    Ok(_) => LoginCheck::Unfinished,
+                    Err(err) => match err.code() {
+                        Some(
+                            "NotAuthorizedException"
+                            | "UserNotFoundException"
+                            | "UserNotConfirmedException"
+                            | "PasswordResetRequiredException"
+                            | "InvalidParameterException",
+                        ) => LoginCheck::Refused,
+                        code => LoginCheck::Unavailable(code.unwrap_or("no answer").to_owned()),
+                    },
+                }
+            }
+        }
+    }
+
+    /// Checks the local user name and password without leaking timing.
     fn password_ok(&self, user: &str, password: &str) -> bool {
         let AdminAuth::Password {
             user: expected_user,
             password: expected,
-        } = &self.auth;
+        } = &self.auth
+        else {
+            return false;
+        };
         let digest = |text: &str| {
             let mut mac = self.mac();
             mac.update(text.as_bytes());
@@ -165,7 +226,7 @@ impl AdminApp {
     }
 
     /// The logged-in user, from the session cookie or HTTP Basic credentials.
-    fn user(&self, req: &Request) -> Option<String> {
+    async fn user(&self, req: &Request) -> Option<String> {
         let headers = req.headers();
         if let Some(basic) = headers
             .get(http::header::AUTHORIZATION)
@@ -177,7 +238,8 @@ impl AdminApp {
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())?;
             let (user, password) = decoded.split_once(':')?;
-            return self.password_ok(user, password).then(|| user.to_owned());
+            return (self.check_login(user, password).await == LoginCheck::Accepted)
+                .then(|| user.to_owned());
         }
         let cookie = headers
             .get_all(http::header::COOKIE)
@@ -398,12 +460,28 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
                 let next = Some(field("next"))
                     .filter(|n| n.starts_with("/admin") && !n.starts_with("//"))
                     .unwrap_or_else(|| "/admin".into());
-                if app.password_ok(&user, &password) {
-                    tracing::info!(outcome = "login", "admin logged in");
-                    redirect(&next, Some(app.session_cookie(&user)))
-                } else {
-                    tracing::warn!(outcome = "login_refused", "admin login refused");
-                    app.login_page(401, &lang, true, &next, browser)
+                match app.check_login(&user, &password).await {
+                    LoginCheck::Accepted => {
+                        tracing::info!(outcome = "login", "admin logged in");
+                        redirect(&next, Some(app.session_cookie(&user)))
+                    }
+                    LoginCheck::Refused | LoginCheck::Unfinished => {
+                        tracing::warn!(outcome = "login_refused", "admin login refused");
+                        app.login_page(401, &lang, true, &next, browser)
+                    }
+                    LoginCheck::Unavailable(code) => {
+                        tracing::error!(detail = %code, "the user pool did not answer");
+                        let mut response = json_error(
+                            503,
+                            "temporarily_unavailable",
+                            None,
+                            "the login service is busy; try again",
+                        );
+                        response
+                            .headers_mut()
+                            .insert("retry-after", http::HeaderValue::from_static("5"));
+                        response
+                    }
                 }
             }
             _ => json_error(405, "method_not_allowed", None, "GET or POST"),
@@ -413,7 +491,7 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
         let clear = format!("{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0");
         return Ok(redirect("/admin/login", Some(clear)));
     }
-    let Some(user) = app.user(&req) else {
+    let Some(user) = app.user(&req).await else {
         let next = req
             .uri()
             .path_and_query()
