@@ -34,6 +34,12 @@ pub enum ActivityKind {
         order_id: OrderId,
         score: u8,
     },
+    /// The survey for this order was due but not sent: the customer was asked one in the last
+    /// 90 days.
+    SurveySkipped {
+        order_id: OrderId,
+        reason: String,
+    },
     EngagementChanged {
         from: Engagement,
         to: Engagement,
@@ -52,6 +58,7 @@ impl ActivityKind {
             ActivityKind::OrderReturned { .. } => "order_returned",
             ActivityKind::PointsConfirmed { .. } => "points_confirmed",
             ActivityKind::SurveyAnswered { .. } => "survey_answered",
+            ActivityKind::SurveySkipped { .. } => "survey_skipped",
             ActivityKind::EngagementChanged { .. } => "engagement_changed",
             ActivityKind::KeptInTouch => "kept_in_touch",
             ActivityKind::LapseAnswered { .. } => "lapse_answered",

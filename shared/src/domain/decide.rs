@@ -287,7 +287,10 @@ pub fn decide(
         reactivated,
     };
     let order_due_at = order.as_ref().and_then(|o| o.next_due(settings));
-    let activities = activities_for(
+    let survey_sent = messages
+        .iter()
+        .any(|m| matches!(m.data, MessageData::SurveyRequest { .. }));
+    let mut activities = activities_for(
         state.order.as_ref(),
         order.as_ref(),
         event,
@@ -296,6 +299,22 @@ pub fn decide(
         reactivated,
         now,
     );
+    if let Some(order) = &order
+        && state
+            .order
+            .as_ref()
+            .is_none_or(|b| b.survey_handled_at.is_none())
+        && order.survey_handled_at.is_some()
+        && !survey_sent
+    {
+        activities.push(Activity {
+            at: now,
+            what: ActivityKind::SurveySkipped {
+                order_id: order.id.clone(),
+                reason: "asked_within_90_days".into(),
+            },
+        });
+    }
     Decision {
         profile,
         order,

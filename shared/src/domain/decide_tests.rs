@@ -907,6 +907,13 @@ fn the_survey_comes_five_days_after_delivery_unless_returned_and_once_per_ninety
         d.messages.iter().all(|m| !m.key.starts_with("survey")),
         "at most one survey per 90 days"
     );
+    assert!(
+        d.activities.iter().any(|a| matches!(
+            &a.what,
+            ActivityKind::SurveySkipped { reason, .. } if reason == "asked_within_90_days"
+        )),
+        "and the timeline says why"
+    );
 
     // Answers: the latest within 7 days counts; later ones do not.
     let (answered, _) = step(asked.clone(), &survey_answer("a1", "NL-1", 6), day(6));

@@ -1024,6 +1024,7 @@ async fn customer_page(
                 format!("{order_id} · {points} pt")
             }
             ActivityKind::SurveyAnswered { order_id, score } => format!("{order_id} · {score}/10"),
+            ActivityKind::SurveySkipped { order_id, reason } => format!("{order_id} · {reason}"),
             ActivityKind::EngagementChanged { from, to } => {
                 format!("{} → {}", from.as_str(), to.as_str())
             }
