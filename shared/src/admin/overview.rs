@@ -148,3 +148,153 @@ pub fn overview(
         reactivation,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        Activity, Currency, DeliveryReport, EventId, MessageClass, MessageData, MessageIntent,
+        Money, ShopId,
+    };
+    use crate::store::MessageStatus;
+
+    fn t(s: &str) -> jiff::Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn message(customer: &str, data: MessageData, status: MessageStatus) -> MessageRecord {
+        MessageRecord {
+            shop: ShopId::parse("demo").unwrap(),
+            intent: MessageIntent {
+                key: format!("{}#{customer}", data.kind()),
+                customer_id: CustomerId::parse(customer).unwrap(),
+                class: MessageClass::Service,
+                locale: None,
+                data,
+                created_at: t("2026-11-02T10:00:00Z"),
+            },
+            status,
+            cause: EventId::parse("e").unwrap(),
+            reason: (status == MessageStatus::Skipped).then(|| "no_consent".into()),
+            deferred_until: None,
+            error: None,
+            ses_message_id: None,
+            sent_at: (status == MessageStatus::Sent).then(|| t("2026-11-02T10:00:01Z")),
+            subject: None,
+            rendered_locale: None,
+            attempts: 0,
+            reports: Vec::new(),
+            delivery_status: None,
+        }
+    }
+
+    fn activity(customer: &str, at: &str, what: ActivityKind) -> ActivityRecord {
+        ActivityRecord {
+            shop: ShopId::parse("demo").unwrap(),
+            customer_id: CustomerId::parse(customer).unwrap(),
+            activity: Activity { at: t(at), what },
+        }
+    }
+
+    fn reactivation() -> MessageData {
+        MessageData::Reactivation {
+            months_since_last_order: 8,
+        }
+    }
+
+    #[test]
+    fn figures_per_kind_nps_and_reactivation_beside_the_holdout() {
+        let mut bounced = message("c1", reactivation(), MessageStatus::Sent);
+        bounced.reports = vec![DeliveryReport {
+            status: DeliveryStatus::Bounced,
+            at: t("2026-11-02T10:00:02Z"),
+            detail: None,
+            permanent: true,
+        }];
+        bounced.delivery_status = Some(DeliveryStatus::Bounced);
+        let mut clicked = message("c2", reactivation(), MessageStatus::Sent);
+        clicked.reports = vec![DeliveryReport {
+            status: DeliveryStatus::Clicked,
+            at: t("2026-11-02T12:00:00Z"),
+            detail: None,
+            permanent: false,
+        }];
+        let messages = vec![
+            bounced,
+            clicked,
+            message("c3", reactivation(), MessageStatus::Sent),
+            message("c4", reactivation(), MessageStatus::Sent),
+            message("h1", reactivation(), MessageStatus::HeldOut),
+            message("h2", reactivation(), MessageStatus::HeldOut),
+            message(
+                "c5",
+                MessageData::WelcomeAfterMove { coupon_code: None },
+                MessageStatus::Skipped,
+            ),
+        ];
+        let order = |n: &str| crate::domain::OrderId::parse(n).unwrap();
+        let placed = |reactivation| ActivityKind::OrderPlaced {
+            order_id: order("o"),
+            total: Money::new(1000, Currency::EUR),
+            points: 10,
+            reactivation,
+        };
+        let answered = |o: &str, score| ActivityKind::SurveyAnswered {
+            order_id: order(o),
+            score,
+        };
+        let activities = vec![
+            activity("c2", "2026-11-05T10:00:00Z", placed(true)),
+            activity("h1", "2026-11-06T10:00:00Z", placed(true)),
+            activity("c9", "2026-11-06T10:00:00Z", placed(false)),
+            // The latest answer per order counts: c1 changed 4 into 9.
+            activity("c1", "2026-11-03T10:00:00Z", answered("A", 4)),
+            activity("c1", "2026-11-03T11:00:00Z", answered("A", 9)),
+            activity("c2", "2026-11-03T10:00:00Z", answered("B", 10)),
+            activity("c3", "2026-11-03T10:00:00Z", answered("C", 8)),
+            activity("c4", "2026-11-03T10:00:00Z", answered("D", 2)),
+        ];
+        let o = overview(&messages, &activities, |c| c.as_str().starts_with('h'));
+        let r = o.kinds.iter().find(|k| k.kind == "reactivation").unwrap();
+        assert_eq!(
+            (
+                r.created,
+                r.sent,
+                r.delivered,
+                r.bounced,
+                r.opened,
+                r.clicked,
+                r.held_out
+            ),
+            (6, 4, 1, 1, 1, 1, 2)
+        );
+        assert_eq!(o.skips, vec![("no_consent".to_owned(), 1)]);
+        assert_eq!(
+            (
+                o.nps.answers,
+                o.nps.promoters,
+                o.nps.passives,
+                o.nps.detractors
+            ),
+            (4, 2, 1, 1)
+        );
+        assert_eq!(o.nps.score, Some(25), "(2 - 1) / 4 = 25%");
+        assert_eq!(
+            (
+                o.reactivation.asked,
+                o.reactivation.reactivated,
+                o.reactivation.rate
+            ),
+            (4, 1, Some(25))
+        );
+        assert_eq!(
+            (
+                o.reactivation.held_out,
+                o.reactivation.held_out_reactivated,
+                o.reactivation.held_out_rate
+            ),
+            (2, 1, Some(50))
+        );
+        assert_eq!(overview(&[], &[], |_| false).nps.score, None);
+    }
+}
