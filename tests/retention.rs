@@ -454,3 +454,90 @@ async fn the_first_months_demo_lives_through_every_step() {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }
 }
+
+#[tokio::test]
+async fn no_survey_after_a_full_return_and_one_per_ninety_days() {
+    let stack = TestStack::start().await;
+    let sender = stack.sender(stack.clock(), None).await;
+    let email = format!("{}@example.nl", unique("cor"));
+    let delivered = |order: &str, at: Timestamp| {
+        let mut body = example("order-delivered");
+        body["occurred_at"] = json!(at.to_string());
+        body["order"]["id"] = json!(order);
+        body["order"]["delivered_at"] = json!(at.to_string());
+        body["customer"]["id"] = json!("cus-3");
+        body
+    };
+    // Order 1, delivered on day 1, returned whole on day 3: no survey on day 6.
+    stack.set_now(day(0) + SignedDuration::from_hours(1));
+    place(
+        &stack,
+        &sender,
+        &order_body("cus-3", &email, "R-1", day(0), false),
+    )
+    .await;
+    stack.set_now(day(1));
+    assert_eq!(
+        stack
+            .post("order-delivered", &delivered("R-1", day(1)))
+            .await
+            .status,
+        200
+    );
+    stack.set_now(day(3));
+    let mut returned = example("order-returned");
+    returned["occurred_at"] = json!(day(3).to_string());
+    returned["order"]["id"] = json!("R-1");
+    returned["order"]["returned_at"] = json!(day(3).to_string());
+    returned["order"].as_object_mut().unwrap().remove("lines");
+    returned["customer"]["id"] = json!("cus-3");
+    assert_eq!(stack.post("order-returned", &returned).await.status, 200);
+    pass_at(&stack, &sender, day(7)).await;
+    assert!(
+        message(&stack, "cus-3", "survey#R-1").await.is_none(),
+        "no survey after a full return"
+    );
+
+    // Order 2, delivered on day 10: surveyed on day 15. Order 3, delivered on day 20: within
+    // 90 days of the last survey, so none; the timeline says why.
+    stack.set_now(day(9));
+    place(
+        &stack,
+        &sender,
+        &order_body("cus-3", &email, "R-2", day(9), false),
+    )
+    .await;
+    stack.set_now(day(10));
+    stack
+        .post("order-delivered", &delivered("R-2", day(10)))
+        .await;
+    pass_at(&stack, &sender, day(15) + SignedDuration::from_hours(1)).await;
+    assert!(message(&stack, "cus-3", "survey#R-2").await.is_some());
+    stack.set_now(day(19));
+    place(
+        &stack,
+        &sender,
+        &order_body("cus-3", &email, "R-3", day(19), false),
+    )
+    .await;
+    stack.set_now(day(20));
+    stack
+        .post("order-delivered", &delivered("R-3", day(20)))
+        .await;
+    pass_at(&stack, &sender, day(25) + SignedDuration::from_hours(1)).await;
+    assert!(
+        message(&stack, "cus-3", "survey#R-3").await.is_none(),
+        "one survey per 90 days"
+    );
+    let items = stack
+        .app
+        .webhooks
+        .store
+        .customer_items(&stack.shop, &CustomerId::parse("cus-3").unwrap())
+        .await
+        .unwrap();
+    assert!(items.activities.iter().any(|a| matches!(
+        &a.activity.what,
+        trouw::domain::ActivityKind::SurveySkipped { order_id, .. } if order_id.as_str() == "R-3"
+    )));
+}
