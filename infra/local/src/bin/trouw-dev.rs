@@ -145,7 +145,7 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("binding 127.0.0.1:{port}: {e}"))?;
     eprintln!(
-        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812   and   make emails\n  clock:      POST /dev/clock {{\"now\": \"2026-11-02T10:00:00Z\"}}; POST /dev/run-schedule (local only)\n  stop:       Ctrl-C\n",
+        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812   and   make emails\n  clock:      POST /dev/clock {{\"now\": \"2026-11-02T10:00:00Z\"}}; POST /dev/run-schedule (local only)\n  marketers:  http://127.0.0.1:{port}/admin  (ADMIN_USER / ADMIN_PASSWORD; local defaults marketing / trouw-local-only)\n  months:     make demo-months\n  stop:       Ctrl-C\n",
         aws.endpoint
     );
     let shutdown = async {
