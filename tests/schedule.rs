@@ -421,3 +421,72 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
     assert_eq!(tampered.status, 400);
     assert_eq!(stack.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn care_tips_come_every_two_weeks_and_stop_after_the_set_months() {
+    let stack = TestStack::start().await;
+    // Ten tips for toothbrushes, but tips stop 3 months after delivery.
+    stack
+        .update_shop(|s| {
+            s.care_tip_months = 3;
+            s.care_tips.insert(
+                "apparaten".into(),
+                (1..=10)
+                    .map(|n| trouw::domain::CareTip {
+                        title: format!("Tip {n}"),
+                        text: "Een korte tip.".into(),
+                    })
+                    .collect(),
+            );
+        })
+        .await;
+    let email = format!("{}@example.nl", unique("anna"));
+    let mut placed = example("order-placed");
+    placed["customer"]["email"] = json!(email);
+    stack.post("order-placed", &placed).await;
+    stack
+        .post("order-delivered", &example("order-delivered"))
+        .await;
+    // Delivered 4 November 2026, 12:38 UTC: a pass every week for five months, at noon.
+    let delivered: jiff::Timestamp = "2026-11-04T12:38:12Z".parse().unwrap();
+    for week in 1..=22 {
+        let at = delivered + jiff::SignedDuration::from_hours(24 * 7 * week);
+        let sender = stack.sender(Arc::new(FixedClock(at)), None).await;
+        run_pass(&sender).await.unwrap();
+    }
+    let mut tips: Vec<_> = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.intent.key.starts_with("care-tip#"))
+        .collect();
+    tips.sort_by_key(|m| m.intent.created_at);
+    // Due 14, 28, ..., 84 days after delivery; 98 days is past the 3 months (90 days).
+    assert_eq!(
+        tips.len(),
+        6,
+        "{:?}",
+        tips.iter().map(|t| &t.intent.key).collect::<Vec<_>>()
+    );
+    for pair in tips.windows(2) {
+        let gap = pair[1]
+            .intent
+            .created_at
+            .duration_since(pair[0].intent.created_at);
+        assert!(
+            gap >= jiff::SignedDuration::from_hours(24 * 14),
+            "{gap:?} between tips"
+        );
+    }
+    assert!(
+        tips.iter().all(|t| t.status == MessageStatus::Sent),
+        "{:?}",
+        tips.iter()
+            .map(|t| (&t.intent.key, t.status))
+            .collect::<Vec<_>>()
+    );
+}
