@@ -163,9 +163,6 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
     } else {
         Ok(json_error(404, "not_found", None, "no such page"))
     };
-    } else {
-        Ok(json_error(404, "not_found", None, "no such page"))
-    };
     Ok(result.unwrap_or_else(|err| {
         tracing::error!(detail = %err, "admin page could not be read");
         let mut response = json_error(
