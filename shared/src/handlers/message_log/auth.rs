@@ -1,14 +1,16 @@
-//! Who is logged in: the login form, Cognito or the local password, the signed session cookie,
-//! HTTP Basic for scripts, and logout. Every login is checked in one place, [`AdminApp::check_login`].
+//! Who is logged in: the login form, Cognito or the local password, HTTP Basic for scripts,
+//! and logout. Every login is checked in one place, [`AdminApp::check_login`]; the session
+//! cookie is in `session`, the form token in `csrf`.
 
 use super::AdminApp;
-use super::render::{Lang, json_error, merge, redirect};
+use super::render::{Lang, json_error, merge, redirect, unavailable};
+use super::session::clear_session_cookie;
 use crate::domain::ShopId;
+use crate::store::StoreError;
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use sha2::Sha256;
 
 /// Who may log in.
 pub enum AdminAuth {
@@ -35,15 +37,7 @@ enum LoginCheck {
     Unavailable(String),
 }
 
-/// How long a login lasts.
-const SESSION_SECONDS: i64 = 8 * 3600;
-const COOKIE: &str = "trouw_session";
-
 impl AdminApp {
-    fn mac(&self) -> Hmac<Sha256> {
-        Hmac::<Sha256>::new_from_slice(&self.session_key).expect("HMAC takes any key length")
-    }
-
     /// Checks a user name and password.
     async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
         if user.is_empty() || password.is_empty() {
@@ -96,69 +90,42 @@ impl AdminApp {
             return false;
         };
         let digest = |text: &str| {
-            let mut mac = self.mac();
+            let mut mac = self.session_mac();
             mac.update(text.as_bytes());
             mac.finalize().into_bytes()
         };
         let given = digest(&format!("{user}\n{password}"));
-        let mut mac = self.mac();
+        let mut mac = self.session_mac();
         mac.update(format!("{expected_user}\n{expected}").as_bytes());
         mac.verify_slice(&given).is_ok()
     }
 
-    fn session_cookie(&self, user: &str) -> String {
-        let expires = self.clock.now().as_second() + SESSION_SECONDS;
-        let user = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(user);
-        let payload = format!("{user}.{expires}");
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        let signature = hex(&mac.finalize().into_bytes());
-        format!(
-            "{COOKIE}={payload}.{signature}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{}",
-            if self.secure_cookie { "; Secure" } else { "" }
-        )
-    }
-
-    /// The logged-in user, from the session cookie or HTTP Basic credentials.
-    pub(super) async fn user(&self, req: &Request) -> Option<String> {
-        let headers = req.headers();
-        if let Some(basic) = headers
+    /// The logged-in user, from HTTP Basic credentials or a session cookie whose generation is
+    /// still the marketer's current one (logout and password resets move it on).
+    pub(super) async fn user(&self, req: &Request) -> Result<Option<String>, StoreError> {
+        if let Some(basic) = req
+            .headers()
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Basic "))
         {
-            let decoded = base64::engine::general_purpose::STANDARD
+            let Some((user, password)) = base64::engine::general_purpose::STANDARD
                 .decode(basic.trim())
                 .ok()
-                .and_then(|b| String::from_utf8(b).ok())?;
-            let (user, password) = decoded.split_once(':')?;
-            return (self.check_login(user, password).await == LoginCheck::Accepted)
-                .then(|| user.to_owned());
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|d| d.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())))
+            else {
+                return Ok(None);
+            };
+            return Ok(
+                (self.check_login(&user, &password).await == LoginCheck::Accepted).then_some(user),
+            );
         }
-        let cookie = headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| {
-                c.trim()
-                    .strip_prefix(&format!("{COOKIE}="))
-                    .map(str::to_owned)
-            })?;
-        let (payload, signature) = cookie.rsplit_once('.')?;
-        let (user, expires) = payload.split_once('.')?;
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&unhex(signature)?).ok()?;
-        if expires.parse::<i64>().ok()? < self.clock.now().as_second() {
-            return None;
-        }
-        String::from_utf8(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(user)
-                .ok()?,
-        )
-        .ok()
+        let Some(session) = self.session_of(req) else {
+            return Ok(None);
+        };
+        let current = self.store.session_generation(&session.user).await?;
+        Ok((current == session.generation).then_some(session.user))
     }
 
     pub(super) fn login_page(
@@ -194,8 +161,8 @@ impl AdminApp {
     }
 }
 
-/// `GET /admin/login` shows the form; `POST /admin/login` checks the user name and password and
-/// starts a session.
+/// `GET /admin/login` shows the form; `POST /admin/login` checks the form token, then the user
+/// name and password, and starts a session.
 pub(super) async fn login(
     app: &AdminApp,
     req: &Request,
@@ -205,41 +172,42 @@ pub(super) async fn login(
     match *req.method() {
         http::Method::GET => app.login_page(200, lang, false, "/admin", browser),
         http::Method::POST => {
-            let form: Vec<(String, String)> = form_urlencoded::parse(req.body().as_ref())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
+            let form = form_fields(req);
             let field = |name: &str| {
                 form.iter()
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default()
             };
+            let asked = field("next");
+            let next = same_site_next(&asked);
+            if !app.form_token_ok(req, &field("csrf")) {
+                tracing::warn!(
+                    outcome = "login_refused",
+                    detail = "csrf",
+                    "admin login without a valid form token"
+                );
+                return app.login_page(403, lang, true, next, browser);
+            }
             let (user, password) = (field("username"), field("password"));
-            // Only local paths: never an open redirect.
-            let next = Some(field("next"))
-                .filter(|n| n.starts_with("/admin") && !n.starts_with("//"))
-                .unwrap_or_else(|| "/admin".into());
             match app.check_login(&user, &password).await {
-                LoginCheck::Accepted => {
-                    tracing::info!(outcome = "login", "admin logged in");
-                    redirect(&next, Some(app.session_cookie(&user)))
-                }
+                LoginCheck::Accepted => match app.store.session_generation(&user).await {
+                    Ok(generation) => {
+                        tracing::info!(outcome = "login", "admin logged in");
+                        redirect(next, Some(app.session_cookie(&user, generation)))
+                    }
+                    Err(err) => {
+                        tracing::error!(detail = %err, "the session generation could not be read");
+                        unavailable("the table is busy; try again")
+                    }
+                },
                 LoginCheck::Refused | LoginCheck::Unfinished => {
                     tracing::warn!(outcome = "login_refused", "admin login refused");
-                    app.login_page(401, lang, true, &next, browser)
+                    app.login_page(401, lang, true, next, browser)
                 }
                 LoginCheck::Unavailable(code) => {
                     tracing::error!(detail = %code, "the user pool did not answer");
-                    let mut response = json_error(
-                        503,
-                        "temporarily_unavailable",
-                        None,
-                        "the login service is busy; try again",
-                    );
-                    response
-                        .headers_mut()
-                        .insert("retry-after", http::HeaderValue::from_static("5"));
-                    response
+                    unavailable("the login service is busy; try again")
                 }
             }
         }
@@ -247,19 +215,86 @@ pub(super) async fn login(
     }
 }
 
-/// `POST /admin/logout`: clears the session cookie.
-pub(super) fn logout() -> Response<Body> {
-    let clear = format!("{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0");
-    redirect("/admin/login", Some(clear))
+/// `POST /admin/logout`: with the form token, ends every session of the marketer (the
+/// generation moves on, so a copied cookie is worthless too) and clears the cookie.
+pub(super) async fn logout(app: &AdminApp, req: &Request) -> Response<Body> {
+    let form = form_fields(req);
+    let token = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    if !app.form_token_ok(req, token) {
+        return json_error(
+            403,
+            "forbidden",
+            Some("csrf"),
+            "the form token is missing or stale; reload the page",
+        );
+    }
+    if let Some(session) = app.session_of(req)
+        && let Err(err) = app.store.end_sessions(&session.user).await
+    {
+        tracing::error!(detail = %err, "the sessions could not be ended");
+        return unavailable("the table is busy; try again");
+    }
+    tracing::info!(outcome = "logout", "admin logged out");
+    redirect("/admin/login", Some(clear_session_cookie()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+fn form_fields(req: &Request) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.body().as_ref())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+/// Where to go after logging in: a path of these pages (`/admin`, `/admin/...`, `/admin?...`)
+/// made only of characters a URL may hold as they are; anything else (another site, `//host`,
+/// a backslash, control characters such as `%0A`) goes to `/admin`. Never an open redirect, and
+/// never a header value that cannot be sent.
+pub(super) fn same_site_next(next: &str) -> &str {
+    let under_admin =
+        next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?");
+    let plain = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if under_admin && plain && next.len() <= 2048 {
+        next
+    } else {
+        "/admin"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site_next;
+
+    #[test]
+    fn after_login_only_paths_of_these_pages() {
+        for kept in [
+            "/admin",
+            "/admin/messages?kind=survey&lang=en",
+            "/admin?from=2026-11-01",
+        ] {
+            assert_eq!(same_site_next(kept), kept);
+        }
+        for refused in [
+            "",
+            "https://evil.example/admin",
+            "//evil.example",
+            "/admin\n/x",
+            "/admin\nLocation: https://evil.example",
+            "/admin\r\nSet-Cookie: x=1",
+            "/admin\\@evil.example",
+            "/admins",
+            "/administrator",
+            "/admin.evil.example",
+            "/admin/\u{e9}",
+            "/admin/ x",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(same_site_next(refused), "/admin", "{refused:?}");
+        }
+        assert_eq!(
+            same_site_next(&format!("/admin/{}", "a".repeat(5000))),
+            "/admin"
+        );
+    }
 }

@@ -17,7 +17,10 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
             "messages.html",
             include_str!("../../admin/pages/messages.html"),
         ),
-        ("message.html", include_str!("../../admin/pages/message.html")),
+        (
+            "message.html",
+            include_str!("../../admin/pages/message.html"),
+        ),
         (
             "customer.html",
             include_str!("../../admin/pages/customer.html"),
@@ -33,11 +36,13 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
     env
 }
 
-/// The request's language and the words for it.
+/// The request's language and the words for it, and the browser's form token (which every
+/// page's logout button carries).
 pub(super) struct Lang {
     pub(super) lang: &'static str,
     /// `lang` from the query, kept in links.
     pub(super) param: Option<String>,
+    pub(super) csrf: String,
 }
 
 impl Lang {
@@ -54,6 +59,7 @@ impl Lang {
         Lang {
             lang: labels::pick(param.as_deref(), accept),
             param,
+            csrf: String::new(),
         }
     }
 
@@ -65,6 +71,7 @@ impl Lang {
             "shop": shop.as_str(),
             "lang_param": self.param,
             "langq": self.param.as_ref().map(|l| format!("&lang={l}")).unwrap_or_default(),
+            "csrf": self.csrf,
         })
     }
 }
@@ -96,9 +103,12 @@ pub(super) fn respond(status: u16, content_type: &str, body: String) -> Response
 }
 
 pub(super) fn redirect(to: &str, cookie: Option<String>) -> Response<Body> {
+    // A target that cannot be a header value goes to the overview rather than failing.
+    let location = http::HeaderValue::from_str(to)
+        .unwrap_or_else(|_| http::HeaderValue::from_static("/admin"));
     let mut builder = Response::builder()
         .status(303)
-        .header("location", to)
+        .header("location", location)
         .header("cache-control", "no-store");
     if let Some(cookie) = cookie {
         builder = builder.header("set-cookie", cookie);
@@ -106,12 +116,26 @@ pub(super) fn redirect(to: &str, cookie: Option<String>) -> Response<Body> {
     builder.body(Body::Empty).expect("static response parts")
 }
 
-pub(super) fn json_error(status: u16, error: &str, field: Option<&str>, message: &str) -> Response<Body> {
+pub(super) fn json_error(
+    status: u16,
+    error: &str,
+    field: Option<&str>,
+    message: &str,
+) -> Response<Body> {
     respond(
         status,
         "application/json",
         json!({ "error": error, "field": field, "message": message }).to_string(),
     )
+}
+
+/// 503 with `Retry-After`: a service trouw depends on is busy.
+pub(super) fn unavailable(message: &str) -> Response<Body> {
+    let mut response = json_error(503, "temporarily_unavailable", None, message);
+    response
+        .headers_mut()
+        .insert("retry-after", http::HeaderValue::from_static("5"));
+    response
 }
 
 impl AdminApp {
