@@ -10,7 +10,10 @@ mod address;
 mod customer;
 mod decide;
 mod erasure;
-pub use erasure::{Erasure, erase};
+pub use erasure::{
+    Erasure, erase, erase_message_data, erase_order, erase_profile, erase_reports,
+    profile_holds_personal_data,
+};
 mod event;
 mod feedback;
 pub use feedback::{

@@ -5,7 +5,8 @@ mod error;
 pub mod keys;
 
 pub use dynamo::{
-    ActivityRecord, CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, MessageRecord,
-    MessageStatus, ProcessedEvent, ReportRecorded, ShopRecord, Store, Written,
+    ActivityRecord, CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageErasure,
+    MessageOutcome, MessageRecord, MessageStatus, ProcessedEvent, ReportRecorded, ShopRecord,
+    Store, Written,
 };
 pub use error::StoreError;
