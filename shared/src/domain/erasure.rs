@@ -12,8 +12,8 @@
 //! something personal are written.
 
 use super::{
-    AddressHistory, Consent, Contact, CustomerProfile, DeliveryReport, MessageData, Order,
-    Timestamp,
+    AddressHistory, Consent, Contact, CustomerProfile, DeliveryReport, MessageData, MessageRecord,
+    MessageStatus, Order, Timestamp,
 };
 
 /// The erased profile and the orders that held personal data, to be written together.
@@ -130,6 +130,44 @@ pub fn erase_reports(reports: &[DeliveryReport]) -> Option<Vec<DeliveryReport>> 
             })
             .collect(),
     )
+}
+
+/// How one message is erased: only its personal attributes change (the store writes them
+/// as an update, so a concurrent claim, outcome or SES report is never overwritten).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageErasure {
+    /// The message's key (`kind#cause`).
+    pub key: String,
+    /// The data without words and product names, if it held any.
+    pub data: Option<MessageData>,
+    /// The reports without their texts, if any had one.
+    pub reports: Option<Vec<DeliveryReport>>,
+    /// How many reports were read: a report added since must cancel the write.
+    pub reports_read: usize,
+}
+
+/// What erasing a message takes; `None` when there is nothing to do. Its subject and error
+/// text go; besides what it holds, a message that may still be sent or reported on is marked
+/// erased, so that what comes later (a subject, SES's texts) is not stored with it.
+pub fn erase_message(message: &MessageRecord) -> Option<MessageErasure> {
+    let data = erase_message_data(&message.intent.data);
+    let reports = erase_reports(&message.reports);
+    let texts = message.subject.is_some() || message.error.is_some();
+    let may_change = matches!(
+        message.status,
+        MessageStatus::Pending
+            | MessageStatus::Sending
+            | MessageStatus::Deferred
+            | MessageStatus::Sent
+    );
+    let needed =
+        data.is_some() || reports.is_some() || texts || (message.erased_at.is_none() && may_change);
+    needed.then(|| MessageErasure {
+        key: message.intent.key.clone(),
+        data,
+        reports,
+        reports_read: message.reports.len(),
+    })
 }
 
 #[cfg(test)]

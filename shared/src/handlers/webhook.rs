@@ -9,9 +9,11 @@
 
 use super::WebhookApp;
 use super::responses::{error, json};
-use crate::domain::{CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, erase};
+use crate::domain::{
+    CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, erase, erase_message,
+};
 use crate::shops::Shop;
-use crate::store::{MessageRecord, ProcessedEvent, StoreError, Written};
+use crate::store::{ProcessedEvent, StoreError, Written};
 use crate::webhook::platform::{self, Platform};
 use crate::webhook::{
     Inbound, PayloadError, SignatureError, parse_canonical, shopify, verify_standard_webhook,
@@ -528,11 +530,7 @@ async fn erase_customer(
         let read_version = profile.version;
         let erasure = erase(profile, items.orders, now);
         // Activities hold ids, amounts, scores and statuses only: nothing to erase there.
-        let messages: Vec<_> = items
-            .messages
-            .iter()
-            .filter_map(MessageRecord::erasure)
-            .collect();
+        let messages: Vec<_> = items.messages.iter().filter_map(erase_message).collect();
         match app
             .store
             .write_erasure(
