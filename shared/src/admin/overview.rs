@@ -185,6 +185,7 @@ mod tests {
             attempts: 0,
             reports: Vec::new(),
             delivery_status: None,
+            erased_at: None,
         }
     }
 
