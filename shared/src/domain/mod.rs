@@ -6,6 +6,8 @@
 
 mod activity;
 pub use activity::{Activity, ActivityKind};
+mod admin_audit;
+pub use admin_audit::{AuditAction, AuditEntry};
 mod address;
 mod customer;
 mod decide;
@@ -19,6 +21,8 @@ pub use feedback::{
 mod holdout;
 pub use holdout::is_held_out;
 mod ids;
+mod login_throttle;
+pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 mod message;
 mod money;
 mod order;
