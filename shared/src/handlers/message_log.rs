@@ -27,6 +27,19 @@ use sha2::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+mod audit;
+mod guard;
+mod mfa;
+mod throttle;
+
+/// The names the login and audit modules use for the helpers below.
+mod render {
+    pub(super) use super::{Lang, json_error, merge, query_pairs, redirect, shop_of};
+}
+mod auth {
+    pub(super) use super::{AdminAuth, LoginCheck, hex, unhex};
+}
+
 /// Who may log in.
 pub enum AdminAuth {
     /// The deployment's Cognito user pool: each marketer has their own account there (password
@@ -45,6 +58,8 @@ pub enum AdminAuth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LoginCheck {
     Accepted,
+    /// The password was right and Cognito asks for the TOTP code; its `Session`.
+    Challenge(String),
     Refused,
     /// The account must first be finished in Cognito (a new password, MFA set-up).
     Unfinished,
@@ -63,6 +78,9 @@ pub struct AdminApp {
     pub session_key: Vec<u8>,
     /// `Secure` on the session cookie (HTTPS); off only for the local stack on plain HTTP.
     pub secure_cookie: bool,
+    /// HTTP Basic credentials on any request (`ADMIN_BASIC_AUTH=on`): for scripts on the local
+    /// stack. Off in the cloud, where only the form and its session cookie log in.
+    pub basic_auth: bool,
     pages: minijinja::Environment<'static>,
 }
 
@@ -105,11 +123,16 @@ impl AdminApp {
                     .ok_or("ADMIN_PASSWORD must hold at least 12 characters")?,
             },
         };
+        let basic_auth = match std::env::var("ADMIN_BASIC_AUTH").as_deref() {
+            Ok("on") => true,
+            Ok("off") | Err(_) => false,
+            Ok(other) => return Err(format!("ADMIN_BASIC_AUTH must be on or off, not {other}").into()),
+        };
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table_name.clone(),
         );
-        Ok(AdminApp::new(
+        let mut app = AdminApp::new(
             store.clone(),
             ShopDirectory::new(
                 store,
@@ -122,7 +145,9 @@ impl AdminApp {
             Arc::new(crate::clock::SystemClock),
             links.derive("admin-session"),
             true,
-        ))
+        );
+        app.basic_auth = basic_auth;
+        Ok(app)
     }
 
     pub fn new(
@@ -142,6 +167,7 @@ impl AdminApp {
             clock,
             session_key,
             secure_cookie,
+            basic_auth: true,
             pages: pages(),
         }
     }
@@ -176,6 +202,12 @@ impl AdminApp {
                     .await;
                 match answer {
                     Ok(out) if out.authentication_result().is_some() => LoginCheck::Accepted,
+                    Ok(out)
+                        if out.challenge_name()
+                            == Some(&aws_sdk_cognitoidentityprovider::types::ChallengeNameType::SoftwareTokenMfa) =>
+                    {
+                        LoginCheck::Challenge(out.session().unwrap_or_default().to_owned())
+                    }
                     Ok(_) => LoginCheck::Unfinished,
                     Err(err) => match err.code() {
                         Some(
@@ -225,22 +257,40 @@ impl AdminApp {
         )
     }
 
-    /// The logged-in user, from the session cookie or HTTP Basic credentials.
-    async fn user(&self, req: &Request) -> Option<String> {
-        let headers = req.headers();
-        if let Some(basic) = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
+    /// The logged-in user, from the session cookie or (where switched on) HTTP Basic
+    /// credentials, checked behind the login throttles.
+    async fn visitor(&self, req: &Request) -> Visitor {
+        if self.basic_auth
+            && let Some(basic) = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Basic "))
         {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(basic.trim())
                 .ok()
-                .and_then(|b| String::from_utf8(b).ok())?;
-            let (user, password) = decoded.split_once(':')?;
-            return (self.check_login(user, password).await == LoginCheck::Accepted)
-                .then(|| user.to_owned());
+                .and_then(|b| String::from_utf8(b).ok());
+            let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+                return Visitor::Nobody;
+            };
+            let address = guard::client_address(req);
+            return match self.guarded_login(&address, user, password).await {
+                Ok(guard::Outcome::In) => Visitor::User(user.to_owned()),
+                Ok(guard::Outcome::Wait(retry_after)) => Visitor::Wait(retry_after),
+                Ok(guard::Outcome::Unavailable(_)) | Err(_) => Visitor::Unavailable,
+                Ok(guard::Outcome::Refused | guard::Outcome::Challenge(_)) => Visitor::Nobody,
+            };
         }
+        match self.session_user(req) {
+            Some(user) => Visitor::User(user),
+            None => Visitor::Nobody,
+        }
+    }
+
+    /// The user of a valid session cookie.
+    fn session_user(&self, req: &Request) -> Option<String> {
+        let headers = req.headers();
         let cookie = headers
             .get_all(http::header::COOKIE)
             .iter()
@@ -268,6 +318,15 @@ impl AdminApp {
     }
 }
 
+/// Who is asking for a page.
+enum Visitor {
+    User(String),
+    Nobody,
+    /// Basic credentials while their user name or address waits.
+    Wait(u64),
+    Unavailable,
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -289,6 +348,8 @@ fn pages() -> minijinja::Environment<'static> {
             include_str!("../admin/pages/messages.html"),
         ),
         ("message.html", include_str!("../admin/pages/message.html")),
+        ("login_code.html", include_str!("../admin/pages/login_code.html")),
+        ("audit.html", include_str!("../admin/pages/audit.html")),
         (
             "customer.html",
             include_str!("../admin/pages/customer.html"),
@@ -421,7 +482,7 @@ impl AdminApp {
                 json!({ "error": error, "next": next }),
             ),
         );
-        if status == 401 && !browser {
+        if status == 401 && !browser && self.basic_auth {
             // Scripts and `curl -u` see the standard challenge; browsers get the form only (a
             // challenge would make them show their own password dialog instead).
             response.headers_mut().insert(
@@ -455,34 +516,11 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
                         .map(|(_, v)| v.clone())
                         .unwrap_or_default()
                 };
-                let (user, password) = (field("username"), field("password"));
                 // Only local paths: never an open redirect.
                 let next = Some(field("next"))
                     .filter(|n| n.starts_with("/admin") && !n.starts_with("//"))
                     .unwrap_or_else(|| "/admin".into());
-                match app.check_login(&user, &password).await {
-                    LoginCheck::Accepted => {
-                        tracing::info!(outcome = "login", "admin logged in");
-                        redirect(&next, Some(app.session_cookie(&user)))
-                    }
-                    LoginCheck::Refused | LoginCheck::Unfinished => {
-                        tracing::warn!(outcome = "login_refused", "admin login refused");
-                        app.login_page(401, &lang, true, &next, browser)
-                    }
-                    LoginCheck::Unavailable(code) => {
-                        tracing::error!(detail = %code, "the user pool did not answer");
-                        let mut response = json_error(
-                            503,
-                            "temporarily_unavailable",
-                            None,
-                            "the login service is busy; try again",
-                        );
-                        response
-                            .headers_mut()
-                            .insert("retry-after", http::HeaderValue::from_static("5"));
-                        response
-                    }
-                }
+                guard::answer_login(app, &req, &lang, browser, &field, next).await
             }
             _ => json_error(405, "method_not_allowed", None, "GET or POST"),
         });
@@ -491,13 +529,16 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
         let clear = format!("{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0");
         return Ok(redirect("/admin/login", Some(clear)));
     }
-    let Some(user) = app.user(&req).await else {
-        let next = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/admin".into());
-        return Ok(app.login_page(401, &lang, false, &next, browser));
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/admin".into());
+    let user = match app.visitor(&req).await {
+        Visitor::User(user) => user,
+        Visitor::Nobody => return Ok(app.login_page(401, &lang, false, &next, browser)),
+        Visitor::Wait(retry_after) => return Ok(app.wait_page(&lang, &next, retry_after)),
+        Visitor::Unavailable => return Ok(guard::busy("the login service is busy; try again")),
     };
     if method != http::Method::GET {
         return Ok(json_error(405, "method_not_allowed", None, "GET only"));
@@ -510,6 +551,8 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
         message_page(app, &req, &lang, &user, rest).await
     } else if let Some(rest) = path.strip_prefix("/admin/customers/") {
         customer_page(app, &req, &lang, &user, rest).await
+    } else if path == "/admin/audit" {
+        audit::audit_page(app, &req, &lang, &user).await
     } else {
         Ok(json_error(404, "not_found", None, "no such page"))
     };
@@ -782,6 +825,23 @@ async fn messages_page(
     if filter.reveal {
         tracing::info!(rows = rows.len(), "email addresses shown in clear");
     }
+    audit::record(
+        app,
+        &shop,
+        user,
+        audit::Shown {
+            page: "messages",
+            format: match filter.format {
+                Format::Html => "html",
+                Format::Csv => "csv",
+                Format::Json => "json",
+            },
+            filters: crate::admin::audit::describe_filter(&filter),
+            rows: rows.len(),
+            revealed: filter.reveal,
+        },
+    )
+    .await?;
     match filter.format {
         Format::Csv => {
             let mut response = respond(200, "text/csv; charset=utf-8", csv::write(&rows));
@@ -907,6 +967,19 @@ async fn message_page(
                 crate::admin::mask_email(&e)
             }
         });
+    audit::record(
+        app,
+        &shop,
+        user,
+        audit::Shown {
+            page: "message",
+            format: "html",
+            filters: format!("customer={customer} key={key}"),
+            rows: usize::from(email.is_some()),
+            revealed: reveal,
+        },
+    )
+    .await?;
     let row = MessageRow::new(&message, None, false, &tz);
     let mut history = vec![
         json!({ "time": local(message.intent.created_at, &tz), "status": "created", "detail": message.cause.as_str() }),
@@ -984,6 +1057,19 @@ async fn customer_page(
             crate::admin::mask_email(e.as_str())
         }
     });
+    audit::record(
+        app,
+        &shop,
+        user,
+        audit::Shown {
+            page: "customer",
+            format: "html",
+            filters: format!("customer={customer}"),
+            rows: usize::from(email.is_some()),
+            revealed: reveal,
+        },
+    )
+    .await?;
     let mut timeline: Vec<(jiff::Timestamp, Value)> = Vec::new();
     let langq = lang
         .param
