@@ -5,10 +5,12 @@
 //! tested with plain values.
 
 mod activity;
-pub use activity::{Activity, ActivityKind};
+pub use activity::{Activity, ActivityKind, ActivityRecord};
 mod admin_audit;
 pub use admin_audit::{AuditAction, AuditEntry};
 mod address;
+mod connection;
+pub use connection::{ShopifyConnection, WooCommerceConnection};
 mod customer;
 mod decide;
 mod erasure;
@@ -24,6 +26,8 @@ mod ids;
 mod login_throttle;
 pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 mod message;
+mod message_record;
+pub use message_record::{MessageRecord, MessageStatus};
 mod money;
 mod order;
 mod preferences;
