@@ -3,14 +3,15 @@
 //! cookie is in `session`, the form token in `csrf`.
 
 use super::AdminApp;
-use super::render::{Lang, json_error, merge, redirect, unavailable};
+use super::guard::{Outcome, busy};
+use super::render::{Lang, json_error, merge, redirect};
 use super::session::clear_session_cookie;
 use crate::domain::ShopId;
-use crate::store::StoreError;
 use base64::Engine;
-use hmac::Mac;
+use hmac::{Hmac, Mac};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use sha2::Sha256;
 
 /// Who may log in.
 pub enum AdminAuth {
@@ -28,8 +29,10 @@ pub enum AdminAuth {
 
 /// What a login attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum LoginCheck {
+pub(super) enum LoginCheck {
     Accepted,
+    /// The password was right and Cognito asks for the TOTP code; its `Session`.
+    Challenge(String),
     Refused,
     /// The account must first be finished in Cognito (a new password, MFA set-up).
     Unfinished,
@@ -38,8 +41,13 @@ enum LoginCheck {
 }
 
 impl AdminApp {
+    /// The MAC of the code form's challenge and the local password check.
+    pub(super) fn mac(&self) -> Hmac<Sha256> {
+        Hmac::<Sha256>::new_from_slice(&self.session_key).expect("HMAC takes any key length")
+    }
+
     /// Checks a user name and password.
-    async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
+    pub(super) async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
         if user.is_empty() || password.is_empty() {
             return LoginCheck::Refused;
         }
@@ -64,6 +72,12 @@ impl AdminApp {
                     .await;
                 match answer {
                     Ok(out) if out.authentication_result().is_some() => LoginCheck::Accepted,
+                    Ok(out)
+                        if out.challenge_name()
+                            == Some(&aws_sdk_cognitoidentityprovider::types::ChallengeNameType::SoftwareTokenMfa) =>
+                    {
+                        LoginCheck::Challenge(out.session().unwrap_or_default().to_owned())
+                    }
                     Ok(_) => LoginCheck::Unfinished,
                     Err(err) => match err.code() {
                         Some(
@@ -90,42 +104,53 @@ impl AdminApp {
             return false;
         };
         let digest = |text: &str| {
-            let mut mac = self.session_mac();
+            let mut mac = self.mac();
             mac.update(text.as_bytes());
             mac.finalize().into_bytes()
         };
         let given = digest(&format!("{user}\n{password}"));
-        let mut mac = self.session_mac();
+        let mut mac = self.mac();
         mac.update(format!("{expected_user}\n{expected}").as_bytes());
         mac.verify_slice(&given).is_ok()
     }
 
-    /// The logged-in user, from HTTP Basic credentials or a session cookie whose generation is
-    /// still the marketer's current one (logout and password resets move it on).
-    pub(super) async fn user(&self, req: &Request) -> Result<Option<String>, StoreError> {
-        if let Some(basic) = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
+    /// The logged-in user, from a session cookie whose generation is still the marketer's
+    /// current one (logout and password resets move it on), or (where switched on) HTTP Basic
+    /// credentials, checked behind the login throttles.
+    pub(super) async fn visitor(&self, req: &Request) -> Visitor {
+        if self.basic_auth
+            && let Some(basic) = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Basic "))
         {
-            let Some((user, password)) = base64::engine::general_purpose::STANDARD
+            let decoded = base64::engine::general_purpose::STANDARD
                 .decode(basic.trim())
                 .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|d| d.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())))
-            else {
-                return Ok(None);
+                .and_then(|b| String::from_utf8(b).ok());
+            let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+                return Visitor::Nobody;
             };
-            return Ok(
-                (self.check_login(&user, &password).await == LoginCheck::Accepted).then_some(user),
-            );
+            let address = super::guard::client_address(req);
+            return match self.guarded_login(&address, user, password).await {
+                Ok(Outcome::In) => Visitor::User(user.to_owned()),
+                Ok(Outcome::Wait(retry_after)) => Visitor::Wait(retry_after),
+                Ok(Outcome::Unavailable(_)) | Err(_) => Visitor::Unavailable,
+                Ok(Outcome::Refused | Outcome::Challenge(_)) => Visitor::Nobody,
+            };
         }
         let Some(session) = self.session_of(req) else {
-            return Ok(None);
+            return Visitor::Nobody;
         };
-        let current = self.store.session_generation(&session.user).await?;
-        Ok((current == session.generation).then_some(session.user))
+        match self.store.session_generation(&session.user).await {
+            Ok(current) if current == session.generation => Visitor::User(session.user),
+            Ok(_) => Visitor::Nobody,
+            Err(err) => {
+                tracing::error!(detail = %err, "the session could not be checked");
+                Visitor::Unavailable
+            }
+        }
     }
 
     pub(super) fn login_page(
@@ -149,7 +174,7 @@ impl AdminApp {
                 json!({ "error": error, "next": next }),
             ),
         );
-        if status == 401 && !browser {
+        if status == 401 && !browser && self.basic_auth {
             // Scripts and `curl -u` see the standard challenge; browsers get the form only (a
             // challenge would make them show their own password dialog instead).
             response.headers_mut().insert(
@@ -162,7 +187,7 @@ impl AdminApp {
 }
 
 /// `GET /admin/login` shows the form; `POST /admin/login` checks the form token, then the user
-/// name and password, and starts a session.
+/// name and password (or the TOTP code), and starts a session.
 pub(super) async fn login(
     app: &AdminApp,
     req: &Request,
@@ -172,44 +197,25 @@ pub(super) async fn login(
     match *req.method() {
         http::Method::GET => app.login_page(200, lang, false, "/admin", browser),
         http::Method::POST => {
-            let form = form_fields(req);
+            let form: Vec<(String, String)> = form_urlencoded::parse(req.body().as_ref())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
             let field = |name: &str| {
                 form.iter()
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default()
             };
-            let asked = field("next");
-            let next = same_site_next(&asked);
+            let next = same_site_next(&field("next")).to_owned();
             if !app.form_token_ok(req, &field("csrf")) {
                 tracing::warn!(
                     outcome = "login_refused",
                     detail = "csrf",
                     "admin login without a valid form token"
                 );
-                return app.login_page(403, lang, true, next, browser);
+                return app.login_page(403, lang, true, &next, browser);
             }
-            let (user, password) = (field("username"), field("password"));
-            match app.check_login(&user, &password).await {
-                LoginCheck::Accepted => match app.store.session_generation(&user).await {
-                    Ok(generation) => {
-                        tracing::info!(outcome = "login", "admin logged in");
-                        redirect(next, Some(app.session_cookie(&user, generation)))
-                    }
-                    Err(err) => {
-                        tracing::error!(detail = %err, "the session generation could not be read");
-                        unavailable("the table is busy; try again")
-                    }
-                },
-                LoginCheck::Refused | LoginCheck::Unfinished => {
-                    tracing::warn!(outcome = "login_refused", "admin login refused");
-                    app.login_page(401, lang, true, next, browser)
-                }
-                LoginCheck::Unavailable(code) => {
-                    tracing::error!(detail = %code, "the user pool did not answer");
-                    unavailable("the login service is busy; try again")
-                }
-            }
+            super::guard::answer_login(app, req, lang, browser, &field, next).await
         }
         _ => json_error(405, "method_not_allowed", None, "GET or POST"),
     }
@@ -218,12 +224,11 @@ pub(super) async fn login(
 /// `POST /admin/logout`: with the form token, ends every session of the marketer (the
 /// generation moves on, so a copied cookie is worthless too) and clears the cookie.
 pub(super) async fn logout(app: &AdminApp, req: &Request) -> Response<Body> {
-    let form = form_fields(req);
-    let token = form
-        .iter()
+    let form = form_urlencoded::parse(req.body().as_ref())
         .find(|(k, _)| k == "csrf")
-        .map_or("", |(_, v)| v.as_str());
-    if !app.form_token_ok(req, token) {
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if !app.form_token_ok(req, &form) {
         return json_error(
             403,
             "forbidden",
@@ -235,16 +240,10 @@ pub(super) async fn logout(app: &AdminApp, req: &Request) -> Response<Body> {
         && let Err(err) = app.store.end_sessions(&session.user).await
     {
         tracing::error!(detail = %err, "the sessions could not be ended");
-        return unavailable("the table is busy; try again");
+        return busy("the table is busy; try again");
     }
     tracing::info!(outcome = "logout", "admin logged out");
     redirect("/admin/login", Some(clear_session_cookie()))
-}
-
-fn form_fields(req: &Request) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.body().as_ref())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// Where to go after logging in: a path of these pages (`/admin`, `/admin/...`, `/admin?...`)
@@ -260,6 +259,26 @@ pub(super) fn same_site_next(next: &str) -> &str {
     } else {
         "/admin"
     }
+}
+
+/// Who is asking for a page.
+pub(super) enum Visitor {
+    User(String),
+    Nobody,
+    /// Basic credentials while their user name or address waits.
+    Wait(u64),
+    Unavailable,
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

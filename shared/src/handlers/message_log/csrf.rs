@@ -5,7 +5,8 @@
 //! the cookie nor compute the token.
 
 use super::AdminApp;
-use super::session::{cookie, hex, unhex};
+use super::auth::{hex, unhex};
+use super::session::cookie;
 use hmac::Mac;
 use lambda_http::Request;
 

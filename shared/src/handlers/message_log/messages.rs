@@ -119,6 +119,23 @@ pub(super) async fn messages_page(
     if filter.reveal {
         tracing::info!(rows = rows.len(), "email addresses shown in clear");
     }
+    super::audit::record(
+        app,
+        &shop,
+        user,
+        super::audit::Shown {
+            page: "messages",
+            format: match filter.format {
+                Format::Html => "html",
+                Format::Csv => "csv",
+                Format::Json => "json",
+            },
+            filters: crate::admin::audit::describe_filter(&filter),
+            rows: rows.len(),
+            revealed: filter.reveal,
+        },
+    )
+    .await?;
     match filter.format {
         Format::Csv => {
             let mut response = respond(200, "text/csv; charset=utf-8", csv::write(&rows));

@@ -17,15 +17,19 @@
 //! (templates, language, responses), `paging` (the log index and its cursor) and one file per
 //! page.
 
+mod audit;
 mod auth;
 mod csrf;
 mod customer;
+mod guard;
 mod message;
 mod messages;
+mod mfa;
 mod overview;
 mod paging;
 mod render;
 mod session;
+mod throttle;
 
 pub use auth::AdminAuth;
 
@@ -34,7 +38,7 @@ use crate::domain::ShopId;
 use crate::shops::ShopDirectory;
 use crate::store::Store;
 use lambda_http::{Body, Request, Response};
-use render::{Lang, json_error, pages, unavailable};
+use render::{Lang, json_error, pages};
 use std::sync::Arc;
 
 pub struct AdminApp {
@@ -44,10 +48,14 @@ pub struct AdminApp {
     /// The shops these pages show; the first is the default.
     pub allowed_shops: Vec<ShopId>,
     pub clock: Arc<dyn Clock>,
-    /// Signs session cookies and form tokens: the session secret, used for nothing else.
+    /// The session secret: signs session cookies, form tokens and login challenges, and keys
+    /// the login throttles. No other function holds it.
     pub session_key: Vec<u8>,
     /// `Secure` on the session cookie (HTTPS); off only for the local stack on plain HTTP.
     pub secure_cookie: bool,
+    /// HTTP Basic credentials on any request (`ADMIN_BASIC_AUTH=on`): for scripts on the local
+    /// stack. Off in the cloud, where only the form and its session cookie log in.
+    pub basic_auth: bool,
     pages: minijinja::Environment<'static>,
 }
 
@@ -88,11 +96,18 @@ impl AdminApp {
                     .ok_or("ADMIN_PASSWORD must hold at least 12 characters")?,
             },
         };
+        let basic_auth = match std::env::var("ADMIN_BASIC_AUTH").as_deref() {
+            Ok("on") => true,
+            Ok("off") | Err(_) => false,
+            Ok(other) => {
+                return Err(format!("ADMIN_BASIC_AUTH must be on or off, not {other}").into());
+            }
+        };
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table_name.clone(),
         );
-        Ok(AdminApp::new(
+        let mut app = AdminApp::new(
             store.clone(),
             ShopDirectory::settings_only(store, config.settings_cache),
             auth,
@@ -100,7 +115,9 @@ impl AdminApp {
             Arc::new(crate::clock::SystemClock),
             session_key,
             true,
-        ))
+        );
+        app.basic_auth = basic_auth;
+        Ok(app)
     }
 
     pub fn new(
@@ -120,6 +137,7 @@ impl AdminApp {
             clock,
             session_key,
             secure_cookie,
+            basic_auth: true,
             pages: pages(),
         }
     }
@@ -154,19 +172,17 @@ async fn route(app: &AdminApp, req: &Request, lang: &Lang) -> Response<Body> {
     if path == "/admin/logout" && method == http::Method::POST {
         return auth::logout(app, req).await;
     }
-    let user = match app.user(req).await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            let next = req
-                .uri()
-                .path_and_query()
-                .map(|p| auth::same_site_next(p.as_str()))
-                .unwrap_or("/admin");
-            return app.login_page(401, lang, false, next, browser);
-        }
-        Err(err) => {
-            tracing::error!(detail = %err, "the session could not be checked");
-            return unavailable("the table is busy; try again");
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| auth::same_site_next(p.as_str()))
+        .unwrap_or("/admin");
+    let user = match app.visitor(req).await {
+        auth::Visitor::User(user) => user,
+        auth::Visitor::Nobody => return app.login_page(401, lang, false, next, browser),
+        auth::Visitor::Wait(retry_after) => return app.wait_page(lang, next, retry_after),
+        auth::Visitor::Unavailable => {
+            return guard::busy("the login service is busy; try again");
         }
     };
     if method != http::Method::GET {
@@ -180,11 +196,13 @@ async fn route(app: &AdminApp, req: &Request, lang: &Lang) -> Response<Body> {
         message::message_page(app, req, lang, &user, rest).await
     } else if let Some(rest) = path.strip_prefix("/admin/customers/") {
         customer::customer_page(app, req, lang, &user, rest).await
+    } else if path == "/admin/audit" {
+        audit::audit_page(app, req, lang, &user).await
     } else {
         Ok(json_error(404, "not_found", None, "no such page"))
     };
     result.unwrap_or_else(|err| {
         tracing::error!(detail = %err, "admin page could not be read");
-        unavailable("the table is busy; try again")
+        guard::busy("the table is busy; try again")
     })
 }

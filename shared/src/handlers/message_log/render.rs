@@ -22,6 +22,11 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
             include_str!("../../admin/pages/message.html"),
         ),
         (
+            "login_code.html",
+            include_str!("../../admin/pages/login_code.html"),
+        ),
+        ("audit.html", include_str!("../../admin/pages/audit.html")),
+        (
             "customer.html",
             include_str!("../../admin/pages/customer.html"),
         ),
@@ -127,15 +132,6 @@ pub(super) fn json_error(
         "application/json",
         json!({ "error": error, "field": field, "message": message }).to_string(),
     )
-}
-
-/// 503 with `Retry-After`: a service trouw depends on is busy.
-pub(super) fn unavailable(message: &str) -> Response<Body> {
-    let mut response = json_error(503, "temporarily_unavailable", None, message);
-    response
-        .headers_mut()
-        .insert("retry-after", http::HeaderValue::from_static("5"));
-    response
 }
 
 impl AdminApp {
