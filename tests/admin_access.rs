@@ -407,6 +407,18 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
     assert_eq!(altered.status, 401);
     assert!(!altered.headers.contains_key("set-cookie"));
 
+    // A code form left open longer than Cognito's three minutes is refused as well.
+    let stale = first(base.clone()).await;
+    stack.set_now(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(181));
+    let late = post_form(
+        &base,
+        &stack,
+        &[("challenge", &stale), ("code", &current_code(&secret).await), ("next", "/admin/messages")],
+    )
+    .await;
+    assert_eq!(late.status, 401, "{}", late.body);
+    stack.set_now(jiff::Timestamp::now());
+
     // The right code: the session, and the pages open.
     let challenge = first(base.clone()).await;
     let code = current_code(&secret).await;
