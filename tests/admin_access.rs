@@ -431,6 +431,18 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
     assert_eq!(altered.status, 401);
     assert!(!altered.headers.contains_key("set-cookie"));
 
+    // A code form left open longer than Cognito's three minutes is refused as well.
+    let stale = first(base.clone()).await;
+    stack.set_now(jiff::Timestamp::now() + jiff::SignedDuration::from_secs(181));
+    let late = post_form(
+        &base,
+        &stack,
+        &[("challenge", &stale), ("code", &current_code(&secret).await), ("next", "/admin/messages")],
+    )
+    .await;
+    assert_eq!(late.status, 401, "{}", late.body);
+    stack.set_now(jiff::Timestamp::now());
+
     // The right code: the session, and the pages open.
     let challenge = first(base.clone()).await;
     let code = current_code(&secret).await;
@@ -593,4 +605,63 @@ async fn every_reveal_and_download_is_on_the_audit_page() {
         !audit.body.contains(&bram),
         "no address in clear in the audit"
     );
+}
+
+/// The template is what runs in the cloud: Basic off, TOTP per `AdminMfa`, and the pages'
+/// function may write only login throttles and audit entries.
+#[test]
+fn the_template_switches_basic_off_and_lets_the_pool_require_totp() {
+    use serde_yaml_ng::Value;
+    let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
+    let template: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let resources = &template["Resources"];
+    let function = &resources["MessageLogFunction"]["Properties"];
+    assert_eq!(
+        function["Environment"]["Variables"]["ADMIN_BASIC_AUTH"].as_str(),
+        Some("off")
+    );
+    let mfa: Vec<&str> = template["Parameters"]["AdminMfa"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(mfa, ["OFF", "OPTIONAL", "ON"]);
+    let pool = &resources["AdminUserPool"]["Properties"];
+    match &pool["MfaConfiguration"] {
+        Value::Tagged(tagged) => {
+            assert_eq!(tagged.tag, "Ref");
+            assert_eq!(tagged.value.as_str(), Some("AdminMfa"));
+        }
+        other => panic!("MfaConfiguration follows AdminMfa, not {other:?}"),
+    }
+    let pool_text = serde_yaml_ng::to_string(&pool["EnabledMfas"]).unwrap();
+    assert!(pool_text.contains("SOFTWARE_TOKEN_MFA"), "{pool_text}");
+    // Every statement that lets the pages write is bounded to the throttle and audit keys.
+    let statements = function["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+        .collect::<Vec<_>>();
+    let writes: Vec<&Value> = statements
+        .iter()
+        .filter(|s| {
+            s["Action"].as_sequence().is_some_and(|actions| {
+                actions.iter().any(|a| {
+                    a.as_str()
+                        .is_some_and(|a| a.starts_with("dynamodb:") && !a.contains("Get") && !a.contains("Query"))
+                })
+            })
+        })
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:#?}");
+    let keys: Vec<&str> = writes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["LOGIN#*", "SHOP#*#AUDIT"]);
 }
