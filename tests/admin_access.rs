@@ -437,7 +437,11 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
     let late = post_form(
         &base,
         &stack,
-        &[("challenge", &stale), ("code", &current_code(&secret).await), ("next", "/admin/messages")],
+        &[
+            ("challenge", &stale),
+            ("code", &current_code(&secret).await),
+            ("next", "/admin/messages"),
+        ],
     )
     .await;
     assert_eq!(late.status, 401, "{}", late.body);
@@ -613,8 +617,7 @@ async fn every_reveal_and_download_is_on_the_audit_page() {
 fn the_template_switches_basic_off_and_lets_the_pool_require_totp() {
     use serde_yaml_ng::Value;
     let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
-    let template: Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let template: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let resources = &template["Resources"];
     let function = &resources["MessageLogFunction"]["Properties"];
     assert_eq!(
@@ -650,8 +653,9 @@ fn the_template_switches_basic_off_and_lets_the_pool_require_totp() {
         .filter(|s| {
             s["Action"].as_sequence().is_some_and(|actions| {
                 actions.iter().any(|a| {
-                    a.as_str()
-                        .is_some_and(|a| a.starts_with("dynamodb:") && !a.contains("Get") && !a.contains("Query"))
+                    a.as_str().is_some_and(|a| {
+                        a.starts_with("dynamodb:") && !a.contains("Get") && !a.contains("Query")
+                    })
                 })
             })
         })

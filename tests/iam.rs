@@ -84,3 +84,32 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
     // A new function must be added here, with the parameters it needs.
     assert_eq!(ssm_access(), expected);
 }
+
+#[test]
+fn the_pages_write_only_the_marketers_own_items() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let template: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let function = &template["Resources"]["MessageLogFunction"]["Properties"];
+    let mut bounded = BTreeSet::new();
+    for policy in function["Policies"].as_sequence().into_iter().flatten() {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            let writes = list(&statement["Action"]).into_iter().any(|a| {
+                a.starts_with("dynamodb:")
+                    && !["Get", "Query", "Describe"].iter().any(|r| a.contains(r))
+            });
+            if !writes {
+                continue;
+            }
+            let keys =
+                list(&statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+            assert!(!keys.is_empty(), "an unbounded write: {statement:?}");
+            bounded.extend(keys);
+        }
+    }
+    // Session generations among them: logout writes `ADMIN#...` and nothing else of the table.
+    assert!(bounded.contains("ADMIN#*"), "{bounded:?}");
+    assert!(
+        bounded.iter().all(|k| !k.starts_with("SHOP#*#CUST")),
+        "{bounded:?}"
+    );
+}
