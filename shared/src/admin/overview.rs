@@ -8,7 +8,7 @@
 
 use super::rows::status_word;
 use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, OrderId};
-use crate::store::{ActivityRecord, MessageRecord};
+use crate::domain::{ActivityRecord, MessageRecord};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -367,7 +367,7 @@ mod tests {
         Activity, Currency, DeliveryReport, EventId, MessageClass, MessageData, MessageIntent,
         Money, ShopId,
     };
-    use crate::store::MessageStatus;
+    use crate::domain::MessageStatus;
 
     fn t(s: &str) -> jiff::Timestamp {
         s.parse().unwrap()

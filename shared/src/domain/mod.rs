@@ -5,8 +5,10 @@
 //! tested with plain values.
 
 mod activity;
-pub use activity::{Activity, ActivityKind};
+pub use activity::{Activity, ActivityKind, ActivityRecord};
 mod address;
+mod connection;
+pub use connection::{ShopifyConnection, WooCommerceConnection};
 mod customer;
 mod decide;
 mod erasure;
@@ -20,6 +22,8 @@ mod holdout;
 pub use holdout::is_held_out;
 mod ids;
 mod message;
+mod message_record;
+pub use message_record::{MessageRecord, MessageStatus};
 mod money;
 mod order;
 mod preferences;

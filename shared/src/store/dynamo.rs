@@ -5,11 +5,12 @@ use super::StoreError;
 use super::summaries;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
-    Activity, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport, DeliveryStatus,
-    Email, Erasure, EventId, MessageIntent, Order, OrderId, ShopId, ShopSettings, Timestamp, add_report,
+    ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
+    DeliveryStatus, Email, Erasure, EventId, MessageIntent, MessageRecord, MessageStatus, Order,
+    OrderId, ShopId, ShopSettings, ShopifyConnection, Timestamp, WooCommerceConnection,
+    add_report,
     delivery_status,
 };
-use crate::webhook::{ShopifyConnection, WooCommerceConnection};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -1029,42 +1030,6 @@ fn interpret(reasons: &[String]) -> Result<Written, StoreError> {
     )))
 }
 
-/// A message item: the outbox entry the sender picks up from the table's stream, and later the
-/// message log's row. Created PENDING in the same transaction as the state change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessageRecord {
-    pub shop: ShopId,
-    #[serde(flatten)]
-    pub intent: MessageIntent,
-    pub status: MessageStatus,
-    /// The event that caused it.
-    pub cause: EventId,
-    /// Why it was skipped or deferred (`no_consent`, `quiet_hours`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deferred_until: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ses_message_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rendered_locale: Option<String>,
-    /// Sends SES did not take (throttled) before this one.
-    #[serde(default)]
-    pub attempts: u32,
-    /// What SES reported after the send, in time order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reports: Vec<DeliveryReport>,
-    /// The most telling report: a late "delivered" never hides a bounce.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery_status: Option<DeliveryStatus>,
-}
-
 /// What became of an SES report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportRecorded {
@@ -1074,39 +1039,6 @@ pub enum ReportRecorded {
     Duplicate,
     /// No such message (not trouw's, or removed).
     UnknownMessage,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum MessageStatus {
-    /// Created; waiting for the sender.
-    Pending,
-    /// Claimed by a sender, which is calling SES. A message left here was perhaps sent: it is
-    /// never sent again automatically.
-    Sending,
-    Sent,
-    Skipped,
-    /// Not now (quiet hours, frequency cap): the schedule brings it back at `deferred_until`.
-    Deferred,
-    /// Refused by SES for good.
-    Failed,
-    /// The customer is in the shop's holdout group: not sent, so the message's lift can be
-    /// measured.
-    HeldOut,
-}
-
-impl MessageStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageStatus::Pending => "PENDING",
-            MessageStatus::Sending => "SENDING",
-            MessageStatus::Sent => "SENT",
-            MessageStatus::Skipped => "SKIPPED",
-            MessageStatus::Deferred => "DEFERRED",
-            MessageStatus::Failed => "FAILED",
-            MessageStatus::HeldOut => "HELD_OUT",
-        }
-    }
 }
 
 /// One entry of the due index: the item's key and when it is due (epoch seconds).
@@ -1243,15 +1175,6 @@ pub struct CustomerItems {
     pub orders: Vec<Order>,
     pub messages: Vec<MessageRecord>,
     pub activities: Vec<ActivityRecord>,
-}
-
-/// An activity as stored: whose it is and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActivityRecord {
-    pub shop: ShopId,
-    pub customer_id: CustomerId,
-    #[serde(flatten)]
-    pub activity: Activity,
 }
 
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.

@@ -6,8 +6,10 @@ pub mod keys;
 pub mod summaries;
 
 pub use dynamo::{
-    ActivityRecord, CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, MessageRecord,
-    MessageStatus, ProcessedEvent, ReportRecorded, ShopRecord, Store, Written,
+    CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,
+    ReportRecorded, ShopRecord, Store, Written,
 };
+// Kept here too so that callers may name the stored records beside the store.
+pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
 pub use error::StoreError;
 pub use summaries::StoredDaySummary;
