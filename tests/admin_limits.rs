@@ -79,6 +79,7 @@ fn message_item(
             Vec::new()
         },
         delivery_status: sent.then_some(DeliveryStatus::Delivered),
+        erased_at: None,
     };
     let key = keys::message(&stack.shop, &customer, &record.intent.key);
     let mut item: Item = serde_dynamo::to_item(&record).unwrap();

@@ -105,6 +105,9 @@ pub struct StackOptions {
     /// Serve `POST /dev/run-schedule` and send what webhooks and links cause right away, as
     /// `make dev` does.
     pub with_sender: bool,
+    /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
+    /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
+    pub dynamo_attempt_timeout: Duration,
 }
 
 impl Default for StackOptions {
@@ -114,6 +117,7 @@ impl Default for StackOptions {
             secrets: vec![SECRET],
             secrets_path: "/trouw/test",
             with_sender: false,
+            dynamo_attempt_timeout: Duration::from_millis(500),
         }
     }
 }
@@ -190,8 +194,8 @@ impl TestStack {
                 .endpoint_url(endpoint)
                 .timeout_config(
                     aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                        .operation_attempt_timeout(Duration::from_millis(500))
-                        .operation_timeout(Duration::from_secs(2))
+                        .operation_attempt_timeout(options.dynamo_attempt_timeout)
+                        .operation_timeout(options.dynamo_attempt_timeout * 4)
                         .build(),
                 )
                 .retry_config(

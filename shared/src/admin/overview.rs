@@ -363,11 +363,11 @@ impl DayTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MessageStatus;
     use crate::domain::{
         Activity, Currency, DeliveryReport, EventId, MessageClass, MessageData, MessageIntent,
         Money, ShopId,
     };
-    use crate::domain::MessageStatus;
 
     fn t(s: &str) -> jiff::Timestamp {
         s.parse().unwrap()
@@ -396,6 +396,7 @@ mod tests {
             attempts: 0,
             reports: Vec::new(),
             delivery_status: None,
+            erased_at: None,
         }
     }
 

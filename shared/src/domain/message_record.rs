@@ -38,6 +38,10 @@ pub struct MessageRecord {
     /// The most telling report: a late "delivered" never hides a bounce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_status: Option<DeliveryStatus>,
+    /// The customer was erased: the message keeps its kind, status and times, and nothing
+    /// written to it later (a subject, an error, SES's texts) may be personal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,10 @@ pub use connection::{ShopifyConnection, WooCommerceConnection};
 mod customer;
 mod decide;
 mod erasure;
-pub use erasure::{Erasure, erase};
+pub use erasure::{
+    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_profile,
+    erase_reports, profile_holds_personal_data,
+};
 mod event;
 mod feedback;
 pub use feedback::{

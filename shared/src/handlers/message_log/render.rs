@@ -17,7 +17,10 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
             "messages.html",
             include_str!("../../admin/pages/messages.html"),
         ),
-        ("message.html", include_str!("../../admin/pages/message.html")),
+        (
+            "message.html",
+            include_str!("../../admin/pages/message.html"),
+        ),
         (
             "customer.html",
             include_str!("../../admin/pages/customer.html"),
@@ -106,7 +109,12 @@ pub(super) fn redirect(to: &str, cookie: Option<String>) -> Response<Body> {
     builder.body(Body::Empty).expect("static response parts")
 }
 
-pub(super) fn json_error(status: u16, error: &str, field: Option<&str>, message: &str) -> Response<Body> {
+pub(super) fn json_error(
+    status: u16,
+    error: &str,
+    field: Option<&str>,
+    message: &str,
+) -> Response<Body> {
     respond(
         status,
         "application/json",
