@@ -6,6 +6,8 @@
 
 mod activity;
 pub use activity::{Activity, ActivityKind, ActivityRecord};
+mod admin_audit;
+pub use admin_audit::{AuditAction, AuditEntry};
 mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
@@ -24,6 +26,8 @@ pub use feedback::{
 mod holdout;
 pub use holdout::is_held_out;
 mod ids;
+mod login_throttle;
+pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 mod message;
 mod message_record;
 pub use message_record::{MessageRecord, MessageStatus};

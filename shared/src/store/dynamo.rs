@@ -92,7 +92,7 @@ impl Store {
     }
 
     /// One item by key, decoded; `None` if absent.
-    async fn get<T: serde::de::DeserializeOwned>(
+    pub(super) async fn get<T: serde::de::DeserializeOwned>(
         &self,
         key: &Key,
         kind: &str,
@@ -1437,13 +1437,13 @@ fn put_item(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-fn encode<T: Serialize>(value: &T, key: &Key, kind: &str) -> Result<Item, StoreError> {
+pub(super) fn encode<T: Serialize>(value: &T, key: &Key, kind: &str) -> Result<Item, StoreError> {
     let mut item: Item = to_item(value).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))?;
     item.extend(key.to_item());
     item.insert(ITEM_KIND.into(), AttributeValue::S(kind.into()));
     Ok(item)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(item: Item, kind: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(item: Item, kind: &str) -> Result<T, StoreError> {
     from_item(item).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))
 }

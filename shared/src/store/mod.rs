@@ -1,9 +1,13 @@
 //! DynamoDB: the single table, its items and the one-transaction write of a decision.
 
+mod audit;
 mod dynamo;
 mod error;
 pub mod keys;
+mod login_throttle;
 pub mod summaries;
+
+pub use login_throttle::ThrottleRead;
 
 pub use dynamo::{
     CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,

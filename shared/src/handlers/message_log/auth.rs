@@ -2,6 +2,7 @@
 //! HTTP Basic for scripts, and logout. Every login is checked in one place, [`AdminApp::check_login`].
 
 use super::AdminApp;
+use super::guard::Outcome;
 use super::render::{Lang, json_error, merge, redirect};
 use crate::domain::ShopId;
 use base64::Engine;
@@ -26,8 +27,10 @@ pub enum AdminAuth {
 
 /// What a login attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum LoginCheck {
+pub(super) enum LoginCheck {
     Accepted,
+    /// The password was right and Cognito asks for the TOTP code; its `Session`.
+    Challenge(String),
     Refused,
     /// The account must first be finished in Cognito (a new password, MFA set-up).
     Unfinished,
@@ -40,12 +43,12 @@ const SESSION_SECONDS: i64 = 8 * 3600;
 const COOKIE: &str = "trouw_session";
 
 impl AdminApp {
-    fn mac(&self) -> Hmac<Sha256> {
+    pub(super) fn mac(&self) -> Hmac<Sha256> {
         Hmac::<Sha256>::new_from_slice(&self.session_key).expect("HMAC takes any key length")
     }
 
     /// Checks a user name and password.
-    async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
+    pub(super) async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
         if user.is_empty() || password.is_empty() {
             return LoginCheck::Refused;
         }
@@ -70,6 +73,12 @@ impl AdminApp {
                     .await;
                 match answer {
                     Ok(out) if out.authentication_result().is_some() => LoginCheck::Accepted,
+                    Ok(out)
+                        if out.challenge_name()
+                            == Some(&aws_sdk_cognitoidentityprovider::types::ChallengeNameType::SoftwareTokenMfa) =>
+                    {
+                        LoginCheck::Challenge(out.session().unwrap_or_default().to_owned())
+                    }
                     Ok(_) => LoginCheck::Unfinished,
                     Err(err) => match err.code() {
                         Some(
@@ -106,7 +115,7 @@ impl AdminApp {
         mac.verify_slice(&given).is_ok()
     }
 
-    fn session_cookie(&self, user: &str) -> String {
+    pub(super) fn session_cookie(&self, user: &str) -> String {
         let expires = self.clock.now().as_second() + SESSION_SECONDS;
         let user = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(user);
         let payload = format!("{user}.{expires}");
@@ -119,22 +128,41 @@ impl AdminApp {
         )
     }
 
-    /// The logged-in user, from the session cookie or HTTP Basic credentials.
-    pub(super) async fn user(&self, req: &Request) -> Option<String> {
-        let headers = req.headers();
-        if let Some(basic) = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
+    /// The logged-in user, from the session cookie or (where switched on) HTTP Basic
+    /// credentials, checked behind the login throttles.
+    pub(super) async fn visitor(&self, req: &Request) -> Visitor {
+        if self.basic_auth
+            && let Some(basic) = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Basic "))
         {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(basic.trim())
                 .ok()
-                .and_then(|b| String::from_utf8(b).ok())?;
-            let (user, password) = decoded.split_once(':')?;
-            return (self.check_login(user, password).await == LoginCheck::Accepted)
-                .then(|| user.to_owned());
+                .and_then(|b| String::from_utf8(b).ok());
+            let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':'))
+            else {
+                return Visitor::Nobody;
+            };
+            let address = super::guard::client_address(req);
+            return match self.guarded_login(&address, user, password).await {
+                Ok(Outcome::In) => Visitor::User(user.to_owned()),
+                Ok(Outcome::Wait(retry_after)) => Visitor::Wait(retry_after),
+                Ok(Outcome::Unavailable(_)) | Err(_) => Visitor::Unavailable,
+                Ok(Outcome::Refused | Outcome::Challenge(_)) => Visitor::Nobody,
+            };
         }
+        match self.session_user(req) {
+            Some(user) => Visitor::User(user),
+            None => Visitor::Nobody,
+        }
+    }
+
+    /// The user of a valid session cookie.
+    fn session_user(&self, req: &Request) -> Option<String> {
+        let headers = req.headers();
         let cookie = headers
             .get_all(http::header::COOKIE)
             .iter()
@@ -182,7 +210,7 @@ impl AdminApp {
                 json!({ "error": error, "next": next }),
             ),
         );
-        if status == 401 && !browser {
+        if status == 401 && !browser && self.basic_auth {
             // Scripts and `curl -u` see the standard challenge; browsers get the form only (a
             // challenge would make them show their own password dialog instead).
             response.headers_mut().insert(
@@ -214,34 +242,11 @@ pub(super) async fn login(
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default()
             };
-            let (user, password) = (field("username"), field("password"));
             // Only local paths: never an open redirect.
             let next = Some(field("next"))
                 .filter(|n| n.starts_with("/admin") && !n.starts_with("//"))
                 .unwrap_or_else(|| "/admin".into());
-            match app.check_login(&user, &password).await {
-                LoginCheck::Accepted => {
-                    tracing::info!(outcome = "login", "admin logged in");
-                    redirect(&next, Some(app.session_cookie(&user)))
-                }
-                LoginCheck::Refused | LoginCheck::Unfinished => {
-                    tracing::warn!(outcome = "login_refused", "admin login refused");
-                    app.login_page(401, lang, true, &next, browser)
-                }
-                LoginCheck::Unavailable(code) => {
-                    tracing::error!(detail = %code, "the user pool did not answer");
-                    let mut response = json_error(
-                        503,
-                        "temporarily_unavailable",
-                        None,
-                        "the login service is busy; try again",
-                    );
-                    response
-                        .headers_mut()
-                        .insert("retry-after", http::HeaderValue::from_static("5"));
-                    response
-                }
-            }
+            super::guard::answer_login(app, req, lang, browser, &field, next).await
         }
         _ => json_error(405, "method_not_allowed", None, "GET or POST"),
     }
@@ -253,11 +258,20 @@ pub(super) fn logout() -> Response<Body> {
     redirect("/admin/login", Some(clear))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Who is asking for a page.
+pub(super) enum Visitor {
+    User(String),
+    Nobody,
+    /// Basic credentials while their user name or address waits.
+    Wait(u64),
+    Unavailable,
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())

@@ -57,6 +57,19 @@ pub(super) async fn message_page(
                 crate::admin::mask_email(&e)
             }
         });
+    super::audit::record(
+        app,
+        &shop,
+        user,
+        super::audit::Shown {
+            page: "message",
+            format: "html",
+            filters: format!("customer={customer} key={key}"),
+            rows: usize::from(email.is_some()),
+            revealed: reveal,
+        },
+    )
+    .await?;
     let row = MessageRow::new(&message, None, false, &tz);
     let mut history = vec![
         json!({ "time": local(message.intent.created_at, &tz), "status": "created", "detail": message.cause.as_str() }),

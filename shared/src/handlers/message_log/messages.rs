@@ -135,6 +135,23 @@ pub(super) async fn messages_page(
     if filter.reveal {
         tracing::info!(rows = rows.len(), "email addresses shown in clear");
     }
+    super::audit::record(
+        app,
+        &shop,
+        user,
+        super::audit::Shown {
+            page: "messages",
+            format: match filter.format {
+                Format::Html => "html",
+                Format::Csv => "csv",
+                Format::Json => "json",
+            },
+            filters: crate::admin::audit::describe_filter(&filter),
+            rows: rows.len(),
+            revealed: filter.reveal,
+        },
+    )
+    .await?;
     // A download with more to come names its next part.
     let next_part = next
         .as_ref()

@@ -16,13 +16,17 @@
 //! `render` (templates, language, responses), `paging` (the log index and its cursor) and one
 //! file per page.
 
+mod audit;
 mod auth;
 mod customer;
+mod guard;
+mod mfa;
 mod message;
 mod messages;
 mod overview;
 mod paging;
 mod render;
+mod throttle;
 
 pub use auth::AdminAuth;
 
@@ -45,6 +49,9 @@ pub struct AdminApp {
     pub session_key: Vec<u8>,
     /// `Secure` on the session cookie (HTTPS); off only for the local stack on plain HTTP.
     pub secure_cookie: bool,
+    /// HTTP Basic credentials on any request (`ADMIN_BASIC_AUTH=on`): for scripts on the local
+    /// stack. Off in the cloud, where only the form and its session cookie log in.
+    pub basic_auth: bool,
     pages: minijinja::Environment<'static>,
 }
 
@@ -85,11 +92,18 @@ impl AdminApp {
                     .ok_or("ADMIN_PASSWORD must hold at least 12 characters")?,
             },
         };
+        let basic_auth = match std::env::var("ADMIN_BASIC_AUTH").as_deref() {
+            Ok("on") => true,
+            Ok("off") | Err(_) => false,
+            Ok(other) => {
+                return Err(format!("ADMIN_BASIC_AUTH must be on or off, not {other}").into());
+            }
+        };
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table_name.clone(),
         );
-        Ok(AdminApp::new(
+        let mut app = AdminApp::new(
             store.clone(),
             ShopDirectory::new(
                 store,
@@ -102,7 +116,9 @@ impl AdminApp {
             Arc::new(crate::clock::SystemClock),
             links.derive("admin-session"),
             true,
-        ))
+        );
+        app.basic_auth = basic_auth;
+        Ok(app)
     }
 
     pub fn new(
@@ -122,6 +138,7 @@ impl AdminApp {
             clock,
             session_key,
             secure_cookie,
+            basic_auth: true,
             pages: pages(),
         }
     }
@@ -142,13 +159,18 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
     if path == "/admin/logout" && method == http::Method::POST {
         return Ok(auth::logout());
     }
-    let Some(user) = app.user(&req).await else {
-        let next = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/admin".into());
-        return Ok(app.login_page(401, &lang, false, &next, browser));
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/admin".into());
+    let user = match app.visitor(&req).await {
+        auth::Visitor::User(user) => user,
+        auth::Visitor::Nobody => return Ok(app.login_page(401, &lang, false, &next, browser)),
+        auth::Visitor::Wait(retry_after) => return Ok(app.wait_page(&lang, &next, retry_after)),
+        auth::Visitor::Unavailable => {
+            return Ok(guard::busy("the login service is busy; try again"));
+        }
     };
     if method != http::Method::GET {
         return Ok(json_error(405, "method_not_allowed", None, "GET only"));
@@ -161,6 +183,8 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
         message::message_page(app, &req, &lang, &user, rest).await
     } else if let Some(rest) = path.strip_prefix("/admin/customers/") {
         customer::customer_page(app, &req, &lang, &user, rest).await
+    } else if path == "/admin/audit" {
+        audit::audit_page(app, &req, &lang, &user).await
     } else {
         Ok(json_error(404, "not_found", None, "no such page"))
     };

@@ -22,6 +22,11 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
             include_str!("../../admin/pages/message.html"),
         ),
         (
+            "login_code.html",
+            include_str!("../../admin/pages/login_code.html"),
+        ),
+        ("audit.html", include_str!("../../admin/pages/audit.html")),
+        (
             "customer.html",
             include_str!("../../admin/pages/customer.html"),
         ),
