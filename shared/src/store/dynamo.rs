@@ -1444,6 +1444,9 @@ pub(super) fn encode<T: Serialize>(value: &T, key: &Key, kind: &str) -> Result<I
     Ok(item)
 }
 
-pub(super) fn decode<T: serde::de::DeserializeOwned>(item: Item, kind: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    item: Item,
+    kind: &str,
+) -> Result<T, StoreError> {
     from_item(item).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))
 }

@@ -11,6 +11,7 @@
 //! | activity (timeline)    | `SHOP#{shop}#CUST#{customer}`   | `ACT#{event}#{n}` |
 //! | day summary (overview) | `SHOP#{shop}#DAYS`              | `{UTC date}`    |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
+//! | a marketer's sessions  | `ADMIN#{user hash}`             | `SESSIONS`      |
 //! | login throttle (TTL)   | `LOGIN#USER#{mac}` / `LOGIN#ADDR#{mac}` | `THROTTLE` |
 //! | admin audit (TTL)      | `SHOP#{shop}#AUDIT`             | `AT#{epoch µs}` |
 //!
@@ -112,6 +113,29 @@ pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
         pk: format!("SHOP#{shop}#EVENT#{event}"),
         sk: "EVENT".into(),
     }
+}
+
+/// A marketer's session generation: every session cookie carries the generation it was issued
+/// under, and logging out or a password reset moves it on. The user name (an email address for
+/// Cognito accounts) is hashed, so no address stands in a key.
+pub fn admin_sessions(user: &str) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"trouw-admin\0")
+        .chain_update(user.trim().to_lowercase().as_bytes())
+        .finalize();
+    Key {
+        pk: format!("{ADMIN_PREFIX}{}", hex(&digest)),
+        sk: "SESSIONS".into(),
+    }
+}
+
+/// Partition keys of the marketers' own items start with this (the message-log function may
+/// write only these).
+pub const ADMIN_PREFIX: &str = "ADMIN#";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn health() -> Key {

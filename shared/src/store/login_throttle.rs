@@ -34,7 +34,9 @@ impl Store {
         scope: ThrottleScope,
         subject: &str,
     ) -> Result<ThrottleRead, StoreError> {
-        let item: Option<ThrottleItem> = self.get(&keys::login_throttle(scope, subject), KIND).await?;
+        let item: Option<ThrottleItem> = self
+            .get(&keys::login_throttle(scope, subject), KIND)
+            .await?;
         Ok(item.map_or_else(ThrottleRead::default, |i| ThrottleRead {
             state: i.state,
             version: Some(i.version),
@@ -101,7 +103,12 @@ impl Store {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| (e.code() == Some("ConditionalCheckFailedException"), StoreError::from_sdk(&e))),
+                .map_err(|e| {
+                    (
+                        e.code() == Some("ConditionalCheckFailedException"),
+                        StoreError::from_sdk(&e),
+                    )
+                }),
             Some(_) => {
                 let item = ThrottleItem {
                     state: before.state.clone(),
@@ -117,7 +124,12 @@ impl Store {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| (e.code() == Some("ConditionalCheckFailedException"), StoreError::from_sdk(&e)))
+                    .map_err(|e| {
+                        (
+                            e.code() == Some("ConditionalCheckFailedException"),
+                            StoreError::from_sdk(&e),
+                        )
+                    })
             }
         };
         match result {

@@ -1,5 +1,6 @@
 //! DynamoDB: the single table, its items and the one-transaction write of a decision.
 
+mod admin_sessions;
 mod audit;
 mod dynamo;
 mod error;

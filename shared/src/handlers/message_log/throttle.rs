@@ -43,8 +43,7 @@ impl Attempt {
     /// saw it (never a header the client sets).
     pub fn new(key: &[u8], user: &str, address: &str) -> Attempt {
         let keyed = |purpose: &str, text: &str| {
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
             mac.update(purpose.as_bytes());
             mac.update(b"\0");
             mac.update(text.as_bytes());
@@ -68,16 +67,13 @@ impl Attempt {
         let address_read = store
             .login_throttle(ThrottleScope::Address, &self.address)
             .await?;
-        let waits = [
-            user_read.state.admit(now),
-            address_read.state.admit(now),
-        ]
-        .into_iter()
-        .filter_map(|a| match a {
-            Admission::Wait { retry_after } => Some(retry_after),
-            Admission::Go => None,
-        })
-        .max();
+        let waits = [user_read.state.admit(now), address_read.state.admit(now)]
+            .into_iter()
+            .filter_map(|a| match a {
+                Admission::Wait { retry_after } => Some(retry_after),
+                Admission::Go => None,
+            })
+            .max();
         if let Some(retry_after) = waits {
             return Ok(Gate::Wait { retry_after });
         }
@@ -85,15 +81,21 @@ impl Attempt {
             Ok(slot) => slot,
             Err(retry_after) => return Ok(Gate::Wait { retry_after }),
         };
-        let address =
-            match count(store, ThrottleScope::Address, self.address, address_read, now).await? {
-                Ok(slot) => slot,
-                Err(retry_after) => {
-                    give_back(store, ThrottleScope::User, &user, &ThrottlePolicy::PER_USER)
-                        .await?;
-                    return Ok(Gate::Wait { retry_after });
-                }
-            };
+        let address = match count(
+            store,
+            ThrottleScope::Address,
+            self.address,
+            address_read,
+            now,
+        )
+        .await?
+        {
+            Ok(slot) => slot,
+            Err(retry_after) => {
+                give_back(store, ThrottleScope::User, &user, &ThrottlePolicy::PER_USER).await?;
+                return Ok(Gate::Wait { retry_after });
+            }
+        };
         Ok(Gate::Counted(Counted { user, address }))
     }
 }
@@ -118,7 +120,13 @@ impl Counted {
     /// a second factor follows (the code is counted on its own), or the user pool did not
     /// answer. Both counts are given back; earlier failures stay.
     pub async fn give_back(self, store: &Store) -> Result<(), StoreError> {
-        give_back(store, ThrottleScope::User, &self.user, &ThrottlePolicy::PER_USER).await?;
+        give_back(
+            store,
+            ThrottleScope::User,
+            &self.user,
+            &ThrottlePolicy::PER_USER,
+        )
+        .await?;
         give_back(
             store,
             ThrottleScope::Address,
