@@ -8,8 +8,8 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeSet;
 use trouw::domain::{
-    Activity, ActivityKind, CustomerId, CustomerProfile, Email, Stamped, DeliveryReport, DeliveryStatus, EventId, MessageClass,
-    MessageData, MessageIntent, OrderId,
+    Activity, ActivityKind, CustomerId, CustomerProfile, DeliveryReport, DeliveryStatus, Email,
+    EventId, MessageClass, MessageData, MessageIntent, OrderId, Stamped,
 };
 use trouw::store::{ActivityRecord, MessageRecord, MessageStatus, keys};
 use trouw_tests::client::Answer;
@@ -206,7 +206,12 @@ async fn exports_of_a_big_log_come_in_parts_under_six_megabytes_holding_every_ro
         let mut addresses = 0;
         loop {
             let part = admin(&stack, &path).await;
-            assert_eq!(part.status, 200, "{}", &part.body[..part.body.len().min(500)]);
+            assert_eq!(
+                part.status,
+                200,
+                "{}",
+                &part.body[..part.body.len().min(500)]
+            );
             parts += 1;
             assert!(
                 part.body.len() < LAMBDA_RESPONSE_LIMIT - 512 * 1024,
@@ -348,8 +353,14 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
 
     let first = admin(&stack, &period).await;
     assert_eq!(first.status, 200, "{}", first.body);
-    assert_eq!(kind_row(&first.body, "reactivation"), [300, 300, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(kind_row(&first.body, "tier-reached"), [0, 0, 0, 0, 0, 0, 120, 0]);
+    assert_eq!(
+        kind_row(&first.body, "reactivation"),
+        [300, 300, 0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        kind_row(&first.body, "tier-reached"),
+        [0, 0, 0, 0, 0, 0, 120, 0]
+    );
     assert!(
         first
             .body
@@ -408,7 +419,10 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
     let before = stack.requests.get();
     let third = admin(&stack, &period).await;
     let requests = stack.requests.get() - before;
-    assert_eq!(kind_row(&third.body, "reactivation"), [300, 300, 0, 0, 1, 1, 0, 0]);
+    assert_eq!(
+        kind_row(&third.body, "reactivation"),
+        [300, 300, 0, 0, 1, 1, 0, 0]
+    );
     assert!(requests <= login + 6, "{requests}: one day read again");
 
     // The waiting message of 20 days ago is sent now: that day is counted again too.
@@ -437,7 +451,10 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
         .await
         .unwrap();
     let fourth = admin(&stack, &period).await;
-    assert_eq!(kind_row(&fourth.body, "tier-reached"), [1, 0, 0, 0, 0, 0, 120, 0]);
+    assert_eq!(
+        kind_row(&fourth.body, "tier-reached"),
+        [1, 0, 0, 0, 0, 0, 120, 0]
+    );
 
     // A period is at most 366 days.
     for (query, field) in [
@@ -530,15 +547,24 @@ async fn a_tampered_cursor_is_a_400_naming_it_never_a_walk_of_days() {
     for (name, bad) in [
         ("not base64", "!!!".to_owned()),
         ("not JSON", "bm90IGpzb24".to_owned()),
-        ("a day after the period", cursor(&later, serde_json::json!({}))),
-        ("a day before the period", cursor(&earlier, serde_json::json!({}))),
+        (
+            "a day after the period",
+            cursor(&later, serde_json::json!({})),
+        ),
+        (
+            "a day before the period",
+            cursor(&earlier, serde_json::json!({})),
+        ),
         ("no day", cursor("2026-02-30", serde_json::json!({}))),
         ("another shop's key", cursor(&day, other_shop.clone())),
         ("a key of another day", cursor(&later, key.clone())),
         ("an extra attribute", cursor(&day, extra.clone())),
         ("a time that is no number", cursor(&day, no_number.clone())),
         ("far too long", "A".repeat(5000)),
-        ("the last day there is", cursor("9999-12-31", serde_json::json!({}))),
+        (
+            "the last day there is",
+            cursor("9999-12-31", serde_json::json!({})),
+        ),
     ] {
         for format in ["html", "json", "csv"] {
             let requests = stack.requests.get();

@@ -257,7 +257,12 @@ pub fn utc_day_bounds(day: Date) -> (Timestamp, Timestamp) {
         .to_zoned_datetime(TimeZone::UTC)
         .map(|z| z.timestamp())
         .unwrap_or(Timestamp::MIN);
-    (start, start.saturating_add(SignedDuration::from_hours(24)).unwrap_or(Timestamp::MAX))
+    (
+        start,
+        start
+            .saturating_add(SignedDuration::from_hours(24))
+            .unwrap_or(Timestamp::MAX),
+    )
 }
 
 /// The first local midnight of `tz` within a UTC day, where the day's summary is split so that
@@ -302,7 +307,9 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
         return parts;
     }
     let utc = |t: Timestamp| t.to_zoned_datetime(TimeZone::UTC).date();
-    let last = utc(end.saturating_sub(SignedDuration::from_nanos(1)).unwrap_or(end));
+    let last = utc(end
+        .saturating_sub(SignedDuration::from_nanos(1))
+        .unwrap_or(end));
     let mut day = utc(start);
     while day <= last {
         let (d0, d1) = utc_day_bounds(day);
@@ -572,11 +579,19 @@ mod tests {
         assert_eq!(parts[0].split, Some(start));
         assert_eq!(parts[3].split, Some(end));
         // In UTC every day is whole; its split is its own midnight.
-        let utc = day_parts(t("2026-11-01T00:00:00Z"), t("2026-11-03T00:00:00Z"), &TimeZone::UTC);
+        let utc = day_parts(
+            t("2026-11-01T00:00:00Z"),
+            t("2026-11-03T00:00:00Z"),
+            &TimeZone::UTC,
+        );
         assert_eq!(utc.len(), 2);
         assert!(utc.iter().all(|p| p.take == Take::Whole));
         // A stretch that ends at no local midnight is counted from the log.
-        let odd = day_parts(t("2026-11-01T00:00:00Z"), t("2026-11-01T05:00:00Z"), &amsterdam);
+        let odd = day_parts(
+            t("2026-11-01T00:00:00Z"),
+            t("2026-11-01T05:00:00Z"),
+            &amsterdam,
+        );
         assert_eq!(
             odd[0].take,
             Take::Window(t("2026-11-01T00:00:00Z"), t("2026-11-01T05:00:00Z"))

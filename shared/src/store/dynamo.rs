@@ -2,13 +2,13 @@
 //! (processed-event record, profile, order) and one `TransactWriteItems`.
 
 use super::StoreError;
-use super::summaries;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
+use super::summaries;
 use crate::domain::{
     ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
-    DeliveryStatus, Email, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord, MessageStatus,
-    Order, OrderId, ShopId, ShopSettings, ShopifyConnection, Timestamp, WooCommerceConnection,
-    add_report, delivery_status,
+    DeliveryStatus, Email, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord,
+    MessageStatus, Order, OrderId, ShopId, ShopSettings, ShopifyConnection, Timestamp,
+    WooCommerceConnection, add_report, delivery_status,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -814,7 +814,7 @@ impl Store {
             match update.send().await {
                 Ok(_) => {
                     self.mark_log_change(shop, message.intent.created_at, report.at)
-                    .await?;
+                        .await?;
                     return Ok(ReportRecorded::Added);
                 }
                 Err(err) if err.code() == Some("ConditionalCheckFailedException") => continue,

@@ -156,7 +156,12 @@ pub(super) async fn messages_page(
     let next_part = next
         .as_ref()
         .filter(|_| filter.format != Format::Html)
-        .map(|c| format!("/admin/messages?{}", filter.query(filter.format, Some(&c.encode()))));
+        .map(|c| {
+            format!(
+                "/admin/messages?{}",
+                filter.query(filter.format, Some(&c.encode()))
+            )
+        });
     let with_next = |mut response: Response<Body>| {
         if let Some(next) = &next_part
             && let Ok(link) = http::HeaderValue::from_str(&format!("<{next}>; rel=\"next\""))

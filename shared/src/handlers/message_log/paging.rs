@@ -229,8 +229,16 @@ mod tests {
     fn genuine(shop: &ShopId) -> Cursor {
         let day: Date = "2026-11-10".parse().unwrap();
         let at: Timestamp = "2026-11-10T12:00:00Z".parse().unwrap();
-        let mut key = keys::message(shop, &crate::domain::CustomerId::parse("cus-1").unwrap(), "survey#e").to_item();
-        key.insert(keys::LOG_DAY.into(), AttributeValue::S(keys::log_day(shop, day)));
+        let mut key = keys::message(
+            shop,
+            &crate::domain::CustomerId::parse("cus-1").unwrap(),
+            "survey#e",
+        )
+        .to_item();
+        key.insert(
+            keys::LOG_DAY.into(),
+            AttributeValue::S(keys::log_day(shop, day)),
+        );
         key.insert(
             keys::LOG_AT.into(),
             AttributeValue::N(at.as_millisecond().to_string()),
@@ -260,7 +268,10 @@ mod tests {
                 day: day.parse().unwrap(),
                 key: None,
             };
-            assert!(Cursor::decode(&far.encode(), &shop, &period).is_none(), "{day}");
+            assert!(
+                Cursor::decode(&far.encode(), &shop, &period).is_none(),
+                "{day}"
+            );
         }
         let moved = Cursor {
             day: "2026-11-11".parse().unwrap(),
