@@ -80,6 +80,7 @@ fn message_item(
         },
         delivery_status: sent.then_some(DeliveryStatus::Delivered),
         erased_at: None,
+        claimed_at: None,
     };
     let key = keys::message(&stack.shop, &customer, &record.intent.key);
     let mut item: Item = serde_dynamo::to_item(&record).unwrap();

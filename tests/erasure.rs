@@ -151,6 +151,7 @@ fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageReco
         reports: Vec::new(),
         delivery_status: None,
         erased_at: None,
+        claimed_at: None,
     }
 }
 

@@ -825,3 +825,107 @@ async fn unreadable_and_failing_items_are_counted_and_skipped_and_the_pass_goes_
     );
     assert_eq!(report["timers_handled"], 0);
 }
+
+#[tokio::test]
+async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counted_once_and_never_sent()
+ {
+    let stack = TestStack::start().await;
+    let claimed_at: jiff::Timestamp = "2026-11-02T10:00:00Z".parse().unwrap();
+    stack.set_now(claimed_at);
+    let email = format!("{}@example.nl", unique("stil"));
+    order(&stack, "cus-stuck", &email).await;
+    let customer = CustomerId::parse("cus-stuck").unwrap();
+    let key = "loyalty-earned#order-cus-stuck";
+    // A sender claims the message and stops before it records what SES said (a timeout, a
+    // crash): the claim is the real one.
+    let store = &stack.app.webhooks.store;
+    let claimed = store
+        .claim_message(&stack.shop, &customer, key, claimed_at)
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert_eq!(claimed.status, MessageStatus::Sending);
+    let sender = stack.sender(stack.clock(), None).await;
+    let list = |status: &str| {
+        format!(
+            "/admin/messages?shop={}&customer=cus-stuck&from=2026-11-01&to=2026-11-03{status}",
+            stack.shop
+        )
+    };
+
+    // Ten minutes on: still sending, and not yet due.
+    stack.set_now(claimed_at + jiff::SignedDuration::from_mins(10));
+    let rows = admin_get(&stack, &format!("{}&format=json", list(""))).await;
+    assert_eq!(rows.json()["rows"][0]["status"], "sending", "{}", rows.body);
+    let report = run_pass(&sender).await.unwrap();
+    assert_eq!((report.due_items_read, report.send_unknown), (0, 0));
+
+    // Past fifteen minutes the pages say `unknown` with the reason, before any pass ran: the
+    // list, its CSV and JSON, the status filter and the message's page.
+    stack.set_now(claimed_at + jiff::SignedDuration::from_mins(16));
+    let rows = admin_get(&stack, &format!("{}&format=json", list(""))).await;
+    let row = &rows.json()["rows"][0];
+    assert_eq!(
+        (row["status"].as_str(), row["reason"].as_str()),
+        (Some("unknown"), Some("sender_stopped")),
+        "{}",
+        rows.body
+    );
+    let csv = admin_get(&stack, &format!("{}&format=csv", list(""))).await;
+    assert!(
+        csv.body.contains("unknown") && csv.body.contains("sender_stopped"),
+        "{}",
+        csv.body
+    );
+    let html = admin_get(&stack, &list("&status=unknown")).await;
+    assert!(html.body.contains("status-unknown"), "{}", html.body);
+    let page = admin_get(
+        &stack,
+        &format!(
+            "/admin/messages/cus-stuck/loyalty-earned%23order-cus-stuck?shop={}",
+            stack.shop
+        ),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("unknown") && page.body.contains("sender_stopped"),
+        "{}",
+        page.body
+    );
+
+    // The schedule meets it in the due index once: counted, recorded, out of the index.
+    let report = run_pass(&sender).await.unwrap();
+    assert_eq!(
+        (report.due_items_read, report.send_unknown),
+        (1, 1),
+        "{report:?}"
+    );
+    let stuck = store
+        .message_at(&trouw::store::keys::message(&stack.shop, &customer, key))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stuck.status, MessageStatus::Sending, "never sent again");
+    assert_eq!(stuck.reason.as_deref(), Some("sender_stopped"));
+    let report = run_pass(&sender).await.unwrap();
+    assert_eq!(
+        (report.due_items_read, report.send_unknown),
+        (0, 0),
+        "counted once"
+    );
+    // A second delivery of the stream record, and later passes, send nothing.
+    let again = trouw::handlers::send_messages::deliver(&sender, &stuck)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        trouw::handlers::send_messages::Delivery::AlreadyHandled
+    );
+    stack.set_now(claimed_at + jiff::SignedDuration::from_hours(24));
+    run_pass(&sender).await.unwrap();
+    assert!(
+        emails_to(&email).await.is_empty(),
+        "at most once: nothing was sent"
+    );
+}

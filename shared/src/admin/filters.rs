@@ -5,9 +5,10 @@ use crate::domain::{CustomerId, MessageClass, ShopId};
 use jiff::civil::Date;
 
 /// Statuses as the product names them everywhere (lowercase), for the status filter.
-pub const STATUSES: [&str; 14] = [
+pub const STATUSES: [&str; 15] = [
     "pending",
     "sending",
+    "unknown",
     "sent",
     "skipped",
     "deferred",

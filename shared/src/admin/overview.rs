@@ -404,6 +404,7 @@ mod tests {
             reports: Vec::new(),
             delivery_status: None,
             erased_at: None,
+            claimed_at: None,
         }
     }
 

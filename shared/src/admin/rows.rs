@@ -54,14 +54,18 @@ impl MessageRow {
 }
 
 /// The status as the product names it: SES's most telling report once there is one, else what
-/// the sender recorded.
+/// the sender recorded; `unknown` for a message whose sender stopped after the claim (see
+/// `MessageRecord::seen_at`).
 pub fn status_word(message: &MessageRecord) -> &'static str {
-    use crate::domain::MessageStatus;
+    use crate::domain::{MessageStatus, SENDING_UNKNOWN_REASON};
     if let Some(status) = message.delivery_status {
         return status.as_str();
     }
     match message.status {
         MessageStatus::Pending => "pending",
+        MessageStatus::Sending if message.reason.as_deref() == Some(SENDING_UNKNOWN_REASON) => {
+            "unknown"
+        }
         MessageStatus::Sending => "sending",
         MessageStatus::Sent => "sent",
         MessageStatus::Skipped => "skipped",

@@ -207,6 +207,15 @@ impl MessageIntent {
     }
 }
 
+/// A message claimed for sending (SENDING) whose outcome was not recorded this long after the
+/// claim counts as `unknown`: its sender stopped between the claim and the record, perhaps
+/// after SES took it. It is never sent again automatically (at most once); the marketers' pages
+/// show it, the schedule counts it once and an alarm fires.
+pub const SENDING_UNKNOWN_AFTER: SignedDuration = SignedDuration::from_mins(15);
+
+/// The reason shown with such a message.
+pub const SENDING_UNKNOWN_REASON: &str = "sender_stopped";
+
 /// The longest message key (bytes): its item's sort key (`MSG#{key}`) stays far below
 /// DynamoDB's 1 KB, and the key fits SES tags and the marketers' URLs.
 pub const MAX_MESSAGE_KEY_BYTES: usize = 180;

@@ -1,7 +1,10 @@
 //! A message as the table keeps it: the outbox entry the sender picks up and, later, the row the
 //! marketers' pages show. The store reads and writes it; the admin views read it.
 
-use super::{DeliveryReport, DeliveryStatus, EventId, MessageIntent, ShopId, Timestamp};
+use super::{
+    DeliveryReport, DeliveryStatus, EventId, MessageIntent, SENDING_UNKNOWN_AFTER,
+    SENDING_UNKNOWN_REASON, ShopId, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// A message item: the outbox entry the sender picks up from the table's stream, and later the
@@ -42,6 +45,9 @@ pub struct MessageRecord {
     /// written to it later (a subject, an error, SES's texts) may be personal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<Timestamp>,
+    /// When a sender claimed it for sending (it became SENDING).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +69,29 @@ pub enum MessageStatus {
     HeldOut,
 }
 
+impl MessageRecord {
+    /// Whether the outcome of sending it is unknown at `now`: still SENDING
+    /// [`SENDING_UNKNOWN_AFTER`] after its claim (the sender stopped between the claim and the
+    /// record, perhaps after SES took it), or marked so by the schedule. Such a message is
+    /// never sent again automatically.
+    pub fn send_outcome_unknown(&self, now: Timestamp) -> bool {
+        self.status == MessageStatus::Sending
+            && (self.reason.as_deref() == Some(SENDING_UNKNOWN_REASON)
+                || self
+                    .claimed_at
+                    .is_some_and(|claimed| now >= claimed + SENDING_UNKNOWN_AFTER))
+    }
+
+    /// The message as the marketers' pages show it at `now`: one whose outcome is unknown
+    /// carries the reason (`sender_stopped`) even before the schedule recorded it.
+    pub fn seen_at(mut self, now: Timestamp) -> Self {
+        if self.send_outcome_unknown(now) {
+            self.reason = Some(SENDING_UNKNOWN_REASON.into());
+        }
+        self
+    }
+}
+
 impl MessageStatus {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -74,5 +103,64 @@ impl MessageStatus {
             MessageStatus::Failed => "FAILED",
             MessageStatus::HeldOut => "HELD_OUT",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CustomerId, MessageClass, MessageData, OrderId};
+
+    fn claimed(at: &str) -> MessageRecord {
+        let at: Timestamp = at.parse().unwrap();
+        MessageRecord {
+            shop: ShopId::parse("demo").unwrap(),
+            intent: MessageIntent {
+                key: "survey#NL-1".into(),
+                customer_id: CustomerId::parse("cus-1").unwrap(),
+                class: MessageClass::Service,
+                locale: None,
+                data: MessageData::SurveyRequest {
+                    order_id: OrderId::parse("NL-1").unwrap(),
+                },
+                created_at: at,
+            },
+            status: MessageStatus::Sending,
+            cause: EventId::parse("e-1").unwrap(),
+            reason: None,
+            deferred_until: None,
+            error: None,
+            ses_message_id: None,
+            sent_at: None,
+            subject: None,
+            rendered_locale: None,
+            attempts: 0,
+            reports: Vec::new(),
+            delivery_status: None,
+            erased_at: None,
+            claimed_at: Some(at),
+        }
+    }
+
+    #[test]
+    fn a_message_still_sending_fifteen_minutes_after_its_claim_has_an_unknown_outcome() {
+        let message = claimed("2026-11-09T13:00:00Z");
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        assert!(!message.send_outcome_unknown(at("2026-11-09T13:14:59Z")));
+        assert!(message.send_outcome_unknown(at("2026-11-09T13:15:00Z")));
+        let mut sent = message.clone();
+        sent.status = MessageStatus::Sent;
+        assert!(!sent.send_outcome_unknown(at("2026-11-10T13:00:00Z")));
+        // Marked by the schedule: unknown whatever the clock says.
+        let mut marked = message;
+        marked.reason = Some(SENDING_UNKNOWN_REASON.into());
+        assert!(marked.send_outcome_unknown(at("2026-11-09T13:01:00Z")));
+        let seen = claimed("2026-11-09T13:00:00Z").seen_at(at("2026-11-09T13:20:00Z"));
+        assert_eq!(seen.reason.as_deref(), Some(SENDING_UNKNOWN_REASON));
+        assert_eq!(
+            seen.status,
+            MessageStatus::Sending,
+            "still never sent again"
+        );
     }
 }

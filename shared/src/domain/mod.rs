@@ -49,7 +49,8 @@ pub use event::{
 pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku, derived_id};
 pub use message::{
     DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
-    OptOut, OptOutScope, SkipReason, Verdict, gate, message_key,
+    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SkipReason, Verdict, gate,
+    message_key,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};

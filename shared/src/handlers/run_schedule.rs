@@ -1,13 +1,15 @@
 //! `run-schedule`: started by an EventBridge schedule. Reads only what is due from the sparse,
 //! write-sharded due index, page by page, never a Scan, and hands each item to the code that
-//! handles it: a deferred message goes back through the sender (claim, gate, send). A pass that
+//! handles it: a deferred message goes back through the sender (claim, gate, send); a message
+//! still SENDING when its outcome counts as unknown is recorded so, once. A pass that
 //! dies halfway is simply repeated by the next: every step is idempotent. One bad item never
 //! stops a pass: it is logged with its key and error kind, counted (`unreadable`, `failed`)
 //! and reported as a CloudWatch metric, and the pass goes on.
 
 use super::send_messages::{Delivery, SenderApp, deliver};
+use crate::domain::SENDING_UNKNOWN_REASON;
 use crate::store::keys::{self, DUE_SHARDS};
-use crate::store::{DueEntry, StoreError};
+use crate::store::{DueEntry, MessageStatus, StoreError};
 use crate::telemetry::emit_metrics;
 use serde::Serialize;
 
@@ -26,6 +28,9 @@ pub struct PassReport {
     /// Entries whose handling failed (the store or the shop's settings were unavailable, a
     /// write was refused): skipped, logged with its key; still due, so the next pass retries.
     pub failed: usize,
+    /// Messages still SENDING when their outcome became unknown (the sender stopped after the
+    /// claim): recorded `unknown` on the item once, logged and counted; never sent again.
+    pub send_unknown: usize,
 }
 
 /// Why one due item was skipped; the pass goes on with the next.
@@ -64,6 +69,15 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
                     Ok(EntryOutcome::Timer) => report.timers_handled += 1,
                     Ok(EntryOutcome::Message) => report.messages_handled += 1,
                     Ok(EntryOutcome::AlreadyHandled) => report.already_handled += 1,
+                    Ok(EntryOutcome::SendUnknown) => {
+                        report.send_unknown += 1;
+                        tracing::error!(
+                            pk = %entry.key.pk,
+                            sk = %entry.key.sk,
+                            reason = SENDING_UNKNOWN_REASON,
+                            "message outcome unknown: still SENDING long after its claim; not sent again"
+                        );
+                    }
                     Ok(EntryOutcome::Nothing) => {}
                     Err(err) => {
                         let (count, what, kind, detail) = match &err {
@@ -99,6 +113,7 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
             timers_handled = report.timers_handled,
             unreadable = report.unreadable,
             failed = report.failed,
+            send_unknown = report.send_unknown,
             "schedule pass done"
         );
     }
@@ -111,6 +126,7 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
                 "ScheduleItemFailures",
                 (report.unreadable + report.failed) as u64,
             ),
+            ("MessagesSendUnknown", report.send_unknown as u64),
         ],
         now,
     );
@@ -122,6 +138,8 @@ enum EntryOutcome {
     Timer,
     Message,
     AlreadyHandled,
+    /// A message found SENDING at the time its outcome counts as unknown, now marked so.
+    SendUnknown,
     /// Nothing to do (a timer that another pass applied, a message that is gone).
     Nothing,
 }
@@ -144,6 +162,18 @@ async fn handle_entry(app: &SenderApp, entry: &DueEntry) -> Result<EntryOutcome,
     let Some(message) = app.store.message_at(key).await? else {
         return Ok(EntryOutcome::Nothing);
     };
+    if message.status == MessageStatus::Sending {
+        // The claim put it here for this moment; a recorded outcome would have taken it out.
+        let marked = app
+            .store
+            .mark_send_unknown(key, SENDING_UNKNOWN_REASON, app.clock.now())
+            .await?;
+        return Ok(if marked {
+            EntryOutcome::SendUnknown
+        } else {
+            EntryOutcome::Nothing
+        });
+    }
     match deliver(app, &message).await {
         Ok(Delivery::Done(_)) => Ok(EntryOutcome::Message),
         Ok(Delivery::AlreadyHandled) => Ok(EntryOutcome::AlreadyHandled),

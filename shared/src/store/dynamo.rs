@@ -533,7 +533,10 @@ impl Store {
 
     /// Claims a message for sending: PENDING (or DEFERRED and due) becomes SENDING, atomically.
     /// `None` if someone else has it or it was handled already, so a second delivery of the
-    /// same stream record does nothing.
+    /// same stream record does nothing. The claim also puts the message in the due index at
+    /// the moment its outcome counts as unknown (`SENDING_UNKNOWN_AFTER`): recording the
+    /// outcome takes it out again, so the schedule meets only a message whose sender stopped
+    /// between the claim and the record.
     pub async fn claim_message(
         &self,
         shop: &ShopId,
@@ -541,12 +544,16 @@ impl Store {
         key: &str,
         now: Timestamp,
     ) -> Result<Option<MessageRecord>, StoreError> {
+        let item_key = keys::message(shop, customer, key);
+        let unknown_at = now + crate::domain::SENDING_UNKNOWN_AFTER;
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(keys::message(shop, customer, key).to_item()))
-            .update_expression("SET #status = :sending, claimed_at = :now REMOVE due_shard")
+            .set_key(Some(item_key.to_item()))
+            .update_expression(
+                "SET #status = :sending, claimed_at = :now, due_at = :unknown_at, due_shard = :shard",
+            )
             .condition_expression(
                 "#status = :pending OR (#status = :deferred AND due_at <= :now_epoch)",
             )
@@ -567,6 +574,14 @@ impl Store {
             .expression_attribute_values(
                 ":now_epoch",
                 AttributeValue::N(now.as_second().to_string()),
+            )
+            .expression_attribute_values(
+                ":unknown_at",
+                AttributeValue::N(unknown_at.as_second().to_string()),
+            )
+            .expression_attribute_values(
+                ":shard",
+                AttributeValue::S(keys::due_shard(&item_key.pk)),
             )
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
@@ -696,6 +711,12 @@ impl Store {
                 .filter(|clause| !erased || !personal.iter().any(|p| clause.contains(p))),
         );
         let set = clauses.join(", ");
+        // Out of the due index, where the claim put it, unless deferred to a new due time.
+        let remove = if set.contains("due_at") {
+            ""
+        } else {
+            " REMOVE due_shard, due_at"
+        };
         values.retain(|(name, _)| !erased || !personal.contains(name));
         values.push((":status", s(status.as_str())));
         values.push((":sending", s(MessageStatus::Sending.as_str())));
@@ -703,7 +724,7 @@ impl Store {
         let mut update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::message(shop, customer, key).to_item()))
-            .update_expression(format!("SET {set}"))
+            .update_expression(format!("SET {set}{remove}"))
             .condition_expression(if erased {
                 "#status = :sending AND attribute_exists(erased_at)"
             } else {
@@ -750,6 +771,39 @@ impl Store {
             items.push(TransactWriteItem::builder().update(changed).build());
         }
         Ok(items)
+    }
+
+    /// Records on a message still SENDING at its due time that its outcome is unknown (the
+    /// sender stopped between the claim and the record; SES may have sent it), once, and takes
+    /// it out of the due index. It stays SENDING, so it is never sent again automatically.
+    /// `false` if the sender recorded an outcome after all, or it was marked already.
+    pub async fn mark_send_unknown(
+        &self,
+        key: &Key,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .update_expression("SET reason = :reason, unknown_at = :now REMOVE due_shard, due_at")
+            .condition_expression("#status = :sending AND attribute_not_exists(unknown_at)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(
+                ":sending",
+                AttributeValue::S(MessageStatus::Sending.as_str().into()),
+            )
+            .expression_attribute_values(":reason", AttributeValue::S(reason.into()))
+            .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
     }
 
     /// Adds an SES report to its message's history and sets the delivery status, with a
@@ -1312,6 +1366,7 @@ impl MessageRecord {
             reports: Vec::new(),
             delivery_status: None,
             erased_at: None,
+            claimed_at: None,
         }
     }
 }

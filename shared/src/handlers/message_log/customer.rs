@@ -62,6 +62,10 @@ pub(super) async fn customer_page(
         .as_ref()
         .map(|l| format!("&lang={l}"))
         .unwrap_or_default();
+    let messages: Vec<_> = messages
+        .into_iter()
+        .map(|m| m.seen_at(app.clock.now()))
+        .collect();
     for m in &messages {
         let link = format!(
             "/admin/messages/{}/{}?shop={shop}{langq}",

@@ -40,6 +40,7 @@ pub(super) async fn message_page(
         .store
         .message_at(&crate::store::keys::message(&shop, &customer, &key))
         .await?
+        .map(|m| m.seen_at(app.clock.now()))
     else {
         return Ok(json_error(404, "not_found", None, "no such message"));
     };
@@ -79,7 +80,7 @@ pub(super) async fn message_page(
         history.push(json!({ "time": "", "status": "deferred", "detail": format!("{} {}", message.reason.clone().unwrap_or_default(), local(until, &tz)) }));
     }
     match status_word(&message) {
-        "skipped" | "held_out" | "failed" => history.push(json!({
+        "skipped" | "held_out" | "failed" | "unknown" => history.push(json!({
             "time": "", "status": status_word(&message),
             "detail": message.reason.clone().or_else(|| message.error.clone()),
         })),

@@ -108,6 +108,7 @@ pub(super) async fn messages_page(
                     items
                         .messages
                         .into_iter()
+                        .map(|m| m.seen_at(app.clock.now()))
                         .filter(|m| period.holds(m.intent.created_at) && keep(m)),
                 );
             }
