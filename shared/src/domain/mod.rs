@@ -6,6 +6,8 @@
 
 mod activity;
 pub use activity::{Activity, ActivityKind};
+mod amounts;
+pub use amounts::{AmountOverflow, check_amounts};
 mod address;
 mod customer;
 mod decide;
@@ -22,11 +24,15 @@ mod ids;
 mod message;
 mod money;
 mod order;
+mod parked;
+pub use parked::{OrderFact, ParkedEvent};
 mod preferences;
 pub use preferences::unsubscribe;
 mod retention;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 mod shop;
+#[cfg(test)]
+pub(crate) use shop::fixtures::demo_settings;
 
 pub use address::{AddressHistory, AddressSighting, PostalArea};
 pub use customer::{Consent, Contact, CustomerProfile, Lifecycle, Loyalty, Spend, Stamped};
