@@ -5,14 +5,21 @@
 //! tested with plain values.
 
 mod activity;
-pub use activity::{Activity, ActivityKind};
+pub use activity::{Activity, ActivityKind, ActivityRecord};
+mod admin_audit;
+pub use admin_audit::{AuditAction, AuditEntry};
 mod amounts;
 pub use amounts::{AmountOverflow, check_amounts};
 mod address;
+mod connection;
+pub use connection::{ShopifyConnection, WooCommerceConnection};
 mod customer;
 mod decide;
 mod erasure;
-pub use erasure::{Erasure, erase};
+pub use erasure::{
+    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_profile,
+    erase_reports, profile_holds_personal_data,
+};
 mod event;
 mod feedback;
 pub use feedback::{
@@ -21,7 +28,11 @@ pub use feedback::{
 mod holdout;
 pub use holdout::is_held_out;
 mod ids;
+mod login_throttle;
+pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 mod message;
+mod message_record;
+pub use message_record::{MessageRecord, MessageStatus};
 mod money;
 mod order;
 mod parked;

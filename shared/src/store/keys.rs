@@ -11,6 +11,9 @@
 //! | message (outbox + log) | `SHOP#{shop}#CUST#{customer}`   | `MSG#{kind}#{cause}` |
 //! | activity (timeline)    | `SHOP#{shop}#CUST#{customer}`   | `ACT#{event}#{n}` |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
+//! | a marketer's sessions  | `ADMIN#{user hash}`             | `SESSIONS`      |
+//! | login throttle (TTL)   | `LOGIN#USER#{mac}` / `LOGIN#ADDR#{mac}` | `THROTTLE` |
+//! | admin audit (TTL)      | `SHOP#{shop}#AUDIT`             | `AT#{epoch µs}` |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
 //! cannot contain `#`, so no customer or order id can forge another shop's key.
@@ -133,10 +136,73 @@ pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
     }
 }
 
+/// A marketer's session generation: every session cookie carries the generation it was issued
+/// under, and logging out or a password reset moves it on. The user name (an email address for
+/// Cognito accounts) is hashed, so no address stands in a key.
+pub fn admin_sessions(user: &str) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"trouw-admin\0")
+        .chain_update(user.trim().to_lowercase().as_bytes())
+        .finalize();
+    Key {
+        pk: format!("{ADMIN_PREFIX}{}", hex(&digest)),
+        sk: "SESSIONS".into(),
+    }
+}
+
+/// Partition keys of the marketers' own items start with this (the message-log function may
+/// write only these).
+pub const ADMIN_PREFIX: &str = "ADMIN#";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn health() -> Key {
     Key {
         pk: "HEALTH".into(),
         sk: "HEALTH".into(),
+    }
+}
+
+/// A login throttle: failed admin logins of one user name or one client address. The handler
+/// passes a keyed hash (`subject`), never the name or address itself: user names are email
+/// addresses and client addresses are personal data too.
+pub fn login_throttle(scope: ThrottleScope, subject: &str) -> Key {
+    let scope = match scope {
+        ThrottleScope::User => "USER",
+        ThrottleScope::Address => "ADDR",
+    };
+    Key {
+        pk: format!("LOGIN#{scope}#{subject}"),
+        sk: "THROTTLE".into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleScope {
+    User,
+    Address,
+}
+
+/// Sort keys of audit entries start with this, followed by the time in epoch microseconds,
+/// zero-padded so that they sort by time: one Query per shop reads a range of days.
+pub const AUDIT_PREFIX: &str = "AT#";
+
+pub fn audit_partition(shop: &ShopId) -> String {
+    format!("SHOP#{shop}#AUDIT")
+}
+
+/// The sort key of an audit entry at `micros` (epoch microseconds; 0 before 1970).
+pub fn audit_sort_key(micros: i64) -> String {
+    format!("{AUDIT_PREFIX}{:017}", micros.max(0))
+}
+
+pub fn audit_entry(shop: &ShopId, micros: i64) -> Key {
+    Key {
+        pk: audit_partition(shop),
+        sk: audit_sort_key(micros),
     }
 }
 

@@ -1,11 +1,18 @@
 //! DynamoDB: the single table, its items and the one-transaction write of a decision.
 
+mod admin_sessions;
+mod audit;
 mod dynamo;
 mod error;
 pub mod keys;
+mod login_throttle;
+
+pub use login_throttle::ThrottleRead;
 
 pub use dynamo::{
-    ActivityRecord, CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, MessageRecord,
-    MessageStatus, ProcessedEvent, ReportRecorded, ShopRecord, Store, Written,
+    CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,
+    ReportRecorded, ShopRecord, Store, Written,
 };
+// Kept here too so that callers may name the stored records beside the store.
+pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
 pub use error::StoreError;
