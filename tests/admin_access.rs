@@ -660,12 +660,21 @@ fn the_template_switches_basic_off_and_lets_the_pool_require_totp() {
             })
         })
         .collect();
-    assert_eq!(writes.len(), 1, "{writes:#?}");
-    let keys: Vec<&str> = writes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|k| k.as_str().unwrap())
-        .collect();
-    assert_eq!(keys, ["LOGIN#*", "SHOP#*#AUDIT"]);
+    // (and the overview's day summaries, in a statement of their own that only puts).
+    let keys_of = |statement: &Value| -> Vec<String> {
+        statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(writes.len(), 2, "{writes:#?}");
+    assert_eq!(keys_of(writes[0]), ["LOGIN#*", "SHOP#*#AUDIT"]);
+    assert_eq!(keys_of(writes[1]), ["SHOP#*#DAYS"]);
+    assert_eq!(
+        writes[1]["Action"].as_sequence().unwrap().len(),
+        1,
+        "day summaries are only put"
+    );
 }

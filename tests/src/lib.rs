@@ -93,6 +93,7 @@ pub struct TestStack {
     pub app: Arc<trouw_local::gateway::Services>,
     pub base_url: String,
     pub dynamo: aws_sdk_dynamodb::Client,
+    /// Requests of the webhooks and the marketers' pages.
     pub requests: RequestCounter,
     pub http: HttpClient,
 }
@@ -212,7 +213,7 @@ impl TestStack {
         // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
         // `make dev`'s); it runs at the real time until a test sets it.
         let clock = Arc::new(trouw::clock::OffsetClock::default());
-        let webhooks = WebhookApp::new(&config, app_dynamo, ssm.clone(), clock.clone());
+        let webhooks = WebhookApp::new(&config, app_dynamo.clone(), ssm.clone(), clock.clone());
         let store = trouw::store::Store::new(dynamo.clone(), &table);
         let links = trouw::handlers::customer_links::LinksApp {
             store: store.clone(),
@@ -229,10 +230,11 @@ impl TestStack {
         } else {
             None
         };
+        // The pages' requests are counted too (`requests`), as the webhooks' are.
         let admin = trouw::handlers::message_log::AdminApp::new(
-            trouw::store::Store::new(dynamo.clone(), &table),
+            trouw::store::Store::new(app_dynamo.clone(), &table),
             trouw::shops::ShopDirectory::settings_only(
-                trouw::store::Store::new(dynamo.clone(), &table),
+                trouw::store::Store::new(app_dynamo.clone(), &table),
                 Duration::from_secs(300),
             ),
             trouw::handlers::message_log::AdminAuth::Password {

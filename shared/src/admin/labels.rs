@@ -53,6 +53,10 @@ const EN: &[(&str, &str)] = &[
     ("apply", "Apply"),
     ("download_csv", "Download CSV"),
     ("download_json", "Download JSON"),
+    (
+        "download_parts",
+        "Big downloads come in parts of about 4.5 MB; each part's Link header (rel=\"next\"), and next in JSON, fetches the next one.",
+    ),
     ("rows", "messages"),
     ("time", "Time"),
     ("customer", "Customer"),
@@ -140,6 +144,10 @@ const NL: &[(&str, &str)] = &[
     ("apply", "Toepassen"),
     ("download_csv", "CSV downloaden"),
     ("download_json", "JSON downloaden"),
+    (
+        "download_parts",
+        "Grote downloads komen in delen van zo'n 4,5 MB; de Link-header (rel=\"next\") van elk deel, en next in JSON, haalt het volgende deel.",
+    ),
     ("rows", "berichten"),
     ("time", "Tijd"),
     ("customer", "Klant"),

@@ -135,7 +135,14 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
         },
     };
     app.store
-        .finish_message(shop_id, customer, key, &outcome, app.clock.now())
+        .finish_message(
+            shop_id,
+            customer,
+            key,
+            message.intent.created_at,
+            &outcome,
+            app.clock.now(),
+        )
         .await
         .map_err(transient)?;
     let status = match &outcome {

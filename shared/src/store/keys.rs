@@ -10,6 +10,7 @@
 //! | parked event (TTL)     | `SHOP#{shop}#ORDER#{order}`     | `PARKED#{event}` |
 //! | message (outbox + log) | `SHOP#{shop}#CUST#{customer}`   | `MSG#{kind}#{cause}` |
 //! | activity (timeline)    | `SHOP#{shop}#CUST#{customer}`   | `ACT#{event}#{n}` |
+//! | day summary (overview) | `SHOP#{shop}#DAYS`              | `{UTC date}`    |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
 //! | a marketer's sessions  | `ADMIN#{user hash}`             | `SESSIONS`      |
 //! | login throttle (TTL)   | `LOGIN#USER#{mac}` / `LOGIN#ADDR#{mac}` | `THROTTLE` |
@@ -243,6 +244,19 @@ pub const LOG_AT: &str = "log_at";
 
 pub fn log_day(shop: &ShopId, day: jiff::civil::Date) -> String {
     format!("SHOP#{shop}#{day}")
+}
+
+/// A day summary: the overview's counts for one UTC day of a shop's log. A shop's summaries
+/// share a partition, so one `Query` reads a year of them.
+pub fn day_summary(shop: &ShopId, day: jiff::civil::Date) -> Key {
+    Key {
+        pk: day_summaries(shop),
+        sk: day.to_string(),
+    }
+}
+
+pub fn day_summaries(shop: &ShopId) -> String {
+    format!("SHOP#{shop}#DAYS")
 }
 
 /// The email index (`by_email`): a profile's salted email hash, so marketers can find a

@@ -6,6 +6,7 @@ mod dynamo;
 mod error;
 pub mod keys;
 mod login_throttle;
+pub mod summaries;
 
 pub use login_throttle::ThrottleRead;
 
@@ -16,3 +17,4 @@ pub use dynamo::{
 // Kept here too so that callers may name the stored records beside the store.
 pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
 pub use error::StoreError;
+pub use summaries::StoredDaySummary;

@@ -59,10 +59,11 @@ pub struct AdminApp {
     pages: minijinja::Environment<'static>,
 }
 
-/// Rows per page, roughly: whole index pages are read, so a page may hold a few more.
+/// Rows per page of the list.
 const PAGE_ROWS: usize = 50;
-/// The most rows one download holds.
-const MAX_EXPORT_ROWS: usize = 20_000;
+/// The most one part of a download holds, in bytes of JSON rows (with room for each row's
+/// address): Lambda answers at most 6 MB, and CSV rows are never longer than JSON ones.
+const EXPORT_PART_BYTES: usize = 4_500_000;
 
 impl AdminApp {
     /// Builds the app from the environment, as the Lambda main does: `ADMIN_SHOPS` (comma
