@@ -277,6 +277,7 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
     let mut items = Vec::new();
     let mut n = 0;
     let mut clicked_later = None;
+    let mut waiting = None;
     for back in 3..63_i64 {
         let day = today.checked_sub(jiff::Span::new().days(back)).unwrap();
         let noon = day
@@ -306,6 +307,22 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
             };
             if back == 30 && i == 0 {
                 clicked_later = Some((customer.clone(), format!("reactivation#e-{n}")));
+            }
+            if back == 20 && i == 0 {
+                // A message of 20 days ago still waiting for the sender (deferred for long).
+                waiting = Some(at);
+                items.push(message_item(
+                    &stack,
+                    "cus-waiting",
+                    0,
+                    MessageData::TierReached {
+                        tier: "Goud".into(),
+                        points: 900,
+                    },
+                    MessageStatus::Pending,
+                    at,
+                    None,
+                ));
             }
             items.push(message_item(&stack, &customer, n, data, status, at, None));
         }
@@ -407,6 +424,37 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
         [300, 300, 0, 0, 1, 1, 0, 0]
     );
     assert!(requests <= login + 6, "{requests}: one day read again");
+
+    // The waiting message of 20 days ago is sent now: that day is counted again too.
+    let created = waiting.unwrap();
+    let customer = CustomerId::parse("cus-waiting").unwrap();
+    let now = Timestamp::now();
+    let claimed = store
+        .claim_message(&stack.shop, &customer, "tier-reached#e-0", now)
+        .await
+        .unwrap();
+    assert!(claimed.is_some());
+    store
+        .finish_message(
+            &stack.shop,
+            &customer,
+            "tier-reached#e-0",
+            created,
+            &trouw::store::MessageOutcome::Sent {
+                ses_message_id: "ses-late".into(),
+                subject: "Goud".into(),
+                locale: "nl".into(),
+                counts_for_cap: false,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let fourth = admin(&stack, &period).await;
+    assert_eq!(
+        kind_row(&fourth.body, "tier-reached"),
+        [1, 0, 0, 0, 0, 0, 120, 0]
+    );
 
     // A period is at most 366 days.
     for (query, field) in [

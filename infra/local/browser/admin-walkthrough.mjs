@@ -34,7 +34,10 @@ try {
     viewport: { width: 414, height: 896 },
   });
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  // Generous: in the whole suite one moto serves every test one request at a time, and a login
+  // waits behind other tests' large transactions (throttles and the session generation are
+  // read and written on the way in).
+  page.setDefaultTimeout(60000);
 
   // Not logged in: the login form, nothing else.
   const first = await page.goto(`${base}/admin/messages`);
