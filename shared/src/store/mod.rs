@@ -6,7 +6,7 @@ mod error;
 pub mod keys;
 mod login_throttle;
 
-pub use login_throttle::ThrottleRead;
+pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 
 pub use dynamo::{
     CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,
