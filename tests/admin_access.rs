@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use trouw::handlers::message_log::{AdminApp, AdminAuth};
 use trouw_tests::client::Answer;
-use trouw_tests::{ADMIN_PASSWORD, ADMIN_USER, TestStack, example, unique};
+use trouw_tests::{
+    ADMIN_PASSWORD, ADMIN_USER, SESSION_SECRET, TestStack, example, form_token_of, unique,
+};
 
 fn basic(user: &str, password: &str) -> String {
     format!(
@@ -27,15 +29,19 @@ async fn get(base: &str, stack: &TestStack, path: &str, headers: &[(&str, &str)]
     stack.send(request.body(Default::default()).unwrap()).await
 }
 
+/// Posts the login form as a browser does: with the form token of a login page it got first.
 async fn post_form(base: &str, stack: &TestStack, fields: &[(&str, &str)]) -> Answer {
+    let (cookie, token) = form_token_of(&get(base, stack, "/admin/login", &[]).await);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
+        .append_pair("csrf", &token)
         .finish();
     stack
         .send(
             http::Request::post(format!("{base}/admin/login"))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("accept", "text/html")
+                .header("cookie", cookie)
                 .body(body.into())
                 .unwrap(),
         )
@@ -58,16 +64,11 @@ fn admin_app(stack: &TestStack, auth: AdminAuth, basic_auth: bool) -> AdminApp {
     let store = trouw::store::Store::new(stack.dynamo.clone(), &stack.table);
     let mut app = AdminApp::new(
         store.clone(),
-        trouw::shops::ShopDirectory::new(
-            store,
-            aws_sdk_ssm::Client::new(&stack.sdk),
-            Duration::from_secs(60),
-            "/trouw/".into(),
-        ),
+        trouw::shops::ShopDirectory::settings_only(store, Duration::from_secs(60)),
         auth,
         vec![stack.shop.clone()],
         stack.clock(),
-        trouw::mail::LinkKey::new(trouw_tests::LINK_SECRET).derive("admin-session"),
+        SESSION_SECRET.as_bytes().to_vec(),
         false,
     );
     app.basic_auth = basic_auth;
@@ -173,7 +174,13 @@ async fn failed_logins_bring_short_growing_delays_not_a_lock() {
     assert!(!waiting.headers.contains_key("set-cookie"));
     assert!(waiting.body.contains("name=\"password\""), "the form again");
     let script = basic(ADMIN_USER, ADMIN_PASSWORD);
-    let by_script = get(base, &stack, "/admin/messages", &[("authorization", &script)]).await;
+    let by_script = get(
+        base,
+        &stack,
+        "/admin/messages",
+        &[("authorization", &script)],
+    )
+    .await;
     assert!(retry_after(&by_script) <= 30, "Basic waits as well");
 
     // The wait is short: after it the marketer is in, and their count starts again.
@@ -202,23 +209,36 @@ async fn failed_logins_bring_short_growing_delays_not_a_lock() {
         statuses.push(answer.status);
     }
     assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
-    assert_eq!(statuses[20], 429, "the 21st user name from one address waits");
+    assert_eq!(
+        statuses[20], 429,
+        "the 21st user name from one address waits"
+    );
     // After a quiet quarter hour everything is forgotten.
     stack.set_now(start + jiff::SignedDuration::from_mins(80));
     session_of(&post_form(base, &stack, &right).await);
 
     // A burst of parallel guesses: each attempt is counted before its password is checked, so
     // no more than the five free ones are checked at all.
-    let burst = [("username", "bram@dewinkel.example"), ("password", "Winter2026!")];
+    let burst = [
+        ("username", "bram@dewinkel.example"),
+        ("password", "Winter2026!"),
+    ];
     let answers = futures_join_all((0..12).map(|_| post_form(base, &stack, &burst))).await;
     let checked = answers.iter().filter(|a| a.status == 401).count();
     let waited = answers.iter().filter(|a| a.status == 429).count();
-    assert_eq!(checked + waited, 12, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(
+        checked + waited,
+        12,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
     assert!(checked <= 5, "{checked} of a parallel burst were checked");
 }
 
 /// Runs the futures concurrently (on this task) and returns their outputs in order.
-async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
     let mut set = Vec::new();
     for future in futures {
         set.push(Box::pin(future));
@@ -241,7 +261,10 @@ async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = 
         }
     })
     .await;
-    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future finished"))
+        .collect()
 }
 
 /// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as authenticator apps compute it.
@@ -286,9 +309,15 @@ async fn current_code(secret: &str) -> String {
 
 fn hidden(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker).unwrap_or_else(|| panic!("{name} in {body}")) + marker.len();
+    let start = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} in {body}"))
+        + marker.len();
     let end = start + body[start..].find('"').unwrap();
-    body[start..end].replace("&#x2f;", "/").replace("&#x3d;", "=").replace("&#x2b;", "+")
+    body[start..end]
+        .replace("&#x2f;", "/")
+        .replace("&#x3d;", "=")
+        .replace("&#x2b;", "+")
 }
 
 #[tokio::test]
@@ -425,7 +454,11 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
     let refused = post_form(
         &base,
         &stack,
-        &[("challenge", &challenge), ("code", &wrong), ("next", "/admin/messages")],
+        &[
+            ("challenge", &challenge),
+            ("code", &wrong),
+            ("next", "/admin/messages"),
+        ],
     )
     .await;
     assert_eq!(refused.status, 401, "{}", refused.body);
@@ -437,7 +470,11 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
     let altered = post_form(
         &base,
         &stack,
-        &[("challenge", &forged), ("code", &right), ("next", "/admin/messages")],
+        &[
+            ("challenge", &forged),
+            ("code", &right),
+            ("next", "/admin/messages"),
+        ],
     )
     .await;
     assert_eq!(altered.status, 401);
@@ -449,7 +486,11 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
     let late = post_form(
         &base,
         &stack,
-        &[("challenge", &stale), ("code", &current_code(&secret).await), ("next", "/admin/messages")],
+        &[
+            ("challenge", &stale),
+            ("code", &current_code(&secret).await),
+            ("next", "/admin/messages"),
+        ],
     )
     .await;
     assert_eq!(late.status, 401, "{}", late.body);
@@ -461,7 +502,11 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
     let answer = post_form(
         &base,
         &stack,
-        &[("challenge", &challenge), ("code", &code), ("next", "/admin/messages")],
+        &[
+            ("challenge", &challenge),
+            ("code", &code),
+            ("next", "/admin/messages"),
+        ],
     )
     .await;
     let session = session_of(&answer);
@@ -520,9 +565,18 @@ async fn every_reveal_and_download_is_on_the_audit_page() {
     let auth = [("authorization", script.as_str())];
 
     // Masked pages are not recorded.
-    let masked = get(base, &stack, &format!("/admin/messages?from={from}&to={to}"), &auth).await;
+    let masked = get(
+        base,
+        &stack,
+        &format!("/admin/messages?from={from}&to={to}"),
+        &auth,
+    )
+    .await;
     assert_eq!(masked.status, 200);
-    assert!(masked.body.contains("href=\"/admin/audit"), "linked from the pages");
+    assert!(
+        masked.body.contains("href=\"/admin/audit"),
+        "linked from the pages"
+    );
     let none = get(base, &stack, "/admin/audit", &auth).await;
     assert_eq!(none.status, 200, "{}", none.body);
     assert!(audit_rows(&none.body).is_empty());
@@ -560,7 +614,13 @@ async fn every_reveal_and_download_is_on_the_audit_page() {
     assert!(customer.body.contains(&anna));
 
     // The audit page, newest first, by the marketer who did it, with filters and row counts.
-    let audit = get(base, &stack, &format!("/admin/audit?from={from}&to={to}"), &auth).await;
+    let audit = get(
+        base,
+        &stack,
+        &format!("/admin/audit?from={from}&to={to}"),
+        &auth,
+    )
+    .await;
     assert_eq!(audit.status, 200);
     let rows = audit_rows(&audit.body);
     assert_eq!(rows.len(), 4, "{rows:#?}");
@@ -580,7 +640,12 @@ async fn every_reveal_and_download_is_on_the_audit_page() {
             &*format!("from={from} to={to} customer=cus-anna"),
             "1",
         ),
-        ("reveal", "messages · html", &*format!("from={from} to={to}"), "2"),
+        (
+            "reveal",
+            "messages · html",
+            &*format!("from={from} to={to}"),
+            "2",
+        ),
     ];
     for (row, (action, page, filters, count)) in rows.iter().zip(expected) {
         assert!(row[2].starts_with(action), "{row:?}");
@@ -589,7 +654,10 @@ async fn every_reveal_and_download_is_on_the_audit_page() {
         assert_eq!(row[5], count, "{row:?}");
     }
     assert!(rows[0][2].contains("in clear") || rows[0][2].contains("leesbaar"));
-    assert!(!audit.body.contains(&bram), "no address in clear in the audit");
+    assert!(
+        !audit.body.contains(&bram),
+        "no address in clear in the audit"
+    );
 }
 
 /// The template is what runs in the cloud: Basic off, TOTP per `AdminMfa`, and the pages'
@@ -598,8 +666,7 @@ async fn every_reveal_and_download_is_on_the_audit_page() {
 fn the_template_switches_basic_off_and_lets_the_pool_require_totp() {
     use serde_yaml_ng::Value;
     let path = format!("{}/../infra/template.yaml", env!("CARGO_MANIFEST_DIR"));
-    let template: Value =
-        serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let template: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let resources = &template["Resources"];
     let function = &resources["MessageLogFunction"]["Properties"];
     assert_eq!(
@@ -635,18 +702,28 @@ fn the_template_switches_basic_off_and_lets_the_pool_require_totp() {
         .filter(|s| {
             s["Action"].as_sequence().is_some_and(|actions| {
                 actions.iter().any(|a| {
-                    a.as_str()
-                        .is_some_and(|a| a.starts_with("dynamodb:") && !a.contains("Get") && !a.contains("Query"))
+                    a.as_str().is_some_and(|a| {
+                        a.starts_with("dynamodb:") && !a.contains("Get") && !a.contains("Query")
+                    })
                 })
             })
         })
         .collect();
-    assert_eq!(writes.len(), 1, "{writes:#?}");
-    let keys: Vec<&str> = writes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|k| k.as_str().unwrap())
-        .collect();
-    assert_eq!(keys, ["LOGIN#*", "SHOP#*#AUDIT"]);
+    // (and the overview's day summaries, in a statement of their own that only puts).
+    let keys_of = |statement: &Value| -> Vec<String> {
+        statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(writes.len(), 2, "{writes:#?}");
+    assert_eq!(keys_of(writes[0]), ["LOGIN#*", "SHOP#*#AUDIT"]);
+    assert_eq!(keys_of(writes[1]), ["SHOP#*#DAYS"]);
+    assert_eq!(
+        writes[1]["Action"].as_sequence().unwrap().len(),
+        1,
+        "day summaries are only put"
+    );
 }

@@ -111,7 +111,8 @@ async fn route(
     }
     if let (Some("admin"), Some(admin)) = (segments.first().copied(), &services.admin) {
         // The client's address, where API Gateway puts it (`requestContext.http.sourceIp`).
-        let mut context = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        let mut context =
+            lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
         context.http.source_ip = Some(peer.ip().to_string());
         parts
             .extensions

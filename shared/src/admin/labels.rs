@@ -53,6 +53,10 @@ const EN: &[(&str, &str)] = &[
     ("apply", "Apply"),
     ("download_csv", "Download CSV"),
     ("download_json", "Download JSON"),
+    (
+        "download_parts",
+        "Big downloads come in parts of about 4.5 MB; each part's Link header (rel=\"next\"), and next in JSON, fetches the next one.",
+    ),
     ("rows", "messages"),
     ("time", "Time"),
     ("customer", "Customer"),
@@ -103,8 +107,14 @@ const EN: &[(&str, &str)] = &[
     ("audit_rows", "Rows"),
     ("audit_in_clear", "in clear"),
     ("audit_older", "Older entries"),
-    ("no_audit", "Nothing was revealed or downloaded in this period."),
-    ("too_many", "Too many failed logins. Try again in (seconds):"),
+    (
+        "no_audit",
+        "Nothing was revealed or downloaded in this period.",
+    ),
+    (
+        "too_many",
+        "Too many failed logins. Try again in (seconds):",
+    ),
     ("mfa_code", "Code from your authenticator app"),
     ("mfa_hint", "Six digits; a new one every 30 seconds."),
     ("code_failed", "That code was not accepted. Log in again."),
@@ -134,6 +144,10 @@ const NL: &[(&str, &str)] = &[
     ("apply", "Toepassen"),
     ("download_csv", "CSV downloaden"),
     ("download_json", "JSON downloaden"),
+    (
+        "download_parts",
+        "Grote downloads komen in delen van zo'n 4,5 MB; de Link-header (rel=\"next\") van elk deel, en next in JSON, haalt het volgende deel.",
+    ),
     ("rows", "berichten"),
     ("time", "Tijd"),
     ("customer", "Klant"),
@@ -184,10 +198,19 @@ const NL: &[(&str, &str)] = &[
     ("audit_rows", "Regels"),
     ("audit_in_clear", "leesbaar"),
     ("audit_older", "Oudere regels"),
-    ("no_audit", "In deze periode is niets getoond of gedownload."),
-    ("too_many", "Te veel mislukte pogingen. Probeer het opnieuw over (seconden):"),
+    (
+        "no_audit",
+        "In deze periode is niets getoond of gedownload.",
+    ),
+    (
+        "too_many",
+        "Te veel mislukte pogingen. Probeer het opnieuw over (seconden):",
+    ),
     ("mfa_code", "Code uit je authenticator-app"),
     ("mfa_hint", "Zes cijfers; elke 30 seconden een nieuwe."),
-    ("code_failed", "Die code werd niet geaccepteerd. Log opnieuw in."),
+    (
+        "code_failed",
+        "Die code werd niet geaccepteerd. Log opnieuw in.",
+    ),
     ("count", "Aantal"),
 ];

@@ -72,7 +72,9 @@ pub struct LoginThrottle {
 pub enum Admission {
     Go,
     /// Answer 429 and check nothing; `retry_after` is whole seconds, at least one.
-    Wait { retry_after: u64 },
+    Wait {
+        retry_after: u64,
+    },
 }
 
 impl LoginThrottle {
@@ -185,7 +187,10 @@ mod tests {
         // Within the quarter hour the fifth failure brings the first wait.
         let soon = state.after_failure(at(now + 14 * 60), &p);
         assert_eq!(soon.failures, 5);
-        assert!(matches!(soon.admit(at(now + 14 * 60)), Admission::Wait { .. }));
+        assert!(matches!(
+            soon.admit(at(now + 14 * 60)),
+            Admission::Wait { .. }
+        ));
     }
 
     #[test]

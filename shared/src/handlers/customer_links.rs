@@ -42,12 +42,8 @@ impl LinksApp {
             config.table_name.clone(),
         );
         Ok(LinksApp {
-            shops: ShopDirectory::new(
-                store.clone(),
-                ssm,
-                config.settings_cache,
-                config.secrets_path_prefix.clone(),
-            ),
+            // Settings only: links never verify a webhook, so no shop secret is resolved.
+            shops: ShopDirectory::settings_only(store.clone(), config.settings_cache),
             store,
             links,
             clock: Arc::new(crate::clock::SystemClock),

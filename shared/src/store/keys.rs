@@ -9,7 +9,9 @@
 //! | order owner            | `SHOP#{shop}#ORDER#{order}`     | `OWNER`         |
 //! | message (outbox + log) | `SHOP#{shop}#CUST#{customer}`   | `MSG#{kind}#{cause}` |
 //! | activity (timeline)    | `SHOP#{shop}#CUST#{customer}`   | `ACT#{event}#{n}` |
+//! | day summary (overview) | `SHOP#{shop}#DAYS`              | `{UTC date}`    |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
+//! | a marketer's sessions  | `ADMIN#{user hash}`             | `SESSIONS`      |
 //! | login throttle (TTL)   | `LOGIN#USER#{mac}` / `LOGIN#ADDR#{mac}` | `THROTTLE` |
 //! | admin audit (TTL)      | `SHOP#{shop}#AUDIT`             | `AT#{epoch µs}` |
 //!
@@ -113,6 +115,29 @@ pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
     }
 }
 
+/// A marketer's session generation: every session cookie carries the generation it was issued
+/// under, and logging out or a password reset moves it on. The user name (an email address for
+/// Cognito accounts) is hashed, so no address stands in a key.
+pub fn admin_sessions(user: &str) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"trouw-admin\0")
+        .chain_update(user.trim().to_lowercase().as_bytes())
+        .finalize();
+    Key {
+        pk: format!("{ADMIN_PREFIX}{}", hex(&digest)),
+        sk: "SESSIONS".into(),
+    }
+}
+
+/// Partition keys of the marketers' own items start with this (the message-log function may
+/// write only these).
+pub const ADMIN_PREFIX: &str = "ADMIN#";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn health() -> Key {
     Key {
         pk: "HEALTH".into(),
@@ -197,6 +222,19 @@ pub const LOG_AT: &str = "log_at";
 
 pub fn log_day(shop: &ShopId, day: jiff::civil::Date) -> String {
     format!("SHOP#{shop}#{day}")
+}
+
+/// A day summary: the overview's counts for one UTC day of a shop's log. A shop's summaries
+/// share a partition, so one `Query` reads a year of them.
+pub fn day_summary(shop: &ShopId, day: jiff::civil::Date) -> Key {
+    Key {
+        pk: day_summaries(shop),
+        sk: day.to_string(),
+    }
+}
+
+pub fn day_summaries(shop: &ShopId) -> String {
+    format!("SHOP#{shop}#DAYS")
 }
 
 /// The email index (`by_email`): a profile's salted email hash, so marketers can find a

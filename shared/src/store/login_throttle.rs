@@ -63,7 +63,8 @@ impl Store {
         &self,
         counters: [(ThrottleScope, &str); 2],
     ) -> Result<[ThrottleRead; 2], StoreError> {
-        let wanted: [Key; 2] = counters.map(|(scope, subject)| keys::login_throttle(scope, subject));
+        let wanted: [Key; 2] =
+            counters.map(|(scope, subject)| keys::login_throttle(scope, subject));
         let mut found: Vec<Item> = Vec::new();
         let mut ask: Vec<Item> = wanted.iter().map(Key::to_item).collect();
         for attempt in 0..4 {
@@ -124,7 +125,13 @@ impl Store {
         let mut versions = Vec::new();
         for count in counts {
             let version = count.read.version.map_or(1, |v| v.saturating_add(1));
-            let item = throttle_item(count.scope, count.subject, count.next, version, count.policy)?;
+            let item = throttle_item(
+                count.scope,
+                count.subject,
+                count.next,
+                version,
+                count.policy,
+            )?;
             let put = Put::builder().table_name(self.table()).set_item(Some(item));
             let put = match count.read.version {
                 None => put.condition_expression("attribute_not_exists(pk)"),
@@ -170,7 +177,12 @@ impl Store {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| (e.code() == Some("ConditionalCheckFailedException"), StoreError::from_sdk(&e)))
+                    .map_err(|e| {
+                        (
+                            e.code() == Some("ConditionalCheckFailedException"),
+                            StoreError::from_sdk(&e),
+                        )
+                    })
             } else if let Some(delete) = item.delete {
                 self.client()
                     .delete_item()
@@ -181,7 +193,12 @@ impl Store {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| (e.code() == Some("ConditionalCheckFailedException"), StoreError::from_sdk(&e)))
+                    .map_err(|e| {
+                        (
+                            e.code() == Some("ConditionalCheckFailedException"),
+                            StoreError::from_sdk(&e),
+                        )
+                    })
             } else {
                 Ok(())
             };

@@ -80,7 +80,10 @@ pub(super) async fn audit_page(
         Ok(d) => d,
         Err(response) => return Ok(response),
     };
-    let from = match date("from", to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to)) {
+    let from = match date(
+        "from",
+        to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to),
+    ) {
         Ok(d) => d,
         Err(response) => return Ok(response),
     };

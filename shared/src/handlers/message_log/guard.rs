@@ -153,13 +153,14 @@ pub(super) async fn answer_login(
     let challenge_field = field("challenge");
     let (user, outcome) = if challenge_field.is_empty() {
         let user = field("username");
-        let outcome = app
-            .guarded_login(&address, &user, &field("password"))
-            .await;
+        let outcome = app.guarded_login(&address, &user, &field("password")).await;
         (user, outcome)
     } else {
         let Some(challenge) = app.open_challenge(&challenge_field) else {
-            tracing::warn!(outcome = "login_refused", "admin code form expired or forged");
+            tracing::warn!(
+                outcome = "login_refused",
+                "admin code form expired or forged"
+            );
             return app.login_page(401, lang, true, &next, browser);
         };
         let outcome = app
@@ -170,12 +171,22 @@ pub(super) async fn answer_login(
         (challenge.user, outcome)
     };
     match outcome {
-        Ok(Outcome::In) => {
-            tracing::info!(outcome = "login", "admin logged in");
-            redirect(&next, Some(app.session_cookie(&user)))
-        }
+        Ok(Outcome::In) => match app.store.session_generation(&user).await {
+            // The session begins under the marketer's current generation.
+            Ok(generation) => {
+                tracing::info!(outcome = "login", "admin logged in");
+                redirect(&next, Some(app.session_cookie(&user, generation)))
+            }
+            Err(err) => {
+                tracing::error!(detail = %err, "the session generation could not be read");
+                busy("the table is busy; try again")
+            }
+        },
         Ok(Outcome::Challenge(session)) => {
-            tracing::info!(outcome = "login_code_asked", "admin password accepted, code asked");
+            tracing::info!(
+                outcome = "login_code_asked",
+                "admin password accepted, code asked"
+            );
             app.code_page(
                 lang,
                 &Challenge {
@@ -190,7 +201,11 @@ pub(super) async fn answer_login(
             app.login_page(401, lang, true, &next, browser)
         }
         Ok(Outcome::Wait(retry_after)) => {
-            tracing::warn!(outcome = "login_delayed", retry_after, "admin login delayed");
+            tracing::warn!(
+                outcome = "login_delayed",
+                retry_after,
+                "admin login delayed"
+            );
             app.wait_page(lang, &next, retry_after)
         }
         Ok(Outcome::Unavailable(code)) => {

@@ -43,8 +43,7 @@ impl Attempt {
     /// saw it (never a header the client sets).
     pub fn new(key: &[u8], user: &str, address: &str) -> Attempt {
         let keyed = |purpose: &str, text: &str| {
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
             mac.update(purpose.as_bytes());
             mac.update(b"\0");
             mac.update(text.as_bytes());
