@@ -388,6 +388,20 @@ impl TestStack {
                 .send()
                 .await
                 .unwrap();
+    /// Posts a form (`application/x-www-form-urlencoded`) to `path`, as a browser submits one.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.send(
+            http::Request::post(format!("{}{path}", self.base_url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.into())
+                .unwrap(),
+        )
+        .await
+    }
+
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
