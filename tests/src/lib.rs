@@ -371,6 +371,20 @@ impl TestStack {
         self.send(request).await
     }
 
+    /// Posts a form (`application/x-www-form-urlencoded`) to `path`, as a browser submits one.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.send(
+            http::Request::post(format!("{}{path}", self.base_url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.into())
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn send(&self, request: http::Request<http_body_util::Full<bytes::Bytes>>) -> Answer {
         send(&self.http, request).await.expect("gateway answers")
     }
@@ -388,20 +402,6 @@ impl TestStack {
                 .send()
                 .await
                 .unwrap();
-    /// Posts a form (`application/x-www-form-urlencoded`) to `path`, as a browser submits one.
-    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Answer {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        self.send(
-            http::Request::post(format!("{}{path}", self.base_url))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body.into())
-                .unwrap(),
-        )
-        .await
-    }
-
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
