@@ -286,6 +286,7 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             attempts: 0,
             reports: Vec::new(),
             delivery_status: None,
+            erased_at: None,
         };
         let key = trouw::store::keys::message(&stack.shop, &customer, &record.intent.key);
         let mut item: trouw_tests::Item = serde_dynamo::to_item(&record).unwrap();

@@ -24,14 +24,14 @@ pub enum Fault {
 #[derive(Clone)]
 pub struct FaultProxy {
     pub endpoint: String,
-    rule: Arc<Mutex<Option<(String, Fault)>>>,
+    rule: Arc<Mutex<Option<(String, Fault, usize)>>>,
 }
 
 impl FaultProxy {
     pub async fn start(upstream: &str) -> FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let rule: Arc<Mutex<Option<(String, Fault)>>> = Arc::new(Mutex::new(None));
+        let rule: Arc<Mutex<Option<(String, Fault, usize)>>> = Arc::new(Mutex::new(None));
         let upstream = upstream.to_owned();
         let client = crate::client::http_client();
         let shared_rule = rule.clone();
@@ -59,7 +59,13 @@ impl FaultProxy {
 
     /// Makes `operation` (e.g. `TransactWriteItems`) fail with `fault` until cleared.
     pub fn set(&self, operation: &str, fault: Fault) {
-        *self.rule.lock().unwrap() = Some((operation.to_owned(), fault));
+        self.set_after(operation, fault, 0);
+    }
+
+    /// Lets `passes` calls of `operation` through, then makes it fail with `fault` until
+    /// cleared (to stop a multi-step write halfway).
+    pub fn set_after(&self, operation: &str, fault: Fault, passes: usize) {
+        *self.rule.lock().unwrap() = Some((operation.to_owned(), fault, passes));
     }
 
     pub fn clear(&self) {
@@ -69,7 +75,7 @@ impl FaultProxy {
 
 async fn forward(
     req: hyper::Request<hyper::body::Incoming>,
-    rule: &Mutex<Option<(String, Fault)>>,
+    rule: &Mutex<Option<(String, Fault, usize)>>,
     upstream: &str,
     client: &crate::client::HttpClient,
 ) -> hyper::Response<Full<Bytes>> {
@@ -86,12 +92,14 @@ async fn forward(
     } else {
         target.rsplit('.').next().unwrap_or("").to_owned()
     };
-    let fault = rule
-        .lock()
-        .unwrap()
-        .as_ref()
-        .filter(|(op, _)| *op == operation)
-        .map(|(_, f)| *f);
+    let fault = match rule.lock().unwrap().as_mut() {
+        Some((op, _, passes)) if *op == operation && *passes > 0 => {
+            *passes -= 1;
+            None
+        }
+        Some((op, fault, _)) if *op == operation => Some(*fault),
+        _ => None,
+    };
     match fault {
         Some(Fault::Throttle) if rest => {
             return hyper::Response::builder()

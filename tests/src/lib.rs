@@ -104,6 +104,9 @@ pub struct StackOptions {
     /// Serve `POST /dev/run-schedule` and send what webhooks and links cause right away, as
     /// `make dev` does.
     pub with_sender: bool,
+    /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
+    /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
+    pub dynamo_attempt_timeout: Duration,
 }
 
 impl Default for StackOptions {
@@ -113,6 +116,7 @@ impl Default for StackOptions {
             secrets: vec![SECRET],
             secrets_path: "/trouw/test",
             with_sender: false,
+            dynamo_attempt_timeout: Duration::from_millis(500),
         }
     }
 }
@@ -189,8 +193,8 @@ impl TestStack {
                 .endpoint_url(endpoint)
                 .timeout_config(
                     aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                        .operation_attempt_timeout(Duration::from_millis(500))
-                        .operation_timeout(Duration::from_secs(2))
+                        .operation_attempt_timeout(options.dynamo_attempt_timeout)
+                        .operation_timeout(options.dynamo_attempt_timeout * 4)
                         .build(),
                 )
                 .retry_config(
@@ -427,6 +431,30 @@ pub fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// Runs futures concurrently on this task, answers in order (no extra dependency).
+pub async fn join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.into_iter().map(Box::pin).enumerate().collect();
+    let mut results: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|(i, f)| match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => {
+                results[*i] = Some(v);
+                false
+            }
+            std::task::Poll::Pending => true,
+        });
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    results.into_iter().map(Option::unwrap).collect()
+}
+
 /// A contract example from `shared/contracts/examples` (a verbatim copy of the canonical
 /// contracts; `contracts_match_the_reference` checks it).
 pub fn example(route: &str) -> Value {
@@ -449,6 +477,31 @@ pub async fn emails_to(to: &str) -> Vec<String> {
     trouw_local::client::moto_emails_to(&http_client(), &local_aws().endpoint, to)
         .await
         .unwrap()
+}
+
+/// Every email moto's SES received, as (recipients, raw MIME), oldest first. One read of moto's
+/// whole state (`/moto-api/data.json`, slow once the suite has filled moto): read once and
+/// filter, rather than once per recipient.
+pub async fn all_emails() -> Vec<(Vec<String>, String)> {
+    let request = http::Request::get(format!("{}/moto-api/data.json", local_aws().endpoint))
+        .body(Default::default())
+        .unwrap();
+    let answer = send(&http_client(), request).await.unwrap();
+    let data: Value = serde_json::from_str(&answer.body).unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| {
+            let to = m["destinations"]
+                .as_array()?
+                .iter()
+                .filter_map(|d| d.as_str().map(str::to_owned))
+                .collect();
+            Some((to, m["raw_data"].as_str()?.to_owned()))
+        })
+        .collect()
 }
 
 impl TestStack {

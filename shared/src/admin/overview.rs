@@ -3,7 +3,7 @@
 
 use super::rows::status_word;
 use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, OrderId};
-use crate::store::{ActivityRecord, MessageRecord};
+use crate::domain::{ActivityRecord, MessageRecord};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -152,11 +152,11 @@ pub fn overview(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MessageStatus;
     use crate::domain::{
         Activity, Currency, DeliveryReport, EventId, MessageClass, MessageData, MessageIntent,
         Money, ShopId,
     };
-    use crate::store::MessageStatus;
 
     fn t(s: &str) -> jiff::Timestamp {
         s.parse().unwrap()
@@ -185,6 +185,7 @@ mod tests {
             attempts: 0,
             reports: Vec::new(),
             delivery_status: None,
+            erased_at: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! One line of the message list: what a marketer needs to see at a glance.
 
 use super::filters::class_word;
-use crate::store::MessageRecord;
+use crate::domain::MessageRecord;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,7 +57,7 @@ impl MessageRow {
 /// The status as the product names it: SES's most telling report once there is one, else what
 /// the sender recorded.
 pub fn status_word(message: &MessageRecord) -> &'static str {
-    use crate::store::MessageStatus;
+    use crate::domain::MessageStatus;
     if let Some(status) = message.delivery_status {
         return status.as_str();
     }

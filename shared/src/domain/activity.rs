@@ -2,7 +2,7 @@
 //! overview: orders, returns, confirmed points, survey answers, engagement changes. `decide`
 //! records these beside the state change, in the same transaction.
 
-use super::{Engagement, LapseReason, Money, OrderId, Timestamp};
+use super::{CustomerId, Engagement, LapseReason, Money, OrderId, ShopId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,6 +10,15 @@ pub struct Activity {
     pub at: Timestamp,
     #[serde(flatten)]
     pub what: ActivityKind,
+}
+
+/// An activity as stored: whose it is and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityRecord {
+    pub shop: ShopId,
+    pub customer_id: CustomerId,
+    #[serde(flatten)]
+    pub activity: Activity,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -37,6 +37,11 @@ pub struct CustomerProfile {
     /// When the customer's personal data was erased on request (GDPR), if ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<Timestamp>,
+    /// An erasure too big for one transaction is under way: the profile is erased, some of
+    /// the customer's other items may not be yet. While set, `decide` stores nothing
+    /// personal, not even what was there before (it strips the order it writes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erasing: bool,
     /// Active, at risk, lapsed or inactive, and the order rhythm that decides it.
     #[serde(default)]
     pub retention: Retention,
@@ -67,6 +72,7 @@ impl CustomerProfile {
             tiers_announced: Vec::new(),
             last_survey_at: None,
             erased_at: None,
+            erasing: false,
             retention: Retention::default(),
             last_ordered: BTreeMap::new(),
             version: 0,

@@ -75,8 +75,16 @@ pub fn decide(
         .clone()
         .unwrap_or_else(|| CustomerProfile::new(settings.id.clone(), event.customer.id.clone()));
 
-    // After an erasure, personal data said before it stays erased, however late it arrives.
-    let personal_data_allowed = profile.erased_at.is_none_or(|erased| at > erased);
+    // After an erasure, personal data said before it stays erased, however late it arrives;
+    // while an erasure is under way nothing personal is stored at all.
+    let personal_data_allowed =
+        !profile.erasing && profile.erased_at.is_none_or(|erased| at > erased);
+    // The customer's own words answer a question asked by email: kept only if the question
+    // was asked after the last erasure (an old link must not bring words back).
+    let (erasing, erased_at) = (profile.erasing, profile.erased_at);
+    let words_allowed = move |asked: Option<Timestamp>| {
+        !erasing && erased_at.is_none_or(|erased| asked.is_some_and(|asked| asked > erased))
+    };
     if personal_data_allowed {
         apply_contact(&mut profile.contact, &event.customer, at);
     }
@@ -183,7 +191,7 @@ pub fn decide(
                     }
                 }
                 EventKind::SurveyCommented { comment, .. } => {
-                    if order.survey_answer.is_some() {
+                    if order.survey_answer.is_some() && words_allowed(order.survey_handled_at) {
                         order.survey_comment = Some(comment.clone());
                         if order.alert_due_at.is_some() {
                             if order.alert_raised_at.is_none() {
@@ -194,6 +202,12 @@ pub fn decide(
                         }
                     }
                 }
+            }
+            let comment_event = matches!(event.kind, EventKind::SurveyCommented { .. });
+            if erasing || (!personal_data_allowed && !comment_event) {
+                // What the store held may not be erased yet (an erasure under way), and a late
+                // event's product names and reasons are from before the erasure.
+                super::erasure::strip_order(&mut order);
             }
             order.derive(&settings.loyalty);
             apply_order_difference(&mut profile, before.as_ref(), &order);
@@ -228,7 +242,10 @@ pub fn decide(
     if let EventKind::LapseSurveyAnswered(answer) = &event.kind {
         profile.retention.answer = Some(LapseAnswer {
             reason: answer.reason,
-            comment: answer.comment.clone(),
+            comment: answer
+                .comment
+                .clone()
+                .filter(|_| words_allowed(profile.retention.asked_at)),
             at: now,
         });
     }

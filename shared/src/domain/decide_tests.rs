@@ -440,10 +440,15 @@ proptest! {
 
 #[test]
 fn erasure_removes_personal_data_and_late_events_do_not_bring_it_back() {
-    let (p, orders) = run(&[
-        placed("e1", "NL-1", 0),
-        returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)])),
-    ]);
+    let mut first = placed("e1", "NL-1", 0);
+    if let EventKind::OrderPlaced(p) = &mut first.kind {
+        p.lines[0].name = Some("Tandpasta mint 75 ml".into());
+    }
+    let mut second = returned("e2", "NL-1", 10, Some(vec![("EB-200", 1)]));
+    if let EventKind::OrderReturned { facts, .. } = &mut second.kind {
+        facts.reason = Some("Te hard voor mijn tandvlees".into());
+    }
+    let (p, orders) = run(&[first, second]);
     let erased = crate::domain::erase(p, orders.into_values().collect(), t(100));
     let profile = &erased.profile;
     assert_eq!(profile.contact, Contact::default());
@@ -1344,4 +1349,83 @@ fn activities_record_what_changed_once() {
         }
     ));
     assert_eq!(names(&d), ["order_placed", "engagement_changed"]);
+}
+
+#[test]
+fn while_an_erasure_is_under_way_nothing_personal_is_stored_and_nothing_is_lost() {
+    let mut order = placed("e1", "NL-1", 0);
+    if let EventKind::OrderPlaced(p) = &mut order.kind {
+        p.lines[0].name = Some("Tandpasta Munt".into());
+    }
+    let (state, _) = step(CustomerState::default(), &order, now());
+    let mut erasing = crate::domain::erase_profile(state.profile.clone().unwrap(), now());
+    erasing.erasing = true;
+    // A writer racing the erasure read the erased profile and an order not erased yet; its
+    // event happened after the erasure and carries contact data.
+    let racing = CustomerState {
+        profile: Some(erasing),
+        order: state.order.clone(),
+    };
+    let mut late = returned("e2", "NL-1", 1_000_100, Some(vec![("EB-200", 1)]));
+    late.customer = placed("x", "NL-1", 0).customer;
+    let d = decide(&racing, &late, t(1_000_200), &demo_settings());
+    assert!(d.profile.erasing, "the mark stays until the erasure ends");
+    assert!(d.profile.contact.email().is_none() && d.profile.contact.first_name().is_none());
+    assert!(d.profile.addresses.current().is_none());
+    let written = d.order.unwrap();
+    assert!(
+        written
+            .placed
+            .as_ref()
+            .unwrap()
+            .lines
+            .iter()
+            .all(|l| l.name.is_none()),
+        "the order is written erased"
+    );
+    assert!(written.points_reversed > 0, "the return itself counts");
+    assert_eq!(d.outcome.order_status, Some(OrderStatus::PartiallyReturned));
+}
+
+#[test]
+fn words_answering_a_question_asked_before_the_erasure_are_not_kept() {
+    let day = |n: i64| t(100) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), now());
+    let (state, _) = step(state, &delivered("e2", "NL-1", 100), now());
+    let (asked, _) = step(state, &window_closed("t1", "NL-1"), day(5));
+    let (answered, _) = step(asked, &survey_answer("a", "NL-1", 4), day(6));
+    let erased = CustomerState {
+        profile: Some(crate::domain::erase_profile(
+            answered.profile.clone().unwrap(),
+            day(6) + jiff::SignedDuration::from_mins(1),
+        )),
+        order: answered.order.clone(),
+    };
+    let at = day(6) + jiff::SignedDuration::from_mins(2);
+    let (_, d) = step(erased, &comment("c1", "NL-1", "Anna hier: kapot"), at);
+    assert_eq!(d.order.as_ref().unwrap().survey_comment, None);
+    assert!(alert_comment(&d).iter().all(|(_, c)| c.is_none()));
+
+    // The same for a lapsed customer's comment.
+    let (state, _) = step(CustomerState::default(), &placed("e1", "NL-1", 0), day(0));
+    let (lapsed, _) = step(state, &customer_timer("t"), day(241));
+    let erased = CustomerState {
+        profile: Some(crate::domain::erase_profile(
+            lapsed.profile.clone().unwrap(),
+            day(241) + jiff::SignedDuration::from_mins(1),
+        )),
+        order: None,
+    };
+    let survey = LapseSurvey {
+        reason: Some(crate::domain::LapseReason::Price),
+        comment: Some("Anna, Prinsengracht".into()),
+    };
+    let (_, d) = step(
+        erased,
+        &event("s", 0, facts(), EventKind::LapseSurveyAnswered(survey)),
+        day(242),
+    );
+    let answer = d.profile.retention.answer.unwrap();
+    assert_eq!(answer.reason, Some(crate::domain::LapseReason::Price));
+    assert_eq!(answer.comment, None);
 }

@@ -1,20 +1,58 @@
 //! Erasing a customer's personal data on request (GDPR; Shopify's `customers/redact`).
+//!
+//! What is personal: the email address, the name and locale, addresses (fingerprints and
+//! postal codes), product names (what someone bought says a lot about them), the customer's
+//! own words (survey and lapse comments, return reasons), and what was rendered or reported
+//! about a message (its subject, which greets the customer by name; SES's texts, which may
+//! quote the address). What stays: counts, totals, lines by sku, quantity and price, statuses,
+//! scores, points and times, so loyalty balances and the shop's statistics stay right.
+//!
+//! Every function here is idempotent: erasing an erased item changes nothing, so an erasure
+//! that died halfway is finished by running it again, and only items that still hold
+//! something personal are written.
 
-use super::{AddressHistory, Consent, Contact, CustomerProfile, Order, Timestamp};
+use super::{
+    AddressHistory, Consent, Contact, CustomerProfile, DeliveryReport, MessageData, MessageRecord,
+    MessageStatus, Order, Timestamp,
+};
 
-/// The erased profile and orders, to be written together.
+/// The erased profile and the orders that held personal data, to be written together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Erasure {
     pub profile: CustomerProfile,
+    /// Only the orders that changed.
     pub orders: Vec<Order>,
 }
 
-/// Removes contact details, addresses, product names and the customer's own words (survey
-/// comments, return reasons); keeps what the loyalty rules need
-/// (order totals, lines by sku, quantity and price, statuses, points) so balances stay right.
-/// Marketing consent becomes a withdrawal at `now`, so nothing promotional can follow, and
-/// without an address no mail can be sent at all.
+/// Erases the profile and the orders. The profile's version is left to the store, which
+/// writes the erasure in version-checked steps.
 pub fn erase(profile: CustomerProfile, orders: Vec<Order>, now: Timestamp) -> Erasure {
+    Erasure {
+        profile: erase_profile(profile, now),
+        orders: orders.iter().filter_map(erase_order).collect(),
+    }
+}
+
+/// Does the profile still hold anything personal?
+pub fn profile_holds_personal_data(profile: &CustomerProfile) -> bool {
+    profile.contact != Contact::default()
+        || profile.addresses != AddressHistory::default()
+        || profile
+            .retention
+            .answer
+            .as_ref()
+            .is_some_and(|a| a.comment.is_some())
+        || profile.consent.as_ref().is_some_and(|c| c.granted)
+}
+
+/// Removes contact details, addresses and the customer's own words from the profile.
+/// Marketing consent becomes a withdrawal at `now`, so nothing promotional can follow, and
+/// without an address no mail can be sent at all. A profile erased before and holding nothing
+/// personal since is returned unchanged (its `erased_at` stays the first erasure's).
+pub fn erase_profile(profile: CustomerProfile, now: Timestamp) -> CustomerProfile {
+    if profile.erased_at.is_some() && !profile_holds_personal_data(&profile) {
+        return profile;
+    }
     let mut profile = profile;
     profile.contact = Contact::default();
     profile.addresses = AddressHistory::default();
@@ -27,21 +65,186 @@ pub fn erase(profile: CustomerProfile, orders: Vec<Order>, now: Timestamp) -> Er
     if let Some(answer) = &mut profile.retention.answer {
         answer.comment = None;
     }
-    profile.version += 1;
-    let orders = orders
-        .into_iter()
-        .map(|mut order| {
-            if let Some(placed) = &mut order.placed {
-                for line in &mut placed.lines {
-                    line.name = None;
-                }
+    profile
+}
+
+/// The order without product names, return reasons and the survey comment; `None` when it
+/// held none of them (nothing to write).
+pub fn erase_order(order: &Order) -> Option<Order> {
+    let mut erased = order.clone();
+    strip_order(&mut erased);
+    (erased != *order).then_some(erased)
+}
+
+/// Strips an order in place (also used by `decide` while a customer is being erased).
+pub(crate) fn strip_order(order: &mut Order) {
+    if let Some(placed) = &mut order.placed {
+        for line in &mut placed.lines {
+            line.name = None;
+        }
+    }
+    for ret in &mut order.returns {
+        ret.reason = None;
+    }
+    order.survey_comment = None;
+}
+
+/// A message's data without the customer's words and product names; `None` when it held
+/// neither. A care tip's title and text name the product the customer kept, so they go too;
+/// its category stays, as it does on the order's lines.
+pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
+    let mut erased = data.clone();
+    match &mut erased {
+        MessageData::DetractorAlert { comment, .. } => *comment = None,
+        MessageData::Replenishment { product_name, .. } => *product_name = None,
+        MessageData::CareTip { title, text, .. } => {
+            title.clear();
+            text.clear();
+        }
+        MessageData::LoyaltyEarned { .. }
+        | MessageData::LoyaltyConfirmed { .. }
+        | MessageData::SurveyRequest { .. }
+        | MessageData::SurveyPromoter { .. }
+        | MessageData::SurveyDetractor { .. }
+        | MessageData::Reactivation { .. }
+        | MessageData::LoyaltyReversed { .. }
+        | MessageData::TierReached { .. }
+        | MessageData::WelcomeAfterMove { .. } => {}
+    }
+    (erased != *data).then_some(erased)
+}
+
+/// SES's reports without their texts (a bounce's diagnostic may quote the address); the
+/// statuses, times and whether a bounce was permanent stay. `None` when there was no text.
+pub fn erase_reports(reports: &[DeliveryReport]) -> Option<Vec<DeliveryReport>> {
+    if reports.iter().all(|r| r.detail.is_none()) {
+        return None;
+    }
+    Some(
+        reports
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.detail = None;
+                r
+            })
+            .collect(),
+    )
+}
+
+/// How one message is erased: only its personal attributes change (the store writes them
+/// as an update, so a concurrent claim, outcome or SES report is never overwritten).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageErasure {
+    /// The message's key (`kind#cause`).
+    pub key: String,
+    /// The data without words and product names, if it held any.
+    pub data: Option<MessageData>,
+    /// The reports without their texts, if any had one.
+    pub reports: Option<Vec<DeliveryReport>>,
+    /// How many reports were read: a report added since must cancel the write.
+    pub reports_read: usize,
+}
+
+/// What erasing a message takes; `None` when there is nothing to do. Its subject and error
+/// text go; besides what it holds, a message that may still be sent or reported on is marked
+/// erased, so that what comes later (a subject, SES's texts) is not stored with it.
+pub fn erase_message(message: &MessageRecord) -> Option<MessageErasure> {
+    let data = erase_message_data(&message.intent.data);
+    let reports = erase_reports(&message.reports);
+    let texts = message.subject.is_some() || message.error.is_some();
+    let may_change = matches!(
+        message.status,
+        MessageStatus::Pending
+            | MessageStatus::Sending
+            | MessageStatus::Deferred
+            | MessageStatus::Sent
+    );
+    let needed =
+        data.is_some() || reports.is_some() || texts || (message.erased_at.is_none() && may_change);
+    needed.then(|| MessageErasure {
+        key: message.intent.key.clone(),
+        data,
+        reports,
+        reports_read: message.reports.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CustomerId, DeliveryStatus, Email, OrderId, ShopId, Stamped};
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn profile() -> CustomerProfile {
+        let mut p = CustomerProfile::new(
+            ShopId::parse("demo").unwrap(),
+            CustomerId::parse("c1").unwrap(),
+        );
+        p.contact.email = Some(Stamped {
+            value: Email::parse("anna@example.nl").unwrap(),
+            at: t(0),
+        });
+        p
+    }
+
+    #[test]
+    fn erasing_twice_changes_nothing_the_second_time() {
+        let once = erase_profile(profile(), t(10));
+        assert!(!profile_holds_personal_data(&once));
+        assert_eq!(once.erased_at, Some(t(10)));
+        assert_eq!(erase_profile(once.clone(), t(20)), once);
+    }
+
+    #[test]
+    fn a_customer_back_after_an_erasure_is_erased_again() {
+        let mut back = erase_profile(profile(), t(10));
+        back.contact = profile().contact;
+        let again = erase_profile(back, t(20));
+        assert_eq!(again.erased_at, Some(t(20)));
+        assert!(again.contact.email().is_none());
+    }
+
+    #[test]
+    fn messages_keep_their_numbers_and_lose_words_and_product_names() {
+        let alert = MessageData::DetractorAlert {
+            order_id: OrderId::parse("o1").unwrap(),
+            customer_id: CustomerId::parse("c1").unwrap(),
+            score: 3,
+            comment: Some("Anna hier, de tandpasta smaakte naar zeep".into()),
+        };
+        let erased = erase_message_data(&alert).unwrap();
+        assert_eq!(
+            erased,
+            MessageData::DetractorAlert {
+                order_id: OrderId::parse("o1").unwrap(),
+                customer_id: CustomerId::parse("c1").unwrap(),
+                score: 3,
+                comment: None,
             }
-            for ret in &mut order.returns {
-                ret.reason = None;
-            }
-            order.survey_comment = None;
-            order
-        })
-        .collect();
-    Erasure { profile, orders }
+        );
+        assert_eq!(erase_message_data(&erased), None, "nothing left to erase");
+        let loyalty = MessageData::TierReached {
+            tier: "Goud".into(),
+            points: 500,
+        };
+        assert_eq!(erase_message_data(&loyalty), None);
+    }
+
+    #[test]
+    fn reports_keep_their_status_and_lose_their_text() {
+        let report = DeliveryReport {
+            status: DeliveryStatus::Bounced,
+            at: t(5),
+            detail: Some("550 anna@example.nl: no such user".into()),
+            permanent: true,
+        };
+        let erased = erase_reports(std::slice::from_ref(&report)).unwrap();
+        assert_eq!(erased[0].status, DeliveryStatus::Bounced);
+        assert!(erased[0].permanent && erased[0].detail.is_none());
+        assert_eq!(erase_reports(&erased), None);
+    }
 }

@@ -5,12 +5,17 @@
 //! tested with plain values.
 
 mod activity;
-pub use activity::{Activity, ActivityKind};
+pub use activity::{Activity, ActivityKind, ActivityRecord};
 mod address;
+mod connection;
+pub use connection::{ShopifyConnection, WooCommerceConnection};
 mod customer;
 mod decide;
 mod erasure;
-pub use erasure::{Erasure, erase};
+pub use erasure::{
+    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_profile,
+    erase_reports, profile_holds_personal_data,
+};
 mod event;
 mod feedback;
 pub use feedback::{
@@ -20,6 +25,8 @@ mod holdout;
 pub use holdout::is_held_out;
 mod ids;
 mod message;
+mod message_record;
+pub use message_record::{MessageRecord, MessageStatus};
 mod money;
 mod order;
 mod preferences;

@@ -9,7 +9,9 @@
 
 use super::WebhookApp;
 use super::responses::{error, json};
-use crate::domain::{CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, erase};
+use crate::domain::{
+    CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, erase, erase_message,
+};
 use crate::shops::Shop;
 use crate::store::{ProcessedEvent, StoreError, Written};
 use crate::webhook::platform::{self, Platform};
@@ -502,7 +504,10 @@ async fn record(
     }
 }
 
-/// Erases a customer's personal data: read all their items, erase (pure), write at once.
+/// Erases a customer's personal data: read every item of theirs, erase (pure), write in
+/// version-checked steps. A writer that changes the customer meanwhile makes the store stop at
+/// the next step; the erasure then reads again and goes on from what is stored, so each round
+/// makes progress and a retry after a crash finishes it.
 async fn erase_customer(
     app: &WebhookApp,
     shop: &Shop,
@@ -512,26 +517,41 @@ async fn erase_customer(
 ) -> Result<Done, Reply> {
     let shop_id = &shop.settings.id;
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let (profile, orders) = app
+        let items = app
             .store
-            .customer(shop_id, customer)
+            .customer_items_consistent(shop_id, customer)
             .await
             .map_err(Reply::store_error)?;
         let now = app.clock.now();
         let processed = processed_record(delivery_id, route, Some(customer), None, now);
-        let Some(profile) = profile else {
+        let Some(profile) = items.profile else {
             return record(app, shop_id, &processed, "no data held for this customer").await;
         };
-        let read_version = Some(profile.version);
-        let erasure = erase(profile, orders, now);
+        let read_version = profile.version;
+        let erasure = erase(profile, items.orders, now);
+        // Activities hold ids, amounts, scores and statuses only: nothing to erase there.
+        let messages: Vec<_> = items.messages.iter().filter_map(erase_message).collect();
         match app
             .store
-            .write_erasure(shop_id, read_version, &erasure, &processed, &shop.settings)
+            .write_erasure(
+                shop_id,
+                read_version,
+                &erasure,
+                &messages,
+                &processed,
+                &shop.settings,
+                now,
+            )
             .await
             .map_err(Reply::store_error)?
         {
             Written::Committed => {
-                tracing::info!(customer_id = customer.as_str(), "customer erased");
+                tracing::info!(
+                    customer_id = customer.as_str(),
+                    orders = erasure.orders.len(),
+                    messages = messages.len(),
+                    "customer erased"
+                );
                 return Ok(Done::new(
                     "erased",
                     json!({ "event_id": delivery_id.as_str(), "customer_id": customer.as_str() }),

@@ -4,11 +4,11 @@
 use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use crate::domain::{
-    Activity, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport, DeliveryStatus,
-    Erasure, EventId, MessageIntent, Order, OrderId, ShopId, ShopSettings, Timestamp, add_report,
-    delivery_status,
+    ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
+    DeliveryStatus, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord, MessageStatus,
+    Order, OrderId, ShopId, ShopSettings, ShopifyConnection, Timestamp, WooCommerceConnection,
+    add_report, delivery_status,
 };
-use crate::webhook::{ShopifyConnection, WooCommerceConnection};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -307,15 +307,6 @@ impl Store {
         Err(StoreError::from_sdk(&err))
     }
 
-    /// Runs one transaction whose first item is the processed-event record and second the
-    /// profile (both conditional), and says what a cancellation meant.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written, StoreError> {
-        match self.try_transact(items).await? {
-            None => Ok(Written::Committed),
-            Some(reasons) => interpret(&reasons),
-        }
-    }
-
     /// The customer an order belongs to, if trouw has seen the order.
     pub async fn order_owner(
         &self,
@@ -328,50 +319,165 @@ impl Store {
         Ok(owner.map(|o| o.customer_id))
     }
 
-    /// Writes an erasure: the erased profile (only if still at the version read), every order,
-    /// and the processed-event record, all in one transaction. A customer with more orders than
-    /// one transaction holds has the surplus orders written first; rewriting them is harmless
-    /// if the final transaction then has to be repeated.
+    /// Writes an erasure in version-checked steps, each one transaction within DynamoDB's limits
+    /// (100 items, 4 MB). What fits in one is written at once: the processed-event record, the
+    /// erased profile (only if still at the version read) and every changed item. A bigger one
+    /// first writes the erased profile marked `erasing` with a new version, then erases more
+    /// items in steps that each check the profile is still at that version, and last writes the
+    /// processed-event record and the profile without the mark. A writer that changes the
+    /// customer in between moves the version, so the next step is cancelled and the erasure
+    /// reads and goes on from what is stored (`Conflict`); while the mark is set `decide`
+    /// stores nothing personal, so no write is lost and none brings personal data back. Each
+    /// step is idempotent: an erasure that died halfway is finished by running it again.
+    #[allow(clippy::too_many_arguments)]
     pub async fn write_erasure(
         &self,
         shop: &ShopId,
-        read_version: Option<u64>,
+        read_version: u64,
         erasure: &Erasure,
+        messages: &[MessageErasure],
         processed: &ProcessedEvent,
         settings: &crate::domain::ShopSettings,
+        now: Timestamp,
     ) -> Result<Written, StoreError> {
-        const PER_TRANSACTION: usize = 100;
         let customer = &erasure.profile.id;
-        let mut order_puts = Vec::new();
+        let mut writes: std::collections::VecDeque<(TransactWriteItem, usize)> =
+            std::collections::VecDeque::new();
         for order in &erasure.orders {
             // Loyalty facts stay, and so do their timers (points still get confirmed).
             let item = order_item(shop, customer, order, order.next_due(settings))?;
-            order_puts.push(put_item(&self.table, item, None)?);
+            let size = item_size(&item);
+            writes.push_back((put_item(&self.table, item, None)?, size));
         }
-        let head = PER_TRANSACTION - 2;
-        while order_puts.len() > head {
-            let rest = order_puts.split_off(head);
-            let (chunk, rest) = if rest.len() > PER_TRANSACTION {
-                let mut chunk = rest;
-                let rest = chunk.split_off(PER_TRANSACTION);
-                (chunk, rest)
-            } else {
-                (rest, Vec::new())
+        for message in messages {
+            writes.push_back(self.message_erasure(shop, customer, message, now)?);
+        }
+        let profile_at =
+            |version: u64, erasing: bool| -> Result<(TransactWriteItem, usize), StoreError> {
+                let mut profile = erasure.profile.clone();
+                profile.version = version + 1;
+                profile.erasing = erasing;
+                let item = profile_item(shop, &profile)?;
+                let size = item_size(&item);
+                let put = put_item(
+                    &self.table,
+                    item,
+                    Some(("version = :read_version", Some(version))),
+                )?;
+                Ok((put, size))
             };
-            order_puts.extend(rest);
-            self.client
-                .transact_write_items()
-                .set_transact_items(Some(chunk))
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
+        let event = processed_item(shop, processed)?;
+        let event_size = item_size(&event);
+        let event = put_item(&self.table, event, Some(("attribute_not_exists(pk)", None)))?;
+
+        let mut version = read_version;
+        let mut marked = false;
+        loop {
+            let (last_profile, profile_size) = profile_at(version, false)?;
+            let rest: usize = writes.iter().map(|w| w.1).sum();
+            if writes.len() + 2 <= TRANSACTION_ITEMS
+                && rest + event_size + profile_size <= TRANSACTION_BYTES
+            {
+                let mut items = vec![event, last_profile];
+                items.extend(writes.into_iter().map(|w| w.0));
+                return match self.try_transact(items).await? {
+                    None => Ok(Written::Committed),
+                    Some(reasons) => erasure_cancelled(&reasons, true),
+                };
+            }
+            let (head, head_size) = if marked {
+                let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(keys::profile(shop, customer).to_item()))
+                    .condition_expression("version = :read_version")
+                    .expression_attribute_values(
+                        ":read_version",
+                        AttributeValue::N(version.to_string()),
+                    )
+                    .build()
+                    .map_err(|e| StoreError::Failed(e.to_string()))?;
+                (
+                    TransactWriteItem::builder().condition_check(check).build(),
+                    200,
+                )
+            } else {
+                let marked_profile = profile_at(version, true)?;
+                version += 1;
+                marked = true;
+                marked_profile
+            };
+            let mut items = vec![head];
+            let mut bytes = head_size;
+            while let Some((_, size)) = writes.front() {
+                if items.len() == TRANSACTION_ITEMS
+                    || (items.len() > 1 && bytes + size > TRANSACTION_BYTES)
+                {
+                    break;
+                }
+                bytes += size;
+                items.extend(writes.pop_front().map(|w| w.0));
+            }
+            if let Some(reasons) = self.try_transact(items).await? {
+                return erasure_cancelled(&reasons, false);
+            }
         }
-        let mut items = vec![
-            self.event_put(shop, processed)?,
-            self.profile_put(shop, read_version, &erasure.profile)?,
-        ];
-        items.extend(order_puts);
-        self.transact(items).await
+    }
+
+    /// The update that erases one message: only its personal attributes, and only if no SES
+    /// report came since it was read (a report's text would otherwise stay).
+    fn message_erasure(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        message: &MessageErasure,
+        now: Timestamp,
+    ) -> Result<(TransactWriteItem, usize), StoreError> {
+        let key = keys::message(shop, customer, &message.key);
+        let mut set = vec!["erased_at = :erased_at"];
+        let mut values = vec![(":erased_at", AttributeValue::S(now.to_string()))];
+        if let Some(data) = &message.data {
+            set.push("#data = :data");
+            values.push((
+                ":data",
+                serde_dynamo::to_attribute_value(data)
+                    .map_err(|e| StoreError::Corrupt(format!("message data: {e}")))?,
+            ));
+        }
+        if let Some(reports) = &message.reports {
+            set.push("reports = :reports");
+            values.push((
+                ":reports",
+                serde_dynamo::to_attribute_value(reports)
+                    .map_err(|e| StoreError::Corrupt(format!("message reports: {e}")))?,
+            ));
+        }
+        let reports_unchanged = if message.reports_read == 0 {
+            "attribute_not_exists(reports)"
+        } else {
+            values.push((
+                ":reports_read",
+                AttributeValue::N(message.reports_read.to_string()),
+            ));
+            "size(reports) = :reports_read"
+        };
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .update_expression(format!("SET {} REMOVE subject, #error", set.join(", ")))
+            .condition_expression(format!("attribute_exists(pk) AND {reports_unchanged}"))
+            .expression_attribute_names("#error", "error");
+        if message.data.is_some() {
+            update = update.expression_attribute_names("#data", "data");
+        }
+        let mut size = key.pk.len() + key.sk.len() + 200;
+        for (name, value) in values {
+            size += attribute_size(&value);
+            update = update.expression_attribute_values(name, value);
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok((TransactWriteItem::builder().update(update).build(), size))
     }
 
     /// Records a processed event on its own (privacy requests that change no customer).
@@ -484,6 +590,37 @@ impl Store {
         outcome: &MessageOutcome,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        // First as if the customer were not erased; if they were (the message is marked), again
+        // without the texts: the rendered subject greets them by name, SES's error may quote
+        // their address.
+        let cancelled = |reasons: Vec<String>| {
+            Err(StoreError::Failed(format!(
+                "recording the message outcome was cancelled: {reasons:?}"
+            )))
+        };
+        let items = self.finish_items(shop, customer, key, outcome, now, false)?;
+        match self.try_transact(items).await? {
+            None => return Ok(()),
+            Some(reasons)
+                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") => {}
+            Some(reasons) => return cancelled(reasons),
+        }
+        let items = self.finish_items(shop, customer, key, outcome, now, true)?;
+        match self.try_transact(items).await? {
+            None => Ok(()),
+            Some(reasons) => cancelled(reasons),
+        }
+    }
+
+    fn finish_items(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        outcome: &MessageOutcome,
+        now: Timestamp,
+        erased: bool,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let s = |v: &str| AttributeValue::S(v.to_owned());
         let (status, set, mut values): (MessageStatus, &str, Vec<(&str, AttributeValue)>) =
             match outcome {
@@ -546,14 +683,26 @@ impl Store {
                     ],
                 ),
             };
+        let personal = [":subject", ":error"];
+        let mut clauses = vec!["#status = :status", "finished_at = :now"];
+        clauses.extend(
+            set.split(", ")
+                .filter(|clause| !erased || !personal.iter().any(|p| clause.contains(p))),
+        );
+        let set = clauses.join(", ");
+        values.retain(|(name, _)| !erased || !personal.contains(name));
         values.push((":status", s(status.as_str())));
         values.push((":sending", s(MessageStatus::Sending.as_str())));
         values.push((":now", s(&now.to_string())));
         let mut update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::message(shop, customer, key).to_item()))
-            .update_expression(format!("SET #status = :status, finished_at = :now, {set}"))
-            .condition_expression("#status = :sending")
+            .update_expression(format!("SET {set}"))
+            .condition_expression(if erased {
+                "#status = :sending AND attribute_exists(erased_at)"
+            } else {
+                "#status = :sending AND attribute_not_exists(erased_at)"
+            })
             .expression_attribute_names("#status", "status");
         if set.contains("#error") {
             update = update.expression_attribute_names("#error", "error");
@@ -589,12 +738,7 @@ impl Store {
                 .map_err(|e| StoreError::Failed(e.to_string()))?;
             items.push(TransactWriteItem::builder().update(stamp).build());
         }
-        match self.try_transact(items).await? {
-            None => Ok(()),
-            Some(reasons) => Err(StoreError::Failed(format!(
-                "recording the message outcome was cancelled: {reasons:?}"
-            ))),
-        }
+        Ok(items)
     }
 
     /// Adds an SES report to its message's history and sets the delivery status, with a
@@ -611,7 +755,13 @@ impl Store {
             let Some(message) = self.get::<MessageRecord>(&item_key, "message").await? else {
                 return Ok(ReportRecorded::UnknownMessage);
             };
-            let Some(history) = add_report(&message.reports, report.clone()) else {
+            // The customer was erased: the report is kept without SES's text (a bounce's
+            // diagnostic may quote the address).
+            let mut report = report.clone();
+            if message.erased_at.is_some() {
+                report.detail = None;
+            }
+            let Some(history) = add_report(&message.reports, report) else {
                 return Ok(ReportRecorded::Duplicate);
             };
             let status = delivery_status(&history).map(DeliveryStatus::as_str);
@@ -628,12 +778,19 @@ impl Store {
                     ":status",
                     AttributeValue::S(status.unwrap_or_default().to_owned()),
                 );
+            // An erasure since the read cancels the write: read again and drop the text.
+            let erasure = if message.erased_at.is_some() {
+                ""
+            } else {
+                " AND attribute_not_exists(erased_at)"
+            };
             update = if message.reports.is_empty() {
-                update
-                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(reports)")
+                update.condition_expression(format!(
+                    "attribute_exists(pk) AND attribute_not_exists(reports){erasure}"
+                ))
             } else {
                 update
-                    .condition_expression("size(reports) = :read")
+                    .condition_expression(format!("size(reports) = :read{erasure}"))
                     .expression_attribute_values(
                         ":read",
                         AttributeValue::N(message.reports.len().to_string()),
@@ -864,6 +1021,25 @@ impl Store {
         shop: &ShopId,
         customer: &CustomerId,
     ) -> Result<CustomerItems, StoreError> {
+        self.query_customer(shop, customer, false).await
+    }
+
+    /// Everything held for a customer, read consistently (for an erasure, which must see every
+    /// write before it).
+    pub async fn customer_items_consistent(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+    ) -> Result<CustomerItems, StoreError> {
+        self.query_customer(shop, customer, true).await
+    }
+
+    async fn query_customer(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        consistent: bool,
+    ) -> Result<CustomerItems, StoreError> {
         let pk = keys::profile(shop, customer).pk;
         let mut all = CustomerItems::default();
         let mut start = None;
@@ -873,6 +1049,7 @@ impl Store {
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk")
+                .consistent_read(consistent)
                 .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
                 .set_exclusive_start_key(start)
                 .send()
@@ -937,40 +1114,43 @@ fn interpret(reasons: &[String]) -> Result<Written, StoreError> {
     )))
 }
 
-/// A message item: the outbox entry the sender picks up from the table's stream, and later the
-/// message log's row. Created PENDING in the same transaction as the state change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MessageRecord {
-    pub shop: ShopId,
-    #[serde(flatten)]
-    pub intent: MessageIntent,
-    pub status: MessageStatus,
-    /// The event that caused it.
-    pub cause: EventId,
-    /// Why it was skipped or deferred (`no_consent`, `quiet_hours`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deferred_until: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ses_message_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sent_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rendered_locale: Option<String>,
-    /// Sends SES did not take (throttled) before this one.
-    #[serde(default)]
-    pub attempts: u32,
-    /// What SES reported after the send, in time order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub reports: Vec<DeliveryReport>,
-    /// The most telling report: a late "delivered" never hides a bounce.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery_status: Option<DeliveryStatus>,
+/// DynamoDB's limits for one transaction: 100 items and 4 MB (kept well below, for the
+/// request's own overhead and the estimate's roughness).
+const TRANSACTION_ITEMS: usize = 100;
+const TRANSACTION_BYTES: usize = 3_000_000;
+
+/// What a cancelled step of an erasure meant. The first item of the last step is the
+/// processed-event record: there, its condition failing means a duplicate delivery. Any other
+/// failed condition means the customer changed under the erasure (the profile's version, or a
+/// message's SES history): read again and go on.
+fn erasure_cancelled(reasons: &[String], event_first: bool) -> Result<Written, StoreError> {
+    let failed = |r: &String| r == "ConditionalCheckFailed" || r == "TransactionConflict";
+    if event_first && reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") {
+        return Ok(Written::Duplicate);
+    }
+    if reasons.iter().any(failed) {
+        return Ok(Written::Conflict);
+    }
+    interpret(reasons)
+}
+
+/// Roughly how many bytes an item takes in a request (names and values), for the 4 MB limit.
+fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + attribute_size(value))
+        .sum()
+}
+
+fn attribute_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) | AttributeValue::N(s) => s.len() + 8,
+        AttributeValue::B(b) => b.as_ref().len() + 8,
+        AttributeValue::M(m) => item_size(m) + 8,
+        AttributeValue::L(l) => l.iter().map(attribute_size).sum::<usize>() + 8,
+        AttributeValue::Ss(v) | AttributeValue::Ns(v) => v.iter().map(|s| s.len() + 8).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len() + 8).sum(),
+        _ => 8,
+    }
 }
 
 /// What became of an SES report.
@@ -982,39 +1162,6 @@ pub enum ReportRecorded {
     Duplicate,
     /// No such message (not trouw's, or removed).
     UnknownMessage,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum MessageStatus {
-    /// Created; waiting for the sender.
-    Pending,
-    /// Claimed by a sender, which is calling SES. A message left here was perhaps sent: it is
-    /// never sent again automatically.
-    Sending,
-    Sent,
-    Skipped,
-    /// Not now (quiet hours, frequency cap): the schedule brings it back at `deferred_until`.
-    Deferred,
-    /// Refused by SES for good.
-    Failed,
-    /// The customer is in the shop's holdout group: not sent, so the message's lift can be
-    /// measured.
-    HeldOut,
-}
-
-impl MessageStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageStatus::Pending => "PENDING",
-            MessageStatus::Sending => "SENDING",
-            MessageStatus::Sent => "SENT",
-            MessageStatus::Skipped => "SKIPPED",
-            MessageStatus::Deferred => "DEFERRED",
-            MessageStatus::Failed => "FAILED",
-            MessageStatus::HeldOut => "HELD_OUT",
-        }
-    }
 }
 
 /// One entry of the due index: the item's key and when it is due (epoch seconds).
@@ -1070,6 +1217,7 @@ impl MessageRecord {
             attempts: 0,
             reports: Vec::new(),
             delivery_status: None,
+            erased_at: None,
         }
     }
 }
@@ -1151,15 +1299,6 @@ pub struct CustomerItems {
     pub orders: Vec<Order>,
     pub messages: Vec<MessageRecord>,
     pub activities: Vec<ActivityRecord>,
-}
-
-/// An activity as stored: whose it is and what happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActivityRecord {
-    pub shop: ShopId,
-    pub customer_id: CustomerId,
-    #[serde(flatten)]
-    pub activity: Activity,
 }
 
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.

@@ -2,37 +2,11 @@
 //! the raw body with HMAC-SHA256, base64-encoded, in a header of their own).
 
 use super::WebhookSecret;
+pub use crate::domain::{ShopifyConnection, WooCommerceConnection};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-
-/// A shop's Shopify connection, as stored with its settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShopifyConnection {
-    /// `X-Shopify-Shop-Domain` must be this, e.g. `demo.myshopify.com`.
-    pub shop_domain: String,
-    /// References to the app's client secrets (`ssm:/...` or `env:...`); several while rotating.
-    pub app_secrets: Vec<String>,
-}
-
-/// A shop's WooCommerce connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WooCommerceConnection {
-    /// References to the webhooks' secrets (each WooCommerce webhook has its own).
-    pub webhook_secrets: Vec<String>,
-    /// The order status that means "delivered" (default `completed`).
-    #[serde(default = "default_delivered_status")]
-    pub delivered_status: String,
-    /// A customer meta field holding marketing consent ("yes"/"no", "1"/"0", "true"/"false").
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consent_meta_key: Option<String>,
-}
-
-fn default_delivered_status() -> String {
-    "completed".into()
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {

@@ -1,0 +1,620 @@
+//! Erasure (Shopify `customers/redact`): nothing personal is left in any item of the customer
+//! or in the log index, counts and statuses stay; a customer with more items than one
+//! transaction holds is erased in version-checked steps, a write racing the erasure is kept
+//! without bringing anything personal back, and an erasure that died halfway is finished by
+//! the platform's retry.
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use trouw::domain::{
+    Currency, CustomerId, DeliveryReport, DeliveryStatus, EventId, MessageClass, MessageData,
+    MessageIntent, Money, Order, OrderId, OrderLine, OrderStatus, PlacedOrder, Sku,
+};
+use trouw::store::{MessageOutcome, MessageRecord, MessageStatus, keys};
+use trouw_tests::fault::{Fault, FaultProxy};
+use trouw_tests::{Item, SHOPIFY_SECRET, StackOptions, TestStack, fixture, local_aws, unique};
+
+const CUSTOMER: &str = "7390412345678";
+/// Orders seeded beside the fixture's: more than one transaction holds.
+const SEEDED: usize = 150;
+const ORDER: &str = "5912345678901";
+/// Everything personal the fixtures and the seeded items say about the customer. The postal
+/// code as stored (compact) and as sent; a bare "1016" would also match times and hashes.
+const PERSONAL: [&str; 10] = [
+    "anna.devries",
+    "Anna",
+    "Prinsengracht",
+    "1016GV",
+    "1016 GV",
+    "Tandpasta",
+    "Tandenborstel",
+    "naar zeep",
+    "de Vries",
+    "+31612345678",
+];
+
+fn customer() -> CustomerId {
+    CustomerId::parse(CUSTOMER).unwrap()
+}
+
+/// The customer's profile and orders, read past any fault proxy.
+async fn stored(stack: &TestStack) -> (Option<trouw::domain::CustomerProfile>, Vec<Order>) {
+    trouw::store::Store::new(stack.dynamo.clone(), &stack.table)
+        .customer(&stack.shop, &customer())
+        .await
+        .unwrap()
+}
+
+async fn shopify(stack: &TestStack, route: &str, topic: &str, file: &str) -> serde_json::Value {
+    let answer = stack
+        .post_shopify(route, topic, &fixture(&format!("shopify/{file}")))
+        .await;
+    assert_eq!(answer.status, 200, "{topic} {file}: {}", answer.body);
+    answer.json()
+}
+
+/// Posts `customers/redact` with a given event id (a platform's retry repeats it).
+async fn redact(stack: &TestStack, event_id: &str) -> trouw_local::client::Answer {
+    stack
+        .send(stack.shopify_request(
+            "address-changed",
+            "customers/redact",
+            &fixture("shopify/customers-redact.json"),
+            SHOPIFY_SECRET,
+            event_id,
+        ))
+        .await
+}
+
+/// Writes items straight into the table with the store's key layout, 25 at a time
+/// (BatchWriteItem: moto's transactions are slow on big tables).
+async fn seed(stack: &TestStack, items: Vec<Item>) {
+    let requests: Vec<WriteRequest> = items
+        .into_iter()
+        .map(|item| {
+            WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                .build()
+        })
+        .collect();
+    for chunk in requests.chunks(25) {
+        let out = stack
+            .dynamo
+            .batch_write_item()
+            .request_items(&stack.table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            out.unprocessed_items
+                .unwrap_or_default()
+                .values()
+                .all(Vec::is_empty)
+        );
+    }
+}
+
+fn keyed(mut item: Item, key: &keys::Key, kind: &str) -> Item {
+    item.extend(key.to_item());
+    item.insert("item".into(), AttributeValue::S(kind.into()));
+    item
+}
+
+/// An order of the customer with product names, as the store keeps one.
+fn named_order(stack: &TestStack, id: &str) -> Item {
+    let mut order = Order::empty(OrderId::parse(id).unwrap());
+    order.placed = Some(PlacedOrder {
+        id: order.id.clone(),
+        placed_at: "2026-10-01T10:00:00Z".parse().unwrap(),
+        total: Money::new(1295, Currency::EUR),
+        lines: vec![OrderLine {
+            sku: Sku::parse("TP-075").unwrap(),
+            name: Some("Tandpasta mint 75 ml".into()),
+            category: Some("mondverzorging".into()),
+            quantity: 1,
+            unit_price: Some(Money::new(1295, Currency::EUR)),
+            replenish_after_days: None,
+        }],
+    });
+    order.status = OrderStatus::Delivered;
+    order.points_earned = 12;
+    order.survey_comment = Some("Anna hier: de tandpasta smaakte naar zeep".into());
+    keyed(
+        serde_dynamo::to_item(&order).unwrap(),
+        &keys::order(&stack.shop, &customer(), &order.id),
+        "order",
+    )
+}
+
+/// A message of the customer as the sender and SES leave it, in the log index.
+fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageRecord {
+    let created_at = jiff::Timestamp::now();
+    MessageRecord {
+        shop: trouw::domain::ShopId::parse("placeholder").unwrap(),
+        intent: MessageIntent {
+            key: format!("{}#{cause}", data.kind()),
+            customer_id: customer(),
+            class: data.class(),
+            locale: None,
+            data,
+            created_at,
+        },
+        status,
+        cause: EventId::parse(format!("seed-{cause}")).unwrap(),
+        reason: None,
+        deferred_until: None,
+        error: None,
+        ses_message_id: None,
+        sent_at: None,
+        subject: None,
+        rendered_locale: None,
+        attempts: 0,
+        reports: Vec::new(),
+        delivery_status: None,
+        erased_at: None,
+    }
+}
+
+fn message_item(stack: &TestStack, mut record: MessageRecord) -> Item {
+    record.shop = stack.shop.clone();
+    let key = keys::message(&stack.shop, &customer(), &record.intent.key);
+    let mut item = keyed(serde_dynamo::to_item(&record).unwrap(), &key, "message");
+    let at = record.intent.created_at;
+    let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    item.insert(
+        keys::LOG_DAY.into(),
+        AttributeValue::S(keys::log_day(&stack.shop, day)),
+    );
+    item.insert(
+        keys::LOG_AT.into(),
+        AttributeValue::N(at.as_millisecond().to_string()),
+    );
+    item
+}
+
+/// Messages that hold each kind of personal text: a detractor's comment quoted to the shop, a
+/// subject greeting the customer by name, SES's report and rejection texts, product names.
+fn personal_messages(stack: &TestStack) -> Vec<Item> {
+    let order_id = OrderId::parse(ORDER).unwrap();
+    let mut alert = message(
+        MessageData::DetractorAlert {
+            order_id: order_id.clone(),
+            customer_id: customer(),
+            score: 3,
+            comment: Some("Anna hier: de tandpasta smaakte naar zeep".into()),
+        },
+        MessageStatus::Sent,
+        ORDER,
+    );
+    alert.subject = Some("Ontevreden klant Anna de Vries: score 3".into());
+    alert.sent_at = Some(jiff::Timestamp::now());
+    alert.ses_message_id = Some("ses-alert".into());
+    alert.reports = vec![DeliveryReport {
+        status: DeliveryStatus::Delivered,
+        at: jiff::Timestamp::now(),
+        detail: Some("250 2.0.0 OK anna.devries@example.nl".into()),
+        permanent: false,
+    }];
+    alert.delivery_status = Some(DeliveryStatus::Delivered);
+
+    let mut tip = message(
+        MessageData::CareTip {
+            order_id: order_id.clone(),
+            category: "apparaten".into(),
+            title: "Je Elektrische Tandenborstel langer mee".into(),
+            text: "Spoel de opzetborstel van je tandenborstel na elk gebruik.".into(),
+        },
+        MessageStatus::Failed,
+        &format!("{ORDER}#1"),
+    );
+    tip.error = Some("MessageRejected: anna.devries@example.nl is on the suppression list".into());
+
+    let mut promoter = message(
+        MessageData::SurveyPromoter {
+            order_id,
+            review_url: None,
+        },
+        MessageStatus::Sent,
+        &format!("{ORDER}#old"),
+    );
+    promoter.subject = Some("Dank je wel, Anna!".into());
+    promoter.sent_at = Some(jiff::Timestamp::now());
+    [alert, tip, promoter]
+        .into_iter()
+        .map(|m| message_item(stack, m))
+        .collect()
+}
+
+/// A replenishment reminder, waiting for the sender.
+fn pending_reminder(stack: &TestStack) -> Item {
+    message_item(
+        stack,
+        message(
+            MessageData::Replenishment {
+                order_id: OrderId::parse(ORDER).unwrap(),
+                sku: Sku::parse("TP-075").unwrap(),
+                product_name: Some("Tandpasta mint 75 ml".into()),
+                quantity: 3,
+                run_out_on: "2027-01-20".into(),
+            },
+            MessageStatus::Pending,
+            &format!("{ORDER}#TP-075"),
+        ),
+    )
+}
+
+/// Every item of the customer's partition, read consistently.
+async fn partition(stack: &TestStack) -> Vec<Item> {
+    let pk = keys::profile(&stack.shop, &customer()).pk;
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = stack
+            .dynamo
+            .query()
+            .table_name(&stack.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        items.extend(out.items.unwrap_or_default());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    items
+}
+
+/// The customer's entries in the log index (`by_day`) for today and yesterday (UTC).
+async fn log_entries(stack: &TestStack) -> Vec<Item> {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let pk = keys::profile(&stack.shop, &customer()).pk;
+    let mut items = Vec::new();
+    for day in [today.yesterday().unwrap(), today] {
+        let mut start = None;
+        loop {
+            let out = stack
+                .dynamo
+                .query()
+                .table_name(&stack.table)
+                .index_name(keys::BY_DAY_INDEX)
+                .key_condition_expression("log_day = :day")
+                .expression_attribute_values(
+                    ":day",
+                    AttributeValue::S(keys::log_day(&stack.shop, day)),
+                )
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            items.extend(
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()) == Some(&pk)),
+            );
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+    }
+    items
+}
+
+fn assert_nothing_personal(items: &[Item], what: &str) {
+    for item in items {
+        let text = format!("{item:?}");
+        for personal in PERSONAL {
+            assert!(
+                !text.contains(personal),
+                "{what}: {personal:?} is still in {:?} {:?}",
+                item.get("pk"),
+                item.get("sk")
+            );
+        }
+    }
+}
+
+/// Kind and status of every message, kinds of activities: what the statistics count.
+fn counted(items: &[Item]) -> Vec<String> {
+    let mut counted: Vec<String> = items
+        .iter()
+        .filter_map(|i| {
+            let kind = i.get("item")?.as_s().ok()?;
+            match kind.as_str() {
+                "message" => Some(format!(
+                    "message {} {:?} {:?}",
+                    i.get("sk")?.as_s().ok()?,
+                    i.get("status")?.as_s().ok()?,
+                    i.get("delivery_status").and_then(|v| v.as_s().ok()),
+                )),
+                "activity" => Some(format!(
+                    "activity {} {:?}",
+                    i.get("sk")?.as_s().ok()?,
+                    i.get("activity")?.as_s().ok()?
+                )),
+                _ => None,
+            }
+        })
+        .collect();
+    counted.sort();
+    counted
+}
+
+#[tokio::test]
+async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_the_counts() {
+    let stack = TestStack::start().await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-partial.json",
+    )
+    .await;
+    let mut seeded = personal_messages(&stack);
+    seeded.push(pending_reminder(&stack));
+    seed(&stack, seeded).await;
+    let store = &stack.app.webhooks.store;
+    // The sender claimed the reminder and is calling SES while the erasure runs.
+    let reminder_key = format!("replenishment#{ORDER}#TP-075");
+    let claimed = store
+        .claim_message(
+            &stack.shop,
+            &customer(),
+            &reminder_key,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert!(claimed.is_some());
+
+    let before = partition(&stack).await;
+    assert!(
+        format!("{before:?}").contains("Tandpasta") && format!("{before:?}").contains("Anna"),
+        "the customer's items hold personal data before"
+    );
+    let (profile, _) = stack.customer(CUSTOMER).await;
+    let points = profile.unwrap().loyalty.points_pending;
+    let log_before = counted(&log_entries(&stack).await);
+    assert!(log_before.len() >= 6, "{log_before:?}");
+
+    let answer = redact(&stack, &unique("redact")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "erased");
+
+    // What comes after the erasure: the sender's outcome (its rendered subject greets the
+    // customer) and SES's report with its text.
+    store
+        .finish_message(
+            &stack.shop,
+            &customer(),
+            &reminder_key,
+            &MessageOutcome::Sent {
+                ses_message_id: "ses-reminder".into(),
+                subject: "Anna, je Tandpasta is bijna op".into(),
+                locale: "nl".into(),
+                counts_for_cap: true,
+            },
+            jiff::Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    store
+        .record_report(
+            &stack.shop,
+            &customer(),
+            &reminder_key,
+            &DeliveryReport {
+                status: DeliveryStatus::Bounced,
+                at: jiff::Timestamp::now(),
+                detail: Some("550 5.1.1 anna.devries@example.nl: user unknown".into()),
+                permanent: true,
+            },
+        )
+        .await
+        .unwrap();
+
+    let after = partition(&stack).await;
+    assert_eq!(after.len(), before.len(), "no item was removed");
+    assert_nothing_personal(&after, "customer partition");
+    assert!(
+        after.iter().all(|i| !i.contains_key(keys::EMAIL_HASH)),
+        "the address search no longer finds the customer"
+    );
+    assert_nothing_personal(&log_entries(&stack).await, "log index");
+    // Everything else the customer left: the order-owner record and processed events.
+    assert_nothing_personal(&stack.snapshot().await, "table");
+
+    // The statistics keep their numbers: kinds, statuses, activities, points.
+    let mut log_after = counted(&log_entries(&stack).await);
+    let reminder = log_after
+        .iter()
+        .position(|c| c.contains("replenishment"))
+        .unwrap();
+    assert!(log_after[reminder].contains("\"SENT\"") && log_after[reminder].contains("bounced"));
+    log_after.remove(reminder);
+    let reminder = log_before
+        .iter()
+        .position(|c| c.contains("replenishment"))
+        .unwrap();
+    let mut log_before = log_before;
+    log_before.remove(reminder);
+    assert_eq!(log_after, log_before);
+    let (profile, orders) = stack.customer(CUSTOMER).await;
+    let profile = profile.unwrap();
+    assert_eq!(profile.loyalty.points_pending, points);
+    assert!(!profile.erasing);
+    assert_eq!(orders[0].status, OrderStatus::PartiallyReturned);
+    let messages = store.messages(&stack.shop, &customer()).await.unwrap();
+    let alert = messages
+        .iter()
+        .find(|m| m.intent.data.kind() == "detractor-alert")
+        .unwrap();
+    assert_eq!(alert.status, MessageStatus::Sent);
+    assert_eq!(alert.reports[0].status, DeliveryStatus::Delivered);
+    assert!(matches!(
+        alert.intent.data,
+        MessageData::DetractorAlert { score: 3, .. }
+    ));
+    assert_eq!(alert.intent.class, MessageClass::Internal);
+}
+
+/// A customer with more orders than one transaction holds, seeded straight into the table.
+async fn big_customer(stack: &TestStack, orders: usize) {
+    shopify(stack, "order-placed", "orders/create", "orders-create.json").await;
+    let mut items: Vec<Item> = (0..orders)
+        .map(|i| named_order(stack, &format!("10000000{i:05}")))
+        .collect();
+    items.extend(personal_messages(stack));
+    seed(stack, items).await;
+}
+
+fn named_orders(items: &[Item]) -> usize {
+    items
+        .iter()
+        .filter(|i| {
+            i.get("item")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("order")
+        })
+        .filter(|i| format!("{i:?}").contains("Tandpasta"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_customer_with_hundreds_of_orders_is_erased_completely_and_once() {
+    let stack = TestStack::start().await;
+    big_customer(&stack, SEEDED).await;
+    assert_eq!(named_orders(&partition(&stack).await), SEEDED + 1);
+    let (profile, _) = stack.customer(CUSTOMER).await;
+    let version = profile.unwrap().version;
+
+    let event = unique("redact");
+    let answer = redact(&stack, &event).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "erased");
+    let after = partition(&stack).await;
+    assert_eq!(named_orders(&after), 0);
+    assert_nothing_personal(&after, "customer partition");
+    let (profile, orders) = stack.customer(CUSTOMER).await;
+    let profile = profile.unwrap();
+    assert_eq!(orders.len(), SEEDED + 1);
+    assert!(!profile.erasing, "the erasure finished");
+    assert_eq!(
+        profile.version,
+        version + 2,
+        "marked in the first step, unmarked in the last"
+    );
+
+    let snapshot = stack.snapshot().await;
+    let again = redact(&stack, &event).await;
+    assert_eq!(again.json()["status"], "duplicate", "{}", again.body);
+    assert_eq!(
+        stack.snapshot().await,
+        snapshot,
+        "a duplicate writes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_write_during_an_erasure_is_kept_without_personal_data_and_a_retry_finishes_it() {
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let stack = TestStack::start_with(StackOptions {
+        dynamo_endpoint: Some(proxy.endpoint.clone()),
+        dynamo_attempt_timeout: std::time::Duration::from_secs(20),
+        ..Default::default()
+    })
+    .await;
+    big_customer(&stack, SEEDED).await;
+
+    // The first step commits, then DynamoDB throttles: the erasure stops halfway (503, the
+    // platform retries later).
+    proxy.set_after("TransactWriteItems", Fault::Throttle, 1);
+    let event = unique("redact");
+    let answer = redact(&stack, &event).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    proxy.clear();
+    let (profile, _) = stored(&stack).await;
+    let profile = profile.unwrap();
+    assert!(profile.erasing && profile.contact.email().is_none());
+    let halfway = partition(&stack).await;
+    let left = named_orders(&halfway);
+    assert!(
+        left > 0 && left < SEEDED + 1,
+        "halfway: {left} orders still named"
+    );
+    assert!(
+        format!(
+            "{:?}",
+            halfway.iter().find(
+                |i| i.get("sk").and_then(|v| v.as_s().ok()) == Some(&format!("ORDER#{ORDER}"))
+            )
+        )
+        .contains("Tandpasta"),
+        "the refunded order is not erased yet"
+    );
+
+    // Meanwhile: a refund of an order the erasure has not reached, and a customer update.
+    let refund = shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-partial.json",
+    )
+    .await;
+    assert_eq!(refund["status"], "processed", "{refund}");
+    assert_eq!(refund["order_status"], "partially_returned");
+    shopify(
+        &stack,
+        "address-changed",
+        "customers/update",
+        "customers-update-moved.json",
+    )
+    .await;
+    let (profile, orders) = stored(&stack).await;
+    let profile = profile.unwrap();
+    assert!(profile.erasing && profile.contact.email().is_none());
+    assert!(profile.addresses.current().is_none());
+    let refunded = orders.iter().find(|o| o.id.as_str() == ORDER).unwrap();
+    assert!(
+        refunded
+            .placed
+            .as_ref()
+            .unwrap()
+            .lines
+            .iter()
+            .all(|l| l.name.is_none()),
+        "the racing write stores the order erased"
+    );
+    let points = profile.loyalty.points_pending;
+
+    // The platform's retry of the same delivery finishes the erasure.
+    let retry = redact(&stack, &event).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(retry.json()["status"], "erased");
+    let after = partition(&stack).await;
+    assert_eq!(named_orders(&after), 0);
+    assert_nothing_personal(&after, "customer partition");
+    let (profile, orders) = stored(&stack).await;
+    let profile = profile.unwrap();
+    assert!(!profile.erasing);
+    assert_eq!(profile.loyalty.points_pending, points, "the refund is kept");
+    let refunded = orders.iter().find(|o| o.id.as_str() == ORDER).unwrap();
+    assert_eq!(refunded.status, OrderStatus::PartiallyReturned);
+    assert!(refunded.points_reversed > 0);
+    assert_eq!(redact(&stack, &event).await.json()["status"], "duplicate");
+}
