@@ -18,7 +18,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust browser-deps lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop demo-months clean
+.PHONY: help venv dev test test-rust browser-deps lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -29,6 +29,7 @@ help:
 	@echo "make emails     list the emails the local SES (moto) received (TO=address to filter)"
 	@echo "make preview    render every email template in every locale to preview/ (open preview/index.html)"
 	@echo "make shop       add or update a shop from FILE=shop.json (TABLE_NAME and AWS creds for the cloud)"
+	@echo "make end-sessions MARKETER=...  end every session of a marketer (after a password reset; TABLE_NAME)"
 	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
 	@echo "make deploy     sam build && sam deploy from infra/"
 
@@ -121,6 +122,10 @@ demo-months:
 shop:
 	@test -n "$(FILE)" || { echo "usage: make shop FILE=shop.json [TABLE_NAME=...]"; exit 2; }
 	cargo run -q -p trouw-local --bin trouw-admin -- put-shop $(FILE)
+
+end-sessions:
+	@test -n "$(MARKETER)" || { echo "usage: make end-sessions MARKETER=anna@dewinkel.nl [TABLE_NAME=...]"; exit 2; }
+	cargo run -q -p trouw-local --bin trouw-admin -- end-sessions '$(MARKETER)'
 
 clean:
 	cargo clean

@@ -4,7 +4,9 @@
 use base64::Engine;
 use serde_json::{Value, json};
 use trouw_tests::client::Answer;
-use trouw_tests::{ADMIN_PASSWORD, ADMIN_USER, LINK_SECRET, TestStack, example, unique};
+use trouw_tests::{
+    ADMIN_PASSWORD, ADMIN_USER, LINK_SECRET, SESSION_SECRET, TestStack, example, unique,
+};
 
 fn basic() -> String {
     format!(
@@ -82,15 +84,7 @@ async fn without_valid_credentials_there_is_only_a_login_prompt() {
 
     // The login form: a session cookie, which opens the pages; a tampered one does not.
     let login = stack
-        .send(
-            http::Request::post(format!("{}/admin/login", stack.base_url))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(
-                    format!("username={ADMIN_USER}&password={ADMIN_PASSWORD}&next=/admin/messages")
-                        .into(),
-                )
-                .unwrap(),
-        )
+        .log_in(ADMIN_USER, ADMIN_PASSWORD, "/admin/messages")
         .await;
     assert_eq!(login.status, 303);
     assert_eq!(login.headers["location"], "/admin/messages");
@@ -107,15 +101,7 @@ async fn without_valid_credentials_there_is_only_a_login_prompt() {
     let tampered = session.replace("trouw_session=", "trouw_session=x");
     assert_eq!(stack.send(with(tampered)).await.status, 401);
     let bad_login = stack
-        .send(
-            http::Request::post(format!("{}/admin/login", stack.base_url))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(
-                    format!("username={ADMIN_USER}&password=wrong&next=https://evil.example")
-                        .into(),
-                )
-                .unwrap(),
-        )
+        .log_in(ADMIN_USER, "wrong", "https://evil.example")
         .await;
     assert_eq!(bad_login.status, 401);
     assert!(!bad_login.headers.contains_key("set-cookie"));
@@ -526,33 +512,44 @@ async fn marketers_log_in_with_their_cognito_account() {
     let store = trouw::store::Store::new(stack.dynamo.clone(), &stack.table);
     let app = trouw::handlers::message_log::AdminApp::new(
         store.clone(),
-        trouw::shops::ShopDirectory::new(
-            store,
-            aws_sdk_ssm::Client::new(&stack.sdk),
-            std::time::Duration::from_secs(60),
-            "/trouw/".into(),
-        ),
+        trouw::shops::ShopDirectory::settings_only(store, std::time::Duration::from_secs(60)),
         trouw::handlers::message_log::AdminAuth::Cognito {
             client: cognito.clone(),
             client_id,
         },
         vec![stack.shop.clone()],
         stack.clock(),
-        trouw::mail::LinkKey::new(LINK_SECRET).derive("admin-session"),
+        SESSION_SECRET.as_bytes().to_vec(),
         true,
     );
+    // The form's token and its cookie, as the browser got them with the form.
+    let page = call(&app, "GET", "/admin/login", &[], "").await;
+    let set_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let csrf_cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let body = match page.body() {
+        lambda_http::Body::Text(text) => text.clone(),
+        _ => panic!("the login page is text"),
+    };
+    let token = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
     let form = |user: &str, password: &str| {
         form_urlencoded::Serializer::new(String::new())
             .append_pair("username", user)
             .append_pair("password", password)
+            .append_pair("csrf", &token)
             .finish()
     };
     let html = ("content-type", "application/x-www-form-urlencoded");
+    let with_token = ("cookie", csrf_cookie.as_str());
     let ok = call(
         &app,
         "POST",
         "/admin/login",
-        &[html],
+        &[html, with_token],
         &form(anna, "Correct-Horse-Battery-42"),
     )
     .await;
@@ -572,7 +569,14 @@ async fn marketers_log_in_with_their_cognito_account() {
         // Still on the temporary password: refused until the account is finished.
         (bram, "Temporary-Password-1"),
     ] {
-        let refused = call(&app, "POST", "/admin/login", &[html], &form(user, password)).await;
+        let refused = call(
+            &app,
+            "POST",
+            "/admin/login",
+            &[html, with_token],
+            &form(user, password),
+        )
+        .await;
         assert_eq!(refused.status(), 401, "{user}");
         assert!(!refused.headers().contains_key("set-cookie"));
     }

@@ -1,6 +1,6 @@
 //! A real browser through the marketers' pages: headless Debian Chromium, driven by
 //! playwright-core (`infra/local/browser/admin-walkthrough.mjs`), logs in, filters, opens a
-//! message, downloads the CSV and looks at the overview. Screenshots are kept in
+//! message, downloads the CSV, looks at the overview and logs out. Screenshots are kept in
 //! `target/test-artifacts/`. `make test` installs Chromium and the npm package first.
 
 use serde_json::json;

@@ -402,6 +402,7 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
             &stack.shop,
             &customer(),
             &reminder_key,
+            jiff::Timestamp::now(),
             &MessageOutcome::Sent {
                 ses_message_id: "ses-reminder".into(),
                 subject: "Anna, je Tandpasta is bijna op".into(),

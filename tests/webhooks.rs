@@ -170,26 +170,30 @@ async fn a_shop_rotating_secrets_accepts_both() {
 
 #[tokio::test]
 async fn a_secret_outside_the_allowed_ssm_path_is_not_used() {
-    // The functions' IAM policy only allows parameters under SecretsPathPrefix; the handler
-    // refuses to use others, so a misconfigured shop fails loudly and the same everywhere.
-    let stack = TestStack::start_with(StackOptions {
-        secrets_path: "/elsewhere",
-        ..Default::default()
-    })
-    .await;
-    let answer = stack
-        .post("address-changed", &example("address-changed"))
+    // The webhook functions' IAM policy allows only parameters under SecretsPathPrefix's shops/
+    // path; the handler refuses to use others, so a misconfigured shop fails loudly and the same
+    // everywhere. `/trouw/test` lies beside the link and session secrets: refused too.
+    for secrets_path in ["/elsewhere", "/trouw/test"] {
+        let stack = TestStack::start_with(StackOptions {
+            secrets_path,
+            ..Default::default()
+        })
         .await;
-    assert_eq!(
-        (answer.status, answer.json()["error"].clone()),
-        (401, json!("invalid_signature"))
-    );
-    assert!(
-        answer.json()["message"]
-            .as_str()
-            .unwrap()
-            .contains("no usable webhook secret")
-    );
+        let answer = stack
+            .post("address-changed", &example("address-changed"))
+            .await;
+        assert_eq!(
+            (answer.status, answer.json()["error"].clone()),
+            (401, json!("invalid_signature")),
+            "{secrets_path}"
+        );
+        assert!(
+            answer.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("no usable webhook secret")
+        );
+    }
 }
 
 #[tokio::test]

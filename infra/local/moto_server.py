@@ -5,6 +5,8 @@ against a concurrent one. DynamoDB's is. So this serves moto's WSGI application 
 lock: every request (a whole transaction included) is applied atomically, and concurrency
 tests test trouw, not the emulator.
 
+Cognito's TOTP codes are checked as in the cloud (MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP).
+
 Usage: moto_server.py [--host 127.0.0.1] [--port 4566] [--port-file FILE] [--parent-pid PID]
 --port 0 picks a free port and writes it to --port-file once the server listens.
 --parent-pid makes the server exit when that process is gone (no orphans after a crash).
@@ -15,6 +17,10 @@ import os
 import sys
 import threading
 import time
+
+# Cognito checks TOTP codes (SOFTWARE_TOKEN_MFA); moto accepts any code unless told to check
+# them, and a wrong code must be refused here as in the cloud.
+os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
 
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server

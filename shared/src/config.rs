@@ -65,22 +65,46 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
 /// The key links in emails are signed with: `LINK_SECRET` (local development) or the SSM
 /// SecureString named by `LINK_SECRET_PARAMETER` (deployments).
 pub async fn link_key(ssm: &aws_sdk_ssm::Client) -> Result<crate::mail::LinkKey, String> {
-    if let Ok(secret) = std::env::var("LINK_SECRET")
+    secret(ssm, "LINK_SECRET", "LINK_SECRET_PARAMETER")
+        .await
+        .map(crate::mail::LinkKey::new)
+}
+
+/// The key admin sessions are signed with, a secret of its own (nothing that can sign links can
+/// sign a session): `ADMIN_SESSION_SECRET` (local development) or the SSM SecureString named by
+/// `SESSION_SECRET_PARAMETER` (deployments).
+pub async fn session_key(ssm: &aws_sdk_ssm::Client) -> Result<Vec<u8>, String> {
+    let secret = secret(ssm, "ADMIN_SESSION_SECRET", "SESSION_SECRET_PARAMETER").await?;
+    if secret.len() < 32 {
+        return Err("the admin session secret must hold at least 32 characters".into());
+    }
+    Ok(secret.into_bytes())
+}
+
+/// A secret from the variable `local` (local development) or the SSM SecureString that the
+/// variable `parameter` names. A parameter under the shops' path is refused: the webhook
+/// functions may read that path.
+async fn secret(ssm: &aws_sdk_ssm::Client, local: &str, parameter: &str) -> Result<String, String> {
+    if let Ok(secret) = std::env::var(local)
         && !secret.is_empty()
     {
-        return Ok(crate::mail::LinkKey::new(secret));
+        return Ok(secret);
     }
-    let parameter = std::env::var("LINK_SECRET_PARAMETER")
-        .map_err(|_| "set LINK_SECRET_PARAMETER (or LINK_SECRET locally)".to_owned())?;
-    let secret = ssm
-        .get_parameter()
-        .name(&parameter)
+    let name =
+        std::env::var(parameter).map_err(|_| format!("set {parameter} (or {local} locally)"))?;
+    let prefix = std::env::var("SECRETS_PATH_PREFIX").unwrap_or_else(|_| "/trouw/".into());
+    if name.starts_with(&crate::shops::shop_secrets_path(&prefix)) {
+        return Err(format!(
+            "{parameter} must not lie under the shops' secrets path"
+        ));
+    }
+    ssm.get_parameter()
+        .name(&name)
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| format!("reading {parameter}: {e}"))?
+        .map_err(|e| format!("reading {name}: {e}"))?
         .parameter
         .and_then(|p| p.value)
-        .ok_or_else(|| format!("{parameter} is empty"))?;
-    Ok(crate::mail::LinkKey::new(secret))
+        .ok_or_else(|| format!("{name} is empty"))
 }

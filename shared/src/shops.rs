@@ -1,5 +1,6 @@
 //! Shop settings and webhook secrets, cached per container so that a warm Lambda adds no
-//! request per webhook for them.
+//! request per webhook for them. Only the functions that verify webhooks resolve secrets: every
+//! other function gets a settings-only directory, which holds no SSM client at all.
 
 use crate::domain::{ShopId, ShopSettings};
 use crate::store::{ShopRecord, Store, StoreError};
@@ -38,7 +39,29 @@ pub enum SecretRef {
     Env(String),
 }
 
+/// Where the shops' webhook secrets lie in SSM: `{SECRETS_PATH_PREFIX}shops/`. The webhook
+/// functions may read this path and nothing else; the link and session secrets lie beside it,
+/// out of their reach.
+pub fn shop_secrets_path(secrets_path_prefix: &str) -> String {
+    format!("{secrets_path_prefix}shops/")
+}
+
 impl SecretRef {
+    /// A shop's secret reference as the functions accept it: `env:VARIABLE`, or an SSM
+    /// parameter under [`shop_secrets_path`] (anything else the webhook functions could not
+    /// read, or should not).
+    pub fn parse_shop_secret(text: &str, secrets_path_prefix: &str) -> Option<SecretRef> {
+        match SecretRef::parse(text)? {
+            SecretRef::Ssm(name)
+                if !name.starts_with(&shop_secrets_path(secrets_path_prefix))
+                    || name.split('/').any(|part| part == "..") =>
+            {
+                None
+            }
+            parsed => Some(parsed),
+        }
+    }
+
     pub fn parse(text: &str) -> Option<SecretRef> {
         match text.split_once(':') {
             Some(("ssm", name)) if name.starts_with('/') && name.len() > 1 => {
@@ -52,13 +75,19 @@ impl SecretRef {
 
 pub struct ShopDirectory {
     store: Store,
-    ssm: aws_sdk_ssm::Client,
+    /// Where webhook secrets come from; `None` for functions that never verify a webhook.
+    secrets: Option<SecretSource>,
     ttl: Duration,
-    secrets_path_prefix: String,
     cache: Mutex<HashMap<ShopId, (Instant, Arc<Shop>)>>,
 }
 
+struct SecretSource {
+    ssm: aws_sdk_ssm::Client,
+    secrets_path_prefix: String,
+}
+
 impl ShopDirectory {
+    /// For the functions that verify webhooks: settings and the shops' webhook secrets.
     pub fn new(
         store: Store,
         ssm: aws_sdk_ssm::Client,
@@ -67,9 +96,22 @@ impl ShopDirectory {
     ) -> Self {
         Self {
             store,
-            ssm,
+            secrets: Some(SecretSource {
+                ssm,
+                secrets_path_prefix,
+            }),
             ttl,
-            secrets_path_prefix,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// For every other function: settings only. No webhook secret is ever resolved, so their
+    /// IAM policies need no access to the shops' secrets.
+    pub fn settings_only(store: Store, ttl: Duration) -> Self {
+        Self {
+            store,
+            secrets: None,
+            ttl,
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -93,6 +135,20 @@ impl ShopDirectory {
     }
 
     async fn resolve(&self, record: ShopRecord) -> Result<Shop, StoreError> {
+        let Some(source) = &self.secrets else {
+            return Ok(Shop {
+                shopify: record.shopify.map(|s| ShopifyAccess {
+                    shop_domain: s.shop_domain,
+                    secrets: Vec::new(),
+                }),
+                woocommerce: record.woocommerce.map(|connection| WooCommerceAccess {
+                    connection,
+                    secrets: Vec::new(),
+                }),
+                settings: record.settings,
+                secrets: Vec::new(),
+            });
+        };
         let shop_id = record.settings.id.clone();
         let groups: Vec<&[String]> = vec![
             &record.webhook_secrets,
@@ -102,7 +158,7 @@ impl ShopDirectory {
                 .as_ref()
                 .map_or(&[][..], |w| &w.webhook_secrets),
         ];
-        let mut resolved = self.resolve_refs(&shop_id, &groups).await?.into_iter();
+        let mut resolved = source.resolve_refs(&shop_id, &groups).await?.into_iter();
         let secrets = resolved.next().unwrap_or_default();
         let shopify_secrets = resolved.next().unwrap_or_default();
         let woo_secrets = resolved.next().unwrap_or_default();
@@ -119,7 +175,9 @@ impl ShopDirectory {
             secrets,
         })
     }
+}
 
+impl SecretSource {
     /// Resolves groups of references with one SSM request per ten parameters; a reference that
     /// cannot be resolved is logged (by name, never value) and left out.
     async fn resolve_refs(
@@ -132,9 +190,9 @@ impl ShopDirectory {
             .map(|refs| {
                 refs.iter()
                     .map(|r| {
-                        let parsed = SecretRef::parse(r);
+                        let parsed = SecretRef::parse_shop_secret(r, &self.secrets_path_prefix);
                         if parsed.is_none() {
-                            tracing::error!(shop = %shop, "a webhook secret reference is neither ssm:/... nor env:...");
+                            tracing::error!(shop = %shop, prefix = %shop_secrets_path(&self.secrets_path_prefix), "a webhook secret reference is neither an SSM parameter under the shops' path nor env:...; skipped");
                         }
                         parsed
                     })
@@ -143,16 +201,10 @@ impl ShopDirectory {
             .collect();
         let mut ssm_names: Vec<String> = Vec::new();
         for r in parsed.iter().flatten().flatten() {
-            match r {
-                SecretRef::Ssm(name) if name.starts_with(&self.secrets_path_prefix) => {
-                    if !ssm_names.contains(name) {
-                        ssm_names.push(name.clone());
-                    }
-                }
-                SecretRef::Ssm(name) => {
-                    tracing::error!(shop = %shop, parameter = %name, prefix = %self.secrets_path_prefix, "webhook secret parameter lies outside SECRETS_PATH_PREFIX; skipped");
-                }
-                SecretRef::Env(_) => {}
+            if let SecretRef::Ssm(name) = r
+                && !ssm_names.contains(name)
+            {
+                ssm_names.push(name.clone());
             }
         }
         let mut ssm_values: HashMap<String, String> = HashMap::new();
@@ -237,5 +289,28 @@ mod tests {
         );
         assert_eq!(SecretRef::parse("ssm:relative"), None);
         assert_eq!(SecretRef::parse("env:"), None);
+    }
+
+    #[test]
+    fn shop_secrets_lie_under_the_shops_path_only() {
+        let shop_secret = |r: &str| SecretRef::parse_shop_secret(r, "/trouw/");
+        assert_eq!(
+            shop_secret("ssm:/trouw/shops/demo/webhook-secret"),
+            Some(SecretRef::Ssm("/trouw/shops/demo/webhook-secret".into()))
+        );
+        assert_eq!(
+            shop_secret("env:DEMO_WEBHOOK_SECRET"),
+            Some(SecretRef::Env("DEMO_WEBHOOK_SECRET".into()))
+        );
+        for outside in [
+            // The link and session secrets: a shop must never name them as its own.
+            "ssm:/trouw/link-secret",
+            "ssm:/trouw/admin-session-secret",
+            "ssm:/trouw/demo/webhook-secret",
+            "ssm:/trouw/shops/../link-secret",
+            "ssm:/elsewhere/shops/demo",
+        ] {
+            assert_eq!(shop_secret(outside), None, "{outside}");
+        }
     }
 }

@@ -54,6 +54,8 @@ pub const WOO_SECRET: &str = "wc-test-webhook-secret";
 pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 /// The key the test stack signs links with.
 pub const LINK_SECRET: &str = "test-link-secret";
+/// The secret the test stack signs admin sessions with (its own, as in the cloud).
+pub const SESSION_SECRET: &str = "test-only-admin-session-secret-0123456789";
 /// The marketers' pages in tests.
 pub const ADMIN_USER: &str = "marketing";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
@@ -91,6 +93,7 @@ pub struct TestStack {
     pub app: Arc<trouw_local::gateway::Services>,
     pub base_url: String,
     pub dynamo: aws_sdk_dynamodb::Client,
+    /// Requests of the webhooks and the marketers' pages.
     pub requests: RequestCounter,
     pub http: HttpClient,
 }
@@ -99,7 +102,7 @@ pub struct StackOptions {
     /// Where the handlers' DynamoDB client sends requests (default: moto itself).
     pub dynamo_endpoint: Option<String>,
     pub secrets: Vec<&'static str>,
-    /// SSM path the secrets are stored under; the handlers accept only `/trouw/...`.
+    /// SSM path the secrets are stored under; the handlers accept only `/trouw/shops/...`.
     pub secrets_path: &'static str,
     /// Serve `POST /dev/run-schedule` and send what webhooks and links cause right away, as
     /// `make dev` does.
@@ -114,7 +117,7 @@ impl Default for StackOptions {
         StackOptions {
             dynamo_endpoint: None,
             secrets: vec![SECRET],
-            secrets_path: "/trouw/test",
+            secrets_path: "/trouw/shops",
             with_sender: false,
             dynamo_attempt_timeout: Duration::from_millis(500),
         }
@@ -210,16 +213,11 @@ impl TestStack {
         // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
         // `make dev`'s); it runs at the real time until a test sets it.
         let clock = Arc::new(trouw::clock::OffsetClock::default());
-        let webhooks = WebhookApp::new(&config, app_dynamo, ssm.clone(), clock.clone());
+        let webhooks = WebhookApp::new(&config, app_dynamo.clone(), ssm.clone(), clock.clone());
         let store = trouw::store::Store::new(dynamo.clone(), &table);
         let links = trouw::handlers::customer_links::LinksApp {
             store: store.clone(),
-            shops: trouw::shops::ShopDirectory::new(
-                store,
-                ssm,
-                Duration::from_secs(300),
-                "/trouw/".into(),
-            ),
+            shops: trouw::shops::ShopDirectory::settings_only(store, Duration::from_secs(300)),
             links: trouw::mail::LinkKey::new(LINK_SECRET),
             clock: clock.clone(),
         };
@@ -232,13 +230,12 @@ impl TestStack {
         } else {
             None
         };
+        // The pages' requests are counted too (`requests`), as the webhooks' are.
         let admin = trouw::handlers::message_log::AdminApp::new(
-            trouw::store::Store::new(dynamo.clone(), &table),
-            trouw::shops::ShopDirectory::new(
-                trouw::store::Store::new(dynamo.clone(), &table),
-                aws_sdk_ssm::Client::new(&sdk),
+            trouw::store::Store::new(app_dynamo.clone(), &table),
+            trouw::shops::ShopDirectory::settings_only(
+                trouw::store::Store::new(app_dynamo.clone(), &table),
                 Duration::from_secs(300),
-                "/trouw/".into(),
             ),
             trouw::handlers::message_log::AdminAuth::Password {
                 user: ADMIN_USER.into(),
@@ -246,7 +243,7 @@ impl TestStack {
             },
             vec![shop.clone()],
             clock.clone(),
-            trouw::mail::LinkKey::new(LINK_SECRET).derive("admin-session"),
+            SESSION_SECRET.as_bytes().to_vec(),
             false,
         );
         let app = Arc::new(trouw_local::gateway::Services {
@@ -300,6 +297,39 @@ impl TestStack {
 
     pub fn url(&self, route: &str) -> String {
         format!("{}/webhooks/{}/{route}", self.base_url, self.shop)
+    }
+
+    /// What a browser gets with the login form: its form-token cookie (`trouw_csrf=...`) and
+    /// the token the form carries.
+    pub async fn login_form(&self) -> (String, String) {
+        let answer = self
+            .send(
+                http::Request::get(format!("{}/admin/login", self.base_url))
+                    .body(Default::default())
+                    .unwrap(),
+            )
+            .await;
+        form_token_of(&answer)
+    }
+
+    /// Logs in through the form as a browser does (form token included); the answer carries
+    /// the session cookie.
+    pub async fn log_in(&self, user: &str, password: &str, next: &str) -> Answer {
+        let (cookie, token) = self.login_form().await;
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", user)
+            .append_pair("password", password)
+            .append_pair("next", next)
+            .append_pair("csrf", &token)
+            .finish();
+        self.send(
+            http::Request::post(format!("{}/admin/login", self.base_url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("cookie", cookie)
+                .body(body.into())
+                .unwrap(),
+        )
+        .await
     }
 
     /// Posts `body` to `route`, signed with the test secret, with a fresh webhook-id.
@@ -427,6 +457,27 @@ impl TestStack {
     }
 }
 
+/// The form-token cookie an admin page set (`trouw_csrf=...`) and the token in its form.
+pub fn form_token_of(answer: &Answer) -> (String, String) {
+    let cookie = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("trouw_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("the page sets the form-token cookie")
+        .to_owned();
+    let token = answer
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form carries a token")
+        .to_owned();
+    (cookie, token)
+}
+
 pub fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -546,12 +597,7 @@ async fn sender_app(
         .await
         .unwrap();
     SenderApp {
-        shops: trouw::shops::ShopDirectory::new(
-            store.clone(),
-            aws_sdk_ssm::Client::new(sdk),
-            Duration::from_secs(300),
-            "/trouw/".into(),
-        ),
+        shops: trouw::shops::ShopDirectory::settings_only(store.clone(), Duration::from_secs(300)),
         store,
         mailer: trouw::mail::Mailer::new(ses),
         renderer: trouw::mail::Renderer::new(),

@@ -1,5 +1,6 @@
 // A marketer's walk through the pages in a real browser (Debian's Chromium, driven by
-// playwright-core): log in, filter, open a message, download the CSV, look at the overview.
+// playwright-core): log in, filter, open a message, download the CSV, look at the overview,
+// log out.
 // Usage: node admin-walkthrough.mjs BASE_URL USER PASSWORD OUT_DIR
 // Exits non-zero, saying what it missed, when a step fails. Screenshots go to OUT_DIR.
 import { chromium } from 'playwright-core';
@@ -33,7 +34,10 @@ try {
     viewport: { width: 414, height: 896 },
   });
   const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  // Generous: in the whole suite one moto serves every test one request at a time, and a login
+  // waits behind other tests' large transactions (throttles and the session generation are
+  // read and written on the way in).
+  page.setDefaultTimeout(60000);
 
   // Not logged in: the login form, nothing else.
   const first = await page.goto(`${base}/admin/messages`);
@@ -79,6 +83,11 @@ try {
   check((await page.locator('h1').innerText()).includes('Overview'), 'the overview in English');
   check((await page.content()).includes('NPS'), 'the NPS');
   await page.screenshot({ path: join(outDir, 'admin-overview.png'), fullPage: true });
+
+  // Log out (the button's form carries its token): the pages are closed again.
+  await Promise.all([page.waitForURL('**/admin/login'), page.click('header form button[type=submit]')]);
+  const after = await page.goto(`${base}/admin/messages`);
+  check(after.status() === 401, `401 after logging out, got ${after.status()}`);
   console.log(`walkthrough done; screenshots in ${outDir}`);
 } finally {
   await browser.close();

@@ -19,6 +19,10 @@ pub const DEFAULT_ADMIN_PASSWORD: &str = "trouw-local-only";
 /// Local-only default for `LINK_SECRET`, the key unsubscribe links are signed with.
 pub const DEFAULT_LINK_SECRET: &str = "local-only-link-secret";
 
+/// Local-only default for `ADMIN_SESSION_SECRET`, the key the marketers' sessions are signed
+/// with (its own, never the link secret's).
+pub const DEFAULT_ADMIN_SESSION_SECRET: &str = "local-only-admin-session-secret-0123456789";
+
 /// The demo secrets' variables and their local defaults.
 pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 3] = [
     ("DEMO_WEBHOOK_SECRET", DEFAULT_DEMO_SECRET),
@@ -32,7 +36,9 @@ pub enum ShopFileError {
     Json(String),
     #[error("{0}")]
     Settings(#[from] trouw::domain::SettingsError),
-    #[error("{0} must be ssm:/parameter/name or env:VARIABLE")]
+    #[error(
+        "{0} must be ssm:{{SECRETS_PATH_PREFIX}}shops/... (e.g. ssm:/trouw/shops/de-winkel/webhook-secret) or env:VARIABLE"
+    )]
     SecretRef(String),
     #[error(
         "the shop needs at least one secret: webhook_secrets, shopify.app_secrets or woocommerce.webhook_secrets"
@@ -40,8 +46,9 @@ pub enum ShopFileError {
     NoSecrets,
 }
 
-/// Parses and checks a shop file before anything is written.
-pub fn parse_shop_file(text: &str) -> Result<ShopRecord, ShopFileError> {
+/// Parses and checks a shop file before anything is written; SSM secrets must lie under the
+/// shops' path of `secrets_path_prefix` (`/trouw/` unless the stack says otherwise).
+pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopRecord, ShopFileError> {
     let record: ShopRecord =
         serde_json::from_str(text).map_err(|e| ShopFileError::Json(e.to_string()))?;
     ShopSettings::validate(&record.settings)?;
@@ -66,7 +73,10 @@ pub fn parse_shop_file(text: &str) -> Result<ShopRecord, ShopFileError> {
         return Err(ShopFileError::NoSecrets);
     }
     for (name, refs) in groups {
-        if let Some(i) = refs.iter().position(|r| SecretRef::parse(r).is_none()) {
+        if let Some(i) = refs
+            .iter()
+            .position(|r| SecretRef::parse_shop_secret(r, secrets_path_prefix).is_none())
+        {
             return Err(ShopFileError::SecretRef(format!("{name}[{i}]")));
         }
     }
@@ -74,7 +84,7 @@ pub fn parse_shop_file(text: &str) -> Result<ShopRecord, ShopFileError> {
 }
 
 pub fn demo_shop() -> ShopRecord {
-    parse_shop_file(DEMO_SHOP_JSON).expect("the bundled demo shop is valid")
+    parse_shop_file(DEMO_SHOP_JSON, "/trouw/").expect("the bundled demo shop is valid")
 }
 
 /// Registers the demo shop.
@@ -115,20 +125,31 @@ mod tests {
     fn shop_files_are_checked() {
         let bad_secret = DEMO_SHOP_JSON.replace("env:DEMO_WEBHOOK_SECRET", "whsec_plain");
         assert!(
-            matches!(parse_shop_file(&bad_secret), Err(ShopFileError::SecretRef(f)) if f == "webhook_secrets[0]")
+            matches!(parse_shop_file(&bad_secret, "/trouw/"), Err(ShopFileError::SecretRef(f)) if f == "webhook_secrets[0]")
         );
         let bad_shopify = DEMO_SHOP_JSON.replace("env:DEMO_SHOPIFY_SECRET", "shpss_plain");
         assert!(
-            matches!(parse_shop_file(&bad_shopify), Err(ShopFileError::SecretRef(f)) if f == "shopify.app_secrets[0]")
+            matches!(parse_shop_file(&bad_shopify, "/trouw/"), Err(ShopFileError::SecretRef(f)) if f == "shopify.app_secrets[0]")
         );
+        // The link secret's parameter, beside the shops' path: the webhook functions could not
+        // read it, and a shop must never name it.
+        let beside = DEMO_SHOP_JSON.replace("env:DEMO_WEBHOOK_SECRET", "ssm:/trouw/link-secret");
+        assert!(
+            matches!(parse_shop_file(&beside, "/trouw/"), Err(ShopFileError::SecretRef(f)) if f == "webhook_secrets[0]")
+        );
+        let under = DEMO_SHOP_JSON.replace(
+            "env:DEMO_WEBHOOK_SECRET",
+            "ssm:/trouw/shops/demo/webhook-secret",
+        );
+        assert!(parse_shop_file(&under, "/trouw/").is_ok());
         let bad_zone = DEMO_SHOP_JSON.replace("Europe/Amsterdam", "Mars/Olympus");
         assert!(matches!(
-            parse_shop_file(&bad_zone),
+            parse_shop_file(&bad_zone, "/trouw/"),
             Err(ShopFileError::Settings(_))
         ));
         let bad_id = DEMO_SHOP_JSON.replace("\"demo\"", "\"De Mo\"");
         assert!(matches!(
-            parse_shop_file(&bad_id),
+            parse_shop_file(&bad_id, "/trouw/"),
             Err(ShopFileError::Json(_))
         ));
     }

@@ -38,7 +38,7 @@ pub async fn serve(listener: TcpListener, app: Arc<Services>, shutdown: impl Fut
     let counter = Arc::new(AtomicU64::new(0));
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(err) => {
@@ -54,7 +54,7 @@ pub async fn serve(listener: TcpListener, app: Arc<Services>, shutdown: impl Fut
             let service = service_fn(move |req| {
                 let app = app.clone();
                 let n = counter.fetch_add(1, Ordering::Relaxed);
-                async move { Ok::<_, Infallible>(route(&app, req, n).await) }
+                async move { Ok::<_, Infallible>(route(&app, req, n, peer).await) }
             });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -75,6 +75,7 @@ async fn route(
     services: &Services,
     req: hyper::Request<Incoming>,
     n: u64,
+    peer: std::net::SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
     let app = &services.webhooks;
     let (mut parts, body) = req.into_parts();
@@ -109,6 +110,13 @@ async fn route(
         };
     }
     if let (Some("admin"), Some(admin)) = (segments.first().copied(), &services.admin) {
+        // The client's address, where API Gateway puts it (`requestContext.http.sourceIp`).
+        let mut context =
+            lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some(peer.ip().to_string());
+        parts
+            .extensions
+            .insert(lambda_http::request::RequestContext::ApiGatewayV2(context));
         let request =
             lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         return into_hyper(trouw::handlers::message_log::handle(admin, request).await);

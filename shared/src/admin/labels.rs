@@ -53,6 +53,10 @@ const EN: &[(&str, &str)] = &[
     ("apply", "Apply"),
     ("download_csv", "Download CSV"),
     ("download_json", "Download JSON"),
+    (
+        "download_parts",
+        "Big downloads come in parts of about 4.5 MB; each part's Link header (rel=\"next\"), and next in JSON, fetches the next one.",
+    ),
     ("rows", "messages"),
     ("time", "Time"),
     ("customer", "Customer"),
@@ -92,6 +96,28 @@ const EN: &[(&str, &str)] = &[
     ("per_kind", "Per kind"),
     ("sent", "sent"),
     ("skips", "Skipped, by reason"),
+    ("audit", "Audit"),
+    (
+        "audit_intro",
+        "Every page that showed email addresses in clear and every download, by whom.",
+    ),
+    ("audit_action", "Action"),
+    ("audit_page", "Page"),
+    ("audit_filters", "Filters"),
+    ("audit_rows", "Rows"),
+    ("audit_in_clear", "in clear"),
+    ("audit_older", "Older entries"),
+    (
+        "no_audit",
+        "Nothing was revealed or downloaded in this period.",
+    ),
+    (
+        "too_many",
+        "Too many failed logins. Try again in (seconds):",
+    ),
+    ("mfa_code", "Code from your authenticator app"),
+    ("mfa_hint", "Six digits; a new one every 30 seconds."),
+    ("code_failed", "That code was not accepted. Log in again."),
     ("count", "Count"),
 ];
 
@@ -118,6 +144,10 @@ const NL: &[(&str, &str)] = &[
     ("apply", "Toepassen"),
     ("download_csv", "CSV downloaden"),
     ("download_json", "JSON downloaden"),
+    (
+        "download_parts",
+        "Grote downloads komen in delen van zo'n 4,5 MB; de Link-header (rel=\"next\") van elk deel, en next in JSON, haalt het volgende deel.",
+    ),
     ("rows", "berichten"),
     ("time", "Tijd"),
     ("customer", "Klant"),
@@ -157,5 +187,30 @@ const NL: &[(&str, &str)] = &[
     ("per_kind", "Per soort"),
     ("sent", "verstuurd"),
     ("skips", "Overgeslagen, per reden"),
+    ("audit", "Audit"),
+    (
+        "audit_intro",
+        "Elke pagina die e-mailadressen leesbaar toonde en elke download, en door wie.",
+    ),
+    ("audit_action", "Actie"),
+    ("audit_page", "Pagina"),
+    ("audit_filters", "Filters"),
+    ("audit_rows", "Regels"),
+    ("audit_in_clear", "leesbaar"),
+    ("audit_older", "Oudere regels"),
+    (
+        "no_audit",
+        "In deze periode is niets getoond of gedownload.",
+    ),
+    (
+        "too_many",
+        "Te veel mislukte pogingen. Probeer het opnieuw over (seconden):",
+    ),
+    ("mfa_code", "Code uit je authenticator-app"),
+    ("mfa_hint", "Zes cijfers; elke 30 seconden een nieuwe."),
+    (
+        "code_failed",
+        "Die code werd niet geaccepteerd. Log opnieuw in.",
+    ),
     ("count", "Aantal"),
 ];

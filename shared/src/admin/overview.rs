@@ -1,13 +1,22 @@
 //! The overview for a period: what each kind of message came to, why messages were skipped,
 //! the NPS, and the reactivation rate beside the holdout group's.
+//!
+//! Figures are counted into a [`Tally`], which adds up: a tally per UTC day (split at the
+//! shop's local midnight, so periods of local days add whole parts) is what the day summaries
+//! keep, and a period's overview is the sum of its days' parts. Nothing holds a period's log
+//! items at once.
 
 use super::rows::status_word;
 use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, OrderId};
 use crate::domain::{ActivityRecord, MessageRecord};
-use serde::Serialize;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct KindFigures {
     pub kind: String,
     pub created: u32,
@@ -21,7 +30,22 @@ pub struct KindFigures {
     pub held_out: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+impl KindFigures {
+    fn add(&mut self, other: &KindFigures) {
+        self.created += other.created;
+        self.sent += other.sent;
+        self.delivered += other.delivered;
+        self.bounced += other.bounced;
+        self.complained += other.complained;
+        self.opened += other.opened;
+        self.clicked += other.clicked;
+        self.skipped += other.skipped;
+        self.held_out += other.held_out;
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Nps {
     pub answers: u32,
     pub promoters: u32,
@@ -31,7 +55,8 @@ pub struct Nps {
     pub score: Option<i32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Reactivation {
     /// Reactivation emails sent in the period.
     pub asked: u32,
@@ -58,22 +83,89 @@ fn percent(part: u32, whole: u32) -> Option<u32> {
     (whole > 0).then(|| ((f64::from(part) * 100.0) / f64::from(whole)).round() as u32)
 }
 
-/// Figures for the messages and activities of one period. `held_out` says whether a customer
-/// is in the shop's holdout group.
-pub fn overview(
-    messages: &[MessageRecord],
-    activities: &[ActivityRecord],
-    held_out: impl Fn(&CustomerId) -> bool,
-) -> Overview {
-    let mut kinds: BTreeMap<String, KindFigures> = BTreeMap::new();
-    let mut skips: BTreeMap<String, u32> = BTreeMap::new();
-    let mut reactivation = Reactivation::default();
-    for m in messages {
-        let kind = m.intent.data.kind();
-        let f = kinds.entry(kind.to_owned()).or_insert_with(|| KindFigures {
-            kind: kind.to_owned(),
-            ..KindFigures::default()
+/// Counts that add up across stretches of the log: what a day summary keeps (well under a KB
+/// as JSON: a line per kind and per skip reason).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tally {
+    pub kinds: BTreeMap<String, KindFigures>,
+    pub skips: BTreeMap<String, u32>,
+    /// Answers only: the score is worked out from the sum.
+    pub nps: Nps,
+    /// Counts only: the rates are worked out from the sum.
+    pub reactivation: Reactivation,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        for (kind, figures) in &other.kinds {
+            self.kinds
+                .entry(kind.clone())
+                .or_insert_with(|| KindFigures {
+                    kind: kind.clone(),
+                    ..KindFigures::default()
+                })
+                .add(figures);
+        }
+        for (reason, n) in &other.skips {
+            *self.skips.entry(reason.clone()).or_insert(0) += n;
+        }
+        self.nps.answers += other.nps.answers;
+        self.nps.promoters += other.nps.promoters;
+        self.nps.passives += other.nps.passives;
+        self.nps.detractors += other.nps.detractors;
+        let (r, o) = (&mut self.reactivation, &other.reactivation);
+        r.asked += o.asked;
+        r.reactivated += o.reactivated;
+        r.held_out += o.held_out;
+        r.held_out_reactivated += o.held_out_reactivated;
+    }
+
+    /// The figures as the page shows them.
+    pub fn overview(&self) -> Overview {
+        let mut nps = Nps {
+            score: None,
+            ..self.nps.clone()
+        };
+        nps.score = (nps.answers > 0).then(|| {
+            let n = f64::from(nps.answers);
+            ((f64::from(nps.promoters) - f64::from(nps.detractors)) * 100.0 / n).round() as i32
         });
+        let mut reactivation = self.reactivation.clone();
+        reactivation.rate = percent(reactivation.reactivated, reactivation.asked);
+        reactivation.held_out_rate =
+            percent(reactivation.held_out_reactivated, reactivation.held_out);
+        let mut skips: Vec<(String, u32)> =
+            self.skips.iter().map(|(r, n)| (r.clone(), *n)).collect();
+        skips.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        Overview {
+            kinds: self.kinds.values().cloned().collect(),
+            skips,
+            nps,
+            reactivation,
+        }
+    }
+}
+
+/// Counts log entries one at a time into a [`Tally`]. Only survey answers wait until
+/// [`Fold::finish`]: the latest answer per order within the stretch counts.
+#[derive(Debug, Default)]
+pub struct Fold {
+    tally: Tally,
+    answers: BTreeMap<(CustomerId, OrderId), (Timestamp, u8)>,
+}
+
+impl Fold {
+    pub fn message(&mut self, m: &MessageRecord) {
+        let kind = m.intent.data.kind();
+        let f = self
+            .tally
+            .kinds
+            .entry(kind.to_owned())
+            .or_insert_with(|| KindFigures {
+                kind: kind.to_owned(),
+                ..KindFigures::default()
+            });
         f.created += 1;
         let has = |s: DeliveryStatus| m.reports.iter().any(|r| r.status == s);
         let status = status_word(m);
@@ -91,22 +183,25 @@ pub fn overview(
         f.skipped += u32::from(status == "skipped");
         f.held_out += u32::from(status == "held_out");
         if status == "skipped" {
-            *skips
+            *self
+                .tally
+                .skips
                 .entry(m.reason.clone().unwrap_or_else(|| "unknown".into()))
                 .or_insert(0) += 1;
         }
         if kind == "reactivation" {
-            reactivation.asked += u32::from(sent);
-            reactivation.held_out += u32::from(status == "held_out");
+            self.tally.reactivation.asked += u32::from(sent);
+            self.tally.reactivation.held_out += u32::from(status == "held_out");
         }
     }
-    // The latest answer per order counts.
-    let mut answers: BTreeMap<(&CustomerId, &OrderId), (jiff::Timestamp, u8)> = BTreeMap::new();
-    for a in activities {
+
+    /// `held_out` says whether a customer is in the shop's holdout group.
+    pub fn activity(&mut self, a: &ActivityRecord, held_out: &dyn Fn(&CustomerId) -> bool) {
         match &a.activity.what {
             ActivityKind::SurveyAnswered { order_id, score } => {
-                let slot = answers
-                    .entry((&a.customer_id, order_id))
+                let slot = self
+                    .answers
+                    .entry((a.customer_id.clone(), order_id.clone()))
                     .or_insert((a.activity.at, *score));
                 if a.activity.at >= slot.0 {
                     *slot = (a.activity.at, *score);
@@ -116,36 +211,159 @@ pub fn overview(
                 reactivation: true, ..
             } => {
                 if held_out(&a.customer_id) {
-                    reactivation.held_out_reactivated += 1;
+                    self.tally.reactivation.held_out_reactivated += 1;
                 } else {
-                    reactivation.reactivated += 1;
+                    self.tally.reactivation.reactivated += 1;
                 }
             }
             _ => {}
         }
     }
-    let mut nps = Nps::default();
-    for (_, score) in answers.values() {
-        nps.answers += 1;
-        match score {
-            9..=10 => nps.promoters += 1,
-            7..=8 => nps.passives += 1,
-            _ => nps.detractors += 1,
+
+    pub fn finish(mut self) -> Tally {
+        for (_, score) in self.answers.values() {
+            let nps = &mut self.tally.nps;
+            nps.answers += 1;
+            match score {
+                9..=10 => nps.promoters += 1,
+                7..=8 => nps.passives += 1,
+                _ => nps.detractors += 1,
+            }
+        }
+        self.tally
+    }
+}
+
+/// Figures for the messages and activities of one period. `held_out` says whether a customer
+/// is in the shop's holdout group.
+pub fn overview(
+    messages: &[MessageRecord],
+    activities: &[ActivityRecord],
+    held_out: impl Fn(&CustomerId) -> bool,
+) -> Overview {
+    let mut fold = Fold::default();
+    for m in messages {
+        fold.message(m);
+    }
+    for a in activities {
+        fold.activity(a, &held_out);
+    }
+    fold.finish().overview()
+}
+
+/// The instants a UTC day covers: `[start, end)`.
+pub fn utc_day_bounds(day: Date) -> (Timestamp, Timestamp) {
+    let start = day
+        .to_zoned_datetime(TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .unwrap_or(Timestamp::MIN);
+    (
+        start,
+        start
+            .saturating_add(SignedDuration::from_hours(24))
+            .unwrap_or(Timestamp::MAX),
+    )
+}
+
+/// The first local midnight of `tz` within a UTC day, where the day's summary is split so that
+/// periods of local days take whole parts; none if no local day starts within it.
+pub fn local_midnight_in(day: Date, tz: &TimeZone) -> Option<Timestamp> {
+    let (start, end) = utc_day_bounds(day);
+    let local = start.to_zoned_datetime(tz.clone()).date();
+    let midnight = |d: Date| tz.to_timestamp(d.at(0, 0, 0, 0)).ok();
+    let mut candidate = midnight(local)?;
+    if candidate < start {
+        candidate = midnight(local.tomorrow().ok()?)?;
+    }
+    (candidate >= start && candidate < end).then_some(candidate)
+}
+
+/// What a period takes of one UTC day's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// The whole day.
+    Whole,
+    /// The part before the split (the local midnight).
+    Before,
+    /// The part from the split on.
+    After,
+    /// An odd stretch (a period bound that is no local midnight of the day, as around some
+    /// daylight-saving changes): counted from the log, not from a summary.
+    Window(Timestamp, Timestamp),
+}
+
+/// One UTC day of a period and what the period takes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayPart {
+    pub day: Date,
+    pub split: Option<Timestamp>,
+    pub take: Take,
+}
+
+/// The UTC days the instants `[start, end)` touch, oldest first, and the part of each.
+pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart> {
+    let mut parts = Vec::new();
+    if start >= end {
+        return parts;
+    }
+    let utc = |t: Timestamp| t.to_zoned_datetime(TimeZone::UTC).date();
+    let last = utc(end
+        .saturating_sub(SignedDuration::from_nanos(1))
+        .unwrap_or(end));
+    let mut day = utc(start);
+    while day <= last {
+        let (d0, d1) = utc_day_bounds(day);
+        let (lo, hi) = (start.max(d0), end.min(d1));
+        let split = local_midnight_in(day, tz);
+        if lo < hi {
+            let take = if lo == d0 && hi == d1 {
+                Take::Whole
+            } else if lo == d0 && Some(hi) == split {
+                Take::Before
+            } else if Some(lo) == split && hi == d1 {
+                Take::After
+            } else {
+                Take::Window(lo, hi)
+            };
+            parts.push(DayPart { day, split, take });
+        }
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
         }
     }
-    nps.score = (nps.answers > 0).then(|| {
-        let n = f64::from(nps.answers);
-        ((f64::from(nps.promoters) - f64::from(nps.detractors)) * 100.0 / n).round() as i32
-    });
-    reactivation.rate = percent(reactivation.reactivated, reactivation.asked);
-    reactivation.held_out_rate = percent(reactivation.held_out_reactivated, reactivation.held_out);
-    let mut skips: Vec<(String, u32)> = skips.into_iter().collect();
-    skips.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Overview {
-        kinds: kinds.into_values().collect(),
-        skips,
-        nps,
-        reactivation,
+    parts
+}
+
+/// What a day summary's counts depend on besides the day's items: the split (the shop's time
+/// zone) and the holdout share. A summary kept under another basis is counted again. `v1` names
+/// the counting rules: change it when [`Fold`] or [`Tally`] count differently.
+pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
+    format!(
+        "v1 split={} holdout={holdout_percent}",
+        split.map_or(-1, |s| s.as_second())
+    )
+}
+
+/// A day's tally in two parts, before and from its split: what a day summary holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayTally {
+    pub before: Tally,
+    pub after: Tally,
+}
+
+impl DayTally {
+    /// What `take` asks of this day (`Window` is never answered from a summary).
+    pub fn part(&self, take: Take) -> Tally {
+        match take {
+            Take::Before => self.before.clone(),
+            Take::After => self.after.clone(),
+            Take::Whole | Take::Window(..) => {
+                let mut whole = self.before.clone();
+                whole.add(&self.after);
+                whole
+            }
+        }
     }
 }
 
@@ -297,5 +515,108 @@ mod tests {
             (2, 1, Some(50))
         );
         assert_eq!(overview(&[], &[], |_| false).nps.score, None);
+    }
+
+    #[test]
+    fn tallies_of_stretches_add_up_to_the_tally_of_the_whole() {
+        let messages = [
+            message("c1", reactivation(), MessageStatus::Sent),
+            message("c2", reactivation(), MessageStatus::HeldOut),
+            message(
+                "c3",
+                MessageData::WelcomeAfterMove { coupon_code: None },
+                MessageStatus::Skipped,
+            ),
+        ];
+        let answered = |c: &str, o: &str, score| {
+            activity(
+                c,
+                "2026-11-03T10:00:00Z",
+                ActivityKind::SurveyAnswered {
+                    order_id: crate::domain::OrderId::parse(o).unwrap(),
+                    score,
+                },
+            )
+        };
+        let activities = [answered("c1", "A", 10), answered("c2", "B", 3)];
+        let held_out = |c: &CustomerId| c.as_str() == "c2";
+        let whole = overview(&messages, &activities, held_out);
+        let mut first = Fold::default();
+        first.message(&messages[0]);
+        first.activity(&activities[0], &held_out);
+        let mut second = Fold::default();
+        second.message(&messages[1]);
+        second.message(&messages[2]);
+        second.activity(&activities[1], &held_out);
+        let mut sum = Tally::default();
+        sum.add(&first.finish());
+        sum.add(&second.finish());
+        assert_eq!(sum.overview(), whole);
+        // What a day summary stores reads back the same.
+        let stored = serde_json::to_string(&sum).unwrap();
+        assert!(stored.len() < 1024, "{stored}");
+        assert_eq!(serde_json::from_str::<Tally>(&stored).unwrap(), sum);
+    }
+
+    #[test]
+    fn periods_of_local_days_take_whole_parts_of_utc_days() {
+        let amsterdam = TimeZone::get("Europe/Amsterdam").unwrap();
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        // 1..3 November in Amsterdam (UTC+1): 31 Oct 23:00Z .. 3 Nov 23:00Z.
+        let start = t("2026-10-31T23:00:00Z");
+        let end = t("2026-11-03T23:00:00Z");
+        let parts = day_parts(start, end, &amsterdam);
+        let takes: Vec<(Date, Take)> = parts.iter().map(|p| (p.day, p.take)).collect();
+        assert_eq!(
+            takes,
+            vec![
+                (d("2026-10-31"), Take::After),
+                (d("2026-11-01"), Take::Whole),
+                (d("2026-11-02"), Take::Whole),
+                (d("2026-11-03"), Take::Before),
+            ]
+        );
+        assert_eq!(parts[0].split, Some(start));
+        assert_eq!(parts[3].split, Some(end));
+        // In UTC every day is whole; its split is its own midnight.
+        let utc = day_parts(
+            t("2026-11-01T00:00:00Z"),
+            t("2026-11-03T00:00:00Z"),
+            &TimeZone::UTC,
+        );
+        assert_eq!(utc.len(), 2);
+        assert!(utc.iter().all(|p| p.take == Take::Whole));
+        // A stretch that ends at no local midnight is counted from the log.
+        let odd = day_parts(
+            t("2026-11-01T00:00:00Z"),
+            t("2026-11-01T05:00:00Z"),
+            &amsterdam,
+        );
+        assert_eq!(
+            odd[0].take,
+            Take::Window(t("2026-11-01T00:00:00Z"), t("2026-11-01T05:00:00Z"))
+        );
+        // Across the change to winter time (25 October 2026) the split moves with the offset.
+        assert_eq!(
+            local_midnight_in(d("2026-10-24"), &amsterdam),
+            Some(t("2026-10-24T22:00:00Z"))
+        );
+        assert_eq!(
+            local_midnight_in(d("2026-10-25"), &amsterdam),
+            Some(t("2026-10-25T23:00:00Z"))
+        );
+        let parts = DayTally {
+            before: Tally {
+                skips: BTreeMap::from([("a".into(), 1)]),
+                ..Tally::default()
+            },
+            after: Tally {
+                skips: BTreeMap::from([("a".into(), 2)]),
+                ..Tally::default()
+            },
+        };
+        assert_eq!(parts.part(Take::Before).skips["a"], 1);
+        assert_eq!(parts.part(Take::After).skips["a"], 2);
+        assert_eq!(parts.part(Take::Whole).skips["a"], 3);
     }
 }

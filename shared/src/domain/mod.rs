@@ -6,6 +6,8 @@
 
 mod activity;
 pub use activity::{Activity, ActivityKind, ActivityRecord};
+mod admin_audit;
+pub use admin_audit::{AuditAction, AuditEntry};
 mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
@@ -24,6 +26,8 @@ pub use feedback::{
 mod holdout;
 pub use holdout::is_held_out;
 mod ids;
+mod login_throttle;
+pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 mod message;
 mod message_record;
 pub use message_record::{MessageRecord, MessageStatus};
@@ -42,10 +46,10 @@ pub use event::{
     CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
     ReturnScope, ShopEvent,
 };
-pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
+pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku, derived_id};
 pub use message::{
-    DeferReason, MailStanding, MessageClass, MessageData, MessageIntent, OptOut, OptOutScope,
-    SkipReason, Verdict, gate,
+    DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
+    OptOut, OptOutScope, SkipReason, Verdict, gate, message_key,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};

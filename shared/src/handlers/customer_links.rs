@@ -43,12 +43,8 @@ impl LinksApp {
             config.table_name.clone(),
         );
         Ok(LinksApp {
-            shops: ShopDirectory::new(
-                store.clone(),
-                ssm,
-                config.settings_cache,
-                config.secrets_path_prefix.clone(),
-            ),
+            // Settings only: links never verify a webhook, so no shop secret is resolved.
+            shops: ShopDirectory::settings_only(store.clone(), config.settings_cache),
             store,
             links,
             clock: Arc::new(crate::clock::SystemClock),
@@ -179,20 +175,25 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
                 return page(400, locale, &format!("<p>{}</p>", words.comment_needed));
             }
             if let Some(score) = score {
-                let id = format!("survey:{order_id}:{score}:{}", now.as_second() / 60);
+                let minute = (now.as_second() / 60).to_string();
+                let id =
+                    EventId::derived("survey", &[order_id.as_str(), &score.to_string(), &minute]);
                 let kind = EventKind::SurveyAnswered {
                     order_id: order_id.clone(),
                     score,
                 };
-                if let Err(response) = apply_answer(app, &settings, &customer, &id, kind).await {
+                if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
                     return response;
                 }
                 tracing::info!(outcome = "survey_answered", "survey answer recorded");
             }
             if let Some(comment) = comment {
-                let id = format!("survey-comment:{order_id}:{}", fingerprint(&comment));
+                let id = EventId::derived(
+                    "survey-comment",
+                    &[order_id.as_str(), &fingerprint(&comment)],
+                );
                 let kind = EventKind::SurveyCommented { order_id, comment };
-                if let Err(response) = apply_answer(app, &settings, &customer, &id, kind).await {
+                if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
                     return response;
                 }
                 tracing::info!(outcome = "survey_commented", "survey comment recorded");
@@ -300,7 +301,10 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
             let (kind, id, done) = match action {
                 Some("keep") => (
                     EventKind::KeptInTouch,
-                    format!("keep:{customer}:{}", now.as_second() / 86_400),
+                    EventId::derived(
+                        "keep",
+                        &[customer.as_str(), &(now.as_second() / 86_400).to_string()],
+                    ),
                     words.kept,
                 ),
                 Some("answer") => {
@@ -320,14 +324,12 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
                     if reason.is_none() && comment.is_none() {
                         return page(400, locale, &format!("<p>{}</p>", words.unclear));
                     }
-                    let id = format!(
-                        "lapse-answer:{customer}:{}",
-                        fingerprint(&format!(
-                            "{}\n{}",
-                            reason.map_or("", LapseReason::as_str),
-                            comment.as_deref().unwrap_or("")
-                        ))
-                    );
+                    let answer = fingerprint(&format!(
+                        "{}\n{}",
+                        reason.map_or("", LapseReason::as_str),
+                        comment.as_deref().unwrap_or("")
+                    ));
+                    let id = EventId::derived("lapse-answer", &[customer.as_str(), &answer]);
                     (
                         EventKind::LapseSurveyAnswered(LapseSurvey { reason, comment }),
                         id,
@@ -336,7 +338,7 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
                 }
                 _ => return page(400, locale, &format!("<p>{}</p>", words.unclear)),
             };
-            if let Err(response) = apply_answer(app, &settings, &customer, &id, kind).await {
+            if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
                 return response;
             }
             tracing::info!(
@@ -383,12 +385,9 @@ async fn apply_answer(
     app: &LinksApp,
     settings: &crate::domain::ShopSettings,
     customer: &CustomerId,
-    id: &str,
+    id: EventId,
     kind: EventKind,
 ) -> Result<(), Response<Body>> {
-    let Ok(id) = EventId::parse(id) else {
-        return Err(page(400, "nl", &invalid_page()));
-    };
     let event = ShopEvent {
         id,
         source: "link".into(),

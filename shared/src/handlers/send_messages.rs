@@ -41,12 +41,8 @@ impl SenderApp {
         let links = crate::config::link_key(&ssm).await?;
         let store = Store::new(dynamo, config.table_name.clone());
         Ok(SenderApp {
-            shops: ShopDirectory::new(
-                store.clone(),
-                ssm,
-                config.settings_cache,
-                config.secrets_path_prefix.clone(),
-            ),
+            // Settings only: the sender never verifies a webhook, so no shop secret is resolved.
+            shops: ShopDirectory::settings_only(store.clone(), config.settings_cache),
             store,
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&sdk)),
             renderer: Renderer::new(),
@@ -139,7 +135,14 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
         },
     };
     app.store
-        .finish_message(shop_id, customer, key, &outcome, app.clock.now())
+        .finish_message(
+            shop_id,
+            customer,
+            key,
+            message.intent.created_at,
+            &outcome,
+            app.clock.now(),
+        )
         .await
         .map_err(transient)?;
     let status = match &outcome {
@@ -315,21 +318,20 @@ pub fn compose(
         text: rendered.text,
         unsubscribe_url,
         configuration_set: app.configuration_set.clone(),
-        tags: vec![
+        tags: [
             ("shop", message.shop.to_string()),
             ("kind", message.intent.data.kind().to_owned()),
             ("message", message.intent.key.clone()),
             ("customer", message.intent.customer_id.to_string()),
             ("locale", locale.to_owned()),
-            (
-                crate::mail::ses::REF_TAG,
-                crate::mail::ses::message_ref(
-                    &message.shop,
-                    &message.intent.customer_id,
-                    &message.intent.key,
-                ),
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(crate::mail::ses::message_ref_tags(
+            &message.shop,
+            &message.intent.customer_id,
+            &message.intent.key,
+        ))
+        .collect(),
     })
 }
 

@@ -25,8 +25,9 @@ impl LinkKey {
         LinkKey(secret.as_ref().to_vec())
     }
 
-    /// A key for another purpose (admin sessions), derived from the same deployment secret so
-    /// that one secret is kept, and no key is used for two things.
+    /// A key for another purpose, derived from the same deployment secret so that no key is
+    /// used for two things. Never for admin sessions: they have a secret of their own, so that
+    /// nothing that can sign a link can sign a session.
     pub fn derive(&self, purpose: &str) -> Vec<u8> {
         let mut derive = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
         derive.update(b"trouw-derive-v1\x1f");

@@ -3,11 +3,12 @@
 
 use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
+use super::summaries;
 use crate::domain::{
     ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
-    DeliveryStatus, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord, MessageStatus,
-    Order, OrderId, ShopId, ShopSettings, ShopifyConnection, Timestamp, WooCommerceConnection,
-    add_report, delivery_status,
+    DeliveryStatus, Email, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord,
+    MessageStatus, Order, OrderId, ShopId, ShopSettings, ShopifyConnection, Timestamp,
+    WooCommerceConnection, add_report, delivery_status,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -91,7 +92,7 @@ impl Store {
     }
 
     /// One item by key, decoded; `None` if absent.
-    async fn get<T: serde::de::DeserializeOwned>(
+    pub(super) async fn get<T: serde::de::DeserializeOwned>(
         &self,
         key: &Key,
         kind: &str,
@@ -276,7 +277,7 @@ impl Store {
     }
 
     /// Runs one transaction; `Some(reasons)` when DynamoDB cancelled it.
-    async fn try_transact(
+    pub(super) async fn try_transact(
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Option<Vec<String>>, StoreError> {
@@ -582,11 +583,14 @@ impl Store {
 
     /// Records what became of a claimed message. A sent message also stamps the customer's
     /// last send (for the frequency cap) and bumps the profile's version, in one transaction.
+    /// A message created on an earlier day (deferred) also marks that day's summary changed,
+    /// in the same transaction.
     pub async fn finish_message(
         &self,
         shop: &ShopId,
         customer: &CustomerId,
         key: &str,
+        created_at: Timestamp,
         outcome: &MessageOutcome,
         now: Timestamp,
     ) -> Result<(), StoreError> {
@@ -598,25 +602,27 @@ impl Store {
                 "recording the message outcome was cancelled: {reasons:?}"
             )))
         };
-        let items = self.finish_items(shop, customer, key, outcome, now, false)?;
+        let items = self.finish_items(shop, customer, key, created_at, outcome, now, false)?;
         match self.try_transact(items).await? {
             None => return Ok(()),
             Some(reasons)
                 if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") => {}
             Some(reasons) => return cancelled(reasons),
         }
-        let items = self.finish_items(shop, customer, key, outcome, now, true)?;
+        let items = self.finish_items(shop, customer, key, created_at, outcome, now, true)?;
         match self.try_transact(items).await? {
             None => Ok(()),
             Some(reasons) => cancelled(reasons),
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn finish_items(
         &self,
         shop: &ShopId,
         customer: &CustomerId,
         key: &str,
+        created_at: Timestamp,
         outcome: &MessageOutcome,
         now: Timestamp,
         erased: bool,
@@ -738,6 +744,11 @@ impl Store {
                 .map_err(|e| StoreError::Failed(e.to_string()))?;
             items.push(TransactWriteItem::builder().update(stamp).build());
         }
+        let day = summaries::log_day_of(created_at);
+        if summaries::marks_day(day, now) {
+            let changed = summaries::day_changed(&self.table, shop, day, now)?;
+            items.push(TransactWriteItem::builder().update(changed).build());
+        }
         Ok(items)
     }
 
@@ -761,7 +772,11 @@ impl Store {
             if message.erased_at.is_some() {
                 report.detail = None;
             }
-            let Some(history) = add_report(&message.reports, report) else {
+            // A report on a message of an earlier day changes that day's summary; marked after
+            // the report is in (and again on a duplicate, should the first marking have failed).
+            let Some(history) = add_report(&message.reports, report.clone()) else {
+                self.mark_log_change(shop, message.intent.created_at, report.at)
+                    .await?;
                 return Ok(ReportRecorded::Duplicate);
             };
             let status = delivery_status(&history).map(DeliveryStatus::as_str);
@@ -797,7 +812,11 @@ impl Store {
                     )
             };
             match update.send().await {
-                Ok(_) => return Ok(ReportRecorded::Added),
+                Ok(_) => {
+                    self.mark_log_change(shop, message.intent.created_at, report.at)
+                        .await?;
+                    return Ok(ReportRecorded::Added);
+                }
                 Err(err) if err.code() == Some("ConditionalCheckFailedException") => continue,
                 Err(err) => return Err(StoreError::from_sdk(&err)),
             }
@@ -844,6 +863,81 @@ impl Store {
         customer: &CustomerId,
     ) -> Result<Option<CustomerProfile>, StoreError> {
         self.get(&keys::profile(shop, customer), "profile").await
+    }
+
+    /// The email addresses of these customers, read 100 profiles to a `BatchGetItem` and only
+    /// the address of each: an export of thousands of rows costs tens of requests, not one per
+    /// row. Customers without a profile or an address are left out.
+    pub async fn emails(
+        &self,
+        shop: &ShopId,
+        customers: impl IntoIterator<Item = &CustomerId>,
+    ) -> Result<std::collections::BTreeMap<CustomerId, Email>, StoreError> {
+        #[derive(Deserialize)]
+        struct Address {
+            #[serde(default)]
+            contact: crate::domain::Contact,
+        }
+        let unique: std::collections::BTreeSet<&CustomerId> = customers.into_iter().collect();
+        let mut emails = std::collections::BTreeMap::new();
+        let keys: Vec<Item> = unique
+            .into_iter()
+            .map(|c| keys::profile(shop, c).to_item())
+            .collect();
+        for chunk in keys.chunks(100) {
+            let mut wanted = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .projection_expression("pk, #contact.#email")
+                    .expression_attribute_names("#contact", "contact")
+                    .expression_attribute_names("#email", "email")
+                    .build()
+                    .map_err(|e| StoreError::Failed(e.to_string()))?,
+            );
+            // DynamoDB may leave keys unprocessed under load: ask again for those, a few times.
+            for attempt in 0..5_u32 {
+                let Some(request) = wanted.take() else {
+                    break;
+                };
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::from_sdk(&e))?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    let Some((_, customer)) = item
+                        .get(keys::PK)
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|pk| keys::parse_customer_partition(pk))
+                    else {
+                        continue;
+                    };
+                    let address: Address = decode(item, "profile")?;
+                    if let Some(email) = address.contact.email {
+                        emails.insert(customer, email.value);
+                    }
+                }
+                wanted = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys.is_empty());
+            }
+            if wanted.is_some() {
+                return Err(StoreError::Unavailable(
+                    "profiles left unprocessed by BatchGetItem".into(),
+                ));
+            }
+        }
+        Ok(emails)
     }
 
     /// One page of keys due by `now` in one shard of the due index (reads grow with what is
@@ -1343,13 +1437,16 @@ fn put_item(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
-fn encode<T: Serialize>(value: &T, key: &Key, kind: &str) -> Result<Item, StoreError> {
+pub(super) fn encode<T: Serialize>(value: &T, key: &Key, kind: &str) -> Result<Item, StoreError> {
     let mut item: Item = to_item(value).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))?;
     item.extend(key.to_item());
     item.insert(ITEM_KIND.into(), AttributeValue::S(kind.into()));
     Ok(item)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(item: Item, kind: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    item: Item,
+    kind: &str,
+) -> Result<T, StoreError> {
     from_item(item).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))
 }

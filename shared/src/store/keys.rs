@@ -9,7 +9,11 @@
 //! | order owner            | `SHOP#{shop}#ORDER#{order}`     | `OWNER`         |
 //! | message (outbox + log) | `SHOP#{shop}#CUST#{customer}`   | `MSG#{kind}#{cause}` |
 //! | activity (timeline)    | `SHOP#{shop}#CUST#{customer}`   | `ACT#{event}#{n}` |
+//! | day summary (overview) | `SHOP#{shop}#DAYS`              | `{UTC date}`    |
 //! | health probe           | `HEALTH`                        | `HEALTH`        |
+//! | a marketer's sessions  | `ADMIN#{user hash}`             | `SESSIONS`      |
+//! | login throttle (TTL)   | `LOGIN#USER#{mac}` / `LOGIN#ADDR#{mac}` | `THROTTLE` |
+//! | admin audit (TTL)      | `SHOP#{shop}#AUDIT`             | `AT#{epoch µs}` |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
 //! cannot contain `#`, so no customer or order id can forge another shop's key.
@@ -111,10 +115,73 @@ pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
     }
 }
 
+/// A marketer's session generation: every session cookie carries the generation it was issued
+/// under, and logging out or a password reset moves it on. The user name (an email address for
+/// Cognito accounts) is hashed, so no address stands in a key.
+pub fn admin_sessions(user: &str) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"trouw-admin\0")
+        .chain_update(user.trim().to_lowercase().as_bytes())
+        .finalize();
+    Key {
+        pk: format!("{ADMIN_PREFIX}{}", hex(&digest)),
+        sk: "SESSIONS".into(),
+    }
+}
+
+/// Partition keys of the marketers' own items start with this (the message-log function may
+/// write only these).
+pub const ADMIN_PREFIX: &str = "ADMIN#";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn health() -> Key {
     Key {
         pk: "HEALTH".into(),
         sk: "HEALTH".into(),
+    }
+}
+
+/// A login throttle: failed admin logins of one user name or one client address. The handler
+/// passes a keyed hash (`subject`), never the name or address itself: user names are email
+/// addresses and client addresses are personal data too.
+pub fn login_throttle(scope: ThrottleScope, subject: &str) -> Key {
+    let scope = match scope {
+        ThrottleScope::User => "USER",
+        ThrottleScope::Address => "ADDR",
+    };
+    Key {
+        pk: format!("LOGIN#{scope}#{subject}"),
+        sk: "THROTTLE".into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrottleScope {
+    User,
+    Address,
+}
+
+/// Sort keys of audit entries start with this, followed by the time in epoch microseconds,
+/// zero-padded so that they sort by time: one Query per shop reads a range of days.
+pub const AUDIT_PREFIX: &str = "AT#";
+
+pub fn audit_partition(shop: &ShopId) -> String {
+    format!("SHOP#{shop}#AUDIT")
+}
+
+/// The sort key of an audit entry at `micros` (epoch microseconds; 0 before 1970).
+pub fn audit_sort_key(micros: i64) -> String {
+    format!("{AUDIT_PREFIX}{:017}", micros.max(0))
+}
+
+pub fn audit_entry(shop: &ShopId, micros: i64) -> Key {
+    Key {
+        pk: audit_partition(shop),
+        sk: audit_sort_key(micros),
     }
 }
 
@@ -157,6 +224,19 @@ pub fn log_day(shop: &ShopId, day: jiff::civil::Date) -> String {
     format!("SHOP#{shop}#{day}")
 }
 
+/// A day summary: the overview's counts for one UTC day of a shop's log. A shop's summaries
+/// share a partition, so one `Query` reads a year of them.
+pub fn day_summary(shop: &ShopId, day: jiff::civil::Date) -> Key {
+    Key {
+        pk: day_summaries(shop),
+        sk: day.to_string(),
+    }
+}
+
+pub fn day_summaries(shop: &ShopId) -> String {
+    format!("SHOP#{shop}#DAYS")
+}
+
 /// The email index (`by_email`): a profile's salted email hash, so marketers can find a
 /// customer by exact address while the table holds no address index in clear.
 pub const BY_EMAIL_INDEX: &str = "by_email";
@@ -171,4 +251,40 @@ pub fn email_hash(shop: &ShopId, email: &str) -> String {
         .chain_update(email.trim().to_lowercase().as_bytes())
         .finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::message_key;
+
+    /// DynamoDB's limits: a partition key of at most 2048 bytes, a sort key of at most 1024.
+    fn within_limits(key: &Key) {
+        assert!(key.pk.len() <= 2048, "pk of {} bytes", key.pk.len());
+        assert!(key.sk.len() <= 1024, "sk of {} bytes", key.sk.len());
+    }
+
+    #[test]
+    fn keys_built_from_the_longest_ids_fit_dynamodb() {
+        // The longest ids the contract accepts, in the widest UTF-8 (4 bytes a character).
+        let shop = ShopId::parse("s".repeat(63)).unwrap();
+        let customer = CustomerId::parse("😀".repeat(128)).unwrap();
+        let order = OrderId::parse("😀".repeat(128)).unwrap();
+        let event = EventId::parse("😀".repeat(128)).unwrap();
+        within_limits(&profile(&shop, &customer));
+        within_limits(&order_owner(&shop, &order));
+        within_limits(&self::order(&shop, &customer, &order));
+        within_limits(&processed_event(&shop, &event));
+        within_limits(&activity(&shop, &customer, &event, usize::MAX));
+        let cause = format!("{order}#{event}");
+        within_limits(&message(
+            &shop,
+            &customer,
+            &message_key("loyalty-reversed", &cause),
+        ));
+        assert_eq!(
+            parse_customer_partition(&profile(&shop, &customer).pk),
+            Some((shop, customer))
+        );
+    }
 }

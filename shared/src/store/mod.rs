@@ -1,8 +1,14 @@
 //! DynamoDB: the single table, its items and the one-transaction write of a decision.
 
+mod admin_sessions;
+mod audit;
 mod dynamo;
 mod error;
 pub mod keys;
+mod login_throttle;
+pub mod summaries;
+
+pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 
 pub use dynamo::{
     CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,
@@ -11,3 +17,4 @@ pub use dynamo::{
 // Kept here too so that callers may name the stored records beside the store.
 pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
 pub use error::StoreError;
+pub use summaries::StoredDaySummary;

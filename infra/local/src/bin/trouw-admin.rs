@@ -3,6 +3,8 @@
 //!
 //!   trouw-admin put-shop FILE.json            add or update a shop (TABLE_NAME)
 //!   trouw-admin customer SHOP CUSTOMER_ID     print a customer's profile and orders (TABLE_NAME)
+//!   trouw-admin end-sessions USER             end every session of a marketer, e.g. after a
+//!                                             password reset (TABLE_NAME)
 //!   trouw-admin post ROUTE FILE.json [URL]    sign FILE with $WEBHOOK_SECRET and POST it to
 //!                                             URL (default http://127.0.0.1:3000/webhooks/demo/ROUTE)
 //!   trouw-admin emails [TO]                  the emails moto's SES received (AWS_ENDPOINT_URL)
@@ -21,7 +23,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]";
+const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,6 +39,7 @@ async fn main() -> ExitCode {
         ["emails", to] => emails(Some(to)).await,
         ["preview", dir] => preview(dir),
         ["customer", shop, id] => customer(shop, id).await,
+        ["end-sessions", user] => end_sessions(user).await,
         ["post", route, file] => post(route, file, None).await,
         ["post", route, file, url] => post(route, file, Some(url)).await,
         ["post-shopify", route, topic, file] => {
@@ -73,7 +76,8 @@ async fn store() -> Result<Store, String> {
 
 async fn put_shop(file: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
-    let record = parse_shop_file(&text).map_err(|e| format!("{file}: {e}"))?;
+    let prefix = std::env::var("SECRETS_PATH_PREFIX").unwrap_or_else(|_| "/trouw/".into());
+    let record = parse_shop_file(&text, &prefix).map_err(|e| format!("{file}: {e}"))?;
     store()
         .await?
         .put_shop(&record)
@@ -83,6 +87,17 @@ async fn put_shop(file: &str) -> Result<(), String> {
         "shop {} saved (containers pick it up within SETTINGS_CACHE_SECONDS)",
         record.settings.id
     );
+    Ok(())
+}
+
+/// Moves the marketer's session generation on: every session issued before is refused.
+async fn end_sessions(user: &str) -> Result<(), String> {
+    store()
+        .await?
+        .end_sessions(user)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("every session of that marketer has ended");
     Ok(())
 }
 

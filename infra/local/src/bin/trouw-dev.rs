@@ -70,14 +70,8 @@ async fn run() -> Result<(), String> {
     let clock = Arc::new(OffsetClock::default());
     let ssm = aws_sdk_ssm::Client::new(&sdk);
     let store = Store::new(dynamo.clone(), table.clone());
-    let directory = || {
-        ShopDirectory::new(
-            store.clone(),
-            ssm.clone(),
-            config.settings_cache,
-            config.secrets_path_prefix.clone(),
-        )
-    };
+    // Settings only, as in the cloud: only the webhook handlers resolve shop secrets.
+    let directory = || ShopDirectory::settings_only(store.clone(), config.settings_cache);
     let links = LinkKey::new(env_or("LINK_SECRET", DEFAULT_LINK_SECRET.to_owned())?);
     let webhooks = WebhookApp::new(&config, dynamo.clone(), ssm.clone(), clock.clone());
     let shop = register_demo_shop(&webhooks.store)
@@ -111,7 +105,11 @@ async fn run() -> Result<(), String> {
         },
         vec![shop.settings.id.clone()],
         clock.clone(),
-        links.derive("admin-session"),
+        env_or(
+            "ADMIN_SESSION_SECRET",
+            trouw_local::demo::DEFAULT_ADMIN_SESSION_SECRET.to_owned(),
+        )?
+        .into_bytes(),
         // Plain HTTP on loopback: a Secure cookie would not be sent back.
         false,
     );

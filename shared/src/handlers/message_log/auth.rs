@@ -1,8 +1,11 @@
-//! Who is logged in: the login form, Cognito or the local password, the signed session cookie,
-//! HTTP Basic for scripts, and logout. Every login is checked in one place, [`AdminApp::check_login`].
+//! Who is logged in: the login form, Cognito or the local password, HTTP Basic for scripts,
+//! and logout. Every login is checked in one place, [`AdminApp::check_login`]; the session
+//! cookie is in `session`, the form token in `csrf`.
 
 use super::AdminApp;
+use super::guard::{Outcome, busy};
 use super::render::{Lang, json_error, merge, redirect};
+use super::session::clear_session_cookie;
 use crate::domain::ShopId;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -26,8 +29,10 @@ pub enum AdminAuth {
 
 /// What a login attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum LoginCheck {
+pub(super) enum LoginCheck {
     Accepted,
+    /// The password was right and Cognito asks for the TOTP code; its `Session`.
+    Challenge(String),
     Refused,
     /// The account must first be finished in Cognito (a new password, MFA set-up).
     Unfinished,
@@ -35,17 +40,14 @@ enum LoginCheck {
     Unavailable(String),
 }
 
-/// How long a login lasts.
-const SESSION_SECONDS: i64 = 8 * 3600;
-const COOKIE: &str = "trouw_session";
-
 impl AdminApp {
-    fn mac(&self) -> Hmac<Sha256> {
+    /// The MAC of the code form's challenge and the local password check.
+    pub(super) fn mac(&self) -> Hmac<Sha256> {
         Hmac::<Sha256>::new_from_slice(&self.session_key).expect("HMAC takes any key length")
     }
 
     /// Checks a user name and password.
-    async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
+    pub(super) async fn check_login(&self, user: &str, password: &str) -> LoginCheck {
         if user.is_empty() || password.is_empty() {
             return LoginCheck::Refused;
         }
@@ -70,6 +72,12 @@ impl AdminApp {
                     .await;
                 match answer {
                     Ok(out) if out.authentication_result().is_some() => LoginCheck::Accepted,
+                    Ok(out)
+                        if out.challenge_name()
+                            == Some(&aws_sdk_cognitoidentityprovider::types::ChallengeNameType::SoftwareTokenMfa) =>
+                    {
+                        LoginCheck::Challenge(out.session().unwrap_or_default().to_owned())
+                    }
                     Ok(_) => LoginCheck::Unfinished,
                     Err(err) => match err.code() {
                         Some(
@@ -106,59 +114,43 @@ impl AdminApp {
         mac.verify_slice(&given).is_ok()
     }
 
-    fn session_cookie(&self, user: &str) -> String {
-        let expires = self.clock.now().as_second() + SESSION_SECONDS;
-        let user = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(user);
-        let payload = format!("{user}.{expires}");
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        let signature = hex(&mac.finalize().into_bytes());
-        format!(
-            "{COOKIE}={payload}.{signature}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{}",
-            if self.secure_cookie { "; Secure" } else { "" }
-        )
-    }
-
-    /// The logged-in user, from the session cookie or HTTP Basic credentials.
-    pub(super) async fn user(&self, req: &Request) -> Option<String> {
-        let headers = req.headers();
-        if let Some(basic) = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
+    /// The logged-in user, from a session cookie whose generation is still the marketer's
+    /// current one (logout and password resets move it on), or (where switched on) HTTP Basic
+    /// credentials, checked behind the login throttles.
+    pub(super) async fn visitor(&self, req: &Request) -> Visitor {
+        if self.basic_auth
+            && let Some(basic) = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Basic "))
         {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(basic.trim())
                 .ok()
-                .and_then(|b| String::from_utf8(b).ok())?;
-            let (user, password) = decoded.split_once(':')?;
-            return (self.check_login(user, password).await == LoginCheck::Accepted)
-                .then(|| user.to_owned());
+                .and_then(|b| String::from_utf8(b).ok());
+            let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+                return Visitor::Nobody;
+            };
+            let address = super::guard::client_address(req);
+            return match self.guarded_login(&address, user, password).await {
+                Ok(Outcome::In) => Visitor::User(user.to_owned()),
+                Ok(Outcome::Wait(retry_after)) => Visitor::Wait(retry_after),
+                Ok(Outcome::Unavailable(_)) | Err(_) => Visitor::Unavailable,
+                Ok(Outcome::Refused | Outcome::Challenge(_)) => Visitor::Nobody,
+            };
         }
-        let cookie = headers
-            .get_all(http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| {
-                c.trim()
-                    .strip_prefix(&format!("{COOKIE}="))
-                    .map(str::to_owned)
-            })?;
-        let (payload, signature) = cookie.rsplit_once('.')?;
-        let (user, expires) = payload.split_once('.')?;
-        let mut mac = self.mac();
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&unhex(signature)?).ok()?;
-        if expires.parse::<i64>().ok()? < self.clock.now().as_second() {
-            return None;
+        let Some(session) = self.session_of(req) else {
+            return Visitor::Nobody;
+        };
+        match self.store.session_generation(&session.user).await {
+            Ok(current) if current == session.generation => Visitor::User(session.user),
+            Ok(_) => Visitor::Nobody,
+            Err(err) => {
+                tracing::error!(detail = %err, "the session could not be checked");
+                Visitor::Unavailable
+            }
         }
-        String::from_utf8(
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(user)
-                .ok()?,
-        )
-        .ok()
     }
 
     pub(super) fn login_page(
@@ -182,7 +174,7 @@ impl AdminApp {
                 json!({ "error": error, "next": next }),
             ),
         );
-        if status == 401 && !browser {
+        if status == 401 && !browser && self.basic_auth {
             // Scripts and `curl -u` see the standard challenge; browsers get the form only (a
             // challenge would make them show their own password dialog instead).
             response.headers_mut().insert(
@@ -194,8 +186,8 @@ impl AdminApp {
     }
 }
 
-/// `GET /admin/login` shows the form; `POST /admin/login` checks the user name and password and
-/// starts a session.
+/// `GET /admin/login` shows the form; `POST /admin/login` checks the form token, then the user
+/// name and password (or the TOTP code), and starts a session.
 pub(super) async fn login(
     app: &AdminApp,
     req: &Request,
@@ -214,52 +206,114 @@ pub(super) async fn login(
                     .map(|(_, v)| v.clone())
                     .unwrap_or_default()
             };
-            let (user, password) = (field("username"), field("password"));
-            // Only local paths: never an open redirect.
-            let next = Some(field("next"))
-                .filter(|n| n.starts_with("/admin") && !n.starts_with("//"))
-                .unwrap_or_else(|| "/admin".into());
-            match app.check_login(&user, &password).await {
-                LoginCheck::Accepted => {
-                    tracing::info!(outcome = "login", "admin logged in");
-                    redirect(&next, Some(app.session_cookie(&user)))
-                }
-                LoginCheck::Refused | LoginCheck::Unfinished => {
-                    tracing::warn!(outcome = "login_refused", "admin login refused");
-                    app.login_page(401, lang, true, &next, browser)
-                }
-                LoginCheck::Unavailable(code) => {
-                    tracing::error!(detail = %code, "the user pool did not answer");
-                    let mut response = json_error(
-                        503,
-                        "temporarily_unavailable",
-                        None,
-                        "the login service is busy; try again",
-                    );
-                    response
-                        .headers_mut()
-                        .insert("retry-after", http::HeaderValue::from_static("5"));
-                    response
-                }
+            let next = same_site_next(&field("next")).to_owned();
+            if !app.form_token_ok(req, &field("csrf")) {
+                tracing::warn!(
+                    outcome = "login_refused",
+                    detail = "csrf",
+                    "admin login without a valid form token"
+                );
+                return app.login_page(403, lang, true, &next, browser);
             }
+            super::guard::answer_login(app, req, lang, browser, &field, next).await
         }
         _ => json_error(405, "method_not_allowed", None, "GET or POST"),
     }
 }
 
-/// `POST /admin/logout`: clears the session cookie.
-pub(super) fn logout() -> Response<Body> {
-    let clear = format!("{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0");
-    redirect("/admin/login", Some(clear))
+/// `POST /admin/logout`: with the form token, ends every session of the marketer (the
+/// generation moves on, so a copied cookie is worthless too) and clears the cookie.
+pub(super) async fn logout(app: &AdminApp, req: &Request) -> Response<Body> {
+    let form = form_urlencoded::parse(req.body().as_ref())
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if !app.form_token_ok(req, &form) {
+        return json_error(
+            403,
+            "forbidden",
+            Some("csrf"),
+            "the form token is missing or stale; reload the page",
+        );
+    }
+    if let Some(session) = app.session_of(req)
+        && let Err(err) = app.store.end_sessions(&session.user).await
+    {
+        tracing::error!(detail = %err, "the sessions could not be ended");
+        return busy("the table is busy; try again");
+    }
+    tracing::info!(outcome = "logout", "admin logged out");
+    redirect("/admin/login", Some(clear_session_cookie()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Where to go after logging in: a path of these pages (`/admin`, `/admin/...`, `/admin?...`)
+/// made only of characters a URL may hold as they are; anything else (another site, `//host`,
+/// a backslash, control characters such as `%0A`) goes to `/admin`. Never an open redirect, and
+/// never a header value that cannot be sent.
+pub(super) fn same_site_next(next: &str) -> &str {
+    let under_admin =
+        next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?");
+    let plain = next.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if under_admin && plain && next.len() <= 2048 {
+        next
+    } else {
+        "/admin"
+    }
+}
+
+/// Who is asking for a page.
+pub(super) enum Visitor {
+    User(String),
+    Nobody,
+    /// Basic credentials while their user name or address waits.
+    Wait(u64),
+    Unavailable,
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
     (0..text.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site_next;
+
+    #[test]
+    fn after_login_only_paths_of_these_pages() {
+        for kept in [
+            "/admin",
+            "/admin/messages?kind=survey&lang=en",
+            "/admin?from=2026-11-01",
+        ] {
+            assert_eq!(same_site_next(kept), kept);
+        }
+        for refused in [
+            "",
+            "https://evil.example/admin",
+            "//evil.example",
+            "/admin\n/x",
+            "/admin\nLocation: https://evil.example",
+            "/admin\r\nSet-Cookie: x=1",
+            "/admin\\@evil.example",
+            "/admins",
+            "/administrator",
+            "/admin.evil.example",
+            "/admin/\u{e9}",
+            "/admin/ x",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(same_site_next(refused), "/admin", "{refused:?}");
+        }
+        assert_eq!(
+            same_site_next(&format!("/admin/{}", "a".repeat(5000))),
+            "/admin"
+        );
+    }
 }

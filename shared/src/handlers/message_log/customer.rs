@@ -43,6 +43,19 @@ pub(super) async fn customer_page(
             crate::admin::mask_email(e.as_str())
         }
     });
+    super::audit::record(
+        app,
+        &shop,
+        user,
+        super::audit::Shown {
+            page: "customer",
+            format: "html",
+            filters: format!("customer={customer}"),
+            rows: usize::from(email.is_some()),
+            revealed: reveal,
+        },
+    )
+    .await?;
     let mut timeline: Vec<(jiff::Timestamp, Value)> = Vec::new();
     let langq = lang
         .param
@@ -52,7 +65,7 @@ pub(super) async fn customer_page(
     for m in &messages {
         let link = format!(
             "/admin/messages/{}/{}?shop={shop}{langq}",
-            customer,
+            form_urlencoded::byte_serialize(customer.as_str().as_bytes()).collect::<String>(),
             form_urlencoded::byte_serialize(m.intent.key.as_bytes()).collect::<String>()
         );
         timeline.push((

@@ -1,17 +1,29 @@
 //! `GET /admin/messages`: the message list with filters, paged through the log index, and its
-//! `format=csv` / `format=json` downloads.
+//! `format=csv` / `format=json` downloads, in parts that each fit in a Lambda response.
 
-use super::paging::{Cursor, read_log};
+use super::paging::{Budget, Cursor, Period, read_log};
 use super::render::{Lang, json_error, merge, respond, shop_of};
-use super::{AdminApp, MAX_EXPORT_ROWS, PAGE_ROWS};
+use super::{AdminApp, EXPORT_PART_BYTES, PAGE_ROWS};
 use crate::admin::filters::{Format, MessageFilter, STATUSES, class_word};
 use crate::admin::{MessageRow, csv, status_word};
 use crate::domain::{CustomerId, ShopId};
 use crate::mail::render::KINDS;
-use crate::store::{LogEntry, MessageRecord, StoreError};
+use crate::store::{MessageRecord, StoreError};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+
+/// Room in a row's weight for its address (at most 254 characters, quoted or escaped) and the
+/// separators around it.
+const ADDRESS_ROOM: usize = 2 * 254 + 32;
+
+/// What a row of a download can take at most, in bytes: its JSON without an address, plus room
+/// for one. A CSV line is shorter (no field names; only quotes are doubled).
+fn row_bytes(m: &MessageRecord, tz: &jiff::tz::TimeZone) -> usize {
+    // Revealed: the longest form of a reason (addresses SES quoted in it are masked otherwise).
+    let row = MessageRow::new(m, None, true, tz);
+    serde_json::to_string(&row).map_or(64 * 1024, |json| json.len()) + ADDRESS_ROOM
+}
 
 fn matches(filter: &MessageFilter, m: &MessageRecord) -> bool {
     filter
@@ -49,7 +61,12 @@ pub(super) async fn messages_page(
             ));
         }
     };
-    let cursor = match filter.cursor.as_deref().map(Cursor::decode) {
+    let period = Period::of(&tz, filter.from, filter.to);
+    let cursor = match filter
+        .cursor
+        .as_deref()
+        .map(|c| Cursor::decode(c, &shop, &period))
+    {
         Some(None) => {
             return Ok(json_error(
                 400,
@@ -61,10 +78,20 @@ pub(super) async fn messages_page(
         Some(Some(c)) => Some(c),
         None => None,
     };
-    let want = if filter.format == Format::Html {
-        PAGE_ROWS
+    let one = |_: &MessageRecord| 1;
+    let bytes = |m: &MessageRecord| row_bytes(m, &tz);
+    let budget = if filter.format == Format::Html {
+        Budget {
+            limit: PAGE_ROWS,
+            weight: &one,
+            page: 100,
+        }
     } else {
-        MAX_EXPORT_ROWS
+        Budget {
+            limit: EXPORT_PART_BYTES,
+            weight: &bytes,
+            page: 500,
+        }
     };
     let keep = |m: &MessageRecord| matches(&filter, m);
     // A customer or an address: that customer's own partition, not the whole log.
@@ -75,36 +102,28 @@ pub(super) async fn messages_page(
     };
     let (mut messages, next) = match customers {
         Some(customers) => {
-            let start = tz
-                .to_timestamp(filter.from.at(0, 0, 0, 0))
-                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-            let end = tz
-                .to_timestamp(filter.to.tomorrow().unwrap_or(filter.to).at(0, 0, 0, 0))
-                .unwrap_or(jiff::Timestamp::MAX);
             let mut all = Vec::new();
             for customer in customers {
                 let items = app.store.customer_items(&shop, &customer).await?;
-                all.extend(items.messages.into_iter().filter(|m| {
-                    m.intent.created_at >= start && m.intent.created_at < end && keep(m)
-                }));
+                all.extend(
+                    items
+                        .messages
+                        .into_iter()
+                        .filter(|m| period.holds(m.intent.created_at) && keep(m)),
+                );
             }
             (all, None)
         }
-        None => {
-            let (entries, next) =
-                read_log(app, &shop, &tz, filter.from, filter.to, cursor, want, &keep).await?;
-            let messages = entries
-                .into_iter()
-                .filter_map(|e| match e {
-                    LogEntry::Message(m) if keep(&m) => Some(*m),
-                    _ => None,
-                })
-                .collect();
-            (messages, next)
-        }
+        None => read_log(app, &shop, &period, cursor, &keep, &budget).await?,
     };
     messages.sort_by(|a, b| b.intent.created_at.cmp(&a.intent.created_at));
-    let emails = emails_of(app, &shop, messages.iter().map(|m| &m.intent.customer_id)).await?;
+    let emails: BTreeMap<CustomerId, String> = app
+        .store
+        .emails(&shop, messages.iter().map(|m| &m.intent.customer_id))
+        .await?
+        .into_iter()
+        .map(|(customer, email)| (customer, email.as_str().to_owned()))
+        .collect();
     let rows: Vec<MessageRow> = messages
         .iter()
         .map(|m| {
@@ -119,9 +138,44 @@ pub(super) async fn messages_page(
     if filter.reveal {
         tracing::info!(rows = rows.len(), "email addresses shown in clear");
     }
+    super::audit::record(
+        app,
+        &shop,
+        user,
+        super::audit::Shown {
+            page: "messages",
+            format: match filter.format {
+                Format::Html => "html",
+                Format::Csv => "csv",
+                Format::Json => "json",
+            },
+            filters: crate::admin::audit::describe_filter(&filter),
+            rows: rows.len(),
+            revealed: filter.reveal,
+        },
+    )
+    .await?;
+    // A download with more to come names its next part.
+    let next_part = next
+        .as_ref()
+        .filter(|_| filter.format != Format::Html)
+        .map(|c| {
+            format!(
+                "/admin/messages?{}",
+                filter.query(filter.format, Some(&c.encode()))
+            )
+        });
+    let with_next = |mut response: Response<Body>| {
+        if let Some(next) = &next_part
+            && let Ok(link) = http::HeaderValue::from_str(&format!("<{next}>; rel=\"next\""))
+        {
+            response.headers_mut().insert(http::header::LINK, link);
+        }
+        response
+    };
     match filter.format {
         Format::Csv => {
-            let mut response = respond(200, "text/csv; charset=utf-8", csv::write(&rows));
+            let mut response = with_next(respond(200, "text/csv; charset=utf-8", csv::write(&rows)));
             let name = format!(
                 "attachment; filename=\"trouw-{}-{}-{}.csv\"",
                 shop, filter.from, filter.to
@@ -132,11 +186,11 @@ pub(super) async fn messages_page(
             );
             Ok(response)
         }
-        Format::Json => Ok(respond(
+        Format::Json => Ok(with_next(respond(
             200,
             "application/json",
-            json!({ "shop": shop.as_str(), "from": filter.from.to_string(), "to": filter.to.to_string(), "rows": rows }).to_string(),
-        )),
+            json!({ "shop": shop.as_str(), "from": filter.from.to_string(), "to": filter.to.to_string(), "rows": rows, "next": next_part }).to_string(),
+        ))),
         Format::Html => {
             let next_query = next.map(|c| filter.query(Format::Html, Some(&c.encode())));
             let lang_suffix = lang
@@ -170,22 +224,4 @@ pub(super) async fn messages_page(
             ))
         }
     }
-}
-
-/// The email addresses of these customers (one read per customer, each once).
-async fn emails_of<'a>(
-    app: &AdminApp,
-    shop: &ShopId,
-    customers: impl Iterator<Item = &'a CustomerId>,
-) -> Result<BTreeMap<CustomerId, String>, StoreError> {
-    let unique: BTreeSet<&CustomerId> = customers.collect();
-    let mut emails = BTreeMap::new();
-    for customer in unique {
-        if let Some(profile) = app.store.profile(shop, customer).await?
-            && let Some(email) = profile.contact.email()
-        {
-            emails.insert(customer.clone(), email.as_str().to_owned());
-        }
-    }
-    Ok(emails)
 }

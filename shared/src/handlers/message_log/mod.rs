@@ -12,17 +12,24 @@
 //! Without a valid session (or HTTP Basic credentials) every page answers 401 with the login
 //! form. Email addresses are masked unless the marketer asks to see them, and never logged.
 //!
-//! The login is kept apart from the pages: `auth` (login form, sessions, Cognito, logout),
-//! `render` (templates, language, responses), `paging` (the log index and its cursor) and one
-//! file per page.
+//! The login is kept apart from the pages: `auth` (login form, Cognito or the local password,
+//! logout), `session` (the signed, revocable session cookie), `csrf` (the form token), `render`
+//! (templates, language, responses), `paging` (the log index and its cursor) and one file per
+//! page.
 
+mod audit;
 mod auth;
+mod csrf;
 mod customer;
+mod guard;
 mod message;
 mod messages;
+mod mfa;
 mod overview;
 mod paging;
 mod render;
+mod session;
+mod throttle;
 
 pub use auth::AdminAuth;
 
@@ -41,27 +48,33 @@ pub struct AdminApp {
     /// The shops these pages show; the first is the default.
     pub allowed_shops: Vec<ShopId>,
     pub clock: Arc<dyn Clock>,
-    /// Signs session cookies.
+    /// The session secret: signs session cookies, form tokens and login challenges, and keys
+    /// the login throttles. No other function holds it.
     pub session_key: Vec<u8>,
     /// `Secure` on the session cookie (HTTPS); off only for the local stack on plain HTTP.
     pub secure_cookie: bool,
+    /// HTTP Basic credentials on any request (`ADMIN_BASIC_AUTH=on`): for scripts on the local
+    /// stack. Off in the cloud, where only the form and its session cookie log in.
+    pub basic_auth: bool,
     pages: minijinja::Environment<'static>,
 }
 
-/// Rows per page, roughly: whole index pages are read, so a page may hold a few more.
+/// Rows per page of the list.
 const PAGE_ROWS: usize = 50;
-/// The most rows one download holds.
-const MAX_EXPORT_ROWS: usize = 20_000;
+/// The most one part of a download holds, in bytes of JSON rows (with room for each row's
+/// address): Lambda answers at most 6 MB, and CSV rows are never longer than JSON ones.
+const EXPORT_PART_BYTES: usize = 4_500_000;
 
 impl AdminApp {
     /// Builds the app from the environment, as the Lambda main does: `ADMIN_SHOPS` (comma
     /// separated) and `COGNITO_CLIENT_ID` (the user pool's app client); without a client id,
-    /// `ADMIN_USER` and `ADMIN_PASSWORD` (at least 12 characters).
+    /// `ADMIN_USER` and `ADMIN_PASSWORD` (at least 12 characters); the session secret from
+    /// `SESSION_SECRET_PARAMETER` (or `ADMIN_SESSION_SECRET` locally). It reads no other secret:
+    /// not the link secret, and no shop's webhook secrets.
     pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = crate::config::Config::from_env()?;
         let sdk = crate::config::aws_sdk_config().await;
-        let ssm = aws_sdk_ssm::Client::new(&sdk);
-        let links = crate::config::link_key(&ssm).await?;
+        let session_key = crate::config::session_key(&aws_sdk_ssm::Client::new(&sdk)).await?;
         let allowed_shops = std::env::var("ADMIN_SHOPS")
             .map_err(|_| "set ADMIN_SHOPS to the shops these pages show")?
             .split(',')
@@ -84,24 +97,28 @@ impl AdminApp {
                     .ok_or("ADMIN_PASSWORD must hold at least 12 characters")?,
             },
         };
+        let basic_auth = match std::env::var("ADMIN_BASIC_AUTH").as_deref() {
+            Ok("on") => true,
+            Ok("off") | Err(_) => false,
+            Ok(other) => {
+                return Err(format!("ADMIN_BASIC_AUTH must be on or off, not {other}").into());
+            }
+        };
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             config.table_name.clone(),
         );
-        Ok(AdminApp::new(
+        let mut app = AdminApp::new(
             store.clone(),
-            ShopDirectory::new(
-                store,
-                ssm,
-                config.settings_cache,
-                config.secrets_path_prefix.clone(),
-            ),
+            ShopDirectory::settings_only(store, config.settings_cache),
             auth,
             allowed_shops,
             Arc::new(crate::clock::SystemClock),
-            links.derive("admin-session"),
+            session_key,
             true,
-        ))
+        );
+        app.basic_auth = basic_auth;
+        Ok(app)
     }
 
     pub fn new(
@@ -121,14 +138,29 @@ impl AdminApp {
             clock,
             session_key,
             secure_cookie,
+            basic_auth: true,
             pages: pages(),
         }
     }
 }
 
 pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    let mut lang = Lang::of(&req);
+    let (csrf, new_csrf_cookie) = app.form_token(&req);
+    lang.csrf = csrf;
+    let mut response = route(app, &req, &lang).await;
+    if let Some(cookie) = new_csrf_cookie
+        && let Ok(cookie) = http::HeaderValue::from_str(&cookie)
+    {
+        response
+            .headers_mut()
+            .append(http::header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+async fn route(app: &AdminApp, req: &Request, lang: &Lang) -> Response<Body> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
-    let lang = Lang::of(&req);
     let method = req.method().clone();
     let browser = req
         .headers()
@@ -136,44 +168,42 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if path == "/admin/login" {
-        return Ok(auth::login(app, &req, &lang, browser).await);
+        return auth::login(app, req, lang, browser).await;
     }
     if path == "/admin/logout" && method == http::Method::POST {
-        return Ok(auth::logout());
+        return auth::logout(app, req).await;
     }
-    let Some(user) = app.user(&req).await else {
-        let next = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/admin".into());
-        return Ok(app.login_page(401, &lang, false, &next, browser));
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| auth::same_site_next(p.as_str()))
+        .unwrap_or("/admin");
+    let user = match app.visitor(req).await {
+        auth::Visitor::User(user) => user,
+        auth::Visitor::Nobody => return app.login_page(401, lang, false, next, browser),
+        auth::Visitor::Wait(retry_after) => return app.wait_page(lang, next, retry_after),
+        auth::Visitor::Unavailable => {
+            return guard::busy("the login service is busy; try again");
+        }
     };
     if method != http::Method::GET {
-        return Ok(json_error(405, "method_not_allowed", None, "GET only"));
+        return json_error(405, "method_not_allowed", None, "GET only");
     }
     let result = if path == "/admin" {
-        overview::overview_page(app, &req, &lang, &user).await
+        overview::overview_page(app, req, lang, &user).await
     } else if path == "/admin/messages" {
-        messages::messages_page(app, &req, &lang, &user).await
+        messages::messages_page(app, req, lang, &user).await
     } else if let Some(rest) = path.strip_prefix("/admin/messages/") {
-        message::message_page(app, &req, &lang, &user, rest).await
+        message::message_page(app, req, lang, &user, rest).await
     } else if let Some(rest) = path.strip_prefix("/admin/customers/") {
-        customer::customer_page(app, &req, &lang, &user, rest).await
+        customer::customer_page(app, req, lang, &user, rest).await
+    } else if path == "/admin/audit" {
+        audit::audit_page(app, req, lang, &user).await
     } else {
         Ok(json_error(404, "not_found", None, "no such page"))
     };
-    Ok(result.unwrap_or_else(|err| {
+    result.unwrap_or_else(|err| {
         tracing::error!(detail = %err, "admin page could not be read");
-        let mut response = json_error(
-            503,
-            "temporarily_unavailable",
-            None,
-            "the table is busy; try again",
-        );
-        response
-            .headers_mut()
-            .insert("retry-after", http::HeaderValue::from_static("5"));
-        response
-    }))
+        guard::busy("the table is busy; try again")
+    })
 }

@@ -1,14 +1,21 @@
 //! `GET /admin`: the overview for a period (figures per kind, skips by reason, NPS,
-//! reactivation beside the holdout group).
+//! reactivation beside the holdout group), added up from day summaries: a past day is counted
+//! once from its log, page by page, and kept (see `store::summaries`); today and yesterday are
+//! always counted afresh. No request holds the period's log items.
 
 use super::AdminApp;
-use super::paging::read_log;
+use super::paging::Period;
 use super::render::{Lang, json_error, merge, query_pairs, shop_of};
-use crate::admin::overview;
-use crate::domain::{ShopId, is_held_out};
+use crate::admin::overview::{DayPart, DayTally, Fold, Take, Tally, day_parts, summary_basis};
+use crate::domain::{CustomerId, ShopId, is_held_out};
+use crate::store::summaries::{self, StoredDaySummary};
 use crate::store::{LogEntry, StoreError};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+
+/// A summary is not kept within this many seconds of its day's last change: the log index is
+/// eventually consistent, and a computation right after a change might not see it yet.
+const SETTLE_SECONDS: i64 = 60;
 
 pub(super) async fn overview_page(
     app: &AdminApp,
@@ -60,21 +67,43 @@ pub(super) async fn overview_page(
             "must be before to, at most a year apart",
         ));
     }
-    let (entries, _) = read_log(app, &shop, &tz, from, to, None, usize::MAX, &|_| true).await?;
-    let mut messages = Vec::new();
-    let mut activities = Vec::new();
-    for entry in entries {
-        match entry {
-            LogEntry::Message(m) => messages.push(*m),
-            LogEntry::Activity(a) => activities.push(a),
-        }
-    }
     let holdout = app
         .shops
         .get(&shop)
         .await?
         .map_or(0, |s| s.settings.holdout_percent);
-    let figures = overview(&messages, &activities, |c| is_held_out(&shop, c, holdout));
+    let held_out = |c: &CustomerId| is_held_out(&shop, c, holdout);
+    let period = Period::of(&tz, from, to);
+    let parts = day_parts(period.start, period.end, &tz);
+    let now = app.clock.now();
+    let stored = match (parts.first(), parts.last()) {
+        (Some(first), Some(last)) => app.store.day_summaries(&shop, first.day, last.day).await?,
+        _ => Default::default(),
+    };
+    let mut total = Tally::default();
+    for part in &parts {
+        let basis = summary_basis(part.split, holdout);
+        let keeps = summaries::cacheable(part.day, now) && !matches!(part.take, Take::Window(..));
+        let read = stored.get(&part.day);
+        if keeps && let Some(kept) = kept_tally(read, &basis) {
+            total.add(&kept.part(part.take));
+            continue;
+        }
+        let counted = count_day(app, &shop, part, &held_out).await?;
+        let settled = read
+            .and_then(|r| r.changed_at)
+            .is_none_or(|changed| now.as_second() - changed >= SETTLE_SECONDS);
+        if keeps && settled {
+            let counts = serde_json::to_string(&counted)
+                .map_err(|e| StoreError::Corrupt(format!("day summary: {e}")))?;
+            // Not kept if the day changed meanwhile; counted again next time.
+            app.store
+                .keep_day_summary(&shop, part.day, read, &basis, &counts)
+                .await?;
+        }
+        total.add(&counted.part(part.take));
+    }
+    let figures = total.overview();
     Ok(app.render(
         200,
         "overview.html",
@@ -86,4 +115,55 @@ pub(super) async fn overview_page(
             }),
         ),
     ))
+}
+
+/// The counts a summary kept, if they were kept under this basis and still read.
+fn kept_tally(read: Option<&StoredDaySummary>, basis: &str) -> Option<DayTally> {
+    let (kept_basis, counts) = read?.kept.as_ref()?;
+    if kept_basis != basis {
+        return None;
+    }
+    serde_json::from_str(counts).ok()
+}
+
+/// Counts one UTC day from the log index, a page at a time, into its parts before and from
+/// its split (only the window's items for an odd stretch).
+async fn count_day(
+    app: &AdminApp,
+    shop: &ShopId,
+    part: &DayPart,
+    held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
+) -> Result<DayTally, StoreError> {
+    let (mut before, mut after) = (Fold::default(), Fold::default());
+    let mut key = None;
+    loop {
+        let (page, next) = app.store.log_page(shop, part.day, key, 500).await?;
+        for entry in &page {
+            let at = match entry {
+                LogEntry::Message(m) => m.intent.created_at,
+                LogEntry::Activity(a) => a.activity.at,
+            };
+            if let Take::Window(lo, hi) = part.take
+                && (at < lo || at >= hi)
+            {
+                continue;
+            }
+            let fold = if part.split.is_some_and(|split| at < split) {
+                &mut before
+            } else {
+                &mut after
+            };
+            match entry {
+                LogEntry::Message(m) => fold.message(m),
+                LogEntry::Activity(a) => fold.activity(a, held_out),
+            }
+        }
+        key = next;
+        if key.is_none() {
+            return Ok(DayTally {
+                before: before.finish(),
+                after: after.finish(),
+            });
+        }
+    }
 }

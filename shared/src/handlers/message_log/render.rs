@@ -22,6 +22,11 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
             include_str!("../../admin/pages/message.html"),
         ),
         (
+            "login_code.html",
+            include_str!("../../admin/pages/login_code.html"),
+        ),
+        ("audit.html", include_str!("../../admin/pages/audit.html")),
+        (
             "customer.html",
             include_str!("../../admin/pages/customer.html"),
         ),
@@ -36,11 +41,13 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
     env
 }
 
-/// The request's language and the words for it.
+/// The request's language and the words for it, and the browser's form token (which every
+/// page's logout button carries).
 pub(super) struct Lang {
     pub(super) lang: &'static str,
     /// `lang` from the query, kept in links.
     pub(super) param: Option<String>,
+    pub(super) csrf: String,
 }
 
 impl Lang {
@@ -57,6 +64,7 @@ impl Lang {
         Lang {
             lang: labels::pick(param.as_deref(), accept),
             param,
+            csrf: String::new(),
         }
     }
 
@@ -68,6 +76,7 @@ impl Lang {
             "shop": shop.as_str(),
             "lang_param": self.param,
             "langq": self.param.as_ref().map(|l| format!("&lang={l}")).unwrap_or_default(),
+            "csrf": self.csrf,
         })
     }
 }
@@ -99,9 +108,12 @@ pub(super) fn respond(status: u16, content_type: &str, body: String) -> Response
 }
 
 pub(super) fn redirect(to: &str, cookie: Option<String>) -> Response<Body> {
+    // A target that cannot be a header value goes to the overview rather than failing.
+    let location = http::HeaderValue::from_str(to)
+        .unwrap_or_else(|_| http::HeaderValue::from_static("/admin"));
     let mut builder = Response::builder()
         .status(303)
-        .header("location", to)
+        .header("location", location)
         .header("cache-control", "no-store");
     if let Some(cookie) = cookie {
         builder = builder.header("set-cookie", cookie);

@@ -1,0 +1,224 @@
+//! Day summaries: the overview's counts for one UTC day of a shop's log, kept in an item per
+//! shop and day so that a year's overview reads a few hundred small items instead of the log.
+//!
+//! A summary is computed by the marketers' pages from the day's log, page by page, and kept
+//! only for days that are over ([`cacheable`]). A later change to an item of a past day (a
+//! deferred message finished, an SES report of an open or a click) marks the day changed: it
+//! bumps `generation` and drops the counts, one small write. A summary is stored only if the
+//! generation it read is still there, so a change during the computation is never hidden.
+
+use super::keys::{self, ITEM_KIND};
+use super::{Item, Store, StoreError};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use std::collections::BTreeMap;
+
+const GENERATION: &str = "generation";
+const CHANGED_AT: &str = "changed_at";
+const BASIS: &str = "basis";
+const TALLY: &str = "tally";
+
+/// The UTC day of the log index an instant falls on.
+pub fn log_day_of(at: Timestamp) -> Date {
+    at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+}
+
+/// Whether a change at `now` to a log item of `day` must mark the day changed: any day before
+/// today (UTC). Today's items change all the time and today is never kept.
+pub fn marks_day(day: Date, now: Timestamp) -> bool {
+    day < log_day_of(now)
+}
+
+/// Whether a day's summary may be kept at `now`: days before yesterday (UTC). The day between
+/// gives writers whose clock runs a little behind room to see the day as past.
+pub fn cacheable(day: Date, now: Timestamp) -> bool {
+    log_day_of(now)
+        .yesterday()
+        .is_ok_and(|yesterday| day < yesterday)
+}
+
+/// A summary as read: the generation to store against and, when one was kept, its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDaySummary {
+    pub generation: Option<u64>,
+    /// When an item of the day last changed (epoch seconds).
+    pub changed_at: Option<i64>,
+    /// What the counts were computed for (the day's split, the holdout share) and the counts
+    /// (JSON, as the pages wrote them).
+    pub kept: Option<(String, String)>,
+}
+
+/// The update that marks a day changed: the next generation, the time, no counts.
+pub(crate) fn day_changed(
+    table: &str,
+    shop: &crate::domain::ShopId,
+    day: Date,
+    now: Timestamp,
+) -> Result<Update, StoreError> {
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(keys::day_summary(shop, day).to_item()))
+        .update_expression("ADD #gen :one SET #changed = :now, #item = :item REMOVE #basis, #tally")
+        .expression_attribute_names("#gen", GENERATION)
+        .expression_attribute_names("#changed", CHANGED_AT)
+        .expression_attribute_names("#item", ITEM_KIND)
+        .expression_attribute_names("#basis", BASIS)
+        .expression_attribute_names("#tally", TALLY)
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
+        .expression_attribute_values(":item", AttributeValue::S("day_summary".into()))
+        .build()
+        .map_err(|e| StoreError::Failed(e.to_string()))
+}
+
+impl Store {
+    /// Marks a day of the shop's log changed (see [`marks_day`]), on its own.
+    pub async fn mark_day_changed(
+        &self,
+        shop: &crate::domain::ShopId,
+        day: Date,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let update = day_changed(self.table(), shop, day, now)?;
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(())
+    }
+
+    /// After a change at `now` to a log item of the instant `at`: marks its day changed if it
+    /// is a past day (see [`marks_day`]).
+    pub async fn mark_log_change(
+        &self,
+        shop: &crate::domain::ShopId,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let day = log_day_of(at);
+        if marks_day(day, now) {
+            self.mark_day_changed(shop, day, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The summaries of the shop's days `first..=last`, by day (one `Query` per MB).
+    pub async fn day_summaries(
+        &self,
+        shop: &crate::domain::ShopId,
+        first: Date,
+        last: Date,
+    ) -> Result<BTreeMap<Date, StoredDaySummary>, StoreError> {
+        let mut found = BTreeMap::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("pk = :pk AND sk BETWEEN :first AND :last")
+                .expression_attribute_values(":pk", AttributeValue::S(keys::day_summaries(shop)))
+                .expression_attribute_values(":first", AttributeValue::S(first.to_string()))
+                .expression_attribute_values(":last", AttributeValue::S(last.to_string()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            for item in out.items.unwrap_or_default() {
+                let Some(day) = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|s| s.parse::<Date>().ok())
+                else {
+                    continue;
+                };
+                found.insert(day, read_summary(&item));
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Keeps a day's counts, only if the day has not changed since `read` was read. `false`
+    /// when it did (the counts are then simply not kept).
+    pub async fn keep_day_summary(
+        &self,
+        shop: &crate::domain::ShopId,
+        day: Date,
+        read: Option<&StoredDaySummary>,
+        basis: &str,
+        counts: &str,
+    ) -> Result<bool, StoreError> {
+        let generation = read.and_then(|r| r.generation).unwrap_or(0);
+        let mut item: Item = keys::day_summary(shop, day).to_item();
+        item.insert(ITEM_KIND.into(), AttributeValue::S("day_summary".into()));
+        item.insert(GENERATION.into(), AttributeValue::N(generation.to_string()));
+        if let Some(changed) = read.and_then(|r| r.changed_at) {
+            item.insert(CHANGED_AT.into(), AttributeValue::N(changed.to_string()));
+        }
+        item.insert(BASIS.into(), AttributeValue::S(basis.to_owned()));
+        item.insert(TALLY.into(), AttributeValue::S(counts.to_owned()));
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item));
+        let put = match read.and_then(|r| r.generation) {
+            None => put.condition_expression("attribute_not_exists(pk)"),
+            Some(g) => put
+                .condition_expression("#gen = :gen")
+                .expression_attribute_names("#gen", GENERATION)
+                .expression_attribute_values(":gen", AttributeValue::N(g.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
+    }
+}
+
+fn read_summary(item: &Item) -> StoredDaySummary {
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    let kept = item
+        .get(BASIS)
+        .and_then(|v| v.as_s().ok())
+        .zip(item.get(TALLY).and_then(|v| v.as_s().ok()))
+        .map(|(basis, counts)| (basis.clone(), counts.clone()));
+    StoredDaySummary {
+        generation: number(GENERATION).and_then(|g| u64::try_from(g).ok()),
+        changed_at: number(CHANGED_AT),
+        kept,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_days_before_yesterday_are_kept_and_changes_to_past_days_mark_them() {
+        let now: Timestamp = "2026-11-20T00:30:00Z".parse().unwrap();
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        assert!(cacheable(d("2026-11-18"), now));
+        assert!(!cacheable(d("2026-11-19"), now));
+        assert!(!cacheable(d("2026-11-20"), now));
+        assert!(marks_day(d("2026-11-19"), now));
+        assert!(marks_day(d("2026-11-01"), now));
+        assert!(!marks_day(d("2026-11-20"), now));
+    }
+}
