@@ -11,7 +11,7 @@ use super::WebhookApp;
 use super::responses::{error, json};
 use crate::domain::{
     CustomerId, EventId, EventKind, EventType, OrderId, ParkedEvent, ShopEvent, ShopId, Timestamp,
-    erase, erase_message,
+    erase, erase_message, erase_parked,
 };
 use crate::shops::Shop;
 use crate::store::{ProcessedEvent, StoreError, Written};
@@ -461,7 +461,8 @@ async fn execute(
             }
             Ok(done)
         }
-        Inbound::Erase { customer } => {
+        Inbound::Erase { customer, orders } => {
+            erase_parked_events(app, shop, &orders).await?;
             erase_customer(app, shop, route, delivery_id, &customer).await
         }
         Inbound::DataRequest {
@@ -593,6 +594,31 @@ async fn apply_parked(
             .map_err(Reply::store_error)?;
     }
     Ok(applied)
+}
+
+/// Events parked under the orders the platform names (for orders trouw has not seen yet)
+/// lose the words they carry; the returns themselves stay, to count when their order comes.
+/// Idempotent, and done first, so a retry after a failure does it again.
+async fn erase_parked_events(
+    app: &WebhookApp,
+    shop: &Shop,
+    orders: &[OrderId],
+) -> Result<(), Reply> {
+    let shop_id = &shop.settings.id;
+    for order in orders {
+        let parked = app
+            .store
+            .parked_events(shop_id, order)
+            .await
+            .map_err(Reply::store_error)?;
+        for erased in parked.iter().filter_map(erase_parked) {
+            app.store
+                .rewrite_parked(shop_id, &erased)
+                .await
+                .map_err(Reply::store_error)?;
+        }
+    }
+    Ok(())
 }
 
 /// Erases a customer's personal data: read every item of theirs, erase (pure), write in

@@ -16,7 +16,7 @@ pub use canonical::{PayloadError, parse_canonical};
 pub use platform::{Platform, ShopifyConnection, WooCommerceConnection};
 pub use signature::{SignatureError, WebhookSecret, verify_standard_webhook};
 
-use crate::domain::{CustomerId, EventId, ShopEvent};
+use crate::domain::{CustomerId, EventId, OrderId, ShopEvent};
 
 /// What one delivery asks of trouw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +27,12 @@ pub enum Inbound {
         event: ShopEvent,
         customer_from_order: bool,
     },
-    /// Erase the customer's personal data (Shopify `customers/redact`).
-    Erase { customer: CustomerId },
+    /// Erase the customer's personal data (Shopify `customers/redact`), with the orders the
+    /// platform names (events parked under an order trouw has not seen are erased too).
+    Erase {
+        customer: CustomerId,
+        orders: Vec<OrderId>,
+    },
     /// A customer asked the shop for their data (Shopify `customers/data_request`): logged for
     /// the shop to answer.
     DataRequest {

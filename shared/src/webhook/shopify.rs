@@ -359,9 +359,24 @@ pub fn map(
             let customer = root
                 .object("customer", path)
                 .ok_or_else(|| PayloadError::new(path, "is required"))?;
-            Ok(Inbound::Erase {
-                customer: customer_id(customer.require_id("id")?, "customer.id")?,
-            })
+            let customer = customer_id(customer.require_id("id")?, "customer.id")?;
+            let orders = match root.get("orders_to_redact") {
+                Some(Value::Array(ids)) => ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        let path = format!("orders_to_redact[{i}]");
+                        let text = match id {
+                            Value::Number(n) => n.to_string(),
+                            Value::String(s) => s.clone(),
+                            _ => return Err(PayloadError::new(path, "must be an order id")),
+                        };
+                        OrderId::parse(text).map_err(|e| PayloadError::new(path, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => Vec::new(),
+            };
+            Ok(Inbound::Erase { customer, orders })
         }
         "customers/data_request" => {
             let customer = root
@@ -852,7 +867,8 @@ mod tests {
                 "customers-redact.json"
             ),
             Inbound::Erase {
-                customer: CustomerId::parse("7390412345678").unwrap()
+                customer: CustomerId::parse("7390412345678").unwrap(),
+                orders: vec![OrderId::parse("5912345678901").unwrap()],
             }
         );
         assert_eq!(
