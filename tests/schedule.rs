@@ -490,3 +490,338 @@ async fn care_tips_come_every_two_weeks_and_stop_after_the_set_months() {
             .collect::<Vec<_>>()
     );
 }
+
+/// `length` characters, starting with `prefix` (characters that keys, tags and URLs must carry
+/// with care), then `-{n}` and filler.
+fn long_id(prefix: &str, n: u32, length: usize) -> String {
+    let head = format!("{prefix}-{n}-");
+    let filler = length - head.chars().count();
+    format!("{head}{}", "x".repeat(filler))
+}
+
+fn shard_of(shop: &trouw::domain::ShopId, customer: &str) -> String {
+    let key = trouw::store::keys::profile(shop, &CustomerId::parse(customer).unwrap());
+    trouw::store::keys::due_shard(&key.pk)
+}
+
+async fn dev_post(
+    stack: &TestStack,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let request = http::Request::post(format!("{}{path}", stack.base_url))
+        .header("content-type", "application/json")
+        .body(body.to_string().into())
+        .unwrap();
+    let answer = stack.send(request).await;
+    (answer.status, answer.json())
+}
+
+async fn admin_get(stack: &TestStack, path: &str) -> trouw_tests::client::Answer {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        trouw_tests::ADMIN_USER,
+        trouw_tests::ADMIN_PASSWORD
+    ));
+    let request = http::Request::get(format!("{}{path}", stack.base_url))
+        .header("authorization", format!("Basic {basic}"))
+        .header("accept", "text/html")
+        .body(Default::default())
+        .unwrap();
+    stack.send(request).await
+}
+
+/// The links to message pages in an admin page, HTML entities undone.
+fn message_links(html: &str) -> Vec<String> {
+    html.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|href| {
+            href.replace("&#x2f;", "/")
+                .replace("&#x27;", "'")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        })
+        .filter(|href| href.starts_with("/admin/messages/"))
+        .collect()
+}
+
+#[tokio::test]
+async fn ids_of_128_characters_live_through_the_first_months_and_others_due_after_them_too() {
+    let stack = TestStack::start_with(trouw_tests::StackOptions {
+        with_sender: true,
+        ..Default::default()
+    })
+    .await;
+    // A customer id and order ids of exactly 128 characters (the contract's maximum), with a
+    // slash, `#`, `?`, `%`, `+`, a space and a non-ASCII letter; in the first shard of the due
+    // index, so that a customer in a later shard is due after them in the same pass.
+    let customer = (0..)
+        .map(|n| long_id("klant/ü #?%+", n, 128))
+        .find(|c| shard_of(&stack.shop, c) == "DUE#0")
+        .unwrap();
+    let orders = [
+        long_id("bestelling/ü #?%+", 1, 128),
+        long_id("bestelling/ü #?%+", 2, 128),
+    ];
+    assert_eq!(customer.chars().count(), 128);
+    assert_eq!(orders[0].chars().count(), 128);
+    let neighbour = (0..)
+        .map(|n| format!("cus-next-{n}"))
+        .find(|c| shard_of(&stack.shop, c) != "DUE#0")
+        .unwrap();
+
+    // The neighbour's parcel arrives at the same moment as the long customer's (the contract
+    // example's delivery time), so both surveys are due in the pass of 9 November 13:00.
+    let neighbour_email = format!("{}@example.nl", unique("buur"));
+    let (status, _) = dev_post(
+        &stack,
+        "/dev/clock",
+        json!({ "now": "2026-11-04T13:00:00Z" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut placed = example("order-placed");
+    placed["customer"]["id"] = json!(neighbour);
+    placed["customer"]["email"] = json!(neighbour_email);
+    placed["order"]["id"] = json!("order-next");
+    assert_eq!(stack.post("order-placed", &placed).await.status, 200);
+    let mut delivered = example("order-delivered");
+    delivered["customer"]["id"] = json!(neighbour);
+    delivered["order"]["id"] = json!("order-next");
+    assert_eq!(stack.post("order-delivered", &delivered).await.status, 200);
+
+    let demo = trouw_local::months::Stack {
+        client: &stack.http,
+        api: stack.base_url.clone(),
+        shop: stack.shop.to_string(),
+        secret: trouw::webhook::WebhookSecret::new(trouw_tests::SECRET),
+        moto: trouw_tests::local_aws().endpoint.clone(),
+    };
+    let email = format!("{}@example.nl", unique("lang"));
+    let steps =
+        trouw_local::months::first_months_with_orders(&demo, &customer, &orders, &email, |_| {})
+            .await
+            .unwrap();
+    let per_step: Vec<usize> = steps.iter().map(|s| s.emails.len()).collect();
+    // order, delivered, survey, answer (thanks), tip, tip, points, tip, at risk, lapsed,
+    // reminder, inactive, ordered again: as for any customer.
+    assert_eq!(
+        per_step,
+        [1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1],
+        "{steps:#?}"
+    );
+    let (profile, stored_orders) = stack.customer(&customer).await;
+    let profile = profile.unwrap();
+    assert_eq!(profile.retention.stage, trouw::domain::Engagement::Active);
+    assert_eq!(profile.retention.reactivations, 1);
+    assert_eq!(profile.loyalty.points_available, 64);
+    assert_eq!(stored_orders.len(), 2);
+    let answered = stored_orders
+        .iter()
+        .find(|o| o.id.as_str() == orders[0])
+        .unwrap();
+    assert_eq!(answered.survey_answer.map(|a| a.score), Some(9));
+
+    // The neighbour, due after them in the same pass, got the survey in that pass.
+    let neighbour_messages = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &CustomerId::parse(&neighbour).unwrap())
+        .await
+        .unwrap();
+    let survey = neighbour_messages
+        .iter()
+        .find(|m| m.intent.key == "survey#order-next")
+        .expect("the neighbour's survey");
+    assert_eq!(survey.status, MessageStatus::Sent, "{survey:?}");
+    let survey_pass: jiff::Timestamp = "2026-11-09T13:00:00Z".parse().unwrap();
+    let sent = survey.sent_at.unwrap();
+    assert!(
+        sent >= survey_pass && sent < survey_pass + jiff::SignedDuration::from_mins(5),
+        "sent in the pass of 9 November 13:00, not later: {sent}"
+    );
+
+    // The marketers' pages: the customer's timeline and the message list open every message.
+    let encoded: String = form_urlencoded::byte_serialize(customer.as_bytes()).collect();
+    let timeline = admin_get(
+        &stack,
+        &format!("/admin/customers/{encoded}?shop={}", stack.shop),
+    )
+    .await;
+    assert_eq!(timeline.status, 200, "{}", timeline.body);
+    let links = message_links(&timeline.body);
+    let messages = stack
+        .app
+        .webhooks
+        .store
+        .messages(&stack.shop, &CustomerId::parse(&customer).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(links.len(), messages.len(), "{links:?}");
+    let list = admin_get(
+        &stack,
+        &format!(
+            "/admin/messages?shop={}&customer={encoded}&from=2026-11-01&to=2027-09-30",
+            stack.shop
+        ),
+    )
+    .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    // The list encodes its links another way: a few of them are enough.
+    let listed = message_links(&list.body);
+    assert!(!listed.is_empty());
+    for link in links.iter().chain(listed.iter().take(3)) {
+        let page = admin_get(&stack, link).await;
+        assert_eq!(page.status, 200, "{link}: {}", page.body);
+    }
+    for message in &messages {
+        assert!(
+            message.intent.key.len() <= trouw::domain::MAX_MESSAGE_KEY_BYTES,
+            "{}",
+            message.intent.key
+        );
+    }
+}
+
+/// Puts an item straight into the table, in the due index since 1970.
+async fn put_due(stack: &TestStack, key: trouw::store::keys::Key, attributes: &[(&str, &str)]) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut item = key.to_item();
+    item.insert(
+        trouw::store::keys::DUE_SHARD.into(),
+        AttributeValue::S(trouw::store::keys::due_shard(&key.pk)),
+    );
+    item.insert(
+        trouw::store::keys::DUE_AT.into(),
+        AttributeValue::N("1".into()),
+    );
+    for (name, value) in attributes {
+        item.insert((*name).into(), AttributeValue::S((*value).into()));
+    }
+    stack
+        .dynamo
+        .put_item()
+        .table_name(&stack.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unreadable_and_failing_items_are_counted_and_skipped_and_the_pass_goes_on() {
+    let stack = TestStack::start_with(trouw_tests::StackOptions {
+        with_sender: true,
+        ..Default::default()
+    })
+    .await;
+    let shop = stack.shop.clone();
+    // A customer with a real survey due, in the first shard, after the bad items.
+    let customer = (0..)
+        .map(|n| format!("cus-ok-{n}"))
+        .find(|c| shard_of(&shop, c) == "DUE#0")
+        .unwrap();
+    let email = format!("{}@example.nl", unique("goed"));
+    // Daytime in Amsterdam, so that the order's email is not deferred by quiet hours.
+    let (status, _) = dev_post(
+        &stack,
+        "/dev/clock",
+        json!({ "now": "2026-11-04T13:00:00Z" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut placed = example("order-placed");
+    placed["customer"]["id"] = json!(customer);
+    placed["customer"]["email"] = json!(email);
+    assert_eq!(stack.post("order-placed", &placed).await.status, 200);
+    let mut delivered = example("order-delivered");
+    delivered["customer"]["id"] = json!(customer);
+    assert_eq!(stack.post("order-delivered", &delivered).await.status, 200);
+
+    // Bad items in the first shard, due long before: a corrupt profile, a corrupt order, and
+    // an order of a shop that is no longer configured.
+    let bad = |prefix: &'static str| {
+        (0..)
+            .map(|n| format!("{prefix}-{n}"))
+            .find(|c| shard_of(&shop, c) == "DUE#0")
+            .unwrap()
+    };
+    let corrupt_profile = trouw::store::keys::profile(
+        &shop,
+        &CustomerId::parse(bad("cus-corrupt-profile")).unwrap(),
+    );
+    put_due(
+        &stack,
+        corrupt_profile,
+        &[("version", "not a number"), ("item", "profile")],
+    )
+    .await;
+    let corrupt_order = trouw::store::keys::order(
+        &shop,
+        &CustomerId::parse(bad("cus-corrupt-order")).unwrap(),
+        &trouw::domain::OrderId::parse("NL-1").unwrap(),
+    );
+    put_due(
+        &stack,
+        corrupt_order,
+        &[("lines", "not a list"), ("item", "order")],
+    )
+    .await;
+    let gone_shop = trouw::domain::ShopId::parse(unique("gone")).unwrap();
+    let orphan = (0..)
+        .map(|n| {
+            trouw::store::keys::order(
+                &gone_shop,
+                &CustomerId::parse(format!("cus-orphan-{n}")).unwrap(),
+                &trouw::domain::OrderId::parse("NL-2").unwrap(),
+            )
+        })
+        .find(|k| trouw::store::keys::due_shard(&k.pk) == "DUE#0")
+        .unwrap();
+    put_due(&stack, orphan, &[("item", "order")]).await;
+
+    // Over HTTP, as `make dev` runs passes: the pass ends well, counts the bad items and
+    // still sends the survey that was due after them.
+    let (status, _) = dev_post(
+        &stack,
+        "/dev/clock",
+        json!({ "now": "2026-11-09T13:00:00Z" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, report) = dev_post(&stack, "/dev/run-schedule", json!({})).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["unreadable"], 2, "{report}");
+    assert_eq!(report["failed"], 1, "{report}");
+    assert_eq!(report["timers_handled"], 1, "{report}");
+    let survey = stack
+        .app
+        .webhooks
+        .store
+        .messages(&shop, &CustomerId::parse(&customer).unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.intent.key == "survey#NL-100482")
+        .expect("the survey");
+    assert_eq!(survey.status, MessageStatus::Sent);
+    assert_eq!(
+        emails_to(&email).await.len(),
+        2,
+        "the order's email and the survey"
+    );
+
+    // The bad items stay due: every pass counts them again (the alarm's signal) and goes on.
+    let (status, report) = dev_post(&stack, "/dev/run-schedule", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (report["unreadable"].as_u64(), report["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(report["timers_handled"], 0);
+}

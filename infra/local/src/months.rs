@@ -49,9 +49,21 @@ pub async fn first_months(
     stack: &Stack<'_>,
     customer: &str,
     email: &str,
+    report: impl FnMut(&Step),
+) -> Result<Vec<Step>, String> {
+    let orders = [format!("{customer}-1"), format!("{customer}-2")];
+    first_months_with_orders(stack, customer, &orders, email, report).await
+}
+
+/// The same demo with the two orders' ids given (tests use ids of every accepted length).
+pub async fn first_months_with_orders(
+    stack: &Stack<'_>,
+    customer: &str,
+    orders: &[String; 2],
+    email: &str,
     mut report: impl FnMut(&Step),
 ) -> Result<Vec<Step>, String> {
-    let first_order = format!("{customer}-1");
+    let first_order = orders[0].clone();
     let plan: Vec<(&str, &'static str, Action)> = vec![
         (
             "2026-11-02T10:00:00Z",
@@ -119,7 +131,7 @@ pub async fn first_months(
             "2027-09-15T10:00:00Z",
             "orders again: reactivated",
             Action::Order {
-                id: format!("{customer}-2"),
+                id: orders[1].clone(),
             },
         ),
     ];

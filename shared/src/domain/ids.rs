@@ -97,6 +97,63 @@ plain_id!(
     Sku
 );
 
+impl EventId {
+    /// The id of an event trouw composes itself (a timer, an answer through a link) from its
+    /// kind and parts: [`derived_id`] within the 128 characters every event id may have, so a
+    /// customer or order id of any accepted length still makes a valid, stable id.
+    pub fn derived(kind: &str, parts: &[&str]) -> EventId {
+        EventId(derived_id(kind, ':', parts, MAX_EVENT_ID_BYTES))
+    }
+}
+
+/// Derived event ids stay within this many bytes, so within `EventId`'s 128 characters.
+const MAX_EVENT_ID_BYTES: usize = 128;
+
+/// Marks the hashed form of a derived id; a plain form never has it after the kind.
+const HASHED_MARK: char = '~';
+
+/// An internal id made of a fixed `kind` and `parts` that come from outside (customer, order
+/// and event ids). The plain form, `{kind}{sep}{part}{sep}{part}...`, is kept while it is at
+/// most `max_bytes` long and every part can be carried by keys, tags and URL paths (no
+/// control character, no `/`, not starting with `~`); otherwise it is `{kind}{sep}~{SHA-256 hex of kind and
+/// parts}`. Deterministic, so a retry or a second pass derives the same id; the two forms never
+/// meet, so a long id cannot be confused with a short one; ids that fitted before keep their
+/// plain form. `kind` is a short constant and `max_bytes` leaves room for the hashed form.
+pub fn derived_id(kind: &str, sep: char, parts: &[&str], max_bytes: usize) -> String {
+    let plain_len = kind.len()
+        + parts
+            .iter()
+            .map(|p| p.len() + sep.len_utf8())
+            .sum::<usize>();
+    let plain_fits = plain_len <= max_bytes
+        && parts
+            .iter()
+            .all(|p| !p.starts_with(HASHED_MARK) && !p.chars().any(|c| c.is_control() || c == '/'));
+    if plain_fits {
+        let mut id = String::with_capacity(plain_len);
+        id.push_str(kind);
+        for part in parts {
+            id.push(sep);
+            id.push_str(part);
+        }
+        return id;
+    }
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(kind.as_bytes());
+    for part in parts {
+        // Unit separators cannot occur in the parts' plain use, so the input is unambiguous.
+        digest.update(b"\x1f");
+        digest.update(part.as_bytes());
+    }
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{kind}{sep}{HASHED_MARK}{hex}")
+}
+
 /// A shop's id as it appears in URLs and keys: lowercase letters, digits and dashes.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -267,5 +324,53 @@ mod tests {
         assert_eq!(CustomerId::parse(""), Err(IdError::Empty));
         assert_eq!(OrderId::parse("x".repeat(129)), Err(IdError::TooLong(128)));
         assert_eq!(Sku::parse("a\nb"), Err(IdError::ControlCharacter));
+    }
+
+    #[test]
+    fn derived_ids_keep_the_plain_form_while_it_fits() {
+        assert_eq!(
+            derived_id("timer:order", ':', &["NL-1", "1700000000"], 128),
+            "timer:order:NL-1:1700000000"
+        );
+        assert_eq!(
+            EventId::derived("survey", &["NL-1", "9", "29000000"]).as_str(),
+            "survey:NL-1:9:29000000"
+        );
+        assert_eq!(derived_id("survey", '#', &["NL-1#x"], 180), "survey#NL-1#x");
+    }
+
+    #[test]
+    fn long_or_unusual_parts_give_a_stable_hashed_id_within_the_limit() {
+        let long = "é".repeat(128);
+        let order = OrderId::parse(long.clone()).unwrap();
+        let id = EventId::derived("timer:order", &[order.as_str(), "1700000000"]);
+        assert!(id.as_str().starts_with("timer:order:~"), "{id:?}");
+        assert!(id.as_str().len() <= 128);
+        assert!(EventId::parse(id.as_str()).is_ok(), "a valid event id");
+        assert_eq!(
+            id,
+            EventId::derived("timer:order", &[order.as_str(), "1700000000"]),
+            "deterministic"
+        );
+        assert_ne!(
+            id,
+            EventId::derived("timer:order", &[order.as_str(), "1700000001"]),
+            "another due time is another event"
+        );
+        // Exactly 128 plain characters are over the limit once the kind is added.
+        let ascii = "x".repeat(128);
+        let id = EventId::derived("timer:customer", &[&ascii, "1"]);
+        assert_eq!(id.as_str().len(), "timer:customer:~".len() + 64);
+        // A slash would split a URL path: hashed too.
+        assert!(derived_id("survey", '#', &["A/1"], 180).starts_with("survey#~"));
+        // A part that looks like a hashed form is hashed itself, so it cannot pose as one.
+        let forged = derived_id("survey", '#', &["~abc"], 180);
+        assert_ne!(forged, "survey#~abc");
+        assert!(forged.starts_with("survey#~") && forged.len() == "survey#~".len() + 64);
+        // The parts are kept apart: moving the separator changes the id.
+        assert_ne!(
+            derived_id("k", ':', &["a:b", "c"], 1),
+            derived_id("k", ':', &["a", "b:c"], 1)
+        );
     }
 }

@@ -197,7 +197,7 @@ impl MessageIntent {
         now: Timestamp,
     ) -> Self {
         MessageIntent {
-            key: format!("{}#{key_cause}", data.kind()),
+            key: message_key(data.kind(), key_cause),
             customer_id: profile.id.clone(),
             class: data.class(),
             locale: profile.contact.locale().cloned(),
@@ -205,6 +205,16 @@ impl MessageIntent {
             created_at: now,
         }
     }
+}
+
+/// The longest message key (bytes): its item's sort key (`MSG#{key}`) stays far below
+/// DynamoDB's 1 KB, and the key fits SES tags and the marketers' URLs.
+pub const MAX_MESSAGE_KEY_BYTES: usize = 180;
+
+/// A message's key, `{kind}#{cause}`; a cause made of long customer, order or event ids is
+/// hashed (see [`super::derived_id`]), so every accepted id makes a valid key.
+pub fn message_key(kind: &str, cause: &str) -> String {
+    super::derived_id(kind, '#', &[cause], MAX_MESSAGE_KEY_BYTES)
 }
 
 /// A customer's standing with mail, kept on the profile.

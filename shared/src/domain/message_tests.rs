@@ -295,3 +295,18 @@ fn replenishment_needs_consent_and_inactive_customers_get_no_service_mail() {
         "nor promotional mail"
     );
 }
+
+#[test]
+fn message_keys_stay_short_whatever_the_ids() {
+    assert_eq!(message_key("survey", "NL-100482"), "survey#NL-100482");
+    let order = "ü".repeat(128);
+    let event = "e".repeat(128);
+    let key = message_key("loyalty-reversed", &format!("{order}#{event}"));
+    assert!(key.len() <= MAX_MESSAGE_KEY_BYTES, "{key}");
+    assert!(key.starts_with("loyalty-reversed#~"));
+    assert_eq!(
+        key,
+        message_key("loyalty-reversed", &format!("{order}#{event}")),
+        "the same cause makes the same key, so it is created once"
+    );
+}

@@ -46,10 +46,10 @@ pub use event::{
     CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
     ReturnScope, ShopEvent,
 };
-pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku};
+pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku, derived_id};
 pub use message::{
-    DeferReason, MailStanding, MessageClass, MessageData, MessageIntent, OptOut, OptOutScope,
-    SkipReason, Verdict, gate,
+    DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
+    OptOut, OptOutScope, SkipReason, Verdict, gate, message_key,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};

@@ -156,7 +156,8 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
             let Some(score) = score else {
                 return page(400, locale, &format!("<p>{}</p>", words.pick_score));
             };
-            let id = format!("survey:{order_id}:{score}:{}", now.as_second() / 60);
+            let minute = (now.as_second() / 60).to_string();
+            let id = EventId::derived("survey", &[order_id.as_str(), &score.to_string(), &minute]);
             (EventKind::SurveyAnswered { order_id, score }, id)
         }
         http::Method::POST => {
@@ -167,13 +168,16 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
                     return page(400, locale, &format!("<p>{}</p>", words.comment_needed));
                 }
             };
-            let id = format!("survey-comment:{order_id}:{}", fingerprint(&comment));
+            let id = EventId::derived(
+                "survey-comment",
+                &[order_id.as_str(), &fingerprint(&comment)],
+            );
             (EventKind::SurveyCommented { order_id, comment }, id)
         }
         _ => return method_not_allowed(),
     };
     let answered = matches!(kind, EventKind::SurveyAnswered { .. });
-    if let Err(response) = apply_answer(app, &settings, &customer, &id, kind).await {
+    if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
         return response;
     }
     if answered {
@@ -254,7 +258,10 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
             let (kind, id, done) = match action {
                 Some("keep") => (
                     EventKind::KeptInTouch,
-                    format!("keep:{customer}:{}", now.as_second() / 86_400),
+                    EventId::derived(
+                        "keep",
+                        &[customer.as_str(), &(now.as_second() / 86_400).to_string()],
+                    ),
                     words.kept,
                 ),
                 Some("answer") => {
@@ -274,14 +281,12 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
                     if reason.is_none() && comment.is_none() {
                         return page(400, locale, &format!("<p>{}</p>", words.unclear));
                     }
-                    let id = format!(
-                        "lapse-answer:{customer}:{}",
-                        fingerprint(&format!(
-                            "{}\n{}",
-                            reason.map_or("", LapseReason::as_str),
-                            comment.as_deref().unwrap_or("")
-                        ))
-                    );
+                    let answer = fingerprint(&format!(
+                        "{}\n{}",
+                        reason.map_or("", LapseReason::as_str),
+                        comment.as_deref().unwrap_or("")
+                    ));
+                    let id = EventId::derived("lapse-answer", &[customer.as_str(), &answer]);
                     (
                         EventKind::LapseSurveyAnswered(LapseSurvey { reason, comment }),
                         id,
@@ -290,7 +295,7 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
                 }
                 _ => return page(400, locale, &format!("<p>{}</p>", words.unclear)),
             };
-            if let Err(response) = apply_answer(app, &settings, &customer, &id, kind).await {
+            if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
                 return response;
             }
             tracing::info!(
@@ -337,12 +342,9 @@ async fn apply_answer(
     app: &LinksApp,
     settings: &crate::domain::ShopSettings,
     customer: &CustomerId,
-    id: &str,
+    id: EventId,
     kind: EventKind,
 ) -> Result<(), Response<Body>> {
-    let Ok(id) = EventId::parse(id) else {
-        return Err(page(400, "nl", &invalid_page()));
-    };
     let event = ShopEvent {
         id,
         source: "link".into(),

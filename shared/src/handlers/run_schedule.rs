@@ -1,14 +1,17 @@
 //! `run-schedule`: started by an EventBridge schedule. Reads only what is due from the sparse,
 //! write-sharded due index, page by page, never a Scan, and hands each item to the code that
 //! handles it: a deferred message goes back through the sender (claim, gate, send). A pass that
-//! dies halfway is simply repeated by the next: every step is idempotent.
+//! dies halfway is simply repeated by the next: every step is idempotent. One bad item never
+//! stops a pass: it is logged with its key and error kind, counted (`unreadable`, `failed`)
+//! and reported as a CloudWatch metric, and the pass goes on.
 
 use super::send_messages::{Delivery, SenderApp, deliver};
 use crate::store::keys::{self, DUE_SHARDS};
 use crate::store::{DueEntry, StoreError};
+use crate::telemetry::emit_metrics;
 use serde::Serialize;
 
-/// What one pass did, for logs and for `POST /dev/run-schedule`.
+/// What one pass did, for logs, the pass's metrics and `POST /dev/run-schedule`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PassReport {
     /// Index entries read (the pass's cost grows with this, not with the table).
@@ -18,11 +21,35 @@ pub struct PassReport {
     pub timers_handled: usize,
     /// Entries whose item moved on before the pass reached it (claimed by another pass).
     pub already_handled: usize,
-    /// Entries whose item could not be read (logged).
+    /// Entries whose item (or key) could not be read: skipped, logged with its key.
     pub unreadable: usize,
+    /// Entries whose handling failed (the store or the shop's settings were unavailable, a
+    /// write was refused): skipped, logged with its key; still due, so the next pass retries.
+    pub failed: usize,
 }
 
-/// One pass over every shard of the due index, at the app's clock.
+/// Why one due item was skipped; the pass goes on with the next.
+#[derive(Debug)]
+enum ItemError {
+    /// The item or its key cannot be read: a corrupt item, an id that no longer parses.
+    Unreadable(&'static str, String),
+    /// Handling it failed this time.
+    Failed(&'static str, String),
+}
+
+impl From<StoreError> for ItemError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Corrupt(detail) => ItemError::Unreadable("corrupt_item", detail),
+            StoreError::Unavailable(detail) => ItemError::Failed("store_unavailable", detail),
+            StoreError::Failed(detail) => ItemError::Failed("store_failed", detail),
+        }
+    }
+}
+
+/// One pass over every shard of the due index, at the app's clock. Only a failure to read the
+/// index itself ends it (the next pass then reads the same entries again); every item is
+/// handled on its own, and one that fails is logged with its key, counted and skipped.
 pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
     let now = app.clock.now();
     let mut report = PassReport::default();
@@ -33,32 +60,30 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
             let (due, next) = app.store.due_page(&shard, now, start).await?;
             report.due_items_read += due.len();
             for entry in due {
-                let key = &entry.key;
-                if key.sk.starts_with(keys::ORDER_PREFIX) || key.sk == keys::PROFILE_SK {
-                    if tick(app, &entry).await? {
-                        report.timers_handled += 1;
+                match handle_entry(app, &entry).await {
+                    Ok(EntryOutcome::Timer) => report.timers_handled += 1,
+                    Ok(EntryOutcome::Message) => report.messages_handled += 1,
+                    Ok(EntryOutcome::AlreadyHandled) => report.already_handled += 1,
+                    Ok(EntryOutcome::Nothing) => {}
+                    Err(err) => {
+                        let (count, what, kind, detail) = match &err {
+                            ItemError::Unreadable(kind, detail) => {
+                                (&mut report.unreadable, "unreadable", kind, detail)
+                            }
+                            ItemError::Failed(kind, detail) => {
+                                (&mut report.failed, "failed", kind, detail)
+                            }
+                        };
+                        *count += 1;
+                        // The key names shop, customer and item (ids, never an address).
+                        tracing::error!(
+                            pk = %entry.key.pk,
+                            sk = %entry.key.sk,
+                            error_kind = *kind,
+                            detail = %detail,
+                            "due item {what}; skipped"
+                        );
                     }
-                    continue;
-                }
-                if !key.sk.starts_with(keys::MESSAGE_PREFIX) {
-                    continue;
-                }
-                let message = match app.store.message_at(key).await {
-                    Ok(Some(message)) => message,
-                    Ok(None) => continue,
-                    // One unreadable item must not stop the pass for everyone else.
-                    Err(StoreError::Corrupt(detail)) => {
-                        tracing::error!(detail = %detail, "unreadable due item skipped");
-                        report.unreadable += 1;
-                        continue;
-                    }
-                    Err(err) => return Err(err),
-                };
-                match deliver(app, &message).await {
-                    Ok(Delivery::Done(_)) => report.messages_handled += 1,
-                    Ok(Delivery::AlreadyHandled) => report.already_handled += 1,
-                    // SES is busy: the message is PENDING again and the stream retries it.
-                    Err(err) => tracing::warn!(detail = %err, "due message will be retried"),
                 }
             }
             match next {
@@ -72,39 +97,96 @@ pub async fn run_pass(app: &SenderApp) -> Result<PassReport, StoreError> {
             due_items_read = report.due_items_read,
             messages_handled = report.messages_handled,
             timers_handled = report.timers_handled,
+            unreadable = report.unreadable,
+            failed = report.failed,
             "schedule pass done"
         );
     }
+    emit_metrics(
+        "run-schedule",
+        &[
+            ("ScheduleItemsUnreadable", report.unreadable as u64),
+            ("ScheduleItemsFailed", report.failed as u64),
+            (
+                "ScheduleItemFailures",
+                (report.unreadable + report.failed) as u64,
+            ),
+        ],
+        now,
+    );
     Ok(report)
+}
+
+/// What became of one due entry.
+enum EntryOutcome {
+    Timer,
+    Message,
+    AlreadyHandled,
+    /// Nothing to do (a timer that another pass applied, a message that is gone).
+    Nothing,
+}
+
+async fn handle_entry(app: &SenderApp, entry: &DueEntry) -> Result<EntryOutcome, ItemError> {
+    let key = &entry.key;
+    if key.sk.starts_with(keys::ORDER_PREFIX) || key.sk == keys::PROFILE_SK {
+        return Ok(if tick(app, entry).await? {
+            EntryOutcome::Timer
+        } else {
+            EntryOutcome::Nothing
+        });
+    }
+    if !key.sk.starts_with(keys::MESSAGE_PREFIX) {
+        return Err(ItemError::Unreadable(
+            "unknown_item",
+            "not an order, profile or message".into(),
+        ));
+    }
+    let Some(message) = app.store.message_at(key).await? else {
+        return Ok(EntryOutcome::Nothing);
+    };
+    match deliver(app, &message).await {
+        Ok(Delivery::Done(_)) => Ok(EntryOutcome::Message),
+        Ok(Delivery::AlreadyHandled) => Ok(EntryOutcome::AlreadyHandled),
+        // The store was busy: the message stays due and the next pass tries again.
+        Err(err) => Err(ItemError::Failed("message_not_delivered", err.to_string())),
+    }
 }
 
 /// An order or customer with something due (a return window closing, a survey, a tip, a
 /// reminder, the lapse clock): the same `decide` as a webhook, with a timer event; then the
 /// messages it caused go out (locally there is no stream). Returns whether it was applied.
-async fn tick(app: &SenderApp, entry: &DueEntry) -> Result<bool, StoreError> {
+async fn tick(app: &SenderApp, entry: &DueEntry) -> Result<bool, ItemError> {
     use crate::domain::{CustomerFacts, EventId, EventKind, OrderId, ShopEvent};
     let key = &entry.key;
     let Some((shop_id, customer)) = keys::parse_customer_partition(&key.pk) else {
-        return Ok(false);
+        return Err(ItemError::Unreadable(
+            "unreadable_key",
+            "not a customer partition".into(),
+        ));
     };
-    let (kind, subject) = match key.sk.strip_prefix(keys::ORDER_PREFIX) {
+    let due = entry.due_at.to_string();
+    let (kind, id) = match key.sk.strip_prefix(keys::ORDER_PREFIX) {
         Some(order) => {
-            let Ok(order_id) = OrderId::parse(order) else {
-                return Ok(false);
-            };
-            let subject = format!("order:{order_id}");
-            (EventKind::OrderTimer { order_id }, subject)
+            let order_id = OrderId::parse(order)
+                .map_err(|e| ItemError::Unreadable("unreadable_key", e.to_string()))?;
+            // One timer event per item and due time: applied once, so a pass that is
+            // repeated (or runs beside another) changes nothing twice. If nothing was due
+            // after all (a shop lengthened its return window), the new due time makes a new
+            // event. Long ids give a hashed event id, never an invalid one.
+            let id = EventId::derived("timer:order", &[order_id.as_str(), &due]);
+            (EventKind::OrderTimer { order_id }, id)
         }
-        None => (EventKind::CustomerTimer, format!("customer:{customer}")),
+        None => (
+            EventKind::CustomerTimer,
+            EventId::derived("timer:customer", &[customer.as_str(), &due]),
+        ),
     };
     let Some(shop) = app.shops.get(&shop_id).await? else {
-        return Ok(false);
+        return Err(ItemError::Failed(
+            "unknown_shop",
+            "the shop is no longer configured".into(),
+        ));
     };
-    // One timer event per item and due time: applied once, so a pass that is repeated (or
-    // runs beside another) changes nothing twice. If nothing was due after all (a shop
-    // lengthened its return window), the item's new due time makes a new event.
-    let id = EventId::parse(format!("timer:{subject}:{}", entry.due_at))
-        .map_err(|e| StoreError::Failed(e.to_string()))?;
     let event = ShopEvent {
         id,
         source: "schedule".into(),

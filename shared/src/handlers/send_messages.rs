@@ -318,21 +318,20 @@ pub fn compose(
         text: rendered.text,
         unsubscribe_url,
         configuration_set: app.configuration_set.clone(),
-        tags: vec![
+        tags: [
             ("shop", message.shop.to_string()),
             ("kind", message.intent.data.kind().to_owned()),
             ("message", message.intent.key.clone()),
             ("customer", message.intent.customer_id.to_string()),
             ("locale", locale.to_owned()),
-            (
-                crate::mail::ses::REF_TAG,
-                crate::mail::ses::message_ref(
-                    &message.shop,
-                    &message.intent.customer_id,
-                    &message.intent.key,
-                ),
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(crate::mail::ses::message_ref_tags(
+            &message.shop,
+            &message.intent.customer_id,
+            &message.intent.key,
+        ))
+        .collect(),
     })
 }
 

@@ -36,26 +36,58 @@ pub enum SendError {
     Rejected(String),
 }
 
-/// SES tag values allow letters, digits, `_`, `-` and `.` only: other text travels base64url.
+/// SES tag values may hold only ASCII letters, digits, `_` and `-`, at most 256 of them. Such
+/// text travels as it is, other text base64url; text too long even then travels as the
+/// SHA-256 of it (`sha256-{hex}`): tags other than `ref` only label the email.
 pub fn tag_value(text: &str) -> String {
-    if !text.is_empty()
-        && text.len() <= 256
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-    {
+    const MAX: usize = 256;
+    if !text.is_empty() && text.len() <= MAX && text.bytes().all(is_tag_byte) {
         return text.to_owned();
     }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text);
+    if encoded.len() <= MAX {
+        return encoded;
+    }
+    use sha2::{Digest, Sha256};
+    let hex: String = Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256-{hex}")
+}
+
+fn is_tag_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
 }
 
 /// The tag that names the message item an SES event is about: shop, customer and message key,
-/// always base64url (the value holds newlines), so it decodes without guessing.
+/// always base64url (the value holds newlines), so it decodes without guessing. A value longer
+/// than a tag holds (customer ids of up to 128 characters of any script) continues in `ref-2`,
+/// `ref-3` and `ref-4`.
 pub const REF_TAG: &str = "ref";
+const REF_TAGS: [&str; 4] = [REF_TAG, "ref-2", "ref-3", "ref-4"];
 
 /// The `ref` tag's value before SES-safe encoding.
 pub fn message_ref(shop: &ShopId, customer: &CustomerId, key: &str) -> String {
     format!("{shop}\n{customer}\n{key}")
+}
+
+/// The `ref` tags of a message, SES-safe: base64url in pieces of at most 256 characters. With
+/// shop ids of at most 63 characters, customer ids of at most 128 and message keys of at most
+/// `MAX_MESSAGE_KEY_BYTES` bytes, four pieces always suffice (a test holds the worst case).
+pub fn message_ref_tags(
+    shop: &ShopId,
+    customer: &CustomerId,
+    key: &str,
+) -> Vec<(&'static str, String)> {
+    let encoded =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(message_ref(shop, customer, key));
+    let pieces: Vec<&[u8]> = encoded.as_bytes().chunks(256).collect();
+    REF_TAGS
+        .iter()
+        .zip(pieces)
+        .map(|(name, piece)| (*name, String::from_utf8_lossy(piece).into_owned()))
+        .collect()
 }
 
 /// The shop, customer and message key of a `ref` tag as SES reports it.
@@ -69,6 +101,20 @@ pub fn parse_message_ref(tag: &str) -> Option<(ShopId, CustomerId, String)> {
     let customer = CustomerId::parse(parts.next()?).ok()?;
     let key = parts.next()?.to_owned();
     (!key.is_empty()).then_some((shop, customer, key))
+}
+
+/// The message an SES event's tags name: the `ref` tag and any continuation (`ref-2`, ...).
+pub fn parse_message_ref_tags(
+    tags: &std::collections::HashMap<String, Vec<String>>,
+) -> Option<(ShopId, CustomerId, String)> {
+    let mut encoded = String::new();
+    for name in REF_TAGS {
+        match tags.get(name).and_then(|values| values.first()) {
+            Some(piece) => encoded.push_str(piece),
+            None => break,
+        }
+    }
+    parse_message_ref(&encoded)
 }
 
 /// Builds the MIME message: multipart/alternative text and HTML, UTF-8 subject, and the
@@ -208,7 +254,38 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_ids_fit_the_ref_tags_and_every_tag_is_ses_safe() {
+        let shop = ShopId::parse("s".repeat(63)).unwrap();
+        let customer = CustomerId::parse("😀".repeat(128)).unwrap();
+        let key = crate::domain::message_key("loyalty-reversed", &"é".repeat(200));
+        assert!(key.len() <= crate::domain::MAX_MESSAGE_KEY_BYTES);
+        let tags = message_ref_tags(&shop, &customer, &key);
+        assert!(tags.len() <= REF_TAGS.len());
+        for (name, value) in &tags {
+            assert_eq!(&tag_value(value), value, "{name} is SES-safe as it is");
+            assert!(value.len() <= 256);
+        }
+        let reported: std::collections::HashMap<String, Vec<String>> = tags
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), vec![value]))
+            .collect();
+        assert_eq!(
+            parse_message_ref_tags(&reported),
+            Some((shop, customer.clone(), key))
+        );
+        // Other tags: a long customer id is hashed rather than refused by SES.
+        let value = tag_value(customer.as_str());
+        assert!(value.starts_with("sha256-") && value.len() <= 256);
+        assert!(value.bytes().all(is_tag_byte));
+    }
+
+    #[test]
     fn tag_values_are_ses_safe() {
+        assert_eq!(
+            tag_value("cus.8812"),
+            "Y3VzLjg4MTI",
+            "SES refuses dots in tag values"
+        );
         assert_eq!(tag_value("loyalty-earned"), "loyalty-earned");
         let encoded = tag_value("loyalty-earned#NL-100482");
         assert!(

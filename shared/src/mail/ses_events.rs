@@ -2,7 +2,7 @@
 //! arrive from the configuration set's EventBridge destination. Parsed at the edge into a
 //! [`DeliveryReport`] for the message item the `ref` tag names.
 
-use super::ses::{REF_TAG, parse_message_ref};
+use super::ses::parse_message_ref_tags;
 use crate::domain::{CustomerId, DeliveryReport, DeliveryStatus, ShopId, Timestamp};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -212,13 +212,8 @@ pub fn parse(value: serde_json::Value) -> Result<Option<MessageReport>, SesEvent
             )));
         }
     };
-    let (shop, customer, key) = event
-        .mail
-        .tags
-        .get(REF_TAG)
-        .and_then(|values| values.first())
-        .and_then(|tag| parse_message_ref(tag))
-        .ok_or(SesEventError::NoMessage)?;
+    let (shop, customer, key) =
+        parse_message_ref_tags(&event.mail.tags).ok_or(SesEventError::NoMessage)?;
     Ok(Some(MessageReport {
         shop,
         customer,

@@ -277,7 +277,7 @@ impl Store {
     }
 
     /// Runs one transaction; `Some(reasons)` when DynamoDB cancelled it.
-    async fn try_transact(
+    pub(super) async fn try_transact(
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Option<Vec<String>>, StoreError> {

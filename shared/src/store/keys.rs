@@ -252,3 +252,39 @@ pub fn email_hash(shop: &ShopId, email: &str) -> String {
         .finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::message_key;
+
+    /// DynamoDB's limits: a partition key of at most 2048 bytes, a sort key of at most 1024.
+    fn within_limits(key: &Key) {
+        assert!(key.pk.len() <= 2048, "pk of {} bytes", key.pk.len());
+        assert!(key.sk.len() <= 1024, "sk of {} bytes", key.sk.len());
+    }
+
+    #[test]
+    fn keys_built_from_the_longest_ids_fit_dynamodb() {
+        // The longest ids the contract accepts, in the widest UTF-8 (4 bytes a character).
+        let shop = ShopId::parse("s".repeat(63)).unwrap();
+        let customer = CustomerId::parse("😀".repeat(128)).unwrap();
+        let order = OrderId::parse("😀".repeat(128)).unwrap();
+        let event = EventId::parse("😀".repeat(128)).unwrap();
+        within_limits(&profile(&shop, &customer));
+        within_limits(&order_owner(&shop, &order));
+        within_limits(&self::order(&shop, &customer, &order));
+        within_limits(&processed_event(&shop, &event));
+        within_limits(&activity(&shop, &customer, &event, usize::MAX));
+        let cause = format!("{order}#{event}");
+        within_limits(&message(
+            &shop,
+            &customer,
+            &message_key("loyalty-reversed", &cause),
+        ));
+        assert_eq!(
+            parse_customer_partition(&profile(&shop, &customer).pk),
+            Some((shop, customer))
+        );
+    }
+}

@@ -1,12 +1,14 @@
 //! The login throttles' items: one per user name and one per client address (keyed hashes),
-//! each a few dozen bytes with a TTL. Written with a version check, so that parallel attempts
-//! are each counted.
+//! each a few dozen bytes with a TTL. An attempt costs three requests whatever happens: one
+//! `BatchGetItem` for both counters, one transaction counting it on both (each only if still as
+//! read, so parallel attempts are each counted), one transaction settling it.
 
-use super::keys::{self, ThrottleScope};
+use super::dynamo::Item;
+use super::keys::{self, Key, ThrottleScope};
 use super::{Store, StoreError, Written};
 use crate::domain::{LoginThrottle, ThrottlePolicy};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 /// A throttle as read, with the version its next write must find.
@@ -15,6 +17,33 @@ pub struct ThrottleRead {
     pub state: LoginThrottle,
     /// `None`: there was no item.
     pub version: Option<u64>,
+}
+
+/// One counter of an attempt: which, as read, and the state with the attempt counted.
+pub struct ThrottleCount<'a> {
+    pub scope: ThrottleScope,
+    pub subject: &'a str,
+    pub read: &'a ThrottleRead,
+    pub next: &'a LoginThrottle,
+    pub policy: &'a ThrottlePolicy,
+}
+
+/// What becomes of one counter once the credentials were checked.
+pub enum ThrottleSettle<'a> {
+    /// Forget every failure (a complete login of this user name).
+    Forget {
+        scope: ThrottleScope,
+        subject: &'a str,
+    },
+    /// Put back the state `before` the attempt, only if nobody counted another since `written`;
+    /// otherwise this attempt stays counted, which is harmless.
+    GiveBack {
+        scope: ThrottleScope,
+        subject: &'a str,
+        before: &'a ThrottleRead,
+        written: u64,
+        policy: &'a ThrottlePolicy,
+    },
 }
 
 /// The item; `expires_at` is the table's TTL attribute (`keys::EXPIRES_AT`).
@@ -29,98 +58,122 @@ struct ThrottleItem {
 const KIND: &str = "login throttle";
 
 impl Store {
-    pub async fn login_throttle(
+    /// Both counters of an attempt, read consistently in one request.
+    pub async fn login_throttles(
         &self,
-        scope: ThrottleScope,
-        subject: &str,
-    ) -> Result<ThrottleRead, StoreError> {
-        let item: Option<ThrottleItem> = self
-            .get(&keys::login_throttle(scope, subject), KIND)
-            .await?;
-        Ok(item.map_or_else(ThrottleRead::default, |i| ThrottleRead {
-            state: i.state,
-            version: Some(i.version),
-        }))
+        counters: [(ThrottleScope, &str); 2],
+    ) -> Result<[ThrottleRead; 2], StoreError> {
+        let wanted: [Key; 2] =
+            counters.map(|(scope, subject)| keys::login_throttle(scope, subject));
+        let mut found: Vec<Item> = Vec::new();
+        let mut ask: Vec<Item> = wanted.iter().map(Key::to_item).collect();
+        for attempt in 0..4 {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(ask))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Failed(e.to_string()))?;
+            let out = self
+                .client()
+                .batch_get_item()
+                .request_items(self.table(), request)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            found.extend(
+                out.responses
+                    .unwrap_or_default()
+                    .remove(self.table())
+                    .unwrap_or_default(),
+            );
+            ask = out
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(self.table())
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if ask.is_empty() {
+                break;
+            }
+            if attempt == 3 {
+                return Err(StoreError::Unavailable("keys left unprocessed".into()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+        }
+        let read = |key: &Key| -> Result<ThrottleRead, StoreError> {
+            match found.iter().find(|i| Key::of_item(i).as_ref() == Some(key)) {
+                None => Ok(ThrottleRead::default()),
+                Some(item) => {
+                    let item: ThrottleItem = super::dynamo::decode(item.clone(), KIND)?;
+                    Ok(ThrottleRead {
+                        state: item.state,
+                        version: Some(item.version),
+                    })
+                }
+            }
+        };
+        Ok([read(&wanted[0])?, read(&wanted[1])?])
     }
 
-    /// Writes `state` if the item is still as `read` found it; returns the version written.
-    pub async fn put_login_throttle(
+    /// Counts an attempt on every counter in one transaction, each only if still as read;
+    /// `Conflict` if any changed meanwhile (read again and retry). Returns the versions written.
+    pub async fn count_login_attempt(
         &self,
-        scope: ThrottleScope,
-        subject: &str,
-        read: &ThrottleRead,
-        state: &LoginThrottle,
-        policy: &ThrottlePolicy,
-    ) -> Result<(Written, u64), StoreError> {
-        let key = keys::login_throttle(scope, subject);
-        let version = read.version.map_or(1, |v| v.saturating_add(1));
-        let item = ThrottleItem {
-            state: state.clone(),
-            version,
-            expires_at: state.expires_at(policy).as_second(),
-        };
-        let mut put = self
-            .client()
-            .put_item()
-            .table_name(self.table())
-            .set_item(Some(super::dynamo::encode(&item, &key, KIND)?));
-        put = match read.version {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(v) => put
-                .condition_expression("version = :read")
-                .expression_attribute_values(":read", AttributeValue::N(v.to_string())),
-        };
-        match put.send().await {
-            Ok(_) => Ok((Written::Committed, version)),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
-                Ok((Written::Conflict, version))
-            }
-            Err(err) => Err(StoreError::from_sdk(&err)),
+        counts: &[ThrottleCount<'_>],
+    ) -> Result<(Written, Vec<u64>), StoreError> {
+        let mut items = Vec::new();
+        let mut versions = Vec::new();
+        for count in counts {
+            let version = count.read.version.map_or(1, |v| v.saturating_add(1));
+            let item = throttle_item(
+                count.scope,
+                count.subject,
+                count.next,
+                version,
+                count.policy,
+            )?;
+            let put = Put::builder().table_name(self.table()).set_item(Some(item));
+            let put = match count.read.version {
+                None => put.condition_expression("attribute_not_exists(pk)"),
+                Some(v) => put
+                    .condition_expression("version = :read")
+                    .expression_attribute_values(":read", AttributeValue::N(v.to_string())),
+            };
+            items.push(
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(|e| StoreError::Failed(e.to_string()))?)
+                    .build(),
+            );
+            versions.push(version);
+        }
+        match self.try_transact(items).await? {
+            None => Ok((Written::Committed, versions)),
+            Some(_) => Ok((Written::Conflict, versions)),
         }
     }
 
-    /// Gives back an attempt counted up front: puts `before` back (or removes the item if there
-    /// was none), only if nobody counted another attempt since `written`. A conflict leaves
-    /// one attempt too many counted, which is harmless.
-    pub async fn restore_login_throttle(
+    /// Settles an attempt on every counter in one transaction; if a give-back finds a newer
+    /// count, the counters are settled one by one and that one is left as it is.
+    pub async fn settle_login_attempt(
         &self,
-        scope: ThrottleScope,
-        subject: &str,
-        before: &ThrottleRead,
-        written: u64,
-        policy: &ThrottlePolicy,
+        settles: &[ThrottleSettle<'_>],
     ) -> Result<(), StoreError> {
-        let key = keys::login_throttle(scope, subject);
-        let condition = (":written", AttributeValue::N(written.to_string()));
-        let result = match before.version {
-            None => self
-                .client()
-                .delete_item()
-                .table_name(self.table())
-                .set_key(Some(key.to_item()))
-                .condition_expression("version = :written")
-                .expression_attribute_values(condition.0, condition.1)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    (
-                        e.code() == Some("ConditionalCheckFailedException"),
-                        StoreError::from_sdk(&e),
-                    )
-                }),
-            Some(_) => {
-                let item = ThrottleItem {
-                    state: before.state.clone(),
-                    version: written.saturating_add(1),
-                    expires_at: before.state.expires_at(policy).as_second(),
-                };
+        let items = settles
+            .iter()
+            .map(|s| self.settle_item(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        if self.try_transact(items).await?.is_none() {
+            return Ok(());
+        }
+        for settle in settles {
+            let item = self.settle_item(settle)?;
+            let result = if let Some(put) = item.put {
                 self.client()
                     .put_item()
                     .table_name(self.table())
-                    .set_item(Some(super::dynamo::encode(&item, &key, KIND)?))
-                    .condition_expression("version = :written")
-                    .expression_attribute_values(condition.0, condition.1)
+                    .set_item(Some(put.item))
+                    .set_condition_expression(put.condition_expression)
+                    .set_expression_attribute_values(put.expression_attribute_values)
                     .send()
                     .await
                     .map(|_| ())
@@ -130,27 +183,111 @@ impl Store {
                             StoreError::from_sdk(&e),
                         )
                     })
+            } else if let Some(delete) = item.delete {
+                self.client()
+                    .delete_item()
+                    .table_name(self.table())
+                    .set_key(Some(delete.key))
+                    .set_condition_expression(delete.condition_expression)
+                    .set_expression_attribute_values(delete.expression_attribute_values)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        (
+                            e.code() == Some("ConditionalCheckFailedException"),
+                            StoreError::from_sdk(&e),
+                        )
+                    })
+            } else {
+                Ok(())
+            };
+            match result {
+                Ok(()) | Err((true, _)) => {}
+                Err((false, err)) => return Err(err),
             }
-        };
-        match result {
-            Ok(()) | Err((true, _)) => Ok(()),
-            Err((false, err)) => Err(err),
         }
-    }
-
-    /// Forgets a user name's failures (after a complete login).
-    pub async fn clear_login_throttle(
-        &self,
-        scope: ThrottleScope,
-        subject: &str,
-    ) -> Result<(), StoreError> {
-        self.client()
-            .delete_item()
-            .table_name(self.table())
-            .set_key(Some(keys::login_throttle(scope, subject).to_item()))
-            .send()
-            .await
-            .map_err(|e| StoreError::from_sdk(&e))?;
         Ok(())
     }
+
+    fn settle_item(&self, settle: &ThrottleSettle<'_>) -> Result<TransactWriteItem, StoreError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Failed(e.to_string());
+        Ok(match settle {
+            ThrottleSettle::Forget { scope, subject } => TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(self.table())
+                        .set_key(Some(keys::login_throttle(*scope, subject).to_item()))
+                        .build()
+                        .map_err(built)?,
+                )
+                .build(),
+            ThrottleSettle::GiveBack {
+                scope,
+                subject,
+                before,
+                written,
+                policy,
+            } => {
+                let written = AttributeValue::N(written.to_string());
+                match before.version {
+                    None => TransactWriteItem::builder()
+                        .delete(
+                            Delete::builder()
+                                .table_name(self.table())
+                                .set_key(Some(keys::login_throttle(*scope, subject).to_item()))
+                                .condition_expression("version = :written")
+                                .expression_attribute_values(":written", written)
+                                .build()
+                                .map_err(built)?,
+                        )
+                        .build(),
+                    Some(_) => {
+                        let version = written_plus_one(&written);
+                        TransactWriteItem::builder()
+                            .put(
+                                Put::builder()
+                                    .table_name(self.table())
+                                    .set_item(Some(throttle_item(
+                                        *scope,
+                                        subject,
+                                        &before.state,
+                                        version,
+                                        policy,
+                                    )?))
+                                    .condition_expression("version = :written")
+                                    .expression_attribute_values(":written", written)
+                                    .build()
+                                    .map_err(built)?,
+                            )
+                            .build()
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn written_plus_one(written: &AttributeValue) -> u64 {
+    written
+        .as_n()
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0)
+        .saturating_add(1)
+}
+
+fn throttle_item(
+    scope: ThrottleScope,
+    subject: &str,
+    state: &LoginThrottle,
+    version: u64,
+    policy: &ThrottlePolicy,
+) -> Result<Item, StoreError> {
+    let item = ThrottleItem {
+        state: state.clone(),
+        version,
+        expires_at: state.expires_at(policy).as_second(),
+    };
+    super::dynamo::encode(&item, &keys::login_throttle(scope, subject), KIND)
 }

@@ -8,7 +8,7 @@ pub mod keys;
 mod login_throttle;
 pub mod summaries;
 
-pub use login_throttle::ThrottleRead;
+pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 
 pub use dynamo::{
     CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,

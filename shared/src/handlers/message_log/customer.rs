@@ -65,7 +65,7 @@ pub(super) async fn customer_page(
     for m in &messages {
         let link = format!(
             "/admin/messages/{}/{}?shop={shop}{langq}",
-            customer,
+            form_urlencoded::byte_serialize(customer.as_str().as_bytes()).collect::<String>(),
             form_urlencoded::byte_serialize(m.intent.key.as_bytes()).collect::<String>()
         );
         timeline.push((

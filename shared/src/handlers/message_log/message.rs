@@ -20,7 +20,8 @@ pub(super) async fn message_page(
         Ok(found) => found,
         Err(response) => return Ok(response),
     };
-    let mut parts = rest.splitn(2, '/');
+    // Message keys never hold a slash (see `message_key`); customer ids may.
+    let (customer_part, key_part) = rest.rsplit_once('/').unzip();
     let decode = |p: Option<&str>| {
         p.map(|p| {
             form_urlencoded::parse(format!("x={p}").as_bytes())
@@ -29,7 +30,7 @@ pub(super) async fn message_page(
                 .unwrap_or_default()
         })
     };
-    let (Some(customer), Some(key)) = (decode(parts.next()), decode(parts.next())) else {
+    let (Some(customer), Some(key)) = (decode(customer_part), decode(key_part)) else {
         return Ok(json_error(404, "not_found", None, "no such message"));
     };
     let Ok(customer) = CustomerId::parse(customer) else {

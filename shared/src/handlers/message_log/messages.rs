@@ -83,11 +83,13 @@ pub(super) async fn messages_page(
         Budget {
             limit: PAGE_ROWS,
             weight: &one,
+            page: 100,
         }
     } else {
         Budget {
             limit: EXPORT_PART_BYTES,
             weight: &bytes,
+            page: 500,
         }
     };
     let keep = |m: &MessageRecord| matches(&filter, m);

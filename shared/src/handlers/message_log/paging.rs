@@ -56,6 +56,9 @@ impl Period {
 pub(super) struct Budget<'a> {
     pub(super) limit: usize,
     pub(super) weight: &'a (dyn Fn(&MessageRecord) -> usize + Sync),
+    /// Items per read of the log index (DynamoDB stops at 1 MB anyway): a page of the list
+    /// needs few, a download many.
+    pub(super) page: i32,
 }
 
 /// The messages of a shop in a period that pass `keep`, newest first, starting after `cursor`,
@@ -77,7 +80,7 @@ pub(super) async fn read_log(
     let mut used = 0_usize;
     let mut read = 0_usize;
     loop {
-        let (page, next) = app.store.log_page(shop, day, key.take(), 100).await?;
+        let (page, next) = app.store.log_page(shop, day, key.take(), budget.page).await?;
         read += page.len();
         for entry in page {
             let LogEntry::Message(m) = entry else {

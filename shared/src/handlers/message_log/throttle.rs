@@ -4,7 +4,7 @@
 
 use crate::domain::{Admission, LoginThrottle, ThrottlePolicy, Timestamp};
 use crate::store::keys::ThrottleScope;
-use crate::store::{Store, StoreError, ThrottleRead, Written};
+use crate::store::{Store, StoreError, ThrottleCount, ThrottleRead, ThrottleSettle, Written};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -61,42 +61,61 @@ impl Attempt {
 
     /// Reads both counters; if neither waits, counts this attempt on both.
     pub async fn begin(self, store: &Store, now: Timestamp) -> Result<Gate, StoreError> {
-        let user_read = store
-            .login_throttle(ThrottleScope::User, &self.user)
-            .await?;
-        let address_read = store
-            .login_throttle(ThrottleScope::Address, &self.address)
-            .await?;
-        let waits = [user_read.state.admit(now), address_read.state.admit(now)]
-            .into_iter()
-            .filter_map(|a| match a {
-                Admission::Wait { retry_after } => Some(retry_after),
-                Admission::Go => None,
-            })
-            .max();
-        if let Some(retry_after) = waits {
-            return Ok(Gate::Wait { retry_after });
-        }
-        let user = match count(store, ThrottleScope::User, self.user, user_read, now).await? {
-            Ok(slot) => slot,
-            Err(retry_after) => return Ok(Gate::Wait { retry_after }),
-        };
-        let address = match count(
-            store,
-            ThrottleScope::Address,
-            self.address,
-            address_read,
-            now,
-        )
-        .await?
-        {
-            Ok(slot) => slot,
-            Err(retry_after) => {
-                give_back(store, ThrottleScope::User, &user, &ThrottlePolicy::PER_USER).await?;
+        let user_policy = &ThrottlePolicy::PER_USER;
+        let address_policy = &ThrottlePolicy::PER_ADDRESS;
+        let counters = [
+            (ThrottleScope::User, self.user.as_str()),
+            (ThrottleScope::Address, self.address.as_str()),
+        ];
+        let [mut user, mut address] = store.login_throttles(counters).await?;
+        for _ in 0..MAX_CONFLICTS {
+            let wait = [user.state.admit(now), address.state.admit(now)]
+                .into_iter()
+                .filter_map(|a| match a {
+                    Admission::Wait { retry_after } => Some(retry_after),
+                    Admission::Go => None,
+                })
+                .max();
+            if let Some(retry_after) = wait {
                 return Ok(Gate::Wait { retry_after });
             }
-        };
-        Ok(Gate::Counted(Counted { user, address }))
+            let user_next: LoginThrottle = user.state.after_failure(now, user_policy);
+            let address_next = address.state.after_failure(now, address_policy);
+            let (written, versions) = store
+                .count_login_attempt(&[
+                    ThrottleCount {
+                        scope: ThrottleScope::User,
+                        subject: &self.user,
+                        read: &user,
+                        next: &user_next,
+                        policy: user_policy,
+                    },
+                    ThrottleCount {
+                        scope: ThrottleScope::Address,
+                        subject: &self.address,
+                        read: &address,
+                        next: &address_next,
+                        policy: address_policy,
+                    },
+                ])
+                .await?;
+            if written == Written::Committed {
+                return Ok(Gate::Counted(Counted {
+                    user: Slot {
+                        subject: self.user,
+                        before: user,
+                        written: versions[0],
+                    },
+                    address: Slot {
+                        subject: self.address,
+                        before: address,
+                        written: versions[1],
+                    },
+                }));
+            }
+            [user, address] = store.login_throttles(counters).await?;
+        }
+        Ok(Gate::Wait { retry_after: 1 })
     }
 }
 
@@ -105,81 +124,42 @@ impl Counted {
     /// this attempt given back.
     pub async fn logged_in(self, store: &Store) -> Result<(), StoreError> {
         store
-            .clear_login_throttle(ThrottleScope::User, &self.user.subject)
-            .await?;
-        give_back(
-            store,
-            ThrottleScope::Address,
-            &self.address,
-            &ThrottlePolicy::PER_ADDRESS,
-        )
-        .await
+            .settle_login_attempt(&[
+                ThrottleSettle::Forget {
+                    scope: ThrottleScope::User,
+                    subject: &self.user.subject,
+                },
+                self.address.give_back(ThrottleScope::Address),
+            ])
+            .await
     }
 
     /// Nothing was learnt about the credentials' worth as a guess: the password was right and
     /// a second factor follows (the code is counted on its own), or the user pool did not
     /// answer. Both counts are given back; earlier failures stay.
     pub async fn give_back(self, store: &Store) -> Result<(), StoreError> {
-        give_back(
-            store,
-            ThrottleScope::User,
-            &self.user,
-            &ThrottlePolicy::PER_USER,
-        )
-        .await?;
-        give_back(
-            store,
-            ThrottleScope::Address,
-            &self.address,
-            &ThrottlePolicy::PER_ADDRESS,
-        )
-        .await
+        store
+            .settle_login_attempt(&[
+                self.user.give_back(ThrottleScope::User),
+                self.address.give_back(ThrottleScope::Address),
+            ])
+            .await
     }
 
     /// The check failed: the counts stay, which is what slows the next attempt down.
     pub fn failed(self) {}
 }
 
-/// Counts one attempt on a counter, version-checked; `Err(seconds)` if it waits by now.
-async fn count(
-    store: &Store,
-    scope: ThrottleScope,
-    subject: String,
-    mut read: ThrottleRead,
-    now: Timestamp,
-) -> Result<Result<Slot, u64>, StoreError> {
-    let policy = policy(scope);
-    for _ in 0..MAX_CONFLICTS {
-        if let Admission::Wait { retry_after } = read.state.admit(now) {
-            return Ok(Err(retry_after));
-        }
-        let next: LoginThrottle = read.state.after_failure(now, policy);
-        match store
-            .put_login_throttle(scope, &subject, &read, &next, policy)
-            .await?
-        {
-            (Written::Committed, written) => {
-                return Ok(Ok(Slot {
-                    subject,
-                    before: read,
-                    written,
-                }));
-            }
-            _ => read = store.login_throttle(scope, &subject).await?,
+impl Slot {
+    fn give_back(&self, scope: ThrottleScope) -> ThrottleSettle<'_> {
+        ThrottleSettle::GiveBack {
+            scope,
+            subject: &self.subject,
+            before: &self.before,
+            written: self.written,
+            policy: policy(scope),
         }
     }
-    Ok(Err(1))
-}
-
-async fn give_back(
-    store: &Store,
-    scope: ThrottleScope,
-    slot: &Slot,
-    policy: &ThrottlePolicy,
-) -> Result<(), StoreError> {
-    store
-        .restore_login_throttle(scope, &slot.subject, &slot.before, slot.written, policy)
-        .await
 }
 
 fn policy(scope: ThrottleScope) -> &'static ThrottlePolicy {
