@@ -80,7 +80,10 @@ pub(super) async fn read_log(
     let mut used = 0_usize;
     let mut read = 0_usize;
     loop {
-        let (page, next) = app.store.log_page(shop, day, key.take(), budget.page).await?;
+        let (page, next) = app
+            .store
+            .log_page(shop, day, key.take(), budget.page)
+            .await?;
         read += page.len();
         for entry in page {
             let LogEntry::Message(m) = entry else {
