@@ -216,7 +216,7 @@ async fn shopify_refunds_are_returns_by_line() {
 }
 
 #[tokio::test]
-async fn shopify_events_for_an_order_trouw_never_saw_are_ignored() {
+async fn shopify_events_for_an_order_trouw_never_saw_wait_for_it() {
     let stack = TestStack::start().await;
     let before = stack.snapshot().await;
     let answer = shopify(
@@ -226,8 +226,171 @@ async fn shopify_events_for_an_order_trouw_never_saw_are_ignored() {
         "fulfillment-events-create-delivered.json",
     )
     .await;
-    assert_eq!(answer["status"], "ignored");
-    assert_eq!(stack.snapshot().await, before);
+    assert_eq!(answer["status"], "parked", "{answer}");
+    let after = stack.snapshot().await;
+    let new: Vec<_> = after.iter().filter(|i| !before.contains(i)).collect();
+    assert_eq!(new.len(), 1, "only the parked event is written");
+    let parked = new[0];
+    assert_eq!(
+        parked["sk"].as_s().unwrap(),
+        "PARKED#shopify:fulfillment_event:6100000000003"
+    );
+    let expires: i64 = parked["expires_at"].as_n().unwrap().parse().unwrap();
+    let in_days = (expires - trouw_tests::now()) as f64 / 86_400.0;
+    assert!((29.9..=30.1).contains(&in_days), "kept 30 days: {in_days}");
+
+    // The same delivery again (Shopify retried it under a new id): parked once.
+    let again = shopify(
+        &stack,
+        "order-delivered",
+        "fulfillment_events/create",
+        "fulfillment-events-create-delivered.json",
+    )
+    .await;
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(stack.snapshot().await, after);
+}
+
+/// Posts one of the three facts of a Shopify order, its ids made unique for `n`.
+async fn shopify_fact(stack: &TestStack, n: usize, fact: usize) -> Value {
+    let (route, topic, file) = [
+        ("order-placed", "orders/create", "orders-create.json"),
+        (
+            "order-delivered",
+            "fulfillment_events/create",
+            "fulfillment-events-create-delivered.json",
+        ),
+        (
+            "order-returned",
+            "refunds/create",
+            "refunds-create-partial.json",
+        ),
+    ][fact];
+    let mut body = json_of(&fixture(&format!("shopify/{file}")));
+    let order = format!("59123456789{n:02}");
+    match fact {
+        0 => {
+            body["id"] = json!(order);
+            body["customer"]["id"] = json!(format!("73904123456{n:02}"));
+        }
+        1 => {
+            body["order_id"] = json!(order);
+            body["id"] = json!(format!("61000000000{n:02}"));
+        }
+        _ => {
+            body["order_id"] = json!(order);
+            body["id"] = json!(format!("96000000000{n:02}"));
+        }
+    }
+    let answer = stack
+        .post_shopify(route, topic, body.to_string().as_bytes())
+        .await;
+    assert_eq!(answer.status, 200, "{topic}: {}", answer.body);
+    answer.json()
+}
+
+#[tokio::test]
+async fn any_arrival_order_of_a_shopify_orders_webhooks_ends_as_the_natural_order() {
+    let stack = TestStack::start().await;
+    let permutations = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    let mut states = Vec::new();
+    for (n, perm) in permutations.iter().enumerate() {
+        let mut placed_yet = false;
+        for &fact in perm {
+            let answer = shopify_fact(&stack, n, fact).await;
+            let expected = if fact == 0 || placed_yet {
+                "processed"
+            } else {
+                "parked"
+            };
+            assert_eq!(answer["status"], expected, "{perm:?} fact {fact}: {answer}");
+            placed_yet |= fact == 0;
+        }
+        let customer = format!("73904123456{n:02}");
+        let order = format!("59123456789{n:02}");
+        let (profile, orders) = stack.customer(&customer).await;
+        let profile = profile.unwrap();
+        let messages = stack
+            .app
+            .webhooks
+            .store
+            .messages(&stack.shop, &profile.id)
+            .await
+            .unwrap();
+        let mut kinds: Vec<String> = messages
+            .iter()
+            .map(|m| m.intent.key.split('#').next().unwrap().to_owned())
+            .collect();
+        kinds.sort();
+        let state = json!({
+            "points_pending": profile.loyalty.points_pending,
+            "points_available": profile.loyalty.points_available,
+            "order_count": profile.order_count,
+            "returned_order_count": profile.returned_order_count,
+            "total_spent": profile.total_spent,
+            "lifecycle": profile.lifecycle,
+            "version": profile.version,
+            "orders": orders,
+            "messages": kinds,
+        })
+        .to_string()
+        .replace(&customer, "CUSTOMER")
+        .replace(&order, "ORDER")
+        .replace(&format!("96000000000{n:02}"), "REFUND");
+        states.push(state);
+        // Nothing waits any more.
+        let left = stack
+            .snapshot()
+            .await
+            .into_iter()
+            .filter(|i| {
+                i["pk"]
+                    .as_s()
+                    .unwrap()
+                    .ends_with(&format!("#ORDER#{order}"))
+                    && i["sk"].as_s().unwrap().starts_with("PARKED#")
+            })
+            .count();
+        assert_eq!(left, 0, "{perm:?}: parked events are removed once applied");
+    }
+    for (state, perm) in states.iter().zip(permutations) {
+        assert_eq!(state, &states[0], "permutation {perm:?} diverged");
+    }
+    let natural: Value = serde_json::from_str(&states[0]).unwrap();
+    assert_eq!(natural["orders"][0]["status"], "partially_returned");
+    assert!(natural["orders"][0]["delivered_at"].is_string());
+    assert_eq!(natural["points_pending"], 63 - 47);
+    assert_eq!(
+        natural["messages"],
+        json!(["loyalty-earned", "loyalty-reversed"]),
+        "each email once"
+    );
+}
+
+#[tokio::test]
+async fn a_parked_refund_sent_twice_counts_once() {
+    let stack = TestStack::start().await;
+    let first = shopify_fact(&stack, 1, 2).await;
+    assert_eq!(first["status"], "parked");
+    let second = shopify_fact(&stack, 1, 2).await;
+    assert_eq!(second["status"], "duplicate");
+    let placed = shopify_fact(&stack, 1, 0).await;
+    assert_eq!(
+        (placed["status"].clone(), placed["parked_applied"].clone()),
+        (json!("processed"), json!(1))
+    );
+    let third = shopify_fact(&stack, 1, 2).await;
+    assert_eq!(third["status"], "duplicate", "{third}");
+    let (profile, orders) = stack.customer("7390412345601").await;
+    assert_eq!(profile.unwrap().loyalty.points_pending, 63 - 47);
+    assert_eq!(orders[0].returns.len(), 1);
 }
 
 #[tokio::test]
@@ -263,7 +426,10 @@ async fn shopify_customer_updates_moves_staleness_and_consent() {
     assert_eq!(moved["moved"], true);
 
     // An older update arriving late (its Triggered-At is before the move) changes nothing.
-    let stale_body = fixture("shopify/customers-update-same-address.json");
+    // (Edited to a time between the two, so it is not a duplicate of the first.)
+    let mut stale_body = json_of(&fixture("shopify/customers-update-same-address.json"));
+    stale_body["updated_at"] = json!("2026-11-12T12:00:00+01:00");
+    let stale_body = stale_body.to_string().into_bytes();
     let mut stale = stack.shopify_request(
         "address-changed",
         "customers/update",
@@ -271,11 +437,21 @@ async fn shopify_customer_updates_moves_staleness_and_consent() {
         SHOPIFY_SECRET,
         &unique("late"),
     );
+    // Within the day Shopify retries for, so not stale by the header; the body's own time
+    // says it is older, so it loses.
     stale.headers_mut().insert(
         "x-shopify-triggered-at",
-        "2026-11-10T11:00:00.000Z".parse().unwrap(),
+        (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1))
+            .to_string()
+            .parse()
+            .unwrap(),
     );
-    assert_eq!(stack.send(stale).await.json()["moved"], false);
+    let late = stack.send(stale).await.json();
+    assert_eq!(
+        (late["status"].clone(), late["moved"].clone()),
+        (json!("processed"), json!(false)),
+        "{late}"
+    );
     let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
     let profile = profile.unwrap();
     assert_eq!(
@@ -315,6 +491,166 @@ async fn shopify_customer_updates_moves_staleness_and_consent() {
         !profile.unwrap().has_marketing_consent(),
         "the newest statement wins"
     );
+}
+
+#[tokio::test]
+async fn shopify_bodies_replayed_under_another_topic_are_refused() {
+    let stack = TestStack::start().await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    let before = stack.snapshot().await;
+    // The order's body is signed; posted as a redact, it names a customer: it must erase nothing.
+    for (route, topic) in [
+        ("address-changed", "customers/redact"),
+        ("address-changed", "customers/update"),
+        ("address-changed", "customers/data_request"),
+        ("address-changed", "shop/redact"),
+    ] {
+        let answer = stack
+            .post_shopify(route, topic, &fixture("shopify/orders-create.json"))
+            .await;
+        assert_eq!(
+            (answer.status, answer.json()["error"].clone()),
+            (400, json!("invalid_payload")),
+            "{topic}: {}",
+            answer.body
+        );
+    }
+    let refund_as_delivery = stack
+        .post_shopify(
+            "order-delivered",
+            "fulfillment_events/create",
+            &fixture("shopify/refunds-create-partial.json"),
+        )
+        .await;
+    assert_eq!(
+        refund_as_delivery.status, 400,
+        "{}",
+        refund_as_delivery.body
+    );
+    assert_eq!(
+        stack.snapshot().await,
+        before,
+        "nothing erased, nothing changed"
+    );
+    let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
+    assert!(profile.unwrap().erased_at.is_none());
+}
+
+#[tokio::test]
+async fn a_shopify_refund_resent_under_a_new_webhook_id_counts_once() {
+    let stack = TestStack::start().await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    let first = shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-partial.json",
+    )
+    .await;
+    assert_eq!(first["status"], "processed");
+    let after_first = stack.snapshot().await;
+    // post_shopify sends fresh X-Shopify-Webhook-Id and X-Shopify-Event-Id headers each time.
+    let again = shopify(
+        &stack,
+        "order-returned",
+        "refunds/create",
+        "refunds-create-partial.json",
+    )
+    .await;
+    assert_eq!(again["status"], "duplicate", "{again}");
+    let order_again = shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    assert_eq!(order_again["status"], "duplicate", "{order_again}");
+    assert_eq!(stack.snapshot().await, after_first, "nothing written twice");
+    let (profile, _) = stack.customer(SHOPIFY_CUSTOMER).await;
+    assert_eq!(profile.unwrap().loyalty.points_pending, 63 - 47);
+}
+
+#[tokio::test]
+async fn a_stale_shopify_body_is_ignored() {
+    let stack = TestStack::start().await;
+    let before = stack.snapshot().await;
+    let day_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(25);
+    for (route, topic, file) in [
+        ("order-placed", "orders/create", "orders-create.json"),
+        (
+            "address-changed",
+            "customers/update",
+            "customers-update-moved.json",
+        ),
+        (
+            "address-changed",
+            "customers/redact",
+            "customers-redact.json",
+        ),
+    ] {
+        let mut request = stack.shopify_request(
+            route,
+            topic,
+            &fixture(&format!("shopify/{file}")),
+            SHOPIFY_SECRET,
+            &unique("old"),
+        );
+        request.headers_mut().insert(
+            "x-shopify-triggered-at",
+            day_ago.to_string().parse().unwrap(),
+        );
+        let answer = stack.send(request).await;
+        assert_eq!(
+            (answer.status, answer.json()),
+            (200, json!({ "status": "ignored", "reason": "stale" })),
+            "{topic}"
+        );
+    }
+    assert_eq!(
+        stack.snapshot().await,
+        before,
+        "a stale body changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_signed_woocommerce_refund_with_a_long_id_is_applied() {
+    let stack = TestStack::start().await;
+    for n in [111, 120, 128] {
+        let id = "4".repeat(n);
+        let mut body = json_of(&fixture("woocommerce/order-updated-refunded.json"));
+        body["id"] = json!(id);
+        let answer = stack
+            .post_woo(
+                "order-returned",
+                "order.updated",
+                body.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(answer.status, 200, "{n}: {}", answer.body);
+        assert_eq!(answer.json()["order_id"], json!(id));
+        let again = stack
+            .post_woo(
+                "order-returned",
+                "order.updated",
+                body.to_string().as_bytes(),
+            )
+            .await;
+        assert_eq!(again.json()["status"], "duplicate", "{n}");
+    }
 }
 
 #[tokio::test]

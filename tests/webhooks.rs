@@ -466,6 +466,88 @@ async fn a_webhook_costs_two_dynamodb_requests_and_a_duplicate_one() {
 }
 
 #[tokio::test]
+async fn extreme_input_is_a_4xx_naming_the_field_never_a_crash() {
+    let stack = TestStack::start().await;
+    let before = stack.snapshot().await;
+    let secret = WebhookSecret::new(SECRET);
+    let placed = example("order-placed").to_string().into_bytes();
+    for timestamp in [i64::MIN, i64::MAX, 0] {
+        let answer = stack
+            .send(signed_post(
+                &stack.url("order-placed"),
+                &secret,
+                &unique("ts"),
+                timestamp,
+                &placed,
+            ))
+            .await;
+        assert_eq!(
+            (answer.status, answer.json()["error"].clone()),
+            (401, json!("invalid_signature")),
+            "webhook-timestamp {timestamp}: {}",
+            answer.body
+        );
+    }
+    // The schema's largest price times its largest quantity does not fit in what trouw counts.
+    let mut huge = example("order-placed");
+    huge["order"]["lines"][0]["unit_price"] = json!("999999999999.99");
+    huge["order"]["lines"][0]["quantity"] = json!(100_000);
+    let answer = stack.post("order-placed", &huge).await;
+    assert_eq!(
+        (answer.status, answer.json()["field"].clone()),
+        (400, json!("order.lines[0].quantity")),
+        "{}",
+        answer.body
+    );
+    let mut far = example("order-delivered");
+    far["order"]["delivered_at"] = json!("9999-12-30T00:00:00Z");
+    let answer = stack.post("order-delivered", &far).await;
+    assert_eq!(
+        (answer.status, answer.json()["field"].clone()),
+        (400, json!("order.delivered_at")),
+        "{}",
+        answer.body
+    );
+    assert_eq!(stack.snapshot().await, before, "no refusal wrote anything");
+}
+
+#[tokio::test]
+async fn an_unknown_shop_costs_one_read_then_none() {
+    let stack = TestStack::start().await;
+    let placed = example("order-placed").to_string().into_bytes();
+    let secret = WebhookSecret::new(SECRET);
+    let junk = stack
+        .url("order-placed")
+        .replace(stack.shop.as_str(), &unique("nope"));
+    let mut reads = Vec::new();
+    for n in 0..5 {
+        let before = stack.requests.get();
+        let answer = stack
+            .send(signed_post(
+                &junk,
+                &secret,
+                &format!("j{n}"),
+                now(),
+                &placed,
+            ))
+            .await;
+        assert_eq!(
+            (answer.status, answer.json()["error"].clone()),
+            (404, json!("unknown_shop"))
+        );
+        reads.push(stack.requests.get() - before);
+    }
+    assert_eq!(
+        reads,
+        [1, 0, 0, 0, 0],
+        "the first lookup reads the table, the miss is cached after it"
+    );
+    // The real shop is still served, and costs its own first read only.
+    let answer = stack.post("order-placed", &example("order-placed")).await;
+    assert_eq!(answer.json()["status"], "processed", "{}", answer.body);
+}
+
+#[tokio::test]
 async fn healthz_answers_when_the_table_does() {
     let stack = TestStack::start().await;
     let get = http::Request::get(format!("{}/healthz", stack.base_url))

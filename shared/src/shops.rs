@@ -79,6 +79,77 @@ pub struct ShopDirectory {
     secrets: Option<SecretSource>,
     ttl: Duration,
     cache: Mutex<HashMap<ShopId, (Instant, Arc<Shop>)>>,
+    /// Shop ids the table does not know, so junk traffic on `/webhooks/nope/...` costs one
+    /// read per id and per [`MISS_TTL`], not one per request.
+    misses: Mutex<MissCache>,
+}
+
+/// How long a "no such shop" answer is trusted (at most the settings cache's own TTL): short,
+/// so a newly added shop is served within a minute.
+pub const MISS_TTL: Duration = Duration::from_secs(60);
+/// At most this many unknown shop ids are remembered per container, so a flood of random ids
+/// cannot grow memory without limit (each entry is a validated id of at most 63 characters).
+pub const MAX_MISSES: usize = 1024;
+
+/// Recently looked-up shop ids that do not exist, bounded in size and age.
+#[derive(Debug)]
+pub struct MissCache {
+    ttl: Duration,
+    capacity: usize,
+    entries: HashMap<ShopId, Instant>,
+}
+
+impl MissCache {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        Self {
+            ttl,
+            capacity,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Whether `id` was found missing less than the TTL before `now`.
+    pub fn is_missing(&self, id: &ShopId, now: Instant) -> bool {
+        self.entries
+            .get(id)
+            .is_some_and(|at| now.saturating_duration_since(*at) < self.ttl)
+    }
+
+    /// Remembers that `id` does not exist. When full, expired entries go first, then the
+    /// oldest one, so the cache never holds more than its capacity.
+    pub fn record(&mut self, id: ShopId, now: Instant) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&id) {
+            let ttl = self.ttl;
+            self.entries
+                .retain(|_, at| now.saturating_duration_since(*at) < ttl);
+            if self.entries.len() >= self.capacity
+                && let Some(oldest) = self
+                    .entries
+                    .iter()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(id, _)| id.clone())
+            {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(id, now);
+    }
+
+    /// Forgets `id` (it exists now).
+    pub fn forget(&mut self, id: &ShopId) {
+        self.entries.remove(id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 struct SecretSource {
@@ -102,6 +173,7 @@ impl ShopDirectory {
             }),
             ttl,
             cache: Mutex::new(HashMap::new()),
+            misses: Mutex::new(MissCache::new(ttl.min(MISS_TTL), MAX_MISSES)),
         }
     }
 
@@ -113,23 +185,42 @@ impl ShopDirectory {
             secrets: None,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            misses: Mutex::new(MissCache::new(ttl.min(MISS_TTL), MAX_MISSES)),
         }
     }
 
-    /// The shop, from the cache while fresh; `None` if no such shop is configured.
+    /// The shop, from the cache while fresh; `None` if no such shop is configured (also
+    /// answered from the cache for [`MISS_TTL`], without a read).
     pub async fn get(&self, id: &ShopId) -> Result<Option<Arc<Shop>>, StoreError> {
-        if let Some((loaded, shop)) = self.cache.lock().expect("cache lock").get(id)
+        // A poisoned lock only means another request panicked mid-update; the maps stay valid.
+        if let Some((loaded, shop)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(id)
             && loaded.elapsed() < self.ttl
         {
             return Ok(Some(shop.clone()));
         }
+        if self
+            .misses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_missing(id, Instant::now())
+        {
+            return Ok(None);
+        }
         let Some(record) = self.store.get_shop(id).await? else {
+            self.misses
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(id.clone(), Instant::now());
             return Ok(None);
         };
         let shop = Arc::new(self.resolve(record).await?);
+        self.misses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget(id);
         self.cache
             .lock()
-            .expect("cache lock")
+            .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone(), (Instant::now(), shop.clone()));
         Ok(Some(shop))
     }
@@ -271,6 +362,45 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shop(n: usize) -> ShopId {
+        ShopId::parse(format!("nope-{n}")).unwrap()
+    }
+
+    #[test]
+    fn unknown_shops_are_remembered_for_a_short_while() {
+        let start = Instant::now();
+        let mut misses = MissCache::new(Duration::from_secs(60), 8);
+        assert!(!misses.is_missing(&shop(1), start));
+        misses.record(shop(1), start);
+        assert!(misses.is_missing(&shop(1), start + Duration::from_secs(59)));
+        assert!(
+            !misses.is_missing(&shop(1), start + Duration::from_secs(60)),
+            "a shop added since is looked up again"
+        );
+        misses.forget(&shop(1));
+        assert!(!misses.is_missing(&shop(1), start));
+    }
+
+    #[test]
+    fn junk_shop_ids_cannot_grow_the_cache_beyond_its_capacity() {
+        let start = Instant::now();
+        let mut misses = MissCache::new(Duration::from_secs(60), 100);
+        for n in 0..10_000 {
+            misses.record(shop(n), start + Duration::from_millis(n as u64));
+            assert!(misses.len() <= 100);
+        }
+        assert_eq!(misses.len(), 100);
+        let late = start + Duration::from_millis(10_000);
+        assert!(
+            misses.is_missing(&shop(9_999), late),
+            "the newest stay, the oldest go"
+        );
+        assert!(!misses.is_missing(&shop(0), late));
+        let mut none = MissCache::new(Duration::from_secs(60), 0);
+        none.record(shop(1), start);
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn secret_references_are_ssm_paths_or_env_vars() {

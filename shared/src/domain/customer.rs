@@ -152,9 +152,11 @@ pub struct Consent {
 pub struct Spend(pub BTreeMap<Currency, i64>);
 
 impl Spend {
+    /// Adds `minor` (negative to take back). Saturates instead of wrapping; events that would
+    /// overflow are refused before they get here ([`check_amounts`](super::check_amounts)).
     pub fn add(&mut self, currency: Currency, minor: i64) {
         let entry = self.0.entry(currency).or_insert(0);
-        *entry += minor;
+        *entry = entry.saturating_add(minor);
         if *entry == 0 {
             self.0.remove(&currency);
         }

@@ -257,7 +257,10 @@ pub fn decide(
     profile.mail.inactive = profile.retention.is_inactive();
 
     profile.lifecycle = Lifecycle::for_order_count(profile.order_count);
-    let held = profile.loyalty.points_pending + profile.loyalty.points_available;
+    let held = profile
+        .loyalty
+        .points_pending
+        .saturating_add(profile.loyalty.points_available);
     profile.loyalty.tier = settings.loyalty.tier_for(held).map(|t| t.name.clone());
     profile.version += 1;
 
@@ -358,7 +361,9 @@ fn messages_for(
 ) -> Vec<MessageIntent> {
     let mut messages = Vec::new();
     let loyalty = profile.loyalty.clone();
-    let held = loyalty.points_pending + loyalty.points_available;
+    let held = loyalty
+        .points_pending
+        .saturating_add(loyalty.points_available);
     if let Some(order) = order {
         let before = state.order.as_ref();
         let was_placed = before.is_some_and(|b| b.placed.is_some());
@@ -542,18 +547,31 @@ fn contribution(order: Option<&Order>) -> Contribution {
 
 fn apply_order_difference(profile: &mut CustomerProfile, before: Option<&Order>, after: &Order) {
     let (old, new) = (contribution(before), contribution(Some(after)));
-    profile.order_count = (profile.order_count + new.counted).saturating_sub(old.counted);
-    profile.returned_order_count =
-        (profile.returned_order_count + new.returned).saturating_sub(old.returned);
+    // Saturating, never wrapping: events whose amounts would not fit are refused before
+    // `decide` ([`check_amounts`](super::check_amounts)).
+    profile.order_count = profile
+        .order_count
+        .saturating_add(new.counted)
+        .saturating_sub(old.counted);
+    profile.returned_order_count = profile
+        .returned_order_count
+        .saturating_add(new.returned)
+        .saturating_sub(old.returned);
     if let Some(m) = old.spent {
         profile.total_spent.add(m.currency, -m.minor);
     }
     if let Some(m) = new.spent {
         profile.total_spent.add(m.currency, m.minor);
     }
-    profile.loyalty.points_pending =
-        (profile.loyalty.points_pending + new.points_pending).saturating_sub(old.points_pending);
-    profile.loyalty.points_available = (profile.loyalty.points_available + new.points_available)
+    profile.loyalty.points_pending = profile
+        .loyalty
+        .points_pending
+        .saturating_add(new.points_pending)
+        .saturating_sub(old.points_pending);
+    profile.loyalty.points_available = profile
+        .loyalty
+        .points_available
+        .saturating_add(new.points_available)
         .saturating_sub(old.points_available);
     if let Some(placed) = &after.placed {
         let at = placed.placed_at;

@@ -8,6 +8,8 @@ mod activity;
 pub use activity::{Activity, ActivityKind, ActivityRecord};
 mod admin_audit;
 pub use admin_audit::{AuditAction, AuditEntry};
+mod amounts;
+pub use amounts::{AmountOverflow, check_amounts};
 mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
@@ -15,8 +17,8 @@ mod customer;
 mod decide;
 mod erasure;
 pub use erasure::{
-    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_profile,
-    erase_reports, profile_holds_personal_data,
+    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_parked,
+    erase_profile, erase_reports, profile_holds_personal_data,
 };
 mod event;
 mod feedback;
@@ -33,11 +35,15 @@ mod message_record;
 pub use message_record::{MessageRecord, MessageStatus};
 mod money;
 mod order;
+mod parked;
+pub use parked::{OrderFact, ParkedEvent};
 mod preferences;
 pub use preferences::unsubscribe;
 mod retention;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 mod shop;
+#[cfg(test)]
+pub(crate) use shop::fixtures::demo_settings;
 
 pub use address::{AddressHistory, AddressSighting, PostalArea};
 pub use customer::{Consent, Contact, CustomerProfile, Lifecycle, Loyalty, Spend, Stamped};

@@ -310,12 +310,24 @@ impl Order {
                 continue;
             }
             let kept = u32::try_from(kept).unwrap_or(u32::MAX);
-            let lasts = jiff::SignedDuration::from_hours(24 * i64::from(days) * i64::from(kept));
-            let runs_out_at = start + lasts;
-            let before = jiff::SignedDuration::from_hours(
-                24 * i64::from(settings.replenishment.remind_days_before),
+            // Checked: a huge quantity lasts beyond any date we can count, so no reminder.
+            let Some(runs_out_at) = i64::from(days)
+                .checked_mul(i64::from(kept))
+                .and_then(|d| d.checked_mul(24 * 3600))
+                .and_then(|secs| {
+                    start
+                        .checked_add(jiff::SignedDuration::from_secs(secs))
+                        .ok()
+                })
+            else {
+                continue;
+            };
+            let before = jiff::SignedDuration::from_secs(
+                24 * 3600 * i64::from(settings.replenishment.remind_days_before),
             );
-            let remind_at = (runs_out_at - before).max(start);
+            let remind_at = runs_out_at
+                .checked_sub(before)
+                .map_or(start, |at| at.max(start));
             due.push(ReplenishmentDue {
                 line,
                 quantity: kept,
@@ -384,8 +396,8 @@ impl Order {
                 .filter(|r| matches!(r.scope, ReturnScope::Lines(_)) == scope_is_lines)
                 .filter_map(|r| r.refund_total)
                 .filter_map(|a| a.in_currency(currency).ok())
-                .map(|m| m.minor.abs())
-                .sum()
+                .map(|m| m.minor.saturating_abs())
+                .fold(0_i64, i64::saturating_add)
         };
         let returned = self.returned_quantities();
         let mut by_lines: Option<i64> = Some(0);
@@ -398,7 +410,11 @@ impl Order {
                 left -= take;
                 match line.unit_price {
                     Some(price) if price.currency == currency => {
-                        by_lines = by_lines.map(|v| v + price.minor * take as i64);
+                        // Saturating: the result is capped at the order's total below.
+                        let value = price
+                            .minor
+                            .saturating_mul(i64::try_from(take).unwrap_or(i64::MAX));
+                        by_lines = by_lines.map(|v| v.saturating_add(value));
                     }
                     _ => by_lines = None,
                 }
@@ -408,7 +424,7 @@ impl Order {
             }
         }
         let lines_value = by_lines.unwrap_or_else(|| refunds_of(true));
-        let minor = lines_value + refunds_of(false);
+        let minor = lines_value.saturating_add(refunds_of(false));
         Some(Money::new(
             minor.clamp(0, placed.total.minor.max(0)),
             currency,
@@ -416,7 +432,15 @@ impl Order {
     }
 }
 
-/// Points for an amount: whole currency units times the shop's rate, never negative.
+/// Points for an amount: whole currency units times the shop's rate, never negative; saturates
+/// where [`checked_points_for`] says it does not fit.
 pub fn points_for(amount: Money, rules: &LoyaltyRules) -> u64 {
-    u64::try_from(amount.whole_units()).unwrap_or(0) * u64::from(rules.points_per_unit)
+    checked_points_for(amount, rules).unwrap_or(u64::MAX)
+}
+
+/// Points for an amount, `None` when they do not fit in a `u64`.
+pub fn checked_points_for(amount: Money, rules: &LoyaltyRules) -> Option<u64> {
+    u64::try_from(amount.whole_units())
+        .unwrap_or(0)
+        .checked_mul(u64::from(rules.points_per_unit))
 }

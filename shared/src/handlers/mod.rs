@@ -63,6 +63,8 @@ impl WebhookApp {
 pub(crate) enum Applied {
     Committed(Box<crate::domain::Decision>),
     Duplicate,
+    /// The event's amounts do not fit what trouw counts in; nothing was written.
+    Refused(crate::domain::AmountOverflow),
 }
 
 /// Read, decide, write: one BatchGetItem, the pure `decide`, one TransactWriteItems; again if
@@ -82,6 +84,9 @@ pub(crate) async fn apply_event(
             .await?;
         if loaded.already_processed {
             return Ok(Applied::Duplicate);
+        }
+        if let Err(overflow) = crate::domain::check_amounts(&loaded.state, event, settings) {
+            return Ok(Applied::Refused(overflow));
         }
         let now = clock.now();
         let decision = crate::domain::decide(&loaded.state, event, now, settings);

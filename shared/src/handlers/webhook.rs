@@ -10,7 +10,8 @@
 use super::WebhookApp;
 use super::responses::{error, json};
 use crate::domain::{
-    CustomerId, EventId, EventType, OrderId, ShopEvent, ShopId, Timestamp, erase, erase_message,
+    CustomerId, EventId, EventKind, EventType, OrderId, ParkedEvent, ShopEvent, ShopId, Timestamp,
+    erase, erase_message, erase_parked,
 };
 use crate::shops::Shop;
 use crate::store::{ProcessedEvent, StoreError, Written};
@@ -29,6 +30,8 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 /// Optimistic-concurrency rounds before giving up with 503 (another writer kept winning).
 const MAX_WRITE_ATTEMPTS: usize = 5;
+/// A Shopify body whose `X-Shopify-Triggered-At` is older than this is stale.
+pub const STALE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 /// The Lambda entry point for the webhook functions, and for `GET /healthz`.
 pub async fn handle(
@@ -204,7 +207,7 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     span.record("platform", platform.as_str());
     let read = match platform {
         Platform::Canonical => canonical_delivery(&shop, route, headers, body),
-        Platform::Shopify => shopify_delivery(&shop, route, headers, body),
+        Platform::Shopify => shopify_delivery(&shop, route, headers, body, app.clock.now()),
         Platform::WooCommerce => woocommerce_delivery(&shop, route, headers, body),
     };
     let (delivery_id, inbound) = match read {
@@ -213,9 +216,11 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     };
     span.record("event_id", delivery_id.as_str());
 
+    // Only Shopify names just the order in later events, so only its orders wait for them.
+    let collects_parked = platform == Platform::Shopify;
     let mut results = Vec::new();
     for item in inbound {
-        match execute(app, &shop, route, &delivery_id, item).await {
+        match execute(app, &shop, route, &delivery_id, item, collects_parked).await {
             Ok(done) => results.push(done),
             Err(reply) => return reply,
         }
@@ -276,6 +281,7 @@ fn shopify_delivery(
     route: EventType,
     headers: &http::HeaderMap,
     body: &[u8],
+    now: Timestamp,
 ) -> Delivery {
     let Some(access) = &shop.shopify else {
         return Err(invalid_signature("this shop has no Shopify connection"));
@@ -303,20 +309,24 @@ fn shopify_delivery(
                 message: "header is required".into(),
             })
         })?;
-    let id = EventId::parse(format!("shopify:{id}")).map_err(|e| {
-        invalid_payload(PayloadError {
-            field: "X-Shopify-Webhook-Id".into(),
-            message: e.to_string(),
-        })
-    })?;
+    let id = crate::webhook::body_event_id("X-Shopify-Webhook-Id", format!("shopify:{id}"))
+        .map_err(invalid_payload)?;
     tracing::Span::current().record("event_id", id.as_str());
-    let triggered_at =
+    let triggered_at: Option<Timestamp> =
         platform::shopify_header(headers, "triggered-at").and_then(|t| t.parse().ok());
+    // Shopify retries for 4 hours and tells partners to spot stale payloads by this header:
+    // a body Shopify produced more than a day ago changes nothing. A 200, so it stops retrying.
+    if triggered_at.is_some_and(|t| now.duration_since(t) > STALE_AFTER) {
+        return Err(Reply::ok(
+            "ignored",
+            json(200, json!({ "status": "ignored", "reason": "stale" })),
+        ));
+    }
     let inbound = shopify::map(
         &shop.settings.id,
+        &access.shop_domain,
         route,
         topic,
-        id.clone(),
         triggered_at,
         body,
     )
@@ -350,8 +360,11 @@ fn woocommerce_delivery(
         .get("x-wc-webhook-delivery-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown");
-    let id = EventId::parse(format!("wc-delivery:{delivery}"))
-        .unwrap_or_else(|_| EventId::parse("wc-delivery").expect("valid id"));
+    let id = crate::webhook::body_event_id(
+        "X-WC-Webhook-Delivery-ID",
+        format!("wc-delivery:{delivery}"),
+    )
+    .map_err(invalid_payload)?;
     tracing::Span::current().record("event_id", id.as_str());
     let inbound = woocommerce::map(&shop.settings.id, &access.connection, route, topic, body)
         .map_err(invalid_payload)?;
@@ -377,7 +390,7 @@ fn combine(mut results: Vec<Done>) -> Reply {
         let done = results.remove(0);
         return Reply::ok(done.outcome, json(200, done.body));
     }
-    let outcome = ["processed", "erased", "recorded", "duplicate"]
+    let outcome = ["processed", "erased", "recorded", "parked", "duplicate"]
         .into_iter()
         .find(|o| results.iter().any(|d| d.outcome == *o))
         .unwrap_or("ignored");
@@ -411,6 +424,7 @@ async fn execute(
     route: EventType,
     delivery_id: &EventId,
     inbound: Inbound,
+    collects_parked: bool,
 ) -> Result<Done, Reply> {
     let shop_id = &shop.settings.id;
     match inbound {
@@ -419,10 +433,9 @@ async fn execute(
             customer_from_order,
         } => {
             if customer_from_order {
-                let order_id = event
-                    .order_id()
-                    .cloned()
-                    .expect("order events name an order");
+                let Some(order_id) = event.order_id().cloned() else {
+                    return Ok(Done::new("ignored", json!({ "reason": "names no order" })));
+                };
                 match app
                     .store
                     .order_owner(shop_id, &order_id)
@@ -430,18 +443,26 @@ async fn execute(
                     .map_err(Reply::store_error)?
                 {
                     Some(customer) => event.customer.id = customer,
-                    None => {
-                        tracing::info!(reason = "unknown order", "nothing to apply");
-                        return Ok(Done::new(
-                            "ignored",
-                            json!({ "reason": "order unknown to trouw (placed before the shop was connected?)", "order_id": order_id.as_str() }),
-                        ));
-                    }
+                    None => return park(app, shop, &event).await,
                 }
             }
-            apply(app, shop, &event).await
+            let mut done = apply(app, shop, &event).await?;
+            if collects_parked && let EventKind::OrderPlaced(placed) = &event.kind {
+                // Also when this order is a duplicate: a retry finishes what a failure left.
+                let (_, waiting) = app
+                    .store
+                    .order_arrivals(shop_id, &placed.id, app.clock.now())
+                    .await
+                    .map_err(Reply::store_error)?;
+                let applied = apply_parked(app, shop, &event.customer.id, waiting).await?;
+                if applied > 0 {
+                    done.body["parked_applied"] = json!(applied);
+                }
+            }
+            Ok(done)
         }
-        Inbound::Erase { customer } => {
+        Inbound::Erase { customer, orders } => {
+            erase_parked_events(app, shop, &orders).await?;
             erase_customer(app, shop, route, delivery_id, &customer).await
         }
         Inbound::DataRequest {
@@ -502,6 +523,102 @@ async fn record(
             json!({ "event_id": processed.event_id.as_str(), "note": note }),
         )),
     }
+}
+
+/// Keeps an event about an order trouw does not know yet (Shopify may send a delivery or a
+/// refund before its `orders/create`) until the order arrives, instead of losing it.
+async fn park(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Result<Done, Reply> {
+    let shop_id = &shop.settings.id;
+    let Some(parked) = ParkedEvent::of(event) else {
+        return Ok(Done::new(
+            "ignored",
+            json!({ "reason": "order unknown to trouw" }),
+        ));
+    };
+    let now = app.clock.now();
+    let written = app
+        .store
+        .park_event(shop_id, &parked, now)
+        .await
+        .map_err(Reply::store_error)?;
+    // The order may have been stored meanwhile, after its own look for waiting events: look
+    // again, so that one of the two always applies this event (applying is idempotent).
+    let (owner, waiting) = app
+        .store
+        .order_arrivals(shop_id, &parked.order_id, now)
+        .await
+        .map_err(Reply::store_error)?;
+    let body = json!({
+        "event_id": parked.event_id.as_str(),
+        "order_id": parked.order_id.as_str(),
+    });
+    if let Some(customer) = owner {
+        let applied = apply_parked(app, shop, &customer, waiting).await?;
+        let mut body = body;
+        body["customer_id"] = json!(customer.as_str());
+        body["parked_applied"] = json!(applied);
+        return Ok(Done::new("processed", body));
+    }
+    if written == Written::Duplicate {
+        return Ok(Done::new("duplicate", body));
+    }
+    tracing::info!(
+        order_id = parked.order_id.as_str(),
+        "event parked until its order arrives"
+    );
+    let mut body = body;
+    body["reason"] = json!(
+        "the order is not known yet: the event is kept for 30 days and applied when the order arrives"
+    );
+    Ok(Done::new("parked", body))
+}
+
+/// Applies the events that waited for an order, oldest first, each once (the processed-event
+/// record de-duplicates), and removes them. Returns how many changed something now.
+async fn apply_parked(
+    app: &WebhookApp,
+    shop: &Shop,
+    customer: &CustomerId,
+    waiting: Vec<ParkedEvent>,
+) -> Result<usize, Reply> {
+    let mut applied = 0;
+    for parked in ParkedEvent::in_order(waiting) {
+        let event = parked.for_customer(customer.clone());
+        let done = apply(app, shop, &event).await?;
+        if done.outcome == "processed" {
+            applied += 1;
+        }
+        app.store
+            .unpark_event(&shop.settings.id, &parked)
+            .await
+            .map_err(Reply::store_error)?;
+    }
+    Ok(applied)
+}
+
+/// Events parked under the orders the platform names (for orders trouw has not seen yet)
+/// lose the words they carry; the returns themselves stay, to count when their order comes.
+/// Idempotent, and done first, so a retry after a failure does it again.
+async fn erase_parked_events(
+    app: &WebhookApp,
+    shop: &Shop,
+    orders: &[OrderId],
+) -> Result<(), Reply> {
+    let shop_id = &shop.settings.id;
+    for order in orders {
+        let parked = app
+            .store
+            .parked_events(shop_id, order)
+            .await
+            .map_err(Reply::store_error)?;
+        for erased in parked.iter().filter_map(erase_parked) {
+            app.store
+                .rewrite_parked(shop_id, &erased)
+                .await
+                .map_err(Reply::store_error)?;
+        }
+    }
+    Ok(())
 }
 
 /// Erases a customer's personal data: read every item of theirs, erase (pure), write in
@@ -579,6 +696,10 @@ async fn apply(app: &WebhookApp, shop: &Shop, event: &ShopEvent) -> Result<Done,
         .map_err(Reply::store_error)?
     {
         super::Applied::Duplicate => Ok(duplicate()),
+        super::Applied::Refused(overflow) => Err(invalid_payload(PayloadError {
+            message: "makes an amount too large to count".into(),
+            field: overflow.field,
+        })),
         super::Applied::Committed(decision) => {
             let o = &decision.outcome;
             let mut body = json!({

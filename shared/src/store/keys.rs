@@ -7,6 +7,7 @@
 //! | order                  | `SHOP#{shop}#CUST#{customer}`   | `ORDER#{order}` |
 //! | processed event (TTL)  | `SHOP#{shop}#EVENT#{webhook-id}`| `EVENT`         |
 //! | order owner            | `SHOP#{shop}#ORDER#{order}`     | `OWNER`         |
+//! | parked event (TTL)     | `SHOP#{shop}#ORDER#{order}`     | `PARKED#{event}` |
 //! | message (outbox + log) | `SHOP#{shop}#CUST#{customer}`   | `MSG#{kind}#{cause}` |
 //! | activity (timeline)    | `SHOP#{shop}#CUST#{customer}`   | `ACT#{event}#{n}` |
 //! | day summary (overview) | `SHOP#{shop}#DAYS`              | `{UTC date}`    |
@@ -99,12 +100,33 @@ pub fn message(shop: &ShopId, customer: &CustomerId, key: &str) -> Key {
     }
 }
 
+/// The partition of what is known about an order by its id alone: its owner and the events
+/// that wait for it. One Query reads both.
+pub fn order_partition(shop: &ShopId, order: &OrderId) -> String {
+    format!("SHOP#{shop}#ORDER#{order}")
+}
+
+/// The sort key of an order's owner record.
+pub const OWNER_SK: &str = "OWNER";
+
 /// Which customer an order belongs to, for platforms that name only the order (Shopify
 /// fulfilments and refunds).
 pub fn order_owner(shop: &ShopId, order: &OrderId) -> Key {
     Key {
-        pk: format!("SHOP#{shop}#ORDER#{order}"),
-        sk: "OWNER".into(),
+        pk: order_partition(shop, order),
+        sk: OWNER_SK.into(),
+    }
+}
+
+/// Sort keys of parked events start with this.
+pub const PARKED_PREFIX: &str = "PARKED#";
+
+/// A platform event about an order trouw does not know yet, parked beside the order's owner
+/// record (which does not exist yet) until the order arrives.
+pub fn parked_event(shop: &ShopId, order: &OrderId, event: &EventId) -> Key {
+    Key {
+        pk: order_partition(shop, order),
+        sk: format!("{PARKED_PREFIX}{event}"),
     }
 }
 

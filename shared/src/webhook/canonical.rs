@@ -213,12 +213,29 @@ fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, PayloadErro
 }
 
 fn timestamp(field: &str, text: &str) -> Result<Timestamp, PayloadError> {
-    text.parse::<Timestamp>().map_err(|_| {
+    let t = text.parse::<Timestamp>().map_err(|_| {
         PayloadError::new(
             field,
             "must be an RFC 3339 time with offset, like 2026-11-02T09:14:07+01:00",
         )
-    })
+    })?;
+    in_event_range(field, t)
+}
+
+/// Event times lie between 1900 and 2200. The domain adds return windows, tips and run-out
+/// dates to them; inside this range that arithmetic always fits (a time like year 9999 would
+/// overflow it), and no real shop event lies outside it.
+pub(crate) fn in_event_range(field: &str, t: Timestamp) -> Result<Timestamp, PayloadError> {
+    const EARLIEST: i64 = -2_208_988_800; // 1900-01-01T00:00:00Z
+    const LATEST: i64 = 7_258_118_400; // 2200-01-01T00:00:00Z
+    if (EARLIEST..LATEST).contains(&t.as_second()) {
+        Ok(t)
+    } else {
+        Err(PayloadError::new(
+            field,
+            "must lie between the years 1900 and 2200",
+        ))
+    }
 }
 
 fn money(

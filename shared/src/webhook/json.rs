@@ -125,12 +125,15 @@ impl<'a> Obj<'a> {
     pub fn time(&self, name: &str) -> Result<Option<Timestamp>, PayloadError> {
         match self.str(name)? {
             None => Ok(None),
-            Some(text) => text.parse::<Timestamp>().map(Some).map_err(|_| {
-                PayloadError::new(
-                    self.field_path(name),
-                    "must be an ISO 8601 time with offset",
-                )
-            }),
+            Some(text) => {
+                let t = text.parse::<Timestamp>().map_err(|_| {
+                    PayloadError::new(
+                        self.field_path(name),
+                        "must be an ISO 8601 time with offset",
+                    )
+                })?;
+                super::canonical::in_event_range(&self.field_path(name), t).map(Some)
+            }
         }
     }
 
@@ -142,13 +145,14 @@ impl<'a> Obj<'a> {
                 .parse::<jiff::civil::DateTime>()
                 .ok()
                 .and_then(|dt| jiff::tz::TimeZone::UTC.to_timestamp(dt).ok())
-                .map(Some)
                 .ok_or_else(|| {
                     PayloadError::new(
                         self.field_path(name),
                         "must be a time like 2026-11-02T08:14:03",
                     )
-                }),
+                })
+                .and_then(|t| super::canonical::in_event_range(&self.field_path(name), t))
+                .map(Some),
         }
     }
 

@@ -15,11 +15,11 @@
 //! gift sent elsewhere is not mistaken for a move.
 
 use super::json::Obj;
-use super::{Inbound, PayloadError};
+use super::{Inbound, PayloadError, body_event_id};
 use crate::domain::{
-    Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, Locale,
-    Money, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope,
-    ReturnedLine, ShopEvent, ShopId, Sku, Timestamp,
+    Amount, Currency, CustomerFacts, CustomerId, Email, EventKind, EventType, Locale, Money,
+    ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ReturnedLine,
+    ShopEvent, ShopId, Sku, Timestamp,
 };
 use serde_json::Value;
 
@@ -42,13 +42,118 @@ pub fn route_of(topic: &str) -> Option<EventType> {
     }
 }
 
+/// The resource type a topic's body must be, as its `admin_graphql_api_id` names it
+/// (`gid://shopify/Refund/9600000000001`).
+fn resource_of(topic: &str) -> Option<&'static str> {
+    match topic {
+        "orders/create" => Some("Order"),
+        "fulfillment_events/create" => Some("FulfillmentEvent"),
+        "fulfillments/update" | "fulfillments/create" => Some("Fulfillment"),
+        "refunds/create" => Some("Refund"),
+        "customers/update" | "customers/create" => Some("Customer"),
+        _ => None,
+    }
+}
+
+/// Shopify signs the body only; topic and ids travel in unsigned headers. So the body must be
+/// what its topic says: a body of another resource (an order posted as `customers/update`, say)
+/// is refused before it can change anything.
+fn check_body_fits_topic(
+    root: &Obj<'_>,
+    topic: &str,
+    shop_domain: &str,
+) -> Result<(), PayloadError> {
+    let misfit = |field: &str, what: &str| {
+        PayloadError::new(
+            field,
+            format!("{what}: the body does not fit the topic {topic}"),
+        )
+    };
+    if let Some(resource) = resource_of(topic) {
+        if let Some(gid) = root.str("admin_graphql_api_id")? {
+            let kind = gid
+                .strip_prefix("gid://shopify/")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or("");
+            if kind != resource {
+                return Err(misfit(
+                    "admin_graphql_api_id",
+                    &format!("names another resource than a {resource}"),
+                ));
+            }
+        }
+        // Whatever the API version: orders carry lines and belong to no other order,
+        // customers have neither, fulfilments, their events and refunds name their order.
+        let names_order = root.get("order_id").is_some();
+        let has_lines = root.get("line_items").is_some();
+        let wrong = match resource {
+            "Order" if !has_lines => Some(("line_items", "is required")),
+            "Order" | "Customer" if names_order => Some(("order_id", "belongs to an order part")),
+            "Customer" if has_lines => Some(("line_items", "belongs to an order")),
+            "Order" | "Customer" => None,
+            _ if !names_order => Some(("order_id", "is required")),
+            _ => None,
+        };
+        if let Some((field, what)) = wrong {
+            return Err(misfit(field, what));
+        }
+    }
+    if matches!(
+        topic,
+        "customers/redact" | "customers/data_request" | "shop/redact"
+    ) {
+        let domain = root.require_str("shop_domain")?;
+        if domain != shop_domain {
+            return Err(misfit(
+                "shop_domain",
+                "is not this shop's domain (X-Shopify-Shop-Domain)",
+            ));
+        }
+    }
+    match topic {
+        "customers/redact" => {
+            root.object("customer", "customer")
+                .ok_or_else(|| PayloadError::new("customer", "is required"))?
+                .require_id("id")?;
+            if !matches!(root.get("orders_to_redact"), Some(Value::Array(_))) {
+                return Err(misfit("orders_to_redact", "must be a list"));
+            }
+        }
+        "customers/data_request" => {
+            root.object("data_request", "data_request")
+                .ok_or_else(|| misfit("data_request", "is required"))?
+                .require_id("id")?;
+        }
+        "shop/redact" => {
+            root.require_id("shop_id")?;
+            if root.get("customer").is_some() {
+                return Err(misfit("customer", "is not part of a shop redact"));
+            }
+        }
+        "customers_email_marketing_consent/update" => {
+            root.require_id("customer_id")?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// When the event happened for ordering contact and consent: the body's own (signed) time,
+/// unless the `X-Shopify-Triggered-At` header is earlier. The header is not signed, so a
+/// replayed old body with a fresh header must not pass for new and overwrite newer data.
+fn occurred(body_time: Timestamp, triggered_at: Option<Timestamp>) -> Timestamp {
+    triggered_at.map_or(body_time, |t| t.min(body_time))
+}
+
 /// Maps one verified delivery. `triggered_at` is `X-Shopify-Triggered-At`: when Shopify
-/// produced the event, used to order customer updates.
+/// produced the event; it can only make an event older, never newer than its body says.
+/// Events are de-duplicated on the body's own ids (the refund, the order and its
+/// `updated_at`, ...), so the same body re-sent under a new webhook id counts once.
 pub fn map(
     shop: &ShopId,
+    shop_domain: &str,
     route: EventType,
     topic: &str,
-    id: EventId,
     triggered_at: Option<Timestamp>,
     body: &[u8],
 ) -> Result<Inbound, PayloadError> {
@@ -63,27 +168,35 @@ pub fn map(
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {})", e.line())))?;
     let root = Obj::root(&value)?;
+    check_body_fits_topic(&root, topic, shop_domain)?;
     let source = format!("shopify:{topic}");
-    let event = |occurred_at: Timestamp, customer: CustomerFacts, kind: EventKind| ShopEvent {
-        id: id.clone(),
-        source: source.clone(),
-        occurred_at,
-        customer,
-        kind,
+    let event = |key: String, occurred_at: Timestamp, customer: CustomerFacts, kind: EventKind| {
+        Ok::<_, PayloadError>(ShopEvent {
+            id: body_event_id("id", format!("shopify:{key}"))?,
+            source: source.clone(),
+            occurred_at,
+            customer,
+            kind,
+        })
     };
+    let stamp = |t: Timestamp| t.as_second();
     match topic {
         "orders/create" => {
             let placed_at = root
                 .time("processed_at")?
                 .or(root.time("created_at")?)
                 .ok_or_else(|| PayloadError::new("created_at", "is required"))?;
-            let occurred_at = triggered_at
-                .or(root.time("created_at")?)
-                .unwrap_or(placed_at);
+            let body_time = root.time("created_at")?.unwrap_or(placed_at);
+            let updated = root.time("updated_at")?.unwrap_or(body_time);
             let order = placed_order(&root, placed_at)?;
             let customer = order_customer(shop, &root)?;
             Ok(Inbound::Apply {
-                event: event(occurred_at, customer, EventKind::OrderPlaced(order)),
+                event: event(
+                    format!("order:{}:{}", order.id, stamp(updated)),
+                    occurred(body_time, triggered_at),
+                    customer,
+                    EventKind::OrderPlaced(order),
+                )?,
                 customer_from_order: false,
             })
         }
@@ -98,7 +211,8 @@ pub fn map(
                 .time("happened_at")?
                 .or(root.time("created_at")?)
                 .ok_or_else(|| PayloadError::new("happened_at", "is required"))?;
-            delivered(event, &root, delivered_at, triggered_at)
+            let key = format!("fulfillment_event:{}", root.require_id("id")?);
+            delivered(event, key, &root, delivered_at, triggered_at)
         }
         "fulfillments/update" | "fulfillments/create" => {
             let status = root.str("shipment_status")?.unwrap_or("none");
@@ -110,7 +224,12 @@ pub fn map(
             let delivered_at = root
                 .time("updated_at")?
                 .ok_or_else(|| PayloadError::new("updated_at", "is required"))?;
-            delivered(event, &root, delivered_at, triggered_at)
+            let key = format!(
+                "fulfillment:{}:{}",
+                root.require_id("id")?,
+                stamp(delivered_at)
+            );
+            delivered(event, key, &root, delivered_at, triggered_at)
         }
         "refunds/create" => {
             let items = root.array("refund_line_items")?;
@@ -151,11 +270,17 @@ pub fn map(
                     && tx.str("status")? != Some("failure")
                     && let Some(a) = tx.amount("amount")?
                 {
-                    refunded = Some(refunded.unwrap_or(0) + a.ten_thousandths.abs());
+                    refunded = Some(
+                        refunded
+                            .unwrap_or(0)
+                            .checked_add(a.ten_thousandths.abs())
+                            .ok_or_else(|| too_large(&tx, "amount"))?,
+                    );
                 }
             }
             let order_id = OrderId::parse(root.require_id("order_id")?)
                 .map_err(|e| PayloadError::new("order_id", e))?;
+            let id = body_event_id("id", format!("shopify:refund:{}", root.require_id("id")?))?;
             let facts = ReturnFacts {
                 event_id: id.clone(),
                 returned_at,
@@ -163,14 +288,14 @@ pub fn map(
                 scope: ReturnScope::Lines(lines),
                 reason: root.str("note")?.map(|n| n.chars().take(512).collect()),
             };
-            let customer = unknown_customer();
-            let occurred_at = triggered_at.unwrap_or(returned_at);
             Ok(Inbound::Apply {
-                event: event(
-                    occurred_at,
-                    customer,
-                    EventKind::OrderReturned { order_id, facts },
-                ),
+                event: ShopEvent {
+                    id,
+                    source: source.clone(),
+                    occurred_at: occurred(returned_at, triggered_at),
+                    customer: unknown_customer(),
+                    kind: EventKind::OrderReturned { order_id, facts },
+                },
                 customer_from_order: true,
             })
         }
@@ -179,11 +304,16 @@ pub fn map(
         }),
         "customers/update" | "customers/create" => {
             let customer = customer_facts(shop, &root, "")?;
-            let occurred_at = triggered_at
-                .or(root.time("updated_at")?)
+            let updated = root
+                .time("updated_at")?
                 .ok_or_else(|| PayloadError::new("updated_at", "is required"))?;
             Ok(Inbound::Apply {
-                event: event(occurred_at, customer, EventKind::AddressChanged),
+                event: event(
+                    format!("customer:{}:{}", customer.id, stamp(updated)),
+                    occurred(updated, triggered_at),
+                    customer,
+                    EventKind::AddressChanged,
+                )?,
                 customer_from_order: false,
             })
         }
@@ -205,12 +335,22 @@ pub fn map(
                     reason: "consent state neither subscribed nor unsubscribed".into(),
                 });
             };
+            let key = format!(
+                "consent:{customer_id}:{}:{}",
+                stamp(occurred_at),
+                if granted { "in" } else { "out" }
+            );
             let customer = CustomerFacts {
                 marketing_consent: Some(granted),
                 ..bare_customer(customer_id)
             };
             Ok(Inbound::Apply {
-                event: event(occurred_at, customer, EventKind::AddressChanged),
+                event: event(
+                    key,
+                    occurred(occurred_at, triggered_at),
+                    customer,
+                    EventKind::AddressChanged,
+                )?,
                 customer_from_order: false,
             })
         }
@@ -219,9 +359,24 @@ pub fn map(
             let customer = root
                 .object("customer", path)
                 .ok_or_else(|| PayloadError::new(path, "is required"))?;
-            Ok(Inbound::Erase {
-                customer: customer_id(customer.require_id("id")?, "customer.id")?,
-            })
+            let customer = customer_id(customer.require_id("id")?, "customer.id")?;
+            let orders = match root.get("orders_to_redact") {
+                Some(Value::Array(ids)) => ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        let path = format!("orders_to_redact[{i}]");
+                        let text = match id {
+                            Value::Number(n) => n.to_string(),
+                            Value::String(s) => s.clone(),
+                            _ => return Err(PayloadError::new(path, "must be an order id")),
+                        };
+                        OrderId::parse(text).map_err(|e| PayloadError::new(path, e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => Vec::new(),
+            };
+            Ok(Inbound::Erase { customer, orders })
         }
         "customers/data_request" => {
             let customer = root
@@ -247,7 +402,8 @@ pub fn map(
 }
 
 fn delivered(
-    event: impl Fn(Timestamp, CustomerFacts, EventKind) -> ShopEvent,
+    event: impl Fn(String, Timestamp, CustomerFacts, EventKind) -> Result<ShopEvent, PayloadError>,
+    key: String,
     root: &Obj<'_>,
     delivered_at: Timestamp,
     triggered_at: Option<Timestamp>,
@@ -260,17 +416,18 @@ fn delivered(
     };
     Ok(Inbound::Apply {
         event: event(
-            triggered_at.unwrap_or(delivered_at),
+            key,
+            occurred(delivered_at, triggered_at),
             unknown_customer(),
             kind,
-        ),
+        )?,
         customer_from_order: true,
     })
 }
 
 /// Stands in until the handler has looked up the order's customer.
 fn unknown_customer() -> CustomerFacts {
-    bare_customer(CustomerId::parse("unresolved").expect("valid id"))
+    bare_customer(CustomerId::parse("unresolved").expect("a constant, valid id"))
 }
 
 fn bare_customer(id: CustomerId) -> CustomerFacts {
@@ -322,18 +479,25 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
         let unit_price = match item.amount("price")? {
             None => None,
             Some(price) => {
-                let mut discount = 0;
+                let mut discount: i64 = 0;
                 for (j, alloc) in item.array("discount_allocations")?.iter().enumerate() {
                     let alloc_path = format!("{path}.discount_allocations[{j}]");
                     let alloc = Obj {
                         value: alloc,
                         path: &alloc_path,
                     };
-                    discount += alloc.amount("amount")?.map_or(0, |a| a.ten_thousandths);
+                    discount = discount
+                        .checked_add(alloc.amount("amount")?.map_or(0, |a| a.ten_thousandths))
+                        .ok_or_else(|| too_large(&alloc, "amount"))?;
                 }
-                let paid = price.ten_thousandths * quantity as i64 - discount;
+                let paid = price
+                    .ten_thousandths
+                    .checked_mul(i64::from(quantity))
+                    .ok_or_else(|| too_large(&item, "quantity"))?
+                    .checked_sub(discount)
+                    .ok_or_else(|| too_large(&item, "discount_allocations"))?;
                 let minor_unit = 10_i64.pow(4 - currency.minor_digits());
-                let per_unit = (paid / quantity as i64) / minor_unit * minor_unit;
+                let per_unit = (paid / i64::from(quantity)) / minor_unit * minor_unit;
                 Some(money(
                     &item,
                     "price",
@@ -361,6 +525,11 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
         total,
         lines,
     })
+}
+
+/// Money arithmetic that does not fit: refused, naming the field, never wrapped or panicking.
+fn too_large(obj: &Obj<'_>, name: &str) -> PayloadError {
+    PayloadError::new(obj.field_path(name), "makes an amount too large to count")
 }
 
 /// The line's sku, or a stable stand-in when the product has none.
@@ -495,6 +664,7 @@ mod tests {
         ))
         .unwrap()
     }
+    const DOMAIN: &str = "demo.myshopify.com";
     fn shop() -> ShopId {
         ShopId::parse("demo").unwrap()
     }
@@ -502,15 +672,7 @@ mod tests {
         t.parse().unwrap()
     }
     fn mapped(route: EventType, topic: &str, name: &str) -> Inbound {
-        map(
-            &shop(),
-            route,
-            topic,
-            EventId::parse("shopify:1").unwrap(),
-            None,
-            &fixture(name),
-        )
-        .unwrap()
+        map(&shop(), DOMAIN, route, topic, None, &fixture(name)).unwrap()
     }
     fn applied(route: EventType, topic: &str, name: &str) -> (ShopEvent, bool) {
         match mapped(route, topic, name) {
@@ -684,9 +846,9 @@ mod tests {
         // Triggered-At orders updates when Shopify sends it.
         let later = map(
             &shop(),
+            DOMAIN,
             EventType::AddressChanged,
             "customers/update",
-            EventId::parse("s:2").unwrap(),
             Some(ts("2026-11-09T00:00:00Z")),
             &fixture("customers-update-same-address.json"),
         )
@@ -705,7 +867,8 @@ mod tests {
                 "customers-redact.json"
             ),
             Inbound::Erase {
-                customer: CustomerId::parse("7390412345678").unwrap()
+                customer: CustomerId::parse("7390412345678").unwrap(),
+                orders: vec![OrderId::parse("5912345678901").unwrap()],
             }
         );
         assert_eq!(
@@ -746,9 +909,9 @@ mod tests {
         order["total_price"] = serde_json::json!("lots");
         let err = map(
             &shop(),
+            DOMAIN,
             EventType::OrderPlaced,
             "orders/create",
-            EventId::parse("s:1").unwrap(),
             None,
             order.to_string().as_bytes(),
         )
@@ -758,14 +921,212 @@ mod tests {
         order["line_items"][1]["quantity"] = serde_json::json!(0);
         let err = map(
             &shop(),
+            DOMAIN,
             EventType::OrderPlaced,
             "orders/create",
-            EventId::parse("s:1").unwrap(),
             None,
             order.to_string().as_bytes(),
         )
         .unwrap_err();
         assert_eq!(err.field, "line_items[1].quantity");
+    }
+
+    fn refused(route: EventType, topic: &str, body: &[u8]) -> String {
+        map(&shop(), DOMAIN, route, topic, None, body)
+            .expect_err(topic)
+            .field
+    }
+    fn edited(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut value: serde_json::Value = serde_json::from_slice(&fixture(name)).unwrap();
+        edit(&mut value);
+        value.to_string().into_bytes()
+    }
+
+    #[test]
+    fn bodies_must_fit_their_topic() {
+        let address = EventType::AddressChanged;
+        let order = fixture("orders-create.json");
+        assert_eq!(
+            refused(address, "customers/redact", &order),
+            "shop_domain",
+            "an order body posted as a redact erases nothing"
+        );
+        let other_shop = edited("customers-redact.json", |v| {
+            v["shop_domain"] = "someone-else.myshopify.com".into()
+        });
+        assert_eq!(
+            refused(address, "customers/redact", &other_shop),
+            "shop_domain"
+        );
+        let no_orders = edited("customers-redact.json", |v| {
+            v.as_object_mut().unwrap().remove("orders_to_redact");
+        });
+        assert_eq!(
+            refused(address, "customers/redact", &no_orders),
+            "orders_to_redact"
+        );
+        assert_eq!(
+            refused(address, "customers/update", &order),
+            "admin_graphql_api_id"
+        );
+        let bare_order = edited("orders-create.json", |v| {
+            v.as_object_mut().unwrap().remove("admin_graphql_api_id");
+        });
+        assert_eq!(
+            refused(address, "customers/update", &bare_order),
+            "line_items"
+        );
+        assert_eq!(
+            refused(address, "customers/data_request", &order),
+            "shop_domain"
+        );
+        assert_eq!(refused(address, "shop/redact", &order), "shop_domain");
+        assert_eq!(
+            refused(address, "shop/redact", &fixture("customers-redact.json")),
+            "customer"
+        );
+        assert_eq!(
+            refused(
+                EventType::OrderPlaced,
+                "orders/create",
+                &fixture("customers-update-moved.json")
+            ),
+            "admin_graphql_api_id"
+        );
+        assert_eq!(
+            refused(
+                EventType::OrderReturned,
+                "refunds/create",
+                &fixture("fulfillment-events-create-delivered.json")
+            ),
+            "admin_graphql_api_id"
+        );
+        let bare_customer = edited("customers-update-moved.json", |v| {
+            v.as_object_mut().unwrap().remove("admin_graphql_api_id");
+        });
+        assert_eq!(
+            refused(
+                EventType::OrderDelivered,
+                "fulfillments/update",
+                &bare_customer
+            ),
+            "order_id"
+        );
+        assert_eq!(
+            refused(
+                address,
+                "customers_email_marketing_consent/update",
+                &fixture("customers-update-moved.json")
+            ),
+            "customer_id"
+        );
+    }
+
+    #[test]
+    fn events_are_keyed_by_the_bodys_own_ids() {
+        let (refund, _) = applied(
+            EventType::OrderReturned,
+            "refunds/create",
+            "refunds-create-partial.json",
+        );
+        assert_eq!(refund.id.as_str(), "shopify:refund:9600000000001");
+        assert!(
+            matches!(&refund.kind, EventKind::OrderReturned { facts, .. } if facts.event_id == refund.id),
+            "the refund is counted once on the order, whatever the header said"
+        );
+        let (order, _) = applied(
+            EventType::OrderPlaced,
+            "orders/create",
+            "orders-create.json",
+        );
+        let updated = ts("2026-11-02T09:14:06+01:00").as_second();
+        assert_eq!(
+            order.id.as_str(),
+            format!("shopify:order:5912345678901:{updated}")
+        );
+        let (delivered, _) = applied(
+            EventType::OrderDelivered,
+            "fulfillment_events/create",
+            "fulfillment-events-create-delivered.json",
+        );
+        assert_eq!(
+            delivered.id.as_str(),
+            "shopify:fulfillment_event:6100000000003"
+        );
+        let (customer, _) = applied(
+            EventType::AddressChanged,
+            "customers/update",
+            "customers-update-moved.json",
+        );
+        assert!(
+            customer
+                .id
+                .as_str()
+                .starts_with("shopify:customer:7390412345678:")
+        );
+    }
+
+    #[test]
+    fn an_old_body_cannot_pass_for_new_with_a_fresh_header() {
+        let event = |triggered: &str| match map(
+            &shop(),
+            DOMAIN,
+            EventType::AddressChanged,
+            "customers/update",
+            Some(ts(triggered)),
+            &fixture("customers-update-same-address.json"),
+        )
+        .unwrap()
+        {
+            Inbound::Apply { event, .. } => event,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            event("2026-11-28T00:00:00Z").occurred_at,
+            ts("2026-11-10T12:00:00+01:00"),
+            "the signed updated_at, not the unsigned header"
+        );
+        let (placed, _) = applied(
+            EventType::OrderPlaced,
+            "orders/create",
+            "orders-create.json",
+        );
+        assert_eq!(placed.occurred_at, ts("2026-11-02T09:14:03+01:00"));
+    }
+
+    #[test]
+    fn extreme_values_are_refused_by_field_not_a_crash() {
+        let placed = EventType::OrderPlaced;
+        let huge = edited("orders-create.json", |v| {
+            v["line_items"][0]["price"] = "999999999999.9999".into();
+            v["line_items"][0]["quantity"] = 100_000.into();
+        });
+        assert_eq!(
+            refused(placed, "orders/create", &huge),
+            "line_items[0].quantity"
+        );
+        let far = edited("orders-create.json", |v| {
+            v["processed_at"] = "9999-12-30T00:00:00Z".into()
+        });
+        assert_eq!(refused(placed, "orders/create", &far), "processed_at");
+        let long_id = "7".repeat(129);
+        let long = edited("orders-create.json", |v| v["id"] = long_id.clone().into());
+        assert_eq!(refused(placed, "orders/create", &long), "id");
+        let long_refund = edited("refunds-create-partial.json", |v| {
+            v["id"] = "9".repeat(120).into()
+        });
+        let Inbound::Apply { event, .. } = map(
+            &shop(),
+            DOMAIN,
+            EventType::OrderReturned,
+            "refunds/create",
+            None,
+            &long_refund,
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(event.id.as_str().chars().count() <= 128);
     }
 
     #[test]

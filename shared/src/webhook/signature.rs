@@ -37,6 +37,9 @@ pub enum SignatureError {
     NoSecret,
 }
 
+/// How far `webhook-timestamp` may be from now, either way (the Standard Webhooks default).
+const TOLERANCE_SECONDS: u64 = 5 * 60;
+
 /// Checks the headers and the signature over the raw body; returns the `webhook-id`.
 ///
 /// Several signatures in the header and several secrets for the shop are allowed, so a shop
@@ -67,6 +70,17 @@ pub fn verify_standard_webhook(
             .is_some_and(|(v, sig)| !v.is_empty() && !sig.is_empty())
     }) {
         return Err(SignatureError::MalformedHeader("webhook-signature"));
+    }
+
+    // Checked here, with arithmetic that cannot overflow, before the crate computes
+    // `now - timestamp` itself (which overflows for a timestamp like i64::MIN).
+    let timestamp = headers
+        .get("webhook-timestamp")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .ok_or(SignatureError::MalformedHeader("webhook-timestamp"))?;
+    if jiff::Timestamp::now().as_second().abs_diff(timestamp) > TOLERANCE_SECONDS {
+        return Err(SignatureError::Stale);
     }
 
     let mut usable = 0;
@@ -218,6 +232,30 @@ mod tests {
             verify_standard_webhook(&signed(SECRET, "m", now(), body), body, &[]),
             Err(SignatureError::NoSecret)
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_crash() {
+        let body = b"{}";
+        let secrets = [WebhookSecret::new(SECRET)];
+        for ts in [i64::MIN, i64::MIN + 1, i64::MAX, -1, 0] {
+            let mut h = signed(SECRET, "msg_1", now(), body);
+            h.insert("webhook-timestamp", ts.to_string().parse().unwrap());
+            assert_eq!(
+                verify_standard_webhook(&h, body, &secrets),
+                Err(SignatureError::Stale),
+                "{ts}"
+            );
+        }
+        for text in ["99999999999999999999", "-99999999999999999999", "1e9", ""] {
+            let mut h = signed(SECRET, "msg_1", now(), body);
+            h.insert("webhook-timestamp", text.parse().unwrap());
+            assert_eq!(
+                verify_standard_webhook(&h, body, &secrets),
+                Err(SignatureError::MalformedHeader("webhook-timestamp")),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -16,11 +16,10 @@
 use super::json::Obj;
 use super::platform::WooCommerceConnection;
 use super::shopify::guest_customer_id;
-use super::{Inbound, PayloadError};
+use super::{Inbound, PayloadError, body_event_id};
 use crate::domain::{
-    Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType,
-    ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ShopEvent, ShopId,
-    Sku, Timestamp,
+    Amount, Currency, CustomerFacts, CustomerId, Email, EventKind, EventType, ObservedAddress,
+    OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ShopEvent, ShopId, Sku, Timestamp,
 };
 use serde_json::Value;
 
@@ -52,13 +51,14 @@ pub fn map(
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {})", e.line())))?;
     let root = Obj::root(&value)?;
+    check_body_fits_topic(&root, topic)?;
     let source = format!("woocommerce:{topic}");
     let event = |key: String,
                  occurred_at: Timestamp,
                  customer: CustomerFacts,
                  kind: EventKind|
      -> Result<Inbound, PayloadError> {
-        let id = EventId::parse(key).map_err(|e| PayloadError::new("id", e))?;
+        let id = body_event_id("id", key)?;
         Ok(Inbound::Apply {
             event: ShopEvent {
                 id,
@@ -113,8 +113,7 @@ pub fn map(
             let customer = order_customer(shop, connection, &root)?;
             if status == "refunded" {
                 let facts = ReturnFacts {
-                    event_id: EventId::parse(format!("wc:order:{resource}:refunded"))
-                        .expect("valid id"),
+                    event_id: body_event_id("id", format!("wc:order:{resource}:refunded"))?,
                     returned_at: modified,
                     refund_total: root.amount("total")?,
                     scope: ReturnScope::Whole,
@@ -143,8 +142,7 @@ pub fn map(
                 let refund_id = refund.require_id("id")?;
                 let key = format!("wc:order:{resource}:refund:{refund_id}");
                 let facts = ReturnFacts {
-                    event_id: EventId::parse(key.clone())
-                        .map_err(|e| PayloadError::new(refund.field_path("id"), e))?,
+                    event_id: body_event_id(&refund.field_path("id"), key.clone())?,
                     // The payload carries no refund time; the order's modification is the closest.
                     returned_at: modified,
                     refund_total: refund.amount("total")?.map(|a| Amount {
@@ -177,6 +175,28 @@ pub fn map(
         _ => Ok(vec![Inbound::Ignored {
             reason: format!("topic {topic} is not used"),
         }]),
+    }
+}
+
+/// WooCommerce signs the body only; the topic is an unsigned header. So the body must be the
+/// resource its topic names: an order posted as `customer.updated` (or a customer as an order
+/// topic) is refused before it can change anything.
+fn check_body_fits_topic(root: &Obj<'_>, topic: &str) -> Result<(), PayloadError> {
+    let is_order = matches!(root.get("line_items"), Some(Value::Array(_)));
+    let misfit = |field: &str, what: &str| {
+        PayloadError::new(
+            field,
+            format!("{what}: the body does not fit the topic {topic}"),
+        )
+    };
+    match topic {
+        "order.created" | "order.updated" if !is_order => {
+            Err(misfit("line_items", "is required (an order has lines)"))
+        }
+        "customer.updated" | "customer.created" if is_order => {
+            Err(misfit("line_items", "belongs to an order"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -216,17 +236,23 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
         };
         let quantity = item.quantity("quantity")?;
         // Paid per unit, tax included: (line total + line tax) / quantity, rounded down.
-        let paid = item.amount("total")?.map(|t| {
-            t.ten_thousandths
-                + item
-                    .amount("total_tax")
-                    .ok()
-                    .flatten()
-                    .map_or(0, |x| x.ten_thousandths)
-        });
+        let paid = match item.amount("total")? {
+            None => None,
+            Some(total) => Some(
+                total
+                    .ten_thousandths
+                    .checked_add(item.amount("total_tax")?.map_or(0, |x| x.ten_thousandths))
+                    .ok_or_else(|| {
+                        PayloadError::new(
+                            item.field_path("total_tax"),
+                            "makes an amount too large to count",
+                        )
+                    })?,
+            ),
+        };
         let unit_price = paid
             .map(|p| Amount {
-                ten_thousandths: (p / quantity as i64) / minor_unit * minor_unit,
+                ten_thousandths: (p / i64::from(quantity)) / minor_unit * minor_unit,
             })
             .map(|a| {
                 a.in_currency(currency)
@@ -522,6 +548,84 @@ mod tests {
         assert!(
             matches!(out.as_slice(), [Inbound::Apply { event, .. }] if event.customer.marketing_consent.is_none())
         );
+    }
+
+    fn edited(name: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let mut value: Value = serde_json::from_slice(&fixture(name)).unwrap();
+        edit(&mut value);
+        value.to_string().into_bytes()
+    }
+
+    #[test]
+    fn long_order_and_refund_ids_get_hashed_keys_not_a_crash() {
+        for n in [111, 118, 128] {
+            let long = "4".repeat(n);
+            for name in [
+                "order-updated-refunded.json",
+                "order-updated-partial-refund.json",
+            ] {
+                let body = edited(name, |v| {
+                    v["id"] = long.clone().into();
+                    for refund in v["refunds"].as_array_mut().unwrap() {
+                        refund["id"] = long.clone().into();
+                    }
+                });
+                let out = map(
+                    &ShopId::parse("demo").unwrap(),
+                    &connection(),
+                    EventType::OrderReturned,
+                    "order.updated",
+                    &body,
+                )
+                .unwrap();
+                for inbound in out {
+                    let Inbound::Apply { event, .. } = inbound else {
+                        panic!("{name}")
+                    };
+                    assert!(event.id.as_str().chars().count() <= 128, "{n} {name}");
+                    assert_eq!(event.order_id().unwrap().as_str(), long);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_must_fit_their_topic() {
+        let shop = ShopId::parse("demo").unwrap();
+        let err = map(
+            &shop,
+            &connection(),
+            EventType::AddressChanged,
+            "customer.updated",
+            &fixture("order-created.json"),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "line_items");
+        let err = map(
+            &shop,
+            &connection(),
+            EventType::OrderDelivered,
+            "order.updated",
+            &fixture("customer-updated-moved.json"),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "line_items");
+    }
+
+    #[test]
+    fn times_beyond_what_trouw_counts_name_the_field() {
+        let body = edited("order-created.json", |v| {
+            v["date_created_gmt"] = "9999-12-30T00:00:00".into();
+        });
+        let err = map(
+            &ShopId::parse("demo").unwrap(),
+            &connection(),
+            EventType::OrderPlaced,
+            "order.created",
+            &body,
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "date_created_gmt");
     }
 
     #[test]
