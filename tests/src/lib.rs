@@ -56,6 +56,8 @@ pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 pub const LINK_SECRET: &str = "test-link-secret";
 /// The secret the test stack signs admin sessions with (its own, as in the cloud).
 pub const SESSION_SECRET: &str = "test-only-admin-session-secret-0123456789";
+/// The key the test stack derives guest customer ids with.
+pub const GUEST_ID_SECRET: &str = "test-guest-id-secret";
 /// The marketers' pages in tests.
 pub const ADMIN_USER: &str = "marketing";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
@@ -110,6 +112,10 @@ pub struct StackOptions {
     /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
     /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
     pub dynamo_attempt_timeout: Duration,
+    /// The deployment's guest id secret (default [`GUEST_ID_SECRET`]).
+    pub guest_id_secret: &'static str,
+    /// The shop's id (default: a new unique one), e.g. the same shop in two deployments.
+    pub shop: Option<ShopId>,
 }
 
 impl Default for StackOptions {
@@ -120,6 +126,8 @@ impl Default for StackOptions {
             secrets_path: "/trouw/shops",
             with_sender: false,
             dynamo_attempt_timeout: Duration::from_millis(500),
+            guest_id_secret: GUEST_ID_SECRET,
+            shop: None,
         }
     }
 }
@@ -142,7 +150,10 @@ impl TestStack {
             .await
             .unwrap();
 
-        let shop = ShopId::parse(unique("shop")).unwrap();
+        let shop = options
+            .shop
+            .clone()
+            .unwrap_or_else(|| ShopId::parse(unique("shop")).unwrap());
         let ssm = aws_sdk_ssm::Client::new(&sdk);
         // Every secret lives in SSM as a SecureString, as in the cloud; the shop holds references.
         let prefix = format!("{}/{shop}", options.secrets_path);
@@ -213,7 +224,13 @@ impl TestStack {
         // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
         // `make dev`'s); it runs at the real time until a test sets it.
         let clock = Arc::new(trouw::clock::OffsetClock::default());
-        let webhooks = WebhookApp::new(&config, app_dynamo.clone(), ssm.clone(), clock.clone());
+        let webhooks = WebhookApp::new(
+            &config,
+            app_dynamo.clone(),
+            ssm.clone(),
+            clock.clone(),
+            Some(trouw::webhook::GuestIds::new(options.guest_id_secret)),
+        );
         let store = trouw::store::Store::new(dynamo.clone(), &table);
         let links = trouw::handlers::customer_links::LinksApp {
             store: store.clone(),
