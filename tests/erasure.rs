@@ -17,6 +17,8 @@ const CUSTOMER: &str = "7390412345678";
 /// Orders seeded beside the fixture's: more than one transaction holds.
 const SEEDED: usize = 150;
 const ORDER: &str = "5912345678901";
+/// An order of the customer's that trouw has not seen (its refund came first).
+const UNSEEN_ORDER: u64 = 5912345678999;
 /// Everything personal the fixtures and the seeded items say about the customer. The postal
 /// code as stored (compact) and as sent; a bare "1016" would also match times and hashes.
 const PERSONAL: [&str; 10] = [
@@ -365,6 +367,21 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
         "refunds-create-partial.json",
     )
     .await;
+    // A refund, with a note naming the customer, of an order trouw has not seen yet: parked.
+    let mut early =
+        serde_json::from_slice::<serde_json::Value>(&fixture("shopify/refunds-create-full.json"))
+            .unwrap();
+    early["id"] = serde_json::json!(9600000000999_u64);
+    early["order_id"] = serde_json::json!(UNSEEN_ORDER);
+    early["note"] = serde_json::json!("Anna de Vries: de borstel deed pijn");
+    let parked = stack
+        .post_shopify(
+            "order-returned",
+            "refunds/create",
+            early.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(parked.json()["status"], "parked", "{}", parked.body);
     let mut seeded = personal_messages(&stack);
     seeded.push(pending_reminder(&stack));
     seed(&stack, seeded).await;
@@ -392,9 +409,33 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
     let log_before = counted(&log_entries(&stack).await);
     assert!(log_before.len() >= 6, "{log_before:?}");
 
-    let answer = redact(&stack, &unique("redact")).await;
+    let mut body =
+        serde_json::from_slice::<serde_json::Value>(&fixture("shopify/customers-redact.json"))
+            .unwrap();
+    body["orders_to_redact"] = serde_json::json!([ORDER.parse::<u64>().unwrap(), UNSEEN_ORDER]);
+    let answer = stack
+        .send(stack.shopify_request(
+            "address-changed",
+            "customers/redact",
+            body.to_string().as_bytes(),
+            SHOPIFY_SECRET,
+            &unique("redact"),
+        ))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.json()["status"], "erased");
+    let still_parked = store
+        .parked_events(
+            &stack.shop,
+            &OrderId::parse(UNSEEN_ORDER.to_string()).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        still_parked.len(),
+        1,
+        "the parked refund still counts later"
+    );
 
     // What comes after the erasure: the sender's outcome (its rendered subject greets the
     // customer) and SES's report with its text.

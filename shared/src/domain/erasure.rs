@@ -13,7 +13,7 @@
 
 use super::{
     AddressHistory, Consent, Contact, CustomerProfile, DeliveryReport, MessageData, MessageRecord,
-    MessageStatus, Order, Timestamp,
+    MessageStatus, Order, OrderFact, ParkedEvent, Timestamp,
 };
 
 /// The erased profile and the orders that held personal data, to be written together.
@@ -132,6 +132,18 @@ pub fn erase_reports(reports: &[DeliveryReport]) -> Option<Vec<DeliveryReport>> 
     )
 }
 
+/// A platform event parked under an order without the words it may carry (a refund's note);
+/// `None` when it carries none. The return itself stays, so it still counts once its order
+/// arrives.
+pub fn erase_parked(parked: &ParkedEvent) -> Option<ParkedEvent> {
+    let mut erased = parked.clone();
+    match &mut erased.fact {
+        OrderFact::Returned { facts } => facts.reason = None,
+        OrderFact::Delivered { .. } => {}
+    }
+    (erased != *parked).then_some(erased)
+}
+
 /// How one message is erased: only its personal attributes change (the store writes them
 /// as an update, so a concurrent claim, outcome or SES report is never overwritten).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +244,35 @@ mod tests {
             points: 500,
         };
         assert_eq!(erase_message_data(&loyalty), None);
+    }
+
+    #[test]
+    fn a_parked_return_keeps_what_counts_and_loses_its_note() {
+        use crate::domain::{EventId, ReturnFacts, ReturnScope};
+        let parked = ParkedEvent {
+            event_id: EventId::parse("shopify:refund:1").unwrap(),
+            source: "shopify:refunds/create".into(),
+            occurred_at: t(1),
+            order_id: OrderId::parse("o1").unwrap(),
+            fact: OrderFact::Returned {
+                facts: ReturnFacts {
+                    event_id: EventId::parse("shopify:refund:1").unwrap(),
+                    returned_at: t(1),
+                    refund_total: None,
+                    scope: ReturnScope::Whole,
+                    reason: Some("Anna: de borstel deed pijn".into()),
+                },
+            },
+        };
+        let erased = erase_parked(&parked).unwrap();
+        let OrderFact::Returned { facts } = &erased.fact else {
+            panic!("still a return");
+        };
+        assert_eq!(
+            (facts.reason.as_deref(), &facts.scope),
+            (None, &ReturnScope::Whole)
+        );
+        assert_eq!(erase_parked(&erased), None);
     }
 
     #[test]

@@ -17,8 +17,8 @@ mod customer;
 mod decide;
 mod erasure;
 pub use erasure::{
-    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_profile,
-    erase_reports, profile_holds_personal_data,
+    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_parked,
+    erase_profile, erase_reports, profile_holds_personal_data,
 };
 mod event;
 mod feedback;

@@ -7,8 +7,8 @@ use super::summaries;
 use crate::domain::{
     ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
     DeliveryStatus, Email, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord,
-    MessageStatus, Order, OrderId, ParkedEvent, ShopId, ShopSettings, ShopifyConnection, Timestamp,
-    WooCommerceConnection, add_report, delivery_status,
+    MessageStatus, Order, OrderFact, OrderId, ParkedEvent, ShopId, ShopSettings, ShopifyConnection,
+    Timestamp, WooCommerceConnection, add_report, delivery_status,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -405,6 +405,76 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
         Ok(())
+    }
+
+    /// Every event parked under an order, expired or not (for an erasure).
+    pub async fn parked_events(
+        &self,
+        shop: &ShopId,
+        order: &OrderId,
+    ) -> Result<Vec<ParkedEvent>, StoreError> {
+        let mut parked = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :parked)")
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(keys::order_partition(shop, order)),
+                )
+                .expression_attribute_values(
+                    ":parked",
+                    AttributeValue::S(keys::PARKED_PREFIX.into()),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            for item in out.items.unwrap_or_default() {
+                parked.push(decode::<ParkedRecord>(item, "parked event")?.event);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(parked)
+    }
+
+    /// Replaces what a parked return says (its facts), if it is still parked: one applied
+    /// meanwhile is gone and stays gone.
+    pub async fn rewrite_parked(
+        &self,
+        shop: &ShopId,
+        parked: &ParkedEvent,
+    ) -> Result<(), StoreError> {
+        let OrderFact::Returned { facts } = &parked.fact else {
+            return Ok(());
+        };
+        let facts = serde_dynamo::to_attribute_value(facts)
+            .map_err(|e| StoreError::Corrupt(format!("parked event: {e}")))?;
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(
+                keys::parked_event(shop, &parked.order_id, &parked.event_id).to_item(),
+            ))
+            .update_expression("SET #facts = :facts")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#facts", "facts")
+            .expression_attribute_values(":facts", facts)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
     }
 
     /// The customer an order belongs to, if trouw has seen the order.

@@ -3,6 +3,7 @@
 //! Standard Webhooks, Shopify's and WooCommerce's own. Nothing here touches the store.
 
 pub mod canonical;
+pub mod guest;
 pub(crate) mod json;
 pub mod platform;
 pub mod shopify;
@@ -13,10 +14,11 @@ pub mod woocommerce;
 mod fuzz_tests;
 
 pub use canonical::{PayloadError, parse_canonical};
+pub use guest::GuestIds;
 pub use platform::{Platform, ShopifyConnection, WooCommerceConnection};
 pub use signature::{SignatureError, WebhookSecret, verify_standard_webhook};
 
-use crate::domain::{CustomerId, EventId, ShopEvent};
+use crate::domain::{CustomerId, EventId, OrderId, ShopEvent};
 
 /// What one delivery asks of trouw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +29,12 @@ pub enum Inbound {
         event: ShopEvent,
         customer_from_order: bool,
     },
-    /// Erase the customer's personal data (Shopify `customers/redact`).
-    Erase { customer: CustomerId },
+    /// Erase the customer's personal data (Shopify `customers/redact`), with the orders the
+    /// platform names (events parked under an order trouw has not seen are erased too).
+    Erase {
+        customer: CustomerId,
+        orders: Vec<OrderId>,
+    },
     /// A customer asked the shop for their data (Shopify `customers/data_request`): logged for
     /// the shop to answer.
     DataRequest {

@@ -2,43 +2,16 @@
 //! and logout. Every login is checked in one place, [`AdminApp::check_login`]; the session
 //! cookie is in `session`, the form token in `csrf`.
 
-use super::AdminApp;
 use super::guard::{Outcome, busy};
 use super::render::{Lang, json_error, merge, redirect};
 use super::session::clear_session_cookie;
+use super::{AdminApp, AdminAuth, LoginCheck};
 use crate::domain::ShopId;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use sha2::Sha256;
-
-/// Who may log in.
-pub enum AdminAuth {
-    /// The deployment's Cognito user pool: each marketer has their own account there (password
-    /// policy, disabling, resets in the console); trouw checks a login with `InitiateAuth`
-    /// (`USER_PASSWORD_AUTH`) and keeps its own signed session afterwards.
-    Cognito {
-        client: aws_sdk_cognitoidentityprovider::Client,
-        /// The app client (no secret) that allows `USER_PASSWORD_AUTH`.
-        client_id: String,
-    },
-    /// One user name and password: the local stack (`ADMIN_USER` / `ADMIN_PASSWORD`).
-    Password { user: String, password: String },
-}
-
-/// What a login attempt came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum LoginCheck {
-    Accepted,
-    /// The password was right and Cognito asks for the TOTP code; its `Session`.
-    Challenge(String),
-    Refused,
-    /// The account must first be finished in Cognito (a new password, MFA set-up).
-    Unfinished,
-    /// Cognito did not answer (throttled, down): try again.
-    Unavailable(String),
-}
 
 impl AdminApp {
     /// The MAC of the code form's challenge and the local password check.
@@ -268,17 +241,6 @@ pub(super) enum Visitor {
     /// Basic credentials while their user name or address waits.
     Wait(u64),
     Unavailable,
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

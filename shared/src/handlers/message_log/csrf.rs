@@ -5,8 +5,7 @@
 //! the cookie nor compute the token.
 
 use super::AdminApp;
-use super::auth::{hex, unhex};
-use super::session::cookie;
+use super::session::{cookie, hex, unhex};
 use hmac::Mac;
 use lambda_http::Request;
 

@@ -4,7 +4,7 @@
 //! nothing is checked.
 
 use super::AdminApp;
-use super::auth::LoginCheck;
+use super::LoginCheck;
 use super::mfa::Challenge;
 use super::render::{Lang, json_error, merge, redirect};
 use super::throttle::{Attempt, Gate};

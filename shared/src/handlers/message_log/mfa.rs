@@ -5,7 +5,9 @@
 //! minutes (as long as Cognito's own session), so that nothing is stored server-side.
 
 use super::AdminApp;
-use super::auth::{AdminAuth, LoginCheck, hex, unhex};
+use super::AdminAuth;
+use super::LoginCheck;
+use super::session::{hex, unhex};
 use base64::Engine;
 use hmac::Mac;
 use serde_json::{Value, json};

@@ -31,8 +31,6 @@ mod render;
 mod session;
 mod throttle;
 
-pub use auth::AdminAuth;
-
 use crate::clock::Clock;
 use crate::domain::ShopId;
 use crate::shops::ShopDirectory;
@@ -40,6 +38,33 @@ use crate::store::Store;
 use lambda_http::{Body, Request, Response};
 use render::{Lang, json_error, pages};
 use std::sync::Arc;
+
+/// Who may log in.
+pub enum AdminAuth {
+    /// The deployment's Cognito user pool: each marketer has their own account there (password
+    /// policy, disabling, resets in the console); trouw checks a login with `InitiateAuth`
+    /// (`USER_PASSWORD_AUTH`) and keeps its own signed session afterwards.
+    Cognito {
+        client: aws_sdk_cognitoidentityprovider::Client,
+        /// The app client (no secret) that allows `USER_PASSWORD_AUTH`.
+        client_id: String,
+    },
+    /// One user name and password: the local stack (`ADMIN_USER` / `ADMIN_PASSWORD`).
+    Password { user: String, password: String },
+}
+
+/// What a login attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum LoginCheck {
+    Accepted,
+    /// The password was right and Cognito asks for the TOTP code; its `Session`.
+    Challenge(String),
+    Refused,
+    /// The account must first be finished in Cognito (a new password, MFA set-up).
+    Unfinished,
+    /// Cognito did not answer (throttled, down): try again.
+    Unavailable(String),
+}
 
 pub struct AdminApp {
     pub store: Store,

@@ -4,8 +4,7 @@
 //! or a password reset moves it on, which ends every earlier session. With the local password,
 //! the signature also covers the configured password, so changing it ends every session too.
 
-use super::AdminApp;
-use super::auth::{AdminAuth, hex, unhex};
+use super::{AdminApp, AdminAuth};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use lambda_http::Request;
@@ -96,4 +95,15 @@ pub(super) fn cookie(req: &Request, name: &str) -> Option<String> {
                 .and_then(|rest| rest.strip_prefix('='))
                 .map(str::to_owned)
         })
+}
+
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
