@@ -419,7 +419,9 @@ async fn detail_timeline_and_overview_answer_what_was_sent_and_the_nps() {
             &trouw::domain::CustomerId::parse("cus-8812").unwrap(),
             &trouw::domain::OrderId::parse(order_id.as_str()).unwrap(),
         );
-        let answer = get(&stack, &format!("/s/{token}?score={score}"), None).await;
+        let answer = stack
+            .post_form(&format!("/s/{token}"), &[("score", &score.to_string())])
+            .await;
         assert_eq!(answer.status, 200);
     }
     let overview = admin(&stack, &format!("/admin?{}&lang=en", period())).await;

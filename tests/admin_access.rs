@@ -87,6 +87,7 @@ async fn serve(stack: &TestStack, admin: AdminApp) -> String {
         stack.dynamo.clone(),
         aws_sdk_ssm::Client::new(&stack.sdk),
         stack.clock(),
+        None,
     );
     let services = Arc::new(trouw_local::gateway::Services {
         webhooks,

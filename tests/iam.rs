@@ -1,6 +1,7 @@
 //! Each function's IAM policy in `infra/template.yaml` reads exactly the SSM parameters the
 //! function needs: the webhook functions the shops' webhook secrets (SecretsPathPrefix's
-//! `shops/` path) and nothing else, the link functions the link secret parameter itself,
+//! `shops/` path) and nothing else (the order functions also the guest id secret parameter),
+//! the link functions the link secret parameter itself,
 //! message-log the session secret parameter itself, the rest none.
 
 use serde_yaml_ng::Value;
@@ -69,11 +70,19 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
         set(&["ssm:GetParameter"]),
         set(&[&format!("!Sub {PARAMETER}${{SessionSecretParameter}}")]),
     );
+    // The order functions also derive guest customer ids, with their own secret.
+    let order_secrets = (
+        set(&["ssm:GetParameters", "ssm:GetParameter"]),
+        set(&[
+            &format!("!Sub {PARAMETER}${{SecretsPathPrefix}}shops/*"),
+            &format!("!Sub {PARAMETER}${{GuestIdSecretParameter}}"),
+        ]),
+    );
     let nothing = (BTreeSet::new(), BTreeSet::new());
     let expected = BTreeMap::from([
-        ("OrderPlacedFunction".to_owned(), shop_secrets.clone()),
-        ("OrderDeliveredFunction".to_owned(), shop_secrets.clone()),
-        ("OrderReturnedFunction".to_owned(), shop_secrets.clone()),
+        ("OrderPlacedFunction".to_owned(), order_secrets.clone()),
+        ("OrderDeliveredFunction".to_owned(), order_secrets.clone()),
+        ("OrderReturnedFunction".to_owned(), order_secrets),
         ("AddressChangedFunction".to_owned(), shop_secrets),
         ("SendMessagesFunction".to_owned(), link_secret.clone()),
         ("RunScheduleFunction".to_owned(), link_secret.clone()),

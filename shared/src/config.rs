@@ -108,3 +108,31 @@ async fn secret(ssm: &aws_sdk_ssm::Client, local: &str, parameter: &str) -> Resu
         .and_then(|p| p.value)
         .ok_or_else(|| format!("{name} is empty"))
 }
+
+/// The key guest customer ids are derived with: `GUEST_ID_SECRET` (local development) or the
+/// SSM SecureString named by `GUEST_ID_SECRET_PARAMETER` (deployments: only the functions that
+/// take orders have it). `None` when neither is set: that function makes no guest ids.
+pub async fn guest_ids(
+    ssm: &aws_sdk_ssm::Client,
+) -> Result<Option<crate::webhook::GuestIds>, String> {
+    if let Ok(secret) = std::env::var("GUEST_ID_SECRET")
+        && !secret.is_empty()
+    {
+        return Ok(Some(crate::webhook::GuestIds::new(secret)));
+    }
+    let Ok(parameter) = std::env::var("GUEST_ID_SECRET_PARAMETER") else {
+        return Ok(None);
+    };
+    let secret = ssm
+        .get_parameter()
+        .name(&parameter)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| format!("reading {parameter}: {e}"))?
+        .parameter
+        .and_then(|p| p.value)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("{parameter} is empty"))?;
+    Ok(Some(crate::webhook::GuestIds::new(secret)))
+}

@@ -16,7 +16,8 @@ pub enum Fault {
     Throttle,
     /// Never answer (the client's timeout fires). Bounded: gives up after 30 s.
     Hang,
-    /// SES v2 refusing the message for good: 400 MessageRejected.
+    /// SES v2 refusing the message for good: 400 MessageRejected, quoting the recipient as
+    /// the SES sandbox does for an unverified address.
     Reject,
 }
 
@@ -111,13 +112,28 @@ async fn forward(
                 .unwrap();
         }
         Some(Fault::Reject) => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(|c| c.to_bytes())
+                .unwrap_or_default();
+            let to = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| {
+                    v["Destination"]["ToAddresses"][0]
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            let message = serde_json::json!({
+                "message": format!("Email address is not verified. The following identities failed the check in region EU-WEST-1: {to}")
+            });
             return hyper::Response::builder()
                 .status(400)
                 .header("content-type", "application/json")
                 .header("x-amzn-errortype", "MessageRejected")
-                .body(Full::new(Bytes::from_static(
-                    br#"{"message":"Email address is not verified."}"#,
-                )))
+                .body(Full::new(Bytes::from(message.to_string())))
                 .unwrap();
         }
         Some(Fault::Throttle) => {

@@ -56,6 +56,8 @@ pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 pub const LINK_SECRET: &str = "test-link-secret";
 /// The secret the test stack signs admin sessions with (its own, as in the cloud).
 pub const SESSION_SECRET: &str = "test-only-admin-session-secret-0123456789";
+/// The key the test stack derives guest customer ids with.
+pub const GUEST_ID_SECRET: &str = "test-guest-id-secret";
 /// The marketers' pages in tests.
 pub const ADMIN_USER: &str = "marketing";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
@@ -110,6 +112,10 @@ pub struct StackOptions {
     /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
     /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
     pub dynamo_attempt_timeout: Duration,
+    /// The deployment's guest id secret (default [`GUEST_ID_SECRET`]).
+    pub guest_id_secret: &'static str,
+    /// The shop's id (default: a new unique one), e.g. the same shop in two deployments.
+    pub shop: Option<ShopId>,
 }
 
 impl Default for StackOptions {
@@ -120,6 +126,8 @@ impl Default for StackOptions {
             secrets_path: "/trouw/shops",
             with_sender: false,
             dynamo_attempt_timeout: Duration::from_millis(500),
+            guest_id_secret: GUEST_ID_SECRET,
+            shop: None,
         }
     }
 }
@@ -142,7 +150,10 @@ impl TestStack {
             .await
             .unwrap();
 
-        let shop = ShopId::parse(unique("shop")).unwrap();
+        let shop = options
+            .shop
+            .clone()
+            .unwrap_or_else(|| ShopId::parse(unique("shop")).unwrap());
         let ssm = aws_sdk_ssm::Client::new(&sdk);
         // Every secret lives in SSM as a SecureString, as in the cloud; the shop holds references.
         let prefix = format!("{}/{shop}", options.secrets_path);
@@ -213,7 +224,13 @@ impl TestStack {
         // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
         // `make dev`'s); it runs at the real time until a test sets it.
         let clock = Arc::new(trouw::clock::OffsetClock::default());
-        let webhooks = WebhookApp::new(&config, app_dynamo.clone(), ssm.clone(), clock.clone());
+        let webhooks = WebhookApp::new(
+            &config,
+            app_dynamo.clone(),
+            ssm.clone(),
+            clock.clone(),
+            Some(trouw::webhook::GuestIds::new(options.guest_id_secret)),
+        );
         let store = trouw::store::Store::new(dynamo.clone(), &table);
         let links = trouw::handlers::customer_links::LinksApp {
             store: store.clone(),
@@ -405,6 +422,20 @@ impl TestStack {
         self.send(request).await
     }
 
+    /// Posts a form (`application/x-www-form-urlencoded`) to `path`, as a browser submits one.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Answer {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        self.send(
+            http::Request::post(format!("{}{path}", self.base_url))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.into())
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn send(&self, request: http::Request<http_body_util::Full<bytes::Bytes>>) -> Answer {
         send(&self.http, request).await.expect("gateway answers")
     }
@@ -468,6 +499,30 @@ pub fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// Runs futures concurrently on this task, answers in order (no extra dependency).
+pub async fn join_all<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.into_iter().map(Box::pin).enumerate().collect();
+    let mut results: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|(i, f)| match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => {
+                results[*i] = Some(v);
+                false
+            }
+            std::task::Poll::Pending => true,
+        });
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    results.into_iter().map(Option::unwrap).collect()
+}
+
 /// A contract example from `shared/contracts/examples` (a verbatim copy of the canonical
 /// contracts; `contracts_match_the_reference` checks it).
 pub fn example(route: &str) -> Value {
@@ -490,6 +545,31 @@ pub async fn emails_to(to: &str) -> Vec<String> {
     trouw_local::client::moto_emails_to(&http_client(), &local_aws().endpoint, to)
         .await
         .unwrap()
+}
+
+/// Every email moto's SES received, as (recipients, raw MIME), oldest first. One read of moto's
+/// whole state (`/moto-api/data.json`, slow once the suite has filled moto): read once and
+/// filter, rather than once per recipient.
+pub async fn all_emails() -> Vec<(Vec<String>, String)> {
+    let request = http::Request::get(format!("{}/moto-api/data.json", local_aws().endpoint))
+        .body(Default::default())
+        .unwrap();
+    let answer = send(&http_client(), request).await.unwrap();
+    let data: Value = serde_json::from_str(&answer.body).unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| {
+            let to = m["destinations"]
+                .as_array()?
+                .iter()
+                .filter_map(|d| d.as_str().map(str::to_owned))
+                .collect();
+            Some((to, m["raw_data"].as_str()?.to_owned()))
+        })
+        .collect()
 }
 
 impl TestStack {

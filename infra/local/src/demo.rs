@@ -22,6 +22,8 @@ pub const DEFAULT_LINK_SECRET: &str = "local-only-link-secret";
 /// Local-only default for `ADMIN_SESSION_SECRET`, the key the marketers' sessions are signed
 /// with (its own, never the link secret's).
 pub const DEFAULT_ADMIN_SESSION_SECRET: &str = "local-only-admin-session-secret-0123456789";
+/// Local-only default for `GUEST_ID_SECRET`, the key guest customer ids are derived with.
+pub const DEFAULT_GUEST_ID_SECRET: &str = "local-only-guest-id-secret";
 
 /// The demo secrets' variables and their local defaults.
 pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 3] = [

@@ -170,12 +170,23 @@ pub async fn first_months_with_orders(
                 let raw = emails_to(stack, email).await?.join("\n");
                 let url = survey_link(&raw, &stack.api, score)
                     .ok_or("no survey link in the customer's emails")?;
-                let request = http::Request::get(url)
+                // The link opens a page that submits the chosen score at once (a browser
+                // runs its script): open it, then post the score as the page does.
+                let request = http::Request::get(url.as_str())
                     .body(Full::new(Bytes::new()))
                     .map_err(|e| e.to_string())?;
                 let answer = send(stack.client, request).await?;
                 if answer.status != 200 {
                     return Err(format!("the survey link answered {}", answer.status));
+                }
+                let action = url.split('?').next().unwrap_or_default();
+                let request = http::Request::post(action)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Full::new(Bytes::from(format!("score={score}"))))
+                    .map_err(|e| e.to_string())?;
+                let answer = send(stack.client, request).await?;
+                if answer.status != 200 {
+                    return Err(format!("the survey answer got {}", answer.status));
                 }
             }
         }

@@ -11,4 +11,4 @@ pub mod rows;
 
 pub use filters::{Format, MessageFilter, QueryError};
 pub use overview::{Overview, overview};
-pub use rows::{MessageRow, mask_email, status_word};
+pub use rows::{MessageRow, mask_addresses_in, mask_email, shown_text, status_word};

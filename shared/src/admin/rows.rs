@@ -46,6 +46,7 @@ impl MessageRow {
                 .reason
                 .clone()
                 .or_else(|| message.error.clone())
+                .map(|text| shown_text(&text, reveal))
                 .or_else(|| message.deferred_until.map(|until| format!("until {until}"))),
             subject: message.subject.clone(),
             key: message.intent.key.clone(),
@@ -82,6 +83,60 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// Free text from SES (a rejection's error, a bounce's diagnostic, a rendering failure) as a
+/// marketer sees it: any address it quotes is masked like the address column, unless revealed.
+pub fn shown_text(text: &str, reveal: bool) -> String {
+    if reveal {
+        text.to_owned()
+    } else {
+        mask_addresses_in(text)
+    }
+}
+
+/// Masks every email address inside `text` (`550 <anna.devries@example.nl>: unknown` becomes
+/// `550 <a***@example.nl>: unknown`): a run of address characters around an `@` with a dotted
+/// domain after it.
+pub fn mask_addresses_in(text: &str) -> String {
+    fn local_char(c: char) -> bool {
+        c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+    }
+    fn domain_char(c: char) -> bool {
+        c.is_alphanumeric() || c == '-' || c == '.'
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '@' {
+            i += 1;
+            continue;
+        }
+        let mut start = i;
+        while start > copied && local_char(chars[start - 1]) {
+            start -= 1;
+        }
+        let mut end = i + 1;
+        while end < chars.len() && domain_char(chars[end]) {
+            end += 1;
+        }
+        // A sentence may end right after the address.
+        while end > i + 1 && chars[end - 1] == '.' {
+            end -= 1;
+        }
+        let domain: String = chars[i + 1..end].iter().collect();
+        if start < i && domain.contains('.') {
+            out.extend(&chars[copied..start]);
+            let address: String = chars[start..end].iter().collect();
+            out.push_str(&mask_email(&address));
+            copied = end;
+        }
+        i = end.max(i + 1);
+    }
+    out.extend(&chars[copied..]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +146,33 @@ mod tests {
         assert_eq!(mask_email("anna.devries@example.nl"), "a***@example.nl");
         assert_eq!(mask_email("é@x.nl"), "é***@x.nl");
         assert_eq!(mask_email("nonsense"), "***");
+    }
+
+    #[test]
+    fn addresses_quoted_in_ses_texts_are_masked() {
+        assert_eq!(
+            mask_addresses_in(
+                "MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: anna.devries@example.nl, Winkel <winkel@demo.trouw.test>."
+            ),
+            "MessageRejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: a***@example.nl, Winkel <w***@demo.trouw.test>."
+        );
+        assert_eq!(
+            mask_addresses_in("smtp; 550 5.1.1 <Jan+shop@Example.NL>: Recipient address rejected"),
+            "smtp; 550 5.1.1 <J***@Example.NL>: Recipient address rejected"
+        );
+        assert_eq!(mask_addresses_in("é.ü@x.nl"), "é***@x.nl");
+        // Nothing that is not an address changes.
+        for text in [
+            "Permanent General",
+            "user @ host",
+            "a@b",
+            "@example.nl",
+            "",
+            "5 @ 3.95",
+        ] {
+            assert_eq!(mask_addresses_in(text), text);
+        }
+        assert_eq!(shown_text("anna@example.nl", true), "anna@example.nl");
+        assert_eq!(shown_text("anna@example.nl", false), "a***@example.nl");
     }
 }

@@ -4,8 +4,9 @@
 //!   unsubscribes: the RFC 8058 one-click body `List-Unsubscribe=One-Click` stops all
 //!   non-transactional mail of that shop at once, the page's buttons send `scope=promotional`
 //!   or `scope=all`.
-//! - `GET /s/{token}?score=N` records a survey score and thanks the customer, with a comment
-//!   form that posts to `POST /s/{token}`.
+//! - `GET /s/{token}?score=N` shows the answer with that score chosen and changes nothing;
+//!   `POST /s/{token}` with `score` (and optionally `comment`) records it and thanks the
+//!   customer, with a comment form that posts `comment` alone.
 //! - `GET /r/{token}` shows a lapsed customer the "keep me" button and the two-question survey;
 //!   `POST /r/{token}` records `action=keep` or `action=answer` (`reason`, `comment`).
 //!
@@ -124,9 +125,13 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
     }
 }
 
-/// `GET /s/{token}?score=N`: records the answer (the latest within 7 days counts, so opening
-/// the link twice is harmless) and thanks the customer in their language, with a form for a
-/// comment. `POST /s/{token}` with `comment=...` adds the comment.
+/// `GET /s/{token}?score=N` (the survey email's links) only shows the answer, that score
+/// chosen, with a button and a comment field: mail scanners open every link, and a scanner's
+/// visit must not become the customer's answer (nor an apology and a detractor alert). A
+/// small script submits the form at once, so a person still answers in one click; a scanner
+/// that runs no scripts records nothing. `POST /s/{token}` with `score` (and optionally
+/// `comment`) records the answer (the latest within 7 days counts); `POST` with only `comment`
+/// adds a comment from the thank-you page.
 async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
     let Some((shop, customer, order_id)) = app.links.verify_survey(token) else {
         tracing::warn!(outcome = "invalid_token", "survey link refused");
@@ -141,63 +146,101 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
     let words = SurveyWords::for_locale(locale);
     let shop_name = escape(&settings.name);
     let now = app.clock.now();
-    let (kind, id) = match *req.method() {
+    match *req.method() {
         http::Method::GET => {
-            let score = req
-                .uri()
-                .query()
-                .and_then(|q| {
-                    form_urlencoded::parse(q.as_bytes())
-                        .find(|(k, _)| k == "score")
-                        .map(|(_, v)| v.into_owned())
-                })
-                .and_then(|s| s.parse::<u8>().ok())
-                .filter(|s| *s <= 10);
-            let Some(score) = score else {
+            let score = req.uri().query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "score")
+                    .map(|(_, v)| v.into_owned())
+            });
+            let Some(score) = score.as_deref().and_then(parse_score) else {
                 return page(400, locale, &format!("<p>{}</p>", words.pick_score));
             };
-            let minute = (now.as_second() / 60).to_string();
-            let id = EventId::derived("survey", &[order_id.as_str(), &score.to_string(), &minute]);
-            (EventKind::SurveyAnswered { order_id, score }, id)
+            tracing::info!(outcome = "survey_shown", "survey answer page shown");
+            answer_page(locale, &shop_name, &words, score)
         }
         http::Method::POST => {
             let form = form_fields(req);
-            let comment = match comment_field(&form) {
-                Ok(Some(comment)) => comment,
-                Ok(None) | Err(()) => {
-                    return page(400, locale, &format!("<p>{}</p>", words.comment_needed));
-                }
+            let score = match form.iter().find(|(k, _)| k == "score") {
+                None => None,
+                Some((_, v)) => match parse_score(v) {
+                    Some(score) => Some(score),
+                    None => return page(400, locale, &format!("<p>{}</p>", words.pick_score)),
+                },
             };
-            let id = EventId::derived(
-                "survey-comment",
-                &[order_id.as_str(), &fingerprint(&comment)],
-            );
-            (EventKind::SurveyCommented { order_id, comment }, id)
+            let Ok(comment) = comment_field(&form) else {
+                return page(400, locale, &format!("<p>{}</p>", words.comment_needed));
+            };
+            if score.is_none() && comment.is_none() {
+                return page(400, locale, &format!("<p>{}</p>", words.comment_needed));
+            }
+            if let Some(score) = score {
+                let minute = (now.as_second() / 60).to_string();
+                let id =
+                    EventId::derived("survey", &[order_id.as_str(), &score.to_string(), &minute]);
+                let kind = EventKind::SurveyAnswered {
+                    order_id: order_id.clone(),
+                    score,
+                };
+                if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
+                    return response;
+                }
+                tracing::info!(outcome = "survey_answered", "survey answer recorded");
+            }
+            if let Some(comment) = comment {
+                let id = EventId::derived(
+                    "survey-comment",
+                    &[order_id.as_str(), &fingerprint(&comment)],
+                );
+                let kind = EventKind::SurveyCommented { order_id, comment };
+                if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
+                    return response;
+                }
+                tracing::info!(outcome = "survey_commented", "survey comment recorded");
+                return page(
+                    200,
+                    locale,
+                    &format!("<h1>{shop_name}</h1><p>{}</p>", words.comment_thanks),
+                );
+            }
+            page(
+                200,
+                locale,
+                &format!(
+                    "<h1>{shop_name}</h1><p>{}</p><form method=\"post\"><p><label for=\"comment\">{}</label></p><p><textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"{MAX_COMMENT}\"></textarea></p><button type=\"submit\">{}</button></form>",
+                    words.thanks, words.comment_label, words.send
+                ),
+            )
         }
-        _ => return method_not_allowed(),
-    };
-    let answered = matches!(kind, EventKind::SurveyAnswered { .. });
-    if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
-        return response;
+        _ => method_not_allowed(),
     }
-    if answered {
-        tracing::info!(outcome = "survey_answered", "survey answer recorded");
-        page(
-            200,
-            locale,
-            &format!(
-                "<h1>{shop_name}</h1><p>{}</p><form method=\"post\"><p><label for=\"comment\">{}</label></p><p><textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"{MAX_COMMENT}\" style=\"width:100%\"></textarea></p><button type=\"submit\">{}</button></form>",
-                words.thanks, words.comment_label, words.send
-            ),
-        )
-    } else {
-        tracing::info!(outcome = "survey_commented", "survey comment recorded");
-        page(
-            200,
-            locale,
-            &format!("<h1>{shop_name}</h1><p>{}</p>", words.comment_thanks),
-        )
-    }
+}
+
+/// A score from a form or query: 0 to 10.
+fn parse_score(text: &str) -> Option<u8> {
+    text.trim().parse::<u8>().ok().filter(|s| *s <= 10)
+}
+
+/// The script that submits the answer form as soon as the page loads. It is allowed by its
+/// hash in the page's Content-Security-Policy, and is the only script any link page runs.
+const SUBMIT_ON_LOAD: &str = "document.getElementById(\"answer\").submit();";
+
+/// The page behind a score link: the eleven scores with `score` chosen, a comment field and
+/// the button, submitted on load by [`SUBMIT_ON_LOAD`].
+fn answer_page(locale: &str, shop_name: &str, words: &SurveyWords, score: u8) -> Response<Body> {
+    let scores: String = (0..=10)
+        .map(|s| {
+            let checked = if s == score { " checked" } else { "" };
+            format!(
+                "<label class=\"score\"><input type=\"radio\" name=\"score\" value=\"{s}\"{checked}> {s}</label> "
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>{shop_name}</h1><form id=\"answer\" method=\"post\"><fieldset><legend>{}</legend>{scores}</fieldset><p><label for=\"comment\">{}</label></p><p><textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"{MAX_COMMENT}\"></textarea></p><button type=\"submit\">{}</button></form>",
+        words.your_score, words.comment_label, words.send_answer
+    );
+    page_with_script(200, locale, &body, Some(SUBMIT_ON_LOAD))
 }
 
 /// `GET /r/{token}` (`?keep=1` from the "yes, keep me" link): the page for a lapsed customer;
@@ -236,7 +279,7 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
                 })
                 .collect();
             let questions = format!(
-                "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"answer\"><fieldset><legend>1. {}</legend>{reasons}</fieldset><p><label for=\"comment\">2. {}</label></p><p><textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"{MAX_COMMENT}\" style=\"width:100%\"></textarea></p><button type=\"submit\">{}</button></form>",
+                "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"answer\"><fieldset><legend>1. {}</legend>{reasons}</fieldset><p><label for=\"comment\">2. {}</label></p><p><textarea id=\"comment\" name=\"comment\" rows=\"5\" maxlength=\"{MAX_COMMENT}\"></textarea></p><button type=\"submit\">{}</button></form>",
                 words.why, words.better, words.send
             );
             let body = if keep_only {
@@ -466,6 +509,8 @@ impl Words {
 
 struct SurveyWords {
     pick_score: &'static str,
+    your_score: &'static str,
+    send_answer: &'static str,
     thanks: &'static str,
     comment_label: &'static str,
     send: &'static str,
@@ -478,6 +523,8 @@ impl SurveyWords {
         match locale {
             "en" => SurveyWords {
                 pick_score: "Please pick a score from 0 to 10.",
+                your_score: "How likely are you to recommend us? Your score:",
+                send_answer: "Send my answer",
                 thanks: "Thank you for your answer! It helps us do better.",
                 comment_label: "Anything you would like to add? (optional)",
                 send: "Send",
@@ -486,6 +533,8 @@ impl SurveyWords {
             },
             _ => SurveyWords {
                 pick_score: "Kies een cijfer van 0 tot 10.",
+                your_score: "Hoe waarschijnlijk is het dat je ons aanraadt? Jouw cijfer:",
+                send_answer: "Verstuur mijn antwoord",
                 thanks: "Dank je wel voor je antwoord! Daar worden we beter van.",
                 comment_label: "Wil je er nog iets over kwijt? (niet verplicht)",
                 send: "Versturen",
@@ -563,17 +612,44 @@ impl LapseWords {
     }
 }
 
+/// The one style sheet of the link pages (allowed by its hash, like the script).
+const STYLE: &str = "body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}textarea{width:100%}label.score{display:inline-block;min-width:2.5rem}";
+
 fn page(status: u16, locale: &str, body: &str) -> Response<Body> {
+    page_with_script(status, locale, body, None)
+}
+
+/// A link page. Its Content-Security-Policy allows nothing but its own style sheet, `script`
+/// (when given) by hash, and forms posting back to this site.
+fn page_with_script(status: u16, locale: &str, body: &str, script: Option<&str>) -> Response<Body> {
+    let script_tag = script.map_or(String::new(), |s| format!("<script>{s}</script>"));
     let html = format!(
-        "<!doctype html><html lang=\"{locale}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>trouw</title></head><body style=\"font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem\">{body}</body></html>"
+        "<!doctype html><html lang=\"{locale}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>trouw</title><style>{STYLE}</style></head><body>{body}{script_tag}</body></html>"
+    );
+    let script_src = script.map_or("'none'".to_owned(), csp_hash);
+    let policy = format!(
+        "default-src 'none'; style-src {}; script-src {script_src}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        csp_hash(STYLE)
     );
     Response::builder()
         .status(status)
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store")
         .header("referrer-policy", "no-referrer")
+        .header("content-security-policy", policy)
         .body(Body::Text(html))
         .expect("static response parts")
+}
+
+/// A CSP source for an inline script or style: `'sha256-<base64 of its SHA-256>'`.
+pub fn csp_hash(inline: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(inline.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 fn escape(text: &str) -> String {

@@ -2,6 +2,7 @@
 //! store, and answers. Lambda mains and the local gateway call these same functions.
 
 pub mod customer_links;
+mod guests;
 pub mod message_log;
 mod responses;
 pub mod run_schedule;
@@ -20,6 +21,8 @@ pub struct WebhookApp {
     pub store: Store,
     pub shops: ShopDirectory,
     pub clock: Arc<dyn Clock>,
+    /// The key guest ids are derived with; only the functions that take orders have it.
+    pub guests: Option<crate::webhook::GuestIds>,
 }
 
 impl WebhookApp {
@@ -29,6 +32,7 @@ impl WebhookApp {
         dynamo: aws_sdk_dynamodb::Client,
         ssm: aws_sdk_ssm::Client,
         clock: Arc<dyn Clock>,
+        guests: Option<crate::webhook::GuestIds>,
     ) -> Self {
         let store = Store::new(dynamo, config.table_name.clone());
         let shops = ShopDirectory::new(
@@ -41,20 +45,23 @@ impl WebhookApp {
             store,
             shops,
             clock,
+            guests,
         }
     }
 
     /// Builds the app from the environment with the system clock, as the Lambda mains do.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+    pub async fn from_env() -> Result<Self, lambda_http::Error> {
         let config = Config::from_env()?;
         let sdk = crate::config::aws_sdk_config().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let ssm = aws_sdk_ssm::Client::new(&sdk);
+        let guests = crate::config::guest_ids(&ssm).await?;
         Ok(Self::new(
             &config,
             dynamo,
             ssm,
             Arc::new(crate::clock::SystemClock),
+            guests,
         ))
     }
 }

@@ -207,8 +207,17 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
     span.record("platform", platform.as_str());
     let read = match platform {
         Platform::Canonical => canonical_delivery(&shop, route, headers, body),
-        Platform::Shopify => shopify_delivery(&shop, route, headers, body, app.clock.now()),
-        Platform::WooCommerce => woocommerce_delivery(&shop, route, headers, body),
+        Platform::Shopify => shopify_delivery(
+            &shop,
+            app.guests.as_ref(),
+            route,
+            headers,
+            body,
+            app.clock.now(),
+        ),
+        Platform::WooCommerce => {
+            woocommerce_delivery(&shop, app.guests.as_ref(), route, headers, body)
+        }
     };
     let (delivery_id, inbound) = match read {
         Ok(read) => read,
@@ -278,6 +287,7 @@ fn canonical_delivery(
 #[allow(clippy::result_large_err)]
 fn shopify_delivery(
     shop: &Shop,
+    guests: Option<&crate::webhook::GuestIds>,
     route: EventType,
     headers: &http::HeaderMap,
     body: &[u8],
@@ -325,6 +335,7 @@ fn shopify_delivery(
     let inbound = shopify::map(
         &shop.settings.id,
         &access.shop_domain,
+        guests,
         route,
         topic,
         triggered_at,
@@ -337,6 +348,7 @@ fn shopify_delivery(
 #[allow(clippy::result_large_err)]
 fn woocommerce_delivery(
     shop: &Shop,
+    guests: Option<&crate::webhook::GuestIds>,
     route: EventType,
     headers: &http::HeaderMap,
     body: &[u8],
@@ -366,8 +378,15 @@ fn woocommerce_delivery(
     )
     .map_err(invalid_payload)?;
     tracing::Span::current().record("event_id", id.as_str());
-    let inbound = woocommerce::map(&shop.settings.id, &access.connection, route, topic, body)
-        .map_err(invalid_payload)?;
+    let inbound = woocommerce::map(
+        &shop.settings.id,
+        guests,
+        &access.connection,
+        route,
+        topic,
+        body,
+    )
+    .map_err(invalid_payload)?;
     Ok((id, inbound))
 }
 
@@ -446,6 +465,9 @@ async fn execute(
                     None => return park(app, shop, &event).await,
                 }
             }
+            super::guests::keep_existing_guest_id(&app.store, shop_id, &mut event)
+                .await
+                .map_err(Reply::store_error)?;
             let mut done = apply(app, shop, &event).await?;
             if collects_parked && let EventKind::OrderPlaced(placed) = &event.kind {
                 // Also when this order is a duplicate: a retry finishes what a failure left.

@@ -203,6 +203,7 @@ fn run(route: EventType, dialect: &Dialect, bytes: &[u8]) -> usize {
 
 fn run_with(route: EventType, dialect: &Dialect, bytes: &[u8], twice: bool) -> usize {
     let shop = ShopId::parse("demo").unwrap();
+    let guests = super::GuestIds::new("fuzz-guest-secret");
     let settings = demo_settings();
     let connection = WooCommerceConnection {
         webhook_secrets: vec![],
@@ -218,13 +219,20 @@ fn run_with(route: EventType, dialect: &Dialect, bytes: &[u8], twice: bool) -> u
                 }]
             })
             .unwrap_or_default(),
-        Dialect::Shopify(topic) => {
-            shopify::map(&shop, "demo.myshopify.com", route, topic, None, bytes)
-                .map(|i| vec![i])
-                .unwrap_or_default()
-        }
+        Dialect::Shopify(topic) => shopify::map(
+            &shop,
+            "demo.myshopify.com",
+            Some(&guests),
+            route,
+            topic,
+            None,
+            bytes,
+        )
+        .map(|i| vec![i])
+        .unwrap_or_default(),
         Dialect::WooCommerce(topic) => {
-            woocommerce::map(&shop, &connection, route, topic, bytes).unwrap_or_default()
+            woocommerce::map(&shop, Some(&guests), &connection, route, topic, bytes)
+                .unwrap_or_default()
         }
     };
     let now = "2026-11-29T12:00:00Z".parse().unwrap();

@@ -3,6 +3,7 @@
 //! Standard Webhooks, Shopify's and WooCommerce's own. Nothing here touches the store.
 
 pub mod canonical;
+pub mod guest;
 pub(crate) mod json;
 pub mod platform;
 pub mod shopify;
@@ -13,6 +14,7 @@ pub mod woocommerce;
 mod fuzz_tests;
 
 pub use canonical::{PayloadError, parse_canonical};
+pub use guest::GuestIds;
 pub use platform::{Platform, ShopifyConnection, WooCommerceConnection};
 pub use signature::{SignatureError, WebhookSecret, verify_standard_webhook};
 

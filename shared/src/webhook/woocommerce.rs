@@ -13,9 +13,9 @@
 //! resource, topic and modification time. The customer's address is the shipping address when
 //! filled in, else the billing address, the same on orders and customer updates.
 
+use super::guest::GuestIds;
 use super::json::Obj;
 use super::platform::WooCommerceConnection;
-use super::shopify::guest_customer_id;
 use super::{Inbound, PayloadError, body_event_id};
 use crate::domain::{
     Amount, Currency, CustomerFacts, CustomerId, Email, EventKind, EventType, ObservedAddress,
@@ -32,9 +32,11 @@ pub fn route_of(topic: &str) -> &'static [EventType] {
     }
 }
 
-/// Maps one verified delivery into the facts this route acts on (possibly none).
+/// Maps one verified delivery into the facts this route acts on (possibly none). `guests`
+/// names checkouts without an account (`None` where no order arrives: such an order is refused).
 pub fn map(
     shop: &ShopId,
+    guests: Option<&GuestIds>,
     connection: &WooCommerceConnection,
     route: EventType,
     topic: &str,
@@ -79,7 +81,7 @@ pub fn map(
     match (topic, route) {
         ("order.created", _) => {
             let order = placed_order(&root)?;
-            let customer = order_customer(shop, connection, &root)?;
+            let customer = order_customer(shop, guests, connection, &root)?;
             Ok(vec![event(
                 format!("wc:order.created:{resource}:{}", modified.as_second()),
                 modified,
@@ -96,7 +98,7 @@ pub fn map(
             }
             let delivered_at = root.utc_time("date_completed_gmt")?.unwrap_or(modified);
             let order_id = order_id(&root)?;
-            let customer = order_customer(shop, connection, &root)?;
+            let customer = order_customer(shop, guests, connection, &root)?;
             Ok(vec![event(
                 format!("wc:order:{resource}:delivered"),
                 delivered_at,
@@ -110,7 +112,7 @@ pub fn map(
         ("order.updated", EventType::OrderReturned) => {
             let status = root.str("status")?.unwrap_or("");
             let order_id = order_id(&root)?;
-            let customer = order_customer(shop, connection, &root)?;
+            let customer = order_customer(shop, guests, connection, &root)?;
             if status == "refunded" {
                 let facts = ReturnFacts {
                     event_id: body_event_id("id", format!("wc:order:{resource}:refunded"))?,
@@ -289,6 +291,7 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
 /// The order's customer: the account when there is one, else a guest by billing email.
 fn order_customer(
     shop: &ShopId,
+    guests: Option<&GuestIds>,
     connection: &WooCommerceConnection,
     root: &Obj<'_>,
 ) -> Result<CustomerFacts, PayloadError> {
@@ -301,12 +304,13 @@ fn order_customer(
         .transpose()?;
     let id = match root.id("customer_id")?.filter(|id| id != "0") {
         Some(id) => CustomerId::parse(id).map_err(|e| PayloadError::new("customer_id", e))?,
-        None => guest_customer_id(
+        None => super::guest::guest_id(
+            guests,
             shop,
             email.as_ref().ok_or_else(|| {
                 PayloadError::new("billing.email", "is required for a guest order")
             })?,
-        ),
+        )?,
     };
     Ok(CustomerFacts {
         id,
@@ -416,6 +420,7 @@ mod tests {
     fn events(route: EventType, topic: &str, name: &str) -> Vec<Inbound> {
         map(
             &ShopId::parse("demo").unwrap(),
+            Some(&GuestIds::new("test-guest-secret")),
             &connection(),
             route,
             topic,
@@ -539,6 +544,7 @@ mod tests {
         };
         let out = map(
             &ShopId::parse("demo").unwrap(),
+            Some(&GuestIds::new("test-guest-secret")),
             &unmapped,
             EventType::AddressChanged,
             "customer.updated",
@@ -572,6 +578,7 @@ mod tests {
                 });
                 let out = map(
                     &ShopId::parse("demo").unwrap(),
+                    Some(&GuestIds::new("test-guest-secret")),
                     &connection(),
                     EventType::OrderReturned,
                     "order.updated",
@@ -594,6 +601,7 @@ mod tests {
         let shop = ShopId::parse("demo").unwrap();
         let err = map(
             &shop,
+            Some(&GuestIds::new("test-guest-secret")),
             &connection(),
             EventType::AddressChanged,
             "customer.updated",
@@ -603,6 +611,7 @@ mod tests {
         assert_eq!(err.field, "line_items");
         let err = map(
             &shop,
+            Some(&GuestIds::new("test-guest-secret")),
             &connection(),
             EventType::OrderDelivered,
             "order.updated",
@@ -619,6 +628,7 @@ mod tests {
         });
         let err = map(
             &ShopId::parse("demo").unwrap(),
+            Some(&GuestIds::new("test-guest-secret")),
             &connection(),
             EventType::OrderPlaced,
             "order.created",

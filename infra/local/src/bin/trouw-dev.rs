@@ -14,7 +14,8 @@ use trouw::shops::ShopDirectory;
 use trouw::store::Store;
 use trouw_local::aws::LocalAws;
 use trouw_local::demo::{
-    DEFAULT_LINK_SECRET, DEMO_SECRET_DEFAULTS, register_demo_shop, verify_sender,
+    DEFAULT_GUEST_ID_SECRET, DEFAULT_LINK_SECRET, DEMO_SECRET_DEFAULTS, register_demo_shop,
+    verify_sender,
 };
 use trouw_local::gateway::Services;
 use trouw_local::table::TableDefinition;
@@ -73,7 +74,17 @@ async fn run() -> Result<(), String> {
     // Settings only, as in the cloud: only the webhook handlers resolve shop secrets.
     let directory = || ShopDirectory::settings_only(store.clone(), config.settings_cache);
     let links = LinkKey::new(env_or("LINK_SECRET", DEFAULT_LINK_SECRET.to_owned())?);
-    let webhooks = WebhookApp::new(&config, dynamo.clone(), ssm.clone(), clock.clone());
+    let guests = trouw::webhook::GuestIds::new(env_or(
+        "GUEST_ID_SECRET",
+        DEFAULT_GUEST_ID_SECRET.to_owned(),
+    )?);
+    let webhooks = WebhookApp::new(
+        &config,
+        dynamo.clone(),
+        ssm.clone(),
+        clock.clone(),
+        Some(guests),
+    );
     let shop = register_demo_shop(&webhooks.store)
         .await
         .map_err(|e| e.to_string())?;

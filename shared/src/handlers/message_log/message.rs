@@ -71,7 +71,7 @@ pub(super) async fn message_page(
         },
     )
     .await?;
-    let row = MessageRow::new(&message, None, false, &tz);
+    let row = MessageRow::new(&message, None, reveal, &tz);
     let mut history = vec![
         json!({ "time": local(message.intent.created_at, &tz), "status": "created", "detail": message.cause.as_str() }),
     ];
@@ -81,7 +81,7 @@ pub(super) async fn message_page(
     match status_word(&message) {
         "skipped" | "held_out" | "failed" => history.push(json!({
             "time": "", "status": status_word(&message),
-            "detail": message.reason.clone().or_else(|| message.error.clone()),
+            "detail": message.reason.clone().or_else(|| message.error.clone()).map(|t| crate::admin::shown_text(&t, reveal)),
         })),
         _ => {}
     }
@@ -91,7 +91,7 @@ pub(super) async fn message_page(
         );
     }
     for report in &message.reports {
-        history.push(json!({ "time": local(report.at, &tz), "status": report.status.as_str(), "detail": report.detail }));
+        history.push(json!({ "time": local(report.at, &tz), "status": report.status.as_str(), "detail": report.detail.as_deref().map(|t| crate::admin::shown_text(t, reveal)) }));
     }
     let data = serde_json::to_string_pretty(&message.intent.data).unwrap_or_default();
     let template = format!(
