@@ -134,6 +134,18 @@ async fn seed(stack: &TestStack, items: Vec<Item>) {
     }
 }
 
+/// Drops the test's table: the shared moto keeps every table in one Python heap, and a big
+/// shop's log left there would slow every later test.
+async fn drop_table(stack: &TestStack) {
+    stack
+        .dynamo
+        .delete_table()
+        .table_name(&stack.table)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The DynamoDB requests of a page refused with a 400 before it reads anything: what the login
 /// itself costs.
 async fn page_cost(stack: &TestStack, path: &str) -> usize {
@@ -254,6 +266,7 @@ async fn exports_of_a_big_log_come_in_parts_under_six_megabytes_holding_every_ro
             "{format}: {requests} DynamoDB requests for 2,000 rows: no read per row"
         );
     }
+    drop_table(&stack).await;
 }
 
 /// The numbers of a kind's row in the overview: sent, delivered, bounced, complained, opened,
@@ -473,6 +486,7 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
         assert_eq!(answer.status, 400, "{query}");
         assert_eq!(answer.json()["field"], field, "{query}");
     }
+    drop_table(&stack).await;
 }
 
 fn cursor(day: &str, key: serde_json::Value) -> String {
