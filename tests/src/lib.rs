@@ -547,11 +547,14 @@ pub async fn emails_to(to: &str) -> Vec<String> {
         .unwrap()
 }
 
-/// Every email moto's SES received, as (recipients, raw MIME), oldest first. One read of moto's
-/// whole state (`/moto-api/data.json`, slow once the suite has filled moto): read once and
+/// Every email moto's SES received, as (recipients, raw MIME), oldest first: read once and
 /// filter, rather than once per recipient.
 pub async fn all_emails() -> Vec<(Vec<String>, String)> {
-    let request = http::Request::get(format!("{}/moto-api/data.json", local_aws().endpoint))
+    let request = http::Request::get(format!(
+        "{}{}",
+        local_aws().endpoint,
+        trouw_local::client::MOTO_SES_MESSAGES
+    ))
         .body(Default::default())
         .unwrap();
     let answer = send(&http_client(), request).await.unwrap();

@@ -61,14 +61,19 @@ pub fn signed_post(
         .expect("valid request parts")
 }
 
-/// The raw emails (MIME) moto's SES received for `to`, oldest first, from moto's own
-/// `/moto-api/data.json` at `moto`.
+/// What `infra/local/moto_server.py` answers with the emails SES received, in the shape of
+/// moto's `/moto-api/data.json` but without every table's items (which that endpoint
+/// serialises on each call, slower and slower as a test run fills moto).
+pub const MOTO_SES_MESSAGES: &str = "/_trouw/ses-messages.json";
+
+/// The raw emails (MIME) moto's SES received for `to`, oldest first, from the local moto's
+/// SES messages at `moto` (see [`MOTO_SES_MESSAGES`]).
 pub async fn moto_emails_to(
     client: &HttpClient,
     moto: &str,
     to: &str,
 ) -> Result<Vec<String>, String> {
-    let request = http::Request::get(format!("{moto}/moto-api/data.json"))
+    let request = http::Request::get(format!("{moto}{MOTO_SES_MESSAGES}"))
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
     let answer = send(client, request).await?;
