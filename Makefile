@@ -43,7 +43,7 @@ $(VENV_STAMP): infra/local/requirements.txt
 venv: $(VENV_STAMP)
 
 dev: $(VENV_STAMP)
-	cargo build -p trouw-local --bin trouw-dev
+	cargo build --bin trouw-dev
 	PORT=$(PORT) LOCAL_AWS_PORT=$(LOCAL_AWS_PORT) DEMO_WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) \
 	  DEMO_SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) DEMO_WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) \
 	  TABLE_NAME=trouw-local ./target/debug/trouw-dev
@@ -90,42 +90,42 @@ deploy: sam-build
 	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy --parameter-overrides Architecture=$(ARCH)
 
 post:
-	WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
+	WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q --bin trouw-admin -- \
 	  post $(EVENT) $(EXAMPLES)/$(EVENT).json http://127.0.0.1:$(PORT)/webhooks/demo/$(EVENT)
 
 # make post-shopify ROUTE=order-placed TOPIC=orders/create FILE=tests/fixtures/shopify/orders-create.json
 post-shopify:
-	SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) SHOPIFY_DOMAIN=demo.myshopify.com cargo run -q -p trouw-local --bin trouw-admin -- \
+	SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) SHOPIFY_DOMAIN=demo.myshopify.com cargo run -q --bin trouw-admin -- \
 	  post-shopify $(ROUTE) $(TOPIC) $(FILE) http://127.0.0.1:$(PORT)/webhooks/demo/$(ROUTE)
 
 # make post-woocommerce ROUTE=order-placed TOPIC=order.created FILE=tests/fixtures/woocommerce/order-created.json
 post-woocommerce:
-	WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
+	WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) cargo run -q --bin trouw-admin -- \
 	  post-woocommerce $(ROUTE) $(TOPIC) $(FILE) http://127.0.0.1:$(PORT)/webhooks/demo/$(ROUTE)
 
 # The emails moto's SES received (make dev must be running).
 emails:
-	$(LOCAL_ENV) cargo run -q -p trouw-local --bin trouw-admin -- emails $(TO)
+	$(LOCAL_ENV) cargo run -q --bin trouw-admin -- emails $(TO)
 
 # Every template in every locale, rendered with sample data: open preview/index.html.
 preview:
-	cargo run -q -p trouw-local --bin trouw-admin -- preview preview
+	cargo run -q --bin trouw-admin -- preview preview
 
 customer:
-	$(LOCAL_ENV) cargo run -q -p trouw-local --bin trouw-admin -- customer demo $(CUSTOMER)
+	$(LOCAL_ENV) cargo run -q --bin trouw-admin -- customer demo $(CUSTOMER)
 
 # With `make dev` running: a new customer's first months through /dev/clock and /dev/run-schedule.
 demo-months:
-	$(LOCAL_ENV) WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q -p trouw-local --bin trouw-admin -- \
+	$(LOCAL_ENV) WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q --bin trouw-admin -- \
 	  demo-months http://127.0.0.1:$(PORT)
 
 shop:
 	@test -n "$(FILE)" || { echo "usage: make shop FILE=shop.json [TABLE_NAME=...]"; exit 2; }
-	cargo run -q -p trouw-local --bin trouw-admin -- put-shop $(FILE)
+	cargo run -q --bin trouw-admin -- put-shop $(FILE)
 
 end-sessions:
 	@test -n "$(MARKETER)" || { echo "usage: make end-sessions MARKETER=anna@dewinkel.nl [TABLE_NAME=...]"; exit 2; }
-	cargo run -q -p trouw-local --bin trouw-admin -- end-sessions '$(MARKETER)'
+	cargo run -q --bin trouw-admin -- end-sessions '$(MARKETER)'
 
 clean:
 	cargo clean
