@@ -224,7 +224,7 @@ async fn failed_logins_bring_short_growing_delays_not_a_lock() {
         ("username", "bram@dewinkel.example"),
         ("password", "Winter2026!"),
     ];
-    let answers = futures_join_all((0..12).map(|_| post_form(base, &stack, &burst))).await;
+    let answers = trouw_tests::join_all((0..12).map(|_| post_form(base, &stack, &burst))).await;
     let checked = answers.iter().filter(|a| a.status == 401).count();
     let waited = answers.iter().filter(|a| a.status == 429).count();
     assert_eq!(
@@ -234,38 +234,6 @@ async fn failed_logins_bring_short_growing_delays_not_a_lock() {
         answers.iter().map(|a| a.status).collect::<Vec<_>>()
     );
     assert!(checked <= 5, "{checked} of a parallel burst were checked");
-}
-
-/// Runs the futures concurrently (on this task) and returns their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(Box::pin(future));
-    }
-    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs
-        .into_iter()
-        .map(|o| o.expect("every future finished"))
-        .collect()
 }
 
 /// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as authenticator apps compute it.

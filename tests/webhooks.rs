@@ -327,9 +327,10 @@ async fn five_sequential_deliveries_have_one_effect() {
 async fn five_concurrent_deliveries_have_one_effect() {
     let stack = TestStack::start().await;
     let body = example("order-placed");
-    let answers =
-        futures_join_all((0..5).map(|_| stack.post_as("order-placed", "raced-delivery", &body)))
-            .await;
+    let answers = trouw_tests::join_all(
+        (0..5).map(|_| stack.post_as("order-placed", "raced-delivery", &body)),
+    )
+    .await;
     let processed = answers
         .iter()
         .filter(|a| a.json()["status"] == "processed")
@@ -367,7 +368,7 @@ async fn concurrent_different_events_for_one_customer_all_count() {
             b
         })
         .collect();
-    let answers = futures_join_all(bodies.iter().map(|b| stack.post("order-placed", b))).await;
+    let answers = trouw_tests::join_all(bodies.iter().map(|b| stack.post("order-placed", b))).await;
     assert!(
         answers
             .iter()
@@ -597,29 +598,4 @@ fn contracts_match_the_reference() {
         let theirs = std::fs::read(reference.join(name)).unwrap();
         assert_eq!(ours, theirs, "{name} differs from the reference");
     }
-}
-
-/// Runs futures concurrently on this task (no extra dependency for join_all).
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
-    let mut pending: Vec<_> = handles.into_iter().enumerate().collect();
-    std::future::poll_fn(|cx| {
-        pending.retain_mut(|(i, f)| match f.as_mut().poll(cx) {
-            std::task::Poll::Ready(v) => {
-                results[*i] = Some(v);
-                false
-            }
-            std::task::Poll::Pending => true,
-        });
-        if pending.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    results.into_iter().map(Option::unwrap).collect()
 }

@@ -555,8 +555,8 @@ pub async fn all_emails() -> Vec<(Vec<String>, String)> {
         local_aws().endpoint,
         trouw_local::client::MOTO_SES_MESSAGES
     ))
-        .body(Default::default())
-        .unwrap();
+    .body(Default::default())
+    .unwrap();
     let answer = send(&http_client(), request).await.unwrap();
     let data: Value = serde_json::from_str(&answer.body).unwrap();
     data["ses"]["RawMessage"]

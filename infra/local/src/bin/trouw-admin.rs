@@ -187,9 +187,12 @@ async fn post_platform(
 async fn emails(to: Option<&str>) -> Result<(), String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "set AWS_ENDPOINT_URL to the local stack (moto)".to_owned())?;
-    let request = http::Request::get(format!("{endpoint}{}", trouw_local::client::MOTO_SES_MESSAGES))
-        .body(http_body_util::Full::new(bytes::Bytes::new()))
-        .map_err(|e| e.to_string())?;
+    let request = http::Request::get(format!(
+        "{endpoint}{}",
+        trouw_local::client::MOTO_SES_MESSAGES
+    ))
+    .body(http_body_util::Full::new(bytes::Bytes::new()))
+    .map_err(|e| e.to_string())?;
     let answer = send(&http_client(), request).await?;
     let data: serde_json::Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
     let messages = data["ses"]["RawMessage"]
