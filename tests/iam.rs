@@ -122,3 +122,45 @@ fn the_pages_write_only_the_marketers_own_items() {
         "{bounded:?}"
     );
 }
+
+/// Per function: the DynamoDB actions its policy allows.
+fn dynamodb_actions() -> BTreeMap<String, BTreeSet<String>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let template: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut access = BTreeMap::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let actions: BTreeSet<String> = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .flat_map(|s| list(&s["Action"]))
+            .filter(|a| a.starts_with("dynamodb:"))
+            .collect();
+        access.insert(text(name), actions);
+    }
+    access
+}
+
+/// Shopify's `customers/redact` arrives on `address-changed`. The
+/// erasure reads every item of the customer (Query), clears the words in their messages and
+/// parked events with updates, and writes the erased profile and orders in version-checked
+/// steps: without these actions AWS answers AccessDenied, the handler 500, and after the
+/// platform's retries the erasure never happens.
+#[test]
+fn the_function_that_erases_may_do_everything_the_erasure_does() {
+    let actions = &dynamodb_actions()["AddressChangedFunction"];
+    for needed in [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+    ] {
+        assert!(actions.contains(needed), "address-changed lacks {needed}: {actions:?}");
+    }
+}
