@@ -64,6 +64,41 @@ fn bad(field: &'static str, message: impl Into<String>) -> QueryError {
 /// The longest period one request may cover.
 pub const MAX_DAYS: i64 = 366;
 
+/// The period a page covers, inclusive days in the shop's time zone: `to` defaults to `today`,
+/// `from` to `default_from(to)`; `from` may not be after `to`, nor more than [`MAX_DAYS`]
+/// before it.
+pub fn period(
+    from: Option<String>,
+    to: Option<String>,
+    today: Date,
+    default_from: impl FnOnce(Date) -> Date,
+) -> Result<(Date, Date), QueryError> {
+    let date = |field: &'static str, text: String| {
+        text.parse::<Date>()
+            .map_err(|_| bad(field, "must be a date such as 2026-11-02"))
+    };
+    let to = to.map(|t| date("to", t)).transpose()?.unwrap_or(today);
+    let from = match from {
+        Some(text) => date("from", text)?,
+        None => default_from(to),
+    };
+    if from > to {
+        return Err(bad("from", "must not be after to"));
+    }
+    if (to - from).get_days() > MAX_DAYS as i32 {
+        return Err(bad(
+            "from",
+            format!("the period may span at most {MAX_DAYS} days"),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// The default start of the message list and the audit: 30 days before `to`.
+pub fn thirty_days_before(to: Date) -> Date {
+    to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to)
+}
+
 impl MessageFilter {
     /// Parses the query string. `allowed_shops` are the shops this deployment shows (the first
     /// is the default); `today` is in the shop's time zone and is the default `to`, with
@@ -96,27 +131,7 @@ impl MessageFilter {
                 shop
             }
         };
-        let date = |field: &'static str, text: String| {
-            text.parse::<Date>()
-                .map_err(|_| bad(field, "must be a date such as 2026-11-02"))
-        };
-        let to = get("to")
-            .map(|t| date("to", t))
-            .transpose()?
-            .unwrap_or(today);
-        let from = get("from")
-            .map(|t| date("from", t))
-            .transpose()?
-            .unwrap_or_else(|| to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to));
-        if from > to {
-            return Err(bad("from", "must not be after to"));
-        }
-        if (to - from).get_days() > MAX_DAYS as i32 {
-            return Err(bad(
-                "from",
-                format!("the period may span at most {MAX_DAYS} days"),
-            ));
-        }
+        let (from, to) = period(get("from"), get("to"), today, thirty_days_before)?;
         let kind = get("kind");
         if let Some(kind) = &kind
             && !known_kinds.contains(&kind.as_str())

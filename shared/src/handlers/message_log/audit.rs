@@ -2,8 +2,9 @@
 //! which filters and how many rows; and [`record`], which the pages call before they answer.
 
 use super::AdminApp;
-use super::render::{Lang, json_error, merge, query_pairs, shop_of};
+use super::render::{Lang, json_error, merge, query_error, query_pairs, shop_of};
 use crate::admin::audit::AuditRow;
+use crate::admin::filters::{period, thirty_days_before};
 use crate::domain::{AuditEntry, ShopId};
 use crate::store::StoreError;
 use lambda_http::{Body, Request, Response};
@@ -65,36 +66,10 @@ pub(super) async fn audit_page(
             .find(|(k, v)| k == name && !v.is_empty())
             .map(|(_, v)| v.clone())
     };
-    let date = |name: &'static str, default: jiff::civil::Date| match param(name) {
-        None => Ok(default),
-        Some(text) => text.parse::<jiff::civil::Date>().map_err(|_| {
-            json_error(
-                400,
-                "invalid_query",
-                Some(name),
-                "must be a date such as 2026-11-30",
-            )
-        }),
+    let (from, to) = match period(param("from"), param("to"), today, thirty_days_before) {
+        Ok(found) => found,
+        Err(err) => return Ok(query_error(&err)),
     };
-    let to = match date("to", today) {
-        Ok(d) => d,
-        Err(response) => return Ok(response),
-    };
-    let from = match date(
-        "from",
-        to.checked_sub(jiff::Span::new().days(30)).unwrap_or(to),
-    ) {
-        Ok(d) => d,
-        Err(response) => return Ok(response),
-    };
-    if from > to || (to - from).get_days() > crate::admin::filters::MAX_DAYS as i32 {
-        return Ok(json_error(
-            400,
-            "invalid_query",
-            Some("from"),
-            "must be before to, at most a year apart",
-        ));
-    }
     let before = match param("before").map(|b| b.parse::<i64>()) {
         None => None,
         Some(Ok(micros)) if micros >= 0 => Some(micros),

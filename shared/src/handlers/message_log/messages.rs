@@ -2,7 +2,7 @@
 //! `format=csv` / `format=json` downloads, in parts that each fit in a Lambda response.
 
 use super::paging::{Budget, Cursor, Period, read_log};
-use super::render::{Lang, json_error, merge, respond, shop_of};
+use super::render::{Lang, json_error, merge, query_error, respond, shop_of};
 use super::{AdminApp, EXPORT_PART_BYTES, PAGE_ROWS};
 use crate::admin::filters::{Format, MessageFilter, STATUSES, class_word};
 use crate::admin::{MessageRow, csv, status_word};
@@ -52,14 +52,7 @@ pub(super) async fn messages_page(
         &KINDS,
     ) {
         Ok(f) => f,
-        Err(err) => {
-            return Ok(json_error(
-                400,
-                "invalid_query",
-                Some(err.field),
-                &err.message,
-            ));
-        }
+        Err(err) => return Ok(query_error(&err)),
     };
     let period = Period::of(&tz, filter.from, filter.to);
     let cursor = match filter

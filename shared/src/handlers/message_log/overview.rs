@@ -5,7 +5,8 @@
 
 use super::AdminApp;
 use super::paging::Period;
-use super::render::{Lang, json_error, merge, query_pairs, shop_of};
+use super::render::{Lang, merge, query_error, query_pairs, shop_of};
+use crate::admin::filters::period;
 use crate::admin::overview::{DayPart, DayTally, Fold, Take, Tally, day_parts, summary_basis};
 use crate::domain::{CustomerId, ShopId, is_held_out};
 use crate::store::summaries::{self, StoredDaySummary};
@@ -29,44 +30,18 @@ pub(super) async fn overview_page(
     };
     let today = app.clock.now().to_zoned_datetime(tz.clone()).date();
     let pairs = query_pairs(req);
-    let date = |name: &str| {
+    let param = |name: &str| {
         pairs
             .iter()
             .find(|(k, v)| k == name && !v.is_empty())
-            .map(|(_, v)| v.parse::<jiff::civil::Date>())
+            .map(|(_, v)| v.clone())
     };
-    let to = match date("to") {
-        None => today,
-        Some(Ok(d)) => d,
-        Some(Err(_)) => {
-            return Ok(json_error(
-                400,
-                "invalid_query",
-                Some("to"),
-                "must be a date such as 2026-11-30",
-            ));
-        }
+    let (from, to) = match period(param("from"), param("to"), today, |_| {
+        today.first_of_month()
+    }) {
+        Ok(found) => found,
+        Err(err) => return Ok(query_error(&err)),
     };
-    let from = match date("from") {
-        None => today.first_of_month(),
-        Some(Ok(d)) => d,
-        Some(Err(_)) => {
-            return Ok(json_error(
-                400,
-                "invalid_query",
-                Some("from"),
-                "must be a date such as 2026-11-01",
-            ));
-        }
-    };
-    if from > to || (to - from).get_days() > crate::admin::filters::MAX_DAYS as i32 {
-        return Ok(json_error(
-            400,
-            "invalid_query",
-            Some("from"),
-            "must be before to, at most a year apart",
-        ));
-    }
     let holdout = app
         .shops
         .get(&shop)

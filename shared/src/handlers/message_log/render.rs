@@ -121,6 +121,11 @@ pub(super) fn redirect(to: &str, cookie: Option<String>) -> Response<Body> {
     builder.body(Body::Empty).expect("static response parts")
 }
 
+/// A query parameter the pages refuse: 400 naming it.
+pub(super) fn query_error(err: &crate::admin::filters::QueryError) -> Response<Body> {
+    json_error(400, "invalid_query", Some(err.field), &err.message)
+}
+
 pub(super) fn json_error(
     status: u16,
     error: &str,
