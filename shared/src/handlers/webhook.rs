@@ -30,8 +30,6 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 /// Optimistic-concurrency rounds before giving up with 503 (another writer kept winning).
 const MAX_WRITE_ATTEMPTS: usize = 5;
-/// A Shopify body whose `X-Shopify-Triggered-At` is older than this is stale.
-pub const STALE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 /// The Lambda entry point for the webhook functions, and for `GET /healthz`.
 pub async fn handle(
@@ -324,9 +322,8 @@ fn shopify_delivery(
     tracing::Span::current().record("event_id", id.as_str());
     let triggered_at: Option<Timestamp> =
         platform::shopify_header(headers, "triggered-at").and_then(|t| t.parse().ok());
-    // Shopify retries for 4 hours and tells partners to spot stale payloads by this header:
-    // a body Shopify produced more than a day ago changes nothing. A 200, so it stops retrying.
-    if triggered_at.is_some_and(|t| now.duration_since(t) > STALE_AFTER) {
+    // A 200, so that Shopify stops retrying a delivery that may change nothing.
+    if shopify::is_stale(triggered_at, now) {
         return Err(Reply::ok(
             "ignored",
             json(200, json!({ "status": "ignored", "reason": "stale" })),

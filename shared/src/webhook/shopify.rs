@@ -139,6 +139,15 @@ fn check_body_fits_topic(
     Ok(())
 }
 
+/// A Shopify body whose `X-Shopify-Triggered-At` is older than this is stale.
+pub const STALE_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+/// Shopify retries a delivery for 4 hours and tells partners to spot stale payloads by
+/// `X-Shopify-Triggered-At`: a body Shopify produced more than a day ago changes nothing.
+pub fn is_stale(triggered_at: Option<Timestamp>, now: Timestamp) -> bool {
+    triggered_at.is_some_and(|t| now.duration_since(t) > STALE_AFTER)
+}
+
 /// When the event happened for ordering contact and consent: the body's own (signed) time,
 /// unless the `X-Shopify-Triggered-At` header is earlier. The header is not signed, so a
 /// replayed old body with a fresh header must not pass for new and overwrite newer data.
@@ -1144,5 +1153,19 @@ mod tests {
 
     fn guests() -> GuestIds {
         GuestIds::new("test-guest-secret")
+    }
+
+    #[test]
+    fn a_body_triggered_more_than_a_day_ago_is_stale() {
+        let now: Timestamp = "2026-11-29T12:00:00Z".parse().unwrap();
+        let ago = |hours: i64| Some(now - jiff::SignedDuration::from_hours(hours));
+        assert!(!is_stale(None, now));
+        assert!(!is_stale(ago(23), now));
+        assert!(!is_stale(ago(24), now));
+        assert!(is_stale(ago(25), now));
+        assert!(!is_stale(
+            Some(now + jiff::SignedDuration::from_hours(1)),
+            now
+        ));
     }
 }
