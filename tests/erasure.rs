@@ -46,13 +46,7 @@ async fn stored(stack: &TestStack) -> (Option<trouw::domain::CustomerProfile>, V
         .unwrap()
 }
 
-async fn shopify(stack: &TestStack, route: &str, topic: &str, file: &str) -> serde_json::Value {
-    let answer = stack
-        .post_shopify(route, topic, &fixture(&format!("shopify/{file}")))
-        .await;
-    assert_eq!(answer.status, 200, "{topic} {file}: {}", answer.body);
-    answer.json()
-}
+use trouw_tests::shopify_fixture as shopify;
 
 /// Posts `customers/redact` with a given event id (a platform's retry repeats it).
 async fn redact(stack: &TestStack, event_id: &str) -> trouw_local::client::Answer {

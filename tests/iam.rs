@@ -161,6 +161,9 @@ fn the_function_that_erases_may_do_everything_the_erasure_does() {
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
     ] {
-        assert!(actions.contains(needed), "address-changed lacks {needed}: {actions:?}");
+        assert!(
+            actions.contains(needed),
+            "address-changed lacks {needed}: {actions:?}"
+        );
     }
 }

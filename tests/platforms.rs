@@ -16,13 +16,7 @@ fn ts(text: &str) -> jiff::Timestamp {
     text.parse().unwrap()
 }
 
-async fn shopify(stack: &TestStack, route: &str, topic: &str, file: &str) -> Value {
-    let answer = stack
-        .post_shopify(route, topic, &fixture(&format!("shopify/{file}")))
-        .await;
-    assert_eq!(answer.status, 200, "{topic} {file}: {}", answer.body);
-    answer.json()
-}
+use trouw_tests::shopify_fixture as shopify;
 
 async fn woo(stack: &TestStack, route: &str, topic: &str, file: &str) -> Value {
     let answer = stack

@@ -540,6 +540,15 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+/// Posts the Shopify fixture `shopify/{file}` as `topic` to `route`; it must be answered 200.
+pub async fn shopify_fixture(stack: &TestStack, route: &str, topic: &str, file: &str) -> Value {
+    let answer = stack
+        .post_shopify(route, topic, &fixture(&format!("shopify/{file}")))
+        .await;
+    assert_eq!(answer.status, 200, "{topic} {file}: {}", answer.body);
+    answer.json()
+}
+
 /// Emails moto's SES received for `to`, as raw MIME, oldest first.
 pub async fn emails_to(to: &str) -> Vec<String> {
     trouw_local::client::moto_emails_to(&http_client(), &local_aws().endpoint, to)
