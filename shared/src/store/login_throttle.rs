@@ -7,7 +7,6 @@ use super::dynamo::Item;
 use super::keys::{self, Key, ThrottleScope};
 use super::{Store, StoreError, Written};
 use crate::domain::{LoginThrottle, ThrottlePolicy};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
@@ -165,46 +164,15 @@ impl Store {
         if self.try_transact(items).await?.is_none() {
             return Ok(());
         }
+        // One at a time (a rare path, so the doubled transaction price does not matter): a
+        // counter that another attempt moved on is left as it is.
         for settle in settles {
-            let item = self.settle_item(settle)?;
-            let result = if let Some(put) = item.put {
-                self.client()
-                    .put_item()
-                    .table_name(self.table())
-                    .set_item(Some(put.item))
-                    .set_condition_expression(put.condition_expression)
-                    .set_expression_attribute_values(put.expression_attribute_values)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        (
-                            e.code() == Some("ConditionalCheckFailedException"),
-                            StoreError::from_sdk(&e),
-                        )
-                    })
-            } else if let Some(delete) = item.delete {
-                self.client()
-                    .delete_item()
-                    .table_name(self.table())
-                    .set_key(Some(delete.key))
-                    .set_condition_expression(delete.condition_expression)
-                    .set_expression_attribute_values(delete.expression_attribute_values)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        (
-                            e.code() == Some("ConditionalCheckFailedException"),
-                            StoreError::from_sdk(&e),
-                        )
-                    })
-            } else {
-                Ok(())
-            };
-            match result {
-                Ok(()) | Err((true, _)) => {}
-                Err((false, err)) => return Err(err),
+            if let Some(reasons) = self.try_transact(vec![self.settle_item(settle)?]).await?
+                && reasons.iter().any(|r| r != "ConditionalCheckFailed")
+            {
+                return Err(StoreError::Unavailable(format!(
+                    "settling a login attempt was cancelled: {reasons:?}"
+                )));
             }
         }
         Ok(())
