@@ -2,11 +2,13 @@
 //! - [`aws`]: moto (DynamoDB, Streams, SSM, SES v2) on loopback, one request at a time;
 //! - [`table`]: the table created from `infra/template.yaml` itself, not from a copy;
 //! - [`gateway`]: an HTTP server with the API's routes, calling the Lambda handlers;
-//! - [`demo`]: the demo shop and the verified sender identity.
+//! - [`demo`]: the demo shop and the verified sender identity;
+//! - [`functions`]: the template's functions, each with its own identity locally.
 
 pub mod aws;
 pub mod client;
 pub mod demo;
+pub mod functions;
 pub mod gateway;
 pub mod months;
 pub mod table;

@@ -1,0 +1,99 @@
+//! The template's Lambda functions. Locally each handler runs with its own function's identity,
+//! so that what its IAM policy in `infra/template.yaml` does not grant fails here as in AWS.
+
+use trouw::domain::EventType;
+
+/// One function of `infra/template.yaml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Function {
+    OrderPlaced,
+    OrderDelivered,
+    OrderReturned,
+    AddressChanged,
+    SendMessages,
+    RunSchedule,
+    SesEvents,
+    CustomerLinks,
+    MessageLog,
+}
+
+impl Function {
+    pub const ALL: [Function; 9] = [
+        Function::OrderPlaced,
+        Function::OrderDelivered,
+        Function::OrderReturned,
+        Function::AddressChanged,
+        Function::SendMessages,
+        Function::RunSchedule,
+        Function::SesEvents,
+        Function::CustomerLinks,
+        Function::MessageLog,
+    ];
+
+    /// The function's logical id in the template: `OrderPlacedFunction`.
+    pub fn logical_id(self) -> &'static str {
+        match self {
+            Function::OrderPlaced => "OrderPlacedFunction",
+            Function::OrderDelivered => "OrderDeliveredFunction",
+            Function::OrderReturned => "OrderReturnedFunction",
+            Function::AddressChanged => "AddressChangedFunction",
+            Function::SendMessages => "SendMessagesFunction",
+            Function::RunSchedule => "RunScheduleFunction",
+            Function::SesEvents => "SesEventsFunction",
+            Function::CustomerLinks => "CustomerLinksFunction",
+            Function::MessageLog => "MessageLogFunction",
+        }
+    }
+
+    /// The Cargo binary its bootstrap is built from (`Metadata.BuildProperties.Binary`).
+    pub fn binary(self) -> &'static str {
+        match self {
+            Function::OrderPlaced => "order-placed",
+            Function::OrderDelivered => "order-delivered",
+            Function::OrderReturned => "order-returned",
+            Function::AddressChanged => "address-changed",
+            Function::SendMessages => "send-messages",
+            Function::RunSchedule => "run-schedule",
+            Function::SesEvents => "ses-events",
+            Function::CustomerLinks => "customer-links",
+            Function::MessageLog => "message-log",
+        }
+    }
+
+    /// The function behind a webhook route (`/webhooks/{shop}/order-placed`, ...). Shopify's
+    /// erasures arrive on the address-changed route, so they run as that function.
+    pub fn for_webhook(event: EventType) -> Option<Function> {
+        match event {
+            EventType::OrderPlaced => Some(Function::OrderPlaced),
+            EventType::OrderDelivered => Some(Function::OrderDelivered),
+            EventType::OrderReturned => Some(Function::OrderReturned),
+            EventType::AddressChanged => Some(Function::AddressChanged),
+            EventType::Timer | EventType::CustomerAnswer => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_is_in_the_template_with_its_binary() {
+        let text =
+            std::fs::read_to_string(crate::workspace_root().join("infra/template.yaml")).unwrap();
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+        for f in Function::ALL {
+            let resource = &doc["Resources"][f.logical_id()];
+            assert_eq!(
+                resource["Type"].as_str(),
+                Some("AWS::Serverless::Function"),
+                "{}",
+                f.logical_id()
+            );
+            assert_eq!(
+                resource["Metadata"]["BuildProperties"]["Binary"].as_str(),
+                Some(f.binary())
+            );
+        }
+    }
+}
