@@ -1,0 +1,254 @@
+//! The events AWS invokes trouw's functions with, as JSON in the shapes the services document:
+//! API Gateway HTTP API payload 2.0, a DynamoDB stream batch, EventBridge Scheduler's default
+//! notification and an SES report on EventBridge.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+
+/// An HTTP API (payload format 2.0) request `method path`, matched by the route `route_key`
+/// (e.g. `ANY /webhooks/{shop}/order-placed`).
+#[allow(clippy::too_many_arguments)]
+pub fn http_api_request(
+    api_id: &str,
+    region: &str,
+    method: &str,
+    route_key: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    path_parameters: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Value {
+    let now = jiff::Timestamp::now();
+    let domain = format!("{api_id}.execute-api.{region}.amazonaws.com");
+    let mut header_map = Map::new();
+    header_map.insert("host".into(), json!(domain));
+    header_map.insert("user-agent".into(), json!("trouw-deploy-check"));
+    header_map.insert("x-forwarded-proto".into(), json!("https"));
+    for (name, value) in headers {
+        header_map.insert(name.to_ascii_lowercase(), json!(value));
+    }
+    let mut request = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": api_id,
+            "domainName": domain,
+            "domainPrefix": api_id,
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.10",
+                "userAgent": "trouw-deploy-check"
+            },
+            "requestId": format!("{:x}", now.as_nanosecond()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.as_millisecond()
+        },
+        "isBase64Encoded": false
+    });
+    if !path_parameters.is_empty() {
+        request["pathParameters"] = path_parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect::<Map<_, _>>()
+            .into();
+    }
+    if let Some(body) = body {
+        match std::str::from_utf8(body) {
+            Ok(text) => request["body"] = json!(text),
+            Err(_) => {
+                request["body"] = json!(base64::engine::general_purpose::STANDARD.encode(body));
+                request["isBase64Encoded"] = json!(true);
+            }
+        }
+    }
+    request
+}
+
+/// An item in DynamoDB's JSON (`{"S": ...}`, `{"N": ...}`, ...), as stream records carry it.
+pub fn dynamodb_json(item: &HashMap<String, AttributeValue>) -> Value {
+    item.iter()
+        .map(|(k, v)| (k.clone(), attribute_json(v)))
+        .collect::<Map<_, _>>()
+        .into()
+}
+
+fn attribute_json(value: &AttributeValue) -> Value {
+    let b64 = |b: &aws_sdk_dynamodb::primitives::Blob| {
+        base64::engine::general_purpose::STANDARD.encode(b.as_ref())
+    };
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::B(b) => json!({ "B": b64(b) }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::Ss(items) => json!({ "SS": items }),
+        AttributeValue::Ns(items) => json!({ "NS": items }),
+        AttributeValue::Bs(items) => json!({ "BS": items.iter().map(b64).collect::<Vec<_>>() }),
+        AttributeValue::L(items) => {
+            json!({ "L": items.iter().map(attribute_json).collect::<Vec<_>>() })
+        }
+        AttributeValue::M(map) => json!({ "M": dynamodb_json(map) }),
+        _ => json!({ "NULL": true }),
+    }
+}
+
+/// A stream batch of one INSERT of `item` (NEW_IMAGE view), from the table `table_arn`.
+pub fn stream_insert(
+    table_arn: &str,
+    region: &str,
+    item: &HashMap<String, AttributeValue>,
+    key_names: &[&str],
+    sequence_number: &str,
+) -> Value {
+    let keys: HashMap<String, AttributeValue> = key_names
+        .iter()
+        .filter_map(|k| item.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+        .collect();
+    let image = dynamodb_json(item);
+    json!({
+        "Records": [{
+            "eventID": format!("{:032x}", jiff::Timestamp::now().as_nanosecond()),
+            "eventName": "INSERT",
+            "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": region,
+            "dynamodb": {
+                "ApproximateCreationDateTime": jiff::Timestamp::now().as_second(),
+                "Keys": dynamodb_json(&keys),
+                "NewImage": image,
+                "SequenceNumber": sequence_number,
+                "SizeBytes": image.to_string().len(),
+                "StreamViewType": "NEW_IMAGE"
+            },
+            "eventSourceARN": format!("{table_arn}/stream/2026-01-01T00:00:00.000")
+        }]
+    })
+}
+
+/// What EventBridge Scheduler delivers to a target when the schedule gives no input.
+pub fn scheduler_event(schedule_arn: &str, region: &str, account: &str) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("{:x}", jiff::Timestamp::now().as_nanosecond()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "account": account,
+        "time": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": region,
+        "resources": [schedule_arn],
+        "detail": "{}"
+    })
+}
+
+/// SES's "Email Delivered" report on EventBridge for a message SES accepted as `message_id`,
+/// sent with `configuration_set` and `tags` (the sender's message tags).
+pub fn ses_delivered_event(
+    region: &str,
+    account: &str,
+    configuration_set: &str,
+    message_id: &str,
+    from: &str,
+    tags: &[(&str, String)],
+) -> Value {
+    let now = jiff::Timestamp::now();
+    let at = now.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string();
+    let mut tag_map = Map::new();
+    tag_map.insert("ses:configuration-set".into(), json!([configuration_set]));
+    tag_map.insert("ses:caller-identity".into(), json!(["send-messages"]));
+    for (name, value) in tags {
+        tag_map.insert((*name).to_owned(), json!([value]));
+    }
+    json!({
+        "version": "0",
+        "id": format!("{:x}", now.as_nanosecond()),
+        "detail-type": "Email Delivered",
+        "source": "aws.ses",
+        "account": account,
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": region,
+        "resources": [format!("arn:aws:ses:{region}:{account}:configuration-set/{configuration_set}")],
+        "detail": {
+            "eventType": "Delivery",
+            "mail": {
+                "timestamp": at,
+                "source": from,
+                "sendingAccountId": account,
+                "messageId": message_id,
+                "destination": ["customer@example.nl"],
+                "headersTruncated": false,
+                "tags": tag_map
+            },
+            "delivery": {
+                "timestamp": at,
+                "processingTimeMillis": 512,
+                "recipients": ["customer@example.nl"],
+                "smtpResponse": "250 2.6.0 Message received",
+                "reportingMTA": "a1-2.smtp-out.amazonses.com"
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_record_reads_back_as_lambdas_dynamodb_event() {
+        let item: HashMap<String, AttributeValue> = [
+            ("pk", AttributeValue::S("SHOP#demo#CUST#c".into())),
+            ("sk", AttributeValue::S("MSG#x".into())),
+            ("n", AttributeValue::N("3".into())),
+            ("flags", AttributeValue::Ss(vec!["a".into()])),
+            (
+                "data",
+                AttributeValue::M([("on".to_owned(), AttributeValue::Bool(true))].into()),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let event = stream_insert(
+            "arn:aws:dynamodb:eu-west-1:123456789012:table/t",
+            "eu-west-1",
+            &item,
+            &["pk", "sk"],
+            "100",
+        );
+        let parsed: aws_lambda_events::event::dynamodb::Event =
+            serde_json::from_value(event).unwrap();
+        let record = &parsed.records[0];
+        assert_eq!(record.change.sequence_number.as_deref(), Some("100"));
+        assert_eq!(record.change.keys.len(), 2);
+        assert_eq!(record.change.new_image.len(), 5);
+    }
+
+    #[test]
+    fn an_http_api_request_reads_back_as_lambda_https_request() {
+        let event = http_api_request(
+            "abc",
+            "eu-west-1",
+            "GET",
+            "GET /u/{token}",
+            "/u/t0k",
+            &[],
+            &[("token", "t0k")],
+            None,
+        );
+        let parsed: aws_lambda_events::event::apigw::ApiGatewayV2httpRequest =
+            serde_json::from_value(event).unwrap();
+        assert_eq!(parsed.raw_path.as_deref(), Some("/u/t0k"));
+        assert_eq!(parsed.request_context.http.method, http::Method::GET);
+    }
+}
