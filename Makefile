@@ -22,7 +22,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust browser-deps lint build sam-build deploy deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -37,6 +37,7 @@ help:
 	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
 	@echo "make sam-build  sam build from infra/ (ARCH=arm64|x86_64)"
 	@echo "make deploy     sam build && sam deploy from infra/ (ARCH=arm64|x86_64, the same for both)"
+	@echo "make deploy-guided  the first deploy: the same build, then sam deploy --guided"
 	@echo "make deploy-check  sam build for x86_64, then run every built function locally (slow)"
 	@echo "make smoke URL=... SHOP=...  after a deploy: one signed event to the API, its customer read back"
 
@@ -108,6 +109,10 @@ smoke:
 
 deploy: sam-build
 	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy $(SAM_PARAMETERS)
+
+# The first deploy: the same build, then sam deploy's questions (see README, "Deploy").
+deploy-guided: sam-build
+	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy --guided $(SAM_PARAMETERS)
 
 post:
 	WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q --bin trouw-admin -- \
