@@ -3,7 +3,9 @@
 //! - [`table`]: the table created from `infra/template.yaml` itself, not from a copy;
 //! - [`gateway`]: an HTTP server with the API's routes, calling the Lambda handlers;
 //! - [`demo`]: the demo shop and the verified sender identity;
-//! - [`functions`]: the template's functions, each with its own identity locally.
+//! - [`functions`]: the template's functions, each with its own identity locally;
+//! - [`stream`]: the table's stream in front of `send-messages`, as Lambda's event source
+//!   mapping runs it, with the template's filter ([`pattern`]) and settings ([`template`]).
 
 pub mod aws;
 pub mod client;
@@ -11,7 +13,10 @@ pub mod demo;
 pub mod functions;
 pub mod gateway;
 pub mod months;
+pub mod pattern;
+pub mod stream;
 pub mod table;
+pub mod template;
 
 /// The workspace root (this crate lives in `infra/local`).
 pub fn workspace_root() -> std::path::PathBuf {
