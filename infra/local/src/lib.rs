@@ -5,11 +5,14 @@
 //! - [`demo`]: the demo shop and the verified sender identity;
 //! - [`functions`]: the template's functions, each with its own identity locally;
 //! - [`stream`]: the table's stream in front of `send-messages`, as Lambda's event source
-//!   mapping runs it, with the template's filter ([`pattern`]) and settings ([`template`]).
+//!   mapping runs it, with the template's filter ([`pattern`]) and settings ([`template`]);
+//! - [`events`]: the Scheduler event for `run-schedule` and SES's EventBridge events through
+//!   the template's rule for `ses-events`.
 
 pub mod aws;
 pub mod client;
 pub mod demo;
+pub mod events;
 pub mod functions;
 pub mod gateway;
 pub mod months;
