@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 import moto_fast  # noqa: E402
+from moto.dynamodb.models.table import Table  # noqa: E402
 
 moto_fast.install()
 
@@ -285,6 +286,48 @@ class NarrowedQueries(unittest.TestCase):
         for _ in range(3):
             self.write_randomly(120)
             self.assertGreater(self.same_answers(), 80)
+
+
+@mock_aws
+class CostDoesNotGrowWithTheTable(unittest.TestCase):
+    """moto's own ways, which cost time in proportion to the table, are not taken."""
+
+    def setUp(self):
+        self.ddb = boto3.client("dynamodb", region_name="eu-west-1")
+        create_table(self.ddb)
+        for i in range(200):
+            self.ddb.put_item(TableName=TABLE, Item={
+                "pk": S(f"p{i}"), "sk": S("s"), "due_shard": S(f"D#{i % 3}"), "due_at": N(i),
+                "log_day": S("day-1"), "log_at": N(i)})
+        self.walks = []
+        self.copies = []
+        self.original_all_items = Table.all_items
+        Table.all_items = lambda table: self.walks.append(table.name) or self.original_all_items(table)
+        Table.__deepcopy__ = lambda table, memo: self.copies.append(table.name)
+
+    def tearDown(self):
+        Table.all_items = self.original_all_items
+        del Table.__deepcopy__
+
+    def test_a_query_reads_only_the_asked_partition(self):
+        due = self.ddb.query(TableName=TABLE, IndexName="due",
+                             KeyConditionExpression="due_shard = :s AND due_at < :t",
+                             ExpressionAttributeValues={":s": S("D#1"), ":t": N(10)})
+        self.assertEqual([i["pk"]["S"] for i in due["Items"]], ["p1", "p4", "p7"])
+        own = self.ddb.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues={":p": S("p5")})
+        self.assertEqual(own["Count"], 1)
+        self.assertEqual(self.walks, [])
+
+    def test_a_transaction_copies_no_table(self):
+        with self.assertRaises(ClientError):
+            self.ddb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": {"pk": S("new"), "sk": S("s")}}},
+                {"ConditionCheck": {"TableName": TABLE, "Key": {"pk": S("p1"), "sk": S("s")},
+                                    "ConditionExpression": "attribute_not_exists(pk)"}}])
+        self.ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {"pk": S("new"), "sk": S("s")}}}])
+        self.assertEqual(self.copies, [])
 
 
 @mock_aws
