@@ -35,8 +35,8 @@ pub fn event_id() -> String {
     )
 }
 
-/// The name of the template's schedule for run-schedule: its `Name` if the template gives one
-/// as a plain string, else the logical id SAM gives the schedule (function + event).
+/// The name of the template's schedule for run-schedule: its `Name` (resolved for the local
+/// stack), else the logical id SAM gives the schedule (function + event).
 pub fn schedule_name(template: &Template) -> Result<String, TemplateError> {
     let (kind, properties) = template.function_event("RunScheduleFunction", "Every")?;
     if kind != "ScheduleV2" {
@@ -44,10 +44,10 @@ pub fn schedule_name(template: &Template) -> Result<String, TemplateError> {
             "RunScheduleFunction.Every is a {kind} event"
         )));
     }
-    Ok(properties["Name"]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| "RunScheduleFunctionEvery".to_owned()))
+    Ok(match template.resolve(&properties["Name"])? {
+        Value::String(name) => name,
+        _ => "RunScheduleFunctionEvery".to_owned(),
+    })
 }
 
 /// What EventBridge Scheduler delivers to a Lambda target whose schedule has no `Input`: its
@@ -213,11 +213,13 @@ mod tests {
         assert_eq!(event["detail-type"], "Scheduled Event");
         assert_eq!(event["detail"], "{}");
         assert_eq!(event["time"], "2026-11-02T10:00:00Z");
-        assert!(
-            event["resources"][0]
-                .as_str()
-                .unwrap()
-                .starts_with("arn:aws:scheduler:eu-west-1:123456789012:schedule/default/")
+        assert_eq!(
+            event["resources"][0],
+            format!("arn:aws:scheduler:eu-west-1:123456789012:schedule/default/{name}")
+        );
+        assert_eq!(
+            name, "trouw-local-schedule",
+            "the template's Name for the local stack"
         );
         assert_eq!(event["id"].as_str().unwrap().len(), 36);
     }

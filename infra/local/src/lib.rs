@@ -7,7 +7,8 @@
 //! - [`stream`]: the table's stream in front of `send-messages`, as Lambda's event source
 //!   mapping runs it, with the template's filter ([`pattern`]) and settings ([`template`]);
 //! - [`events`]: the Scheduler event for `run-schedule` and SES's EventBridge events through
-//!   the template's rule for `ses-events`.
+//!   the template's rule for `ses-events`;
+//! - [`runtime_api`]: a local Lambda Runtime API, to run a built `bootstrap` as Lambda does.
 
 pub mod aws;
 pub mod client;
@@ -17,6 +18,7 @@ pub mod functions;
 pub mod gateway;
 pub mod months;
 pub mod pattern;
+pub mod runtime_api;
 pub mod stream;
 pub mod table;
 pub mod template;

@@ -6,6 +6,9 @@
 use serde_yaml_ng::Value;
 use std::collections::HashMap;
 
+/// The stack name the local stack stands for (`${AWS::StackName}`).
+pub const LOCAL_STACK: &str = "trouw-local";
+
 #[derive(Debug, thiserror::Error)]
 #[error("infra/template.yaml: {0}")]
 pub struct TemplateError(pub String);
@@ -84,6 +87,13 @@ impl Template {
                     .ok_or_else(|| TemplateError("!Ref names a string".into()))?;
                 self.reference(name)?
             }
+            Value::Tagged(tagged) if tagged.tag == "Sub" => {
+                let text = tagged
+                    .value
+                    .as_str()
+                    .ok_or_else(|| TemplateError("!Sub takes a string here".into()))?;
+                serde_json::Value::String(self.substitute(text)?)
+            }
             Value::Tagged(tagged) => {
                 return Err(TemplateError(format!(
                     "{} cannot be resolved locally",
@@ -91,6 +101,34 @@ impl Template {
                 )));
             }
         })
+    }
+
+    /// `${Name}` in a `!Sub` string: pseudo parameters as the local stack has them, else what
+    /// `!Ref Name` gives.
+    fn substitute(&self, text: &str) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find('}')
+                .ok_or_else(|| TemplateError(format!("!Sub {text}: unclosed ${{")))?;
+            let name = &rest[start + 2..start + end];
+            let value = match name {
+                "AWS::StackName" => LOCAL_STACK.to_owned(),
+                "AWS::Region" => crate::events::REGION.to_owned(),
+                "AWS::AccountId" => crate::events::ACCOUNT.to_owned(),
+                "AWS::Partition" => "aws".to_owned(),
+                other => match self.reference(other)? {
+                    serde_json::Value::String(s) => s,
+                    value => value.to_string(),
+                },
+            };
+            out.push_str(&value);
+            rest = &rest[start + end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 
     fn reference(&self, name: &str) -> Result<serde_json::Value, TemplateError> {
@@ -126,7 +164,7 @@ mod tests {
     #[test]
     fn refs_resolve_to_parameter_defaults_and_local_names() {
         let template = Template::parse(
-            "Parameters:\n  Size:\n    Type: Number\n    Default: 10\n  Name:\n    Type: String\n    Default: x\nResources:\n  F:\n    Properties:\n      Events:\n        E:\n          Type: DynamoDB\n          Properties:\n            BatchSize: !Ref Size\n            Label: !Ref Name\n            Set: [!Ref Config]\n",
+            "Parameters:\n  Size:\n    Type: Number\n    Default: 10\n  Name:\n    Type: String\n    Default: x\nResources:\n  F:\n    Properties:\n      Events:\n        E:\n          Type: DynamoDB\n          Properties:\n            BatchSize: !Ref Size\n            Label: !Ref Name\n            Set: [!Ref Config]\n            Named: !Sub \"${AWS::StackName}-${Name}\"\n",
         )
         .unwrap()
         .with_local_name("Config", "local-set");
@@ -136,6 +174,7 @@ mod tests {
         assert_eq!(resolved["BatchSize"].as_f64(), Some(10.0));
         assert_eq!(resolved["Label"], "x");
         assert_eq!(resolved["Set"][0], "local-set");
+        assert_eq!(resolved["Named"], "trouw-local-x");
         assert!(template.function_event("F", "Missing").is_err());
     }
 }
