@@ -11,8 +11,9 @@
 
 use crate::aws::LocalAws;
 use crate::demo::{DEFAULT_DEMO_SECRET, demo_shop};
+use crate::events::{scheduler_event, ses_envelope};
 use crate::functions::Function;
-use crate::lambda_events::{http_api_request, scheduler_event, ses_delivered_event, stream_insert};
+use crate::lambda_events::{http_api_request, stream_insert};
 use crate::runtime_api::{LambdaProcess, Outcome, lambda_environment};
 use crate::table::TableDefinition;
 use crate::template_env::{Stack, Template};
@@ -26,9 +27,7 @@ use trouw::store::{MessageStatus, Store};
 use trouw::webhook::WebhookSecret;
 
 const STACK: &str = "trouw-check";
-const REGION: &str = "eu-west-1";
-/// moto's account.
-const ACCOUNT: &str = "123456789012";
+use crate::events::{ACCOUNT, REGION};
 const API_ID: &str = "deploycheck";
 /// How long a function may take to exit after SIGTERM (Lambda's grace is shorter for a runtime
 /// with no extensions; two seconds leaves room for a loaded machine).
@@ -413,15 +412,13 @@ async fn event_for(account: &mut Account, function: Function) -> Result<Value, S
                 .into_iter()
                 .find(|m| m.status == MessageStatus::Sent && m.ses_message_id.is_some())
                 .ok_or("no message was sent to report on")?;
-            let tags = trouw::mail::ses::message_ref_tags(&shop, &customer, &sent.intent.key);
-            let tags: Vec<(&str, String)> = tags.into_iter().collect();
-            ses_delivered_event(
-                REGION,
-                ACCOUNT,
-                &account.stack.resources["SesConfigurationSet"],
-                sent.ses_message_id.as_deref().unwrap_or_default(),
-                "winkel@demo.trouw.test",
-                &tags,
+            ses_envelope(
+                ses_delivery(
+                    &account.stack.resources["SesConfigurationSet"],
+                    sent.ses_message_id.as_deref().unwrap_or_default(),
+                    &trouw::mail::ses::message_ref_tags(&shop, &customer, &sent.intent.key),
+                ),
+                jiff::Timestamp::now(),
             )
         }
         Function::RunSchedule => {
@@ -431,11 +428,7 @@ async fn event_for(account: &mut Account, function: Function) -> Result<Value, S
                 "ScheduleV2",
                 "Name",
             )?;
-            scheduler_event(
-                &format!("arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{name}"),
-                REGION,
-                ACCOUNT,
-            )
+            scheduler_event(&name, jiff::Timestamp::now())
         }
         Function::CustomerLinks => {
             let customer = account.customer.clone().ok_or("no customer yet")?;
@@ -462,6 +455,45 @@ async fn event_for(account: &mut Account, function: Function) -> Result<Value, S
             &[("proxy", "login")],
             None,
         ),
+    })
+}
+
+/// SES's delivery report (the EventBridge `detail`) on a message SES accepted as `message_id`,
+/// with the configuration set's tag and the sender's `ref` tags.
+fn ses_delivery(configuration_set: &str, message_id: &str, tags: &[(&str, String)]) -> Value {
+    let at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        .to_string();
+    let mut tag_map = serde_json::Map::new();
+    tag_map.insert(
+        "ses:configuration-set".into(),
+        serde_json::json!([configuration_set]),
+    );
+    tag_map.insert(
+        "ses:caller-identity".into(),
+        serde_json::json!(["send-messages"]),
+    );
+    for (name, value) in tags {
+        tag_map.insert((*name).to_owned(), serde_json::json!([value]));
+    }
+    serde_json::json!({
+        "eventType": "Delivery",
+        "mail": {
+            "timestamp": at,
+            "source": "winkel@demo.trouw.test",
+            "sendingAccountId": ACCOUNT,
+            "messageId": message_id,
+            "destination": ["customer@example.nl"],
+            "headersTruncated": false,
+            "tags": tag_map
+        },
+        "delivery": {
+            "timestamp": at,
+            "processingTimeMillis": 512,
+            "recipients": ["customer@example.nl"],
+            "smtpResponse": "250 2.6.0 Message received",
+            "reportingMTA": "a1-2.smtp-out.amazonses.com"
+        }
     })
 }
 

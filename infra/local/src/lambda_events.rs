@@ -1,6 +1,6 @@
-//! The events AWS invokes trouw's functions with, as JSON in the shapes the services document:
-//! API Gateway HTTP API payload 2.0, a DynamoDB stream batch, EventBridge Scheduler's default
-//! notification and an SES report on EventBridge.
+//! The events AWS invokes trouw's HTTP and stream functions with, as JSON in the shapes the
+//! services document: API Gateway HTTP API payload 2.0 and a DynamoDB stream batch. (The
+//! EventBridge ones, Scheduler's and SES's, are in [`crate::events`].)
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
@@ -133,70 +133,6 @@ pub fn stream_insert(
             },
             "eventSourceARN": format!("{table_arn}/stream/2026-01-01T00:00:00.000")
         }]
-    })
-}
-
-/// What EventBridge Scheduler delivers to a target when the schedule gives no input.
-pub fn scheduler_event(schedule_arn: &str, region: &str, account: &str) -> Value {
-    json!({
-        "version": "0",
-        "id": format!("{:x}", jiff::Timestamp::now().as_nanosecond()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.scheduler",
-        "account": account,
-        "time": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "region": region,
-        "resources": [schedule_arn],
-        "detail": "{}"
-    })
-}
-
-/// SES's "Email Delivered" report on EventBridge for a message SES accepted as `message_id`,
-/// sent with `configuration_set` and `tags` (the sender's message tags).
-pub fn ses_delivered_event(
-    region: &str,
-    account: &str,
-    configuration_set: &str,
-    message_id: &str,
-    from: &str,
-    tags: &[(&str, String)],
-) -> Value {
-    let now = jiff::Timestamp::now();
-    let at = now.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string();
-    let mut tag_map = Map::new();
-    tag_map.insert("ses:configuration-set".into(), json!([configuration_set]));
-    tag_map.insert("ses:caller-identity".into(), json!(["send-messages"]));
-    for (name, value) in tags {
-        tag_map.insert((*name).to_owned(), json!([value]));
-    }
-    json!({
-        "version": "0",
-        "id": format!("{:x}", now.as_nanosecond()),
-        "detail-type": "Email Delivered",
-        "source": "aws.ses",
-        "account": account,
-        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "region": region,
-        "resources": [format!("arn:aws:ses:{region}:{account}:configuration-set/{configuration_set}")],
-        "detail": {
-            "eventType": "Delivery",
-            "mail": {
-                "timestamp": at,
-                "source": from,
-                "sendingAccountId": account,
-                "messageId": message_id,
-                "destination": ["customer@example.nl"],
-                "headersTruncated": false,
-                "tags": tag_map
-            },
-            "delivery": {
-                "timestamp": at,
-                "processingTimeMillis": 512,
-                "recipients": ["customer@example.nl"],
-                "smtpResponse": "250 2.6.0 Message received",
-                "reportingMTA": "a1-2.smtp-out.amazonses.com"
-            }
-        }
     })
 }
 
