@@ -10,6 +10,7 @@ use trouw::domain::{
     MessageIntent, Money, Order, OrderId, OrderLine, OrderStatus, PlacedOrder, Sku,
 };
 use trouw::store::{MessageOutcome, MessageRecord, MessageStatus, keys};
+use trouw_local::functions::Function;
 use trouw_tests::fault::{Fault, FaultProxy};
 use trouw_tests::{Item, SHOPIFY_SECRET, StackOptions, TestStack, fixture, local_aws, unique};
 
@@ -379,7 +380,7 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
     let mut seeded = personal_messages(&stack);
     seeded.push(pending_reminder(&stack));
     seed(&stack, seeded).await;
-    let store = &stack.app.webhooks.store;
+    let store = &stack.store_as(Function::SendMessages);
     // The sender claimed the reminder and is calling SES while the erasure runs.
     let reminder_key = format!("replenishment#{ORDER}#TP-075");
     let claimed = store

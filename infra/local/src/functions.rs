@@ -73,6 +73,30 @@ impl Function {
     }
 }
 
+/// What the template's names resolve to locally, for a function's identity: the stack's name,
+/// its table, and the template parameters that differ from their defaults (e.g.
+/// `SecretsPathPrefix`).
+#[derive(Debug, Clone)]
+pub struct LocalNames {
+    pub stack: String,
+    pub table: String,
+    pub parameters: std::collections::BTreeMap<String, String>,
+    /// Another SAM template than `infra/template.yaml` (a test of a changed policy).
+    pub template: Option<std::path::PathBuf>,
+}
+
+impl LocalNames {
+    /// A stack named after its table, with the template's default parameters.
+    pub fn for_table(table: &str) -> LocalNames {
+        LocalNames {
+            stack: table.to_owned(),
+            table: table.to_owned(),
+            parameters: Default::default(),
+            template: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
