@@ -568,6 +568,29 @@ async fn a_customer_with_hundreds_of_orders_is_erased_completely_and_once() {
     );
 }
 
+/// More than two transactions' worth: the steps between the first (which marks the profile)
+/// and the last (which writes it) hold the profile's version with a condition check, so a
+/// concurrent write stops the erasure rather than being overwritten. That check is its own IAM
+/// action (`dynamodb:ConditionCheckItem`), which address-changed's policy must grant.
+#[tokio::test]
+async fn an_erasure_in_three_steps_finishes_and_bumps_the_version_twice() {
+    let stack = TestStack::start().await;
+    big_customer(&stack, 2 * SEEDED).await;
+    let (profile, _) = stack.customer(CUSTOMER).await;
+    let version = profile.unwrap().version;
+    let answer = redact(&stack, &unique("redact")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "erased");
+    let after = partition(&stack).await;
+    assert_eq!(named_orders(&after), 0);
+    assert_nothing_personal(&after, "customer partition");
+    let (profile, orders) = stack.customer(CUSTOMER).await;
+    let profile = profile.unwrap();
+    assert_eq!(orders.len(), 2 * SEEDED + 1);
+    assert!(!profile.erasing, "the erasure finished");
+    assert_eq!(profile.version, version + 2, "the middle step only checks");
+}
+
 #[tokio::test]
 async fn a_write_during_an_erasure_is_kept_without_personal_data_and_a_retry_finishes_it() {
     let proxy = FaultProxy::start(&local_aws().endpoint).await;

@@ -97,6 +97,8 @@ pub struct TestStack {
     pub identities: BTreeMap<Function, FunctionIdentity>,
     /// How the handlers' DynamoDB clients reach the table (directly, or through a proxy).
     route: HandlerRoute,
+    /// The SSM parameter the senders read the link secret from.
+    link_secret_parameter: String,
     /// Denials a test has taken ([`TestStack::take_iam_denials`]): not reported again.
     denials_taken: std::sync::atomic::AtomicUsize,
     pub table: String,
@@ -245,11 +247,46 @@ impl TestStack {
             .await
             .unwrap();
 
+        // The deployment's own secrets, each in its SSM parameter as in the cloud (named per
+        // stack here); each handler reads its secret with its function's identity, as its
+        // Lambda does at start.
+        let deployment_secrets = [
+            ("LinkSecretParameter", "link-secret", LINK_SECRET),
+            (
+                "SessionSecretParameter",
+                "admin-session-secret",
+                SESSION_SECRET,
+            ),
+            (
+                "GuestIdSecretParameter",
+                "guest-id-secret",
+                options.guest_id_secret,
+            ),
+        ];
+        let mut parameters = BTreeMap::new();
+        for (parameter, name, secret) in deployment_secrets {
+            let name = format!("/trouw/stacks/{table}/{name}");
+            ssm.put_parameter()
+                .name(&name)
+                .value(secret)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+            parameters.insert(parameter.to_owned(), name);
+        }
         let names = LocalNames {
+            parameters,
             template: options.template.clone(),
             ..LocalNames::for_table(&table)
         };
         let identities = function_identities(&aws.endpoint, &names).await.unwrap();
+        let secret_of = |function: Function, parameter: &str| {
+            let ssm = aws_sdk_ssm::Client::new(&identities[&function].sdk);
+            let name = names.parameters[parameter].clone();
+            async move { trouw::config::parameter_value(&ssm, &name).await.unwrap() }
+        };
         let requests = RequestCounter::default();
         let route = HandlerRoute {
             endpoint: options.dynamo_endpoint.clone(),
@@ -273,8 +310,13 @@ impl TestStack {
             Function::AddressChanged,
         ] {
             // Only the order functions derive guest ids (GUEST_ID_SECRET_PARAMETER).
-            let guests = (function != Function::AddressChanged)
-                .then(|| trouw::webhook::GuestIds::new(options.guest_id_secret));
+            let guests = if function == Function::AddressChanged {
+                None
+            } else {
+                Some(trouw::webhook::GuestIds::new(
+                    secret_of(function, "GuestIdSecretParameter").await,
+                ))
+            };
             let app = WebhookApp::new(
                 &config,
                 handler_dynamo(function),
@@ -294,7 +336,9 @@ impl TestStack {
                 links_store,
                 Duration::from_secs(300),
             ),
-            links: trouw::mail::LinkKey::new(LINK_SECRET),
+            links: trouw::mail::LinkKey::new(
+                secret_of(Function::CustomerLinks, "LinkSecretParameter").await,
+            ),
             clock: clock.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -304,6 +348,7 @@ impl TestStack {
                 sender_app(
                     &sdk,
                     &identities[&function].sdk,
+                    &names.parameters["LinkSecretParameter"],
                     &table,
                     &base_url,
                     clock.clone(),
@@ -328,7 +373,9 @@ impl TestStack {
             },
             vec![shop.clone()],
             clock.clone(),
-            SESSION_SECRET.as_bytes().to_vec(),
+            secret_of(Function::MessageLog, "SessionSecretParameter")
+                .await
+                .into_bytes(),
             false,
         );
         let app = Arc::new(trouw_local::gateway::Services {
@@ -346,6 +393,7 @@ impl TestStack {
         ));
         TestStack {
             sdk,
+            link_secret_parameter: names.parameters["LinkSecretParameter"].clone(),
             identities,
             route,
             denials_taken: Default::default(),
@@ -759,6 +807,7 @@ impl TestStack {
         sender_app(
             &self.sdk,
             &self.identities[&function].sdk,
+            &self.link_secret_parameter,
             &self.table,
             &self.base_url,
             clock,
@@ -773,6 +822,7 @@ impl TestStack {
 async fn sender_app(
     sdk: &aws_config::SdkConfig,
     function_sdk: &aws_config::SdkConfig,
+    link_secret_parameter: &str,
     table: &str,
     base_url: &str,
     clock: Arc<dyn trouw::clock::Clock>,
@@ -795,7 +845,14 @@ async fn sender_app(
         store,
         mailer: trouw::mail::Mailer::new(ses),
         renderer: trouw::mail::Renderer::new(),
-        links: trouw::mail::LinkKey::new(LINK_SECRET),
+        links: trouw::mail::LinkKey::new(
+            trouw::config::parameter_value(
+                &aws_sdk_ssm::Client::new(function_sdk),
+                link_secret_parameter,
+            )
+            .await
+            .unwrap(),
+        ),
         public_base_url: base_url.to_owned(),
         configuration_set: None,
         clock,
