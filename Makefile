@@ -14,6 +14,10 @@ DEMO_WOOCOMMERCE_SECRET ?= local-only-demo-woocommerce-secret
 EVENT    ?= order-placed
 CUSTOMER ?= cus-8812
 ARCH     ?= arm64
+# The one place the architecture reaches SAM: `sam build` picks the bootstraps' target from the
+# template's Architecture parameter, so it must get the same value as `sam deploy` (else x86_64
+# functions receive arm64 bootstraps). tests/template.rs checks that both recipes use this.
+SAM_PARAMETERS := --parameter-overrides Architecture=$(ARCH)
 EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
@@ -31,7 +35,8 @@ help:
 	@echo "make shop       add or update a shop from FILE=shop.json (TABLE_NAME and AWS creds for the cloud)"
 	@echo "make end-sessions MARKETER=...  end every session of a marketer (after a password reset; TABLE_NAME)"
 	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
-	@echo "make deploy     sam build && sam deploy from infra/"
+	@echo "make sam-build  sam build from infra/ (ARCH=arm64|x86_64)"
+	@echo "make deploy     sam build && sam deploy from infra/ (ARCH=arm64|x86_64, the same for both)"
 
 # The project's Python tools (moto, cfn-lint, sam, cargo-lambda), pinned, rebuilt when the pins change.
 $(VENV_STAMP): infra/local/requirements.txt
@@ -90,10 +95,10 @@ build: $(VENV_STAMP)
 	  --bin message-log
 
 sam-build: $(VENV_STAMP)
-	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build
+	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build $(SAM_PARAMETERS)
 
 deploy: sam-build
-	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy --parameter-overrides Architecture=$(ARCH)
+	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy $(SAM_PARAMETERS)
 
 post:
 	WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q --bin trouw-admin -- \

@@ -64,18 +64,22 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
     );
     let link_secret = (
         set(&["ssm:GetParameter"]),
-        set(&[&format!("!Sub {PARAMETER}${{LinkSecretParameter}}")]),
+        set(&[&format!(
+            "!Sub {PARAMETER}${{SecretsPathPrefix}}${{LinkSecretName}}"
+        )]),
     );
     let session_secret = (
         set(&["ssm:GetParameter"]),
-        set(&[&format!("!Sub {PARAMETER}${{SessionSecretParameter}}")]),
+        set(&[&format!(
+            "!Sub {PARAMETER}${{SecretsPathPrefix}}${{SessionSecretName}}"
+        )]),
     );
     // The order functions also derive guest customer ids, with their own secret.
     let order_secrets = (
         set(&["ssm:GetParameters", "ssm:GetParameter"]),
         set(&[
             &format!("!Sub {PARAMETER}${{SecretsPathPrefix}}shops/*"),
-            &format!("!Sub {PARAMETER}${{GuestIdSecretParameter}}"),
+            &format!("!Sub {PARAMETER}${{SecretsPathPrefix}}${{GuestIdSecretName}}"),
         ]),
     );
     let nothing = (BTreeSet::new(), BTreeSet::new());

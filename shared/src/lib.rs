@@ -13,6 +13,7 @@ pub mod domain;
 pub mod handlers;
 pub mod mail;
 pub mod shops;
+pub mod shutdown;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;

@@ -9,8 +9,8 @@ use trouw::handlers::{WebhookApp, webhook};
 async fn main() -> Result<(), Error> {
     trouw::telemetry::init();
     let app = WebhookApp::from_env().await?;
-    run(service_fn(|req| {
+    trouw::shutdown::until_sigterm(run(service_fn(|req| {
         webhook::handle(&app, EventType::AddressChanged, req)
-    }))
+    })))
     .await
 }

@@ -8,5 +8,5 @@ use trouw::handlers::customer_links::{LinksApp, handle};
 async fn main() -> Result<(), Error> {
     trouw::telemetry::init();
     let app = LinksApp::from_env().await?;
-    run(service_fn(|req| handle(&app, req))).await
+    trouw::shutdown::until_sigterm(run(service_fn(|req| handle(&app, req)))).await
 }

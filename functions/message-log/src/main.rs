@@ -8,5 +8,5 @@ use trouw::handlers::message_log::{AdminApp, handle};
 async fn main() -> Result<(), Error> {
     trouw::telemetry::init();
     let app = AdminApp::from_env().await?;
-    run(service_fn(|req| handle(&app, req))).await
+    trouw::shutdown::until_sigterm(run(service_fn(|req| handle(&app, req)))).await
 }

@@ -8,5 +8,5 @@ use trouw::handlers::{run_schedule, send_messages::SenderApp};
 async fn main() -> Result<(), Error> {
     trouw::telemetry::init();
     let app = SenderApp::from_env().await?;
-    run(service_fn(|event| run_schedule::handle(&app, event))).await
+    trouw::shutdown::until_sigterm(run(service_fn(|event| run_schedule::handle(&app, event)))).await
 }

@@ -8,5 +8,6 @@ use trouw::handlers::send_messages;
 async fn main() -> Result<(), Error> {
     trouw::telemetry::init();
     let app = send_messages::SenderApp::from_env().await?;
-    run(service_fn(|event| send_messages::handle(&app, event))).await
+    trouw::shutdown::until_sigterm(run(service_fn(|event| send_messages::handle(&app, event))))
+        .await
 }

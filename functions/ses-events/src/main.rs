@@ -8,5 +8,5 @@ use trouw::handlers::ses_events::{self, FeedbackApp};
 async fn main() -> Result<(), Error> {
     trouw::telemetry::init();
     let app = FeedbackApp::from_env().await?;
-    run(service_fn(|event| ses_events::handle(&app, event))).await
+    trouw::shutdown::until_sigterm(run(service_fn(|event| ses_events::handle(&app, event)))).await
 }

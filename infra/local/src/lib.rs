@@ -3,7 +3,8 @@
 //! - [`table`]: the table created from `infra/template.yaml` itself, not from a copy;
 //! - [`gateway`]: an HTTP server with the API's routes, calling the Lambda handlers;
 //! - [`demo`]: the demo shop and the verified sender identity;
-//! - [`functions`]: the template's functions, each with its own identity locally.
+//! - [`functions`]: the template's functions, each with its own identity locally;
+//! - [`runtime_api`]: a local Lambda Runtime API, to run a built `bootstrap` as Lambda does.
 
 pub mod aws;
 pub mod client;
@@ -11,6 +12,7 @@ pub mod demo;
 pub mod functions;
 pub mod gateway;
 pub mod months;
+pub mod runtime_api;
 pub mod table;
 
 /// The workspace root (this crate lives in `infra/local`).

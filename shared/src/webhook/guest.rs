@@ -4,7 +4,7 @@
 //! The id travels where the address must not: logs, SES tags, the readable part of link
 //! tokens, the marketers' pages. An unkeyed hash of the address would let anyone holding a
 //! guessed address confirm it from an id, so the id is an HMAC-SHA256 under a per-deployment
-//! secret (SSM `GuestIdSecretParameter`; locally `GUEST_ID_SECRET`): `guest-k-` and 32 hex
+//! secret (SSM `{SecretsPathPrefix}{GuestIdSecretName}`; locally `GUEST_ID_SECRET`): `guest-k-` and 32 hex
 //! digits. Ids from before (`guest-` and 20 hex digits of an unkeyed SHA-256) stay what they
 //! are: a returning guest who already has a profile under such an id keeps it (the webhook
 //! handler looks for that profile, see [`legacy_guest_id`]), and no new one is ever made.
