@@ -119,13 +119,13 @@ class Requests(unittest.TestCase):
 
 class TemplatePolicies(unittest.TestCase):
     def test_each_role_resolves_to_local_names(self):
-        names = moto_iam.Names(moto_iam.translate(), "s", {"LinkSecretParameter": "/x/link"},
+        names = moto_iam.Names(moto_iam.translate(), "s", {"LinkSecretName": "s-link"},
                                {"Table": "t"})
         role, statements = moto_iam.role_policies("CustomerLinksFunction", names)
         self.assertEqual(role, "CustomerLinksFunctionRole")
         resources = {r for s in statements for r in moto_iam.as_list(s.get("Resource"))}
         self.assertIn(TABLE, resources)
-        self.assertIn("arn:aws:ssm:eu-west-1:123456789012:parameter/x/link", resources)
+        self.assertIn("arn:aws:ssm:eu-west-1:123456789012:parameter/trouw/s-link", resources)
         # SAM's managed policy, as AWS publishes it: the function's logs.
         actions = {a for s in statements for a in moto_iam.as_list(s.get("Action"))}
         self.assertIn("logs:PutLogEvents", actions)

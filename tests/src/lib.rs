@@ -247,25 +247,23 @@ impl TestStack {
             .await
             .unwrap();
 
-        // The deployment's own secrets, each in its SSM parameter as in the cloud (named per
-        // stack here); each handler reads its secret with its function's identity, as its
-        // Lambda does at start.
+        // The deployment's own secrets, each in its SSM parameter under SecretsPathPrefix as in
+        // the cloud (named per stack here); each handler reads its secret with its function's
+        // identity, as its Lambda does at start.
         let deployment_secrets = [
-            ("LinkSecretParameter", "link-secret", LINK_SECRET),
+            ("LinkSecretName", "link-secret", LINK_SECRET),
+            ("SessionSecretName", "admin-session-secret", SESSION_SECRET),
             (
-                "SessionSecretParameter",
-                "admin-session-secret",
-                SESSION_SECRET,
-            ),
-            (
-                "GuestIdSecretParameter",
+                "GuestIdSecretName",
                 "guest-id-secret",
                 options.guest_id_secret,
             ),
         ];
         let mut parameters = BTreeMap::new();
+        let mut secret_parameters = BTreeMap::new();
         for (parameter, name, secret) in deployment_secrets {
-            let name = format!("/trouw/stacks/{table}/{name}");
+            let local_name = format!("{table}-{name}");
+            let name = format!("/trouw/{local_name}");
             ssm.put_parameter()
                 .name(&name)
                 .value(secret)
@@ -274,7 +272,8 @@ impl TestStack {
                 .send()
                 .await
                 .unwrap();
-            parameters.insert(parameter.to_owned(), name);
+            parameters.insert(parameter.to_owned(), local_name);
+            secret_parameters.insert(parameter, name);
         }
         let names = LocalNames {
             parameters,
@@ -284,7 +283,7 @@ impl TestStack {
         let identities = function_identities(&aws.endpoint, &names).await.unwrap();
         let secret_of = |function: Function, parameter: &str| {
             let ssm = aws_sdk_ssm::Client::new(&identities[&function].sdk);
-            let name = names.parameters[parameter].clone();
+            let name = secret_parameters[parameter].clone();
             async move { trouw::config::parameter_value(&ssm, &name).await.unwrap() }
         };
         let requests = RequestCounter::default();
@@ -314,7 +313,7 @@ impl TestStack {
                 None
             } else {
                 Some(trouw::webhook::GuestIds::new(
-                    secret_of(function, "GuestIdSecretParameter").await,
+                    secret_of(function, "GuestIdSecretName").await,
                 ))
             };
             let app = WebhookApp::new(
@@ -337,7 +336,7 @@ impl TestStack {
                 Duration::from_secs(300),
             ),
             links: trouw::mail::LinkKey::new(
-                secret_of(Function::CustomerLinks, "LinkSecretParameter").await,
+                secret_of(Function::CustomerLinks, "LinkSecretName").await,
             ),
             clock: clock.clone(),
         };
@@ -348,7 +347,7 @@ impl TestStack {
                 sender_app(
                     &sdk,
                     &identities[&function].sdk,
-                    &names.parameters["LinkSecretParameter"],
+                    &secret_parameters["LinkSecretName"],
                     &table,
                     &base_url,
                     clock.clone(),
@@ -373,7 +372,7 @@ impl TestStack {
             },
             vec![shop.clone()],
             clock.clone(),
-            secret_of(Function::MessageLog, "SessionSecretParameter")
+            secret_of(Function::MessageLog, "SessionSecretName")
                 .await
                 .into_bytes(),
             false,
@@ -393,7 +392,7 @@ impl TestStack {
         ));
         TestStack {
             sdk,
-            link_secret_parameter: names.parameters["LinkSecretParameter"].clone(),
+            link_secret_parameter: secret_parameters["LinkSecretName"].clone(),
             identities,
             route,
             denials_taken: Default::default(),
