@@ -22,11 +22,12 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust browser-deps lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto measure-local browser-deps lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
 	@echo "make test       install what is needed, then run every test and lint"
+	@echo "make measure-local  time webhooks against a local table of ITEMS items (default 100000)"
 	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
 	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
 	@echo "make demo-months  with make dev running: live a new customer's first months in seconds"
@@ -53,7 +54,7 @@ dev: $(VENV_STAMP)
 	  DEMO_SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) DEMO_WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) \
 	  TABLE_NAME=trouw-local ./target/debug/trouw-dev
 
-test: $(VENV_STAMP) lint browser-deps test-rust
+test: $(VENV_STAMP) lint browser-deps test-moto test-rust
 
 # The browser test's tools: Debian's Chromium and playwright-core (pinned in package-lock.json).
 BROWSER_STAMP := infra/local/browser/node_modules/.installed
@@ -81,6 +82,19 @@ test-rust: $(VENV_STAMP)
 	  cargo test --workspace --no-run && \
 	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo test --workspace && $(IAM_CHECK)'; \
 	fi
+
+# The project's patches to moto (infra/local/moto_fast.py) against moto's own answers.
+test-moto: $(VENV_STAMP)
+	$(PY) -m unittest discover -s infra/local -p 'test_*.py'
+
+# The local stack's speed as the table grows (README, "Local performance"): seeds ITEMS items,
+# then times single order webhooks and EVENTS of them at CONCURRENCY. About 5 minutes.
+ITEMS ?= 100000
+EVENTS ?= 1000
+CONCURRENCY ?= 16
+measure-local: $(VENV_STAMP)
+	cargo build --workspace --bins
+	$(PY) infra/local/measure_local.py --items $(ITEMS) --events $(EVENTS) --concurrency $(CONCURRENCY)
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml

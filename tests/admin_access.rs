@@ -84,6 +84,8 @@ async fn serve(admin: AdminApp) -> String {
         sender: None,
         schedule: None,
         clock: None,
+        stream: None,
+        direct_drive: false,
     });
     let addr = trouw_local::gateway::spawn(services, "127.0.0.1:0")
         .await

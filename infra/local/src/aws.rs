@@ -140,8 +140,9 @@ pub async fn function_sdk_config(
         "function": function.logical_id(),
         "stack": names.stack,
         "parameters": names.parameters,
-        "resources": { "Table": names.table },
     });
+    body["resources"] = serde_json::json!(names.resources);
+    body["resources"]["Table"] = names.table.clone().into();
     if let Some(template) = &names.template {
         body["template"] = template.display().to_string().into();
     }

@@ -21,10 +21,11 @@ use trouw::handlers::{WebhookApp, webhook};
 
 use crate::functions::Function;
 
-/// What the local API serves: the webhook handlers, the public links, and (for `make dev`)
-/// the sender driven straight after each webhook, plus the movable clock of `POST /dev/clock`.
-/// Each handler is built with its own function's identity (`aws::function_sdk_config`), as
-/// each Lambda runs with its own role.
+/// What the local API serves: the webhook handlers, the public links, the marketers' pages,
+/// and the local-only `/dev` routes: the movable clock (`POST /dev/clock`), a schedule pass
+/// (`POST /dev/run-schedule`) and waiting for the stream (`POST /dev/settle`). Each handler is
+/// built with its own function's identity (`aws::function_sdk_config`), as each Lambda runs
+/// with its own role.
 pub struct Services {
     /// One webhook app per webhook function (`Function::for_webhook`): each route runs as the
     /// function the template routes it to.
@@ -32,12 +33,21 @@ pub struct Services {
     pub links: Option<LinksApp>,
     /// The marketers' pages under `/admin`.
     pub admin: Option<trouw::handlers::message_log::AdminApp>,
+    /// The sender of the direct drive (send-messages' identity).
     pub sender: Option<Arc<SenderApp>>,
     /// The schedule pass of `POST /dev/run-schedule` (run-schedule's identity).
     pub schedule: Option<Arc<SenderApp>>,
     /// Local only, never deployed: the clock `POST /dev/clock` moves.
     pub clock: Option<Arc<OffsetClock>>,
+    /// The table's stream in front of the sender, as in AWS (`POST /dev/settle` waits for it).
+    pub stream: Option<Arc<crate::stream::MappingHandle>>,
+    /// Sends what a webhook or link answer caused before answering, instead of leaving it to
+    /// the stream: a deterministic step for tests that want one. Off by default.
+    pub direct_drive: bool,
 }
+
+/// How long `POST /dev/settle` waits for the stream before answering 503.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// API Gateway's own payload limit; the handlers enforce trouw's smaller one.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
@@ -98,12 +108,17 @@ async fn route(
             .insert("x-request-id", id.parse().expect("ascii id"));
     }
     let segments: Vec<&str> = parts.uri.path().trim_matches('/').split('/').collect();
+    if segments.first() == Some(&"dev") && parts.method != http::Method::POST {
+        // Every local-only route changes something: POST only, as GET never changes anything.
+        return plain(405, r#"{"message":"Method Not Allowed"}"#);
+    }
     if let (["dev", "clock"], Some(clock)) = (segments.as_slice(), &services.clock) {
         return set_clock(clock, &body);
     }
-    // Local only: one schedule pass now, including the sends it causes; answers when done.
-    if let (["dev", "run-schedule"], Some(sender)) = (segments.as_slice(), &services.schedule) {
-        return match trouw::handlers::run_schedule::run_pass(sender).await {
+    // Local only: one schedule pass now, invoked with the event EventBridge Scheduler sends,
+    // including the sends it causes; answers when done.
+    if let (["dev", "run-schedule"], Some(schedule)) = (segments.as_slice(), &services.schedule) {
+        return match crate::events::run_schedule(schedule).await {
             Ok(report) => hyper::Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
@@ -113,6 +128,16 @@ async fn route(
                 .expect("static response"),
             Err(err) => {
                 tracing::error!(detail = %err, "schedule pass failed");
+                plain(503, r#"{"error":"temporarily_unavailable"}"#)
+            }
+        };
+    }
+    // Local only: answers once the stream mapping has handled everything written so far.
+    if let (["dev", "settle"], Some(stream)) = (segments.as_slice(), &services.stream) {
+        return match stream.settle(SETTLE_TIMEOUT).await {
+            Ok(()) => plain(200, r#"{"settled":true}"#),
+            Err(err) => {
+                tracing::error!(detail = %err, "the stream mapping did not settle");
                 plain(503, r#"{"error":"temporarily_unavailable"}"#)
             }
         };
@@ -131,7 +156,7 @@ async fn route(
     }
     if let ([kind @ ("u" | "s" | "r"), token], Some(links)) = (segments.as_slice(), &services.links)
     {
-        // Whose link it is, so that the local sender can send what the answer caused.
+        // Whose link it is, so that a direct drive can send what the answer caused.
         let owner = match *kind {
             "s" => links
                 .links
@@ -143,7 +168,8 @@ async fn route(
         let request =
             lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         let response = customer_links::handle(links, request).await;
-        if let (Some(sender), Some((shop, customer))) = (&services.sender, owner)
+        if let (Some(sender), Some((shop, customer)), true) =
+            (&services.sender, owner, services.direct_drive)
             && let Err(err) = deliver_pending(sender, &shop, &customer).await
         {
             tracing::warn!(detail = %err, "local sender will try again after the next event");
@@ -170,8 +196,10 @@ async fn route(
     };
     let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
     let response = webhook::handle(app, event_type, request).await;
-    // Locally the sender runs straight after the write, standing in for the table's stream.
-    if let (Some(sender), Some(shop), Ok(answer)) = (&services.sender, shop, &response) {
+    // Only as an explicit direct drive: by default the table's stream delivers the messages.
+    if let (Some(sender), Some(shop), Ok(answer), true) =
+        (&services.sender, shop, &response, services.direct_drive)
+    {
         let customer = serde_json::from_slice::<serde_json::Value>(answer.body().as_ref())
             .ok()
             .and_then(|v| {
@@ -179,8 +207,7 @@ async fn route(
                     .as_str()
                     .and_then(|c| CustomerId::parse(c).ok())
             });
-        // Before answering, so that what a webhook caused is in moto's SES once it answered
-        // (demos and scripts read it straight after).
+        // Before answering, so that what a webhook caused is in moto's SES once it answered.
         if let Some(customer) = customer
             && let Err(err) = deliver_pending(sender, &shop, &customer).await
         {
