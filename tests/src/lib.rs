@@ -657,10 +657,10 @@ impl TestStack {
     }
 }
 
-/// The template's mapping settings, with the brief retry pause tests can afford.
+/// The template's mapping settings, with the brief retry pause tests can afford (polling stays
+/// at Lambda's 4 a second: `settle` wakes the reader itself).
 pub fn stream_settings() -> trouw_local::stream::MappingSettings {
     let mut settings = trouw_local::stream::MappingSettings::from_repository().unwrap();
-    settings.poll_interval = Duration::from_millis(50);
     settings.retry_backoff = Duration::from_millis(5);
     settings.retry_backoff_max = Duration::from_millis(50);
     settings
