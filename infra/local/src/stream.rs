@@ -408,15 +408,16 @@ fn function_arn() -> String {
     format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:send-messages")
 }
 
-/// The on-failure queue of a local stack (`SenderFailureQueue`), created if absent.
+/// The on-failure queue (`SenderFailureQueue`) of the local stack `stack`, created if absent
+/// and named as CloudFormation names it (`<stack>-SenderFailureQueue`, without the suffix).
 pub async fn failure_queue(
     sdk: &aws_config::SdkConfig,
-    table: &str,
+    stack: &str,
 ) -> Result<String, aws_sdk_sqs::Error> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let created = sqs
         .create_queue()
-        .queue_name(format!("{table}-sender-failures"))
+        .queue_name(format!("{stack}-SenderFailureQueue"))
         .send()
         .await?;
     Ok(created.queue_url.unwrap_or_default())
@@ -569,17 +570,10 @@ async fn shards(
         .collect())
 }
 
-/// Starts the mapping for `table`'s stream in front of `function`. `sdk` is the identity the
-/// mapping reads the stream and writes the on-failure queue with (the function's role in AWS).
-pub async fn start(
-    sdk: &aws_config::SdkConfig,
-    table: &str,
-    settings: MappingSettings,
-    failure_queue_url: Option<String>,
-    function: Function,
-) -> Result<MappingHandle, StreamError> {
-    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let stream_arn = dynamo
+/// The table's stream ARN (what CloudFormation hands the mapping as `Stream`); setup, with
+/// the operator's identity.
+pub async fn stream_arn(sdk: &aws_config::SdkConfig, table: &str) -> Result<String, StreamError> {
+    aws_sdk_dynamodb::Client::new(sdk)
         .describe_table()
         .table_name(table)
         .send()
@@ -587,7 +581,19 @@ pub async fn start(
         .map_err(|e| StreamError::NoStream(format!("{e:?}")))?
         .table
         .and_then(|t| t.latest_stream_arn)
-        .ok_or_else(|| StreamError::NoStream(table.to_owned()))?;
+        .ok_or_else(|| StreamError::NoStream(table.to_owned()))
+}
+
+/// Starts the mapping for the stream `stream_arn` in front of `function`. `sdk` is the
+/// identity the mapping reads the stream and writes the on-failure queue with (the function's
+/// role in AWS: `DescribeStream`, `GetShardIterator`, `GetRecords`, `sqs:SendMessage`).
+pub async fn start(
+    sdk: &aws_config::SdkConfig,
+    stream_arn: String,
+    settings: MappingSettings,
+    failure_queue_url: Option<String>,
+    function: Function,
+) -> Result<MappingHandle, StreamError> {
     let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
     let shard_ids = shards(&streams, &stream_arn).await?;
     let shard = shard_ids
