@@ -251,6 +251,11 @@ pub fn failure_record(
     let first = given_up.records.first();
     let last = given_up.records.last();
     let seconds = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut response_context = json!({ "statusCode": 200, "executedVersion": "$LATEST" });
+    if given_up.function_error {
+        // Only a failed invocation names an error; a partial batch response has none.
+        response_context["functionError"] = json!("Unhandled");
+    }
     json!({
         "requestContext": {
             "requestId": uuid_like(&format!("{function_arn}{}{}", first.map_or("", |r| &r.sequence), now)),
@@ -258,11 +263,7 @@ pub fn failure_record(
             "condition": given_up.condition,
             "approximateInvokeCount": given_up.invoke_count,
         },
-        "responseContext": {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": if given_up.function_error { Value::from("Unhandled") } else { Value::Null },
-        },
+        "responseContext": response_context,
         "version": "1.0",
         "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         "DDBStreamBatchInfo": {
@@ -985,6 +986,7 @@ mod tests {
             36
         );
         assert_eq!(body["responseContext"]["statusCode"], 200);
+        assert!(body["responseContext"].get("functionError").is_none());
         let info = &body["DDBStreamBatchInfo"];
         assert_eq!(info["shardId"], "shard-1");
         assert_eq!(info["startSequenceNumber"], "1001");
