@@ -78,14 +78,21 @@ async fn failure_records(stack: &TestStack) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_webhooks_message_reaches_ses_through_the_stream() {
+    // A batching window longer than the test: only `settle` hands the record over.
+    let mut settings = stream_settings();
+    settings.batching_window = Duration::from_secs(600);
     let stack = TestStack::start_with(StackOptions {
         with_sender: true,
+        stream_settings: Some(settings),
         ..Default::default()
     })
     .await;
     stack.set_now(daytime());
     let email = order(&stack, "cus-stream").await;
     // The webhook answered without sending: the stream does that.
+    let waiting = messages(&stack, "cus-stream").await;
+    assert_eq!(waiting[0].status, MessageStatus::Pending);
+    assert_eq!(sent_to(std::slice::from_ref(&email)).await, [0]);
     stack.settle().await;
     assert_eq!(sent_to(std::slice::from_ref(&email)).await, [1]);
     let sent = messages(&stack, "cus-stream").await;

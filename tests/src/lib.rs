@@ -112,6 +112,8 @@ pub struct StackOptions {
     /// With `with_sender`: also send what a webhook or link answer caused before answering
     /// (a deterministic step beside the stream; off by default).
     pub direct_drive: bool,
+    /// With `with_sender`: the mapping's settings (default [`stream_settings`]).
+    pub stream_settings: Option<trouw_local::stream::MappingSettings>,
     /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
     /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
     pub dynamo_attempt_timeout: Duration,
@@ -129,6 +131,7 @@ impl Default for StackOptions {
             secrets_path: "/trouw/shops",
             with_sender: false,
             direct_drive: false,
+            stream_settings: None,
             dynamo_attempt_timeout: Duration::from_millis(500),
             guest_id_secret: GUEST_ID_SECRET,
             shop: None,
@@ -257,7 +260,10 @@ impl TestStack {
                     &sdk,
                     &table,
                     trouw_local::stream::send_messages(sender.clone()),
-                    stream_settings(),
+                    options
+                        .stream_settings
+                        .clone()
+                        .unwrap_or_else(stream_settings),
                 )
                 .await,
             )),
