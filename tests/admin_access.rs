@@ -95,6 +95,8 @@ async fn serve(stack: &TestStack, admin: AdminApp) -> String {
         admin: Some(admin),
         sender: None,
         clock: None,
+        stream: None,
+        direct_drive: false,
     });
     let addr = trouw_local::gateway::spawn(services, "127.0.0.1:0")
         .await

@@ -8,6 +8,7 @@ use trouw::handlers::send_messages::deliver_pending;
 use trouw::handlers::ses_events::{FeedbackApp, Handled, apply};
 use trouw::mail::ses::{message_ref, tag_value};
 use trouw::store::{MessageRecord, MessageStatus};
+use trouw_local::events::{LOCAL_CONFIGURATION_SET, SesRule, ses_envelope};
 use trouw_tests::fault::{Fault, FaultProxy};
 use trouw_tests::{StackOptions, TestStack, example, local_aws, unique};
 
@@ -55,19 +56,9 @@ fn feedback(stack: &TestStack) -> FeedbackApp {
     }
 }
 
-/// An SES event as EventBridge delivers it, with the tags trouw's sender sets.
+/// An SES event as EventBridge delivers it, with the tags trouw's sender sets: the SES event
+/// in the envelope SES publishes for the local configuration set.
 fn ses_event(stack: &TestStack, message: &MessageRecord, event_type: &str, body: Value) -> Value {
-    let detail_type = match event_type {
-        "Delivery" => "Email Delivered",
-        "Bounce" => "Email Bounced",
-        "Complaint" => "Email Complaint Received",
-        "Reject" => "Email Rejected",
-        "Rendering Failure" => "Email Rendering Failed",
-        "DeliveryDelay" => "Email Delivery Delayed",
-        "Open" => "Email Opened",
-        "Click" => "Email Clicked",
-        _ => "Email Sent",
-    };
     let field = match event_type {
         "Rendering Failure" => "failure".to_owned(),
         "DeliveryDelay" => "deliveryDelay".to_owned(),
@@ -84,7 +75,7 @@ fn ses_event(stack: &TestStack, message: &MessageRecord, event_type: &str, body:
             "destination": ["anna.devries@example.nl"],
             "headersTruncated": false,
             "tags": {
-                "ses:configuration-set": ["trouw-messages"],
+                "ses:configuration-set": [LOCAL_CONFIGURATION_SET],
                 "ses:source-ip": ["192.0.2.10"],
                 "ses:from-domain": ["demo.trouw.test"],
                 "ses:caller-identity": ["send-messages"],
@@ -98,17 +89,7 @@ fn ses_event(stack: &TestStack, message: &MessageRecord, event_type: &str, body:
         }
     });
     detail[field] = body;
-    json!({
-        "version": "0",
-        "id": unique("eb"),
-        "detail-type": detail_type,
-        "source": "aws.ses",
-        "account": "123456789012",
-        "time": "2026-11-02T10:00:05Z",
-        "region": "eu-west-1",
-        "resources": ["arn:aws:ses:eu-west-1:123456789012:configuration-set/trouw-messages"],
-        "detail": detail
-    })
+    ses_envelope(detail, "2026-11-02T10:00:05Z".parse().unwrap())
 }
 
 fn delivery(at: &str) -> Value {
@@ -188,6 +169,81 @@ async fn every_report_lands_on_its_message_and_the_most_telling_status_wins() {
     let send = ses_event(&stack, &sent, "Send", json!({}));
     assert_eq!(apply(&app, send).await.unwrap(), Handled::Ignored);
     assert_eq!(stack.snapshot().await, before);
+}
+
+/// Every kind of report the template's rule subscribes to reaches ses-events through that
+/// rule, in the envelope SES publishes; what the rule does not take never reaches it.
+#[tokio::test]
+async fn every_report_kind_reaches_ses_events_through_the_templates_rule() {
+    let stack = TestStack::start().await;
+    let app = feedback(&stack);
+    let sent = sent_message(&stack).await;
+    let rule = SesRule::local().unwrap();
+
+    // Not subscribed: SES's own "Email Sent", and any report of another stack's set.
+    let before = stack.snapshot().await;
+    let send = ses_event(&stack, &sent, "Send", json!({}));
+    assert!(rule.publish(&app, send).await.is_none());
+    let mut foreign = ses_event(&stack, &sent, "Delivery", delivery("2026-11-02T10:00:02Z"));
+    foreign["detail"]["mail"]["tags"]["ses:configuration-set"] = json!(["other-stack-messages"]);
+    assert!(rule.publish(&app, foreign).await.is_none());
+    assert_eq!(stack.snapshot().await, before);
+
+    let reports = [
+        (
+            "DeliveryDelay",
+            json!({ "timestamp": "2026-11-02T10:00:02Z", "delayType": "MailboxFull", "expirationTime": "2026-11-03T10:00:00Z", "delayedRecipients": [] }),
+            DeliveryStatus::DeliveryDelayed,
+        ),
+        (
+            "Delivery",
+            delivery("2026-11-02T10:00:03Z"),
+            DeliveryStatus::Delivered,
+        ),
+        (
+            "Open",
+            json!({ "timestamp": "2026-11-02T10:00:04Z", "userAgent": "Mozilla/5.0", "ipAddress": "192.0.2.1" }),
+            DeliveryStatus::Opened,
+        ),
+        (
+            "Click",
+            json!({ "timestamp": "2026-11-02T10:00:05Z", "userAgent": "Mozilla/5.0", "ipAddress": "192.0.2.1", "link": "https://demo.example/a", "linkTags": {} }),
+            DeliveryStatus::Clicked,
+        ),
+        (
+            "Rendering Failure",
+            json!({ "templateName": "order", "errorMessage": "Attribute 'name' is not present" }),
+            DeliveryStatus::RenderingFailed,
+        ),
+        (
+            "Reject",
+            json!({ "reason": "Bad content" }),
+            DeliveryStatus::Rejected,
+        ),
+        (
+            "Bounce",
+            bounce("Permanent", "2026-11-02T10:00:06Z"),
+            DeliveryStatus::Bounced,
+        ),
+        (
+            "Complaint",
+            complaint("2026-11-02T10:00:07Z"),
+            DeliveryStatus::Complained,
+        ),
+    ];
+    for (kind, body, status) in reports {
+        let event = ses_event(&stack, &sent, kind, body);
+        rule.publish(&app, event)
+            .await
+            .unwrap_or_else(|| panic!("the rule takes {kind}"))
+            .unwrap();
+        let message = message(&stack, &sent.intent.key).await;
+        assert!(
+            message.reports.iter().any(|r| r.status == status),
+            "{kind}: {:?}",
+            message.reports
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use trouw::domain::CustomerId;
 use trouw::handlers::send_messages::deliver_pending;
-use trouw::handlers::ses_events::{FeedbackApp, Handled, apply};
+use trouw::handlers::ses_events::FeedbackApp;
 use trouw::mail::ses::{message_ref, tag_value};
 use trouw::store::{MessageRecord, MessageStatus};
 use trouw_tests::client::Answer;
@@ -64,27 +64,21 @@ async fn only_message(stack: &TestStack, customer: &str) -> MessageRecord {
 fn reject_event(stack: &TestStack, message: &MessageRecord, customer: &str, email: &str) -> Value {
     let key = &message.intent.key;
     let reference = message_ref(&stack.shop, &CustomerId::parse(customer).unwrap(), key);
-    json!({
-        "version": "0",
-        "id": unique("eb"),
-        "detail-type": "Email Rejected",
-        "source": "aws.ses",
-        "account": "123456789012",
-        "time": "2026-11-02T10:00:05Z",
-        "region": "eu-west-1",
-        "resources": [],
-        "detail": {
-            "eventType": "Reject",
-            "mail": {
-                "timestamp": "2026-11-02T10:00:00.123Z",
-                "source": "winkel@demo.trouw.test",
-                "messageId": message.ses_message_id.clone().unwrap(),
-                "destination": [email],
-                "tags": { "ref": [tag_value(&reference)] }
-            },
-            "reject": { "reason": format!("Bad content: a virus was found in the message to <{email}>") }
-        }
-    })
+    let detail = json!({
+        "eventType": "Reject",
+        "mail": {
+            "timestamp": "2026-11-02T10:00:00.123Z",
+            "source": "winkel@demo.trouw.test",
+            "messageId": message.ses_message_id.clone().unwrap(),
+            "destination": [email],
+            "tags": {
+                "ses:configuration-set": [trouw_local::events::LOCAL_CONFIGURATION_SET],
+                "ref": [tag_value(&reference)]
+            }
+        },
+        "reject": { "reason": format!("Bad content: a virus was found in the message to <{email}>") }
+    });
+    trouw_local::events::ses_envelope(detail, "2026-11-02T10:00:05Z".parse().unwrap())
 }
 
 fn masked(email: &str) -> String {
@@ -134,11 +128,16 @@ async fn addresses_quoted_by_ses_are_masked_in_pages_and_downloads() {
     let feedback = FeedbackApp {
         store: stack.app.webhooks.store.clone(),
     };
+    // Through the template's rule, as SES's report reaches ses-events in AWS.
+    trouw_local::events::SesRule::local()
+        .unwrap()
+        .publish(&feedback, reject_event(&stack, &sent, "cus-bram", &bram))
+        .await
+        .expect("the rule takes the report")
+        .unwrap();
     assert_eq!(
-        apply(&feedback, reject_event(&stack, &sent, "cus-bram", &bram))
-            .await
-            .unwrap(),
-        Handled::Recorded
+        only_message(&stack, "cus-bram").await.delivery_status,
+        Some(trouw::domain::DeliveryStatus::Rejected)
     );
 
     let list = format!("/admin/messages?{}", period());

@@ -54,11 +54,14 @@ async fn surveyed(stack: &TestStack) -> Surveyed {
         line.remove("replenish_after_days");
     }
     assert_eq!(stack.post("order-placed", &placed).await.status, 200);
+    // The table's stream sends the order's email at the time of the order.
+    stack.settle().await;
     stack.set_now(at("2026-11-04T12:40:00Z"));
     let mut delivered = example("order-delivered");
     delivered["order"]["id"] = json!(order);
     delivered["customer"]["id"] = json!(customer);
     assert_eq!(stack.post("order-delivered", &delivered).await.status, 200);
+    stack.settle().await;
     stack.set_now(at("2026-11-09T14:00:00Z"));
     run_pass(stack.app.sender.as_ref().unwrap()).await.unwrap();
     let survey = message(stack, &customer, "survey#")
@@ -171,7 +174,7 @@ async fn scanners_opening_every_score_link_record_nothing_and_send_nothing() {
     let before = stack.snapshot().await;
 
     // Ten scanner visits of every score link, at once, as a scanning fleet fetches them (the
-    // stack sends what each request causes straight away, as the table's stream would).
+    // table's stream delivers whatever they might cause).
     for (score, link) in &surveyed.links {
         for page in join_all((0..10).map(|_| get(&stack, link))).await {
             assert_eq!(page.status, 200, "{}", page.body);
@@ -188,6 +191,7 @@ async fn scanners_opening_every_score_link_record_nothing_and_send_nothing() {
             );
         }
     }
+    stack.settle().await;
     assert_eq!(stack.snapshot().await, before, "the table did not change");
     let (_, orders) = stack.customer(&surveyed.customer).await;
     assert_eq!(orders[0].survey_answer, None);
@@ -288,7 +292,9 @@ async fn one_post_records_the_answer_and_sends_exactly_the_follow_up_the_score_c
     assert_eq!(orders[0].survey_answer.map(|a| a.score), Some(3));
     assert_eq!(orders[0].survey_comment.as_deref(), Some(comment.as_str()));
 
-    // A bad score or a missing answer: 400, nothing changed.
+    // A bad score or a missing answer: 400, nothing changed (once the stream has sent what
+    // the answers caused).
+    stack.settle().await;
     let unchanged = stack.snapshot().await;
     for form in [
         vec![("score", "11")],
@@ -300,7 +306,7 @@ async fn one_post_records_the_answer_and_sends_exactly_the_follow_up_the_score_c
     }
     assert_eq!(stack.snapshot().await, unchanged);
 
-    // Later passes send nothing more; then exactly one follow-up each, and one alert.
+    // Later passes send nothing more: exactly one follow-up each, and one alert.
     stack.set_now(at("2026-11-09T16:00:00Z"));
     run_pass(stack.app.sender.as_ref().unwrap()).await.unwrap();
     assert_eq!(

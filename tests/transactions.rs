@@ -59,7 +59,10 @@ async fn table() -> Table {
         day,
     };
     for (sk, extra) in [
-        ("A", vec![("due_shard", s(&t.shard)), ("due_at", n(100)), ("n", n(1))]),
+        (
+            "A",
+            vec![("due_shard", s(&t.shard)), ("due_at", n(100)), ("n", n(1))],
+        ),
         ("B", vec![("log_day", s(&t.day)), ("log_at", n(5))]),
         ("C", vec![("v", n(1))]),
     ] {
@@ -138,10 +141,7 @@ impl Table {
 
     /// Creates D (in both indexes), moves A out of the due index, deletes B, and last checks
     /// that C's `v` is `expected`.
-    async fn transaction(
-        &self,
-        expected: i64,
-    ) -> Result<(), TransactWriteItemsError> {
+    async fn transaction(&self, expected: i64) -> Result<(), TransactWriteItemsError> {
         let mut d = key(&self.pk, "D");
         d.extend([
             ("due_shard".to_owned(), s(&self.shard)),

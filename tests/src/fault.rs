@@ -21,17 +21,28 @@ pub enum Fault {
     Reject,
 }
 
+/// Which requests fail, and how.
+#[derive(Debug, Clone)]
+struct Rule {
+    operation: String,
+    fault: Fault,
+    /// Calls let through before the fault starts.
+    passes: usize,
+    /// Only requests whose body contains this (e.g. one customer's key or address).
+    body_contains: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct FaultProxy {
     pub endpoint: String,
-    rule: Arc<Mutex<Option<(String, Fault, usize)>>>,
+    rule: Arc<Mutex<Option<Rule>>>,
 }
 
 impl FaultProxy {
     pub async fn start(upstream: &str) -> FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let rule: Arc<Mutex<Option<(String, Fault, usize)>>> = Arc::new(Mutex::new(None));
+        let rule: Arc<Mutex<Option<Rule>>> = Arc::new(Mutex::new(None));
         let upstream = upstream.to_owned();
         let client = crate::client::http_client();
         let shared_rule = rule.clone();
@@ -65,7 +76,23 @@ impl FaultProxy {
     /// Lets `passes` calls of `operation` through, then makes it fail with `fault` until
     /// cleared (to stop a multi-step write halfway).
     pub fn set_after(&self, operation: &str, fault: Fault, passes: usize) {
-        *self.rule.lock().unwrap() = Some((operation.to_owned(), fault, passes));
+        *self.rule.lock().unwrap() = Some(Rule {
+            operation: operation.to_owned(),
+            fault,
+            passes,
+            body_contains: None,
+        });
+    }
+
+    /// Makes only the calls of `operation` whose request body contains `text` fail with
+    /// `fault`, every time, until cleared (one record that always fails).
+    pub fn set_for(&self, operation: &str, text: &str, fault: Fault) {
+        *self.rule.lock().unwrap() = Some(Rule {
+            operation: operation.to_owned(),
+            fault,
+            passes: 0,
+            body_contains: Some(text.to_owned()),
+        });
     }
 
     pub fn clear(&self) {
@@ -75,7 +102,7 @@ impl FaultProxy {
 
 async fn forward(
     req: hyper::Request<hyper::body::Incoming>,
-    rule: &Mutex<Option<(String, Fault, usize)>>,
+    rule: &Mutex<Option<Rule>>,
     upstream: &str,
     client: &crate::client::HttpClient,
 ) -> hyper::Response<Full<Bytes>> {
@@ -92,13 +119,24 @@ async fn forward(
     } else {
         target.rsplit('.').next().unwrap_or("").to_owned()
     };
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     let fault = match rule.lock().unwrap().as_mut() {
-        Some((op, _, passes)) if *op == operation && *passes > 0 => {
-            *passes -= 1;
+        Some(rule) if rule.operation != operation => None,
+        Some(Rule {
+            body_contains: Some(text),
+            ..
+        }) if !String::from_utf8_lossy(&body).contains(text.as_str()) => None,
+        Some(rule) if rule.passes > 0 => {
+            rule.passes -= 1;
             None
         }
-        Some((op, fault, _)) if *op == operation => Some(*fault),
-        _ => None,
+        Some(rule) => Some(rule.fault),
+        None => None,
     };
     match fault {
         Some(Fault::Throttle) if rest => {
@@ -112,12 +150,6 @@ async fn forward(
                 .unwrap();
         }
         Some(Fault::Reject) => {
-            let body = req
-                .into_body()
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
             let to = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| {
@@ -154,12 +186,6 @@ async fn forward(
         }
         None => {}
     }
-    let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
     let uri = format!(
         "{upstream}{}",
         parts

@@ -106,9 +106,12 @@ pub struct StackOptions {
     pub secrets: Vec<&'static str>,
     /// SSM path the secrets are stored under; the handlers accept only `/trouw/shops/...`.
     pub secrets_path: &'static str,
-    /// Serve `POST /dev/run-schedule` and send what webhooks and links cause right away, as
-    /// `make dev` does.
+    /// As `make dev`: the table's stream delivers messages to the sender (the template's
+    /// mapping; [`TestStack::settle`] waits for it), and `POST /dev/run-schedule` runs a pass.
     pub with_sender: bool,
+    /// With `with_sender`: also send what a webhook or link answer caused before answering
+    /// (a deterministic step beside the stream; off by default).
+    pub direct_drive: bool,
     /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
     /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
     pub dynamo_attempt_timeout: Duration,
@@ -125,6 +128,7 @@ impl Default for StackOptions {
             secrets: vec![SECRET],
             secrets_path: "/trouw/shops",
             with_sender: false,
+            direct_drive: false,
             dynamo_attempt_timeout: Duration::from_millis(500),
             guest_id_secret: GUEST_ID_SECRET,
             shop: None,
@@ -247,6 +251,18 @@ impl TestStack {
         } else {
             None
         };
+        let stream = match &sender {
+            Some(sender) => Some(Arc::new(
+                start_stream(
+                    &sdk,
+                    &table,
+                    trouw_local::stream::send_messages(sender.clone()),
+                    stream_settings(),
+                )
+                .await,
+            )),
+            None => None,
+        };
         // The pages' requests are counted too (`requests`), as the webhooks' are.
         let admin = trouw::handlers::message_log::AdminApp::new(
             trouw::store::Store::new(app_dynamo.clone(), &table),
@@ -269,6 +285,8 @@ impl TestStack {
             admin: Some(admin),
             sender,
             clock: Some(clock),
+            stream,
+            direct_drive: options.direct_drive,
         });
         tokio::spawn(trouw_local::gateway::serve(
             listener,
@@ -310,6 +328,41 @@ impl TestStack {
         if let Some(clock) = &self.app.clock {
             clock.set_offset_seconds(now.as_second() - jiff::Timestamp::now().as_second());
         }
+    }
+
+    /// Waits until the stream mapping (`with_sender`) has handled everything written so far;
+    /// fails the test if it does not within 15 s.
+    pub async fn settle(&self) {
+        self.app
+            .stream
+            .as_ref()
+            .expect("a stack with_sender has a stream mapping")
+            .settle(Duration::from_secs(15))
+            .await
+            .expect("the stream mapping catches up");
+    }
+
+    /// A stream mapping of this stack's table in front of `sender` (for tests that give the
+    /// sender other endpoints or the mapping other timings). Dropped: it stops.
+    pub async fn stream_to(
+        &self,
+        sender: trouw::handlers::send_messages::SenderApp,
+        settings: trouw_local::stream::MappingSettings,
+    ) -> trouw_local::stream::MappingHandle {
+        start_stream(
+            &self.sdk,
+            &self.table,
+            trouw_local::stream::send_messages(Arc::new(sender)),
+            settings,
+        )
+        .await
+    }
+
+    /// The URL of this stack's on-failure queue (`SenderFailureQueue`) in moto.
+    pub async fn failure_queue(&self) -> String {
+        trouw_local::stream::failure_queue(&self.sdk, &self.table)
+            .await
+            .unwrap()
     }
 
     pub fn url(&self, route: &str) -> String {
@@ -604,6 +657,29 @@ impl TestStack {
     }
 }
 
+/// The template's mapping settings, with the brief retry pause tests can afford.
+pub fn stream_settings() -> trouw_local::stream::MappingSettings {
+    let mut settings = trouw_local::stream::MappingSettings::from_repository().unwrap();
+    settings.poll_interval = Duration::from_millis(50);
+    settings.retry_backoff = Duration::from_millis(5);
+    settings.retry_backoff_max = Duration::from_millis(50);
+    settings
+}
+
+async fn start_stream(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    function: trouw_local::stream::Function,
+    settings: trouw_local::stream::MappingSettings,
+) -> trouw_local::stream::MappingHandle {
+    let queue = trouw_local::stream::failure_queue(sdk, table)
+        .await
+        .unwrap();
+    trouw_local::stream::start(sdk, table, settings, Some(queue), function)
+        .await
+        .unwrap()
+}
+
 /// The sender (`send-messages`) for a stack's table.
 async fn sender_app(
     sdk: &aws_config::SdkConfig,
@@ -625,6 +701,9 @@ async fn sender_app(
     trouw_local::demo::verify_sender(sdk, trouw_local::demo::demo_shop().settings.sender.as_str())
         .await
         .unwrap();
+    trouw_local::events::create_configuration_set(sdk)
+        .await
+        .unwrap();
     SenderApp {
         shops: trouw::shops::ShopDirectory::settings_only(store.clone(), Duration::from_secs(300)),
         store,
@@ -632,7 +711,8 @@ async fn sender_app(
         renderer: trouw::mail::Renderer::new(),
         links: trouw::mail::LinkKey::new(LINK_SECRET),
         public_base_url: base_url.to_owned(),
-        configuration_set: None,
+        // As in AWS: every message goes out with the configuration set.
+        configuration_set: Some(trouw_local::events::LOCAL_CONFIGURATION_SET.to_owned()),
         clock,
     }
 }

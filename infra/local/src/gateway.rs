@@ -18,17 +18,27 @@ use trouw::handlers::customer_links::{self, LinksApp};
 use trouw::handlers::send_messages::{SenderApp, deliver_pending};
 use trouw::handlers::{WebhookApp, webhook};
 
-/// What the local API serves: the webhook handlers, the public links, and (for `make dev`)
-/// the sender driven straight after each webhook, plus the movable clock of `POST /dev/clock`.
+/// What the local API serves: the webhook handlers, the public links, the marketers' pages,
+/// and the local-only `/dev` routes: the movable clock (`POST /dev/clock`), a schedule pass
+/// (`POST /dev/run-schedule`) and waiting for the stream (`POST /dev/settle`).
 pub struct Services {
     pub webhooks: WebhookApp,
     pub links: Option<LinksApp>,
     /// The marketers' pages under `/admin`.
     pub admin: Option<trouw::handlers::message_log::AdminApp>,
+    /// The sender the schedule pass runs with (`POST /dev/run-schedule`).
     pub sender: Option<Arc<SenderApp>>,
     /// Local only, never deployed: the clock `POST /dev/clock` moves.
     pub clock: Option<Arc<OffsetClock>>,
+    /// The table's stream in front of the sender, as in AWS (`POST /dev/settle` waits for it).
+    pub stream: Option<Arc<crate::stream::MappingHandle>>,
+    /// Sends what a webhook or link answer caused before answering, instead of leaving it to
+    /// the stream: a deterministic step for tests that want one. Off by default.
+    pub direct_drive: bool,
 }
+
+/// How long `POST /dev/settle` waits for the stream before answering 503.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// API Gateway's own payload limit; the handlers enforce trouw's smaller one.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
@@ -90,12 +100,17 @@ async fn route(
             .insert("x-request-id", id.parse().expect("ascii id"));
     }
     let segments: Vec<&str> = parts.uri.path().trim_matches('/').split('/').collect();
+    if segments.first() == Some(&"dev") && parts.method != http::Method::POST {
+        // Every local-only route changes something: POST only, as GET never changes anything.
+        return plain(405, r#"{"message":"Method Not Allowed"}"#);
+    }
     if let (["dev", "clock"], Some(clock)) = (segments.as_slice(), &services.clock) {
         return set_clock(clock, &body);
     }
-    // Local only: one schedule pass now, including the sends it causes; answers when done.
+    // Local only: one schedule pass now, invoked with the event EventBridge Scheduler sends,
+    // including the sends it causes; answers when done.
     if let (["dev", "run-schedule"], Some(sender)) = (segments.as_slice(), &services.sender) {
-        return match trouw::handlers::run_schedule::run_pass(sender).await {
+        return match crate::events::run_schedule(sender).await {
             Ok(report) => hyper::Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
@@ -105,6 +120,16 @@ async fn route(
                 .expect("static response"),
             Err(err) => {
                 tracing::error!(detail = %err, "schedule pass failed");
+                plain(503, r#"{"error":"temporarily_unavailable"}"#)
+            }
+        };
+    }
+    // Local only: answers once the stream mapping has handled everything written so far.
+    if let (["dev", "settle"], Some(stream)) = (segments.as_slice(), &services.stream) {
+        return match stream.settle(SETTLE_TIMEOUT).await {
+            Ok(()) => plain(200, r#"{"settled":true}"#),
+            Err(err) => {
+                tracing::error!(detail = %err, "the stream mapping did not settle");
                 plain(503, r#"{"error":"temporarily_unavailable"}"#)
             }
         };
@@ -123,7 +148,7 @@ async fn route(
     }
     if let ([kind @ ("u" | "s" | "r"), token], Some(links)) = (segments.as_slice(), &services.links)
     {
-        // Whose link it is, so that the local sender can send what the answer caused.
+        // Whose link it is, so that a direct drive can send what the answer caused.
         let owner = match *kind {
             "s" => links
                 .links
@@ -135,7 +160,8 @@ async fn route(
         let request =
             lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         let response = customer_links::handle(links, request).await;
-        if let (Some(sender), Some((shop, customer))) = (&services.sender, owner)
+        if let (Some(sender), Some((shop, customer)), true) =
+            (&services.sender, owner, services.direct_drive)
             && let Err(err) = deliver_pending(sender, &shop, &customer).await
         {
             tracing::warn!(detail = %err, "local sender will try again after the next event");
@@ -157,8 +183,10 @@ async fn route(
     };
     let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
     let response = webhook::handle(app, event_type, request).await;
-    // Locally the sender runs straight after the write, standing in for the table's stream.
-    if let (Some(sender), Some(shop), Ok(answer)) = (&services.sender, shop, &response) {
+    // Only as an explicit direct drive: by default the table's stream delivers the messages.
+    if let (Some(sender), Some(shop), Ok(answer), true) =
+        (&services.sender, shop, &response, services.direct_drive)
+    {
         let customer = serde_json::from_slice::<serde_json::Value>(answer.body().as_ref())
             .ok()
             .and_then(|v| {
@@ -166,8 +194,7 @@ async fn route(
                     .as_str()
                     .and_then(|c| CustomerId::parse(c).ok())
             });
-        // Before answering, so that what a webhook caused is in moto's SES once it answered
-        // (demos and scripts read it straight after).
+        // Before answering, so that what a webhook caused is in moto's SES once it answered.
         if let Some(customer) = customer
             && let Err(err) = deliver_pending(sender, &shop, &customer).await
         {

@@ -4,16 +4,24 @@
 //! - [`gateway`]: an HTTP server with the API's routes, calling the Lambda handlers;
 //! - [`demo`]: the demo shop and the verified sender identity;
 //! - [`functions`]: the template's functions, each with its own identity locally;
+//! - [`stream`]: the table's stream in front of `send-messages`, as Lambda's event source
+//!   mapping runs it, with the template's filter ([`pattern`]) and settings ([`template`]);
+//! - [`events`]: the Scheduler event for `run-schedule` and SES's EventBridge events through
+//!   the template's rule for `ses-events`;
 //! - [`runtime_api`]: a local Lambda Runtime API, to run a built `bootstrap` as Lambda does.
 
 pub mod aws;
 pub mod client;
 pub mod demo;
+pub mod events;
 pub mod functions;
 pub mod gateway;
 pub mod months;
+pub mod pattern;
 pub mod runtime_api;
+pub mod stream;
 pub mod table;
+pub mod template;
 
 /// The workspace root (this crate lives in `infra/local`).
 pub fn workspace_root() -> std::path::PathBuf {

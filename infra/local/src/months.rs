@@ -2,7 +2,8 @@
 //! order, delivery, survey and answer, care tips, points confirmed, at risk, lapsed and asked,
 //! a replenishment reminder, inactive, and back with a new order. Each step moves the local
 //! clock (`POST /dev/clock`), posts a signed webhook or runs a schedule pass
-//! (`POST /dev/run-schedule`), and reports the emails moto's SES received for the customer.
+//! (`POST /dev/run-schedule`), waits until the table's stream has delivered what it caused
+//! (`POST /dev/settle`), and reports the emails moto's SES received for the customer.
 //! A test runs the same function, so the demo in the README cannot go stale.
 
 use crate::client::{HttpClient, send, signed_post};
@@ -190,6 +191,8 @@ pub async fn first_months_with_orders(
                 }
             }
         }
+        // The table's stream delivers what the step caused; wait until it has.
+        settle(stack).await?;
         let all = emails_to(stack, email).await?;
         let emails = all[seen..].iter().map(|raw| subject(raw)).collect();
         seen = all.len();
@@ -198,6 +201,18 @@ pub async fn first_months_with_orders(
         steps.push(step);
     }
     Ok(steps)
+}
+
+/// `POST /dev/settle`: answers once the stream has delivered everything written so far.
+async fn settle(stack: &Stack<'_>) -> Result<(), String> {
+    let request = http::Request::post(format!("{}/dev/settle", stack.api))
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| e.to_string())?;
+    let answer = send(stack.client, request).await?;
+    if answer.status != 200 {
+        return Err(format!("POST /dev/settle answered {}", answer.status));
+    }
+    Ok(())
 }
 
 async fn set_clock(stack: &Stack<'_>, at: Timestamp) -> Result<(), String> {

@@ -70,16 +70,17 @@ pub enum Delivery {
 #[error("retry later: {0}")]
 pub struct RetryLater(pub String);
 
-/// The Lambda entry point: records in order; the first one that must be retried and every
-/// later one are reported as batch item failures, so Lambda retries from there.
+/// The Lambda entry point. Every record is tried, and each one that must be retried is
+/// reported as a batch item failure. Lambda retries from the lowest reported record; the
+/// records after it that went out are claimed already and do nothing the second time. So a
+/// record that keeps failing holds back only itself: when Lambda gives up on it (and its
+/// successors in the batch) after the mapping's retries, those successors were sent.
 pub async fn handle(
     app: &SenderApp,
     event: LambdaEvent<StreamEvent>,
 ) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
     let mut response = DynamoDbEventResponse::default();
-    let mut retry_from: Option<usize> = None;
-    let records = event.payload.records;
-    for (i, record) in records.iter().enumerate() {
+    for record in &event.payload.records {
         let message: MessageRecord = match serde_dynamo::from_item(record.change.new_image.clone())
         {
             Ok(message) => message,
@@ -93,13 +94,11 @@ pub async fn handle(
             }
         };
         if let Err(err) = deliver(app, &message).await {
-            tracing::warn!(detail = %err, "message will be retried");
-            retry_from = Some(i);
-            break;
-        }
-    }
-    if let Some(first) = retry_from {
-        for record in &records[first..] {
+            tracing::warn!(
+                sequence = record.change.sequence_number.as_deref(),
+                detail = %err,
+                "message will be retried"
+            );
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = record.change.sequence_number.clone();
             response.batch_item_failures.push(failure);

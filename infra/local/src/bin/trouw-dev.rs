@@ -98,7 +98,8 @@ async fn run() -> Result<(), String> {
         renderer: Renderer::new(),
         links: links.clone(),
         public_base_url: format!("http://127.0.0.1:{port}"),
-        configuration_set: None,
+        // Sent with the configuration set, as in AWS (moto accepts it and its tags).
+        configuration_set: Some(trouw_local::events::LOCAL_CONFIGURATION_SET.to_owned()),
         clock: clock.clone(),
     };
     let admin = trouw::handlers::message_log::AdminApp::new(
@@ -130,14 +131,31 @@ async fn run() -> Result<(), String> {
         links,
         clock: clock.clone(),
     };
+    trouw_local::events::create_configuration_set(&sdk)
+        .await
+        .map_err(|e| format!("creating the SES configuration set: {e}"))?;
     let sender = Arc::new(sender);
-    // The local stand-in for the EventBridge schedule: a pass every few seconds.
+    // The table's stream delivers the messages to the sender, as Lambda's mapping does in AWS.
+    let failure_queue = trouw_local::stream::failure_queue(&sdk, &table)
+        .await
+        .map_err(|e| format!("creating the on-failure queue: {e}"))?;
+    let stream = trouw_local::stream::start(
+        &sdk,
+        &table,
+        trouw_local::stream::MappingSettings::from_repository().map_err(|e| e.to_string())?,
+        Some(failure_queue),
+        trouw_local::stream::send_messages(sender.clone()),
+    )
+    .await
+    .map_err(|e| format!("starting the stream mapping: {e}"))?;
+    // The local stand-in for the EventBridge schedule: a pass every few seconds, invoked with
+    // the event Scheduler sends.
     let every = Duration::from_secs(env_or("SCHEDULE_EVERY_SECONDS", 5)?);
     let scheduled = sender.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            if let Err(err) = trouw::handlers::run_schedule::run_pass(&scheduled).await {
+            if let Err(err) = trouw_local::events::run_schedule(&scheduled).await {
                 tracing::warn!(detail = %err, "schedule pass failed; the next one repeats it");
             }
         }
@@ -148,13 +166,15 @@ async fn run() -> Result<(), String> {
         admin: Some(admin),
         sender: Some(sender),
         clock: Some(clock),
+        stream: Some(Arc::new(stream)),
+        direct_drive: false,
     });
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("binding 127.0.0.1:{port}: {e}"))?;
     eprintln!(
-        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812   and   make emails\n  clock:      POST /dev/clock {{\"now\": \"2026-11-02T10:00:00Z\"}}; POST /dev/run-schedule (local only)\n  marketers:  http://127.0.0.1:{port}/admin  (ADMIN_USER / ADMIN_PASSWORD; local defaults marketing / trouw-local-only)\n  months:     make demo-months\n  stop:       Ctrl-C\n",
+        "\ntrouw is running (local only)\n  API:        http://127.0.0.1:{port}  (POST /webhooks/demo/order-placed, ...; GET /healthz)\n  AWS (moto): {}  table {table}\n  shop:       demo (canonical: DEMO_WEBHOOK_SECRET; Shopify demo.myshopify.com: DEMO_SHOPIFY_SECRET;\n              WooCommerce: DEMO_WOOCOMMERCE_SECRET)\n  try:        make post EVENT=order-placed      then   make customer CUSTOMER=cus-8812   and   make emails\n  clock:      POST /dev/clock {{\"now\": \"2026-11-02T10:00:00Z\"}}; POST /dev/run-schedule; POST /dev/settle (local only)\n  marketers:  http://127.0.0.1:{port}/admin  (ADMIN_USER / ADMIN_PASSWORD; local defaults marketing / trouw-local-only)\n  months:     make demo-months\n  stop:       Ctrl-C\n",
         aws.endpoint
     );
     let shutdown = async {
