@@ -283,6 +283,10 @@ async fn a_record_that_always_fails_ends_in_the_on_failure_queue_and_nothing_is_
         retries + 1
     );
     assert_eq!(record["responseContext"]["statusCode"], 200);
+    assert!(
+        record["responseContext"].get("functionError").is_none(),
+        "a partial batch response is no function error: {record}"
+    );
     let info = &record["DDBStreamBatchInfo"];
     assert!(
         info["streamArn"]

@@ -358,7 +358,8 @@ impl TestStack {
         .await
     }
 
-    /// The URL of this stack's on-failure queue (`SenderFailureQueue`) in moto.
+    /// The URL of this stack's on-failure queue (`SenderFailureQueue`) in moto (each test
+    /// stack is named after its table).
     pub async fn failure_queue(&self) -> String {
         trouw_local::stream::failure_queue(&self.sdk, &self.table)
             .await
@@ -657,10 +658,10 @@ impl TestStack {
     }
 }
 
-/// The template's mapping settings, with the brief retry pause tests can afford.
+/// The template's mapping settings, with the brief retry pause tests can afford (polling stays
+/// at Lambda's 4 a second: `settle` wakes the reader itself).
 pub fn stream_settings() -> trouw_local::stream::MappingSettings {
     let mut settings = trouw_local::stream::MappingSettings::from_repository().unwrap();
-    settings.poll_interval = Duration::from_millis(50);
     settings.retry_backoff = Duration::from_millis(5);
     settings.retry_backoff_max = Duration::from_millis(50);
     settings
@@ -675,7 +676,8 @@ async fn start_stream(
     let queue = trouw_local::stream::failure_queue(sdk, table)
         .await
         .unwrap();
-    trouw_local::stream::start(sdk, table, settings, Some(queue), function)
+    let stream = trouw_local::stream::stream_arn(sdk, table).await.unwrap();
+    trouw_local::stream::start(sdk, stream, settings, Some(queue), function)
         .await
         .unwrap()
 }
@@ -701,7 +703,9 @@ async fn sender_app(
     trouw_local::demo::verify_sender(sdk, trouw_local::demo::demo_shop().settings.sender.as_str())
         .await
         .unwrap();
-    trouw_local::events::create_configuration_set(sdk)
+    // As in AWS: every message goes out with the stack's configuration set.
+    let configuration_set = trouw_local::events::configuration_set(table).unwrap();
+    trouw_local::events::create_configuration_set(sdk, &configuration_set)
         .await
         .unwrap();
     SenderApp {
@@ -711,8 +715,7 @@ async fn sender_app(
         renderer: trouw::mail::Renderer::new(),
         links: trouw::mail::LinkKey::new(LINK_SECRET),
         public_base_url: base_url.to_owned(),
-        // As in AWS: every message goes out with the configuration set.
-        configuration_set: Some(trouw_local::events::LOCAL_CONFIGURATION_SET.to_owned()),
+        configuration_set: Some(configuration_set),
         clock,
     }
 }

@@ -91,6 +91,10 @@ async fn run() -> Result<(), String> {
     verify_sender(&sdk, shop.settings.sender.as_str())
         .await
         .map_err(|e| format!("verifying the sender in SES: {e}"))?;
+    // The template's configuration set, as `make dev`'s stack names it.
+    let configuration_set =
+        trouw_local::events::configuration_set(trouw_local::template::LOCAL_STACK)
+            .map_err(|e| e.to_string())?;
     let sender = SenderApp {
         store: store.clone(),
         shops: directory(),
@@ -99,7 +103,7 @@ async fn run() -> Result<(), String> {
         links: links.clone(),
         public_base_url: format!("http://127.0.0.1:{port}"),
         // Sent with the configuration set, as in AWS (moto accepts it and its tags).
-        configuration_set: Some(trouw_local::events::LOCAL_CONFIGURATION_SET.to_owned()),
+        configuration_set: Some(configuration_set.clone()),
         clock: clock.clone(),
     };
     let admin = trouw::handlers::message_log::AdminApp::new(
@@ -131,17 +135,21 @@ async fn run() -> Result<(), String> {
         links,
         clock: clock.clone(),
     };
-    trouw_local::events::create_configuration_set(&sdk)
+    trouw_local::events::create_configuration_set(&sdk, &configuration_set)
         .await
         .map_err(|e| format!("creating the SES configuration set: {e}"))?;
     let sender = Arc::new(sender);
     // The table's stream delivers the messages to the sender, as Lambda's mapping does in AWS.
-    let failure_queue = trouw_local::stream::failure_queue(&sdk, &table)
+    let failure_queue =
+        trouw_local::stream::failure_queue(&sdk, trouw_local::template::LOCAL_STACK)
+            .await
+            .map_err(|e| format!("creating the on-failure queue: {e}"))?;
+    let stream_arn = trouw_local::stream::stream_arn(&sdk, &table)
         .await
-        .map_err(|e| format!("creating the on-failure queue: {e}"))?;
+        .map_err(|e| e.to_string())?;
     let stream = trouw_local::stream::start(
         &sdk,
-        &table,
+        stream_arn,
         trouw_local::stream::MappingSettings::from_repository().map_err(|e| e.to_string())?,
         Some(failure_queue),
         trouw_local::stream::send_messages(sender.clone()),
