@@ -107,6 +107,32 @@ async fn a_webhooks_message_reaches_ses_through_the_stream() {
     assert_eq!(stream.given_up(), 0);
 }
 
+/// The explicit direct drive (a deterministic step for a test) sends before the webhook
+/// answers; the stream then hands the same record over and nothing is sent twice.
+#[tokio::test]
+async fn with_the_direct_drive_the_stream_finds_the_message_sent_and_sends_nothing_again() {
+    let stack = TestStack::start_with(StackOptions {
+        with_sender: true,
+        direct_drive: true,
+        ..Default::default()
+    })
+    .await;
+    stack.set_now(daytime());
+    let email = order(&stack, "cus-direct").await;
+    assert_eq!(
+        messages(&stack, "cus-direct").await[0].status,
+        MessageStatus::Sent
+    );
+    stack.settle().await;
+    let stream = stack.app.stream.as_ref().unwrap();
+    assert_eq!(
+        stream.invocations(),
+        [1],
+        "the stream delivered the record too"
+    );
+    assert_eq!(sent_to(&[email]).await, [1]);
+}
+
 #[tokio::test]
 async fn the_filter_hands_only_pending_messages_to_the_sender() {
     let stack = TestStack::start().await;
