@@ -71,7 +71,7 @@ fn reject_event(stack: &TestStack, message: &MessageRecord, customer: &str, emai
             "messageId": message.ses_message_id.clone().unwrap(),
             "destination": [email],
             "tags": {
-                "ses:configuration-set": [trouw_local::events::LOCAL_CONFIGURATION_SET],
+                "ses:configuration-set": [trouw_local::events::configuration_set(&stack.table).unwrap()],
                 "ref": [tag_value(&reference)]
             }
         },
@@ -128,7 +128,7 @@ async fn addresses_quoted_by_ses_are_masked_in_pages_and_downloads() {
         store: stack.store_as(Function::SesEvents),
     };
     // Through the template's rule, as SES's report reaches ses-events in AWS.
-    trouw_local::events::SesRule::local()
+    trouw_local::events::SesRule::for_stack(&stack.table)
         .unwrap()
         .publish(&feedback, reject_event(&stack, &sent, "cus-bram", &bram))
         .await

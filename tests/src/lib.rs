@@ -124,6 +124,8 @@ pub struct StackOptions {
     /// With `with_sender`: also send what a webhook or link answer caused before answering
     /// (a deterministic step beside the stream; off by default).
     pub direct_drive: bool,
+    /// With `with_sender`: the mapping's settings (default [`stream_settings`]).
+    pub stream_settings: Option<trouw_local::stream::MappingSettings>,
     /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
     /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
     pub dynamo_attempt_timeout: Duration,
@@ -144,6 +146,7 @@ impl Default for StackOptions {
             secrets_path: "/trouw/shops",
             with_sender: false,
             direct_drive: false,
+            stream_settings: None,
             dynamo_attempt_timeout: Duration::from_millis(500),
             guest_id_secret: GUEST_ID_SECRET,
             shop: None,
@@ -372,7 +375,10 @@ impl TestStack {
                     &identities[&Function::SendMessages].sdk,
                     &table,
                     trouw_local::stream::send_messages(sender.clone()),
-                    stream_settings(),
+                    options
+                        .stream_settings
+                        .clone()
+                        .unwrap_or_else(stream_settings),
                 )
                 .await,
             )),
@@ -479,7 +485,8 @@ impl TestStack {
         .await
     }
 
-    /// The URL of this stack's on-failure queue (`SenderFailureQueue`) in moto.
+    /// The URL of this stack's on-failure queue (`SenderFailureQueue`) in moto (each test
+    /// stack is named after its table).
     pub async fn failure_queue(&self) -> String {
         trouw_local::stream::failure_queue(&self.sdk, &self.table)
             .await
@@ -871,10 +878,10 @@ impl TestStack {
     }
 }
 
-/// The template's mapping settings, with the brief retry pause tests can afford.
+/// The template's mapping settings, with the brief retry pause tests can afford (polling stays
+/// at Lambda's 4 a second: `settle` wakes the reader itself).
 pub fn stream_settings() -> trouw_local::stream::MappingSettings {
     let mut settings = trouw_local::stream::MappingSettings::from_repository().unwrap();
-    settings.poll_interval = Duration::from_millis(50);
     settings.retry_backoff = Duration::from_millis(5);
     settings.retry_backoff_max = Duration::from_millis(50);
     settings
@@ -893,7 +900,8 @@ async fn start_stream(
     let queue = trouw_local::stream::failure_queue(sdk, table)
         .await
         .unwrap();
-    trouw_local::stream::start_as(sdk, role, table, settings, Some(queue), function)
+    let stream = trouw_local::stream::stream_arn(sdk, table).await.unwrap();
+    trouw_local::stream::start(role, stream, settings, Some(queue), function)
         .await
         .unwrap()
 }
@@ -921,7 +929,9 @@ async fn sender_app(
     trouw_local::demo::verify_sender(sdk, trouw_local::demo::demo_shop().settings.sender.as_str())
         .await
         .unwrap();
-    trouw_local::events::create_configuration_set(sdk)
+    // As in AWS: every message goes out with the stack's configuration set.
+    let configuration_set = trouw_local::events::configuration_set(table).unwrap();
+    trouw_local::events::create_configuration_set(sdk, &configuration_set)
         .await
         .unwrap();
     SenderApp {
@@ -938,8 +948,7 @@ async fn sender_app(
             .unwrap(),
         ),
         public_base_url: base_url.to_owned(),
-        // As in AWS: every message goes out with the configuration set.
-        configuration_set: Some(trouw_local::events::LOCAL_CONFIGURATION_SET.to_owned()),
+        configuration_set: Some(configuration_set),
         clock,
     }
 }

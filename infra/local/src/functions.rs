@@ -88,23 +88,13 @@ pub struct LocalNames {
 }
 
 impl LocalNames {
-    /// A stack named after its table, with the template's default parameters, the local
-    /// configuration set and the table's on-failure queue.
+    /// A stack named after its table, with the template's default parameters and the
+    /// template's own names for its other resources (as the local stack names them).
     pub fn for_table(table: &str) -> LocalNames {
         LocalNames {
             stack: table.to_owned(),
             table: table.to_owned(),
-            resources: [
-                (
-                    "SesConfigurationSet".to_owned(),
-                    crate::events::LOCAL_CONFIGURATION_SET.to_owned(),
-                ),
-                (
-                    "SenderFailureQueue".to_owned(),
-                    crate::stream::failure_queue_name(table),
-                ),
-            ]
-            .into(),
+            resources: Default::default(),
             parameters: Default::default(),
             template: None,
         }

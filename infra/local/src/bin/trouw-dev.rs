@@ -74,7 +74,11 @@ async fn run() -> Result<(), String> {
     // Setup (the demo shop, the sender identity) with the operator's credentials; every
     // handler with its own function's identity, so that its IAM policy applies as in AWS.
     let store = Store::new(dynamo.clone(), table.clone());
-    let identities = function_identities(&aws.endpoint, &LocalNames::for_table(&table))
+    let names = LocalNames {
+        stack: trouw_local::template::LOCAL_STACK.to_owned(),
+        ..LocalNames::for_table(&table)
+    };
+    let identities = function_identities(&aws.endpoint, &names)
         .await
         .map_err(|e| format!("registering the functions' identities: {e}"))?;
     let sdk_of = |function: Function| &identities[&function].sdk;
@@ -117,6 +121,10 @@ async fn run() -> Result<(), String> {
     verify_sender(&sdk, shop.settings.sender.as_str())
         .await
         .map_err(|e| format!("verifying the sender in SES: {e}"))?;
+    // The template's configuration set, as `make dev`'s stack names it.
+    let configuration_set =
+        trouw_local::events::configuration_set(trouw_local::template::LOCAL_STACK)
+            .map_err(|e| e.to_string())?;
     let sender_as = |function: Function| SenderApp {
         store: store_of(function),
         shops: directory(function),
@@ -125,7 +133,7 @@ async fn run() -> Result<(), String> {
         links: links.clone(),
         public_base_url: format!("http://127.0.0.1:{port}"),
         // Sent with the configuration set, as in AWS (moto accepts it and its tags).
-        configuration_set: Some(trouw_local::events::LOCAL_CONFIGURATION_SET.to_owned()),
+        configuration_set: Some(configuration_set.clone()),
         clock: clock.clone(),
     };
     let sender = sender_as(Function::SendMessages);
@@ -159,19 +167,22 @@ async fn run() -> Result<(), String> {
         links,
         clock: clock.clone(),
     };
-    trouw_local::events::create_configuration_set(&sdk)
+    trouw_local::events::create_configuration_set(&sdk, &configuration_set)
         .await
         .map_err(|e| format!("creating the SES configuration set: {e}"))?;
     let sender = Arc::new(sender);
     // The table's stream delivers the messages to the sender, as Lambda's mapping does in AWS,
     // reading the stream and writing the on-failure queue with send-messages' role.
-    let failure_queue = trouw_local::stream::failure_queue(&sdk, &table)
+    let failure_queue =
+        trouw_local::stream::failure_queue(&sdk, trouw_local::template::LOCAL_STACK)
+            .await
+            .map_err(|e| format!("creating the on-failure queue: {e}"))?;
+    let stream_arn = trouw_local::stream::stream_arn(&sdk, &table)
         .await
-        .map_err(|e| format!("creating the on-failure queue: {e}"))?;
-    let stream = trouw_local::stream::start_as(
-        &sdk,
+        .map_err(|e| e.to_string())?;
+    let stream = trouw_local::stream::start(
         &identities[&Function::SendMessages].sdk,
-        &table,
+        stream_arn,
         trouw_local::stream::MappingSettings::from_repository().map_err(|e| e.to_string())?,
         Some(failure_queue),
         trouw_local::stream::send_messages(sender.clone()),
