@@ -71,14 +71,19 @@ $(BROWSER_STAMP): infra/local/browser/package-lock.json
 	npm ci --prefix infra/local/browser --no-audit --no-fund
 	touch $@
 
-# One moto for the whole suite; every test makes its own table and shop in it.
+# One moto for the whole suite; every test makes its own table and shop in it. moto records
+# each (function, action) its IAM check allowed in IAM_USED; after the suite, every action the
+# template grants must have been used (check_iam_used.py: least privilege).
+IAM_USED := $(CURDIR)/target/iam-used.tsv
+IAM_CHECK := $(PY) infra/local/check_iam_used.py $(IAM_USED)
 test-rust: $(VENV_STAMP)
+	@mkdir -p target && rm -f $(IAM_USED)
 	@if cargo nextest --version >/dev/null 2>&1; then \
 	  cargo nextest run --workspace --no-run && \
-	  infra/local/with-moto.sh cargo nextest run --workspace; \
+	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo nextest run --workspace && $(IAM_CHECK)'; \
 	else \
 	  cargo test --workspace --no-run && \
-	  infra/local/with-moto.sh cargo test --workspace; \
+	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo test --workspace && $(IAM_CHECK)'; \
 	fi
 
 # The project's patches to moto (infra/local/moto_fast.py) against moto's own answers.
@@ -98,6 +103,7 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 ../$(VENV)/bin/sam validate --lint --template-file template.yaml
 	$(PY) infra/local/check_openapi.py shared/contracts/openapi.yaml
+	$(PY) -m unittest discover -s infra/local -p 'test_*.py'
 
 build: $(VENV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) \

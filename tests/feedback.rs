@@ -8,7 +8,8 @@ use trouw::handlers::send_messages::deliver_pending;
 use trouw::handlers::ses_events::{FeedbackApp, Handled, apply};
 use trouw::mail::ses::{message_ref, tag_value};
 use trouw::store::{MessageRecord, MessageStatus};
-use trouw_local::events::{LOCAL_CONFIGURATION_SET, SesRule, ses_envelope};
+use trouw_local::events::{SesRule, configuration_set, ses_envelope};
+use trouw_local::functions::Function;
 use trouw_tests::fault::{Fault, FaultProxy};
 use trouw_tests::{StackOptions, TestStack, example, local_aws, unique};
 
@@ -39,9 +40,7 @@ fn customer() -> CustomerId {
 
 async fn message(stack: &TestStack, key: &str) -> MessageRecord {
     stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &customer())
         .await
         .unwrap()
@@ -52,7 +51,7 @@ async fn message(stack: &TestStack, key: &str) -> MessageRecord {
 
 fn feedback(stack: &TestStack) -> FeedbackApp {
     FeedbackApp {
-        store: stack.app.webhooks.store.clone(),
+        store: stack.store_as(Function::SesEvents),
     }
 }
 
@@ -75,7 +74,7 @@ fn ses_event(stack: &TestStack, message: &MessageRecord, event_type: &str, body:
             "destination": ["anna.devries@example.nl"],
             "headersTruncated": false,
             "tags": {
-                "ses:configuration-set": [LOCAL_CONFIGURATION_SET],
+                "ses:configuration-set": [configuration_set(&stack.table).unwrap()],
                 "ses:source-ip": ["192.0.2.10"],
                 "ses:from-domain": ["demo.trouw.test"],
                 "ses:caller-identity": ["send-messages"],
@@ -178,7 +177,7 @@ async fn every_report_kind_reaches_ses_events_through_the_templates_rule() {
     let stack = TestStack::start().await;
     let app = feedback(&stack);
     let sent = sent_message(&stack).await;
-    let rule = SesRule::local().unwrap();
+    let rule = SesRule::for_stack(&stack.table).unwrap();
 
     // Not subscribed: SES's own "Email Sent", and any report of another stack's set.
     let before = stack.snapshot().await;
@@ -300,9 +299,7 @@ async fn a_hard_bounce_suppresses_the_address_and_a_late_delivery_does_not_hide_
         .await
         .unwrap();
     let reversed = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &customer())
         .await
         .unwrap()

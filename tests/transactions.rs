@@ -1,7 +1,7 @@
 //! DynamoDB's transaction rules hold on the local stack, whose moto wrapper undoes only the
 //! items a transaction touched (infra/local/moto_fast.py): a transaction whose last condition
-//! fails leaves every item and every index exactly as before; one that commits moves its
-//! items between index partitions.
+//! fails leaves every item, every index and the table's stream exactly as before; one that
+//! commits moves its items between index partitions and writes one stream record per item.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -32,6 +32,7 @@ fn key(pk: &str, sk: &str) -> Item {
 
 struct Table {
     dynamo: Client,
+    streams: aws_sdk_dynamodbstreams::Client,
     name: String,
     pk: String,
     shard: String,
@@ -41,7 +42,9 @@ struct Table {
 /// A table from the template with three items of one customer: A in the due index, B in the
 /// log index, C carrying the value the transaction's last condition checks.
 async fn table() -> Table {
-    let dynamo = Client::new(&local_aws().sdk_config().await);
+    let sdk = local_aws().sdk_config().await;
+    let dynamo = Client::new(&sdk);
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let name = unique("trouw-tx");
     TableDefinition::from_repository()
         .unwrap()
@@ -53,6 +56,7 @@ async fn table() -> Table {
     let day = unique("SHOP#tx#2026-11-02");
     let t = Table {
         dynamo,
+        streams,
         name,
         pk,
         shard,
@@ -89,6 +93,62 @@ struct Seen {
 }
 
 impl Table {
+    /// The event names of every record in the table's stream, oldest first.
+    async fn stream(&self) -> Vec<String> {
+        let table = self
+            .dynamo
+            .describe_table()
+            .table_name(&self.name)
+            .send()
+            .await
+            .unwrap();
+        let arn = table
+            .table()
+            .unwrap()
+            .latest_stream_arn()
+            .unwrap()
+            .to_owned();
+        let stream = self
+            .streams
+            .describe_stream()
+            .stream_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let mut events = Vec::new();
+        for shard in stream.stream_description().unwrap().shards() {
+            let mut iterator = self
+                .streams
+                .get_shard_iterator()
+                .stream_arn(&arn)
+                .shard_id(shard.shard_id().unwrap())
+                .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap()
+                .shard_iterator;
+            while let Some(current) = iterator {
+                let page = self
+                    .streams
+                    .get_records()
+                    .shard_iterator(current)
+                    .send()
+                    .await
+                    .unwrap();
+                if page.records().is_empty() {
+                    break;
+                }
+                events.extend(
+                    page.records()
+                        .iter()
+                        .map(|r| r.event_name().unwrap().as_str().to_owned()),
+                );
+                iterator = page.next_shard_iterator;
+            }
+        }
+        events
+    }
+
     async fn seen(&self) -> Seen {
         let mut items = Vec::new();
         for sk in ["A", "B", "C", "D"] {
@@ -188,9 +248,11 @@ impl Table {
 }
 
 #[tokio::test]
-async fn a_transaction_whose_last_condition_fails_changes_no_item_and_no_index() {
+async fn a_transaction_whose_last_condition_fails_changes_no_item_index_or_stream_record() {
     let t = table().await;
     let before = t.seen().await;
+    let stream_before = t.stream().await;
+    assert_eq!(stream_before, ["INSERT", "INSERT", "INSERT"]);
     assert_eq!(before.due, ["A"]);
     assert_eq!(before.log, ["B"]);
 
@@ -205,14 +267,21 @@ async fn a_transaction_whose_last_condition_fails_changes_no_item_and_no_index()
         .collect();
     assert_eq!(codes, ["None", "None", "None", "ConditionalCheckFailed"]);
 
-    // D was never created, A is unchanged and still due, B is still there and logged.
+    // D was never created, A is unchanged and still due, B is still there and logged, and
+    // nothing of it reached the stream.
     assert_eq!(t.seen().await, before);
+    assert_eq!(t.stream().await, stream_before);
 }
 
 #[tokio::test]
 async fn a_committed_transaction_moves_its_items_between_index_partitions() {
     let t = table().await;
     t.transaction(1).await.expect("C's v is 1");
+    assert_eq!(
+        t.stream().await,
+        ["INSERT", "INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"],
+        "the three seeded items, then D created, A changed, B deleted; nothing for the check"
+    );
     let after = t.seen().await;
     assert_eq!(after.due, ["D"], "A left the due index, D entered it");
     assert_eq!(after.log, ["D"], "B was deleted, D was logged");

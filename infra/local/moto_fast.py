@@ -117,6 +117,11 @@ def check_moto():
         raise MotoChanged("moto's item size limit is no longer 405000")
     if not isinstance(probe.stream_shard.items, list):
         raise MotoChanged("moto's stream shard no longer keeps its records in a list")
+    probe.stream_shard.add(None, Item(DynamoType({"S": "p"}), DynamoType({"S": "s"}),
+                                      {"pk": {"S": "p"}, "sk": {"S": "s"}}))
+    record = probe.stream_shard.items[0].record
+    if record.get("eventName") != "INSERT" or "SequenceNumber" not in record.get("dynamodb", {}):
+        raise MotoChanged("moto's stream records are no longer shaped as in moto 5.2.5")
 
 
 def install():
@@ -145,17 +150,22 @@ def install():
             reindex(self, hash_key, range_key)
 
     def update_item(self, table_name, key, *args, **kwargs):
-        # moto changes the stored item in place, and may have changed it before failing.
         try:
+            table = self.get_table(table_name)
+            hash_key, range_key = self.get_keys_value(table, key)
+        except Exception:  # moto answers the request's error itself
             return original_update(self, table_name, key, *args, **kwargs)
+        created = stored(table, hash_key, range_key) is None
+        shard = table.stream_shard
+        records = len(shard.items) if shard is not None else 0
+        try:
+            item = original_update(self, table_name, key, *args, **kwargs)
         finally:
-            try:
-                table = self.get_table(table_name)
-                hash_key, range_key = self.get_keys_value(table, key)
-            except Exception:  # moto has answered the request's error already
-                pass
-            else:
-                reindex(table, hash_key, range_key)
+            # moto changes the stored item in place, and may have changed it before failing.
+            reindex(table, hash_key, range_key)
+        if created and shard is not None and not table.lambda_event_source_mappings:
+            one_insert(shard, records)
+        return item
 
     query_signature = inspect.signature(original_query)
 
@@ -205,6 +215,16 @@ def item_init(self, hash_key, range_key, attrs):
         raise ItemSizeTooLarge
     self.attrs = LimitedSizeDict()
     dict.update(self.attrs, values)
+
+
+def one_insert(shard, first):
+    """An UpdateItem that creates an item is one INSERT in DynamoDB's stream. moto writes two:
+    the new item's keys alone, then the whole item. This drops the first and gives the second
+    its sequence number, so the numbers stay consecutive."""
+    added = shard.items[first:]
+    if len(added) == 2 and all(r.record["eventName"] == "INSERT" for r in added):
+        added[1].record["dynamodb"]["SequenceNumber"] = added[0].record["dynamodb"]["SequenceNumber"]
+        del shard.items[first]
 
 
 # --- Transactions -------------------------------------------------------------------------

@@ -157,6 +157,24 @@ class CancelledTransactions(unittest.TestCase):
 
 
 @mock_aws
+class Stream(unittest.TestCase):
+    def test_an_update_that_creates_an_item_is_one_insert_with_the_whole_item(self):
+        ddb = boto3.client("dynamodb", region_name="eu-west-1")
+        create_table(ddb)
+        stream = StreamReader(ddb)
+        for x in (1, 2):
+            ddb.update_item(TableName=TABLE, Key={"pk": S("a"), "sk": S("b")},
+                            UpdateExpression="SET x = :x", ExpressionAttributeValues={":x": N(x)})
+        ddb.put_item(TableName=TABLE, Item={"pk": S("a"), "sk": S("c")})
+        records = stream.records()
+        self.assertEqual([r["eventName"] for r in records], ["INSERT", "MODIFY", "INSERT"])
+        self.assertEqual(records[0]["dynamodb"]["NewImage"],
+                         {"pk": S("a"), "sk": S("b"), "x": N(1)})
+        numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in records]
+        self.assertEqual(numbers, list(range(numbers[0], numbers[0] + 3)))
+
+
+@mock_aws
 class NarrowedQueries(unittest.TestCase):
     """Random writes of every kind, then the same queries answered by moto's walk over every
     item and by the index partitions: the same pages, in the same order, with the same

@@ -12,8 +12,17 @@ use serde_json::{Value, json};
 /// The account and region of the local stack (moto's defaults).
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "eu-west-1";
-/// The local name of the template's `SesConfigurationSet` (`${AWS::StackName}-messages`).
-pub const LOCAL_CONFIGURATION_SET: &str = "trouw-local-messages";
+/// The name of the template's `SesConfigurationSet` in the local stack `stack`
+/// (`${AWS::StackName}-messages`).
+pub fn configuration_set(stack: &str) -> Result<String, TemplateError> {
+    let template = Template::from_repository()?.with_stack(stack);
+    match template.resource_property("SesConfigurationSet", "Name")? {
+        Value::String(name) => Ok(name),
+        other => Err(TemplateError(format!(
+            "SesConfigurationSet's Name is {other}, not a name"
+        ))),
+    }
+}
 
 /// A fresh event id in the 8-4-4-4-12 form EventBridge uses.
 pub fn event_id() -> String {
@@ -147,9 +156,12 @@ impl SesRule {
         })
     }
 
-    /// The repository's rule for the local configuration set.
-    pub fn local() -> Result<SesRule, TemplateError> {
-        SesRule::from_template(Template::from_repository()?, LOCAL_CONFIGURATION_SET)
+    /// The repository's rule in the local stack `stack`, for its configuration set.
+    pub fn for_stack(stack: &str) -> Result<SesRule, TemplateError> {
+        SesRule::from_template(
+            Template::from_repository()?.with_stack(stack),
+            &configuration_set(stack)?,
+        )
     }
 
     /// Publishes `event` (an SES event in its EventBridge envelope) to the rule: `ses-events`
@@ -176,13 +188,16 @@ impl SesRule {
     }
 }
 
-/// Creates the local configuration set in SES (moto), if absent. moto accepts the set and the
+/// Creates the configuration set `name` in SES (moto), if absent. moto accepts the set and the
 /// tags on each send but publishes no events: [`ses_envelope`] and [`SesRule`] stand in.
-pub async fn create_configuration_set(sdk: &aws_config::SdkConfig) -> Result<(), String> {
+pub async fn create_configuration_set(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+) -> Result<(), String> {
     let ses = aws_sdk_sesv2::Client::new(sdk);
     match ses
         .create_configuration_set()
-        .configuration_set_name(LOCAL_CONFIGURATION_SET)
+        .configuration_set_name(name)
         .send()
         .await
     {
@@ -234,7 +249,9 @@ mod tests {
 
     #[test]
     fn the_rule_takes_the_templates_report_kinds_of_our_configuration_set_only() {
-        let rule = SesRule::local().unwrap();
+        let rule = SesRule::for_stack("trouw-local").unwrap();
+        let ours = configuration_set("trouw-local").unwrap();
+        assert_eq!(ours, "trouw-local-messages");
         let at = "2026-11-02T10:00:05Z".parse().unwrap();
         for kind in [
             "Delivery",
@@ -246,7 +263,7 @@ mod tests {
             "Open",
             "Click",
         ] {
-            let event = ses_envelope(detail(kind, LOCAL_CONFIGURATION_SET), at);
+            let event = ses_envelope(detail(kind, &ours), at);
             assert!(rule.pattern.matches(&event), "{kind}");
             assert_eq!(
                 event["resources"][0],
@@ -257,14 +274,14 @@ mod tests {
         assert!(
             !rule
                 .pattern
-                .matches(&ses_envelope(detail("Send", LOCAL_CONFIGURATION_SET), at))
+                .matches(&ses_envelope(detail("Send", &ours), at))
         );
         assert!(
             !rule
                 .pattern
                 .matches(&ses_envelope(detail("Delivery", "other-messages"), at))
         );
-        let mut foreign = ses_envelope(detail("Delivery", LOCAL_CONFIGURATION_SET), at);
+        let mut foreign = ses_envelope(detail("Delivery", &ours), at);
         foreign["source"] = json!("aws.sesv2");
         assert!(!rule.pattern.matches(&foreign));
     }

@@ -251,6 +251,11 @@ pub fn failure_record(
     let first = given_up.records.first();
     let last = given_up.records.last();
     let seconds = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut response_context = json!({ "statusCode": 200, "executedVersion": "$LATEST" });
+    if given_up.function_error {
+        // Only a failed invocation names an error; a partial batch response has none.
+        response_context["functionError"] = json!("Unhandled");
+    }
     json!({
         "requestContext": {
             "requestId": uuid_like(&format!("{function_arn}{}{}", first.map_or("", |r| &r.sequence), now)),
@@ -258,11 +263,7 @@ pub fn failure_record(
             "condition": given_up.condition,
             "approximateInvokeCount": given_up.invoke_count,
         },
-        "responseContext": {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": if given_up.function_error { Value::from("Unhandled") } else { Value::Null },
-        },
+        "responseContext": response_context,
         "version": "1.0",
         "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         "DDBStreamBatchInfo": {
@@ -408,15 +409,16 @@ fn function_arn() -> String {
     format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:send-messages")
 }
 
-/// The on-failure queue of a local stack (`SenderFailureQueue`), created if absent.
+/// The on-failure queue (`SenderFailureQueue`) of the local stack `stack`, created if absent
+/// and named as CloudFormation names it (`<stack>-SenderFailureQueue`, without the suffix).
 pub async fn failure_queue(
     sdk: &aws_config::SdkConfig,
-    table: &str,
+    stack: &str,
 ) -> Result<String, aws_sdk_sqs::Error> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let created = sqs
         .create_queue()
-        .queue_name(format!("{table}-sender-failures"))
+        .queue_name(format!("{stack}-SenderFailureQueue"))
         .send()
         .await?;
     Ok(created.queue_url.unwrap_or_default())
@@ -569,17 +571,10 @@ async fn shards(
         .collect())
 }
 
-/// Starts the mapping for `table`'s stream in front of `function`. `sdk` is the identity the
-/// mapping reads the stream and writes the on-failure queue with (the function's role in AWS).
-pub async fn start(
-    sdk: &aws_config::SdkConfig,
-    table: &str,
-    settings: MappingSettings,
-    failure_queue_url: Option<String>,
-    function: Function,
-) -> Result<MappingHandle, StreamError> {
-    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let stream_arn = dynamo
+/// The table's stream ARN (what CloudFormation hands the mapping as `Stream`); setup, with
+/// the operator's identity.
+pub async fn stream_arn(sdk: &aws_config::SdkConfig, table: &str) -> Result<String, StreamError> {
+    aws_sdk_dynamodb::Client::new(sdk)
         .describe_table()
         .table_name(table)
         .send()
@@ -587,7 +582,19 @@ pub async fn start(
         .map_err(|e| StreamError::NoStream(format!("{e:?}")))?
         .table
         .and_then(|t| t.latest_stream_arn)
-        .ok_or_else(|| StreamError::NoStream(table.to_owned()))?;
+        .ok_or_else(|| StreamError::NoStream(table.to_owned()))
+}
+
+/// Starts the mapping for the stream `stream_arn` in front of `function`. `sdk` is the
+/// identity the mapping reads the stream and writes the on-failure queue with (the function's
+/// role in AWS: `DescribeStream`, `GetShardIterator`, `GetRecords`, `sqs:SendMessage`).
+pub async fn start(
+    sdk: &aws_config::SdkConfig,
+    stream_arn: String,
+    settings: MappingSettings,
+    failure_queue_url: Option<String>,
+    function: Function,
+) -> Result<MappingHandle, StreamError> {
     let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
     let shard_ids = shards(&streams, &stream_arn).await?;
     let shard = shard_ids
@@ -979,6 +986,7 @@ mod tests {
             36
         );
         assert_eq!(body["responseContext"]["statusCode"], 200);
+        assert!(body["responseContext"].get("functionError").is_none());
         let info = &body["DDBStreamBatchInfo"];
         assert_eq!(info["shardId"], "shard-1");
         assert_eq!(info["startSequenceNumber"], "1001");

@@ -6,7 +6,8 @@
 use serde_yaml_ng::Value;
 use std::collections::HashMap;
 
-/// The stack name the local stack stands for (`${AWS::StackName}`).
+/// The stack name `make dev` stands for (`${AWS::StackName}`); each test stack is named after
+/// its table.
 pub const LOCAL_STACK: &str = "trouw-local";
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,7 @@ pub struct TemplateError(pub String);
 pub struct Template {
     doc: Value,
     local_names: HashMap<String, String>,
+    stack: String,
 }
 
 impl Template {
@@ -25,6 +27,7 @@ impl Template {
         Ok(Template {
             doc,
             local_names: HashMap::new(),
+            stack: LOCAL_STACK.to_owned(),
         })
     }
 
@@ -34,6 +37,21 @@ impl Template {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| TemplateError(format!("{}: {e}", path.display())))?;
         Template::parse(&text)
+    }
+
+    /// `${AWS::StackName}` is `stack`.
+    pub fn with_stack(mut self, stack: impl Into<String>) -> Template {
+        self.stack = stack.into();
+        self
+    }
+
+    /// `Resources.<resource>.Properties.<property>`, resolved.
+    pub fn resource_property(
+        &self,
+        resource: &str,
+        property: &str,
+    ) -> Result<serde_json::Value, TemplateError> {
+        self.resolve(&self.doc["Resources"][resource]["Properties"][property])
     }
 
     /// `!Ref resource` resolves to `name` (e.g. the configuration set's local name).
@@ -115,7 +133,7 @@ impl Template {
                 .ok_or_else(|| TemplateError(format!("!Sub {text}: unclosed ${{")))?;
             let name = &rest[start + 2..start + end];
             let value = match name {
-                "AWS::StackName" => LOCAL_STACK.to_owned(),
+                "AWS::StackName" => self.stack.clone(),
                 "AWS::Region" => crate::events::REGION.to_owned(),
                 "AWS::AccountId" => crate::events::ACCOUNT.to_owned(),
                 "AWS::Partition" => "aws".to_owned(),
