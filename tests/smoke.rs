@@ -6,6 +6,11 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::smoke::{SIMULATOR_ADDRESS, run};
 use trouw_tests::{ROTATED_SECRET, SECRET, TestStack, unique};
 
+/// The table as `make smoke` reads it: TABLE_NAME and the operator's credentials.
+fn operator_store(stack: &TestStack) -> trouw::store::Store {
+    trouw::store::Store::new(stack.dynamo.clone(), &stack.table)
+}
+
 #[tokio::test]
 async fn the_smoke_test_posts_one_event_and_finds_its_customer() {
     let stack = TestStack::start().await;
@@ -15,7 +20,7 @@ async fn the_smoke_test_posts_one_event_and_finds_its_customer() {
         &format!("{}/", stack.base_url),
         &stack.shop,
         &WebhookSecret::new(SECRET),
-        &stack.app.webhooks.store,
+        &operator_store(&stack),
         &run_id,
     )
     .await
@@ -30,10 +35,7 @@ async fn the_smoke_test_posts_one_event_and_finds_its_customer() {
     );
     // The customer is the smoke test's own, at SES's mailbox simulator, without consent.
     let customer = CustomerId::parse(format!("smoke-{run_id}")).unwrap();
-    let (profile, orders) = stack
-        .app
-        .webhooks
-        .store
+    let (profile, orders) = operator_store(&stack)
         .customer(&stack.shop, &customer)
         .await
         .unwrap();
@@ -56,7 +58,7 @@ async fn a_wrong_secret_fails_the_smoke_test_and_says_why() {
         &stack.base_url,
         &stack.shop,
         &WebhookSecret::new(ROTATED_SECRET),
-        &stack.app.webhooks.store,
+        &operator_store(&stack),
         &unique("run"),
     )
     .await

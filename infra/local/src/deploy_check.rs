@@ -303,10 +303,12 @@ async fn check_one(
     let name = format!("{STACK}-{}", function.binary());
     let mut environment = lambda_environment(&name, config.memory_mb, REGION);
     environment.extend(config.environment.clone());
-    // What the execution role gives a function in AWS: credentials; the endpoint makes the
-    // SDK talk to moto.
-    environment.insert("AWS_ACCESS_KEY_ID".into(), "local".into());
-    environment.insert("AWS_SECRET_ACCESS_KEY".into(), "local".into());
+    // What the execution role gives a function in AWS: its own credentials, which the local
+    // moto holds to the function's policy in the template; the endpoint makes the SDK talk to
+    // moto.
+    let (key, secret) = function_credentials(account, function).await?;
+    environment.insert("AWS_ACCESS_KEY_ID".into(), key.clone());
+    environment.insert("AWS_SECRET_ACCESS_KEY".into(), secret);
     environment.insert("AWS_ENDPOINT_URL".into(), account.endpoint.clone());
     let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
     let event = event_for(account, function).await?;
@@ -340,17 +342,66 @@ async fn check_one(
         },
         Err(err) => {
             let _ = process.terminate(SIGTERM_GRACE).await;
-            return Err(err.to_string());
+            // Its last words (e.g. why it could not start).
+            let last = std::fs::read_to_string(&log_path)
+                .ok()
+                .and_then(|log| log.lines().last().map(str::to_owned))
+                .unwrap_or_default();
+            return Err(format!("{err} {last}").trim().to_owned());
         }
     };
     let stopping = Instant::now();
     let status = process.terminate(SIGTERM_GRACE).await?;
     report.exit_after_sigterm = Some(stopping.elapsed());
+    let denials = crate::aws::iam_denials(&account.endpoint, &[key])?;
+    if let Some(denial) = denials.first() {
+        return Err(format!(
+            "its IAM policy denied {} on {} ({} denials)",
+            denial.action,
+            denial.resource,
+            denials.len()
+        ));
+    }
     let verdict = expect(account, function, &answer).await?;
     if !status.success() {
         return Err(format!("{verdict}, but on SIGTERM it {status}"));
     }
     Ok(verdict)
+}
+
+/// The function's own access key and secret: the local moto evaluates what they sign against
+/// the function's policy in the template, resolved with this stack's names.
+async fn function_credentials(
+    account: &Account,
+    function: Function,
+) -> Result<(String, String), String> {
+    use aws_sdk_dynamodb::config::ProvideCredentials;
+    let names = crate::functions::LocalNames {
+        stack: STACK.into(),
+        table: account.table.clone(),
+        resources: account
+            .stack
+            .resources
+            .iter()
+            .filter(|(id, _)| !id.contains('.'))
+            .map(|(id, name)| (id.clone(), name.clone()))
+            .collect(),
+        parameters: BTreeMap::new(),
+        template: None,
+    };
+    let identity = crate::aws::function_sdk_config(&account.endpoint, function, &names).await?;
+    let provider = identity
+        .sdk
+        .credentials_provider()
+        .ok_or("the identity has no credentials")?;
+    let credentials = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((
+        credentials.access_key_id().to_owned(),
+        credentials.secret_access_key().to_owned(),
+    ))
 }
 
 /// The event AWS would invoke `function` with.
