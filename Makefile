@@ -68,17 +68,23 @@ $(BROWSER_STAMP): infra/local/browser/package-lock.json
 	npm ci --prefix infra/local/browser --no-audit --no-fund
 	touch $@
 
-# One moto for the whole suite; every test makes its own table and shop in it.
+# One moto for the whole suite; every test makes its own table and shop in it. moto records
+# each (function, action) its IAM check allowed in IAM_USED; after the suite, every action the
+# template grants must have been used (check_iam_used.py: least privilege).
+IAM_USED := $(CURDIR)/target/iam-used.tsv
+IAM_CHECK := $(PY) infra/local/check_iam_used.py $(IAM_USED)
 test-rust: $(VENV_STAMP)
+	@mkdir -p target && rm -f $(IAM_USED)
 	@if cargo nextest --version >/dev/null 2>&1; then \
 	  cargo nextest run --workspace --no-run && \
-	  infra/local/with-moto.sh cargo nextest run --workspace; \
+	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo nextest run --workspace && $(IAM_CHECK)'; \
 	else \
 	  cargo test --workspace --no-run && \
-	  infra/local/with-moto.sh cargo test --workspace; \
+	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo test --workspace && $(IAM_CHECK)'; \
 	fi
 
-# The project's patches to moto (infra/local/moto_fast.py) against moto's own answers.
+# The project's patches to moto (infra/local/moto_fast.py) against moto's own answers, and the
+# local IAM check and least-privilege checker (moto_iam.py, check_iam_used.py).
 test-moto: $(VENV_STAMP)
 	$(PY) -m unittest discover -s infra/local -p 'test_*.py'
 

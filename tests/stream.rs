@@ -30,9 +30,7 @@ async fn order(stack: &TestStack, customer: &str) -> String {
 
 async fn messages(stack: &TestStack, customer: &str) -> Vec<MessageRecord> {
     stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse(customer).unwrap())
         .await
         .unwrap()
@@ -257,7 +255,7 @@ async fn a_throttled_ses_call_in_a_batch_of_ten_defers_only_that_message_and_the
     // second email.
     proxy.clear();
     stack.set_now(daytime() + jiff::SignedDuration::from_mins(2));
-    let later = stack.sender(stack.clock(), Some(&proxy.endpoint)).await;
+    let later = stack.schedule(stack.clock(), Some(&proxy.endpoint)).await;
     let report = trouw_local::events::run_schedule(&later).await.unwrap();
     assert_eq!(report.messages_handled, 1);
     mapping.settle(Duration::from_secs(15)).await.unwrap();
@@ -280,12 +278,12 @@ async fn a_record_that_always_fails_ends_in_the_on_failure_queue_and_nothing_is_
     proxy.set_for("UpdateItem", "CUST#cus-poison", Fault::Throttle);
     let mut sender = stack.sender(stack.clock(), None).await;
     let proxied = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&stack.sdk)
-            .endpoint_url(&proxy.endpoint)
-            .retry_config(
-                aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1),
-            )
-            .build(),
+        aws_sdk_dynamodb::config::Builder::from(
+            &stack.identities[&trouw_local::functions::Function::SendMessages].sdk,
+        )
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build(),
     );
     sender.store = trouw::store::Store::new(proxied, &stack.table);
     let settings = stream_settings();
