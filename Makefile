@@ -86,7 +86,8 @@ test-rust: $(VENV_STAMP)
 	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo test --workspace && $(IAM_CHECK)'; \
 	fi
 
-# The project's patches to moto (infra/local/moto_fast.py) against moto's own answers.
+# The project's patches to moto (infra/local/moto_fast.py) against moto's own answers, and the
+# local IAM check and least-privilege checker (moto_iam.py, check_iam_used.py).
 test-moto: $(VENV_STAMP)
 	$(PY) -m unittest discover -s infra/local -p 'test_*.py'
 
@@ -103,7 +104,6 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 ../$(VENV)/bin/sam validate --lint --template-file template.yaml
 	$(PY) infra/local/check_openapi.py shared/contracts/openapi.yaml
-	$(PY) -m unittest discover -s infra/local -p 'test_*.py'
 
 build: $(VENV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) \
