@@ -257,6 +257,57 @@ async fn the_same_stream_record_twice_sends_once() {
 }
 
 #[tokio::test]
+async fn an_email_whose_answer_is_lost_stays_sending_and_is_never_sent_again() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    stack
+        .post("order-placed", &order_for(&email, Some(true)))
+        .await;
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let sender = stack.sender(daytime(), Some(&proxy.endpoint)).await;
+
+    // SES takes the email; the connection drops before its answer arrives.
+    proxy.set("SendEmail", Fault::LoseAnswer);
+    let done = deliver_pending(&sender, &stack.shop, &customer())
+        .await
+        .unwrap();
+    proxy.clear();
+    assert!(
+        matches!(done.as_slice(), [Delivery::OutcomeUnknown]),
+        "{done:?}"
+    );
+    assert_eq!(emails_to(&email).await.len(), 1, "SES sent it");
+    assert_eq!(messages(&stack).await[0].status, MessageStatus::Sending);
+    let (profile, _) = stack.customer("cus-8812").await;
+    assert_eq!(
+        profile.unwrap().mail.last_sent_at,
+        Some("2026-11-02T10:00:00Z".parse().unwrap()),
+        "it counts for the frequency cap as a send"
+    );
+
+    // Passes after the claim's 15 minutes record it unknown once; none sends it again.
+    for minute in ["10:20", "11:30"] {
+        let later = stack
+            .schedule(
+                Arc::new(FixedClock(
+                    format!("2026-11-02T{minute}:00Z").parse().unwrap(),
+                )),
+                Some(&proxy.endpoint),
+            )
+            .await;
+        trouw::handlers::run_schedule::run_pass(&later)
+            .await
+            .unwrap();
+    }
+    let message = &messages(&stack).await[0];
+    assert_eq!(
+        (message.status, message.reason.as_deref()),
+        (MessageStatus::Sending, Some("sender_stopped"))
+    );
+    assert_eq!(emails_to(&email).await.len(), 1, "never sent twice");
+}
+
+#[tokio::test]
 async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good() {
     let stack = TestStack::start().await;
     let email = format!("{}@example.nl", unique("anna"));
@@ -297,7 +348,17 @@ async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good
         1,
         "sent exactly once after the retry"
     );
-    assert_eq!(messages(&stack).await[0].status, MessageStatus::Sent);
+    let sent = &messages(&stack).await[0];
+    assert_eq!(
+        (
+            sent.status,
+            sent.reason.as_deref(),
+            sent.deferred_until,
+            sent.attempts
+        ),
+        (MessageStatus::Sent, None, None, 1),
+        "sent: no stale deferral shown; the try that failed still counted"
+    );
 
     // A second customer whose address SES rejects: FAILED, and never tried again.
     let other = format!("{}@example.nl", unique("bram"));

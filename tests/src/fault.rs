@@ -1,12 +1,13 @@
 //! A loopback proxy in front of moto that can make one DynamoDB operation throttle or hang,
-//! to test what a webhook answers when DynamoDB misbehaves, and that nothing is half-written.
+//! to test what a webhook answers when DynamoDB misbehaves, and that nothing is half-written;
+//! or, started with an [`Injector`], that fails a seeded share of all DynamoDB and SES
+//! `SendEmail` requests in the ways AWS does (see [`Injected`]).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ pub enum Fault {
     /// SES v2 refusing the message for good: 400 MessageRejected, quoting the recipient as
     /// the SES sandbox does for an unverified address.
     Reject,
+    /// The request reaches moto and is applied, then the connection is dropped: the answer
+    /// is lost (for SES: the email was sent).
+    LoseAnswer,
 }
 
 /// Which requests fail, and how.
@@ -38,8 +42,31 @@ pub struct FaultProxy {
     rule: Arc<Mutex<Option<Rule>>>,
 }
 
+/// The answer the proxy gives, or none: the connection is dropped without one.
+type Outcome = Result<hyper::Response<Full<Bytes>>, ConnectionDropped>;
+
+#[derive(Debug)]
+struct ConnectionDropped;
+
+impl std::fmt::Display for ConnectionDropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by the fault proxy")
+    }
+}
+
+impl std::error::Error for ConnectionDropped {}
+
 impl FaultProxy {
     pub async fn start(upstream: &str) -> FaultProxy {
+        Self::start_with(upstream, None).await
+    }
+
+    /// A proxy whose `injector` decides, request by request, whether and how to fail it.
+    pub async fn start_injecting(upstream: &str, injector: Arc<Injector>) -> FaultProxy {
+        Self::start_with(upstream, Some(injector)).await
+    }
+
+    async fn start_with(upstream: &str, injector: Option<Arc<Injector>>) -> FaultProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let rule: Arc<Mutex<Option<Rule>>> = Arc::new(Mutex::new(None));
@@ -51,13 +78,21 @@ impl FaultProxy {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (rule, upstream, client) =
-                    (shared_rule.clone(), upstream.clone(), client.clone());
+                let (rule, upstream, client, injector) = (
+                    shared_rule.clone(),
+                    upstream.clone(),
+                    client.clone(),
+                    injector.clone(),
+                );
                 tokio::spawn(async move {
                     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (rule, upstream, client) =
-                            (rule.clone(), upstream.clone(), client.clone());
-                        async move { Ok::<_, Infallible>(forward(req, &rule, &upstream, &client).await) }
+                        let (rule, upstream, client, injector) = (
+                            rule.clone(),
+                            upstream.clone(),
+                            client.clone(),
+                            injector.clone(),
+                        );
+                        async move { forward(req, &rule, injector.as_deref(), &upstream, &client).await }
                     });
                     let _ = http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
@@ -103,9 +138,10 @@ impl FaultProxy {
 async fn forward(
     req: hyper::Request<hyper::body::Incoming>,
     rule: &Mutex<Option<Rule>>,
+    injector: Option<&Injector>,
     upstream: &str,
     client: &crate::client::HttpClient,
-) -> hyper::Response<Full<Bytes>> {
+) -> Outcome {
     let target = req
         .headers()
         .get("x-amz-target")
@@ -114,6 +150,7 @@ async fn forward(
         .to_owned();
     // JSON protocols name the operation in X-Amz-Target; SES v2 (REST) in the path.
     let rest = target.is_empty();
+    let dynamo = target.starts_with("DynamoDB_");
     let operation = if req.uri().path().ends_with("/v2/email/outbound-emails") {
         "SendEmail".to_owned()
     } else {
@@ -140,14 +177,14 @@ async fn forward(
     };
     match fault {
         Some(Fault::Throttle) if rest => {
-            return hyper::Response::builder()
+            return Ok(hyper::Response::builder()
                 .status(429)
                 .header("content-type", "application/json")
                 .header("x-amzn-errortype", "TooManyRequestsException")
                 .body(Full::new(Bytes::from_static(
                     br#"{"message":"Maximum sending rate exceeded."}"#,
                 )))
-                .unwrap();
+                .unwrap());
         }
         Some(Fault::Reject) => {
             let to = serde_json::from_slice::<serde_json::Value>(&body)
@@ -161,30 +198,41 @@ async fn forward(
             let message = serde_json::json!({
                 "message": format!("Email address is not verified. The following identities failed the check in region EU-WEST-1: {to}")
             });
-            return hyper::Response::builder()
+            return Ok(hyper::Response::builder()
                 .status(400)
                 .header("content-type", "application/json")
                 .header("x-amzn-errortype", "MessageRejected")
                 .body(Full::new(Bytes::from(message.to_string())))
-                .unwrap();
+                .unwrap());
         }
         Some(Fault::Throttle) => {
-            return hyper::Response::builder()
-                .status(400)
-                .header("content-type", "application/x-amz-json-1.0")
-                .body(Full::new(Bytes::from_static(
-                    br#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
-                )))
-                .unwrap();
+            return Ok(dynamo_error(
+                400,
+                "ThrottlingException",
+                "Rate of requests exceeds the allowed throughput.",
+            ));
         }
         Some(Fault::Hang) => {
             tokio::time::sleep(Duration::from_secs(30)).await;
-            return hyper::Response::builder()
+            return Ok(hyper::Response::builder()
                 .status(504)
                 .body(Full::new(Bytes::new()))
-                .unwrap();
+                .unwrap());
         }
-        None => {}
+        Some(Fault::LoseAnswer) | None => {}
+    }
+    let injected = match injector {
+        Some(injector) if dynamo => injector.draw_dynamo(&operation),
+        Some(injector) if operation == "SendEmail" => injector.draw_ses(),
+        _ => None,
+    };
+    if let Some(kind) = injected
+        && !kind.reaches_upstream()
+    {
+        return injector
+            .expect("drawn by the injector")
+            .before(kind, &body)
+            .await;
     }
     let uri = format!(
         "{upstream}{}",
@@ -199,7 +247,7 @@ async fn forward(
         request = request.header(name, value);
     }
     let request = request.body(Full::new(body)).unwrap();
-    match client.request(request).await {
+    let answer = match client.request(request).await {
         Ok(response) => {
             let (parts, body) = response.into_parts();
             let bytes = body
@@ -213,5 +261,237 @@ async fn forward(
             .status(502)
             .body(Full::new(Bytes::new()))
             .unwrap(),
+    };
+    match (injected, injector) {
+        // The request was applied upstream; its answer is lost.
+        (Some(kind), Some(injector)) => injector.after(kind).await,
+        _ if fault == Some(Fault::LoseAnswer) => Err(ConnectionDropped),
+        _ => Ok(answer),
     }
+}
+
+/// A DynamoDB error answer as the service sends it (JSON 1.0 protocol, `__type`).
+fn dynamo_error(status: u16, kind: &str, message: &str) -> hyper::Response<Full<Bytes>> {
+    dynamo_error_body(
+        status,
+        serde_json::json!({
+            "__type": format!("com.amazonaws.dynamodb.v20120810#{kind}"),
+            "message": message,
+        }),
+    )
+}
+
+fn dynamo_error_body(status: u16, body: serde_json::Value) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+/// An SES v2 error answer (REST-JSON protocol: the kind in `x-amzn-ErrorType`).
+fn ses_error(status: u16, kind: &str, message: &str) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-amzn-errortype", kind)
+        .body(Full::new(Bytes::from(
+            serde_json::json!({ "message": message }).to_string(),
+        )))
+        .unwrap()
+}
+
+/// One kind of fault the [`Injector`] injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Injected {
+    /// DynamoDB: 400 `ProvisionedThroughputExceededException`, nothing applied.
+    ProvisionedThroughputExceeded,
+    /// DynamoDB: 400 `ThrottlingException`, nothing applied.
+    Throttling,
+    /// DynamoDB `TransactWriteItems`: 400 `TransactionCanceledException` whose reasons are
+    /// `TransactionConflict` (another transaction held an item), nothing applied.
+    TransactionConflict,
+    /// DynamoDB: 500 `InternalServerError`, nothing applied.
+    InternalServerError,
+    /// DynamoDB: the connection is reset before the request reaches the table.
+    ResetBeforeRequest,
+    /// DynamoDB: no answer (longer than the client's attempt timeout), nothing applied.
+    TimeoutBeforeRequest,
+    /// DynamoDB: the request is applied, then the connection is reset: the answer is lost.
+    ResetAfterApplied,
+    /// DynamoDB: the request is applied, then no answer within the client's attempt timeout.
+    TimeoutAfterApplied,
+    /// SES: 429 `TooManyRequestsException`, nothing sent.
+    SesTooManyRequests,
+    /// SES: 500 `InternalFailure`, nothing sent.
+    SesInternalFailure,
+    /// SES: the email is accepted (and sent), then the connection is reset: the answer is lost.
+    SesResetAfterAccepted,
+}
+
+impl Injected {
+    const DYNAMO: [Injected; 7] = [
+        Injected::ProvisionedThroughputExceeded,
+        Injected::Throttling,
+        Injected::InternalServerError,
+        Injected::ResetBeforeRequest,
+        Injected::TimeoutBeforeRequest,
+        Injected::ResetAfterApplied,
+        Injected::TimeoutAfterApplied,
+    ];
+    const SES: [Injected; 3] = [
+        Injected::SesTooManyRequests,
+        Injected::SesInternalFailure,
+        Injected::SesResetAfterAccepted,
+    ];
+
+    /// Whether the request is forwarded (and applied) before the fault.
+    pub fn reaches_upstream(self) -> bool {
+        matches!(
+            self,
+            Injected::ResetAfterApplied
+                | Injected::TimeoutAfterApplied
+                | Injected::SesResetAfterAccepted
+        )
+    }
+}
+
+/// Fails a share (`rate`) of the requests it sees, each decided from the seed and the
+/// request's number, and counts what it injected by kind. The numbering follows arrival, so
+/// concurrent requests may draw in another order from run to run; the rate and the mix hold.
+pub struct Injector {
+    seed: u64,
+    rate: f64,
+    /// Longer than the handlers' attempt timeout: their client gives up first.
+    hold: Duration,
+    drawn: std::sync::atomic::AtomicU64,
+    counts: Mutex<std::collections::BTreeMap<Injected, usize>>,
+}
+
+impl Injector {
+    pub fn new(seed: u64, rate: f64, hold: Duration) -> Arc<Injector> {
+        Arc::new(Injector {
+            seed,
+            rate,
+            hold,
+            drawn: Default::default(),
+            counts: Default::default(),
+        })
+    }
+
+    /// What was injected so far, by kind.
+    pub fn counts(&self) -> std::collections::BTreeMap<Injected, usize> {
+        self.counts.lock().unwrap().clone()
+    }
+
+    pub fn total(&self) -> usize {
+        self.counts.lock().unwrap().values().sum()
+    }
+
+    /// Requests seen so far.
+    pub fn requests(&self) -> u64 {
+        self.drawn.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn draw(&self, kinds: &[Injected]) -> Option<Injected> {
+        let n = self.drawn.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let roll = splitmix64(self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        if (roll >> 11) as f64 / (1u64 << 53) as f64 >= self.rate {
+            return None;
+        }
+        let kind = kinds[(splitmix64(roll) % kinds.len() as u64) as usize];
+        *self.counts.lock().unwrap().entry(kind).or_default() += 1;
+        Some(kind)
+    }
+
+    fn draw_dynamo(&self, operation: &str) -> Option<Injected> {
+        if operation == "TransactWriteItems" {
+            let mut kinds = Injected::DYNAMO.to_vec();
+            kinds.push(Injected::TransactionConflict);
+            self.draw(&kinds)
+        } else {
+            self.draw(&Injected::DYNAMO)
+        }
+    }
+
+    fn draw_ses(&self) -> Option<Injected> {
+        self.draw(&Injected::SES)
+    }
+
+    /// The fault in place of forwarding the request.
+    async fn before(&self, kind: Injected, body: &[u8]) -> Outcome {
+        Ok(match kind {
+            Injected::ProvisionedThroughputExceeded => dynamo_error(
+                400,
+                "ProvisionedThroughputExceededException",
+                "The level of configured provisioned throughput for the table was exceeded.",
+            ),
+            Injected::Throttling => dynamo_error(
+                400,
+                "ThrottlingException",
+                "Rate of requests exceeds the allowed throughput.",
+            ),
+            Injected::InternalServerError => {
+                dynamo_error(500, "InternalServerError", "Internal server error")
+            }
+            Injected::TransactionConflict => {
+                // One reason per item, as DynamoDB lists them.
+                let items = serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
+                    .unwrap_or(1)
+                    .max(1);
+                let mut reasons = vec![serde_json::json!({ "Code": "None" }); items];
+                reasons[0] = serde_json::json!({
+                    "Code": "TransactionConflict",
+                    "Message": "Transaction is ongoing for the item",
+                });
+                let codes: Vec<&str> = reasons
+                    .iter()
+                    .map(|r| r["Code"].as_str().unwrap_or("None"))
+                    .collect();
+                dynamo_error_body(
+                    400,
+                    serde_json::json!({
+                        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                        "message": format!(
+                            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+                            codes.join(", ")
+                        ),
+                        "CancellationReasons": reasons,
+                    }),
+                )
+            }
+            Injected::SesTooManyRequests => ses_error(
+                429,
+                "TooManyRequestsException",
+                "Maximum sending rate exceeded.",
+            ),
+            Injected::SesInternalFailure => ses_error(500, "InternalFailure", "Internal failure"),
+            Injected::ResetBeforeRequest => return Err(ConnectionDropped),
+            Injected::TimeoutBeforeRequest => {
+                tokio::time::sleep(self.hold).await;
+                return Err(ConnectionDropped);
+            }
+            Injected::ResetAfterApplied
+            | Injected::TimeoutAfterApplied
+            | Injected::SesResetAfterAccepted => unreachable!("forwarded first"),
+        })
+    }
+
+    /// The fault after the request was applied upstream: its answer never arrives.
+    async fn after(&self, kind: Injected) -> Outcome {
+        if kind == Injected::TimeoutAfterApplied {
+            tokio::time::sleep(self.hold).await;
+        }
+        Err(ConnectionDropped)
+    }
+}
+
+/// SplitMix64: a well-mixed 64-bit value from any 64-bit input (no dependency needed).
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

@@ -177,6 +177,8 @@ async fn handle_entry(app: &SenderApp, entry: &DueEntry) -> Result<EntryOutcome,
     match deliver(app, &message).await {
         Ok(Delivery::Done(_)) => Ok(EntryOutcome::Message),
         Ok(Delivery::AlreadyHandled) => Ok(EntryOutcome::AlreadyHandled),
+        // Left SENDING: a later pass records it as unknown (its claim put it in the index).
+        Ok(Delivery::OutcomeUnknown) => Ok(EntryOutcome::Message),
         // The store was busy: the message stays due and the next pass tries again.
         Err(err) => Err(ItemError::Failed("message_not_delivered", err.to_string())),
     }

@@ -63,6 +63,9 @@ pub enum Delivery {
     /// Another delivery of the record handled it, or it is not due.
     AlreadyHandled,
     Done(MessageOutcome),
+    /// SES got the request and its answer was lost: the message stays SENDING, never sent
+    /// again; the schedule records it as unknown once its claim is old enough.
+    OutcomeUnknown,
 }
 
 /// A failure worth retrying (the store or SES was busy); the message is PENDING again.
@@ -128,10 +131,23 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     let outcome = match decide_and_send(app, &claimed).await {
         Ok(outcome) => outcome,
         // SES did not take the message: try again later through the schedule, backing off.
-        Err(RetryLater(error)) => MessageOutcome::Retry {
+        Err(NotSent::Retry(RetryLater(error))) => MessageOutcome::Retry {
             until: now + retry_backoff(claimed.attempts),
             error,
         },
+        // SES may have sent it: recording any outcome could only lead to a second email. It
+        // counts for the frequency cap as a send would, so that no other optional email follows
+        // it too soon.
+        Err(NotSent::Unknown(error)) => {
+            tracing::warn!(outcome = "unknown", detail = %error, "message outcome unknown; left SENDING");
+            if claimed.intent.class.is_optional_mail() {
+                app.store
+                    .stamp_possible_send(shop_id, customer, app.clock.now())
+                    .await
+                    .map_err(transient)?;
+            }
+            return Ok(Delivery::OutcomeUnknown);
+        }
     };
     app.store
         .finish_message(
@@ -156,10 +172,24 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     Ok(Delivery::Done(outcome))
 }
 
+/// Why a claimed message has no outcome to record yet.
+enum NotSent {
+    /// Nothing went out: try again later.
+    Retry(RetryLater),
+    /// SES may have taken it (its answer was lost).
+    Unknown(String),
+}
+
+impl From<RetryLater> for NotSent {
+    fn from(retry: RetryLater) -> Self {
+        NotSent::Retry(retry)
+    }
+}
+
 async fn decide_and_send(
     app: &SenderApp,
     message: &MessageRecord,
-) -> Result<MessageOutcome, RetryLater> {
+) -> Result<MessageOutcome, NotSent> {
     let transient = |e: StoreError| RetryLater(e.to_string());
     let Some(shop) = app.shops.get(&message.shop).await.map_err(transient)? else {
         return Ok(MessageOutcome::Failed {
@@ -222,8 +252,9 @@ async fn decide_and_send(
                         counts_for_cap: message.intent.class.is_optional_mail(),
                     })
                 }
-                Err(SendError::Retry(reason)) => Err(RetryLater(reason)),
+                Err(SendError::Retry(reason)) => Err(RetryLater(reason).into()),
                 Err(SendError::Rejected(error)) => Ok(MessageOutcome::Failed { error }),
+                Err(SendError::OutcomeUnknown(reason)) => Err(NotSent::Unknown(reason)),
             }
         }
     }

@@ -34,6 +34,10 @@ pub enum SendError {
     /// SES refused this message for good (rejected content, invalid address).
     #[error("SES rejected the message: {0}")]
     Rejected(String),
+    /// The request went out and no answer came back (a timeout, a connection reset after
+    /// sending): SES may have taken and sent it. At most once: never send it again.
+    #[error("SES may have taken the message: {0}")]
+    OutcomeUnknown(String),
 }
 
 /// SES tag values may hold only ASCII letters, digits, `_` and `-`, at most 256 of them. Such
@@ -183,8 +187,12 @@ impl Mailer {
 
 fn classify<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> SendError {
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+        SdkError::DispatchFailure(failure) if never_connected(failure) => {
             SendError::Retry("SES unreachable".into())
+        }
+        // The request may have reached SES: a lost answer is not a refusal.
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            SendError::OutcomeUnknown("no answer from SES".into())
         }
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or("unknown").to_owned();
@@ -202,6 +210,31 @@ fn classify<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> SendError {
         }
         _ => SendError::Retry("SES request failed".into()),
     }
+}
+
+/// Whether the connection to SES was never made (refused, no route): then nothing was sent.
+/// Anything else (a reset or a closed connection after the request went out) may have been.
+fn never_connected(failure: &aws_smithy_runtime_api::client::result::DispatchFailure) -> bool {
+    use std::io::ErrorKind;
+    let Some(connector) = failure.as_connector_error() else {
+        return false;
+    };
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(connector);
+    while let Some(err) = next {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+                    | ErrorKind::AddrNotAvailable
+            )
+        {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 #[cfg(test)]

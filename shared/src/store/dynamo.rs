@@ -880,11 +880,20 @@ impl Store {
                 .filter(|clause| !erased || !personal.iter().any(|p| clause.contains(p))),
         );
         let set = clauses.join(", ");
-        // Out of the due index, where the claim put it, unless deferred to a new due time.
-        let remove = if set.contains("due_at") {
-            ""
+        // Out of the due index, where the claim put it, unless deferred to a new due time; an
+        // earlier deferral's time and reason go too, so that an outcome never shows a stale
+        // "why" (a message SENT after a throttled try is not `ses_unavailable`).
+        let mut stale = Vec::new();
+        if !set.contains("due_at") {
+            stale.extend(["due_shard", "due_at", "deferred_until"]);
+        }
+        if !set.contains("reason") {
+            stale.push("reason");
+        }
+        let remove = if stale.is_empty() {
+            String::new()
         } else {
-            " REMOVE due_shard, due_at"
+            format!(" REMOVE {}", stale.join(", "))
         };
         values.retain(|(name, _)| !erased || !personal.contains(name));
         values.push((":status", s(status.as_str())));
@@ -971,6 +980,33 @@ impl Store {
         match result {
             Ok(_) => Ok(true),
             Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
+    }
+
+    /// Counts a send whose outcome is unknown for the customer's frequency cap, as a recorded
+    /// send does (`mail.last_sent_at`): SES may well have sent it. No profile: nothing to do.
+    pub async fn stamp_possible_send(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::profile(shop, customer).to_item()))
+            .update_expression("SET #mail.last_sent_at = :now, version = version + :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#mail", "mail")
+            .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(()),
             Err(err) => Err(StoreError::from_sdk(&err)),
         }
     }
