@@ -3,6 +3,7 @@
 //! gateway on a free port, and the real aws-sdk-rust in between.
 
 pub mod fault;
+pub mod journeys;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
@@ -453,6 +454,14 @@ impl TestStack {
     pub fn set_now(&self, now: jiff::Timestamp) {
         if let Some(clock) = &self.app.clock {
             clock.set_offset_seconds(now.as_second() - jiff::Timestamp::now().as_second());
+        }
+    }
+
+    /// Stops the stack's clock (webhooks and links) at `now`, so that what a run stores does
+    /// not depend on how long it took; [`TestStack::set_now`] runs it again.
+    pub fn stop_clock_at(&self, now: jiff::Timestamp) {
+        if let Some(clock) = &self.app.clock {
+            clock.stop_at_second(now.as_second());
         }
     }
 
