@@ -174,12 +174,20 @@ def template_items(stack, ddb):
                                        f"evt-{TEMPLATE_CUSTOMER}-{route}", 60)
         if status // 100 != 2:
             raise RuntimeError(f"template {route}: {status} {answer[:300]!r}")
+    # The copies must look like a settled history (messages sent or deferred, not PENDING),
+    # or the stream would hand every copied message to the sender again.
+    status, answer = request("POST", stack.port, "/dev/settle", b"", timeout=60)
+    if status != 200:
+        raise RuntimeError(f"the stream did not settle: {status} {answer[:300]!r}")
     items = []
     for page in ddb.get_paginator("scan").paginate(TableName=TABLE):
         items += [i for i in page["Items"] if TEMPLATE_CUSTOMER in json.dumps(i)
                   or TEMPLATE_ORDER in json.dumps(i)]
     if not items:
         raise RuntimeError("the template customer left no items")
+    pending = [i["sk"]["S"] for i in items if i.get("status", {}).get("S") == "PENDING"]
+    if pending:
+        raise RuntimeError(f"the template customer's messages are still pending: {pending}")
     return items
 
 
