@@ -22,7 +22,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust test-moto measure-local browser-deps lint build sam-build deploy post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto measure-local browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -38,6 +38,9 @@ help:
 	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
 	@echo "make sam-build  sam build from infra/ (ARCH=arm64|x86_64)"
 	@echo "make deploy     sam build && sam deploy from infra/ (ARCH=arm64|x86_64, the same for both)"
+	@echo "make deploy-guided  the first deploy: the same build, then sam deploy --guided"
+	@echo "make deploy-check  sam build for x86_64, then run every built function locally (slow)"
+	@echo "make smoke URL=... SHOP=...  after a deploy: one signed event to the API, its customer read back"
 
 # The project's Python tools (moto, cfn-lint, sam, cargo-lambda), pinned, rebuilt when the pins change.
 $(VENV_STAMP): infra/local/requirements.txt
@@ -68,17 +71,23 @@ $(BROWSER_STAMP): infra/local/browser/package-lock.json
 	npm ci --prefix infra/local/browser --no-audit --no-fund
 	touch $@
 
-# One moto for the whole suite; every test makes its own table and shop in it.
+# One moto for the whole suite; every test makes its own table and shop in it. moto records
+# each (function, action) its IAM check allowed in IAM_USED; after the suite, every action the
+# template grants must have been used (check_iam_used.py: least privilege).
+IAM_USED := $(CURDIR)/target/iam-used.tsv
+IAM_CHECK := $(PY) infra/local/check_iam_used.py $(IAM_USED)
 test-rust: $(VENV_STAMP)
+	@mkdir -p target && rm -f $(IAM_USED)
 	@if cargo nextest --version >/dev/null 2>&1; then \
 	  cargo nextest run --workspace --no-run && \
-	  infra/local/with-moto.sh cargo nextest run --workspace; \
+	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo nextest run --workspace && $(IAM_CHECK)'; \
 	else \
 	  cargo test --workspace --no-run && \
-	  infra/local/with-moto.sh cargo test --workspace; \
+	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo test --workspace && $(IAM_CHECK)'; \
 	fi
 
-# The project's patches to moto (infra/local/moto_fast.py) against moto's own answers.
+# The project's patches to moto (infra/local/moto_fast.py) against moto's own answers, and the
+# local IAM check and least-privilege checker (moto_iam.py, check_iam_used.py).
 test-moto: $(VENV_STAMP)
 	$(PY) -m unittest discover -s infra/local -p 'test_*.py'
 
@@ -105,8 +114,25 @@ build: $(VENV_STAMP)
 sam-build: $(VENV_STAMP)
 	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build $(SAM_PARAMETERS)
 
+# The deploy path without deploying: `sam build` for x86_64 (the architecture this machine can
+# build), then every function's bootstrap under a local Lambda Runtime API against moto, with the
+# template's configuration and one realistic event each (see README, "Check a build locally").
+deploy-check: $(VENV_STAMP)
+	$(MAKE) --no-print-directory sam-build ARCH=x86_64
+	cargo run -q --bin trouw-deploy-check -- infra/.aws-sam/build x86_64
+
+# After a deploy: one signed order-placed event to the deployed API, its customer read back.
+# make smoke URL=<ApiUrl output> SHOP=de-winkel WEBHOOK_SECRET=whsec_... TABLE_NAME=<TableName output>
+smoke:
+	@test -n "$(URL)" -a -n "$(SHOP)" || { echo "usage: make smoke URL=https://....execute-api.<region>.amazonaws.com/ SHOP=<shop id> (WEBHOOK_SECRET, TABLE_NAME, AWS credentials)"; exit 2; }
+	cargo run -q --bin trouw-admin -- smoke '$(URL)' '$(SHOP)'
+
 deploy: sam-build
 	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy $(SAM_PARAMETERS)
+
+# The first deploy: the same build, then sam deploy's questions (see README, "Deploy").
+deploy-guided: sam-build
+	cd infra && SAM_CLI_TELEMETRY=0 ../$(VENV)/bin/sam deploy --guided $(SAM_PARAMETERS)
 
 post:
 	WEBHOOK_SECRET=$(DEMO_WEBHOOK_SECRET) cargo run -q --bin trouw-admin -- \

@@ -61,7 +61,7 @@ fn session_of(answer: &Answer) -> String {
 
 /// An admin app over this stack's table with the given login and Basic switch.
 fn admin_app(stack: &TestStack, auth: AdminAuth, basic_auth: bool) -> AdminApp {
-    let store = trouw::store::Store::new(stack.dynamo.clone(), &stack.table);
+    let store = stack.store_as(trouw_local::functions::Function::MessageLog);
     let mut app = AdminApp::new(
         store.clone(),
         trouw::shops::ShopDirectory::settings_only(store, Duration::from_secs(60)),
@@ -76,24 +76,13 @@ fn admin_app(stack: &TestStack, auth: AdminAuth, basic_auth: bool) -> AdminApp {
 }
 
 /// Serves `admin` under `/admin` on a gateway of its own; returns its base URL.
-async fn serve(stack: &TestStack, admin: AdminApp) -> String {
-    let config = trouw::config::Config {
-        table_name: stack.table.clone(),
-        settings_cache: Duration::from_secs(60),
-        secrets_path_prefix: "/trouw/".into(),
-    };
-    let webhooks = trouw::handlers::WebhookApp::new(
-        &config,
-        stack.dynamo.clone(),
-        aws_sdk_ssm::Client::new(&stack.sdk),
-        stack.clock(),
-        None,
-    );
+async fn serve(admin: AdminApp) -> String {
     let services = Arc::new(trouw_local::gateway::Services {
-        webhooks,
+        webhooks: Default::default(),
         links: None,
         admin: Some(admin),
         sender: None,
+        schedule: None,
         clock: None,
         stream: None,
         direct_drive: false,
@@ -118,7 +107,7 @@ async fn http_basic_opens_the_pages_only_where_the_switch_allows_it() {
     let script = [("authorization", good.as_str())];
 
     // Locally (switch on): `curl -u` works, and scripts are told so.
-    let local = serve(&stack, admin_app(&stack, local_password(), true)).await;
+    let local = serve(admin_app(&stack, local_password(), true)).await;
     assert_eq!(
         get(&local, &stack, "/admin/messages?format=csv", &script)
             .await
@@ -131,7 +120,7 @@ async fn http_basic_opens_the_pages_only_where_the_switch_allows_it() {
 
     // In the cloud (switch off): the same credentials in a header open nothing, and no
     // challenge invites them; the login form and its session cookie still work.
-    let cloud = serve(&stack, admin_app(&stack, local_password(), false)).await;
+    let cloud = serve(admin_app(&stack, local_password(), false)).await;
     for path in ["/admin", "/admin/messages", "/admin/messages?format=csv"] {
         let answer = get(&cloud, &stack, path, &script).await;
         assert_eq!(answer.status, 401, "{path}");
@@ -396,7 +385,7 @@ async fn a_marketer_with_an_authenticator_app_logs_in_with_its_code() {
         client: cognito.clone(),
         client_id,
     };
-    let base = serve(&stack, admin_app(&stack, auth, false)).await;
+    let base = serve(admin_app(&stack, auth, false)).await;
     let first = |base: String| {
         let stack = &stack;
         async move {

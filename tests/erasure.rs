@@ -10,6 +10,7 @@ use trouw::domain::{
     MessageIntent, Money, Order, OrderId, OrderLine, OrderStatus, PlacedOrder, Sku,
 };
 use trouw::store::{MessageOutcome, MessageRecord, MessageStatus, keys};
+use trouw_local::functions::Function;
 use trouw_tests::fault::{Fault, FaultProxy};
 use trouw_tests::{Item, SHOPIFY_SECRET, StackOptions, TestStack, fixture, local_aws, unique};
 
@@ -379,7 +380,7 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
     let mut seeded = personal_messages(&stack);
     seeded.push(pending_reminder(&stack));
     seed(&stack, seeded).await;
-    let store = &stack.app.webhooks.store;
+    let store = &stack.store_as(Function::SendMessages);
     // The sender claimed the reminder and is calling SES while the erasure runs.
     let reminder_key = format!("replenishment#{ORDER}#TP-075");
     let claimed = store
@@ -565,6 +566,29 @@ async fn a_customer_with_hundreds_of_orders_is_erased_completely_and_once() {
         snapshot,
         "a duplicate writes nothing"
     );
+}
+
+/// More than two transactions' worth: the steps between the first (which marks the profile)
+/// and the last (which writes it) hold the profile's version with a condition check, so a
+/// concurrent write stops the erasure rather than being overwritten. That check is its own IAM
+/// action (`dynamodb:ConditionCheckItem`), which address-changed's policy must grant.
+#[tokio::test]
+async fn an_erasure_in_three_steps_finishes_and_bumps_the_version_twice() {
+    let stack = TestStack::start().await;
+    big_customer(&stack, 2 * SEEDED).await;
+    let (profile, _) = stack.customer(CUSTOMER).await;
+    let version = profile.unwrap().version;
+    let answer = redact(&stack, &unique("redact")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "erased");
+    let after = partition(&stack).await;
+    assert_eq!(named_orders(&after), 0);
+    assert_nothing_personal(&after, "customer partition");
+    let (profile, orders) = stack.customer(CUSTOMER).await;
+    let profile = profile.unwrap();
+    assert_eq!(orders.len(), 2 * SEEDED + 1);
+    assert!(!profile.erasing, "the erasure finished");
+    assert_eq!(profile.version, version + 2, "the middle step only checks");
 }
 
 #[tokio::test]

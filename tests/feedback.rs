@@ -9,6 +9,7 @@ use trouw::handlers::ses_events::{FeedbackApp, Handled, apply};
 use trouw::mail::ses::{message_ref, tag_value};
 use trouw::store::{MessageRecord, MessageStatus};
 use trouw_local::events::{SesRule, configuration_set, ses_envelope};
+use trouw_local::functions::Function;
 use trouw_tests::fault::{Fault, FaultProxy};
 use trouw_tests::{StackOptions, TestStack, example, local_aws, unique};
 
@@ -39,9 +40,7 @@ fn customer() -> CustomerId {
 
 async fn message(stack: &TestStack, key: &str) -> MessageRecord {
     stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &customer())
         .await
         .unwrap()
@@ -52,7 +51,7 @@ async fn message(stack: &TestStack, key: &str) -> MessageRecord {
 
 fn feedback(stack: &TestStack) -> FeedbackApp {
     FeedbackApp {
-        store: stack.app.webhooks.store.clone(),
+        store: stack.store_as(Function::SesEvents),
     }
 }
 
@@ -300,9 +299,7 @@ async fn a_hard_bounce_suppresses_the_address_and_a_late_delivery_does_not_hide_
         .await
         .unwrap();
     let reversed = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &customer())
         .await
         .unwrap()

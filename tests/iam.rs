@@ -171,3 +171,113 @@ fn the_function_that_erases_may_do_everything_the_erasure_does() {
         );
     }
 }
+
+// ---------------------------------------------------------------- enforced in the tests
+// Every integration test runs each handler with its own function's identity; the local moto
+// evaluates each request against that function's policy in this template (moto_iam.py).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use trouw_local::functions::Function;
+use trouw_tests::{StackOptions, TestStack, fixture, shopify_fixture};
+
+/// A call beyond a function's policy is answered AccessDenied, as AWS answers it: the error
+/// names the role, the action and the resource.
+#[tokio::test]
+async fn a_call_beyond_the_policy_is_denied_naming_the_action_and_the_resource() {
+    let stack = TestStack::start().await;
+    let ses_events = aws_sdk_dynamodb::Client::new(&stack.identities[&Function::SesEvents].sdk);
+    let err = ses_events
+        .query()
+        .table_name(&stack.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("SHOP#x".into()))
+        .send()
+        .await
+        .expect_err("ses-events may not Query");
+    let message = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&err));
+    assert!(message.contains("AccessDeniedException"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "assumed-role/{}-SesEventsFunctionRole/{}-SesEventsFunction is not authorized to perform: dynamodb:Query on resource: arn:aws:dynamodb:eu-west-1:123456789012:table/{} because no identity-based policy allows the dynamodb:Query action",
+            stack.table, stack.table, stack.table
+        )),
+        "{message}"
+    );
+    let denials = stack.take_iam_denials();
+    assert_eq!(denials.len(), 1, "{denials:?}");
+    assert_eq!(
+        (denials[0].function.as_str(), denials[0].action.as_str()),
+        ("SesEventsFunction", "dynamodb:Query")
+    );
+    // What the policy grants goes through: GetItem on the table.
+    ses_events
+        .get_item()
+        .table_name(&stack.table)
+        .key("pk", AttributeValue::S("SHOP#x".into()))
+        .key("sk", AttributeValue::S("x".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The end of a test reports what a handler was denied, with the function and the action,
+/// even when nothing else in the test looked.
+#[tokio::test]
+#[should_panic(expected = "SesEventsFunction may not dynamodb:Query")]
+async fn a_denial_fails_the_test_with_the_function_and_the_action() {
+    let stack = TestStack::start().await;
+    let _ = aws_sdk_dynamodb::Client::new(&stack.identities[&Function::SesEvents].sdk)
+        .query()
+        .table_name(&stack.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("SHOP#x".into()))
+        .send()
+        .await;
+}
+
+/// The defect this check exists for: with address-changed's policy as it was (no
+/// `dynamodb:Query`), Shopify's `customers/redact` is denied in the cloud and the erasure never
+/// happens. The template without that one action makes the erasure fail here, naming it.
+#[tokio::test]
+async fn without_query_the_erasure_is_denied_naming_dynamodb_query() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let function = text.find("\n  AddressChangedFunction:").unwrap();
+    let query = function + text[function..].find("- dynamodb:Query\n").unwrap();
+    let line_start = text[..query].rfind('\n').unwrap() + 1;
+    let without = format!(
+        "{}{}",
+        &text[..line_start],
+        &text[query + "- dynamodb:Query\n".len()..]
+    );
+    let copy = std::env::temp_dir().join(format!("{}-template.yaml", trouw_tests::unique("iam")));
+    std::fs::write(&copy, without).unwrap();
+    let stack = TestStack::start_with(StackOptions {
+        template: Some(copy.clone()),
+        ..Default::default()
+    })
+    .await;
+    shopify_fixture(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    let answer = stack
+        .post_shopify(
+            "address-changed",
+            "customers/redact",
+            &fixture("shopify/customers-redact.json"),
+        )
+        .await;
+    let denials = stack.take_iam_denials();
+    let _ = std::fs::remove_file(&copy);
+    assert_eq!(answer.status, 500, "{}", answer.body);
+    assert!(
+        denials
+            .iter()
+            .any(|d| d.function == "AddressChangedFunction" && d.action == "dynamodb:Query"),
+        "{denials:?}"
+    );
+}

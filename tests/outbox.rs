@@ -7,9 +7,7 @@ use trouw_tests::{TestStack, example};
 
 async fn keys(stack: &TestStack, customer: &str) -> Vec<String> {
     let messages = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(
             &stack.shop,
             &trouw::domain::CustomerId::parse(customer).unwrap(),
@@ -53,9 +51,7 @@ async fn the_contract_story_creates_each_message_once() {
     );
 
     let messages = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(
             &stack.shop,
             &trouw::domain::CustomerId::parse("cus-8812").unwrap(),

@@ -312,9 +312,7 @@ async fn any_arrival_order_of_a_shopify_orders_webhooks_ends_as_the_natural_orde
         let (profile, orders) = stack.customer(&customer).await;
         let profile = profile.unwrap();
         let messages = stack
-            .app
-            .webhooks
-            .store
+            .store()
             .messages(&stack.shop, &profile.id)
             .await
             .unwrap();

@@ -48,16 +48,14 @@ async fn place(stack: &TestStack, sender: &SenderApp, body: &Value) {
         .unwrap();
 }
 
-async fn pass_at(stack: &TestStack, sender: &SenderApp, at: Timestamp) -> PassReport {
+async fn pass_at(stack: &TestStack, schedule: &SenderApp, at: Timestamp) -> PassReport {
     stack.set_now(at);
-    run_pass(sender).await.unwrap()
+    run_pass(schedule).await.unwrap()
 }
 
 async fn messages(stack: &TestStack, customer: &str) -> Vec<MessageRecord> {
     stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse(customer).unwrap())
         .await
         .unwrap()
@@ -93,6 +91,7 @@ fn unfold(raw: &str) -> String {
 async fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_an_order_brings_them_back() {
     let stack = TestStack::start().await;
     let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
     let email = format!("{}@example.nl", unique("anna"));
     stack.set_now(day(0) + SignedDuration::from_hours(1));
     place(
@@ -104,9 +103,9 @@ async fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_an_order_brings
     assert_eq!(emails_to(&email).await.len(), 1, "the loyalty update");
 
     // The shop's default interval is 120 days: at risk after 180, lapsed after 240.
-    assert_eq!(pass_at(&stack, &sender, day(179)).await.timers_handled, 0);
+    assert_eq!(pass_at(&stack, &schedule, day(179)).await.timers_handled, 0);
     assert_eq!(
-        pass_at(&stack, &sender, day(180) + SignedDuration::from_hours(1))
+        pass_at(&stack, &schedule, day(180) + SignedDuration::from_hours(1))
             .await
             .timers_handled,
         1
@@ -120,7 +119,7 @@ async fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_an_order_brings
     );
 
     assert_eq!(
-        pass_at(&stack, &sender, day(240) + SignedDuration::from_hours(1))
+        pass_at(&stack, &schedule, day(240) + SignedDuration::from_hours(1))
             .await
             .timers_handled,
         1
@@ -141,12 +140,12 @@ async fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_an_order_brings
     assert!(raw.contains(&format!("/r/{token}")), "and the survey link");
 
     assert_eq!(
-        pass_at(&stack, &sender, day(250)).await.timers_handled,
+        pass_at(&stack, &schedule, day(250)).await.timers_handled,
         0,
         "asked once"
     );
     assert_eq!(
-        pass_at(&stack, &sender, day(270) + SignedDuration::from_hours(2))
+        pass_at(&stack, &schedule, day(270) + SignedDuration::from_hours(2))
             .await
             .timers_handled,
         1
@@ -156,7 +155,7 @@ async fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_an_order_brings
     assert_eq!(profile.retention.stage, Engagement::Inactive);
     assert!(profile.mail.inactive);
     assert_eq!(
-        pass_at(&stack, &sender, day(400)).await.due_items_read,
+        pass_at(&stack, &schedule, day(400)).await.due_items_read,
         0,
         "inactive: no timer"
     );
@@ -197,6 +196,7 @@ async fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_an_order_brings
 async fn keep_me_and_the_two_questions_are_signs_of_life_and_links_change_nothing_on_get() {
     let stack = TestStack::start().await;
     let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
     let email = format!("{}@example.nl", unique("bram"));
     stack.set_now(day(0) + SignedDuration::from_hours(1));
     place(
@@ -205,7 +205,7 @@ async fn keep_me_and_the_two_questions_are_signs_of_life_and_links_change_nothin
         &order_body("cus-2", &email, "NL-1", day(0), false),
     )
     .await;
-    pass_at(&stack, &sender, day(240) + SignedDuration::from_hours(1)).await;
+    pass_at(&stack, &schedule, day(240) + SignedDuration::from_hours(1)).await;
     assert!(message(&stack, "cus-2", "reactivation#").await.is_some());
     let token = trouw::mail::LinkKey::new(LINK_SECRET)
         .reactivation_token(&stack.shop, &CustomerId::parse("cus-2").unwrap());
@@ -276,7 +276,7 @@ async fn keep_me_and_the_two_questions_are_signs_of_life_and_links_change_nothin
         "{}",
         kept.body
     );
-    pass_at(&stack, &sender, day(271)).await;
+    pass_at(&stack, &schedule, day(271)).await;
     let (profile, _) = stack.customer("cus-2").await;
     assert!(!profile.unwrap().mail.inactive);
 }
@@ -287,6 +287,7 @@ async fn replenishment_reminds_before_run_out_unless_reordered_and_only_with_con
     // One-time buyers lapse after 240 days by default; a year keeps this test about reminders.
     stack.update_shop(|s| s.reorder_interval_days = 365).await;
     let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
     let (a, b, c) = (
         format!("{}@example.nl", unique("a")),
         format!("{}@example.nl", unique("b")),
@@ -319,8 +320,8 @@ async fn replenishment_reminds_before_run_out_unless_reordered_and_only_with_con
 
     // 3 tubes of 90 days each run out on day 270 (never delivered: counted from the order);
     // the reminder goes 5 days before.
-    assert_eq!(pass_at(&stack, &sender, day(264)).await.timers_handled, 0);
-    let report = pass_at(&stack, &sender, day(265) + SignedDuration::from_hours(1)).await;
+    assert_eq!(pass_at(&stack, &schedule, day(264)).await.timers_handled, 0);
+    let report = pass_at(&stack, &schedule, day(265) + SignedDuration::from_hours(1)).await;
     assert_eq!(report.timers_handled, 3, "{report:?}");
 
     let reminder = message(&stack, "cus-a", "replenishment#A-1#TP-075")
@@ -346,7 +347,7 @@ async fn replenishment_reminds_before_run_out_unless_reordered_and_only_with_con
     assert_eq!(emails_to(&c).await.len(), 1);
 
     assert_eq!(
-        pass_at(&stack, &sender, day(266)).await.timers_handled,
+        pass_at(&stack, &schedule, day(266)).await.timers_handled,
         0,
         "once"
     );
@@ -357,6 +358,7 @@ async fn held_out_customers_have_their_reactivation_recorded_as_held_out_not_sen
     let stack = TestStack::start().await;
     stack.update_shop(|s| s.holdout_percent = 50).await;
     let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
     let held = |id: &String| {
         trouw::domain::is_held_out(&stack.shop, &CustomerId::parse(id.as_str()).unwrap(), 50)
     };
@@ -380,7 +382,7 @@ async fn held_out_customers_have_their_reactivation_recorded_as_held_out_not_sen
         &order_body(&kept, &kept_email, "K-1", day(0), false),
     )
     .await;
-    pass_at(&stack, &sender, day(240) + SignedDuration::from_hours(1)).await;
+    pass_at(&stack, &schedule, day(240) + SignedDuration::from_hours(1)).await;
 
     let held_message = message(&stack, &out, "reactivation#").await.unwrap();
     assert_eq!(held_message.status, MessageStatus::HeldOut);
@@ -393,7 +395,7 @@ async fn held_out_customers_have_their_reactivation_recorded_as_held_out_not_sen
     assert_eq!(sent.status, MessageStatus::Sent);
     assert_eq!(emails_to(&kept_email).await.len(), 2);
     // The held-out customer lives through the same rules: inactive after 30 days unanswered.
-    pass_at(&stack, &sender, day(271)).await;
+    pass_at(&stack, &schedule, day(271)).await;
     let (profile, _) = stack.customer(&out).await;
     assert_eq!(profile.unwrap().retention.stage, Engagement::Inactive);
 }
@@ -459,6 +461,7 @@ async fn the_first_months_demo_lives_through_every_step() {
 async fn no_survey_after_a_full_return_and_one_per_ninety_days() {
     let stack = TestStack::start().await;
     let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
     let email = format!("{}@example.nl", unique("cor"));
     let delivered = |order: &str, at: Timestamp| {
         let mut body = example("order-delivered");
@@ -492,7 +495,7 @@ async fn no_survey_after_a_full_return_and_one_per_ninety_days() {
     returned["order"].as_object_mut().unwrap().remove("lines");
     returned["customer"]["id"] = json!("cus-3");
     assert_eq!(stack.post("order-returned", &returned).await.status, 200);
-    pass_at(&stack, &sender, day(7)).await;
+    pass_at(&stack, &schedule, day(7)).await;
     assert!(
         message(&stack, "cus-3", "survey#R-1").await.is_none(),
         "no survey after a full return"
@@ -511,7 +514,7 @@ async fn no_survey_after_a_full_return_and_one_per_ninety_days() {
     stack
         .post("order-delivered", &delivered("R-2", day(10)))
         .await;
-    pass_at(&stack, &sender, day(15) + SignedDuration::from_hours(1)).await;
+    pass_at(&stack, &schedule, day(15) + SignedDuration::from_hours(1)).await;
     assert!(message(&stack, "cus-3", "survey#R-2").await.is_some());
     stack.set_now(day(19));
     place(
@@ -524,15 +527,13 @@ async fn no_survey_after_a_full_return_and_one_per_ninety_days() {
     stack
         .post("order-delivered", &delivered("R-3", day(20)))
         .await;
-    pass_at(&stack, &sender, day(25) + SignedDuration::from_hours(1)).await;
+    pass_at(&stack, &schedule, day(25) + SignedDuration::from_hours(1)).await;
     assert!(
         message(&stack, "cus-3", "survey#R-3").await.is_none(),
         "one survey per 90 days"
     );
     let items = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .customer_items(&stack.shop, &CustomerId::parse("cus-3").unwrap())
         .await
         .unwrap();

@@ -8,6 +8,7 @@ use trouw::domain::CustomerId;
 use trouw::handlers::run_schedule::run_pass;
 use trouw::handlers::send_messages::deliver_pending;
 use trouw::store::MessageStatus;
+use trouw_local::functions::Function;
 use trouw_tests::{TestStack, emails_to, example, unique};
 
 fn at(t: &str) -> Arc<FixedClock> {
@@ -29,11 +30,12 @@ async fn a_message_deferred_by_quiet_hours_goes_out_when_due_and_only_then() {
     order(&stack, "cus-1", &email).await;
     // 22:30 in Amsterdam: deferred to 08:00.
     let night = stack.sender(at("2026-11-02T21:30:00Z"), None).await;
+    let night_pass = stack.schedule(at("2026-11-02T21:30:00Z"), None).await;
     deliver_pending(&night, &stack.shop, &CustomerId::parse("cus-1").unwrap())
         .await
         .unwrap();
 
-    let report = run_pass(&night).await.unwrap();
+    let report = run_pass(&night_pass).await.unwrap();
     assert_eq!(
         (report.due_items_read, report.messages_handled),
         (0, 0),
@@ -41,14 +43,12 @@ async fn a_message_deferred_by_quiet_hours_goes_out_when_due_and_only_then() {
     );
     assert!(emails_to(&email).await.is_empty());
 
-    let morning = stack.sender(at("2026-11-03T07:00:00Z"), None).await;
+    let morning = stack.schedule(at("2026-11-03T07:00:00Z"), None).await;
     let report = run_pass(&morning).await.unwrap();
     assert_eq!((report.due_items_read, report.messages_handled), (1, 1));
     assert_eq!(emails_to(&email).await.len(), 1);
     let message = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse("cus-1").unwrap())
         .await
         .unwrap()
@@ -77,7 +77,7 @@ async fn a_pass_reads_only_what_is_due() {
             .await
             .unwrap();
     }
-    let morning = stack.sender(at("2026-11-03T07:00:00Z"), None).await;
+    let morning = stack.schedule(at("2026-11-03T07:00:00Z"), None).await;
     let report = run_pass(&morning).await.unwrap();
     assert_eq!(report.due_items_read, 10, "the 3 not yet due are not read");
     assert_eq!(report.messages_handled, 10);
@@ -108,14 +108,14 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
 
     // Delivered 4 November 13:38 (+01:00): the survey on 9 November, then the 30-day window
     // closes 4 December 12:38 UTC.
-    let survey_day = stack.sender(at("2026-11-09T13:00:00Z"), None).await;
+    let survey_day = stack.schedule(at("2026-11-09T13:00:00Z"), None).await;
     assert_eq!(run_pass(&survey_day).await.unwrap().timers_handled, 1);
-    let before = stack.sender(at("2026-12-04T10:00:00Z"), None).await;
+    let before = stack.schedule(at("2026-12-04T10:00:00Z"), None).await;
     assert_eq!(run_pass(&before).await.unwrap().timers_handled, 0);
     let (profile, _) = stack.customer("cus-8812").await;
     assert_eq!(profile.unwrap().loyalty.points_pending, 64);
 
-    let after = stack.sender(at("2026-12-04T13:00:00Z"), None).await;
+    let after = stack.schedule(at("2026-12-04T13:00:00Z"), None).await;
     let report = run_pass(&after).await.unwrap();
     assert_eq!((report.due_items_read, report.timers_handled), (1, 1));
     let (profile, orders) = stack.customer("cus-8812").await;
@@ -129,9 +129,7 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
     );
     assert!(orders[0].points_confirmed_at.is_some());
     let confirmed = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap())
         .await
         .unwrap()
@@ -212,7 +210,7 @@ async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() 
             .unwrap();
         assert!(out.unprocessed_items.unwrap_or_default().is_empty());
     }
-    let sender = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
+    let sender = stack.schedule(at("2026-11-02T10:00:00Z"), None).await;
     let report = run_pass(&sender).await.unwrap();
     assert_eq!(
         report.due_items_read, 50,
@@ -234,13 +232,11 @@ async fn care_tips_arrive_through_the_schedule() {
         .post("order-delivered", &example("order-delivered"))
         .await;
     // Delivered 4 November; the first tip is due 14 days later, on 18 November (a Wednesday).
-    let tip_day = stack.sender(at("2026-11-18T12:40:00Z"), None).await;
+    let tip_day = stack.schedule(at("2026-11-18T12:40:00Z"), None).await;
     let report = run_pass(&tip_day).await.unwrap();
     assert_eq!(report.timers_handled, 1);
     let tips: Vec<_> = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap())
         .await
         .unwrap()
@@ -281,7 +277,7 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
         .await
         .unwrap();
     // Delivered 4 November 13:38 (+01:00): day 4 nothing, day 5 the survey.
-    let day4 = stack.sender(at("2026-11-08T13:00:00Z"), None).await;
+    let day4 = stack.schedule(at("2026-11-08T13:00:00Z"), None).await;
     assert_eq!(run_pass(&day4).await.unwrap().timers_handled, 0);
     // The pass runs late (at the last 11:00 UTC before now, daytime in Amsterdam), so that the
     // answer below, on the real clock, still falls within the 7 days after the question.
@@ -298,11 +294,10 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
         eleven(today.yesterday().unwrap())
     };
     let day5 = stack.sender(Arc::new(FixedClock(pass_at)), None).await;
-    assert_eq!(run_pass(&day5).await.unwrap().timers_handled, 1);
+    let day5_pass = stack.schedule(Arc::new(FixedClock(pass_at)), None).await;
+    assert_eq!(run_pass(&day5_pass).await.unwrap().timers_handled, 1);
     let survey = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &customer)
         .await
         .unwrap()
@@ -367,9 +362,7 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
         "an internal alert with the comment"
     );
     let keys: Vec<_> = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &customer)
         .await
         .unwrap()
@@ -391,9 +384,7 @@ async fn the_survey_goes_out_five_days_after_delivery_and_its_links_record_the_a
     let (_, orders) = stack.customer("cus-8812").await;
     assert_eq!(orders[0].survey_answer.map(|a| a.score), Some(9));
     let after: Vec<_> = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &customer)
         .await
         .unwrap();
@@ -443,13 +434,11 @@ async fn care_tips_come_every_two_weeks_and_stop_after_the_set_months() {
     let delivered: jiff::Timestamp = "2026-11-04T12:38:12Z".parse().unwrap();
     for week in 1..=22 {
         let at = delivered + jiff::SignedDuration::from_hours(24 * 7 * week);
-        let sender = stack.sender(Arc::new(FixedClock(at)), None).await;
+        let sender = stack.schedule(Arc::new(FixedClock(at)), None).await;
         run_pass(&sender).await.unwrap();
     }
     let mut tips: Vec<_> = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap())
         .await
         .unwrap()
@@ -622,9 +611,7 @@ async fn ids_of_128_characters_live_through_the_first_months_and_others_due_afte
 
     // The neighbour, due after them in the same pass, got the survey in that pass.
     let neighbour_messages = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse(&neighbour).unwrap())
         .await
         .unwrap();
@@ -650,9 +637,7 @@ async fn ids_of_128_characters_live_through_the_first_months_and_others_due_afte
     assert_eq!(timeline.status, 200, "{}", timeline.body);
     let links = message_links(&timeline.body);
     let messages = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse(&customer).unwrap())
         .await
         .unwrap();
@@ -796,9 +781,7 @@ async fn unreadable_and_failing_items_are_counted_and_skipped_and_the_pass_goes_
     assert_eq!(report["failed"], 1, "{report}");
     assert_eq!(report["timers_handled"], 1, "{report}");
     let survey = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&shop, &CustomerId::parse(&customer).unwrap())
         .await
         .unwrap()
@@ -834,7 +817,7 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
     let key = "loyalty-earned#order-cus-stuck";
     // A sender claims the message and stops before it records what SES said (a timeout, a
     // crash): the claim is the real one.
-    let store = &stack.app.webhooks.store;
+    let store = &stack.store_as(Function::SendMessages);
     let claimed = store
         .claim_message(&stack.shop, &customer, key, claimed_at)
         .await
@@ -842,6 +825,7 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
         .expect("claimed");
     assert_eq!(claimed.status, MessageStatus::Sending);
     let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
     let list = |status: &str| {
         format!(
             "/admin/messages?shop={}&customer=cus-stuck&from=2026-11-01&to=2026-11-03{status}",
@@ -853,7 +837,7 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
     stack.set_now(claimed_at + jiff::SignedDuration::from_mins(10));
     let rows = admin_get(&stack, &format!("{}&format=json", list(""))).await;
     assert_eq!(rows.json()["rows"][0]["status"], "sending", "{}", rows.body);
-    let report = run_pass(&sender).await.unwrap();
+    let report = run_pass(&schedule).await.unwrap();
     assert_eq!((report.due_items_read, report.send_unknown), (0, 0));
 
     // Past fifteen minutes the pages say `unknown` with the reason, before any pass ran: the
@@ -891,7 +875,7 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
     );
 
     // The schedule meets it in the due index once: counted, recorded, out of the index.
-    let report = run_pass(&sender).await.unwrap();
+    let report = run_pass(&schedule).await.unwrap();
     assert_eq!(
         (report.due_items_read, report.send_unknown),
         (1, 1),
@@ -904,7 +888,7 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
         .unwrap();
     assert_eq!(stuck.status, MessageStatus::Sending, "never sent again");
     assert_eq!(stuck.reason.as_deref(), Some("sender_stopped"));
-    let report = run_pass(&sender).await.unwrap();
+    let report = run_pass(&schedule).await.unwrap();
     assert_eq!(
         (report.due_items_read, report.send_unknown),
         (0, 0),
@@ -919,7 +903,7 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
         trouw::handlers::send_messages::Delivery::AlreadyHandled
     );
     stack.set_now(claimed_at + jiff::SignedDuration::from_hours(24));
-    run_pass(&sender).await.unwrap();
+    run_pass(&schedule).await.unwrap();
     assert!(
         emails_to(&email).await.is_empty(),
         "at most once: nothing was sent"

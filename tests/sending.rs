@@ -32,9 +32,7 @@ fn order_for(email: &str, consent: Option<bool>) -> Value {
 
 async fn messages(stack: &TestStack) -> Vec<MessageRecord> {
     stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse("cus-8812").unwrap())
         .await
         .unwrap()
@@ -285,7 +283,7 @@ async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good
     assert!(emails_to(&email).await.is_empty());
     proxy.clear();
     let later = stack
-        .sender(
+        .schedule(
             Arc::new(FixedClock("2026-11-02T10:02:00Z".parse().unwrap())),
             Some(&proxy.endpoint),
         )
@@ -312,9 +310,7 @@ async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good
     deliver_pending(&sender, &stack.shop, &cus2).await.unwrap();
     proxy.clear();
     let failed = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &cus2)
         .await
         .unwrap()

@@ -10,6 +10,7 @@ use trouw::handlers::send_messages::deliver_pending;
 use trouw::handlers::ses_events::FeedbackApp;
 use trouw::mail::ses::{message_ref, tag_value};
 use trouw::store::{MessageRecord, MessageStatus};
+use trouw_local::functions::Function;
 use trouw_tests::client::Answer;
 use trouw_tests::fault::{Fault, FaultProxy};
 use trouw_tests::{ADMIN_PASSWORD, ADMIN_USER, TestStack, example, local_aws, unique};
@@ -49,9 +50,7 @@ async fn place(stack: &TestStack, customer: &str, email: &str, order: &str) {
 
 async fn only_message(stack: &TestStack, customer: &str) -> MessageRecord {
     let mut messages = stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse(customer).unwrap())
         .await
         .unwrap();
@@ -126,7 +125,7 @@ async fn addresses_quoted_by_ses_are_masked_in_pages_and_downloads() {
     .unwrap();
     let sent = only_message(&stack, "cus-bram").await;
     let feedback = FeedbackApp {
-        store: stack.app.webhooks.store.clone(),
+        store: stack.store_as(Function::SesEvents),
     };
     // Through the template's rule, as SES's report reaches ses-events in AWS.
     trouw_local::events::SesRule::for_stack(&stack.table)

@@ -30,9 +30,7 @@ async fn order(stack: &TestStack, customer: &str) -> String {
 
 async fn messages(stack: &TestStack, customer: &str) -> Vec<MessageRecord> {
     stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse(customer).unwrap())
         .await
         .unwrap()
@@ -78,14 +76,21 @@ async fn failure_records(stack: &TestStack) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_webhooks_message_reaches_ses_through_the_stream() {
+    // A batching window longer than the test: only `settle` hands the record over.
+    let mut settings = stream_settings();
+    settings.batching_window = Duration::from_secs(600);
     let stack = TestStack::start_with(StackOptions {
         with_sender: true,
+        stream_settings: Some(settings),
         ..Default::default()
     })
     .await;
     stack.set_now(daytime());
     let email = order(&stack, "cus-stream").await;
     // The webhook answered without sending: the stream does that.
+    let waiting = messages(&stack, "cus-stream").await;
+    assert_eq!(waiting[0].status, MessageStatus::Pending);
+    assert_eq!(sent_to(std::slice::from_ref(&email)).await, [0]);
     stack.settle().await;
     assert_eq!(sent_to(std::slice::from_ref(&email)).await, [1]);
     let sent = messages(&stack, "cus-stream").await;
@@ -98,6 +103,32 @@ async fn a_webhooks_message_reaches_ses_through_the_stream() {
         "one invocation with the one message"
     );
     assert_eq!(stream.given_up(), 0);
+}
+
+/// The explicit direct drive (a deterministic step for a test) sends before the webhook
+/// answers; the stream then hands the same record over and nothing is sent twice.
+#[tokio::test]
+async fn with_the_direct_drive_the_stream_finds_the_message_sent_and_sends_nothing_again() {
+    let stack = TestStack::start_with(StackOptions {
+        with_sender: true,
+        direct_drive: true,
+        ..Default::default()
+    })
+    .await;
+    stack.set_now(daytime());
+    let email = order(&stack, "cus-direct").await;
+    assert_eq!(
+        messages(&stack, "cus-direct").await[0].status,
+        MessageStatus::Sent
+    );
+    stack.settle().await;
+    let stream = stack.app.stream.as_ref().unwrap();
+    assert_eq!(
+        stream.invocations(),
+        [1],
+        "the stream delivered the record too"
+    );
+    assert_eq!(sent_to(&[email]).await, [1]);
 }
 
 #[tokio::test]
@@ -224,7 +255,7 @@ async fn a_throttled_ses_call_in_a_batch_of_ten_defers_only_that_message_and_the
     // second email.
     proxy.clear();
     stack.set_now(daytime() + jiff::SignedDuration::from_mins(2));
-    let later = stack.sender(stack.clock(), Some(&proxy.endpoint)).await;
+    let later = stack.schedule(stack.clock(), Some(&proxy.endpoint)).await;
     let report = trouw_local::events::run_schedule(&later).await.unwrap();
     assert_eq!(report.messages_handled, 1);
     mapping.settle(Duration::from_secs(15)).await.unwrap();
@@ -247,12 +278,12 @@ async fn a_record_that_always_fails_ends_in_the_on_failure_queue_and_nothing_is_
     proxy.set_for("UpdateItem", "CUST#cus-poison", Fault::Throttle);
     let mut sender = stack.sender(stack.clock(), None).await;
     let proxied = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&stack.sdk)
-            .endpoint_url(&proxy.endpoint)
-            .retry_config(
-                aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1),
-            )
-            .build(),
+        aws_sdk_dynamodb::config::Builder::from(
+            &stack.identities[&trouw_local::functions::Function::SendMessages].sdk,
+        )
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build(),
     );
     sender.store = trouw::store::Store::new(proxied, &stack.table);
     let settings = stream_settings();

@@ -63,7 +63,9 @@ async fn surveyed(stack: &TestStack) -> Surveyed {
     assert_eq!(stack.post("order-delivered", &delivered).await.status, 200);
     stack.settle().await;
     stack.set_now(at("2026-11-09T14:00:00Z"));
-    run_pass(stack.app.sender.as_ref().unwrap()).await.unwrap();
+    run_pass(stack.app.schedule.as_ref().unwrap())
+        .await
+        .unwrap();
     let survey = message(stack, &customer, "survey#")
         .await
         .expect("a survey");
@@ -97,9 +99,7 @@ async fn surveyed(stack: &TestStack) -> Surveyed {
 
 async fn messages(stack: &TestStack, customer: &str) -> Vec<MessageRecord> {
     stack
-        .app
-        .webhooks
-        .store
+        .store()
         .messages(&stack.shop, &CustomerId::parse(customer).unwrap())
         .await
         .unwrap()
@@ -197,7 +197,9 @@ async fn scanners_opening_every_score_link_record_nothing_and_send_nothing() {
     assert_eq!(orders[0].survey_answer, None);
     // The schedule's next pass finds nothing to send either.
     stack.set_now(at("2026-11-09T15:00:00Z"));
-    run_pass(stack.app.sender.as_ref().unwrap()).await.unwrap();
+    run_pass(stack.app.schedule.as_ref().unwrap())
+        .await
+        .unwrap();
     let mailbox = Mailbox::read().await;
     assert_eq!(
         mailbox.to(&surveyed.email).len(),
@@ -308,7 +310,9 @@ async fn one_post_records_the_answer_and_sends_exactly_the_follow_up_the_score_c
 
     // Later passes send nothing more: exactly one follow-up each, and one alert.
     stack.set_now(at("2026-11-09T16:00:00Z"));
-    run_pass(stack.app.sender.as_ref().unwrap()).await.unwrap();
+    run_pass(stack.app.schedule.as_ref().unwrap())
+        .await
+        .unwrap();
     assert_eq!(
         sent_kinds(&stack, &promoter.customer).await,
         ["loyalty-earned", "survey", "survey-promoter"]

@@ -88,12 +88,12 @@ fn sam_parameter_overrides(recipe: &str, command: &str) -> String {
     }
 }
 
-/// The architecture `sam build` gets and the one `sam deploy` gets (both with `$(ARCH)`
-/// unexpanded), as the Makefile text says.
-fn sam_architectures(makefile: &str) -> (String, String) {
+/// The parameters `sam build` gets and those `sam deploy` gets in `deploy_target` (with
+/// `$(ARCH)` unexpanded), as the Makefile text says.
+fn sam_architectures(makefile: &str, deploy_target: &str) -> (String, String) {
     let variables = make_variables(makefile);
     let build = expand(&recipe(makefile, "sam-build"), &variables, "ARCH");
-    let deploy = expand(&recipe(makefile, "deploy"), &variables, "ARCH");
+    let deploy = expand(&recipe(makefile, deploy_target), &variables, "ARCH");
     (
         sam_parameter_overrides(&build, "build"),
         sam_parameter_overrides(&deploy, "deploy"),
@@ -103,20 +103,21 @@ fn sam_architectures(makefile: &str) -> (String, String) {
 #[test]
 fn sam_build_and_sam_deploy_get_the_same_architecture() {
     let makefile = read("Makefile");
-    let (build, deploy) = sam_architectures(&makefile);
-    assert!(
-        build.contains("Architecture=$(ARCH)"),
-        "`make sam-build` must pass Architecture=$(ARCH) to sam build, passes: {build:?}"
-    );
-    assert_eq!(
-        build, deploy,
-        "sam build and sam deploy get different parameters"
-    );
-    assert!(
-        recipe(&makefile, "deploy").contains("sam deploy")
-            && makefile.contains("\ndeploy: sam-build"),
-        "`make deploy` must build with `make sam-build` first"
-    );
+    for target in ["deploy", "deploy-guided"] {
+        let (build, deploy) = sam_architectures(&makefile, target);
+        assert!(
+            build.contains("Architecture=$(ARCH)"),
+            "`make sam-build` must pass Architecture=$(ARCH) to sam build, passes: {build:?}"
+        );
+        assert_eq!(
+            build, deploy,
+            "sam build and `make {target}`'s sam deploy differ"
+        );
+        assert!(
+            makefile.contains(&format!("\n{target}: sam-build")),
+            "`make {target}` must build with `make sam-build` first"
+        );
+    }
     // `make build` (cargo lambda without SAM) follows ARCH too.
     let build = recipe(&makefile, "build");
     assert!(
@@ -129,7 +130,7 @@ fn sam_build_and_sam_deploy_get_the_same_architecture() {
 fn the_architecture_check_sees_the_old_mismatch() {
     // The Makefile before the fix: sam build without the override, sam deploy with it.
     let before = "ARCH ?= arm64\nsam-build: x\n\tcd infra && sam build\n\ndeploy: sam-build\n\tcd infra && sam deploy --parameter-overrides Architecture=$(ARCH)\n";
-    let (build, deploy) = sam_architectures(before);
+    let (build, deploy) = sam_architectures(before, "deploy");
     assert_eq!(build, "");
     assert_ne!(build, deploy);
 }

@@ -431,17 +431,19 @@ async fn every_order_of_placed_delivered_returned_ends_in_the_same_state() {
 #[tokio::test]
 async fn a_webhook_costs_two_dynamodb_requests_and_a_duplicate_one() {
     let stack = TestStack::start().await;
-    // The first delivery also loads the shop's settings into the container's cache.
-    stack
-        .post("address-changed", &example("address-changed"))
-        .await;
-    let mut requests = Vec::new();
-    for route in [
+    let routes = [
         "order-placed",
         "order-delivered",
         "order-returned",
         "address-changed",
-    ] {
+    ];
+    // A function's first delivery also loads the shop's settings into its container's cache
+    // (each route is its own function, with its own cache).
+    for route in routes {
+        stack.post(route, &example(route)).await;
+    }
+    let mut requests = Vec::new();
+    for route in routes {
         let before = stack.requests.get();
         let answer = stack
             .post_as(route, &format!("rt-{route}"), &example(route))

@@ -24,6 +24,8 @@ import time
 os.environ.setdefault("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
 
 from moto.server import DomainDispatcherApplication, create_backend_app
+
+import moto_iam
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import moto_fast
@@ -45,6 +47,10 @@ class SerialApp:
         with self.lock:
             if environ.get("PATH_INFO") == SES_MESSAGES_PATH:
                 return ses_messages(start_response)
+            # Each function's IAM policy from the template (moto_iam.py).
+            denied = moto_iam.gate(environ, start_response)
+            if denied is not None:
+                return denied
             result = self.app(environ, start_response)
             try:
                 body = b"".join(result)

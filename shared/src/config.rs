@@ -98,14 +98,20 @@ async fn secret(ssm: &aws_sdk_ssm::Client, local: &str, parameter: &str) -> Resu
             "{parameter} must not lie under the shops' secrets path"
         ));
     }
+    parameter_value(ssm, &name).await
+}
+
+/// The decrypted value of the SSM SecureString parameter `name` (one `ssm:GetParameter`).
+pub async fn parameter_value(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, String> {
     ssm.get_parameter()
-        .name(&name)
+        .name(name)
         .with_decryption(true)
         .send()
         .await
         .map_err(|e| format!("reading {name}: {e}"))?
         .parameter
         .and_then(|p| p.value)
+        .filter(|v| !v.is_empty())
         .ok_or_else(|| format!("{name} is empty"))
 }
 
@@ -123,16 +129,6 @@ pub async fn guest_ids(
     let Ok(parameter) = std::env::var("GUEST_ID_SECRET_PARAMETER") else {
         return Ok(None);
     };
-    let secret = ssm
-        .get_parameter()
-        .name(&parameter)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|e| format!("reading {parameter}: {e}"))?
-        .parameter
-        .and_then(|p| p.value)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| format!("{parameter} is empty"))?;
+    let secret = parameter_value(ssm, &parameter).await?;
     Ok(Some(crate::webhook::GuestIds::new(secret)))
 }

@@ -6,6 +6,7 @@ pub mod fault;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -15,8 +16,9 @@ use trouw::domain::{CustomerId, CustomerProfile, Order, ShopId};
 use trouw::handlers::WebhookApp;
 use trouw::webhook::platform::sign_body;
 use trouw::webhook::{ShopifyConnection, WebhookSecret};
-use trouw_local::aws::LocalAws;
+use trouw_local::aws::{FunctionIdentity, LocalAws, function_identities};
 use trouw_local::client::{Answer, HttpClient, http_client, send, signed_post};
+use trouw_local::functions::{Function, LocalNames};
 use trouw_local::table::TableDefinition;
 
 pub use trouw_local::client;
@@ -88,7 +90,17 @@ impl RequestCounter {
 }
 
 pub struct TestStack {
+    /// The operator's SDK configuration: setup and assertions, never a handler.
     pub sdk: aws_config::SdkConfig,
+    /// Each function's identity: its handlers' clients are built from it, and the local IAM
+    /// check (moto_iam.py) holds it to that function's policy in the template.
+    pub identities: BTreeMap<Function, FunctionIdentity>,
+    /// How the handlers' DynamoDB clients reach the table (directly, or through a proxy).
+    route: HandlerRoute,
+    /// The SSM parameter the senders read the link secret from.
+    link_secret_parameter: String,
+    /// Denials a test has taken ([`TestStack::take_iam_denials`]): not reported again.
+    denials_taken: std::sync::atomic::AtomicUsize,
     pub table: String,
     pub shop: ShopId,
     /// What the gateway serves; `app.webhooks` are the handlers under test.
@@ -112,6 +124,8 @@ pub struct StackOptions {
     /// With `with_sender`: also send what a webhook or link answer caused before answering
     /// (a deterministic step beside the stream; off by default).
     pub direct_drive: bool,
+    /// With `with_sender`: the mapping's settings (default [`stream_settings`]).
+    pub stream_settings: Option<trouw_local::stream::MappingSettings>,
     /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
     /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
     pub dynamo_attempt_timeout: Duration,
@@ -119,6 +133,9 @@ pub struct StackOptions {
     pub guest_id_secret: &'static str,
     /// The shop's id (default: a new unique one), e.g. the same shop in two deployments.
     pub shop: Option<ShopId>,
+    /// The SAM template whose policies the functions' identities get (default
+    /// `infra/template.yaml`): a test of what a changed policy would do.
+    pub template: Option<std::path::PathBuf>,
 }
 
 impl Default for StackOptions {
@@ -129,10 +146,44 @@ impl Default for StackOptions {
             secrets_path: "/trouw/shops",
             with_sender: false,
             direct_drive: false,
+            stream_settings: None,
             dynamo_attempt_timeout: Duration::from_millis(500),
             guest_id_secret: GUEST_ID_SECRET,
             shop: None,
+            template: None,
         }
+    }
+}
+
+/// Where the handlers' DynamoDB clients send requests: moto, or a proxy in front of it with
+/// short timeouts and one retry.
+#[derive(Debug, Clone)]
+struct HandlerRoute {
+    endpoint: Option<String>,
+    attempt_timeout: Duration,
+}
+
+impl HandlerRoute {
+    fn client(
+        &self,
+        sdk: &aws_config::SdkConfig,
+        requests: &RequestCounter,
+    ) -> aws_sdk_dynamodb::Client {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(requests.clone());
+        if let Some(endpoint) = &self.endpoint {
+            config = config
+                .endpoint_url(endpoint)
+                .timeout_config(
+                    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(self.attempt_timeout)
+                        .operation_timeout(self.attempt_timeout * 4)
+                        .build(),
+                )
+                .retry_config(
+                    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2),
+                );
+        }
+        aws_sdk_dynamodb::Client::from_conf(config.build())
     }
 }
 
@@ -203,23 +254,52 @@ impl TestStack {
             .await
             .unwrap();
 
-        let requests = RequestCounter::default();
-        let mut dynamo_config =
-            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(requests.clone());
-        if let Some(endpoint) = &options.dynamo_endpoint {
-            dynamo_config = dynamo_config
-                .endpoint_url(endpoint)
-                .timeout_config(
-                    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                        .operation_attempt_timeout(options.dynamo_attempt_timeout)
-                        .operation_timeout(options.dynamo_attempt_timeout * 4)
-                        .build(),
-                )
-                .retry_config(
-                    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2),
-                );
+        // The deployment's own secrets, each in its SSM parameter under SecretsPathPrefix as in
+        // the cloud (named per stack here); each handler reads its secret with its function's
+        // identity, as its Lambda does at start.
+        let deployment_secrets = [
+            ("LinkSecretName", "link-secret", LINK_SECRET),
+            ("SessionSecretName", "admin-session-secret", SESSION_SECRET),
+            (
+                "GuestIdSecretName",
+                "guest-id-secret",
+                options.guest_id_secret,
+            ),
+        ];
+        let mut parameters = BTreeMap::new();
+        let mut secret_parameters = BTreeMap::new();
+        for (parameter, name, secret) in deployment_secrets {
+            let local_name = format!("{table}-{name}");
+            let name = format!("/trouw/{local_name}");
+            ssm.put_parameter()
+                .name(&name)
+                .value(secret)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+            parameters.insert(parameter.to_owned(), local_name);
+            secret_parameters.insert(parameter, name);
         }
-        let app_dynamo = aws_sdk_dynamodb::Client::from_conf(dynamo_config.build());
+        let names = LocalNames {
+            parameters,
+            template: options.template.clone(),
+            ..LocalNames::for_table(&table)
+        };
+        let identities = function_identities(&aws.endpoint, &names).await.unwrap();
+        let secret_of = |function: Function, parameter: &str| {
+            let ssm = aws_sdk_ssm::Client::new(&identities[&function].sdk);
+            let name = secret_parameters[parameter].clone();
+            async move { trouw::config::parameter_value(&ssm, &name).await.unwrap() }
+        };
+        let requests = RequestCounter::default();
+        let route = HandlerRoute {
+            endpoint: options.dynamo_endpoint.clone(),
+            attempt_timeout: options.dynamo_attempt_timeout,
+        };
+        let handler_dynamo =
+            |function: Function| route.client(&identities[&function].sdk, &requests);
         let config = Config {
             table_name: table.clone(),
             settings_cache: Duration::from_secs(300),
@@ -228,55 +308,96 @@ impl TestStack {
         // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
         // `make dev`'s); it runs at the real time until a test sets it.
         let clock = Arc::new(trouw::clock::OffsetClock::default());
-        let webhooks = WebhookApp::new(
-            &config,
-            app_dynamo.clone(),
-            ssm.clone(),
-            clock.clone(),
-            Some(trouw::webhook::GuestIds::new(options.guest_id_secret)),
+        let mut webhooks = BTreeMap::new();
+        for function in [
+            Function::OrderPlaced,
+            Function::OrderDelivered,
+            Function::OrderReturned,
+            Function::AddressChanged,
+        ] {
+            // Only the order functions derive guest ids (GUEST_ID_SECRET_PARAMETER).
+            let guests = if function == Function::AddressChanged {
+                None
+            } else {
+                Some(trouw::webhook::GuestIds::new(
+                    secret_of(function, "GuestIdSecretName").await,
+                ))
+            };
+            let app = WebhookApp::new(
+                &config,
+                handler_dynamo(function),
+                aws_sdk_ssm::Client::new(&identities[&function].sdk),
+                clock.clone(),
+                guests,
+            );
+            webhooks.insert(function, app);
+        }
+        let links_store = trouw::store::Store::new(
+            aws_sdk_dynamodb::Client::new(&identities[&Function::CustomerLinks].sdk),
+            &table,
         );
-        let store = trouw::store::Store::new(dynamo.clone(), &table);
         let links = trouw::handlers::customer_links::LinksApp {
-            store: store.clone(),
-            shops: trouw::shops::ShopDirectory::settings_only(store, Duration::from_secs(300)),
-            links: trouw::mail::LinkKey::new(LINK_SECRET),
+            store: links_store.clone(),
+            shops: trouw::shops::ShopDirectory::settings_only(
+                links_store,
+                Duration::from_secs(300),
+            ),
+            links: trouw::mail::LinkKey::new(
+                secret_of(Function::CustomerLinks, "LinkSecretName").await,
+            ),
             clock: clock.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let sender = if options.with_sender {
-            Some(Arc::new(
-                sender_app(&sdk, &dynamo, &table, &base_url, clock.clone(), None).await,
-            ))
+        let (sender, schedule) = if options.with_sender {
+            let app = |function: Function| {
+                sender_app(
+                    &sdk,
+                    &identities[&function].sdk,
+                    &secret_parameters["LinkSecretName"],
+                    &table,
+                    &base_url,
+                    clock.clone(),
+                    None,
+                )
+            };
+            (
+                Some(Arc::new(app(Function::SendMessages).await)),
+                Some(Arc::new(app(Function::RunSchedule).await)),
+            )
         } else {
-            None
+            (None, None)
         };
         let stream = match &sender {
             Some(sender) => Some(Arc::new(
                 start_stream(
                     &sdk,
+                    &identities[&Function::SendMessages].sdk,
                     &table,
                     trouw_local::stream::send_messages(sender.clone()),
-                    stream_settings(),
+                    options
+                        .stream_settings
+                        .clone()
+                        .unwrap_or_else(stream_settings),
                 )
                 .await,
             )),
             None => None,
         };
         // The pages' requests are counted too (`requests`), as the webhooks' are.
+        let admin_store = trouw::store::Store::new(handler_dynamo(Function::MessageLog), &table);
         let admin = trouw::handlers::message_log::AdminApp::new(
-            trouw::store::Store::new(app_dynamo.clone(), &table),
-            trouw::shops::ShopDirectory::settings_only(
-                trouw::store::Store::new(app_dynamo.clone(), &table),
-                Duration::from_secs(300),
-            ),
+            admin_store.clone(),
+            trouw::shops::ShopDirectory::settings_only(admin_store, Duration::from_secs(300)),
             trouw::handlers::message_log::AdminAuth::Password {
                 user: ADMIN_USER.into(),
                 password: ADMIN_PASSWORD.into(),
             },
             vec![shop.clone()],
             clock.clone(),
-            SESSION_SECRET.as_bytes().to_vec(),
+            secret_of(Function::MessageLog, "SessionSecretName")
+                .await
+                .into_bytes(),
             false,
         );
         let app = Arc::new(trouw_local::gateway::Services {
@@ -284,6 +405,7 @@ impl TestStack {
             links: Some(links),
             admin: Some(admin),
             sender,
+            schedule,
             clock: Some(clock),
             stream,
             direct_drive: options.direct_drive,
@@ -295,6 +417,10 @@ impl TestStack {
         ));
         TestStack {
             sdk,
+            link_secret_parameter: secret_parameters["LinkSecretName"].clone(),
+            identities,
+            route,
+            denials_taken: Default::default(),
             table,
             shop,
             app,
@@ -351,6 +477,7 @@ impl TestStack {
     ) -> trouw_local::stream::MappingHandle {
         start_stream(
             &self.sdk,
+            &self.identities[&Function::SendMessages].sdk,
             &self.table,
             trouw_local::stream::send_messages(Arc::new(sender)),
             settings,
@@ -494,6 +621,21 @@ impl TestStack {
         send(&self.http, request).await.expect("gateway answers")
     }
 
+    /// The table through the operator's credentials: setup and assertions.
+    pub fn store(&self) -> trouw::store::Store {
+        trouw::store::Store::new(self.dynamo.clone(), &self.table)
+    }
+
+    /// The table as `function`'s handler reaches it: its identity (its IAM policy), counted
+    /// in `requests`, through the stack's `dynamo_endpoint` if any.
+    pub fn store_as(&self, function: Function) -> trouw::store::Store {
+        trouw::store::Store::new(
+            self.route
+                .client(&self.identities[&function].sdk, &self.requests),
+            &self.table,
+        )
+    }
+
     /// Every item in the table, sorted by key: the "did anything change" check.
     pub async fn snapshot(&self) -> Vec<Item> {
         let mut items = Vec::new();
@@ -519,12 +661,68 @@ impl TestStack {
     }
 
     pub async fn customer(&self, id: &str) -> (Option<CustomerProfile>, Vec<Order>) {
-        self.app
-            .webhooks
-            .store
+        self.store()
             .customer(&self.shop, &CustomerId::parse(id).unwrap())
             .await
             .unwrap()
+    }
+}
+
+impl TestStack {
+    /// What the stack's identities were denied so far (a test that expects a denial takes it,
+    /// so that the end of the test does not report it).
+    pub fn take_iam_denials(&self) -> Vec<trouw_local::aws::Denial> {
+        let denials = self.iam_denials().expect("the local IAM check answers");
+        let taken = self
+            .denials_taken
+            .swap(denials.len(), Ordering::SeqCst)
+            .min(denials.len());
+        denials[taken..].to_vec()
+    }
+
+    fn iam_denials(&self) -> Result<Vec<trouw_local::aws::Denial>, String> {
+        let keys: Vec<String> = self
+            .identities
+            .values()
+            .map(|i| i.access_key.clone())
+            .collect();
+        trouw_local::aws::iam_denials(&local_aws().endpoint, &keys)
+    }
+}
+
+/// A handler that called what its function's policy does not grant fails the test here, with
+/// the function and the action: the check runs when the stack is dropped (at the end of the
+/// test), over every request its identities sent. A test that already failed gets the denials
+/// printed beside its own failure instead (no panic while panicking).
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let denials = match self.iam_denials() {
+            Ok(denials) => {
+                denials[self.denials_taken.load(Ordering::SeqCst).min(denials.len())..].to_vec()
+            }
+            Err(err) if std::thread::panicking() => {
+                eprintln!("could not read the IAM denials: {err}");
+                return;
+            }
+            Err(err) => panic!("could not read the IAM denials: {err}"),
+        };
+        if denials.is_empty() {
+            return;
+        }
+        let listed: Vec<String> = denials
+            .iter()
+            .map(|d| format!("  {} may not {} on {}", d.function, d.action, d.resource))
+            .collect();
+        let report = format!(
+            "IAM denied what a handler called (its policy in infra/template.yaml does not grant it):\n{}\n{}",
+            listed.join("\n"),
+            denials[0].message
+        );
+        if std::thread::panicking() {
+            eprintln!("{report}");
+        } else {
+            panic!("{report}");
+        }
     }
 }
 
@@ -639,16 +837,38 @@ pub async fn all_emails() -> Vec<(Vec<String>, String)> {
 }
 
 impl TestStack {
-    /// The sender (`send-messages`) for this stack's table, with its own clock, SES at
-    /// `ses_endpoint` (default moto) and links pointing at the gateway.
+    /// The sender (`send-messages`, with its identity) for this stack's table, with its own
+    /// clock, SES at `ses_endpoint` (default moto) and links pointing at the gateway.
     pub async fn sender(
         &self,
         clock: Arc<dyn trouw::clock::Clock>,
         ses_endpoint: Option<&str>,
     ) -> trouw::handlers::send_messages::SenderApp {
+        self.sender_as(Function::SendMessages, clock, ses_endpoint)
+            .await
+    }
+
+    /// The schedule pass (`run-schedule`, with its identity): `run_pass` on it, as the
+    /// EventBridge schedule invokes that function.
+    pub async fn schedule(
+        &self,
+        clock: Arc<dyn trouw::clock::Clock>,
+        ses_endpoint: Option<&str>,
+    ) -> trouw::handlers::send_messages::SenderApp {
+        self.sender_as(Function::RunSchedule, clock, ses_endpoint)
+            .await
+    }
+
+    async fn sender_as(
+        &self,
+        function: Function,
+        clock: Arc<dyn trouw::clock::Clock>,
+        ses_endpoint: Option<&str>,
+    ) -> trouw::handlers::send_messages::SenderApp {
         sender_app(
             &self.sdk,
-            &self.dynamo,
+            &self.identities[&function].sdk,
+            &self.link_secret_parameter,
             &self.table,
             &self.base_url,
             clock,
@@ -667,8 +887,12 @@ pub fn stream_settings() -> trouw_local::stream::MappingSettings {
     settings
 }
 
+/// The template's mapping in front of `function`: the operator (`sdk`) creates the on-failure
+/// queue; the mapping reads the stream and sends to the queue with send-messages' identity
+/// (`role`), as Lambda does with the function's execution role.
 async fn start_stream(
     sdk: &aws_config::SdkConfig,
+    role: &aws_config::SdkConfig,
     table: &str,
     function: trouw_local::stream::Function,
     settings: trouw_local::stream::MappingSettings,
@@ -677,29 +901,31 @@ async fn start_stream(
         .await
         .unwrap();
     let stream = trouw_local::stream::stream_arn(sdk, table).await.unwrap();
-    trouw_local::stream::start(sdk, stream, settings, Some(queue), function)
+    trouw_local::stream::start(role, stream, settings, Some(queue), function)
         .await
         .unwrap()
 }
 
-/// The sender (`send-messages`) for a stack's table.
+/// A sender (`send-messages` or `run-schedule`, by `function_sdk`'s identity) for a stack's
+/// table; the operator's `sdk` verifies the sending identity in SES (setup).
 async fn sender_app(
     sdk: &aws_config::SdkConfig,
-    dynamo: &aws_sdk_dynamodb::Client,
+    function_sdk: &aws_config::SdkConfig,
+    link_secret_parameter: &str,
     table: &str,
     base_url: &str,
     clock: Arc<dyn trouw::clock::Clock>,
     ses_endpoint: Option<&str>,
 ) -> trouw::handlers::send_messages::SenderApp {
     use trouw::handlers::send_messages::SenderApp;
-    let mut ses_config = aws_sdk_sesv2::config::Builder::from(sdk);
+    let mut ses_config = aws_sdk_sesv2::config::Builder::from(function_sdk);
     if let Some(endpoint) = ses_endpoint {
         ses_config = ses_config.endpoint_url(endpoint).retry_config(
             aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1),
         );
     }
     let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
-    let store = trouw::store::Store::new(dynamo.clone(), table);
+    let store = trouw::store::Store::new(aws_sdk_dynamodb::Client::new(function_sdk), table);
     trouw_local::demo::verify_sender(sdk, trouw_local::demo::demo_shop().settings.sender.as_str())
         .await
         .unwrap();
@@ -713,7 +939,14 @@ async fn sender_app(
         store,
         mailer: trouw::mail::Mailer::new(ses),
         renderer: trouw::mail::Renderer::new(),
-        links: trouw::mail::LinkKey::new(LINK_SECRET),
+        links: trouw::mail::LinkKey::new(
+            trouw::config::parameter_value(
+                &aws_sdk_ssm::Client::new(function_sdk),
+                link_secret_parameter,
+            )
+            .await
+            .unwrap(),
+        ),
         public_base_url: base_url.to_owned(),
         configuration_set: Some(configuration_set),
         clock,

@@ -73,6 +73,34 @@ impl Function {
     }
 }
 
+/// What the template's names resolve to locally, for a function's identity: the stack's name,
+/// its table and the other resources' local names, and the template parameters that differ from
+/// their defaults (e.g. `SecretsPathPrefix`).
+#[derive(Debug, Clone)]
+pub struct LocalNames {
+    pub stack: String,
+    pub table: String,
+    /// Local names of other resources by logical id (default: the template's own naming).
+    pub resources: std::collections::BTreeMap<String, String>,
+    pub parameters: std::collections::BTreeMap<String, String>,
+    /// Another SAM template than `infra/template.yaml` (a test of a changed policy).
+    pub template: Option<std::path::PathBuf>,
+}
+
+impl LocalNames {
+    /// A stack named after its table, with the template's default parameters and the
+    /// template's own names for its other resources (as the local stack names them).
+    pub fn for_table(table: &str) -> LocalNames {
+        LocalNames {
+            stack: table.to_owned(),
+            table: table.to_owned(),
+            resources: Default::default(),
+            parameters: Default::default(),
+            template: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

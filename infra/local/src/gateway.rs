@@ -7,6 +7,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -18,16 +19,24 @@ use trouw::handlers::customer_links::{self, LinksApp};
 use trouw::handlers::send_messages::{SenderApp, deliver_pending};
 use trouw::handlers::{WebhookApp, webhook};
 
+use crate::functions::Function;
+
 /// What the local API serves: the webhook handlers, the public links, the marketers' pages,
 /// and the local-only `/dev` routes: the movable clock (`POST /dev/clock`), a schedule pass
-/// (`POST /dev/run-schedule`) and waiting for the stream (`POST /dev/settle`).
+/// (`POST /dev/run-schedule`) and waiting for the stream (`POST /dev/settle`). Each handler is
+/// built with its own function's identity (`aws::function_sdk_config`), as each Lambda runs
+/// with its own role.
 pub struct Services {
-    pub webhooks: WebhookApp,
+    /// One webhook app per webhook function (`Function::for_webhook`): each route runs as the
+    /// function the template routes it to.
+    pub webhooks: BTreeMap<Function, WebhookApp>,
     pub links: Option<LinksApp>,
     /// The marketers' pages under `/admin`.
     pub admin: Option<trouw::handlers::message_log::AdminApp>,
-    /// The sender the schedule pass runs with (`POST /dev/run-schedule`).
+    /// The sender of the direct drive (send-messages' identity).
     pub sender: Option<Arc<SenderApp>>,
+    /// The schedule pass of `POST /dev/run-schedule` (run-schedule's identity).
+    pub schedule: Option<Arc<SenderApp>>,
     /// Local only, never deployed: the clock `POST /dev/clock` moves.
     pub clock: Option<Arc<OffsetClock>>,
     /// The table's stream in front of the sender, as in AWS (`POST /dev/settle` waits for it).
@@ -87,7 +96,6 @@ async fn route(
     n: u64,
     peer: std::net::SocketAddr,
 ) -> hyper::Response<Full<Bytes>> {
-    let app = &services.webhooks;
     let (mut parts, body) = req.into_parts();
     let body = match Limited::new(body, GATEWAY_MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -109,8 +117,8 @@ async fn route(
     }
     // Local only: one schedule pass now, invoked with the event EventBridge Scheduler sends,
     // including the sends it causes; answers when done.
-    if let (["dev", "run-schedule"], Some(sender)) = (segments.as_slice(), &services.sender) {
-        return match crate::events::run_schedule(sender).await {
+    if let (["dev", "run-schedule"], Some(schedule)) = (segments.as_slice(), &services.schedule) {
+        return match crate::events::run_schedule(schedule).await {
             Ok(report) => hyper::Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
@@ -180,6 +188,11 @@ async fn route(
     let Some(event_type) = event_type else {
         // What API Gateway answers for a route it does not have.
         return plain(404, r#"{"message":"Not Found"}"#);
+    };
+    let function = Function::for_webhook(event_type);
+    let Some(app) = function.and_then(|f| services.webhooks.get(&f)) else {
+        tracing::error!(?function, "no webhook app for this function");
+        return plain(500, r#"{"message":"Internal Server Error"}"#);
     };
     let request = lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
     let response = webhook::handle(app, event_type, request).await;

@@ -8,20 +8,27 @@
 //!   mapping runs it, with the template's filter ([`pattern`]) and settings ([`template`]);
 //! - [`events`]: the Scheduler event for `run-schedule` and SES's EventBridge events through
 //!   the template's rule for `ses-events`;
-//! - [`runtime_api`]: a local Lambda Runtime API, to run a built `bootstrap` as Lambda does.
+//! - [`runtime_api`]: a local Lambda Runtime API, to run a built `bootstrap` as Lambda does;
+//! - [`template_env`], [`lambda_events`], [`deploy_check`]: `make deploy-check`, each built
+//!   function with the template's configuration and a realistic event;
+//! - [`smoke`]: `make smoke`, one signed event to a deployed API, its customer read back.
 
 pub mod aws;
 pub mod client;
 pub mod demo;
+pub mod deploy_check;
 pub mod events;
 pub mod functions;
 pub mod gateway;
+pub mod lambda_events;
 pub mod months;
 pub mod pattern;
 pub mod runtime_api;
+pub mod smoke;
 pub mod stream;
 pub mod table;
 pub mod template;
+pub mod template_env;
 
 /// The workspace root (this crate lives in `infra/local`).
 pub fn workspace_root() -> std::path::PathBuf {

@@ -214,7 +214,7 @@ fn affix(argument: &Value, path: &str) -> Result<(String, bool), PatternError> {
 
 /// `[">", 0, "<=", 5]` or `["=", 3]`.
 fn numeric(parts: &[Value], path: &str) -> Result<Matcher, PatternError> {
-    if parts.is_empty() || parts.len() % 2 != 0 || parts.len() > 4 {
+    if parts.is_empty() || !parts.len().is_multiple_of(2) || parts.len() > 4 {
         return Err(error(
             path,
             "one or two comparisons, each an operator and a number",

@@ -163,7 +163,7 @@ impl Template {
                 return text
                     .parse::<f64>()
                     .ok()
-                    .and_then(|n| serde_json::Number::from_f64(n))
+                    .and_then(serde_json::Number::from_f64)
                     .map(serde_json::Value::Number)
                     .ok_or_else(|| TemplateError(format!("{name}: not a number")));
             }

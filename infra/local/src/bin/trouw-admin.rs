@@ -15,6 +15,9 @@
 //!                                             as WooCommerce sends it ($WOOCOMMERCE_SECRET)
 //!   trouw-admin demo-months [API]             a new customer's first months against the local
 //!                                             stack (`make dev`; $WEBHOOK_SECRET, AWS_ENDPOINT_URL)
+//!   trouw-admin smoke API_URL SHOP            after a deploy: one signed order-placed event to
+//!                                             the API, its customer read back ($WEBHOOK_SECRET,
+//!                                             TABLE_NAME)
 
 use std::process::ExitCode;
 use trouw::domain::{CustomerId, EventType, ShopId};
@@ -23,7 +26,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]";
+const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -56,6 +59,7 @@ async fn main() -> ExitCode {
         }
         ["demo-months"] => demo_months("http://127.0.0.1:3000").await,
         ["demo-months", api] => demo_months(api).await,
+        ["smoke", api, shop] => smoke(api, shop).await,
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -99,6 +103,35 @@ async fn end_sessions(user: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("every session of that marketer has ended");
     Ok(())
+}
+
+/// The post-deploy smoke test (`make smoke`); the logic is `trouw_local::smoke`.
+async fn smoke(api: &str, shop: &str) -> Result<(), String> {
+    let shop = ShopId::parse(shop).map_err(|e| format!("shop: {e}"))?;
+    let secret = std::env::var("WEBHOOK_SECRET")
+        .map_err(|_| "set WEBHOOK_SECRET to the shop's whsec_ secret".to_owned())?;
+    let run_id = jiff::Timestamp::now().as_second().to_string();
+    let store = store().await?;
+    let result = trouw_local::smoke::run(
+        &http_client(),
+        api,
+        &shop,
+        &WebhookSecret::new(secret),
+        &store,
+        &run_id,
+    )
+    .await;
+    let (lines, outcome) = match result {
+        Ok(lines) => (lines, Ok(())),
+        Err((lines, err)) => (lines, Err(format!("smoke test failed: {err}"))),
+    };
+    for line in lines {
+        println!("{line}");
+    }
+    if outcome.is_ok() {
+        println!("smoke test passed");
+    }
+    outcome
 }
 
 async fn customer(shop: &str, customer: &str) -> Result<(), String> {

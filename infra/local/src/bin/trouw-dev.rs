@@ -1,6 +1,7 @@
 //! `make dev`: moto, the table from the template, the verified demo sender, the demo shop,
 //! and the HTTP API on 127.0.0.1:$PORT. Ctrl-C stops all of it.
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,11 +13,12 @@ use trouw::handlers::send_messages::SenderApp;
 use trouw::mail::{LinkKey, Mailer, Renderer};
 use trouw::shops::ShopDirectory;
 use trouw::store::Store;
-use trouw_local::aws::LocalAws;
+use trouw_local::aws::{LocalAws, function_identities};
 use trouw_local::demo::{
     DEFAULT_GUEST_ID_SECRET, DEFAULT_LINK_SECRET, DEMO_SECRET_DEFAULTS, register_demo_shop,
     verify_sender,
 };
+use trouw_local::functions::{Function, LocalNames};
 use trouw_local::gateway::Services;
 use trouw_local::table::TableDefinition;
 
@@ -69,23 +71,51 @@ async fn run() -> Result<(), String> {
     };
     // One movable clock for the whole local stack (`POST /dev/clock`).
     let clock = Arc::new(OffsetClock::default());
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    // Setup (the demo shop, the sender identity) with the operator's credentials; every
+    // handler with its own function's identity, so that its IAM policy applies as in AWS.
     let store = Store::new(dynamo.clone(), table.clone());
+    let names = LocalNames {
+        stack: trouw_local::template::LOCAL_STACK.to_owned(),
+        ..LocalNames::for_table(&table)
+    };
+    let identities = function_identities(&aws.endpoint, &names)
+        .await
+        .map_err(|e| format!("registering the functions' identities: {e}"))?;
+    let sdk_of = |function: Function| &identities[&function].sdk;
+    let store_of = |function: Function| {
+        Store::new(
+            aws_sdk_dynamodb::Client::new(sdk_of(function)),
+            table.clone(),
+        )
+    };
     // Settings only, as in the cloud: only the webhook handlers resolve shop secrets.
-    let directory = || ShopDirectory::settings_only(store.clone(), config.settings_cache);
+    let directory = |function: Function| {
+        ShopDirectory::settings_only(store_of(function), config.settings_cache)
+    };
     let links = LinkKey::new(env_or("LINK_SECRET", DEFAULT_LINK_SECRET.to_owned())?);
     let guests = trouw::webhook::GuestIds::new(env_or(
         "GUEST_ID_SECRET",
         DEFAULT_GUEST_ID_SECRET.to_owned(),
     )?);
-    let webhooks = WebhookApp::new(
-        &config,
-        dynamo.clone(),
-        ssm.clone(),
-        clock.clone(),
-        Some(guests),
-    );
-    let shop = register_demo_shop(&webhooks.store)
+    let mut webhooks = BTreeMap::new();
+    for function in [
+        Function::OrderPlaced,
+        Function::OrderDelivered,
+        Function::OrderReturned,
+        Function::AddressChanged,
+    ] {
+        // Only the order functions derive guest ids (GUEST_ID_SECRET_PARAMETER in the template).
+        let guests = (function != Function::AddressChanged).then(|| guests.clone());
+        let app = WebhookApp::new(
+            &config,
+            aws_sdk_dynamodb::Client::new(sdk_of(function)),
+            aws_sdk_ssm::Client::new(sdk_of(function)),
+            clock.clone(),
+            guests,
+        );
+        webhooks.insert(function, app);
+    }
+    let shop = register_demo_shop(&store)
         .await
         .map_err(|e| e.to_string())?;
     verify_sender(&sdk, shop.settings.sender.as_str())
@@ -95,10 +125,10 @@ async fn run() -> Result<(), String> {
     let configuration_set =
         trouw_local::events::configuration_set(trouw_local::template::LOCAL_STACK)
             .map_err(|e| e.to_string())?;
-    let sender = SenderApp {
-        store: store.clone(),
-        shops: directory(),
-        mailer: Mailer::new(aws_sdk_sesv2::Client::new(&sdk)),
+    let sender_as = |function: Function| SenderApp {
+        store: store_of(function),
+        shops: directory(function),
+        mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk_of(function))),
         renderer: Renderer::new(),
         links: links.clone(),
         public_base_url: format!("http://127.0.0.1:{port}"),
@@ -106,9 +136,11 @@ async fn run() -> Result<(), String> {
         configuration_set: Some(configuration_set.clone()),
         clock: clock.clone(),
     };
+    let sender = sender_as(Function::SendMessages);
+    let schedule = Arc::new(sender_as(Function::RunSchedule));
     let admin = trouw::handlers::message_log::AdminApp::new(
-        store.clone(),
-        directory(),
+        store_of(Function::MessageLog),
+        directory(Function::MessageLog),
         trouw::handlers::message_log::AdminAuth::Password {
             user: env_or(
                 "ADMIN_USER",
@@ -130,8 +162,8 @@ async fn run() -> Result<(), String> {
         false,
     );
     let links = LinksApp {
-        store: store.clone(),
-        shops: directory(),
+        store: store_of(Function::CustomerLinks),
+        shops: directory(Function::CustomerLinks),
         links,
         clock: clock.clone(),
     };
@@ -139,7 +171,8 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("creating the SES configuration set: {e}"))?;
     let sender = Arc::new(sender);
-    // The table's stream delivers the messages to the sender, as Lambda's mapping does in AWS.
+    // The table's stream delivers the messages to the sender, as Lambda's mapping does in AWS,
+    // reading the stream and writing the on-failure queue with send-messages' role.
     let failure_queue =
         trouw_local::stream::failure_queue(&sdk, trouw_local::template::LOCAL_STACK)
             .await
@@ -148,7 +181,7 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let stream = trouw_local::stream::start(
-        &sdk,
+        &identities[&Function::SendMessages].sdk,
         stream_arn,
         trouw_local::stream::MappingSettings::from_repository().map_err(|e| e.to_string())?,
         Some(failure_queue),
@@ -159,7 +192,7 @@ async fn run() -> Result<(), String> {
     // The local stand-in for the EventBridge schedule: a pass every few seconds, invoked with
     // the event Scheduler sends.
     let every = Duration::from_secs(env_or("SCHEDULE_EVERY_SECONDS", 5)?);
-    let scheduled = sender.clone();
+    let scheduled = schedule.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
@@ -173,6 +206,7 @@ async fn run() -> Result<(), String> {
         links: Some(links),
         admin: Some(admin),
         sender: Some(sender),
+        schedule: Some(schedule),
         clock: Some(clock),
         stream: Some(Arc::new(stream)),
         direct_drive: false,
