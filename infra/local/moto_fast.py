@@ -1,23 +1,30 @@
 """Keeps moto's DynamoDB fast as the local table grows, with DynamoDB's results unchanged.
 
-moto 5.2.5 does three things whose cost grows with every item in the table:
+moto 5.2.5 spends time in proportion to the table, or to the stream behind it:
 - TransactWriteItems deep-copies each table it touches, once per transaction item, so that it
   can put the copy back if a condition fails (a 4-item transaction on a 100,000-item table
   copies 400,000 items);
 - Query walks every item of the table, for the table's own key as for an index, to find the
   few in one partition;
-- so each webhook, and each schedule pass (8 index queries every 5 s), costs seconds.
+- GetRecords runs every attribute of every stream record through moto's model-driven
+  serializer (seconds per 1,000 records), under the one lock;
+so each webhook, each schedule pass (8 index queries every 5 s) and the stream consumer behind
+an import cost seconds to minutes.
 
 This module patches exactly those, narrowly:
 - a transaction remembers the items it touches (a copy of each, before its first change) and
   the length of each table's stream, and on cancellation puts back exactly those items and
   drops the stream records it added: all-or-nothing, and no stream record of a cancelled
   transaction, as in DynamoDB. Requests still run one at a time (moto_server.py's lock).
-- each table keeps, per secondary index, which items carry which value of the index's
-  partition key, updated on every write (PutItem, UpdateItem, DeleteItem, batch, transaction,
-  PartiQL all end in the three patched writers); a Query hands moto's own query only the
-  items of the asked partition, so moto still filters, sorts, pages and builds
+- each table keeps, per secondary index, which items are in which index partition, in
+  sort-key order, updated on every write (PutItem, UpdateItem, DeleteItem, batch,
+  transaction, PartiQL all end in the patched writers); a Query hands moto's own query only
+  the items the key condition can match, so moto still filters, sorts, pages and builds
   LastEvaluatedKey itself, with the same results.
+- GetRecords answers are written straight as JSON, converted as moto's serializer does.
+Two smaller ones ride along: an item is measured against the 400 KB limit once rather than
+once per attribute, and an UpdateItem that creates an item writes one INSERT to the stream
+(moto wrote a keys-only INSERT first).
 
 The patch is pinned to moto 5.2.5: install() refuses to start if moto's version or the
 shapes of the patched functions differ, rather than silently emulating something else.
@@ -26,9 +33,9 @@ Also here: TROUW_MOTO_PROFILE=DIR profiles every request with cProfile and keeps
 pstats file per action in DIR (see README, "Local performance").
 """
 
+import base64
 import bisect
 import copy
-import base64
 import cProfile
 import inspect
 import json
@@ -44,6 +51,7 @@ from moto.core.serialize import TimestampSerializer
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
+    ItemSizeTooLarge,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
@@ -51,10 +59,9 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
-from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
 PINNED_MOTO_VERSION = "5.2.5"
