@@ -67,8 +67,23 @@ async fn values_out_of_range_and_bad_strings() {
 }
 
 #[tokio::test]
-async fn wrong_types_and_missing_fields_from_the_schema() {
-    run("schema").await;
+async fn wrong_types_and_missing_fields_of_order_placed() {
+    run("schema/order-placed").await;
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_of_order_delivered() {
+    run("schema/order-delivered").await;
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_of_order_returned() {
+    run("schema/order-returned").await;
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_of_address_changed() {
+    run("schema/address-changed").await;
 }
 
 /// The whole corpus, counted (no stack): it must keep at least 300 cases.
@@ -79,7 +94,7 @@ fn the_corpus_has_at_least_300_cases() {
     assert!(total >= 300, "the corpus has {total} cases, fewer than 300");
 }
 
-const PARTS: [&str; 8] = [
+const PARTS: [&str; 11] = [
     "admin",
     "http",
     "json",
@@ -87,13 +102,17 @@ const PARTS: [&str; 8] = [
     "platforms",
     "signatures",
     "values",
-    "schema",
+    "schema/order-placed",
+    "schema/order-delivered",
+    "schema/order-returned",
+    "schema/address-changed",
 ];
 
-/// A part's cases: `tests/corpus/{part}.json`, or those generated from the schema.
+/// A part's cases: `tests/corpus/{part}.json`, or those generated from the schema for a route
+/// (`schema/{route}`).
 fn cases_of(part: &str) -> Vec<Case> {
-    if part == "schema" {
-        return schema::cases(&schema::load_schema());
+    if let Some(route) = part.strip_prefix("schema/") {
+        return schema::cases(&schema::load_schema(), route);
     }
     cases::load_file(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
