@@ -16,7 +16,7 @@ use crate::functions::Function;
 use crate::lambda_events::{http_api_request, stream_insert};
 use crate::runtime_api::{LambdaProcess, Outcome, lambda_environment};
 use crate::table::TableDefinition;
-use crate::template_env::{Stack, Template};
+use crate::template_env::{Stack, StackTemplate};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -97,7 +97,7 @@ pub struct FunctionReport {
 /// The local account and what the check learns along the way.
 struct Account {
     endpoint: String,
-    template: Template,
+    template: StackTemplate,
     stack: Stack,
     store: Store,
     dynamo: aws_sdk_dynamodb::Client,
@@ -148,7 +148,7 @@ const ORDER: [Function; 9] = [
 
 async fn prepare(aws: &LocalAws) -> Result<Account, String> {
     let sdk = aws.sdk_config().await;
-    let template = Template::from_repository()?;
+    let template = StackTemplate::from_repository()?;
     let table = format!("{STACK}-Table-LOCAL");
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     TableDefinition::from_repository()

@@ -2,6 +2,8 @@
 //! environment (Globals merged with the function's own variables, intrinsics resolved against
 //! the stack's parameters and resources), memory and timeout. Unknown intrinsics are errors, so
 //! a template change the local checks cannot follow fails loudly instead of passing unseen.
+//! ([`crate::template`] reads the event sources' settings for the local stack; this reads what a
+//! deployed stack, with its own name, parameters and resources, gives each function.)
 
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
@@ -27,19 +29,19 @@ pub struct FunctionConfig {
     pub timeout_seconds: u32,
 }
 
-pub struct Template {
+pub struct StackTemplate {
     doc: Value,
 }
 
-impl Template {
-    pub fn parse(text: &str) -> Result<Template, String> {
+impl StackTemplate {
+    pub fn parse(text: &str) -> Result<StackTemplate, String> {
         let doc = serde_yaml_ng::from_str(text).map_err(|e| format!("template: {e}"))?;
-        Ok(Template { doc })
+        Ok(StackTemplate { doc })
     }
 
-    pub fn from_repository() -> Result<Template, String> {
+    pub fn from_repository() -> Result<StackTemplate, String> {
         let path = crate::workspace_root().join("infra/template.yaml");
-        Template::parse(
+        StackTemplate::parse(
             &std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?,
         )
     }
@@ -274,7 +276,7 @@ mod tests {
 
     #[test]
     fn the_sender_gets_globals_its_own_variables_and_resolved_names() {
-        let template = Template::from_repository().unwrap();
+        let template = StackTemplate::from_repository().unwrap();
         let sender = template.function(&stack(), "SendMessagesFunction").unwrap();
         let env = &sender.environment;
         assert_eq!(env["TABLE_NAME"], "trouw-check-Table-1");
@@ -310,7 +312,7 @@ mod tests {
 
     #[test]
     fn an_unresolvable_reference_is_an_error() {
-        let template = Template::from_repository().unwrap();
+        let template = StackTemplate::from_repository().unwrap();
         let mut bare = stack();
         bare.resources.remove("AdminUserPoolClient");
         let err = template.function(&bare, "MessageLogFunction").unwrap_err();
