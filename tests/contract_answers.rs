@@ -76,7 +76,10 @@ async fn values_outside_the_contract_are_refused_and_change_nothing() {
     let r = format!("/r/{}", tokens.reactivation);
     let forms: [(&str, Vec<(&str, &str)>); 6] = [
         // One-Click with a scope that does not exist: unclear, not "everything".
-        (&u, vec![("List-Unsubscribe", "One-Click"), ("scope", "some")]),
+        (
+            &u,
+            vec![("List-Unsubscribe", "One-Click"), ("scope", "some")],
+        ),
         (&u, vec![("scope", "everything")]),
         (&u, vec![("List-Unsubscribe", "Two-Clicks")]),
         // A look-alike inside another field is no choice.
@@ -90,12 +93,19 @@ async fn values_outside_the_contract_are_refused_and_change_nothing() {
         let answer = stack.post_form(path, &form).await;
         let names: Vec<_> = form.iter().map(|(k, _)| *k).collect();
         assert_eq!(answer.status, 400, "{path} {names:?}");
-        assert_eq!(stack.snapshot().await, before, "{path} {names:?}: nothing changed");
+        assert_eq!(
+            stack.snapshot().await,
+            before,
+            "{path} {names:?}: nothing changed"
+        );
     }
     // `keep` is `1` or absent.
     let answer = request(&stack, "GET", &format!("{r}?keep=yes")).await;
     assert_eq!(answer.status, 400, "{}", answer.body);
-    assert_eq!(request(&stack, "GET", &format!("{r}?keep=1")).await.status, 200);
+    assert_eq!(
+        request(&stack, "GET", &format!("{r}?keep=1")).await.status,
+        200
+    );
     // And the forms of the contract still do what they say.
     let one_click = [("List-Unsubscribe", "One-Click"), ("scope", "promotional")];
     let answer = stack.post_form(&u, &one_click).await;

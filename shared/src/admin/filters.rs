@@ -293,9 +293,13 @@ mod tests {
     /// The filter form sends every field, so an empty one means "no filter", also for dates.
     #[test]
     fn empty_parameters_count_as_absent() {
-        let all_empty = "from=&to=&shop=&kind=&class=&status=&customer=&email=&reveal=&format=&cursor=";
+        let all_empty =
+            "from=&to=&shop=&kind=&class=&status=&customer=&email=&reveal=&format=&cursor=";
         let f = MessageFilter::parse(all_empty, &shops(), today(), &KINDS).unwrap();
-        assert_eq!(f, MessageFilter::parse("", &shops(), today(), &KINDS).unwrap());
+        assert_eq!(
+            f,
+            MessageFilter::parse("", &shops(), today(), &KINDS).unwrap()
+        );
     }
 
     #[test]

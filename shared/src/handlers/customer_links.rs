@@ -366,7 +366,11 @@ const MAX_COMMENT: usize = 2000;
 /// The choice of an unsubscribe form: `List-Unsubscribe=One-Click` (RFC 8058, everything) or
 /// `scope`. A field with any other value makes the whole form unclear, so nothing changes.
 fn unsubscribe_scope(form: &[(String, String)]) -> Option<OptOutScope> {
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let one_click = match field("List-Unsubscribe") {
         None => false,
         Some("One-Click") => true,

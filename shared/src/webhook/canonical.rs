@@ -527,12 +527,32 @@ mod tests {
     #[test]
     fn null_in_an_optional_member_is_refused_naming_it() {
         for (route, pointer, field) in [
-            (EventType::OrderPlaced, "/customer/address/city", "customer.address.city"),
-            (EventType::OrderPlaced, "/customer/first_name", "customer.first_name"),
-            (EventType::OrderPlaced, "/customer/marketing_consent", "customer.marketing_consent"),
-            (EventType::OrderPlaced, "/order/lines/0/replenish_after_days", "order.lines[0].replenish_after_days"),
+            (
+                EventType::OrderPlaced,
+                "/customer/address/city",
+                "customer.address.city",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/customer/first_name",
+                "customer.first_name",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/customer/marketing_consent",
+                "customer.marketing_consent",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/order/lines/0/replenish_after_days",
+                "order.lines[0].replenish_after_days",
+            ),
             (EventType::OrderReturned, "/order/reason", "order.reason"),
-            (EventType::AddressChanged, "/customer/address/line1", "customer.address.line1"),
+            (
+                EventType::AddressChanged,
+                "/customer/address/line1",
+                "customer.address.line1",
+            ),
         ] {
             let mut b = example(route.route());
             *b.pointer_mut(pointer).unwrap() = Value::Null;
@@ -555,7 +575,11 @@ mod tests {
         for wrong in [json!(1.5), json!(-1.0), json!(-1), json!("3"), json!(true)] {
             let mut b = example("order-placed");
             b["order"]["lines"][0]["quantity"] = wrong.clone();
-            assert_eq!(field_of(EventType::OrderPlaced, &b), "order.lines[0].quantity", "{wrong}");
+            assert_eq!(
+                field_of(EventType::OrderPlaced, &b),
+                "order.lines[0].quantity",
+                "{wrong}"
+            );
         }
     }
 
