@@ -53,6 +53,10 @@ impl LinksApp {
 }
 
 pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    // The method first, as on every route: another method is 405 whatever the token.
+    if !matches!(*req.method(), http::Method::GET | http::Method::POST) {
+        return Ok(method_not_allowed());
+    }
     let token = req
         .path_parameters_ref()
         .and_then(|p| p.first("token").map(str::to_owned))
@@ -101,15 +105,7 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
             ),
         )),
         http::Method::POST => {
-            // Field by field: a body that merely contains "scope=all" somewhere (as in
-            // "scope=allowed") is no answer.
-            let form = form_fields(&req);
-            let field = |name: &str, value: &str| form.iter().any(|(k, v)| k == name && v == value);
-            let scope = if field("List-Unsubscribe", "One-Click") || field("scope", "all") {
-                OptOutScope::All
-            } else if field("scope", "promotional") {
-                OptOutScope::Promotional
-            } else {
+            let Some(scope) = unsubscribe_scope(&form_fields(&req)) else {
                 return Ok(page(400, locale, &format!("<p>{}</p>", words.unclear)));
             };
             if let Err(err) = apply(app, &shop, &customer, scope).await {
@@ -273,9 +269,16 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
     let now = app.clock.now();
     match *req.method() {
         http::Method::GET => {
-            let keep_only = req.uri().query().is_some_and(|q| {
-                form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "keep" && v == "1")
+            let keep = req.uri().query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "keep")
+                    .map(|(_, v)| v.into_owned())
             });
+            let keep_only = match keep.as_deref() {
+                None => false,
+                Some("1") => true,
+                Some(_) => return page(400, locale, &format!("<p>{}</p>", words.unclear)),
+            };
             let keep = format!(
                 "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"keep\"><button type=\"submit\">{}</button></form>",
                 words.keep_button
@@ -310,6 +313,9 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
                 .iter()
                 .find(|(k, _)| k == "action")
                 .map(|(_, v)| v.as_str());
+            if comment_field(&form).is_err() {
+                return page(400, locale, &format!("<p>{}</p>", words.too_long));
+            }
             let (kind, id, done) = match action {
                 Some("keep") => (
                     EventKind::KeptInTouch,
@@ -367,6 +373,32 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
 const MAX_COMMENT: usize = 2000;
 
 /// The `comment` field: `Ok(None)` when absent or blank, `Err` when too long.
+/// The choice of an unsubscribe form: `List-Unsubscribe=One-Click` (RFC 8058, everything) or
+/// `scope`. A field with any other value makes the whole form unclear, so nothing changes.
+fn unsubscribe_scope(form: &[(String, String)]) -> Option<OptOutScope> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let one_click = match field("List-Unsubscribe") {
+        None => false,
+        Some("One-Click") => true,
+        Some(_) => return None,
+    };
+    let scope = match field("scope") {
+        None => None,
+        Some("all") => Some(OptOutScope::All),
+        Some("promotional") => Some(OptOutScope::Promotional),
+        Some(_) => return None,
+    };
+    if one_click {
+        Some(OptOutScope::All)
+    } else {
+        scope
+    }
+}
+
 fn comment_field(form: &[(String, String)]) -> Result<Option<String>, ()> {
     let comment = form
         .iter()

@@ -364,21 +364,60 @@ fn customer(shop: &ShopId, raw: RawCustomer) -> Result<CustomerFacts, PayloadErr
     })
 }
 
+/// An optional member that, when sent, has its own type: `null` is refused like any other wrong
+/// type (leave the member out instead), as the canonical schema says.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A JSON Schema integer: a number without a fractional part, however it is written (`3`,
+/// `3.0` and `3e0` are the same integer).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_u64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom("invalid value, expected a whole number"))
+}
+
+fn present_whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    whole_number(deserializer).map(Some)
+}
+
 #[derive(Deserialize)]
 struct RawCustomer {
     id: String,
+    #[serde(default, deserialize_with = "present")]
     email: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     first_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     locale: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     marketing_consent: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     address: Option<RawAddress>,
 }
 
 #[derive(Deserialize)]
 struct RawAddress {
+    #[serde(default, deserialize_with = "present")]
     line1: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     line2: Option<String>,
     postal_code: String,
+    #[serde(default, deserialize_with = "present")]
     city: Option<String>,
     country: String,
 }
@@ -386,10 +425,15 @@ struct RawAddress {
 #[derive(Deserialize)]
 struct RawLine {
     sku: String,
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     category: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
     quantity: u64,
+    #[serde(default, deserialize_with = "present")]
     unit_price: Option<String>,
+    #[serde(default, deserialize_with = "present_whole_number")]
     replenish_after_days: Option<u64>,
 }
 
@@ -433,14 +477,18 @@ struct RawReturned {
 struct RawReturnedOrder {
     id: String,
     returned_at: String,
+    #[serde(default, deserialize_with = "present")]
     refund_total: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     lines: Option<Vec<RawReturnedLine>>,
+    #[serde(default, deserialize_with = "present")]
     reason: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawReturnedLine {
     sku: String,
+    #[serde(deserialize_with = "whole_number")]
     quantity: u64,
 }
 
@@ -491,6 +539,67 @@ mod tests {
         assert_eq!(order.total.minor, 6485);
         assert_eq!(order.lines[0].replenish_after_days, Some(90));
         assert_eq!(order.lines[1].unit_price.unwrap().minor, 5300);
+    }
+
+    /// The canonical schema types every optional member: `null` is a wrong type, refused with
+    /// the member's path, never taken for "absent".
+    #[test]
+    fn null_in_an_optional_member_is_refused_naming_it() {
+        for (route, pointer, field) in [
+            (
+                EventType::OrderPlaced,
+                "/customer/address/city",
+                "customer.address.city",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/customer/first_name",
+                "customer.first_name",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/customer/marketing_consent",
+                "customer.marketing_consent",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/order/lines/0/replenish_after_days",
+                "order.lines[0].replenish_after_days",
+            ),
+            (EventType::OrderReturned, "/order/reason", "order.reason"),
+            (
+                EventType::AddressChanged,
+                "/customer/address/line1",
+                "customer.address.line1",
+            ),
+        ] {
+            let mut b = example(route.route());
+            *b.pointer_mut(pointer).unwrap() = Value::Null;
+            let err = parse(route, &b).unwrap_err();
+            assert_eq!(err.field, field, "{pointer}: {err:?}");
+        }
+    }
+
+    /// A JSON Schema integer is a number without a fraction, however it is written.
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        let mut b = example("order-placed");
+        b["order"]["lines"][0]["quantity"] = json!(3.0);
+        b["order"]["lines"][0]["replenish_after_days"] = json!(90.0);
+        let EventKind::OrderPlaced(order) = parse(EventType::OrderPlaced, &b).unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(order.lines[0].quantity, 3);
+        assert_eq!(order.lines[0].replenish_after_days, Some(90));
+        for wrong in [json!(1.5), json!(-1.0), json!(-1), json!("3"), json!(true)] {
+            let mut b = example("order-placed");
+            b["order"]["lines"][0]["quantity"] = wrong.clone();
+            assert_eq!(
+                field_of(EventType::OrderPlaced, &b),
+                "order.lines[0].quantity",
+                "{wrong}"
+            );
+        }
     }
 
     #[test]
