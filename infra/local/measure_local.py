@@ -174,12 +174,20 @@ def template_items(stack, ddb):
                                        f"evt-{TEMPLATE_CUSTOMER}-{route}", 60)
         if status // 100 != 2:
             raise RuntimeError(f"template {route}: {status} {answer[:300]!r}")
+    # The copies must look like a settled history (messages sent or deferred, not PENDING),
+    # or the stream would hand every copied message to the sender again.
+    status, answer = request("POST", stack.port, "/dev/settle", b"", timeout=60)
+    if status != 200:
+        raise RuntimeError(f"the stream did not settle: {status} {answer[:300]!r}")
     items = []
     for page in ddb.get_paginator("scan").paginate(TableName=TABLE):
         items += [i for i in page["Items"] if TEMPLATE_CUSTOMER in json.dumps(i)
                   or TEMPLATE_ORDER in json.dumps(i)]
     if not items:
         raise RuntimeError("the template customer left no items")
+    pending = [i["sk"]["S"] for i in items if i.get("status", {}).get("S") == "PENDING"]
+    if pending:
+        raise RuntimeError(f"the template customer's messages are still pending: {pending}")
     return items
 
 
@@ -278,6 +286,7 @@ def summary(name, latencies, errors, elapsed):
 def run_events(stack, count, concurrency, prefix, timeout, stop_at):
     latencies = []
     errors = {}
+    answered = []
     lock = threading.Lock()
 
     def one(i):
@@ -295,13 +304,44 @@ def run_events(stack, count, concurrency, prefix, timeout, stop_at):
         with lock:
             if kind is None:
                 latencies.append(took)
+                answered.append(customer)
             else:
                 errors[kind] = errors.get(kind, 0) + 1
 
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(one, range(count)))
-    return latencies, errors, time.perf_counter() - started
+    return latencies, errors, time.perf_counter() - started, answered
+
+
+def wait_for_messages(ddb, customers, stop_at):
+    """Waits until the stream has handed every customer's messages to the sender (none is
+    PENDING any more: sent, or deferred by quiet hours, ...), or nothing moved for 30 s.
+    Returns how many customers' messages were handled, their statuses, and the seconds."""
+    started = time.perf_counter()
+    waiting = list(customers)
+    statuses = {}
+    last_change = time.perf_counter()
+    while waiting and time.time() < stop_at and time.perf_counter() - last_change < 30:
+        still = []
+        for customer in waiting:
+            items = ddb.query(
+                TableName=TABLE, ConsistentRead=True,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :m)",
+                ExpressionAttributeValues={":p": {"S": f"SHOP#{SHOP}#CUST#{customer}"},
+                                           ":m": {"S": "MSG#"}})["Items"]
+            found = [i.get("status", {}).get("S", "?") for i in items]
+            if not found or "PENDING" in found or "SENDING" in found:
+                still.append(customer)
+            else:
+                for status in found:
+                    statuses[status] = statuses.get(status, 0) + 1
+        if len(still) != len(waiting):
+            last_change = time.perf_counter()
+        waiting = still
+        if waiting:
+            time.sleep(0.5)
+    return len(customers) - len(waiting), statuses, time.perf_counter() - started
 
 
 def main():
@@ -355,11 +395,18 @@ def main():
         failed |= bool(errors)
 
         if args.events:
-            latencies, errors, elapsed = run_events(stack, args.events, args.concurrency,
-                                                    "load", args.timeout, stop_at)
+            latencies, errors, elapsed, customers = run_events(
+                stack, args.events, args.concurrency, "load", args.timeout, stop_at)
             summary(f"{args.events} order webhooks at concurrency {args.concurrency}",
                     latencies, errors, elapsed)
             failed |= bool(errors)
+            # Each order placed creates a message that the table's stream hands to the sender
+            # after the webhook has answered.
+            handled, statuses, waited = wait_for_messages(ddb, customers, stop_at)
+            print(f"messages handled through the stream: {handled} of {len(customers)} "
+                  f"customers ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}), "
+                  f"all within {waited:.1f} s after the last answer", flush=True)
+            failed |= handled != len(customers)
     finally:
         stack.stop()
     return 1 if failed else 0

@@ -175,6 +175,53 @@ class Stream(unittest.TestCase):
 
 
 @mock_aws
+class StreamReads(unittest.TestCase):
+    def test_records_read_as_moto_serializes_them(self):
+        ddb = boto3.client("dynamodb", region_name="eu-west-1")
+        create_table(ddb)
+        stream = StreamReader(ddb)
+        every_type = {"pk": S("a"), "sk": S("b"), "s": S("é ✓ \" \\ \n"), "n": N("-1.50"),
+                      "b": {"B": b"\x00\xffbin"}, "ss": {"SS": ["x", "y"]},
+                      "ns": {"NS": ["1", "2.5"]}, "bs": {"BS": [b"\x01", b"\x02"]},
+                      "t": {"BOOL": True}, "f": {"BOOL": False}, "z": {"NULL": True},
+                      "m": {"M": {"inner": {"L": [N(1), {"B": b"\x03"}, {"M": {}}, {"L": []},
+                                                  {"SS": ["q"]}, {"NULL": True}]}}},
+                      "empty_s": S("")}
+        ddb.put_item(TableName=TABLE, Item=every_type)
+        ddb.update_item(TableName=TABLE, Key={"pk": S("a"), "sk": S("b")},
+                        UpdateExpression="SET n = :n REMOVE b", ExpressionAttributeValues={":n": N(7)})
+        ddb.update_item(TableName=TABLE, Key={"pk": S("new"), "sk": S("c")},
+                        UpdateExpression="SET x = :x", ExpressionAttributeValues={":x": N(1)})
+        ddb.delete_item(TableName=TABLE, Key={"pk": S("a"), "sk": S("b")})
+        ways = []
+        wire_records = moto_fast.wire_records
+
+        def spy(result):
+            try:
+                written = wire_records(result)
+            except moto_fast.WireShapeUnknown:
+                ways.append("moto's serializer")
+                raise
+            ways.append("straight")
+            return written
+
+        moto_fast.wire_records = spy
+        try:
+            fast = stream.records()
+        finally:
+            moto_fast.wire_records = wire_records
+        self.assertEqual(ways, ["straight"])
+        moto_fast.fast_stream_records = False
+        try:
+            serialized_by_moto = stream.records()
+        finally:
+            moto_fast.fast_stream_records = True
+        self.assertEqual(len(fast), 4)
+        self.assertEqual(fast, serialized_by_moto)
+        self.assertEqual(fast[0]["dynamodb"]["NewImage"]["b"], {"B": b"\x00\xffbin"})
+
+
+@mock_aws
 class NarrowedQueries(unittest.TestCase):
     """Random writes of every kind, then the same queries answered by moto's walk over every
     item and by the index partitions: the same pages, in the same order, with the same

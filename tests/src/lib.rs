@@ -128,7 +128,8 @@ pub struct StackOptions {
     /// With `with_sender`: the mapping's settings (default [`stream_settings`]).
     pub stream_settings: Option<trouw_local::stream::MappingSettings>,
     /// How long the handlers' DynamoDB client waits for one attempt behind `dynamo_endpoint`
-    /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table).
+    /// (moto takes longer than DynamoDB for a transaction of 100 items on a big table, and a
+    /// busy test machine longer still: 2 s by default, so that only a hung answer times out).
     pub dynamo_attempt_timeout: Duration,
     /// The deployment's guest id secret (default [`GUEST_ID_SECRET`]).
     pub guest_id_secret: &'static str,
@@ -148,7 +149,7 @@ impl Default for StackOptions {
             with_sender: false,
             direct_drive: false,
             stream_settings: None,
-            dynamo_attempt_timeout: Duration::from_millis(500),
+            dynamo_attempt_timeout: Duration::from_secs(2),
             guest_id_secret: GUEST_ID_SECRET,
             shop: None,
             template: None,

@@ -16,7 +16,7 @@ use crate::functions::Function;
 use crate::lambda_events::{http_api_request, stream_insert};
 use crate::runtime_api::{LambdaProcess, Outcome, lambda_environment};
 use crate::table::TableDefinition;
-use crate::template_env::{Stack, Template};
+use crate::template::{Stack, Template};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -175,7 +175,7 @@ async fn prepare(aws: &LocalAws) -> Result<Account, String> {
     };
 
     // SES: the stack's configuration set (named by the template) and the shop's verified sender.
-    let configuration_set = template.resource_property(&stack, "SesConfigurationSet", "Name")?;
+    let configuration_set = template.resource_text(&stack, "SesConfigurationSet", "Name")?;
     let ses = aws_sdk_sesv2::Client::new(&sdk);
     ses.create_configuration_set()
         .configuration_set_name(&configuration_set)
@@ -473,12 +473,7 @@ async fn event_for(account: &mut Account, function: Function) -> Result<Value, S
             )
         }
         Function::RunSchedule => {
-            let name = account.template.event_property(
-                &account.stack,
-                Function::RunSchedule.logical_id(),
-                "ScheduleV2",
-                "Name",
-            )?;
+            let name = crate::events::schedule_name(&account.template, &account.stack)?;
             scheduler_event(&name, jiff::Timestamp::now())
         }
         Function::CustomerLinks => {

@@ -6,7 +6,7 @@
 //!   `ses_events::handle` only when it matches, as the rule would.
 
 use crate::pattern::Pattern;
-use crate::template::{Template, TemplateError};
+use crate::template::{LOCAL_STACK, Stack, Template, TemplateError};
 use serde_json::{Value, json};
 
 /// The account and region of the local stack (moto's defaults).
@@ -15,13 +15,7 @@ pub const REGION: &str = "eu-west-1";
 /// The name of the template's `SesConfigurationSet` in the local stack `stack`
 /// (`${AWS::StackName}-messages`).
 pub fn configuration_set(stack: &str) -> Result<String, TemplateError> {
-    let template = Template::from_repository()?.with_stack(stack);
-    match template.resource_property("SesConfigurationSet", "Name")? {
-        Value::String(name) => Ok(name),
-        other => Err(TemplateError(format!(
-            "SesConfigurationSet's Name is {other}, not a name"
-        ))),
-    }
+    Template::from_repository()?.resource_text(&Stack::local(stack), "SesConfigurationSet", "Name")
 }
 
 /// A fresh event id in the 8-4-4-4-12 form EventBridge uses.
@@ -44,16 +38,16 @@ pub fn event_id() -> String {
     )
 }
 
-/// The name of the template's schedule for run-schedule: its `Name` (resolved for the local
-/// stack), else the logical id SAM gives the schedule (function + event).
-pub fn schedule_name(template: &Template) -> Result<String, TemplateError> {
+/// The name of the template's schedule for run-schedule: its `Name` (resolved in `stack`),
+/// else the logical id SAM gives the schedule (function + event).
+pub fn schedule_name(template: &Template, stack: &Stack) -> Result<String, TemplateError> {
     let (kind, properties) = template.function_event("RunScheduleFunction", "Every")?;
     if kind != "ScheduleV2" {
         return Err(TemplateError(format!(
             "RunScheduleFunction.Every is a {kind} event"
         )));
     }
-    Ok(match template.resolve(&properties["Name"])? {
+    Ok(match template.resolve(stack, &properties["Name"])? {
         Value::String(name) => name,
         _ => "RunScheduleFunctionEvery".to_owned(),
     })
@@ -80,7 +74,7 @@ pub fn scheduler_event(schedule: &str, at: jiff::Timestamp) -> Value {
 pub async fn run_schedule(
     sender: &trouw::handlers::send_messages::SenderApp,
 ) -> Result<trouw::handlers::run_schedule::PassReport, lambda_runtime::Error> {
-    let schedule = schedule_name(&Template::from_repository()?)?;
+    let schedule = schedule_name(&Template::from_repository()?, &Stack::local(LOCAL_STACK))?;
     let event = scheduler_event(&schedule, sender.clock.now());
     let mut context = lambda_runtime::Context::default();
     context.request_id = event_id();
@@ -137,20 +131,16 @@ pub struct SesRule {
 }
 
 impl SesRule {
-    /// `SesEventsFunction`'s `SesReports` rule, `!Ref SesConfigurationSet` resolved to
-    /// `configuration_set`.
-    pub fn from_template(
-        template: Template,
-        configuration_set: &str,
-    ) -> Result<SesRule, TemplateError> {
-        let template = template.with_local_name("SesConfigurationSet", configuration_set);
+    /// `SesEventsFunction`'s `SesReports` rule, resolved in `stack` (which names its
+    /// `SesConfigurationSet`).
+    pub fn from_template(template: &Template, stack: &Stack) -> Result<SesRule, TemplateError> {
         let (kind, properties) = template.function_event("SesEventsFunction", "SesReports")?;
         if kind != "EventBridgeRule" {
             return Err(TemplateError(format!(
                 "SesEventsFunction.SesReports is a {kind} event"
             )));
         }
-        let pattern = template.resolve(&properties["Pattern"])?;
+        let pattern = template.resolve(stack, &properties["Pattern"])?;
         Ok(SesRule {
             pattern: Pattern::from_value(&pattern).map_err(|e| TemplateError(e.to_string()))?,
         })
@@ -158,10 +148,10 @@ impl SesRule {
 
     /// The repository's rule in the local stack `stack`, for its configuration set.
     pub fn for_stack(stack: &str) -> Result<SesRule, TemplateError> {
-        SesRule::from_template(
-            Template::from_repository()?.with_stack(stack),
-            &configuration_set(stack)?,
-        )
+        let template = Template::from_repository()?;
+        let local = Stack::local(stack);
+        let set = template.resource_text(&local, "SesConfigurationSet", "Name")?;
+        SesRule::from_template(&template, &local.with_resource("SesConfigurationSet", set))
     }
 
     /// Publishes `event` (an SES event in its EventBridge envelope) to the rule: `ses-events`
@@ -222,7 +212,7 @@ mod tests {
     #[test]
     fn the_scheduler_event_is_the_default_notification() {
         let template = Template::from_repository().unwrap();
-        let name = schedule_name(&template).unwrap();
+        let name = schedule_name(&template, &Stack::local(LOCAL_STACK)).unwrap();
         let event = scheduler_event(&name, "2026-11-02T10:00:00Z".parse().unwrap());
         assert_eq!(event["source"], "aws.scheduler");
         assert_eq!(event["detail-type"], "Scheduled Event");

@@ -5,11 +5,13 @@
 //! - [`demo`]: the demo shop and the verified sender identity;
 //! - [`functions`]: the template's functions, each with its own identity locally;
 //! - [`stream`]: the table's stream in front of `send-messages`, as Lambda's event source
-//!   mapping runs it, with the template's filter ([`pattern`]) and settings ([`template`]);
+//!   mapping runs it, with the template's filter ([`pattern`]) and settings;
 //! - [`events`]: the Scheduler event for `run-schedule` and SES's EventBridge events through
 //!   the template's rule for `ses-events`;
 //! - [`runtime_api`]: a local Lambda Runtime API, to run a built `bootstrap` as Lambda does;
-//! - [`template_env`], [`lambda_events`], [`deploy_check`]: `make deploy-check`, each built
+//! - [`template`]: the one reader of `infra/template.yaml` for the event sources' settings and
+//!   each function's configuration, resolved for a given stack;
+//! - [`lambda_events`], [`deploy_check`]: `make deploy-check`, each built
 //!   function with the template's configuration and a realistic event;
 //! - [`smoke`]: `make smoke`, one signed event to a deployed API, its customer read back.
 
@@ -28,7 +30,6 @@ pub mod smoke;
 pub mod stream;
 pub mod table;
 pub mod template;
-pub mod template_env;
 
 /// The workspace root (this crate lives in `infra/local`).
 pub fn workspace_root() -> std::path::PathBuf {

@@ -13,7 +13,7 @@
 //! invocation per shard.
 
 use crate::pattern::Pattern;
-use crate::template::{Template, TemplateError};
+use crate::template::{LOCAL_STACK, Stack, Template, TemplateError};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
@@ -56,17 +56,20 @@ pub struct MappingSettings {
 impl MappingSettings {
     /// `SendMessagesFunction`'s `PendingMessages` event in the repository's template.
     pub fn from_repository() -> Result<MappingSettings, TemplateError> {
-        Self::from_template(&Template::from_repository()?)
+        Self::from_template(&Template::from_repository()?, &Stack::local(LOCAL_STACK))
     }
 
-    pub fn from_template(template: &Template) -> Result<MappingSettings, TemplateError> {
+    pub fn from_template(
+        template: &Template,
+        stack: &Stack,
+    ) -> Result<MappingSettings, TemplateError> {
         let (kind, properties) = template.function_event(FUNCTION, EVENT)?;
         if kind != "DynamoDB" {
             return Err(TemplateError(format!(
                 "{FUNCTION}.{EVENT} is a {kind} event"
             )));
         }
-        let get = |name: &str| template.resolve(&properties[name]);
+        let get = |name: &str| template.resolve(stack, &properties[name]);
         let number = |name: &str, default: i64| -> Result<i64, TemplateError> {
             match get(name)? {
                 Value::Null => Ok(default),
@@ -85,7 +88,7 @@ impl MappingSettings {
         let mut filters = Vec::new();
         if let Some(list) = properties["FilterCriteria"]["Filters"].as_sequence() {
             for filter in list {
-                let text = template.resolve(&filter["Pattern"])?;
+                let text = template.resolve(stack, &filter["Pattern"])?;
                 let text = text
                     .as_str()
                     .ok_or_else(|| TemplateError("a filter's Pattern is a JSON string".into()))?;
