@@ -22,11 +22,12 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust test-moto measure-local browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto test-contract measure-local browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
 	@echo "make test       install what is needed, then run every test and lint"
+	@echo "make test-contract  schemathesis against the OpenAPI file and the local stack (alone)"
 	@echo "make measure-local  time webhooks against a local table of ITEMS items (default 100000)"
 	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
 	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
@@ -57,7 +58,7 @@ dev: $(VENV_STAMP)
 	  DEMO_SHOPIFY_SECRET=$(DEMO_SHOPIFY_SECRET) DEMO_WOOCOMMERCE_SECRET=$(DEMO_WOOCOMMERCE_SECRET) \
 	  TABLE_NAME=trouw-local ./target/debug/trouw-dev
 
-test: $(VENV_STAMP) lint browser-deps test-moto test-rust
+test: $(VENV_STAMP) lint browser-deps test-moto test-rust test-contract
 
 # The browser test's tools: Debian's Chromium and playwright-core (pinned in package-lock.json).
 BROWSER_STAMP := infra/local/browser/node_modules/.installed
@@ -85,6 +86,14 @@ test-rust: $(VENV_STAMP)
 	  cargo test --workspace --no-run && \
 	  TROUW_IAM_USED_FILE=$(IAM_USED) infra/local/with-moto.sh sh -c 'cargo test --workspace && $(IAM_CHECK)'; \
 	fi
+
+# The OpenAPI contract, tested by schemathesis against the local stack (trouw-dev with its own
+# moto on free ports): every operation, valid and invalid input, all checks, stateful runs, and
+# GETs that must change nothing (infra/local/schemathesis_hooks.py). CONTRACT_EXAMPLES cases per
+# operation and phase (default 30), CONTRACT_SEED to replay a run. About 2 minutes.
+test-contract: $(VENV_STAMP)
+	cargo build --workspace --bins
+	infra/local/contract-test.sh
 
 # The project's patches to moto (infra/local/moto_fast.py) against moto's own answers, and the
 # local IAM check and least-privilege checker (moto_iam.py, check_iam_used.py).

@@ -178,7 +178,12 @@ impl MessageFilter {
             Some("json") => Format::Json,
             Some(_) => return Err(bad("format", "must be html, csv or json")),
         };
-        let reveal = matches!(get("reveal").as_deref(), Some("1" | "true" | "on"));
+        // Another value is refused rather than read as "masked": the caller asked for something.
+        let reveal = match get("reveal").as_deref() {
+            None => false,
+            Some("1" | "true" | "on") => true,
+            Some(_) => return Err(bad("reveal", "must be 1")),
+        };
         Ok(MessageFilter {
             shop,
             from,
@@ -282,6 +287,19 @@ mod tests {
         assert_eq!(field("status=lost"), "status");
         assert_eq!(field("email=not-an-address"), "email");
         assert_eq!(field("format=xml"), "format");
+        assert_eq!(field("reveal=yes"), "reveal");
+    }
+
+    /// The filter form sends every field, so an empty one means "no filter", also for dates.
+    #[test]
+    fn empty_parameters_count_as_absent() {
+        let all_empty =
+            "from=&to=&shop=&kind=&class=&status=&customer=&email=&reveal=&format=&cursor=";
+        let f = MessageFilter::parse(all_empty, &shops(), today(), &KINDS).unwrap();
+        assert_eq!(
+            f,
+            MessageFilter::parse("", &shops(), today(), &KINDS).unwrap()
+        );
     }
 
     #[test]

@@ -53,6 +53,10 @@ impl LinksApp {
 }
 
 pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+    // The method first, as on every route: another method is 405 whatever the token.
+    if !matches!(*req.method(), http::Method::GET | http::Method::POST) {
+        return Ok(method_not_allowed());
+    }
     let token = req
         .path_parameters_ref()
         .and_then(|p| p.first("token").map(str::to_owned))
@@ -78,6 +82,10 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         Ok(p) => p,
         Err(err) => return Ok(unavailable(err)),
     };
+    if profile.as_ref().is_some_and(erased_since) {
+        tracing::warn!(outcome = "erased_customer", "link refused");
+        return Ok(page(400, "nl", &invalid_page()));
+    }
     let locale = crate::mail::Renderer::locale_for(
         profile
             .as_ref()
@@ -97,13 +105,7 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
             ),
         )),
         http::Method::POST => {
-            let body = String::from_utf8_lossy(req.body().as_ref()).to_string();
-            let scope = if body.contains("List-Unsubscribe=One-Click") || body.contains("scope=all")
-            {
-                OptOutScope::All
-            } else if body.contains("scope=promotional") {
-                OptOutScope::Promotional
-            } else {
+            let Some(scope) = unsubscribe_scope(&form_fields(&req)) else {
                 return Ok(page(400, locale, &format!("<p>{}</p>", words.unclear)));
             };
             if let Err(err) = apply(app, &shop, &customer, scope).await {
@@ -142,6 +144,9 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
         Ok(None) => return page(400, "nl", &invalid_page()),
         Err(err) => return unavailable(err),
     };
+    if let Some(refused) = refuse_erased(app, &shop, &customer).await {
+        return refused;
+    }
     let locale = customer_locale(app, &settings, &customer).await;
     let words = SurveyWords::for_locale(locale);
     let shop_name = escape(&settings.name);
@@ -255,15 +260,25 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
         Ok(None) => return page(400, "nl", &invalid_page()),
         Err(err) => return unavailable(err),
     };
+    if let Some(refused) = refuse_erased(app, &shop, &customer).await {
+        return refused;
+    }
     let locale = customer_locale(app, &settings, &customer).await;
     let words = LapseWords::for_locale(locale);
     let shop_name = escape(&settings.name);
     let now = app.clock.now();
     match *req.method() {
         http::Method::GET => {
-            let keep_only = req.uri().query().is_some_and(|q| {
-                form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "keep" && v == "1")
+            let keep = req.uri().query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "keep")
+                    .map(|(_, v)| v.into_owned())
             });
+            let keep_only = match keep.as_deref() {
+                None => false,
+                Some("1") => true,
+                Some(_) => return page(400, locale, &format!("<p>{}</p>", words.unclear)),
+            };
             let keep = format!(
                 "<form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"keep\"><button type=\"submit\">{}</button></form>",
                 words.keep_button
@@ -298,6 +313,9 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
                 .iter()
                 .find(|(k, _)| k == "action")
                 .map(|(_, v)| v.as_str());
+            if comment_field(&form).is_err() {
+                return page(400, locale, &format!("<p>{}</p>", words.too_long));
+            }
             let (kind, id, done) = match action {
                 Some("keep") => (
                     EventKind::KeptInTouch,
@@ -355,6 +373,32 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
 const MAX_COMMENT: usize = 2000;
 
 /// The `comment` field: `Ok(None)` when absent or blank, `Err` when too long.
+/// The choice of an unsubscribe form: `List-Unsubscribe=One-Click` (RFC 8058, everything) or
+/// `scope`. A field with any other value makes the whole form unclear, so nothing changes.
+fn unsubscribe_scope(form: &[(String, String)]) -> Option<OptOutScope> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let one_click = match field("List-Unsubscribe") {
+        None => false,
+        Some("One-Click") => true,
+        Some(_) => return None,
+    };
+    let scope = match field("scope") {
+        None => None,
+        Some("all") => Some(OptOutScope::All),
+        Some("promotional") => Some(OptOutScope::Promotional),
+        Some(_) => return None,
+    };
+    if one_click {
+        Some(OptOutScope::All)
+    } else {
+        scope
+    }
+}
+
 fn comment_field(form: &[(String, String)]) -> Result<Option<String>, ()> {
     let comment = form
         .iter()
@@ -406,6 +450,29 @@ async fn apply_answer(
         .await
         .map(|_| ())
         .map_err(unavailable)
+}
+
+/// Erased on request and not a customer again since (no address to write to): the links
+/// mailed before the erasure lead nowhere, so that nothing of theirs is stored again through
+/// them, not even an answer or an opt-out.
+fn erased_since(profile: &crate::domain::CustomerProfile) -> bool {
+    profile.erased_at.is_some() && profile.contact.email().is_none()
+}
+
+/// The invalid-link page for an erased customer's link (see [`erased_since`]).
+async fn refuse_erased(
+    app: &LinksApp,
+    shop: &ShopId,
+    customer: &CustomerId,
+) -> Option<Response<Body>> {
+    match app.store.profile(shop, customer).await {
+        Ok(Some(profile)) if erased_since(&profile) => {
+            tracing::warn!(outcome = "erased_customer", "link refused");
+            Some(page(400, "nl", &invalid_page()))
+        }
+        Ok(_) => None,
+        Err(err) => Some(unavailable(err)),
+    }
 }
 
 /// The customer's language for a page, or the shop's.

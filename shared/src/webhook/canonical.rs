@@ -4,7 +4,7 @@
 use crate::domain::{
     Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, IdError,
     Locale, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope,
-    ReturnedLine, ShopEvent, ShopId, Sku, Timestamp,
+    ReturnedLine, ShopEvent, ShopId, Sku, Timestamp, check_text,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -47,6 +47,9 @@ pub fn parse_canonical(
     })?;
     if !value.is_object() {
         return Err(PayloadError::new("body", "must be a JSON object"));
+    }
+    if let Some(field) = super::duplicate_keys::first_repeated_key(body) {
+        return Err(PayloadError::new(field, "is given twice in its object"));
     }
     let kind = value
         .get("type")
@@ -122,7 +125,7 @@ pub fn parse_canonical(
             let refund_total = raw
                 .order
                 .refund_total
-                .map(|t| Amount::parse(&t).map_err(|e| PayloadError::new("order.refund_total", e)))
+                .map(|t| refund_total(&t))
                 .transpose()?;
             let scope = match raw.order.lines {
                 None => ReturnScope::Whole,
@@ -252,6 +255,16 @@ fn money(
     Ok(money)
 }
 
+/// A refund is money paid back: a negative one would add to what the customer spent.
+fn refund_total(text: &str) -> Result<Amount, PayloadError> {
+    let field = "order.refund_total";
+    let amount = Amount::parse(text).map_err(|e| PayloadError::new(field, e))?;
+    if amount.ten_thousandths < 0 {
+        return Err(PayloadError::new(field, "must not be negative"));
+    }
+    Ok(amount)
+}
+
 fn id<T>(
     field: &str,
     value: String,
@@ -260,13 +273,19 @@ fn id<T>(
     parse(value).map_err(|e| PayloadError::new(field, e))
 }
 
+/// Free text (names, street lines, reasons): at most `max` characters, and none that are
+/// control or bidirectional formatting characters (they would reach emails and pages).
 fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, PayloadError> {
     match value {
         Some(v) if v.chars().count() > max => Err(PayloadError::new(
             field,
             format!("must be at most {max} characters"),
         )),
-        other => Ok(other),
+        Some(v) => {
+            check_text(&v).map_err(|e| PayloadError::new(field, e))?;
+            Ok(Some(v))
+        }
+        None => Ok(None),
     }
 }
 
@@ -345,21 +364,60 @@ fn customer(shop: &ShopId, raw: RawCustomer) -> Result<CustomerFacts, PayloadErr
     })
 }
 
+/// An optional member that, when sent, has its own type: `null` is refused like any other wrong
+/// type (leave the member out instead), as the canonical schema says.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A JSON Schema integer: a number without a fractional part, however it is written (`3`,
+/// `3.0` and `3e0` are the same integer).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_u64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom("invalid value, expected a whole number"))
+}
+
+fn present_whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    whole_number(deserializer).map(Some)
+}
+
 #[derive(Deserialize)]
 struct RawCustomer {
     id: String,
+    #[serde(default, deserialize_with = "present")]
     email: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     first_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     locale: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     marketing_consent: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     address: Option<RawAddress>,
 }
 
 #[derive(Deserialize)]
 struct RawAddress {
+    #[serde(default, deserialize_with = "present")]
     line1: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     line2: Option<String>,
     postal_code: String,
+    #[serde(default, deserialize_with = "present")]
     city: Option<String>,
     country: String,
 }
@@ -367,10 +425,15 @@ struct RawAddress {
 #[derive(Deserialize)]
 struct RawLine {
     sku: String,
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     category: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
     quantity: u64,
+    #[serde(default, deserialize_with = "present")]
     unit_price: Option<String>,
+    #[serde(default, deserialize_with = "present_whole_number")]
     replenish_after_days: Option<u64>,
 }
 
@@ -414,14 +477,18 @@ struct RawReturned {
 struct RawReturnedOrder {
     id: String,
     returned_at: String,
+    #[serde(default, deserialize_with = "present")]
     refund_total: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     lines: Option<Vec<RawReturnedLine>>,
+    #[serde(default, deserialize_with = "present")]
     reason: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawReturnedLine {
     sku: String,
+    #[serde(deserialize_with = "whole_number")]
     quantity: u64,
 }
 
@@ -472,6 +539,67 @@ mod tests {
         assert_eq!(order.total.minor, 6485);
         assert_eq!(order.lines[0].replenish_after_days, Some(90));
         assert_eq!(order.lines[1].unit_price.unwrap().minor, 5300);
+    }
+
+    /// The canonical schema types every optional member: `null` is a wrong type, refused with
+    /// the member's path, never taken for "absent".
+    #[test]
+    fn null_in_an_optional_member_is_refused_naming_it() {
+        for (route, pointer, field) in [
+            (
+                EventType::OrderPlaced,
+                "/customer/address/city",
+                "customer.address.city",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/customer/first_name",
+                "customer.first_name",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/customer/marketing_consent",
+                "customer.marketing_consent",
+            ),
+            (
+                EventType::OrderPlaced,
+                "/order/lines/0/replenish_after_days",
+                "order.lines[0].replenish_after_days",
+            ),
+            (EventType::OrderReturned, "/order/reason", "order.reason"),
+            (
+                EventType::AddressChanged,
+                "/customer/address/line1",
+                "customer.address.line1",
+            ),
+        ] {
+            let mut b = example(route.route());
+            *b.pointer_mut(pointer).unwrap() = Value::Null;
+            let err = parse(route, &b).unwrap_err();
+            assert_eq!(err.field, field, "{pointer}: {err:?}");
+        }
+    }
+
+    /// A JSON Schema integer is a number without a fraction, however it is written.
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        let mut b = example("order-placed");
+        b["order"]["lines"][0]["quantity"] = json!(3.0);
+        b["order"]["lines"][0]["replenish_after_days"] = json!(90.0);
+        let EventKind::OrderPlaced(order) = parse(EventType::OrderPlaced, &b).unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(order.lines[0].quantity, 3);
+        assert_eq!(order.lines[0].replenish_after_days, Some(90));
+        for wrong in [json!(1.5), json!(-1.0), json!(-1), json!("3"), json!(true)] {
+            let mut b = example("order-placed");
+            b["order"]["lines"][0]["quantity"] = wrong.clone();
+            assert_eq!(
+                field_of(EventType::OrderPlaced, &b),
+                "order.lines[0].quantity",
+                "{wrong}"
+            );
+        }
     }
 
     #[test]

@@ -212,7 +212,12 @@ async fn route(app: &AdminApp, req: &Request, lang: &Lang) -> Response<Body> {
         }
     };
     if method != http::Method::GET {
-        return json_error(405, "method_not_allowed", None, "GET only");
+        let mut answer = json_error(405, "method_not_allowed", None, "GET only");
+        // RFC 9110: a 405 names the methods the resource does accept.
+        answer
+            .headers_mut()
+            .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
+        return answer;
     }
     let result = if path == "/admin" {
         overview::overview_page(app, req, lang, &user).await

@@ -1,0 +1,222 @@
+"""Schemathesis hooks for the contract test (infra/local/contract-test.sh) against the local stack.
+
+Without them every generated webhook stops at the signature check and every link at the token
+check, so the parsers behind them would never be tested. They keep the generated data and add
+only what a real client holds and a generator cannot guess:
+
+- webhooks: each request is signed per Standard Webhooks over the exact bytes sent, with the
+  demo shop's secret and a fresh timestamp (the `webhook-id` stays the generated one); a case
+  whose headers are deliberately invalid is sent unsigned, as generated;
+- the `shop` of a schema-valid case is the demo shop, and a schema-valid link token is a real
+  one of its kind (signed with the local link secret), so valid input reaches the handlers;
+- the marketers' export: a session from a login through the form (form token and all);
+- GET changes nothing: around every GET the whole table is read (after the stream has settled),
+  and any difference fails the run.
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import re
+import time
+import urllib.parse
+import urllib.request
+
+import boto3
+import requests
+import schemathesis
+from schemathesis import GenerationMode
+
+BASE_URL = os.environ["CONTRACT_BASE_URL"]
+SHOP = "demo"
+WEBHOOK_SECRET = os.environ["DEMO_WEBHOOK_SECRET"]
+LINK_SECRET = os.environ["LINK_SECRET"].encode()
+ADMIN_USER = os.environ["ADMIN_USER"]
+ADMIN_PASSWORD = os.environ["ADMIN_PASSWORD"]
+# The customer and order the seeded example event creates.
+CUSTOMER = "cus-8812"
+ORDER = "NL-100482"
+WEBHOOKS = ("orderPlaced", "orderDelivered", "orderReturned", "addressChanged")
+
+
+def _positive(case, location):
+    component = case.meta.components.get(location) if case.meta else None
+    return component is None or component.mode == GenerationMode.POSITIVE
+
+
+# --- Standard Webhooks signing -------------------------------------------------------------
+
+
+class StandardWebhooksSignature(requests.auth.AuthBase):
+    """Signs the prepared request, so the signature covers exactly the bytes on the wire."""
+
+    def __init__(self, secret):
+        self.key = base64.b64decode(secret.removeprefix("whsec_"))
+
+    def __call__(self, request):
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode()
+        webhook_id = request.headers.get("webhook-id", "")
+        timestamp = str(int(time.time()))
+        signed = f"{webhook_id}.{timestamp}.".encode() + body
+        mac = base64.b64encode(hmac.new(self.key, signed, hashlib.sha256).digest()).decode()
+        request.headers["webhook-timestamp"] = timestamp
+        request.headers["webhook-signature"] = f"v1,{mac}"
+        return request
+
+
+@schemathesis.auth().apply_to(operation_id=list(WEBHOOKS))
+class SignedWebhooks:
+    def get(self, case, ctx):
+        return StandardWebhooksSignature(WEBHOOK_SECRET)
+
+    def set(self, case, signer, ctx):
+        from schemathesis.core.parameters import ParameterLocation
+
+        headers = case.headers or {}
+        # Headers generated to be invalid (missing, wrong type) must reach the server as they are.
+        if _positive(case, ParameterLocation.HEADER) and isinstance(headers.get("webhook-id"), str):
+            case._auth = signer
+
+
+# --- Link tokens, as LinkKey (shared/src/mail/links.rs) signs them -----------------------------
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def link_token(version, shop, *parts):
+    derive = hmac.new(LINK_SECRET, b"trouw-links-v1\x1f" + shop.encode(), hashlib.sha256)
+    payload = "\x1f".join((version, shop, *parts)).encode()
+    mac = hmac.new(derive.digest(), payload, hashlib.sha256).digest()
+    return f"{_b64url(payload)}.{_b64url(mac)}"
+
+
+TOKENS = {
+    "showPreferences": link_token("u1", SHOP, CUSTOMER),
+    "unsubscribe": link_token("u1", SHOP, CUSTOMER),
+    "showSurveyAnswer": link_token("s1", SHOP, CUSTOMER, ORDER),
+    "answerSurvey": link_token("s1", SHOP, CUSTOMER, ORDER),
+    "showReactivation": link_token("r1", SHOP, CUSTOMER),
+    "answerReactivation": link_token("r1", SHOP, CUSTOMER),
+}
+
+
+def _export_query(query):
+    """The export's rules across parameters, which a schema cannot state: a shop of this view,
+    a cursor from this very list, `from` not after `to` and at most 366 days before it."""
+    query["shop"] = SHOP
+    query.pop("cursor", None)
+    today = datetime.date.today()
+    day = lambda name: datetime.date.fromisoformat(query[name]) if query.get(name) else None
+    start, end = day("from"), day("to")
+    end_or_today = end or today
+    if start is not None and not (end_or_today - datetime.timedelta(days=366) <= start <= end_or_today):
+        query.pop("from")
+    return query
+
+
+@schemathesis.hook
+def map_case(context, case):
+    from schemathesis.core.parameters import ParameterLocation
+
+    operation = case.operation.definition.raw.get("operationId")
+    if case.path_parameters and _positive(case, ParameterLocation.PATH):
+        if operation in WEBHOOKS:
+            case.path_parameters["shop"] = SHOP
+        if operation in TOKENS:
+            case.path_parameters["token"] = TOKENS[operation]
+    if operation == "listMessages" and _positive(case, ParameterLocation.QUERY):
+        case.query = _export_query(dict(case.query or {}))
+    return case
+
+
+# --- The marketers' session: a login through the form ------------------------------------------
+
+
+def log_in():
+    session = requests.Session()
+    form = session.get(f"{BASE_URL}/admin/login", timeout=30)
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    answer = session.post(
+        f"{BASE_URL}/admin/login",
+        data={"username": ADMIN_USER, "password": ADMIN_PASSWORD, "next": "/admin", "csrf": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    cookie = session.cookies.get("trouw_session")
+    if answer.status_code not in (200, 303) or not cookie:
+        raise RuntimeError(f"the login through the form failed: {answer.status_code}")
+    return cookie
+
+
+@schemathesis.auth().apply_to(operation_id="listMessages")
+class MarketerSession:
+    def get(self, case, ctx):
+        return log_in()
+
+    def set(self, case, cookie, ctx):
+        case.cookies = {**(case.cookies or {}), "trouw_session": cookie}
+
+
+# --- GET changes nothing -------------------------------------------------------------------------
+
+AWS_ENDPOINT = os.environ.get("CONTRACT_AWS_ENDPOINT")
+TABLE = os.environ.get("TABLE_NAME", "trouw-contract")
+# The writes a GET of the export is documented to make: the audit of each download, and the
+# count of failed logins (wrong Basic credentials) that makes a guesser wait.
+RECORDED_BY_GET = {"listMessages": lambda pk: pk.endswith("#AUDIT") or pk.startswith("LOGIN#")}
+_dynamodb = (
+    boto3.client(
+        "dynamodb",
+        endpoint_url=AWS_ENDPOINT,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    if AWS_ENDPOINT
+    else None
+)
+_before = {}
+GETS_CHECKED = 0
+
+
+def _table(operation):
+    """Every item, after the stream has delivered what earlier requests caused."""
+    settle = urllib.request.Request(f"{BASE_URL}/dev/settle", method="POST", data=b"")
+    with urllib.request.urlopen(settle, timeout=60) as answer:
+        answer.read()
+    skipped = RECORDED_BY_GET.get(operation, lambda pk: False)
+    items = {}
+    for page in _dynamodb.get_paginator("scan").paginate(TableName=TABLE):
+        for item in page["Items"]:
+            if skipped(item["pk"]["S"]):
+                continue
+            items[(item["pk"]["S"], item["sk"]["S"])] = json.dumps(item, sort_keys=True)
+    return items
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    if _dynamodb is not None and case.method.upper() == "GET":
+        _before[case.id] = _table(case.operation.definition.raw.get("operationId"))
+
+
+@schemathesis.check
+def get_changes_nothing(ctx, response, case):
+    """A GET leaves every item of the table as it was (mail scanners open every link)."""
+    global GETS_CHECKED
+    before = _before.pop(case.id, None)
+    if before is None:
+        return None
+    after = _table(case.operation.definition.raw.get("operationId"))
+    GETS_CHECKED += 1
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    if changed:
+        raise AssertionError(f"GET {case.path} changed {len(changed)} item(s), e.g. {changed[0]}")
+    return None
