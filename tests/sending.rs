@@ -308,6 +308,57 @@ async fn an_email_whose_answer_is_lost_stays_sending_and_is_never_sent_again() {
 }
 
 #[tokio::test]
+async fn a_message_waiting_for_its_retry_keeps_its_place_under_the_frequency_cap() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    stack
+        .post("order-placed", &order_for(&email, Some(true)))
+        .await;
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let sender = stack.sender(daytime(), Some(&proxy.endpoint)).await;
+    proxy.set("SendEmail", Fault::Throttle);
+    deliver_pending(&sender, &stack.shop, &customer())
+        .await
+        .unwrap();
+    proxy.clear();
+
+    // The move's welcome, meanwhile, is capped as if the loyalty update had gone out.
+    let mut moved = example("address-changed");
+    moved["customer"]["email"] = json!(email);
+    stack.post("address-changed", &moved).await;
+    deliver_pending(&sender, &stack.shop, &customer())
+        .await
+        .unwrap();
+    let welcome = messages(&stack)
+        .await
+        .into_iter()
+        .find(|m| m.intent.key.starts_with("welcome"))
+        .unwrap();
+    assert_eq!(
+        (welcome.status, welcome.reason.as_deref()),
+        (MessageStatus::Deferred, Some("frequency_cap"))
+    );
+
+    // The retry itself is not capped by its own place.
+    let later = stack
+        .schedule(
+            Arc::new(FixedClock("2026-11-02T10:02:00Z".parse().unwrap())),
+            Some(&proxy.endpoint),
+        )
+        .await;
+    trouw::handlers::run_schedule::run_pass(&later)
+        .await
+        .unwrap();
+    let loyalty = messages(&stack)
+        .await
+        .into_iter()
+        .find(|m| m.intent.key.starts_with("loyalty"))
+        .unwrap();
+    assert_eq!(loyalty.status, MessageStatus::Sent);
+    assert_eq!(emails_to(&email).await.len(), 1);
+}
+
+#[tokio::test]
 async fn ses_throttling_is_retried_and_sends_once_and_a_rejection_fails_for_good() {
     let stack = TestStack::start().await;
     let email = format!("{}@example.nl", unique("anna"));

@@ -140,12 +140,7 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
         // it too soon.
         Err(NotSent::Unknown(error)) => {
             tracing::warn!(outcome = "unknown", detail = %error, "message outcome unknown; left SENDING");
-            if claimed.intent.class.is_optional_mail() {
-                app.store
-                    .stamp_possible_send(shop_id, customer, app.clock.now())
-                    .await
-                    .map_err(transient)?;
-            }
+            hold_cap_slot(app, &claimed).await;
             return Ok(Delivery::OutcomeUnknown);
         }
     };
@@ -169,7 +164,28 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
         MessageOutcome::Retry { .. } => MessageStatus::Deferred,
     };
     tracing::info!(outcome = status.as_str(), "message handled");
+    // A message to be retried keeps its place under the frequency cap: another optional email
+    // to the customer meanwhile is capped, as it would be had this one gone out now (its retry
+    // is not capped by its own place: see `decide_and_send`).
+    if matches!(outcome, MessageOutcome::Retry { .. }) {
+        hold_cap_slot(app, &claimed).await;
+    }
     Ok(Delivery::Done(outcome))
+}
+
+/// Counts an optional message that may go out (or may have) for the frequency cap, as a send.
+/// Best effort: its outcome is recorded already, and failing here only lets the cap forget it.
+async fn hold_cap_slot(app: &SenderApp, message: &MessageRecord) {
+    if !message.intent.class.is_optional_mail() {
+        return;
+    }
+    if let Err(err) = app
+        .store
+        .stamp_possible_send(&message.shop, &message.intent.customer_id, app.clock.now())
+        .await
+    {
+        tracing::warn!(detail = %err, "the frequency cap does not count this message");
+    }
 }
 
 /// Why a claimed message has no outcome to record yet.
@@ -206,6 +222,12 @@ async fn decide_and_send(
             reason: skip_reason(SkipReason::NoEmail).into(),
         });
     };
+    // A retry (SES failed before) holds the cap's place it took then: its own place does not
+    // cap it.
+    let mut profile = profile;
+    if message.attempts > 0 {
+        profile.mail.last_sent_at = None;
+    }
     let now = app.clock.now();
     match gate(&message.intent, &profile, now, &shop.settings) {
         Verdict::Skip(reason) => Ok(MessageOutcome::Skipped {
