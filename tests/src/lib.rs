@@ -11,11 +11,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use trouw::config::Config;
 use trouw::domain::{CustomerId, CustomerProfile, Order, ShopId};
-use trouw::handlers::WebhookApp;
 use trouw::webhook::platform::sign_body;
 use trouw::webhook::{ShopifyConnection, WebhookSecret};
+use trouw_local::apps::{DynamoFor, FunctionApps, Secret, Secrets};
 use trouw_local::aws::{FunctionIdentity, LocalAws, function_identities};
 use trouw_local::client::{Answer, HttpClient, http_client, send, signed_post};
 use trouw_local::functions::{Function, LocalNames};
@@ -97,8 +96,8 @@ pub struct TestStack {
     pub identities: BTreeMap<Function, FunctionIdentity>,
     /// How the handlers' DynamoDB clients reach the table (directly, or through a proxy).
     route: HandlerRoute,
-    /// The SSM parameter the senders read the link secret from.
-    link_secret_parameter: String,
+    /// What builds each function's app (the senders of [`TestStack::sender`] too).
+    functions: FunctionApps,
     /// Denials a test has taken ([`TestStack::take_iam_denials`]): not reported again.
     denials_taken: std::sync::atomic::AtomicUsize,
     pub table: String,
@@ -165,6 +164,18 @@ struct HandlerRoute {
 }
 
 impl HandlerRoute {
+    /// The handlers' DynamoDB clients: the request path's (webhooks, pages) through the route
+    /// and counted in `requests`; the links' and the senders' straight to moto.
+    fn handler_dynamo(&self, requests: &RequestCounter) -> DynamoFor {
+        let (route, requests) = (self.clone(), requests.clone());
+        Arc::new(move |function, sdk| match function {
+            Function::CustomerLinks | Function::SendMessages | Function::RunSchedule => {
+                aws_sdk_dynamodb::Client::new(sdk)
+            }
+            _ => route.client(sdk, &requests),
+        })
+    }
+
     fn client(
         &self,
         sdk: &aws_config::SdkConfig,
@@ -214,17 +225,9 @@ impl TestStack {
         // Every secret lives in SSM as a SecureString, as in the cloud; the shop holds references.
         let prefix = format!("{}/{shop}", options.secrets_path);
         let put_secret = |name: String, secret: &'static str| {
-            let (ssm, prefix) = (ssm.clone(), prefix.clone());
+            let (ssm, name) = (ssm.clone(), format!("{prefix}/{name}"));
             async move {
-                let name = format!("{prefix}/{name}");
-                ssm.put_parameter()
-                    .name(&name)
-                    .value(secret)
-                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                    .overwrite(true)
-                    .send()
-                    .await
-                    .unwrap();
+                put_secure_string(&ssm, &name, secret).await;
                 format!("ssm:{name}")
             }
         };
@@ -272,14 +275,7 @@ impl TestStack {
         for (parameter, name, secret) in deployment_secrets {
             let local_name = format!("{table}-{name}");
             let name = format!("/trouw/{local_name}");
-            ssm.put_parameter()
-                .name(&name)
-                .value(secret)
-                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                .overwrite(true)
-                .send()
-                .await
-                .unwrap();
+            put_secure_string(&ssm, &name, secret).await;
             parameters.insert(parameter.to_owned(), local_name);
             secret_parameters.insert(parameter, name);
         }
@@ -289,83 +285,37 @@ impl TestStack {
             ..LocalNames::for_table(&table)
         };
         let identities = function_identities(&aws.endpoint, &names).await.unwrap();
-        let secret_of = |function: Function, parameter: &str| {
-            let ssm = aws_sdk_ssm::Client::new(&identities[&function].sdk);
-            let name = secret_parameters[parameter].clone();
-            async move { trouw::config::parameter_value(&ssm, &name).await.unwrap() }
-        };
         let requests = RequestCounter::default();
         let route = HandlerRoute {
             endpoint: options.dynamo_endpoint.clone(),
             attempt_timeout: options.dynamo_attempt_timeout,
         };
-        let handler_dynamo =
-            |function: Function| route.client(&identities[&function].sdk, &requests);
-        let config = Config {
-            table_name: table.clone(),
-            settings_cache: Duration::from_secs(300),
-            secrets_path_prefix: "/trouw/".into(),
-        };
-        // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
-        // `make dev`'s); it runs at the real time until a test sets it.
-        let clock = Arc::new(trouw::clock::OffsetClock::default());
-        let mut webhooks = BTreeMap::new();
-        for function in [
-            Function::OrderPlaced,
-            Function::OrderDelivered,
-            Function::OrderReturned,
-            Function::AddressChanged,
-        ] {
-            // Only the order functions derive guest ids (GUEST_ID_SECRET_PARAMETER).
-            let guests = if function == Function::AddressChanged {
-                None
-            } else {
-                Some(trouw::webhook::GuestIds::new(
-                    secret_of(function, "GuestIdSecretName").await,
-                ))
-            };
-            let app = WebhookApp::new(
-                &config,
-                handler_dynamo(function),
-                aws_sdk_ssm::Client::new(&identities[&function].sdk),
-                clock.clone(),
-                guests,
-            );
-            webhooks.insert(function, app);
-        }
-        let links_store = trouw::store::Store::new(
-            aws_sdk_dynamodb::Client::new(&identities[&Function::CustomerLinks].sdk),
-            &table,
-        );
-        let links = trouw::handlers::customer_links::LinksApp {
-            store: links_store.clone(),
-            shops: trouw::shops::ShopDirectory::settings_only(
-                links_store,
-                Duration::from_secs(300),
-            ),
-            links: trouw::mail::LinkKey::new(
-                secret_of(Function::CustomerLinks, "LinkSecretName").await,
-            ),
-            clock: clock.clone(),
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let secret = |parameter: &str| Secret::Parameter(secret_parameters[parameter].clone());
+        let functions = FunctionApps {
+            table: table.clone(),
+            identities: identities.clone(),
+            // One movable clock for the stack's webhooks and links (as `POST /dev/clock` moves
+            // `make dev`'s); it runs at the real time until a test sets it.
+            clock: Arc::new(trouw::clock::OffsetClock::default()),
+            secrets: Secrets {
+                link: secret("LinkSecretName"),
+                guest_id: secret("GuestIdSecretName"),
+                admin_session: secret("SessionSecretName"),
+            },
+            settings_cache: Duration::from_secs(300),
+            public_base_url: base_url.clone(),
+            configuration_set: trouw_local::events::configuration_set(&table).unwrap(),
+            dynamo: route.handler_dynamo(&requests),
+        };
+        let webhooks = functions.webhooks().await.unwrap();
+        let links = functions.links().await.unwrap();
         let (sender, schedule) = if options.with_sender {
-            let app = |function: Function| {
-                sender_app(
-                    &sdk,
-                    &identities[&function].sdk,
-                    &secret_parameters["LinkSecretName"],
-                    &table,
-                    &base_url,
-                    clock.clone(),
-                    None,
-                )
-            };
-            (
-                Some(Arc::new(app(Function::SendMessages).await)),
-                Some(Arc::new(app(Function::RunSchedule).await)),
-            )
+            prepare_ses(&sdk, &functions.configuration_set).await;
+            let sender = functions.sender(Function::SendMessages).await.unwrap();
+            let schedule = functions.sender(Function::RunSchedule).await.unwrap();
+            (Some(Arc::new(sender)), Some(Arc::new(schedule)))
         } else {
             (None, None)
         };
@@ -385,29 +335,21 @@ impl TestStack {
             )),
             None => None,
         };
-        // The pages' requests are counted too (`requests`), as the webhooks' are.
-        let admin_store = trouw::store::Store::new(handler_dynamo(Function::MessageLog), &table);
-        let admin = trouw::handlers::message_log::AdminApp::new(
-            admin_store.clone(),
-            trouw::shops::ShopDirectory::settings_only(admin_store, Duration::from_secs(300)),
-            trouw::handlers::message_log::AdminAuth::Password {
-                user: ADMIN_USER.into(),
-                password: ADMIN_PASSWORD.into(),
-            },
-            vec![shop.clone()],
-            clock.clone(),
-            secret_of(Function::MessageLog, "SessionSecretName")
-                .await
-                .into_bytes(),
-            false,
-        );
+        let admin_auth = trouw::handlers::message_log::AdminAuth::Password {
+            user: ADMIN_USER.into(),
+            password: ADMIN_PASSWORD.into(),
+        };
+        let admin = functions
+            .admin(admin_auth, vec![shop.clone()])
+            .await
+            .unwrap();
         let app = Arc::new(trouw_local::gateway::Services {
             webhooks,
             links: Some(links),
             admin: Some(admin),
             sender,
             schedule,
-            clock: Some(clock),
+            clock: Some(functions.clock.clone()),
             stream,
             direct_drive: options.direct_drive,
         });
@@ -418,7 +360,7 @@ impl TestStack {
         ));
         TestStack {
             sdk,
-            link_secret_parameter: secret_parameters["LinkSecretName"].clone(),
+            functions,
             identities,
             route,
             denials_taken: Default::default(),
@@ -866,16 +808,18 @@ impl TestStack {
         clock: Arc<dyn trouw::clock::Clock>,
         ses_endpoint: Option<&str>,
     ) -> trouw::handlers::send_messages::SenderApp {
-        sender_app(
-            &self.sdk,
-            &self.identities[&function].sdk,
-            &self.link_secret_parameter,
-            &self.table,
-            &self.base_url,
-            clock,
-            ses_endpoint,
-        )
-        .await
+        prepare_ses(&self.sdk, &self.functions.configuration_set).await;
+        let mut ses_config = aws_sdk_sesv2::config::Builder::from(&self.identities[&function].sdk);
+        if let Some(endpoint) = ses_endpoint {
+            ses_config = ses_config.endpoint_url(endpoint).retry_config(
+                aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1),
+            );
+        }
+        let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
+        self.functions
+            .sender_with(function, clock, ses)
+            .await
+            .unwrap()
     }
 }
 
@@ -907,49 +851,25 @@ async fn start_stream(
         .unwrap()
 }
 
-/// A sender (`send-messages` or `run-schedule`, by `function_sdk`'s identity) for a stack's
-/// table; the operator's `sdk` verifies the sending identity in SES (setup).
-async fn sender_app(
-    sdk: &aws_config::SdkConfig,
-    function_sdk: &aws_config::SdkConfig,
-    link_secret_parameter: &str,
-    table: &str,
-    base_url: &str,
-    clock: Arc<dyn trouw::clock::Clock>,
-    ses_endpoint: Option<&str>,
-) -> trouw::handlers::send_messages::SenderApp {
-    use trouw::handlers::send_messages::SenderApp;
-    let mut ses_config = aws_sdk_sesv2::config::Builder::from(function_sdk);
-    if let Some(endpoint) = ses_endpoint {
-        ses_config = ses_config.endpoint_url(endpoint).retry_config(
-            aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1),
-        );
-    }
-    let ses = aws_sdk_sesv2::Client::from_conf(ses_config.build());
-    let store = trouw::store::Store::new(aws_sdk_dynamodb::Client::new(function_sdk), table);
+/// Stores `value` in SSM as a SecureString, as every secret lives in the cloud.
+async fn put_secure_string(ssm: &aws_sdk_ssm::Client, name: &str, value: &str) {
+    ssm.put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("putting {name}: {e:?}"));
+}
+
+/// SES as the senders need it (setup, the operator's `sdk`): the demo shop's sender verified,
+/// and the stack's configuration set, which every message goes out with as in AWS.
+async fn prepare_ses(sdk: &aws_config::SdkConfig, configuration_set: &str) {
     trouw_local::demo::verify_sender(sdk, trouw_local::demo::demo_shop().settings.sender.as_str())
         .await
         .unwrap();
-    // As in AWS: every message goes out with the stack's configuration set.
-    let configuration_set = trouw_local::events::configuration_set(table).unwrap();
-    trouw_local::events::create_configuration_set(sdk, &configuration_set)
+    trouw_local::events::create_configuration_set(sdk, configuration_set)
         .await
         .unwrap();
-    SenderApp {
-        shops: trouw::shops::ShopDirectory::settings_only(store.clone(), Duration::from_secs(300)),
-        store,
-        mailer: trouw::mail::Mailer::new(ses),
-        renderer: trouw::mail::Renderer::new(),
-        links: trouw::mail::LinkKey::new(
-            trouw::config::parameter_value(
-                &aws_sdk_ssm::Client::new(function_sdk),
-                link_secret_parameter,
-            )
-            .await
-            .unwrap(),
-        ),
-        public_base_url: base_url.to_owned(),
-        configuration_set: Some(configuration_set),
-        clock,
-    }
 }

@@ -4,6 +4,7 @@
 //! - [`gateway`]: an HTTP server with the API's routes, calling the Lambda handlers;
 //! - [`demo`]: the demo shop and the verified sender identity;
 //! - [`functions`]: the template's functions, each with its own identity locally;
+//! - [`apps`]: every function's app in a local stack, built with that function's identity;
 //! - [`stream`]: the table's stream in front of `send-messages`, as Lambda's event source
 //!   mapping runs it, with the template's filter ([`pattern`]) and settings;
 //! - [`events`]: the Scheduler event for `run-schedule` and SES's EventBridge events through
@@ -15,6 +16,7 @@
 //!   function with the template's configuration and a realistic event;
 //! - [`smoke`]: `make smoke`, one signed event to a deployed API, its customer read back.
 
+pub mod apps;
 pub mod aws;
 pub mod client;
 pub mod demo;

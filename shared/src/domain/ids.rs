@@ -10,7 +10,7 @@ pub enum IdError {
     Empty,
     #[error("must be at most {0} characters")]
     TooLong(usize),
-    #[error("must not contain control characters")]
+    #[error("must not contain control characters or bidirectional formatting characters")]
     ControlCharacter,
     #[error("{0}")]
     Format(&'static str),
@@ -23,10 +23,27 @@ fn check_plain(value: &str, max: usize) -> Result<(), IdError> {
     if value.chars().count() > max {
         return Err(IdError::TooLong(max));
     }
-    if value.chars().any(char::is_control) {
+    check_text(value)
+}
+
+/// Refuses control characters and Unicode's bidirectional formatting characters (marks,
+/// embeddings, overrides, isolates). The latter reorder what a page or an email shows around
+/// them, so a stored name or id could read as something it is not; no name or id needs them.
+pub fn check_text(value: &str) -> Result<(), IdError> {
+    if value
+        .chars()
+        .any(|c| c.is_control() || is_bidi_formatting(c))
+    {
         return Err(IdError::ControlCharacter);
     }
     Ok(())
+}
+
+fn is_bidi_formatting(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 /// The conversions every string value shares: from a `String` through its `parse`, back into
@@ -209,6 +226,7 @@ impl Email {
         if value.len() > 254 {
             return Err(IdError::TooLong(254));
         }
+        check_text(value)?;
         let Some((local, domain)) = value.rsplit_once('@') else {
             return Err(IdError::Format(
                 "must be an email address like name@example.nl",
@@ -324,6 +342,18 @@ mod tests {
         assert_eq!(CustomerId::parse(""), Err(IdError::Empty));
         assert_eq!(OrderId::parse("x".repeat(129)), Err(IdError::TooLong(128)));
         assert_eq!(Sku::parse("a\nb"), Err(IdError::ControlCharacter));
+        for bidi in ["\u{202E}", "\u{200F}", "\u{2066}", "\u{061C}"] {
+            let id = format!("cus{bidi}-1");
+            assert_eq!(
+                CustomerId::parse(id),
+                Err(IdError::ControlCharacter),
+                "{bidi:?}"
+            );
+        }
+        assert_eq!(
+            Email::parse("anna@exa\u{202E}mple.nl"),
+            Err(IdError::ControlCharacter)
+        );
     }
 
     #[test]

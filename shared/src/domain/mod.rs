@@ -52,7 +52,9 @@ pub use event::{
     CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
     ReturnScope, ShopEvent,
 };
-pub use ids::{CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku, derived_id};
+pub use ids::{
+    CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku, check_text, derived_id,
+};
 pub use message::{
     DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
     OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SkipReason, Verdict, gate,

@@ -18,6 +18,25 @@ pub enum MoneyError {
     Negative,
 }
 
+/// The currencies of ISO 4217 that money is paid in (not the codes for precious metals,
+/// funds, testing or "no currency"): three capital letters alone would let an order in "XYZ"
+/// be counted as if it were real money.
+const ISO_4217: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP",
+    "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF",
+    "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD",
+    "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP",
+    "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+    "MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB",
+    "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD",
+    "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL",
+    "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYI",
+    "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF",
+    "YER", "ZAR", "ZMW", "ZWG",
+];
+
 /// An ISO 4217 currency code.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -28,7 +47,7 @@ impl Currency {
 
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
         let b = code.as_bytes();
-        if b.len() != 3 || !b.iter().all(u8::is_ascii_uppercase) {
+        if b.len() != 3 || !b.iter().all(u8::is_ascii_uppercase) || !ISO_4217.contains(&code) {
             return Err(MoneyError::Currency);
         }
         Ok(Self([b[0], b[1], b[2]]))
@@ -236,6 +255,16 @@ mod tests {
         }
         assert!(Currency::parse("eur").is_err());
         assert!(Currency::parse("EURO").is_err());
+        for unknown in ["XYZ", "ABC", "XXX", "XTS", "XAU"] {
+            assert_eq!(
+                Currency::parse(unknown),
+                Err(MoneyError::Currency),
+                "{unknown}"
+            );
+        }
+        for known in ["EUR", "USD", "JPY", "KWD", "CLF", "XCG", "ZWG"] {
+            assert!(Currency::parse(known).is_ok(), "{known}");
+        }
     }
 
     #[test]

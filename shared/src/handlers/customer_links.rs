@@ -82,6 +82,10 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         Ok(p) => p,
         Err(err) => return Ok(unavailable(err)),
     };
+    if profile.as_ref().is_some_and(erased_since) {
+        tracing::warn!(outcome = "erased_customer", "link refused");
+        return Ok(page(400, "nl", &invalid_page()));
+    }
     let locale = crate::mail::Renderer::locale_for(
         profile
             .as_ref()
@@ -140,6 +144,9 @@ async fn survey(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
         Ok(None) => return page(400, "nl", &invalid_page()),
         Err(err) => return unavailable(err),
     };
+    if let Some(refused) = refuse_erased(app, &shop, &customer).await {
+        return refused;
+    }
     let locale = customer_locale(app, &settings, &customer).await;
     let words = SurveyWords::for_locale(locale);
     let shop_name = escape(&settings.name);
@@ -253,6 +260,9 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
         Ok(None) => return page(400, "nl", &invalid_page()),
         Err(err) => return unavailable(err),
     };
+    if let Some(refused) = refuse_erased(app, &shop, &customer).await {
+        return refused;
+    }
     let locale = customer_locale(app, &settings, &customer).await;
     let words = LapseWords::for_locale(locale);
     let shop_name = escape(&settings.name);
@@ -440,6 +450,29 @@ async fn apply_answer(
         .await
         .map(|_| ())
         .map_err(unavailable)
+}
+
+/// Erased on request and not a customer again since (no address to write to): the links
+/// mailed before the erasure lead nowhere, so that nothing of theirs is stored again through
+/// them, not even an answer or an opt-out.
+fn erased_since(profile: &crate::domain::CustomerProfile) -> bool {
+    profile.erased_at.is_some() && profile.contact.email().is_none()
+}
+
+/// The invalid-link page for an erased customer's link (see [`erased_since`]).
+async fn refuse_erased(
+    app: &LinksApp,
+    shop: &ShopId,
+    customer: &CustomerId,
+) -> Option<Response<Body>> {
+    match app.store.profile(shop, customer).await {
+        Ok(Some(profile)) if erased_since(&profile) => {
+            tracing::warn!(outcome = "erased_customer", "link refused");
+            Some(page(400, "nl", &invalid_page()))
+        }
+        Ok(_) => None,
+        Err(err) => Some(unavailable(err)),
+    }
 }
 
 /// The customer's language for a page, or the shop's.

@@ -171,7 +171,7 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
             error(
                 415,
                 "unsupported_media_type",
-                "send the event as Content-Type: application/json",
+                "send the event as Content-Type: application/json (UTF-8)",
             ),
             "content type",
         );
@@ -747,18 +747,24 @@ fn method_not_allowed(allow: &'static str) -> Response<Body> {
     response
 }
 
-/// `application/json`, with parameters, or any `+json` type.
+/// `application/json`, with parameters, or any `+json` type; a charset, if named, must be
+/// UTF-8 (JSON's only encoding on the wire, RFC 8259): a body declared as another charset
+/// would be read differently from what its sender meant.
 fn is_json(value: Option<&http::HeaderValue>) -> bool {
     let Some(value) = value.and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let mime = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    let mut parts = value.split(';');
+    let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let utf8 = parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, charset)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let charset = charset.trim().trim_matches('"');
+            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    });
+    utf8 && (mime == "application/json"
+        || (mime.starts_with("application/") && mime.ends_with("+json")))
 }
 
 /// `/webhooks/{shop}/{route}`, also behind a path prefix (custom domain mappings).
@@ -782,6 +788,9 @@ mod tests {
         assert!(ok("application/json; charset=utf-8"));
         assert!(ok("Application/JSON"));
         assert!(ok("application/cloudevents+json"));
+        assert!(ok("application/json; charset=\"UTF-8\""));
+        assert!(!ok("application/json; charset=iso-8859-1"));
+        assert!(!ok("application/json;charset=utf-16"));
         assert!(!ok("text/plain"));
         assert!(!ok("application/x-www-form-urlencoded"));
         assert!(!is_json(None));

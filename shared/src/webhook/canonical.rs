@@ -4,7 +4,7 @@
 use crate::domain::{
     Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, IdError,
     Locale, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope,
-    ReturnedLine, ShopEvent, ShopId, Sku, Timestamp,
+    ReturnedLine, ShopEvent, ShopId, Sku, Timestamp, check_text,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -47,6 +47,9 @@ pub fn parse_canonical(
     })?;
     if !value.is_object() {
         return Err(PayloadError::new("body", "must be a JSON object"));
+    }
+    if let Some(field) = super::duplicate_keys::first_repeated_key(body) {
+        return Err(PayloadError::new(field, "is given twice in its object"));
     }
     let kind = value
         .get("type")
@@ -122,7 +125,7 @@ pub fn parse_canonical(
             let refund_total = raw
                 .order
                 .refund_total
-                .map(|t| Amount::parse(&t).map_err(|e| PayloadError::new("order.refund_total", e)))
+                .map(|t| refund_total(&t))
                 .transpose()?;
             let scope = match raw.order.lines {
                 None => ReturnScope::Whole,
@@ -252,6 +255,16 @@ fn money(
     Ok(money)
 }
 
+/// A refund is money paid back: a negative one would add to what the customer spent.
+fn refund_total(text: &str) -> Result<Amount, PayloadError> {
+    let field = "order.refund_total";
+    let amount = Amount::parse(text).map_err(|e| PayloadError::new(field, e))?;
+    if amount.ten_thousandths < 0 {
+        return Err(PayloadError::new(field, "must not be negative"));
+    }
+    Ok(amount)
+}
+
 fn id<T>(
     field: &str,
     value: String,
@@ -260,13 +273,19 @@ fn id<T>(
     parse(value).map_err(|e| PayloadError::new(field, e))
 }
 
+/// Free text (names, street lines, reasons): at most `max` characters, and none that are
+/// control or bidirectional formatting characters (they would reach emails and pages).
 fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, PayloadError> {
     match value {
         Some(v) if v.chars().count() > max => Err(PayloadError::new(
             field,
             format!("must be at most {max} characters"),
         )),
-        other => Ok(other),
+        Some(v) => {
+            check_text(&v).map_err(|e| PayloadError::new(field, e))?;
+            Ok(Some(v))
+        }
+        None => Ok(None),
     }
 }
 

@@ -3,6 +3,7 @@
 //! Standard Webhooks, Shopify's and WooCommerce's own. Nothing here touches the store.
 
 pub mod canonical;
+mod duplicate_keys;
 pub mod guest;
 pub(crate) mod json;
 pub mod platform;

@@ -181,6 +181,9 @@ pub fn map(
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {})", e.line())))?;
     let root = Obj::root(&value)?;
+    if let Some(field) = super::duplicate_keys::first_repeated_key(body) {
+        return Err(PayloadError::new(field, "is given twice in its object"));
+    }
     check_body_fits_topic(&root, topic, shop_domain)?;
     let source = format!("shopify:{topic}");
     let event = |key: String, occurred_at: Timestamp, customer: CustomerFacts, kind: EventKind| {

@@ -1,26 +1,23 @@
 //! `make dev`: moto, the table from the template, the verified demo sender, the demo shop,
 //! and the HTTP API on 127.0.0.1:$PORT. Ctrl-C stops all of it.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 use trouw::clock::OffsetClock;
-use trouw::config::Config;
-use trouw::handlers::WebhookApp;
-use trouw::handlers::customer_links::LinksApp;
-use trouw::handlers::send_messages::SenderApp;
-use trouw::mail::{LinkKey, Mailer, Renderer};
-use trouw::shops::ShopDirectory;
+use trouw::handlers::message_log::AdminAuth;
 use trouw::store::Store;
+use trouw_local::apps::{FunctionApps, Secret, Secrets, plain_dynamo};
 use trouw_local::aws::{LocalAws, function_identities};
 use trouw_local::demo::{
+    DEFAULT_ADMIN_PASSWORD, DEFAULT_ADMIN_SESSION_SECRET, DEFAULT_ADMIN_USER,
     DEFAULT_GUEST_ID_SECRET, DEFAULT_LINK_SECRET, DEMO_SECRET_DEFAULTS, register_demo_shop,
     verify_sender,
 };
 use trouw_local::functions::{Function, LocalNames};
 use trouw_local::gateway::Services;
 use trouw_local::table::TableDefinition;
+use trouw_local::template::LOCAL_STACK;
 
 fn main() -> ExitCode {
     for (variable, default) in DEMO_SECRET_DEFAULTS {
@@ -64,124 +61,70 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
 
-    let config = Config {
-        table_name: table.clone(),
-        settings_cache: Duration::from_secs(2),
-        secrets_path_prefix: "/trouw/".into(),
-    };
-    // One movable clock for the whole local stack (`POST /dev/clock`).
-    let clock = Arc::new(OffsetClock::default());
     // Setup (the demo shop, the sender identity) with the operator's credentials; every
     // handler with its own function's identity, so that its IAM policy applies as in AWS.
     let store = Store::new(dynamo.clone(), table.clone());
     let names = LocalNames {
-        stack: trouw_local::template::LOCAL_STACK.to_owned(),
+        stack: LOCAL_STACK.to_owned(),
         ..LocalNames::for_table(&table)
     };
     let identities = function_identities(&aws.endpoint, &names)
         .await
         .map_err(|e| format!("registering the functions' identities: {e}"))?;
-    let sdk_of = |function: Function| &identities[&function].sdk;
-    let store_of = |function: Function| {
-        Store::new(
-            aws_sdk_dynamodb::Client::new(sdk_of(function)),
-            table.clone(),
-        )
-    };
-    // Settings only, as in the cloud: only the webhook handlers resolve shop secrets.
-    let directory = |function: Function| {
-        ShopDirectory::settings_only(store_of(function), config.settings_cache)
-    };
-    let links = LinkKey::new(env_or("LINK_SECRET", DEFAULT_LINK_SECRET.to_owned())?);
-    let guests = trouw::webhook::GuestIds::new(env_or(
-        "GUEST_ID_SECRET",
-        DEFAULT_GUEST_ID_SECRET.to_owned(),
-    )?);
-    let mut webhooks = BTreeMap::new();
-    for function in [
-        Function::OrderPlaced,
-        Function::OrderDelivered,
-        Function::OrderReturned,
-        Function::AddressChanged,
-    ] {
-        // Only the order functions derive guest ids (GUEST_ID_SECRET_PARAMETER in the template).
-        let guests = (function != Function::AddressChanged).then(|| guests.clone());
-        let app = WebhookApp::new(
-            &config,
-            aws_sdk_dynamodb::Client::new(sdk_of(function)),
-            aws_sdk_ssm::Client::new(sdk_of(function)),
-            clock.clone(),
-            guests,
-        );
-        webhooks.insert(function, app);
-    }
     let shop = register_demo_shop(&store)
         .await
         .map_err(|e| e.to_string())?;
     verify_sender(&sdk, shop.settings.sender.as_str())
         .await
         .map_err(|e| format!("verifying the sender in SES: {e}"))?;
-    // The template's configuration set, as `make dev`'s stack names it.
-    let configuration_set =
-        trouw_local::events::configuration_set(trouw_local::template::LOCAL_STACK)
-            .map_err(|e| e.to_string())?;
-    let sender_as = |function: Function| SenderApp {
-        store: store_of(function),
-        shops: directory(function),
-        mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk_of(function))),
-        renderer: Renderer::new(),
-        links: links.clone(),
-        public_base_url: format!("http://127.0.0.1:{port}"),
-        // Sent with the configuration set, as in AWS (moto accepts it and its tags).
-        configuration_set: Some(configuration_set.clone()),
-        clock: clock.clone(),
-    };
-    let sender = sender_as(Function::SendMessages);
-    let schedule = Arc::new(sender_as(Function::RunSchedule));
-    let admin = trouw::handlers::message_log::AdminApp::new(
-        store_of(Function::MessageLog),
-        directory(Function::MessageLog),
-        trouw::handlers::message_log::AdminAuth::Password {
-            user: env_or(
-                "ADMIN_USER",
-                trouw_local::demo::DEFAULT_ADMIN_USER.to_owned(),
-            )?,
-            password: env_or(
-                "ADMIN_PASSWORD",
-                trouw_local::demo::DEFAULT_ADMIN_PASSWORD.to_owned(),
-            )?,
+    let functions = FunctionApps {
+        table: table.clone(),
+        identities,
+        // One movable clock for the whole local stack (`POST /dev/clock`).
+        clock: Arc::new(OffsetClock::default()),
+        secrets: Secrets {
+            link: Secret::Value(env_or("LINK_SECRET", DEFAULT_LINK_SECRET.to_owned())?),
+            guest_id: Secret::Value(env_or(
+                "GUEST_ID_SECRET",
+                DEFAULT_GUEST_ID_SECRET.to_owned(),
+            )?),
+            admin_session: Secret::Value(env_or(
+                "ADMIN_SESSION_SECRET",
+                DEFAULT_ADMIN_SESSION_SECRET.to_owned(),
+            )?),
         },
-        vec![shop.settings.id.clone()],
-        clock.clone(),
-        env_or(
-            "ADMIN_SESSION_SECRET",
-            trouw_local::demo::DEFAULT_ADMIN_SESSION_SECRET.to_owned(),
-        )?
-        .into_bytes(),
-        // Plain HTTP on loopback: a Secure cookie would not be sent back.
-        false,
-    );
-    let links = LinksApp {
-        store: store_of(Function::CustomerLinks),
-        shops: directory(Function::CustomerLinks),
-        links,
-        clock: clock.clone(),
+        settings_cache: Duration::from_secs(2),
+        public_base_url: format!("http://127.0.0.1:{port}"),
+        // The template's configuration set, as `make dev`'s stack names it.
+        configuration_set: trouw_local::events::configuration_set(LOCAL_STACK)
+            .map_err(|e| e.to_string())?,
+        dynamo: plain_dynamo(),
     };
-    trouw_local::events::create_configuration_set(&sdk, &configuration_set)
+    let admin_auth = AdminAuth::Password {
+        user: env_or("ADMIN_USER", DEFAULT_ADMIN_USER.to_owned())?,
+        password: env_or("ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD.to_owned())?,
+    };
+    let webhooks = functions.webhooks().await?;
+    let links = functions.links().await?;
+    let admin = functions
+        .admin(admin_auth, vec![shop.settings.id.clone()])
+        .await?;
+    let sender = Arc::new(functions.sender(Function::SendMessages).await?);
+    let schedule = Arc::new(functions.sender(Function::RunSchedule).await?);
+    let configuration_set = &functions.configuration_set;
+    trouw_local::events::create_configuration_set(&sdk, configuration_set)
         .await
         .map_err(|e| format!("creating the SES configuration set: {e}"))?;
-    let sender = Arc::new(sender);
     // The table's stream delivers the messages to the sender, as Lambda's mapping does in AWS,
     // reading the stream and writing the on-failure queue with send-messages' role.
-    let failure_queue =
-        trouw_local::stream::failure_queue(&sdk, trouw_local::template::LOCAL_STACK)
-            .await
-            .map_err(|e| format!("creating the on-failure queue: {e}"))?;
+    let failure_queue = trouw_local::stream::failure_queue(&sdk, LOCAL_STACK)
+        .await
+        .map_err(|e| format!("creating the on-failure queue: {e}"))?;
     let stream_arn = trouw_local::stream::stream_arn(&sdk, &table)
         .await
         .map_err(|e| e.to_string())?;
     let stream = trouw_local::stream::start(
-        &identities[&Function::SendMessages].sdk,
+        &functions.identities[&Function::SendMessages].sdk,
         stream_arn,
         trouw_local::stream::MappingSettings::from_repository().map_err(|e| e.to_string())?,
         Some(failure_queue),
@@ -207,7 +150,7 @@ async fn run() -> Result<(), String> {
         admin: Some(admin),
         sender: Some(sender),
         schedule: Some(schedule),
-        clock: Some(clock),
+        clock: Some(functions.clock.clone()),
         stream: Some(Arc::new(stream)),
         direct_drive: false,
     });
