@@ -108,45 +108,12 @@ impl Table {
             .latest_stream_arn()
             .unwrap()
             .to_owned();
-        let stream = self
-            .streams
-            .describe_stream()
-            .stream_arn(&arn)
-            .send()
+        trouw_local::stream::read_all(&self.streams, &arn, None)
             .await
-            .unwrap();
-        let mut events = Vec::new();
-        for shard in stream.stream_description().unwrap().shards() {
-            let mut iterator = self
-                .streams
-                .get_shard_iterator()
-                .stream_arn(&arn)
-                .shard_id(shard.shard_id().unwrap())
-                .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
-                .send()
-                .await
-                .unwrap()
-                .shard_iterator;
-            while let Some(current) = iterator {
-                let page = self
-                    .streams
-                    .get_records()
-                    .shard_iterator(current)
-                    .send()
-                    .await
-                    .unwrap();
-                if page.records().is_empty() {
-                    break;
-                }
-                events.extend(
-                    page.records()
-                        .iter()
-                        .map(|r| r.event_name().unwrap().as_str().to_owned()),
-                );
-                iterator = page.next_shard_iterator;
-            }
-        }
-        events
+            .unwrap()
+            .iter()
+            .map(|r| r.event_name().unwrap().as_str().to_owned())
+            .collect()
     }
 
     async fn seen(&self) -> Seen {

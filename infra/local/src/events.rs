@@ -24,10 +24,12 @@ pub fn event_id() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = jiff::Timestamp::now().as_nanosecond() as u128;
     let n = N.fetch_add(1, Ordering::Relaxed) as u128;
-    let hex = format!(
-        "{:032x}",
-        (nanos << 20) ^ n ^ ((std::process::id() as u128) << 96)
-    );
+    uuid_form((nanos << 20) ^ n ^ ((std::process::id() as u128) << 96))
+}
+
+/// `value` in the 8-4-4-4-12 hex form of a UUID (event ids, request ids).
+pub fn uuid_form(value: u128) -> String {
+    let hex = format!("{value:032x}");
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],

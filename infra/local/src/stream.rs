@@ -290,15 +290,7 @@ fn uuid_like(seed: &str) -> String {
         (seed, i).hash(&mut hasher);
         *part = hasher.finish();
     }
-    let hex = format!("{:016x}{:016x}", parts[0], parts[1]);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    crate::events::uuid_form((u128::from(parts[0]) << 64) | u128::from(parts[1]))
 }
 
 /// `a` comes after `b` in a shard (sequence numbers are decimal strings of any length).
@@ -510,49 +502,55 @@ impl MappingHandle {
     /// The last sequence number written to the stream, read from where the mapping stands.
     async fn stream_end(&self) -> Result<Option<String>, StreamError> {
         let from = self.progress.borrow().read_through.clone();
-        let shards = shards(&self.streams, &self.stream_arn).await?;
-        let mut end = from.clone();
-        for shard in shards {
-            let mut request = self
-                .streams
-                .get_shard_iterator()
-                .stream_arn(&self.stream_arn)
-                .shard_id(&shard);
-            request = match &end {
-                Some(seq) => request
-                    .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-                    .sequence_number(seq),
-                None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
-            };
-            let mut iterator = request
+        let records = read_all(&self.streams, &self.stream_arn, from.as_deref()).await?;
+        Ok(records
+            .last()
+            .and_then(|r| r.dynamodb.as_ref())
+            .and_then(|d| d.sequence_number.clone())
+            .or(from))
+    }
+}
+
+/// Every record of the stream written so far after the sequence number `after` (from the trim
+/// horizon if `None`), shard by shard, oldest first.
+pub async fn read_all(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    stream_arn: &str,
+    after: Option<&str>,
+) -> Result<Vec<aws_sdk_dynamodbstreams::types::Record>, StreamError> {
+    let mut all = Vec::new();
+    for shard in shards(streams, stream_arn).await? {
+        let request = streams
+            .get_shard_iterator()
+            .stream_arn(stream_arn)
+            .shard_id(&shard);
+        let request = match after {
+            Some(seq) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(seq),
+            None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+        };
+        let mut iterator = request
+            .send()
+            .await
+            .map_err(|e| StreamError::Streams(format!("{e:?}")))?
+            .shard_iterator;
+        while let Some(current) = iterator {
+            let page = streams
+                .get_records()
+                .shard_iterator(current)
                 .send()
                 .await
-                .map_err(|e| StreamError::Streams(format!("{e:?}")))?
-                .shard_iterator;
-            while let Some(current) = iterator {
-                let page = self
-                    .streams
-                    .get_records()
-                    .shard_iterator(current)
-                    .send()
-                    .await
-                    .map_err(|e| StreamError::Streams(format!("{e:?}")))?;
-                let records = page.records.unwrap_or_default();
-                if records.is_empty() {
-                    break;
-                }
-                if let Some(seq) = records
-                    .last()
-                    .and_then(|r| r.dynamodb.as_ref())
-                    .and_then(|d| d.sequence_number.clone())
-                {
-                    end = Some(seq);
-                }
-                iterator = page.next_shard_iterator;
+                .map_err(|e| StreamError::Streams(format!("{e:?}")))?;
+            let records = page.records.unwrap_or_default();
+            if records.is_empty() {
+                break;
             }
+            all.extend(records);
+            iterator = page.next_shard_iterator;
         }
-        Ok(end)
     }
+    Ok(all)
 }
 
 async fn shards(
