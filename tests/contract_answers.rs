@@ -74,7 +74,7 @@ async fn values_outside_the_contract_are_refused_and_change_nothing() {
     let too_long = "x".repeat(2001);
     let u = format!("/u/{}", tokens.unsubscribe);
     let r = format!("/r/{}", tokens.reactivation);
-    let forms: [(&str, Vec<(&str, &str)>); 6] = [
+    let forms: [(&str, Vec<(&str, &str)>); 7] = [
         // One-Click with a scope that does not exist: unclear, not "everything".
         (
             &u,
@@ -87,6 +87,8 @@ async fn values_outside_the_contract_are_refused_and_change_nothing() {
         // Keep me, with a comment over 2000 characters.
         (&r, vec![("action", "keep"), ("comment", too_long.as_str())]),
         (&r, vec![("action", "stay")]),
+        // Keep me, with a reason that is not one of the list.
+        (&r, vec![("action", "keep"), ("reason", "bored")]),
     ];
     for (path, form) in forms {
         let before = stack.snapshot().await;

@@ -316,6 +316,13 @@ async fn reactivation(app: &LinksApp, req: &Request, token: &str) -> Response<Bo
             if comment_field(&form).is_err() {
                 return page(400, locale, &format!("<p>{}</p>", words.too_long));
             }
+            // A reason outside the list is unclear whatever the action, never ignored.
+            if form
+                .iter()
+                .any(|(k, v)| k == "reason" && !v.is_empty() && LapseReason::parse(v).is_none())
+            {
+                return page(400, locale, &format!("<p>{}</p>", words.unclear));
+            }
             let (kind, id, done) = match action {
                 Some("keep") => (
                     EventKind::KeptInTouch,
