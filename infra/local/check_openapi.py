@@ -1,5 +1,5 @@
 """Validate an OpenAPI 3.1 file, then check what openapi-spec-validator 0.9 skips: every
-request-body schema is resolved (relative $ref into canonical-events.schema.json) and every
+request-body schema is resolved (relative $ref into accepted-events.schema.json) and every
 example, inline or externalValue, validates against its schema."""
 import json, sys
 from pathlib import Path
