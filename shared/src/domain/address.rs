@@ -148,7 +148,8 @@ impl From<AddressHistory> for StoredHistory {
 
 impl AddressHistory {
     /// Keeps the newest sightings only; moves older than this are history nobody acts on.
-    pub const MAX_SIGHTINGS: usize = 32;
+    /// Keeping the newest few of all sightings is the same whatever order they arrived in.
+    pub const MAX_SIGHTINGS: usize = 8;
 
     /// Records a sighting at `at`, to the whole second (as it reads back from the store).
     pub fn observe(&mut self, address: &ObservedAddress, at: Timestamp) {
@@ -279,14 +280,14 @@ mod tests {
     #[test]
     fn history_is_stored_once_per_address_and_the_old_shape_still_reads() {
         let mut h = AddressHistory::default();
-        for day in 0..20 {
+        for day in 0..7 {
             h.observe(&addr("A 1", "1000AA"), t(day * 86_400));
         }
         h.observe(&addr("B 2", "2000BB"), t(25 * 86_400));
         let stored = serde_json::to_value(&h).unwrap();
         let places = stored["places"].as_array().unwrap();
         assert_eq!(places.len(), 2, "each address once");
-        assert_eq!(places[0]["seen"].as_array().unwrap().len(), 20);
+        assert_eq!(places[0]["seen"].as_array().unwrap().len(), 7);
         assert!(places[0]["seen"][0].is_i64(), "times as epoch seconds");
         assert!(stored.get("sightings").is_none());
         let read: AddressHistory = serde_json::from_value(stored).unwrap();
