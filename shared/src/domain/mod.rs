@@ -57,8 +57,8 @@ pub use ids::{
 };
 pub use message::{
     DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
-    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SendAttempt, SkipReason, Verdict,
-    gate, holds_cap_place, message_key,
+    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SendAttempt, SkipReason,
+    Verdict, gate, holds_cap_place, message_key,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};
