@@ -393,6 +393,32 @@ pub fn gate(
     }
 }
 
+/// How far a claimed message got with SES, as far as the sender knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendAttempt {
+    /// SES took it.
+    Sent,
+    /// SES did not take it (throttled, paused): it is tried again later.
+    Retry,
+    /// SES may have taken it (its answer was lost): it is never tried again.
+    Unknown,
+    /// It does not go (the gate skipped, deferred or held it out, or it failed for good).
+    NotSent,
+}
+
+/// Whether a message holds a place under the customer's frequency cap after `attempt`, so
+/// that the gate caps (or defers) the customer's next optional email as if this one had gone
+/// out now: optional mail that was sent, that waits for a retry (it will go out, and must not
+/// be followed too closely by another), or whose outcome is unknown (it may well have gone
+/// out). Transactional replies and internal alerts never count for the cap.
+pub fn holds_cap_place(class: MessageClass, attempt: SendAttempt) -> bool {
+    class.is_optional_mail()
+        && matches!(
+            attempt,
+            SendAttempt::Sent | SendAttempt::Retry | SendAttempt::Unknown
+        )
+}
+
 /// If `now` falls in the shop's quiet hours, when they end.
 fn quiet_hours_end(now: Timestamp, time_zone: &str) -> Option<Timestamp> {
     let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);

@@ -58,8 +58,8 @@ pub use ids::{
 };
 pub use message::{
     DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
-    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SkipReason, Verdict, gate,
-    message_key, never_goes,
+    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SendAttempt, SkipReason,
+    Verdict, gate, holds_cap_place, message_key, never_goes,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};

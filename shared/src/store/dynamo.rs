@@ -773,8 +773,9 @@ impl Store {
         }
     }
 
-    /// Records what became of a claimed message. A sent message also stamps the customer's
-    /// last send (for the frequency cap) and bumps the profile's version, in one transaction.
+    /// Records what became of a claimed message. A message that counts for the frequency cap
+    /// (sent, or waiting for a retry) also stamps the customer's last send and bumps the
+    /// profile's version, in one transaction.
     /// A message created on an earlier day (deferred) also marks that day's summary changed,
     /// in the same transaction.
     pub async fn finish_message(
@@ -864,7 +865,7 @@ impl Store {
                     "#error = :error",
                     vec![(":error", s(error))],
                 ),
-                MessageOutcome::Retry { until, error } => (
+                MessageOutcome::Retry { until, error, .. } => (
                     MessageStatus::Deferred,
                     "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one",
                     vec![
@@ -932,9 +933,14 @@ impl Store {
                 )
                 .build(),
         ];
+        // Optional mail that went out, or waits for its retry, takes its place under the
+        // customer's frequency cap in the same transaction.
         if matches!(
             outcome,
             MessageOutcome::Sent {
+                counts_for_cap: true,
+                ..
+            } | MessageOutcome::Retry {
                 counts_for_cap: true,
                 ..
             }
@@ -1558,6 +1564,8 @@ pub enum MessageOutcome {
     Retry {
         until: Timestamp,
         error: String,
+        /// Optional mail keeps its place under the customer's frequency cap while it waits.
+        counts_for_cap: bool,
     },
 }
 
