@@ -2,6 +2,7 @@
 
 mod admin_sessions;
 mod audit;
+pub mod capacity;
 mod dynamo;
 mod error;
 pub mod keys;
