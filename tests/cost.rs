@@ -277,3 +277,120 @@ async fn a_customer_with_twenty_orders_keeps_every_item_of_the_hot_path_under_1_
         }
     }
 }
+
+/// The profile as the version before compact times stored it: address sightings one by one and
+/// every time as RFC 3339 text.
+fn to_earlier_shape(item: &mut Item) {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let text = |n: &V| {
+        let second: i64 = n.as_n().unwrap().parse().unwrap();
+        V::S(Timestamp::from_second(second).unwrap().to_string())
+    };
+    let V::M(addresses) = item.get("addresses").unwrap().clone() else {
+        panic!("addresses is a map")
+    };
+    let mut sightings = Vec::new();
+    for place in addresses["places"].as_l().unwrap() {
+        let place = place.as_m().unwrap();
+        for seen in place["seen"].as_l().unwrap() {
+            sightings.push(V::M(HashMap::from([
+                ("at".to_owned(), text(seen)),
+                ("fingerprint".to_owned(), place["fingerprint"].clone()),
+                ("area".to_owned(), place["area"].clone()),
+            ])));
+        }
+    }
+    item.insert(
+        "addresses".into(),
+        V::M(HashMap::from([("sightings".to_owned(), V::L(sightings))])),
+    );
+    let V::M(mut retention) = item["retention"].clone() else {
+        panic!("retention is a map")
+    };
+    let times = retention["order_times"]
+        .as_l()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    retention.insert("order_times".into(), V::L(times));
+    item.insert("retention".into(), V::M(retention));
+    if let Some(V::M(last)) = item.get("last_ordered").cloned() {
+        let last = last.into_iter().map(|(sku, n)| (sku, text(&n))).collect();
+        item.insert("last_ordered".into(), V::M(last));
+    }
+}
+
+#[tokio::test]
+async fn a_profile_stored_by_the_earlier_version_reads_and_moves_on() {
+    let stack = TestStack::start().await;
+    let customer = unique("cus");
+    let start = base();
+    stack.stop_clock_at(start + SignedDuration::from_hours(24 * 60));
+    let first = stack
+        .post("order-placed", &order(&customer, "NL-1", start))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let mut profile = stack
+        .snapshot()
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == "PROFILE")
+        .unwrap();
+    to_earlier_shape(&mut profile);
+    assert!(
+        profile["addresses"]
+            .as_m()
+            .unwrap()
+            .contains_key("sightings")
+    );
+    stack
+        .dynamo
+        .put_item()
+        .table_name(&stack.table)
+        .set_item(Some(profile))
+        .send()
+        .await
+        .unwrap();
+
+    let (before, _) = stack.customer(&customer).await;
+    let before = before.expect("the earlier shape reads");
+    assert_eq!(before.addresses.sightings.len(), 1);
+    assert_eq!(
+        before.retention.order_times,
+        [Timestamp::from_second(start.as_second()).unwrap()]
+    );
+
+    let second = stack
+        .post(
+            "order-placed",
+            &order(
+                &customer,
+                "NL-2",
+                start + SignedDuration::from_hours(24 * 30),
+            ),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(
+        second.json()["moved"],
+        json!(false),
+        "the same home is not a move"
+    );
+    let (after, _) = stack.customer(&customer).await;
+    let after = after.unwrap();
+    assert_eq!(after.order_count, 2);
+    assert_eq!(after.addresses.sightings.len(), 2);
+    assert_eq!(after.addresses.move_count(), 0);
+    assert_eq!(after.retention.order_times.len(), 2);
+    let stored = stack
+        .snapshot()
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == "PROFILE")
+        .unwrap();
+    assert!(
+        stored["addresses"].as_m().unwrap().contains_key("places"),
+        "written again in the compact shape"
+    );
+}
