@@ -81,6 +81,7 @@ async fn serve(admin: AdminApp) -> String {
         webhooks: Default::default(),
         links: None,
         admin: Some(admin),
+        loyalty: None,
         sender: None,
         schedule: None,
         clock: None,

@@ -82,6 +82,13 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
             &format!("!Sub {PARAMETER}${{SecretsPathPrefix}}${{GuestIdSecretName}}"),
         ]),
     );
+    // The loyalty API: each shop's loyalty key and token secrets, not its webhook secrets.
+    let loyalty_secrets = (
+        set(&["ssm:GetParameters"]),
+        set(&[&format!(
+            "!Sub {PARAMETER}${{SecretsPathPrefix}}shops/*/loyalty-*"
+        )]),
+    );
     let nothing = (BTreeSet::new(), BTreeSet::new());
     let expected = BTreeMap::from([
         ("OrderPlacedFunction".to_owned(), order_secrets.clone()),
@@ -93,6 +100,7 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
         ("CustomerLinksFunction".to_owned(), link_secret),
         ("MessageLogFunction".to_owned(), session_secret),
         ("SesEventsFunction".to_owned(), nothing),
+        ("LoyaltyApiFunction".to_owned(), loyalty_secrets),
     ]);
     // A new function must be added here, with the parameters it needs.
     assert_eq!(ssm_access(), expected);

@@ -22,6 +22,8 @@ export PORT="$port" LOCAL_AWS_PORT=0 TABLE_NAME=trouw-contract
 export SCHEDULE_EVERY_SECONDS=86400
 export LINK_SECRET=local-only-link-secret ADMIN_USER=marketing ADMIN_PASSWORD=trouw-local-only
 export DEMO_WEBHOOK_SECRET="${DEMO_WEBHOOK_SECRET:-whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM0NTY=}"
+export DEMO_LOYALTY_API_KEY="${DEMO_LOYALTY_API_KEY:-local-only-demo-loyalty-api-key}"
+export DEMO_LOYALTY_TOKEN_SECRET="${DEMO_LOYALTY_TOKEN_SECRET:-local-only-demo-loyalty-token-secret}"
 unset TROUW_AWS_ENDPOINT
 "$target/debug/trouw-dev" >"$log" 2>&1 &
 stack=$!

@@ -10,6 +10,8 @@ only what a real client holds and a generator cannot guess:
 - the `shop` of a schema-valid case is the demo shop, and a schema-valid link token is a real
   one of its kind (signed with the local link secret), so valid input reaches the handlers;
 - the marketers' export: a session from a login through the form (form token and all);
+- the loyalty API: the demo shop's API key as the bearer, the seeded customer in the path, and
+  a redemption to cancel made with a known idempotency key (its id follows from the key);
 - GET changes nothing: around every GET the whole table is read (after the stream has settled),
   and any difference fails the run.
 """
@@ -41,6 +43,21 @@ ADMIN_PASSWORD = os.environ["ADMIN_PASSWORD"]
 CUSTOMER = "cus-8812"
 ORDER = "NL-100482"
 WEBHOOKS = ("orderPlaced", "orderDelivered", "orderReturned", "addressChanged")
+LOYALTY_API_KEY = os.environ["DEMO_LOYALTY_API_KEY"]
+LOYALTY = (
+    "adjustPoints",
+    "getLoyaltyBalance",
+    "listLoyaltyTransactions",
+    "redeemPoints",
+    "cancelRedemption",
+    "addRewardCodes",
+)
+# The idempotency key of the redemption the cancel operation's valid cases name.
+CANCEL_KEY = "contract-cancel"
+
+
+def redemption_id(customer, key):
+    return "rd_" + hashlib.sha256(f"{customer}\n{key}".encode()).hexdigest()[:24]
 
 
 def _positive(case, location):
@@ -132,9 +149,50 @@ def map_case(context, case):
             case.path_parameters["shop"] = SHOP
         if operation in TOKENS:
             case.path_parameters["token"] = TOKENS[operation]
+    if operation in LOYALTY and case.path_parameters and _positive(case, ParameterLocation.PATH):
+        case.path_parameters["shop"] = SHOP
+        if "customer" in case.path_parameters:
+            case.path_parameters["customer"] = CUSTOMER
+        if operation == "cancelRedemption":
+            case.path_parameters["redemption"] = _redemption_to_cancel()
     if operation == "listMessages" and _positive(case, ParameterLocation.QUERY):
         case.query = _export_query(dict(case.query or {}))
     return case
+
+
+# --- The loyalty API: the shop's key --------------------------------------------------------------
+
+
+def _loyalty(method, path, body=None, headers=None):
+    return requests.request(
+        method,
+        f"{BASE_URL}/loyalty/{SHOP}/{path}",
+        json=body,
+        headers={"authorization": f"Bearer {LOYALTY_API_KEY}", **(headers or {})},
+        timeout=30,
+    )
+
+
+def _redemption_to_cancel():
+    """A redemption of the seeded customer, made once with CANCEL_KEY (points granted first)."""
+    if not getattr(_redemption_to_cancel, "done", False):
+        _loyalty("POST", f"customers/{CUSTOMER}/adjustments", {"points": 500, "reason": "contract"})
+        made = _loyalty(
+            "POST", f"customers/{CUSTOMER}/redemptions", {"reward": "r5"}, {"idempotency-key": CANCEL_KEY}
+        )
+        if made.status_code != 201:
+            raise RuntimeError(f"the redemption to cancel was refused: {made.status_code} {made.text}")
+        _redemption_to_cancel.done = True
+    return redemption_id(CUSTOMER, CANCEL_KEY)
+
+
+@schemathesis.auth().apply_to(operation_id=list(LOYALTY))
+class LoyaltyKey:
+    def get(self, case, ctx):
+        return LOYALTY_API_KEY
+
+    def set(self, case, key, ctx):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {key}"}
 
 
 # --- The marketers' session: a login through the form ------------------------------------------

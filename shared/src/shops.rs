@@ -31,6 +31,16 @@ pub struct WooCommerceAccess {
     pub secrets: Vec<WebhookSecret>,
 }
 
+/// The loyalty API's secrets of one shop, as references: the shop's API keys (its own server)
+/// and the secrets its server signs customer tokens with (more than one during a rotation).
+/// Under SSM they lie at `{SECRETS_PATH_PREFIX}shops/{shop}/loyalty-...`, the only shop
+/// parameters the loyalty function may read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LoyaltyApiRefs {
+    pub api_keys: Vec<String>,
+    pub token_secrets: Vec<String>,
+}
+
 /// Where secret references point: `ssm:<parameter name>` (SecureString, decrypted) or
 /// `env:<VARIABLE>` (local development).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,7 +350,7 @@ impl SecretSource {
     }
 }
 
-fn ssm_error<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> StoreError
+pub(crate) fn ssm_error<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> StoreError
 where
     E: aws_sdk_ssm::error::ProvideErrorMetadata,
 {

@@ -54,6 +54,9 @@ pub const ROTATED_SECRET: &str = "whsec_dGVzdC1zZWNyZXQtdHdvLTAxMjM0NTY3ODk=";
 pub const SHOPIFY_SECRET: &str = "shpss_test_app_secret_current";
 pub const SHOPIFY_OLD_SECRET: &str = "shpss_test_app_secret_previous";
 pub const WOO_SECRET: &str = "wc-test-webhook-secret";
+/// The test shop's loyalty API key and customer-token secret (SSM, like its other secrets).
+pub const LOYALTY_API_KEY: &str = "test-loyalty-api-key";
+pub const LOYALTY_TOKEN_SECRET: &str = "test-loyalty-token-secret";
 pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 /// The key the test stack signs links with.
 pub const LINK_SECRET: &str = "test-link-secret";
@@ -264,6 +267,12 @@ impl TestStack {
         }
         let mut record = trouw_local::demo::demo_shop();
         record.settings.id = shop.clone();
+        record.loyalty_api = Some(trouw::shops::LoyaltyApiRefs {
+            api_keys: vec![put_secret("loyalty-api-key".into(), LOYALTY_API_KEY).await],
+            token_secrets: vec![
+                put_secret("loyalty-token-secret".into(), LOYALTY_TOKEN_SECRET).await,
+            ],
+        });
         record.webhook_secrets = refs;
         record.shopify = Some(ShopifyConnection {
             shop_domain: SHOPIFY_DOMAIN.into(),
@@ -366,6 +375,7 @@ impl TestStack {
             webhooks,
             links: Some(links),
             admin: Some(admin),
+            loyalty: Some(functions.loyalty()),
             sender,
             schedule,
             clock: Some(functions.clock.clone()),

@@ -143,6 +143,22 @@ impl FunctionApps {
         })
     }
 
+    /// loyalty-api's app: settings and the shops' loyalty secrets with its own identity.
+    pub fn loyalty(&self) -> trouw::handlers::loyalty_api::LoyaltyApp {
+        let function = Function::LoyaltyApi;
+        let store = self.store(function);
+        trouw::handlers::loyalty_api::LoyaltyApp {
+            shops: trouw::handlers::loyalty_api::LoyaltyShops::new(
+                store.clone(),
+                aws_sdk_ssm::Client::new(&self.identity(function).sdk),
+                "/trouw/".into(),
+                self.settings_cache,
+            ),
+            store,
+            clock: self.clock.clone(),
+        }
+    }
+
     /// message-log's app: the marketers' pages for `shops`, over plain HTTP on loopback (a
     /// Secure cookie would not be sent back).
     pub async fn admin(&self, auth: AdminAuth, shops: Vec<ShopId>) -> Result<AdminApp, String> {

@@ -25,12 +25,23 @@ pub const DEFAULT_ADMIN_SESSION_SECRET: &str = "local-only-admin-session-secret-
 /// Local-only default for `GUEST_ID_SECRET`, the key guest customer ids are derived with.
 pub const DEFAULT_GUEST_ID_SECRET: &str = "local-only-guest-id-secret";
 
+/// Local-only defaults for the demo shop's loyalty API key and customer-token secret.
+pub const DEFAULT_DEMO_LOYALTY_API_KEY: &str = "local-only-demo-loyalty-api-key";
+pub const DEFAULT_DEMO_LOYALTY_TOKEN_SECRET: &str = "local-only-demo-loyalty-token-secret";
+
 /// The demo secrets' variables and their local defaults.
-pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 3] = [
+pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 5] = [
     ("DEMO_WEBHOOK_SECRET", DEFAULT_DEMO_SECRET),
     ("DEMO_SHOPIFY_SECRET", DEFAULT_DEMO_SHOPIFY_SECRET),
     ("DEMO_WOOCOMMERCE_SECRET", DEFAULT_DEMO_WOOCOMMERCE_SECRET),
+    ("DEMO_LOYALTY_API_KEY", DEFAULT_DEMO_LOYALTY_API_KEY),
+    ("DEMO_LOYALTY_TOKEN_SECRET", DEFAULT_DEMO_LOYALTY_TOKEN_SECRET),
 ];
+
+/// The demo shop's codes for its `r5` reward (`make dev` adds them to the pool).
+pub fn demo_codes() -> Vec<String> {
+    (1..=60).map(|n| format!("DEMO5-{n:04}")).collect()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ShopFileError {
@@ -73,6 +84,25 @@ pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopReco
     ];
     if groups.iter().all(|(_, refs)| refs.is_empty()) {
         return Err(ShopFileError::NoSecrets);
+    }
+    if let Some(loyalty) = &record.loyalty_api {
+        for (name, refs) in [
+            ("loyalty_api.api_keys", &loyalty.api_keys),
+            ("loyalty_api.token_secrets", &loyalty.token_secrets),
+        ] {
+            let outside = refs.iter().position(|r| match SecretRef::parse(r) {
+                Some(SecretRef::Env(_)) => false,
+                Some(SecretRef::Ssm(parameter)) => !trouw::handlers::loyalty_api::is_loyalty_parameter(
+                    &parameter,
+                    secrets_path_prefix,
+                    &record.settings.id,
+                ),
+                None => true,
+            });
+            if let Some(i) = outside {
+                return Err(ShopFileError::SecretRef(format!("{name}[{i}]")));
+            }
+        }
     }
     for (name, refs) in groups {
         if let Some(i) = refs

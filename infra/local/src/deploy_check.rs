@@ -134,7 +134,7 @@ pub async fn run(
 
 /// The webhooks first (they create the customer and its messages), then the sender, the SES
 /// report on what it sent, and the rest.
-const ORDER: [Function; 9] = [
+const ORDER: [Function; 10] = [
     Function::OrderPlaced,
     Function::OrderDelivered,
     Function::OrderReturned,
@@ -144,6 +144,7 @@ const ORDER: [Function; 9] = [
     Function::RunSchedule,
     Function::CustomerLinks,
     Function::MessageLog,
+    Function::LoyaltyApi,
 ];
 
 async fn prepare(aws: &LocalAws) -> Result<Account, String> {
@@ -501,6 +502,20 @@ async fn event_for(account: &mut Account, function: Function) -> Result<Value, S
             &[("proxy", "login")],
             None,
         ),
+        // Without a key: the function reads the shop with its role and refuses the caller.
+        Function::LoyaltyApi => {
+            let customer = account.customer.clone().ok_or("no customer yet")?;
+            http_api_request(
+                API_ID,
+                REGION,
+                "GET",
+                "GET /loyalty/{shop}/customers/{customer}",
+                &format!("/loyalty/{shop}/customers/{customer}"),
+                &[("accept", "application/json".into())],
+                &[("shop", shop.as_str()), ("customer", customer.as_str())],
+                None,
+            )
+        }
     })
 }
 
@@ -640,6 +655,13 @@ async fn expect(
                 ))
             } else {
                 Err(format!("answered {answer}"))
+            }
+        }
+        Function::LoyaltyApi => {
+            if http_status() == Some(401) && answer["body"].as_str().is_some_and(|b| b.contains("unauthorized")) {
+                Ok("401 without a key, after reading the shop".into())
+            } else {
+                Err(format!("answered {} {}", answer["statusCode"], answer["body"]))
             }
         }
         Function::CustomerLinks | Function::MessageLog => {

@@ -15,10 +15,11 @@ pub enum Function {
     SesEvents,
     CustomerLinks,
     MessageLog,
+    LoyaltyApi,
 }
 
 impl Function {
-    pub const ALL: [Function; 9] = [
+    pub const ALL: [Function; 10] = [
         Function::OrderPlaced,
         Function::OrderDelivered,
         Function::OrderReturned,
@@ -28,6 +29,7 @@ impl Function {
         Function::SesEvents,
         Function::CustomerLinks,
         Function::MessageLog,
+        Function::LoyaltyApi,
     ];
 
     /// The function's logical id in the template: `OrderPlacedFunction`.
@@ -42,6 +44,7 @@ impl Function {
             Function::SesEvents => "SesEventsFunction",
             Function::CustomerLinks => "CustomerLinksFunction",
             Function::MessageLog => "MessageLogFunction",
+            Function::LoyaltyApi => "LoyaltyApiFunction",
         }
     }
 
@@ -57,6 +60,7 @@ impl Function {
             Function::SesEvents => "ses-events",
             Function::CustomerLinks => "customer-links",
             Function::MessageLog => "message-log",
+            Function::LoyaltyApi => "loyalty-api",
         }
     }
 

@@ -33,6 +33,8 @@ pub struct Services {
     pub links: Option<LinksApp>,
     /// The marketers' pages under `/admin`.
     pub admin: Option<trouw::handlers::message_log::AdminApp>,
+    /// The loyalty API under `/loyalty`.
+    pub loyalty: Option<trouw::handlers::loyalty_api::LoyaltyApp>,
     /// The sender of the direct drive (send-messages' identity).
     pub sender: Option<Arc<SenderApp>>,
     /// The schedule pass of `POST /dev/run-schedule` (run-schedule's identity).
@@ -170,6 +172,11 @@ async fn route(
             lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         return into_hyper(trouw::handlers::message_log::handle(admin, request).await);
     }
+    if let (Some("loyalty"), Some(loyalty)) = (segments.first().copied(), &services.loyalty) {
+        let request =
+            lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
+        return into_hyper(trouw::handlers::loyalty_api::handle(loyalty, request).await);
+    }
     if let ([kind @ ("u" | "s" | "r"), token], Some(links)) = (segments.as_slice(), &services.links)
     {
         // Whose link it is, so that a direct drive can send what the answer caused.
@@ -259,6 +266,7 @@ pub fn route_name(path: &str) -> String {
         ["webhooks", ..] => "/webhooks/other".to_owned(),
         [kind @ ("u" | "s" | "r"), _] => format!("/{kind}/{{token}}"),
         ["admin", ..] => "/admin".to_owned(),
+        ["loyalty", ..] => "/loyalty".to_owned(),
         ["dev", what @ ("clock" | "run-schedule" | "settle")] => format!("/dev/{what}"),
         ["healthz"] => "/healthz".to_owned(),
         _ => "other".to_owned(),
@@ -325,6 +333,7 @@ mod tests {
         assert_eq!(route_name("/s/eyJzZWNyZXQ.token"), "/s/{token}");
         assert_eq!(route_name("/u/abc"), "/u/{token}");
         assert_eq!(route_name("/admin/messages/cus-8812"), "/admin");
+        assert_eq!(route_name("/loyalty/demo/customers/cus-8812"), "/loyalty");
         assert_eq!(route_name("/dev/settle"), "/dev/settle");
         assert_eq!(route_name("/dev/x"), "other");
         assert_eq!(route_name("/healthz"), "/healthz");

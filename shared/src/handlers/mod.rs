@@ -3,6 +3,7 @@
 
 pub mod customer_links;
 mod guests;
+pub mod loyalty_api;
 pub mod message_log;
 mod responses;
 pub mod run_schedule;

@@ -32,6 +32,9 @@ pub struct ShopRecord {
     pub shopify: Option<ShopifyConnection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub woocommerce: Option<WooCommerceConnection>,
+    /// The loyalty API's secrets, as references (`ssm:`/`env:`), never the values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty_api: Option<crate::shops::LoyaltyApiRefs>,
 }
 
 /// The de-duplication record of a processed webhook; expires after a week.
@@ -1696,7 +1699,7 @@ pub struct CustomerItems {
 }
 
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.
-fn profile_item(shop: &ShopId, profile: &CustomerProfile) -> Result<Item, StoreError> {
+pub(super) fn profile_item(shop: &ShopId, profile: &CustomerProfile) -> Result<Item, StoreError> {
     let key = keys::profile(shop, &profile.id);
     let mut item = encode(profile, &key, "profile")?;
     with_due(&mut item, &key, profile.due_at());
@@ -1720,7 +1723,7 @@ fn processed_item(shop: &ShopId, processed: &ProcessedEvent) -> Result<Item, Sto
     Ok(item)
 }
 
-fn put_item(
+pub(super) fn put_item(
     table: &str,
     item: Item,
     condition: Option<(&str, Option<u64>)>,

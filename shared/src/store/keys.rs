@@ -15,6 +15,10 @@
 //! | a marketer's sessions  | `ADMIN#{user hash}`             | `SESSIONS`      |
 //! | login throttle (TTL)   | `LOGIN#USER#{mac}` / `LOGIN#ADDR#{mac}` | `THROTTLE` |
 //! | admin audit (TTL)      | `SHOP#{shop}#AUDIT`             | `AT#{epoch µs}` |
+//! | points ledger entry    | `SHOP#{shop}#CUST#{customer}`   | `LEDGER#{epoch µs}#{id}` |
+//! | redemption             | `SHOP#{shop}#CUST#{customer}`   | `REDEEM#{id}`   |
+//! | reward code, free      | `SHOP#{shop}#POOL#{reward}`     | `CODE#{code}`   |
+//! | reward code, registry  | `SHOP#{shop}#CODE#{code}`       | `CODE`          |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
 //! cannot contain `#`, so no customer or order id can forge another shop's key.
@@ -127,6 +131,53 @@ pub fn parked_event(shop: &ShopId, order: &OrderId, event: &EventId) -> Key {
     Key {
         pk: order_partition(shop, order),
         sk: format!("{PARKED_PREFIX}{event}"),
+    }
+}
+
+/// Sort keys of points ledger entries start with this; the rest sorts by time.
+pub const LEDGER_PREFIX: &str = "LEDGER#";
+
+/// A ledger entry beside the profile it changed, sorted by time (then id).
+pub fn ledger_entry(shop: &ShopId, customer: &CustomerId, micros: i64, id: &str) -> Key {
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: ledger_sort_key(micros, id),
+    }
+}
+
+/// `LEDGER#{epoch µs, 16 digits}#{id}`: newest first is a descending Query.
+pub fn ledger_sort_key(micros: i64, id: &str) -> String {
+    format!("{LEDGER_PREFIX}{:016}#{id}", micros.max(0))
+}
+
+/// A redemption (its code and state), beside the profile.
+pub fn redemption(shop: &ShopId, customer: &CustomerId, id: &str) -> Key {
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: format!("REDEEM#{id}"),
+    }
+}
+
+/// The free codes of one reward: one item each, taken (deleted) by a redemption.
+pub fn code_pool(shop: &ShopId, reward: &str) -> String {
+    format!("SHOP#{shop}#POOL#{reward}")
+}
+
+pub const CODE_PREFIX: &str = "CODE#";
+
+pub fn free_code(shop: &ShopId, reward: &str, code: &str) -> Key {
+    Key {
+        pk: code_pool(shop, reward),
+        sk: format!("{CODE_PREFIX}{code}"),
+    }
+}
+
+/// Every code the shop ever added, by code: a code is in one pool once, and a code seen on an
+/// order leads to its redemption.
+pub fn code_registry(shop: &ShopId, code: &str) -> Key {
+    Key {
+        pk: format!("SHOP#{shop}#CODE#{code}"),
+        sk: "CODE".into(),
     }
 }
 

@@ -7,6 +7,7 @@ mod dynamo;
 mod error;
 pub mod keys;
 mod login_throttle;
+mod loyalty;
 pub mod summaries;
 
 pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
@@ -18,4 +19,5 @@ pub use dynamo::{
 // Kept here too so that callers may name the stored records beside the store.
 pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
 pub use error::StoreError;
+pub use loyalty::{PointsChange, PointsWritten, Redemption, micros};
 pub use summaries::StoredDaySummary;

@@ -74,6 +74,13 @@ async fn run() -> Result<(), String> {
     let shop = register_demo_shop(&store)
         .await
         .map_err(|e| e.to_string())?;
+    // The demo reward's pool of codes, as a shop adds them from its own admin.
+    for code in trouw_local::demo::demo_codes() {
+        store
+            .add_code(&shop.settings.id, "r5", &code)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     verify_sender(&sdk, shop.settings.sender.as_str())
         .await
         .map_err(|e| format!("verifying the sender in SES: {e}"))?;
@@ -148,6 +155,7 @@ async fn run() -> Result<(), String> {
         webhooks,
         links: Some(links),
         admin: Some(admin),
+        loyalty: Some(functions.loyalty()),
         sender: Some(sender),
         schedule: Some(schedule),
         clock: Some(functions.clock.clone()),

@@ -1,0 +1,173 @@
+//! A shop's settings and loyalty secrets, read once and cached per container: one GetItem for
+//! the shop, one SSM request for its secrets, then nothing per request until the TTL passes.
+
+use super::auth::ApiSecrets;
+use crate::domain::{ShopId, ShopSettings};
+use crate::shops::{SecretRef, shop_secrets_path};
+use crate::store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the loyalty API needs of a shop.
+#[derive(Debug)]
+pub struct LoyaltyShop {
+    pub settings: ShopSettings,
+    pub secrets: ApiSecrets,
+}
+
+pub struct LoyaltyShops {
+    store: Store,
+    ssm: aws_sdk_ssm::Client,
+    secrets_path_prefix: String,
+    ttl: Duration,
+    cache: Mutex<HashMap<ShopId, (Instant, Option<Arc<LoyaltyShop>>)>>,
+}
+
+/// The only shop parameters the loyalty function may read: `{prefix}shops/{shop}/loyalty-*`.
+pub fn is_loyalty_parameter(name: &str, secrets_path_prefix: &str, shop: &ShopId) -> bool {
+    let dir = format!("{}{shop}/", shop_secrets_path(secrets_path_prefix));
+    name.strip_prefix(&dir)
+        .is_some_and(|rest| rest.starts_with("loyalty-") && !rest.contains('/'))
+}
+
+impl LoyaltyShops {
+    pub fn new(
+        store: Store,
+        ssm: aws_sdk_ssm::Client,
+        secrets_path_prefix: String,
+        ttl: Duration,
+    ) -> Self {
+        LoyaltyShops {
+            store,
+            ssm,
+            secrets_path_prefix,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The shop, or `None` when there is no such shop (remembered for the TTL as well, at
+    /// most a minute).
+    pub async fn get(&self, id: &ShopId) -> Result<Option<Arc<LoyaltyShop>>, StoreError> {
+        if let Some((at, shop)) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+            let ttl = if shop.is_some() {
+                self.ttl
+            } else {
+                self.ttl.min(Duration::from_secs(60))
+            };
+            if at.elapsed() < ttl {
+                return Ok(shop.clone());
+            }
+        }
+        let shop = match self.store.get_shop(id).await? {
+            None => None,
+            Some(record) => {
+                let refs = record.loyalty_api.clone().unwrap_or(crate::shops::LoyaltyApiRefs {
+                    api_keys: Vec::new(),
+                    token_secrets: Vec::new(),
+                });
+                let mut values = self
+                    .resolve(id, &[refs.api_keys.as_slice(), refs.token_secrets.as_slice()])
+                    .await?
+                    .into_iter();
+                Some(Arc::new(LoyaltyShop {
+                    settings: record.settings,
+                    secrets: ApiSecrets {
+                        api_keys: values.next().unwrap_or_default(),
+                        token_secrets: values.next().unwrap_or_default(),
+                    },
+                }))
+            }
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(id.clone(), (Instant::now(), shop.clone()));
+        Ok(shop)
+    }
+
+    /// Resolves groups of references with one SSM request per ten; a reference outside the
+    /// shop's loyalty parameters, or one that does not resolve, is logged by name and left out.
+    async fn resolve(
+        &self,
+        shop: &ShopId,
+        groups: &[&[String]],
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let parsed: Vec<Vec<SecretRef>> = groups
+            .iter()
+            .map(|refs| {
+                refs.iter()
+                    .filter_map(|r| match SecretRef::parse(r) {
+                        Some(SecretRef::Ssm(name))
+                            if is_loyalty_parameter(&name, &self.secrets_path_prefix, shop) =>
+                        {
+                            Some(SecretRef::Ssm(name))
+                        }
+                        Some(SecretRef::Env(var)) => Some(SecretRef::Env(var)),
+                        _ => {
+                            tracing::error!(shop = %shop, "a loyalty secret reference is neither env:... nor an SSM parameter shops/{{shop}}/loyalty-...; skipped");
+                            None
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let names: Vec<String> = parsed
+            .iter()
+            .flatten()
+            .filter_map(|r| match r {
+                SecretRef::Ssm(name) => Some(name.clone()),
+                SecretRef::Env(_) => None,
+            })
+            .collect();
+        let mut values = HashMap::new();
+        for chunk in names.chunks(10) {
+            let out = self
+                .ssm
+                .get_parameters()
+                .set_names(Some(chunk.to_vec()))
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| crate::shops::ssm_error(&e))?;
+            for missing in out.invalid_parameters() {
+                tracing::error!(shop = %shop, parameter = %missing, "loyalty secret parameter not found");
+            }
+            for p in out.parameters() {
+                if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                    values.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        Ok(parsed
+            .into_iter()
+            .map(|group| {
+                group
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        SecretRef::Ssm(name) => values.get(&name).cloned(),
+                        SecretRef::Env(var) => std::env::var(&var).ok().filter(|v| !v.is_empty()),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_shops_own_loyalty_parameters() {
+        let shop = ShopId::parse("demo").unwrap();
+        let ok = |n: &str| is_loyalty_parameter(n, "/trouw/", &shop);
+        assert!(ok("/trouw/shops/demo/loyalty-api-key"));
+        assert!(!ok("/trouw/shops/demo/webhook-secret"));
+        assert!(!ok("/trouw/shops/other/loyalty-api-key"));
+        assert!(!ok("/trouw/shops/demo/loyalty-x/../../link-secret"));
+        assert!(!ok("/trouw/link-secret"));
+    }
+}

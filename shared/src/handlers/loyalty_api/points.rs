@@ -1,0 +1,420 @@
+//! The writes: redemptions, their cancellation, adjustments and codes for the pools. Each
+//! change of points is read, decided in the domain, and written in one transaction with its
+//! ledger entry; when another writer changed the customer meanwhile, it is read again.
+
+use super::{LoyaltyApp, invalid};
+use crate::domain::{
+    Balance, CustomerId, CustomerProfile, EntryKind, LedgerEntry, RedeemError, ShopId,
+    ShopSettings, Timestamp,
+};
+use crate::handlers::responses::{error, json};
+use crate::store::{PointsChange, PointsWritten, Redemption, StoreError};
+use lambda_http::{Body, Response};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// How often a write is tried again when other writers keep changing the customer: enough for
+/// twenty redemptions of one customer at once.
+const MAX_ATTEMPTS: usize = 40;
+/// How long a redeemed code is valid.
+const CODE_VALID_DAYS: i64 = 90;
+/// Free codes read per attempt; concurrent redemptions pick different ones among them.
+const CODES_PER_READ: i32 = 25;
+
+fn insufficient(balance: Balance) -> Response<Body> {
+    json(
+        409,
+        json!({
+            "error": "insufficient_points",
+            "message": "not enough available points",
+            "balance": { "available": balance.available, "pending": balance.pending, "debt": balance.debt },
+        }),
+    )
+}
+
+/// Parses a JSON body strictly, naming the field that is wrong.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let field = err.path().to_string();
+        let field = if field == "." { "body".to_owned() } else { field };
+        let detail = err.inner().to_string();
+        let detail = detail.split(" at line").next().unwrap_or_default().to_owned();
+        invalid(&field, format!("{field}: {detail}"))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemRequest {
+    reward: String,
+    #[serde(default)]
+    points: Option<u64>,
+}
+
+/// The redemption id for an idempotency key: the same key of the same customer names the same
+/// redemption.
+fn redemption_id(customer: &CustomerId, key: &str) -> String {
+    let digest = Sha256::digest(format!("{customer}\n{key}").as_bytes());
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("rd_{hex}")
+}
+
+fn redemption_body(r: &Redemption) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "reward": r.reward,
+        "code": r.code,
+        "value": r.value,
+        "points_spent": r.points_spent,
+        "expires_at": r.expires_at.to_string(),
+        "balance_after": r.balance_after,
+    })
+}
+
+fn bumped(profile: &CustomerProfile) -> CustomerProfile {
+    let mut next = profile.clone();
+    next.version += 1;
+    next
+}
+
+pub(super) async fn redeem(
+    app: &LoyaltyApp,
+    settings: &ShopSettings,
+    customer: &CustomerId,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Response<Body>, StoreError> {
+    let Some(key) = idempotency_key.filter(|k| {
+        (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+    }) else {
+        return Ok(invalid(
+            "Idempotency-Key",
+            "Idempotency-Key: required, 1 to 128 visible ASCII characters",
+        ));
+    };
+    let request: RedeemRequest = match parse(body) {
+        Ok(r) => r,
+        Err(response) => return Ok(response),
+    };
+    let Some(reward) = settings.loyalty.rewards.iter().find(|r| r.id == request.reward) else {
+        return Ok(invalid("reward", "reward: the shop has no reward with this id"));
+    };
+    let price = match reward.price(request.points) {
+        Ok(price) => price,
+        Err(RedeemError::Points(message)) => return Ok(invalid("points", message)),
+        Err(RedeemError::Insufficient(balance)) => return Ok(insufficient(balance)),
+    };
+    let shop = &settings.id;
+    let id = redemption_id(customer, key);
+    // Where among the free codes this request starts looking, so that concurrent redemptions
+    // do not all reach for the first code.
+    let spread = usize::from(Sha256::digest(id.as_bytes())[0]);
+    for attempt in 0..MAX_ATTEMPTS {
+        if let Some(existing) = app.store.redemption(shop, customer, &id).await? {
+            if existing.reward != request.reward || existing.requested_points != request.points {
+                return Ok(error(
+                    409,
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for another redemption",
+                ));
+            }
+            let mut response = json(201, redemption_body(&existing));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+            return Ok(response);
+        }
+        let Some(profile) = app.store.profile(shop, customer).await? else {
+            return Ok(error(404, "customer_not_found", "no such customer"));
+        };
+        let mut next = bumped(&profile);
+        let change = match crate::domain::redeem(&mut next.loyalty, reward, request.points) {
+            Ok(_) => crate::domain::LedgerChange {
+                kind: EntryKind::Redeemed,
+                points: -(price.points as i64),
+            },
+            Err(RedeemError::Insufficient(balance)) => return Ok(insufficient(balance)),
+            Err(RedeemError::Points(message)) => return Ok(invalid("points", message)),
+        };
+        let codes = app.store.free_codes(shop, &reward.id, CODES_PER_READ).await?;
+        if codes.is_empty() {
+            tracing::warn!(reward = %reward.id, outcome = "no_codes", "redemption refused");
+            let mut response = error(
+                503,
+                "no_codes",
+                "this reward has no codes left; no points were taken",
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", http::HeaderValue::from_static("3600"));
+            return Ok(response);
+        }
+        let code = codes[(spread + attempt) % codes.len()].clone();
+        let redemption = Redemption {
+            id: id.clone(),
+            reward: reward.id.clone(),
+            requested_points: request.points,
+            code,
+            value: json!(price.value),
+            points_spent: price.points,
+            created_at: now,
+            expires_at: now
+                .checked_add(jiff::SignedDuration::from_hours(24 * CODE_VALID_DAYS))
+                .unwrap_or(now),
+            balance_after: next.loyalty.balance().available,
+            voided_at: None,
+            used_by_order: None,
+        };
+        let entry = LedgerEntry {
+            kind: change.kind,
+            points: change.points,
+            at: now,
+            redemption: Some(id.clone()),
+            reason: None,
+        };
+        let written = app
+            .store
+            .write_points(
+                PointsChange {
+                    profile: &next,
+                    read_version: profile.version,
+                    entry: &entry,
+                    entry_id: &id,
+                },
+                Some((&redemption, None)),
+                None,
+            )
+            .await?;
+        match written {
+            PointsWritten::Committed => {
+                tracing::info!(reward = %reward.id, points = price.points, outcome = "redeemed", "redemption");
+                return Ok(json(201, redemption_body(&redemption)));
+            }
+            PointsWritten::RedemptionExists
+            | PointsWritten::Conflict
+            | PointsWritten::CodeTaken => backoff(attempt).await,
+        }
+    }
+    Err(StoreError::Unavailable(
+        "the customer kept changing under concurrent redemptions".into(),
+    ))
+}
+
+/// A short, growing, jittered pause before trying again, so that concurrent writers of one
+/// customer do not meet again at once.
+async fn backoff(attempt: usize) {
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+            % 20,
+    );
+    let base = 5 * (attempt.min(10) as u64);
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+}
+
+pub(super) async fn cancel(
+    app: &LoyaltyApp,
+    shop: &ShopId,
+    customer: &CustomerId,
+    id: &str,
+    now: Timestamp,
+) -> Result<Response<Body>, StoreError> {
+    if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Ok(error(404, "redemption_not_found", "no such redemption"));
+    }
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(redemption) = app.store.redemption(shop, customer, id).await? else {
+            return Ok(error(404, "redemption_not_found", "no such redemption"));
+        };
+        if redemption.used_by_order.is_some() {
+            return Ok(error(
+                409,
+                "redemption_used",
+                "the code was used on an order; its points stay spent",
+            ));
+        }
+        let Some(profile) = app.store.profile(shop, customer).await? else {
+            return Ok(error(404, "customer_not_found", "no such customer"));
+        };
+        if redemption.voided_at.is_some() {
+            // Cancelled before: the same answer, nothing more given back.
+            return Ok(json(
+                200,
+                json!({ "id": redemption.id, "status": "voided", "points_refunded": redemption.points_spent, "balance_after": profile.loyalty.balance().available }),
+            ));
+        }
+        let mut next = bumped(&profile);
+        let change = next.loyalty.refund(redemption.points_spent);
+        let entry = LedgerEntry {
+            kind: change.kind,
+            points: change.points,
+            at: now,
+            redemption: Some(redemption.id.clone()),
+            reason: None,
+        };
+        let voided = Redemption {
+            voided_at: Some(now),
+            ..redemption.clone()
+        };
+        let entry_id = format!("{}_void", redemption.id);
+        let written = app
+            .store
+            .write_points(
+                PointsChange {
+                    profile: &next,
+                    read_version: profile.version,
+                    entry: &entry,
+                    entry_id: &entry_id,
+                },
+                None,
+                Some(&voided),
+            )
+            .await?;
+        if written == PointsWritten::Committed {
+            tracing::info!(outcome = "voided", "redemption cancelled");
+            return Ok(json(
+                200,
+                json!({ "id": redemption.id, "status": "voided", "points_refunded": change.points, "balance_after": next.loyalty.balance().available }),
+            ));
+        }
+        backoff(attempt).await;
+    }
+    Err(StoreError::Unavailable(
+        "the customer kept changing under concurrent writes".into(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdjustRequest {
+    points: i64,
+    reason: String,
+}
+
+pub(super) async fn adjust(
+    app: &LoyaltyApp,
+    shop: &ShopId,
+    customer: &CustomerId,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<Response<Body>, StoreError> {
+    let request: AdjustRequest = match parse(body) {
+        Ok(r) => r,
+        Err(response) => return Ok(response),
+    };
+    if request.points == 0 || request.points.unsigned_abs() > 1_000_000 {
+        return Ok(invalid(
+            "points",
+            "points: a whole number from -1000000 to 1000000, not 0",
+        ));
+    }
+    let reason = request.reason.trim();
+    if reason.is_empty()
+        || request.reason.chars().count() > 200
+        || reason.chars().any(char::is_control)
+    {
+        return Ok(invalid(
+            "reason",
+            "reason: 1 to 200 characters, no control characters",
+        ));
+    }
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(profile) = app.store.profile(shop, customer).await? else {
+            return Ok(error(404, "customer_not_found", "no such customer"));
+        };
+        let mut next = bumped(&profile);
+        let change = match next.loyalty.adjust(request.points) {
+            Ok(change) => change,
+            Err(refused) => return Ok(insufficient(refused.balance)),
+        };
+        let entry = LedgerEntry {
+            kind: change.kind,
+            points: change.points,
+            at: now,
+            redemption: None,
+            reason: Some(reason.to_owned()),
+        };
+        let entry_id = format!("adj{}", next.version);
+        let written = app
+            .store
+            .write_points(
+                PointsChange {
+                    profile: &next,
+                    read_version: profile.version,
+                    entry: &entry,
+                    entry_id: &entry_id,
+                },
+                None,
+                None,
+            )
+            .await?;
+        if written == PointsWritten::Committed {
+            // The reason is the shop's text: it stays in the ledger, out of the logs.
+            tracing::info!(points = request.points, outcome = "adjusted", "points adjusted");
+            return Ok(json(
+                201,
+                json!({ "points": change.points, "balance_after": next.loyalty.balance().available }),
+            ));
+        }
+        backoff(attempt).await;
+    }
+    Err(StoreError::Unavailable(
+        "the customer kept changing under concurrent writes".into(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodesRequest {
+    codes: Vec<String>,
+}
+
+/// A code as shops make them: letters, digits, `-` and `_`, at most 64.
+fn valid_code(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub(super) async fn add_codes(
+    app: &LoyaltyApp,
+    settings: &ShopSettings,
+    reward: &str,
+    body: &[u8],
+) -> Result<Response<Body>, StoreError> {
+    if !settings.loyalty.rewards.iter().any(|r| r.id == reward) {
+        return Ok(error(404, "reward_not_found", "the shop has no reward with this id"));
+    }
+    let request: CodesRequest = match parse(body) {
+        Ok(r) => r,
+        Err(response) => return Ok(response),
+    };
+    if request.codes.is_empty() || request.codes.len() > 100 {
+        return Ok(invalid("codes", "codes: 1 to 100 codes per request"));
+    }
+    if let Some(n) = request.codes.iter().position(|c| !valid_code(c)) {
+        return Ok(invalid(
+            &format!("codes[{n}]"),
+            format!("codes[{n}]: letters, digits, - and _ only, 1 to 64 characters"),
+        ));
+    }
+    let mut added = 0u64;
+    for code in &request.codes {
+        // Codes are matched without regard to case, as the shop platforms do.
+        if app
+            .store
+            .add_code(&settings.id, reward, &code.to_ascii_uppercase())
+            .await?
+        {
+            added += 1;
+        }
+    }
+    let available = app.store.count_free_codes(&settings.id, reward).await?;
+    Ok(json(200, json!({ "added": added, "available": available })))
+}
