@@ -334,3 +334,30 @@ async fn a_cancelled_redemption_gives_its_points_back_once_and_the_history_pages
     assert_eq!((bad.status, bad.json()["field"].clone()), (400, json!("limit")));
     assert!(stack.take_iam_denials().is_empty());
 }
+
+#[tokio::test]
+async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
+    let stack = TestStack::start().await;
+    customer_with(&stack, 100).await;
+    let answer = call(
+        &stack,
+        "POST",
+        &format!("customers/{CUSTOMER}/adjustments"),
+        LOYALTY_API_KEY,
+        &[],
+        Some(json!({ "points": -50.0, "reason": "correction" })),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let half = call(
+        &stack,
+        "POST",
+        &format!("customers/{CUSTOMER}/adjustments"),
+        LOYALTY_API_KEY,
+        &[],
+        Some(json!({ "points": 10.5, "reason": "correction" })),
+    )
+    .await;
+    assert_eq!((half.status, half.json()["field"].clone()), (400, json!("points")));
+    assert_eq!(balance(&stack).await["points"]["available"], 50);
+}

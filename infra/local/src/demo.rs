@@ -38,9 +38,12 @@ pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 5] = [
     ("DEMO_LOYALTY_TOKEN_SECRET", DEFAULT_DEMO_LOYALTY_TOKEN_SECRET),
 ];
 
-/// The demo shop's codes for its `r5` reward (`make dev` adds them to the pool).
-pub fn demo_codes() -> Vec<String> {
-    (1..=60).map(|n| format!("DEMO5-{n:04}")).collect()
+/// The demo shop's codes per reward (`make dev` adds them to the pools): 150 each, so that a
+/// long local session or the contract test's many redemptions do not empty them.
+pub fn demo_codes() -> Vec<(&'static str, String)> {
+    let fixed = (1..=150).map(|n| ("r5", format!("DEMO5-{n:04}")));
+    let variable = (1..=150).map(|n| ("naar-keuze", format!("DEMOKEUZE-{n:04}")));
+    fixed.chain(variable).collect()
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -75,9 +75,9 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     // The demo reward's pool of codes, as a shop adds them from its own admin.
-    for code in trouw_local::demo::demo_codes() {
+    for (reward, code) in trouw_local::demo::demo_codes() {
         store
-            .add_code(&shop.settings.id, "r5", &code)
+            .add_code(&shop.settings.id, reward, &code)
             .await
             .map_err(|e| e.to_string())?;
     }

@@ -49,8 +49,39 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body
 #[serde(deny_unknown_fields)]
 struct RedeemRequest {
     reward: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_points")]
     points: Option<u64>,
+}
+
+/// A whole number of points: JSON has one number type, so `600.0` is 600 as JSON Schema's
+/// `integer` says; `600.5` or a negative number is refused.
+fn whole_points<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    whole(&n)
+        .and_then(|v| u64::try_from(v).ok())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("expected a whole number of points, at least 0"))
+}
+
+/// A whole signed number, also when written as `-327.0`.
+fn whole(n: &serde_json::Number) -> Option<i128> {
+    if let Some(v) = n.as_i64() {
+        return Some(i128::from(v));
+    }
+    if let Some(v) = n.as_u64() {
+        return Some(i128::from(v));
+    }
+    let f = n.as_f64()?;
+    (f.fract() == 0.0 && f.abs() < 1e15).then_some(f as i128)
+}
+
+fn whole_signed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    whole(&n)
+        .and_then(|v| i64::try_from(v).ok())
+        .ok_or_else(|| serde::de::Error::custom("expected a whole number of points"))
 }
 
 /// The redemption id for an idempotency key: the same key of the same customer names the same
@@ -292,6 +323,7 @@ pub(super) async fn cancel(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AdjustRequest {
+    #[serde(deserialize_with = "whole_signed")]
     points: i64,
     reason: String,
 }
