@@ -28,9 +28,10 @@ pub struct Period {
 
 impl Period {
     pub fn of(tz: &jiff::tz::TimeZone, from: Date, to: Date) -> Period {
+        // A day beyond the instants trouw can count in: the period reaches the end of time.
         let start = tz
             .to_timestamp(from.at(0, 0, 0, 0))
-            .unwrap_or(Timestamp::UNIX_EPOCH);
+            .unwrap_or(Timestamp::MIN);
         let end = tz
             .to_timestamp(to.tomorrow().unwrap_or(to).at(0, 0, 0, 0))
             .unwrap_or(Timestamp::MAX);
@@ -196,6 +197,22 @@ mod tests {
         Cursor {
             day,
             key: Some(key),
+        }
+    }
+
+    /// Found by fuzzing (admin_query): a period starting on a day before the first instant
+    /// trouw can count in began in 1970 instead, after its own end.
+    #[test]
+    fn a_period_at_the_edge_of_time_still_runs_forwards() {
+        let tz = jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap();
+        for (from, to) in [
+            ("-009999-01-01", "-009999-01-05"),
+            ("-009999-01-01", "-009999-01-01"),
+            ("9999-12-30", "9999-12-31"),
+        ] {
+            let period = Period::of(&tz, from.parse().unwrap(), to.parse().unwrap());
+            assert!(period.start < period.end, "{from}..{to}: {period:?}");
+            assert!(period.first_day <= period.last_day, "{from}..{to}: {period:?}");
         }
     }
 
