@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::Deserialize;
 use serde_yaml_ng::Value;
+use trouw::store::capacity::{self, IndexShape, TableShape};
 
 /// The logical id of the table in the template.
 pub const TABLE_RESOURCE: &str = "Table";
@@ -101,6 +102,51 @@ impl TableDefinition {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| TableError::Template(format!("{}: {e}", path.display())))?;
         Self::from_template(&text)
+    }
+
+    /// The keys and indexes as the capacity calculator needs them (what each write costs on
+    /// the table and on every index it lands in).
+    pub fn shape(&self) -> Result<TableShape, TableError> {
+        let key_of = |schema: &[KeyDef], kind: &str| {
+            schema
+                .iter()
+                .find(|k| k.key_type == kind)
+                .map(|k| k.attribute_name.clone())
+        };
+        let partition_key = |schema: &[KeyDef], whose: &str| {
+            key_of(schema, "HASH")
+                .ok_or_else(|| TableError::Template(format!("{whose} has no HASH key")))
+        };
+        let indexes = self
+            .global_secondary_indexes
+            .iter()
+            .map(|index| {
+                let projection = match index.projection.projection_type.as_str() {
+                    "ALL" => capacity::Projection::All,
+                    "KEYS_ONLY" => capacity::Projection::KeysOnly,
+                    "INCLUDE" => {
+                        capacity::Projection::Include(index.projection.non_key_attributes.clone())
+                    }
+                    other => {
+                        return Err(TableError::Template(format!(
+                            "index {}: unknown ProjectionType {other}",
+                            index.index_name
+                        )));
+                    }
+                };
+                Ok(IndexShape {
+                    name: index.index_name.clone(),
+                    partition_key: partition_key(&index.key_schema, &index.index_name)?,
+                    sort_key: key_of(&index.key_schema, "RANGE"),
+                    projection,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(TableShape {
+            partition_key: partition_key(&self.key_schema, "the table")?,
+            sort_key: key_of(&self.key_schema, "RANGE"),
+            indexes,
+        })
     }
 
     /// Creates the table under `name` (if absent) and waits until it is active.
@@ -213,6 +259,39 @@ mod tests {
             trouw::store::keys::EXPIRES_AT
         );
         assert!(def.stream_specification.is_some());
+    }
+
+    #[test]
+    fn the_shape_carries_every_index_with_its_keys_and_projection() {
+        let text = "Resources:\n  Table:\n    Properties:\n      AttributeDefinitions: []\n      KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: sk, KeyType: RANGE}]\n      GlobalSecondaryIndexes:\n        - IndexName: due\n          KeySchema: [{AttributeName: due_at, KeyType: RANGE}, {AttributeName: due_shard, KeyType: HASH}]\n          Projection: {ProjectionType: KEYS_ONLY}\n        - IndexName: by_day\n          KeySchema: [{AttributeName: log_day, KeyType: HASH}]\n          Projection: {ProjectionType: INCLUDE, NonKeyAttributes: [status]}\n";
+        let shape = TableDefinition::from_template(text)
+            .unwrap()
+            .shape()
+            .unwrap();
+        assert_eq!(
+            (shape.partition_key.as_str(), shape.sort_key.as_deref()),
+            ("pk", Some("sk"))
+        );
+        let due = &shape.indexes[0];
+        assert_eq!(
+            (due.partition_key.as_str(), due.sort_key.as_deref()),
+            ("due_shard", Some("due_at"))
+        );
+        assert_eq!(due.projection, capacity::Projection::KeysOnly);
+        assert_eq!(shape.indexes[1].sort_key, None);
+        assert_eq!(
+            shape.indexes[1].projection,
+            capacity::Projection::Include(vec!["status".into()])
+        );
+        // The repository's own template must be readable as a shape too.
+        let ours = TableDefinition::from_repository().unwrap().shape().unwrap();
+        assert_eq!(
+            ours.indexes.len(),
+            TableDefinition::from_repository()
+                .unwrap()
+                .global_secondary_indexes
+                .len()
+        );
     }
 
     #[test]

@@ -46,8 +46,12 @@ pub struct CustomerProfile {
     #[serde(default)]
     pub retention: Retention,
     /// When each replenishable product was last ordered, so a reminder for an older order is
-    /// cancelled once the customer reordered it.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// cancelled once the customer reordered it (to the second, stored as epoch seconds).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "super::epoch::map"
+    )]
     pub last_ordered: BTreeMap<Sku, Timestamp>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,

@@ -15,6 +15,7 @@ mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
 mod customer;
 mod decide;
+pub(crate) mod epoch;
 mod erasure;
 pub use erasure::{
     Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_parked,
@@ -57,8 +58,8 @@ pub use ids::{
 };
 pub use message::{
     DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
-    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SkipReason, Verdict, gate,
-    message_key,
+    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SendAttempt, SkipReason,
+    Verdict, gate, holds_cap_place, message_key, never_goes,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};

@@ -94,8 +94,13 @@ pub struct Retention {
     /// When the current stage began.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<Timestamp>,
-    /// The times of the customer's latest orders, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The times of the customer's latest orders, oldest first, to the second (stored as
+    /// epoch seconds).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "super::epoch::list"
+    )]
     pub order_times: Vec<Timestamp>,
     /// The latest sign of life that was not an order: "keep me", a survey answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +133,7 @@ pub enum RetentionEffect {
 impl Retention {
     /// Remembers an order's time (idempotent; keeps the latest few).
     pub fn record_order(&mut self, placed_at: Timestamp) {
+        let placed_at = super::epoch::whole_second(placed_at);
         if let Err(at) = self.order_times.binary_search(&placed_at) {
             self.order_times.insert(at, placed_at);
         }

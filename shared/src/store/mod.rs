@@ -6,6 +6,8 @@ mod admin_sessions;
 #[cfg(feature = "aws")]
 mod audit;
 #[cfg(feature = "aws")]
+pub mod capacity;
+#[cfg(feature = "aws")]
 mod dynamo;
 #[cfg(feature = "aws")]
 mod error;
