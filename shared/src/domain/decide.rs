@@ -80,7 +80,8 @@ pub fn decide(
     now: Timestamp,
     settings: &ShopSettings,
 ) -> Decision {
-    let at = event.occurred_at.min(now + MAX_CLOCK_SKEW);
+    // Stamps are kept to the second: two statements within one second are a tie.
+    let at = super::epoch::whole_second(event.occurred_at.min(now + MAX_CLOCK_SKEW));
     let mut profile = state
         .profile
         .clone()
@@ -117,7 +118,7 @@ pub fn decide(
         let moves_before = profile.addresses.move_count();
         profile.addresses.observe(address, at);
         moved = profile.addresses.move_count() > moves_before
-            && profile.addresses.last_move_at() == Some(super::epoch::whole_second(at));
+            && profile.addresses.last_move_at() == Some(at);
     }
 
     // Before order rhythms were kept, only the last order's time was: start from it.
@@ -346,6 +347,7 @@ pub fn decide(
             },
         });
     }
+    profile.keep_to_the_second();
     let changed = !messages.is_empty()
         || !activities.is_empty()
         || order != state.order
