@@ -9,7 +9,12 @@ use trouw::admin::filters::{Format, MessageFilter};
 use trouw::domain::ShopId;
 
 const KINDS: [&str; 4] = ["welcome", "loyalty-earned", "survey", "reactivation"];
-const ZONES: [&str; 4] = ["Europe/Amsterdam", "Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"];
+const ZONES: [&str; 4] = [
+    "Europe/Amsterdam",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "UTC",
+];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, query)) = data.split_first() else {
@@ -44,15 +49,24 @@ fuzz_target!(|data: &[u8]| {
             &KINDS,
         )
         .expect("a filter's own query parses");
-        assert_eq!(again, MessageFilter { format, ..filter.clone() });
+        assert_eq!(
+            again,
+            MessageFilter {
+                format,
+                ..filter.clone()
+            }
+        );
     }
-    let zone = jiff::tz::TimeZone::get(ZONES[usize::from(which / 3) % ZONES.len()])
-        .expect("a known zone");
+    let zone =
+        jiff::tz::TimeZone::get(ZONES[usize::from(which / 3) % ZONES.len()]).expect("a known zone");
     let period = Period::of(&zone, filter.from, filter.to);
     assert!(period.start <= period.end);
     if let Some(text) = &filter.cursor
         && let Some(cursor) = Cursor::decode(text, &filter.shop, &period)
     {
-        assert_eq!(Cursor::decode(&cursor.encode(), &filter.shop, &period), Some(cursor));
+        assert_eq!(
+            Cursor::decode(&cursor.encode(), &filter.shop, &period),
+            Some(cursor)
+        );
     }
 });

@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashSet};
 use trouw::domain::{
     Amount, Currency, CustomerFacts, CustomerId, CustomerProfile, CustomerState, Email, EventId,
     EventKind, LapseReason, LapseSurvey, Locale, MAX_MESSAGE_KEY_BYTES, Money, ObservedAddress,
-    Order, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ReturnedLine, ShopEvent,
-    Sku, Timestamp, check_amounts, decide, erase,
+    Order, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ReturnedLine, ShopEvent, Sku,
+    Timestamp, check_amounts, decide, erase,
 };
 
 const SKUS: [&str; 4] = ["EB-200", "TP-075", "TB-REFILL-4", "CR-010"];
@@ -282,7 +282,8 @@ impl Store {
             assert!(!message.key.is_empty() && message.key.len() <= MAX_MESSAGE_KEY_BYTES);
             assert_eq!(message.customer_id, customer);
             // The store keeps the first message of a key and leaves later ones out.
-            self.messages.insert((customer.clone(), message.key.clone()));
+            self.messages
+                .insert((customer.clone(), message.key.clone()));
         }
         self.profiles.insert(customer.clone(), decision.profile);
         if let (Some(order), Some(key)) = (decision.order, order_key) {
@@ -303,7 +304,8 @@ impl Store {
         let erased = erase(profile, orders, now);
         self.profiles.insert(customer.clone(), erased.profile);
         for order in erased.orders {
-            self.orders.insert((customer.clone(), order.id.clone()), order);
+            self.orders
+                .insert((customer.clone(), order.id.clone()), order);
         }
     }
 
@@ -340,7 +342,9 @@ impl Store {
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Ok(steps) = u.arbitrary_iter::<Step>().and_then(|i| i.take(64).collect::<Result<Vec<_>, _>>())
+    let Ok(steps) = u
+        .arbitrary_iter::<Step>()
+        .and_then(|i| i.take(64).collect::<Result<Vec<_>, _>>())
     else {
         return;
     };

@@ -17,13 +17,25 @@ fuzz_target!(|data: &[u8]| {
     if mode % 2 == 0 {
         // Any text as a token of each kind.
         if let Some((shop, customer)) = key.verify_unsubscribe(&text) {
-            assert_eq!(key.unsubscribe_token(&shop, &customer), text, "a second spelling");
+            assert_eq!(
+                key.unsubscribe_token(&shop, &customer),
+                text,
+                "a second spelling"
+            );
         }
         if let Some((shop, customer)) = key.verify_reactivation(&text) {
-            assert_eq!(key.reactivation_token(&shop, &customer), text, "a second spelling");
+            assert_eq!(
+                key.reactivation_token(&shop, &customer),
+                text,
+                "a second spelling"
+            );
         }
         if let Some((shop, customer, order)) = key.verify_survey(&text) {
-            assert_eq!(key.survey_token(&shop, &customer, &order), text, "a second spelling");
+            assert_eq!(
+                key.survey_token(&shop, &customer, &order),
+                text,
+                "a second spelling"
+            );
         }
         return;
     }

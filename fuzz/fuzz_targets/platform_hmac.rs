@@ -32,14 +32,22 @@ fuzz_target!(|d: Delivery<'_>| {
         }
     }
     let _ = detect(&headers);
-    for name in ["topic", "hmac-sha256", "shop-domain", "webhook-id", "triggered-at"] {
+    for name in [
+        "topic",
+        "hmac-sha256",
+        "shop-domain",
+        "webhook-id",
+        "triggered-at",
+    ] {
         if let Some(value) = shopify_header(&headers, name) {
             assert_eq!(value, value.trim());
             assert!(!value.is_empty());
         }
     }
     let secrets: Vec<WebhookSecret> = d.secrets.iter().map(|s| WebhookSecret::new(*s)).collect();
-    let made = d.sign_with.map(|s| sign_body(d.body, &WebhookSecret::new(s)));
+    let made = d
+        .sign_with
+        .map(|s| sign_body(d.body, &WebhookSecret::new(s)));
     let signature = made.as_deref().or(d.signature);
     let mut body = d.body.to_vec();
     if let Some(b) = d.tamper {
@@ -52,7 +60,10 @@ fuzz_target!(|d: Delivery<'_>| {
         d.tamper.is_none() && secrets.iter().any(|s| sign_body(&body, s) == *made)
     });
     if made.is_some() {
-        assert_eq!(matches, genuine, "a genuine signature refused, or a wrong one passed");
+        assert_eq!(
+            matches, genuine,
+            "a genuine signature refused, or a wrong one passed"
+        );
     } else if matches {
         // Only by knowing a secret can a signature be made: one the fuzzer wrote cannot pass.
         panic!("a signature that was not made with a secret passed");

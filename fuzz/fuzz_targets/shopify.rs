@@ -67,7 +67,11 @@ fuzz_target!(|data: &[u8]| {
         body,
     );
     if let Ok(Inbound::Apply { event, .. }) = inbound {
-        assert_eq!(event.event_type(), route, "{topic}: an event of another route");
+        assert_eq!(
+            event.event_type(),
+            route,
+            "{topic}: an event of another route"
+        );
         trouw_fuzz::apply_twice(&event, &settings);
     }
 });

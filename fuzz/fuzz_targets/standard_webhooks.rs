@@ -67,7 +67,11 @@ fuzz_target!(|d: Delivery<'_>| {
         };
         headers.insert(name, value);
     }
-    let mut secrets: Vec<WebhookSecret> = d.other_secrets.iter().map(|s| WebhookSecret::new(*s)).collect();
+    let mut secrets: Vec<WebhookSecret> = d
+        .other_secrets
+        .iter()
+        .map(|s| WebhookSecret::new(*s))
+        .collect();
     if d.with_secret {
         secrets.push(WebhookSecret::new(SECRET));
     }

@@ -37,7 +37,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let connection = WooCommerceConnection {
         webhook_secrets: vec![],
-        delivered_status: if data[1] & 0x80 == 0 { "completed" } else { "delivered" }.into(),
+        delivered_status: if data[1] & 0x80 == 0 {
+            "completed"
+        } else {
+            "delivered"
+        }
+        .into(),
         consent_meta_key: Some("newsletter_opt_in".into()),
     };
     let guests = GuestIds::new("fuzz-guest-secret");
@@ -53,7 +58,11 @@ fuzz_target!(|data: &[u8]| {
     ) {
         for item in items {
             if let Inbound::Apply { event, .. } = item {
-                assert_eq!(event.event_type(), route, "{topic}: an event of another route");
+                assert_eq!(
+                    event.event_type(),
+                    route,
+                    "{topic}: an event of another route"
+                );
                 trouw_fuzz::apply_twice(&event, &settings);
             }
         }

@@ -212,7 +212,10 @@ mod tests {
         ] {
             let period = Period::of(&tz, from.parse().unwrap(), to.parse().unwrap());
             assert!(period.start < period.end, "{from}..{to}: {period:?}");
-            assert!(period.first_day <= period.last_day, "{from}..{to}: {period:?}");
+            assert!(
+                period.first_day <= period.last_day,
+                "{from}..{to}: {period:?}"
+            );
         }
     }
 

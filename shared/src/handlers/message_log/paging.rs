@@ -2,8 +2,8 @@
 //! the next page of the message list (or the next part of a download) starts (`admin::cursor`).
 
 use super::AdminApp;
-use crate::admin::cursor::{KeyValue, LogKey};
 pub(super) use crate::admin::cursor::{Cursor, Period};
+use crate::admin::cursor::{KeyValue, LogKey};
 use crate::domain::{MessageRecord, ShopId};
 use crate::store::{Item, LogEntry, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
