@@ -220,10 +220,23 @@ impl Spend {
 pub struct Loyalty {
     /// Earned but still inside the return window.
     pub points_pending: u64,
-    /// Confirmed and spendable.
+    /// Confirmed on orders (before spending: the balance is [`Loyalty::balance`]).
     pub points_available: u64,
+    /// Spent on rewards, less cancelled redemptions (each a ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_spent: u64,
+    /// Granted outside orders: goodwill adjustments (each a ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_granted: u64,
+    /// Taken outside returns: corrections (each a ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_withdrawn: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

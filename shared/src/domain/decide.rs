@@ -400,7 +400,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_held(),
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
                 tier: loyalty.tier.clone(),
                 next_tier: next.map(|t| t.name.clone()),
                 points_to_next_tier: next.map(|t| t.min_points - held),
@@ -413,7 +413,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_reversed - reversed_before,
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
             };
             messages.push(MessageIntent::new(
                 &format!("{}#{}", order.id, event.id),
@@ -494,7 +494,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_held(),
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
             };
             messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
         }
