@@ -289,6 +289,36 @@ pub enum Verdict {
     },
 }
 
+/// The gate's verdict when a message is created, if it can never go: a refusal that nothing
+/// between its creation and its send (seconds later) is expected to lift. The frequency cap
+/// and the holdout are left to the sender, which asks the gate again right before sending.
+pub fn never_goes(
+    message: &MessageIntent,
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Option<SkipReason> {
+    match gate(message, profile, now, settings) {
+        Verdict::Skip(SkipReason::FrequencyCap) => None,
+        Verdict::Skip(reason) => Some(reason),
+        Verdict::Send | Verdict::HeldOut | Verdict::Defer { .. } => None,
+    }
+}
+
+impl SkipReason {
+    /// The word stored as the message's `reason` and shown on the marketers' pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NoEmail => "no_email",
+            SkipReason::NoConsent => "no_consent",
+            SkipReason::OptedOut => "opted_out",
+            SkipReason::Suppressed => "suppressed",
+            SkipReason::Inactive => "inactive",
+            SkipReason::FrequencyCap => "frequency_cap",
+        }
+    }
+}
+
 /// Quiet hours in the shop's time zone: no service or promotional mail from 21:00 to 08:00.
 const QUIET_FROM_HOUR: i8 = 21;
 const QUIET_UNTIL_HOUR: i8 = 8;
@@ -361,6 +391,32 @@ pub fn gate(
         },
         None => Verdict::Send,
     }
+}
+
+/// How far a claimed message got with SES, as far as the sender knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendAttempt {
+    /// SES took it.
+    Sent,
+    /// SES did not take it (throttled, paused): it is tried again later.
+    Retry,
+    /// SES may have taken it (its answer was lost): it is never tried again.
+    Unknown,
+    /// It does not go (the gate skipped, deferred or held it out, or it failed for good).
+    NotSent,
+}
+
+/// Whether a message holds a place under the customer's frequency cap after `attempt`, so
+/// that the gate caps (or defers) the customer's next optional email as if this one had gone
+/// out now: optional mail that was sent, that waits for a retry (it will go out, and must not
+/// be followed too closely by another), or whose outcome is unknown (it may well have gone
+/// out). Transactional replies and internal alerts never count for the cap.
+pub fn holds_cap_place(class: MessageClass, attempt: SendAttempt) -> bool {
+    class.is_optional_mail()
+        && matches!(
+            attempt,
+            SendAttempt::Sent | SendAttempt::Retry | SendAttempt::Unknown
+        )
 }
 
 /// If `now` falls in the shop's quiet hours, when they end.

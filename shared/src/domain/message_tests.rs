@@ -310,3 +310,24 @@ fn message_keys_stay_short_whatever_the_ids() {
         "the same cause makes the same key, so it is created once"
     );
 }
+
+#[test]
+fn optional_mail_sent_waiting_for_a_retry_or_of_unknown_outcome_holds_a_cap_place() {
+    use MessageClass::*;
+    for class in [Service, Promotional] {
+        for attempt in [SendAttempt::Sent, SendAttempt::Retry, SendAttempt::Unknown] {
+            assert!(holds_cap_place(class, attempt), "{class:?} {attempt:?}");
+        }
+        assert!(!holds_cap_place(class, SendAttempt::NotSent), "{class:?}");
+    }
+    for class in [Transactional, Internal] {
+        for attempt in [
+            SendAttempt::Sent,
+            SendAttempt::Retry,
+            SendAttempt::Unknown,
+            SendAttempt::NotSent,
+        ] {
+            assert!(!holds_cap_place(class, attempt), "{class:?} {attempt:?}");
+        }
+    }
+}

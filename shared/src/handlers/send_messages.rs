@@ -5,7 +5,10 @@
 //! it, so nothing is sent twice, and a throttled SES never turns into a hot retry loop.
 
 use crate::clock::Clock;
-use crate::domain::{CustomerId, DeferReason, MessageClass, ShopId, SkipReason, Verdict, gate};
+use crate::domain::{
+    CustomerId, DeferReason, MessageClass, SendAttempt, ShopId, SkipReason, Verdict, gate,
+    holds_cap_place,
+};
 use crate::mail::{LinkKey, Mailer, Outgoing, Renderer, SendError};
 use crate::shops::{Shop, ShopDirectory};
 use crate::store::{MessageOutcome, MessageRecord, MessageStatus, Store, StoreError};
@@ -14,6 +17,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Everything the sender needs, built once per container.
 pub struct SenderApp {
@@ -110,13 +114,19 @@ pub async fn handle(
     Ok(response)
 }
 
-/// Claims and handles one message.
+/// Claims and handles one message, its log lines in the message's span.
 pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Delivery, RetryLater> {
+    let key = message.intent.key.as_str();
+    let span = tracing::info_span!("message", shop = %message.shop, kind = message.intent.data.kind(), key = key);
+    // Instrumented, not entered: a span entered across an await stays entered on the thread
+    // while this waits, and whatever else runs there meanwhile logs under it.
+    claim_and_send(app, message).instrument(span).await
+}
+
+async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Delivery, RetryLater> {
     let shop_id = &message.shop;
     let customer = &message.intent.customer_id;
     let key = message.intent.key.as_str();
-    let span = tracing::info_span!("message", shop = %shop_id, kind = message.intent.data.kind(), key = key);
-    let _enter = span.enter();
     let transient = |e: StoreError| RetryLater(e.to_string());
     let now = app.clock.now();
     let Some(claimed) = app
@@ -131,16 +141,20 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     let outcome = match decide_and_send(app, &claimed).await {
         Ok(outcome) => outcome,
         // SES did not take the message: try again later through the schedule, backing off.
+        // A message to be retried keeps its place under the frequency cap: another optional
+        // email to the customer meanwhile is capped, as it would be had this one gone out now
+        // (its retry is not capped by its own place: see `decide_and_send`).
         Err(NotSent::Retry(RetryLater(error))) => MessageOutcome::Retry {
             until: now + retry_backoff(claimed.attempts),
             error,
+            counts_for_cap: holds_cap_place(claimed.intent.class, SendAttempt::Retry),
         },
         // SES may have sent it: recording any outcome could only lead to a second email. It
         // counts for the frequency cap as a send would, so that no other optional email follows
         // it too soon.
         Err(NotSent::Unknown(error)) => {
             tracing::warn!(outcome = "unknown", detail = %error, "message outcome unknown; left SENDING");
-            hold_cap_slot(app, &claimed).await;
+            stamp_unknown_send(app, &claimed).await;
             return Ok(Delivery::OutcomeUnknown);
         }
     };
@@ -164,19 +178,14 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
         MessageOutcome::Retry { .. } => MessageStatus::Deferred,
     };
     tracing::info!(outcome = status.as_str(), "message handled");
-    // A message to be retried keeps its place under the frequency cap: another optional email
-    // to the customer meanwhile is capped, as it would be had this one gone out now (its retry
-    // is not capped by its own place: see `decide_and_send`).
-    if matches!(outcome, MessageOutcome::Retry { .. }) {
-        hold_cap_slot(app, &claimed).await;
-    }
     Ok(Delivery::Done(outcome))
 }
 
-/// Counts an optional message that may go out (or may have) for the frequency cap, as a send.
-/// Best effort: its outcome is recorded already, and failing here only lets the cap forget it.
-async fn hold_cap_slot(app: &SenderApp, message: &MessageRecord) {
-    if !message.intent.class.is_optional_mail() {
+/// Counts a message whose outcome is unknown for the frequency cap, as a send, if it is mail
+/// that counts (the message itself stays SENDING, untouched). Best effort: failing here only
+/// lets the cap forget it.
+async fn stamp_unknown_send(app: &SenderApp, message: &MessageRecord) {
+    if !holds_cap_place(message.intent.class, SendAttempt::Unknown) {
         return;
     }
     if let Err(err) = app
@@ -271,7 +280,7 @@ async fn decide_and_send(
                         ses_message_id: id,
                         subject: outgoing.subject,
                         locale,
-                        counts_for_cap: message.intent.class.is_optional_mail(),
+                        counts_for_cap: holds_cap_place(message.intent.class, SendAttempt::Sent),
                     })
                 }
                 Err(SendError::Retry(reason)) => Err(RetryLater(reason).into()),
