@@ -103,8 +103,15 @@ pub fn cost(row: &Row, prices: &Prices) -> Cost {
     };
     let lambda_prices = &prices.lambda_arm64;
     let gb_seconds = |function: &str, ms: f64| memory_mb(function) / 1024.0 * ms.ceil() / 1000.0;
-    let mut lambda = lambda_prices.usd_per_million_requests
-        + gb_seconds(&row.function, row.duration_ms) * lambda_prices.usd_per_gb_second * 1e6;
+    // A lifecycle step that asked nothing of its function (a message created SKIPPED never
+    // reaches the sender) invokes nothing.
+    let invoked = row.own.requests > 0 || row.duration_ms > 0.0;
+    let mut lambda = if invoked {
+        lambda_prices.usd_per_million_requests
+            + gb_seconds(&row.function, row.duration_ms) * lambda_prices.usd_per_gb_second * 1e6
+    } else {
+        0.0
+    };
     if !row.downstream.is_empty() {
         let downstream_ms = row.downstream_ms / row.downstream.len() as f64;
         for function in row.downstream.keys() {
