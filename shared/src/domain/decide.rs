@@ -80,7 +80,8 @@ pub fn decide(
     now: Timestamp,
     settings: &ShopSettings,
 ) -> Decision {
-    let at = event.occurred_at.min(now + MAX_CLOCK_SKEW);
+    // Stamps are kept to the second: two statements within one second are a tie.
+    let at = super::epoch::whole_second(event.occurred_at.min(now + MAX_CLOCK_SKEW));
     let mut profile = state
         .profile
         .clone()
@@ -117,7 +118,7 @@ pub fn decide(
         let moves_before = profile.addresses.move_count();
         profile.addresses.observe(address, at);
         moved = profile.addresses.move_count() > moves_before
-            && profile.addresses.last_move_at() == Some(super::epoch::whole_second(at));
+            && profile.addresses.last_move_at() == Some(at);
     }
 
     // Before order rhythms were kept, only the last order's time was: start from it.
@@ -346,6 +347,7 @@ pub fn decide(
             },
         });
     }
+    profile.keep_to_the_second();
     let changed = !messages.is_empty()
         || !activities.is_empty()
         || order != state.order
@@ -398,7 +400,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_held(),
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
                 tier: loyalty.tier.clone(),
                 next_tier: next.map(|t| t.name.clone()),
                 points_to_next_tier: next.map(|t| t.min_points - held),
@@ -411,7 +413,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_reversed - reversed_before,
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
             };
             messages.push(MessageIntent::new(
                 &format!("{}#{}", order.id, event.id),
@@ -492,7 +494,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_held(),
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
             };
             messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
         }

@@ -1,5 +1,5 @@
-//! Times kept in lists on the profile (order times, address sightings, last orders per
-//! product) are stored as epoch seconds, a DynamoDB number of about 6 bytes, instead of an
+//! The profile's times (contact and consent stamps, order times, address sightings, last
+//! orders per product, the lapse clock) are stored as epoch seconds, a DynamoDB number of about 6 bytes, instead of an
 //! RFC 3339 string of 20 to 30: the profile is written with every event, and each started KB
 //! is paid again. Readers also take the strings that earlier versions stored.
 
@@ -56,6 +56,38 @@ impl<'de> Deserialize<'de> for EpochSecond {
             }
         }
         deserializer.deserialize_any(Either)
+    }
+}
+
+/// `#[serde(with = "epoch::single")]` for a `Timestamp`.
+pub mod single {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        EpochSecond(*at).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        Ok(EpochSecond::deserialize(deserializer)?.0)
+    }
+}
+
+/// `#[serde(with = "epoch::option")]` for an `Option<Timestamp>` (with `default` and
+/// `skip_serializing_if = "Option::is_none"`).
+pub mod option {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(
+        at: &Option<Timestamp>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        at.map(EpochSecond).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        Ok(Option::<EpochSecond>::deserialize(deserializer)?.map(|t| t.0))
     }
 }
 

@@ -30,6 +30,8 @@ mod holdout;
 pub use holdout::is_held_out;
 mod ids;
 mod login_throttle;
+mod loyalty;
+pub use loyalty::{Balance, EntryKind, Insufficient, LedgerChange, LedgerEntry};
 pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 mod message;
 mod message_record;
@@ -41,6 +43,8 @@ pub use parked::{OrderFact, ParkedEvent};
 mod preferences;
 pub use preferences::unsubscribe;
 mod retention;
+mod rewards;
+pub use rewards::{Price, RedeemError, Reward, RewardPrice, RewardValue, redeem};
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 mod shop;
 #[cfg(test)]

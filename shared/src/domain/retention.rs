@@ -92,7 +92,11 @@ pub struct LapseAnswer {
 pub struct Retention {
     pub stage: Engagement,
     /// When the current stage began.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub since: Option<Timestamp>,
     /// The times of the customer's latest orders, oldest first, to the second (stored as
     /// epoch seconds).
@@ -103,20 +107,36 @@ pub struct Retention {
     )]
     pub order_times: Vec<Timestamp>,
     /// The latest sign of life that was not an order: "keep me", a survey answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub last_sign_of_life: Option<Timestamp>,
     /// When the reactivation question of the current lapse was asked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub asked_at: Option<Timestamp>,
     /// Orders that brought the customer back after a lapse.
     #[serde(default)]
     pub reactivations: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub last_reactivated_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<LapseAnswer>,
     /// When the schedule needs this customer next (written to the due index by the store).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub due_at: Option<Timestamp>,
 }
 
