@@ -22,7 +22,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust test-moto test-contract chaos measure-local load browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto test-contract chaos fuzz measure-local load browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -30,6 +30,7 @@ help:
 	@echo "make test-contract  schemathesis against the OpenAPI file and the local stack (alone)"
 	@echo "make measure-local  time webhooks against a local table of ITEMS items (default 100000)"
 	@echo "make chaos      a year of CUSTOMERS customers (default 200) without and with 20% faults, compared"
+	@echo "make fuzz       every fuzz target for FUZZ_SECONDS each (default 60; nightly, cargo-fuzz)"
 	@echo "make load       CUSTOMERS (1000) x 4 events at CONCURRENCY (32), DUPLICATES (0.05) sent twice; checked"
 	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
 	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
@@ -109,6 +110,13 @@ chaos: $(VENV_STAMP)
 	cargo nextest run --workspace --no-run
 	set -o pipefail; TROUW_CHAOS_CUSTOMERS=$(CUSTOMERS) infra/local/with-moto.sh \
 	  cargo nextest run --workspace --profile chaos --test chaos --no-capture 2>&1 | grep -v '^{'
+
+# The fuzz targets (fuzz/, README "Fuzzing"): each for FUZZ_SECONDS, FUZZ_TARGETS to pick some.
+# Built on nightly with sanitizers in fuzz/target; installs cargo-fuzz when missing.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 
 # The local stack's speed as the table grows (README, "Local performance"): seeds ITEMS items,
 # then times single order webhooks and EVENTS of them at CONCURRENCY. About 5 minutes.
