@@ -54,6 +54,7 @@ pub fn settings() -> ShopSettings {
         loyalty: LoyaltyRules {
             points_per_unit: 1,
             tiers: vec![tier("Brons", 0), tier("Zilver", 250), tier("Goud", 1000)],
+            rewards: Vec::new(),
         },
     }
 }
