@@ -132,7 +132,7 @@ measure-local: $(VENV_STAMP)
 # CONCURRENCY, DUPLICATES of them twice at once; throughput, latency, where the time goes, then
 # every customer's state and the emails against a calm replay. Loopback only, stops by itself;
 # the table is in target/load/. CUSTOMERS and CONCURRENCY default to 1000 and 32 here (the
-# values above are chaos's and measure-local's). About 8 minutes.
+# values above are chaos's and measure-local's). 8 to 10 minutes.
 DUPLICATES ?= 0.05
 LOAD_CUSTOMERS = $(if $(filter file,$(origin CUSTOMERS)),1000,$(CUSTOMERS))
 LOAD_CONCURRENCY = $(if $(filter file,$(origin CONCURRENCY)),32,$(CONCURRENCY))
