@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::mail::{LinkKey, Mailer, Outgoing, Renderer, SendError};
 use crate::shops::{Shop, ShopDirectory};
-use crate::store::{MessageOutcome, MessageRecord, MessageStatus, Store, StoreError};
+use crate::store::{ClaimToken, MessageOutcome, MessageRecord, MessageStatus, Store, StoreError};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
@@ -122,9 +122,12 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
     let _enter = span.enter();
     let transient = |e: StoreError| RetryLater(e.to_string());
     let now = app.clock.now();
+    // This attempt's own: its claim and its record, each sent again after a lost answer, are
+    // known as its own.
+    let claim = ClaimToken::new();
     let Some(claimed) = app
         .store
-        .claim_message(shop_id, customer, key, now)
+        .claim_message(shop_id, customer, key, &claim, now)
         .await
         .map_err(transient)?
     else {
@@ -156,6 +159,7 @@ pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Deliver
             shop_id,
             customer,
             key,
+            &claim,
             message.intent.created_at,
             &outcome,
             app.clock.now(),

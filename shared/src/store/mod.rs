@@ -2,6 +2,7 @@
 
 mod admin_sessions;
 mod audit;
+mod claim;
 pub mod capacity;
 mod dynamo;
 mod error;
@@ -9,6 +10,7 @@ pub mod keys;
 mod login_throttle;
 pub mod summaries;
 
+pub use claim::ClaimToken;
 pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 
 pub use dynamo::{
