@@ -22,7 +22,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust test-moto test-contract chaos measure-local browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto test-contract chaos measure-local load browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -30,6 +30,7 @@ help:
 	@echo "make test-contract  schemathesis against the OpenAPI file and the local stack (alone)"
 	@echo "make measure-local  time webhooks against a local table of ITEMS items (default 100000)"
 	@echo "make chaos      a year of CUSTOMERS customers (default 200) without and with 20% faults, compared"
+	@echo "make load       CUSTOMERS (1000) x 4 events at CONCURRENCY (32), DUPLICATES (0.05) sent twice; checked"
 	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
 	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
 	@echo "make demo-months  with make dev running: live a new customer's first months in seconds"
@@ -117,6 +118,19 @@ CONCURRENCY ?= 16
 measure-local: $(VENV_STAMP)
 	cargo build --workspace --bins
 	$(PY) infra/local/measure_local.py --items $(ITEMS) --events $(EVENTS) --concurrency $(CONCURRENCY)
+
+# Load on one machine (README, "Local performance"): CUSTOMERS customers x 4 events sent at
+# CONCURRENCY, DUPLICATES of them twice at once; throughput, latency, where the time goes, then
+# every customer's state and the emails against a calm replay. Loopback only, stops by itself;
+# the table is in target/load/. CUSTOMERS and CONCURRENCY default to 1000 and 32 here (the
+# values above are chaos's and measure-local's). About 8 minutes.
+DUPLICATES ?= 0.05
+LOAD_CUSTOMERS = $(if $(filter file,$(origin CUSTOMERS)),1000,$(CUSTOMERS))
+LOAD_CONCURRENCY = $(if $(filter file,$(origin CONCURRENCY)),32,$(CONCURRENCY))
+load: $(VENV_STAMP)
+	cargo build --workspace --bins
+	$(PY) infra/local/load_test.py --customers $(LOAD_CUSTOMERS) \
+	  --concurrency $(LOAD_CONCURRENCY) --duplicates $(DUPLICATES)
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml

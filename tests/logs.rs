@@ -80,6 +80,32 @@ async fn logs_carry_the_request_context_and_no_personal_data() {
     assert_eq!(outcomes, ["processed", "processed", "invalid_payload"]);
     assert_eq!(handled[2]["detail"], "customer.email");
 
+    // The gateway's access line: every request's route (as the template names it), status and
+    // whole time, which `make load` reads.
+    let served: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "request served")
+        .filter(|l| {
+            l["route"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("/webhooks/"))
+        })
+        .collect();
+    assert_eq!(served.len(), 3, "{text}");
+    for (line, (route, status)) in served.iter().zip([
+        ("/webhooks/{shop}/order-placed", 200),
+        ("/webhooks/{shop}/address-changed", 200),
+        ("/webhooks/{shop}/order-placed", 400),
+    ]) {
+        assert_eq!(line["route"], route, "{line}");
+        assert_eq!(line["method"], "POST", "{line}");
+        assert_eq!(line["status"], status, "{line}");
+        assert!(
+            line["duration_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+            "{line}"
+        );
+    }
+
     for secret_thing in [
         "anna.devries",
         "example.nl",

@@ -915,3 +915,44 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
         "at most once: nothing was sent"
     );
 }
+
+/// `POST /dev/clock` with `"stopped": true` holds the local stack's time at one second, so
+/// that what a run stores does not depend on how long it took (`make load` compares two runs).
+#[tokio::test]
+async fn the_dev_clock_can_stand_still() {
+    let stack = TestStack::start().await;
+    let (status, answer) = dev_post(
+        &stack,
+        "/dev/clock",
+        json!({ "now": "2027-03-10T13:00:00Z", "stopped": "yes" }),
+    )
+    .await;
+    assert_eq!((status, answer["field"].as_str()), (400, Some("stopped")));
+    let (status, answer) = dev_post(
+        &stack,
+        "/dev/clock",
+        json!({ "now": "2027-03-10T13:00:00Z", "stopped": true }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["stopped"], true);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    order(
+        &stack,
+        "cus-still",
+        &format!("{}@example.nl", unique("still")),
+    )
+    .await;
+    let messages = stack
+        .store()
+        .messages(&stack.shop, &CustomerId::parse("cus-still").unwrap())
+        .await
+        .unwrap();
+    assert!(!messages.is_empty());
+    for message in messages {
+        assert_eq!(
+            message.intent.created_at,
+            "2027-03-10T13:00:00Z".parse().unwrap()
+        );
+    }
+}

@@ -73,7 +73,8 @@ def due_shard(pk):
 class Stack:
     """moto and trouw-dev, started on free ports and stopped on exit."""
 
-    def __init__(self, profile_dir=None):
+    def __init__(self, profile_dir=None, table=TABLE, dev_env=None):
+        """`dev_env`: trouw-dev's environment over the defaults (RUST_LOG, SCHEDULE_...)."""
         self.procs = []
         self.tmp = tempfile.mkdtemp(prefix="trouw-measure-")
         port_file = os.path.join(self.tmp, "moto.port")
@@ -96,12 +97,13 @@ class Stack:
                               "debug/trouw-dev")
         if not os.path.exists(binary):
             raise RuntimeError(f"{binary} missing: run `cargo build --workspace --bins` first")
-        dev_env = dict(os.environ, PORT=str(self.port), TROUW_AWS_ENDPOINT=self.moto,
-                       TABLE_NAME=TABLE, DEMO_WEBHOOK_SECRET=DEMO_WEBHOOK_SECRET,
-                       RUST_LOG=os.environ.get("RUST_LOG", "warn"))
-        dev_env.setdefault("SCHEDULE_EVERY_SECONDS", "5")
+        dev = dict(os.environ, PORT=str(self.port), TROUW_AWS_ENDPOINT=self.moto,
+                   TABLE_NAME=table, DEMO_WEBHOOK_SECRET=DEMO_WEBHOOK_SECRET,
+                   RUST_LOG=os.environ.get("RUST_LOG", "warn"))
+        dev.setdefault("SCHEDULE_EVERY_SECONDS", "5")
+        dev.update(dev_env or {})
         self.procs.append(subprocess.Popen([binary], stdout=self.log, stderr=self.log,
-                                           env=dev_env, cwd=ROOT))
+                                           env=dev, cwd=ROOT))
         deadline = time.time() + 120
         while True:
             try:

@@ -29,6 +29,7 @@ import moto_iam
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import moto_fast
+import moto_timings
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -37,28 +38,40 @@ class QuietHandler(WSGIRequestHandler):
 
 
 class SerialApp:
-    """Runs each request, body included, under one lock."""
+    """Runs each request, body included, under one lock, and times it (moto_timings.py)."""
 
-    def __init__(self, app):
+    def __init__(self, app, timings=None):
         self.app = app
         self.lock = threading.Lock()
+        self.timings = timings or moto_timings.Timings()
 
     def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == moto_timings.TIMINGS_PATH:
+            return self.timings.answer(start_response)
+        arrived = time.perf_counter()
         with self.lock:
-            if environ.get("PATH_INFO") == SES_MESSAGES_PATH:
-                return ses_messages(start_response)
-            # Each function's IAM policy from the template (moto_iam.py).
-            denied = moto_iam.gate(environ, start_response)
-            if denied is not None:
-                return denied
-            result = self.app(environ, start_response)
+            acquired = time.perf_counter()
             try:
-                body = b"".join(result)
+                return self._serve(environ, start_response)
             finally:
-                close = getattr(result, "close", None)
-                if close:
-                    close()
-        return [body]
+                self.timings.record(moto_timings.caller_of(environ),
+                                    moto_timings.action_of(environ),
+                                    acquired - arrived, time.perf_counter() - acquired)
+
+    def _serve(self, environ, start_response):
+        if environ.get("PATH_INFO") == SES_MESSAGES_PATH:
+            return ses_messages(start_response)
+        # Each function's IAM policy from the template (moto_iam.py).
+        denied = moto_iam.gate(environ, start_response)
+        if denied is not None:
+            return denied
+        result = self.app(environ, start_response)
+        try:
+            return [b"".join(result)]
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
 
 
 # The emails SES received, in the shape of `/moto-api/data.json`'s "ses" part. That endpoint

@@ -4,6 +4,7 @@
 
 pub mod fault;
 pub mod journeys;
+pub mod writes;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
@@ -64,13 +65,30 @@ pub const GUEST_ID_SECRET: &str = "test-guest-id-secret";
 pub const ADMIN_USER: &str = "marketing";
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
-/// Counts every DynamoDB request the handlers' client sends (one per attempt).
+/// Counts every DynamoDB request the handlers' client sends (one per attempt), and records
+/// the keys each write request touches.
 #[derive(Debug, Clone, Default)]
-pub struct RequestCounter(pub Arc<AtomicUsize>);
+pub struct RequestCounter(pub Arc<AtomicUsize>, pub writes::WriteLog);
 
 impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
     fn name(&self) -> &'static str {
         "RequestCounter"
+    }
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<
+            '_,
+        >,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let input = context.input();
+        self.1.record(
+            input.downcast_ref(),
+            input.downcast_ref(),
+            input.downcast_ref(),
+            input.downcast_ref(),
+        );
+        Ok(())
     }
     fn read_before_transmit(
         &self,

@@ -74,19 +74,86 @@ pub struct AddressSighting {
     pub area: PostalArea,
 }
 
-/// Every address sighting, ordered by time. Derived facts (current address, moves) depend only
-/// on the set of sightings, never on the order in which the webhooks arrived, so late
-/// deliveries converge to the same state.
+/// Every address sighting, ordered by time, to the second. Derived facts (current address,
+/// moves) depend only on the set of sightings, never on the order in which the webhooks
+/// arrived, so late deliveries converge to the same state.
+///
+/// Stored grouped by address (`places`: each fingerprint and postal area once, with the times
+/// it was seen as epoch seconds), so a customer who orders twenty times from home adds twenty
+/// small numbers to the profile, not twenty copies of the address. Profiles written before
+/// hold one entry per sighting (`sightings`); both read the same.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredHistory", into = "StoredHistory")]
 pub struct AddressHistory {
     pub sightings: Vec<AddressSighting>,
 }
 
+/// [`AddressHistory`] as an item holds it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StoredHistory {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    places: Vec<Place>,
+    /// The shape written by earlier versions, read only.
+    #[serde(default, skip_serializing)]
+    sightings: Vec<AddressSighting>,
+}
+
+/// One address and when it was seen.
+#[derive(Debug, Serialize, Deserialize)]
+struct Place {
+    fingerprint: String,
+    area: PostalArea,
+    #[serde(with = "super::epoch::list")]
+    seen: Vec<Timestamp>,
+}
+
+impl From<StoredHistory> for AddressHistory {
+    fn from(stored: StoredHistory) -> Self {
+        let mut sightings = stored.sightings;
+        for place in stored.places {
+            sightings.extend(place.seen.into_iter().map(|at| AddressSighting {
+                at,
+                fingerprint: place.fingerprint.clone(),
+                area: place.area.clone(),
+            }));
+        }
+        sightings.sort_by(|a, b| (a.at, &a.fingerprint).cmp(&(b.at, &b.fingerprint)));
+        sightings.dedup_by(|a, b| a.at == b.at && a.fingerprint == b.fingerprint);
+        AddressHistory { sightings }
+    }
+}
+
+impl From<AddressHistory> for StoredHistory {
+    fn from(history: AddressHistory) -> Self {
+        let mut places: Vec<Place> = Vec::new();
+        for sighting in history.sightings {
+            match places
+                .iter_mut()
+                .find(|p| p.fingerprint == sighting.fingerprint)
+            {
+                Some(place) => place.seen.push(sighting.at),
+                None => places.push(Place {
+                    fingerprint: sighting.fingerprint,
+                    area: sighting.area,
+                    seen: vec![sighting.at],
+                }),
+            }
+        }
+        StoredHistory {
+            places,
+            sightings: Vec::new(),
+        }
+    }
+}
+
 impl AddressHistory {
     /// Keeps the newest sightings only; moves older than this are history nobody acts on.
-    pub const MAX_SIGHTINGS: usize = 32;
+    /// Keeping the newest few of all sightings is the same whatever order they arrived in.
+    pub const MAX_SIGHTINGS: usize = 8;
 
+    /// Records a sighting at `at`, to the whole second (as it reads back from the store).
     pub fn observe(&mut self, address: &ObservedAddress, at: Timestamp) {
+        let at = super::epoch::whole_second(at);
         let sighting = AddressSighting {
             at,
             fingerprint: address.fingerprint.clone(),
@@ -208,6 +275,49 @@ mod tests {
             }
             assert_eq!(h, expected);
         }
+    }
+
+    #[test]
+    fn history_is_stored_once_per_address_and_the_old_shape_still_reads() {
+        let mut h = AddressHistory::default();
+        for day in 0..7 {
+            h.observe(&addr("A 1", "1000AA"), t(day * 86_400));
+        }
+        h.observe(&addr("B 2", "2000BB"), t(25 * 86_400));
+        let stored = serde_json::to_value(&h).unwrap();
+        let places = stored["places"].as_array().unwrap();
+        assert_eq!(places.len(), 2, "each address once");
+        assert_eq!(places[0]["seen"].as_array().unwrap().len(), 7);
+        assert!(places[0]["seen"][0].is_i64(), "times as epoch seconds");
+        assert!(stored.get("sightings").is_none());
+        let read: AddressHistory = serde_json::from_value(stored).unwrap();
+        assert_eq!(read, h);
+
+        // As an earlier version stored it: one entry per sighting, RFC 3339 times.
+        let old = serde_json::json!({ "sightings": [
+            { "at": "2026-09-21T10:00:00Z", "fingerprint": "aa", "area": { "postal_code": "1000AA", "country": "NL" } },
+            { "at": "2026-10-01T10:00:00Z", "fingerprint": "bb", "area": { "postal_code": "2000BB", "country": "NL" } },
+        ]});
+        let read: AddressHistory = serde_json::from_value(old).unwrap();
+        assert_eq!(read.move_count(), 1);
+        assert_eq!(read.current().unwrap().area.postal_code, "2000BB");
+        assert_eq!(
+            read.last_move_at(),
+            Some("2026-10-01T10:00:00Z".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn a_sighting_counts_to_the_second() {
+        let mut h = AddressHistory::default();
+        let at: Timestamp = "2026-10-01T10:00:00.250Z".parse().unwrap();
+        h.observe(&addr("A 1", "1000AA"), at);
+        h.observe(
+            &addr("A 1", "1000AA"),
+            "2026-10-01T10:00:00.900Z".parse().unwrap(),
+        );
+        assert_eq!(h.sightings.len(), 1);
+        assert_eq!(h.current().unwrap().at.to_string(), "2026-10-01T10:00:00Z");
     }
 
     fn permutations(n: usize) -> Vec<Vec<usize>> {

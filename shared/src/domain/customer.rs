@@ -19,9 +19,17 @@ pub struct CustomerProfile {
     pub order_count: u32,
     pub returned_order_count: u32,
     pub total_spent: Spend,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub first_order_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub last_order_at: Option<Timestamp>,
     pub loyalty: Loyalty,
     pub lifecycle: Lifecycle,
@@ -29,7 +37,11 @@ pub struct CustomerProfile {
     #[serde(default)]
     pub mail: MailStanding,
     /// When the customer was last asked the satisfaction survey (at most once per 90 days).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub last_survey_at: Option<Timestamp>,
     /// Tiers already announced, so a tier is announced once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -46,8 +58,12 @@ pub struct CustomerProfile {
     #[serde(default)]
     pub retention: Retention,
     /// When each replenishable product was last ordered, so a reminder for an older order is
-    /// cancelled once the customer reordered it.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// cancelled once the customer reordered it (to the second, stored as epoch seconds).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "super::epoch::map"
+    )]
     pub last_ordered: BTreeMap<Sku, Timestamp>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,
@@ -84,6 +100,36 @@ impl CustomerProfile {
         self.retention.due_at
     }
 
+    /// Drops the fractions of a second from the times stored as epoch seconds, so that the
+    /// profile `decide` returns equals the one the store reads back (and an event that changes
+    /// nothing is seen to change nothing).
+    pub(crate) fn keep_to_the_second(&mut self) {
+        use super::epoch::whole_second;
+        let whole = |t: &mut Option<Timestamp>| *t = t.map(whole_second);
+        whole(&mut self.first_order_at);
+        whole(&mut self.last_order_at);
+        whole(&mut self.last_survey_at);
+        let contact = &mut self.contact;
+        if let Some(s) = &mut contact.email {
+            s.at = whole_second(s.at);
+        }
+        if let Some(s) = &mut contact.first_name {
+            s.at = whole_second(s.at);
+        }
+        if let Some(s) = &mut contact.locale {
+            s.at = whole_second(s.at);
+        }
+        if let Some(c) = &mut self.consent {
+            c.at = whole_second(c.at);
+        }
+        let r = &mut self.retention;
+        whole(&mut r.since);
+        whole(&mut r.last_sign_of_life);
+        whole(&mut r.asked_at);
+        whole(&mut r.last_reactivated_at);
+        whole(&mut r.due_at);
+    }
+
     pub fn has_marketing_consent(&self) -> bool {
         self.consent.as_ref().is_some_and(|c| c.granted)
     }
@@ -117,6 +163,8 @@ impl Contact {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamped<T> {
     pub value: T,
+    /// To the second (stored as epoch seconds).
+    #[serde(with = "super::epoch::single")]
     pub at: Timestamp,
 }
 
@@ -141,6 +189,8 @@ impl<T: Ord + Clone> Stamped<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {
     pub granted: bool,
+    /// To the second (stored as epoch seconds).
+    #[serde(with = "super::epoch::single")]
     pub at: Timestamp,
     /// Where it was given or withdrawn: the event type, e.g. `order.placed`.
     pub source: String,
@@ -170,10 +220,23 @@ impl Spend {
 pub struct Loyalty {
     /// Earned but still inside the return window.
     pub points_pending: u64,
-    /// Confirmed and spendable.
+    /// Confirmed on orders (before spending: the balance is [`Loyalty::balance`]).
     pub points_available: u64,
+    /// Spent on rewards, less cancelled redemptions (each a ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_spent: u64,
+    /// Granted outside orders: goodwill adjustments (each a ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_granted: u64,
+    /// Taken outside returns: corrections (each a ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_withdrawn: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

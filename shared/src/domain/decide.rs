@@ -3,9 +3,11 @@
 use super::{
     Activity, ActivityKind, Consent, Contact, CustomerFacts, CustomerProfile, Engagement,
     EventKind, LapseAnswer, Lifecycle, MessageData, MessageIntent, Money, Order, OrderLine,
-    OrderStatus, RetentionEffect, ShopEvent, ShopSettings, Stamped, Timestamp,
+    OrderStatus, RetentionEffect, ShopEvent, ShopSettings, SkipReason, Stamped, Timestamp,
+    never_goes,
 };
 use jiff::SignedDuration;
+use std::collections::BTreeMap;
 
 /// What the store holds for the event's customer (and order, if the event names one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,6 +27,15 @@ pub struct Decision {
     pub messages: Vec<MessageIntent>,
     /// What happened, for the customer's timeline and the marketers' overview.
     pub activities: Vec<Activity>,
+    /// Messages the policy gate would refuse whatever happens before they are sent (no
+    /// consent, opted out, suppressed, inactive, no address), by key: created SKIPPED, so no
+    /// sender ever claims them.
+    pub skipped: BTreeMap<String, SkipReason>,
+    /// The event changes something stored. When it does not, nothing is written but the
+    /// processed-event record, and the profile keeps its version.
+    pub changed: bool,
+    /// The order is new to the store (its owner record is written once, with it).
+    pub order_first_seen: bool,
     pub outcome: Outcome,
 }
 
@@ -69,7 +80,8 @@ pub fn decide(
     now: Timestamp,
     settings: &ShopSettings,
 ) -> Decision {
-    let at = event.occurred_at.min(now + MAX_CLOCK_SKEW);
+    // Stamps are kept to the second: two statements within one second are a tie.
+    let at = super::epoch::whole_second(event.occurred_at.min(now + MAX_CLOCK_SKEW));
     let mut profile = state
         .profile
         .clone()
@@ -215,13 +227,14 @@ pub fn decide(
             if let (false, Some(placed)) = (was_placed, &order.placed) {
                 reactivated = profile.retention.order_placed(placed.placed_at, now)
                     == RetentionEffect::Reactivated;
+                let placed_at = super::epoch::whole_second(placed.placed_at);
                 for line in &placed.lines {
                     if settings.replenishment.days_per_unit(line).is_some() {
                         let last = profile
                             .last_ordered
                             .entry(line.sku.clone())
-                            .or_insert(placed.placed_at);
-                        *last = (*last).max(placed.placed_at);
+                            .or_insert(placed_at);
+                        *last = (*last).max(placed_at);
                     }
                 }
             }
@@ -262,7 +275,6 @@ pub fn decide(
         .points_pending
         .saturating_add(profile.loyalty.points_available);
     profile.loyalty.tier = settings.loyalty.tier_for(held).map(|t| t.name.clone());
-    profile.version += 1;
 
     let mut messages = messages_for(
         state,
@@ -335,12 +347,27 @@ pub fn decide(
             },
         });
     }
+    profile.keep_to_the_second();
+    let changed = !messages.is_empty()
+        || !activities.is_empty()
+        || order != state.order
+        || state.profile.as_ref() != Some(&profile);
+    if changed {
+        profile.version += 1;
+    }
+    let skipped = messages
+        .iter()
+        .filter_map(|m| never_goes(m, &profile, now, settings).map(|r| (m.key.clone(), r)))
+        .collect();
     Decision {
+        order_first_seen: state.order.is_none() && order.is_some(),
         profile,
         order,
         order_due_at,
         messages,
         activities,
+        skipped,
+        changed,
         outcome,
     }
 }
@@ -373,7 +400,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_held(),
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
                 tier: loyalty.tier.clone(),
                 next_tier: next.map(|t| t.name.clone()),
                 points_to_next_tier: next.map(|t| t.min_points - held),
@@ -386,7 +413,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_reversed - reversed_before,
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
             };
             messages.push(MessageIntent::new(
                 &format!("{}#{}", order.id, event.id),
@@ -467,7 +494,7 @@ fn messages_for(
                 order_id: order.id.clone(),
                 points: order.points_held(),
                 points_pending: loyalty.points_pending,
-                points_available: loyalty.points_available,
+                points_available: loyalty.balance().available,
             };
             messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
         }

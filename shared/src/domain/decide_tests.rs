@@ -4,7 +4,7 @@ use crate::domain::{
     Amount, Currency, CustomerId, Email, EventId, Locale, ObservedAddress, OrderId, OrderLine,
     PlacedOrder, ReturnFacts, ReturnScope, ReturnedLine, ShopId, Sku,
 };
-use crate::domain::{Engagement, LapseSurvey, MessageClass, MessageData};
+use crate::domain::{Engagement, LapseSurvey, MessageClass, MessageData, SkipReason};
 use proptest::prelude::*;
 
 fn t(secs: i64) -> Timestamp {
@@ -1428,4 +1428,110 @@ fn words_answering_a_question_asked_before_the_erasure_are_not_kept() {
     let answer = d.profile.retention.answer.unwrap();
     assert_eq!(answer.reason, Some(crate::domain::LapseReason::Price));
     assert_eq!(answer.comment, None);
+}
+
+#[test]
+fn an_event_that_changes_nothing_stored_asks_for_no_write_and_keeps_the_version() {
+    let settings = demo_settings();
+    let first = decide(
+        &CustomerState::default(),
+        &placed("e1", "NL-1", 0),
+        now(),
+        &settings,
+    );
+    assert!(first.changed);
+    assert!(first.order_first_seen);
+    assert_eq!(first.profile.version, 1);
+    let state = CustomerState {
+        profile: Some(first.profile.clone()),
+        order: first.order.clone(),
+    };
+    // The same facts again under another delivery id (a platform re-sending what it sent).
+    let again = decide(&state, &placed("e1-resent", "NL-1", 0), now(), &settings);
+    assert!(
+        !again.changed,
+        "the same order at the same time changes nothing"
+    );
+    assert!(!again.order_first_seen);
+    assert_eq!(again.profile, first.profile, "not even the version moves");
+    assert!(again.messages.is_empty() && again.activities.is_empty());
+
+    let delivered_once = decide(&state, &delivered("e2", "NL-1", 50), now(), &settings);
+    assert!(delivered_once.changed);
+    assert!(
+        !delivered_once.order_first_seen,
+        "the owner of a known order is not written again"
+    );
+    assert_eq!(
+        delivered_once.profile.version, 2,
+        "an order's write moves its customer's version (the order's concurrency check)"
+    );
+    let state = CustomerState {
+        profile: Some(delivered_once.profile.clone()),
+        order: delivered_once.order.clone(),
+    };
+    let later = decide(&state, &delivered("e3", "NL-1", 90), now(), &settings);
+    assert!(!later.changed, "the earliest delivery time is kept");
+    assert_eq!(
+        later.profile.version,
+        state.profile.as_ref().unwrap().version
+    );
+
+    let moved = decide(
+        &state,
+        &address("e4", 100, "Oudegracht 158"),
+        now(),
+        &settings,
+    );
+    assert!(moved.changed);
+    assert_eq!(
+        moved.profile.version,
+        state.profile.as_ref().unwrap().version + 1
+    );
+}
+
+#[test]
+fn a_message_the_gate_refuses_for_good_is_marked_skipped_when_it_is_created() {
+    let settings = demo_settings();
+    let mut no_consent = placed("e1", "NL-1", 0);
+    no_consent.customer.marketing_consent = Some(false);
+    let d = decide(&CustomerState::default(), &no_consent, now(), &settings);
+    assert_eq!(kinds(&d), ["loyalty-earned#NL-1"]);
+    assert!(
+        d.skipped.is_empty(),
+        "service mail needs no marketing consent: the sender decides on it"
+    );
+    let state = CustomerState {
+        profile: Some(d.profile),
+        order: None,
+    };
+    let moved = decide(
+        &state,
+        &address("e2", 100, "Oudegracht 158"),
+        now(),
+        &settings,
+    );
+    let key = format!("welcome-after-move#{}", t(100).as_second());
+    assert_eq!(kinds(&moved), [key.as_str()]);
+    assert_eq!(
+        moved.skipped.get(&key),
+        Some(&SkipReason::NoConsent),
+        "a promotional welcome without consent can never go"
+    );
+
+    let mut suppressed = state.profile.clone().unwrap();
+    suppressed.mail.suppressed_at = Some(t(50));
+    let d = decide(
+        &CustomerState {
+            profile: Some(suppressed),
+            order: None,
+        },
+        &placed("e3", "NL-2", 200),
+        now(),
+        &settings,
+    );
+    assert_eq!(
+        d.skipped.get("loyalty-earned#NL-2"),
+        Some(&SkipReason::Suppressed)
+    );
 }

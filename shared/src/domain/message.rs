@@ -289,6 +289,36 @@ pub enum Verdict {
     },
 }
 
+/// The gate's verdict when a message is created, if it can never go: a refusal that nothing
+/// between its creation and its send (seconds later) is expected to lift. The frequency cap
+/// and the holdout are left to the sender, which asks the gate again right before sending.
+pub fn never_goes(
+    message: &MessageIntent,
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Option<SkipReason> {
+    match gate(message, profile, now, settings) {
+        Verdict::Skip(SkipReason::FrequencyCap) => None,
+        Verdict::Skip(reason) => Some(reason),
+        Verdict::Send | Verdict::HeldOut | Verdict::Defer { .. } => None,
+    }
+}
+
+impl SkipReason {
+    /// The word stored as the message's `reason` and shown on the marketers' pages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NoEmail => "no_email",
+            SkipReason::NoConsent => "no_consent",
+            SkipReason::OptedOut => "opted_out",
+            SkipReason::Suppressed => "suppressed",
+            SkipReason::Inactive => "inactive",
+            SkipReason::FrequencyCap => "frequency_cap",
+        }
+    }
+}
+
 /// Quiet hours in the shop's time zone: no service or promotional mail from 21:00 to 08:00.
 const QUIET_FROM_HOUR: i8 = 21;
 const QUIET_UNTIL_HOUR: i8 = 8;

@@ -15,6 +15,7 @@ mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
 mod customer;
 mod decide;
+pub(crate) mod epoch;
 mod erasure;
 pub use erasure::{
     Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_parked,
@@ -29,6 +30,8 @@ mod holdout;
 pub use holdout::is_held_out;
 mod ids;
 mod login_throttle;
+mod loyalty;
+pub use loyalty::{Balance, EntryKind, Insufficient, LedgerChange, LedgerEntry};
 pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 mod message;
 mod message_record;
@@ -40,6 +43,8 @@ pub use parked::{OrderFact, ParkedEvent};
 mod preferences;
 pub use preferences::unsubscribe;
 mod retention;
+mod rewards;
+pub use rewards::{Price, RedeemError, Reward, RewardPrice, RewardValue, redeem};
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 mod shop;
 #[cfg(test)]
@@ -58,7 +63,7 @@ pub use ids::{
 pub use message::{
     DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
     OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SendAttempt, SkipReason,
-    Verdict, gate, holds_cap_place, message_key,
+    Verdict, gate, holds_cap_place, message_key, never_goes,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};

@@ -92,26 +92,51 @@ pub struct LapseAnswer {
 pub struct Retention {
     pub stage: Engagement,
     /// When the current stage began.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub since: Option<Timestamp>,
-    /// The times of the customer's latest orders, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The times of the customer's latest orders, oldest first, to the second (stored as
+    /// epoch seconds).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "super::epoch::list"
+    )]
     pub order_times: Vec<Timestamp>,
     /// The latest sign of life that was not an order: "keep me", a survey answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub last_sign_of_life: Option<Timestamp>,
     /// When the reactivation question of the current lapse was asked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub asked_at: Option<Timestamp>,
     /// Orders that brought the customer back after a lapse.
     #[serde(default)]
     pub reactivations: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub last_reactivated_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answer: Option<LapseAnswer>,
     /// When the schedule needs this customer next (written to the due index by the store).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub due_at: Option<Timestamp>,
 }
 
@@ -128,6 +153,7 @@ pub enum RetentionEffect {
 impl Retention {
     /// Remembers an order's time (idempotent; keeps the latest few).
     pub fn record_order(&mut self, placed_at: Timestamp) {
+        let placed_at = super::epoch::whole_second(placed_at);
         if let Err(at) = self.order_times.binary_search(&placed_at) {
             self.order_times.insert(at, placed_at);
         }

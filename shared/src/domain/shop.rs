@@ -22,6 +22,8 @@ pub enum SettingsError {
     Holdout,
     #[error("replenishment: days must be between 1 and 730, remind_days_before at most 30")]
     Replenishment,
+    #[error("loyalty.rewards: ids must be unique and URL-safe, names set, points and values positive")]
+    Rewards,
 }
 
 /// What a shop configures. Loyalty rules and the return window drive the domain; sender and
@@ -179,6 +181,9 @@ impl ShopSettings {
         {
             return Err(SettingsError::Replenishment);
         }
+        if !super::Reward::check_all(&self.loyalty.rewards) {
+            return Err(SettingsError::Rewards);
+        }
         let tiers = &self.loyalty.tiers;
         let increasing = tiers.windows(2).all(|w| w[0].min_points < w[1].min_points);
         let mut names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
@@ -200,6 +205,9 @@ pub struct LoyaltyRules {
     pub points_per_unit: u32,
     /// Ordered by `min_points`, lowest first.
     pub tiers: Vec<Tier>,
+    /// What points buy (the loyalty API's redemptions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewards: Vec<super::Reward>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,6 +279,7 @@ pub(crate) mod fixtures {
                         min_points: 1000,
                     },
                 ],
+                rewards: Vec::new(),
             },
         }
     }
@@ -309,6 +318,7 @@ mod tests {
                 name: "Goud".into(),
                 min_points: 10,
             }],
+            rewards: Vec::new(),
         };
         assert!(no_base.tier_for(9).is_none());
     }

@@ -23,6 +23,7 @@ use crate::shops::ShopDirectory;
 use crate::store::{Store, StoreError, Written};
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::sync::Arc;
+use tracing::Instrument;
 
 pub struct LinksApp {
     pub store: Store,
@@ -72,7 +73,19 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         return Ok(page(400, "nl", &invalid_page()));
     };
     let span = tracing::info_span!("link", shop = %shop);
-    let _enter = span.enter();
+    // Instrumented, not entered across awaits (see `send_messages::deliver`).
+    unsubscribe_page(app, &req, shop, customer)
+        .instrument(span)
+        .await
+}
+
+/// `GET` and `POST /u/{token}` for a verified token.
+async fn unsubscribe_page(
+    app: &LinksApp,
+    req: &Request,
+    shop: ShopId,
+    customer: CustomerId,
+) -> Result<Response<Body>, lambda_http::Error> {
     let shop_settings = match app.shops.get(&shop).await {
         Ok(Some(s)) => s,
         Ok(None) => return Ok(page(400, "nl", &invalid_page())),
@@ -105,7 +118,7 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
             ),
         )),
         http::Method::POST => {
-            let Some(scope) = unsubscribe_scope(&form_fields(&req)) else {
+            let Some(scope) = unsubscribe_scope(&form_fields(req)) else {
                 return Ok(page(400, locale, &format!("<p>{}</p>", words.unclear)));
             };
             if let Err(err) = apply(app, &shop, &customer, scope).await {

@@ -105,10 +105,15 @@ pub(crate) async fn apply_event(
             now,
         );
         let read_version = loaded.state.profile.as_ref().map(|p| p.version);
-        match store
-            .write_decision(shop, read_version, &decision, &processed)
-            .await?
-        {
+        let written = if decision.changed {
+            store
+                .write_decision(shop, read_version, &decision, &processed)
+                .await?
+        } else {
+            // Nothing stored changes: only the event is remembered, as done.
+            store.record_event(shop, &processed).await?
+        };
+        match written {
             crate::store::Written::Committed => return Ok(Applied::Committed(Box::new(decision))),
             crate::store::Written::Duplicate => return Ok(Applied::Duplicate),
             crate::store::Written::Conflict => continue,

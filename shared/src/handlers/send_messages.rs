@@ -17,6 +17,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// Everything the sender needs, built once per container.
 pub struct SenderApp {
@@ -113,13 +114,19 @@ pub async fn handle(
     Ok(response)
 }
 
-/// Claims and handles one message.
+/// Claims and handles one message, its log lines in the message's span.
 pub async fn deliver(app: &SenderApp, message: &MessageRecord) -> Result<Delivery, RetryLater> {
+    let key = message.intent.key.as_str();
+    let span = tracing::info_span!("message", shop = %message.shop, kind = message.intent.data.kind(), key = key);
+    // Instrumented, not entered: a span entered across an await stays entered on the thread
+    // while this waits, and whatever else runs there meanwhile logs under it.
+    claim_and_send(app, message).instrument(span).await
+}
+
+async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Delivery, RetryLater> {
     let shop_id = &message.shop;
     let customer = &message.intent.customer_id;
     let key = message.intent.key.as_str();
-    let span = tracing::info_span!("message", shop = %shop_id, kind = message.intent.data.kind(), key = key);
-    let _enter = span.enter();
     let transient = |e: StoreError| RetryLater(e.to_string());
     let now = app.clock.now();
     // This attempt's own: its claim and its record, each sent again after a lost answer, are

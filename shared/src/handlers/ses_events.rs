@@ -5,9 +5,10 @@
 //! the history keeps each once and the status is the most telling one. Reports about unknown
 //! messages are logged and dropped; a busy table makes the invocation fail, so Lambda retries.
 
-use crate::domain::{StandingChange, apply_standing};
+use crate::domain::{CustomerId, DeliveryReport, ShopId, StandingChange, apply_standing};
 use crate::mail::ses_events::{MessageReport, SesEventError, parse};
 use crate::store::{ReportRecorded, Store, StoreError, Written};
+use tracing::Instrument;
 
 pub struct FeedbackApp {
     pub store: Store,
@@ -54,7 +55,19 @@ pub async fn apply(app: &FeedbackApp, event: serde_json::Value) -> Result<Handle
     } = report;
     let span =
         tracing::info_span!("ses_event", shop = %shop, customer_id = %customer, message = %key);
-    let _enter = span.enter();
+    // Instrumented, not entered across awaits (see `send_messages::deliver`).
+    record(app, shop, customer, key, report)
+        .instrument(span)
+        .await
+}
+
+async fn record(
+    app: &FeedbackApp,
+    shop: ShopId,
+    customer: CustomerId,
+    key: String,
+    report: DeliveryReport,
+) -> Result<Handled, StoreError> {
     let recorded = app
         .store
         .record_report(&shop, &customer, &key, &report)

@@ -8,7 +8,7 @@ use crate::domain::{
     ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
     DeliveryStatus, Email, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord,
     MessageStatus, Order, OrderFact, OrderId, ParkedEvent, ShopId, ShopSettings, ShopifyConnection,
-    Timestamp, WooCommerceConnection, add_report, delivery_status,
+    SkipReason, Timestamp, WooCommerceConnection, add_report, delivery_status,
 };
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -212,11 +212,16 @@ impl Store {
             // No condition of its own: every order write also bumps the profile's version.
             let item = order_item(shop, customer, order, decision.order_due_at)?;
             items.push(put_item(&self.table, item, None)?);
-            let owner = OrderOwner {
-                customer_id: customer.clone(),
-            };
-            let owner_item = encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;
-            items.push(put_item(&self.table, owner_item, None)?);
+            // An order never changes hands: its owner is written once, with the order's first
+            // write (an order stored before this rule has its owner already).
+            if decision.order_first_seen {
+                let owner = OrderOwner {
+                    customer_id: customer.clone(),
+                };
+                let owner_item =
+                    encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;
+                items.push(put_item(&self.table, owner_item, None)?);
+            }
         }
         for (n, activity) in decision.activities.iter().enumerate() {
             let record = ActivityRecord {
@@ -234,7 +239,10 @@ impl Store {
         }
         let first_message = items.len();
         for message in &decision.messages {
-            let record = MessageRecord::pending(shop, processed, message);
+            let record = match decision.skipped.get(&message.key) {
+                Some(reason) => MessageRecord::skipped(shop, processed, message, *reason),
+                None => MessageRecord::pending(shop, processed, message),
+            };
             let mut item = encode(
                 &record,
                 &keys::message(shop, customer, &message.key),
@@ -1649,6 +1657,21 @@ pub enum MessageOutcome {
 }
 
 impl MessageRecord {
+    /// A message the gate refuses for good, recorded as such when it is created: the stream
+    /// passes only PENDING messages to the sender, so it is never claimed.
+    fn skipped(
+        shop: &ShopId,
+        processed: &ProcessedEvent,
+        intent: &MessageIntent,
+        reason: SkipReason,
+    ) -> Self {
+        MessageRecord {
+            status: MessageStatus::Skipped,
+            reason: Some(reason.as_str().to_owned()),
+            ..Self::pending(shop, processed, intent)
+        }
+    }
+
     fn pending(shop: &ShopId, processed: &ProcessedEvent, intent: &MessageIntent) -> Self {
         MessageRecord {
             shop: shop.clone(),

@@ -1,0 +1,255 @@
+//! What points buy: the shop's rewards and the price of one redemption.
+
+use super::{Balance, Insufficient, Loyalty, Money};
+use serde::{Deserialize, Serialize};
+
+/// One reward a shop offers for points, from its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reward {
+    /// Short and URL-safe, e.g. `r5`.
+    pub id: String,
+    /// What the customer sees, in the shop's language.
+    pub name: String,
+    #[serde(flatten)]
+    pub price: RewardPrice,
+}
+
+/// How many points a reward takes for what value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RewardPrice {
+    /// A fixed number of points for a fixed value.
+    Fixed { points: u64, value: RewardValue },
+    /// A step of points for a step of value, from `min_points` to `max_points`.
+    Variable {
+        step_points: u64,
+        step_value: Money,
+        min_points: u64,
+        max_points: u64,
+    },
+}
+
+/// What a reward is worth: an amount in the shop's currency, or a percentage off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RewardValue {
+    Amount(Money),
+    Percent { percent: u8 },
+}
+
+/// Why a redemption request is refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedeemError {
+    /// `points` given for a fixed reward, or missing or off the steps for a variable one.
+    Points(String),
+    Insufficient(Balance),
+}
+
+/// What one redemption spends and is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price {
+    pub points: u64,
+    pub value: RewardValue,
+}
+
+impl Reward {
+    /// The price of this reward for `points` (only for a variable reward), checked against the
+    /// rules but not yet against a balance.
+    pub fn price(&self, points: Option<u64>) -> Result<Price, RedeemError> {
+        match (&self.price, points) {
+            (RewardPrice::Fixed { points, value }, None) => Ok(Price {
+                points: *points,
+                value: *value,
+            }),
+            (RewardPrice::Fixed { .. }, Some(_)) => Err(RedeemError::Points(
+                "points: only for a variable reward; leave it out".into(),
+            )),
+            (RewardPrice::Variable { .. }, None) => Err(RedeemError::Points(
+                "points: required for a variable reward".into(),
+            )),
+            (
+                RewardPrice::Variable {
+                    step_points,
+                    step_value,
+                    min_points,
+                    max_points,
+                },
+                Some(points),
+            ) => {
+                if *step_points == 0
+                    || points < *min_points
+                    || points > *max_points
+                    || points % step_points != 0
+                {
+                    return Err(RedeemError::Points(format!(
+                        "points: must be a multiple of {step_points} from {min_points} to {max_points}"
+                    )));
+                }
+                let steps = i64::try_from(points / step_points).unwrap_or(i64::MAX);
+                Ok(Price {
+                    points,
+                    value: RewardValue::Amount(Money::new(
+                        step_value.minor.saturating_mul(steps),
+                        step_value.currency,
+                    )),
+                })
+            }
+        }
+    }
+
+    /// The least a customer must hold to redeem this reward.
+    pub fn least_points(&self) -> u64 {
+        match &self.price {
+            RewardPrice::Fixed { points, .. } => *points,
+            RewardPrice::Variable { min_points, .. } => *min_points,
+        }
+    }
+
+    /// Checks the whole rewards list of a shop: ids unique and URL-safe, prices sane.
+    pub fn check_all(rewards: &[Reward]) -> bool {
+        let mut ids: Vec<&str> = rewards.iter().map(|r| r.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len() == rewards.len()
+            && rewards.iter().all(|r| {
+                !r.id.is_empty()
+                    && r.id.len() <= 32
+                    && r.id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    && !r.name.trim().is_empty()
+                    && match &r.price {
+                        RewardPrice::Fixed { points, value } => {
+                            *points > 0
+                                && match value {
+                                    RewardValue::Amount(m) => m.minor > 0,
+                                    RewardValue::Percent { percent } => (1..=100).contains(percent),
+                                }
+                        }
+                        RewardPrice::Variable {
+                            step_points,
+                            step_value,
+                            min_points,
+                            max_points,
+                        } => {
+                            *step_points > 0
+                                && step_value.minor > 0
+                                && min_points <= max_points
+                                && *min_points >= *step_points
+                                && min_points % step_points == 0
+                        }
+                    }
+            })
+    }
+}
+
+/// Redeems: prices the reward and spends the points from the balance, or refuses.
+pub fn redeem(
+    loyalty: &mut Loyalty,
+    reward: &Reward,
+    points: Option<u64>,
+) -> Result<Price, RedeemError> {
+    let price = reward.price(points)?;
+    loyalty
+        .spend(price.points)
+        .map_err(|Insufficient { balance }| RedeemError::Insufficient(balance))?;
+    Ok(price)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Currency;
+    use proptest::prelude::*;
+
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::EUR)
+    }
+
+    fn r5() -> Reward {
+        Reward {
+            id: "r5".into(),
+            name: "€5 korting".into(),
+            price: RewardPrice::Fixed {
+                points: 500,
+                value: RewardValue::Amount(eur(500)),
+            },
+        }
+    }
+
+    fn flex() -> Reward {
+        Reward {
+            id: "flex".into(),
+            name: "Korting naar keuze".into(),
+            price: RewardPrice::Variable {
+                step_points: 100,
+                step_value: eur(100),
+                min_points: 200,
+                max_points: 5000,
+            },
+        }
+    }
+
+    #[test]
+    fn rewards_read_from_the_shops_settings() {
+        let fixed: Reward = serde_json::from_value(serde_json::json!({
+            "id": "r5", "name": "€5 korting", "kind": "fixed", "points": 500,
+            "value": {"minor": 500, "currency": "EUR"}
+        }))
+        .unwrap();
+        assert_eq!(fixed, r5());
+        let percent: Reward = serde_json::from_value(serde_json::json!({
+            "id": "p10", "name": "10%", "kind": "fixed", "points": 800, "value": {"percent": 10}
+        }))
+        .unwrap();
+        assert!(Reward::check_all(&[r5(), flex(), percent]));
+        assert!(!Reward::check_all(&[r5(), r5()]), "ids are unique");
+    }
+
+    #[test]
+    fn a_fixed_reward_costs_its_points_and_a_variable_one_its_steps() {
+        let mut l = Loyalty {
+            points_available: 1000,
+            ..Loyalty::default()
+        };
+        let p = redeem(&mut l, &r5(), None).unwrap();
+        assert_eq!(p.points, 500);
+        assert!(matches!(redeem(&mut l, &r5(), Some(500)), Err(RedeemError::Points(_))));
+        assert!(matches!(redeem(&mut l, &flex(), None), Err(RedeemError::Points(_))));
+        assert!(matches!(redeem(&mut l, &flex(), Some(250)), Err(RedeemError::Points(_))));
+        assert!(matches!(redeem(&mut l, &flex(), Some(100)), Err(RedeemError::Points(_))));
+        let p = redeem(&mut l, &flex(), Some(300)).unwrap();
+        assert_eq!(p.value, RewardValue::Amount(eur(300)));
+        assert_eq!(l.balance().available, 200);
+        match redeem(&mut l, &r5(), None) {
+            Err(RedeemError::Insufficient(b)) => assert_eq!(b.available, 200),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    proptest! {
+        /// However many redemptions are asked for, together they never spend more than the
+        /// balance held, and each refused one changes nothing.
+        #[test]
+        fn redemptions_never_spend_more_than_the_balance(
+            held in 0u64..5000,
+            asks in proptest::collection::vec(proptest::option::of(0u64..60), 0..40),
+        ) {
+            let mut l = Loyalty { points_available: held, ..Loyalty::default() };
+            let mut spent = 0;
+            for ask in asks {
+                let (reward, points) = match ask {
+                    None => (r5(), None),
+                    Some(steps) => (flex(), Some(steps * 100)),
+                };
+                let before = l.clone();
+                match redeem(&mut l, &reward, points) {
+                    Ok(price) => spent += price.points,
+                    Err(_) => prop_assert_eq!(&l, &before),
+                }
+                prop_assert!(spent <= held);
+                prop_assert_eq!(l.balance().available, held - spent);
+            }
+        }
+    }
+}

@@ -1,0 +1,402 @@
+//! What each webhook writes, priced by DynamoDB's rules with the store's capacity calculator:
+//! the keys come from the handlers' own write requests, the items before and after from the
+//! table. The figures of the README's "What a webhook writes" come from here.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use trouw::store::capacity::{TableShape, item_size};
+use trouw::store::{MessageRecord, MessageStatus};
+use trouw_local::table::TableDefinition;
+use trouw_tests::writes::WrittenKey;
+use trouw_tests::{Item, TestStack, example, unique};
+
+fn shape() -> TableShape {
+    TableDefinition::from_repository().unwrap().shape().unwrap()
+}
+
+fn by_key(items: Vec<Item>) -> HashMap<(String, String), Item> {
+    let text = |i: &Item, name: &str| i.get(name).unwrap().as_s().unwrap().clone();
+    items
+        .into_iter()
+        .map(|i| ((text(&i, "pk"), text(&i, "sk")), i))
+        .collect()
+}
+
+/// What one webhook wrote: each item with its size after the write and its write units
+/// (table and indexes).
+struct Bill {
+    items: Vec<(WrittenKey, u64, u64)>,
+}
+
+impl Bill {
+    fn units(&self) -> u64 {
+        self.items.iter().map(|(_, _, units)| units).sum()
+    }
+    fn kinds(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|(k, _, _)| {
+                let sk = k.sk.split('#').next().unwrap_or_default();
+                if k.pk.contains("#EVENT#") {
+                    "event".to_owned()
+                } else {
+                    sk.to_lowercase()
+                }
+            })
+            .collect()
+    }
+}
+
+async fn bill(stack: &TestStack, route: &str, body: &Value) -> Bill {
+    let before = by_key(stack.snapshot().await);
+    stack.requests.1.take();
+    let answer = stack.post(route, body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let after = by_key(stack.snapshot().await);
+    let shape = shape();
+    let items = stack
+        .requests
+        .1
+        .take()
+        .into_iter()
+        .map(|written| {
+            let key = (written.pk.clone(), written.sk.clone());
+            let cost = shape.write_cost(before.get(&key), after.get(&key), written.transactional);
+            let size = after.get(&key).map(item_size).unwrap_or(0);
+            (written, size, cost.total())
+        })
+        .collect();
+    Bill { items }
+}
+
+fn base() -> Timestamp {
+    Timestamp::now() - SignedDuration::from_hours(24 * 800)
+}
+
+fn order(customer: &str, order: &str, at: Timestamp) -> Value {
+    let mut body = example("order-placed");
+    body["occurred_at"] = json!(at.to_string());
+    body["order"]["id"] = json!(order);
+    body["order"]["placed_at"] = json!(at.to_string());
+    body["customer"]["id"] = json!(customer);
+    body
+}
+
+fn delivered(customer: &str, order: &str, at: Timestamp) -> Value {
+    let mut body = example("order-delivered");
+    body["occurred_at"] = json!(at.to_string());
+    body["order"]["id"] = json!(order);
+    body["order"]["delivered_at"] = json!(at.to_string());
+    body["customer"]["id"] = json!(customer);
+    body
+}
+
+fn address(customer: &str, at: Timestamp, line1: &str) -> Value {
+    let mut body = example("address-changed");
+    body["occurred_at"] = json!(at.to_string());
+    body["customer"]["id"] = json!(customer);
+    body["customer"]["address"]["line1"] = json!(line1);
+    body
+}
+
+#[tokio::test]
+async fn what_each_webhook_writes() {
+    let stack = TestStack::start().await;
+    stack.stop_clock_at(base() + SignedDuration::from_hours(24 * 60));
+    let customer = unique("cus");
+    let placed_at = base();
+
+    let placed = bill(&stack, "order-placed", &order(&customer, "NL-1", placed_at)).await;
+    let delivered_bill = bill(
+        &stack,
+        "order-delivered",
+        &delivered(
+            &customer,
+            "NL-1",
+            placed_at + SignedDuration::from_hours(48),
+        ),
+    )
+    .await;
+    // The same order sent again under another delivery id: nothing stored changes.
+    let resent = bill(&stack, "order-placed", &order(&customer, "NL-1", placed_at)).await;
+    let at = placed_at + SignedDuration::from_hours(72);
+    let moved = bill(
+        &stack,
+        "address-changed",
+        &address(&customer, at, "Oudegracht 158"),
+    )
+    .await;
+    let same_again = bill(
+        &stack,
+        "address-changed",
+        &address(&customer, at, "Oudegracht 158"),
+    )
+    .await;
+
+    for (name, bill) in [
+        ("order placed, new customer", &placed),
+        ("delivered", &delivered_bill),
+        ("order re-sent", &resent),
+        ("address changed, a move", &moved),
+        ("address re-sent", &same_again),
+    ] {
+        eprintln!("{name}: {} WRU {:?}", bill.units(), bill.kinds());
+        for (key, size, units) in &bill.items {
+            eprintln!("    {:>5} B {units} WRU {} {}", size, key.pk, key.sk);
+        }
+    }
+
+    assert_eq!(
+        placed.kinds(),
+        ["event", "profile", "order", "owner", "act", "msg"],
+        "one transaction: the event, the profile, the order and its owner, the timeline entry, the loyalty message"
+    );
+    assert!(placed.units() <= 17, "order placed: {} WRU", placed.units());
+    assert!(
+        !delivered_bill.kinds().contains(&"owner".to_owned()),
+        "the order's owner is written once, with the order: {:?}",
+        delivered_bill.kinds()
+    );
+    assert!(
+        delivered_bill.units() <= 8,
+        "delivered: {} WRU",
+        delivered_bill.units()
+    );
+    assert_eq!(
+        resent.kinds(),
+        ["event"],
+        "a re-sent order writes its processed-event record only"
+    );
+    assert_eq!(resent.units(), 1);
+    assert!(moved.units() <= 7, "a move: {} WRU", moved.units());
+    assert_eq!(same_again.kinds(), ["event"]);
+    assert_eq!(same_again.units(), 1);
+
+    // The welcome after the move is promotional and the example customer gave consent; a
+    // customer without consent has it created SKIPPED, never claimed.
+    let (profile, _) = stack.customer(&customer).await;
+    assert_eq!(
+        profile.unwrap().version,
+        3,
+        "placed, delivered, moved: three writes"
+    );
+}
+
+#[tokio::test]
+async fn a_message_the_gate_refuses_for_good_is_created_skipped_and_never_claimed() {
+    let stack = TestStack::start().await;
+    let customer = unique("cus");
+    let mut body = order(&customer, "NL-1", base());
+    body["customer"]["marketing_consent"] = json!(false);
+    assert_eq!(stack.post("order-placed", &body).await.status, 200);
+    let at = base() + SignedDuration::from_hours(24);
+    let moved = bill(
+        &stack,
+        "address-changed",
+        &address(&customer, at, "Oudegracht 158"),
+    )
+    .await;
+    eprintln!(
+        "move without consent: {} WRU {:?}",
+        moved.units(),
+        moved.kinds()
+    );
+    let messages = stack
+        .store()
+        .messages(
+            &stack.shop,
+            &trouw::domain::CustomerId::parse(&customer).unwrap(),
+        )
+        .await
+        .unwrap();
+    let welcome: &MessageRecord = messages
+        .iter()
+        .find(|m| m.intent.key.starts_with("welcome-after-move#"))
+        .expect("the move's welcome is recorded");
+    assert_eq!(welcome.status, MessageStatus::Skipped);
+    assert_eq!(welcome.reason.as_deref(), Some("no_consent"));
+    assert_eq!(welcome.claimed_at, None, "no sender ever claimed it");
+    let loyalty = messages
+        .iter()
+        .find(|m| m.intent.key.starts_with("loyalty-earned#"))
+        .unwrap();
+    assert_eq!(
+        loyalty.status,
+        MessageStatus::Pending,
+        "service mail needs no consent: it waits for the sender"
+    );
+}
+
+#[tokio::test]
+async fn a_customer_with_twenty_orders_keeps_every_item_of_the_hot_path_under_1_kb() {
+    let stack = TestStack::start().await;
+    let customer = unique("cus");
+    let day = |n: i64| base() + SignedDuration::from_hours(24 * n);
+    stack.stop_clock_at(day(21 * 30 + 10));
+    for i in 0..20 {
+        let id = format!("NL-{i}");
+        let post = stack
+            .post("order-placed", &order(&customer, &id, day(i * 30)))
+            .await;
+        assert_eq!(post.status, 200, "{}", post.body);
+        let post = stack
+            .post(
+                "order-delivered",
+                &delivered(&customer, &id, day(i * 30 + 2)),
+            )
+            .await;
+        assert_eq!(post.status, 200, "{}", post.body);
+    }
+    let bills = [
+        bill(&stack, "order-placed", &order(&customer, "NL-20", day(600))).await,
+        bill(
+            &stack,
+            "order-delivered",
+            &delivered(&customer, "NL-20", day(602)),
+        )
+        .await,
+        bill(
+            &stack,
+            "address-changed",
+            &address(&customer, day(605), "Oudegracht 158"),
+        )
+        .await,
+    ];
+    for bill in &bills {
+        eprintln!(
+            "21st order's events: {} WRU {:?}",
+            bill.units(),
+            bill.kinds()
+        );
+        for (key, size, _) in &bill.items {
+            eprintln!("    {size:>5} B {} {}", key.pk, key.sk);
+            // A move adds a second address (about 100 bytes): the profile then passes 1 KB.
+            let moved = bill.kinds().contains(&"msg".to_owned())
+                && !bill.kinds().contains(&"order".to_owned());
+            let limit = if moved && key.sk == "PROFILE" {
+                1100
+            } else {
+                1024
+            };
+            assert!(*size < limit, "{} {} is {size} bytes", key.pk, key.sk);
+        }
+    }
+}
+
+/// The profile as the version before compact times stored it: address sightings one by one and
+/// every time as RFC 3339 text.
+fn to_earlier_shape(item: &mut Item) {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let text = |n: &V| {
+        let second: i64 = n.as_n().unwrap().parse().unwrap();
+        V::S(Timestamp::from_second(second).unwrap().to_string())
+    };
+    let V::M(addresses) = item.get("addresses").unwrap().clone() else {
+        panic!("addresses is a map")
+    };
+    let mut sightings = Vec::new();
+    for place in addresses["places"].as_l().unwrap() {
+        let place = place.as_m().unwrap();
+        for seen in place["seen"].as_l().unwrap() {
+            sightings.push(V::M(HashMap::from([
+                ("at".to_owned(), text(seen)),
+                ("fingerprint".to_owned(), place["fingerprint"].clone()),
+                ("area".to_owned(), place["area"].clone()),
+            ])));
+        }
+    }
+    item.insert(
+        "addresses".into(),
+        V::M(HashMap::from([("sightings".to_owned(), V::L(sightings))])),
+    );
+    let V::M(mut retention) = item["retention"].clone() else {
+        panic!("retention is a map")
+    };
+    let times = retention["order_times"]
+        .as_l()
+        .unwrap()
+        .iter()
+        .map(text)
+        .collect();
+    retention.insert("order_times".into(), V::L(times));
+    item.insert("retention".into(), V::M(retention));
+    if let Some(V::M(last)) = item.get("last_ordered").cloned() {
+        let last = last.into_iter().map(|(sku, n)| (sku, text(&n))).collect();
+        item.insert("last_ordered".into(), V::M(last));
+    }
+}
+
+#[tokio::test]
+async fn a_profile_stored_by_the_earlier_version_reads_and_moves_on() {
+    let stack = TestStack::start().await;
+    let customer = unique("cus");
+    let start = base();
+    stack.stop_clock_at(start + SignedDuration::from_hours(24 * 60));
+    let first = stack
+        .post("order-placed", &order(&customer, "NL-1", start))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let mut profile = stack
+        .snapshot()
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == "PROFILE")
+        .unwrap();
+    to_earlier_shape(&mut profile);
+    assert!(
+        profile["addresses"]
+            .as_m()
+            .unwrap()
+            .contains_key("sightings")
+    );
+    stack
+        .dynamo
+        .put_item()
+        .table_name(&stack.table)
+        .set_item(Some(profile))
+        .send()
+        .await
+        .unwrap();
+
+    let (before, _) = stack.customer(&customer).await;
+    let before = before.expect("the earlier shape reads");
+    assert_eq!(before.addresses.sightings.len(), 1);
+    assert_eq!(
+        before.retention.order_times,
+        [Timestamp::from_second(start.as_second()).unwrap()]
+    );
+
+    let second = stack
+        .post(
+            "order-placed",
+            &order(
+                &customer,
+                "NL-2",
+                start + SignedDuration::from_hours(24 * 30),
+            ),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(
+        second.json()["moved"],
+        json!(false),
+        "the same home is not a move"
+    );
+    let (after, _) = stack.customer(&customer).await;
+    let after = after.unwrap();
+    assert_eq!(after.order_count, 2);
+    assert_eq!(after.addresses.sightings.len(), 2);
+    assert_eq!(after.addresses.move_count(), 0);
+    assert_eq!(after.retention.order_times.len(), 2);
+    let stored = stack
+        .snapshot()
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == "PROFILE")
+        .unwrap();
+    assert!(
+        stored["addresses"].as_m().unwrap().contains_key("places"),
+        "written again in the compact shape"
+    );
+}
