@@ -120,7 +120,7 @@ async fn messages(stack: &TestStack) -> Vec<MessageRecord> {
 
 #[tokio::test]
 async fn a_claim_applied_but_its_answer_lost_is_retried_as_the_same_claim_and_the_email_goes_once()
- {
+{
     let (stack, proxy, email) = pending_email_behind_proxy().await;
     let sender = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
     proxy.set_once_for("UpdateItem", "claim_token", Fault::LoseAnswer);
@@ -184,7 +184,11 @@ async fn the_schedule_sends_a_deferred_message_once_when_its_claims_answer_is_lo
     let report = run_pass(&morning).await.unwrap();
     proxy.clear();
     assert_eq!(
-        (report.messages_handled, report.already_handled, report.failed),
+        (
+            report.messages_handled,
+            report.already_handled,
+            report.failed
+        ),
         (1, 0, 0),
         "{report:?}"
     );

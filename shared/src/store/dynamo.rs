@@ -1,9 +1,9 @@
 //! The DynamoDB adapter. Every webhook costs at most two requests: one `BatchGetItem`
 //! (processed-event record, profile, order) and one `TransactWriteItems`.
 
-use super::{ClaimToken, StoreError};
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use super::summaries;
+use super::{ClaimToken, StoreError};
 use crate::domain::{
     ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
     DeliveryStatus, Email, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord,

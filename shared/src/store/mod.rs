@@ -2,8 +2,8 @@
 
 mod admin_sessions;
 mod audit;
-mod claim;
 pub mod capacity;
+mod claim;
 mod dynamo;
 mod error;
 pub mod keys;
