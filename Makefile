@@ -22,7 +22,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust test-moto test-contract chaos measure-local load browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto test-contract chaos fuzz measure-local load bench browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -30,6 +30,8 @@ help:
 	@echo "make test-contract  schemathesis against the OpenAPI file and the local stack (alone)"
 	@echo "make measure-local  time webhooks against a local table of ITEMS items (default 100000)"
 	@echo "make chaos      a year of CUSTOMERS customers (default 200) without and with 20% faults, compared"
+	@echo "make bench      DynamoDB units, cost per million, cold starts and CPU per event (target/bench/)"
+	@echo "make fuzz       every fuzz target for FUZZ_SECONDS each (default 60; nightly, cargo-fuzz)"
 	@echo "make load       CUSTOMERS (1000) x 4 events at CONCURRENCY (32), DUPLICATES (0.05) sent twice; checked"
 	@echo "make post       sign and post an example event to the local API (EVENT=order-placed)"
 	@echo "make customer   show a customer's stored state locally (CUSTOMER=cus-8812)"
@@ -110,6 +112,13 @@ chaos: $(VENV_STAMP)
 	set -o pipefail; TROUW_CHAOS_CUSTOMERS=$(CUSTOMERS) infra/local/with-moto.sh \
 	  cargo nextest run --workspace --profile chaos --test chaos --no-capture 2>&1 | grep -v '^{'
 
+# The fuzz targets (fuzz/, README "Fuzzing"): each for FUZZ_SECONDS, FUZZ_TARGETS to pick some.
+# Built on nightly with sanitizers in fuzz/target; installs cargo-fuzz when missing.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
+
 # The local stack's speed as the table grows (README, "Local performance"): seeds ITEMS items,
 # then times single order webhooks and EVENTS of them at CONCURRENCY. About 5 minutes.
 ITEMS ?= 100000
@@ -123,7 +132,7 @@ measure-local: $(VENV_STAMP)
 # CONCURRENCY, DUPLICATES of them twice at once; throughput, latency, where the time goes, then
 # every customer's state and the emails against a calm replay. Loopback only, stops by itself;
 # the table is in target/load/. CUSTOMERS and CONCURRENCY default to 1000 and 32 here (the
-# values above are chaos's and measure-local's). About 8 minutes.
+# values above are chaos's and measure-local's). 8 to 10 minutes.
 DUPLICATES ?= 0.05
 LOAD_CUSTOMERS = $(if $(filter file,$(origin CUSTOMERS)),1000,$(CUSTOMERS))
 LOAD_CONCURRENCY = $(if $(filter file,$(origin CONCURRENCY)),32,$(CONCURRENCY))
@@ -131,6 +140,24 @@ load: $(VENV_STAMP)
 	cargo build --workspace --bins
 	$(PY) infra/local/load_test.py --customers $(LOAD_CUSTOMERS) \
 	  --concurrency $(LOAD_CONCURRENCY) --duplicates $(DUPLICATES)
+
+# Cost and speed (README, "Cost and speed"): the release bootstraps and a hello-world baseline
+# (cargo lambda, this machine's architecture; LTO makes the first build slow), CPU per event
+# with criterion in the same release profile, then the DynamoDB table and the cold starts
+# against moto. Writes target/bench/bench.md and bench.json. BENCH_CUSTOMERS sets the
+# schedule pass's table sizes (default 1000,10000,100000), BENCH_STARTS the starts per bootstrap.
+BENCH_TARGET := $(CURDIR)/target/bench-release
+BENCH_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
+bench: $(VENV_STAMP)
+	CARGO_TARGET_DIR=$(BENCH_TARGET) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(BENCH_ARCH) \
+	  --bin order-placed --bin order-delivered --bin order-returned --bin address-changed \
+	  --bin send-messages --bin customer-links --bin run-schedule --bin ses-events \
+	  --bin message-log --bin hello-lambda
+	set -o pipefail; CARGO_TARGET_DIR=$(BENCH_TARGET) cargo bench --workspace --bench cpu -- --noplot 2>&1 | tee target/bench-cpu.txt
+	cargo build --workspace --bins
+	BENCH_LAMBDA_DIR=$(BENCH_TARGET)/lambda infra/local/with-moto.sh ./target/debug/trouw-bench
+	@mkdir -p target/bench && grep -E '^[^ ].*|time: ' target/bench-cpu.txt | grep -B1 'time:' > target/bench/cpu.txt || true
+	@cat target/bench/cpu.txt
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml

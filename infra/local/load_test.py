@@ -373,8 +373,12 @@ def table(r):
     for caller, v in sorted(r["moto_during_load"].items(), key=lambda x: -x[1]["held_s"]):
         rows.append((f"  moto: {caller}", f"{v['count']} calls, {v['held_s']:.1f} s held, "
                                           f"{v['wait_s']:.1f} s waiting"))
+    settling = r["moto_while_settling"]
     rows += [
-        ("stream settled", f"{r['settled_in_s']:.1f} s after the last answer"),
+        ("stream settled", f"{r['settled_in_s']:.1f} s after the last answer; meanwhile moto: "
+                           + ", ".join(f"{c} {v['count']} calls, {v['held_s']:.1f} s held"
+                                       for c, v in sorted(settling.items(),
+                                                          key=lambda x: -x[1]["held_s"]))),
         ("calm replay", f"{r['events']} events one at a time in {r['calm_elapsed_s']:.1f} s, "
                         f"{sum(r['calm_errors'].values())} errors; " + ", ".join(
                             f"{n} {o}" for o, n in sorted(r["calm_outcomes"].items()))

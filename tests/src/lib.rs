@@ -2,8 +2,11 @@
 //! `make test` provides, or a moto this process starts), the real handlers behind the local
 //! gateway on a free port, and the real aws-sdk-rust in between.
 
+pub mod bench;
+pub mod bench_report;
 pub mod fault;
 pub mod journeys;
+pub mod meter;
 pub mod writes;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -155,6 +158,9 @@ pub struct StackOptions {
     /// The SAM template whose policies the functions' identities get (default
     /// `infra/template.yaml`): a test of what a changed policy would do.
     pub template: Option<std::path::PathBuf>,
+    /// Every function's DynamoDB client (the links', the sender's and the schedule's too)
+    /// goes through `dynamo_endpoint` and is counted in `requests`: what `make bench` meters.
+    pub route_every_function: bool,
 }
 
 impl Default for StackOptions {
@@ -170,6 +176,7 @@ impl Default for StackOptions {
             guest_id_secret: GUEST_ID_SECRET,
             shop: None,
             template: None,
+            route_every_function: false,
         }
     }
 }
@@ -180,6 +187,7 @@ impl Default for StackOptions {
 struct HandlerRoute {
     endpoint: Option<String>,
     attempt_timeout: Duration,
+    every_function: bool,
 }
 
 impl HandlerRoute {
@@ -190,8 +198,10 @@ impl HandlerRoute {
     fn handler_dynamo(&self, requests: &RequestCounter) -> DynamoFor {
         let (route, requests) = (self.clone(), requests.clone());
         Arc::new(move |function, sdk| match function {
-            Function::CustomerLinks => aws_sdk_dynamodb::Client::new(sdk),
-            Function::SendMessages | Function::RunSchedule => route.client(sdk, None, 3),
+            Function::CustomerLinks if !route.every_function => aws_sdk_dynamodb::Client::new(sdk),
+            Function::SendMessages | Function::RunSchedule if !route.every_function => {
+                route.client(sdk, None, 3)
+            }
             _ => route.client(sdk, Some(&requests), 2),
         })
     }
@@ -317,6 +327,7 @@ impl TestStack {
         let route = HandlerRoute {
             endpoint: options.dynamo_endpoint.clone(),
             attempt_timeout: options.dynamo_attempt_timeout,
+            every_function: options.route_every_function,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());

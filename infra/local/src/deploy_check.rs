@@ -95,16 +95,16 @@ pub struct FunctionReport {
 }
 
 /// The local account and what the check learns along the way.
-struct Account {
-    endpoint: String,
-    template: Template,
-    stack: Stack,
-    store: Store,
-    dynamo: aws_sdk_dynamodb::Client,
-    table: String,
-    link_secret: String,
-    shop: ShopId,
-    customer: Option<CustomerId>,
+pub(crate) struct Account {
+    pub(crate) endpoint: String,
+    pub(crate) template: Template,
+    pub(crate) stack: Stack,
+    pub(crate) store: Store,
+    pub(crate) dynamo: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
+    pub(crate) link_secret: String,
+    pub(crate) shop: ShopId,
+    pub(crate) customer: Option<CustomerId>,
 }
 
 /// Runs the check on the bootstraps under `build_dir` (`infra/.aws-sam/build`).
@@ -134,7 +134,7 @@ pub async fn run(
 
 /// The webhooks first (they create the customer and its messages), then the sender, the SES
 /// report on what it sent, and the rest.
-const ORDER: [Function; 9] = [
+pub(crate) const ORDER: [Function; 9] = [
     Function::OrderPlaced,
     Function::OrderDelivered,
     Function::OrderReturned,
@@ -146,7 +146,7 @@ const ORDER: [Function; 9] = [
     Function::MessageLog,
 ];
 
-async fn prepare(aws: &LocalAws) -> Result<Account, String> {
+pub(crate) async fn prepare(aws: &LocalAws) -> Result<Account, String> {
     let sdk = aws.sdk_config().await;
     let template = Template::from_repository()?;
     let table = format!("{STACK}-Table-LOCAL");
@@ -300,17 +300,7 @@ async fn check_one(
     let config = account
         .template
         .function(&account.stack, function.logical_id())?;
-    let name = format!("{STACK}-{}", function.binary());
-    let mut environment = lambda_environment(&name, config.memory_mb, REGION);
-    environment.extend(config.environment.clone());
-    // What the execution role gives a function in AWS: its own credentials, which the local
-    // moto holds to the function's policy in the template; the endpoint makes the SDK talk to
-    // moto.
-    let (key, secret) = function_credentials(account, function).await?;
-    environment.insert("AWS_ACCESS_KEY_ID".into(), key.clone());
-    environment.insert("AWS_SECRET_ACCESS_KEY".into(), secret);
-    environment.insert("AWS_ENDPOINT_URL".into(), account.endpoint.clone());
-    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+    let (environment, key, arn) = environment_for(account, function).await?;
     let event = event_for(account, function).await?;
     let timeout = Duration::from_secs(u64::from(config.timeout_seconds));
 
@@ -369,6 +359,28 @@ async fn check_one(
     Ok(verdict)
 }
 
+/// The environment Lambda gives `function` in this account, its access key, and its ARN.
+pub(crate) async fn environment_for(
+    account: &Account,
+    function: Function,
+) -> Result<(BTreeMap<String, String>, String, String), String> {
+    let config = account
+        .template
+        .function(&account.stack, function.logical_id())?;
+    let name = format!("{STACK}-{}", function.binary());
+    let mut environment = lambda_environment(&name, config.memory_mb, REGION);
+    environment.extend(config.environment.clone());
+    // What the execution role gives a function in AWS: its own credentials, which the local
+    // moto holds to the function's policy in the template; the endpoint makes the SDK talk to
+    // moto.
+    let (key, secret) = function_credentials(account, function).await?;
+    environment.insert("AWS_ACCESS_KEY_ID".into(), key.clone());
+    environment.insert("AWS_SECRET_ACCESS_KEY".into(), secret);
+    environment.insert("AWS_ENDPOINT_URL".into(), account.endpoint.clone());
+    let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}");
+    Ok((environment, key, arn))
+}
+
 /// The function's own access key and secret: the local moto evaluates what they sign against
 /// the function's policy in the template, resolved with this stack's names.
 async fn function_credentials(
@@ -405,7 +417,7 @@ async fn function_credentials(
 }
 
 /// The event AWS would invoke `function` with.
-async fn event_for(account: &mut Account, function: Function) -> Result<Value, String> {
+pub(crate) async fn event_for(account: &mut Account, function: Function) -> Result<Value, String> {
     let shop = account.shop.clone();
     Ok(match function {
         Function::OrderPlaced
@@ -571,7 +583,7 @@ async fn pending_message(account: &Account) -> Result<HashMap<String, AttributeV
 }
 
 /// Whether `answer` is what the function should have answered, and what it did to the table.
-async fn expect(
+pub(crate) async fn expect(
     account: &mut Account,
     function: Function,
     answer: &Value,

@@ -20,6 +20,7 @@ pub mod apps;
 pub mod aws;
 pub mod client;
 pub mod demo;
+pub mod cold_start;
 pub mod deploy_check;
 pub mod events;
 pub mod functions;

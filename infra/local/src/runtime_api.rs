@@ -73,6 +73,8 @@ struct State {
     next: Mutex<mpsc::UnboundedReceiver<Invocation>>,
     running: std::sync::Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: watch::Sender<Option<FunctionError>>,
+    /// When the runtime first asked for an event: its init was done.
+    first_poll: std::sync::OnceLock<std::time::Instant>,
 }
 
 /// The emulator, serving on a free loopback port until dropped.
@@ -101,6 +103,7 @@ impl RuntimeApi {
             next: Mutex::new(next),
             running: std::sync::Mutex::new(HashMap::new()),
             init_error: watch::channel(None).0,
+            first_poll: std::sync::OnceLock::new(),
         });
         let served = state.clone();
         let server = tokio::spawn(async move {
@@ -132,6 +135,11 @@ impl RuntimeApi {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
         self.address.to_string()
+    }
+
+    /// When the runtime first polled for an event (the end of its init), if it has.
+    pub fn first_poll(&self) -> Option<std::time::Instant> {
+        self.state.first_poll.get().copied()
     }
 
     /// The error the function reported at start, if it did.
@@ -255,7 +263,10 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
         .map(str::to_owned);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (&parts.method, segments.as_slice()) {
-        (&Method::GET, ["invocation", "next"]) => next(state).await,
+        (&Method::GET, ["invocation", "next"]) => {
+            state.first_poll.get_or_init(std::time::Instant::now);
+            next(state).await
+        }
         (&Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
             let body = match Limited::new(body, MAX_PAYLOAD).collect().await {
                 Ok(collected) => collected.to_bytes(),
@@ -376,6 +387,11 @@ impl LambdaProcess {
             .kill_on_drop(true);
         let child = command.spawn()?;
         Ok(LambdaProcess { api, child })
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Invokes the function once; fails if the process exits first.

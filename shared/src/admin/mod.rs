@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod csv;
+pub mod cursor;
 pub mod filters;
 pub mod labels;
 pub mod overview;

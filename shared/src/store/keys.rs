@@ -20,7 +20,9 @@
 //! cannot contain `#`, so no customer or order id can forge another shop's key.
 
 use crate::domain::{CustomerId, EventId, OrderId, ShopId};
+#[cfg(feature = "aws")]
 use aws_sdk_dynamodb::types::AttributeValue;
+#[cfg(feature = "aws")]
 use std::collections::HashMap;
 
 pub const PK: &str = "pk";
@@ -36,6 +38,7 @@ pub struct Key {
     pub sk: String,
 }
 
+#[cfg(feature = "aws")]
 impl Key {
     pub fn to_item(&self) -> HashMap<String, AttributeValue> {
         HashMap::from([

@@ -1,23 +1,38 @@
 //! DynamoDB: the single table, its items and the one-transaction write of a decision.
+//! Without the `aws` feature only [`keys`], the key layout as plain strings, is built.
 
+#[cfg(feature = "aws")]
 mod admin_sessions;
+#[cfg(feature = "aws")]
 mod audit;
+#[cfg(feature = "aws")]
 pub mod capacity;
+#[cfg(feature = "aws")]
 mod claim;
+#[cfg(feature = "aws")]
 mod dynamo;
+#[cfg(feature = "aws")]
 mod error;
 pub mod keys;
+#[cfg(feature = "aws")]
 mod login_throttle;
+#[cfg(feature = "aws")]
 pub mod summaries;
 
+#[cfg(feature = "aws")]
 pub use claim::ClaimToken;
+#[cfg(feature = "aws")]
 pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 
+#[cfg(feature = "aws")]
 pub use dynamo::{
     CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,
     ReportRecorded, ShopRecord, Store, Written,
 };
 // Kept here too so that callers may name the stored records beside the store.
+#[cfg(feature = "aws")]
 pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
+#[cfg(feature = "aws")]
 pub use error::StoreError;
+#[cfg(feature = "aws")]
 pub use summaries::StoredDaySummary;

@@ -63,13 +63,17 @@ pub fn body_signature_matches(
     }) else {
         return false;
     };
-    secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
-            return false;
-        };
-        mac.update(body);
-        mac.verify_slice(&signature).is_ok()
-    })
+    // An empty secret is no secret: anyone can compute the HMAC under an empty key.
+    secrets
+        .iter()
+        .filter(|s| !s.expose().is_empty())
+        .any(|secret| {
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+                return false;
+            };
+            mac.update(body);
+            mac.verify_slice(&signature).is_ok()
+        })
 }
 
 /// The signature a platform puts in its header; for the local tools and the tests.
@@ -83,6 +87,32 @@ pub fn sign_body(body: &[u8], secret: &WebhookSecret) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (platform_hmac): the HMAC of a body under an empty key is public, so a
+    /// shop whose secret came out empty accepted anyone's signature.
+    #[test]
+    fn an_empty_secret_verifies_no_signature() {
+        let empty = WebhookSecret::new("");
+        for body in [&b""[..], br#"{"id":1}"#] {
+            let forged = sign_body(body, &empty);
+            assert!(!body_signature_matches(
+                body,
+                Some(&forged),
+                &[empty.clone()]
+            ));
+            let real = WebhookSecret::new("shpss_real");
+            assert!(!body_signature_matches(
+                body,
+                Some(&forged),
+                &[empty.clone(), real.clone()]
+            ));
+            assert!(body_signature_matches(
+                body,
+                Some(&sign_body(body, &real)),
+                &[empty.clone(), real]
+            ));
+        }
+    }
 
     #[test]
     fn body_signatures_are_checked_against_every_secret() {

@@ -1,0 +1,47 @@
+//! `make bench`: measures what each kind of event costs against the local stack and writes the
+//! table to target/bench/ (see README, "Cost and speed"). `BENCH_CUSTOMERS` sets the table sizes
+//! of the schedule pass (default 1000,10000,100000); `BENCH_LAMBDA_DIR` the release bootstraps'
+//! directory (`cargo lambda build --release` output; none: no cold starts), `BENCH_STARTS` the
+//! starts per bootstrap (default 20).
+
+use trouw_tests::bench::{Bench, Report, events, pass_scale};
+use trouw_tests::bench_report::{Prices, write};
+
+#[tokio::main]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("BENCH_CUSTOMERS")
+        .unwrap_or_else(|_| "1000,10000,100000".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    let prices = Prices::from_repository();
+    let bench = Bench::start().await;
+    let (events, lifecycle) = events(&bench).await;
+    let passes = pass_scale(&bench, &sizes).await;
+    // The release bootstraps, as `cargo lambda build --release` lays them out.
+    let starts = match std::env::var_os("BENCH_LAMBDA_DIR") {
+        Some(dir) => {
+            let dir = std::path::PathBuf::from(dir);
+            let runs = std::env::var("BENCH_STARTS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(20);
+            trouw_local::cold_start::measure(
+                |function| dir.join(function.binary()).join("bootstrap"),
+                &dir.join("hello-lambda").join("bootstrap"),
+                runs,
+            )
+            .await
+            .expect("measuring the release bootstraps' starts")
+        }
+        None => Vec::new(),
+    };
+    let report = Report {
+        events,
+        lifecycle,
+        passes,
+        starts,
+    };
+    let text = write(&report, &prices).expect("writing target/bench/");
+    println!("{text}");
+}
