@@ -443,8 +443,9 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
     let created = waiting.unwrap();
     let customer = CustomerId::parse("cus-waiting").unwrap();
     let now = Timestamp::now();
+    let claim = trouw::store::ClaimToken::new();
     let claimed = store
-        .claim_message(&stack.shop, &customer, "tier-reached#e-0", now)
+        .claim_message(&stack.shop, &customer, "tier-reached#e-0", &claim, now)
         .await
         .unwrap();
     assert!(claimed.is_some());
@@ -453,6 +454,7 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
             &stack.shop,
             &customer,
             "tier-reached#e-0",
+            &claim,
             created,
             &trouw::store::MessageOutcome::Sent {
                 ses_message_id: "ses-late".into(),

@@ -383,11 +383,13 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
     let store = &stack.store_as(Function::SendMessages);
     // The sender claimed the reminder and is calling SES while the erasure runs.
     let reminder_key = format!("replenishment#{ORDER}#TP-075");
+    let claim = trouw::store::ClaimToken::new();
     let claimed = store
         .claim_message(
             &stack.shop,
             &customer(),
             &reminder_key,
+            &claim,
             jiff::Timestamp::now(),
         )
         .await
@@ -439,6 +441,7 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
             &stack.shop,
             &customer(),
             &reminder_key,
+            &claim,
             jiff::Timestamp::now(),
             &MessageOutcome::Sent {
                 ses_message_id: "ses-reminder".into(),

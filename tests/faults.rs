@@ -1,8 +1,17 @@
-//! DynamoDB misbehaving: throttled or silent. The platform gets a retryable 503 with
-//! Retry-After, nothing is half-written, and the retried delivery is applied once.
+//! DynamoDB misbehaving: throttled, silent, or losing the answer to a write it applied.
+//! A webhook's platform gets a retryable 503 with Retry-After, nothing is half-written, and
+//! the retried delivery is applied once. The sender's and the schedule's writes, sent again by
+//! the SDK after their answer was lost, are recognised as done: a message goes exactly once,
+//! and none is left SENDING (reported unknown) though it never went.
 
+use std::sync::Arc;
+use trouw::clock::{Clock, FixedClock};
+use trouw::domain::CustomerId;
+use trouw::handlers::run_schedule::run_pass;
+use trouw::handlers::send_messages::{Delivery, deliver_pending};
+use trouw::store::{ClaimToken, MessageOutcome, MessageRecord, MessageStatus};
 use trouw_tests::fault::{Fault, FaultProxy};
-use trouw_tests::{StackOptions, TestStack, example, local_aws};
+use trouw_tests::{StackOptions, TestStack, emails_to, example, local_aws, unique};
 
 async fn stack_behind_proxy() -> (TestStack, FaultProxy) {
     let proxy = FaultProxy::start(&local_aws().endpoint).await;
@@ -72,4 +81,158 @@ async fn healthz_reports_a_table_that_does_not_answer() {
         (answer.status, answer.json()["status"].clone()),
         (503, serde_json::json!("unavailable"))
     );
+}
+
+fn at(time: &str) -> Arc<dyn Clock> {
+    Arc::new(FixedClock(time.parse().unwrap()))
+}
+
+/// A stack behind the proxy (the sender's and the schedule's DynamoDB too) whose customer
+/// `cus-8812`, at an address of the test's own, has one loyalty email PENDING.
+async fn pending_email_behind_proxy() -> (TestStack, FaultProxy, String) {
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let stack = TestStack::start_with(StackOptions {
+        dynamo_endpoint: Some(proxy.endpoint.clone()),
+        ..Default::default()
+    })
+    .await;
+    let email = format!("{}@example.nl", unique("anna"));
+    let mut order = example("order-placed");
+    order["customer"]["email"] = serde_json::json!(email);
+    let answer = stack.post("order-placed", &order).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let [message] = messages(&stack).await.try_into().unwrap();
+    assert_eq!(message.status, MessageStatus::Pending);
+    (stack, proxy, email)
+}
+
+fn customer() -> CustomerId {
+    CustomerId::parse("cus-8812").unwrap()
+}
+
+async fn messages(stack: &TestStack) -> Vec<MessageRecord> {
+    stack
+        .store()
+        .messages(&stack.shop, &customer())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_claim_applied_but_its_answer_lost_is_retried_as_the_same_claim_and_the_email_goes_once()
+{
+    let (stack, proxy, email) = pending_email_behind_proxy().await;
+    let sender = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
+    proxy.set_once_for("UpdateItem", "claim_token", Fault::LoseAnswer);
+    let done = deliver_pending(&sender, &stack.shop, &customer())
+        .await
+        .unwrap();
+    proxy.clear();
+    assert!(
+        matches!(
+            done.as_slice(),
+            [Delivery::Done(MessageOutcome::Sent { .. })]
+        ),
+        "the SDK's retry finds the message SENDING under its own claim: {done:?}"
+    );
+    assert_eq!(messages(&stack).await[0].status, MessageStatus::Sent);
+    assert_eq!(emails_to(&email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_record_applied_but_its_answer_lost_counts_as_done_not_as_an_error() {
+    let (stack, proxy, email) = pending_email_behind_proxy().await;
+    let sender = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
+    proxy.set_once_for("TransactWriteItems", "finished_at", Fault::LoseAnswer);
+    let done = deliver_pending(&sender, &stack.shop, &customer())
+        .await
+        .expect("recorded: the retry meets its own record, not a failure");
+    proxy.clear();
+    assert!(
+        matches!(
+            done.as_slice(),
+            [Delivery::Done(MessageOutcome::Sent { .. })]
+        ),
+        "{done:?}"
+    );
+    let message = &messages(&stack).await[0];
+    assert_eq!(message.status, MessageStatus::Sent);
+    assert_eq!(emails_to(&email).await.len(), 1);
+    let (profile, _) = stack.customer("cus-8812").await;
+    assert_eq!(
+        profile.unwrap().mail.last_sent_at,
+        Some("2026-11-02T10:00:00Z".parse().unwrap()),
+        "its place under the frequency cap, taken with the record"
+    );
+    // Nothing left for the schedule: the record took the message out of the due index.
+    let later = stack.schedule(at("2026-11-02T11:00:00Z"), None).await;
+    assert_eq!(run_pass(&later).await.unwrap().send_unknown, 0);
+}
+
+#[tokio::test]
+async fn the_schedule_sends_a_deferred_message_once_when_its_claims_answer_is_lost() {
+    let (stack, proxy, email) = pending_email_behind_proxy().await;
+    // At night the message waits for the morning (quiet hours).
+    let night = stack.sender(at("2026-11-02T22:30:00Z"), None).await;
+    deliver_pending(&night, &stack.shop, &customer())
+        .await
+        .unwrap();
+    assert_eq!(messages(&stack).await[0].status, MessageStatus::Deferred);
+
+    let morning = stack.schedule(at("2026-11-03T09:00:00Z"), None).await;
+    proxy.set_once_for("UpdateItem", "claim_token", Fault::LoseAnswer);
+    let report = run_pass(&morning).await.unwrap();
+    proxy.clear();
+    assert_eq!(
+        (
+            report.messages_handled,
+            report.already_handled,
+            report.failed
+        ),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(messages(&stack).await[0].status, MessageStatus::Sent);
+    assert_eq!(emails_to(&email).await.len(), 1);
+}
+
+#[tokio::test]
+async fn marking_a_stopped_send_unknown_whose_answer_is_lost_is_counted_once() {
+    let (stack, proxy, email) = pending_email_behind_proxy().await;
+    // A sender claims the message and stops before it records anything.
+    let claimed_at: jiff::Timestamp = "2026-11-02T10:00:00Z".parse().unwrap();
+    let key = messages(&stack).await[0].intent.key.clone();
+    stack
+        .store()
+        .claim_message(
+            &stack.shop,
+            &customer(),
+            &key,
+            &ClaimToken::new(),
+            claimed_at,
+        )
+        .await
+        .unwrap()
+        .expect("claimed");
+
+    let later = stack.schedule(at("2026-11-02T10:20:00Z"), None).await;
+    proxy.set_once_for("UpdateItem", "unknown_at", Fault::LoseAnswer);
+    let report = run_pass(&later).await.unwrap();
+    proxy.clear();
+    assert_eq!(
+        (report.send_unknown, report.failed),
+        (1, 0),
+        "the SDK's retry meets its own mark: counted (and alarmed) once: {report:?}"
+    );
+    assert_eq!(
+        run_pass(&later).await.unwrap().send_unknown,
+        0,
+        "and only once"
+    );
+    let message = &messages(&stack).await[0];
+    assert_eq!(
+        (message.status, message.reason.as_deref()),
+        (MessageStatus::Sending, Some("sender_stopped"))
+    );
+    assert!(emails_to(&email).await.is_empty(), "never sent");
 }

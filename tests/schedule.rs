@@ -819,7 +819,13 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
     // crash): the claim is the real one.
     let store = &stack.store_as(Function::SendMessages);
     let claimed = store
-        .claim_message(&stack.shop, &customer, key, claimed_at)
+        .claim_message(
+            &stack.shop,
+            &customer,
+            key,
+            &trouw::store::ClaimToken::new(),
+            claimed_at,
+        )
         .await
         .unwrap()
         .expect("claimed");

@@ -34,6 +34,8 @@ struct Rule {
     passes: usize,
     /// Only requests whose body contains this (e.g. one customer's key or address).
     body_contains: Option<String>,
+    /// How many requests fail (then the rule lets everything through); `None`: every one.
+    times: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -116,6 +118,7 @@ impl FaultProxy {
             fault,
             passes,
             body_contains: None,
+            times: None,
         });
     }
 
@@ -127,6 +130,19 @@ impl FaultProxy {
             fault,
             passes: 0,
             body_contains: Some(text.to_owned()),
+            times: None,
+        });
+    }
+
+    /// Makes only the first call of `operation` whose request body contains `text` fail with
+    /// `fault`; the calls after it (the SDK's retry of it, say) pass.
+    pub fn set_once_for(&self, operation: &str, text: &str, fault: Fault) {
+        *self.rule.lock().unwrap() = Some(Rule {
+            operation: operation.to_owned(),
+            fault,
+            passes: 0,
+            body_contains: Some(text.to_owned()),
+            times: Some(1),
         });
     }
 
@@ -172,7 +188,13 @@ async fn forward(
             rule.passes -= 1;
             None
         }
-        Some(rule) => Some(rule.fault),
+        Some(Rule { times: Some(0), .. }) => None,
+        Some(rule) => {
+            if let Some(times) = &mut rule.times {
+                *times -= 1;
+            }
+            Some(rule.fault)
+        }
         None => None,
     };
     match fault {
@@ -362,7 +384,9 @@ impl Injected {
 pub struct Injector {
     seed: u64,
     rate: f64,
-    /// Longer than the handlers' attempt timeout: their client gives up first.
+    /// How long a "timeout" stays silent before the connection drops: for the client, as for
+    /// its own attempt timeout, no answer (shorter than that timeout keeps a run quick; the
+    /// handlers cannot tell the two apart: the request's fate is unknown either way).
     hold: Duration,
     drawn: std::sync::atomic::AtomicU64,
     counts: Mutex<std::collections::BTreeMap<Injected, usize>>,

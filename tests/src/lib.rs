@@ -195,25 +195,30 @@ struct HandlerRoute {
 
 impl HandlerRoute {
     /// The handlers' DynamoDB clients: the request path's (webhooks, pages) through the route
-    /// and counted in `requests`; the links' and the senders' straight to moto.
+    /// and counted in `requests`, with one retry; the sender's and the schedule's through the
+    /// route too (so that a fault test reaches their claims and records), not counted, with
+    /// the SDK's default three attempts as deployed; the links' straight to moto.
     fn handler_dynamo(&self, requests: &RequestCounter) -> DynamoFor {
         let (route, requests) = (self.clone(), requests.clone());
         Arc::new(move |function, sdk| match function {
-            Function::CustomerLinks | Function::SendMessages | Function::RunSchedule
-                if !route.every_function =>
-            {
-                aws_sdk_dynamodb::Client::new(sdk)
+            Function::CustomerLinks if !route.every_function => aws_sdk_dynamodb::Client::new(sdk),
+            Function::SendMessages | Function::RunSchedule if !route.every_function => {
+                route.client(sdk, None, 3)
             }
-            _ => route.client(sdk, &requests),
+            _ => route.client(sdk, Some(&requests), 2),
         })
     }
 
     fn client(
         &self,
         sdk: &aws_config::SdkConfig,
-        requests: &RequestCounter,
+        requests: Option<&RequestCounter>,
+        attempts: u32,
     ) -> aws_sdk_dynamodb::Client {
-        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(requests.clone());
+        let mut config = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(requests) = requests {
+            config = config.interceptor(requests.clone());
+        }
         if let Some(endpoint) = &self.endpoint {
             config = config
                 .endpoint_url(endpoint)
@@ -223,8 +228,12 @@ impl HandlerRoute {
                         .operation_timeout(self.attempt_timeout * 4)
                         .build(),
                 )
+                // The SDK's pause before its retry, shortened as the stream mapping's is (a
+                // run with thousands of injected faults would spend most of its time asleep).
                 .retry_config(
-                    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2),
+                    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                        .with_max_attempts(attempts)
+                        .with_initial_backoff(Duration::from_millis(20)),
                 );
         }
         aws_sdk_dynamodb::Client::from_conf(config.build())
@@ -622,7 +631,7 @@ impl TestStack {
     pub fn store_as(&self, function: Function) -> trouw::store::Store {
         trouw::store::Store::new(
             self.route
-                .client(&self.identities[&function].sdk, &self.requests),
+                .client(&self.identities[&function].sdk, Some(&self.requests), 2),
             &self.table,
         )
     }

@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::mail::{LinkKey, Mailer, Outgoing, Renderer, SendError};
 use crate::shops::{Shop, ShopDirectory};
-use crate::store::{MessageOutcome, MessageRecord, MessageStatus, Store, StoreError};
+use crate::store::{ClaimToken, MessageOutcome, MessageRecord, MessageStatus, Store, StoreError};
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
@@ -129,9 +129,12 @@ async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Deli
     let key = message.intent.key.as_str();
     let transient = |e: StoreError| RetryLater(e.to_string());
     let now = app.clock.now();
+    // This attempt's own: its claim and its record, each sent again after a lost answer, are
+    // known as its own.
+    let claim = ClaimToken::new();
     let Some(claimed) = app
         .store
-        .claim_message(shop_id, customer, key, now)
+        .claim_message(shop_id, customer, key, &claim, now)
         .await
         .map_err(transient)?
     else {
@@ -163,6 +166,7 @@ async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Deli
             shop_id,
             customer,
             key,
+            &claim,
             message.intent.created_at,
             &outcome,
             app.clock.now(),

@@ -1,9 +1,9 @@
 //! The DynamoDB adapter. Every webhook costs at most two requests: one `BatchGetItem`
 //! (processed-event record, profile, order) and one `TransactWriteItems`.
 
-use super::StoreError;
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use super::summaries;
+use super::{ClaimToken, StoreError};
 use crate::domain::{
     ActivityRecord, CustomerId, CustomerProfile, CustomerState, Decision, DeliveryReport,
     DeliveryStatus, Email, Erasure, EventId, MessageErasure, MessageIntent, MessageRecord,
@@ -717,11 +717,39 @@ impl Store {
     /// the moment its outcome counts as unknown (`SENDING_UNKNOWN_AFTER`): recording the
     /// outcome takes it out again, so the schedule meets only a message whose sender stopped
     /// between the claim and the record.
+    ///
+    /// The claim carries the attempt's `claim` token, and a message SENDING under that same
+    /// token is claimed again: when DynamoDB applied the claim but its answer was lost, the
+    /// SDK's retry finds the message SENDING and must not take it for someone else's (the
+    /// message would be stranded, never sent, and reported unknown). For the same reason a
+    /// claim that fails for a transient reason is tried again a few times: once given up, a
+    /// claim that was applied strands the message.
     pub async fn claim_message(
         &self,
         shop: &ShopId,
         customer: &CustomerId,
         key: &str,
+        claim: &ClaimToken,
+        now: Timestamp,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_claim(shop, customer, key, claim, now).await {
+                Err(err) if err.is_transient() && tries < WRITE_TRIES => {
+                    pause_before_try(tries).await
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn try_claim(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        claim: &ClaimToken,
         now: Timestamp,
     ) -> Result<Option<MessageRecord>, StoreError> {
         let item_key = keys::message(shop, customer, key);
@@ -732,11 +760,13 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(item_key.to_item()))
             .update_expression(
-                "SET #status = :sending, claimed_at = :now, due_at = :unknown_at, due_shard = :shard",
+                "SET #status = :sending, claim_token = :claim, claimed_at = :now, due_at = :unknown_at, due_shard = :shard",
             )
             .condition_expression(
-                "#status = :pending OR (#status = :deferred AND due_at <= :now_epoch)",
+                "#status = :pending OR (#status = :deferred AND due_at <= :now_epoch) \
+                 OR (#status = :sending AND claim_token = :claim)",
             )
+            .expression_attribute_values(":claim", AttributeValue::S(claim.as_str().into()))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(
                 ":sending",
@@ -781,34 +811,70 @@ impl Store {
     /// profile's version, in one transaction.
     /// A message created on an earlier day (deferred) also marks that day's summary changed,
     /// in the same transaction.
+    ///
+    /// Only the attempt holding the claim (`claim`) records, and the record removes the token.
+    /// So when the condition fails and the message no longer holds this claim, this attempt's
+    /// record is in already: an earlier try was applied and its answer lost. That is success,
+    /// not an error (an error would leave a message that SES sent, or that never went,
+    /// looking as if its sender had stopped). A transaction conflict or a transient failure
+    /// is tried again a few times: the message is SENDING until this succeeds.
+    #[allow(clippy::too_many_arguments)]
     pub async fn finish_message(
         &self,
         shop: &ShopId,
         customer: &CustomerId,
         key: &str,
+        claim: &ClaimToken,
         created_at: Timestamp,
         outcome: &MessageOutcome,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        // First as if the customer were not erased; if they were (the message is marked), again
-        // without the texts: the rendered subject greets them by name, SES's error may quote
-        // their address.
         let cancelled = |reasons: Vec<String>| {
             Err(StoreError::Failed(format!(
                 "recording the message outcome was cancelled: {reasons:?}"
             )))
         };
-        let items = self.finish_items(shop, customer, key, created_at, outcome, now, false)?;
-        match self.try_transact(items).await? {
-            None => return Ok(()),
-            Some(reasons)
-                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") => {}
-            Some(reasons) => return cancelled(reasons),
-        }
-        let items = self.finish_items(shop, customer, key, created_at, outcome, now, true)?;
-        match self.try_transact(items).await? {
-            None => Ok(()),
-            Some(reasons) => cancelled(reasons),
+        // First as if the customer were not erased; if they were (the message is marked), again
+        // without the texts: the rendered subject greets them by name, SES's error may quote
+        // their address.
+        let mut erased = false;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let again = tries < WRITE_TRIES;
+            let items =
+                self.finish_items(shop, customer, key, claim, created_at, outcome, now, erased)?;
+            let reasons = match self.try_transact(items).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(reasons)) => reasons,
+                Err(err) if err.is_transient() && again => {
+                    pause_before_try(tries).await;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") {
+                let message = keys::message(shop, customer, key);
+                let Some(state) = self.get::<ClaimState>(&message, "message").await? else {
+                    return cancelled(reasons);
+                };
+                let held = state.status == MessageStatus::Sending
+                    && state.claim_token.as_deref() == Some(claim.as_str());
+                if !held {
+                    tracing::info!("the outcome was recorded already (an answer was lost)");
+                    return Ok(());
+                }
+                if state.erased_at.is_some() && !erased {
+                    erased = true;
+                    continue;
+                }
+                return cancelled(reasons);
+            }
+            if reasons.iter().any(|r| r == "TransactionConflict") && again {
+                pause_before_try(tries).await;
+                continue;
+            }
+            return cancelled(reasons);
         }
     }
 
@@ -818,6 +884,7 @@ impl Store {
         shop: &ShopId,
         customer: &CustomerId,
         key: &str,
+        claim: &ClaimToken,
         created_at: Timestamp,
         outcome: &MessageOutcome,
         now: Timestamp,
@@ -895,30 +962,27 @@ impl Store {
         // Out of the due index, where the claim put it, unless deferred to a new due time; an
         // earlier deferral's time and reason go too, so that an outcome never shows a stale
         // "why" (a message SENT after a throttled try is not `ses_unavailable`).
-        let mut stale = Vec::new();
+        let mut stale = vec!["claim_token"];
         if !set.contains("due_at") {
             stale.extend(["due_shard", "due_at", "deferred_until"]);
         }
         if !set.contains("reason") {
             stale.push("reason");
         }
-        let remove = if stale.is_empty() {
-            String::new()
-        } else {
-            format!(" REMOVE {}", stale.join(", "))
-        };
+        let remove = format!(" REMOVE {}", stale.join(", "));
         values.retain(|(name, _)| !erased || !personal.contains(name));
         values.push((":status", s(status.as_str())));
         values.push((":sending", s(MessageStatus::Sending.as_str())));
+        values.push((":claim", s(claim.as_str())));
         values.push((":now", s(&now.to_string())));
         let mut update = aws_sdk_dynamodb::types::Update::builder()
             .table_name(&self.table)
             .set_key(Some(keys::message(shop, customer, key).to_item()))
             .update_expression(format!("SET {set}{remove}"))
             .condition_expression(if erased {
-                "#status = :sending AND attribute_exists(erased_at)"
+                "#status = :sending AND claim_token = :claim AND attribute_exists(erased_at)"
             } else {
-                "#status = :sending AND attribute_not_exists(erased_at)"
+                "#status = :sending AND claim_token = :claim AND attribute_not_exists(erased_at)"
             })
             .expression_attribute_names("#status", "status");
         if set.contains("#error") {
@@ -971,7 +1035,9 @@ impl Store {
     /// Records on a message still SENDING at its due time that its outcome is unknown (the
     /// sender stopped between the claim and the record; SES may have sent it), once, and takes
     /// it out of the due index. It stays SENDING, so it is never sent again automatically.
-    /// `false` if the sender recorded an outcome after all, or it was marked already.
+    /// `false` if the sender recorded an outcome after all, or it was marked already. A mark
+    /// with the same `now` counts as this call's own (applied, its answer lost, sent again by
+    /// the SDK): `true`, so that the pass counts it and the alarm hears of it.
     pub async fn mark_send_unknown(
         &self,
         key: &Key,
@@ -984,7 +1050,9 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key.to_item()))
             .update_expression("SET reason = :reason, unknown_at = :now REMOVE due_shard, due_at")
-            .condition_expression("#status = :sending AND attribute_not_exists(unknown_at)")
+            .condition_expression(
+                "#status = :sending AND (attribute_not_exists(unknown_at) OR unknown_at = :now)",
+            )
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(
                 ":sending",
@@ -1539,6 +1607,25 @@ pub enum ReportRecorded {
 pub struct DueEntry {
     pub key: Key,
     pub due_at: i64,
+}
+
+/// Who holds a message, read when recording its outcome was refused.
+#[derive(Debug, Deserialize)]
+struct ClaimState {
+    status: MessageStatus,
+    #[serde(default)]
+    claim_token: Option<String>,
+    #[serde(default)]
+    erased_at: Option<String>,
+}
+
+/// How often the sender's claim and record are tried (each try with the SDK's own retries)
+/// before the message is left to the stream's retry or the schedule.
+const WRITE_TRIES: u32 = 4;
+
+/// A short, growing pause before trying a write again (50, 100, 200 ms).
+async fn pause_before_try(tries: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(25 << tries.min(4))).await;
 }
 
 /// What became of a claimed message.

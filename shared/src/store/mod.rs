@@ -8,6 +8,8 @@ mod audit;
 #[cfg(feature = "aws")]
 pub mod capacity;
 #[cfg(feature = "aws")]
+mod claim;
+#[cfg(feature = "aws")]
 mod dynamo;
 #[cfg(feature = "aws")]
 mod error;
@@ -19,6 +21,8 @@ mod loyalty;
 #[cfg(feature = "aws")]
 pub mod summaries;
 
+#[cfg(feature = "aws")]
+pub use claim::ClaimToken;
 #[cfg(feature = "aws")]
 pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 
