@@ -34,9 +34,7 @@ async fn call(
         request = request.header(*name, *value);
     }
     let body = body.map_or(Bytes::new(), |b| Bytes::from(b.to_string()));
-    stack
-        .send(request.body(Full::new(body)).unwrap())
-        .await
+    stack.send(request.body(Full::new(body)).unwrap()).await
 }
 
 /// A customer with `points` available: the example order, then a goodwill adjustment.
@@ -115,7 +113,10 @@ async fn the_shop_key_or_the_customers_own_token_and_nothing_else() {
     assert_eq!(body["rewards"][0]["affordable"], false);
 
     let other = token(LOYALTY_TOKEN_SECRET, &shop, "cus-other", now() + 600);
-    assert_eq!(call(&stack, "GET", &path, &other, &[], None).await.status, 403);
+    assert_eq!(
+        call(&stack, "GET", &path, &other, &[], None).await.status,
+        403
+    );
     for refused in [
         token("not-the-secret", &shop, CUSTOMER, now() + 600),
         token(LOYALTY_TOKEN_SECRET, "another-shop", CUSTOMER, now() + 600),
@@ -137,7 +138,15 @@ async fn the_shop_key_or_the_customers_own_token_and_nothing_else() {
     )
     .await;
     assert_eq!(answer.status, 403, "{}", answer.body);
-    let unknown = call(&stack, "GET", "customers/cus-nobody", LOYALTY_API_KEY, &[], None).await;
+    let unknown = call(
+        &stack,
+        "GET",
+        "customers/cus-nobody",
+        LOYALTY_API_KEY,
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(unknown.status, 404);
     assert!(stack.take_iam_denials().is_empty());
 }
@@ -146,19 +155,47 @@ async fn the_shop_key_or_the_customers_own_token_and_nothing_else() {
 async fn a_redemption_spends_once_per_idempotency_key_and_gives_a_code_from_the_pool() {
     let stack = TestStack::start().await;
     customer_with(&stack, 1200).await;
-    let added = add_codes(&stack, &["SAVE5-A".into(), "SAVE5-B".into(), "save5-a".into()]).await;
+    let added = add_codes(
+        &stack,
+        &["SAVE5-A".into(), "SAVE5-B".into(), "save5-a".into()],
+    )
+    .await;
     assert_eq!(added.status, 200, "{}", added.body);
-    assert_eq!(added.json(), json!({ "added": 2, "available": 2 }), "a code is added once");
+    assert_eq!(
+        added.json(),
+        json!({ "added": 2, "available": 2 }),
+        "a code is added once"
+    );
 
-    let first = redeem(&stack, LOYALTY_API_KEY, "order-page-1", json!({ "reward": "r5" })).await;
+    let first = redeem(
+        &stack,
+        LOYALTY_API_KEY,
+        "order-page-1",
+        json!({ "reward": "r5" }),
+    )
+    .await;
     assert_eq!(first.status, 201, "{}", first.body);
     let body = first.json();
     assert_eq!(body["points_spent"], 500);
     assert_eq!(body["balance_after"], 700);
     assert!(["SAVE5-A", "SAVE5-B"].contains(&body["code"].as_str().unwrap()));
-    let again = redeem(&stack, LOYALTY_API_KEY, "order-page-1", json!({ "reward": "r5" })).await;
-    assert_eq!((again.status, again.json()), (201, body.clone()), "the same answer");
-    assert_eq!(balance(&stack).await["points"]["available"], 700, "spent once");
+    let again = redeem(
+        &stack,
+        LOYALTY_API_KEY,
+        "order-page-1",
+        json!({ "reward": "r5" }),
+    )
+    .await;
+    assert_eq!(
+        (again.status, again.json()),
+        (201, body.clone()),
+        "the same answer"
+    );
+    assert_eq!(
+        balance(&stack).await["points"]["available"],
+        700,
+        "spent once"
+    );
     let reused = redeem(
         &stack,
         LOYALTY_API_KEY,
@@ -181,22 +218,58 @@ async fn a_redemption_spends_once_per_idempotency_key_and_gives_a_code_from_the_
         Some(json!({ "reward": "r5" })),
     )
     .await;
-    assert_eq!((missing.status, missing.json()["field"].clone()), (400, json!("Idempotency-Key")));
-    let steps = redeem(&stack, LOYALTY_API_KEY, "k2", json!({ "reward": "naar-keuze", "points": 250 })).await;
-    assert_eq!((steps.status, steps.json()["field"].clone()), (400, json!("points")));
+    assert_eq!(
+        (missing.status, missing.json()["field"].clone()),
+        (400, json!("Idempotency-Key"))
+    );
+    let steps = redeem(
+        &stack,
+        LOYALTY_API_KEY,
+        "k2",
+        json!({ "reward": "naar-keuze", "points": 250 }),
+    )
+    .await;
+    assert_eq!(
+        (steps.status, steps.json()["field"].clone()),
+        (400, json!("points"))
+    );
     let unknown = redeem(&stack, LOYALTY_API_KEY, "k3", json!({ "reward": "r500" })).await;
-    assert_eq!((unknown.status, unknown.json()["field"].clone()), (400, json!("reward")));
-    let extra = redeem(&stack, LOYALTY_API_KEY, "k4", json!({ "reward": "r5", "free": true })).await;
+    assert_eq!(
+        (unknown.status, unknown.json()["field"].clone()),
+        (400, json!("reward"))
+    );
+    let extra = redeem(
+        &stack,
+        LOYALTY_API_KEY,
+        "k4",
+        json!({ "reward": "r5", "free": true }),
+    )
+    .await;
     assert_eq!(extra.status, 400, "{}", extra.body);
 
     // The last code goes; then the pool is empty and no points are taken.
-    let second = redeem(&stack, LOYALTY_API_KEY, "order-page-2", json!({ "reward": "r5" })).await;
+    let second = redeem(
+        &stack,
+        LOYALTY_API_KEY,
+        "order-page-2",
+        json!({ "reward": "r5" }),
+    )
+    .await;
     assert_eq!(second.status, 201, "{}", second.body);
     assert_ne!(second.json()["code"], body["code"]);
     let granted = adjust(&stack, 300).await;
     assert_eq!(granted.json()["balance_after"], 500);
-    let empty = redeem(&stack, LOYALTY_API_KEY, "order-page-3", json!({ "reward": "r5" })).await;
-    assert_eq!((empty.status, empty.json()["error"].clone()), (503, json!("no_codes")));
+    let empty = redeem(
+        &stack,
+        LOYALTY_API_KEY,
+        "order-page-3",
+        json!({ "reward": "r5" }),
+    )
+    .await;
+    assert_eq!(
+        (empty.status, empty.json()["error"].clone()),
+        (503, json!("no_codes"))
+    );
     assert_eq!(balance(&stack).await["points"]["available"], 500);
 
     // Not enough points: 409 with the balance.
@@ -232,9 +305,17 @@ async fn twenty_redemptions_at_once_never_spend_more_than_the_balance_nor_one_co
     .await;
     let won: Vec<&Answer> = answers.iter().filter(|a| a.status == 201).collect();
     let refused = answers.iter().filter(|a| a.status == 409).count();
-    assert_eq!(won.len(), 4, "2000 points buy four: {:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(
+        won.len(),
+        4,
+        "2000 points buy four: {:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
     assert_eq!(refused, 16);
-    let mut handed: Vec<String> = won.iter().map(|a| a.json()["code"].as_str().unwrap().to_owned()).collect();
+    let mut handed: Vec<String> = won
+        .iter()
+        .map(|a| a.json()["code"].as_str().unwrap().to_owned())
+        .collect();
     handed.sort();
     handed.dedup();
     assert_eq!(handed.len(), 4, "never one code twice");
@@ -269,7 +350,13 @@ async fn a_cancelled_redemption_gives_its_points_back_once_and_the_history_pages
     let stack = TestStack::start().await;
     customer_with(&stack, 600).await;
     add_codes(&stack, &["BACK-1".into()]).await;
-    let redeemed = redeem(&stack, LOYALTY_API_KEY, "cancel-me", json!({ "reward": "r5" })).await;
+    let redeemed = redeem(
+        &stack,
+        LOYALTY_API_KEY,
+        "cancel-me",
+        json!({ "reward": "r5" }),
+    )
+    .await;
     assert_eq!(redeemed.status, 201, "{}", redeemed.body);
     let id = redeemed.json()["id"].as_str().unwrap().to_owned();
     let path = format!("customers/{CUSTOMER}/redemptions/{id}");
@@ -278,7 +365,11 @@ async fn a_cancelled_redemption_gives_its_points_back_once_and_the_history_pages
     assert_eq!(cancelled.json()["balance_after"], 600);
     let again = call(&stack, "DELETE", &path, LOYALTY_API_KEY, &[], None).await;
     assert_eq!(again.status, 200);
-    assert_eq!(balance(&stack).await["points"]["available"], 600, "given back once");
+    assert_eq!(
+        balance(&stack).await["points"]["available"],
+        600,
+        "given back once"
+    );
     let nothing = call(
         &stack,
         "DELETE",
@@ -331,7 +422,10 @@ async fn a_cancelled_redemption_gives_its_points_back_once_and_the_history_pages
         None,
     )
     .await;
-    assert_eq!((bad.status, bad.json()["field"].clone()), (400, json!("limit")));
+    assert_eq!(
+        (bad.status, bad.json()["field"].clone()),
+        (400, json!("limit"))
+    );
     assert!(stack.take_iam_denials().is_empty());
 }
 
@@ -358,6 +452,9 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
         Some(json!({ "points": 10.5, "reason": "correction" })),
     )
     .await;
-    assert_eq!((half.status, half.json()["field"].clone()), (400, json!("points")));
+    assert_eq!(
+        (half.status, half.json()["field"].clone()),
+        (400, json!("points"))
+    );
     assert_eq!(balance(&stack).await["points"]["available"], 50);
 }

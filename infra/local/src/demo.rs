@@ -35,7 +35,10 @@ pub const DEMO_SECRET_DEFAULTS: [(&str, &str); 5] = [
     ("DEMO_SHOPIFY_SECRET", DEFAULT_DEMO_SHOPIFY_SECRET),
     ("DEMO_WOOCOMMERCE_SECRET", DEFAULT_DEMO_WOOCOMMERCE_SECRET),
     ("DEMO_LOYALTY_API_KEY", DEFAULT_DEMO_LOYALTY_API_KEY),
-    ("DEMO_LOYALTY_TOKEN_SECRET", DEFAULT_DEMO_LOYALTY_TOKEN_SECRET),
+    (
+        "DEMO_LOYALTY_TOKEN_SECRET",
+        DEFAULT_DEMO_LOYALTY_TOKEN_SECRET,
+    ),
 ];
 
 /// The demo shop's codes per reward (`make dev` adds them to the pools): 150 each, so that a
@@ -95,11 +98,13 @@ pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopReco
         ] {
             let outside = refs.iter().position(|r| match SecretRef::parse(r) {
                 Some(SecretRef::Env(_)) => false,
-                Some(SecretRef::Ssm(parameter)) => !trouw::handlers::loyalty_api::is_loyalty_parameter(
-                    &parameter,
-                    secrets_path_prefix,
-                    &record.settings.id,
-                ),
+                Some(SecretRef::Ssm(parameter)) => {
+                    !trouw::handlers::loyalty_api::is_loyalty_parameter(
+                        &parameter,
+                        secrets_path_prefix,
+                        &record.settings.id,
+                    )
+                }
                 None => true,
             });
             if let Some(i) = outside {

@@ -670,10 +670,17 @@ pub(crate) async fn expect(
             }
         }
         Function::LoyaltyApi => {
-            if http_status() == Some(401) && answer["body"].as_str().is_some_and(|b| b.contains("unauthorized")) {
+            if http_status() == Some(401)
+                && answer["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("unauthorized"))
+            {
                 Ok("401 without a key, after reading the shop".into())
             } else {
-                Err(format!("answered {} {}", answer["statusCode"], answer["body"]))
+                Err(format!(
+                    "answered {} {}",
+                    answer["statusCode"], answer["body"]
+                ))
             }
         }
         Function::CustomerLinks | Function::MessageLog => {

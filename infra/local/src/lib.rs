@@ -19,8 +19,8 @@
 pub mod apps;
 pub mod aws;
 pub mod client;
-pub mod demo;
 pub mod cold_start;
+pub mod demo;
 pub mod deploy_check;
 pub mod events;
 pub mod functions;

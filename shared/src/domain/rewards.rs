@@ -214,10 +214,22 @@ mod tests {
         };
         let p = redeem(&mut l, &r5(), None).unwrap();
         assert_eq!(p.points, 500);
-        assert!(matches!(redeem(&mut l, &r5(), Some(500)), Err(RedeemError::Points(_))));
-        assert!(matches!(redeem(&mut l, &flex(), None), Err(RedeemError::Points(_))));
-        assert!(matches!(redeem(&mut l, &flex(), Some(250)), Err(RedeemError::Points(_))));
-        assert!(matches!(redeem(&mut l, &flex(), Some(100)), Err(RedeemError::Points(_))));
+        assert!(matches!(
+            redeem(&mut l, &r5(), Some(500)),
+            Err(RedeemError::Points(_))
+        ));
+        assert!(matches!(
+            redeem(&mut l, &flex(), None),
+            Err(RedeemError::Points(_))
+        ));
+        assert!(matches!(
+            redeem(&mut l, &flex(), Some(250)),
+            Err(RedeemError::Points(_))
+        ));
+        assert!(matches!(
+            redeem(&mut l, &flex(), Some(100)),
+            Err(RedeemError::Points(_))
+        ));
         let p = redeem(&mut l, &flex(), Some(300)).unwrap();
         assert_eq!(p.value, RewardValue::Amount(eur(300)));
         assert_eq!(l.balance().available, 200);

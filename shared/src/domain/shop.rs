@@ -22,7 +22,9 @@ pub enum SettingsError {
     Holdout,
     #[error("replenishment: days must be between 1 and 730, remind_days_before at most 30")]
     Replenishment,
-    #[error("loyalty.rewards: ids must be unique and URL-safe, names set, points and values positive")]
+    #[error(
+        "loyalty.rewards: ids must be unique and URL-safe, names set, points and values positive"
+    )]
     Rewards,
 }
 

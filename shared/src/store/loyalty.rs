@@ -78,12 +78,7 @@ impl Store {
                 self.table(),
                 encode(
                     change.entry,
-                    &keys::ledger_entry(
-                        shop,
-                        customer,
-                        micros(change.entry.at),
-                        change.entry_id,
-                    ),
+                    &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
                     "ledger_entry",
                 )?,
                 Some(("attribute_not_exists(pk)", None)),
@@ -129,9 +124,8 @@ impl Store {
         match self.try_transact(items).await? {
             None => Ok(PointsWritten::Committed),
             Some(reasons) => {
-                let failed = |i: usize| {
-                    reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed")
-                };
+                let failed =
+                    |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
                 if failed(0) {
                     Ok(PointsWritten::Conflict)
                 } else if redemption.is_some() && failed(2) {
@@ -241,7 +235,9 @@ impl Store {
         ];
         match self.try_transact(items).await? {
             None => Ok(true),
-            Some(reasons) if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") => {
+            Some(reasons)
+                if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") =>
+            {
                 Ok(false)
             }
             Some(_) => Err(StoreError::Unavailable("code transaction conflict".into())),
@@ -302,10 +298,7 @@ impl Store {
                 .table_name(self.table())
                 .key_condition_expression("pk = :pk AND begins_with(sk, :order)")
                 .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(
-                    ":order",
-                    AttributeValue::S(keys::ORDER_PREFIX.into()),
-                )
+                .expression_attribute_values(":order", AttributeValue::S(keys::ORDER_PREFIX.into()))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -332,4 +325,3 @@ fn sort_key(item: &Item) -> String {
 pub fn micros(at: Timestamp) -> i64 {
     i64::try_from(at.as_microsecond()).unwrap_or(i64::MAX)
 }
-

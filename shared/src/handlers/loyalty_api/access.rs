@@ -63,12 +63,18 @@ impl LoyaltyShops {
         let shop = match self.store.get_shop(id).await? {
             None => None,
             Some(record) => {
-                let refs = record.loyalty_api.clone().unwrap_or(crate::shops::LoyaltyApiRefs {
-                    api_keys: Vec::new(),
-                    token_secrets: Vec::new(),
-                });
+                let refs = record
+                    .loyalty_api
+                    .clone()
+                    .unwrap_or(crate::shops::LoyaltyApiRefs {
+                        api_keys: Vec::new(),
+                        token_secrets: Vec::new(),
+                    });
                 let mut values = self
-                    .resolve(id, &[refs.api_keys.as_slice(), refs.token_secrets.as_slice()])
+                    .resolve(
+                        id,
+                        &[refs.api_keys.as_slice(), refs.token_secrets.as_slice()],
+                    )
                     .await?
                     .into_iter();
                 Some(Arc::new(LoyaltyShop {

@@ -146,11 +146,20 @@ mod tests {
         assert!(auth("Bearer key-2").is_err());
         assert!(authenticate(None, &secrets(), &shop, now).is_err());
         assert_eq!(
-            auth(&format!("Bearer {}", token("token-secret", "demo", "c1", t + 600))),
+            auth(&format!(
+                "Bearer {}",
+                token("token-secret", "demo", "c1", t + 600)
+            )),
             Ok(Caller::Customer(CustomerId::parse("c1").unwrap()))
         );
         // Signed with the secret before a rotation: still accepted while listed.
-        assert!(auth(&format!("Bearer {}", token("old-secret", "demo", "c1", t + 600))).is_ok());
+        assert!(
+            auth(&format!(
+                "Bearer {}",
+                token("old-secret", "demo", "c1", t + 600)
+            ))
+            .is_ok()
+        );
         for refused in [
             token("wrong", "demo", "c1", t + 600),
             token("token-secret", "other", "c1", t + 600),

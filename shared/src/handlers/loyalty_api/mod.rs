@@ -90,7 +90,9 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             customer(c).map(|c| Route::Cancel(c, (*id).to_owned()))
         }
         (&Method::POST, ["customers", c, "adjustments"]) => customer(c).map(Route::Adjust),
-        (&Method::POST, ["rewards", reward, "codes"]) => Some(Route::AddCodes((*reward).to_owned())),
+        (&Method::POST, ["rewards", reward, "codes"]) => {
+            Some(Route::AddCodes((*reward).to_owned()))
+        }
         (_, ["customers", _] | ["customers", _, "transactions"]) => return Ok(not_allowed("GET")),
         (_, ["customers", _, "redemptions" | "adjustments"] | ["rewards", _, "codes"]) => {
             return Ok(not_allowed("POST"));
@@ -156,7 +158,11 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
         }
         let body = req.body().as_ref();
         if body.len() > MAX_BODY_BYTES {
-            return Ok(error(413, "payload_too_large", "the body is larger than 16 KB"));
+            return Ok(error(
+                413,
+                "payload_too_large",
+                "the body is larger than 16 KB",
+            ));
         }
         let now = app.clock.now();
         let settings = &loyalty_shop.settings;
@@ -184,7 +190,11 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
 
 /// 405 with the route's one method in `Allow`.
 fn not_allowed(allow: &'static str) -> Response<Body> {
-    let mut response = error(405, "method_not_allowed", "method not allowed on this route");
+    let mut response = error(
+        405,
+        "method_not_allowed",
+        "method not allowed on this route",
+    );
     response
         .headers_mut()
         .insert("allow", http::HeaderValue::from_static(allow));

@@ -38,9 +38,17 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let field = err.path().to_string();
-        let field = if field == "." { "body".to_owned() } else { field };
+        let field = if field == "." {
+            "body".to_owned()
+        } else {
+            field
+        };
         let detail = err.inner().to_string();
-        let detail = detail.split(" at line").next().unwrap_or_default().to_owned();
+        let detail = detail
+            .split(" at line")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         invalid(&field, format!("{field}: {detail}"))
     })
 }
@@ -118,9 +126,9 @@ pub(super) async fn redeem(
     body: &[u8],
     now: Timestamp,
 ) -> Result<Response<Body>, StoreError> {
-    let Some(key) = idempotency_key.filter(|k| {
-        (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
-    }) else {
+    let Some(key) = idempotency_key
+        .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+    else {
         return Ok(invalid(
             "Idempotency-Key",
             "Idempotency-Key: required, 1 to 128 visible ASCII characters",
@@ -130,8 +138,16 @@ pub(super) async fn redeem(
         Ok(r) => r,
         Err(response) => return Ok(response),
     };
-    let Some(reward) = settings.loyalty.rewards.iter().find(|r| r.id == request.reward) else {
-        return Ok(invalid("reward", "reward: the shop has no reward with this id"));
+    let Some(reward) = settings
+        .loyalty
+        .rewards
+        .iter()
+        .find(|r| r.id == request.reward)
+    else {
+        return Ok(invalid(
+            "reward",
+            "reward: the shop has no reward with this id",
+        ));
     };
     let price = match reward.price(request.points) {
         Ok(price) => price,
@@ -153,9 +169,10 @@ pub(super) async fn redeem(
                 ));
             }
             let mut response = json(201, redemption_body(&existing));
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", http::HeaderValue::from_static("true"));
+            response.headers_mut().insert(
+                "idempotent-replayed",
+                http::HeaderValue::from_static("true"),
+            );
             return Ok(response);
         }
         let Some(profile) = app.store.profile(shop, customer).await? else {
@@ -170,7 +187,10 @@ pub(super) async fn redeem(
             Err(RedeemError::Insufficient(balance)) => return Ok(insufficient(balance)),
             Err(RedeemError::Points(message)) => return Ok(invalid("points", message)),
         };
-        let codes = app.store.free_codes(shop, &reward.id, CODES_PER_READ).await?;
+        let codes = app
+            .store
+            .free_codes(shop, &reward.id, CODES_PER_READ)
+            .await?;
         if codes.is_empty() {
             tracing::warn!(reward = %reward.id, outcome = "no_codes", "redemption refused");
             let mut response = error(
@@ -387,7 +407,11 @@ pub(super) async fn adjust(
             .await?;
         if written == PointsWritten::Committed {
             // The reason is the shop's text: it stays in the ledger, out of the logs.
-            tracing::info!(points = request.points, outcome = "adjusted", "points adjusted");
+            tracing::info!(
+                points = request.points,
+                outcome = "adjusted",
+                "points adjusted"
+            );
             return Ok(json(
                 201,
                 json!({ "points": change.points, "balance_after": next.loyalty.balance().available }),
@@ -421,7 +445,11 @@ pub(super) async fn add_codes(
     body: &[u8],
 ) -> Result<Response<Body>, StoreError> {
     if !settings.loyalty.rewards.iter().any(|r| r.id == reward) {
-        return Ok(error(404, "reward_not_found", "the shop has no reward with this id"));
+        return Ok(error(
+            404,
+            "reward_not_found",
+            "the shop has no reward with this id",
+        ));
     }
     let request: CodesRequest = match parse(body) {
         Ok(r) => r,

@@ -19,7 +19,9 @@ pub(super) async fn balance(
     let loyalty = &profile.loyalty;
     let balance = loyalty.balance();
     // Tiers qualify on points earned on orders, never lowered by spending.
-    let held = loyalty.points_pending.saturating_add(loyalty.points_available);
+    let held = loyalty
+        .points_pending
+        .saturating_add(loyalty.points_available);
     let next = settings.loyalty.tiers.iter().find(|t| t.min_points > held);
     let tier = loyalty.tier.as_ref().map(|name| {
         json!({
@@ -101,7 +103,12 @@ pub(super) async fn transactions(
         match name.as_ref() {
             "limit" => match value.parse::<i32>() {
                 Ok(n) if (1..=MAX_PAGE).contains(&n) => limit = n,
-                _ => return Ok(invalid("limit", "limit: must be a whole number from 1 to 100")),
+                _ => {
+                    return Ok(invalid(
+                        "limit",
+                        "limit: must be a whole number from 1 to 100",
+                    ));
+                }
             },
             "cursor" => {
                 let valid = value.len() <= 300
@@ -112,7 +119,10 @@ pub(super) async fn transactions(
                             && !id.contains('#')
                     });
                 if !valid {
-                    return Ok(invalid("cursor", "cursor: use next_cursor of the page before"));
+                    return Ok(invalid(
+                        "cursor",
+                        "cursor: use next_cursor of the page before",
+                    ));
                 }
                 before = Some(format!("{}{value}", keys::LEDGER_PREFIX));
             }
@@ -140,7 +150,9 @@ pub(super) async fn transactions(
         .collect();
     // An order's points live on the order item: its lines are read from there.
     for order in app.store.orders(&settings.id, customer).await? {
-        let Some(placed) = &order.placed else { continue };
+        let Some(placed) = &order.placed else {
+            continue;
+        };
         let mut add = |kind: EntryKind, points: i64, at: Timestamp| {
             let id = format!("{}~{}", order.id, kind.as_str());
             lines.push(Line {
@@ -153,7 +165,11 @@ pub(super) async fn transactions(
             });
         };
         if order.points_earned > 0 {
-            add(EntryKind::Earned, order.points_earned as i64, placed.placed_at);
+            add(
+                EntryKind::Earned,
+                order.points_earned as i64,
+                placed.placed_at,
+            );
         }
         if let Some(at) = order.points_confirmed_at
             && order.points_held() > 0
@@ -192,5 +208,8 @@ pub(super) async fn transactions(
             })
         })
         .collect();
-    Ok(json(200, json!({ "transactions": items, "next_cursor": next_cursor })))
+    Ok(json(
+        200,
+        json!({ "transactions": items, "next_cursor": next_cursor }),
+    ))
 }
