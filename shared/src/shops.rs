@@ -308,25 +308,7 @@ impl SecretSource {
                 ssm_names.push(name.clone());
             }
         }
-        let mut ssm_values: HashMap<String, String> = HashMap::new();
-        for chunk in ssm_names.chunks(10) {
-            let out = self
-                .ssm
-                .get_parameters()
-                .set_names(Some(chunk.to_vec()))
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| ssm_error(&e))?;
-            for missing in out.invalid_parameters() {
-                tracing::error!(shop = %shop, parameter = %missing, "webhook secret parameter not found");
-            }
-            for p in out.parameters() {
-                if let (Some(name), Some(value)) = (p.name(), p.value()) {
-                    ssm_values.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
+        let ssm_values = ssm_parameter_values(&self.ssm, shop, &ssm_names, "webhook").await?;
         Ok(parsed
             .into_iter()
             .map(|group| {
@@ -348,6 +330,35 @@ impl SecretSource {
             })
             .collect())
     }
+}
+
+/// The decrypted values of SSM parameters, one request per ten names. A name SSM does not know
+/// is logged (with `secret`, what the parameter is for) and left out of the answer.
+pub(crate) async fn ssm_parameter_values(
+    ssm: &aws_sdk_ssm::Client,
+    shop: &ShopId,
+    names: &[String],
+    secret: &'static str,
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut values = HashMap::new();
+    for chunk in names.chunks(10) {
+        let out = ssm
+            .get_parameters()
+            .set_names(Some(chunk.to_vec()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| ssm_error(&e))?;
+        for missing in out.invalid_parameters() {
+            tracing::error!(shop = %shop, parameter = %missing, secret, "secret parameter not found");
+        }
+        for p in out.parameters() {
+            if let (Some(name), Some(value)) = (p.name(), p.value()) {
+                values.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+    Ok(values)
 }
 
 pub(crate) fn ssm_error<E, R>(err: &aws_sdk_ssm::error::SdkError<E, R>) -> StoreError

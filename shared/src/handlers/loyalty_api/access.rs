@@ -128,25 +128,7 @@ impl LoyaltyShops {
                 SecretRef::Env(_) => None,
             })
             .collect();
-        let mut values = HashMap::new();
-        for chunk in names.chunks(10) {
-            let out = self
-                .ssm
-                .get_parameters()
-                .set_names(Some(chunk.to_vec()))
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| crate::shops::ssm_error(&e))?;
-            for missing in out.invalid_parameters() {
-                tracing::error!(shop = %shop, parameter = %missing, "loyalty secret parameter not found");
-            }
-            for p in out.parameters() {
-                if let (Some(name), Some(value)) = (p.name(), p.value()) {
-                    values.insert(name.to_owned(), value.to_owned());
-                }
-            }
-        }
+        let values = crate::shops::ssm_parameter_values(&self.ssm, shop, &names, "loyalty").await?;
         Ok(parsed
             .into_iter()
             .map(|group| {
