@@ -18,8 +18,9 @@ mod decide;
 pub(crate) mod epoch;
 mod erasure;
 pub use erasure::{
-    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_parked,
-    erase_profile, erase_reports, profile_holds_personal_data,
+    Erasure, MessageErasure, erase, erase_ledger_entry, erase_message, erase_message_data,
+    erase_order, erase_parked, erase_profile, erase_redemption, erase_reports,
+    profile_holds_personal_data,
 };
 mod event;
 mod feedback;
@@ -46,7 +47,7 @@ pub use preferences::unsubscribe;
 mod retention;
 mod rewards;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
-pub use rewards::{Price, RedeemError, Reward, RewardPrice, RewardValue, redeem};
+pub use rewards::{Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, redeem};
 mod shop;
 #[cfg(test)]
 pub(crate) use shop::fixtures::demo_settings;

@@ -532,6 +532,7 @@ impl Store {
         read_version: u64,
         erasure: &Erasure,
         messages: &[MessageErasure],
+        loyalty: &super::LoyaltyErasure,
         processed: &ProcessedEvent,
         settings: &crate::domain::ShopSettings,
         now: Timestamp,
@@ -548,6 +549,7 @@ impl Store {
         for message in messages {
             writes.push_back(self.message_erasure(shop, customer, message, now)?);
         }
+        writes.extend(self.loyalty_erasure(shop, customer, loyalty)?);
         let profile_at =
             |version: u64, erasing: bool| -> Result<(TransactWriteItem, usize), StoreError> {
                 let mut profile = erasure.profile.clone();
@@ -1518,6 +1520,10 @@ impl Store {
                     all.profile = Some(decode(item, "profile")?);
                 } else if sk.starts_with(keys::ORDER_PREFIX) {
                     all.orders.push(decode(item, "order")?);
+                } else if sk.starts_with(keys::LEDGER_PREFIX) {
+                    all.ledger.push((sk, decode(item, "ledger_entry")?));
+                } else if sk.starts_with(keys::REDEMPTION_PREFIX) {
+                    all.redemptions.push(decode(item, "redemption")?);
                 } else if let Some(entry) = LogEntry::decode(item)? {
                     match entry {
                         LogEntry::Message(m) => all.messages.push(*m),
@@ -1798,6 +1804,9 @@ pub struct CustomerItems {
     pub orders: Vec<Order>,
     pub messages: Vec<MessageRecord>,
     pub activities: Vec<ActivityRecord>,
+    /// Points ledger entries with their sort keys, oldest first.
+    pub ledger: Vec<(String, crate::domain::LedgerEntry)>,
+    pub redemptions: Vec<crate::domain::Redemption>,
 }
 
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.

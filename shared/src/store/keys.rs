@@ -153,11 +153,14 @@ pub fn ledger_sort_key(micros: i64, id: &str) -> String {
     format!("{LEDGER_PREFIX}{:016}#{id}", micros.max(0))
 }
 
+/// Sort keys of redemptions start with this.
+pub const REDEMPTION_PREFIX: &str = "REDEEM#";
+
 /// A redemption (its code and state), beside the profile.
 pub fn redemption(shop: &ShopId, customer: &CustomerId, id: &str) -> Key {
     Key {
         pk: customer_partition(shop, customer),
-        sk: format!("REDEEM#{id}"),
+        sk: format!("{REDEMPTION_PREFIX}{id}"),
     }
 }
 
@@ -176,7 +179,7 @@ pub fn free_code(shop: &ShopId, reward: &str, code: &str) -> Key {
 }
 
 /// Every code the shop ever added, by code: a code is in one pool once, and a code seen on an
-/// order leads to its redemption.
+/// order leads to its redemption (by the redemption's id only; the customer is not named).
 pub fn code_registry(shop: &ShopId, code: &str) -> Key {
     Key {
         pk: format!("SHOP#{shop}#CODE#{code}"),

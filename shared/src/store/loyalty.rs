@@ -3,36 +3,54 @@
 
 use super::dynamo::{Item, decode, encode, profile_item, put_item};
 use super::{Store, StoreError, keys};
-use crate::domain::{CustomerId, CustomerProfile, LedgerEntry, Order, ShopId, Timestamp};
+use crate::domain::{
+    CustomerId, CustomerProfile, LedgerEntry, Order, Redemption, ShopId, Timestamp,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-/// A redemption as stored: the answer it gave, so the same idempotency key gets it again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Redemption {
-    pub id: String,
-    pub reward: String,
-    /// What was asked: the same key with another request is refused.
-    pub requested_points: Option<u64>,
-    pub code: String,
-    /// The answer's `value` (an amount or a percentage).
-    pub value: serde_json::Value,
-    pub points_spent: u64,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub balance_after: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voided_at: Option<Timestamp>,
-    /// The order whose discount code it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used_by_order: Option<String>,
-}
-
-/// A code in the shop's registry.
+/// A code in the shop's registry, and the redemption that handed it out (by id only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct CodeRecord {
     code: String,
     reward: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redemption: Option<String>,
+}
+
+/// What erasing a customer takes of their loyalty items: the reasons of their ledger entries
+/// (by sort key) and the codes of their redemptions, with the registry's lead to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoyaltyErasure {
+    pub entries: Vec<String>,
+    /// The redemptions as they are now (with the code to unlink).
+    pub redemptions: Vec<Redemption>,
+}
+
+impl LoyaltyErasure {
+    /// Only the items that still hold something personal (the rules are the domain's).
+    pub fn of(ledger: &[(String, LedgerEntry)], redemptions: &[Redemption]) -> Self {
+        LoyaltyErasure {
+            entries: ledger
+                .iter()
+                .filter(|(_, e)| crate::domain::erase_ledger_entry(e).is_some())
+                .map(|(sk, _)| sk.clone())
+                .collect(),
+            redemptions: redemptions
+                .iter()
+                .filter(|r| crate::domain::erase_redemption(r).is_some())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len() + self.redemptions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What a points change's transaction came to.
@@ -96,6 +114,11 @@ impl Store {
             )?);
             let reward = reward.unwrap_or(&redemption.reward);
             let free = keys::free_code(shop, reward, &redemption.code);
+            let registry = CodeRecord {
+                code: redemption.code.clone(),
+                reward: reward.to_owned(),
+                redemption: Some(redemption.id.clone()),
+            };
             let delete = Delete::builder()
                 .table_name(self.table())
                 .set_key(Some(free.to_item()))
@@ -103,6 +126,16 @@ impl Store {
                 .build()
                 .map_err(|e| StoreError::Failed(e.to_string()))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
+            // The registry leads from the code, when an order carries it, to the redemption.
+            items.push(put_item(
+                self.table(),
+                encode(
+                    &registry,
+                    &keys::code_registry(shop, &redemption.code),
+                    "code",
+                )?,
+                None,
+            )?);
         }
         if let Some(voided) = void {
             let mut item = encode(
@@ -142,6 +175,69 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The erasure's writes for loyalty items, each with its rough size: per redemption first
+    /// the registry entry without its lead to the redemption, then the redemption without its
+    /// code (in this order, so an erasure split over steps that dies between them still finds
+    /// the code on the redemption when it is run again); then the ledger entries without their
+    /// reasons. Updates of single attributes, so a concurrent change of the item is kept.
+    pub(super) fn loyalty_erasure(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        erasure: &LoyaltyErasure,
+    ) -> Result<Vec<(TransactWriteItem, usize)>, StoreError> {
+        let mut writes = Vec::new();
+        for redemption in &erasure.redemptions {
+            let record = CodeRecord {
+                code: redemption.code.clone(),
+                reward: redemption.reward.clone(),
+                redemption: None,
+            };
+            let key = keys::code_registry(shop, &redemption.code);
+            writes.push((
+                put_item(self.table(), encode(&record, &key, "code")?, None)?,
+                key.pk.len() + 2 * redemption.code.len() + 100,
+            ));
+            let key = keys::redemption(shop, customer, &redemption.id);
+            writes.push((
+                self.update_in_place(&key, "SET code = :blank", Some(":blank"))?,
+                key.pk.len() + key.sk.len() + 100,
+            ));
+        }
+        for sk in &erasure.entries {
+            let key = keys::Key {
+                pk: keys::profile(shop, customer).pk,
+                sk: sk.clone(),
+            };
+            writes.push((
+                self.update_in_place(&key, "REMOVE reason", None)?,
+                key.pk.len() + key.sk.len() + 100,
+            ));
+        }
+        Ok(writes)
+    }
+
+    /// An update of an item that must still exist (an erasure never creates one).
+    fn update_in_place(
+        &self,
+        key: &keys::Key,
+        expression: &str,
+        blank: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key.to_item()))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)");
+        if let Some(name) = blank {
+            update = update.expression_attribute_values(name, AttributeValue::S(String::new()));
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     pub async fn redemption(
@@ -220,6 +316,7 @@ impl Store {
         let record = CodeRecord {
             code: code.to_owned(),
             reward: reward.to_owned(),
+            redemption: None,
         };
         let items = vec![
             put_item(

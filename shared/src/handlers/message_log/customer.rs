@@ -32,6 +32,7 @@ pub(super) async fn customer_page(
         orders,
         messages,
         activities,
+        ..
     } = app.store.customer_items(&shop, &customer).await?;
     let reveal = query_pairs(req)
         .iter()
