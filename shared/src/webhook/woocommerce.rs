@@ -326,6 +326,7 @@ fn order_customer(
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
+        birthday: None,
     })
 }
 
@@ -349,6 +350,7 @@ fn customer_facts(
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
+        birthday: None,
     })
 }
 
