@@ -874,8 +874,10 @@ async fn a_message_left_sending_shows_as_unknown_after_fifteen_minutes_is_counte
     )
     .await;
     assert_eq!(page.status, 200, "{}", page.body);
+    // In words: not known whether it went, because the sender stopped.
     assert!(
-        page.body.contains("unknown") && page.body.contains("sender_stopped"),
+        page.body.contains("onbekend of verstuurd")
+            && page.body.contains("verzender gestopt tijdens verzenden"),
         "{}",
         page.body
     );

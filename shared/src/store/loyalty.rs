@@ -1,7 +1,7 @@
 //! The loyalty API's items: ledger entries, redemptions and reward codes, and the one
 //! transaction that changes a customer's points together with its ledger entry.
 
-use super::dynamo::{Item, decode, encode, profile_item, put_item};
+use super::dynamo::{Item, decode, encode, profile_item, put_item, with_log};
 use super::{Store, StoreError, keys};
 use crate::domain::{CustomerId, CustomerProfile, LedgerEntry, Order, ShopId, Timestamp};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
@@ -68,6 +68,14 @@ impl Store {
     ) -> Result<PointsWritten, StoreError> {
         let shop = &change.profile.shop;
         let customer = &change.profile.id;
+        let mut entry = encode(
+            change.entry,
+            &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
+            "ledger_entry",
+        )?;
+        // In the log index too, so that the overview's day summaries count it (one more write
+        // unit, the index's copy).
+        with_log(&mut entry, shop, change.entry.at);
         let mut items = vec![
             put_item(
                 self.table(),
@@ -76,11 +84,7 @@ impl Store {
             )?,
             put_item(
                 self.table(),
-                encode(
-                    change.entry,
-                    &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
-                    "ledger_entry",
-                )?,
+                entry,
                 Some(("attribute_not_exists(pk)", None)),
             )?,
         ];
