@@ -6,7 +6,8 @@
 //! - `GET customers/{customer}/transactions`: the points history, newest first, paged;
 //! - `POST customers/{customer}/redemptions` (`Idempotency-Key` required): points for a code;
 //! - `DELETE customers/{customer}/redemptions/{id}`: an unused code voided, its points back;
-//! - `POST customers/{customer}/adjustments` (API key only): goodwill and corrections;
+//! - `POST customers/{customer}/adjustments` (API key only, `Idempotency-Key` required):
+//!   goodwill and corrections;
 //! - `POST rewards/{reward}/codes` (API key only): codes into a reward's pool.
 //!
 //! Every change of points is one transaction: the profile (version-checked) and its ledger
@@ -166,20 +167,18 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
         }
         let now = app.clock.now();
         let settings = &loyalty_shop.settings;
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok());
         let response = match route {
             Route::Balance(c) => reads::balance(app, settings, &c).await,
             Route::Transactions(c) => {
                 reads::transactions(app, settings, &c, req.uri().query()).await
             }
-            Route::Redeem(c) => {
-                let key = req
-                    .headers()
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok());
-                points::redeem(app, settings, &c, key, body, now).await
-            }
+            Route::Redeem(c) => points::redeem(app, settings, &c, key, body, now).await,
             Route::Cancel(c, id) => points::cancel(app, &shop, &c, &id, now).await,
-            Route::Adjust(c) => points::adjust(app, &shop, &c, body, now).await,
+            Route::Adjust(c) => points::adjust(app, &shop, &c, key, body, now).await,
             Route::AddCodes(reward) => points::add_codes(app, settings, &reward, body).await,
         };
         Ok(response.unwrap_or_else(|err| unavailable(&err)))
