@@ -49,6 +49,7 @@ pub fn profile_holds_personal_data(profile: &CustomerProfile) -> bool {
             .as_ref()
             .is_some_and(|a| a.comment.is_some())
         || profile.consent.as_ref().is_some_and(|c| c.granted)
+        || profile.loyalty.clock.birthday.is_some()
 }
 
 /// Removes contact details, addresses and the customer's own words from the profile.
@@ -68,6 +69,8 @@ pub fn erase_profile(profile: CustomerProfile, now: Timestamp) -> CustomerProfil
         source: "erasure".into(),
     });
     profile.erased_at = Some(now);
+    // A birthday is personal data; the year's points already given stay (birthday_year).
+    profile.loyalty.clock.birthday = None;
     if let Some(answer) = &mut profile.retention.answer {
         answer.comment = None;
     }
@@ -115,6 +118,9 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::Reactivation { .. }
         | MessageData::LoyaltyReversed { .. }
         | MessageData::TierReached { .. }
+        | MessageData::TierChanged { .. }
+        | MessageData::PointsExpiring { .. }
+        | MessageData::Birthday { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }
     (erased != *data).then_some(erased)

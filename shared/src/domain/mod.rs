@@ -32,6 +32,7 @@ pub use holdout::is_held_out;
 mod ids;
 mod login_throttle;
 mod loyalty;
+pub mod loyalty_rules;
 pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 pub use loyalty::{Balance, EntryKind, Insufficient, LedgerChange, LedgerEntry};
 mod message;
@@ -52,7 +53,9 @@ mod shop;
 pub(crate) use shop::fixtures::demo_settings;
 
 pub use address::{AddressHistory, AddressSighting, PostalArea};
-pub use customer::{Consent, Contact, CustomerProfile, Lifecycle, Loyalty, Spend, Stamped};
+pub use customer::{
+    Consent, Contact, CustomerProfile, Lifecycle, Loyalty, LoyaltyClock, Spend, Stamped,
+};
 pub use decide::{CustomerState, Decision, Outcome, decide};
 pub use event::{
     CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
@@ -68,7 +71,10 @@ pub use message::{
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};
-pub use shop::{Branding, CareTip, LoyaltyRules, Replenishment, SettingsError, ShopSettings, Tier};
+pub use shop::{
+    Branding, CareTip, LoyaltyRules, Replenishment, SettingsError, ShopSettings, Tier,
+    TierQualification,
+};
 
 /// A point in time, always UTC inside the domain.
 pub type Timestamp = jiff::Timestamp;

@@ -226,6 +226,21 @@ impl Store {
                 items.push(put_item(&self.table, owner_item, None)?);
             }
         }
+        // The rules' ledger items (an expiry, birthday points): their keys are new with the
+        // profile's version, which the profile's own condition guards.
+        for item in &decision.ledger {
+            let key = keys::ledger_entry(
+                shop,
+                customer,
+                super::loyalty::micros(item.entry.at),
+                &item.id,
+            );
+            items.push(put_item(
+                &self.table,
+                encode(&item.entry, &key, "ledger_entry")?,
+                None,
+            )?);
+        }
         for (n, activity) in decision.activities.iter().enumerate() {
             let record = ActivityRecord {
                 shop: shop.clone(),

@@ -8,6 +8,7 @@
 //! - `DELETE customers/{customer}/redemptions/{id}`: an unused code voided, its points back;
 //! - `POST customers/{customer}/adjustments` (API key only, `Idempotency-Key` required):
 //!   goodwill and corrections;
+//! - `PUT customers/{customer}/birthday`: the customer's birthday (`MM-DD`) for birthday points;
 //! - `POST rewards/{reward}/codes` (API key only): codes into a reward's pool.
 //!
 //! Every change of points is one transaction: the profile (version-checked) and its ledger
@@ -15,6 +16,7 @@
 
 mod access;
 pub mod auth;
+mod birthday;
 mod points;
 mod reads;
 
@@ -67,6 +69,7 @@ enum Route {
     Redeem(CustomerId),
     Cancel(CustomerId, String),
     Adjust(CustomerId),
+    Birthday(CustomerId),
     AddCodes(String),
 }
 
@@ -91,6 +94,7 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             customer(c).map(|c| Route::Cancel(c, (*id).to_owned()))
         }
         (&Method::POST, ["customers", c, "adjustments"]) => customer(c).map(Route::Adjust),
+        (&Method::PUT, ["customers", c, "birthday"]) => customer(c).map(Route::Birthday),
         (&Method::POST, ["rewards", reward, "codes"]) => {
             Some(Route::AddCodes((*reward).to_owned()))
         }
@@ -99,6 +103,7 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             return Ok(not_allowed("POST"));
         }
         (_, ["customers", _, "redemptions", _]) => return Ok(not_allowed("DELETE")),
+        (_, ["customers", _, "birthday"]) => return Ok(not_allowed("PUT")),
         _ => return Ok(error(404, "not_found", "no such route")),
     };
     let Some(route) = route else {
@@ -140,7 +145,8 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
                 | Route::Transactions(c)
                 | Route::Redeem(c)
                 | Route::Cancel(c, _)
-                | Route::Adjust(c),
+                | Route::Adjust(c)
+                | Route::Birthday(c),
                 Caller::Customer(me),
             ) => c == me,
             (Route::AddCodes(_), Caller::Customer(_)) => false,
@@ -180,6 +186,7 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             Route::Cancel(c, id) => points::cancel(app, &shop, &c, &id, now).await,
             Route::Adjust(c) => points::adjust(app, &shop, &c, key, body, now).await,
             Route::AddCodes(reward) => points::add_codes(app, settings, &reward, body).await,
+            Route::Birthday(c) => birthday::put(app, settings, &c, body, now).await,
         };
         Ok(response.unwrap_or_else(|err| unavailable(&err)))
     }

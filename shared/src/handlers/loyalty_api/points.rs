@@ -33,8 +33,8 @@ fn insufficient(balance: Balance) -> Response<Body> {
     )
 }
 
-/// Parses a JSON body strictly, naming the field that is wrong.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
+/// Parses a JSON body strictly, naming the field that is wrong (also for the birthday).
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let field = err.path().to_string();
