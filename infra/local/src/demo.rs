@@ -70,7 +70,10 @@ pub enum ShopFileError {
 pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopRecord, ShopFileError> {
     let record: ShopRecord =
         serde_json::from_str(text).map_err(|e| ShopFileError::Json(e.to_string()))?;
-    ShopSettings::validate(&record.settings)?;
+    // A file that turns points expiry on leaves its moment to `make shop`, which records it.
+    let mut checked = record.settings.clone();
+    checked.loyalty.stamp_expiry(None, jiff::Timestamp::now());
+    ShopSettings::validate(&checked)?;
     let groups = [
         ("webhook_secrets", record.webhook_secrets.as_slice()),
         (

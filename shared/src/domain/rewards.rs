@@ -1,6 +1,6 @@
 //! What points buy: the shop's rewards and the price of one redemption.
 
-use super::{Balance, Insufficient, Loyalty, Money};
+use super::{Balance, Insufficient, Loyalty, Money, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// One reward a shop offers for points, from its settings.
@@ -141,6 +141,27 @@ impl Reward {
                     }
             })
     }
+}
+
+/// A redemption as stored: the answer it gave, so the same idempotency key gets it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redemption {
+    pub id: String,
+    pub reward: String,
+    /// What was asked: the same key with another request is refused.
+    pub requested_points: Option<u64>,
+    pub code: String,
+    /// The answer's `value` (an amount or a percentage).
+    pub value: serde_json::Value,
+    pub points_spent: u64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub balance_after: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided_at: Option<Timestamp>,
+    /// The order whose discount code it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by_order: Option<String>,
 }
 
 /// Redeems: prices the reward and spends the points from the balance, or refuses.

@@ -226,6 +226,20 @@ impl Store {
                 items.push(put_item(&self.table, owner_item, None)?);
             }
         }
+        // The rules' ledger items (an expiry, birthday points): their keys are new with the
+        // profile's version, which the profile's own condition guards.
+        for item in &decision.ledger {
+            let key = keys::ledger_entry(
+                shop,
+                customer,
+                super::loyalty::micros(item.entry.at),
+                &item.id,
+            );
+            let mut entry = encode(&item.entry, &key, "ledger_entry")?;
+            // In the log index, for the overview's points (see `Store::write_points`).
+            with_log(&mut entry, shop, item.entry.at);
+            items.push(put_item(&self.table, entry, None)?);
+        }
         for (n, activity) in decision.activities.iter().enumerate() {
             let record = ActivityRecord {
                 shop: shop.clone(),
@@ -517,6 +531,7 @@ impl Store {
         read_version: u64,
         erasure: &Erasure,
         messages: &[MessageErasure],
+        loyalty: &super::LoyaltyErasure,
         processed: &ProcessedEvent,
         settings: &crate::domain::ShopSettings,
         now: Timestamp,
@@ -533,6 +548,7 @@ impl Store {
         for message in messages {
             writes.push_back(self.message_erasure(shop, customer, message, now)?);
         }
+        writes.extend(self.loyalty_erasure(shop, customer, loyalty)?);
         let profile_at =
             |version: u64, erasing: bool| -> Result<(TransactWriteItem, usize), StoreError> {
                 let mut profile = erasure.profile.clone();
@@ -1507,6 +1523,10 @@ impl Store {
                     all.profile = Some(decode(item, "profile")?);
                 } else if sk.starts_with(keys::ORDER_PREFIX) {
                     all.orders.push(decode(item, "order")?);
+                } else if sk.starts_with(keys::LEDGER_PREFIX) {
+                    all.ledger.push((sk, decode(item, "ledger_entry")?));
+                } else if sk.starts_with(keys::REDEMPTION_PREFIX) {
+                    all.redemptions.push(decode(item, "redemption")?);
                 } else if let Some(entry) = LogEntry::decode(item)? {
                     match entry {
                         LogEntry::Message(m) => all.messages.push(*m),
@@ -1805,6 +1825,9 @@ pub struct CustomerItems {
     pub orders: Vec<Order>,
     pub messages: Vec<MessageRecord>,
     pub activities: Vec<ActivityRecord>,
+    /// Points ledger entries with their sort keys, oldest first.
+    pub ledger: Vec<(String, crate::domain::LedgerEntry)>,
+    pub redemptions: Vec<crate::domain::Redemption>,
 }
 
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.

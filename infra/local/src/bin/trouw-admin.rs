@@ -81,12 +81,19 @@ async fn store() -> Result<Store, String> {
 async fn put_shop(file: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let prefix = std::env::var("SECRETS_PATH_PREFIX").unwrap_or_else(|_| "/trouw/".into());
-    let record = parse_shop_file(&text, &prefix).map_err(|e| format!("{file}: {e}"))?;
-    store()
-        .await?
-        .put_shop(&record)
+    let mut record = parse_shop_file(&text, &prefix).map_err(|e| format!("{file}: {e}"))?;
+    let store = store().await?;
+    // Points expiry: the moment the shop turned it on is kept from the stored settings (or
+    // is now), so that no points expire sooner than one full period after it.
+    let stored = store
+        .get_shop(&record.settings.id)
         .await
         .map_err(|e| e.to_string())?;
+    record.settings.loyalty.stamp_expiry(
+        stored.as_ref().map(|s| &s.settings.loyalty),
+        jiff::Timestamp::now(),
+    );
+    store.put_shop(&record).await.map_err(|e| e.to_string())?;
     println!(
         "shop {} saved (containers pick it up within SETTINGS_CACHE_SECONDS)",
         record.settings.id

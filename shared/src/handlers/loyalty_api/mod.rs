@@ -6,7 +6,9 @@
 //! - `GET customers/{customer}/transactions`: the points history, newest first, paged;
 //! - `POST customers/{customer}/redemptions` (`Idempotency-Key` required): points for a code;
 //! - `DELETE customers/{customer}/redemptions/{id}`: an unused code voided, its points back;
-//! - `POST customers/{customer}/adjustments` (API key only): goodwill and corrections;
+//! - `POST customers/{customer}/adjustments` (API key only, `Idempotency-Key` required):
+//!   goodwill and corrections;
+//! - `PUT customers/{customer}/birthday`: the customer's birthday (`MM-DD`) for birthday points;
 //! - `POST rewards/{reward}/codes` (API key only): codes into a reward's pool.
 //!
 //! Every change of points is one transaction: the profile (version-checked) and its ledger
@@ -14,6 +16,7 @@
 
 mod access;
 pub mod auth;
+mod birthday;
 mod points;
 mod reads;
 
@@ -66,6 +69,7 @@ enum Route {
     Redeem(CustomerId),
     Cancel(CustomerId, String),
     Adjust(CustomerId),
+    Birthday(CustomerId),
     AddCodes(String),
 }
 
@@ -90,6 +94,7 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             customer(c).map(|c| Route::Cancel(c, (*id).to_owned()))
         }
         (&Method::POST, ["customers", c, "adjustments"]) => customer(c).map(Route::Adjust),
+        (&Method::PUT, ["customers", c, "birthday"]) => customer(c).map(Route::Birthday),
         (&Method::POST, ["rewards", reward, "codes"]) => {
             Some(Route::AddCodes((*reward).to_owned()))
         }
@@ -98,6 +103,7 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             return Ok(not_allowed("POST"));
         }
         (_, ["customers", _, "redemptions", _]) => return Ok(not_allowed("DELETE")),
+        (_, ["customers", _, "birthday"]) => return Ok(not_allowed("PUT")),
         _ => return Ok(error(404, "not_found", "no such route")),
     };
     let Some(route) = route else {
@@ -139,7 +145,8 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
                 | Route::Transactions(c)
                 | Route::Redeem(c)
                 | Route::Cancel(c, _)
-                | Route::Adjust(c),
+                | Route::Adjust(c)
+                | Route::Birthday(c),
                 Caller::Customer(me),
             ) => c == me,
             (Route::AddCodes(_), Caller::Customer(_)) => false,
@@ -166,21 +173,20 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
         }
         let now = app.clock.now();
         let settings = &loyalty_shop.settings;
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok());
         let response = match route {
             Route::Balance(c) => reads::balance(app, settings, &c).await,
             Route::Transactions(c) => {
                 reads::transactions(app, settings, &c, req.uri().query()).await
             }
-            Route::Redeem(c) => {
-                let key = req
-                    .headers()
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok());
-                points::redeem(app, settings, &c, key, body, now).await
-            }
+            Route::Redeem(c) => points::redeem(app, settings, &c, key, body, now).await,
             Route::Cancel(c, id) => points::cancel(app, &shop, &c, &id, now).await,
-            Route::Adjust(c) => points::adjust(app, &shop, &c, body, now).await,
+            Route::Adjust(c) => points::adjust(app, &shop, &c, key, body, now).await,
             Route::AddCodes(reward) => points::add_codes(app, settings, &reward, body).await,
+            Route::Birthday(c) => birthday::put(app, settings, &c, body, now).await,
         };
         Ok(response.unwrap_or_else(|err| unavailable(&err)))
     }

@@ -2,7 +2,7 @@
 //! change nothing.
 
 use super::{LoyaltyApp, invalid};
-use crate::domain::{CustomerId, RewardPrice, ShopSettings};
+use crate::domain::{CustomerId, RewardPrice, ShopSettings, loyalty_rules};
 use crate::handlers::points_history;
 use crate::handlers::responses::{error, json};
 use crate::store::StoreError;
@@ -19,18 +19,24 @@ pub(super) async fn balance(
     };
     let loyalty = &profile.loyalty;
     let balance = loyalty.balance();
-    // Tiers qualify on points earned on orders, never lowered by spending.
-    let held = loyalty
-        .points_pending
-        .saturating_add(loyalty.points_available);
-    let next = settings.loyalty.tiers.iter().find(|t| t.min_points > held);
+    let now = app.clock.now();
+    // Tiers qualify on points earned on orders (lifetime or the last 12 months), never
+    // lowered by spending; a rolling tier shows until when it is kept.
+    let qualifying = loyalty_rules::qualifying_points(loyalty, now, settings);
+    let next = settings
+        .loyalty
+        .tiers
+        .iter()
+        .find(|t| t.min_points > qualifying);
     let tier = loyalty.tier.as_ref().map(|name| {
         json!({
             "name": name,
-            "next": next.map(|t| json!({ "name": t.name, "points_needed": t.min_points - held })),
-            "retain_until": Value::Null,
+            "next": next.map(|t| json!({ "name": t.name, "points_needed": t.min_points - qualifying })),
+            "retain_until": loyalty.clock.retain_until.map(|t| t.to_string()),
         })
     });
+    let expiring = loyalty_rules::expiring(&profile, now, settings)
+        .map(|(points, at)| json!({ "points": points, "at": at.to_string() }));
     let rewards: Vec<Value> = settings
         .loyalty
         .rewards
@@ -71,7 +77,7 @@ pub(super) async fn balance(
                 "spent": balance.spent,
                 "lifetime_earned": balance.lifetime_earned,
                 "debt": balance.debt,
-                "expiring": Value::Null,
+                "expiring": expiring,
             },
             "tier": tier,
             "rewards": rewards,

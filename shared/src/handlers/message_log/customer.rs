@@ -35,6 +35,7 @@ pub(super) async fn customer_page(
         orders,
         messages,
         activities,
+        ..
     } = app.store.customer_items(&shop, &customer).await?;
     let reveal = query_pairs(req)
         .iter()
@@ -218,7 +219,12 @@ async fn loyalty(
             )
             .map(|m| m.intent.created_at)
             .max();
-        json!({ "name": name, "since": since.map(|at| local(at, tz)) })
+        json!({
+            "name": name,
+            "since": since.map(|at| local(at, tz)),
+            // A tier that qualifies on a rolling 12 months is kept until then.
+            "retain_until": profile.loyalty.clock.retain_until.map(|at| local(at, tz)),
+        })
     });
     let lines: Vec<Value> = page
         .lines
