@@ -5,7 +5,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::{Value, json};
 use trouw_local::client::Answer;
-use trouw_tests::{LOYALTY_API_KEY, LOYALTY_TOKEN_SECRET, TestStack, example, join_all, now};
+use trouw_tests::{
+    LOYALTY_API_KEY, LOYALTY_TOKEN_SECRET, TestStack, example, join_all, now, unique,
+};
 
 const CUSTOMER: &str = "cus-8812";
 
@@ -46,13 +48,17 @@ async fn customer_with(stack: &TestStack, points: i64) {
 }
 
 async fn adjust(stack: &TestStack, points: i64) -> Answer {
+    adjust_with(stack, &unique("adjust"), points, "welcome gift").await
+}
+
+async fn adjust_with(stack: &TestStack, key: &str, points: i64, reason: &str) -> Answer {
     call(
         stack,
         "POST",
         &format!("customers/{CUSTOMER}/adjustments"),
         LOYALTY_API_KEY,
-        &[],
-        Some(json!({ "points": points, "reason": "welcome gift" })),
+        &[("idempotency-key", key)],
+        Some(json!({ "points": points, "reason": reason })),
     )
     .await
 }
@@ -438,7 +444,7 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
         "POST",
         &format!("customers/{CUSTOMER}/adjustments"),
         LOYALTY_API_KEY,
-        &[],
+        &[("idempotency-key", "fraction-1")],
         Some(json!({ "points": -50.0, "reason": "correction" })),
     )
     .await;
@@ -448,7 +454,7 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
         "POST",
         &format!("customers/{CUSTOMER}/adjustments"),
         LOYALTY_API_KEY,
-        &[],
+        &[("idempotency-key", "fraction-2")],
         Some(json!({ "points": 10.5, "reason": "correction" })),
     )
     .await;
@@ -457,4 +463,68 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
         (400, json!("points"))
     );
     assert_eq!(balance(&stack).await["points"]["available"], 50);
+}
+
+#[tokio::test]
+async fn an_adjustment_counts_once_per_idempotency_key_and_requires_one() {
+    let stack = TestStack::start().await;
+    customer_with(&stack, 100).await;
+    let first = adjust_with(&stack, "goodwill-late-parcel", 250, "late parcel").await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.json()["balance_after"], 350);
+    // The shop's server retries after a timeout: the same answer, counted once.
+    let retried = adjust_with(&stack, "goodwill-late-parcel", 250, "late parcel").await;
+    assert_eq!((retried.status, retried.json()), (201, first.json()));
+    assert_eq!(
+        balance(&stack).await["points"]["available"],
+        350,
+        "counted once"
+    );
+    let reused = adjust_with(&stack, "goodwill-late-parcel", 300, "late parcel").await;
+    assert_eq!(
+        (reused.status, reused.json()["error"].clone()),
+        (409, json!("idempotency_key_reused"))
+    );
+    // Twice at once under one key: one of them applies.
+    let both = join_all((0..2).map(|_| adjust_with(&stack, "goodwill-twice", 50, "twice"))).await;
+    assert!(
+        both.iter().all(|a| a.status == 201),
+        "{:?}",
+        both.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    assert_eq!(balance(&stack).await["points"]["available"], 400);
+    let before = stack.snapshot().await;
+    let missing = call(
+        &stack,
+        "POST",
+        &format!("customers/{CUSTOMER}/adjustments"),
+        LOYALTY_API_KEY,
+        &[],
+        Some(json!({ "points": 100, "reason": "no key" })),
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.json()["field"].clone()),
+        (400, json!("Idempotency-Key"))
+    );
+    assert_eq!(stack.snapshot().await, before, "nothing changed");
+    // The history has one line per key.
+    let history = call(
+        &stack,
+        "GET",
+        &format!("customers/{CUSTOMER}/transactions?limit=100"),
+        LOYALTY_API_KEY,
+        &[],
+        None,
+    )
+    .await
+    .json();
+    let adjusted = history["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "adjusted")
+        .count();
+    assert_eq!(adjusted, 3, "the welcome gift and one line per key");
+    assert!(stack.take_iam_denials().is_empty());
 }

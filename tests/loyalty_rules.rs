@@ -11,7 +11,7 @@ use trouw::domain::{CustomerId, TierQualification, Timestamp};
 use trouw::handlers::run_schedule::run_pass;
 use trouw::store::MessageStatus;
 use trouw_local::client::Answer;
-use trouw_tests::{LOYALTY_API_KEY, TestStack, example};
+use trouw_tests::{LOYALTY_API_KEY, TestStack, example, unique};
 
 const CUSTOMER: &str = "cus-8812";
 
@@ -26,7 +26,9 @@ async fn call(stack: &TestStack, method: &str, path: &str, body: Option<Value>) 
             "{}/loyalty/{}/customers/{CUSTOMER}{path}",
             stack.base_url, stack.shop
         ))
-        .header("authorization", format!("Bearer {LOYALTY_API_KEY}"));
+        .header("authorization", format!("Bearer {LOYALTY_API_KEY}"))
+        // Adjustments take one; every call here is a new request.
+        .header("idempotency-key", unique("rules"));
     let body = body.map_or(Bytes::new(), |b| Bytes::from(b.to_string()));
     stack.send(request.body(Full::new(body)).unwrap()).await
 }

@@ -286,11 +286,18 @@ impl TestStack {
         }
         let mut record = trouw_local::demo::demo_shop();
         record.settings.id = shop.clone();
+        // The loyalty API's secrets lie on their own path, out of the webhook functions' reach.
+        let put_loyalty_secret = |name: &str, secret: &'static str| {
+            let name = format!("/trouw/loyalty/{shop}/{name}");
+            let ssm = ssm.clone();
+            async move {
+                put_secure_string(&ssm, &name, secret).await;
+                format!("ssm:{name}")
+            }
+        };
         record.loyalty_api = Some(trouw::shops::LoyaltyApiRefs {
-            api_keys: vec![put_secret("loyalty-api-key".into(), LOYALTY_API_KEY).await],
-            token_secrets: vec![
-                put_secret("loyalty-token-secret".into(), LOYALTY_TOKEN_SECRET).await,
-            ],
+            api_keys: vec![put_loyalty_secret("api-key", LOYALTY_API_KEY).await],
+            token_secrets: vec![put_loyalty_secret("token-secret", LOYALTY_TOKEN_SECRET).await],
         });
         record.webhook_secrets = refs;
         record.shopify = Some(ShopifyConnection {

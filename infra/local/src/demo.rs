@@ -60,6 +60,10 @@ pub enum ShopFileError {
     )]
     SecretRef(String),
     #[error(
+        "{0} must be ssm:{{SECRETS_PATH_PREFIX}}loyalty/{{shop}}/... (e.g. ssm:/trouw/loyalty/de-winkel/api-key) or env:VARIABLE"
+    )]
+    LoyaltySecretRef(String),
+    #[error(
         "the shop needs at least one secret: webhook_secrets, shopify.app_secrets or woocommerce.webhook_secrets"
     )]
     NoSecrets,
@@ -111,7 +115,7 @@ pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopReco
                 None => true,
             });
             if let Some(i) = outside {
-                return Err(ShopFileError::SecretRef(format!("{name}[{i}]")));
+                return Err(ShopFileError::LoyaltySecretRef(format!("{name}[{i}]")));
             }
         }
     }

@@ -17,6 +17,7 @@
 //! | admin audit (TTL)      | `SHOP#{shop}#AUDIT`             | `AT#{epoch µs}` |
 //! | points ledger entry    | `SHOP#{shop}#CUST#{customer}`   | `LEDGER#{epoch µs}#{id}` |
 //! | redemption             | `SHOP#{shop}#CUST#{customer}`   | `REDEEM#{id}`   |
+//! | adjustment's answer    | `SHOP#{shop}#CUST#{customer}`   | `ADJUST#{id}`   |
 //! | reward code, free      | `SHOP#{shop}#POOL#{reward}`     | `CODE#{code}`   |
 //! | reward code, registry  | `SHOP#{shop}#CODE#{code}`       | `CODE`          |
 //!
@@ -161,6 +162,14 @@ pub fn redemption(shop: &ShopId, customer: &CustomerId, id: &str) -> Key {
     Key {
         pk: customer_partition(shop, customer),
         sk: format!("{REDEMPTION_PREFIX}{id}"),
+    }
+}
+
+/// An adjustment's answer, kept for its idempotency key, beside the profile.
+pub fn adjustment(shop: &ShopId, customer: &CustomerId, id: &str) -> Key {
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: format!("ADJUST#{id}"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The loyalty API's items: ledger entries, redemptions and reward codes, and the one
 //! transaction that changes a customer's points together with its ledger entry.
 
-use super::dynamo::{Item, decode, encode, profile_item, put_item};
+use super::dynamo::{Item, decode, encode, profile_item, put_item, with_log};
 use super::{Store, StoreError, keys};
 use crate::domain::{
     CustomerId, CustomerProfile, LedgerEntry, Order, Redemption, ShopId, Timestamp,
@@ -61,8 +61,9 @@ pub enum PointsWritten {
     Conflict,
     /// The code was taken by another redemption meanwhile: take another.
     CodeTaken,
-    /// A redemption with this id exists already (the same idempotency key).
-    RedemptionExists,
+    /// A redemption or adjustment with this id exists already (the same idempotency key):
+    /// read it and answer as it did.
+    Recorded,
 }
 
 /// A change of a customer's points: the profile at the version read, and its ledger entry.
@@ -73,108 +74,137 @@ pub struct PointsChange<'a> {
     pub entry_id: &'a str,
 }
 
+/// An adjustment's answer, kept under its idempotency key's id: the same key again answers
+/// the same; another request under it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub id: String,
+    /// A digest of the points and reason asked for (the reason itself is on the ledger entry).
+    pub asked: String,
+    pub points: i64,
+    pub balance_after: u64,
+    pub at: Timestamp,
+}
+
+/// What is written with a points change besides the profile and its ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attachment {
+    /// A new redemption (only if new), its code taken from its reward's pool (only if still
+    /// free), and the code's registry entry leading to it.
+    Redeemed(Redemption),
+    /// The redemption voided (only if neither voided nor used meanwhile).
+    Voided(Redemption),
+    /// An adjustment's answer (only if new).
+    Adjusted(Adjustment),
+}
+
 impl Store {
     /// Writes a points change in one transaction: the profile (only if still at the version
-    /// read), its ledger entry, and for a redemption the redemption item (only if new) with
-    /// its code taken from the pool (only if still free); for a cancellation the redemption
-    /// voided (only if neither voided nor used).
+    /// read), its ledger entry, and what goes with it (see [`Attachment`]).
     pub async fn write_points(
         &self,
         change: PointsChange<'_>,
-        redemption: Option<(&Redemption, Option<&str>)>,
-        void: Option<&Redemption>,
+        with: &Attachment,
     ) -> Result<PointsWritten, StoreError> {
         let shop = &change.profile.shop;
         let customer = &change.profile.id;
+        let new = Some(("attribute_not_exists(pk)", None));
+        let mut entry = encode(
+            change.entry,
+            &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
+            "ledger_entry",
+        )?;
+        // In the log index too, so that the overview's day summaries count it (one more write
+        // unit, the index's copy).
+        with_log(&mut entry, shop, change.entry.at);
         let mut items = vec![
             put_item(
                 self.table(),
                 profile_item(shop, change.profile)?,
                 Some(("version = :read_version", Some(change.read_version))),
             )?,
-            put_item(
-                self.table(),
-                encode(
-                    change.entry,
-                    &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
-                    "ledger_entry",
-                )?,
-                Some(("attribute_not_exists(pk)", None)),
-            )?,
+            put_item(self.table(), entry, new)?,
         ];
-        if let Some((redemption, reward)) = redemption {
-            items.push(put_item(
-                self.table(),
-                encode(
-                    redemption,
-                    &keys::redemption(shop, customer, &redemption.id),
+        match with {
+            Attachment::Redeemed(redemption) => {
+                let key = keys::redemption(shop, customer, &redemption.id);
+                items.push(put_item(
+                    self.table(),
+                    encode(redemption, &key, "redemption")?,
+                    new,
+                )?);
+                let free = keys::free_code(shop, &redemption.reward, &redemption.code);
+                let delete = Delete::builder()
+                    .table_name(self.table())
+                    .set_key(Some(free.to_item()))
+                    .condition_expression("attribute_exists(pk)")
+                    .build()
+                    .map_err(|e| StoreError::Failed(e.to_string()))?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+                // The registry leads from the code, when an order carries it, to the redemption.
+                let registry = CodeRecord {
+                    code: redemption.code.clone(),
+                    reward: redemption.reward.clone(),
+                    redemption: Some(redemption.id.clone()),
+                };
+                let key = keys::code_registry(shop, &redemption.code);
+                items.push(put_item(
+                    self.table(),
+                    encode(&registry, &key, "code")?,
+                    None,
+                )?);
+            }
+            Attachment::Voided(voided) => {
+                let item = encode(
+                    voided,
+                    &keys::redemption(shop, customer, &voided.id),
                     "redemption",
-                )?,
-                Some(("attribute_not_exists(pk)", None)),
-            )?);
-            let reward = reward.unwrap_or(&redemption.reward);
-            let free = keys::free_code(shop, reward, &redemption.code);
-            let registry = CodeRecord {
-                code: redemption.code.clone(),
-                reward: reward.to_owned(),
-                redemption: Some(redemption.id.clone()),
-            };
-            let delete = Delete::builder()
-                .table_name(self.table())
-                .set_key(Some(free.to_item()))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .map_err(|e| StoreError::Failed(e.to_string()))?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-            // The registry leads from the code, when an order carries it, to the redemption.
-            items.push(put_item(
-                self.table(),
-                encode(
-                    &registry,
-                    &keys::code_registry(shop, &redemption.code),
-                    "code",
-                )?,
-                None,
-            )?);
-        }
-        if let Some(voided) = void {
-            let mut item = encode(
-                voided,
-                &keys::redemption(shop, customer, &voided.id),
-                "redemption",
-            )?;
-            item.shrink_to_fit();
-            let put = aws_sdk_dynamodb::types::Put::builder()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression(
-                    "attribute_exists(pk) AND attribute_not_exists(voided_at) AND attribute_not_exists(used_by_order)",
-                )
-                .build()
-                .map_err(|e| StoreError::Failed(e.to_string()))?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
-        match self.try_transact(items).await? {
-            None => Ok(PointsWritten::Committed),
-            Some(reasons) => {
-                let failed =
-                    |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
-                if failed(0) {
-                    Ok(PointsWritten::Conflict)
-                } else if redemption.is_some() && failed(2) {
-                    Ok(PointsWritten::RedemptionExists)
-                } else if redemption.is_some() && failed(3) {
-                    Ok(PointsWritten::CodeTaken)
-                } else if void.is_some() && failed(2) {
-                    // Used or voided meanwhile: the caller reads it again.
-                    Ok(PointsWritten::Conflict)
-                } else {
-                    // A conflict with a concurrent transaction, or the entry's key taken in
-                    // the same microsecond: read and try again.
-                    Ok(PointsWritten::Conflict)
-                }
+                )?;
+                let put = aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(item))
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(voided_at) AND attribute_not_exists(used_by_order)",
+                    )
+                    .build()
+                    .map_err(|e| StoreError::Failed(e.to_string()))?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+            Attachment::Adjusted(adjustment) => {
+                let key = keys::adjustment(shop, customer, &adjustment.id);
+                items.push(put_item(
+                    self.table(),
+                    encode(adjustment, &key, "adjustment")?,
+                    new,
+                )?);
             }
         }
+        let Some(reasons) = self.try_transact(items).await? else {
+            return Ok(PointsWritten::Committed);
+        };
+        let failed =
+            |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+        Ok(match with {
+            _ if failed(0) => PointsWritten::Conflict,
+            Attachment::Redeemed(_) | Attachment::Adjusted(_) if failed(2) => {
+                PointsWritten::Recorded
+            }
+            Attachment::Redeemed(_) if failed(3) => PointsWritten::CodeTaken,
+            // Used or voided meanwhile, a conflict with a concurrent transaction, or the
+            // entry's key taken in the same microsecond: read and try again.
+            _ => PointsWritten::Conflict,
+        })
+    }
+
+    /// An adjustment's stored answer, by the id its idempotency key names.
+    pub async fn adjustment(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<Option<Adjustment>, StoreError> {
+        self.get(&keys::adjustment(shop, customer, id), "adjustment")
+            .await
     }
 
     /// The erasure's writes for loyalty items, each with its rough size: per redemption first

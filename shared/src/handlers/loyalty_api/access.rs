@@ -3,7 +3,7 @@
 
 use super::auth::ApiSecrets;
 use crate::domain::{ShopId, ShopSettings};
-use crate::shops::{SecretRef, shop_secrets_path};
+use crate::shops::{SecretRef, loyalty_secrets_path};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,11 +24,11 @@ pub struct LoyaltyShops {
     cache: Mutex<HashMap<ShopId, (Instant, Option<Arc<LoyaltyShop>>)>>,
 }
 
-/// The only shop parameters the loyalty function may read: `{prefix}shops/{shop}/loyalty-*`.
+/// The only shop parameters the loyalty function may read: `{prefix}loyalty/{shop}/{name}`.
 pub fn is_loyalty_parameter(name: &str, secrets_path_prefix: &str, shop: &ShopId) -> bool {
-    let dir = format!("{}{shop}/", shop_secrets_path(secrets_path_prefix));
+    let dir = format!("{}{shop}/", loyalty_secrets_path(secrets_path_prefix));
     name.strip_prefix(&dir)
-        .is_some_and(|rest| rest.starts_with("loyalty-") && !rest.contains('/'))
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && rest != "..")
 }
 
 impl LoyaltyShops {
@@ -113,7 +113,7 @@ impl LoyaltyShops {
                         }
                         Some(SecretRef::Env(var)) => Some(SecretRef::Env(var)),
                         _ => {
-                            tracing::error!(shop = %shop, "a loyalty secret reference is neither env:... nor an SSM parameter shops/{{shop}}/loyalty-...; skipped");
+                            tracing::error!(shop = %shop, "a loyalty secret reference is neither env:... nor an SSM parameter loyalty/{{shop}}/...; skipped");
                             None
                         }
                     })
@@ -152,10 +152,15 @@ mod tests {
     fn only_the_shops_own_loyalty_parameters() {
         let shop = ShopId::parse("demo").unwrap();
         let ok = |n: &str| is_loyalty_parameter(n, "/trouw/", &shop);
-        assert!(ok("/trouw/shops/demo/loyalty-api-key"));
+        assert!(ok("/trouw/loyalty/demo/api-key"));
+        assert!(ok("/trouw/loyalty/demo/token-secret"));
+        // Not the webhook secrets' path, not another shop's, no way out of the directory.
+        assert!(!ok("/trouw/shops/demo/loyalty-api-key"));
         assert!(!ok("/trouw/shops/demo/webhook-secret"));
-        assert!(!ok("/trouw/shops/other/loyalty-api-key"));
-        assert!(!ok("/trouw/shops/demo/loyalty-x/../../link-secret"));
+        assert!(!ok("/trouw/loyalty/other/api-key"));
+        assert!(!ok("/trouw/loyalty/demo/"));
+        assert!(!ok("/trouw/loyalty/demo/x/../../../link-secret"));
+        assert!(!ok("/trouw/loyalty/demo/.."));
         assert!(!ok("/trouw/link-secret"));
     }
 }

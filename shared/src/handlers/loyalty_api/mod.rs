@@ -6,7 +6,8 @@
 //! - `GET customers/{customer}/transactions`: the points history, newest first, paged;
 //! - `POST customers/{customer}/redemptions` (`Idempotency-Key` required): points for a code;
 //! - `DELETE customers/{customer}/redemptions/{id}`: an unused code voided, its points back;
-//! - `POST customers/{customer}/adjustments` (API key only): goodwill and corrections;
+//! - `POST customers/{customer}/adjustments` (API key only, `Idempotency-Key` required):
+//!   goodwill and corrections;
 //! - `PUT customers/{customer}/birthday`: the customer's birthday (`MM-DD`) for birthday points;
 //! - `POST rewards/{reward}/codes` (API key only): codes into a reward's pool.
 //!
@@ -172,20 +173,18 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
         }
         let now = app.clock.now();
         let settings = &loyalty_shop.settings;
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok());
         let response = match route {
             Route::Balance(c) => reads::balance(app, settings, &c).await,
             Route::Transactions(c) => {
                 reads::transactions(app, settings, &c, req.uri().query()).await
             }
-            Route::Redeem(c) => {
-                let key = req
-                    .headers()
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok());
-                points::redeem(app, settings, &c, key, body, now).await
-            }
+            Route::Redeem(c) => points::redeem(app, settings, &c, key, body, now).await,
             Route::Cancel(c, id) => points::cancel(app, &shop, &c, &id, now).await,
-            Route::Adjust(c) => points::adjust(app, &shop, &c, body, now).await,
+            Route::Adjust(c) => points::adjust(app, &shop, &c, key, body, now).await,
             Route::AddCodes(reward) => points::add_codes(app, settings, &reward, body).await,
             Route::Birthday(c) => birthday::put(app, settings, &c, body, now).await,
         };
