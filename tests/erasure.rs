@@ -152,6 +152,7 @@ fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageReco
         delivery_status: None,
         erased_at: None,
         claimed_at: None,
+        waits: Vec::new(),
     }
 }
 

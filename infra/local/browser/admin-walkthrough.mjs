@@ -57,7 +57,7 @@ try {
   const count = await rows.count();
   check(count >= 1, 'at least one loyalty-earned row');
   for (let i = 0; i < count; i++) {
-    check((await rows.nth(i).innerText()).includes('loyalty-earned'), `row ${i} is loyalty-earned`);
+    check((await rows.nth(i).innerText()).includes('punten gespaard'), `row ${i} is loyalty-earned, in words`);
   }
   check((await page.content()).includes('***@example.nl'), 'masked addresses');
   await page.screenshot({ path: join(outDir, 'admin-messages.png'), fullPage: true });

@@ -37,7 +37,7 @@ pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 pub use loyalty::{Balance, EntryKind, Insufficient, LedgerChange, LedgerEntry};
 mod message;
 mod message_record;
-pub use message_record::{MessageRecord, MessageStatus};
+pub use message_record::{MessageRecord, MessageStatus, Wait};
 mod money;
 mod order;
 mod parked;

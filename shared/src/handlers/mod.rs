@@ -5,6 +5,7 @@ pub mod customer_links;
 mod guests;
 pub mod loyalty_api;
 pub mod message_log;
+pub mod points_history;
 mod responses;
 pub mod run_schedule;
 pub mod send_messages;

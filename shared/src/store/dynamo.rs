@@ -237,11 +237,10 @@ impl Store {
                 super::loyalty::micros(item.entry.at),
                 &item.id,
             );
-            items.push(put_item(
-                &self.table,
-                encode(&item.entry, &key, "ledger_entry")?,
-                None,
-            )?);
+            let mut entry = encode(&item.entry, &key, "ledger_entry")?;
+            // In the log index, for the overview's points (see `Store::write_points`).
+            with_log(&mut entry, shop, item.entry.at);
+            items.push(put_item(&self.table, entry, None)?);
         }
         let first_redemption = items.len();
         for used in redemptions_used {
@@ -950,8 +949,10 @@ impl Store {
                 ),
                 MessageOutcome::Deferred { until, reason } => (
                     MessageStatus::Deferred,
-                    "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard",
+                    "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard, waits = list_append(if_not_exists(waits,:no_waits),:wait)",
                     vec![
+                        (":wait", wait_of(reason, *until, now)),
+                        (":no_waits", AttributeValue::L(Vec::new())),
                         (":reason", s(reason)),
                         (":until", s(&until.to_string())),
                         (":due", AttributeValue::N(until.as_second().to_string())),
@@ -968,8 +969,10 @@ impl Store {
                 ),
                 MessageOutcome::Retry { until, error, .. } => (
                     MessageStatus::Deferred,
-                    "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one",
+                    "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one, waits = list_append(if_not_exists(waits,:no_waits),:wait)",
                     vec![
+                        (":wait", wait_of("ses_unavailable", *until, now)),
+                        (":no_waits", AttributeValue::L(Vec::new())),
                         (":reason", s("ses_unavailable")),
                         (":error", s(error)),
                         (":until", s(&until.to_string())),
@@ -1542,6 +1545,8 @@ impl Store {
                     match entry {
                         LogEntry::Message(m) => all.messages.push(*m),
                         LogEntry::Activity(a) => all.activities.push(a),
+                        // The points history is paged on its own (`ledger_page`).
+                        LogEntry::Ledger(_) => {}
                     }
                 }
             }
@@ -1728,6 +1733,7 @@ impl MessageRecord {
             delivery_status: None,
             erased_at: None,
             claimed_at: None,
+            waits: Vec::new(),
         }
     }
 }
@@ -1774,8 +1780,18 @@ fn with_due(item: &mut Item, key: &Key, due: Option<Timestamp>) {
     }
 }
 
+/// A deferral as the message's `waits` list holds it (see [`crate::domain::Wait`]): a list of
+/// one, for `list_append`.
+fn wait_of(reason: &str, until: Timestamp, now: Timestamp) -> AttributeValue {
+    AttributeValue::L(vec![AttributeValue::M(HashMap::from([
+        ("at".to_owned(), AttributeValue::S(now.to_string())),
+        ("reason".to_owned(), AttributeValue::S(reason.to_owned())),
+        ("until".to_owned(), AttributeValue::S(until.to_string())),
+    ]))])
+}
+
 /// Puts an item in the log index under its shop and UTC day.
-fn with_log(item: &mut Item, shop: &ShopId, at: Timestamp) {
+pub(super) fn with_log(item: &mut Item, shop: &ShopId, at: Timestamp) {
     let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     item.insert(
         keys::LOG_DAY.into(),
@@ -1792,6 +1808,9 @@ fn with_log(item: &mut Item, shop: &ShopId, at: Timestamp) {
 pub enum LogEntry {
     Message(Box<MessageRecord>),
     Activity(ActivityRecord),
+    /// A points change of a customer's own (a redemption, its cancellation, an expiry, a
+    /// birthday, an adjustment); orders' points are on their activities.
+    Ledger(crate::domain::LedgerEntry),
 }
 
 impl LogEntry {
@@ -1805,6 +1824,8 @@ impl LogEntry {
             Ok(Some(LogEntry::Message(Box::new(decode(item, "message")?))))
         } else if sk.starts_with(keys::ACTIVITY_PREFIX) {
             Ok(Some(LogEntry::Activity(decode(item, "activity")?)))
+        } else if sk.starts_with(keys::LEDGER_PREFIX) {
+            Ok(Some(LogEntry::Ledger(decode(item, "ledger_entry")?)))
         } else {
             Ok(None)
         }

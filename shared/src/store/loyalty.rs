@@ -1,7 +1,7 @@
 //! The loyalty API's items: ledger entries, redemptions and reward codes, and the one
 //! transaction that changes a customer's points together with its ledger entry.
 
-use super::dynamo::{Item, decode, encode, profile_item, put_item};
+use super::dynamo::{Item, decode, encode, profile_item, put_item, with_log};
 use super::{Store, StoreError, keys};
 use crate::domain::{
     CustomerId, CustomerProfile, LedgerEntry, Order, Redemption, ShopId, Timestamp,
@@ -109,21 +109,21 @@ impl Store {
         let shop = &change.profile.shop;
         let customer = &change.profile.id;
         let new = Some(("attribute_not_exists(pk)", None));
+        let mut entry = encode(
+            change.entry,
+            &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
+            "ledger_entry",
+        )?;
+        // In the log index too, so that the overview's day summaries count it (one more write
+        // unit, the index's copy).
+        with_log(&mut entry, shop, change.entry.at);
         let mut items = vec![
             put_item(
                 self.table(),
                 profile_item(shop, change.profile)?,
                 Some(("version = :read_version", Some(change.read_version))),
             )?,
-            put_item(
-                self.table(),
-                encode(
-                    change.entry,
-                    &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
-                    "ledger_entry",
-                )?,
-                new,
-            )?,
+            put_item(self.table(), entry, new)?,
         ];
         match with {
             Attachment::Redeemed(redemption) => {
