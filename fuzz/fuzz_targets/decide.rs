@@ -160,6 +160,7 @@ fn event(n: usize, now_hours: i64, step: &Step) -> Option<ShopEvent> {
                 "NL",
             )
         }),
+        birthday: None,
     };
     let kind = match kind {
         Kind::Placed {

@@ -84,6 +84,10 @@ try {
   check((await page.content()).includes('NPS'), 'the NPS');
   await page.screenshot({ path: join(outDir, 'admin-overview.png'), fullPage: true });
 
+  // The language switch is a link: back to Dutch, on the same page.
+  await Promise.all([page.waitForURL('**lang=nl**'), page.click('nav.lang-switch a[lang=nl]')]);
+  check((await page.locator('h1').innerText()).includes('Overzicht'), 'the overview in Dutch');
+
   // Log out (the button's form carries its token): the pages are closed again.
   await Promise.all([page.waitForURL('**/admin/login'), page.click('header form button[type=submit]')]);
   const after = await page.goto(`${base}/admin/messages`);

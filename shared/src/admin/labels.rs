@@ -448,20 +448,37 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ("mail", "inactive", "inactief", "inactive"),
 ];
 
-/// `nl` unless the marketer asked for English (`?lang=en`, or an English browser).
+/// `nl` unless the marketer asked for English (`?lang=en`), or the browser prefers English to
+/// Dutch (`Accept-Language`, by its q-values; languages the pages do not speak are passed over).
 pub fn pick(lang_param: Option<&str>, accept_language: Option<&str>) -> &'static str {
     match lang_param {
         Some("en") => "en",
         Some("nl") => "nl",
         _ => {
-            let first = accept_language
-                .and_then(|a| a.split(',').next())
-                .map(|l| l.trim().to_ascii_lowercase());
-            if first.is_some_and(|l| l.starts_with("en")) {
-                "en"
-            } else {
-                "nl"
-            }
+            let mut offered: Vec<(f32, usize, &'static str)> = accept_language
+                .unwrap_or_default()
+                .split(',')
+                .enumerate()
+                .filter_map(|(n, part)| {
+                    let mut pieces = part.split(';');
+                    let tag = pieces.next()?.trim().to_ascii_lowercase();
+                    let q = pieces
+                        .filter_map(|p| p.trim().strip_prefix("q="))
+                        .find_map(|q| q.trim().parse::<f32>().ok())
+                        .unwrap_or(1.0);
+                    let lang = if tag == "en" || tag.starts_with("en-") {
+                        "en"
+                    } else if tag == "nl" || tag.starts_with("nl-") {
+                        "nl"
+                    } else {
+                        return None;
+                    };
+                    (q > 0.0).then_some((q, n, lang))
+                })
+                .collect();
+            // Highest q first; the browser's own order among equals.
+            offered.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            offered.first().map_or("nl", |(_, _, lang)| lang)
         }
     }
 }
@@ -863,6 +880,10 @@ mod tests {
             "klant: cus-1, bericht: heractivatie · evt-9"
         );
         assert_eq!(pick(None, Some("en-GB,en;q=0.9")), "en");
+        assert_eq!(pick(None, Some("fr-FR,fr;q=0.9,en;q=0.8,nl;q=0.7")), "en");
+        assert_eq!(pick(None, Some("de,nl;q=0.5,en;q=0.4")), "nl");
+        assert_eq!(pick(None, Some("en;q=0,nl-BE")), "nl");
+        assert_eq!(pick(None, Some("fr")), "nl");
         assert_eq!(pick(Some("nl"), Some("en-GB")), "nl");
         assert_eq!(pick(None, None), "nl");
     }

@@ -89,6 +89,7 @@ mod tests {
                 locale: None,
                 marketing_consent: None,
                 address: None,
+                birthday: None,
             },
             kind: EventKind::OrderPlaced(PlacedOrder {
                 id: OrderId::parse("o1").unwrap(),

@@ -34,6 +34,7 @@ fn facts() -> CustomerFacts {
         locale: None,
         marketing_consent: None,
         address: None,
+        birthday: None,
     }
 }
 fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEvent {

@@ -112,6 +112,8 @@ pub struct CustomerFacts {
     /// `Some(true)` opted in, `Some(false)` opted out, `None` unchanged.
     pub marketing_consent: Option<bool>,
     pub address: Option<ObservedAddress>,
+    /// Month and day (canonical `customer.birthday`, `MM-DD`), for birthday points.
+    pub birthday: Option<(i8, i8)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

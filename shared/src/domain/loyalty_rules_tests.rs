@@ -169,6 +169,15 @@ fn birthday_points_once_a_year_on_the_day_and_not_within_30_days_of_entering_it(
 }
 
 #[test]
+fn an_older_statement_of_the_birthday_does_not_replace_a_newer_one() {
+    let mut l = Loyalty::default();
+    assert!(set_birthday(&mut l, (4, 23), at("2026-05-01T10:00:00Z")));
+    assert!(!set_birthday(&mut l, (4, 24), at("2026-04-01T10:00:00Z")));
+    assert!(set_birthday(&mut l, (4, 24), at("2026-05-02T10:00:00Z")));
+    assert_eq!(l.clock.birthday.unwrap().value, "04-24");
+}
+
+#[test]
 fn the_29th_of_february_is_kept_on_the_28th_in_other_years() {
     let tz = TimeZone::get("Europe/Amsterdam").unwrap();
     assert_eq!(parse_birthday("02-29"), Some((2, 29)));

@@ -363,6 +363,17 @@ fn customer(shop: &ShopId, raw: RawCustomer) -> Result<CustomerFacts, PayloadErr
             .transpose()?,
         marketing_consent: raw.marketing_consent,
         address,
+        birthday: raw
+            .birthday
+            .map(|b| {
+                crate::domain::loyalty_rules::parse_birthday(&b).ok_or_else(|| {
+                    PayloadError::new(
+                        "customer.birthday",
+                        "must be a day of the year as MM-DD, e.g. 04-23",
+                    )
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -410,6 +421,8 @@ struct RawCustomer {
     marketing_consent: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     address: Option<RawAddress>,
+    #[serde(default, deserialize_with = "present")]
+    birthday: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -607,6 +620,28 @@ mod tests {
             *b.pointer_mut(pointer).unwrap() = Value::Null;
             let err = parse(route, &b).unwrap_err();
             assert_eq!(err.field, field, "{pointer}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_birthday_is_month_and_day_and_anything_else_is_refused_naming_it() {
+        let mut b = example("order-placed");
+        b["customer"]["birthday"] = json!("02-29");
+        let event = parse(EventType::OrderPlaced, &b).unwrap();
+        assert_eq!(event.customer.birthday, Some((2, 29)));
+        for wrong in [
+            json!("02-30"),
+            json!("1990-04-23"),
+            json!("4-23"),
+            json!(423),
+            json!(null),
+        ] {
+            b["customer"]["birthday"] = wrong.clone();
+            assert_eq!(
+                field_of(EventType::OrderPlaced, &b),
+                "customer.birthday",
+                "{wrong}"
+            );
         }
     }
 

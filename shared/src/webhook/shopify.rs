@@ -454,6 +454,7 @@ fn bare_customer(id: CustomerId) -> CustomerFacts {
         locale: None,
         marketing_consent: None,
         address: None,
+        birthday: None,
     }
 }
 
@@ -643,6 +644,7 @@ fn customer_facts(
         locale: customer.str("locale")?.and_then(locale),
         marketing_consent,
         address,
+        birthday: None,
     })
 }
 

@@ -327,6 +327,7 @@ fn order_customer(
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
+        birthday: None,
     })
 }
 
@@ -350,6 +351,7 @@ fn customer_facts(
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
+        birthday: None,
     })
 }
 

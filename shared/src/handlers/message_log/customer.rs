@@ -210,13 +210,16 @@ async fn loyalty(
     )
     .await?;
     let balance = profile.loyalty.balance();
-    // The tier's date: when it was announced (its `tier-reached` message was created).
+    // The tier's date: when it was announced (its `tier-reached` or `tier-changed` message was
+    // created).
     let tier = profile.loyalty.tier.as_ref().map(|name| {
         let since = messages
             .iter()
-            .filter(
-                |m| matches!(&m.intent.data, MessageData::TierReached { tier, .. } if tier == name),
-            )
+            .filter(|m| match &m.intent.data {
+                MessageData::TierReached { tier, .. } => tier == name,
+                MessageData::TierChanged { tier, .. } => tier.as_ref() == Some(name),
+                _ => false,
+            })
             .map(|m| m.intent.created_at)
             .max();
         json!({
