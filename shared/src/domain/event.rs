@@ -162,6 +162,11 @@ pub struct LapseSurvey {
 pub struct PlacedOrder {
     pub id: OrderId,
     pub placed_at: Timestamp,
+    /// The discount codes the order carries, as trouw keys codes ([`code_key`](super::code_key)):
+    /// a code a redemption handed out marks it used. Not stored with the order: the redemption
+    /// records its use.
+    #[serde(skip)]
+    pub discount_codes: Vec<String>,
     pub total: Money,
     pub lines: Vec<OrderLine>,
 }

@@ -47,7 +47,10 @@ pub use preferences::unsubscribe;
 mod retention;
 mod rewards;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
-pub use rewards::{Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, redeem};
+pub use rewards::{
+    Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, code_key, redeem,
+    redemptions_used,
+};
 mod shop;
 #[cfg(test)]
 pub(crate) use shop::fixtures::demo_settings;

@@ -142,6 +142,7 @@ mod tests {
             EventKind::OrderPlaced(PlacedOrder {
                 id: order(),
                 placed_at: ts("2026-11-02T09:14:03Z"),
+                discount_codes: Vec::new(),
                 total: Money::new(6331, Currency::EUR),
                 lines: vec![
                     OrderLine {

@@ -79,9 +79,11 @@ pub fn parse_canonical(
                 .enumerate()
                 .map(|(i, l)| order_line(&format!("order.lines[{i}]"), l, currency))
                 .collect::<Result<Vec<_>, _>>()?;
+            let discount_codes = discount_codes(raw.order.discount_codes.unwrap_or_default())?;
             let order = PlacedOrder {
                 id: id("order.id", raw.order.id, OrderId::parse)?,
                 placed_at: timestamp("order.placed_at", &raw.order.placed_at)?,
+                discount_codes,
                 total,
                 lines,
             };
@@ -464,6 +466,34 @@ struct RawPlacedOrder {
     currency: String,
     total: String,
     lines: Vec<RawLine>,
+    #[serde(default, deserialize_with = "present")]
+    discount_codes: Option<Vec<String>>,
+}
+
+/// `order.discount_codes`: at most 50 strings of 1 to 255 characters without control
+/// characters. A code in a form no pool can hold is kept out (it cannot match a redemption).
+fn discount_codes(raw: Vec<String>) -> Result<Vec<String>, PayloadError> {
+    if raw.len() > 50 {
+        return Err(PayloadError::new(
+            "order.discount_codes",
+            "must hold at most 50 codes",
+        ));
+    }
+    let mut codes = Vec::new();
+    for (i, code) in raw.iter().enumerate() {
+        if code.is_empty() || code.chars().count() > 255 || code.chars().any(char::is_control) {
+            return Err(PayloadError::new(
+                format!("order.discount_codes[{i}]"),
+                "must be 1 to 255 characters without control characters",
+            ));
+        }
+        if let Some(key) = crate::domain::code_key(code)
+            && !codes.contains(&key)
+        {
+            codes.push(key);
+        }
+    }
+    Ok(codes)
 }
 
 #[derive(Deserialize)]

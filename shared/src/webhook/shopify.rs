@@ -530,6 +530,7 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
     Ok(PlacedOrder {
         id: OrderId::parse(root.require_id("id")?).map_err(|e| PayloadError::new("id", e))?,
         placed_at,
+        discount_codes: root.codes("discount_codes"),
         total,
         lines,
     })

@@ -286,6 +286,7 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
     Ok(PlacedOrder {
         id: order_id(root)?,
         placed_at,
+        discount_codes: root.codes("coupon_lines"),
         total,
         lines,
     })
