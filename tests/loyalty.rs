@@ -6,7 +6,8 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 use trouw_local::client::Answer;
 use trouw_tests::{
-    LOYALTY_API_KEY, LOYALTY_TOKEN_SECRET, TestStack, example, join_all, now, unique,
+    LOYALTY_API_KEY, LOYALTY_TOKEN_SECRET, STOREFRONT_ORIGIN, TestStack, example, join_all, now,
+    unique,
 };
 
 const CUSTOMER: &str = "cus-8812";
@@ -688,4 +689,105 @@ async fn shopify_and_woocommerce_orders_with_the_code_mark_the_redemption_used()
     assert_eq!(placed.status, 200, "{}", placed.body);
     assert_eq!(used_by(&woo, "77", &id).await.as_deref(), Some("4840"));
     assert!(woo.take_iam_denials().is_empty());
+}
+
+#[tokio::test]
+async fn a_browser_on_the_shops_own_origin_may_call_and_a_foreign_origin_gets_no_cors() {
+    let stack = TestStack::start().await;
+    customer_with(&stack, 100).await;
+    let path = format!("customers/{CUSTOMER}/redemptions");
+    let own = token(
+        LOYALTY_TOKEN_SECRET,
+        stack.shop.as_str(),
+        CUSTOMER,
+        now() + 600,
+    );
+    let preflight = |origin: &'static str| {
+        let path = path.clone();
+        let stack = &stack;
+        async move {
+            let request = http::Request::builder()
+                .method("OPTIONS")
+                .uri(format!("{}/loyalty/{}/{path}", stack.base_url, stack.shop))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type, idempotency-key",
+                )
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            stack.send(request).await
+        }
+    };
+    let allowed = preflight(STOREFRONT_ORIGIN).await;
+    assert_eq!(allowed.status, 204, "{}", allowed.body);
+    let header =
+        |a: &Answer, name: &str| a.headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin").as_deref(),
+        Some(STOREFRONT_ORIGIN)
+    );
+    assert_eq!(
+        header(&allowed, "access-control-allow-methods").as_deref(),
+        Some("POST")
+    );
+    let headers = header(&allowed, "access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    for needed in ["authorization", "content-type", "idempotency-key"] {
+        assert!(headers.contains(needed), "{headers}");
+    }
+    assert_eq!(header(&allowed, "vary").as_deref(), Some("Origin"));
+
+    let foreign = preflight("https://elders.example").await;
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    assert_eq!(foreign.json()["error"], "origin_not_allowed");
+    for name in [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+    ] {
+        assert_eq!(header(&foreign, name), None, "{name}");
+    }
+
+    // The requests themselves: the listed origin is named in the answer, never `*`; a foreign
+    // origin's answer carries no CORS header (the browser keeps it from the script).
+    for (origin, expected) in [
+        (STOREFRONT_ORIGIN, Some(STOREFRONT_ORIGIN)),
+        ("https://elders.example", None),
+    ] {
+        let answer = call(
+            &stack,
+            "GET",
+            &format!("customers/{CUSTOMER}"),
+            &own,
+            &[("origin", origin)],
+            None,
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(
+            header(&answer, "access-control-allow-origin").as_deref(),
+            expected,
+            "{origin}"
+        );
+        assert_eq!(header(&answer, "vary").as_deref(), Some("Origin"));
+    }
+    // An error for the listed origin is readable too (here: a bad token).
+    let refused = call(
+        &stack,
+        "GET",
+        &format!("customers/{CUSTOMER}"),
+        "not-a-token",
+        &[("origin", STOREFRONT_ORIGIN)],
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        header(&refused, "access-control-allow-origin").as_deref(),
+        Some(STOREFRONT_ORIGIN)
+    );
+    assert!(stack.take_iam_denials().is_empty());
 }
