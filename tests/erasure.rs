@@ -104,6 +104,7 @@ fn named_order(stack: &TestStack, id: &str) -> Item {
     order.placed = Some(PlacedOrder {
         id: order.id.clone(),
         placed_at: "2026-10-01T10:00:00Z".parse().unwrap(),
+        discount_codes: Vec::new(),
         total: Money::new(1295, Currency::EUR),
         lines: vec![OrderLine {
             sku: Sku::parse("TP-075").unwrap(),

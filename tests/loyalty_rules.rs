@@ -180,6 +180,36 @@ async fn birthday_points_come_on_the_day_once_with_their_email() {
 }
 
 #[tokio::test]
+async fn an_order_event_may_carry_the_birthday_and_a_wrong_one_is_refused_naming_it() {
+    let stack = TestStack::start().await;
+    stack
+        .update_shop(|s| s.loyalty.birthday_points = Some(50))
+        .await;
+    stack.stop_clock_at(at("2026-11-02T10:00:00Z"));
+    let mut body = example("order-placed");
+    body["customer"]["birthday"] = json!("02-30");
+    let refused = stack.post("order-placed", &body).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("customer.birthday"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        stack.customer(CUSTOMER).await.0.is_none(),
+        "nothing written"
+    );
+
+    body["customer"]["birthday"] = json!("02-29");
+    assert_eq!(stack.post("order-placed", &body).await.status, 200);
+    let (profile, _) = stack.customer(CUSTOMER).await;
+    let clock = profile.unwrap().loyalty.clock;
+    assert_eq!(clock.birthday.unwrap().value, "02-29");
+    // 2027 has no 29 February: 28 February, 09:00 in Amsterdam.
+    assert_eq!(clock.timer_at, Some(at("2027-02-28T08:00:00Z")));
+}
+
+#[tokio::test]
 async fn a_rolling_tier_no_longer_earned_drops_at_retain_until_announced_once() {
     let stack = TestStack::start().await;
     stack

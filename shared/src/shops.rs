@@ -36,10 +36,14 @@ pub struct WooCommerceAccess {
 /// Under SSM they lie at [`loyalty_secrets_path`]`{shop}/...` (e.g. `/trouw/loyalty/de-winkel/api-key`),
 /// apart from the webhook secrets: the loyalty function may read only these, and the webhook
 /// functions none of them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoyaltyApiRefs {
     pub api_keys: Vec<String>,
     pub token_secrets: Vec<String>,
+    /// The shop's storefront origins (`https://host[:port]`) a browser may call the API from;
+    /// not secret, kept here beside the API's other settings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Where secret references point: `ssm:<parameter name>` (SecureString, decrypted) or

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_report;
+pub mod captured_logs;
 pub mod fault;
 pub mod journeys;
 pub mod meter;
@@ -60,6 +61,8 @@ pub const WOO_SECRET: &str = "wc-test-webhook-secret";
 /// The test shop's loyalty API key and customer-token secret (SSM, like its other secrets).
 pub const LOYALTY_API_KEY: &str = "test-loyalty-api-key";
 pub const LOYALTY_TOKEN_SECRET: &str = "test-loyalty-token-secret";
+/// The test shop's storefront: the one origin its loyalty API answers browsers from.
+pub const STOREFRONT_ORIGIN: &str = "https://winkel.example.nl";
 pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 /// The key the test stack signs links with.
 pub const LINK_SECRET: &str = "test-link-secret";
@@ -298,6 +301,7 @@ impl TestStack {
         record.loyalty_api = Some(trouw::shops::LoyaltyApiRefs {
             api_keys: vec![put_loyalty_secret("api-key", LOYALTY_API_KEY).await],
             token_secrets: vec![put_loyalty_secret("token-secret", LOYALTY_TOKEN_SECRET).await],
+            allowed_origins: vec![STOREFRONT_ORIGIN.to_owned()],
         });
         record.webhook_secrets = refs;
         record.shopify = Some(ShopifyConnection {

@@ -111,6 +111,10 @@ pub fn decide(
         apply_consent(&mut profile, granted, at, &event.source);
     }
 
+    if let Some(month_day) = event.customer.birthday.filter(|_| personal_data_allowed) {
+        super::loyalty_rules::set_birthday(&mut profile.loyalty, month_day, at);
+    }
+
     let mut moved = false;
     if let Some(address) = event
         .customer

@@ -337,6 +337,7 @@ mod tests {
             balance_after: 100,
             voided_at: None,
             used_by_order: Some("o1".into()),
+            used_at: None,
         };
         let erased = erase_redemption(&redemption).unwrap();
         assert_eq!(erased.code, "");

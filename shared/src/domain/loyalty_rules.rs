@@ -386,11 +386,16 @@ pub fn birthday_moment(year: i16, (month, day): (i8, i8), tz: &TimeZone) -> Opti
     tz.to_timestamp(date.at(BIRTHDAY_HOUR, 0, 0, 0)).ok()
 }
 
-/// Records the customer's birthday (from the API or an event) when it is new or changed; the
-/// same birthday again keeps the moment it was first given (the 30 days' notice).
+/// Records the customer's birthday (from the API or an event) when it is new or changed by a
+/// statement not older than the one held; the same birthday again keeps the moment it was
+/// first given (from which the 30 days' notice counts).
 pub fn set_birthday(l: &mut Loyalty, month_day: (i8, i8), at: Timestamp) -> bool {
     let text = format!("{:02}-{:02}", month_day.0, month_day.1);
-    if l.clock.birthday.as_ref().is_some_and(|b| b.value == text) {
+    if l.clock
+        .birthday
+        .as_ref()
+        .is_some_and(|b| b.value == text || at < b.at)
+    {
         return false;
     }
     l.clock.birthday = Some(Stamped {

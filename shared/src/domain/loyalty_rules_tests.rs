@@ -169,6 +169,15 @@ fn birthday_points_once_a_year_on_the_day_and_not_within_30_days_of_entering_it(
 }
 
 #[test]
+fn an_older_statement_of_the_birthday_does_not_replace_a_newer_one() {
+    let mut l = Loyalty::default();
+    assert!(set_birthday(&mut l, (4, 23), at("2026-05-01T10:00:00Z")));
+    assert!(!set_birthday(&mut l, (4, 24), at("2026-04-01T10:00:00Z")));
+    assert!(set_birthday(&mut l, (4, 24), at("2026-05-02T10:00:00Z")));
+    assert_eq!(l.clock.birthday.unwrap().value, "04-24");
+}
+
+#[test]
 fn the_29th_of_february_is_kept_on_the_28th_in_other_years() {
     let tz = TimeZone::get("Europe/Amsterdam").unwrap();
     assert_eq!(parse_birthday("02-29"), Some((2, 29)));
@@ -238,6 +247,17 @@ fn a_return_never_shortens_a_rolling_tiers_retain_until() {
     apply(&mut p, at("2026-05-16T10:00:00Z"), &shop);
     assert_eq!(p.loyalty.tier.as_deref(), Some("Zilver"));
     assert_eq!(p.loyalty.clock.retain_until, Some(promised));
+
+    // Still earned after the return, but for a shorter time: the promise stands.
+    let mut q = customer();
+    q.loyalty.clock.earned_by_month.insert("202603".into(), 300);
+    q.loyalty.clock.earned_by_month.insert("202605".into(), 300);
+    apply(&mut q, at("2026-05-15T10:00:00Z"), &shop);
+    let promised = q.loyalty.clock.retain_until.unwrap();
+    assert_eq!(promised, at("2027-04-30T22:00:00Z"));
+    q.loyalty.clock.earned_by_month.remove("202605");
+    apply(&mut q, at("2026-05-16T10:00:00Z"), &shop);
+    assert_eq!(q.loyalty.clock.retain_until, Some(promised));
 }
 
 #[test]

@@ -198,12 +198,14 @@ impl Store {
     }
 
     /// One `TransactWriteItems`: the processed-event record (only if new), the profile (only if
-    /// still at the version read) and the order. All or nothing.
+    /// still at the version read), the order, and the redemptions the order's discount codes
+    /// used (only if still open). All or nothing.
     pub async fn write_decision(
         &self,
         shop: &ShopId,
         read_version: Option<u64>,
         decision: &Decision,
+        redemptions_used: &[crate::domain::Redemption],
         processed: &ProcessedEvent,
     ) -> Result<Written, StoreError> {
         let customer = &decision.profile.id;
@@ -240,6 +242,11 @@ impl Store {
             with_log(&mut entry, shop, item.entry.at);
             items.push(put_item(&self.table, entry, None)?);
         }
+        let first_redemption = items.len();
+        for used in redemptions_used {
+            items.push(self.redemption_used(shop, customer, used)?);
+        }
+        let redemptions = first_redemption..items.len();
         for (n, activity) in decision.activities.iter().enumerate() {
             let record = ActivityRecord {
                 shop: shop.clone(),
@@ -278,6 +285,13 @@ impl Store {
             match self.try_transact(items.clone()).await? {
                 None => return Ok(Written::Committed),
                 Some(reasons) => {
+                    // A redemption voided or used meanwhile: decide again without it.
+                    if redemptions.clone().any(|i| {
+                        reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed")
+                    }) && reasons.first().map(String::as_str) != Some("ConditionalCheckFailed")
+                    {
+                        return Ok(Written::Conflict);
+                    }
                     let taken: Vec<usize> = (first_message..items.len())
                         .filter(|&i| {
                             reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed")

@@ -196,6 +196,62 @@ impl Store {
         })
     }
 
+    /// The redemption a code was handed out by, if any: the registry's lead (a redemption id;
+    /// the customer's own partition holds the redemption).
+    pub async fn code_redemption(
+        &self,
+        shop: &ShopId,
+        code: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let record: Option<CodeRecord> = self.get(&keys::code_registry(shop, code), "code").await?;
+        Ok(record.and_then(|r| r.redemption))
+    }
+
+    /// The customer's redemptions that these codes were handed out by (codes no redemption of
+    /// this customer took lead to nothing).
+    pub async fn redemptions_of_codes(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        codes: &[String],
+    ) -> Result<Vec<Redemption>, StoreError> {
+        let mut found = Vec::new();
+        for code in codes {
+            let Some(id) = self.code_redemption(shop, code).await? else {
+                continue;
+            };
+            if let Some(redemption) = self.redemption(shop, customer, &id).await? {
+                found.push(redemption);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The put that records a redemption's use with an order's transaction: only while it is
+    /// neither voided nor used (a cancellation or another order first cancels the transaction,
+    /// and the order is decided again).
+    pub(super) fn redemption_used(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        used: &Redemption,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = encode(
+            used,
+            &keys::redemption(shop, customer, &used.id),
+            "redemption",
+        )?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(voided_at) AND attribute_not_exists(used_by_order)",
+            )
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// An adjustment's stored answer, by the id its idempotency key names.
     pub async fn adjustment(
         &self,

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub struct LoyaltyShop {
     pub settings: ShopSettings,
     pub secrets: ApiSecrets,
+    /// The storefront origins a browser may call the API from (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 pub struct LoyaltyShops {
@@ -63,13 +65,7 @@ impl LoyaltyShops {
         let shop = match self.store.get_shop(id).await? {
             None => None,
             Some(record) => {
-                let refs = record
-                    .loyalty_api
-                    .clone()
-                    .unwrap_or(crate::shops::LoyaltyApiRefs {
-                        api_keys: Vec::new(),
-                        token_secrets: Vec::new(),
-                    });
+                let refs = record.loyalty_api.clone().unwrap_or_default();
                 let mut values = self
                     .resolve(
                         id,
@@ -78,6 +74,7 @@ impl LoyaltyShops {
                     .await?
                     .into_iter();
                 Some(Arc::new(LoyaltyShop {
+                    allowed_origins: refs.allowed_origins.clone(),
                     settings: record.settings,
                     secrets: ApiSecrets {
                         api_keys: values.next().unwrap_or_default(),

@@ -301,6 +301,7 @@ pub(super) async fn redeem(
             balance_after: next.loyalty.balance().available,
             voided_at: None,
             used_by_order: None,
+            used_at: None,
         };
         Ok(Attempt::Write {
             read_version: profile.version,
@@ -510,14 +511,6 @@ struct CodesRequest {
     codes: Vec<String>,
 }
 
-/// A code as shops make them: letters, digits, `-` and `_`, at most 64.
-fn valid_code(code: &str) -> bool {
-    (1..=64).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 pub(super) async fn add_codes(
     app: &LoyaltyApp,
     settings: &ShopSettings,
@@ -538,7 +531,11 @@ pub(super) async fn add_codes(
     if request.codes.is_empty() || request.codes.len() > 100 {
         return Ok(invalid("codes", "codes: 1 to 100 codes per request"));
     }
-    if let Some(n) = request.codes.iter().position(|c| !valid_code(c)) {
+    if let Some(n) = request
+        .codes
+        .iter()
+        .position(|c| c.trim() != c || crate::domain::code_key(c).is_none())
+    {
         return Ok(invalid(
             &format!("codes[{n}]"),
             format!("codes[{n}]: letters, digits, - and _ only, 1 to 64 characters"),
@@ -547,11 +544,10 @@ pub(super) async fn add_codes(
     let mut added = 0u64;
     for code in &request.codes {
         // Codes are matched without regard to case, as the shop platforms do.
-        if app
-            .store
-            .add_code(&settings.id, reward, &code.to_ascii_uppercase())
-            .await?
-        {
+        let Some(code) = crate::domain::code_key(code) else {
+            continue;
+        };
+        if app.store.add_code(&settings.id, reward, &code).await? {
             added += 1;
         }
     }
