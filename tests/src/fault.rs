@@ -146,6 +146,14 @@ impl FaultProxy {
         });
     }
 
+    /// Whether a `set_once_for` rule met its call (so a test knows its fault happened).
+    pub fn fired(&self) -> bool {
+        matches!(
+            *self.rule.lock().unwrap(),
+            Some(Rule { times: Some(0), .. })
+        )
+    }
+
     pub fn clear(&self) {
         *self.rule.lock().unwrap() = None;
     }

@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_report;
+pub mod captured_logs;
 pub mod fault;
 pub mod journeys;
 pub mod meter;
