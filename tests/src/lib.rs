@@ -8,6 +8,7 @@ pub mod captured_logs;
 pub mod fault;
 pub mod journeys;
 pub mod meter;
+pub mod relay;
 pub mod writes;
 
 use aws_sdk_dynamodb::types::AttributeValue;
