@@ -166,6 +166,9 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 ../$(VENV)/bin/sam validate --lint --template-file template.yaml
 	$(PY) infra/local/check_openapi.py shared/contracts/openapi.yaml
+	@# Formatting, where the toolchain has rustfmt (rustup's default profile does).
+	@if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all --check; \
+	  else echo "rustfmt is not installed: formatting not checked"; fi
 
 build: $(VENV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) \
