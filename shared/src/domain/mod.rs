@@ -65,7 +65,7 @@ pub use address::{AddressHistory, AddressSighting, PostalArea};
 pub use customer::{
     Consent, Contact, CustomerProfile, Lifecycle, Loyalty, LoyaltyClock, Spend, Stamped,
 };
-pub use decide::{CustomerState, Decision, Outcome, decide};
+pub use decide::{CustomerState, Decision, OrderAttribution, Outcome, decide};
 pub use event::{
     CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
     ReturnScope, ShopEvent,
