@@ -446,6 +446,20 @@ async fn detail_timeline_and_overview_answer_what_was_sent_and_the_nps() {
         "{}",
         overview.body
     );
+    // The NPS per week: this week's score with its three answers, in the chart's table.
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+        .date();
+    let monday = trouw::admin::overview_charts::week_of(today);
+    let row = format!(
+        "<tr><th scope=\"row\">{monday}</th><td class=\"num\">0</td><td class=\"num\">3</td></tr>"
+    );
+    assert!(overview.body.contains(&row), "{row}: {}", overview.body);
+    assert!(
+        overview
+            .body
+            .contains("<svg class=\"chart\" id=\"chart-nps\"")
+    );
 }
 
 /// Calls the handler directly (as the Lambda runtime does) with a request to `path`.
