@@ -283,6 +283,7 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            earned: Default::default(),
         };
         let key = trouw::store::keys::message(&stack.shop, &customer, &record.intent.key);
         let mut item: trouw_tests::Item = serde_dynamo::to_item(&record).unwrap();

@@ -431,6 +431,7 @@ mod tests {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            earned: Default::default(),
         }
     }
 

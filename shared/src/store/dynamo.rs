@@ -242,6 +242,11 @@ impl Store {
             with_log(&mut entry, shop, item.entry.at);
             items.push(put_item(&self.table, entry, None)?);
         }
+        // What an attributed order earned goes on its message: counters added to, so the
+        // order's own write decides once (a redelivered order adds nothing).
+        if let Some(earned) = &decision.attribution {
+            items.push(self.attribution_update(shop, customer, earned)?);
+        }
         let first_redemption = items.len();
         for used in redemptions_used {
             items.push(self.redemption_used(shop, customer, used)?);
@@ -313,6 +318,37 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Adds an attributed order (or a return's change to its worth) to the message it went to.
+    fn attribution_update(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        earned: &crate::domain::OrderAttribution,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let n = |v: i64| AttributeValue::N(v.to_string());
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(
+                keys::message(shop, customer, &earned.message_key).to_item(),
+            ))
+            .update_expression(
+                "SET attributed_currency = if_not_exists(attributed_currency, :currency), \
+                 first_order_at = if_not_exists(first_order_at, :placed) \
+                 ADD attributed_orders :orders, attributed_revenue_minor :revenue",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(
+                ":currency",
+                AttributeValue::S(earned.revenue_change.currency.code().to_owned()),
+            )
+            .expression_attribute_values(":placed", AttributeValue::S(earned.placed_at.to_string()))
+            .expression_attribute_values(":orders", n(i64::from(earned.newly_attributed)))
+            .expression_attribute_values(":revenue", n(earned.revenue_change.minor))
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Runs one transaction; `Some(reasons)` when DynamoDB cancelled it.
@@ -1033,8 +1069,10 @@ impl Store {
                 .build(),
         ];
         // Optional mail that went out, or waits for its retry, takes its place under the
-        // customer's frequency cap in the same transaction.
-        if matches!(
+        // customer's frequency cap in the same transaction; mail to the customer that went
+        // out becomes their last touch, in the same profile update (no extra item for
+        // optional mail).
+        let cap = matches!(
             outcome,
             MessageOutcome::Sent {
                 counts_for_cap: true,
@@ -1043,15 +1081,43 @@ impl Store {
                 counts_for_cap: true,
                 ..
             }
-        ) {
-            let stamp = aws_sdk_dynamodb::types::Update::builder()
+        );
+        let touch = matches!(
+            outcome,
+            MessageOutcome::Sent {
+                last_touch: true,
+                ..
+            }
+        );
+        if cap || touch {
+            let mut set = Vec::new();
+            if cap {
+                set.push("#mail.last_sent_at = :now");
+            }
+            if touch {
+                set.push("#mail.last_touch = :touch");
+            }
+            let mut stamp = aws_sdk_dynamodb::types::Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(keys::profile(shop, customer).to_item()))
-                .update_expression("SET #mail.last_sent_at = :now, version = version + :one")
+                .update_expression(format!("SET {}, version = version + :one", set.join(", ")))
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_names("#mail", "mail")
-                .expression_attribute_values(":now", s(&now.to_string()))
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":one", AttributeValue::N("1".into()));
+            if cap {
+                stamp = stamp.expression_attribute_values(":now", s(&now.to_string()));
+            }
+            if touch {
+                let last = crate::domain::LastTouch {
+                    key: key.to_owned(),
+                    sent_at: crate::domain::epoch::whole_second(now),
+                    clicked_at: None,
+                };
+                let touch = serde_dynamo::to_attribute_value(&last)
+                    .map_err(|e| StoreError::Failed(e.to_string()))?;
+                stamp = stamp.expression_attribute_values(":touch", touch);
+            }
+            let stamp = stamp
                 .build()
                 .map_err(|e| StoreError::Failed(e.to_string()))?;
             items.push(TransactWriteItem::builder().update(stamp).build());
@@ -1675,6 +1741,9 @@ pub enum MessageOutcome {
         locale: String,
         /// Service and promotional mail counts for the customer's frequency cap.
         counts_for_cap: bool,
+        /// Mail to the customer (not the shop's own alerts) becomes their last touch, the
+        /// message their next order is attributed to.
+        last_touch: bool,
     },
     Skipped {
         reason: String,
@@ -1732,6 +1801,7 @@ impl MessageRecord {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            earned: Default::default(),
         }
     }
 }
