@@ -21,6 +21,7 @@ mod audit;
 mod auth;
 mod csrf;
 mod customer;
+mod deliverability;
 mod guard;
 mod message;
 mod messages;
@@ -173,7 +174,7 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
     let mut lang = Lang::of(&req);
     let (csrf, new_csrf_cookie) = app.form_token(&req);
     lang.csrf = csrf;
-    let mut response = route(app, &req, &lang).await;
+    let mut response = route(app, &req, &mut lang).await;
     if let Some(cookie) = new_csrf_cookie
         && let Ok(cookie) = http::HeaderValue::from_str(&cookie)
     {
@@ -184,7 +185,7 @@ pub async fn handle(app: &AdminApp, req: Request) -> Result<Response<Body>, lamb
     Ok(response)
 }
 
-async fn route(app: &AdminApp, req: &Request, lang: &Lang) -> Response<Body> {
+async fn route(app: &AdminApp, req: &Request, lang: &mut Lang) -> Response<Body> {
     let path = req.uri().path().trim_end_matches('/').to_owned();
     let method = req.method().clone();
     let browser = req
@@ -219,6 +220,16 @@ async fn route(app: &AdminApp, req: &Request, lang: &Lang) -> Response<Body> {
             .insert(http::header::ALLOW, http::HeaderValue::from_static("GET"));
         return answer;
     }
+    // Every page warns of a shop whose mail is close to a provider's mark; downloads do not.
+    let download = req.uri().query().is_some_and(|q| q.contains("format="));
+    if !download {
+        match deliverability::warnings(app).await {
+            Ok(warnings) => lang.warnings = warnings,
+            // The page itself still answers; the warning comes with the next one.
+            Err(err) => tracing::warn!(detail = %err, "deliverability could not be read"),
+        }
+    }
+    let lang = &*lang;
     let result = if path == "/admin" {
         overview::overview_page(app, req, lang, &user).await
     } else if path == "/admin/messages" {

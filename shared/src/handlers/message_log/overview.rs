@@ -100,6 +100,31 @@ pub(super) async fn overview_page(
     }
     let figures = total.overview();
     let l = lang.lang;
+    let windows = super::deliverability::windows(app, &shop, &tz, holdout, &held_out).await?;
+    let words_for_level = crate::admin::labels::labels(l);
+    let deliverability: Vec<serde_json::Value> = windows
+        .iter()
+        .map(|w| {
+            let word = |level: crate::admin::deliverability::Level| {
+                let key = match level {
+                    crate::admin::deliverability::Level::Unjudged => "level_unjudged",
+                    crate::admin::deliverability::Level::Fine => "level_fine",
+                    crate::admin::deliverability::Level::Close => "level_close",
+                    crate::admin::deliverability::Level::Over => "level_over",
+                };
+                words_for_level[key].as_str().unwrap_or_default().to_owned()
+            };
+            merge(
+                json!(w),
+                json!({
+                    "bounce_word": word(w.bounce_level),
+                    "complaint_word": word(w.complaint_level),
+                    "bounce_class": format!("{:?}", w.bounce_level).to_lowercase(),
+                    "complaint_class": format!("{:?}", w.complaint_level).to_lowercase(),
+                }),
+            )
+        })
+        .collect();
     let words = crate::admin::labels::labels(l);
     let funnels: Vec<_> = figures
         .kinds
@@ -126,7 +151,7 @@ pub(super) async fn overview_page(
                 "shops": app.allowed_shops.iter().map(ShopId::as_str).collect::<Vec<_>>(),
                 "from": from.to_string(), "to": to.to_string(), "o": figures,
                 "kinds": kinds, "skips": skips, "points": points, "pools": pools,
-                "charts": charts, "funnels": funnels,
+                "charts": charts, "funnels": funnels, "deliverability": deliverability,
             }),
         ),
     ))
@@ -153,7 +178,7 @@ async fn tally_parts(
 
 /// The tallies of these day parts by the shop's local day: from the kept summaries where they
 /// hold, else counted from the log (and kept, for days that are over and settled).
-async fn tally_days(
+pub(super) async fn tally_days(
     app: &AdminApp,
     shop: &ShopId,
     parts: &[DayPart],

@@ -51,6 +51,8 @@ pub(super) struct Lang {
     /// This page's path and query without `lang`: the language switch's links add it. A link,
     /// so switching is a GET that changes nothing on the server.
     here: String,
+    /// Shops whose mail is close to or over a provider's mark (see `deliverability`).
+    pub(super) warnings: Vec<Value>,
 }
 
 impl Lang {
@@ -83,6 +85,7 @@ impl Lang {
             param,
             csrf: String::new(),
             here,
+            warnings: Vec::new(),
         }
     }
 
@@ -97,6 +100,7 @@ impl Lang {
             "csrf": self.csrf,
             "switch_nl": format!("{}lang=nl", self.here),
             "switch_en": format!("{}lang=en", self.here),
+            "warnings": self.warnings,
         })
     }
 }
