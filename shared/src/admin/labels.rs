@@ -664,6 +664,16 @@ const EN: &[(&str, &str)] = &[
     ),
     ("chart_table", "Figures as a table"),
     ("week_of", "week of"),
+    ("created", "created"),
+    ("funnels", "What became of each kind of message"),
+    (
+        "funnel_help",
+        "Of the messages created in the period: skipped (by reason), held out, waiting or failed, or sent; of the sent, delivered; of those, opened; of those, clicked. The percentage is of the step above.",
+    ),
+    (
+        "funnel_ordered_pending",
+        "Orders per message follow once orders are attributed to messages.",
+    ),
     ("language", "Language"),
 ];
 
@@ -811,6 +821,16 @@ const NL: &[(&str, &str)] = &[
     ),
     ("chart_table", "Cijfers als tabel"),
     ("week_of", "week van"),
+    ("created", "aangemaakt"),
+    ("funnels", "Wat er van elke soort bericht werd"),
+    (
+        "funnel_help",
+        "Van de berichten die in de periode zijn aangemaakt: overgeslagen (per reden), controlegroep, wacht of mislukt, of verstuurd; van de verstuurde de afgeleverde; daarvan de geopende; daarvan de aangeklikte. Het percentage is van de stap erboven.",
+    ),
+    (
+        "funnel_ordered_pending",
+        "Bestellingen per bericht volgen zodra bestellingen aan berichten worden toegeschreven.",
+    ),
     ("language", "Taal"),
 ];
 
