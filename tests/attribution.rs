@@ -7,7 +7,7 @@ use trouw::clock::{Clock, FixedClock};
 use trouw::domain::{AttributionFrom, Currency, CustomerId};
 use trouw::handlers::send_messages::deliver_pending;
 use trouw::store::{MessageRecord, MessageStatus};
-use trouw_tests::{TestStack, example, unique};
+use trouw_tests::{ADMIN_PASSWORD, ADMIN_USER, TestStack, example, unique};
 
 /// When the first order's loyalty email goes out: Monday 2 November 2026, 11:00 in Amsterdam.
 const SENT_AT: &str = "2026-11-02T10:00:00Z";
@@ -43,6 +43,23 @@ async fn first_order_and_its_email(stack: &TestStack) -> String {
     let sent = touched(stack).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     email
+}
+
+/// The customer's page as the marketers see it.
+async fn timeline(stack: &TestStack, lang: &str) -> String {
+    use base64::Engine;
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{ADMIN_USER}:{ADMIN_PASSWORD}"));
+    let request = http::Request::get(format!(
+        "{}/admin/customers/cus-8812?shop={}&lang={lang}",
+        stack.base_url, stack.shop
+    ))
+    .header("authorization", format!("Basic {auth}"))
+    .body(Default::default())
+    .unwrap();
+    let answer = stack.send(request).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body
 }
 
 /// The sent messages of the customer.
@@ -87,6 +104,15 @@ async fn an_order_inside_the_window_goes_to_the_last_email_once_and_a_return_tak
         message.earned.first_order_at,
         Some("2026-11-04T10:00:00Z".parse().unwrap())
     );
+
+    // The customer's timeline says so, in both languages.
+    for (lang, words) in [
+        ("en", "ordered 2 days after this email"),
+        ("nl", "besteld 2 dagen na deze e-mail"),
+    ] {
+        let page = timeline(&stack, lang).await;
+        assert!(page.contains(words), "{lang}: {page}");
+    }
 
     // The 53.00 toothbrush comes back: the email earned 11.85.
     let mut back = example("order-returned");
