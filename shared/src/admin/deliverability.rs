@@ -49,11 +49,13 @@ pub struct Window {
 }
 
 fn level(rate: f64, first_mark: f64, sent: u32) -> Level {
+    // Rates are quotients of counts: a hair of tolerance keeps 8 in 10,000 at 0.08%.
+    let at_least = |mark: f64| rate + 1e-9 >= mark;
     if sent < MIN_SENT {
         Level::Unjudged
-    } else if rate >= first_mark {
+    } else if at_least(first_mark) {
         Level::Over
-    } else if rate >= first_mark * CLOSE_SHARE {
+    } else if at_least(first_mark * CLOSE_SHARE) {
         Level::Close
     } else {
         Level::Fine

@@ -12,10 +12,12 @@ use crate::admin::deliverability::{Level, Window, window};
 use crate::admin::overview::{DayTally, Take, Tally, day_parts, utc_day_bounds};
 use crate::domain::{CustomerId, ShopId};
 use crate::store::StoreError;
+use crate::store::summaries::StoredDaySummary;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 /// The windows' days: 7 and 30, ending the day before yesterday (UTC).
 pub(super) fn days(now: Timestamp) -> (Date, Date, Date) {
@@ -28,16 +30,26 @@ pub(super) fn days(now: Timestamp) -> (Date, Date, Date) {
     )
 }
 
-/// The overview's windows for a shop, counting days not kept yet from the log.
+/// The overview's windows for a shop, counting days not kept yet from the log. `read` is the
+/// summaries the overview already read, through `read.0`: used when they reach the windows'
+/// last day, saving a query.
 pub(super) async fn windows(
     app: &AdminApp,
     shop: &ShopId,
     tz: &TimeZone,
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
+    read: (Date, &BTreeMap<Date, StoredDaySummary>),
+    counted_here: &mut BTreeMap<Date, DayTally>,
 ) -> Result<Vec<Window>, StoreError> {
     let (first30, first7, last) = days(app.clock.now());
-    let stored = app.store.day_summaries(shop, first30, last).await?;
+    let queried;
+    let stored = if read.0 >= last {
+        read.1
+    } else {
+        queried = app.store.day_summaries(shop, first30, last).await?;
+        &queried
+    };
     let parts = day_parts(utc_day_bounds(first30).0, utc_day_bounds(last).1, tz);
     let (mut week, mut month) = (Tally::default(), Tally::default());
     for part in &parts {
@@ -49,6 +61,7 @@ pub(super) async fn windows(
             holdout,
             held_out,
             tz,
+            counted_here,
         )
         .await?;
         for tally in by_day.values() {

@@ -59,6 +59,7 @@ pub(super) async fn overview_page(
     let parts = day_parts(period.start, period.end, &tz);
     // Every summary up to the period's last day: the period's own, and those before it that
     // the outstanding points are added up from.
+    let read_to = parts.last().map_or(Date::MIN, |p| p.day);
     let stored = match parts.last() {
         Some(last) => {
             app.store
@@ -67,7 +68,18 @@ pub(super) async fn overview_page(
         }
         None => Default::default(),
     };
-    let by_day = tally_days(app, &shop, &parts, &stored, holdout, &held_out, &tz).await?;
+    let mut counted_here = BTreeMap::new();
+    let by_day = tally_days(
+        app,
+        &shop,
+        &parts,
+        &stored,
+        holdout,
+        &held_out,
+        &tz,
+        &mut counted_here,
+    )
+    .await?;
     let mut total = Tally::default();
     for tally in by_day.values() {
         total.add(tally);
@@ -83,7 +95,17 @@ pub(super) async fn overview_page(
     let before = match tz.to_timestamp(since.at(0, 0, 0, 0)) {
         Ok(start) if start < period.start => {
             let parts = day_parts(start, period.start, &tz);
-            tally_parts(app, &shop, &parts, &stored, holdout, &held_out, &tz).await?
+            tally_parts(
+                app,
+                &shop,
+                &parts,
+                &stored,
+                holdout,
+                &held_out,
+                &tz,
+                &mut counted_here,
+            )
+            .await?
         }
         _ => Tally::default(),
     };
@@ -100,7 +122,16 @@ pub(super) async fn overview_page(
     }
     let figures = total.overview();
     let l = lang.lang;
-    let windows = super::deliverability::windows(app, &shop, &tz, holdout, &held_out).await?;
+    let windows = super::deliverability::windows(
+        app,
+        &shop,
+        &tz,
+        holdout,
+        &held_out,
+        (read_to, &stored),
+        &mut counted_here,
+    )
+    .await?;
     let words_for_level = crate::admin::labels::labels(l);
     let deliverability: Vec<serde_json::Value> = windows
         .iter()
@@ -167,8 +198,19 @@ async fn tally_parts(
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     tz: &TimeZone,
+    counted_here: &mut BTreeMap<Date, DayTally>,
 ) -> Result<Tally, StoreError> {
-    let by_day = tally_days(app, shop, parts, stored, holdout, held_out, tz).await?;
+    let by_day = tally_days(
+        app,
+        shop,
+        parts,
+        stored,
+        holdout,
+        held_out,
+        tz,
+        counted_here,
+    )
+    .await?;
     let mut total = Tally::default();
     for tally in by_day.values() {
         total.add(tally);
@@ -186,18 +228,29 @@ pub(super) async fn tally_days(
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     tz: &TimeZone,
+    counted_here: &mut BTreeMap<Date, DayTally>,
 ) -> Result<BTreeMap<Date, Tally>, StoreError> {
     let now = app.clock.now();
     let mut by_day = BTreeMap::new();
     for part in parts {
         let basis = summary_basis(part.split, holdout);
-        let keeps = summaries::cacheable(part.day, now) && !matches!(part.take, Take::Window(..));
+        let window = matches!(part.take, Take::Window(..));
+        let keeps = summaries::cacheable(part.day, now) && !window;
         let read = stored.get(&part.day);
         if keeps && let Some(kept) = kept_tally(read, &basis) {
             add_by_local_day(&mut by_day, part, &kept, tz);
             continue;
         }
+        // A day this request already counted whole (the period's and deliverability's days
+        // overlap) is not read again.
+        if !window && let Some(counted) = counted_here.get(&part.day) {
+            add_by_local_day(&mut by_day, part, counted, tz);
+            continue;
+        }
         let counted = count_day(app, shop, part, held_out).await?;
+        if !window {
+            counted_here.insert(part.day, counted.clone());
+        }
         let settled = read
             .and_then(|r| r.changed_at)
             .is_none_or(|changed| now.as_second() - changed >= SETTLE_SECONDS);
