@@ -141,7 +141,8 @@ async fn an_order_inside_the_window_goes_to_the_last_email_once_and_a_return_tak
 }
 
 #[tokio::test]
-async fn with_attribution_from_clicks_an_unclicked_email_earns_nothing() {
+async fn with_attribution_from_clicks_an_unclicked_email_earns_nothing_and_a_click_opens_the_window()
+ {
     let stack = TestStack::start().await;
     stack
         .update_shop(|shop| shop.attribution_from = AttributionFrom::Click)
@@ -155,7 +156,63 @@ async fn with_attribution_from_clicks_an_unclicked_email_earns_nothing() {
         .await;
     let message = touched(&stack).await.remove(0);
     assert_eq!(message.earned.attributed_orders, 0);
+    let message = message.clone();
     let (_, orders) = stack.customer("cus-8812").await;
     let second = orders.iter().find(|o| o.id.as_str() == "NL-2").unwrap();
     assert_eq!(second.attributed_to, None);
+
+    // A click three days after the send opens the window: an order six days after the send,
+    // three after the click, goes to the email.
+    click(&stack, &message, "2026-11-05T10:00:00Z").await;
+    let (profile, _) = stack.customer("cus-8812").await;
+    let touch = profile.unwrap().mail.last_touch.unwrap();
+    assert_eq!(
+        touch.clicked_at,
+        Some("2026-11-05T10:00:00Z".parse().unwrap())
+    );
+    stack
+        .post(
+            "order-placed",
+            &order("NL-3", "2026-11-08T10:00:00Z", &email),
+        )
+        .await;
+    let message = touched(&stack).await.remove(0);
+    assert_eq!(message.earned.attributed_orders, 1);
+    assert_eq!(message.earned.attributed_revenue_minor, 6485);
+}
+
+/// SES's click report on `message`, through the rule that carries it to `ses-events`.
+async fn click(stack: &TestStack, message: &MessageRecord, at: &str) {
+    let id = customer();
+    let key = &message.intent.key;
+    let tags = json!({
+        "ses:configuration-set": [trouw_local::events::configuration_set(&stack.table).unwrap()],
+        "ses:caller-identity": ["send-messages"],
+        "shop": [stack.shop.to_string()],
+        "kind": [message.intent.data.kind()],
+        "message": [trouw::mail::ses::tag_value(key)],
+        "customer": [id.as_str()],
+        "locale": ["nl"],
+        "ref": [trouw::mail::ses::tag_value(&trouw::mail::ses::message_ref(&stack.shop, &id, key))]
+    });
+    let mail = json!({
+        "timestamp": SENT_AT,
+        "source": "winkel@demo.trouw.test",
+        "messageId": message.ses_message_id.clone().unwrap(),
+        "destination": ["customer@example.nl"],
+        "tags": tags
+    });
+    let report = json!({ "eventType": "Click", "mail": mail, "click": { "timestamp": at, "link": "https://demo.example/p", "ipAddress": "192.0.2.1", "userAgent": "Mozilla/5.0" } });
+    let app = trouw::handlers::ses_events::FeedbackApp {
+        store: stack.store_as(trouw_local::functions::Function::SesEvents),
+    };
+    trouw_local::events::SesRule::for_stack(&stack.table)
+        .unwrap()
+        .publish(
+            &app,
+            trouw_local::events::ses_envelope(report, at.parse().unwrap()),
+        )
+        .await
+        .expect("the rule matches")
+        .expect("the report is recorded");
 }
