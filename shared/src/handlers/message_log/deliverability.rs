@@ -57,7 +57,7 @@ pub(super) async fn windows(
             app,
             shop,
             std::slice::from_ref(part),
-            &stored,
+            stored,
             holdout,
             held_out,
             tz,
