@@ -96,6 +96,11 @@ pub struct Order {
     /// Products whose replenishment reminder was decided on (sent, or cancelled by a reorder).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replenishment_handled: Vec<Sku>,
+    /// The order's concurrency check, as read: the store writes an order only if it is still
+    /// at this version, and moves it by one (0: never written, or written before orders had
+    /// one). The customer's profile keeps its own.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A reminder that a product of this order is about to run out.
@@ -123,6 +128,7 @@ impl Order {
             survey_handled_at: None,
             survey_answer: None,
             survey_comment: None,
+            version: 0,
             alert_due_at: None,
             alert_raised_at: None,
             comment_alert_raised: false,

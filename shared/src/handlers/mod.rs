@@ -75,8 +75,8 @@ pub(crate) enum Applied {
     Refused(crate::domain::AmountOverflow),
 }
 
-/// Read, decide, write: one BatchGetItem, the pure `decide`, one TransactWriteItems; again if
-/// another writer changed the customer in between. Webhooks and the schedule both apply their
+/// Read, decide, write: one BatchGetItem, the pure `decide`, the store's write of what changed
+/// (`Store::write_decision`); again if another writer changed the customer in between. Webhooks and the schedule both apply their
 /// events here, so every rule lives in `decide` and nowhere else.
 pub(crate) async fn apply_event(
     store: &Store,
@@ -105,10 +105,9 @@ pub(crate) async fn apply_event(
             event.order_id(),
             now,
         );
-        let read_version = loaded.state.profile.as_ref().map(|p| p.version);
         let written = if decision.changed {
             store
-                .write_decision(shop, read_version, &decision, &processed)
+                .write_decision(shop, &loaded, &decision, &processed)
                 .await?
         } else {
             // Nothing stored changes: only the event is remembered, as done.
