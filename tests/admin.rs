@@ -274,6 +274,7 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             delivery_status: None,
             erased_at: None,
             claimed_at: None,
+            waits: Vec::new(),
         };
         let key = trouw::store::keys::message(&stack.shop, &customer, &record.intent.key);
         let mut item: trouw_tests::Item = serde_dynamo::to_item(&record).unwrap();
@@ -360,8 +361,8 @@ async fn detail_timeline_and_overview_answer_what_was_sent_and_the_nps() {
     assert_eq!(detail.status, 200, "{}", detail.body);
     for expected in [
         "Status history",
-        "loyalty-earned",
-        "points_pending",
+        "points earned",
+        "points pending",
         "created",
     ] {
         assert!(
@@ -375,7 +376,11 @@ async fn detail_timeline_and_overview_answer_what_was_sent_and_the_nps() {
         "masked on the detail page too"
     );
     let timeline = admin(&stack, "/admin/customers/cus-8812").await;
-    assert!(timeline.body.contains("order_placed") && timeline.body.contains("loyalty-earned"));
+    assert!(
+        timeline.body.contains("bestelling geplaatst") && timeline.body.contains("punten gespaard"),
+        "{}",
+        timeline.body
+    );
 
     // Three answers for three orders: a promoter, a passive and a detractor: NPS 0.
     stack

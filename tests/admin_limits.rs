@@ -81,6 +81,7 @@ fn message_item(
         delivery_status: sent.then_some(DeliveryStatus::Delivered),
         erased_at: None,
         claimed_at: None,
+        waits: Vec::new(),
     };
     let key = keys::message(&stack.shop, &customer, &record.intent.key);
     let mut item: Item = serde_dynamo::to_item(&record).unwrap();
@@ -272,8 +273,10 @@ async fn exports_of_a_big_log_come_in_parts_under_six_megabytes_holding_every_ro
 /// The numbers of a kind's row in the overview: sent, delivered, bounced, complained, opened,
 /// clicked, skipped, held out.
 fn kind_row(body: &str, kind: &str) -> Vec<u32> {
+    // The row is named by the kind's English label.
+    let label = trouw::admin::labels::code("en", trouw::admin::labels::Group::Kind, kind);
     let start = body
-        .find(&format!(">{kind}</a></th>"))
+        .find(&format!(">{label}</a></th>"))
         .unwrap_or_else(|| panic!("{kind} in {body}"));
     let row = &body[start..body[start..].find("</tr>").unwrap() + start];
     row.split("<td class=\"num\">")

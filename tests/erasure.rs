@@ -12,7 +12,9 @@ use trouw::domain::{
 use trouw::store::{MessageOutcome, MessageRecord, MessageStatus, keys};
 use trouw_local::functions::Function;
 use trouw_tests::fault::{Fault, FaultProxy};
-use trouw_tests::{Item, SHOPIFY_SECRET, StackOptions, TestStack, fixture, local_aws, unique};
+use trouw_tests::{
+    Item, LOYALTY_API_KEY, SHOPIFY_SECRET, StackOptions, TestStack, fixture, local_aws, unique,
+};
 
 const CUSTOMER: &str = "7390412345678";
 /// Orders seeded beside the fixture's: more than one transaction holds.
@@ -102,6 +104,7 @@ fn named_order(stack: &TestStack, id: &str) -> Item {
     order.placed = Some(PlacedOrder {
         id: order.id.clone(),
         placed_at: "2026-10-01T10:00:00Z".parse().unwrap(),
+        discount_codes: Vec::new(),
         total: Money::new(1295, Currency::EUR),
         lines: vec![OrderLine {
             sku: Sku::parse("TP-075").unwrap(),
@@ -149,6 +152,7 @@ fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageReco
         delivery_status: None,
         erased_at: None,
         claimed_at: None,
+        waits: Vec::new(),
     }
 }
 
@@ -698,4 +702,140 @@ async fn a_write_during_an_erasure_is_kept_without_personal_data_and_a_retry_fin
     assert_eq!(refunded.status, OrderStatus::PartiallyReturned);
     assert!(refunded.points_reversed > 0);
     assert_eq!(redact(&stack, &event).await.json()["status"], "duplicate");
+}
+
+/// A loyalty API call with the shop's key.
+async fn loyalty(
+    stack: &TestStack,
+    method: &str,
+    path: &str,
+    key: &str,
+    body: serde_json::Value,
+) -> trouw_local::client::Answer {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("{}/loyalty/{}/{path}", stack.base_url, stack.shop))
+        .header("authorization", format!("Bearer {LOYALTY_API_KEY}"))
+        .header("idempotency-key", key)
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap();
+    stack.send(request).await
+}
+
+#[tokio::test]
+async fn erasure_takes_the_adjustment_reasons_and_redemption_codes_and_keeps_the_points() {
+    let stack = TestStack::start().await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    let reason = "Anna de Vries belde: pakket kwijt, adres anna.devries@example.nl";
+    let adjusted = loyalty(
+        &stack,
+        "POST",
+        &format!("customers/{CUSTOMER}/adjustments"),
+        "goodwill-1",
+        serde_json::json!({ "points": 600, "reason": reason }),
+    )
+    .await;
+    assert_eq!(adjusted.status, 201, "{}", adjusted.body);
+    let added = loyalty(
+        &stack,
+        "POST",
+        "rewards/r5/codes",
+        "codes-1",
+        serde_json::json!({ "codes": ["SPRING5-Q7W2"] }),
+    )
+    .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let redeemed = loyalty(
+        &stack,
+        "POST",
+        &format!("customers/{CUSTOMER}/redemptions"),
+        "checkout-1",
+        serde_json::json!({ "reward": "r5" }),
+    )
+    .await;
+    assert_eq!(redeemed.status, 201, "{}", redeemed.body);
+    let redemption = redeemed.json()["id"].as_str().unwrap().to_owned();
+    let registry = keys::code_registry(&stack.shop, "SPRING5-Q7W2");
+    let leads = |items: &[Item]| {
+        items.iter().any(|i| {
+            keys::Key::of_item(i).as_ref() == Some(&registry)
+                && format!("{i:?}").contains(&redemption)
+        })
+    };
+    let before = stack.snapshot().await;
+    assert!(
+        leads(&before),
+        "the registry leads from the code to the redemption"
+    );
+    assert!(format!("{before:?}").contains("pakket kwijt"));
+
+    let answer = redact(&stack, &unique("redact")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json()["status"], "erased");
+
+    let after = stack.snapshot().await;
+    assert_eq!(
+        after.len(),
+        before.len() + 1,
+        "no item was removed; the erasure's processed-event record was added"
+    );
+    assert!(
+        !leads(&after),
+        "the registry no longer leads to the redemption"
+    );
+    let own_partition = keys::profile(&stack.shop, &customer()).pk;
+    for item in &after {
+        let text = format!("{item:?}");
+        for personal in ["anna.devries", "Anna", "de Vries", "pakket kwijt", reason] {
+            assert!(
+                !text.contains(personal),
+                "{personal:?} is still in {:?} {:?}",
+                item.get("pk"),
+                item.get("sk")
+            );
+        }
+        // Outside the customer's own items only the id-only records name the customer.
+        let kind = item
+            .get("item")
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str);
+        let own = item.get("pk").and_then(|v| v.as_s().ok()) == Some(&own_partition);
+        if !own && !matches!(kind, Some("order_owner" | "processed_event")) {
+            assert!(
+                !text.contains(CUSTOMER) && !text.contains(&redemption),
+                "{:?} {:?} leads to the customer",
+                item.get("pk"),
+                item.get("sk")
+            );
+        }
+    }
+    let stored = stack
+        .store()
+        .redemption(&stack.shop, &customer(), &redemption)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.code, "", "the code is gone from the redemption");
+    assert_eq!((stored.points_spent, stored.reward.as_str()), (500, "r5"));
+    let (profile, _) = stored_profile(&stack).await;
+    let balance = profile.loyalty.balance();
+    assert_eq!(
+        (balance.available, balance.spent),
+        (100, 500),
+        "the points stay"
+    );
+    assert!(stack.take_iam_denials().is_empty());
+}
+
+async fn stored_profile(stack: &TestStack) -> (trouw::domain::CustomerProfile, Vec<Order>) {
+    let (profile, orders) = stored(stack).await;
+    (profile.unwrap(), orders)
 }

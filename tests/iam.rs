@@ -2,7 +2,8 @@
 //! function needs: the webhook functions the shops' webhook secrets (SecretsPathPrefix's
 //! `shops/` path) and nothing else (the order functions also the guest id secret parameter),
 //! the link functions the link secret parameter itself,
-//! message-log the session secret parameter itself, the rest none.
+//! message-log the session secret parameter itself, the loyalty API the shops' loyalty secrets
+//! (their own path, `loyalty/`), the rest none.
 
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,9 +86,7 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
     // The loyalty API: each shop's loyalty key and token secrets, not its webhook secrets.
     let loyalty_secrets = (
         set(&["ssm:GetParameters"]),
-        set(&[&format!(
-            "!Sub {PARAMETER}${{SecretsPathPrefix}}shops/*/loyalty-*"
-        )]),
+        set(&[&format!("!Sub {PARAMETER}${{SecretsPathPrefix}}loyalty/*")]),
     );
     let nothing = (BTreeSet::new(), BTreeSet::new());
     let expected = BTreeMap::from([
@@ -104,6 +103,83 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
     ]);
     // A new function must be added here, with the parameters it needs.
     assert_eq!(ssm_access(), expected);
+}
+
+/// Whether an IAM resource pattern matches a name: `*` any run of characters (`/` included),
+/// `?` one character, as IAM matches ARNs.
+fn iam_matches(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // reachable[j]: the pattern read so far can match the first j characters of the name.
+    let mut reachable = vec![false; n.len() + 1];
+    reachable[0] = true;
+    for c in p {
+        let mut next = vec![false; n.len() + 1];
+        for j in 0..=n.len() {
+            match c {
+                '*' => next[j] = reachable[j] || (j > 0 && next[j - 1]),
+                '?' => next[j] = j > 0 && reachable[j - 1],
+                c => next[j] = j > 0 && reachable[j - 1] && n[j - 1] == c,
+            }
+        }
+        reachable = next;
+    }
+    reachable[n.len()]
+}
+
+#[test]
+fn no_webhook_function_reaches_a_loyalty_secret_nor_the_loyalty_function_a_webhook_secret() {
+    // The names as the code places them (and the README shows them), under the template's
+    // prefix variable.
+    let prefix = "${SecretsPathPrefix}";
+    let loyalty = trouw::shops::loyalty_secrets_path(prefix);
+    let shops = trouw::shops::shop_secrets_path(prefix);
+    let loyalty_secrets = [
+        format!("{loyalty}de-winkel/api-key"),
+        format!("{loyalty}de-winkel/token-secret"),
+    ];
+    let webhook_secrets = [
+        format!("{shops}de-winkel/webhook-secret"),
+        format!("{shops}de-winkel/shopify-current"),
+        format!("{shops}de-winkel/woocommerce"),
+    ];
+    let shop = trouw::domain::ShopId::parse("de-winkel").unwrap();
+    for name in &loyalty_secrets {
+        assert!(trouw::handlers::loyalty_api::is_loyalty_parameter(
+            name, prefix, &shop
+        ));
+    }
+    assert!(iam_matches("a*c", "abbc") && iam_matches("a*", "a/b") && !iam_matches("a*c", "ab"));
+    let webhooks = [
+        "OrderPlacedFunction",
+        "OrderDeliveredFunction",
+        "OrderReturnedFunction",
+        "AddressChangedFunction",
+    ];
+    let access = ssm_access();
+    let reaches = |function: &str, name: &str| {
+        access[function].1.iter().any(|resource| {
+            let pattern = resource.strip_prefix("!Sub ").unwrap_or(resource);
+            iam_matches(pattern, &format!("{PARAMETER}{name}"))
+        })
+    };
+    for function in webhooks {
+        assert!(
+            reaches(function, &webhook_secrets[0]),
+            "{function} reads webhook secrets"
+        );
+        for secret in &loyalty_secrets {
+            assert!(!reaches(function, secret), "{function} may read {secret}");
+        }
+    }
+    for secret in &loyalty_secrets {
+        assert!(reaches("LoyaltyApiFunction", secret));
+    }
+    for secret in &webhook_secrets {
+        assert!(
+            !reaches("LoyaltyApiFunction", secret),
+            "the loyalty function may read {secret}"
+        );
+    }
 }
 
 #[test]

@@ -5,7 +5,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::{Value, json};
 use trouw_local::client::Answer;
-use trouw_tests::{LOYALTY_API_KEY, LOYALTY_TOKEN_SECRET, TestStack, example, join_all, now};
+use trouw_tests::{
+    LOYALTY_API_KEY, LOYALTY_TOKEN_SECRET, STOREFRONT_ORIGIN, TestStack, example, join_all, now,
+    unique,
+};
 
 const CUSTOMER: &str = "cus-8812";
 
@@ -46,13 +49,17 @@ async fn customer_with(stack: &TestStack, points: i64) {
 }
 
 async fn adjust(stack: &TestStack, points: i64) -> Answer {
+    adjust_with(stack, &unique("adjust"), points, "welcome gift").await
+}
+
+async fn adjust_with(stack: &TestStack, key: &str, points: i64, reason: &str) -> Answer {
     call(
         stack,
         "POST",
         &format!("customers/{CUSTOMER}/adjustments"),
         LOYALTY_API_KEY,
-        &[],
-        Some(json!({ "points": points, "reason": "welcome gift" })),
+        &[("idempotency-key", key)],
+        Some(json!({ "points": points, "reason": reason })),
     )
     .await
 }
@@ -438,7 +445,7 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
         "POST",
         &format!("customers/{CUSTOMER}/adjustments"),
         LOYALTY_API_KEY,
-        &[],
+        &[("idempotency-key", "fraction-1")],
         Some(json!({ "points": -50.0, "reason": "correction" })),
     )
     .await;
@@ -448,7 +455,7 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
         "POST",
         &format!("customers/{CUSTOMER}/adjustments"),
         LOYALTY_API_KEY,
-        &[],
+        &[("idempotency-key", "fraction-2")],
         Some(json!({ "points": 10.5, "reason": "correction" })),
     )
     .await;
@@ -457,4 +464,330 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_points() {
         (400, json!("points"))
     );
     assert_eq!(balance(&stack).await["points"]["available"], 50);
+}
+
+#[tokio::test]
+async fn an_adjustment_counts_once_per_idempotency_key_and_requires_one() {
+    let stack = TestStack::start().await;
+    customer_with(&stack, 100).await;
+    let first = adjust_with(&stack, "goodwill-late-parcel", 250, "late parcel").await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.json()["balance_after"], 350);
+    // The shop's server retries after a timeout: the same answer, counted once.
+    let retried = adjust_with(&stack, "goodwill-late-parcel", 250, "late parcel").await;
+    assert_eq!((retried.status, retried.json()), (201, first.json()));
+    assert_eq!(
+        balance(&stack).await["points"]["available"],
+        350,
+        "counted once"
+    );
+    let reused = adjust_with(&stack, "goodwill-late-parcel", 300, "late parcel").await;
+    assert_eq!(
+        (reused.status, reused.json()["error"].clone()),
+        (409, json!("idempotency_key_reused"))
+    );
+    // Twice at once under one key: one of them applies.
+    let both = join_all((0..2).map(|_| adjust_with(&stack, "goodwill-twice", 50, "twice"))).await;
+    assert!(
+        both.iter().all(|a| a.status == 201),
+        "{:?}",
+        both.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    assert_eq!(balance(&stack).await["points"]["available"], 400);
+    let before = stack.snapshot().await;
+    let missing = call(
+        &stack,
+        "POST",
+        &format!("customers/{CUSTOMER}/adjustments"),
+        LOYALTY_API_KEY,
+        &[],
+        Some(json!({ "points": 100, "reason": "no key" })),
+    )
+    .await;
+    assert_eq!(
+        (missing.status, missing.json()["field"].clone()),
+        (400, json!("Idempotency-Key"))
+    );
+    assert_eq!(stack.snapshot().await, before, "nothing changed");
+    // The history has one line per key.
+    let history = call(
+        &stack,
+        "GET",
+        &format!("customers/{CUSTOMER}/transactions?limit=100"),
+        LOYALTY_API_KEY,
+        &[],
+        None,
+    )
+    .await
+    .json();
+    let adjusted = history["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["kind"] == "adjusted")
+        .count();
+    assert_eq!(adjusted, 3, "the welcome gift and one line per key");
+    assert!(stack.take_iam_denials().is_empty());
+}
+
+/// Points, a code in the r5 pool and a redemption that hands it out, for `customer` (who has
+/// placed an order already): the redemption's id.
+async fn redeemed_code(stack: &TestStack, customer: &str, code: &str) -> String {
+    let granted = call(
+        stack,
+        "POST",
+        &format!("customers/{customer}/adjustments"),
+        LOYALTY_API_KEY,
+        &[("idempotency-key", &unique("grant"))],
+        Some(json!({ "points": 500, "reason": "welcome gift" })),
+    )
+    .await;
+    assert_eq!(granted.status, 201, "{}", granted.body);
+    assert_eq!(add_codes(stack, &[code.to_owned()]).await.status, 200);
+    let redeemed = call(
+        stack,
+        "POST",
+        &format!("customers/{customer}/redemptions"),
+        LOYALTY_API_KEY,
+        &[("idempotency-key", "checkout-1")],
+        Some(json!({ "reward": "r5" })),
+    )
+    .await;
+    assert_eq!(redeemed.status, 201, "{}", redeemed.body);
+    assert_eq!(redeemed.json()["code"], code);
+    redeemed.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// The order the redemption was used on, as stored.
+async fn used_by(stack: &TestStack, customer: &str, id: &str) -> Option<String> {
+    let customer = trouw::domain::CustomerId::parse(customer).unwrap();
+    stack
+        .store()
+        .redemption(&stack.shop, &customer, id)
+        .await
+        .unwrap()
+        .expect("the redemption is stored")
+        .used_by_order
+}
+
+/// The example order under another order id and customer, with discount codes.
+fn order_with_codes(order: &str, customer: &str, codes: &[&str]) -> Value {
+    let mut body = example("order-placed");
+    body["order"]["id"] = json!(order);
+    body["customer"]["id"] = json!(customer);
+    body["order"]["discount_codes"] = json!(codes);
+    body
+}
+
+#[tokio::test]
+async fn an_order_with_the_code_marks_its_redemption_used_once_and_it_cannot_be_cancelled() {
+    let stack = TestStack::start().await;
+    let first = stack.post("order-placed", &example("order-placed")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let id = redeemed_code(&stack, CUSTOMER, "SPRING5-Q7W2").await;
+    // Another customer's order with the code, and the customer's own order with a code no
+    // redemption handed out: nothing is used.
+    for body in [
+        order_with_codes("NL-900", "cus-other", &["SPRING5-Q7W2"]),
+        order_with_codes("NL-901", CUSTOMER, &["NOPE-0001"]),
+    ] {
+        let placed = stack.post("order-placed", &body).await;
+        assert_eq!(placed.status, 200, "{}", placed.body);
+    }
+    assert_eq!(used_by(&stack, CUSTOMER, &id).await, None);
+
+    // Her own order, the code as the platform spelled it.
+    let own = order_with_codes("NL-902", CUSTOMER, &["spring5-q7w2"]);
+    let placed = stack.post("order-placed", &own).await;
+    assert_eq!(placed.status, 200, "{}", placed.body);
+    assert_eq!(
+        used_by(&stack, CUSTOMER, &id).await.as_deref(),
+        Some("NL-902")
+    );
+    // The same order re-sent, or a later order with the same code: it stays with the first.
+    let before = stack.snapshot().await;
+    assert_eq!(stack.post("order-placed", &own).await.status, 200);
+    let later = order_with_codes("NL-903", CUSTOMER, &["SPRING5-Q7W2"]);
+    assert_eq!(stack.post("order-placed", &later).await.status, 200);
+    assert_eq!(
+        used_by(&stack, CUSTOMER, &id).await.as_deref(),
+        Some("NL-902")
+    );
+    let redemption_item = |items: &[trouw_tests::Item]| {
+        items
+            .iter()
+            .find(|i| format!("{:?}", i.get("sk")).contains(&id))
+            .cloned()
+    };
+    assert_eq!(
+        redemption_item(&stack.snapshot().await),
+        redemption_item(&before),
+        "written once"
+    );
+
+    // A used code's points stay spent.
+    let cancel = call(
+        &stack,
+        "DELETE",
+        &format!("customers/{CUSTOMER}/redemptions/{id}"),
+        LOYALTY_API_KEY,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (cancel.status, cancel.json()["error"].clone()),
+        (409, json!("redemption_used")),
+        "{}",
+        cancel.body
+    );
+    assert_eq!(balance(&stack).await["points"]["spent"], 500);
+    assert!(stack.take_iam_denials().is_empty());
+}
+
+#[tokio::test]
+async fn shopify_and_woocommerce_orders_with_the_code_mark_the_redemption_used() {
+    let shopify = TestStack::start().await;
+    trouw_tests::shopify_fixture(
+        &shopify,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    let id = redeemed_code(&shopify, "7390412345678", "TROUW5-Q7W2").await;
+    trouw_tests::shopify_fixture(
+        &shopify,
+        "order-placed",
+        "orders/create",
+        "orders-create-loyalty-code.json",
+    )
+    .await;
+    assert_eq!(
+        used_by(&shopify, "7390412345678", &id).await.as_deref(),
+        Some("5912345679011")
+    );
+    assert!(shopify.take_iam_denials().is_empty());
+
+    let woo = TestStack::start().await;
+    let first = woo
+        .post_woo(
+            "order-placed",
+            "order.created",
+            &trouw_tests::fixture("woocommerce/order-created.json"),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let id = redeemed_code(&woo, "77", "TROUW5-Q7W2").await;
+    let placed = woo
+        .post_woo(
+            "order-placed",
+            "order.created",
+            &trouw_tests::fixture("woocommerce/order-created-loyalty-code.json"),
+        )
+        .await;
+    assert_eq!(placed.status, 200, "{}", placed.body);
+    assert_eq!(used_by(&woo, "77", &id).await.as_deref(), Some("4840"));
+    assert!(woo.take_iam_denials().is_empty());
+}
+
+#[tokio::test]
+async fn a_browser_on_the_shops_own_origin_may_call_and_a_foreign_origin_gets_no_cors() {
+    let stack = TestStack::start().await;
+    customer_with(&stack, 100).await;
+    let path = format!("customers/{CUSTOMER}/redemptions");
+    let own = token(
+        LOYALTY_TOKEN_SECRET,
+        stack.shop.as_str(),
+        CUSTOMER,
+        now() + 600,
+    );
+    let preflight = |origin: &'static str| {
+        let path = path.clone();
+        let stack = &stack;
+        async move {
+            let request = http::Request::builder()
+                .method("OPTIONS")
+                .uri(format!("{}/loyalty/{}/{path}", stack.base_url, stack.shop))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type, idempotency-key",
+                )
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            stack.send(request).await
+        }
+    };
+    let allowed = preflight(STOREFRONT_ORIGIN).await;
+    assert_eq!(allowed.status, 204, "{}", allowed.body);
+    let header =
+        |a: &Answer, name: &str| a.headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        header(&allowed, "access-control-allow-origin").as_deref(),
+        Some(STOREFRONT_ORIGIN)
+    );
+    assert_eq!(
+        header(&allowed, "access-control-allow-methods").as_deref(),
+        Some("POST")
+    );
+    let headers = header(&allowed, "access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    for needed in ["authorization", "content-type", "idempotency-key"] {
+        assert!(headers.contains(needed), "{headers}");
+    }
+    assert_eq!(header(&allowed, "vary").as_deref(), Some("Origin"));
+
+    let foreign = preflight("https://elders.example").await;
+    assert_eq!(foreign.status, 403, "{}", foreign.body);
+    assert_eq!(foreign.json()["error"], "origin_not_allowed");
+    for name in [
+        "access-control-allow-origin",
+        "access-control-allow-methods",
+        "access-control-allow-headers",
+    ] {
+        assert_eq!(header(&foreign, name), None, "{name}");
+    }
+
+    // The requests themselves: the listed origin is named in the answer, never `*`; a foreign
+    // origin's answer carries no CORS header (the browser keeps it from the script).
+    for (origin, expected) in [
+        (STOREFRONT_ORIGIN, Some(STOREFRONT_ORIGIN)),
+        ("https://elders.example", None),
+    ] {
+        let answer = call(
+            &stack,
+            "GET",
+            &format!("customers/{CUSTOMER}"),
+            &own,
+            &[("origin", origin)],
+            None,
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(
+            header(&answer, "access-control-allow-origin").as_deref(),
+            expected,
+            "{origin}"
+        );
+        assert_eq!(header(&answer, "vary").as_deref(), Some("Origin"));
+    }
+    // An error for the listed origin is readable too (here: a bad token).
+    let refused = call(
+        &stack,
+        "GET",
+        &format!("customers/{CUSTOMER}"),
+        "not-a-token",
+        &[("origin", STOREFRONT_ORIGIN)],
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        header(&refused, "access-control-allow-origin").as_deref(),
+        Some(STOREFRONT_ORIGIN)
+    );
+    assert!(stack.take_iam_denials().is_empty());
 }

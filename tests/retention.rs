@@ -407,12 +407,20 @@ async fn the_first_months_demo_lives_through_every_step() {
         ..Default::default()
     })
     .await;
+    // As `make demo-months` does for the demo shop: points expire after 6 months without an
+    // order.
+    stack
+        .update_shop(|s| {
+            trouw_local::months::demo_expiry(&mut s.loyalty);
+        })
+        .await;
     let demo = trouw_local::months::Stack {
         client: &stack.http,
         api: stack.base_url.clone(),
         shop: stack.shop.to_string(),
         secret: trouw::webhook::WebhookSecret::new(trouw_tests::SECRET),
         moto: trouw_tests::local_aws().endpoint.clone(),
+        loyalty_key: Some(trouw_tests::LOYALTY_API_KEY.to_owned()),
     };
     let customer = "cus-demo";
     let email = format!("{}@example.nl", unique("demo"));
@@ -420,13 +428,15 @@ async fn the_first_months_demo_lives_through_every_step() {
         .await
         .unwrap();
     let per_step: Vec<usize> = steps.iter().map(|s| s.emails.len()).collect();
-    // order, delivered, survey, answer (thanks), tip, tip, points, tip, at risk, lapsed,
-    // reminder, inactive, ordered again.
+    // order, delivered, survey, answer (thanks), tip, tip, points, welcome points, a code,
+    // tip, expiry warning, at risk (points expired), lapsed, reminder, inactive, ordered again.
     assert_eq!(
         per_step,
-        [1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1],
+        [1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1],
         "{steps:#?}"
     );
+    assert_eq!(steps[8].detail.as_deref(), Some("code DEMO-CUS-DEMO"));
+    assert!(steps[10].emails[0].contains("64 punten"), "{steps:#?}");
     assert!(
         steps
             .iter()
@@ -438,6 +448,27 @@ async fn the_first_months_demo_lives_through_every_step() {
     assert_eq!(profile.retention.stage, Engagement::Active);
     assert_eq!(profile.retention.reactivations, 1);
     assert_eq!(profile.loyalty.points_available, 64);
+    // 64 confirmed and 500 given; 500 spent on the code, the unused 64 expired.
+    let balance = profile.loyalty.balance();
+    assert_eq!((balance.available, balance.spent), (0, 500), "{balance:?}");
+    let ledger = stack
+        .store()
+        .ledger_page(
+            &stack.shop,
+            &trouw::domain::CustomerId::parse(customer).unwrap(),
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    let lines: Vec<(&str, i64)> = ledger
+        .iter()
+        .map(|(_, e)| (e.kind.as_str(), e.points))
+        .collect();
+    assert_eq!(
+        lines,
+        [("expired", -64), ("redeemed", -500), ("adjusted", 500)]
+    );
     let kinds: Vec<String> = messages(&stack, customer)
         .await
         .into_iter()
@@ -452,6 +483,7 @@ async fn the_first_months_demo_lives_through_every_step() {
         "loyalty-confirmed",
         "reactivation",
         "replenishment",
+        "points-expiring",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }

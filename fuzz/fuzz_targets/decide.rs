@@ -160,6 +160,7 @@ fn event(n: usize, now_hours: i64, step: &Step) -> Option<ShopEvent> {
                 "NL",
             )
         }),
+        birthday: None,
     };
     let kind = match kind {
         Kind::Placed {
@@ -188,6 +189,7 @@ fn event(n: usize, now_hours: i64, step: &Step) -> Option<ShopEvent> {
             EventKind::OrderPlaced(PlacedOrder {
                 id: order_id,
                 placed_at: occurred_at,
+                discount_codes: Vec::new(),
                 total: Money::new(total.get(), currency),
                 lines,
             })

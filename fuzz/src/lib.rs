@@ -55,6 +55,11 @@ pub fn settings() -> ShopSettings {
             points_per_unit: 1,
             tiers: vec![tier("Brons", 0), tier("Zilver", 250), tier("Goud", 1000)],
             rewards: Vec::new(),
+            tier_qualification: Default::default(),
+            expire_after_months: None,
+            expiry_turned_on_at: None,
+            expiry_warning_days: vec![30, 7],
+            birthday_points: None,
         },
     }
 }

@@ -176,7 +176,12 @@ def _loyalty(method, path, body=None, headers=None):
 def _redemption_to_cancel():
     """A redemption of the seeded customer, made once with CANCEL_KEY (points granted first)."""
     if not getattr(_redemption_to_cancel, "done", False):
-        _loyalty("POST", f"customers/{CUSTOMER}/adjustments", {"points": 500, "reason": "contract"})
+        _loyalty(
+            "POST",
+            f"customers/{CUSTOMER}/adjustments",
+            {"points": 500, "reason": "contract"},
+            {"idempotency-key": "contract-grant"},
+        )
         made = _loyalty(
             "POST", f"customers/{CUSTOMER}/redemptions", {"reward": "r5"}, {"idempotency-key": CANCEL_KEY}
         )

@@ -33,12 +33,17 @@ pub struct WooCommerceAccess {
 
 /// The loyalty API's secrets of one shop, as references: the shop's API keys (its own server)
 /// and the secrets its server signs customer tokens with (more than one during a rotation).
-/// Under SSM they lie at `{SECRETS_PATH_PREFIX}shops/{shop}/loyalty-...`, the only shop
-/// parameters the loyalty function may read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Under SSM they lie at [`loyalty_secrets_path`]`{shop}/...` (e.g. `/trouw/loyalty/de-winkel/api-key`),
+/// apart from the webhook secrets: the loyalty function may read only these, and the webhook
+/// functions none of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoyaltyApiRefs {
     pub api_keys: Vec<String>,
     pub token_secrets: Vec<String>,
+    /// The shop's storefront origins (`https://host[:port]`) a browser may call the API from;
+    /// not secret, kept here beside the API's other settings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Where secret references point: `ssm:<parameter name>` (SecureString, decrypted) or
@@ -54,6 +59,12 @@ pub enum SecretRef {
 /// out of their reach.
 pub fn shop_secrets_path(secrets_path_prefix: &str) -> String {
     format!("{secrets_path_prefix}shops/")
+}
+
+/// Where the shops' loyalty API secrets lie in SSM: `{SECRETS_PATH_PREFIX}loyalty/`, beside
+/// the shops' webhook secrets, so that each function's policy covers exactly its own.
+pub fn loyalty_secrets_path(secrets_path_prefix: &str) -> String {
+    format!("{secrets_path_prefix}loyalty/")
 }
 
 impl SecretRef {

@@ -60,6 +60,8 @@ pub const WOO_SECRET: &str = "wc-test-webhook-secret";
 /// The test shop's loyalty API key and customer-token secret (SSM, like its other secrets).
 pub const LOYALTY_API_KEY: &str = "test-loyalty-api-key";
 pub const LOYALTY_TOKEN_SECRET: &str = "test-loyalty-token-secret";
+/// The test shop's storefront: the one origin its loyalty API answers browsers from.
+pub const STOREFRONT_ORIGIN: &str = "https://winkel.example.nl";
 pub const SHOPIFY_DOMAIN: &str = "demo.myshopify.com";
 /// The key the test stack signs links with.
 pub const LINK_SECRET: &str = "test-link-secret";
@@ -286,11 +288,19 @@ impl TestStack {
         }
         let mut record = trouw_local::demo::demo_shop();
         record.settings.id = shop.clone();
+        // The loyalty API's secrets lie on their own path, out of the webhook functions' reach.
+        let put_loyalty_secret = |name: &str, secret: &'static str| {
+            let name = format!("/trouw/loyalty/{shop}/{name}");
+            let ssm = ssm.clone();
+            async move {
+                put_secure_string(&ssm, &name, secret).await;
+                format!("ssm:{name}")
+            }
+        };
         record.loyalty_api = Some(trouw::shops::LoyaltyApiRefs {
-            api_keys: vec![put_secret("loyalty-api-key".into(), LOYALTY_API_KEY).await],
-            token_secrets: vec![
-                put_secret("loyalty-token-secret".into(), LOYALTY_TOKEN_SECRET).await,
-            ],
+            api_keys: vec![put_loyalty_secret("api-key", LOYALTY_API_KEY).await],
+            token_secrets: vec![put_loyalty_secret("token-secret", LOYALTY_TOKEN_SECRET).await],
+            allowed_origins: vec![STOREFRONT_ORIGIN.to_owned()],
         });
         record.webhook_secrets = refs;
         record.shopify = Some(ShopifyConnection {

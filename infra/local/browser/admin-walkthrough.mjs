@@ -57,7 +57,7 @@ try {
   const count = await rows.count();
   check(count >= 1, 'at least one loyalty-earned row');
   for (let i = 0; i < count; i++) {
-    check((await rows.nth(i).innerText()).includes('loyalty-earned'), `row ${i} is loyalty-earned`);
+    check((await rows.nth(i).innerText()).includes('punten gespaard'), `row ${i} is loyalty-earned, in words`);
   }
   check((await page.content()).includes('***@example.nl'), 'masked addresses');
   await page.screenshot({ path: join(outDir, 'admin-messages.png'), fullPage: true });
@@ -83,6 +83,10 @@ try {
   check((await page.locator('h1').innerText()).includes('Overview'), 'the overview in English');
   check((await page.content()).includes('NPS'), 'the NPS');
   await page.screenshot({ path: join(outDir, 'admin-overview.png'), fullPage: true });
+
+  // The language switch is a link: back to Dutch, on the same page.
+  await Promise.all([page.waitForURL('**lang=nl**'), page.click('nav.lang-switch a[lang=nl]')]);
+  check((await page.locator('h1').innerText()).includes('Overzicht'), 'the overview in Dutch');
 
   // Log out (the button's form carries its token): the pages are closed again.
   await Promise.all([page.waitForURL('**/admin/login'), page.click('header form button[type=submit]')]);

@@ -60,6 +60,14 @@ pub enum ShopFileError {
     )]
     SecretRef(String),
     #[error(
+        "{0} must be ssm:{{SECRETS_PATH_PREFIX}}loyalty/{{shop}}/... (e.g. ssm:/trouw/loyalty/de-winkel/api-key) or env:VARIABLE"
+    )]
+    LoyaltySecretRef(String),
+    #[error(
+        "{0} must be an origin as browsers send it: https://host or https://host:port, lower case, no path (http:// only for localhost)"
+    )]
+    Origin(String),
+    #[error(
         "the shop needs at least one secret: webhook_secrets, shopify.app_secrets or woocommerce.webhook_secrets"
     )]
     NoSecrets,
@@ -70,7 +78,10 @@ pub enum ShopFileError {
 pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopRecord, ShopFileError> {
     let record: ShopRecord =
         serde_json::from_str(text).map_err(|e| ShopFileError::Json(e.to_string()))?;
-    ShopSettings::validate(&record.settings)?;
+    // A file that turns points expiry on leaves its moment to `make shop`, which records it.
+    let mut checked = record.settings.clone();
+    checked.loyalty.stamp_expiry(None, jiff::Timestamp::now());
+    ShopSettings::validate(&checked)?;
     let groups = [
         ("webhook_secrets", record.webhook_secrets.as_slice()),
         (
@@ -108,8 +119,17 @@ pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopReco
                 None => true,
             });
             if let Some(i) = outside {
-                return Err(ShopFileError::SecretRef(format!("{name}[{i}]")));
+                return Err(ShopFileError::LoyaltySecretRef(format!("{name}[{i}]")));
             }
+        }
+        if let Some(i) = loyalty
+            .allowed_origins
+            .iter()
+            .position(|o| !trouw::handlers::loyalty_api::cors::valid_origin(o))
+        {
+            return Err(ShopFileError::Origin(format!(
+                "loyalty_api.allowed_origins[{i}]"
+            )));
         }
     }
     for (name, refs) in groups {
@@ -186,6 +206,32 @@ mod tests {
         assert!(matches!(
             parse_shop_file(&bad_zone, "/trouw/"),
             Err(ShopFileError::Settings(_))
+        ));
+        // The loyalty API's secrets on their own path, and its origins as browsers send them.
+        let loyalty_key = DEMO_SHOP_JSON.replace(
+            "env:DEMO_LOYALTY_API_KEY",
+            "ssm:/trouw/loyalty/demo/api-key",
+        );
+        assert!(parse_shop_file(&loyalty_key, "/trouw/").is_ok());
+        let on_webhook_path = DEMO_SHOP_JSON.replace(
+            "env:DEMO_LOYALTY_API_KEY",
+            "ssm:/trouw/shops/demo/loyalty-api-key",
+        );
+        assert!(matches!(
+            parse_shop_file(&on_webhook_path, "/trouw/"),
+            Err(ShopFileError::LoyaltySecretRef(f)) if f == "loyalty_api.api_keys[0]"
+        ));
+        let origins = |list: &str| {
+            DEMO_SHOP_JSON.replacen(
+                "\"loyalty_api\": {",
+                &format!("\"loyalty_api\": {{\"allowed_origins\": {list},"),
+                1,
+            )
+        };
+        assert!(parse_shop_file(&origins(r#"["https://winkel.example.nl"]"#), "/trouw/").is_ok());
+        assert!(matches!(
+            parse_shop_file(&origins(r#"["https://winkel.example.nl", "*"]"#), "/trouw/"),
+            Err(ShopFileError::Origin(f)) if f == "loyalty_api.allowed_origins[1]"
         ));
         let bad_id = DEMO_SHOP_JSON.replace("\"demo\"", "\"De Mo\"");
         assert!(matches!(

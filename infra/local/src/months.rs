@@ -1,6 +1,8 @@
 //! A customer's first months, lived in seconds against the local stack (`make demo-months`):
-//! order, delivery, survey and answer, care tips, points confirmed, at risk, lapsed and asked,
-//! a replenishment reminder, inactive, and back with a new order. Each step moves the local
+//! order, delivery, survey and answer, care tips, points confirmed, welcome points spent on a
+//! discount code (through the loyalty API), a warning before the unused points expire, at risk
+//! (the points expire), lapsed and asked, a replenishment reminder, inactive, and back with a
+//! new order. Each step moves the local
 //! clock (`POST /dev/clock`), posts a signed webhook or runs a schedule pass
 //! (`POST /dev/run-schedule`), waits until the table's stream has delivered what it caused
 //! (`POST /dev/settle`), and reports the emails moto's SES received for the customer.
@@ -26,6 +28,24 @@ pub struct Stack<'a> {
     pub secret: WebhookSecret,
     /// moto, e.g. `http://127.0.0.1:4566`, where the emails are read back.
     pub moto: String,
+    /// The shop's loyalty API key: with it the customer also gets welcome points and spends
+    /// them on a code; without, those steps are left out.
+    pub loyalty_key: Option<String>,
+}
+
+/// Months without an order after which the demo shop's points expire (see [`demo_expiry`]).
+pub const DEMO_EXPIRY_MONTHS: u16 = 6;
+
+/// Turns on points expiry as the demo expects it: after [`DEMO_EXPIRY_MONTHS`] months without
+/// an order, on since 1 October 2026 (before the demo's first order, so the first period is
+/// over in time for its expiry). A shop with expiry on already is left as it is.
+pub fn demo_expiry(rules: &mut trouw::domain::LoyaltyRules) -> bool {
+    if rules.expire_after_months.is_some() {
+        return false;
+    }
+    rules.expire_after_months = Some(DEMO_EXPIRY_MONTHS);
+    rules.expiry_turned_on_at = Some("2026-10-01T00:00:00Z".parse().expect("a timestamp"));
+    true
 }
 
 /// One step of the demo and what came of it.
@@ -35,13 +55,25 @@ pub struct Step {
     pub what: &'static str,
     /// Subjects of the emails the customer received in this step.
     pub emails: Vec<String>,
+    /// What the step answered, when it is not an email (the discount code received).
+    pub detail: Option<String>,
 }
 
 enum Action {
-    Order { id: String },
+    Order {
+        id: String,
+    },
     Deliver,
     Schedule,
-    AnswerSurvey { score: u8 },
+    AnswerSurvey {
+        score: u8,
+    },
+    /// The shop grants points (a goodwill adjustment through the loyalty API).
+    Grant {
+        points: i64,
+    },
+    /// The customer spends points on the €5 reward (the shop adds a code to its pool first).
+    Redeem,
 }
 
 /// Runs the demo for a new customer `customer` with address `email`; calls `report` after each
@@ -104,13 +136,28 @@ pub async fn first_months_with_orders(
             Action::Schedule,
         ),
         (
+            "2026-12-10T10:00:00Z",
+            "the shop gives 500 welcome points",
+            Action::Grant { points: 500 },
+        ),
+        (
+            "2026-12-10T10:05:00Z",
+            "spends 500 points on a EUR 5 discount code",
+            Action::Redeem,
+        ),
+        (
             "2026-12-16T13:00:00Z",
             "6 weeks after delivery: the last tip",
             Action::Schedule,
         ),
         (
+            "2027-04-02T13:00:00Z",
+            "30 days before the unused points expire: a warning",
+            Action::Schedule,
+        ),
+        (
             "2027-05-09T12:00:00Z",
-            "1.5 x the usual 120 days quiet: at risk (no email)",
+            "1.5 x the usual 120 days quiet: at risk (no email); the unused points expired",
             Action::Schedule,
         ),
         (
@@ -140,8 +187,38 @@ pub async fn first_months_with_orders(
     let mut steps = Vec::new();
     for (at, what, action) in plan {
         let at: Timestamp = at.parse().map_err(|e| format!("{e}"))?;
+        let loyalty = matches!(action, Action::Grant { .. } | Action::Redeem);
+        if loyalty && stack.loyalty_key.is_none() {
+            continue;
+        }
+        let key = stack.loyalty_key.as_deref().unwrap_or_default();
         set_clock(stack, at).await?;
+        let mut detail = None;
         match action {
+            Action::Grant { points } => {
+                let path = format!("customers/{}/adjustments", encode(customer));
+                let body =
+                    json!({ "points": points, "reason": "welcome to the loyalty programme" });
+                loyalty_post(stack, key, &path, &format!("welcome-{customer}"), &body).await?;
+            }
+            Action::Redeem => {
+                let path = format!("customers/{}/redemptions", encode(customer));
+                let body = json!({ "reward": "r5" });
+                let first = loyalty_post(stack, key, &path, &format!("r5-{customer}"), &body).await;
+                let answer = match first {
+                    Ok(answer) => answer,
+                    // An empty pool (a fresh table) takes no points: the shop adds a code.
+                    Err(err) if err.contains("no_codes") => {
+                        let code = json!({ "codes": [format!("DEMO-{customer}")] });
+                        let restock = format!("codes-{customer}");
+                        loyalty_post(stack, key, "rewards/r5/codes", &restock, &code).await?;
+                        let again = format!("r5-{customer}-restocked");
+                        loyalty_post(stack, key, &path, &again, &body).await?
+                    }
+                    Err(err) => return Err(err),
+                };
+                detail = answer["code"].as_str().map(|c| format!("code {c}"));
+            }
             Action::Order { id } => {
                 let mut body: Value = serde_json::from_str(ORDER_PLACED).expect("contract example");
                 body["occurred_at"] = json!(at.to_string());
@@ -196,11 +273,54 @@ pub async fn first_months_with_orders(
         let all = emails_to(stack, email).await?;
         let emails = all[seen..].iter().map(|raw| subject(raw)).collect();
         seen = all.len();
-        let step = Step { at, what, emails };
+        let step = Step {
+            at,
+            what,
+            emails,
+            detail,
+        };
         report(&step);
         steps.push(step);
     }
     Ok(steps)
+}
+
+/// A call of the shop's server to the loyalty API (the shop's key, an idempotency key), and
+/// its answer.
+async fn loyalty_post(
+    stack: &Stack<'_>,
+    key: &str,
+    path: &str,
+    idempotency_key: &str,
+    body: &Value,
+) -> Result<Value, String> {
+    let request = http::Request::post(format!("{}/loyalty/{}/{path}", stack.api, stack.shop))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", idempotency_key)
+        .body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|e| e.to_string())?;
+    let answer = send(stack.client, request).await?;
+    if !(200..300).contains(&answer.status) {
+        return Err(format!(
+            "{path} answered {}: {}",
+            answer.status, answer.body
+        ));
+    }
+    serde_json::from_str(&answer.body).map_err(|e| format!("{path}: {e}"))
+}
+
+/// An id as one path segment: every byte but letters, digits and `-._~` percent-encoded.
+fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// `POST /dev/settle`: answers once the stream has delivered everything written so far.

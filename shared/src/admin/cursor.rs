@@ -143,7 +143,9 @@ impl Cursor {
         let (key_shop, _) = keys::parse_customer_partition(&pk)?;
         let at = Timestamp::from_millisecond(log_at.parse::<i64>().ok()?).ok()?;
         let fits = key_shop == *shop
-            && (sk.starts_with(keys::MESSAGE_PREFIX) || sk.starts_with(keys::ACTIVITY_PREFIX))
+            && (sk.starts_with(keys::MESSAGE_PREFIX)
+                || sk.starts_with(keys::ACTIVITY_PREFIX)
+                || sk.starts_with(keys::LEDGER_PREFIX))
             && log_day == keys::log_day(shop, day)
             && utc_day(at) == day;
         if !fits {

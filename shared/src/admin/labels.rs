@@ -1,21 +1,484 @@
-//! The pages' words in Dutch and English.
+//! The pages' words in Dutch and English: the interface's own words ([`labels`]) and the label
+//! of every code the product stores (statuses, kinds, classes, reasons, activities, points
+//! lines, ...), so that no page shows a raw code ([`code`]). The one place for them: pages ask
+//! here and never spell a code out themselves.
 
 use serde_json::Value;
 
-/// `nl` unless the marketer asked for English (`?lang=en`, or an English browser).
+/// The families of stored codes that pages show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// A message's status, and the steps of its history.
+    Status,
+    /// A message's kind (its template).
+    Kind,
+    Class,
+    /// Why a message was skipped, deferred, held out or not known to be sent.
+    Reason,
+    /// A timeline entry.
+    Activity,
+    /// A line of the points history.
+    Entry,
+    Engagement,
+    Lifecycle,
+    /// A customer's answer to "why did you stop?".
+    Lapse,
+    AuditAction,
+    AuditPage,
+    Format,
+    /// Parts of a customer's mail standing.
+    Mail,
+    /// A field of what the rules put in a message.
+    Field,
+}
+
+impl Group {
+    fn name(self) -> &'static str {
+        match self {
+            Group::Status => "status",
+            Group::Kind => "kind",
+            Group::Class => "class",
+            Group::Reason => "reason",
+            Group::Activity => "activity",
+            Group::Entry => "entry",
+            Group::Engagement => "engagement",
+            Group::Lifecycle => "lifecycle",
+            Group::Lapse => "lapse",
+            Group::AuditAction => "audit_action",
+            Group::AuditPage => "audit_page",
+            Group::Format => "format",
+            Group::Mail => "mail",
+            Group::Field => "field",
+        }
+    }
+}
+
+/// The label of a stored code in `lang`. A code without a label (one added without its words)
+/// is still never shown raw: its underscores and dashes become spaces.
+pub fn code(lang: &str, group: Group, code: &str) -> String {
+    CODES
+        .iter()
+        .find(|(g, c, _, _)| *g == group.name() && *c == code)
+        .map(|(_, _, nl, en)| if lang == "en" { *en } else { *nl })
+        .map_or_else(|| code.replace(['_', '-'], " "), str::to_owned)
+}
+
+/// Every labelled code: what a page must never show as it is stored.
+pub fn codes() -> impl Iterator<Item = &'static str> {
+    CODES.iter().map(|(_, c, _, _)| *c)
+}
+
+/// Whether `group` has a label for `code`.
+pub fn has_label(group: Group, code: &str) -> bool {
+    CODES
+        .iter()
+        .any(|(g, c, _, _)| *g == group.name() && *c == code)
+}
+
+/// The filters an audit entry recorded (`kind=care-tip status=held_out ...`), in words.
+pub fn filters(lang: &str, recorded: &str) -> String {
+    recorded
+        .split(' ')
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.split_once('=') {
+            Some((name, value)) => {
+                let value = match name {
+                    // A message key: its kind, then what caused it.
+                    "key" => match value.split_once('#') {
+                        Some((kind, cause)) => {
+                            format!("{} · {cause}", code(lang, Group::Kind, kind))
+                        }
+                        None => value.to_owned(),
+                    },
+                    "kind" => code(lang, Group::Kind, value),
+                    "class" => code(lang, Group::Class, value),
+                    "status" => code(lang, Group::Status, value),
+                    _ => value.to_owned(),
+                };
+                let name = match (name, lang == "en") {
+                    ("from", true) => "from",
+                    ("from", false) => "van",
+                    ("to", true) => "to",
+                    ("to", false) => "tot en met",
+                    ("kind", true) => "kind",
+                    ("kind", false) => "soort",
+                    ("class", true) => "class",
+                    ("class", false) => "klasse",
+                    ("status", _) => "status",
+                    ("customer", true) => "customer",
+                    ("customer", false) => "klant",
+                    ("email", true) => "email",
+                    ("email", false) => "e-mail",
+                    ("key", true) => "message",
+                    ("key", false) => "bericht",
+                    ("page", true) => "page",
+                    ("page", false) => "pagina",
+                    (other, _) => other,
+                };
+                format!("{name}: {value}")
+            }
+            None => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "waited: frequency cap until 10:00": a deferral in a message's history.
+pub fn waited(lang: &str, reason: &str, until: &str) -> String {
+    let reason = code(lang, Group::Reason, reason);
+    if lang == "en" {
+        format!("waited: {reason} until {until}")
+    } else {
+        format!("wachtte: {reason} tot {until}")
+    }
+}
+
+/// (group, code, Dutch, English)
+const CODES: &[(&str, &str, &str, &str)] = &[
+    ("status", "created", "aangemaakt", "created"),
+    (
+        "status",
+        "pending",
+        "wacht op verzending",
+        "waiting to be sent",
+    ),
+    ("status", "sending", "wordt verstuurd", "being sent"),
+    (
+        "status",
+        "unknown",
+        "onbekend of verstuurd",
+        "not known whether sent",
+    ),
+    ("status", "sent", "verstuurd", "sent"),
+    ("status", "skipped", "overgeslagen", "skipped"),
+    ("status", "deferred", "uitgesteld", "deferred"),
+    ("status", "failed", "mislukt", "failed"),
+    ("status", "held_out", "controlegroep", "held out"),
+    ("status", "delivered", "afgeleverd", "delivered"),
+    (
+        "status",
+        "delivery_delayed",
+        "aflevering vertraagd",
+        "delivery delayed",
+    ),
+    ("status", "bounced", "gebouncet", "bounced"),
+    ("status", "complained", "als spam gemeld", "marked as spam"),
+    ("status", "opened", "geopend", "opened"),
+    ("status", "clicked", "geklikt", "clicked"),
+    ("status", "rejected", "geweigerd", "rejected"),
+    (
+        "status",
+        "rendering_failed",
+        "opmaak mislukt",
+        "rendering failed",
+    ),
+    ("status", "waited", "gewacht", "waited"),
+    ("kind", "loyalty-earned", "punten gespaard", "points earned"),
+    (
+        "kind",
+        "loyalty-confirmed",
+        "punten bevestigd",
+        "points confirmed",
+    ),
+    (
+        "kind",
+        "loyalty-reversed",
+        "punten teruggenomen",
+        "points taken back",
+    ),
+    ("kind", "tier-reached", "nieuw niveau", "tier reached"),
+    ("kind", "care-tip", "verzorgingstip", "care tip"),
+    (
+        "kind",
+        "survey",
+        "tevredenheidsvraag",
+        "satisfaction survey",
+    ),
+    (
+        "kind",
+        "survey-promoter",
+        "dank aan promotor",
+        "thanks to a promoter",
+    ),
+    (
+        "kind",
+        "survey-detractor",
+        "opvolging criticaster",
+        "follow-up of a detractor",
+    ),
+    (
+        "kind",
+        "detractor-alert",
+        "melding criticaster",
+        "detractor alert",
+    ),
+    (
+        "kind",
+        "welcome-after-move",
+        "welkom na verhuizing",
+        "welcome after a move",
+    ),
+    ("kind", "reactivation", "heractivatie", "reactivation"),
+    (
+        "kind",
+        "replenishment",
+        "bijna op",
+        "replenishment reminder",
+    ),
+    (
+        "kind",
+        "points-expiring",
+        "punten vervallen binnenkort",
+        "points expiring",
+    ),
+    ("kind", "birthday", "verjaardag", "birthday"),
+    ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
+    ("class", "transactional", "transactioneel", "transactional"),
+    ("class", "service", "service", "service"),
+    ("class", "promotional", "aanbieding", "promotional"),
+    ("class", "internal", "intern", "internal"),
+    ("reason", "no_email", "geen e-mailadres", "no email address"),
+    ("reason", "no_consent", "geen toestemming", "no consent"),
+    ("reason", "opted_out", "afgemeld", "unsubscribed"),
+    (
+        "reason",
+        "suppressed",
+        "adres geblokkeerd",
+        "address suppressed",
+    ),
+    ("reason", "inactive", "inactief", "inactive"),
+    (
+        "reason",
+        "frequency_cap",
+        "maximaal aantal mails",
+        "frequency cap",
+    ),
+    ("reason", "quiet_hours", "nachtrust", "quiet hours"),
+    ("reason", "holdout", "controlegroep", "holdout group"),
+    (
+        "reason",
+        "ses_unavailable",
+        "mailserver bezet",
+        "mail service busy",
+    ),
+    (
+        "reason",
+        "sender_stopped",
+        "verzender gestopt tijdens verzenden",
+        "sender stopped while sending",
+    ),
+    (
+        "reason",
+        "asked_within_90_days",
+        "al gevraagd in de laatste 90 dagen",
+        "asked within the last 90 days",
+    ),
+    ("reason", "unknown", "onbekend", "unknown"),
+    (
+        "activity",
+        "order_placed",
+        "bestelling geplaatst",
+        "order placed",
+    ),
+    ("activity", "order_returned", "retour", "order returned"),
+    (
+        "activity",
+        "points_confirmed",
+        "punten bevestigd",
+        "points confirmed",
+    ),
+    (
+        "activity",
+        "survey_answered",
+        "vraag beantwoord",
+        "survey answered",
+    ),
+    (
+        "activity",
+        "survey_skipped",
+        "vraag overgeslagen",
+        "survey skipped",
+    ),
+    (
+        "activity",
+        "engagement_changed",
+        "betrokkenheid gewijzigd",
+        "engagement changed",
+    ),
+    (
+        "activity",
+        "kept_in_touch",
+        "wil mail blijven ontvangen",
+        "kept in touch",
+    ),
+    (
+        "activity",
+        "lapse_answered",
+        "reden van wegblijven gegeven",
+        "said why they stopped",
+    ),
+    (
+        "activity",
+        "delivered",
+        "pakket afgeleverd",
+        "parcel delivered",
+    ),
+    ("activity", "reactivation", "teruggekomen", "came back"),
+    ("entry", "earned", "gespaard", "earned"),
+    ("entry", "confirmed", "bevestigd", "confirmed"),
+    (
+        "entry",
+        "reversed",
+        "teruggenomen na retour",
+        "taken back after a return",
+    ),
+    ("entry", "redeemed", "ingewisseld", "redeemed"),
+    (
+        "entry",
+        "refunded",
+        "terug van geannuleerde korting",
+        "back from a cancelled discount",
+    ),
+    ("entry", "expired", "vervallen", "expired"),
+    ("entry", "birthday", "verjaardag", "birthday"),
+    (
+        "entry",
+        "adjusted",
+        "aangepast door de winkel",
+        "adjusted by the shop",
+    ),
+    ("engagement", "active", "actief", "active"),
+    ("engagement", "at_risk", "dreigt af te haken", "at risk"),
+    ("engagement", "lapsed", "weggebleven", "lapsed"),
+    ("engagement", "inactive", "inactief", "inactive"),
+    (
+        "lifecycle",
+        "prospect",
+        "nog geen bestelling",
+        "no order yet",
+    ),
+    ("lifecycle", "new", "nieuwe klant", "new customer"),
+    (
+        "lifecycle",
+        "repeat",
+        "terugkerende klant",
+        "repeat customer",
+    ),
+    ("lapse", "no_need", "heeft niets nodig", "no need"),
+    ("lapse", "elsewhere", "koopt elders", "buys elsewhere"),
+    ("lapse", "price", "prijs", "price"),
+    ("lapse", "experience", "ervaring", "experience"),
+    ("lapse", "other", "anders", "other"),
+    (
+        "audit_action",
+        "reveal",
+        "adressen getoond",
+        "addresses shown",
+    ),
+    ("audit_action", "export", "download", "download"),
+    ("audit_page", "messages", "berichten", "messages"),
+    ("audit_page", "message", "bericht", "message"),
+    ("audit_page", "customer", "klant", "customer"),
+    ("format", "html", "pagina", "page"),
+    ("format", "csv", "CSV", "CSV"),
+    ("format", "json", "JSON", "JSON"),
+    ("field", "category", "categorie", "category"),
+    ("field", "comment", "opmerking", "comment"),
+    ("field", "coupon_code", "kortingscode", "coupon code"),
+    ("field", "customer_id", "klantnummer", "customer id"),
+    ("field", "days_before", "dagen vooraf", "days before"),
+    ("field", "expires_on", "vervalt op", "expires on"),
+    ("field", "previous", "vorig niveau", "previous tier"),
+    (
+        "field",
+        "months_since_last_order",
+        "maanden sinds de laatste bestelling",
+        "months since the last order",
+    ),
+    ("field", "next_tier", "volgend niveau", "next tier"),
+    ("field", "order_id", "bestelling", "order"),
+    ("field", "points", "punten", "points"),
+    (
+        "field",
+        "points_available",
+        "punten te gebruiken",
+        "points available",
+    ),
+    (
+        "field",
+        "points_pending",
+        "punten in afwachting",
+        "points pending",
+    ),
+    (
+        "field",
+        "points_to_next_tier",
+        "punten tot het volgende niveau",
+        "points to the next tier",
+    ),
+    ("field", "product_name", "product", "product"),
+    ("field", "quantity", "aantal", "quantity"),
+    ("field", "review_url", "reviewlink", "review link"),
+    ("field", "run_out_on", "op rond", "runs out on"),
+    ("field", "score", "score", "score"),
+    ("field", "sku", "artikelnummer", "SKU"),
+    ("field", "text", "tekst", "text"),
+    ("field", "tier", "niveau", "tier"),
+    ("field", "title", "titel", "title"),
+    ("mail", "consent", "toestemming", "consent"),
+    ("mail", "no_consent", "geen toestemming", "no consent"),
+    (
+        "mail",
+        "opted_out_promotional",
+        "afgemeld voor aanbiedingen",
+        "unsubscribed from offers",
+    ),
+    (
+        "mail",
+        "opted_out_all",
+        "afgemeld voor alle mail",
+        "unsubscribed from all mail",
+    ),
+    (
+        "mail",
+        "suppressed",
+        "adres geblokkeerd",
+        "address suppressed",
+    ),
+    ("mail", "inactive", "inactief", "inactive"),
+];
+
+/// `nl` unless the marketer asked for English (`?lang=en`), or the browser prefers English to
+/// Dutch (`Accept-Language`, by its q-values; languages the pages do not speak are passed over).
 pub fn pick(lang_param: Option<&str>, accept_language: Option<&str>) -> &'static str {
     match lang_param {
         Some("en") => "en",
         Some("nl") => "nl",
         _ => {
-            let first = accept_language
-                .and_then(|a| a.split(',').next())
-                .map(|l| l.trim().to_ascii_lowercase());
-            if first.is_some_and(|l| l.starts_with("en")) {
-                "en"
-            } else {
-                "nl"
-            }
+            let mut offered: Vec<(f32, usize, &'static str)> = accept_language
+                .unwrap_or_default()
+                .split(',')
+                .enumerate()
+                .filter_map(|(n, part)| {
+                    let mut pieces = part.split(';');
+                    let tag = pieces.next()?.trim().to_ascii_lowercase();
+                    let q = pieces
+                        .filter_map(|p| p.trim().strip_prefix("q="))
+                        .find_map(|q| q.trim().parse::<f32>().ok())
+                        .unwrap_or(1.0);
+                    let lang = if tag == "en" || tag.starts_with("en-") {
+                        "en"
+                    } else if tag == "nl" || tag.starts_with("nl-") {
+                        "nl"
+                    } else {
+                        return None;
+                    };
+                    (q > 0.0).then_some((q, n, lang))
+                })
+                .collect();
+            // Highest q first; the browser's own order among equals.
+            offered.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            offered.first().map_or("nl", |(_, _, lang)| lang)
         }
     }
 }
@@ -119,6 +582,43 @@ const EN: &[(&str, &str)] = &[
     ("mfa_hint", "Six digits; a new one every 30 seconds."),
     ("code_failed", "That code was not accepted. Log in again."),
     ("count", "Count"),
+    ("debt", "debt"),
+    ("spent", "spent"),
+    ("tier", "Tier"),
+    ("tier_since", "since"),
+    ("tier_until", "kept until"),
+    ("points_history", "Points history"),
+    ("order", "order"),
+    ("redemption", "redemption"),
+    ("older_points", "Older points"),
+    ("loyalty", "Loyalty"),
+    ("issued", "issued"),
+    ("redeemed", "redeemed"),
+    ("expired", "expired"),
+    ("taken_back", "taken back (returns, corrections)"),
+    ("outstanding", "Outstanding at the end of the period"),
+    ("liability", "worth at most"),
+    (
+        "outstanding_help",
+        "Points customers hold (available and pending, less debt): every day's points issued less redeemed, expired and taken back, added up from the first counted day",
+    ),
+    (
+        "liability_help",
+        "Valued at the most generous reward that gives an amount, a point at",
+    ),
+    ("pools", "Discount codes per reward"),
+    ("reward", "Reward"),
+    ("codes_free", "Codes left"),
+    ("low_stock", "low: add codes"),
+    ("no_rewards", "No rewards configured."),
+    ("delivered", "delivered"),
+    ("bounced", "bounced"),
+    ("complained", "marked as spam"),
+    ("opened", "opened"),
+    ("clicked", "clicked"),
+    ("skipped", "skipped"),
+    ("held_out", "held out"),
+    ("language", "Language"),
 ];
 
 const NL: &[(&str, &str)] = &[
@@ -213,4 +713,178 @@ const NL: &[(&str, &str)] = &[
         "Die code werd niet geaccepteerd. Log opnieuw in.",
     ),
     ("count", "Aantal"),
+    ("debt", "schuld"),
+    ("spent", "uitgegeven"),
+    ("tier", "Niveau"),
+    ("tier_since", "sinds"),
+    ("tier_until", "behouden tot"),
+    ("points_history", "Puntenhistorie"),
+    ("order", "bestelling"),
+    ("redemption", "inwisseling"),
+    ("older_points", "Oudere punten"),
+    ("loyalty", "Spaarprogramma"),
+    ("issued", "uitgegeven aan klanten"),
+    ("redeemed", "ingewisseld"),
+    ("expired", "vervallen"),
+    ("taken_back", "teruggenomen (retouren, correcties)"),
+    ("outstanding", "Openstaand aan het eind van de periode"),
+    ("liability", "waarde hooguit"),
+    (
+        "outstanding_help",
+        "Punten die klanten hebben (te gebruiken en in afwachting, min schuld): per dag de uitgegeven punten min ingewisselde, vervallen en teruggenomen punten, opgeteld vanaf de eerste getelde dag",
+    ),
+    (
+        "liability_help",
+        "Gewaardeerd tegen de gunstigste beloning met een bedrag, een punt is",
+    ),
+    ("pools", "Kortingscodes per beloning"),
+    ("reward", "Beloning"),
+    ("codes_free", "Codes over"),
+    ("low_stock", "bijna op: voeg codes toe"),
+    ("no_rewards", "Geen beloningen ingesteld."),
+    ("delivered", "afgeleverd"),
+    ("bounced", "gebouncet"),
+    ("complained", "als spam gemeld"),
+    ("opened", "geopend"),
+    ("clicked", "geklikt"),
+    ("skipped", "overgeslagen"),
+    ("held_out", "controlegroep"),
+    ("language", "Taal"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        DeliveryStatus, Engagement, EntryKind, LapseReason, Lifecycle, SENDING_UNKNOWN_REASON,
+        SkipReason,
+    };
+
+    #[test]
+    fn every_code_the_pages_show_has_a_label_in_dutch_and_english() {
+        let mut expected: Vec<(Group, String)> = Vec::new();
+        let mut add = |group: Group, codes: &[&str]| {
+            expected.extend(codes.iter().map(|c| (group, (*c).to_owned())));
+        };
+        add(Group::Kind, &crate::mail::render::KINDS);
+        add(Group::Status, &crate::admin::filters::STATUSES);
+        add(Group::Status, &["created", "waited"]);
+        let delivery: Vec<&str> = DeliveryStatus::ALL.iter().map(|s| s.as_str()).collect();
+        add(Group::Status, &delivery);
+        add(
+            Group::Class,
+            &["transactional", "service", "promotional", "internal"],
+        );
+        let skips: Vec<&str> = [
+            SkipReason::NoEmail,
+            SkipReason::NoConsent,
+            SkipReason::OptedOut,
+            SkipReason::Suppressed,
+            SkipReason::Inactive,
+            SkipReason::FrequencyCap,
+        ]
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+        add(Group::Reason, &skips);
+        add(
+            Group::Reason,
+            &[
+                "quiet_hours",
+                "holdout",
+                "ses_unavailable",
+                SENDING_UNKNOWN_REASON,
+                "asked_within_90_days",
+            ],
+        );
+        add(
+            Group::Activity,
+            &[
+                "order_placed",
+                "order_returned",
+                "points_confirmed",
+                "survey_answered",
+                "survey_skipped",
+                "engagement_changed",
+                "kept_in_touch",
+                "lapse_answered",
+                "delivered",
+            ],
+        );
+        let entries: Vec<&str> = [
+            EntryKind::Earned,
+            EntryKind::Confirmed,
+            EntryKind::Reversed,
+            EntryKind::Redeemed,
+            EntryKind::Refunded,
+            EntryKind::Expired,
+            EntryKind::Birthday,
+            EntryKind::Adjusted,
+        ]
+        .iter()
+        .map(|e| e.as_str())
+        .collect();
+        add(Group::Entry, &entries);
+        let stages: Vec<&str> = [
+            Engagement::Active,
+            Engagement::AtRisk,
+            Engagement::Lapsed,
+            Engagement::Inactive,
+        ]
+        .iter()
+        .map(|e| e.as_str())
+        .collect();
+        add(Group::Engagement, &stages);
+        let lifecycles: Vec<&str> = [Lifecycle::Prospect, Lifecycle::New, Lifecycle::Repeat]
+            .iter()
+            .map(|l| l.as_str())
+            .collect();
+        add(Group::Lifecycle, &lifecycles);
+        let lapses: Vec<&str> = LapseReason::ALL.iter().map(|r| r.as_str()).collect();
+        add(Group::Lapse, &lapses);
+        add(Group::AuditAction, &["reveal", "export"]);
+        for (group, c) in &expected {
+            assert!(has_label(*group, c), "{group:?} {c} has no label");
+            let (nl, en) = (code("nl", *group, c), code("en", *group, c));
+            assert!(!nl.is_empty() && !en.is_empty(), "{c}");
+            if c.contains(['_', '-']) {
+                assert!(nl != *c && en != *c, "{c} is shown as it is stored");
+            }
+        }
+        // A code added without its words is still not shown raw.
+        assert_eq!(
+            code("en", Group::Reason, "brand_new-reason"),
+            "brand new reason"
+        );
+    }
+
+    #[test]
+    fn a_deferral_reads_as_waiting_and_recorded_filters_read_as_words() {
+        assert_eq!(
+            waited("en", "frequency_cap", "10:00"),
+            "waited: frequency cap until 10:00"
+        );
+        assert_eq!(
+            waited("nl", "quiet_hours", "08:00"),
+            "wachtte: nachtrust tot 08:00"
+        );
+        assert_eq!(
+            filters(
+                "en",
+                "from=2026-11-01 to=2026-11-30 kind=care-tip status=held_out"
+            ),
+            "from: 2026-11-01, to: 2026-11-30, kind: care tip, status: held out"
+        );
+        assert_eq!(
+            filters("nl", "customer=cus-1 key=reactivation#evt-9"),
+            "klant: cus-1, bericht: heractivatie · evt-9"
+        );
+        assert_eq!(pick(None, Some("en-GB,en;q=0.9")), "en");
+        assert_eq!(pick(None, Some("fr-FR,fr;q=0.9,en;q=0.8,nl;q=0.7")), "en");
+        assert_eq!(pick(None, Some("de,nl;q=0.5,en;q=0.4")), "nl");
+        assert_eq!(pick(None, Some("en;q=0,nl-BE")), "nl");
+        assert_eq!(pick(None, Some("fr")), "nl");
+        assert_eq!(pick(Some("nl"), Some("en-GB")), "nl");
+        assert_eq!(pick(None, None), "nl");
+    }
+}

@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod filters;
 pub mod labels;
 pub mod overview;
+pub mod points;
 pub mod rows;
 
 pub use filters::{Format, MessageFilter, QueryError};

@@ -8,7 +8,7 @@
 
 use super::rows::status_word;
 use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, OrderId};
-use crate::domain::{ActivityRecord, MessageRecord};
+use crate::domain::{ActivityRecord, LedgerEntry, MessageRecord};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -94,6 +94,8 @@ pub struct Tally {
     pub nps: Nps,
     /// Counts only: the rates are worked out from the sum.
     pub reactivation: Reactivation,
+    #[serde(skip_serializing_if = "super::points::PointsFlow::is_empty")]
+    pub points: super::points::PointsFlow,
 }
 
 impl Tally {
@@ -119,6 +121,7 @@ impl Tally {
         r.reactivated += o.reactivated;
         r.held_out += o.held_out;
         r.held_out_reactivated += o.held_out_reactivated;
+        self.points.add(&other.points);
     }
 
     /// The figures as the page shows them.
@@ -197,6 +200,7 @@ impl Fold {
 
     /// `held_out` says whether a customer is in the shop's holdout group.
     pub fn activity(&mut self, a: &ActivityRecord, held_out: &dyn Fn(&CustomerId) -> bool) {
+        self.tally.points.activity(&a.activity.what);
         match &a.activity.what {
             ActivityKind::SurveyAnswered { order_id, score } => {
                 let slot = self
@@ -218,6 +222,11 @@ impl Fold {
             }
             _ => {}
         }
+    }
+
+    /// A points change of the customer's own (orders' points come with their activities).
+    pub fn ledger(&mut self, entry: &LedgerEntry) {
+        self.tally.points.ledger(entry);
     }
 
     pub fn finish(mut self) -> Tally {
@@ -278,6 +287,17 @@ pub fn local_midnight_in(day: Date, tz: &TimeZone) -> Option<Timestamp> {
     (candidate >= start && candidate < end).then_some(candidate)
 }
 
+/// The first local day of `tz` that starts within or after the UTC day `day`: where counting
+/// from that day's summary on begins without reaching into the day before it.
+pub fn first_local_day_in(day: Date, tz: &TimeZone) -> Date {
+    let (start, _) = utc_day_bounds(day);
+    let local = start.to_zoned_datetime(tz.clone()).date();
+    match tz.to_timestamp(local.at(0, 0, 0, 0)) {
+        Ok(midnight) if midnight >= start => local,
+        _ => local.tomorrow().unwrap_or(local),
+    }
+}
+
 /// What a period takes of one UTC day's summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Take {
@@ -336,11 +356,11 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
 }
 
 /// What a day summary's counts depend on besides the day's items: the split (the shop's time
-/// zone) and the holdout share. A summary kept under another basis is counted again. `v1` names
-/// the counting rules: change it when [`Fold`] or [`Tally`] count differently.
+/// zone) and the holdout share. A summary kept under another basis is counted again. `v2` names
+/// the counting rules (v2: points too): change it when [`Fold`] or [`Tally`] count differently.
 pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
     format!(
-        "v1 split={} holdout={holdout_percent}",
+        "v2 split={} holdout={holdout_percent}",
         split.map_or(-1, |s| s.as_second())
     )
 }
@@ -405,6 +425,7 @@ mod tests {
             delivery_status: None,
             erased_at: None,
             claimed_at: None,
+            waits: Vec::new(),
         }
     }
 
@@ -619,5 +640,28 @@ mod tests {
         assert_eq!(parts.part(Take::Before).skips["a"], 1);
         assert_eq!(parts.part(Take::After).skips["a"], 2);
         assert_eq!(parts.part(Take::Whole).skips["a"], 3);
+        // Counting from a summary's day never reaches into the UTC day before it.
+        assert_eq!(
+            first_local_day_in(d("2026-11-02"), &amsterdam),
+            d("2026-11-03")
+        );
+        assert_eq!(
+            first_local_day_in(d("2026-11-02"), &TimeZone::UTC),
+            d("2026-11-02")
+        );
+        let new_york = TimeZone::get("America/New_York").unwrap();
+        assert_eq!(
+            first_local_day_in(d("2026-11-02"), &new_york),
+            d("2026-11-02")
+        );
+        let first = tz_start(d("2026-11-03"), &amsterdam);
+        assert_eq!(
+            day_parts(first, first + SignedDuration::from_hours(24), &amsterdam)[0].day,
+            d("2026-11-02")
+        );
+    }
+
+    fn tz_start(day: Date, tz: &TimeZone) -> Timestamp {
+        tz.to_timestamp(day.at(0, 0, 0, 0)).unwrap()
     }
 }

@@ -54,6 +54,37 @@ impl MessageRow {
     }
 }
 
+/// Why a message is where it is, in the marketer's words: a deferral's reason and until when
+/// ("frequency cap until 2026-11-02 10:00"), a skip's, hold-out's or unknown send's reason, or
+/// a failure's text (addresses in it masked unless revealed). A message that went has none,
+/// even if it waited first: that is its history.
+pub fn reason_words(
+    lang: &str,
+    message: &MessageRecord,
+    reveal: bool,
+    time_zone: &jiff::tz::TimeZone,
+) -> Option<String> {
+    use super::labels::{Group, code};
+    let reason = message
+        .reason
+        .as_deref()
+        .map(|r| code(lang, Group::Reason, r));
+    if let Some(until) = message.deferred_until {
+        let until = until
+            .to_zoned_datetime(time_zone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string();
+        let word = if lang == "en" { "until" } else { "tot" };
+        return Some(format!("{} {word} {until}", reason.unwrap_or_default()));
+    }
+    reason.or_else(|| {
+        message
+            .error
+            .as_deref()
+            .map(|text| shown_text(text, reveal))
+    })
+}
+
 /// The status as the product names it: SES's most telling report once there is one, else what
 /// the sender recorded; `unknown` for a message whose sender stopped after the claim (see
 /// `MessageRecord::seen_at`).

@@ -89,10 +89,12 @@ mod tests {
                 locale: None,
                 marketing_consent: None,
                 address: None,
+                birthday: None,
             },
             kind: EventKind::OrderPlaced(PlacedOrder {
                 id: OrderId::parse("o1").unwrap(),
                 placed_at: "2026-11-02T09:14:07Z".parse().unwrap(),
+                discount_codes: Vec::new(),
                 total: Money::new(total, Currency::EUR),
                 lines: lines
                     .into_iter()

@@ -95,9 +95,16 @@ impl CustomerProfile {
         }
     }
 
-    /// When the schedule needs this customer next (the lapse clock), if ever.
+    /// When the schedule needs this customer next (the lapse clock, a loyalty rule), if ever.
     pub fn due_at(&self) -> Option<Timestamp> {
-        self.retention.due_at
+        let clock = &self.loyalty.clock;
+        let warning = clock
+            .warning_at
+            .filter(|_| self.loyalty.balance().available > 0);
+        [self.retention.due_at, clock.timer_at, warning]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Drops the fractions of a second from the times stored as epoch seconds, so that the
@@ -231,8 +238,75 @@ pub struct Loyalty {
     /// Taken outside returns: corrections (each a ledger item).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub points_withdrawn: u64,
+    /// Expired after a period without an order (each an `expired` ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_expired: u64,
+    /// Given on birthdays (each a `birthday` ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_birthday: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
+    /// The time-based rules' own state: rolling tiers, expiry, birthday, and when the schedule
+    /// wakes the customer for them (see [`super::loyalty_rules`]).
+    #[serde(default, skip_serializing_if = "LoyaltyClock::is_empty")]
+    pub clock: LoyaltyClock,
+}
+
+/// What the time-based loyalty rules keep between events. Small: at most 13 months of
+/// earnings, a handful of epoch seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoyaltyClock {
+    /// Rolling tiers only: order points earned per calendar month (`YYYYMM` in the shop's time
+    /// zone), the months that still count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub earned_by_month: BTreeMap<String, u64>,
+    /// Rolling tiers only: the tier held is kept until then, even when no longer earned.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
+    pub retain_until: Option<Timestamp>,
+    /// The last expiry moment handled (with or without points to expire): a new period runs
+    /// from the latest of it, the last order and the moment the shop turned expiry on.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
+    pub expiry_checked_at: Option<Timestamp>,
+    /// The expiry moment last warned about (epoch seconds) and the fewest days before it that
+    /// a warning went (each configured warning once per period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warned: Option<(i64, u16)>,
+    /// The customer's birthday, `MM-DD`, and when it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthday: Option<Stamped<String>>,
+    /// The last year birthday points were given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthday_year: Option<i16>,
+    /// The next moment a time-based rule needs the customer: an expiry, a birthday, a rolling
+    /// tier's `retain_until`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
+    pub timer_at: Option<Timestamp>,
+    /// The next expiry warning: the schedule wakes the customer for it only while points are
+    /// available (an adjustment may make some available between two events).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
+    pub warning_at: Option<Timestamp>,
+}
+
+impl LoyaltyClock {
+    pub fn is_empty(&self) -> bool {
+        *self == LoyaltyClock::default()
+    }
 }
 
 fn is_zero(n: &u64) -> bool {

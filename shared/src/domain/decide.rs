@@ -39,6 +39,9 @@ pub struct Decision {
     pub order_first_seen: bool,
     /// The order differs from the one read (only then is it written).
     pub order_changed: bool,
+    /// Ledger items of the time-based loyalty rules (an expiry, birthday points), written in
+    /// the same transaction as the profile whose balance they change.
+    pub ledger: Vec<super::loyalty_rules::LedgerItem>,
     pub outcome: Outcome,
 }
 
@@ -111,6 +114,10 @@ pub fn decide(
         apply_consent(&mut profile, granted, at, &event.source);
     }
 
+    if let Some(month_day) = event.customer.birthday.filter(|_| personal_data_allowed) {
+        super::loyalty_rules::set_birthday(&mut profile.loyalty, month_day, at);
+    }
+
     let mut moved = false;
     if let Some(address) = event
         .customer
@@ -130,6 +137,8 @@ pub fn decide(
     {
         profile.retention.record_order(last);
     }
+
+    super::loyalty_rules::seed_rolling(&mut profile.loyalty, profile.last_order_at, settings);
 
     // A timer or answer for an order the store no longer has changes nothing.
     let timer_without_order = matches!(
@@ -226,6 +235,12 @@ pub fn decide(
             }
             order.derive(&settings.loyalty);
             apply_order_difference(&mut profile, before.as_ref(), &order);
+            super::loyalty_rules::record_order(
+                &mut profile.loyalty,
+                before.as_ref(),
+                &order,
+                settings,
+            );
             let was_placed = before.as_ref().is_some_and(|b| b.placed.is_some());
             if let (false, Some(placed)) = (was_placed, &order.placed) {
                 reactivated = profile.retention.order_placed(placed.placed_at, now)
@@ -273,11 +288,7 @@ pub fn decide(
     profile.mail.inactive = profile.retention.is_inactive();
 
     profile.lifecycle = Lifecycle::for_order_count(profile.order_count);
-    let held = profile
-        .loyalty
-        .points_pending
-        .saturating_add(profile.loyalty.points_available);
-    profile.loyalty.tier = settings.loyalty.tier_for(held).map(|t| t.name.clone());
+    let loyalty_rules = super::loyalty_rules::apply(&mut profile, now, settings);
 
     let mut messages = messages_for(
         state,
@@ -288,6 +299,9 @@ pub fn decide(
         now,
         settings,
     );
+    for (cause, data) in loyalty_rules.messages {
+        messages.push(MessageIntent::new(&cause, &profile, data, now));
+    }
     if lapsed {
         let months = profile
             .last_order_at
@@ -366,6 +380,7 @@ pub fn decide(
     Decision {
         order_first_seen: state.order.is_none() && order.is_some(),
         order_changed: order.is_some() && order != state.order,
+        ledger: loyalty_rules.entries,
         profile,
         order,
         order_due_at,
@@ -393,9 +408,7 @@ fn messages_for(
 ) -> Vec<MessageIntent> {
     let mut messages = Vec::new();
     let loyalty = profile.loyalty.clone();
-    let held = loyalty
-        .points_pending
-        .saturating_add(loyalty.points_available);
+    let held = super::loyalty_rules::qualifying_points(&loyalty, now, settings);
     if let Some(order) = order {
         let before = state.order.as_ref();
         let was_placed = before.is_some_and(|b| b.placed.is_some());
@@ -504,7 +517,11 @@ fn messages_for(
             messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
         }
     }
-    if let Some(tier) = settings.loyalty.tier_for(held).filter(|t| t.min_points > 0)
+    let standing = loyalty
+        .tier
+        .as_ref()
+        .and_then(|name| settings.loyalty.tiers.iter().find(|t| t.name == *name));
+    if let Some(tier) = standing.filter(|t| t.min_points > 0)
         && !profile.tiers_announced.contains(&tier.name)
     {
         profile.tiers_announced.push(tier.name.clone());

@@ -34,6 +34,7 @@ fn facts() -> CustomerFacts {
         locale: None,
         marketing_consent: None,
         address: None,
+        birthday: None,
     }
 }
 fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEvent {
@@ -80,6 +81,7 @@ fn placed(id: &str, order: &str, at: i64) -> ShopEvent {
         EventKind::OrderPlaced(PlacedOrder {
             id: OrderId::parse(order).unwrap(),
             placed_at: t(at),
+            discount_codes: Vec::new(),
             total: eur(6485),
             lines: vec![line("TP-075", 3, 395), line("EB-200", 1, 5300)],
         }),

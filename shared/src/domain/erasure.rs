@@ -7,13 +7,19 @@
 //! quote the address). What stays: counts, totals, lines by sku, quantity and price, statuses,
 //! scores, points and times, so loyalty balances and the shop's statistics stay right.
 //!
+//! Loyalty items: a ledger entry keeps its kind, points, time and redemption id, and loses the
+//! shop's reason for an adjustment (free text that may name the person). A redemption keeps its
+//! reward, value, points, times and state (voided, used by which order), so the shop's
+//! liability figures stay right, and loses its code: the code is what ties the person to their
+//! orders on the shop's platform, so the code registry no longer leads to the redemption either.
+//!
 //! Every function here is idempotent: erasing an erased item changes nothing, so an erasure
 //! that died halfway is finished by running it again, and only items that still hold
 //! something personal are written.
 
 use super::{
-    AddressHistory, Consent, Contact, CustomerProfile, DeliveryReport, MessageData, MessageRecord,
-    MessageStatus, Order, OrderFact, ParkedEvent, Timestamp,
+    AddressHistory, Consent, Contact, CustomerProfile, DeliveryReport, LedgerEntry, MessageData,
+    MessageRecord, MessageStatus, Order, OrderFact, ParkedEvent, Redemption, Timestamp,
 };
 
 /// The erased profile and the orders that held personal data, to be written together.
@@ -43,6 +49,7 @@ pub fn profile_holds_personal_data(profile: &CustomerProfile) -> bool {
             .as_ref()
             .is_some_and(|a| a.comment.is_some())
         || profile.consent.as_ref().is_some_and(|c| c.granted)
+        || profile.loyalty.clock.birthday.is_some()
 }
 
 /// Removes contact details, addresses and the customer's own words from the profile.
@@ -62,6 +69,8 @@ pub fn erase_profile(profile: CustomerProfile, now: Timestamp) -> CustomerProfil
         source: "erasure".into(),
     });
     profile.erased_at = Some(now);
+    // A birthday is personal data; the year's points already given stay (birthday_year).
+    profile.loyalty.clock.birthday = None;
     if let Some(answer) = &mut profile.retention.answer {
         answer.comment = None;
     }
@@ -109,6 +118,9 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::Reactivation { .. }
         | MessageData::LoyaltyReversed { .. }
         | MessageData::TierReached { .. }
+        | MessageData::TierChanged { .. }
+        | MessageData::PointsExpiring { .. }
+        | MessageData::Birthday { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }
     (erased != *data).then_some(erased)
@@ -142,6 +154,26 @@ pub fn erase_parked(parked: &ParkedEvent) -> Option<ParkedEvent> {
         OrderFact::Delivered { .. } => {}
     }
     (erased != *parked).then_some(erased)
+}
+
+/// A ledger entry without the shop's reason; `None` when it had none.
+pub fn erase_ledger_entry(entry: &LedgerEntry) -> Option<LedgerEntry> {
+    entry.reason.as_ref()?;
+    Some(LedgerEntry {
+        reason: None,
+        ..entry.clone()
+    })
+}
+
+/// A redemption without its code; `None` when it has none left.
+pub fn erase_redemption(redemption: &Redemption) -> Option<Redemption> {
+    if redemption.code.is_empty() {
+        return None;
+    }
+    Some(Redemption {
+        code: String::new(),
+        ..redemption.clone()
+    })
 }
 
 /// How one message is erased: only its personal attributes change (the store writes them
@@ -273,6 +305,51 @@ mod tests {
             (None, &ReturnScope::Whole)
         );
         assert_eq!(erase_parked(&erased), None);
+    }
+
+    #[test]
+    fn loyalty_items_keep_their_points_and_times_and_lose_reason_and_code() {
+        use crate::domain::EntryKind;
+        let entry = LedgerEntry {
+            kind: EntryKind::Adjusted,
+            points: 250,
+            at: t(3),
+            redemption: None,
+            reason: Some("Anna de Vries belde: pakket kwijt".into()),
+        };
+        let erased = erase_ledger_entry(&entry).unwrap();
+        assert_eq!(
+            (erased.kind, erased.points, erased.at),
+            (EntryKind::Adjusted, 250, t(3))
+        );
+        assert_eq!(erased.reason, None);
+        assert_eq!(erase_ledger_entry(&erased), None, "nothing left to erase");
+
+        let redemption = Redemption {
+            id: "rd_1".into(),
+            reward: "r5".into(),
+            requested_points: None,
+            code: "SAVE5-ANNA".into(),
+            value: serde_json::json!({"minor": 500, "currency": "EUR"}),
+            points_spent: 500,
+            created_at: t(4),
+            expires_at: t(5),
+            balance_after: 100,
+            voided_at: None,
+            used_by_order: Some("o1".into()),
+            used_at: None,
+        };
+        let erased = erase_redemption(&redemption).unwrap();
+        assert_eq!(erased.code, "");
+        assert_eq!(
+            Redemption {
+                code: redemption.code.clone(),
+                ..erased.clone()
+            },
+            redemption,
+            "only the code goes"
+        );
+        assert_eq!(erase_redemption(&erased), None);
     }
 
     #[test]

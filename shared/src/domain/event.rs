@@ -112,6 +112,8 @@ pub struct CustomerFacts {
     /// `Some(true)` opted in, `Some(false)` opted out, `None` unchanged.
     pub marketing_consent: Option<bool>,
     pub address: Option<ObservedAddress>,
+    /// Month and day (canonical `customer.birthday`, `MM-DD`), for birthday points.
+    pub birthday: Option<(i8, i8)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +162,11 @@ pub struct LapseSurvey {
 pub struct PlacedOrder {
     pub id: OrderId,
     pub placed_at: Timestamp,
+    /// The discount codes the order carries, as trouw keys codes ([`code_key`](super::code_key)):
+    /// a code a redemption handed out marks it used. Not stored with the order: the redemption
+    /// records its use.
+    #[serde(skip)]
+    pub discount_codes: Vec<String>,
     pub total: Money,
     pub lines: Vec<OrderLine>,
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub struct Balance {
     /// Spendable now.
     pub available: u64,
-    /// Earned on orders still inside their return window.
+    /// Earned on orders still inside their return window (they never expire).
     pub pending: u64,
     /// Spent on rewards (less cancelled redemptions).
     pub spent: u64,
@@ -29,8 +29,14 @@ pub struct Balance {
 impl Loyalty {
     /// The balance these totals come to.
     pub fn balance(&self) -> Balance {
-        let credit = self.points_available.saturating_add(self.points_granted);
-        let debit = self.points_spent.saturating_add(self.points_withdrawn);
+        let credit = self
+            .points_available
+            .saturating_add(self.points_granted)
+            .saturating_add(self.points_birthday);
+        let debit = self
+            .points_spent
+            .saturating_add(self.points_withdrawn)
+            .saturating_add(self.points_expired);
         Balance {
             available: credit.saturating_sub(debit),
             pending: self.points_pending,
@@ -38,7 +44,8 @@ impl Loyalty {
             lifetime_earned: self
                 .points_pending
                 .saturating_add(self.points_available)
-                .saturating_add(self.points_granted),
+                .saturating_add(self.points_granted)
+                .saturating_add(self.points_birthday),
             debt: debit.saturating_sub(credit),
         }
     }
@@ -86,6 +93,31 @@ impl Loyalty {
             kind: EntryKind::Adjusted,
             points,
         })
+    }
+}
+
+impl Loyalty {
+    /// Expires every available point (pending points are not available, so never expire).
+    /// `None` when nothing was available.
+    pub fn expire(&mut self) -> Option<LedgerChange> {
+        let available = self.balance().available;
+        if available == 0 {
+            return None;
+        }
+        self.points_expired = self.points_expired.saturating_add(available);
+        Some(LedgerChange {
+            kind: EntryKind::Expired,
+            points: -(available as i64),
+        })
+    }
+
+    /// Birthday points: a credit like a grant (debt, if any, is paid off first).
+    pub fn give_birthday(&mut self, points: u64) -> LedgerChange {
+        self.points_birthday = self.points_birthday.saturating_add(points);
+        LedgerChange {
+            kind: EntryKind::Birthday,
+            points: points as i64,
+        }
     }
 }
 

@@ -105,6 +105,23 @@ pub enum MessageData {
     },
     /// The customer reached a higher tier.
     TierReached { tier: String, points: u64 },
+    /// A rolling tier no longer earned ended at its `retain_until`: the tier now (none when
+    /// the shop has no base tier).
+    TierChanged {
+        previous: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tier: Option<String>,
+    },
+    /// Available points expire soon unless the customer orders.
+    PointsExpiring {
+        points: u64,
+        /// The expiry day in the shop's time zone, `YYYY-MM-DD`.
+        expires_on: String,
+        /// Which of the shop's warnings this is (days before the expiry).
+        days_before: u16,
+    },
+    /// Points given on the customer's birthday: a gift from the shop, no offer.
+    Birthday { points: u64, points_available: u64 },
     /// A short, warm note after a real move, with the shop's coupon.
     WelcomeAfterMove {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +142,9 @@ impl MessageData {
             MessageData::DetractorAlert { .. } => "detractor-alert",
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
+            MessageData::TierChanged { .. } => "tier-changed",
+            MessageData::PointsExpiring { .. } => "points-expiring",
+            MessageData::Birthday { .. } => "birthday",
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
             MessageData::Reactivation { .. } => "reactivation",
             MessageData::Replenishment { .. } => "replenishment",
@@ -139,6 +159,11 @@ impl MessageData {
             | MessageData::SurveyRequest { .. }
             | MessageData::LoyaltyReversed { .. }
             | MessageData::TierReached { .. }
+            | MessageData::TierChanged { .. }
+            | MessageData::PointsExpiring { .. }
+            // News about the customer's own points account, not an offer: no marketing consent
+            // needed, like the other loyalty updates (and, like them, never after an opt-out).
+            | MessageData::Birthday { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional

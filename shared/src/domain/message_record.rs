@@ -48,6 +48,19 @@ pub struct MessageRecord {
     /// When a sender claimed it for sending (it became SENDING).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<Timestamp>,
+    /// Each time it was deferred, oldest first: kept once it is sent, so that its history
+    /// shows that it waited (the `reason` and `deferred_until` of a deferral go with the send).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<Wait>,
+}
+
+/// A deferral in a message's history: when, why (`frequency_cap`, `quiet_hours`,
+/// `ses_unavailable`) and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wait {
+    pub at: Timestamp,
+    pub reason: String,
+    pub until: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +152,7 @@ mod tests {
             delivery_status: None,
             erased_at: None,
             claimed_at: Some(at),
+            waits: Vec::new(),
         }
     }
 

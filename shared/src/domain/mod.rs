@@ -18,8 +18,9 @@ mod decide;
 pub(crate) mod epoch;
 mod erasure;
 pub use erasure::{
-    Erasure, MessageErasure, erase, erase_message, erase_message_data, erase_order, erase_parked,
-    erase_profile, erase_reports, profile_holds_personal_data,
+    Erasure, MessageErasure, erase, erase_ledger_entry, erase_message, erase_message_data,
+    erase_order, erase_parked, erase_profile, erase_redemption, erase_reports,
+    profile_holds_personal_data,
 };
 mod event;
 mod feedback;
@@ -31,11 +32,12 @@ pub use holdout::is_held_out;
 mod ids;
 mod login_throttle;
 mod loyalty;
+pub mod loyalty_rules;
 pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 pub use loyalty::{Balance, EntryKind, Insufficient, LedgerChange, LedgerEntry};
 mod message;
 mod message_record;
-pub use message_record::{MessageRecord, MessageStatus};
+pub use message_record::{MessageRecord, MessageStatus, Wait};
 mod money;
 mod order;
 mod parked;
@@ -45,13 +47,18 @@ pub use preferences::unsubscribe;
 mod retention;
 mod rewards;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
-pub use rewards::{Price, RedeemError, Reward, RewardPrice, RewardValue, redeem};
+pub use rewards::{
+    Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, code_key, redeem,
+    redemptions_used,
+};
 mod shop;
 #[cfg(test)]
 pub(crate) use shop::fixtures::demo_settings;
 
 pub use address::{AddressHistory, AddressSighting, PostalArea};
-pub use customer::{Consent, Contact, CustomerProfile, Lifecycle, Loyalty, Spend, Stamped};
+pub use customer::{
+    Consent, Contact, CustomerProfile, Lifecycle, Loyalty, LoyaltyClock, Spend, Stamped,
+};
 pub use decide::{CustomerState, Decision, Outcome, decide};
 pub use event::{
     CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
@@ -67,7 +74,10 @@ pub use message::{
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};
-pub use shop::{Branding, CareTip, LoyaltyRules, Replenishment, SettingsError, ShopSettings, Tier};
+pub use shop::{
+    Branding, CareTip, LoyaltyRules, Replenishment, SettingsError, ShopSettings, Tier,
+    TierQualification,
+};
 
 /// A point in time, always UTC inside the domain.
 pub type Timestamp = jiff::Timestamp;

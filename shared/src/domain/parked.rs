@@ -77,6 +77,7 @@ impl ParkedEvent {
                 locale: None,
                 marketing_consent: None,
                 address: None,
+                birthday: None,
             },
             kind: match &self.fact {
                 OrderFact::Delivered { delivered_at } => EventKind::OrderDelivered {
@@ -118,6 +119,7 @@ mod tests {
             locale: None,
             marketing_consent: None,
             address: None,
+            birthday: None,
         }
     }
     fn event(id: &str, at: &str, customer_id: &str, kind: EventKind) -> ShopEvent {
@@ -140,6 +142,7 @@ mod tests {
             EventKind::OrderPlaced(PlacedOrder {
                 id: order(),
                 placed_at: ts("2026-11-02T09:14:03Z"),
+                discount_codes: Vec::new(),
                 total: Money::new(6331, Currency::EUR),
                 lines: vec![
                     OrderLine {

@@ -1,6 +1,6 @@
 //! What points buy: the shop's rewards and the price of one redemption.
 
-use super::{Balance, Insufficient, Loyalty, Money};
+use super::{Balance, Insufficient, Loyalty, Money, OrderId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// One reward a shop offers for points, from its settings.
@@ -143,6 +143,65 @@ impl Reward {
     }
 }
 
+/// A redemption as stored: the answer it gave, so the same idempotency key gets it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redemption {
+    pub id: String,
+    pub reward: String,
+    /// What was asked: the same key with another request is refused.
+    pub requested_points: Option<u64>,
+    pub code: String,
+    /// The answer's `value` (an amount or a percentage).
+    pub value: serde_json::Value,
+    pub points_spent: u64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub balance_after: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voided_at: Option<Timestamp>,
+    /// The order whose discount code it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by_order: Option<String>,
+    /// When that order was placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<Timestamp>,
+}
+
+/// A discount code as trouw keys it: letters, digits, `-` and `_`, 1 to 64 of them,
+/// upper-cased (shop platforms match codes without regard to case). `None` for anything else,
+/// which no pool can hold.
+pub fn code_key(code: &str) -> Option<String> {
+    let code = code.trim();
+    let valid = (1..=64).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid.then(|| code.to_ascii_uppercase())
+}
+
+/// The redemptions an order's discount codes use, each marked used by the order. `held` are
+/// the customer's own redemptions that the codes' registry entries lead to (a code of another
+/// customer leads to none of theirs). A redemption counts when its code is among the order's,
+/// and it is neither voided nor used by an order; one this order used already is not returned
+/// (nothing to write), so a re-sent order changes nothing. A code is used once: the first
+/// order that carries it keeps it.
+pub fn redemptions_used(
+    order: &OrderId,
+    placed_at: Timestamp,
+    codes: &[String],
+    held: &[Redemption],
+) -> Vec<Redemption> {
+    held.iter()
+        .filter(|r| !r.code.is_empty() && codes.contains(&r.code))
+        .filter(|r| r.voided_at.is_none() && r.used_by_order.is_none())
+        .map(|r| Redemption {
+            used_by_order: Some(order.as_str().to_owned()),
+            used_at: Some(placed_at),
+            ..r.clone()
+        })
+        .collect()
+}
+
 /// Redeems: prices the reward and spends the points from the balance, or refuses.
 pub fn redeem(
     loyalty: &mut Loyalty,
@@ -237,6 +296,52 @@ mod tests {
             Err(RedeemError::Insufficient(b)) => assert_eq!(b.available, 200),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn redemption(id: &str, code: &str) -> Redemption {
+        let at = Timestamp::from_second(1_790_000_000).unwrap();
+        Redemption {
+            id: id.into(),
+            reward: "r5".into(),
+            requested_points: None,
+            code: code.into(),
+            value: serde_json::json!({"minor": 500, "currency": "EUR"}),
+            points_spent: 500,
+            created_at: at,
+            expires_at: at,
+            balance_after: 0,
+            voided_at: None,
+            used_by_order: None,
+            used_at: None,
+        }
+    }
+
+    #[test]
+    fn an_order_uses_the_open_redemptions_of_its_codes_once() {
+        let order = OrderId::parse("NL-1").unwrap();
+        let at = Timestamp::from_second(1_790_000_100).unwrap();
+        let codes = vec![code_key(" spring5-a ").unwrap(), "OTHER".to_owned()];
+        assert_eq!(codes[0], "SPRING5-A");
+        let open = redemption("rd_1", "SPRING5-A");
+        let used = redemptions_used(&order, at, &codes, std::slice::from_ref(&open));
+        assert_eq!(used.len(), 1);
+        assert_eq!(used[0].used_by_order.as_deref(), Some("NL-1"));
+        assert_eq!(used[0].used_at, Some(at));
+        // Again (a re-sent order), or by another order: nothing more.
+        assert!(redemptions_used(&order, at, &codes, &used).is_empty());
+        let other = OrderId::parse("NL-2").unwrap();
+        assert!(redemptions_used(&other, at, &codes, &used).is_empty());
+        // Voided, erased (no code left), or a code the order does not carry: nothing.
+        let voided = Redemption {
+            voided_at: Some(at),
+            ..open.clone()
+        };
+        assert!(redemptions_used(&order, at, &codes, &[voided]).is_empty());
+        let erased = redemption("rd_2", "");
+        assert!(redemptions_used(&order, at, &[String::new()], &[erased]).is_empty());
+        assert!(redemptions_used(&order, at, &["SPRING5-B".into()], &[open]).is_empty());
+        assert_eq!(code_key("a b"), None);
+        assert_eq!(code_key(&"x".repeat(65)), None);
     }
 
     proptest! {

@@ -26,6 +26,12 @@ pub enum SettingsError {
         "loyalty.rewards: ids must be unique and URL-safe, names set, points and values positive"
     )]
     Rewards,
+    #[error(
+        "loyalty.expire_after_months: 1 to 60, with expiry_turned_on_at set, and expiry_warning_days each 1 to 90 and unique"
+    )]
+    Expiry,
+    #[error("loyalty.birthday_points: must be between 1 and 100000")]
+    BirthdayPoints,
 }
 
 /// What a shop configures. Loyalty rules and the return window drive the domain; sender and
@@ -186,6 +192,24 @@ impl ShopSettings {
         if !super::Reward::check_all(&self.loyalty.rewards) {
             return Err(SettingsError::Rewards);
         }
+        let l = &self.loyalty;
+        if let Some(months) = l.expire_after_months {
+            let mut days = l.expiry_warning_days.clone();
+            days.sort_unstable();
+            days.dedup();
+            if !(1..=60).contains(&months)
+                || l.expiry_turned_on_at.is_none()
+                || days.len() != l.expiry_warning_days.len()
+                || days.iter().any(|d| !(1..=90).contains(d))
+            {
+                return Err(SettingsError::Expiry);
+            }
+        }
+        if l.birthday_points
+            .is_some_and(|p| !(1..=100_000).contains(&p))
+        {
+            return Err(SettingsError::BirthdayPoints);
+        }
         let tiers = &self.loyalty.tiers;
         let increasing = tiers.windows(2).all(|w| w[0].min_points < w[1].min_points);
         let mut names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
@@ -210,6 +234,43 @@ pub struct LoyaltyRules {
     /// What points buy (the loyalty API's redemptions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rewards: Vec<super::Reward>,
+    /// Which earned points count for a tier: all ever earned, or those of the last 12 months.
+    #[serde(default)]
+    pub tier_qualification: TierQualification,
+    /// Available points expire after this many months without an order (none: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_after_months: Option<u16>,
+    /// When the shop turned expiry on: no points expire sooner than one full period after it.
+    /// `make shop` records it the first time a shop's file sets `expire_after_months`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
+    pub expiry_turned_on_at: Option<super::Timestamp>,
+    /// Days before an expiry that the `points-expiring` email goes (default 30 and 7).
+    #[serde(default = "default_expiry_warning_days")]
+    pub expiry_warning_days: Vec<u16>,
+    /// Points given on the customer's birthday each year (none: no birthday points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birthday_points: Option<u64>,
+}
+
+fn default_expiry_warning_days() -> Vec<u16> {
+    vec![30, 7]
+}
+
+/// Which earned points a tier qualifies on. Spent points count either way: spending never
+/// lowers a tier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierQualification {
+    /// Every point earned with orders and kept (returns take theirs back).
+    #[default]
+    Lifetime,
+    /// Points earned with orders in the current calendar month and the eleven before it. A
+    /// tier no longer earned is kept until its `retain_until`, then drops (announced once).
+    Rolling12Months,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +280,26 @@ pub struct Tier {
 }
 
 impl LoyaltyRules {
+    /// Expiry is on, with the moment it was turned on.
+    pub fn expiry(&self) -> Option<(u16, super::Timestamp)> {
+        Some((self.expire_after_months?, self.expiry_turned_on_at?))
+    }
+
+    /// Records when expiry was turned on: kept from the shop's stored settings while expiry
+    /// stays on there, else `now` (turning it off and on again starts a new first period).
+    pub fn stamp_expiry(&mut self, stored: Option<&LoyaltyRules>, now: super::Timestamp) {
+        if self.expire_after_months.is_none() {
+            self.expiry_turned_on_at = None;
+            return;
+        }
+        if self.expiry_turned_on_at.is_none() {
+            self.expiry_turned_on_at = stored
+                .filter(|s| s.expire_after_months.is_some())
+                .and_then(|s| s.expiry_turned_on_at)
+                .or(Some(super::epoch::whole_second(now)));
+        }
+    }
+
     /// The highest tier whose threshold `points` reaches, if any.
     pub fn tier_for(&self, points: u64) -> Option<&Tier> {
         self.tiers.iter().rev().find(|t| points >= t.min_points)
@@ -282,6 +363,11 @@ pub(crate) mod fixtures {
                     },
                 ],
                 rewards: Vec::new(),
+                tier_qualification: TierQualification::Lifetime,
+                expire_after_months: None,
+                expiry_turned_on_at: None,
+                expiry_warning_days: vec![30, 7],
+                birthday_points: None,
             },
         }
     }
@@ -308,6 +394,31 @@ mod tests {
     }
 
     #[test]
+    fn expiry_needs_the_moment_it_was_turned_on_which_the_shop_file_keeps() {
+        let mut s = demo_settings();
+        s.loyalty.expire_after_months = Some(12);
+        assert_eq!(s.validate(), Err(SettingsError::Expiry));
+        let on: crate::domain::Timestamp = "2026-01-10T12:00:00Z".parse().unwrap();
+        let later: crate::domain::Timestamp = "2026-06-01T12:00:00Z".parse().unwrap();
+        s.loyalty.stamp_expiry(None, on);
+        assert_eq!(s.loyalty.expiry_turned_on_at, Some(on));
+        assert_eq!(s.validate(), Ok(()));
+        let stored = s.loyalty.clone();
+        let mut again = demo_settings();
+        again.loyalty.expire_after_months = Some(6);
+        again.loyalty.stamp_expiry(Some(&stored), later);
+        assert_eq!(again.loyalty.expiry_turned_on_at, Some(on), "kept while on");
+        let mut off = demo_settings();
+        off.loyalty.stamp_expiry(Some(&stored), later);
+        assert_eq!(off.loyalty.expiry_turned_on_at, None);
+        s.loyalty.expiry_warning_days = vec![7, 7];
+        assert_eq!(s.validate(), Err(SettingsError::Expiry));
+        let mut b = demo_settings();
+        b.loyalty.birthday_points = Some(0);
+        assert_eq!(b.validate(), Err(SettingsError::BirthdayPoints));
+    }
+
+    #[test]
     fn tier_is_the_highest_threshold_reached() {
         let rules = demo_settings().loyalty;
         assert_eq!(rules.tier_for(0).unwrap().name, "Brons");
@@ -320,7 +431,7 @@ mod tests {
                 name: "Goud".into(),
                 min_points: 10,
             }],
-            rewards: Vec::new(),
+            ..demo_settings().loyalty
         };
         assert!(no_base.tier_for(9).is_none());
     }

@@ -463,6 +463,7 @@ async fn apply_answer(
             locale: None,
             marketing_consent: None,
             address: None,
+            birthday: None,
         },
         kind,
     };

@@ -5,6 +5,7 @@ pub mod customer_links;
 mod guests;
 pub mod loyalty_api;
 pub mod message_log;
+pub mod points_history;
 mod responses;
 pub mod run_schedule;
 pub mod send_messages;
@@ -86,6 +87,12 @@ pub(crate) async fn apply_event(
 ) -> Result<Applied, crate::store::StoreError> {
     const MAX_WRITE_ATTEMPTS: usize = 5;
     let shop = &settings.id;
+    let placed = match &event.kind {
+        crate::domain::EventKind::OrderPlaced(placed) if !placed.discount_codes.is_empty() => {
+            Some(placed)
+        }
+        _ => None,
+    };
     for _ in 0..MAX_WRITE_ATTEMPTS {
         let loaded = store
             .load(shop, &event.id, &event.customer.id, event.order_id())
@@ -105,9 +112,34 @@ pub(crate) async fn apply_event(
             event.order_id(),
             now,
         );
-        let written = if decision.changed {
+        // The redemptions the order's discount codes used (the rule is the domain's).
+        let used = match placed {
+            Some(placed) => {
+                let held = store
+                    .redemptions_of_codes(shop, &event.customer.id, &placed.discount_codes)
+                    .await?;
+                let used = crate::domain::redemptions_used(
+                    &placed.id,
+                    placed.placed_at,
+                    &placed.discount_codes,
+                    &held,
+                );
+                if used.len() < placed.discount_codes.len() {
+                    // Never the code itself: the order id says where to look.
+                    tracing::info!(
+                        order_id = placed.id.as_str(),
+                        codes = placed.discount_codes.len(),
+                        used = used.len(),
+                        "discount codes that mark no open redemption of the customer"
+                    );
+                }
+                used
+            }
+            None => Vec::new(),
+        };
+        let written = if decision.changed || !used.is_empty() {
             store
-                .write_decision(shop, &loaded, &decision, &processed)
+                .write_decision(shop, &loaded, &decision, &used, &processed)
                 .await?
         } else {
             // Nothing stored changes: only the event is remembered, as done.

@@ -230,6 +230,7 @@ async fn tick(app: &SenderApp, entry: &DueEntry) -> Result<bool, ItemError> {
             locale: None,
             marketing_consent: None,
             address: None,
+            birthday: None,
         },
         kind,
     };

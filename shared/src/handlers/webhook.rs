@@ -14,7 +14,7 @@ use crate::domain::{
     erase, erase_message, erase_parked,
 };
 use crate::shops::Shop;
-use crate::store::{ProcessedEvent, StoreError, Written};
+use crate::store::{LoyaltyErasure, ProcessedEvent, StoreError, Written};
 use crate::webhook::platform::{self, Platform};
 use crate::webhook::{
     Inbound, PayloadError, SignatureError, parse_canonical, shopify, verify_standard_webhook,
@@ -667,6 +667,7 @@ async fn erase_customer(
         let erasure = erase(profile, items.orders, now);
         // Activities hold ids, amounts, scores and statuses only: nothing to erase there.
         let messages: Vec<_> = items.messages.iter().filter_map(erase_message).collect();
+        let loyalty = LoyaltyErasure::of(&items.ledger, &items.redemptions);
         match app
             .store
             .write_erasure(
@@ -674,6 +675,7 @@ async fn erase_customer(
                 read_version,
                 &erasure,
                 &messages,
+                &loyalty,
                 &processed,
                 &shop.settings,
                 now,
@@ -686,6 +688,7 @@ async fn erase_customer(
                     customer_id = customer.as_str(),
                     orders = erasure.orders.len(),
                     messages = messages.len(),
+                    loyalty_items = loyalty.len(),
                     "customer erased"
                 );
                 return Ok(Done::new(

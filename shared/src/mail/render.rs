@@ -8,11 +8,14 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 15] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
     "tier-reached",
+    "tier-changed",
+    "points-expiring",
+    "birthday",
     "care-tip",
     "survey",
     "survey-promoter",
@@ -41,6 +44,9 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "loyalty-confirmed",
     "nl" / "loyalty-reversed",
     "nl" / "tier-reached",
+    "nl" / "tier-changed",
+    "nl" / "points-expiring",
+    "nl" / "birthday",
     "nl" / "care-tip",
     "nl" / "survey",
     "nl" / "survey-promoter",
@@ -53,6 +59,9 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "loyalty-confirmed",
     "en" / "loyalty-reversed",
     "en" / "tier-reached",
+    "en" / "tier-changed",
+    "en" / "points-expiring",
+    "en" / "birthday",
     "en" / "care-tip",
     "en" / "survey",
     "en" / "survey-promoter",
@@ -259,6 +268,24 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
         "tier-reached" => [
             base(json!({ "tier": "Zilver", "points": 250 }), true),
             base(json!({ "tier": "Zilver", "points": 250 }), false),
+        ],
+        "tier-changed" => [
+            base(json!({ "previous": "Goud", "tier": "Zilver" }), true),
+            base(json!({ "previous": "Brons" }), false),
+        ],
+        "points-expiring" => [
+            base(
+                json!({ "points": 420, "expires_on": "2027-03-10", "days_before": 30 }),
+                true,
+            ),
+            base(
+                json!({ "points": 1, "expires_on": "2027-03-10", "days_before": 7 }),
+                false,
+            ),
+        ],
+        "birthday" => [
+            base(json!({ "points": 100, "points_available": 620 }), true),
+            base(json!({ "points": 1, "points_available": 1 }), false),
         ],
         _ => [
             base(json!({ "coupon_code": "WELKOMTHUIS" }), true),

@@ -202,8 +202,9 @@ impl Store {
 
     /// Writes what a decision changed: the profile only if it changed (and only if still at the
     /// version read), the order only if it changed (and only if still at the revision read),
-    /// its owner with its first write, activities, messages, and the processed-event record
-    /// (only if new).
+    /// its owner with its first write, the rules' ledger items, the redemptions the order's
+    /// discount codes used (only if still open), activities, messages, and the processed-event
+    /// record (only if new).
     ///
     /// - One item changed and nothing else (a delivery, a restated address): a conditional
     ///   `PutItem` of that item, then the processed-event record's own `PutItem` (1 + 1 WRU
@@ -224,6 +225,7 @@ impl Store {
         shop: &ShopId,
         read: &Loaded,
         decision: &Decision,
+        redemptions_used: &[crate::domain::Redemption],
         processed: &ProcessedEvent,
     ) -> Result<Written, StoreError> {
         let customer = &decision.profile.id;
@@ -256,6 +258,24 @@ impl Store {
         }
         // The profile and the order: what a read-and-decide again can redo.
         let state_items = changes.len();
+        // The rules' ledger items (an expiry, birthday points): their keys are new with the
+        // profile's version, which the profile's own condition guards.
+        for item in &decision.ledger {
+            let key = keys::ledger_entry(
+                shop,
+                customer,
+                super::loyalty::micros(item.entry.at),
+                &item.id,
+            );
+            let mut entry = encode(&item.entry, &key, "ledger_entry")?;
+            // In the log index, for the overview's points (see `Store::write_points`).
+            with_log(&mut entry, shop, item.entry.at);
+            changes.push(put_item(&self.table, entry, None)?);
+        }
+        // A redemption voided or used meanwhile cancels the transaction: decide again.
+        for used in redemptions_used {
+            changes.push(self.redemption_used(shop, customer, used)?);
+        }
         // Timeline entries, like SKIPPED messages, are log rows: put on their own, before the
         // state.
         let mut rows = Vec::new();
@@ -399,8 +419,8 @@ impl Store {
         }
     }
 
-    /// The decision's transaction: the processed-event record first, the profile second if it
-    /// is written, the PENDING messages from `first_message` on. A message whose key exists was
+    /// The decision's transaction: the processed-event record first, then the profile, the
+    /// order, ledger items and redemptions, the PENDING messages from `first_message` on. A message whose key exists was
     /// created before (same kind, same cause): it is left out and the rest written, so a
     /// message is created once only.
     async fn transact_decision(
@@ -432,7 +452,8 @@ impl Store {
                     if failed(0) {
                         return Ok(Written::Duplicate);
                     }
-                    // The profile or the order moved on since it was read.
+                    // The profile or the order moved on since it was read, or a redemption was
+                    // voided or used meanwhile: decide again.
                     if (1..first_message).any(failed) {
                         return Ok(Written::Conflict);
                     }
@@ -677,6 +698,7 @@ impl Store {
         read_version: u64,
         erasure: &Erasure,
         messages: &[MessageErasure],
+        loyalty: &super::LoyaltyErasure,
         processed: &ProcessedEvent,
         settings: &crate::domain::ShopSettings,
         now: Timestamp,
@@ -694,6 +716,7 @@ impl Store {
         for message in messages {
             writes.push_back(self.message_erasure(shop, customer, message, now)?);
         }
+        writes.extend(self.loyalty_erasure(shop, customer, loyalty)?);
         let profile_at =
             |version: u64, erasing: bool| -> Result<(TransactWriteItem, usize), StoreError> {
                 let mut profile = erasure.profile.clone();
@@ -1149,8 +1172,10 @@ impl Store {
                 ),
                 MessageOutcome::Deferred { until, reason } => (
                     MessageStatus::Deferred,
-                    "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard",
+                    "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard, waits = list_append(if_not_exists(waits,:no_waits),:wait)",
                     vec![
+                        (":wait", wait_of(reason, *until, now)),
+                        (":no_waits", AttributeValue::L(Vec::new())),
                         (":reason", s(reason)),
                         (":until", s(&until.to_string())),
                         (":due", AttributeValue::N(until.as_second().to_string())),
@@ -1167,8 +1192,10 @@ impl Store {
                 ),
                 MessageOutcome::Retry { until, error, .. } => (
                     MessageStatus::Deferred,
-                    "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one",
+                    "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one, waits = list_append(if_not_exists(waits,:no_waits),:wait)",
                     vec![
+                        (":wait", wait_of("ses_unavailable", *until, now)),
+                        (":no_waits", AttributeValue::L(Vec::new())),
                         (":reason", s("ses_unavailable")),
                         (":error", s(error)),
                         (":until", s(&until.to_string())),
@@ -1753,10 +1780,16 @@ impl Store {
                     all.profile = Some(decode(item, "profile")?);
                 } else if sk.starts_with(keys::ORDER_PREFIX) {
                     all.orders.push(decode(item, "order")?);
+                } else if sk.starts_with(keys::LEDGER_PREFIX) {
+                    all.ledger.push((sk, decode(item, "ledger_entry")?));
+                } else if sk.starts_with(keys::REDEMPTION_PREFIX) {
+                    all.redemptions.push(decode(item, "redemption")?);
                 } else if let Some(entry) = LogEntry::decode(item)? {
                     match entry {
                         LogEntry::Message(m) => all.messages.push(*m),
                         LogEntry::Activity(a) => all.activities.push(a),
+                        // The points history is paged on its own (`ledger_page`).
+                        LogEntry::Ledger(_) => {}
                     }
                 }
             }
@@ -1943,6 +1976,7 @@ impl MessageRecord {
             delivery_status: None,
             erased_at: None,
             claimed_at: None,
+            waits: Vec::new(),
         }
     }
 }
@@ -2015,8 +2049,18 @@ fn with_due(item: &mut Item, key: &Key, due: Option<Timestamp>) {
     }
 }
 
+/// A deferral as the message's `waits` list holds it (see [`crate::domain::Wait`]): a list of
+/// one, for `list_append`.
+fn wait_of(reason: &str, until: Timestamp, now: Timestamp) -> AttributeValue {
+    AttributeValue::L(vec![AttributeValue::M(HashMap::from([
+        ("at".to_owned(), AttributeValue::S(now.to_string())),
+        ("reason".to_owned(), AttributeValue::S(reason.to_owned())),
+        ("until".to_owned(), AttributeValue::S(until.to_string())),
+    ]))])
+}
+
 /// Puts an item in the log index under its shop and UTC day.
-fn with_log(item: &mut Item, shop: &ShopId, at: Timestamp) {
+pub(super) fn with_log(item: &mut Item, shop: &ShopId, at: Timestamp) {
     let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     item.insert(
         keys::LOG_DAY.into(),
@@ -2033,6 +2077,9 @@ fn with_log(item: &mut Item, shop: &ShopId, at: Timestamp) {
 pub enum LogEntry {
     Message(Box<MessageRecord>),
     Activity(ActivityRecord),
+    /// A points change of a customer's own (a redemption, its cancellation, an expiry, a
+    /// birthday, an adjustment); orders' points are on their activities.
+    Ledger(crate::domain::LedgerEntry),
 }
 
 impl LogEntry {
@@ -2046,6 +2093,8 @@ impl LogEntry {
             Ok(Some(LogEntry::Message(Box::new(decode(item, "message")?))))
         } else if sk.starts_with(keys::ACTIVITY_PREFIX) {
             Ok(Some(LogEntry::Activity(decode(item, "activity")?)))
+        } else if sk.starts_with(keys::LEDGER_PREFIX) {
+            Ok(Some(LogEntry::Ledger(decode(item, "ledger_entry")?)))
         } else {
             Ok(None)
         }
@@ -2059,6 +2108,9 @@ pub struct CustomerItems {
     pub orders: Vec<Order>,
     pub messages: Vec<MessageRecord>,
     pub activities: Vec<ActivityRecord>,
+    /// Points ledger entries with their sort keys, oldest first.
+    pub ledger: Vec<(String, crate::domain::LedgerEntry)>,
+    pub redemptions: Vec<crate::domain::Redemption>,
 }
 
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.

@@ -17,6 +17,7 @@
 //! | admin audit (TTL)      | `SHOP#{shop}#AUDIT`             | `AT#{epoch µs}` |
 //! | points ledger entry    | `SHOP#{shop}#CUST#{customer}`   | `LEDGER#{epoch µs}#{id}` |
 //! | redemption             | `SHOP#{shop}#CUST#{customer}`   | `REDEEM#{id}`   |
+//! | adjustment's answer    | `SHOP#{shop}#CUST#{customer}`   | `ADJUST#{id}`   |
 //! | reward code, free      | `SHOP#{shop}#POOL#{reward}`     | `CODE#{code}`   |
 //! | reward code, registry  | `SHOP#{shop}#CODE#{code}`       | `CODE`          |
 //!
@@ -153,11 +154,22 @@ pub fn ledger_sort_key(micros: i64, id: &str) -> String {
     format!("{LEDGER_PREFIX}{:016}#{id}", micros.max(0))
 }
 
+/// Sort keys of redemptions start with this.
+pub const REDEMPTION_PREFIX: &str = "REDEEM#";
+
 /// A redemption (its code and state), beside the profile.
 pub fn redemption(shop: &ShopId, customer: &CustomerId, id: &str) -> Key {
     Key {
         pk: customer_partition(shop, customer),
-        sk: format!("REDEEM#{id}"),
+        sk: format!("{REDEMPTION_PREFIX}{id}"),
+    }
+}
+
+/// An adjustment's answer, kept for its idempotency key, beside the profile.
+pub fn adjustment(shop: &ShopId, customer: &CustomerId, id: &str) -> Key {
+    Key {
+        pk: customer_partition(shop, customer),
+        sk: format!("ADJUST#{id}"),
     }
 }
 
@@ -176,7 +188,7 @@ pub fn free_code(shop: &ShopId, reward: &str, code: &str) -> Key {
 }
 
 /// Every code the shop ever added, by code: a code is in one pool once, and a code seen on an
-/// order leads to its redemption.
+/// order leads to its redemption (by the redemption's id only; the customer is not named).
 pub fn code_registry(shop: &ShopId, code: &str) -> Key {
     Key {
         pk: format!("SHOP#{shop}#CODE#{code}"),

@@ -1,38 +1,56 @@
 //! The loyalty API's items: ledger entries, redemptions and reward codes, and the one
 //! transaction that changes a customer's points together with its ledger entry.
 
-use super::dynamo::{Item, decode, encode, profile_item, put_item};
+use super::dynamo::{Item, decode, encode, profile_item, put_item, with_log};
 use super::{Store, StoreError, keys};
-use crate::domain::{CustomerId, CustomerProfile, LedgerEntry, Order, ShopId, Timestamp};
+use crate::domain::{
+    CustomerId, CustomerProfile, LedgerEntry, Order, Redemption, ShopId, Timestamp,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-/// A redemption as stored: the answer it gave, so the same idempotency key gets it again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Redemption {
-    pub id: String,
-    pub reward: String,
-    /// What was asked: the same key with another request is refused.
-    pub requested_points: Option<u64>,
-    pub code: String,
-    /// The answer's `value` (an amount or a percentage).
-    pub value: serde_json::Value,
-    pub points_spent: u64,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
-    pub balance_after: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voided_at: Option<Timestamp>,
-    /// The order whose discount code it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used_by_order: Option<String>,
-}
-
-/// A code in the shop's registry.
+/// A code in the shop's registry, and the redemption that handed it out (by id only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct CodeRecord {
     code: String,
     reward: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    redemption: Option<String>,
+}
+
+/// What erasing a customer takes of their loyalty items: the reasons of their ledger entries
+/// (by sort key) and the codes of their redemptions, with the registry's lead to them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoyaltyErasure {
+    pub entries: Vec<String>,
+    /// The redemptions as they are now (with the code to unlink).
+    pub redemptions: Vec<Redemption>,
+}
+
+impl LoyaltyErasure {
+    /// Only the items that still hold something personal (the rules are the domain's).
+    pub fn of(ledger: &[(String, LedgerEntry)], redemptions: &[Redemption]) -> Self {
+        LoyaltyErasure {
+            entries: ledger
+                .iter()
+                .filter(|(_, e)| crate::domain::erase_ledger_entry(e).is_some())
+                .map(|(sk, _)| sk.clone())
+                .collect(),
+            redemptions: redemptions
+                .iter()
+                .filter(|r| crate::domain::erase_redemption(r).is_some())
+                .cloned()
+                .collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len() + self.redemptions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// What a points change's transaction came to.
@@ -43,8 +61,9 @@ pub enum PointsWritten {
     Conflict,
     /// The code was taken by another redemption meanwhile: take another.
     CodeTaken,
-    /// A redemption with this id exists already (the same idempotency key).
-    RedemptionExists,
+    /// A redemption or adjustment with this id exists already (the same idempotency key):
+    /// read it and answer as it did.
+    Recorded,
 }
 
 /// A change of a customer's points: the profile at the version read, and its ledger entry.
@@ -55,93 +74,256 @@ pub struct PointsChange<'a> {
     pub entry_id: &'a str,
 }
 
+/// An adjustment's answer, kept under its idempotency key's id: the same key again answers
+/// the same; another request under it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adjustment {
+    pub id: String,
+    /// A digest of the points and reason asked for (the reason itself is on the ledger entry).
+    pub asked: String,
+    pub points: i64,
+    pub balance_after: u64,
+    pub at: Timestamp,
+}
+
+/// What is written with a points change besides the profile and its ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attachment {
+    /// A new redemption (only if new), its code taken from its reward's pool (only if still
+    /// free), and the code's registry entry leading to it.
+    Redeemed(Redemption),
+    /// The redemption voided (only if neither voided nor used meanwhile).
+    Voided(Redemption),
+    /// An adjustment's answer (only if new).
+    Adjusted(Adjustment),
+}
+
 impl Store {
     /// Writes a points change in one transaction: the profile (only if still at the version
-    /// read), its ledger entry, and for a redemption the redemption item (only if new) with
-    /// its code taken from the pool (only if still free); for a cancellation the redemption
-    /// voided (only if neither voided nor used).
+    /// read), its ledger entry, and what goes with it (see [`Attachment`]).
     pub async fn write_points(
         &self,
         change: PointsChange<'_>,
-        redemption: Option<(&Redemption, Option<&str>)>,
-        void: Option<&Redemption>,
+        with: &Attachment,
     ) -> Result<PointsWritten, StoreError> {
         let shop = &change.profile.shop;
         let customer = &change.profile.id;
+        let new = Some(("attribute_not_exists(pk)", None));
+        let mut entry = encode(
+            change.entry,
+            &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
+            "ledger_entry",
+        )?;
+        // In the log index too, so that the overview's day summaries count it (one more write
+        // unit, the index's copy).
+        with_log(&mut entry, shop, change.entry.at);
         let mut items = vec![
             put_item(
                 self.table(),
                 profile_item(shop, change.profile)?,
                 Some(("version = :read_version", Some(change.read_version))),
             )?,
-            put_item(
-                self.table(),
-                encode(
-                    change.entry,
-                    &keys::ledger_entry(shop, customer, micros(change.entry.at), change.entry_id),
-                    "ledger_entry",
-                )?,
-                Some(("attribute_not_exists(pk)", None)),
-            )?,
+            put_item(self.table(), entry, new)?,
         ];
-        if let Some((redemption, reward)) = redemption {
-            items.push(put_item(
-                self.table(),
-                encode(
-                    redemption,
-                    &keys::redemption(shop, customer, &redemption.id),
+        match with {
+            Attachment::Redeemed(redemption) => {
+                let key = keys::redemption(shop, customer, &redemption.id);
+                items.push(put_item(
+                    self.table(),
+                    encode(redemption, &key, "redemption")?,
+                    new,
+                )?);
+                let free = keys::free_code(shop, &redemption.reward, &redemption.code);
+                let delete = Delete::builder()
+                    .table_name(self.table())
+                    .set_key(Some(free.to_item()))
+                    .condition_expression("attribute_exists(pk)")
+                    .build()
+                    .map_err(|e| StoreError::Failed(e.to_string()))?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+                // The registry leads from the code, when an order carries it, to the redemption.
+                let registry = CodeRecord {
+                    code: redemption.code.clone(),
+                    reward: redemption.reward.clone(),
+                    redemption: Some(redemption.id.clone()),
+                };
+                let key = keys::code_registry(shop, &redemption.code);
+                items.push(put_item(
+                    self.table(),
+                    encode(&registry, &key, "code")?,
+                    None,
+                )?);
+            }
+            Attachment::Voided(voided) => {
+                let item = encode(
+                    voided,
+                    &keys::redemption(shop, customer, &voided.id),
                     "redemption",
-                )?,
-                Some(("attribute_not_exists(pk)", None)),
-            )?);
-            let reward = reward.unwrap_or(&redemption.reward);
-            let free = keys::free_code(shop, reward, &redemption.code);
-            let delete = Delete::builder()
-                .table_name(self.table())
-                .set_key(Some(free.to_item()))
-                .condition_expression("attribute_exists(pk)")
-                .build()
-                .map_err(|e| StoreError::Failed(e.to_string()))?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
-        }
-        if let Some(voided) = void {
-            let mut item = encode(
-                voided,
-                &keys::redemption(shop, customer, &voided.id),
-                "redemption",
-            )?;
-            item.shrink_to_fit();
-            let put = aws_sdk_dynamodb::types::Put::builder()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression(
-                    "attribute_exists(pk) AND attribute_not_exists(voided_at) AND attribute_not_exists(used_by_order)",
-                )
-                .build()
-                .map_err(|e| StoreError::Failed(e.to_string()))?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
-        match self.try_transact(items).await? {
-            None => Ok(PointsWritten::Committed),
-            Some(reasons) => {
-                let failed =
-                    |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
-                if failed(0) {
-                    Ok(PointsWritten::Conflict)
-                } else if redemption.is_some() && failed(2) {
-                    Ok(PointsWritten::RedemptionExists)
-                } else if redemption.is_some() && failed(3) {
-                    Ok(PointsWritten::CodeTaken)
-                } else if void.is_some() && failed(2) {
-                    // Used or voided meanwhile: the caller reads it again.
-                    Ok(PointsWritten::Conflict)
-                } else {
-                    // A conflict with a concurrent transaction, or the entry's key taken in
-                    // the same microsecond: read and try again.
-                    Ok(PointsWritten::Conflict)
-                }
+                )?;
+                let put = aws_sdk_dynamodb::types::Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(item))
+                    .condition_expression(
+                        "attribute_exists(pk) AND attribute_not_exists(voided_at) AND attribute_not_exists(used_by_order)",
+                    )
+                    .build()
+                    .map_err(|e| StoreError::Failed(e.to_string()))?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+            Attachment::Adjusted(adjustment) => {
+                let key = keys::adjustment(shop, customer, &adjustment.id);
+                items.push(put_item(
+                    self.table(),
+                    encode(adjustment, &key, "adjustment")?,
+                    new,
+                )?);
             }
         }
+        let Some(reasons) = self.try_transact(items).await? else {
+            return Ok(PointsWritten::Committed);
+        };
+        let failed =
+            |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
+        Ok(match with {
+            _ if failed(0) => PointsWritten::Conflict,
+            Attachment::Redeemed(_) | Attachment::Adjusted(_) if failed(2) => {
+                PointsWritten::Recorded
+            }
+            Attachment::Redeemed(_) if failed(3) => PointsWritten::CodeTaken,
+            // Used or voided meanwhile, a conflict with a concurrent transaction, or the
+            // entry's key taken in the same microsecond: read and try again.
+            _ => PointsWritten::Conflict,
+        })
+    }
+
+    /// The redemption a code was handed out by, if any: the registry's lead (a redemption id;
+    /// the customer's own partition holds the redemption).
+    pub async fn code_redemption(
+        &self,
+        shop: &ShopId,
+        code: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let record: Option<CodeRecord> = self.get(&keys::code_registry(shop, code), "code").await?;
+        Ok(record.and_then(|r| r.redemption))
+    }
+
+    /// The customer's redemptions that these codes were handed out by (codes no redemption of
+    /// this customer took lead to nothing).
+    pub async fn redemptions_of_codes(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        codes: &[String],
+    ) -> Result<Vec<Redemption>, StoreError> {
+        let mut found = Vec::new();
+        for code in codes {
+            let Some(id) = self.code_redemption(shop, code).await? else {
+                continue;
+            };
+            if let Some(redemption) = self.redemption(shop, customer, &id).await? {
+                found.push(redemption);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The put that records a redemption's use with an order's transaction: only while it is
+    /// neither voided nor used (a cancellation or another order first cancels the transaction,
+    /// and the order is decided again).
+    pub(super) fn redemption_used(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        used: &Redemption,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = encode(
+            used,
+            &keys::redemption(shop, customer, &used.id),
+            "redemption",
+        )?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(voided_at) AND attribute_not_exists(used_by_order)",
+            )
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// An adjustment's stored answer, by the id its idempotency key names.
+    pub async fn adjustment(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        id: &str,
+    ) -> Result<Option<Adjustment>, StoreError> {
+        self.get(&keys::adjustment(shop, customer, id), "adjustment")
+            .await
+    }
+
+    /// The erasure's writes for loyalty items, each with its rough size: per redemption first
+    /// the registry entry without its lead to the redemption, then the redemption without its
+    /// code (in this order, so an erasure split over steps that dies between them still finds
+    /// the code on the redemption when it is run again); then the ledger entries without their
+    /// reasons. Updates of single attributes, so a concurrent change of the item is kept.
+    pub(super) fn loyalty_erasure(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        erasure: &LoyaltyErasure,
+    ) -> Result<Vec<(TransactWriteItem, usize)>, StoreError> {
+        let mut writes = Vec::new();
+        for redemption in &erasure.redemptions {
+            let record = CodeRecord {
+                code: redemption.code.clone(),
+                reward: redemption.reward.clone(),
+                redemption: None,
+            };
+            let key = keys::code_registry(shop, &redemption.code);
+            writes.push((
+                put_item(self.table(), encode(&record, &key, "code")?, None)?,
+                key.pk.len() + 2 * redemption.code.len() + 100,
+            ));
+            let key = keys::redemption(shop, customer, &redemption.id);
+            writes.push((
+                self.update_in_place(&key, "SET code = :blank", Some(":blank"))?,
+                key.pk.len() + key.sk.len() + 100,
+            ));
+        }
+        for sk in &erasure.entries {
+            let key = keys::Key {
+                pk: keys::profile(shop, customer).pk,
+                sk: sk.clone(),
+            };
+            writes.push((
+                self.update_in_place(&key, "REMOVE reason", None)?,
+                key.pk.len() + key.sk.len() + 100,
+            ));
+        }
+        Ok(writes)
+    }
+
+    /// An update of an item that must still exist (an erasure never creates one).
+    fn update_in_place(
+        &self,
+        key: &keys::Key,
+        expression: &str,
+        blank: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(self.table())
+            .set_key(Some(key.to_item()))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(pk)");
+        if let Some(name) = blank {
+            update = update.expression_attribute_values(name, AttributeValue::S(String::new()));
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     pub async fn redemption(
@@ -220,6 +402,7 @@ impl Store {
         let record = CodeRecord {
             code: code.to_owned(),
             reward: reward.to_owned(),
+            redemption: None,
         };
         let items = vec![
             put_item(

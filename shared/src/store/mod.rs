@@ -33,10 +33,12 @@ pub use dynamo::{
 };
 // Kept here too so that callers may name the stored records beside the store.
 #[cfg(feature = "aws")]
+pub use crate::domain::Redemption;
+#[cfg(feature = "aws")]
 pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
 #[cfg(feature = "aws")]
 pub use error::StoreError;
 #[cfg(feature = "aws")]
-pub use loyalty::{PointsChange, PointsWritten, Redemption, micros};
+pub use loyalty::{Adjustment, Attachment, LoyaltyErasure, PointsChange, PointsWritten, micros};
 #[cfg(feature = "aws")]
 pub use summaries::StoredDaySummary;

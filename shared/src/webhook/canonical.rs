@@ -79,9 +79,11 @@ pub fn parse_canonical(
                 .enumerate()
                 .map(|(i, l)| order_line(&format!("order.lines[{i}]"), l, currency))
                 .collect::<Result<Vec<_>, _>>()?;
+            let discount_codes = discount_codes(raw.order.discount_codes.unwrap_or_default())?;
             let order = PlacedOrder {
                 id: id("order.id", raw.order.id, OrderId::parse)?,
                 placed_at: timestamp("order.placed_at", &raw.order.placed_at)?,
+                discount_codes,
                 total,
                 lines,
             };
@@ -361,6 +363,17 @@ fn customer(shop: &ShopId, raw: RawCustomer) -> Result<CustomerFacts, PayloadErr
             .transpose()?,
         marketing_consent: raw.marketing_consent,
         address,
+        birthday: raw
+            .birthday
+            .map(|b| {
+                crate::domain::loyalty_rules::parse_birthday(&b).ok_or_else(|| {
+                    PayloadError::new(
+                        "customer.birthday",
+                        "must be a day of the year as MM-DD, e.g. 04-23",
+                    )
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -408,6 +421,8 @@ struct RawCustomer {
     marketing_consent: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     address: Option<RawAddress>,
+    #[serde(default, deserialize_with = "present")]
+    birthday: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -451,6 +466,34 @@ struct RawPlacedOrder {
     currency: String,
     total: String,
     lines: Vec<RawLine>,
+    #[serde(default, deserialize_with = "present")]
+    discount_codes: Option<Vec<String>>,
+}
+
+/// `order.discount_codes`: at most 50 strings of 1 to 255 characters without control
+/// characters. A code in a form no pool can hold is kept out (it cannot match a redemption).
+fn discount_codes(raw: Vec<String>) -> Result<Vec<String>, PayloadError> {
+    if raw.len() > 50 {
+        return Err(PayloadError::new(
+            "order.discount_codes",
+            "must hold at most 50 codes",
+        ));
+    }
+    let mut codes = Vec::new();
+    for (i, code) in raw.iter().enumerate() {
+        if code.is_empty() || code.chars().count() > 255 || code.chars().any(char::is_control) {
+            return Err(PayloadError::new(
+                format!("order.discount_codes[{i}]"),
+                "must be 1 to 255 characters without control characters",
+            ));
+        }
+        if let Some(key) = crate::domain::code_key(code)
+            && !codes.contains(&key)
+        {
+            codes.push(key);
+        }
+    }
+    Ok(codes)
 }
 
 #[derive(Deserialize)]
@@ -577,6 +620,28 @@ mod tests {
             *b.pointer_mut(pointer).unwrap() = Value::Null;
             let err = parse(route, &b).unwrap_err();
             assert_eq!(err.field, field, "{pointer}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn a_birthday_is_month_and_day_and_anything_else_is_refused_naming_it() {
+        let mut b = example("order-placed");
+        b["customer"]["birthday"] = json!("02-29");
+        let event = parse(EventType::OrderPlaced, &b).unwrap();
+        assert_eq!(event.customer.birthday, Some((2, 29)));
+        for wrong in [
+            json!("02-30"),
+            json!("1990-04-23"),
+            json!("4-23"),
+            json!(423),
+            json!(null),
+        ] {
+            b["customer"]["birthday"] = wrong.clone();
+            assert_eq!(
+                field_of(EventType::OrderPlaced, &b),
+                "customer.birthday",
+                "{wrong}"
+            );
         }
     }
 

@@ -162,6 +162,23 @@ impl<'a> Obj<'a> {
             .map(|value| Obj { value, path })
     }
 
+    /// The codes of a platform's discount list (`[{"code": "..."}, ...]`), as trouw keys codes;
+    /// entries without a usable code are passed over: a code is a hint for loyalty, never a
+    /// reason to refuse an order. At most 50.
+    pub fn codes(&self, name: &str) -> Vec<String> {
+        let Some(Value::Array(items)) = self.get(name) else {
+            return Vec::new();
+        };
+        let mut codes: Vec<String> = items
+            .iter()
+            .filter_map(|item| item.get("code")?.as_str())
+            .filter_map(crate::domain::code_key)
+            .take(50)
+            .collect();
+        codes.dedup();
+        codes
+    }
+
     pub fn array(&self, name: &str) -> Result<&'a [Value], PayloadError> {
         match self.get(name) {
             None => Ok(&[]),

@@ -454,6 +454,7 @@ fn bare_customer(id: CustomerId) -> CustomerFacts {
         locale: None,
         marketing_consent: None,
         address: None,
+        birthday: None,
     }
 }
 
@@ -529,6 +530,7 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
     Ok(PlacedOrder {
         id: OrderId::parse(root.require_id("id")?).map_err(|e| PayloadError::new("id", e))?,
         placed_at,
+        discount_codes: root.codes("discount_codes"),
         total,
         lines,
     })
@@ -642,6 +644,7 @@ fn customer_facts(
         locale: customer.str("locale")?.and_then(locale),
         marketing_consent,
         address,
+        birthday: None,
     })
 }
 

@@ -286,6 +286,7 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
     Ok(PlacedOrder {
         id: order_id(root)?,
         placed_at,
+        discount_codes: root.codes("coupon_lines"),
         total,
         lines,
     })
@@ -326,6 +327,7 @@ fn order_customer(
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
+        birthday: None,
     })
 }
 
@@ -349,6 +351,7 @@ fn customer_facts(
         locale: None,
         marketing_consent: consent(connection, root)?,
         address: address(shop, root)?,
+        birthday: None,
     })
 }
 

@@ -81,12 +81,19 @@ async fn store() -> Result<Store, String> {
 async fn put_shop(file: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
     let prefix = std::env::var("SECRETS_PATH_PREFIX").unwrap_or_else(|_| "/trouw/".into());
-    let record = parse_shop_file(&text, &prefix).map_err(|e| format!("{file}: {e}"))?;
-    store()
-        .await?
-        .put_shop(&record)
+    let mut record = parse_shop_file(&text, &prefix).map_err(|e| format!("{file}: {e}"))?;
+    let store = store().await?;
+    // Points expiry: the moment the shop turned it on is kept from the stored settings (or
+    // is now), so that no points expire sooner than one full period after it.
+    let stored = store
+        .get_shop(&record.settings.id)
         .await
         .map_err(|e| e.to_string())?;
+    record.settings.loyalty.stamp_expiry(
+        stored.as_ref().map(|s| &s.settings.loyalty),
+        jiff::Timestamp::now(),
+    );
+    store.put_shop(&record).await.map_err(|e| e.to_string())?;
     println!(
         "shop {} saved (containers pick it up within SETTINGS_CACHE_SECONDS)",
         record.settings.id
@@ -264,12 +271,32 @@ async fn demo_months(api: &str) -> Result<(), String> {
     let moto = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "set AWS_ENDPOINT_URL to the local stack (moto)".to_owned())?;
     let client = http_client();
+    // The demo's points expire after months without an order: turn expiry on for the demo
+    // shop if it is off (the local stack trusts cached settings for 2 seconds).
+    let store = store().await?;
+    let shop = ShopId::parse("demo").map_err(|e| e.to_string())?;
+    let mut record = store
+        .get_shop(&shop)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no demo shop: is `make dev` running?")?;
+    if trouw_local::months::demo_expiry(&mut record.settings.loyalty) {
+        store.put_shop(&record).await.map_err(|e| e.to_string())?;
+        println!(
+            "points expiry turned on for the demo shop ({} months without an order)",
+            trouw_local::months::DEMO_EXPIRY_MONTHS
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
+    let loyalty_key = std::env::var("DEMO_LOYALTY_API_KEY")
+        .unwrap_or_else(|_| trouw_local::demo::DEFAULT_DEMO_LOYALTY_API_KEY.to_owned());
     let stack = trouw_local::months::Stack {
         client: &client,
         api: api.trim_end_matches('/').to_owned(),
         shop: "demo".into(),
         secret: WebhookSecret::new(secret),
         moto,
+        loyalty_key: Some(loyalty_key),
     };
     let n = jiff::Timestamp::now().as_second();
     let customer = format!("cus-demo-{n}");
@@ -283,6 +310,9 @@ async fn demo_months(api: &str) -> Result<(), String> {
             step.emails.join(" | ")
         };
         println!("{day}  {}\n                      email: {mails}", step.what);
+        if let Some(detail) = &step.detail {
+            println!("                      {detail}");
+        }
     })
     .await?;
     println!(

@@ -3,7 +3,7 @@
 
 use super::auth::ApiSecrets;
 use crate::domain::{ShopId, ShopSettings};
-use crate::shops::{SecretRef, shop_secrets_path};
+use crate::shops::{SecretRef, loyalty_secrets_path};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub struct LoyaltyShop {
     pub settings: ShopSettings,
     pub secrets: ApiSecrets,
+    /// The storefront origins a browser may call the API from (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 pub struct LoyaltyShops {
@@ -24,11 +26,11 @@ pub struct LoyaltyShops {
     cache: Mutex<HashMap<ShopId, (Instant, Option<Arc<LoyaltyShop>>)>>,
 }
 
-/// The only shop parameters the loyalty function may read: `{prefix}shops/{shop}/loyalty-*`.
+/// The only shop parameters the loyalty function may read: `{prefix}loyalty/{shop}/{name}`.
 pub fn is_loyalty_parameter(name: &str, secrets_path_prefix: &str, shop: &ShopId) -> bool {
-    let dir = format!("{}{shop}/", shop_secrets_path(secrets_path_prefix));
+    let dir = format!("{}{shop}/", loyalty_secrets_path(secrets_path_prefix));
     name.strip_prefix(&dir)
-        .is_some_and(|rest| rest.starts_with("loyalty-") && !rest.contains('/'))
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/') && rest != "..")
 }
 
 impl LoyaltyShops {
@@ -63,13 +65,7 @@ impl LoyaltyShops {
         let shop = match self.store.get_shop(id).await? {
             None => None,
             Some(record) => {
-                let refs = record
-                    .loyalty_api
-                    .clone()
-                    .unwrap_or(crate::shops::LoyaltyApiRefs {
-                        api_keys: Vec::new(),
-                        token_secrets: Vec::new(),
-                    });
+                let refs = record.loyalty_api.clone().unwrap_or_default();
                 let mut values = self
                     .resolve(
                         id,
@@ -78,6 +74,7 @@ impl LoyaltyShops {
                     .await?
                     .into_iter();
                 Some(Arc::new(LoyaltyShop {
+                    allowed_origins: refs.allowed_origins.clone(),
                     settings: record.settings,
                     secrets: ApiSecrets {
                         api_keys: values.next().unwrap_or_default(),
@@ -113,7 +110,7 @@ impl LoyaltyShops {
                         }
                         Some(SecretRef::Env(var)) => Some(SecretRef::Env(var)),
                         _ => {
-                            tracing::error!(shop = %shop, "a loyalty secret reference is neither env:... nor an SSM parameter shops/{{shop}}/loyalty-...; skipped");
+                            tracing::error!(shop = %shop, "a loyalty secret reference is neither env:... nor an SSM parameter loyalty/{{shop}}/...; skipped");
                             None
                         }
                     })
@@ -152,10 +149,15 @@ mod tests {
     fn only_the_shops_own_loyalty_parameters() {
         let shop = ShopId::parse("demo").unwrap();
         let ok = |n: &str| is_loyalty_parameter(n, "/trouw/", &shop);
-        assert!(ok("/trouw/shops/demo/loyalty-api-key"));
+        assert!(ok("/trouw/loyalty/demo/api-key"));
+        assert!(ok("/trouw/loyalty/demo/token-secret"));
+        // Not the webhook secrets' path, not another shop's, no way out of the directory.
+        assert!(!ok("/trouw/shops/demo/loyalty-api-key"));
         assert!(!ok("/trouw/shops/demo/webhook-secret"));
-        assert!(!ok("/trouw/shops/other/loyalty-api-key"));
-        assert!(!ok("/trouw/shops/demo/loyalty-x/../../link-secret"));
+        assert!(!ok("/trouw/loyalty/other/api-key"));
+        assert!(!ok("/trouw/loyalty/demo/"));
+        assert!(!ok("/trouw/loyalty/demo/x/../../../link-secret"));
+        assert!(!ok("/trouw/loyalty/demo/.."));
         assert!(!ok("/trouw/link-secret"));
     }
 }

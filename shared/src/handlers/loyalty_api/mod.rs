@@ -6,7 +6,9 @@
 //! - `GET customers/{customer}/transactions`: the points history, newest first, paged;
 //! - `POST customers/{customer}/redemptions` (`Idempotency-Key` required): points for a code;
 //! - `DELETE customers/{customer}/redemptions/{id}`: an unused code voided, its points back;
-//! - `POST customers/{customer}/adjustments` (API key only): goodwill and corrections;
+//! - `POST customers/{customer}/adjustments` (API key only, `Idempotency-Key` required):
+//!   goodwill and corrections;
+//! - `PUT customers/{customer}/birthday`: the customer's birthday (`MM-DD`) for birthday points;
 //! - `POST rewards/{reward}/codes` (API key only): codes into a reward's pool.
 //!
 //! Every change of points is one transaction: the profile (version-checked) and its ledger
@@ -14,6 +16,8 @@
 
 mod access;
 pub mod auth;
+mod birthday;
+pub mod cors;
 mod points;
 mod reads;
 
@@ -66,6 +70,7 @@ enum Route {
     Redeem(CustomerId),
     Cancel(CustomerId, String),
     Adjust(CustomerId),
+    Birthday(CustomerId),
     AddCodes(String),
 }
 
@@ -82,6 +87,21 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
     let customer = |s: &str| CustomerId::parse(s).ok();
     let method = req.method().clone();
     use http::Method;
+    let Some(allow) = route_method(&segments[2..]) else {
+        return Ok(error(404, "not_found", "no such route"));
+    };
+    let origin = req
+        .headers()
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if method == Method::OPTIONS {
+        return Ok(match app.shops.get(&shop).await {
+            Ok(Some(s)) => cors::preflight(origin.as_deref(), &s.allowed_origins, allow),
+            Ok(None) => error(404, "shop_not_found", "no such shop"),
+            Err(err) => unavailable(&err),
+        });
+    }
     let route = match (&method, &segments[2..]) {
         (&Method::GET, ["customers", c]) => customer(c).map(Route::Balance),
         (&Method::GET, ["customers", c, "transactions"]) => customer(c).map(Route::Transactions),
@@ -90,15 +110,11 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             customer(c).map(|c| Route::Cancel(c, (*id).to_owned()))
         }
         (&Method::POST, ["customers", c, "adjustments"]) => customer(c).map(Route::Adjust),
+        (&Method::PUT, ["customers", c, "birthday"]) => customer(c).map(Route::Birthday),
         (&Method::POST, ["rewards", reward, "codes"]) => {
             Some(Route::AddCodes((*reward).to_owned()))
         }
-        (_, ["customers", _] | ["customers", _, "transactions"]) => return Ok(not_allowed("GET")),
-        (_, ["customers", _, "redemptions" | "adjustments"] | ["rewards", _, "codes"]) => {
-            return Ok(not_allowed("POST"));
-        }
-        (_, ["customers", _, "redemptions", _]) => return Ok(not_allowed("DELETE")),
-        _ => return Ok(error(404, "not_found", "no such route")),
+        _ => return Ok(not_allowed(allow)),
     };
     let Some(route) = route else {
         return Ok(invalid("customer", "customer: not a customer id"));
@@ -110,16 +126,40 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
             Ok(None) => return Ok(error(404, "shop_not_found", "no such shop")),
             Err(err) => return Ok(unavailable(&err)),
         };
-        let authorization = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let caller = match auth::authenticate(
-            authorization,
-            &loyalty_shop.secrets,
-            &shop,
-            app.clock.now(),
-        ) {
+        let listed = cors::listed(origin.as_deref(), &loyalty_shop.allowed_origins);
+        let mut response = serve(app, &loyalty_shop, &shop, route, &req).await;
+        cors::expose(&mut response, listed);
+        Ok(response)
+    }
+    .instrument(span)
+    .await
+}
+
+/// The one method of each route (`None`: no such route).
+fn route_method(rest: &[&str]) -> Option<&'static str> {
+    Some(match rest {
+        ["customers", _] | ["customers", _, "transactions"] => "GET",
+        ["customers", _, "redemptions" | "adjustments"] | ["rewards", _, "codes"] => "POST",
+        ["customers", _, "redemptions", _] => "DELETE",
+        ["customers", _, "birthday"] => "PUT",
+        _ => return None,
+    })
+}
+
+/// Authenticates, authorises and answers a request for a known shop.
+async fn serve(
+    app: &LoyaltyApp,
+    loyalty_shop: &LoyaltyShop,
+    shop: &ShopId,
+    route: Route,
+    req: &Request,
+) -> Response<Body> {
+    let authorization = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let caller =
+        match auth::authenticate(authorization, &loyalty_shop.secrets, shop, app.clock.now()) {
             Ok(caller) => caller,
             Err(Refused::Unauthenticated(why)) => {
                 tracing::info!(outcome = "unauthenticated", "loyalty request refused");
@@ -127,65 +167,56 @@ pub async fn handle(app: &LoyaltyApp, req: Request) -> Result<Response<Body>, la
                 response
                     .headers_mut()
                     .insert("www-authenticate", http::HeaderValue::from_static("Bearer"));
-                return Ok(response);
+                return response;
             }
         };
-        let shop_only = matches!(route, Route::Adjust(_) | Route::AddCodes(_));
-        let own = match (&route, &caller) {
-            (_, Caller::Shop) => true,
-            (_, Caller::Customer(_)) if shop_only => false,
-            (
-                Route::Balance(c)
-                | Route::Transactions(c)
-                | Route::Redeem(c)
-                | Route::Cancel(c, _)
-                | Route::Adjust(c),
-                Caller::Customer(me),
-            ) => c == me,
-            (Route::AddCodes(_), Caller::Customer(_)) => false,
-        };
-        if !own {
-            tracing::info!(outcome = "forbidden", "loyalty request refused");
-            return Ok(error(
-                403,
-                "forbidden",
-                if shop_only {
-                    "this route takes the shop's API key"
-                } else {
-                    "a customer token reaches that customer's own points only"
-                },
-            ));
-        }
-        let body = req.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
-            return Ok(error(
-                413,
-                "payload_too_large",
-                "the body is larger than 16 KB",
-            ));
-        }
-        let now = app.clock.now();
-        let settings = &loyalty_shop.settings;
-        let response = match route {
-            Route::Balance(c) => reads::balance(app, settings, &c).await,
-            Route::Transactions(c) => {
-                reads::transactions(app, settings, &c, req.uri().query()).await
-            }
-            Route::Redeem(c) => {
-                let key = req
-                    .headers()
-                    .get("idempotency-key")
-                    .and_then(|v| v.to_str().ok());
-                points::redeem(app, settings, &c, key, body, now).await
-            }
-            Route::Cancel(c, id) => points::cancel(app, &shop, &c, &id, now).await,
-            Route::Adjust(c) => points::adjust(app, &shop, &c, body, now).await,
-            Route::AddCodes(reward) => points::add_codes(app, settings, &reward, body).await,
-        };
-        Ok(response.unwrap_or_else(|err| unavailable(&err)))
+    let shop_only = matches!(route, Route::Adjust(_) | Route::AddCodes(_));
+    let own = match (&route, &caller) {
+        (_, Caller::Shop) => true,
+        (_, Caller::Customer(_)) if shop_only => false,
+        (
+            Route::Balance(c)
+            | Route::Transactions(c)
+            | Route::Redeem(c)
+            | Route::Cancel(c, _)
+            | Route::Adjust(c)
+            | Route::Birthday(c),
+            Caller::Customer(me),
+        ) => c == me,
+        (Route::AddCodes(_), Caller::Customer(_)) => false,
+    };
+    if !own {
+        tracing::info!(outcome = "forbidden", "loyalty request refused");
+        return error(
+            403,
+            "forbidden",
+            if shop_only {
+                "this route takes the shop's API key"
+            } else {
+                "a customer token reaches that customer's own points only"
+            },
+        );
     }
-    .instrument(span)
-    .await
+    let body = req.body().as_ref();
+    if body.len() > MAX_BODY_BYTES {
+        return error(413, "payload_too_large", "the body is larger than 16 KB");
+    }
+    let now = app.clock.now();
+    let settings = &loyalty_shop.settings;
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok());
+    let response = match route {
+        Route::Balance(c) => reads::balance(app, settings, &c).await,
+        Route::Transactions(c) => reads::transactions(app, settings, &c, req.uri().query()).await,
+        Route::Redeem(c) => points::redeem(app, settings, &c, key, body, now).await,
+        Route::Cancel(c, id) => points::cancel(app, shop, &c, &id, now).await,
+        Route::Adjust(c) => points::adjust(app, shop, &c, key, body, now).await,
+        Route::AddCodes(reward) => points::add_codes(app, settings, &reward, body).await,
+        Route::Birthday(c) => birthday::put(app, settings, &c, body, now).await,
+    };
+    response.unwrap_or_else(|err| unavailable(&err))
 }
 
 /// 405 with the route's one method in `Allow`.

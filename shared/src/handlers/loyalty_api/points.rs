@@ -8,7 +8,7 @@ use crate::domain::{
     ShopSettings, Timestamp,
 };
 use crate::handlers::responses::{error, json};
-use crate::store::{PointsChange, PointsWritten, Redemption, StoreError};
+use crate::store::{Adjustment, Attachment, PointsChange, PointsWritten, Redemption, StoreError};
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -33,8 +33,8 @@ fn insufficient(balance: Balance) -> Response<Body> {
     )
 }
 
-/// Parses a JSON body strictly, naming the field that is wrong.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
+/// Parses a JSON body strictly, naming the field that is wrong (also for the birthday).
+pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let field = err.path().to_string();
@@ -92,12 +92,102 @@ fn whole_signed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error>
         .ok_or_else(|| serde::de::Error::custom("expected a whole number of points"))
 }
 
-/// The redemption id for an idempotency key: the same key of the same customer names the same
-/// redemption.
-fn redemption_id(customer: &CustomerId, key: &str) -> String {
+/// The id for an idempotency key: the same key of the same customer names the same
+/// redemption (`rd_`) or adjustment (`adj_`).
+fn keyed_id(prefix: &str, customer: &CustomerId, key: &str) -> String {
     let digest = Sha256::digest(format!("{customer}\n{key}").as_bytes());
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("rd_{hex}")
+    format!("{prefix}_{hex}")
+}
+
+/// The `Idempotency-Key` header, required: 1 to 128 visible ASCII characters.
+fn idempotency_key(header: Option<&str>) -> Result<&str, Response<Body>> {
+    header
+        .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            invalid(
+                "Idempotency-Key",
+                "Idempotency-Key: required, 1 to 128 visible ASCII characters",
+            )
+        })
+}
+
+fn key_reused(what: &str) -> Response<Body> {
+    error(
+        409,
+        "idempotency_key_reused",
+        format!("this Idempotency-Key was used for another {what}"),
+    )
+}
+
+/// The stored answer again, marked as a replay.
+fn replayed(body: serde_json::Value) -> Response<Body> {
+    let mut response = json(201, body);
+    response.headers_mut().insert(
+        "idempotent-replayed",
+        http::HeaderValue::from_static("true"),
+    );
+    response
+}
+
+/// What one attempt at a change of points came to: an answer with nothing (more) to write, or
+/// the change to write and the answer once it is written.
+enum Attempt {
+    Answer(Response<Body>),
+    Write {
+        read_version: u64,
+        next: CustomerProfile,
+        entry: LedgerEntry,
+        entry_id: String,
+        with: Attachment,
+        answer: Response<Body>,
+    },
+}
+
+/// Reads, decides and writes a change of points (one transaction: the profile, version-checked,
+/// its ledger entry and what goes with it) until it is written or another answer is due; when
+/// another writer got there first, `decide` reads and decides again after a short pause.
+async fn write_change<F, Decided>(
+    app: &LoyaltyApp,
+    outcome: &'static str,
+    mut decide: F,
+) -> Result<Response<Body>, StoreError>
+where
+    F: FnMut(usize) -> Decided,
+    Decided: Future<Output = Result<Attempt, StoreError>>,
+{
+    for attempt in 0..MAX_ATTEMPTS {
+        let (read_version, next, entry, entry_id, with, answer) = match decide(attempt).await? {
+            Attempt::Answer(response) => return Ok(response),
+            Attempt::Write {
+                read_version,
+                next,
+                entry,
+                entry_id,
+                with,
+                answer,
+            } => (read_version, next, entry, entry_id, with, answer),
+        };
+        let change = PointsChange {
+            profile: &next,
+            read_version,
+            entry: &entry,
+            entry_id: &entry_id,
+        };
+        match app.store.write_points(change, &with).await? {
+            PointsWritten::Committed => {
+                // Never the reason: it is the shop's text, kept in the ledger only.
+                tracing::info!(outcome, points = entry.points, "points changed");
+                return Ok(answer);
+            }
+            PointsWritten::Recorded | PointsWritten::Conflict | PointsWritten::CodeTaken => {
+                backoff(attempt).await;
+            }
+        }
+    }
+    Err(StoreError::Unavailable(
+        "the customer kept changing under concurrent writes".into(),
+    ))
 }
 
 fn redemption_body(r: &Redemption) -> serde_json::Value {
@@ -126,13 +216,9 @@ pub(super) async fn redeem(
     body: &[u8],
     now: Timestamp,
 ) -> Result<Response<Body>, StoreError> {
-    let Some(key) = idempotency_key
-        .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-    else {
-        return Ok(invalid(
-            "Idempotency-Key",
-            "Idempotency-Key: required, 1 to 128 visible ASCII characters",
-        ));
+    let key = match self::idempotency_key(idempotency_key) {
+        Ok(key) => key,
+        Err(response) => return Ok(response),
     };
     let request: RedeemRequest = match parse(body) {
         Ok(r) => r,
@@ -149,43 +235,40 @@ pub(super) async fn redeem(
             "reward: the shop has no reward with this id",
         ));
     };
-    let price = match reward.price(request.points) {
-        Ok(price) => price,
+    match reward.price(request.points) {
+        Ok(_) => {}
         Err(RedeemError::Points(message)) => return Ok(invalid("points", message)),
         Err(RedeemError::Insufficient(balance)) => return Ok(insufficient(balance)),
-    };
+    }
     let shop = &settings.id;
-    let id = redemption_id(customer, key);
+    let id = keyed_id("rd", customer, key);
     // Where among the free codes this request starts looking, so that concurrent redemptions
     // do not all reach for the first code.
     let spread = usize::from(Sha256::digest(id.as_bytes())[0]);
-    for attempt in 0..MAX_ATTEMPTS {
-        if let Some(existing) = app.store.redemption(shop, customer, &id).await? {
+    let (id, request) = (&id, &request);
+    write_change(app, "redeemed", move |attempt| async move {
+        if let Some(existing) = app.store.redemption(shop, customer, id).await? {
             if existing.reward != request.reward || existing.requested_points != request.points {
-                return Ok(error(
-                    409,
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used for another redemption",
-                ));
+                return Ok(Attempt::Answer(key_reused("redemption")));
             }
-            let mut response = json(201, redemption_body(&existing));
-            response.headers_mut().insert(
-                "idempotent-replayed",
-                http::HeaderValue::from_static("true"),
-            );
-            return Ok(response);
+            return Ok(Attempt::Answer(replayed(redemption_body(&existing))));
         }
         let Some(profile) = app.store.profile(shop, customer).await? else {
-            return Ok(error(404, "customer_not_found", "no such customer"));
+            return Ok(Attempt::Answer(error(
+                404,
+                "customer_not_found",
+                "no such customer",
+            )));
         };
         let mut next = bumped(&profile);
-        let change = match crate::domain::redeem(&mut next.loyalty, reward, request.points) {
-            Ok(_) => crate::domain::LedgerChange {
-                kind: EntryKind::Redeemed,
-                points: -(price.points as i64),
-            },
-            Err(RedeemError::Insufficient(balance)) => return Ok(insufficient(balance)),
-            Err(RedeemError::Points(message)) => return Ok(invalid("points", message)),
+        let price = match crate::domain::redeem(&mut next.loyalty, reward, request.points) {
+            Ok(price) => price,
+            Err(RedeemError::Insufficient(balance)) => {
+                return Ok(Attempt::Answer(insufficient(balance)));
+            }
+            Err(RedeemError::Points(message)) => {
+                return Ok(Attempt::Answer(invalid("points", message)));
+            }
         };
         let codes = app
             .store
@@ -201,7 +284,7 @@ pub(super) async fn redeem(
             response
                 .headers_mut()
                 .insert("retry-after", http::HeaderValue::from_static("3600"));
-            return Ok(response);
+            return Ok(Attempt::Answer(response));
         }
         let code = codes[(spread + attempt) % codes.len()].clone();
         let redemption = Redemption {
@@ -218,40 +301,24 @@ pub(super) async fn redeem(
             balance_after: next.loyalty.balance().available,
             voided_at: None,
             used_by_order: None,
+            used_at: None,
         };
-        let entry = LedgerEntry {
-            kind: change.kind,
-            points: change.points,
-            at: now,
-            redemption: Some(id.clone()),
-            reason: None,
-        };
-        let written = app
-            .store
-            .write_points(
-                PointsChange {
-                    profile: &next,
-                    read_version: profile.version,
-                    entry: &entry,
-                    entry_id: &id,
-                },
-                Some((&redemption, None)),
-                None,
-            )
-            .await?;
-        match written {
-            PointsWritten::Committed => {
-                tracing::info!(reward = %reward.id, points = price.points, outcome = "redeemed", "redemption");
-                return Ok(json(201, redemption_body(&redemption)));
-            }
-            PointsWritten::RedemptionExists
-            | PointsWritten::Conflict
-            | PointsWritten::CodeTaken => backoff(attempt).await,
-        }
-    }
-    Err(StoreError::Unavailable(
-        "the customer kept changing under concurrent redemptions".into(),
-    ))
+        Ok(Attempt::Write {
+            read_version: profile.version,
+            entry: LedgerEntry {
+                kind: EntryKind::Redeemed,
+                points: -(price.points as i64),
+                at: now,
+                redemption: Some(id.clone()),
+                reason: None,
+            },
+            entry_id: id.clone(),
+            next,
+            answer: json(201, redemption_body(&redemption)),
+            with: Attachment::Redeemed(redemption),
+        })
+    })
+    .await
 }
 
 /// A short, growing, jittered pause before trying again, so that concurrent writers of one
@@ -278,66 +345,64 @@ pub(super) async fn cancel(
     if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Ok(error(404, "redemption_not_found", "no such redemption"));
     }
-    for attempt in 0..MAX_ATTEMPTS {
+    let voided_body = |id: &str, points: i64, balance: &CustomerProfile| {
+        json(
+            200,
+            json!({ "id": id, "status": "voided", "points_refunded": points, "balance_after": balance.loyalty.balance().available }),
+        )
+    };
+    write_change(app, "voided", move |_| async move {
         let Some(redemption) = app.store.redemption(shop, customer, id).await? else {
-            return Ok(error(404, "redemption_not_found", "no such redemption"));
+            return Ok(Attempt::Answer(error(
+                404,
+                "redemption_not_found",
+                "no such redemption",
+            )));
         };
         if redemption.used_by_order.is_some() {
-            return Ok(error(
+            return Ok(Attempt::Answer(error(
                 409,
                 "redemption_used",
                 "the code was used on an order; its points stay spent",
-            ));
+            )));
         }
         let Some(profile) = app.store.profile(shop, customer).await? else {
-            return Ok(error(404, "customer_not_found", "no such customer"));
+            return Ok(Attempt::Answer(error(
+                404,
+                "customer_not_found",
+                "no such customer",
+            )));
         };
         if redemption.voided_at.is_some() {
             // Cancelled before: the same answer, nothing more given back.
-            return Ok(json(
-                200,
-                json!({ "id": redemption.id, "status": "voided", "points_refunded": redemption.points_spent, "balance_after": profile.loyalty.balance().available }),
-            ));
+            let points = redemption.points_spent as i64;
+            return Ok(Attempt::Answer(voided_body(
+                &redemption.id,
+                points,
+                &profile,
+            )));
         }
         let mut next = bumped(&profile);
         let change = next.loyalty.refund(redemption.points_spent);
-        let entry = LedgerEntry {
-            kind: change.kind,
-            points: change.points,
-            at: now,
-            redemption: Some(redemption.id.clone()),
-            reason: None,
-        };
-        let voided = Redemption {
-            voided_at: Some(now),
-            ..redemption.clone()
-        };
-        let entry_id = format!("{}_void", redemption.id);
-        let written = app
-            .store
-            .write_points(
-                PointsChange {
-                    profile: &next,
-                    read_version: profile.version,
-                    entry: &entry,
-                    entry_id: &entry_id,
-                },
-                None,
-                Some(&voided),
-            )
-            .await?;
-        if written == PointsWritten::Committed {
-            tracing::info!(outcome = "voided", "redemption cancelled");
-            return Ok(json(
-                200,
-                json!({ "id": redemption.id, "status": "voided", "points_refunded": change.points, "balance_after": next.loyalty.balance().available }),
-            ));
-        }
-        backoff(attempt).await;
-    }
-    Err(StoreError::Unavailable(
-        "the customer kept changing under concurrent writes".into(),
-    ))
+        Ok(Attempt::Write {
+            read_version: profile.version,
+            entry: LedgerEntry {
+                kind: change.kind,
+                points: change.points,
+                at: now,
+                redemption: Some(redemption.id.clone()),
+                reason: None,
+            },
+            entry_id: format!("{}_void", redemption.id),
+            answer: voided_body(&redemption.id, change.points, &next),
+            next,
+            with: Attachment::Voided(Redemption {
+                voided_at: Some(now),
+                ..redemption
+            }),
+        })
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -348,13 +413,22 @@ struct AdjustRequest {
     reason: String,
 }
 
+fn adjustment_body(a: &Adjustment) -> serde_json::Value {
+    json!({ "id": a.id, "points": a.points, "balance_after": a.balance_after })
+}
+
 pub(super) async fn adjust(
     app: &LoyaltyApp,
     shop: &ShopId,
     customer: &CustomerId,
+    idempotency_key: Option<&str>,
     body: &[u8],
     now: Timestamp,
 ) -> Result<Response<Body>, StoreError> {
+    let key = match self::idempotency_key(idempotency_key) {
+        Ok(key) => key,
+        Err(response) => return Ok(response),
+    };
     let request: AdjustRequest = match parse(body) {
         Ok(r) => r,
         Err(response) => return Ok(response),
@@ -375,67 +449,66 @@ pub(super) async fn adjust(
             "reason: 1 to 200 characters, no control characters",
         ));
     }
-    for attempt in 0..MAX_ATTEMPTS {
+    let id = keyed_id("adj", customer, key);
+    // What was asked, to tell a retry from another request under the same key; a digest, so
+    // that the reason is kept only on the ledger entry (which an erasure clears).
+    let asked = {
+        let digest = Sha256::digest(format!("{}\n{reason}", request.points).as_bytes());
+        digest
+            .iter()
+            .take(12)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let (id, asked, request) = (&id, &asked, &request);
+    write_change(app, "adjusted", move |_| async move {
+        if let Some(existing) = app.store.adjustment(shop, customer, id).await? {
+            if existing.asked != *asked {
+                return Ok(Attempt::Answer(key_reused("adjustment")));
+            }
+            return Ok(Attempt::Answer(replayed(adjustment_body(&existing))));
+        }
         let Some(profile) = app.store.profile(shop, customer).await? else {
-            return Ok(error(404, "customer_not_found", "no such customer"));
+            return Ok(Attempt::Answer(error(
+                404,
+                "customer_not_found",
+                "no such customer",
+            )));
         };
         let mut next = bumped(&profile);
         let change = match next.loyalty.adjust(request.points) {
             Ok(change) => change,
-            Err(refused) => return Ok(insufficient(refused.balance)),
+            Err(refused) => return Ok(Attempt::Answer(insufficient(refused.balance))),
         };
-        let entry = LedgerEntry {
-            kind: change.kind,
+        let adjustment = Adjustment {
+            id: id.clone(),
+            asked: asked.clone(),
             points: change.points,
+            balance_after: next.loyalty.balance().available,
             at: now,
-            redemption: None,
-            reason: Some(reason.to_owned()),
         };
-        let entry_id = format!("adj{}", next.version);
-        let written = app
-            .store
-            .write_points(
-                PointsChange {
-                    profile: &next,
-                    read_version: profile.version,
-                    entry: &entry,
-                    entry_id: &entry_id,
-                },
-                None,
-                None,
-            )
-            .await?;
-        if written == PointsWritten::Committed {
-            // The reason is the shop's text: it stays in the ledger, out of the logs.
-            tracing::info!(
-                points = request.points,
-                outcome = "adjusted",
-                "points adjusted"
-            );
-            return Ok(json(
-                201,
-                json!({ "points": change.points, "balance_after": next.loyalty.balance().available }),
-            ));
-        }
-        backoff(attempt).await;
-    }
-    Err(StoreError::Unavailable(
-        "the customer kept changing under concurrent writes".into(),
-    ))
+        Ok(Attempt::Write {
+            read_version: profile.version,
+            entry: LedgerEntry {
+                kind: change.kind,
+                points: change.points,
+                at: now,
+                redemption: None,
+                reason: Some(reason.to_owned()),
+            },
+            entry_id: id.clone(),
+            next,
+            answer: json(201, adjustment_body(&adjustment)),
+            with: Attachment::Adjusted(adjustment),
+        })
+    })
+    .await
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CodesRequest {
     codes: Vec<String>,
-}
-
-/// A code as shops make them: letters, digits, `-` and `_`, at most 64.
-fn valid_code(code: &str) -> bool {
-    (1..=64).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 pub(super) async fn add_codes(
@@ -458,7 +531,11 @@ pub(super) async fn add_codes(
     if request.codes.is_empty() || request.codes.len() > 100 {
         return Ok(invalid("codes", "codes: 1 to 100 codes per request"));
     }
-    if let Some(n) = request.codes.iter().position(|c| !valid_code(c)) {
+    if let Some(n) = request
+        .codes
+        .iter()
+        .position(|c| c.trim() != c || crate::domain::code_key(c).is_none())
+    {
         return Ok(invalid(
             &format!("codes[{n}]"),
             format!("codes[{n}]: letters, digits, - and _ only, 1 to 64 characters"),
@@ -467,11 +544,10 @@ pub(super) async fn add_codes(
     let mut added = 0u64;
     for code in &request.codes {
         // Codes are matched without regard to case, as the shop platforms do.
-        if app
-            .store
-            .add_code(&settings.id, reward, &code.to_ascii_uppercase())
-            .await?
-        {
+        let Some(code) = crate::domain::code_key(code) else {
+            continue;
+        };
+        if app.store.add_code(&settings.id, reward, &code).await? {
             added += 1;
         }
     }

@@ -2,9 +2,10 @@
 //! change nothing.
 
 use super::{LoyaltyApp, invalid};
-use crate::domain::{CustomerId, EntryKind, RewardPrice, ShopSettings, Timestamp};
+use crate::domain::{CustomerId, RewardPrice, ShopSettings, loyalty_rules};
+use crate::handlers::points_history;
 use crate::handlers::responses::{error, json};
-use crate::store::{StoreError, keys, micros};
+use crate::store::StoreError;
 use lambda_http::{Body, Response};
 use serde_json::{Value, json};
 
@@ -18,18 +19,24 @@ pub(super) async fn balance(
     };
     let loyalty = &profile.loyalty;
     let balance = loyalty.balance();
-    // Tiers qualify on points earned on orders, never lowered by spending.
-    let held = loyalty
-        .points_pending
-        .saturating_add(loyalty.points_available);
-    let next = settings.loyalty.tiers.iter().find(|t| t.min_points > held);
+    let now = app.clock.now();
+    // Tiers qualify on points earned on orders (lifetime or the last 12 months), never
+    // lowered by spending; a rolling tier shows until when it is kept.
+    let qualifying = loyalty_rules::qualifying_points(loyalty, now, settings);
+    let next = settings
+        .loyalty
+        .tiers
+        .iter()
+        .find(|t| t.min_points > qualifying);
     let tier = loyalty.tier.as_ref().map(|name| {
         json!({
             "name": name,
-            "next": next.map(|t| json!({ "name": t.name, "points_needed": t.min_points - held })),
-            "retain_until": Value::Null,
+            "next": next.map(|t| json!({ "name": t.name, "points_needed": t.min_points - qualifying })),
+            "retain_until": loyalty.clock.retain_until.map(|t| t.to_string()),
         })
     });
+    let expiring = loyalty_rules::expiring(&profile, now, settings)
+        .map(|(points, at)| json!({ "points": points, "at": at.to_string() }));
     let rewards: Vec<Value> = settings
         .loyalty
         .rewards
@@ -70,22 +77,12 @@ pub(super) async fn balance(
                 "spent": balance.spent,
                 "lifetime_earned": balance.lifetime_earned,
                 "debt": balance.debt,
-                "expiring": Value::Null,
+                "expiring": expiring,
             },
             "tier": tier,
             "rewards": rewards,
         }),
     ))
-}
-
-/// One line of the history, with the key it sorts by (newest first).
-struct Line {
-    sort: String,
-    kind: EntryKind,
-    points: i64,
-    at: Timestamp,
-    order: Option<String>,
-    redemption: Option<String>,
 }
 
 const DEFAULT_PAGE: i32 = 20;
@@ -111,20 +108,13 @@ pub(super) async fn transactions(
                 }
             },
             "cursor" => {
-                let valid = value.len() <= 300
-                    && value.split_once('#').is_some_and(|(t, id)| {
-                        t.len() == 16
-                            && t.bytes().all(|b| b.is_ascii_digit())
-                            && !id.is_empty()
-                            && !id.contains('#')
-                    });
-                if !valid {
+                if !points_history::valid_cursor(&value) {
                     return Ok(invalid(
                         "cursor",
                         "cursor: use next_cursor of the page before",
                     ));
                 }
-                before = Some(format!("{}{value}", keys::LEDGER_PREFIX));
+                before = Some(value.into_owned());
             }
             _ => {}
         }
@@ -132,70 +122,22 @@ pub(super) async fn transactions(
     let Some(profile) = app.store.profile(&settings.id, customer).await? else {
         return Ok(error(404, "customer_not_found", "no such customer"));
     };
-    let entries = app
-        .store
-        .ledger_page(&settings.id, customer, before.as_deref(), limit)
-        .await?;
-    let own_full = entries.len() == usize::try_from(limit).unwrap_or(0);
-    let mut lines: Vec<Line> = entries
-        .into_iter()
-        .map(|(sort, e)| Line {
-            sort,
-            kind: e.kind,
-            points: e.points,
-            at: e.at,
-            order: None,
-            redemption: e.redemption,
-        })
-        .collect();
-    // An order's points live on the order item: its lines are read from there.
-    for order in app.store.orders(&settings.id, customer).await? {
-        let Some(placed) = &order.placed else {
-            continue;
-        };
-        let mut add = |kind: EntryKind, points: i64, at: Timestamp| {
-            let id = format!("{}~{}", order.id, kind.as_str());
-            lines.push(Line {
-                sort: keys::ledger_sort_key(micros(at), &id),
-                kind,
-                points,
-                at,
-                order: Some(order.id.to_string()),
-                redemption: None,
-            });
-        };
-        if order.points_earned > 0 {
-            add(
-                EntryKind::Earned,
-                order.points_earned as i64,
-                placed.placed_at,
-            );
-        }
-        if let Some(at) = order.points_confirmed_at
-            && order.points_held() > 0
-        {
-            add(EntryKind::Confirmed, order.points_held() as i64, at);
-        }
-        if order.points_reversed > 0
-            && let Some(last) = order.returns.iter().map(|r| r.returned_at).max()
-        {
-            add(EntryKind::Reversed, -(order.points_reversed as i64), last);
-        }
-    }
-    lines.retain(|l| before.as_ref().is_none_or(|b| l.sort < *b));
-    lines.sort_by(|a, b| b.sort.cmp(&a.sort));
-    let more = lines.len() > usize::try_from(limit).unwrap_or(0) || own_full;
-    lines.truncate(usize::try_from(limit).unwrap_or(0));
+    let page = points_history::page(
+        &app.store,
+        &settings.id,
+        customer,
+        before.as_deref(),
+        usize::try_from(limit).unwrap_or(0),
+    )
+    .await?;
     let locale = profile
         .contact
         .locale()
         .map(|l| l.as_str().to_owned())
         .unwrap_or_else(|| settings.default_locale.as_str().to_owned());
-    let next_cursor = match (more, lines.last()) {
-        (true, Some(last)) => json!(last.sort.strip_prefix(keys::LEDGER_PREFIX)),
-        _ => Value::Null,
-    };
-    let items: Vec<Value> = lines
+    let next_cursor = page.next_cursor.map_or(Value::Null, Value::String);
+    let items: Vec<Value> = page
+        .lines
         .iter()
         .map(|l| {
             json!({

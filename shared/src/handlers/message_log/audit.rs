@@ -5,6 +5,7 @@ use super::AdminApp;
 use super::render::{Lang, json_error, merge, query_error, query_pairs, shop_of};
 use crate::admin::audit::AuditRow;
 use crate::admin::filters::{period, thirty_days_before};
+use crate::admin::labels::{self, Group, code};
 use crate::domain::{AuditEntry, ShopId};
 use crate::store::StoreError;
 use lambda_http::{Body, Request, Response};
@@ -92,7 +93,22 @@ pub(super) async fn audit_page(
         end = end.min(before);
     }
     let (entries, older) = app.store.audit_page(&shop, start, end, AUDIT_ROWS).await?;
-    let rows: Vec<AuditRow> = entries.iter().map(|e| AuditRow::new(e, &tz)).collect();
+    let l = lang.lang;
+    let rows: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let row = AuditRow::new(e, &tz);
+            merge(
+                json!(row),
+                json!({
+                    "action": code(l, Group::AuditAction, row.action),
+                    "page": code(l, Group::AuditPage, &row.page),
+                    "format": code(l, Group::Format, &row.format),
+                    "filters": labels::filters(l, &row.filters),
+                }),
+            )
+        })
+        .collect();
     let langq = lang
         .param
         .as_ref()

@@ -1,10 +1,13 @@
-//! `GET /admin/customers/{customer}`: the customer's standing and timeline.
+//! `GET /admin/customers/{customer}`: the customer's standing, points (balance, tier, history)
+//! and timeline.
 
 use super::AdminApp;
 use super::render::{Lang, json_error, local, merge, query_pairs, shop_of};
+use crate::admin::labels::{self, Group, code};
 use crate::admin::status_word;
-use crate::domain::{ActivityKind, CustomerId};
-use crate::store::{CustomerItems, StoreError};
+use crate::domain::{ActivityKind, CustomerId, MessageData, OptOutScope};
+use crate::handlers::points_history;
+use crate::store::{CustomerItems, MessageRecord, StoreError};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
@@ -32,6 +35,7 @@ pub(super) async fn customer_page(
         orders,
         messages,
         activities,
+        ..
     } = app.store.customer_items(&shop, &customer).await?;
     let reveal = query_pairs(req)
         .iter()
@@ -56,6 +60,7 @@ pub(super) async fn customer_page(
         },
     )
     .await?;
+    let l = lang.lang;
     let mut timeline: Vec<(jiff::Timestamp, Value)> = Vec::new();
     let langq = lang
         .param
@@ -66,15 +71,23 @@ pub(super) async fn customer_page(
         .into_iter()
         .map(|m| m.seen_at(app.clock.now()))
         .collect();
+    let customer_q =
+        form_urlencoded::byte_serialize(customer.as_str().as_bytes()).collect::<String>();
     for m in &messages {
         let link = format!(
-            "/admin/messages/{}/{}?shop={shop}{langq}",
-            form_urlencoded::byte_serialize(customer.as_str().as_bytes()).collect::<String>(),
+            "/admin/messages/{customer_q}/{}?shop={shop}{langq}",
             form_urlencoded::byte_serialize(m.intent.key.as_bytes()).collect::<String>()
         );
+        let status = status_word(m);
         timeline.push((
             m.intent.created_at,
-            json!({ "what": format!("✉ {}", m.intent.data.kind()), "status": status_word(m), "detail": m.reason.clone().or_else(|| m.subject.clone()), "link": link }),
+            json!({
+                "what": format!("✉ {}", code(l, Group::Kind, m.intent.data.kind())),
+                "status": status,
+                "status_label": code(l, Group::Status, status),
+                "detail": message_detail(l, m, &tz),
+                "link": link,
+            }),
         ));
     }
     for a in &activities {
@@ -87,9 +100,9 @@ pub(super) async fn customer_page(
             } => format!(
                 "{order_id} · {total} · {points} pt{}",
                 if *reactivation {
-                    " · reactivation"
+                    format!(" · {}", code(l, Group::Activity, "reactivation"))
                 } else {
-                    ""
+                    String::new()
                 }
             ),
             ActivityKind::OrderReturned {
@@ -100,43 +113,53 @@ pub(super) async fn customer_page(
                 format!("{order_id} · {points} pt")
             }
             ActivityKind::SurveyAnswered { order_id, score } => format!("{order_id} · {score}/10"),
-            ActivityKind::SurveySkipped { order_id, reason } => format!("{order_id} · {reason}"),
-            ActivityKind::EngagementChanged { from, to } => {
-                format!("{} → {}", from.as_str(), to.as_str())
+            ActivityKind::SurveySkipped { order_id, reason } => {
+                format!("{order_id} · {}", code(l, Group::Reason, reason))
             }
+            ActivityKind::EngagementChanged { from, to } => format!(
+                "{} → {}",
+                code(l, Group::Engagement, from.as_str()),
+                code(l, Group::Engagement, to.as_str())
+            ),
             ActivityKind::KeptInTouch => String::new(),
-            ActivityKind::LapseAnswered { reason } => {
-                reason.map(|r| r.as_str().to_owned()).unwrap_or_default()
-            }
+            ActivityKind::LapseAnswered { reason } => reason
+                .map(|r| code(l, Group::Lapse, r.as_str()))
+                .unwrap_or_default(),
         };
         timeline.push((
             a.activity.at,
-            json!({ "what": a.activity.what.name(), "detail": detail }),
+            json!({ "what": code(l, Group::Activity, a.activity.what.name()), "detail": detail }),
         ));
     }
     for o in &orders {
         if let Some(delivered) = o.delivered_at {
             timeline.push((
                 delivered,
-                json!({ "what": "delivered", "detail": o.id.as_str() }),
+                json!({ "what": code(l, Group::Activity, "delivered"), "detail": o.id.as_str() }),
             ));
         }
     }
-    timeline.sort_by(|a, b| b.0.cmp(&a.0));
+    timeline.sort_by_key(|entry| std::cmp::Reverse(entry.0));
     let timeline: Vec<Value> = timeline
         .into_iter()
         .map(|(at, entry)| merge(entry, json!({ "time": local(at, &tz) })))
         .collect();
+    let loyalty = match &profile {
+        Some(p) => Some(loyalty(app, req, lang, &shop, &tz, p, &messages).await?),
+        None => None,
+    };
+    let loyalty = match loyalty {
+        Some(Ok(found)) => Some(found),
+        Some(Err(response)) => return Ok(response),
+        None => None,
+    };
     let profile = profile.map(|p| {
         json!({
-            "lifecycle": p.lifecycle.as_str(),
-            "engagement": p.retention.stage.as_str(),
+            "lifecycle": code(l, Group::Lifecycle, p.lifecycle.as_str()),
+            "engagement": code(l, Group::Engagement, p.retention.stage.as_str()),
             "order_count": p.order_count,
             "returned_order_count": p.returned_order_count,
-            "points_available": p.loyalty.points_available,
-            "points_pending": p.loyalty.points_pending,
-            "tier": p.loyalty.tier,
-            "mail": mail_standing(&p),
+            "mail": mail_standing(l, &p),
         })
     });
     Ok(app.render(
@@ -144,26 +167,141 @@ pub(super) async fn customer_page(
         "customer.html",
         merge(
             lang.context(Some(user), &shop),
-            json!({ "customer_id": customer.as_str(), "profile": profile, "email": email, "timeline": timeline }),
+            json!({ "customer_id": customer.as_str(), "profile": profile, "email": email, "timeline": timeline, "loyalty": loyalty }),
         ),
     ))
 }
 
-fn mail_standing(p: &crate::domain::CustomerProfile) -> String {
+/// Lines of the points history per page, as the message list pages its rows.
+const LEDGER_ROWS: usize = 20;
+
+/// The customer's points: balance, tier and since when, and a page of the history (`points`
+/// in the query is the cursor of an older page).
+async fn loyalty(
+    app: &AdminApp,
+    req: &Request,
+    lang: &Lang,
+    shop: &crate::domain::ShopId,
+    tz: &jiff::tz::TimeZone,
+    profile: &crate::domain::CustomerProfile,
+    messages: &[MessageRecord],
+) -> Result<Result<Value, Response<Body>>, StoreError> {
+    let l = lang.lang;
+    let cursor = query_pairs(req)
+        .into_iter()
+        .find(|(k, v)| k == "points" && !v.is_empty())
+        .map(|(_, v)| v);
+    if let Some(c) = &cursor
+        && !points_history::valid_cursor(c)
+    {
+        return Ok(Err(json_error(
+            400,
+            "invalid_query",
+            Some("points"),
+            "is not a cursor of this history",
+        )));
+    }
+    let page = points_history::page(
+        &app.store,
+        shop,
+        &profile.id,
+        cursor.as_deref(),
+        LEDGER_ROWS,
+    )
+    .await?;
+    let balance = profile.loyalty.balance();
+    // The tier's date: when it was announced (its `tier-reached` or `tier-changed` message was
+    // created).
+    let tier = profile.loyalty.tier.as_ref().map(|name| {
+        let since = messages
+            .iter()
+            .filter(|m| match &m.intent.data {
+                MessageData::TierReached { tier, .. } => tier == name,
+                MessageData::TierChanged { tier, .. } => tier.as_ref() == Some(name),
+                _ => false,
+            })
+            .map(|m| m.intent.created_at)
+            .max();
+        json!({
+            "name": name,
+            "since": since.map(|at| local(at, tz)),
+            // A tier that qualifies on a rolling 12 months is kept until then.
+            "retain_until": profile.loyalty.clock.retain_until.map(|at| local(at, tz)),
+        })
+    });
+    let lines: Vec<Value> = page
+        .lines
+        .iter()
+        .map(|line| {
+            json!({
+                "time": local(line.at, tz),
+                "what": code(l, Group::Entry, line.kind.as_str()),
+                "points": line.points,
+                "order": line.order,
+                "redemption": line.redemption,
+                "reason": line.reason,
+            })
+        })
+        .collect();
+    let customer_q =
+        form_urlencoded::byte_serialize(profile.id.as_str().as_bytes()).collect::<String>();
+    let older = page.next_cursor.map(|c| {
+        format!(
+            "/admin/customers/{customer_q}?shop={shop}&points={}{}",
+            form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>(),
+            lang.param
+                .as_ref()
+                .map(|l| format!("&lang={l}"))
+                .unwrap_or_default()
+        )
+    });
+    Ok(Ok(json!({
+        "available": balance.available,
+        "pending": balance.pending,
+        "debt": balance.debt,
+        "spent": balance.spent,
+        "lifetime_earned": balance.lifetime_earned,
+        "tier": tier,
+        "lines": lines,
+        "older": older,
+    })))
+}
+
+/// Why a message is where it is, in words: a skip's or a failure's reason, a deferral's
+/// reason and time, else its subject.
+fn message_detail(lang: &str, m: &MessageRecord, tz: &jiff::tz::TimeZone) -> Option<String> {
+    if let Some(until) = m.deferred_until {
+        return Some(labels::waited(
+            lang,
+            m.reason.as_deref().unwrap_or("unknown"),
+            &local(until, tz),
+        ));
+    }
+    m.reason
+        .as_deref()
+        .map(|r| code(lang, Group::Reason, r))
+        .or_else(|| m.error.clone())
+        .or_else(|| m.subject.clone())
+}
+
+fn mail_standing(lang: &str, p: &crate::domain::CustomerProfile) -> String {
     let mut parts = Vec::new();
     parts.push(if p.has_marketing_consent() {
-        "consent".to_owned()
+        code(lang, Group::Mail, "consent")
     } else {
-        "no consent".to_owned()
+        code(lang, Group::Mail, "no_consent")
     });
     if let Some(o) = &p.mail.opted_out {
-        parts.push(format!("opted out ({:?})", o.scope).to_lowercase());
+        parts.push(match o.scope {
+            OptOutScope::Promotional => code(lang, Group::Mail, "opted_out_promotional"),
+            OptOutScope::All => code(lang, Group::Mail, "opted_out_all"),
+        });
     }
     if p.mail.suppressed_at.is_some() {
-        parts.push("suppressed".into());
+        parts.push(code(lang, Group::Mail, "suppressed"));
     }
     if p.mail.inactive {
-        parts.push("inactive".into());
+        parts.push(code(lang, Group::Mail, "inactive"));
     }
     parts.join(", ")
 }

@@ -3,11 +3,13 @@
 
 use super::AdminApp;
 use super::render::{Lang, json_error, local, merge, query_pairs, shop_of};
+use crate::admin::labels::{self, Group, code};
+use crate::admin::rows::reason_words;
 use crate::admin::{MessageRow, status_word};
 use crate::domain::CustomerId;
 use crate::store::StoreError;
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 pub(super) async fn message_page(
     app: &AdminApp,
@@ -72,44 +74,110 @@ pub(super) async fn message_page(
         },
     )
     .await?;
+    let l = lang.lang;
     let row = MessageRow::new(&message, None, reveal, &tz);
-    let mut history = vec![
-        json!({ "time": local(message.intent.created_at, &tz), "status": "created", "detail": message.cause.as_str() }),
-    ];
-    if let Some(until) = message.deferred_until {
-        history.push(json!({ "time": "", "status": "deferred", "detail": format!("{} {}", message.reason.clone().unwrap_or_default(), local(until, &tz)) }));
+    let step = |status: &str, time: String, detail: Option<String>| json!({ "time": time, "status": status, "status_label": code(l, Group::Status, status), "detail": detail });
+    let mut history = vec![step(
+        "created",
+        local(message.intent.created_at, &tz),
+        Some(message.cause.as_str().to_owned()),
+    )];
+    // Each time it waited, even if it went afterwards: history, not a reason.
+    for wait in &message.waits {
+        history.push(step(
+            "waited",
+            local(wait.at, &tz),
+            Some(labels::waited(
+                l,
+                &wait.reason,
+                &short_time(wait.until, &tz),
+            )),
+        ));
     }
-    match status_word(&message) {
-        "skipped" | "held_out" | "failed" | "unknown" => history.push(json!({
-            "time": "", "status": status_word(&message),
-            "detail": message.reason.clone().or_else(|| message.error.clone()).map(|t| crate::admin::shown_text(&t, reveal)),
-        })),
-        _ => {}
+    if let Some(until) = message.deferred_until
+        && message.waits.is_empty()
+    {
+        history.push(step(
+            "waited",
+            String::new(),
+            Some(labels::waited(
+                l,
+                message.reason.as_deref().unwrap_or("unknown"),
+                &short_time(until, &tz),
+            )),
+        ));
+    }
+    let status = status_word(&message);
+    if matches!(status, "skipped" | "held_out" | "failed" | "unknown") {
+        history.push(step(
+            status,
+            String::new(),
+            reason_words(l, &message, reveal, &tz),
+        ));
     }
     if let Some(sent) = message.sent_at {
-        history.push(
-            json!({ "time": local(sent, &tz), "status": "sent", "detail": message.ses_message_id }),
-        );
+        history.push(step(
+            "sent",
+            local(sent, &tz),
+            message.ses_message_id.clone(),
+        ));
     }
     for report in &message.reports {
-        history.push(json!({ "time": local(report.at, &tz), "status": report.status.as_str(), "detail": report.detail.as_deref().map(|t| crate::admin::shown_text(t, reveal)) }));
+        history.push(step(
+            report.status.as_str(),
+            local(report.at, &tz),
+            report
+                .detail
+                .as_deref()
+                .map(|t| crate::admin::shown_text(t, reveal)),
+        ));
     }
-    let data = serde_json::to_string_pretty(&message.intent.data).unwrap_or_default();
+    // What the rules put in the message, field by field (its kind is shown above).
+    let data: Vec<Value> = match serde_json::to_value(&message.intent.data) {
+        Ok(Value::Object(fields)) => fields
+            .into_iter()
+            .filter(|(name, _)| name != "kind")
+            .map(|(name, value)| {
+                let value = match value {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                json!({ "name": code(l, Group::Field, &name), "value": value })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let kind = code(l, Group::Kind, message.intent.data.kind());
     let template = format!(
-        "{} · {}",
-        message.intent.data.kind(),
+        "{kind} · {}",
         message
             .rendered_locale
             .clone()
             .or_else(|| message.intent.locale.as_ref().map(|l| l.to_string()))
             .unwrap_or_else(|| "–".into())
     );
+    let m = merge(
+        json!(row),
+        json!({
+            "kind_label": kind,
+            "class_label": code(l, Group::Class, &row.class),
+            "status_label": code(l, Group::Status, &row.status),
+            "reason_label": reason_words(l, &message, reveal, &tz),
+        }),
+    );
     Ok(app.render(
         200,
         "message.html",
         merge(
             lang.context(Some(user), &shop),
-            json!({ "m": row, "email": email, "history": history, "data": data, "template": template, "cause": message.cause.as_str() }),
+            json!({ "m": m, "email": email, "history": history, "data": data, "template": template, "cause": message.cause.as_str() }),
         ),
     ))
+}
+
+/// `2026-11-02 10:00` in the shop's time zone.
+fn short_time(at: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    at.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }

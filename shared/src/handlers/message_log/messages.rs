@@ -5,6 +5,8 @@ use super::paging::{Budget, Cursor, Period, read_log};
 use super::render::{Lang, json_error, merge, query_error, respond, shop_of};
 use super::{AdminApp, EXPORT_PART_BYTES, PAGE_ROWS};
 use crate::admin::filters::{Format, MessageFilter, STATUSES, class_word};
+use crate::admin::labels::{Group, code};
+use crate::admin::rows::reason_words;
 use crate::admin::{MessageRow, csv, status_word};
 use crate::domain::{CustomerId, ShopId};
 use crate::mail::render::KINDS;
@@ -23,6 +25,14 @@ fn row_bytes(m: &MessageRecord, tz: &jiff::tz::TimeZone) -> usize {
     // Revealed: the longest form of a reason (addresses SES quoted in it are masked otherwise).
     let row = MessageRow::new(m, None, true, tz);
     serde_json::to_string(&row).map_or(64 * 1024, |json| json.len()) + ADDRESS_ROOM
+}
+
+/// A filter's choices: the code as the value, its label as the text.
+fn options(lang: &str, group: Group, codes: &[&str]) -> Vec<serde_json::Value> {
+    codes
+        .iter()
+        .map(|c| json!({ "code": c, "label": code(lang, group, c) }))
+        .collect()
 }
 
 fn matches(filter: &MessageFilter, m: &MessageRecord) -> bool {
@@ -110,7 +120,7 @@ pub(super) async fn messages_page(
         }
         None => read_log(app, &shop, &period, cursor, &keep, &budget).await?,
     };
-    messages.sort_by(|a, b| b.intent.created_at.cmp(&a.intent.created_at));
+    messages.sort_by_key(|m| std::cmp::Reverse(m.intent.created_at));
     let emails: BTreeMap<CustomerId, String> = app
         .store
         .emails(&shop, messages.iter().map(|m| &m.intent.customer_id))
@@ -186,6 +196,22 @@ pub(super) async fn messages_page(
             json!({ "shop": shop.as_str(), "from": filter.from.to_string(), "to": filter.to.to_string(), "rows": rows, "next": next_part }).to_string(),
         ))),
         Format::Html => {
+            let l = lang.lang;
+            let labelled: Vec<serde_json::Value> = rows
+                .iter()
+                .zip(&messages)
+                .map(|(row, m)| {
+                    merge(
+                        json!(row),
+                        json!({
+                            "kind_label": code(l, Group::Kind, &row.kind),
+                            "class_label": code(l, Group::Class, &row.class),
+                            "status_label": code(l, Group::Status, &row.status),
+                            "reason_label": reason_words(l, m, filter.reveal, &tz),
+                        }),
+                    )
+                })
+                .collect();
             let next_query = next.map(|c| filter.query(Format::Html, Some(&c.encode())));
             let lang_suffix = lang
                 .param
@@ -205,10 +231,10 @@ pub(super) async fn messages_page(
                             "status": filter.status, "customer": filter.customer.as_ref().map(CustomerId::as_str),
                             "email": filter.email, "reveal": filter.reveal,
                         },
-                        "kinds": KINDS,
-                        "classes": ["transactional", "service", "promotional", "internal"],
-                        "statuses": STATUSES,
-                        "rows": rows,
+                        "kinds": options(lang.lang, Group::Kind, &KINDS),
+                        "classes": options(lang.lang, Group::Class, &["transactional", "service", "promotional", "internal"]),
+                        "statuses": options(lang.lang, Group::Status, &STATUSES),
+                        "rows": labelled,
                         "time_zone": tz.iana_name().unwrap_or("UTC"),
                         "csv_query": filter.query(Format::Csv, None),
                         "json_query": filter.query(Format::Json, None),

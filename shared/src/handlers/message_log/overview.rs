@@ -7,7 +7,11 @@ use super::AdminApp;
 use super::paging::Period;
 use super::render::{Lang, merge, query_error, query_pairs, shop_of};
 use crate::admin::filters::period;
-use crate::admin::overview::{DayPart, DayTally, Fold, Take, Tally, day_parts, summary_basis};
+use crate::admin::labels::{Group, code};
+use crate::admin::overview::{
+    DayPart, DayTally, Fold, Take, Tally, day_parts, first_local_day_in, summary_basis,
+};
+use crate::admin::points::{PointsFigures, PoolStock};
 use crate::domain::{CustomerId, ShopId, is_held_out};
 use crate::store::summaries::{self, StoredDaySummary};
 use crate::store::{LogEntry, StoreError};
@@ -42,43 +46,60 @@ pub(super) async fn overview_page(
         Ok(found) => found,
         Err(err) => return Ok(query_error(&err)),
     };
-    let holdout = app
-        .shops
-        .get(&shop)
-        .await?
-        .map_or(0, |s| s.settings.holdout_percent);
+    let settings = app.shops.get(&shop).await?;
+    let holdout = settings.as_ref().map_or(0, |s| s.settings.holdout_percent);
     let held_out = |c: &CustomerId| is_held_out(&shop, c, holdout);
     let period = Period::of(&tz, from, to);
     let parts = day_parts(period.start, period.end, &tz);
-    let now = app.clock.now();
-    let stored = match (parts.first(), parts.last()) {
-        (Some(first), Some(last)) => app.store.day_summaries(&shop, first.day, last.day).await?,
-        _ => Default::default(),
-    };
-    let mut total = Tally::default();
-    for part in &parts {
-        let basis = summary_basis(part.split, holdout);
-        let keeps = summaries::cacheable(part.day, now) && !matches!(part.take, Take::Window(..));
-        let read = stored.get(&part.day);
-        if keeps && let Some(kept) = kept_tally(read, &basis) {
-            total.add(&kept.part(part.take));
-            continue;
-        }
-        let counted = count_day(app, &shop, part, &held_out).await?;
-        let settled = read
-            .and_then(|r| r.changed_at)
-            .is_none_or(|changed| now.as_second() - changed >= SETTLE_SECONDS);
-        if keeps && settled {
-            let counts = serde_json::to_string(&counted)
-                .map_err(|e| StoreError::Corrupt(format!("day summary: {e}")))?;
-            // Not kept if the day changed meanwhile; counted again next time.
+    // Every summary up to the period's last day: the period's own, and those before it that
+    // the outstanding points are added up from.
+    let stored = match parts.last() {
+        Some(last) => {
             app.store
-                .keep_day_summary(&shop, part.day, read, &basis, &counts)
-                .await?;
+                .day_summaries(&shop, jiff::civil::Date::MIN, last.day)
+                .await?
         }
-        total.add(&counted.part(part.take));
+        None => Default::default(),
+    };
+    let total = tally_parts(app, &shop, &parts, &stored, holdout, &held_out).await?;
+    // The points customers hold at the period's end: the net of every day from the first
+    // day the shop's summaries know (or the period's start, if earlier) to the period's end.
+    let since = stored
+        .keys()
+        .next()
+        .map(|first| first_local_day_in(*first, &tz))
+        .filter(|d| *d < from)
+        .unwrap_or(from);
+    let before = match tz.to_timestamp(since.at(0, 0, 0, 0)) {
+        Ok(start) if start < period.start => {
+            let parts = day_parts(start, period.start, &tz);
+            tally_parts(app, &shop, &parts, &stored, holdout, &held_out).await?
+        }
+        _ => Tally::default(),
+    };
+    let outstanding = before.points.net() + total.points.net();
+    let rewards = settings
+        .as_ref()
+        .map(|s| s.settings.loyalty.rewards.clone())
+        .unwrap_or_default();
+    let points = PointsFigures::new(&total.points, outstanding, since, &rewards);
+    let mut pools = Vec::new();
+    for reward in &rewards {
+        let free = app.store.count_free_codes(&shop, &reward.id).await?;
+        pools.push(PoolStock::new(reward, free));
     }
     let figures = total.overview();
+    let l = lang.lang;
+    let kinds: Vec<serde_json::Value> = figures
+        .kinds
+        .iter()
+        .map(|k| merge(json!(k), json!({ "label": code(l, Group::Kind, &k.kind) })))
+        .collect();
+    let skips: Vec<serde_json::Value> = figures
+        .skips
+        .iter()
+        .map(|(reason, n)| json!({ "label": code(l, Group::Reason, reason), "count": n }))
+        .collect();
     Ok(app.render(
         200,
         "overview.html",
@@ -87,9 +108,47 @@ pub(super) async fn overview_page(
             json!({
                 "shops": app.allowed_shops.iter().map(ShopId::as_str).collect::<Vec<_>>(),
                 "from": from.to_string(), "to": to.to_string(), "o": figures,
+                "kinds": kinds, "skips": skips, "points": points, "pools": pools,
             }),
         ),
     ))
+}
+
+/// The tally of these day parts: from the kept summaries where they hold, else counted from
+/// the log (and kept, for days that are over and settled).
+async fn tally_parts(
+    app: &AdminApp,
+    shop: &ShopId,
+    parts: &[DayPart],
+    stored: &std::collections::BTreeMap<jiff::civil::Date, StoredDaySummary>,
+    holdout: u8,
+    held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
+) -> Result<Tally, StoreError> {
+    let now = app.clock.now();
+    let mut total = Tally::default();
+    for part in parts {
+        let basis = summary_basis(part.split, holdout);
+        let keeps = summaries::cacheable(part.day, now) && !matches!(part.take, Take::Window(..));
+        let read = stored.get(&part.day);
+        if keeps && let Some(kept) = kept_tally(read, &basis) {
+            total.add(&kept.part(part.take));
+            continue;
+        }
+        let counted = count_day(app, shop, part, held_out).await?;
+        let settled = read
+            .and_then(|r| r.changed_at)
+            .is_none_or(|changed| now.as_second() - changed >= SETTLE_SECONDS);
+        if keeps && settled {
+            let counts = serde_json::to_string(&counted)
+                .map_err(|e| StoreError::Corrupt(format!("day summary: {e}")))?;
+            // Not kept if the day changed meanwhile; counted again next time.
+            app.store
+                .keep_day_summary(shop, part.day, read, &basis, &counts)
+                .await?;
+        }
+        total.add(&counted.part(part.take));
+    }
+    Ok(total)
 }
 
 /// The counts a summary kept, if they were kept under this basis and still read.
@@ -117,6 +176,7 @@ async fn count_day(
             let at = match entry {
                 LogEntry::Message(m) => m.intent.created_at,
                 LogEntry::Activity(a) => a.activity.at,
+                LogEntry::Ledger(e) => e.at,
             };
             if let Take::Window(lo, hi) = part.take
                 && (at < lo || at >= hi)
@@ -131,6 +191,7 @@ async fn count_day(
             match entry {
                 LogEntry::Message(m) => fold.message(m),
                 LogEntry::Activity(a) => fold.activity(a, held_out),
+                LogEntry::Ledger(e) => fold.ledger(e),
             }
         }
         key = next;

@@ -48,6 +48,9 @@ pub(super) struct Lang {
     /// `lang` from the query, kept in links.
     pub(super) param: Option<String>,
     pub(super) csrf: String,
+    /// This page's path and query without `lang`: the language switch's links add it. A link,
+    /// so switching is a GET that changes nothing on the server.
+    here: String,
 }
 
 impl Lang {
@@ -61,10 +64,25 @@ impl Lang {
             .headers()
             .get(http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok());
+        let rest: Vec<(String, String)> = query_pairs(req)
+            .into_iter()
+            .filter(|(k, _)| k != "lang")
+            .collect();
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &rest {
+            query.append_pair(k, v);
+        }
+        let query = query.finish();
+        let here = if query.is_empty() {
+            format!("{}?", req.uri().path())
+        } else {
+            format!("{}?{query}&", req.uri().path())
+        };
         Lang {
             lang: labels::pick(param.as_deref(), accept),
             param,
             csrf: String::new(),
+            here,
         }
     }
 
@@ -77,6 +95,8 @@ impl Lang {
             "lang_param": self.param,
             "langq": self.param.as_ref().map(|l| format!("&lang={l}")).unwrap_or_default(),
             "csrf": self.csrf,
+            "switch_nl": format!("{}lang=nl", self.here),
+            "switch_en": format!("{}lang=en", self.here),
         })
     }
 }
