@@ -283,3 +283,70 @@ async fn marking_a_stopped_send_unknown_whose_answer_is_lost_is_counted_once() {
     );
     assert!(emails_to(&email).await.is_empty(), "never sent");
 }
+
+/// Points expiry: the schedule's transaction that writes the `expired` ledger item with the
+/// balance loses its answer (DynamoDB applied it). The retry is recognised as done: one
+/// `expired` item for exactly what was available, the balance at zero, and nothing more on the
+/// next pass. The ledger and the balance never disagree.
+#[tokio::test]
+async fn an_expiry_whose_answer_is_lost_is_written_once_with_its_ledger_item() {
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let stack = TestStack::start_with(StackOptions {
+        dynamo_endpoint: Some(proxy.endpoint.clone()),
+        ..Default::default()
+    })
+    .await;
+    stack
+        .update_shop(|s| {
+            s.loyalty.expire_after_months = Some(12);
+            s.loyalty.expiry_turned_on_at = Some("2026-01-01T00:00:00Z".parse().unwrap());
+        })
+        .await;
+    stack.stop_clock_at("2026-11-02T10:00:00Z".parse().unwrap());
+    assert_eq!(
+        stack
+            .post("order-placed", &example("order-placed"))
+            .await
+            .status,
+        200
+    );
+    let store = stack.store();
+    // Points to expire: a goodwill grant through the loyalty API.
+    let grant = http::Request::post(format!(
+        "{}/loyalty/{}/customers/cus-8812/adjustments",
+        stack.base_url, stack.shop
+    ))
+    .header(
+        "authorization",
+        format!("Bearer {}", trouw_tests::LOYALTY_API_KEY),
+    )
+    .header("idempotency-key", "grant-before-expiry")
+    .body(http_body_util::Full::new(bytes::Bytes::from(
+        serde_json::json!({ "points": 150, "reason": "welcome" }).to_string(),
+    )))
+    .unwrap();
+    let granted = stack.send(grant).await;
+    assert_eq!(granted.status, 201, "{}", granted.body);
+
+    let pass = stack.schedule(at("2027-11-02T10:00:00Z"), None).await;
+    proxy.set_once_for("TransactWriteItems", "LEDGER#", Fault::LoseAnswer);
+    let report = run_pass(&pass).await.unwrap();
+    assert!(proxy.fired(), "the expiry's transaction lost its answer");
+    proxy.clear();
+    assert_eq!((report.failed, report.unreadable), (0, 0), "{report:?}");
+    run_pass(&pass).await.unwrap();
+
+    let (profile, _) = stack.customer("cus-8812").await;
+    let loyalty = profile.unwrap().loyalty;
+    let expired: Vec<_> = store
+        .ledger_page(&stack.shop, &customer(), None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| e.kind == trouw::domain::EntryKind::Expired)
+        .collect();
+    assert_eq!(expired.len(), 1, "{expired:?}");
+    assert_eq!(loyalty.balance().available, 0);
+    assert_eq!(expired[0].1.points, -(loyalty.points_expired as i64));
+    assert!(loyalty.points_expired >= 150, "{loyalty:?}");
+}

@@ -5,52 +5,19 @@
 
 use serde_json::{Value, json};
 use std::future::Future;
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use trouw::domain::CustomerId;
 use trouw::mail::LinkKey;
 use trouw::mail::ses::{message_ref, tag_value};
 use trouw::store::MessageStatus;
 use trouw_local::functions::Function;
+use trouw_tests::captured_logs::CapturedLogs;
 use trouw_tests::{LINK_SECRET, StackOptions, TestStack, example, unique};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-/// The process's log lines (one subscriber per process, whichever test installs it).
-fn captured() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        trouw::telemetry::init_with_writer(captured.clone());
-        captured
-    })
-}
-
 fn lines() -> Vec<Value> {
-    let text = String::from_utf8(captured().0.lock().unwrap().clone()).unwrap();
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    CapturedLogs::install().json_lines()
 }
 
 /// Runs `work` while a probe on the same thread (the test's runtime) logs every millisecond;
@@ -93,7 +60,7 @@ fn order_for(customer: &str) -> Value {
 }
 
 async fn daytime_stack() -> TestStack {
-    captured();
+    CapturedLogs::install();
     let stack = TestStack::start_with(StackOptions {
         with_sender: true,
         direct_drive: true,

@@ -2,34 +2,12 @@
 //! an email address or a street. (Its own test binary: it installs the process's subscriber.)
 
 use serde_json::{Value, json};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use trouw_tests::captured_logs::CapturedLogs;
 use trouw_tests::{TestStack, example};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
 
 #[tokio::test]
 async fn logs_carry_the_request_context_and_no_personal_data() {
-    let captured = Captured::default();
-    trouw::telemetry::init_with_writer(captured.clone());
+    let captured = CapturedLogs::install();
     let stack = TestStack::start().await;
 
     let mut bad_email = example("order-placed");
@@ -45,7 +23,7 @@ async fn logs_carry_the_request_context_and_no_personal_data() {
         stack.post_as(route, &format!("log-{n}"), &body).await;
     }
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))

@@ -436,6 +436,10 @@ async fn the_first_months_demo_lives_through_every_step() {
         "{steps:#?}"
     );
     assert_eq!(steps[8].detail.as_deref(), Some("code DEMO-CUS-DEMO"));
+    assert_eq!(
+        steps.last().unwrap().detail.as_deref(),
+        Some("code DEMO-CUS-DEMO used")
+    );
     assert!(steps[10].emails[0].contains("64 punten"), "{steps:#?}");
     assert!(
         steps
@@ -469,6 +473,22 @@ async fn the_first_months_demo_lives_through_every_step() {
         lines,
         [("expired", -64), ("redeemed", -500), ("adjusted", 500)]
     );
+    // The later order carried the code: its redemption is used by that order.
+    let redemption = ledger
+        .iter()
+        .find_map(|(_, e)| e.redemption.clone())
+        .unwrap();
+    let redemption = stack
+        .store()
+        .redemption(
+            &stack.shop,
+            &trouw::domain::CustomerId::parse(customer).unwrap(),
+            &redemption,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(redemption.used_by_order.as_deref(), Some("cus-demo-2"));
     let kinds: Vec<String> = messages(&stack, customer)
         .await
         .into_iter()

@@ -3,11 +3,9 @@
 //! or, started with an [`Injector`], that fails a seeded share of all DynamoDB and SES
 //! `SendEmail` requests in the ways AWS does (see [`Injected`]).
 
+use crate::relay;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,39 +67,20 @@ impl FaultProxy {
     }
 
     async fn start_with(upstream: &str, injector: Option<Arc<Injector>>) -> FaultProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let rule: Arc<Mutex<Option<Rule>>> = Arc::new(Mutex::new(None));
-        let upstream = upstream.to_owned();
+        let upstream: Arc<str> = upstream.into();
         let client = crate::client::http_client();
         let shared_rule = rule.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (rule, upstream, client, injector) = (
-                    shared_rule.clone(),
-                    upstream.clone(),
-                    client.clone(),
-                    injector.clone(),
-                );
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                        let (rule, upstream, client, injector) = (
-                            rule.clone(),
-                            upstream.clone(),
-                            client.clone(),
-                            injector.clone(),
-                        );
-                        async move { forward(req, &rule, injector.as_deref(), &upstream, &client).await }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let endpoint = relay::serve_loopback(move |req| {
+            let (rule, upstream, client, injector) = (
+                shared_rule.clone(),
+                upstream.clone(),
+                client.clone(),
+                injector.clone(),
+            );
+            async move { forward(req, &rule, injector.as_deref(), &upstream, &client).await }
+        })
+        .await;
         FaultProxy { endpoint, rule }
     }
 
@@ -146,6 +125,14 @@ impl FaultProxy {
         });
     }
 
+    /// Whether a `set_once_for` rule met its call (so a test knows its fault happened).
+    pub fn fired(&self) -> bool {
+        matches!(
+            *self.rule.lock().unwrap(),
+            Some(Rule { times: Some(0), .. })
+        )
+    }
+
     pub fn clear(&self) {
         *self.rule.lock().unwrap() = None;
     }
@@ -173,11 +160,7 @@ async fn forward(
         target.rsplit('.').next().unwrap_or("").to_owned()
     };
     let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
+    let body = relay::whole_body(body).await;
     let fault = match rule.lock().unwrap().as_mut() {
         Some(rule) if rule.operation != operation => None,
         Some(Rule {
@@ -256,33 +239,9 @@ async fn forward(
             .before(kind, &body)
             .await;
     }
-    let uri = format!(
-        "{upstream}{}",
-        parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-    );
-    let mut request = http::Request::builder().method(parts.method).uri(uri);
-    for (name, value) in &parts.headers {
-        request = request.header(name, value);
-    }
-    let request = request.body(Full::new(body)).unwrap();
-    let answer = match client.request(request).await {
-        Ok(response) => {
-            let (parts, body) = response.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            hyper::Response::from_parts(parts, Full::new(bytes))
-        }
-        Err(_) => hyper::Response::builder()
-            .status(502)
-            .body(Full::new(Bytes::new()))
-            .unwrap(),
+    let answer = match relay::pass_on(client, upstream, &parts, body).await {
+        Some((parts, bytes)) => hyper::Response::from_parts(parts, Full::new(bytes)),
+        None => relay::bad_gateway(),
     };
     match (injected, injector) {
         // The request was applied upstream; its answer is lost.

@@ -4,9 +4,11 @@
 
 pub mod bench;
 pub mod bench_report;
+pub mod captured_logs;
 pub mod fault;
 pub mod journeys;
 pub mod meter;
+pub mod relay;
 pub mod writes;
 
 use aws_sdk_dynamodb::types::AttributeValue;

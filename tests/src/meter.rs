@@ -12,14 +12,12 @@
 //! projection expression returned less. Requests pass one at a time, so the images are exact.
 //! Whose request it was is read from the SigV4 credential: each function has its own key.
 
+use crate::relay;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -80,8 +78,6 @@ impl MeterProxy {
         dynamo: aws_sdk_dynamodb::Client,
         shape: TableShape,
     ) -> MeterProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let shared = Arc::new(Shared {
             upstream: upstream.to_owned(),
             client: crate::client::http_client(),
@@ -93,23 +89,11 @@ impl MeterProxy {
             turn: tokio::sync::Mutex::new(()),
         });
         let serving = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let shared = serving.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |request| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, std::convert::Infallible>(meter(&shared, request).await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let endpoint = relay::serve_loopback(move |request| {
+            let shared = serving.clone();
+            async move { Ok::<_, std::convert::Infallible>(meter(&shared, request).await) }
+        })
+        .await;
         MeterProxy { endpoint, shared }
     }
 
@@ -166,11 +150,7 @@ async fn meter(
         .unwrap_or("")
         .to_owned();
     let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
+    let body = relay::whole_body(body).await;
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
 
     let arrived = std::time::Instant::now();
@@ -181,41 +161,11 @@ async fn meter(
         before.push(current(shared, &input, &target.key).await);
     }
 
-    let uri = format!(
-        "{}{}",
-        shared.upstream,
-        parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-    );
-    let mut forward = http::Request::builder().method(parts.method).uri(uri);
-    for (name, value) in &parts.headers {
-        forward = forward.header(name, value);
-    }
     let forwarded = std::time::Instant::now();
-    let forwarding = shared
-        .client
-        .request(forward.body(Full::new(body)).unwrap())
-        .await;
+    let forwarding = relay::pass_on(&shared.client, &shared.upstream, &parts, body).await;
     let upstream_time = forwarded.elapsed();
-    let (answer, answer_body) = match forwarding {
-        Ok(response) => {
-            let (parts, body) = response.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            (parts, bytes)
-        }
-        Err(_) => {
-            return hyper::Response::builder()
-                .status(502)
-                .body(Full::new(Bytes::new()))
-                .unwrap();
-        }
+    let Some((answer, answer_body)) = forwarding else {
+        return relay::bad_gateway();
     };
     let respond = |answer: http::response::Parts, bytes: Bytes| {
         hyper::Response::from_parts(answer, Full::new(bytes))

@@ -2,7 +2,7 @@
 //! order, delivery, survey and answer, care tips, points confirmed, welcome points spent on a
 //! discount code (through the loyalty API), a warning before the unused points expire, at risk
 //! (the points expire), lapsed and asked, a replenishment reminder, inactive, and back with a
-//! new order. Each step moves the local
+//! new order that uses the code. Each step moves the local
 //! clock (`POST /dev/clock`), posts a signed webhook or runs a schedule pass
 //! (`POST /dev/run-schedule`), waits until the table's stream has delivered what it caused
 //! (`POST /dev/settle`), and reports the emails moto's SES received for the customer.
@@ -177,13 +177,15 @@ pub async fn first_months_with_orders(
         ),
         (
             "2027-09-15T10:00:00Z",
-            "orders again: reactivated",
+            "orders again: reactivated (with the EUR 5 code, now used)",
             Action::Order {
                 id: orders[1].clone(),
             },
         ),
     ];
     let mut seen = emails_to(stack, email).await?.len();
+    // The code the customer got for points, once they have one: a later order carries it.
+    let mut code: Option<String> = None;
     let mut steps = Vec::new();
     for (at, what, action) in plan {
         let at: Timestamp = at.parse().map_err(|e| format!("{e}"))?;
@@ -217,7 +219,8 @@ pub async fn first_months_with_orders(
                     }
                     Err(err) => return Err(err),
                 };
-                detail = answer["code"].as_str().map(|c| format!("code {c}"));
+                code = answer["code"].as_str().map(str::to_owned);
+                detail = code.as_ref().map(|c| format!("code {c}"));
             }
             Action::Order { id } => {
                 let mut body: Value = serde_json::from_str(ORDER_PLACED).expect("contract example");
@@ -226,6 +229,10 @@ pub async fn first_months_with_orders(
                 body["order"]["placed_at"] = json!(at.to_string());
                 body["customer"]["id"] = json!(customer);
                 body["customer"]["email"] = json!(email);
+                if let Some(code) = &code {
+                    body["order"]["discount_codes"] = json!([code]);
+                    detail = Some(format!("code {code} used"));
+                }
                 post(stack, "order-placed", &body).await?;
             }
             Action::Deliver => {

@@ -247,6 +247,17 @@ fn a_return_never_shortens_a_rolling_tiers_retain_until() {
     apply(&mut p, at("2026-05-16T10:00:00Z"), &shop);
     assert_eq!(p.loyalty.tier.as_deref(), Some("Zilver"));
     assert_eq!(p.loyalty.clock.retain_until, Some(promised));
+
+    // Still earned after the return, but for a shorter time: the promise stands.
+    let mut q = customer();
+    q.loyalty.clock.earned_by_month.insert("202603".into(), 300);
+    q.loyalty.clock.earned_by_month.insert("202605".into(), 300);
+    apply(&mut q, at("2026-05-15T10:00:00Z"), &shop);
+    let promised = q.loyalty.clock.retain_until.unwrap();
+    assert_eq!(promised, at("2027-04-30T22:00:00Z"));
+    q.loyalty.clock.earned_by_month.remove("202605");
+    apply(&mut q, at("2026-05-16T10:00:00Z"), &shop);
+    assert_eq!(q.loyalty.clock.retain_until, Some(promised));
 }
 
 #[test]

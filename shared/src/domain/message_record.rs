@@ -48,14 +48,16 @@ pub struct MessageRecord {
     /// When a sender claimed it for sending (it became SENDING).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<Timestamp>,
-    /// Each time it was deferred, oldest first: kept once it is sent, so that its history
-    /// shows that it waited (the `reason` and `deferred_until` of a deferral go with the send).
+    /// Each time the rules deferred it (quiet hours, the frequency cap), oldest first: kept once
+    /// it is sent, so that its history shows that it waited (the `reason` and `deferred_until`
+    /// of a deferral go with the send). A retry after SES failed is no wait of the rules and
+    /// leaves no trace once sent, as faults must not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waits: Vec<Wait>,
 }
 
-/// A deferral in a message's history: when, why (`frequency_cap`, `quiet_hours`,
-/// `ses_unavailable`) and until when.
+/// A deferral in a message's history: when, why (`frequency_cap`, `quiet_hours`) and until
+/// when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wait {
     pub at: Timestamp,

@@ -10,6 +10,11 @@ mod admin_audit;
 pub use admin_audit::{AuditAction, AuditEntry};
 mod amounts;
 pub use amounts::{AmountOverflow, check_amounts};
+mod attribution;
+pub use attribution::{
+    Attribution, AttributionFrom, DEFAULT_ATTRIBUTION_WINDOW_DAYS, LastTouch,
+    MAX_ATTRIBUTION_WINDOW_DAYS, attribute,
+};
 mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
@@ -52,6 +57,7 @@ pub use rewards::{
     redemptions_used,
 };
 mod shop;
+pub mod uplift;
 #[cfg(test)]
 pub(crate) use shop::fixtures::demo_settings;
 

@@ -1192,10 +1192,8 @@ impl Store {
                 ),
                 MessageOutcome::Retry { until, error, .. } => (
                     MessageStatus::Deferred,
-                    "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one, waits = list_append(if_not_exists(waits,:no_waits),:wait)",
+                    "reason = :reason, #error = :error, deferred_until = :until, due_at = :due, due_shard = :shard, attempts = if_not_exists(attempts, :zero) + :one",
                     vec![
-                        (":wait", wait_of("ses_unavailable", *until, now)),
-                        (":no_waits", AttributeValue::L(Vec::new())),
                         (":reason", s("ses_unavailable")),
                         (":error", s(error)),
                         (":until", s(&until.to_string())),

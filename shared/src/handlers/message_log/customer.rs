@@ -85,7 +85,7 @@ pub(super) async fn customer_page(
                 "what": format!("✉ {}", code(l, Group::Kind, m.intent.data.kind())),
                 "status": status,
                 "status_label": code(l, Group::Status, status),
-                "detail": message_detail(l, m, &tz),
+                "detail": message_detail(l, m, reveal, &tz),
                 "link": link,
             }),
         ));
@@ -269,7 +269,12 @@ async fn loyalty(
 
 /// Why a message is where it is, in words: a skip's or a failure's reason, a deferral's
 /// reason and time, else its subject.
-fn message_detail(lang: &str, m: &MessageRecord, tz: &jiff::tz::TimeZone) -> Option<String> {
+fn message_detail(
+    lang: &str,
+    m: &MessageRecord,
+    reveal: bool,
+    tz: &jiff::tz::TimeZone,
+) -> Option<String> {
     if let Some(until) = m.deferred_until {
         return Some(labels::waited(
             lang,
@@ -280,7 +285,12 @@ fn message_detail(lang: &str, m: &MessageRecord, tz: &jiff::tz::TimeZone) -> Opt
     m.reason
         .as_deref()
         .map(|r| code(lang, Group::Reason, r))
-        .or_else(|| m.error.clone())
+        // A failure's text may quote the address: masked as everywhere, unless revealed.
+        .or_else(|| {
+            m.error
+                .as_deref()
+                .map(|e| crate::admin::shown_text(e, reveal))
+        })
         .or_else(|| m.subject.clone())
 }
 
