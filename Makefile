@@ -141,6 +141,11 @@ load: $(VENV_STAMP)
 	$(PY) infra/local/load_test.py --customers $(LOAD_CUSTOMERS) \
 	  --concurrency $(LOAD_CONCURRENCY) --duplicates $(DUPLICATES)
 
+# The Lambda functions' binaries, one per function of infra/template.yaml (a unit test in
+# infra/local/src/functions.rs keeps this list and the template's functions the same).
+FUNCTIONS := order-placed order-delivered order-returned address-changed send-messages \
+  customer-links run-schedule ses-events message-log loyalty-api
+
 # Cost and speed (README, "Cost and speed"): the release bootstraps and a hello-world baseline
 # (cargo lambda, this machine's architecture; LTO makes the first build slow), CPU per event
 # with criterion in the same release profile, then the DynamoDB table and the cold starts
@@ -150,9 +155,7 @@ BENCH_TARGET := $(CURDIR)/target/bench-release
 BENCH_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),--arm64,--x86-64)
 bench: $(VENV_STAMP)
 	CARGO_TARGET_DIR=$(BENCH_TARGET) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(BENCH_ARCH) \
-	  --bin order-placed --bin order-delivered --bin order-returned --bin address-changed \
-	  --bin send-messages --bin customer-links --bin run-schedule --bin ses-events \
-	  --bin message-log --bin hello-lambda
+	  $(addprefix --bin ,$(FUNCTIONS)) --bin hello-lambda
 	set -o pipefail; CARGO_TARGET_DIR=$(BENCH_TARGET) cargo bench --workspace --bench cpu -- --noplot 2>&1 | tee target/bench-cpu.txt
 	cargo build --workspace --bins
 	BENCH_LAMBDA_DIR=$(BENCH_TARGET)/lambda infra/local/with-moto.sh ./target/debug/trouw-bench
@@ -163,12 +166,13 @@ lint: $(VENV_STAMP)
 	$(VENV)/bin/cfn-lint infra/template.yaml
 	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=eu-west-1 ../$(VENV)/bin/sam validate --lint --template-file template.yaml
 	$(PY) infra/local/check_openapi.py shared/contracts/openapi.yaml
+	@# Formatting, where the toolchain has rustfmt (rustup's default profile does).
+	@if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all --check; \
+	  else echo "rustfmt is not installed: formatting not checked"; fi
 
 build: $(VENV_STAMP)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release $(if $(filter arm64,$(ARCH)),--arm64,--x86-64) \
-	  --bin order-placed --bin order-delivered --bin order-returned --bin address-changed \
-	  --bin send-messages --bin customer-links --bin run-schedule --bin ses-events \
-	  --bin message-log
+	  $(addprefix --bin ,$(FUNCTIONS))
 
 sam-build: $(VENV_STAMP)
 	cd infra && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build $(SAM_PARAMETERS)

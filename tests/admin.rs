@@ -275,6 +275,7 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            earned: Default::default(),
         };
         let key = trouw::store::keys::message(&stack.shop, &customer, &record.intent.key);
         let mut item: trouw_tests::Item = serde_dynamo::to_item(&record).unwrap();
@@ -444,6 +445,20 @@ async fn detail_timeline_and_overview_answer_what_was_sent_and_the_nps() {
             .contains("3 answers: 1 promoters, 1 passives, 1 detractors"),
         "{}",
         overview.body
+    );
+    // The NPS per week: this week's score with its three answers, in the chart's table.
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+        .date();
+    let monday = trouw::admin::overview_charts::week_of(today);
+    let row = format!(
+        "<tr><th scope=\"row\">{monday}</th><td class=\"num\">0</td><td class=\"num\">3</td></tr>"
+    );
+    assert!(overview.body.contains(&row), "{row}: {}", overview.body);
+    assert!(
+        overview
+            .body
+            .contains("<svg class=\"chart\" id=\"chart-nps\"")
     );
 }
 

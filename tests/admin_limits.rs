@@ -82,6 +82,7 @@ fn message_item(
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        earned: Default::default(),
     };
     let key = keys::message(&stack.shop, &customer, &record.intent.key);
     let mut item: Item = serde_dynamo::to_item(&record).unwrap();
@@ -464,7 +465,9 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
                 ses_message_id: "ses-late".into(),
                 subject: "Goud".into(),
                 locale: "nl".into(),
+                // A seeded message of a customer with no profile: nothing to stamp on one.
                 counts_for_cap: false,
+                last_touch: false,
             },
             now,
         )

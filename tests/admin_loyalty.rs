@@ -46,6 +46,23 @@ async fn loyalty(stack: &TestStack, path: &str, headers: &[(&str, &str)], body: 
     answer
 }
 
+/// The cells of one row of a chart's table, by the row's name.
+fn chart_row(html: &str, chart: &str, row: &str) -> Vec<String> {
+    let table = &html[html
+        .find(&format!("id=\"chart-{chart}-table\""))
+        .unwrap_or_else(|| panic!("the {chart} chart has a table: {html}"))..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let start = table
+        .find(&format!("<th scope=\"row\">{row}</th>"))
+        .unwrap_or_else(|| panic!("{chart} has a row {row}: {table}"));
+    let line = &table[start..];
+    let line = &line[..line.find("</tr>").unwrap()];
+    line.split("<td class=\"num\">")
+        .skip(1)
+        .map(|c| c.trim_end_matches("</td>").to_owned())
+        .collect()
+}
+
 /// The text of the element with this class (its first occurrence), tags removed.
 fn text_of(html: &str, class: &str) -> String {
     let marker = format!("class=\"{class}\"");
@@ -191,6 +208,43 @@ async fn the_customer_page_and_the_overview_show_points_balance_history_liabilit
         "{pools}"
     );
     assert_eq!(pools.matches("class=\"low-stock\"").count(), 2, "{pools}");
+    // The charts: points per week (weeks start on Monday; 1 November is a Sunday), drawn
+    // and given as a table; every day of the period has its bar of messages.
+    let points_chart = |html: &str| {
+        [
+            chart_row(html, "points", "2026-10-26"),
+            chart_row(html, "points", "2026-11-02"),
+            chart_row(html, "points", "2026-11-09"),
+        ]
+    };
+    assert_eq!(
+        points_chart(html),
+        [["0", "0", "0"], ["685", "500", "0"], ["0", "0", "0"]]
+    );
+    assert!(
+        html.contains("<svg class=\"chart\" id=\"chart-points\""),
+        "{html}"
+    );
+    assert!(html.contains("Points per week"), "{html}");
+    let messages_chart = &html[html.find("id=\"chart-messages-table\"").unwrap()..];
+    let messages_chart = &messages_chart[..messages_chart.find("</table>").unwrap()];
+    assert_eq!(messages_chart.matches("<th scope=\"row\">").count(), 10);
+    let (sent, skipped, held, other) = {
+        let r = chart_row(html, "messages", "2026-11-02");
+        (r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone())
+    };
+    assert_eq!(
+        chart_row(html, "messages", "2026-11-01"),
+        ["0", "0", "0", "0"]
+    );
+    let created: u32 = [&sent, &skipped, &held, &other]
+        .iter()
+        .map(|n| n.parse::<u32>().unwrap())
+        .sum();
+    assert!(
+        created > 0,
+        "the order's messages are on 2 November: {messages_chart}"
+    );
 
     // Those days are over: their counts are kept in the day summaries. Without the ledger
     // items the overview says the same, so it never read them one by one.
@@ -210,6 +264,18 @@ async fn the_customer_page_and_the_overview_show_points_balance_history_liabilit
     }
     let again = admin(&stack, "/admin?from=2026-11-01&to=2026-11-10&lang=en").await;
     assert_eq!(text_of(&again.body, "num points-issued"), "685");
+    // The charts from the kept summaries put each day's counts on the same local day.
+    assert_eq!(
+        points_chart(&again.body),
+        [["0", "0", "0"], ["685", "500", "0"], ["0", "0", "0"]]
+    );
+    assert_eq!(
+        chart_row(&again.body, "messages", "2026-11-02"),
+        [sent, skipped, held, other]
+    );
+    let dutch = admin(&stack, "/admin?from=2026-11-01&to=2026-11-10&lang=nl").await;
+    assert!(dutch.body.contains("Punten per week"), "{}", dutch.body);
+    assert!(dutch.body.contains("Berichten per dag naar uitkomst"));
     assert_eq!(text_of(&again.body, "big points-outstanding"), "185");
     // A later period issued nothing; what customers hold is still counted from the first
     // day the summaries know.

@@ -153,6 +153,7 @@ fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageReco
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        earned: Default::default(),
     }
 }
 
@@ -469,6 +470,7 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
                 subject: "Anna, je Tandpasta is bijna op".into(),
                 locale: "nl".into(),
                 counts_for_cap: true,
+                last_touch: true,
             },
             jiff::Timestamp::now(),
         )

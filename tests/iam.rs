@@ -256,6 +256,22 @@ fn the_function_that_erases_may_do_everything_the_erasure_does() {
     }
 }
 
+/// An attributed order adds its worth to the message it came after, and a return takes it
+/// back, with an update in the order's transaction: the functions that place and return orders
+/// may update items; the one that records deliveries, which changes no order's worth, may not.
+#[test]
+fn the_order_functions_that_change_what_a_message_earned_may_update_it() {
+    let actions = dynamodb_actions();
+    for function in ["OrderPlacedFunction", "OrderReturnedFunction"] {
+        assert!(
+            actions[function].contains("dynamodb:UpdateItem"),
+            "{function}: {:?}",
+            actions[function]
+        );
+    }
+    assert!(!actions["OrderDeliveredFunction"].contains("dynamodb:UpdateItem"));
+}
+
 // ---------------------------------------------------------------- enforced in the tests
 // Every integration test runs each handler with its own function's identity; the local moto
 // evaluates each request against that function's policy in this template (moto_iam.py).

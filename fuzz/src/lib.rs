@@ -51,6 +51,8 @@ pub fn settings() -> ShopSettings {
             by_category: [("verzorging".to_owned(), 60)].into(),
         },
         holdout_percent: 0,
+        attribution_window_days: 5,
+        attribution_from: trouw::domain::AttributionFrom::Send,
         loyalty: LoyaltyRules {
             points_per_unit: 1,
             tiers: vec![tier("Brons", 0), tier("Zilver", 250), tier("Goud", 1000)],

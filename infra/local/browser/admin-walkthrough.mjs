@@ -83,6 +83,13 @@ try {
   check((await page.locator('h1').innerText()).includes('Overview'), 'the overview in English');
   check((await page.content()).includes('NPS'), 'the NPS');
   await page.screenshot({ path: join(outDir, 'admin-overview.png'), fullPage: true });
+  // Each chart is drawn (an SVG with its title) and kept as its own picture.
+  for (const id of ['messages', 'nps', 'points']) {
+    const chart = page.locator(`#figure-${id}`);
+    check(await page.locator(`#chart-${id} rect`).count() > 0, `the ${id} chart is drawn`);
+    check((await page.locator(`#chart-${id}-title`).count()) === 1, `the ${id} chart's title`);
+    await chart.screenshot({ path: join(outDir, `admin-chart-${id}.png`) });
+  }
 
   // The language switch is a link: back to Dutch, on the same page.
   await Promise.all([page.waitForURL('**lang=nl**'), page.click('nav.lang-switch a[lang=nl]')]);

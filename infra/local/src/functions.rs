@@ -128,4 +128,34 @@ mod tests {
             );
         }
     }
+
+    /// `make build` and `make bench` build the binaries the Makefile lists: a function missing
+    /// there would deploy as whatever an earlier build left, or not at all.
+    #[test]
+    fn the_makefile_builds_every_function() {
+        let text = std::fs::read_to_string(crate::workspace_root().join("Makefile")).unwrap();
+        let start = text
+            .find("\nFUNCTIONS := ")
+            .expect("FUNCTIONS in the Makefile")
+            + 1;
+        let mut listed = Vec::new();
+        for line in text[start..].lines() {
+            let line = line.trim_start_matches("FUNCTIONS := ");
+            listed.extend(
+                line.trim_end_matches('\\')
+                    .split_whitespace()
+                    .map(str::to_owned),
+            );
+            if !line.ends_with('\\') {
+                break;
+            }
+        }
+        listed.sort();
+        let mut functions: Vec<String> = Function::ALL
+            .iter()
+            .map(|f| f.binary().to_owned())
+            .collect();
+        functions.sort();
+        assert_eq!(listed, functions);
+    }
 }

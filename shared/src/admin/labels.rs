@@ -618,6 +618,19 @@ const EN: &[(&str, &str)] = &[
     ("clicked", "clicked"),
     ("skipped", "skipped"),
     ("held_out", "held out"),
+    ("charts", "Over time"),
+    ("chart_messages", "Messages per day by outcome"),
+    ("not_sent", "waiting or failed"),
+    ("chart_nps", "NPS per week"),
+    ("nps_score", "NPS"),
+    ("chart_points", "Points per week"),
+    ("chart_attributed", "Orders and revenue attributed per week"),
+    (
+        "attribution_pending",
+        "Orders are not yet attributed to messages; this chart appears when they are.",
+    ),
+    ("chart_table", "Figures as a table"),
+    ("week_of", "week of"),
     ("language", "Language"),
 ];
 
@@ -749,6 +762,22 @@ const NL: &[(&str, &str)] = &[
     ("clicked", "geklikt"),
     ("skipped", "overgeslagen"),
     ("held_out", "controlegroep"),
+    ("charts", "Door de tijd"),
+    ("chart_messages", "Berichten per dag naar uitkomst"),
+    ("not_sent", "wacht of mislukt"),
+    ("chart_nps", "NPS per week"),
+    ("nps_score", "NPS"),
+    ("chart_points", "Punten per week"),
+    (
+        "chart_attributed",
+        "Bestellingen en omzet per week toegeschreven",
+    ),
+    (
+        "attribution_pending",
+        "Bestellingen worden nog niet aan berichten toegeschreven; deze grafiek verschijnt zodra dat zo is.",
+    ),
+    ("chart_table", "Cijfers als tabel"),
+    ("week_of", "week van"),
     ("language", "Taal"),
 ];
 

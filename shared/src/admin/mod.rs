@@ -3,11 +3,13 @@
 //! `message-log` handler reads the store and renders these.
 
 pub mod audit;
+pub mod charts;
 pub mod csv;
 pub mod cursor;
 pub mod filters;
 pub mod labels;
 pub mod overview;
+pub mod overview_charts;
 pub mod points;
 pub mod rows;
 

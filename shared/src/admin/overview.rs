@@ -426,6 +426,7 @@ mod tests {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            earned: Default::default(),
         }
     }
 

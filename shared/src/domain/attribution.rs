@@ -24,14 +24,20 @@ pub enum AttributionFrom {
     Click,
 }
 
-/// The customer's last sent, non-internal message, kept on the profile.
+/// The customer's last sent, non-internal message, kept on the profile (about 70 bytes: its
+/// times to the second, as epoch seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastTouch {
     /// The message item's key (`kind#cause`).
     pub key: String,
+    #[serde(with = "super::epoch::single")]
     pub sent_at: Timestamp,
     /// The first click SES reported on it, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub clicked_at: Option<Timestamp>,
 }
 

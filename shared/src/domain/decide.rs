@@ -2,9 +2,9 @@
 
 use super::{
     Activity, ActivityKind, Consent, Contact, CustomerFacts, CustomerProfile, Engagement,
-    EventKind, LapseAnswer, Lifecycle, MessageData, MessageIntent, Money, Order, OrderLine,
-    OrderStatus, RetentionEffect, ShopEvent, ShopSettings, SkipReason, Stamped, Timestamp,
-    never_goes,
+    EventKind, LapseAnswer, Lifecycle, MessageData, MessageIntent, Money, Order, OrderId,
+    OrderLine, OrderStatus, RetentionEffect, ShopEvent, ShopSettings, SkipReason, Stamped,
+    Timestamp, never_goes,
 };
 use jiff::SignedDuration;
 use std::collections::BTreeMap;
@@ -42,7 +42,21 @@ pub struct Decision {
     /// Ledger items of the time-based loyalty rules (an expiry, birthday points), written in
     /// the same transaction as the profile whose balance they change.
     pub ledger: Vec<super::loyalty_rules::LedgerItem>,
+    /// What this event changed in an attributed order's worth to its message.
+    pub attribution: Option<OrderAttribution>,
     pub outcome: Outcome,
+}
+
+/// A change to what a message earned: recorded on the message item in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderAttribution {
+    pub message_key: String,
+    pub order_id: OrderId,
+    pub placed_at: Timestamp,
+    /// The order was attributed by this event (it counts once).
+    pub newly_attributed: bool,
+    /// The change in what the customer kept of the order (negative for a return).
+    pub revenue_change: Money,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +176,14 @@ pub fn decide(
                     // The first "placed" wins; a re-sent one with a new id changes nothing.
                     if order.placed.is_none() {
                         order.placed = Some(placed.clone());
+                        // Last touch, decided once: one order, one message.
+                        order.attributed_to = super::attribute(
+                            profile.mail.last_touch.as_ref(),
+                            placed.placed_at,
+                            settings.attribution_window_days,
+                            settings.attribution_from,
+                        )
+                        .map(|a| a.message_key);
                     }
                 }
                 EventKind::OrderDelivered { delivered_at, .. } => {
@@ -377,9 +399,13 @@ pub fn decide(
         .iter()
         .filter_map(|m| never_goes(m, &profile, now, settings).map(|r| (m.key.clone(), r)))
         .collect();
+    let attribution = order
+        .as_ref()
+        .and_then(|after| attribution_change(state.order.as_ref(), after));
     Decision {
         order_first_seen: state.order.is_none() && order.is_some(),
         order_changed: order.is_some() && order != state.order,
+        attribution,
         ledger: loyalty_rules.entries,
         profile,
         order,
@@ -579,6 +605,30 @@ struct Contribution {
     points_pending: u64,
     points_available: u64,
     returned: u32,
+}
+
+/// What an event changed in an attributed order's worth to its message: its attribution when
+/// it is placed, and what a return took back. Nothing when nothing changed (a redelivered
+/// order, a second delivery report).
+fn attribution_change(before: Option<&Order>, after: &Order) -> Option<OrderAttribution> {
+    let message_key = after.attributed_to.clone()?;
+    let placed = after.placed.as_ref()?;
+    let kept = after.kept_value()?;
+    let kept_before = before
+        .filter(|b| b.attributed_to.is_some())
+        .and_then(Order::kept_value);
+    let newly_attributed = kept_before.is_none();
+    let change = kept.minor - kept_before.map_or(0, |m| m.minor);
+    if !newly_attributed && change == 0 {
+        return None;
+    }
+    Some(OrderAttribution {
+        message_key,
+        order_id: after.id.clone(),
+        placed_at: placed.placed_at,
+        newly_attributed,
+        revenue_change: Money::new(change, kept.currency),
+    })
 }
 
 fn contribution(order: Option<&Order>) -> Contribution {

@@ -1563,3 +1563,45 @@ fn a_message_the_gate_refuses_for_good_is_marked_skipped_when_it_is_created() {
         Some(&SkipReason::Suppressed)
     );
 }
+
+#[test]
+fn an_order_within_the_window_is_attributed_once_and_a_return_takes_back_its_worth() {
+    let settings = demo_settings();
+    let mut profile = CustomerProfile::new(settings.id.clone(), facts().id);
+    profile.mail.last_touch = Some(crate::domain::LastTouch {
+        key: "reactivation#e-0".into(),
+        sent_at: t(0),
+        clicked_at: None,
+    });
+    let state = CustomerState {
+        profile: Some(profile),
+        order: None,
+    };
+    let day = 86_400;
+    let first = decide(&state, &placed("e1", "NL-1", 2 * day), now(), &settings);
+    let got = first.attribution.clone().unwrap();
+    assert_eq!(got.message_key, "reactivation#e-0");
+    assert!(got.newly_attributed);
+    assert_eq!(got.revenue_change, eur(6485));
+    let after = CustomerState {
+        profile: Some(first.profile.clone()),
+        order: first.order.clone(),
+    };
+    // The same order again (a redelivery with a new id): nothing more to attribute.
+    let again = decide(&after, &placed("e1b", "NL-1", 2 * day), now(), &settings);
+    assert_eq!(again.attribution, None);
+    // A return of the 53.00 line takes it back from the message's revenue.
+    let back = decide(
+        &after,
+        &returned("e2", "NL-1", 3 * day, Some(vec![("EB-200", 1)])),
+        now(),
+        &settings,
+    );
+    let got = back.attribution.unwrap();
+    assert!(!got.newly_attributed);
+    assert_eq!(got.revenue_change, eur(-5300));
+    // Five days after the send, the window has closed.
+    let late = decide(&state, &placed("e3", "NL-2", 5 * day), now(), &settings);
+    assert_eq!(late.attribution, None);
+    assert_eq!(late.order.unwrap().attributed_to, None);
+}

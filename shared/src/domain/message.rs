@@ -266,6 +266,9 @@ pub struct MailStanding {
     /// When the last non-transactional message went out, for the frequency cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sent_at: Option<Timestamp>,
+    /// The last sent, non-internal message: the one an order is attributed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_touch: Option<super::LastTouch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,6 +54,32 @@ pub struct MessageRecord {
     /// leaves no trace once sent, as faults must not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waits: Vec<Wait>,
+    /// The orders attributed to it (kept as counters the order path adds to).
+    #[serde(flatten)]
+    pub earned: Earned,
+}
+
+/// What a message earned: the orders attributed to it and what their customers kept of them
+/// (returns taken off). A customer orders in one shop's currency.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earned {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attributed_orders: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub attributed_revenue_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributed_currency: Option<super::Currency>,
+    /// When the first attributed order was placed ("ordered 2 days after this email").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_order_at: Option<Timestamp>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
 }
 
 /// A deferral in a message's history: when, why (`frequency_cap`, `quiet_hours`) and until
@@ -155,6 +181,7 @@ mod tests {
             erased_at: None,
             claimed_at: Some(at),
             waits: Vec::new(),
+            earned: Default::default(),
         }
     }
 

@@ -42,7 +42,7 @@ pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 pub use loyalty::{Balance, EntryKind, Insufficient, LedgerChange, LedgerEntry};
 mod message;
 mod message_record;
-pub use message_record::{MessageRecord, MessageStatus, Wait};
+pub use message_record::{Earned, MessageRecord, MessageStatus, Wait};
 mod money;
 mod order;
 mod parked;
@@ -65,7 +65,7 @@ pub use address::{AddressHistory, AddressSighting, PostalArea};
 pub use customer::{
     Consent, Contact, CustomerProfile, Lifecycle, Loyalty, LoyaltyClock, Spend, Stamped,
 };
-pub use decide::{CustomerState, Decision, Outcome, decide};
+pub use decide::{CustomerState, Decision, OrderAttribution, Outcome, decide};
 pub use event::{
     CustomerFacts, EventKind, EventType, LapseSurvey, ObservedAddress, PlacedOrder, ReturnFacts,
     ReturnScope, ShopEvent,

@@ -101,6 +101,9 @@ pub struct Order {
     /// one). The customer's profile keeps its own.
     #[serde(default)]
     pub version: u64,
+    /// The message this order is attributed to (its key), decided once, when it is placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<String>,
 }
 
 /// A reminder that a product of this order is about to run out.
@@ -133,7 +136,22 @@ impl Order {
             alert_raised_at: None,
             comment_alert_raised: false,
             replenishment_handled: Vec::new(),
+            attributed_to: None,
         }
+    }
+
+    /// What the customer kept: the order's total less what came back (nothing when it all
+    /// came back). None before the order is placed.
+    pub fn kept_value(&self) -> Option<Money> {
+        let placed = self.placed.as_ref()?;
+        if self.fully_returned() {
+            return Some(Money::new(0, placed.total.currency));
+        }
+        let returned = self.returned_value().map_or(0, |m| m.minor);
+        Some(Money::new(
+            placed.total.minor.saturating_sub(returned).max(0),
+            placed.total.currency,
+        ))
     }
 
     pub fn add_return(&mut self, facts: ReturnFacts) {

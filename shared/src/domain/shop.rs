@@ -20,6 +20,8 @@ pub enum SettingsError {
     ReorderInterval,
     #[error("holdout_percent: must be between 0 and 50")]
     Holdout,
+    #[error("attribution_window_days: must be between 1 and 30")]
+    AttributionWindow,
     #[error("replenishment: days must be between 1 and 730, remind_days_before at most 30")]
     Replenishment,
     #[error(
@@ -81,6 +83,16 @@ pub struct ShopSettings {
     /// so that those messages' lift can be measured against them. Default 0: no holdout.
     #[serde(default)]
     pub holdout_percent: u8,
+    /// Orders placed this many days (1 to 30, default 5) after a message are attributed to it.
+    #[serde(default = "default_attribution_window_days")]
+    pub attribution_window_days: u16,
+    /// Whether the attribution window starts at the send (default) or at a click.
+    #[serde(default)]
+    pub attribution_from: super::AttributionFrom,
+}
+
+fn default_attribution_window_days() -> u16 {
+    super::DEFAULT_ATTRIBUTION_WINDOW_DAYS
 }
 
 /// The shop's catalog knowledge for replenishment: days one unit lasts, by sku or by category
@@ -179,6 +191,9 @@ impl ShopSettings {
         }
         if self.holdout_percent > 50 {
             return Err(SettingsError::Holdout);
+        }
+        if !(1..=super::MAX_ATTRIBUTION_WINDOW_DAYS).contains(&self.attribution_window_days) {
+            return Err(SettingsError::AttributionWindow);
         }
         let r = &self.replenishment;
         if r.remind_days_before > 30
@@ -346,6 +361,8 @@ pub(crate) mod fixtures {
                 by_category: BTreeMap::from([("verzorging".to_owned(), 60)]),
             },
             holdout_percent: 0,
+            attribution_window_days: 5,
+            attribution_from: crate::domain::AttributionFrom::Send,
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![

@@ -285,6 +285,7 @@ async fn decide_and_send(
                         subject: outgoing.subject,
                         locale,
                         counts_for_cap: holds_cap_place(message.intent.class, SendAttempt::Sent),
+                        last_touch: message.intent.class != MessageClass::Internal,
                     })
                 }
                 Err(SendError::Retry(reason)) => Err(RetryLater(reason).into()),

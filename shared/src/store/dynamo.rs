@@ -272,6 +272,12 @@ impl Store {
             with_log(&mut entry, shop, item.entry.at);
             changes.push(put_item(&self.table, entry, None)?);
         }
+        // What an attributed order earned goes on its message: counters added to, so it goes
+        // in the transaction with the order's own write, which decides once (a redelivered
+        // order adds nothing).
+        if let Some(earned) = &decision.attribution {
+            changes.push(self.attribution_update(shop, customer, earned)?);
+        }
         // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
             changes.push(self.redemption_used(shop, customer, used)?);
@@ -466,6 +472,37 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Adds an attributed order (or a return's change to its worth) to the message it went to.
+    fn attribution_update(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        earned: &crate::domain::OrderAttribution,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let n = |v: i64| AttributeValue::N(v.to_string());
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(
+                keys::message(shop, customer, &earned.message_key).to_item(),
+            ))
+            .update_expression(
+                "SET attributed_currency = if_not_exists(attributed_currency, :currency), \
+                 first_order_at = if_not_exists(first_order_at, :placed) \
+                 ADD attributed_orders :orders, attributed_revenue_minor :revenue",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(
+                ":currency",
+                AttributeValue::S(earned.revenue_change.currency.code().to_owned()),
+            )
+            .expression_attribute_values(":placed", AttributeValue::S(earned.placed_at.to_string()))
+            .expression_attribute_values(":orders", n(i64::from(earned.newly_attributed)))
+            .expression_attribute_values(":revenue", n(earned.revenue_change.minor))
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Runs one transaction; `Some(reasons)` when DynamoDB cancelled it.
@@ -1021,16 +1058,7 @@ impl Store {
                 "recording the message outcome was cancelled: {reasons:?}"
             )))
         };
-        let mut stamped = !matches!(
-            outcome,
-            MessageOutcome::Sent {
-                counts_for_cap: true,
-                ..
-            } | MessageOutcome::Retry {
-                counts_for_cap: true,
-                ..
-            }
-        );
+        let mut stamp = self.finish_stamp(shop, customer, key, outcome, now)?;
         let day = summaries::log_day_of(created_at);
         let marks_day = summaries::marks_day(day, now);
         // First as if the customer were not erased; if they were (the message is marked), again
@@ -1041,14 +1069,21 @@ impl Store {
         loop {
             tries += 1;
             let again = tries < WRITE_TRIES;
-            if !stamped {
-                match self.stamp_possible_send(shop, customer, now).await {
-                    Ok(()) => stamped = true,
-                    Err(err) if err.is_transient() && again => {
-                        pause_before_try(tries).await;
-                        continue;
+            if let Some(update) = stamp.clone() {
+                match self.update(update).await {
+                    // No profile: nothing to stamp.
+                    Ok(()) => stamp = None,
+                    Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                        stamp = None
                     }
-                    Err(err) => return Err(err),
+                    Err(err) => {
+                        let err = StoreError::from_sdk(&err);
+                        if err.is_transient() && again {
+                            pause_before_try(tries).await;
+                            continue;
+                        }
+                        return Err(err);
+                    }
                 }
             }
             let record = self.finish_update(shop, customer, key, claim, outcome, now, erased)?;
@@ -1248,6 +1283,72 @@ impl Store {
         }
         update
             .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))
+    }
+
+    /// The profile's update that goes with a recorded outcome, if any: optional mail that went
+    /// out, or waits for its retry, takes its place under the customer's frequency cap; mail to
+    /// the customer that went out becomes their last touch (for attribution), in the same
+    /// update. Both bump the version, so a webhook's write of the profile read before it is
+    /// refused and decided again.
+    fn finish_stamp(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        outcome: &MessageOutcome,
+        now: Timestamp,
+    ) -> Result<Option<aws_sdk_dynamodb::types::Update>, StoreError> {
+        let cap = matches!(
+            outcome,
+            MessageOutcome::Sent {
+                counts_for_cap: true,
+                ..
+            } | MessageOutcome::Retry {
+                counts_for_cap: true,
+                ..
+            }
+        );
+        let touch = matches!(
+            outcome,
+            MessageOutcome::Sent {
+                last_touch: true,
+                ..
+            }
+        );
+        if !cap && !touch {
+            return Ok(None);
+        }
+        let mut set = Vec::new();
+        if cap {
+            set.push("#mail.last_sent_at = :now");
+        }
+        if touch {
+            set.push("#mail.last_touch = :touch");
+        }
+        let mut stamp = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::profile(shop, customer).to_item()))
+            .update_expression(format!("SET {}, version = version + :one", set.join(", ")))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#mail", "mail")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        if cap {
+            stamp = stamp.expression_attribute_values(":now", AttributeValue::S(now.to_string()));
+        }
+        if touch {
+            let last = crate::domain::LastTouch {
+                key: key.to_owned(),
+                sent_at: crate::domain::epoch::whole_second(now),
+                clicked_at: None,
+            };
+            let touch = serde_dynamo::to_attribute_value(&last)
+                .map_err(|e| StoreError::Failed(e.to_string()))?;
+            stamp = stamp.expression_attribute_values(":touch", touch);
+        }
+        stamp
+            .build()
+            .map(Some)
             .map_err(|e| StoreError::Failed(e.to_string()))
     }
 
@@ -1918,6 +2019,9 @@ pub enum MessageOutcome {
         locale: String,
         /// Service and promotional mail counts for the customer's frequency cap.
         counts_for_cap: bool,
+        /// Mail to the customer (not the shop's own alerts) becomes their last touch, the
+        /// message their next order is attributed to.
+        last_touch: bool,
     },
     Skipped {
         reason: String,
@@ -1975,6 +2079,7 @@ impl MessageRecord {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            earned: Default::default(),
         }
     }
 }

@@ -23,8 +23,11 @@ pub struct LoyaltyShops {
     ssm: aws_sdk_ssm::Client,
     secrets_path_prefix: String,
     ttl: Duration,
-    cache: Mutex<HashMap<ShopId, (Instant, Option<Arc<LoyaltyShop>>)>>,
+    cache: Mutex<HashMap<ShopId, Cached>>,
 }
+
+/// A shop (or that there is none) and when it was read.
+type Cached = (Instant, Option<Arc<LoyaltyShop>>);
 
 /// The only shop parameters the loyalty function may read: `{prefix}loyalty/{shop}/{name}`.
 pub fn is_loyalty_parameter(name: &str, secrets_path_prefix: &str, shop: &ShopId) -> bool {

@@ -33,7 +33,9 @@ fn insufficient(balance: Balance) -> Response<Body> {
     )
 }
 
-/// Parses a JSON body strictly, naming the field that is wrong (also for the birthday).
+/// Parses a JSON body strictly, naming the field that is wrong (also for the birthday). The
+/// refusal is the complete answer, made once per request: its size does not matter.
+#[allow(clippy::result_large_err)]
 pub(super) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response<Body>> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|err| {
@@ -100,7 +102,9 @@ fn keyed_id(prefix: &str, customer: &CustomerId, key: &str) -> String {
     format!("{prefix}_{hex}")
 }
 
-/// The `Idempotency-Key` header, required: 1 to 128 visible ASCII characters.
+/// The `Idempotency-Key` header, required: 1 to 128 visible ASCII characters (the refusal is
+/// the answer itself).
+#[allow(clippy::result_large_err)]
 fn idempotency_key(header: Option<&str>) -> Result<&str, Response<Body>> {
     header
         .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
@@ -131,7 +135,9 @@ fn replayed(body: serde_json::Value) -> Response<Body> {
 }
 
 /// What one attempt at a change of points came to: an answer with nothing (more) to write, or
-/// the change to write and the answer once it is written.
+/// the change to write and the answer once it is written. One lives per attempt: the size of
+/// the answer does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Attempt {
     Answer(Response<Body>),
     Write {

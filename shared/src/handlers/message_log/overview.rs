@@ -10,13 +10,19 @@ use crate::admin::filters::period;
 use crate::admin::labels::{Group, code};
 use crate::admin::overview::{
     DayPart, DayTally, Fold, Take, Tally, day_parts, first_local_day_in, summary_basis,
+    utc_day_bounds,
 };
+use crate::admin::overview_charts::overview_charts;
 use crate::admin::points::{PointsFigures, PoolStock};
 use crate::domain::{CustomerId, ShopId, is_held_out};
 use crate::store::summaries::{self, StoredDaySummary};
 use crate::store::{LogEntry, StoreError};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// A summary is not kept within this many seconds of its day's last change: the log index is
 /// eventually consistent, and a computation right after a change might not see it yet.
@@ -61,7 +67,11 @@ pub(super) async fn overview_page(
         }
         None => Default::default(),
     };
-    let total = tally_parts(app, &shop, &parts, &stored, holdout, &held_out).await?;
+    let by_day = tally_days(app, &shop, &parts, &stored, holdout, &held_out, &tz).await?;
+    let mut total = Tally::default();
+    for tally in by_day.values() {
+        total.add(tally);
+    }
     // The points customers hold at the period's end: the net of every day from the first
     // day the shop's summaries know (or the period's start, if earlier) to the period's end.
     let since = stored
@@ -73,7 +83,7 @@ pub(super) async fn overview_page(
     let before = match tz.to_timestamp(since.at(0, 0, 0, 0)) {
         Ok(start) if start < period.start => {
             let parts = day_parts(start, period.start, &tz);
-            tally_parts(app, &shop, &parts, &stored, holdout, &held_out).await?
+            tally_parts(app, &shop, &parts, &stored, holdout, &held_out, &tz).await?
         }
         _ => Tally::default(),
     };
@@ -90,6 +100,7 @@ pub(super) async fn overview_page(
     }
     let figures = total.overview();
     let l = lang.lang;
+    let charts = overview_charts(&by_day, from, to, &crate::admin::labels::labels(l));
     let kinds: Vec<serde_json::Value> = figures
         .kinds
         .iter()
@@ -109,6 +120,7 @@ pub(super) async fn overview_page(
                 "shops": app.allowed_shops.iter().map(ShopId::as_str).collect::<Vec<_>>(),
                 "from": from.to_string(), "to": to.to_string(), "o": figures,
                 "kinds": kinds, "skips": skips, "points": points, "pools": pools,
+                "charts": charts,
             }),
         ),
     ))
@@ -123,15 +135,35 @@ async fn tally_parts(
     stored: &std::collections::BTreeMap<jiff::civil::Date, StoredDaySummary>,
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
+    tz: &TimeZone,
 ) -> Result<Tally, StoreError> {
-    let now = app.clock.now();
+    let by_day = tally_days(app, shop, parts, stored, holdout, held_out, tz).await?;
     let mut total = Tally::default();
+    for tally in by_day.values() {
+        total.add(tally);
+    }
+    Ok(total)
+}
+
+/// The tallies of these day parts by the shop's local day: from the kept summaries where they
+/// hold, else counted from the log (and kept, for days that are over and settled).
+async fn tally_days(
+    app: &AdminApp,
+    shop: &ShopId,
+    parts: &[DayPart],
+    stored: &std::collections::BTreeMap<jiff::civil::Date, StoredDaySummary>,
+    holdout: u8,
+    held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
+    tz: &TimeZone,
+) -> Result<BTreeMap<Date, Tally>, StoreError> {
+    let now = app.clock.now();
+    let mut by_day = BTreeMap::new();
     for part in parts {
         let basis = summary_basis(part.split, holdout);
         let keeps = summaries::cacheable(part.day, now) && !matches!(part.take, Take::Window(..));
         let read = stored.get(&part.day);
         if keeps && let Some(kept) = kept_tally(read, &basis) {
-            total.add(&kept.part(part.take));
+            add_by_local_day(&mut by_day, part, &kept, tz);
             continue;
         }
         let counted = count_day(app, shop, part, held_out).await?;
@@ -146,9 +178,33 @@ async fn tally_parts(
                 .keep_day_summary(shop, part.day, read, &basis, &counts)
                 .await?;
         }
-        total.add(&counted.part(part.take));
+        add_by_local_day(&mut by_day, part, &counted, tz);
     }
-    Ok(total)
+    Ok(by_day)
+}
+
+/// Adds what `part` takes of a UTC day's tally to the local days it belongs to: the part
+/// before the split to the local day that ends there, the rest to the one that starts there.
+fn add_by_local_day(
+    by_day: &mut BTreeMap<Date, Tally>,
+    part: &DayPart,
+    day: &DayTally,
+    tz: &TimeZone,
+) {
+    let local = |t: Timestamp| t.to_zoned_datetime(tz.clone()).date();
+    let before_split =
+        |s: Timestamp| local(s.saturating_sub(SignedDuration::from_nanos(1)).unwrap_or(s));
+    let mut add = |date: Date, tally: &Tally| by_day.entry(date).or_default().add(tally);
+    match (part.take, part.split) {
+        (Take::Before, Some(split)) => add(before_split(split), &day.before),
+        (Take::After, Some(split)) => add(local(split), &day.after),
+        (Take::Whole, Some(split)) => {
+            add(before_split(split), &day.before);
+            add(local(split), &day.after);
+        }
+        (Take::Window(lo, _), _) => add(local(lo), &day.part(part.take)),
+        _ => add(local(utc_day_bounds(part.day).0), &day.part(part.take)),
+    }
 }
 
 /// The counts a summary kept, if they were kept under this basis and still read.
