@@ -262,7 +262,15 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             },
             status: trouw::store::MessageStatus::Skipped,
             cause: trouw::domain::EventId::parse(format!("e-{i}")).unwrap(),
-            reason: Some("frequency_cap".into()),
+            // One in five for want of consent: the overview's funnel splits the skipped by reason.
+            reason: Some(
+                if i % 5 == 0 {
+                    "no_consent"
+                } else {
+                    "frequency_cap"
+                }
+                .into(),
+            ),
             deferred_until: None,
             error: None,
             ses_message_id: None,
@@ -333,6 +341,31 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
     assert_eq!(unique_seen.len(), 130);
     assert_eq!(seen[0], "/admin/customers/cus-129", "newest first");
     assert_eq!(seen[129], "/admin/customers/cus-0");
+
+    // The overview's funnel for this kind: 130 created, all skipped, 104 for the frequency
+    // cap and 26 for want of consent, as words.
+    let overview = admin(&stack, &format!("/admin?{}&lang=en", period())).await;
+    let card = &overview.body[overview
+        .body
+        .find("id=\"funnel-tier-reached\"")
+        .unwrap_or_else(|| panic!("a funnel for the kind: {}", overview.body))..];
+    let card = &card[..card.find("</table>").unwrap()];
+    let reason =
+        |code: &str| trouw::admin::labels::code("en", trouw::admin::labels::Group::Reason, code);
+    for row in [
+        "<th scope=\"row\">created</th><td class=\"num count\">130</td><td class=\"num share\">100%</td>".to_owned(),
+        "<th scope=\"row\">skipped</th><td class=\"num count\">130</td><td class=\"num share\">100%</td>".to_owned(),
+        format!("<th scope=\"row\">{}</th><td class=\"num count\">104</td><td class=\"num share\">80%</td>", reason("frequency_cap")),
+        format!("<th scope=\"row\">{}</th><td class=\"num count\">26</td><td class=\"num share\">20%</td>", reason("no_consent")),
+        "<th scope=\"row\">sent</th><td class=\"num count\">0</td><td class=\"num share\">0%</td>".to_owned(),
+    ] {
+        assert!(card.contains(&row), "{row}: {card}");
+    }
+    let frequency = card.find(&reason("frequency_cap")).unwrap();
+    assert!(
+        frequency < card.find(&reason("no_consent")).unwrap(),
+        "most first"
+    );
 }
 
 #[tokio::test]

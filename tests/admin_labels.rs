@@ -244,6 +244,30 @@ async fn every_page_in_dutch_and_english_without_a_raw_code_and_a_wait_is_histor
         assert!(english.body.contains("<html lang=\"en\">"), "{path}");
         assert_no_codes(path, "en", &english.body);
     }
+    // The funnel of the order emails: three created, all three sent (Cees's after its wait).
+    let overview = get(&stack, &format!("/admin?{PERIOD}&lang=en"), &[], true).await;
+    let card = &overview.body[overview
+        .body
+        .find("id=\"funnel-loyalty-earned\"")
+        .unwrap_or_else(|| panic!("a funnel for the order emails: {}", overview.body))..];
+    let card = &card[..card.find("</table>").unwrap()];
+    let step = |name: &str| {
+        let row = &card[card
+            .find(&format!("class=\"step-{name} "))
+            .unwrap_or_else(|| panic!("{name}: {card}"))..];
+        let cell = |class: &str| {
+            let at = row.find(&format!("class=\"num {class}\">")).unwrap();
+            let rest = &row[at..];
+            rest[rest.find('>').unwrap() + 1..rest.find("</td>").unwrap()].to_owned()
+        };
+        (cell("count"), cell("share"))
+    };
+    assert_eq!(step("created"), ("3".into(), "100%".into()), "{card}");
+    assert_eq!(step("sent"), ("3".into(), "100%".into()), "{card}");
+    assert_eq!(step("not-sent"), ("0".into(), "0%".into()));
+    assert_eq!(step("skipped"), ("0".into(), "0%".into()));
+    assert_eq!(step("delivered"), ("0".into(), "0%".into()));
+    assert_eq!(step("clicked"), ("0".into(), "–".into()), "nothing opened");
     let login = get(&stack, "/admin?lang=en", &[], false).await;
     assert_eq!(login.status, 401);
     assert_no_codes("login", "en", &login.body);

@@ -7,7 +7,7 @@ use trouw::clock::{Clock, FixedClock};
 use trouw::domain::{AttributionFrom, Currency, CustomerId};
 use trouw::handlers::send_messages::deliver_pending;
 use trouw::store::{MessageRecord, MessageStatus};
-use trouw_tests::{TestStack, example, unique};
+use trouw_tests::{ADMIN_PASSWORD, ADMIN_USER, TestStack, example, unique};
 
 /// When the first order's loyalty email goes out: Monday 2 November 2026, 11:00 in Amsterdam.
 const SENT_AT: &str = "2026-11-02T10:00:00Z";
@@ -43,6 +43,23 @@ async fn first_order_and_its_email(stack: &TestStack) -> String {
     let sent = touched(stack).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     email
+}
+
+/// The customer's page as the marketers see it.
+async fn timeline(stack: &TestStack, lang: &str) -> String {
+    use base64::Engine;
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{ADMIN_USER}:{ADMIN_PASSWORD}"));
+    let request = http::Request::get(format!(
+        "{}/admin/customers/cus-8812?shop={}&lang={lang}",
+        stack.base_url, stack.shop
+    ))
+    .header("authorization", format!("Basic {auth}"))
+    .body(Default::default())
+    .unwrap();
+    let answer = stack.send(request).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body
 }
 
 /// The sent messages of the customer.
@@ -88,6 +105,15 @@ async fn an_order_inside_the_window_goes_to_the_last_email_once_and_a_return_tak
         Some("2026-11-04T10:00:00Z".parse().unwrap())
     );
 
+    // The customer's timeline says so, in both languages.
+    for (lang, words) in [
+        ("en", "ordered 2 days after this email"),
+        ("nl", "besteld 2 dagen na deze e-mail"),
+    ] {
+        let page = timeline(&stack, lang).await;
+        assert!(page.contains(words), "{lang}: {page}");
+    }
+
     // The 53.00 toothbrush comes back: the email earned 11.85.
     let mut back = example("order-returned");
     back["order"]["id"] = json!("NL-2");
@@ -115,7 +141,8 @@ async fn an_order_inside_the_window_goes_to_the_last_email_once_and_a_return_tak
 }
 
 #[tokio::test]
-async fn with_attribution_from_clicks_an_unclicked_email_earns_nothing() {
+async fn with_attribution_from_clicks_an_unclicked_email_earns_nothing_and_a_click_opens_the_window()
+ {
     let stack = TestStack::start().await;
     stack
         .update_shop(|shop| shop.attribution_from = AttributionFrom::Click)
@@ -129,7 +156,63 @@ async fn with_attribution_from_clicks_an_unclicked_email_earns_nothing() {
         .await;
     let message = touched(&stack).await.remove(0);
     assert_eq!(message.earned.attributed_orders, 0);
+    let message = message.clone();
     let (_, orders) = stack.customer("cus-8812").await;
     let second = orders.iter().find(|o| o.id.as_str() == "NL-2").unwrap();
     assert_eq!(second.attributed_to, None);
+
+    // A click three days after the send opens the window: an order six days after the send,
+    // three after the click, goes to the email.
+    click(&stack, &message, "2026-11-05T10:00:00Z").await;
+    let (profile, _) = stack.customer("cus-8812").await;
+    let touch = profile.unwrap().mail.last_touch.unwrap();
+    assert_eq!(
+        touch.clicked_at,
+        Some("2026-11-05T10:00:00Z".parse().unwrap())
+    );
+    stack
+        .post(
+            "order-placed",
+            &order("NL-3", "2026-11-08T10:00:00Z", &email),
+        )
+        .await;
+    let message = touched(&stack).await.remove(0);
+    assert_eq!(message.earned.attributed_orders, 1);
+    assert_eq!(message.earned.attributed_revenue_minor, 6485);
+}
+
+/// SES's click report on `message`, through the rule that carries it to `ses-events`.
+async fn click(stack: &TestStack, message: &MessageRecord, at: &str) {
+    let id = customer();
+    let key = &message.intent.key;
+    let tags = json!({
+        "ses:configuration-set": [trouw_local::events::configuration_set(&stack.table).unwrap()],
+        "ses:caller-identity": ["send-messages"],
+        "shop": [stack.shop.to_string()],
+        "kind": [message.intent.data.kind()],
+        "message": [trouw::mail::ses::tag_value(key)],
+        "customer": [id.as_str()],
+        "locale": ["nl"],
+        "ref": [trouw::mail::ses::tag_value(&trouw::mail::ses::message_ref(&stack.shop, &id, key))]
+    });
+    let mail = json!({
+        "timestamp": SENT_AT,
+        "source": "winkel@demo.trouw.test",
+        "messageId": message.ses_message_id.clone().unwrap(),
+        "destination": ["customer@example.nl"],
+        "tags": tags
+    });
+    let report = json!({ "eventType": "Click", "mail": mail, "click": { "timestamp": at, "link": "https://demo.example/p", "ipAddress": "192.0.2.1", "userAgent": "Mozilla/5.0" } });
+    let app = trouw::handlers::ses_events::FeedbackApp {
+        store: stack.store_as(trouw_local::functions::Function::SesEvents),
+    };
+    trouw_local::events::SesRule::for_stack(&stack.table)
+        .unwrap()
+        .publish(
+            &app,
+            trouw_local::events::ses_envelope(report, at.parse().unwrap()),
+        )
+        .await
+        .expect("the rule matches")
+        .expect("the report is recorded");
 }

@@ -133,6 +133,39 @@ pub fn waited(lang: &str, reason: &str, until: &str) -> String {
     }
 }
 
+/// An attributed order on a message's timeline row: how many whole days after the send the
+/// first order came, and how many orders the message earned.
+pub fn ordered_after(lang: &str, days: u32, orders: u32) -> String {
+    let more = orders.saturating_sub(1);
+    let (first, extra) = match (lang, days) {
+        ("en", 0) => ("ordered the day this email went".to_owned(), "more orders"),
+        ("en", 1) => ("ordered 1 day after this email".to_owned(), "more orders"),
+        ("en", n) => (format!("ordered {n} days after this email"), "more orders"),
+        (_, 0) => (
+            "besteld op de dag van deze e-mail".to_owned(),
+            "bestellingen meer",
+        ),
+        (_, 1) => (
+            "besteld 1 dag na deze e-mail".to_owned(),
+            "bestellingen meer",
+        ),
+        (_, n) => (
+            format!("besteld {n} dagen na deze e-mail"),
+            "bestellingen meer",
+        ),
+    };
+    let extra = match (more, lang) {
+        (1, "en") => "more order",
+        (1, _) => "bestelling meer",
+        _ => extra,
+    };
+    if more == 0 {
+        first
+    } else {
+        format!("{first} (+{more} {extra})")
+    }
+}
+
 /// (group, code, Dutch, English)
 const CODES: &[(&str, &str, &str, &str)] = &[
     ("status", "created", "aangemaakt", "created"),
@@ -631,6 +664,16 @@ const EN: &[(&str, &str)] = &[
     ),
     ("chart_table", "Figures as a table"),
     ("week_of", "week of"),
+    ("created", "created"),
+    ("funnels", "What became of each kind of message"),
+    (
+        "funnel_help",
+        "Of the messages created in the period: skipped (by reason), held out, waiting or failed, or sent; of the sent, delivered; of those, opened; of those, clicked. The percentage is of the step above.",
+    ),
+    (
+        "funnel_ordered_pending",
+        "Orders per message follow once orders are attributed to messages.",
+    ),
     ("language", "Language"),
 ];
 
@@ -778,11 +821,39 @@ const NL: &[(&str, &str)] = &[
     ),
     ("chart_table", "Cijfers als tabel"),
     ("week_of", "week van"),
+    ("created", "aangemaakt"),
+    ("funnels", "Wat er van elke soort bericht werd"),
+    (
+        "funnel_help",
+        "Van de berichten die in de periode zijn aangemaakt: overgeslagen (per reden), controlegroep, wacht of mislukt, of verstuurd; van de verstuurde de afgeleverde; daarvan de geopende; daarvan de aangeklikte. Het percentage is van de stap erboven.",
+    ),
+    (
+        "funnel_ordered_pending",
+        "Bestellingen per bericht volgen zodra bestellingen aan berichten worden toegeschreven.",
+    ),
     ("language", "Taal"),
 ];
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_attributed_order_reads_in_days_after_the_email_in_both_languages() {
+        assert_eq!(ordered_after("en", 2, 1), "ordered 2 days after this email");
+        assert_eq!(
+            ordered_after("en", 1, 3),
+            "ordered 1 day after this email (+2 more orders)"
+        );
+        assert_eq!(
+            ordered_after("nl", 0, 1),
+            "besteld op de dag van deze e-mail"
+        );
+        assert_eq!(
+            ordered_after("nl", 4, 2),
+            "besteld 4 dagen na deze e-mail (+1 bestelling meer)"
+        );
+    }
+
     use super::*;
     use crate::domain::{
         DeliveryStatus, Engagement, EntryKind, LapseReason, Lifecycle, SENDING_UNKNOWN_REASON,

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod csv;
 pub mod cursor;
 pub mod filters;
+pub mod funnel;
 pub mod labels;
 pub mod overview;
 pub mod overview_charts;

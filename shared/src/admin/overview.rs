@@ -28,6 +28,9 @@ pub struct KindFigures {
     pub clicked: u32,
     pub skipped: u32,
     pub held_out: u32,
+    /// This kind's skipped messages by reason (the funnel's branch).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub skips: BTreeMap<String, u32>,
 }
 
 impl KindFigures {
@@ -41,6 +44,9 @@ impl KindFigures {
         self.clicked += other.clicked;
         self.skipped += other.skipped;
         self.held_out += other.held_out;
+        for (reason, n) in &other.skips {
+            *self.skips.entry(reason.clone()).or_insert(0) += n;
+        }
     }
 }
 
@@ -186,11 +192,9 @@ impl Fold {
         f.skipped += u32::from(status == "skipped");
         f.held_out += u32::from(status == "held_out");
         if status == "skipped" {
-            *self
-                .tally
-                .skips
-                .entry(m.reason.clone().unwrap_or_else(|| "unknown".into()))
-                .or_insert(0) += 1;
+            let reason = m.reason.clone().unwrap_or_else(|| "unknown".into());
+            *f.skips.entry(reason.clone()).or_insert(0) += 1;
+            *self.tally.skips.entry(reason).or_insert(0) += 1;
         }
         if kind == "reactivation" {
             self.tally.reactivation.asked += u32::from(sent);
@@ -356,11 +360,12 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
 }
 
 /// What a day summary's counts depend on besides the day's items: the split (the shop's time
-/// zone) and the holdout share. A summary kept under another basis is counted again. `v2` names
-/// the counting rules (v2: points too): change it when [`Fold`] or [`Tally`] count differently.
+/// zone) and the holdout share. A summary kept under another basis is counted again. `v3` names
+/// the counting rules (v2: points too; v3: skip reasons per kind): change it when [`Fold`] or
+/// [`Tally`] count differently.
 pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
     format!(
-        "v2 split={} holdout={holdout_percent}",
+        "v3 split={} holdout={holdout_percent}",
         split.map_or(-1, |s| s.as_second())
     )
 }

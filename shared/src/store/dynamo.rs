@@ -1441,6 +1441,8 @@ impl Store {
             let Some(history) = add_report(&message.reports, report.clone()) else {
                 self.mark_log_change(shop, message.intent.created_at, report.at)
                     .await?;
+                // Again on a duplicate, should the first stamp have failed (it is once only).
+                self.stamp_click(shop, customer, key, &report).await?;
                 return Ok(ReportRecorded::Duplicate);
             };
             let status = delivery_status(&history).map(DeliveryStatus::as_str);
@@ -1479,6 +1481,7 @@ impl Store {
                 Ok(_) => {
                     self.mark_log_change(shop, message.intent.created_at, report.at)
                         .await?;
+                    self.stamp_click(shop, customer, key, &report).await?;
                     return Ok(ReportRecorded::Added);
                 }
                 Err(err) if err.code() == Some("ConditionalCheckFailedException") => continue,
@@ -1488,6 +1491,44 @@ impl Store {
         Err(StoreError::Unavailable(
             "the message kept changing under concurrent reports".into(),
         ))
+    }
+
+    /// A click on the customer's last touch starts its attribution window in click mode: the
+    /// first click is stamped on the profile (1 write unit, with the version moved so that a
+    /// decision made on the profile read before it is made again). A click on an older message,
+    /// or a later click, changes nothing.
+    async fn stamp_click(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        report: &DeliveryReport,
+    ) -> Result<(), StoreError> {
+        if report.status != DeliveryStatus::Clicked {
+            return Ok(());
+        }
+        let at = crate::domain::epoch::whole_second(report.at).as_second();
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::profile(shop, customer).to_item()))
+            .update_expression("SET #mail.last_touch.clicked_at = :at, version = version + :one")
+            .condition_expression(
+                "#mail.last_touch.#key = :key AND attribute_not_exists(#mail.last_touch.clicked_at)",
+            )
+            .expression_attribute_names("#mail", "mail")
+            .expression_attribute_names("#key", "key")
+            .expression_attribute_values(":key", AttributeValue::S(key.to_owned()))
+            .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
     }
 
     /// Writes a profile changed outside a webhook (a preference from a link), only if it is

@@ -85,7 +85,7 @@ pub(super) async fn customer_page(
                 "what": format!("✉ {}", code(l, Group::Kind, m.intent.data.kind())),
                 "status": status,
                 "status_label": code(l, Group::Status, status),
-                "detail": message_detail(l, m, reveal, &tz),
+                "detail": with_orders(l, m, message_detail(l, m, reveal, &tz)),
                 "link": link,
             }),
         ));
@@ -292,6 +292,19 @@ fn message_detail(
                 .map(|e| crate::admin::shown_text(e, reveal))
         })
         .or_else(|| m.subject.clone())
+}
+
+/// A message that earned orders says so after its detail ("ordered 2 days after this email").
+fn with_orders(lang: &str, m: &MessageRecord, detail: Option<String>) -> Option<String> {
+    let (Some(first), Some(sent)) = (m.earned.first_order_at, m.sent_at) else {
+        return detail;
+    };
+    let days = u32::try_from(first.duration_since(sent).as_secs().max(0) / 86_400).unwrap_or(0);
+    let ordered = labels::ordered_after(lang, days, m.earned.attributed_orders);
+    Some(match detail {
+        Some(detail) => format!("{detail} · {ordered}"),
+        None => ordered,
+    })
 }
 
 fn mail_standing(lang: &str, p: &crate::domain::CustomerProfile) -> String {

@@ -100,7 +100,13 @@ pub(super) async fn overview_page(
     }
     let figures = total.overview();
     let l = lang.lang;
-    let charts = overview_charts(&by_day, from, to, &crate::admin::labels::labels(l));
+    let words = crate::admin::labels::labels(l);
+    let funnels: Vec<_> = figures
+        .kinds
+        .iter()
+        .map(|k| crate::admin::funnel::funnel(k, l, &words))
+        .collect();
+    let charts = overview_charts(&by_day, from, to, &words);
     let kinds: Vec<serde_json::Value> = figures
         .kinds
         .iter()
@@ -120,7 +126,7 @@ pub(super) async fn overview_page(
                 "shops": app.allowed_shops.iter().map(ShopId::as_str).collect::<Vec<_>>(),
                 "from": from.to_string(), "to": to.to_string(), "o": figures,
                 "kinds": kinds, "skips": skips, "points": points, "pools": pools,
-                "charts": charts,
+                "charts": charts, "funnels": funnels,
             }),
         ),
     ))
