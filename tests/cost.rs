@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use trouw::store::capacity::{TableShape, item_size};
 use trouw::store::{MessageRecord, MessageStatus};
+use trouw_local::functions::Function;
 use trouw_local::table::TableDefinition;
+use trouw_tests::bench::{Bench, at, feedback, ses_reports};
 use trouw_tests::writes::WrittenKey;
 use trouw_tests::{Item, TestStack, example, unique};
 
@@ -133,6 +135,18 @@ async fn what_each_webhook_writes() {
         &address(&customer, at, "Oudegracht 158"),
     )
     .await;
+    // The same address stated again a day later: its stamps move (what keeps any arrival order
+    // converging), on the profile alone.
+    let restated = bill(
+        &stack,
+        "address-changed",
+        &address(
+            &customer,
+            at + SignedDuration::from_hours(24),
+            "Oudegracht 158",
+        ),
+    )
+    .await;
 
     for (name, bill) in [
         ("order placed, new customer", &placed),
@@ -140,6 +154,7 @@ async fn what_each_webhook_writes() {
         ("order re-sent", &resent),
         ("address changed, a move", &moved),
         ("address re-sent", &same_again),
+        ("address restated later", &restated),
     ] {
         eprintln!("{name}: {} WRU {:?}", bill.units(), bill.kinds());
         for (key, size, units) in &bill.items {
@@ -149,20 +164,23 @@ async fn what_each_webhook_writes() {
 
     assert_eq!(
         placed.kinds(),
-        ["event", "profile", "order", "owner", "act", "msg"],
-        "one transaction: the event, the profile, the order and its owner, the timeline entry, the loyalty message"
+        ["owner", "act", "event", "profile", "order", "msg"],
+        "the owner and the timeline entry on their own, then one transaction (the event, the \
+         profile, the order, the loyalty message)"
     );
-    assert!(placed.units() <= 17, "order placed: {} WRU", placed.units());
-    assert!(
-        !delivered_bill.kinds().contains(&"owner".to_owned()),
-        "the order's owner is written once, with the order: {:?}",
-        delivered_bill.kinds()
+    assert!(placed.units() <= 15, "order placed: {} WRU", placed.units());
+    assert_eq!(
+        delivered_bill.kinds(),
+        ["order", "event"],
+        "a delivery changes its order only: no transaction, no profile, no owner"
     );
     assert!(
-        delivered_bill.units() <= 8,
+        delivered_bill.units() <= 4,
         "delivered: {} WRU",
         delivered_bill.units()
     );
+    assert_eq!(restated.kinds(), ["profile", "event"]);
+    assert_eq!(restated.units(), 2);
     assert_eq!(
         resent.kinds(),
         ["event"],
@@ -179,7 +197,7 @@ async fn what_each_webhook_writes() {
     assert_eq!(
         profile.unwrap().version,
         3,
-        "placed, delivered, moved: three writes"
+        "placed, moved, restated: three writes (the delivery changed its order only)"
     );
 }
 
@@ -201,6 +219,19 @@ async fn a_message_the_gate_refuses_for_good_is_created_skipped_and_never_claime
         "move without consent: {} WRU {:?}",
         moved.units(),
         moved.kinds()
+    );
+    let (message_units, message_writes): (u64, Vec<bool>) = moved
+        .items
+        .iter()
+        .filter(|(key, _, _)| key.sk.starts_with("MSG#"))
+        .fold((0, Vec::new()), |(units, mut tx), (key, _, u)| {
+            tx.push(key.transactional);
+            (units + u, tx)
+        });
+    assert_eq!(
+        (message_units, message_writes),
+        (2, vec![false]),
+        "the SKIPPED welcome: one put on its own (1) and its log index entry (1)"
     );
     let messages = stack
         .store()
@@ -398,5 +429,69 @@ async fn a_profile_stored_by_the_earlier_version_reads_and_moves_on() {
     assert!(
         stored["addresses"].as_m().unwrap().contains_key("places"),
         "written again in the compact shape"
+    );
+}
+
+/// A sent message's life after the webhook created it, measured through the metering proxy:
+/// the sender's claim (1 WRU, and its entry in the due index 1) and its record of the outcome
+/// (1, out of the due index 1) without a transaction, the frequency cap's stamp on the profile
+/// with a plain update (1), and each SES report one small conditional update that the log
+/// index (keys only) does not see (1 each): 7 in all, where a transaction and an index that
+/// projected every attribute cost 13.
+#[tokio::test]
+async fn a_sent_message_and_its_two_reports_cost_seven_write_units() {
+    let bench = Bench::start().await;
+    bench.stack.stop_clock_at(at("2026-11-02T10:00:00Z"));
+    let customer = unique("cus");
+    let email = format!("{customer}@example.nl");
+    let body = trouw_tests::bench::order(&customer, &email, "NL-1", "2026-11-02T09:14:03+01:00");
+    let placed = bench
+        .measure(
+            "order placed",
+            Function::OrderPlaced,
+            bench.post("order-placed", &body),
+        )
+        .await;
+    let messages = bench
+        .stack
+        .store()
+        .messages(
+            &bench.stack.shop,
+            &trouw::domain::CustomerId::parse(&customer).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        messages.iter().any(|m| m.status == MessageStatus::Sent),
+        "the order's email went out: {messages:?}"
+    );
+    let sender = placed
+        .downstream
+        .get("send-messages")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (sender.write_units, sender.index_write_units),
+        (5, 2),
+        "claim, record and the cap's stamp: {sender:?}"
+    );
+    let reports = ses_reports(&bench, &customer).await;
+    let recorded = bench
+        .measure("two SES reports", Function::SesEvents, async {
+            for report in &reports {
+                trouw_local::events::SesRule::for_stack(&bench.stack.table)
+                    .unwrap()
+                    .publish(&feedback(&bench.stack), report.clone())
+                    .await
+                    .expect("the rule matches")
+                    .expect("the report is recorded");
+            }
+        })
+        .await;
+    assert_eq!(
+        (recorded.own.write_units, recorded.own.index_write_units),
+        (2, 0),
+        "two reports: {:?}",
+        recorded.own
     );
 }

@@ -31,6 +31,48 @@ async fn a_throttled_transaction_answers_503_and_the_retry_applies_once() {
     let (stack, proxy) = stack_behind_proxy().await;
     let before = stack.snapshot().await;
     proxy.set("TransactWriteItems", Fault::Throttle);
+    // A return changes the order and the profile: one transaction.
+    let answer = stack
+        .post_as("order-returned", "return-1", &example("order-returned"))
+        .await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert_eq!(answer.json()["error"], "temporarily_unavailable");
+    // No state half-written: only the return's timeline entry, put before the state so that no
+    // retry can miss it, which the retry puts the same again.
+    let after = stack.snapshot().await;
+    let new: Vec<_> = after.iter().filter(|i| !before.contains(i)).collect();
+    assert!(
+        new.iter()
+            .all(|i| i["sk"].as_s().unwrap().starts_with("ACT#return-1#")),
+        "only the timeline entry: {new:?}"
+    );
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(before.iter().all(|i| after.contains(i)), "nothing changed");
+
+    proxy.clear();
+    let retry = stack
+        .post_as("order-returned", "return-1", &example("order-returned"))
+        .await;
+    assert_eq!(
+        (retry.status, retry.json()["status"].clone()),
+        (200, serde_json::json!("processed"))
+    );
+    let again = stack
+        .post_as("order-returned", "return-1", &example("order-returned"))
+        .await;
+    assert_eq!(again.json()["status"], "duplicate");
+    let (profile, orders) = stack.customer("cus-8812").await;
+    assert_eq!(profile.unwrap().version, 2, "placed once, returned once");
+    assert_eq!(orders[0].returns.len(), 1);
+}
+
+/// A delivery changes its order only: a conditional `PutItem` of the order, then the
+/// processed-event record's. Either one throttled answers 503; the retry applies it once.
+#[tokio::test]
+async fn a_throttled_single_write_answers_503_and_the_retry_applies_once() {
+    let (stack, proxy) = stack_behind_proxy().await;
+    let before = stack.snapshot().await;
+    proxy.set("PutItem", Fault::Throttle);
     let answer = stack
         .post_as("order-delivered", "delivery-1", &example("order-delivered"))
         .await;
@@ -51,8 +93,13 @@ async fn a_throttled_transaction_answers_503_and_the_retry_applies_once() {
         .post_as("order-delivered", "delivery-1", &example("order-delivered"))
         .await;
     assert_eq!(again.json()["status"], "duplicate");
-    let (profile, _) = stack.customer("cus-8812").await;
-    assert_eq!(profile.unwrap().version, 2, "placed once, delivered once");
+    let (profile, orders) = stack.customer("cus-8812").await;
+    assert_eq!(
+        profile.unwrap().version,
+        1,
+        "the delivery changed its order only"
+    );
+    assert_eq!(orders[0].version, 2, "placed once, delivered once");
 }
 
 #[tokio::test]

@@ -138,7 +138,11 @@ impl Table {
             )
             .await;
         let log = self
-            .index_keys("by_day", "log_day = :p", &[(":p", s(&self.day))])
+            .index_keys(
+                trouw::store::keys::BY_DAY_INDEX,
+                "log_day = :p",
+                &[(":p", s(&self.day))],
+            )
             .await;
         Seen { items, due, log }
     }

@@ -31,6 +31,12 @@ pub struct Metered {
     pub operation: String,
     /// The write units it cost, per item written.
     pub writes: Vec<WriteCost>,
+    /// What each written item is (its sort key up to the first `#`: `PROFILE`, `MSG`,
+    /// `EVENT`...), in the order of `writes`.
+    pub items: Vec<String>,
+    /// Per written item, the top-level attributes the write changed (what a write that
+    /// "changes nothing" still changed).
+    pub changed: Vec<Vec<String>>,
     pub read_units: f64,
     /// DynamoDB refused it (a failed condition, a cancelled transaction): it still costs.
     pub refused: bool,
@@ -171,12 +177,15 @@ async fn meter(
     }
     let refused = status != 200;
     let mut writes = Vec::with_capacity(targets.len());
+    let mut changed = Vec::with_capacity(targets.len());
+    let items = targets.iter().map(|t| item_name(&t.key)).collect();
     for (target, before) in targets.iter().zip(&before) {
         let after = if refused {
             before.clone()
         } else {
             current(shared, &input, &target.key).await
         };
+        changed.push(changed_attributes(before.as_ref(), after.as_ref()));
         writes.push(if target.condition_check {
             // A condition check is billed as a transactional write of the item it reads.
             WriteCost {
@@ -217,10 +226,38 @@ async fn meter(
         function,
         operation,
         writes,
+        items,
+        changed,
         read_units,
         refused,
     });
     respond(answer, answer_body)
+}
+
+/// The top-level attributes that differ between two images of an item.
+fn changed_attributes(before: Option<&Item>, after: Option<&Item>) -> Vec<String> {
+    let empty = Item::new();
+    let (before, after) = (before.unwrap_or(&empty), after.unwrap_or(&empty));
+    let mut names: Vec<String> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|name| before.get(*name) != after.get(*name))
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// An item's kind from its sort key (`MSG#welcome#...` is `MSG`).
+fn item_name(key: &Item) -> String {
+    let sk = key
+        .get("sk")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str);
+    sk.and_then(|sk| sk.split('#').next())
+        .unwrap_or("?")
+        .to_owned()
 }
 
 /// DynamoDB bills a write whose condition failed, and a cancelled transaction.

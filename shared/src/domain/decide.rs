@@ -32,10 +32,13 @@ pub struct Decision {
     /// sender ever claims them.
     pub skipped: BTreeMap<String, SkipReason>,
     /// The event changes something stored. When it does not, nothing is written but the
-    /// processed-event record, and the profile keeps its version.
+    /// processed-event record, and the profile keeps its version. The version moves only when
+    /// the profile itself changes.
     pub changed: bool,
     /// The order is new to the store (its owner record is written once, with it).
     pub order_first_seen: bool,
+    /// The order differs from the one read (only then is it written).
+    pub order_changed: bool,
     /// Ledger items of the time-based loyalty rules (an expiry, birthday points), written in
     /// the same transaction as the profile whose balance they change.
     pub ledger: Vec<super::loyalty_rules::LedgerItem>,
@@ -384,11 +387,12 @@ pub fn decide(
         });
     }
     profile.keep_to_the_second();
-    let changed = !messages.is_empty()
-        || !activities.is_empty()
-        || order != state.order
-        || state.profile.as_ref() != Some(&profile);
-    if changed {
+    // The version counts the profile's own changes: an event that changes only its order
+    // leaves the profile as it was, unwritten (the order carries its own revision).
+    let profile_changed = state.profile.as_ref() != Some(&profile);
+    let changed =
+        !messages.is_empty() || !activities.is_empty() || order != state.order || profile_changed;
+    if profile_changed {
         profile.version += 1;
     }
     let skipped = messages
@@ -400,6 +404,7 @@ pub fn decide(
         .and_then(|after| attribution_change(state.order.as_ref(), after));
     Decision {
         order_first_seen: state.order.is_none() && order.is_some(),
+        order_changed: order.is_some() && order != state.order,
         attribution,
         ledger: loyalty_rules.entries,
         profile,

@@ -96,6 +96,11 @@ pub struct Order {
     /// Products whose replenishment reminder was decided on (sent, or cancelled by a reorder).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replenishment_handled: Vec<Sku>,
+    /// The order's concurrency check, as read: the store writes an order only if it is still
+    /// at this version, and moves it by one (0: never written, or written before orders had
+    /// one). The customer's profile keeps its own.
+    #[serde(default)]
+    pub version: u64,
     /// The message this order is attributed to (its key), decided once, when it is placed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributed_to: Option<String>,
@@ -126,6 +131,7 @@ impl Order {
             survey_handled_at: None,
             survey_answer: None,
             survey_comment: None,
+            version: 0,
             alert_due_at: None,
             alert_raised_at: None,
             comment_alert_raised: false,

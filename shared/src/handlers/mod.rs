@@ -76,8 +76,8 @@ pub(crate) enum Applied {
     Refused(crate::domain::AmountOverflow),
 }
 
-/// Read, decide, write: one BatchGetItem, the pure `decide`, one TransactWriteItems; again if
-/// another writer changed the customer in between. Webhooks and the schedule both apply their
+/// Read, decide, write: one BatchGetItem, the pure `decide`, the store's write of what changed
+/// (`Store::write_decision`); again if another writer changed the customer in between. Webhooks and the schedule both apply their
 /// events here, so every rule lives in `decide` and nowhere else.
 pub(crate) async fn apply_event(
     store: &Store,
@@ -112,7 +112,6 @@ pub(crate) async fn apply_event(
             event.order_id(),
             now,
         );
-        let read_version = loaded.state.profile.as_ref().map(|p| p.version);
         // The redemptions the order's discount codes used (the rule is the domain's).
         let used = match placed {
             Some(placed) => {
@@ -140,7 +139,7 @@ pub(crate) async fn apply_event(
         };
         let written = if decision.changed || !used.is_empty() {
             store
-                .write_decision(shop, read_version, &decision, &used, &processed)
+                .write_decision(shop, &loaded, &decision, &used, &processed)
                 .await?
         } else {
             // Nothing stored changes: only the event is remembered, as done.

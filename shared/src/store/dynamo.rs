@@ -1,5 +1,8 @@
-//! The DynamoDB adapter. Every webhook costs at most two requests: one `BatchGetItem`
-//! (processed-event record, profile, order) and one `TransactWriteItems`.
+//! The DynamoDB adapter. A webhook reads with one `BatchGetItem` (processed-event record,
+//! profile, order) and writes what its decision changed: one `TransactWriteItems` when more
+//! than one item of state changes, plain conditional `PutItem`s otherwise, and its log rows
+//! (timeline entries, SKIPPED messages) on their own after the state
+//! ([`Store::write_decision`]).
 
 use super::keys::{self, EXPIRES_AT, ITEM_KIND, Key};
 use super::summaries;
@@ -197,37 +200,64 @@ impl Store {
         })
     }
 
-    /// One `TransactWriteItems`: the processed-event record (only if new), the profile (only if
-    /// still at the version read), the order, and the redemptions the order's discount codes
-    /// used (only if still open). All or nothing.
+    /// Writes what a decision changed: the profile only if it changed (and only if still at the
+    /// version read), the order only if it changed (and only if still at the revision read),
+    /// its owner with its first write, the rules' ledger items, the redemptions the order's
+    /// discount codes used (only if still open), activities, messages, and the processed-event
+    /// record (only if new).
+    ///
+    /// - One item changed and nothing else (a delivery, a restated address): a conditional
+    ///   `PutItem` of that item, then the processed-event record's own `PutItem` (1 + 1 WRU
+    ///   instead of 2 + 2 in a transaction). A process that dies between the two leaves the
+    ///   event unrecorded; the platform's retry decides it again on the state written, which
+    ///   changes nothing (`decide_tests::an_event_applied_again_changes_nothing`), and records
+    ///   it.
+    /// - More: one `TransactWriteItems`, all or nothing.
+    ///
+    /// What is a log row only, a timeline entry or a message the gate refuses for good (created
+    /// SKIPPED: no stream delivery, no email), and a new order's owner, are put on their own
+    /// before the state is written (1 WRU each, not 2; a message only if its key is new): a
+    /// retry of the delivery writes them the same again, so none is lost, whatever fails
+    /// after them. A delivery whose state is never written (its platform gives up) can leave
+    /// such rows behind; it never leaves a state change without them, nor an email.
     pub async fn write_decision(
         &self,
         shop: &ShopId,
-        read_version: Option<u64>,
+        read: &Loaded,
         decision: &Decision,
         redemptions_used: &[crate::domain::Redemption],
         processed: &ProcessedEvent,
     ) -> Result<Written, StoreError> {
         let customer = &decision.profile.id;
-        let mut items = vec![
-            self.event_put(shop, processed)?,
-            self.profile_put(shop, read_version, &decision.profile)?,
-        ];
-        if let Some(order) = &decision.order {
-            // No condition of its own: every order write also bumps the profile's version.
+        let read_version = read.state.profile.as_ref().map(|p| p.version);
+        let mut changes = Vec::new();
+        if read_version != Some(decision.profile.version) {
+            changes.push(self.profile_put(shop, read_version, &decision.profile)?);
+        }
+        if let Some(order) = decision.order.as_ref().filter(|_| decision.order_changed) {
             let item = order_item(shop, customer, order, decision.order_due_at)?;
-            items.push(put_item(&self.table, item, None)?);
-            // An order never changes hands: its owner is written once, with the order's first
-            // write (an order stored before this rule has its owner already).
+            changes.push(order_put(
+                &self.table,
+                item,
+                order,
+                decision.order_first_seen,
+            )?);
+            // An order never changes hands: its owner is written once, before the order's
+            // first write and on its own (1 WRU, not 2 in the transaction). Should the order
+            // then not be written, the owner names its customer all the same: an event that
+            // names only the order finds no order there and is parked, as before it is seen.
             if decision.order_first_seen {
                 let owner = OrderOwner {
                     customer_id: customer.clone(),
                 };
                 let owner_item =
                     encode(&owner, &keys::order_owner(shop, &order.id), "order_owner")?;
-                items.push(put_item(&self.table, owner_item, None)?);
+                self.put_trying(put_item(&self.table, owner_item, None)?)
+                    .await?;
             }
         }
+        // The profile and the order: what a read-and-decide again can redo.
+        let state_items = changes.len();
         // The rules' ledger items (an expiry, birthday points): their keys are new with the
         // profile's version, which the profile's own condition guards.
         for item in &decision.ledger {
@@ -240,18 +270,21 @@ impl Store {
             let mut entry = encode(&item.entry, &key, "ledger_entry")?;
             // In the log index, for the overview's points (see `Store::write_points`).
             with_log(&mut entry, shop, item.entry.at);
-            items.push(put_item(&self.table, entry, None)?);
+            changes.push(put_item(&self.table, entry, None)?);
         }
-        // What an attributed order earned goes on its message: counters added to, so the
-        // order's own write decides once (a redelivered order adds nothing).
+        // What an attributed order earned goes on its message: counters added to, so it goes
+        // in the transaction with the order's own write, which decides once (a redelivered
+        // order adds nothing).
         if let Some(earned) = &decision.attribution {
-            items.push(self.attribution_update(shop, customer, earned)?);
+            changes.push(self.attribution_update(shop, customer, earned)?);
         }
-        let first_redemption = items.len();
+        // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
-            items.push(self.redemption_used(shop, customer, used)?);
+            changes.push(self.redemption_used(shop, customer, used)?);
         }
-        let redemptions = first_redemption..items.len();
+        // Timeline entries, like SKIPPED messages, are log rows: put on their own, before the
+        // state.
+        let mut rows = Vec::new();
         for (n, activity) in decision.activities.iter().enumerate() {
             let record = ActivityRecord {
                 shop: shop.clone(),
@@ -264,13 +297,19 @@ impl Store {
                 "activity",
             )?;
             with_log(&mut item, shop, activity.at);
-            items.push(put_item(&self.table, item, None)?);
+            rows.push(put_item(&self.table, item, None)?);
         }
-        let first_message = items.len();
+        let first_message = changes.len() + 1;
         for message in &decision.messages {
-            let record = match decision.skipped.get(&message.key) {
-                Some(reason) => MessageRecord::skipped(shop, processed, message, *reason),
-                None => MessageRecord::pending(shop, processed, message),
+            let (record, queue) = match decision.skipped.get(&message.key) {
+                Some(reason) => (
+                    MessageRecord::skipped(shop, processed, message, *reason),
+                    &mut rows,
+                ),
+                None => (
+                    MessageRecord::pending(shop, processed, message),
+                    &mut changes,
+                ),
             };
             let mut item = encode(
                 &record,
@@ -278,38 +317,153 @@ impl Store {
                 "message",
             )?;
             with_log(&mut item, shop, message.created_at);
-            items.push(put_item(
+            queue.push(put_item(
                 &self.table,
                 item,
                 Some(("attribute_not_exists(pk)", None)),
             )?);
         }
-        // A message whose key exists was created before (same kind, same cause): it is left
-        // out and the rest written, so a message is created once only.
+        // Before the state: once the state is written, a retry of the delivery (its answer lost
+        // on the way back, or a row that failed after it) would find the event processed and
+        // never write them; a retry before it writes each the same again (an entry by its key,
+        // a message only if new).
+        for put in rows {
+            self.put_trying(put).await?;
+        }
+        match changes.len() {
+            0 => self.record_event(shop, processed).await,
+            1 if state_items == 1 => self.write_one(changes.remove(0), shop, processed).await,
+            _ => {
+                let mut items = vec![self.event_put(shop, processed)?];
+                items.append(&mut changes);
+                self.transact_decision(items, first_message).await
+            }
+        }
+    }
+
+    /// [`Self::put_new`] tried again a few times when DynamoDB is busy. `true` when the item is
+    /// as put: also when a try whose answer was lost had put it and the next met its condition
+    /// (the item is read to tell that from someone else's write).
+    async fn put_trying(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
+        let mut tries = 0;
+        let mut answer_lost = false;
         loop {
-            match self.try_transact(items.clone()).await? {
+            tries += 1;
+            match self.put_new(item.clone()).await {
+                Err(err) if err.is_transient() && tries < WRITE_TRIES => {
+                    answer_lost = true;
+                    pause_before_try(tries).await
+                }
+                Ok(false) if answer_lost => return self.holds(&item).await,
+                done => return done,
+            }
+        }
+    }
+
+    /// Whether the table holds exactly what `item` puts (read consistently).
+    async fn holds(&self, item: &TransactWriteItem) -> Result<bool, StoreError> {
+        let Some(put) = item.put.as_ref() else {
+            return Ok(false);
+        };
+        let Some(key) = Key::of_item(&put.item) else {
+            return Ok(false);
+        };
+        let stored = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key.to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?
+            .item;
+        Ok(stored.as_ref() == Some(&put.item))
+    }
+
+    /// A decision that changes one item: that item, then the event's record, each tried again
+    /// a few times while DynamoDB is busy (a schedule's timer, once its item is written, is not
+    /// due any more: its record would not be written by a later pass).
+    async fn write_one(
+        &self,
+        change: TransactWriteItem,
+        shop: &ShopId,
+        processed: &ProcessedEvent,
+    ) -> Result<Written, StoreError> {
+        // `false`: the item moved on since it was read, or an earlier try of this put was
+        // applied and its answer lost. Either way: read and decide again (nothing changes the
+        // second time, and the event is recorded then).
+        if !self.put_trying(change).await? {
+            return Ok(Written::Conflict);
+        }
+        // A concurrent delivery of the same event that recorded it first found the item as
+        // this one wrote it and changed nothing: the effect is this delivery's, once.
+        self.put_trying(self.event_put(shop, processed)?).await?;
+        Ok(Written::Committed)
+    }
+
+    /// A transaction's put on its own; `false` when its condition failed.
+    async fn put_new(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
+        let Some(put) = item.put else {
+            return Err(StoreError::Failed(
+                "only puts are written on their own".into(),
+            ));
+        };
+        match self
+            .client
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(StoreError::from_sdk(&err)),
+        }
+    }
+
+    /// The decision's transaction: the processed-event record first, then the profile, the
+    /// order, ledger items and redemptions, the PENDING messages from `first_message` on. A message whose key exists was
+    /// created before (same kind, same cause): it is left out and the rest written, so a
+    /// message is created once only.
+    async fn transact_decision(
+        &self,
+        mut items: Vec<TransactWriteItem>,
+        first_message: usize,
+    ) -> Result<Written, StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let outcome = match self.try_transact(items.clone()).await {
+                Err(err) if err.is_transient() && tries < WRITE_TRIES => {
+                    pause_before_try(tries).await;
+                    continue;
+                }
+                outcome => outcome?,
+            };
+            match outcome {
                 None => return Ok(Written::Committed),
                 Some(reasons) => {
-                    // A redemption voided or used meanwhile: decide again without it.
-                    if redemptions.clone().any(|i| {
-                        reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed")
-                    }) && reasons.first().map(String::as_str) != Some("ConditionalCheckFailed")
-                    {
-                        return Ok(Written::Conflict);
-                    }
                     let taken: Vec<usize> = (first_message..items.len())
                         .filter(|&i| {
                             reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed")
                         })
                         .collect();
-                    let first_two = (
-                        reasons.first().map(String::as_str),
-                        reasons.get(1).map(String::as_str),
-                    );
-                    if taken.is_empty()
-                        || first_two.0 == Some("ConditionalCheckFailed")
-                        || first_two.1 == Some("ConditionalCheckFailed")
-                    {
+                    let failed = |i: usize| {
+                        reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed")
+                    };
+                    if failed(0) {
+                        return Ok(Written::Duplicate);
+                    }
+                    // The profile or the order moved on since it was read, or a redemption was
+                    // voided or used meanwhile: decide again.
+                    if (1..first_message).any(failed) {
+                        return Ok(Written::Conflict);
+                    }
+                    if taken.is_empty() {
                         return interpret(&reasons);
                     }
                     for i in taken.into_iter().rev() {
@@ -593,7 +747,8 @@ impl Store {
             // Loyalty facts stay, and so do their timers (points still get confirmed).
             let item = order_item(shop, customer, order, order.next_due(settings))?;
             let size = item_size(&item);
-            writes.push_back((put_item(&self.table, item, None)?, size));
+            // Only if still as read: an order's own write does not move the profile's version.
+            writes.push_back((order_put(&self.table, item, order, false)?, size));
         }
         for message in messages {
             writes.push_back(self.message_erasure(shop, customer, message, now)?);
@@ -872,11 +1027,14 @@ impl Store {
         }
     }
 
-    /// Records what became of a claimed message. A message that counts for the frequency cap
-    /// (sent, or waiting for a retry) also stamps the customer's last send and bumps the
-    /// profile's version, in one transaction.
-    /// A message created on an earlier day (deferred) also marks that day's summary changed,
-    /// in the same transaction.
+    /// Records what became of a claimed message: one conditional `UpdateItem` of the message.
+    /// A message that counts for the frequency cap (sent, or waiting for a retry) first stamps
+    /// the customer's last send on the profile with a plain update (and bumps its version, so
+    /// that a webhook's write of the profile read before it is refused and decided again):
+    /// stamped first, so a record that fails after it leaves the message SENDING, which counts
+    /// for the cap all the same. A message created on an earlier day (deferred) also marks that
+    /// day's summary changed, in one transaction with the record, so that no summary is kept
+    /// between the two.
     ///
     /// Only the attempt holding the claim (`claim`) records, and the record removes the token.
     /// So when the condition fails and the message no longer holds this claim, this attempt's
@@ -900,6 +1058,9 @@ impl Store {
                 "recording the message outcome was cancelled: {reasons:?}"
             )))
         };
+        let mut stamp = self.finish_stamp(shop, customer, key, outcome, now)?;
+        let day = summaries::log_day_of(created_at);
+        let marks_day = summaries::marks_day(day, now);
         // First as if the customer were not erased; if they were (the message is marked), again
         // without the texts: the rendered subject greets them by name, SES's error may quote
         // their address.
@@ -908,16 +1069,54 @@ impl Store {
         loop {
             tries += 1;
             let again = tries < WRITE_TRIES;
-            let items =
-                self.finish_items(shop, customer, key, claim, created_at, outcome, now, erased)?;
-            let reasons = match self.try_transact(items).await {
-                Ok(None) => return Ok(()),
-                Ok(Some(reasons)) => reasons,
-                Err(err) if err.is_transient() && again => {
-                    pause_before_try(tries).await;
-                    continue;
+            if let Some(update) = stamp.clone() {
+                match self.update(update).await {
+                    // No profile: nothing to stamp.
+                    Ok(()) => stamp = None,
+                    Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                        stamp = None
+                    }
+                    Err(err) => {
+                        let err = StoreError::from_sdk(&err);
+                        if err.is_transient() && again {
+                            pause_before_try(tries).await;
+                            continue;
+                        }
+                        return Err(err);
+                    }
                 }
-                Err(err) => return Err(err),
+            }
+            let record = self.finish_update(shop, customer, key, claim, outcome, now, erased)?;
+            let reasons = if marks_day {
+                let changed = summaries::day_changed(&self.table, shop, day, now)?;
+                let items = vec![
+                    TransactWriteItem::builder().update(record).build(),
+                    TransactWriteItem::builder().update(changed).build(),
+                ];
+                match self.try_transact(items).await {
+                    Ok(None) => return Ok(()),
+                    Ok(Some(reasons)) => reasons,
+                    Err(err) if err.is_transient() && again => {
+                        pause_before_try(tries).await;
+                        continue;
+                    }
+                    Err(err) => return Err(err),
+                }
+            } else {
+                match self.update(record).await {
+                    Ok(()) => return Ok(()),
+                    Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                        vec!["ConditionalCheckFailed".to_owned()]
+                    }
+                    Err(err) => {
+                        let err = StoreError::from_sdk(&err);
+                        if err.is_transient() && again {
+                            pause_before_try(tries).await;
+                            continue;
+                        }
+                        return Err(err);
+                    }
+                }
             };
             if reasons.first().map(String::as_str) == Some("ConditionalCheckFailed") {
                 let message = keys::message(shop, customer, key);
@@ -944,18 +1143,41 @@ impl Store {
         }
     }
 
+    /// One update on its own, as `UpdateItem` (the transaction's `Update` shape).
+    async fn update(
+        &self,
+        update: aws_sdk_dynamodb::types::Update,
+    ) -> Result<
+        (),
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        >,
+    > {
+        self.client
+            .update_item()
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The update that records `outcome` on the message, only while this attempt holds it.
     #[allow(clippy::too_many_arguments)]
-    fn finish_items(
+    fn finish_update(
         &self,
         shop: &ShopId,
         customer: &CustomerId,
         key: &str,
         claim: &ClaimToken,
-        created_at: Timestamp,
         outcome: &MessageOutcome,
         now: Timestamp,
         erased: bool,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    ) -> Result<aws_sdk_dynamodb::types::Update, StoreError> {
         let s = |v: &str| AttributeValue::S(v.to_owned());
         let (status, set, mut values): (MessageStatus, &str, Vec<(&str, AttributeValue)>) =
             match outcome {
@@ -1059,19 +1281,24 @@ impl Store {
         for (name, value) in values {
             update = update.expression_attribute_values(name, value);
         }
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .update(
-                    update
-                        .build()
-                        .map_err(|e| StoreError::Failed(e.to_string()))?,
-                )
-                .build(),
-        ];
-        // Optional mail that went out, or waits for its retry, takes its place under the
-        // customer's frequency cap in the same transaction; mail to the customer that went
-        // out becomes their last touch, in the same profile update (no extra item for
-        // optional mail).
+        update
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))
+    }
+
+    /// The profile's update that goes with a recorded outcome, if any: optional mail that went
+    /// out, or waits for its retry, takes its place under the customer's frequency cap; mail to
+    /// the customer that went out becomes their last touch (for attribution), in the same
+    /// update. Both bump the version, so a webhook's write of the profile read before it is
+    /// refused and decided again.
+    fn finish_stamp(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+        outcome: &MessageOutcome,
+        now: Timestamp,
+    ) -> Result<Option<aws_sdk_dynamodb::types::Update>, StoreError> {
         let cap = matches!(
             outcome,
             MessageOutcome::Sent {
@@ -1089,45 +1316,40 @@ impl Store {
                 ..
             }
         );
-        if cap || touch {
-            let mut set = Vec::new();
-            if cap {
-                set.push("#mail.last_sent_at = :now");
-            }
-            if touch {
-                set.push("#mail.last_touch = :touch");
-            }
-            let mut stamp = aws_sdk_dynamodb::types::Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(keys::profile(shop, customer).to_item()))
-                .update_expression(format!("SET {}, version = version + :one", set.join(", ")))
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_names("#mail", "mail")
-                .expression_attribute_values(":one", AttributeValue::N("1".into()));
-            if cap {
-                stamp = stamp.expression_attribute_values(":now", s(&now.to_string()));
-            }
-            if touch {
-                let last = crate::domain::LastTouch {
-                    key: key.to_owned(),
-                    sent_at: crate::domain::epoch::whole_second(now),
-                    clicked_at: None,
-                };
-                let touch = serde_dynamo::to_attribute_value(&last)
-                    .map_err(|e| StoreError::Failed(e.to_string()))?;
-                stamp = stamp.expression_attribute_values(":touch", touch);
-            }
-            let stamp = stamp
-                .build()
+        if !cap && !touch {
+            return Ok(None);
+        }
+        let mut set = Vec::new();
+        if cap {
+            set.push("#mail.last_sent_at = :now");
+        }
+        if touch {
+            set.push("#mail.last_touch = :touch");
+        }
+        let mut stamp = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::profile(shop, customer).to_item()))
+            .update_expression(format!("SET {}, version = version + :one", set.join(", ")))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#mail", "mail")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        if cap {
+            stamp = stamp.expression_attribute_values(":now", AttributeValue::S(now.to_string()));
+        }
+        if touch {
+            let last = crate::domain::LastTouch {
+                key: key.to_owned(),
+                sent_at: crate::domain::epoch::whole_second(now),
+                clicked_at: None,
+            };
+            let touch = serde_dynamo::to_attribute_value(&last)
                 .map_err(|e| StoreError::Failed(e.to_string()))?;
-            items.push(TransactWriteItem::builder().update(stamp).build());
+            stamp = stamp.expression_attribute_values(":touch", touch);
         }
-        let day = summaries::log_day_of(created_at);
-        if summaries::marks_day(day, now) {
-            let changed = summaries::day_changed(&self.table, shop, day, now)?;
-            items.push(TransactWriteItem::builder().update(changed).build());
-        }
-        Ok(items)
+        stamp
+            .build()
+            .map(Some)
+            .map_err(|e| StoreError::Failed(e.to_string()))
     }
 
     /// Records on a message still SENDING at its due time that its outcome is unknown (the
@@ -1532,6 +1754,9 @@ impl Store {
     }
 
     /// One page of the log index for a shop's UTC day, newest first: messages and activities.
+    /// The index holds keys only; the page's items are read with `BatchGetItem` (eventually
+    /// consistent, as the index is), in the index's order. An item gone meanwhile (erased) is
+    /// left out.
     pub async fn log_page(
         &self,
         shop: &ShopId,
@@ -1552,16 +1777,69 @@ impl Store {
             .send()
             .await
             .map_err(|e| StoreError::from_sdk(&e))?;
-        let entries = out
+        let listed: Vec<Key> = out
             .items
             .unwrap_or_default()
-            .into_iter()
-            .map(LogEntry::decode)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((
-            entries.into_iter().flatten().collect(),
-            out.last_evaluated_key,
-        ))
+            .iter()
+            .filter_map(Key::of_item)
+            .collect();
+        let mut found = self.items_by_key(&listed).await?;
+        let mut entries = Vec::with_capacity(listed.len());
+        for key in &listed {
+            if let Some(item) = found.remove(key)
+                && let Some(entry) = LogEntry::decode(item)?
+            {
+                entries.push(entry);
+            }
+        }
+        Ok((entries, out.last_evaluated_key))
+    }
+
+    /// The items under these keys, eventually consistent, 100 keys to a `BatchGetItem`; keys
+    /// DynamoDB leaves unprocessed are asked for again (a few times, then it is busy).
+    async fn items_by_key(&self, wanted: &[Key]) -> Result<HashMap<Key, Item>, StoreError> {
+        let mut found = HashMap::with_capacity(wanted.len());
+        for chunk in wanted.chunks(100) {
+            let mut keys: Vec<Item> = chunk.iter().map(Key::to_item).collect();
+            let mut attempt = 0;
+            while !keys.is_empty() {
+                if attempt == 4 {
+                    return Err(StoreError::Unavailable("keys left unprocessed".into()));
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                attempt += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| StoreError::Failed(e.to_string()))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::from_sdk(&e))?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    if let Some(key) = Key::of_item(&item) {
+                        found.insert(key, item);
+                    }
+                }
+                keys = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(found)
     }
 
     /// The customers of a shop with this exact email address (through its salted hash).
@@ -1860,6 +2138,32 @@ struct ParkedRecord {
     event: ParkedEvent,
     /// Epoch seconds; the table's TTL attribute.
     expires_at: i64,
+}
+
+/// The put of an order item, at its next version, only if the order is still at the version
+/// it was read at (`first_seen`: only if there is none yet).
+fn order_put(
+    table: &str,
+    mut item: Item,
+    read: &Order,
+    first_seen: bool,
+) -> Result<TransactWriteItem, StoreError> {
+    item.insert(
+        "version".into(),
+        AttributeValue::N((read.version + 1).to_string()),
+    );
+    let condition = if first_seen {
+        ("attribute_not_exists(pk)", None)
+    } else if read.version == 0 {
+        // Stored before orders had a version (or with none yet).
+        (
+            "attribute_exists(pk) AND (attribute_not_exists(version) OR version = :read_version)",
+            Some(0),
+        )
+    } else {
+        ("version = :read_version", Some(read.version))
+    };
+    put_item(table, item, Some(condition))
 }
 
 /// An order as an item; an order with a timer ahead (its return window, a survey, a tip, a

@@ -301,10 +301,10 @@ pub fn activity(shop: &ShopId, customer: &CustomerId, event: &EventId, n: usize)
     }
 }
 
-/// The log index (`by_day` in the template): messages and activities by shop and UTC day,
-/// newest first, for the marketers' pages. `log_day` is `SHOP#{shop}#{YYYY-MM-DD}`, `log_at`
-/// epoch milliseconds.
-pub const BY_DAY_INDEX: &str = "by_day";
+/// The log index (`by_day_v2` in the template, keys only): messages and activities by shop and
+/// UTC day, newest first, for the marketers' pages. `log_day` is `SHOP#{shop}#{YYYY-MM-DD}`,
+/// `log_at` epoch milliseconds.
+pub const BY_DAY_INDEX: &str = "by_day_v2";
 pub const LOG_DAY: &str = "log_day";
 pub const LOG_AT: &str = "log_at";
 
