@@ -125,7 +125,7 @@ impl Reply {
             let mut response = error(
                 503,
                 "temporarily_unavailable",
-                "the store is busy; retry later, nothing was written",
+                "the store is busy; retry later: the event was not applied, and the same delivery applies it once",
             );
             response
                 .headers_mut()

@@ -3,7 +3,8 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Throttled, timed out or a server-side failure: nothing was written, try again later.
+    /// Throttled, timed out or a server-side failure: the operation did not take effect, try
+    /// again later.
     #[error("DynamoDB is temporarily unavailable: {0}")]
     Unavailable(String),
     /// Anything else (permissions, a missing table, a malformed item).
