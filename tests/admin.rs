@@ -238,7 +238,7 @@ async fn filters_masking_downloads_and_bad_parameters() {
 
 #[tokio::test]
 async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
-    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let stack = TestStack::start().await;
     // 130 messages of 130 customers over the last minutes, written straight into the table with
     // the store's key layout (creating them through webhooks is tested elsewhere).
@@ -285,19 +285,7 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             waits: Vec::new(),
             earned: Default::default(),
         };
-        let key = trouw::store::keys::message(&stack.shop, &customer, &record.intent.key);
-        let mut item: trouw_tests::Item = serde_dynamo::to_item(&record).unwrap();
-        item.extend(key.to_item());
-        item.insert("item".into(), AttributeValue::S("message".into()));
-        let day = created.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-        item.insert(
-            trouw::store::keys::LOG_DAY.into(),
-            AttributeValue::S(trouw::store::keys::log_day(&stack.shop, day)),
-        );
-        item.insert(
-            trouw::store::keys::LOG_AT.into(),
-            AttributeValue::N(created.as_millisecond().to_string()),
-        );
+        let item = trouw::store::message_item(&record).unwrap();
         requests.push(
             WriteRequest::builder()
                 .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())

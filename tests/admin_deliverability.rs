@@ -2,7 +2,7 @@
 //! 7- and 30-day bounce and complaint rates against Gmail's and SES's marks, and the warning
 //! every page shows once a shop is close to one, read from the kept day summaries.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use base64::Engine;
 use trouw::domain::{DeliveryReport, DeliveryStatus};
 use trouw_tests::client::Answer;
@@ -72,19 +72,7 @@ async fn seed_sent(stack: &TestStack, at: &str, count: i64, bounced: i64, tag: &
             waits: Vec::new(),
             earned: Default::default(),
         };
-        let key = trouw::store::keys::message(&stack.shop, &customer, &record.intent.key);
-        let mut item: trouw_tests::Item = serde_dynamo::to_item(&record).unwrap();
-        item.extend(key.to_item());
-        item.insert("item".into(), AttributeValue::S("message".into()));
-        let day = created.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-        item.insert(
-            trouw::store::keys::LOG_DAY.into(),
-            AttributeValue::S(trouw::store::keys::log_day(&stack.shop, day)),
-        );
-        item.insert(
-            trouw::store::keys::LOG_AT.into(),
-            AttributeValue::N(created.as_millisecond().to_string()),
-        );
+        let item = trouw::store::message_item(&record).unwrap();
         requests.push(
             WriteRequest::builder()
                 .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())

@@ -84,12 +84,7 @@ fn message_item(
         waits: Vec::new(),
         earned: Default::default(),
     };
-    let key = keys::message(&stack.shop, &customer, &record.intent.key);
-    let mut item: Item = serde_dynamo::to_item(&record).unwrap();
-    item.extend(key.to_item());
-    item.insert("item".into(), AttributeValue::S("message".into()));
-    with_log(stack, &mut item, created);
-    item
+    trouw::store::message_item(&record).unwrap()
 }
 
 fn with_log(stack: &TestStack, item: &mut Item, at: Timestamp) {

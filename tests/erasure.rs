@@ -159,19 +159,7 @@ fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageReco
 
 fn message_item(stack: &TestStack, mut record: MessageRecord) -> Item {
     record.shop = stack.shop.clone();
-    let key = keys::message(&stack.shop, &customer(), &record.intent.key);
-    let mut item = keyed(serde_dynamo::to_item(&record).unwrap(), &key, "message");
-    let at = record.intent.created_at;
-    let day = at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    item.insert(
-        keys::LOG_DAY.into(),
-        AttributeValue::S(keys::log_day(&stack.shop, day)),
-    );
-    item.insert(
-        keys::LOG_AT.into(),
-        AttributeValue::N(at.as_millisecond().to_string()),
-    );
-    item
+    trouw::store::message_item(&record).unwrap()
 }
 
 /// Messages that hold each kind of personal text: a detractor's comment quoted to the shop, a

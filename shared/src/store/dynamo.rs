@@ -143,48 +143,9 @@ impl Store {
         let event_key = keys::processed_event(shop, event);
         let profile_key = keys::profile(shop, customer);
         let order_key = order.map(|o| keys::order(shop, customer, o));
-        let mut wanted: Vec<Item> = vec![event_key.to_item(), profile_key.to_item()];
-        wanted.extend(order_key.iter().map(Key::to_item));
-
-        let mut found: HashMap<Key, Item> = HashMap::new();
-        // DynamoDB may hand back some keys unprocessed under load; ask again for those only.
-        for attempt in 0..4 {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(wanted))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Failed(e.to_string()))?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
-            for item in out
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
-                if let Some(key) = Key::of_item(&item) {
-                    found.insert(key, item);
-                }
-            }
-            wanted = out
-                .unprocessed_keys
-                .unwrap_or_default()
-                .remove(&self.table)
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if wanted.is_empty() {
-                break;
-            }
-            if attempt == 3 {
-                return Err(StoreError::Unavailable("keys left unprocessed".into()));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-        }
+        let mut wanted = vec![event_key.clone(), profile_key.clone()];
+        wanted.extend(order_key.clone());
+        let mut found = self.items_by_key(&wanted, true).await?;
 
         let profile = found
             .remove(&profile_key)
@@ -311,12 +272,7 @@ impl Store {
                     &mut changes,
                 ),
             };
-            let mut item = encode(
-                &record,
-                &keys::message(shop, customer, &message.key),
-                "message",
-            )?;
-            with_log(&mut item, shop, message.created_at);
+            let item = message_item(&record)?;
             queue.push(put_item(
                 &self.table,
                 item,
@@ -1783,7 +1739,7 @@ impl Store {
             .iter()
             .filter_map(Key::of_item)
             .collect();
-        let mut found = self.items_by_key(&listed).await?;
+        let mut found = self.items_by_key(&listed, false).await?;
         let mut entries = Vec::with_capacity(listed.len());
         for key in &listed {
             if let Some(item) = found.remove(key)
@@ -1795,9 +1751,14 @@ impl Store {
         Ok((entries, out.last_evaluated_key))
     }
 
-    /// The items under these keys, eventually consistent, 100 keys to a `BatchGetItem`; keys
-    /// DynamoDB leaves unprocessed are asked for again (a few times, then it is busy).
-    async fn items_by_key(&self, wanted: &[Key]) -> Result<HashMap<Key, Item>, StoreError> {
+    /// The items under these keys, 100 keys to a `BatchGetItem` (strongly consistent if asked);
+    /// keys DynamoDB leaves unprocessed under load are asked for again (a few times, then it is
+    /// busy).
+    async fn items_by_key(
+        &self,
+        wanted: &[Key],
+        consistent: bool,
+    ) -> Result<HashMap<Key, Item>, StoreError> {
         let mut found = HashMap::with_capacity(wanted.len());
         for chunk in wanted.chunks(100) {
             let mut keys: Vec<Item> = chunk.iter().map(Key::to_item).collect();
@@ -1812,6 +1773,7 @@ impl Store {
                 attempt += 1;
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(keys))
+                    .consistent_read(consistent)
                     .build()
                     .map_err(|e| StoreError::Failed(e.to_string()))?;
                 let out = self
@@ -2201,6 +2163,16 @@ fn wait_of(reason: &str, until: Timestamp, now: Timestamp) -> AttributeValue {
         ("reason".to_owned(), AttributeValue::S(reason.to_owned())),
         ("until".to_owned(), AttributeValue::S(until.to_string())),
     ]))])
+}
+
+/// A message as stored when it is created: under its customer's partition, in the log index
+/// by the day it was created (seeding tests write it this way too, with BatchWriteItem).
+pub fn message_item(record: &MessageRecord) -> Result<Item, StoreError> {
+    let intent = &record.intent;
+    let key = keys::message(&record.shop, &intent.customer_id, &intent.key);
+    let mut item = encode(record, &key, "message")?;
+    with_log(&mut item, &record.shop, intent.created_at);
+    Ok(item)
 }
 
 /// Puts an item in the log index under its shop and UTC day.

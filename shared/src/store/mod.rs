@@ -29,7 +29,7 @@ pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 #[cfg(feature = "aws")]
 pub use dynamo::{
     CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,
-    ReportRecorded, ShopRecord, Store, Written,
+    ReportRecorded, ShopRecord, Store, Written, message_item,
 };
 // Kept here too so that callers may name the stored records beside the store.
 #[cfg(feature = "aws")]
