@@ -337,3 +337,52 @@ async fn one_redemption_asked_at_once_spends_once_and_a_known_code_is_refused() 
     assert_eq!(available(&stack).await, 700);
     assert_eq!(shop.seen.lock().unwrap().bad_signatures, 0);
 }
+
+#[tokio::test]
+async fn make_codes_adds_a_shopify_export_to_the_pool_through_the_api() {
+    let stack = TestStack::start().await;
+    let dir = std::env::temp_dir().join(unique("codes"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("shopify-codes.csv");
+    let mut export = String::from("Code,Usage Count\n");
+    for n in 0..130 {
+        export.push_str(&format!("lente5-{n:03},0\n"));
+    }
+    export.push_str("twee woorden,0\nLENTE5-000,0\n");
+    std::fs::write(&file, &export).unwrap();
+    let env = |key: &'static str| {
+        let base = stack.base_url.clone();
+        move |name: &str| match name {
+            "LOYALTY_API_URL" => Some(base.clone()),
+            "LOYALTY_API_KEY" => Some(key.to_owned()),
+            _ => None,
+        }
+    };
+    let shop = stack.shop.to_string();
+    let path = file.to_str().unwrap();
+
+    // As `make codes` runs it: two requests (100 and 30), the bad line skipped and counted.
+    let report = trouw_local::codes::run(&[&shop, "r5", path], env(LOYALTY_API_KEY))
+        .await
+        .unwrap();
+    assert_eq!((report.added, report.available), (130, 130), "{report:?}");
+    assert_eq!(report.skipped_lines, [132]);
+    let first = stack
+        .store()
+        .free_codes(&stack.shop, "r5", 1)
+        .await
+        .unwrap();
+    assert_eq!(first, ["LENTE5-000"], "codes are keyed in upper case");
+
+    // Again: nothing new, the pool as it was.
+    let again = trouw_local::codes::run(&[&shop, "r5", path], env(LOYALTY_API_KEY))
+        .await
+        .unwrap();
+    assert_eq!((again.added, again.available), (0, 130));
+    // Refusals end the run with the API's answer: a wrong key, an unknown reward.
+    let wrong = trouw_local::codes::run(&[&shop, "r5", path], env("not-the-key")).await;
+    assert!(wrong.unwrap_err().contains("401"));
+    let unknown = trouw_local::codes::run(&[&shop, "r6", path], env(LOYALTY_API_KEY)).await;
+    assert!(unknown.unwrap_err().contains("404"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

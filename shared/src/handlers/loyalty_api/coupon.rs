@@ -143,32 +143,13 @@ impl Default for CouponClient {
 }
 
 impl CouponClient {
-    /// A client on the system's trusted roots (rustls on aws-lc-rs, as the AWS SDK's).
+    /// A client on the system's trusted roots (see [`crate::https`]).
     pub fn new(timeout: Duration) -> Self {
-        let provider = || std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let builder = match builder.with_provider_and_native_roots(provider()) {
-            Ok(builder) => builder,
-            Err(err) => {
-                // Without roots no HTTPS endpoint is trusted: every such redemption is a 503,
-                // logged, rather than a function that cannot start for the other routes.
-                tracing::error!(detail = %err, "no trusted roots for the coupon endpoints");
-                let config = rustls::ClientConfig::builder_with_provider(provider())
-                    .with_safe_default_protocol_versions()
-                    .map(|c| {
-                        c.with_root_certificates(rustls::RootCertStore::empty())
-                            .with_no_client_auth()
-                    })
-                    .expect("the default provider supports the default versions");
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
-            }
-        };
         // Plain HTTP is let through for this machine only: `valid_coupon_url` is checked
         // before every call.
-        let https = builder.https_or_http().enable_http1().build();
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .build(https);
+            .build(crate::https::connector());
         CouponClient { client, timeout }
     }
 
