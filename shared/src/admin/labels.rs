@@ -265,6 +265,12 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "points expiring",
     ),
     ("kind", "birthday", "verjaardag", "birthday"),
+    (
+        "kind",
+        "contract-ending",
+        "contract loopt af",
+        "contract ending",
+    ),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),

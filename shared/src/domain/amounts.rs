@@ -106,6 +106,7 @@ mod tests {
                         quantity,
                         unit_price: Some(Money::new(price, Currency::EUR)),
                         replenish_after_days: None,
+                        contract: None,
                     })
                     .collect(),
             }),

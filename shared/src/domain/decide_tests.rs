@@ -64,6 +64,7 @@ fn line(sku: &str, qty: u32, price: i64) -> OrderLine {
         quantity: qty,
         unit_price: Some(eur(price)),
         replenish_after_days: None,
+        contract: None,
     }
 }
 /// The contract's example order: 3 x TP-075 at 3.95 and 1 x EB-200 at 53.00, total 64.85.
@@ -1199,6 +1200,7 @@ fn placed_refills(id: &str, order: &str, at: i64, qty: u32) -> ShopEvent {
             },
             OrderLine {
                 replenish_after_days: Some(90),
+                contract: None,
                 ..line("TP-075", 1, 395)
             },
             line("EB-200", 1, 5300),
@@ -1604,4 +1606,123 @@ fn an_order_within_the_window_is_attributed_once_and_a_return_takes_back_its_wor
     let late = decide(&state, &placed("e3", "NL-2", 5 * day), now(), &settings);
     assert_eq!(late.attribution, None);
     assert_eq!(late.order.unwrap().attributed_to, None);
+}
+
+/// A yearly contract sold at `at`, ending a year later; without `with_contract`, an order of
+/// the same sku that carries none (a renewal).
+fn placed_contract(id: &str, order: &str, at: i64, with_contract: bool) -> ShopEvent {
+    let mut e = placed(id, order, at);
+    if let EventKind::OrderPlaced(p) = &mut e.kind {
+        p.lines = vec![OrderLine {
+            name: Some("Onderhoudscontract".into()),
+            contract: with_contract.then(|| crate::domain::Contract {
+                ends_at: t(at) + jiff::SignedDuration::from_hours(24 * 365),
+                renewal_url: "https://shop.example/verlengen".into(),
+            }),
+            ..line("CARE-1Y", 1, 6485)
+        }];
+    }
+    e
+}
+
+#[test]
+fn a_contract_is_reminded_of_thirty_and_seven_days_before_its_end_each_once() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, d) = step(
+        CustomerState::default(),
+        &placed_contract("e1", "NL-1", 0, true),
+        day(0),
+    );
+    assert_eq!(
+        d.order_due_at,
+        Some(day(335)),
+        "the first reminder's moment"
+    );
+    assert!(
+        d.profile
+            .last_ordered
+            .contains_key(&Sku::parse("CARE-1Y").unwrap()),
+        "the sku is followed for a renewal"
+    );
+    let (state, d) = step(state, &window_closed("t1", "NL-1"), day(335));
+    let ending: Vec<_> = d
+        .messages
+        .iter()
+        .filter(|m| m.key.starts_with("contract-ending"))
+        .collect();
+    assert_eq!(ending.len(), 1);
+    assert_eq!(ending[0].class, MessageClass::Service);
+    assert_eq!(
+        ending[0].data,
+        MessageData::ContractEnding {
+            order_id: OrderId::parse("NL-1").unwrap(),
+            sku: Sku::parse("CARE-1Y").unwrap(),
+            product_name: Some("Onderhoudscontract".into()),
+            ends_on: day(365)
+                .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+                .date()
+                .to_string(),
+            days_left: 30,
+            renewal_url: "https://shop.example/verlengen".into(),
+            last: false,
+        }
+    );
+    assert_eq!(d.order_due_at, Some(day(358)), "then the last one");
+    let (state, again) = step(state, &window_closed("t2", "NL-1"), day(336));
+    assert!(again.messages.is_empty(), "once");
+    let (state, d) = step(state, &window_closed("t3", "NL-1"), day(358));
+    let last: Vec<_> = d.messages.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(last, ["contract-ending#NL-1#CARE-1Y#2"]);
+    assert!(matches!(
+        d.messages[0].data,
+        MessageData::ContractEnding {
+            last: true,
+            days_left: 7,
+            ..
+        }
+    ));
+    assert_eq!(d.order_due_at, None, "nothing more to remind");
+    let (_, d) = step(state, &window_closed("t4", "NL-1"), day(359));
+    assert!(!d.changed);
+}
+
+#[test]
+fn a_renewal_of_the_same_sku_cancels_the_reminders() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (first, _) = step(
+        CustomerState::default(),
+        &placed_contract("e1", "NL-1", 0, true),
+        day(0),
+    );
+    // The first reminder went on day 335; the customer renews on day 340 (the renewal order
+    // carries no contract of its own here).
+    let (first, d) = step(first, &window_closed("t1", "NL-1"), day(335));
+    assert!(
+        d.messages
+            .iter()
+            .any(|m| m.key == "contract-ending#NL-1#CARE-1Y#1")
+    );
+    let (renewed, _) = step(
+        CustomerState {
+            profile: first.profile.clone(),
+            order: None,
+        },
+        &placed_contract("e2", "NL-2", 340 * 86_400, false),
+        day(340),
+    );
+    let (_, d) = step(
+        CustomerState {
+            profile: renewed.profile.clone(),
+            order: first.order.clone(),
+        },
+        &window_closed("t2", "NL-1"),
+        day(358),
+    );
+    assert!(
+        d.messages
+            .iter()
+            .all(|m| !m.key.starts_with("contract-ending")),
+        "renewed in time: no last reminder"
+    );
+    assert_eq!(d.order_due_at, None, "and none later");
 }

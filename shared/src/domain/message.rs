@@ -89,6 +89,19 @@ pub enum MessageData {
         /// The expected run-out day in the shop's time zone, `YYYY-MM-DD`.
         run_out_on: String,
     },
+    /// A contract or subscription ends soon: when, and where to renew. The first reminder
+    /// goes the shop's `contract_notice_days` before the end, the last (`last`) a week before.
+    ContractEnding {
+        order_id: OrderId,
+        sku: Sku,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        product_name: Option<String>,
+        /// The end day in the shop's time zone, `YYYY-MM-DD`.
+        ends_on: String,
+        days_left: u32,
+        renewal_url: String,
+        last: bool,
+    },
     /// A care or usage tip for a product the customer kept.
     CareTip {
         order_id: OrderId,
@@ -148,6 +161,7 @@ impl MessageData {
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
             MessageData::Reactivation { .. } => "reactivation",
             MessageData::Replenishment { .. } => "replenishment",
+            MessageData::ContractEnding { .. } => "contract-ending",
         }
     }
 
@@ -164,6 +178,9 @@ impl MessageData {
             // News about the customer's own points account, not an offer: no marketing consent
             // needed, like the other loyalty updates (and, like them, never after an opt-out).
             | MessageData::Birthday { .. }
+            // About the customer's own contract and when it ends: information they need, not
+            // an offer (the renewal link is theirs to use).
+            | MessageData::ContractEnding { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional

@@ -18,6 +18,8 @@ pub use attribution::{
 mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
+pub mod contract;
+pub use contract::Contract;
 mod customer;
 mod decide;
 pub(crate) mod epoch;

@@ -34,6 +34,8 @@ pub enum SettingsError {
     Expiry,
     #[error("loyalty.birthday_points: must be between 1 and 100000")]
     BirthdayPoints,
+    #[error("contract_notice_days: must be between 8 and 365")]
+    ContractNotice,
 }
 
 /// What a shop configures. Loyalty rules and the return window drive the domain; sender and
@@ -89,6 +91,14 @@ pub struct ShopSettings {
     /// Whether the attribution window starts at the send (default) or at a click.
     #[serde(default)]
     pub attribution_from: super::AttributionFrom,
+    /// Days before a contract or subscription ends that the first reminder goes (8 to 365,
+    /// default 30); the last goes a week before the end.
+    #[serde(default = "default_contract_notice_days")]
+    pub contract_notice_days: u16,
+}
+
+fn default_contract_notice_days() -> u16 {
+    30
 }
 
 fn default_attribution_window_days() -> u16 {
@@ -194,6 +204,9 @@ impl ShopSettings {
         }
         if !(1..=super::MAX_ATTRIBUTION_WINDOW_DAYS).contains(&self.attribution_window_days) {
             return Err(SettingsError::AttributionWindow);
+        }
+        if !(super::contract::FINAL_NOTICE_DAYS + 1..=365).contains(&self.contract_notice_days) {
+            return Err(SettingsError::ContractNotice);
         }
         let r = &self.replenishment;
         if r.remind_days_before > 30
@@ -363,6 +376,7 @@ pub(crate) mod fixtures {
             holdout_percent: 0,
             attribution_window_days: 5,
             attribution_from: crate::domain::AttributionFrom::Send,
+            contract_notice_days: 30,
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![
@@ -433,6 +447,25 @@ mod tests {
         let mut b = demo_settings();
         b.loyalty.birthday_points = Some(0);
         assert_eq!(b.validate(), Err(SettingsError::BirthdayPoints));
+    }
+
+    #[test]
+    fn the_first_contract_reminder_comes_before_the_last_one() {
+        let mut s = demo_settings();
+        s.contract_notice_days = 7;
+        assert_eq!(s.validate(), Err(SettingsError::ContractNotice));
+        s.contract_notice_days = 8;
+        assert_eq!(s.validate(), Ok(()));
+        let parsed: ShopSettings = serde_json::from_value(
+            serde_json::to_value(demo_settings())
+                .map(|mut v| {
+                    v.as_object_mut().unwrap().remove("contract_notice_days");
+                    v
+                })
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(parsed.contract_notice_days, 30, "the default");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 16] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
@@ -24,6 +24,7 @@ pub const KINDS: [&str; 15] = [
     "welcome-after-move",
     "reactivation",
     "replenishment",
+    "contract-ending",
 ];
 
 macro_rules! bundled {
@@ -55,6 +56,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "welcome-after-move",
     "nl" / "reactivation",
     "nl" / "replenishment",
+    "nl" / "contract-ending",
     "en" / "loyalty-earned",
     "en" / "loyalty-confirmed",
     "en" / "loyalty-reversed",
@@ -70,6 +72,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "welcome-after-move",
     "en" / "reactivation",
     "en" / "replenishment",
+    "en" / "contract-ending",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +265,16 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
             ),
             base(
                 json!({ "order_id": "NL-100482", "sku": "TP-075", "product_name": null, "quantity": 1, "run_out_on": "2027-02-01" }),
+                false,
+            ),
+        ],
+        "contract-ending" => [
+            base(
+                json!({ "order_id": "NL-100482", "sku": "ONDERHOUD-1J", "product_name": "Onderhoudscontract <fiets>", "ends_on": "2027-11-02", "days_left": 30, "renewal_url": "https://www.demo-winkel.nl/verlengen?plan=1j", "last": false }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "sku": "ONDERHOUD-1J", "product_name": null, "ends_on": "2027-11-02", "days_left": 1, "renewal_url": "https://www.demo-winkel.nl/verlengen", "last": true }),
                 false,
             ),
         ],
