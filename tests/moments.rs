@@ -187,3 +187,133 @@ async fn a_contract_is_reminded_a_month_and_a_week_before_it_ends_unless_renewed
     assert_eq!(page.status, 200);
     assert!(page.body.contains("contract ending"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn the_yearly_recap_goes_on_the_anniversary_to_active_customers_with_two_orders_in_the_year()
+{
+    let stack = TestStack::start().await;
+    stack
+        .update_shop(|s| s.loyalty.anniversary_points = Some(50))
+        .await;
+    let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
+    let (a, b, c) = (
+        format!("{}@example.nl", unique("a")),
+        format!("{}@example.nl", unique("b")),
+        format!("{}@example.nl", unique("c")),
+    );
+    // A: two orders 300 days apart (their own rhythm keeps them active). B: one order. C: two
+    // orders ten days apart, then silence: lapsed and inactive long before the anniversary.
+    for (customer, email, order, on) in [
+        ("cus-a", &a, "A-1", 0),
+        ("cus-b", &b, "B-1", 0),
+        ("cus-c", &c, "C-1", 0),
+        ("cus-c", &c, "C-2", 10),
+        ("cus-a", &a, "A-2", 300),
+    ] {
+        stack.set_now(day(on) + SignedDuration::from_hours(1));
+        let mut body = order_body(customer, email, order, day(on));
+        body["order"]["lines"][0]["category"] = json!("mondverzorging");
+        place(&stack, &sender, &body).await;
+    }
+    for on in [40, 71] {
+        pass_at(&stack, &schedule, day(on)).await;
+    }
+    let (c_profile, _) = stack.customer("cus-c").await;
+    assert_eq!(
+        c_profile.unwrap().retention.stage,
+        trouw::domain::Engagement::Inactive
+    );
+    let (b_profile, _) = stack.customer("cus-b").await;
+    assert_eq!(b_profile.unwrap().recap_at, None, "one order: no timer");
+
+    // The anniversary: 2 November 2027, 10:00 in Amsterdam (09:00 UTC).
+    let anniversary: Timestamp = "2027-11-02T09:00:00Z".parse().unwrap();
+    pass_at(
+        &stack,
+        &schedule,
+        anniversary - SignedDuration::from_mins(1),
+    )
+    .await;
+    assert!(
+        kinds(&stack, "cus-a", "yearly-recap").await.is_empty(),
+        "not before 10:00"
+    );
+    let report = pass_at(
+        &stack,
+        &schedule,
+        anniversary + SignedDuration::from_mins(5),
+    )
+    .await;
+    assert_eq!(report.timers_handled, 1, "{report:?}");
+    let recap = kinds(&stack, "cus-a", "yearly-recap").await;
+    assert_eq!(recap.len(), 1);
+    assert_eq!(recap[0].status, MessageStatus::Sent, "{:?}", recap[0]);
+    match &recap[0].intent.data {
+        trouw::domain::MessageData::YearlyRecap {
+            years,
+            orders,
+            favourite_category,
+            points_earned,
+            anniversary_points,
+            ..
+        } => {
+            assert_eq!((*years, *orders), (1, 2));
+            assert_eq!(favourite_category.as_deref(), Some("mondverzorging"));
+            assert_eq!(*points_earned, 128, "64 points for each order");
+            assert_eq!(*anniversary_points, Some(50));
+        }
+        other => panic!("{other:?}"),
+    }
+    let (profile, _) = stack.customer("cus-a").await;
+    let profile = profile.unwrap();
+    assert_eq!(profile.recapped_year, Some(2027));
+    assert_eq!(profile.loyalty.points_anniversary, 50);
+    let ledger = stack
+        .store()
+        .ledger_page(&stack.shop, &CustomerId::parse("cus-a").unwrap(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger
+            .iter()
+            .map(|(_, e)| (e.kind.as_str(), e.points))
+            .collect::<Vec<_>>(),
+        [("anniversary", 50)]
+    );
+    assert!(
+        emails_to(&a)
+            .await
+            .last()
+            .is_some_and(|raw| raw.contains("Subject:")),
+        "the recap reached SES"
+    );
+    assert_eq!(
+        emails_to(&a).await.len(),
+        3,
+        "two loyalty updates and the recap"
+    );
+    // Nothing for the one-time buyer or the inactive customer, and the recap once.
+    assert!(kinds(&stack, "cus-b", "yearly-recap").await.is_empty());
+    assert!(kinds(&stack, "cus-c", "yearly-recap").await.is_empty());
+    assert_eq!(
+        pass_at(
+            &stack,
+            &schedule,
+            anniversary + SignedDuration::from_hours(3)
+        )
+        .await
+        .timers_handled,
+        0
+    );
+    let (profile, _) = stack.customer("cus-a").await;
+    assert_eq!(
+        profile.unwrap().recap_at,
+        Some("2028-11-02T09:00:00Z".parse().unwrap()),
+        "next year's"
+    );
+
+    let page = admin_page(&stack, "/admin/customers/cus-a?lang=en").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("yearly recap"), "{}", page.body);
+}

@@ -271,6 +271,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "contract loopt af",
         "contract ending",
     ),
+    ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),
@@ -380,6 +381,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     ("entry", "expired", "vervallen", "expired"),
     ("entry", "birthday", "verjaardag", "birthday"),
+    ("entry", "anniversary", "jaar als klant", "anniversary"),
     (
         "entry",
         "adjusted",
@@ -965,6 +967,7 @@ mod tests {
             EntryKind::Refunded,
             EntryKind::Expired,
             EntryKind::Birthday,
+            EntryKind::Anniversary,
             EntryKind::Adjusted,
         ]
         .iter()

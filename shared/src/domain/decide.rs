@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 pub struct CustomerState {
     pub profile: Option<CustomerProfile>,
     pub order: Option<Order>,
+    /// The customer's orders, read only when their yearly recap is due
+    /// ([`super::recap::next_anniversary`]); `None` otherwise, and then no recap is decided.
+    pub year_orders: Option<Vec<Order>>,
 }
 
 /// The next state, to be written in one transaction, and a summary for the caller.
@@ -319,6 +322,14 @@ pub fn decide(
     profile.lifecycle = Lifecycle::for_order_count(profile.order_count);
     let loyalty_rules = super::loyalty_rules::apply(&mut profile, now, settings);
 
+    // The yearly recap, when its anniversary is due and the year's orders were read; then the
+    // next anniversary to wake the customer for.
+    let recap = state
+        .year_orders
+        .as_deref()
+        .and_then(|orders| super::recap::decide_recap(&mut profile, orders, now, settings));
+    profile.recap_at = super::recap::next_anniversary(&profile, now, settings).map(|(_, at)| at);
+
     let mut messages = messages_for(
         state,
         event,
@@ -330,6 +341,11 @@ pub fn decide(
     );
     for (cause, data) in loyalty_rules.messages {
         messages.push(MessageIntent::new(&cause, &profile, data, now));
+    }
+    let mut ledger = loyalty_rules.entries;
+    if let Some(recap) = recap {
+        messages.push(MessageIntent::new(&recap.cause, &profile, recap.data, now));
+        ledger.extend(recap.ledger);
     }
     if lapsed {
         let months = profile
@@ -420,7 +436,7 @@ pub fn decide(
         order_first_seen: state.order.is_none() && order.is_some(),
         order_changed: order.is_some() && order != state.order,
         attribution,
-        ledger: loyalty_rules.entries,
+        ledger,
         profile,
         order,
         order_due_at,

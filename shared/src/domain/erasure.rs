@@ -122,6 +122,7 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::TierChanged { .. }
         | MessageData::PointsExpiring { .. }
         | MessageData::Birthday { .. }
+        | MessageData::YearlyRecap { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }
     (erased != *data).then_some(erased)

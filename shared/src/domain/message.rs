@@ -102,6 +102,22 @@ pub enum MessageData {
         renewal_url: String,
         last: bool,
     },
+    /// The customer's year, on the anniversary of their first order: orders, favourite
+    /// category, points earned, tier, and the shop's thanks (with the shop's anniversary
+    /// points, if it gives any).
+    YearlyRecap {
+        /// Years since the first order.
+        years: u16,
+        orders: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        favourite_category: Option<String>,
+        points_earned: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tier: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        anniversary_points: Option<u64>,
+        points_available: u64,
+    },
     /// A care or usage tip for a product the customer kept.
     CareTip {
         order_id: OrderId,
@@ -162,6 +178,7 @@ impl MessageData {
             MessageData::Reactivation { .. } => "reactivation",
             MessageData::Replenishment { .. } => "replenishment",
             MessageData::ContractEnding { .. } => "contract-ending",
+            MessageData::YearlyRecap { .. } => "yearly-recap",
         }
     }
 
@@ -181,6 +198,8 @@ impl MessageData {
             // About the customer's own contract and when it ends: information they need, not
             // an offer (the renewal link is theirs to use).
             | MessageData::ContractEnding { .. }
+            // The customer's own year with the shop and a thank-you, no offer.
+            | MessageData::YearlyRecap { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional

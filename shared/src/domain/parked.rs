@@ -227,6 +227,7 @@ mod tests {
             CustomerState {
                 profile: Some(d.profile),
                 order: d.order,
+                year_orders: None,
             }
         };
         let natural = [placed(), delivered(), refunded()]

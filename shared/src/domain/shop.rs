@@ -34,6 +34,8 @@ pub enum SettingsError {
     Expiry,
     #[error("loyalty.birthday_points: must be between 1 and 100000")]
     BirthdayPoints,
+    #[error("loyalty.anniversary_points: must be between 1 and 100000")]
+    AnniversaryPoints,
     #[error("contract_notice_days: must be between 8 and 365")]
     ContractNotice,
 }
@@ -238,6 +240,11 @@ impl ShopSettings {
         {
             return Err(SettingsError::BirthdayPoints);
         }
+        if l.anniversary_points
+            .is_some_and(|p| !(1..=100_000).contains(&p))
+        {
+            return Err(SettingsError::AnniversaryPoints);
+        }
         let tiers = &self.loyalty.tiers;
         let increasing = tiers.windows(2).all(|w| w[0].min_points < w[1].min_points);
         let mut names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
@@ -282,6 +289,10 @@ pub struct LoyaltyRules {
     /// Points given on the customer's birthday each year (none: no birthday points).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birthday_points: Option<u64>,
+    /// Points given with the yearly recap, on the anniversary of the first order (none: no
+    /// points, the recap still goes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anniversary_points: Option<u64>,
 }
 
 fn default_expiry_warning_days() -> Vec<u16> {
@@ -399,6 +410,7 @@ pub(crate) mod fixtures {
                 expiry_turned_on_at: None,
                 expiry_warning_days: vec![30, 7],
                 birthday_points: None,
+                anniversary_points: None,
             },
         }
     }
@@ -447,6 +459,9 @@ mod tests {
         let mut b = demo_settings();
         b.loyalty.birthday_points = Some(0);
         assert_eq!(b.validate(), Err(SettingsError::BirthdayPoints));
+        let mut a = demo_settings();
+        a.loyalty.anniversary_points = Some(100_001);
+        assert_eq!(a.validate(), Err(SettingsError::AnniversaryPoints));
     }
 
     #[test]

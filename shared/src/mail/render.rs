@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 16] = [
+pub const KINDS: [&str; 17] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
@@ -25,6 +25,7 @@ pub const KINDS: [&str; 16] = [
     "reactivation",
     "replenishment",
     "contract-ending",
+    "yearly-recap",
 ];
 
 macro_rules! bundled {
@@ -57,6 +58,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "reactivation",
     "nl" / "replenishment",
     "nl" / "contract-ending",
+    "nl" / "yearly-recap",
     "en" / "loyalty-earned",
     "en" / "loyalty-confirmed",
     "en" / "loyalty-reversed",
@@ -73,6 +75,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "reactivation",
     "en" / "replenishment",
     "en" / "contract-ending",
+    "en" / "yearly-recap",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +278,16 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
             ),
             base(
                 json!({ "order_id": "NL-100482", "sku": "ONDERHOUD-1J", "product_name": null, "ends_on": "2027-11-02", "days_left": 1, "renewal_url": "https://www.demo-winkel.nl/verlengen", "last": true }),
+                false,
+            ),
+        ],
+        "yearly-recap" => [
+            base(
+                json!({ "years": 1, "orders": 4, "favourite_category": "mondverzorging <&>", "points_earned": 212, "tier": "Zilver", "anniversary_points": 100, "points_available": 312 }),
+                true,
+            ),
+            base(
+                json!({ "years": 3, "orders": 2, "favourite_category": null, "points_earned": 1, "tier": null, "anniversary_points": null, "points_available": 0 }),
                 false,
             ),
         ],
