@@ -269,6 +269,7 @@ mod tests {
             id: id.into(),
             name: id.into(),
             price,
+            code_source: Default::default(),
         };
         let rewards = vec![
             reward(

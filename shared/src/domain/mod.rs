@@ -56,7 +56,7 @@ mod retention;
 mod rewards;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 pub use rewards::{
-    Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, code_key, redeem,
+    CodeSource, Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, code_key, redeem,
     redemptions_used,
 };
 mod shop;

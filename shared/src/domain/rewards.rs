@@ -12,6 +12,26 @@ pub struct Reward {
     pub name: String,
     #[serde(flatten)]
     pub price: RewardPrice,
+    /// Where its codes come from (default: the pool).
+    #[serde(default, skip_serializing_if = "CodeSource::is_pool")]
+    pub code_source: CodeSource,
+}
+
+/// Where a reward's codes come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeSource {
+    /// Codes the shop made in its own shop admin and added to the reward's pool.
+    #[default]
+    Pool,
+    /// The shop's coupon endpoint makes one per redemption (`loyalty_api.coupon_endpoint`).
+    Endpoint,
+}
+
+impl CodeSource {
+    pub fn is_pool(&self) -> bool {
+        *self == CodeSource::Pool
+    }
 }
 
 /// How many points a reward takes for what value.
@@ -233,6 +253,7 @@ mod tests {
                 points: 500,
                 value: RewardValue::Amount(eur(500)),
             },
+            code_source: CodeSource::Pool,
         }
     }
 
@@ -246,6 +267,7 @@ mod tests {
                 min_points: 200,
                 max_points: 5000,
             },
+            code_source: CodeSource::Pool,
         }
     }
 

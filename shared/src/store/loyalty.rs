@@ -59,7 +59,8 @@ pub enum PointsWritten {
     Committed,
     /// The profile changed since it was read: read and decide again.
     Conflict,
-    /// The code was taken by another redemption meanwhile: take another.
+    /// The code was taken by another redemption meanwhile: take another (a pool's code), or
+    /// the registry knows the code already (one the shop's coupon endpoint made).
     CodeTaken,
     /// A redemption or adjustment with this id exists already (the same idempotency key):
     /// read it and answer as it did.
@@ -92,6 +93,10 @@ pub enum Attachment {
     /// A new redemption (only if new), its code taken from its reward's pool (only if still
     /// free), and the code's registry entry leading to it.
     Redeemed(Redemption),
+    /// A new redemption (only if new) whose code the shop's coupon endpoint made, and the
+    /// code's registry entry leading to it (only if the registry does not know the code yet:
+    /// a code is handed out once).
+    Issued(Redemption),
     /// The redemption voided (only if neither voided nor used meanwhile).
     Voided(Redemption),
     /// An adjustment's answer (only if new).
@@ -154,6 +159,25 @@ impl Store {
                     None,
                 )?);
             }
+            Attachment::Issued(redemption) => {
+                let key = keys::redemption(shop, customer, &redemption.id);
+                items.push(put_item(
+                    self.table(),
+                    encode(redemption, &key, "redemption")?,
+                    new,
+                )?);
+                let registry = CodeRecord {
+                    code: redemption.code.clone(),
+                    reward: redemption.reward.clone(),
+                    redemption: Some(redemption.id.clone()),
+                };
+                let key = keys::code_registry(shop, &redemption.code);
+                items.push(put_item(
+                    self.table(),
+                    encode(&registry, &key, "code")?,
+                    new,
+                )?);
+            }
             Attachment::Voided(voided) => {
                 let item = encode(
                     voided,
@@ -186,10 +210,14 @@ impl Store {
             |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
         Ok(match with {
             _ if failed(0) => PointsWritten::Conflict,
-            Attachment::Redeemed(_) | Attachment::Adjusted(_) if failed(2) => {
+            Attachment::Redeemed(_) | Attachment::Issued(_) | Attachment::Adjusted(_)
+                if failed(2) =>
+            {
                 PointsWritten::Recorded
             }
-            Attachment::Redeemed(_) if failed(3) => PointsWritten::CodeTaken,
+            Attachment::Redeemed(_) | Attachment::Issued(_) if failed(3) => {
+                PointsWritten::CodeTaken
+            }
             // Used or voided meanwhile, a conflict with a concurrent transaction, or the
             // entry's key taken in the same microsecond: read and try again.
             _ => PointsWritten::Conflict,
