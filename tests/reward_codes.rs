@@ -386,3 +386,81 @@ async fn make_codes_adds_a_shopify_export_to_the_pool_through_the_api() {
     assert!(unknown.unwrap_err().contains("404"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The pool-low alerts stored for the customer (each is one message item), by key.
+async fn pool_alerts(stack: &TestStack) -> Vec<String> {
+    let customer = trouw::domain::CustomerId::parse(CUSTOMER).unwrap();
+    let mut keys: Vec<String> = stack
+        .store()
+        .messages(&stack.shop, &customer)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.intent.data.kind() == "pool-low")
+        .map(|m| m.intent.key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+async fn add_codes(stack: &TestStack, prefix: &str, count: usize) -> Value {
+    let codes: Vec<String> = (0..count).map(|n| format!("{prefix}-{n:03}")).collect();
+    let answer = call(
+        stack,
+        "POST",
+        "rewards/r5/codes",
+        "-",
+        json!({ "codes": codes }),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()
+}
+
+#[tokio::test]
+async fn a_pool_running_low_alerts_the_service_address_once_per_fall() {
+    let stack = TestStack::start_with(trouw_tests::StackOptions {
+        with_sender: true,
+        ..Default::default()
+    })
+    .await;
+    let service = format!("{}@winkel.example", unique("service"));
+    let address = service.clone();
+    stack
+        .update_shop(|s| s.service_email = Some(trouw::domain::Email::parse(&address).unwrap()))
+        .await;
+    customer_with(&stack, 7000).await;
+    let prefix = unique("lente").to_uppercase();
+    assert_eq!(add_codes(&stack, &prefix, 52).await["available"], 52);
+
+    // Down to the mark: no alert yet.
+    for _ in 0..2 {
+        assert_eq!(redeem(&stack, &unique("checkout")).await.status, 201);
+    }
+    assert!(pool_alerts(&stack).await.is_empty());
+    // Below it, four at once and then further down: one alert.
+    let answers =
+        join_all((0..4).map(|_| async { redeem(&stack, &unique("checkout")).await })).await;
+    assert!(answers.iter().all(|a| a.status == 201), "{answers:?}");
+    assert_eq!(pool_alerts(&stack).await, ["pool-low#r5#1"]);
+    stack.settle().await;
+    let mails = trouw_tests::emails_to(&service).await;
+    assert_eq!(mails.len(), 1, "one email to the service address");
+    assert!(mails[0].contains("r5"), "it names the reward");
+
+    // A refill back above the mark, a new fall: the next alert, once.
+    assert_eq!(
+        add_codes(&stack, &format!("{prefix}-B"), 10).await["available"],
+        56
+    );
+    for _ in 0..7 {
+        assert_eq!(redeem(&stack, &unique("checkout")).await.status, 201);
+    }
+    assert_eq!(
+        pool_alerts(&stack).await,
+        ["pool-low#r5#1", "pool-low#r5#2"]
+    );
+    stack.settle().await;
+    assert_eq!(trouw_tests::emails_to(&service).await.len(), 2);
+    assert_eq!(available(&stack).await, 7000 - 13 * 500);
+}

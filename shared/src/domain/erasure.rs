@@ -123,6 +123,7 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::PointsExpiring { .. }
         | MessageData::Birthday { .. }
         | MessageData::YearlyRecap { .. }
+        | MessageData::PoolLow { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }
     (erased != *data).then_some(erased)

@@ -5,11 +5,14 @@
 use super::coupon::{CodeRequest, NoCode};
 use super::{LoyaltyApp, LoyaltyShop, invalid};
 use crate::domain::{
-    Balance, CodeSource, CustomerId, CustomerProfile, EntryKind, LedgerEntry, RedeemError, ShopId,
+    Balance, CodeSource, CustomerId, CustomerProfile, EntryKind, LOW_POOL_MARK, LedgerEntry,
+    MessageClass, MessageData, MessageIntent, MessageRecord, RedeemError, Reward, ShopId,
     ShopSettings, Timestamp,
 };
 use crate::handlers::responses::{error, json};
-use crate::store::{Adjustment, Attachment, PointsChange, PointsWritten, Redemption, StoreError};
+use crate::store::{
+    Adjustment, Attachment, PointsChange, PointsWritten, PoolRunsLow, Redemption, StoreError,
+};
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,8 +23,9 @@ use sha2::{Digest, Sha256};
 const MAX_ATTEMPTS: usize = 40;
 /// How long a redeemed code is valid.
 const CODE_VALID_DAYS: i64 = 90;
-/// Free codes read per attempt; concurrent redemptions pick different ones among them.
-const CODES_PER_READ: i32 = 25;
+/// Free codes read per attempt: concurrent redemptions pick different ones among them, and
+/// fewer than this many means the redemption leaves the pool below the low mark.
+const CODES_PER_READ: i32 = LOW_POOL_MARK as i32 + 1;
 
 fn insufficient(balance: Balance) -> Response<Body> {
     json(
@@ -295,7 +299,7 @@ pub(super) async fn redeem(
         let expires_at = now
             .checked_add(jiff::SignedDuration::from_hours(24 * CODE_VALID_DAYS))
             .unwrap_or(now);
-        let (code, with): (String, fn(Redemption) -> Attachment) = match reward.code_source {
+        let (code, source) = match reward.code_source {
             CodeSource::Pool => {
                 let codes = app
                     .store
@@ -305,9 +309,22 @@ pub(super) async fn redeem(
                     tracing::warn!(reward = %reward.id, outcome = "no_codes", "redemption refused");
                     return Ok(Attempt::Answer(no_codes()));
                 }
+                // Exact below the mark, where it matters: fewer codes than were asked for are
+                // all the pool holds.
+                let left = codes.len() as u64 - 1;
+                let runs_low = if left < LOW_POOL_MARK {
+                    let read = app.store.pool_alert(shop, &reward.id).await?;
+                    read.after_redemption(left, now).map(|next| PoolRunsLow {
+                        alert: pool_low_alert(shop, customer, id, reward, left, next.episode, now),
+                        read,
+                        next,
+                    })
+                } else {
+                    None
+                };
                 (
                     codes[(spread + attempt) % codes.len()].clone(),
-                    Attachment::Redeemed,
+                    Some(runs_low),
                 )
             }
             CodeSource::Endpoint => {
@@ -326,7 +343,7 @@ pub(super) async fn redeem(
                     })
                     .await;
                 match code {
-                    Ok(code) => (code.clone(), Attachment::Issued),
+                    Ok(code) => (code.clone(), None),
                     Err(no_code) => return Ok(Attempt::Answer(endpoint_failed(no_code))),
                 }
             }
@@ -357,10 +374,46 @@ pub(super) async fn redeem(
             entry_id: id.clone(),
             next,
             answer: json(201, redemption_body(&redemption)),
-            with: with(redemption),
+            with: match source {
+                Some(runs_low) => Attachment::Redeemed(redemption, runs_low),
+                None => Attachment::Issued(redemption),
+            },
         })
     })
     .await
+}
+
+/// The alert that a reward's pool ran low, to the shop's service address (an internal message,
+/// kept beside the redeeming customer's other messages; its key names the pool and how often
+/// it ran low, so each fall is one message).
+fn pool_low_alert(
+    shop: &ShopId,
+    customer: &CustomerId,
+    redemption: &str,
+    reward: &Reward,
+    left: u64,
+    episode: u64,
+    now: Timestamp,
+) -> MessageRecord {
+    let cause = format!("{}#{episode}", reward.id);
+    let data = MessageData::PoolLow {
+        reward: reward.id.clone(),
+        reward_name: reward.name.clone(),
+        codes_left: left,
+        mark: LOW_POOL_MARK,
+    };
+    let intent = MessageIntent {
+        key: crate::domain::message_key(data.kind(), &cause),
+        customer_id: customer.clone(),
+        class: MessageClass::Internal,
+        locale: None,
+        data,
+        created_at: now,
+    };
+    // Caused by the redemption that left the pool low.
+    let event = crate::domain::EventId::parse(redemption)
+        .unwrap_or_else(|_| crate::domain::EventId::derived("redemption", &[redemption]));
+    MessageRecord::pending_for(shop, event, &intent)
 }
 
 /// 503 `no_codes`: the pool is empty; nothing was spent.
@@ -634,5 +687,18 @@ pub(super) async fn add_codes(
         }
     }
     let available = app.store.count_free_codes(&settings.id, reward).await?;
+    // Back at the mark: the next fall below it alerts the shop again. Losing a race with a
+    // redemption that just alerted only keeps the pool marked low until the next refill.
+    if available >= LOW_POOL_MARK {
+        let read = app.store.pool_alert(&settings.id, reward).await?;
+        if let Some(next) = read.after_refill(available)
+            && app
+                .store
+                .pool_refilled(&settings.id, reward, &read, &next)
+                .await?
+        {
+            tracing::info!(reward, available, "reward pool refilled above the low mark");
+        }
+    }
     Ok(json(200, json!({ "added": added, "available": available })))
 }
