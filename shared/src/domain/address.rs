@@ -207,11 +207,9 @@ impl From<AddressHistory> for StoredHistory {
 }
 
 impl AddressHistory {
-    /// Keeps the newest sightings only; moves older than this are history nobody acts on (a
-    /// move is told from the sightings beside it). Keeping the newest few of all sightings is
-    /// the same whatever order they arrived in. Four, not more: every order is a sighting,
-    /// and each costs the profile 7 bytes on every write.
-    pub const MAX_SIGHTINGS: usize = 4;
+    /// Keeps the newest sightings only; moves older than this are history nobody acts on.
+    /// Keeping the newest few of all sightings is the same whatever order they arrived in.
+    pub const MAX_SIGHTINGS: usize = 8;
 
     /// Records a sighting at `at`, to the whole second (as it reads back from the store).
     pub fn observe(&mut self, address: &ObservedAddress, at: Timestamp) {
@@ -398,7 +396,8 @@ mod tests {
         }
         h.observe(&addr("B 2", "2000BB"), t(30 * 86_400));
         assert_eq!(h.sightings.len(), AddressHistory::MAX_SIGHTINGS);
-        assert_eq!(h.sightings[0].at, t(17 * 86_400));
+        let first_kept = 21 - AddressHistory::MAX_SIGHTINGS as i64;
+        assert_eq!(h.sightings[0].at, t(first_kept * 86_400));
         assert_eq!(
             (h.move_count(), h.last_move_at()),
             (1, Some(t(30 * 86_400)))
