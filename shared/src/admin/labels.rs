@@ -271,6 +271,13 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "points expiring",
     ),
     ("kind", "birthday", "verjaardag", "birthday"),
+    (
+        "kind",
+        "contract-ending",
+        "contract loopt af",
+        "contract ending",
+    ),
+    ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),
@@ -358,6 +365,12 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "activity",
+        "contract_renewed",
+        "contract verlengd: geen herinnering meer",
+        "contract renewed: no more reminders",
+    ),
+    (
+        "activity",
         "delivered",
         "pakket afgeleverd",
         "parcel delivered",
@@ -380,6 +393,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     ("entry", "expired", "vervallen", "expired"),
     ("entry", "birthday", "verjaardag", "birthday"),
+    ("entry", "anniversary", "jaar als klant", "anniversary"),
     (
         "entry",
         "adjusted",
@@ -955,6 +969,7 @@ mod tests {
                 "kept_in_touch",
                 "lapse_answered",
                 "delivered",
+                "contract_renewed",
             ],
         );
         let entries: Vec<&str> = [
@@ -965,6 +980,7 @@ mod tests {
             EntryKind::Refunded,
             EntryKind::Expired,
             EntryKind::Birthday,
+            EntryKind::Anniversary,
             EntryKind::Adjusted,
         ]
         .iter()
