@@ -247,6 +247,12 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "kind",
+        "pool-low",
+        "kortingscodes bijna op",
+        "discount codes running low",
+    ),
+    (
+        "kind",
         "welcome-after-move",
         "welkom na verhuizing",
         "welcome after a move",

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A pool with fewer free codes than this is marked low (the loyalty API alerts the shop at
 /// the same mark).
-pub const LOW_STOCK: u64 = 50;
+pub const LOW_STOCK: u64 = crate::domain::LOW_POOL_MARK;
 
 /// Points that moved in a stretch of the log, by what moved them. Adds up across stretches.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +263,7 @@ mod tests {
             id: id.into(),
             name: id.into(),
             price,
+            code_source: Default::default(),
         };
         let rewards = vec![
             reward(

@@ -121,6 +121,7 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::TierChanged { .. }
         | MessageData::PointsExpiring { .. }
         | MessageData::Birthday { .. }
+        | MessageData::PoolLow { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }
     (erased != *data).then_some(erased)

@@ -136,6 +136,14 @@ pub enum MessageData {
     },
     /// Points given on the customer's birthday: a gift from the shop, no offer.
     Birthday { points: u64, points_available: u64 },
+    /// To the shop's service address: a redemption left a reward's pool with fewer codes than
+    /// [`super::LOW_POOL_MARK`] (once each time it runs low).
+    PoolLow {
+        reward: String,
+        reward_name: String,
+        codes_left: u64,
+        mark: u64,
+    },
     /// A short, warm note after a real move, with the shop's coupon.
     WelcomeAfterMove {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +162,7 @@ impl MessageData {
             MessageData::SurveyPromoter { .. } => "survey-promoter",
             MessageData::SurveyDetractor { .. } => "survey-detractor",
             MessageData::DetractorAlert { .. } => "detractor-alert",
+            MessageData::PoolLow { .. } => "pool-low",
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
             MessageData::TierChanged { .. } => "tier-changed",
@@ -182,7 +191,9 @@ impl MessageData {
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional
             }
-            MessageData::DetractorAlert { .. } => MessageClass::Internal,
+            MessageData::DetractorAlert { .. } | MessageData::PoolLow { .. } => {
+                MessageClass::Internal
+            }
             // A reply to what the customer just did (answering the survey): like a receipt, it
             // needs no opt-in and does not wait for the frequency cap.
             MessageData::SurveyPromoter { .. } | MessageData::SurveyDetractor { .. } => {

@@ -53,8 +53,8 @@ mod retention;
 mod rewards;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 pub use rewards::{
-    Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, code_key, redeem,
-    redemptions_used,
+    CodeSource, LOW_POOL_MARK, PoolAlert, Price, RedeemError, Redemption, Reward, RewardPrice,
+    RewardValue, code_key, redeem, redemptions_used,
 };
 mod shop;
 pub mod uplift;

@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 16] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
@@ -21,6 +21,7 @@ pub const KINDS: [&str; 15] = [
     "survey-promoter",
     "survey-detractor",
     "detractor-alert",
+    "pool-low",
     "welcome-after-move",
     "reactivation",
     "replenishment",
@@ -52,6 +53,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "survey-promoter",
     "nl" / "survey-detractor",
     "nl" / "detractor-alert",
+    "nl" / "pool-low",
     "nl" / "welcome-after-move",
     "nl" / "reactivation",
     "nl" / "replenishment",
@@ -67,6 +69,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "survey-promoter",
     "en" / "survey-detractor",
     "en" / "detractor-alert",
+    "en" / "pool-low",
     "en" / "welcome-after-move",
     "en" / "reactivation",
     "en" / "replenishment",
@@ -242,6 +245,16 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
             ),
             base(
                 json!({ "order_id": "NL-100482", "customer_id": "cus-8812", "score": 0 }),
+                false,
+            ),
+        ],
+        "pool-low" => [
+            base(
+                json!({ "reward": "r5", "reward_name": "€5 <korting>", "codes_left": 49, "mark": 50 }),
+                true,
+            ),
+            base(
+                json!({ "reward": "naar-keuze", "reward_name": "Korting naar keuze", "codes_left": 0, "mark": 50 }),
                 false,
             ),
         ],

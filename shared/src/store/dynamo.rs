@@ -371,7 +371,7 @@ impl Store {
     }
 
     /// A transaction's put on its own; `false` when its condition failed.
-    async fn put_new(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
+    pub(super) async fn put_new(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
         let Some(put) = item.put else {
             return Err(StoreError::Failed(
                 "only puts are written on their own".into(),
@@ -2130,11 +2130,16 @@ impl MessageRecord {
     }
 
     fn pending(shop: &ShopId, processed: &ProcessedEvent, intent: &MessageIntent) -> Self {
+        Self::pending_for(shop, processed.event_id.clone(), intent)
+    }
+
+    /// A new message, to be sent, that `cause` created.
+    pub(crate) fn pending_for(shop: &ShopId, cause: EventId, intent: &MessageIntent) -> Self {
         MessageRecord {
             shop: shop.clone(),
             intent: intent.clone(),
             status: MessageStatus::Pending,
-            cause: processed.event_id.clone(),
+            cause,
             reason: None,
             deferred_until: None,
             error: None,
