@@ -271,6 +271,13 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "points expiring",
     ),
     ("kind", "birthday", "verjaardag", "birthday"),
+    (
+        "kind",
+        "contract-ending",
+        "contract loopt af",
+        "contract ending",
+    ),
+    ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),
@@ -380,6 +387,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     ("entry", "expired", "vervallen", "expired"),
     ("entry", "birthday", "verjaardag", "birthday"),
+    ("entry", "anniversary", "jaar als klant", "anniversary"),
     (
         "entry",
         "adjusted",
@@ -1009,6 +1017,7 @@ mod tests {
             EntryKind::Refunded,
             EntryKind::Expired,
             EntryKind::Birthday,
+            EntryKind::Anniversary,
             EntryKind::Adjusted,
         ]
         .iter()

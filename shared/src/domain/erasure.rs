@@ -105,7 +105,8 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
     let mut erased = data.clone();
     match &mut erased {
         MessageData::DetractorAlert { comment, .. } => *comment = None,
-        MessageData::Replenishment { product_name, .. } => *product_name = None,
+        MessageData::Replenishment { product_name, .. }
+        | MessageData::ContractEnding { product_name, .. } => *product_name = None,
         MessageData::CareTip { title, text, .. } => {
             title.clear();
             text.clear();
@@ -121,6 +122,7 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::TierChanged { .. }
         | MessageData::PointsExpiring { .. }
         | MessageData::Birthday { .. }
+        | MessageData::YearlyRecap { .. }
         | MessageData::PoolLow { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }

@@ -103,6 +103,35 @@ pub enum MessageData {
         /// The expected run-out day in the shop's time zone, `YYYY-MM-DD`.
         run_out_on: String,
     },
+    /// A contract or subscription ends soon: when, and where to renew. The first reminder
+    /// goes the shop's `contract_notice_days` before the end, the last (`last`) a week before.
+    ContractEnding {
+        order_id: OrderId,
+        sku: Sku,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        product_name: Option<String>,
+        /// The end day in the shop's time zone, `YYYY-MM-DD`.
+        ends_on: String,
+        days_left: u32,
+        renewal_url: String,
+        last: bool,
+    },
+    /// The customer's year, on the anniversary of their first order: orders, favourite
+    /// category, points earned, tier, and the shop's thanks (with the shop's anniversary
+    /// points, if it gives any).
+    YearlyRecap {
+        /// Years since the first order.
+        years: u16,
+        orders: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        favourite_category: Option<String>,
+        points_earned: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tier: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        anniversary_points: Option<u64>,
+        points_available: u64,
+    },
     /// A care or usage tip for a product the customer kept.
     CareTip {
         order_id: OrderId,
@@ -171,6 +200,8 @@ impl MessageData {
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
             MessageData::Reactivation { .. } => "reactivation",
             MessageData::Replenishment { .. } => "replenishment",
+            MessageData::ContractEnding { .. } => "contract-ending",
+            MessageData::YearlyRecap { .. } => "yearly-recap",
         }
     }
 
@@ -187,6 +218,11 @@ impl MessageData {
             // News about the customer's own points account, not an offer: no marketing consent
             // needed, like the other loyalty updates (and, like them, never after an opt-out).
             | MessageData::Birthday { .. }
+            // About the customer's own contract and when it ends: information they need, not
+            // an offer (the renewal link is theirs to use).
+            | MessageData::ContractEnding { .. }
+            // The customer's own year with the shop and a thank-you, no offer.
+            | MessageData::YearlyRecap { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional

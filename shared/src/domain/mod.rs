@@ -18,6 +18,9 @@ pub use attribution::{
 mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
+pub mod contract;
+pub mod recap;
+pub use contract::Contract;
 mod customer;
 mod decide;
 pub(crate) mod epoch;
