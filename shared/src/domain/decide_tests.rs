@@ -1656,6 +1656,7 @@ fn an_order_after_a_held_out_message_is_its_conversion_and_a_return_takes_back_i
     let state = CustomerState {
         profile: Some(profile),
         order: None,
+        year_orders: None,
     };
     let first = decide(&state, &placed("e1", "NL-1", 3 * day), now(), &settings);
     let order = first.order.clone().unwrap();
@@ -1668,6 +1669,7 @@ fn an_order_after_a_held_out_message_is_its_conversion_and_a_return_takes_back_i
     let after = CustomerState {
         profile: Some(first.profile.clone()),
         order: first.order.clone(),
+        year_orders: None,
     };
     let back = decide(
         &after,
