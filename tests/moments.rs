@@ -182,10 +182,16 @@ async fn a_contract_is_reminded_a_month_and_a_week_before_it_ends_unless_renewed
         [2]
     );
 
-    // The customer's timeline names the reminder in words.
+    // The customers' timelines name the reminder, and the renewal that stopped B's, in words.
     let page = admin_page(&stack, "/admin/customers/cus-a?lang=en").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("contract ending"), "{}", page.body);
+    let page = admin_page(&stack, "/admin/customers/cus-b?lang=en").await;
+    assert!(
+        page.body.contains("contract renewed: no more reminders"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]

@@ -365,6 +365,12 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "activity",
+        "contract_renewed",
+        "contract verlengd: geen herinnering meer",
+        "contract renewed: no more reminders",
+    ),
+    (
+        "activity",
         "delivered",
         "pakket afgeleverd",
         "parcel delivered",
@@ -1007,6 +1013,7 @@ mod tests {
                 "kept_in_touch",
                 "lapse_answered",
                 "delivered",
+                "contract_renewed",
             ],
         );
         let entries: Vec<&str> = [

@@ -41,9 +41,10 @@ pub enum NoticeOutcome {
     /// Remind the customer with reminder `step` (`last`: the week-before one); the steps up to
     /// it are then decided on.
     Send { step: u8, last: bool },
-    /// The customer renewed, or the contract ended before the schedule came: nothing goes,
-    /// and no later reminder either.
-    Closed,
+    /// The customer renewed: nothing goes, and no later reminder either.
+    Renewed,
+    /// The contract ended before the schedule came: too late for any reminder.
+    Ended,
 }
 
 fn days(n: u16) -> SignedDuration {
@@ -109,9 +110,11 @@ pub fn decide_notice(
     now: Timestamp,
     settings: &ShopSettings,
 ) -> NoticeOutcome {
-    let renewed = last_ordered.is_some_and(|last| last > super::epoch::whole_second(placed_at));
-    if renewed || now >= due.contract.ends_at {
-        return NoticeOutcome::Closed;
+    if last_ordered.is_some_and(|last| last > super::epoch::whole_second(placed_at)) {
+        return NoticeOutcome::Renewed;
+    }
+    if now >= due.contract.ends_at {
+        return NoticeOutcome::Ended;
     }
     let last_due = notice_at(due.contract, NOTICE_STEPS, settings).is_some_and(|at| at <= now);
     if last_due {
@@ -221,7 +224,7 @@ mod tests {
         let renewal = t("2026-12-01T09:00:00Z");
         assert_eq!(
             decide_notice(due, placed, Some(renewal), first, &settings),
-            NoticeOutcome::Closed
+            NoticeOutcome::Renewed
         );
         // The first reminder's moment long gone: only the last one goes.
         assert_eq!(
@@ -234,7 +237,7 @@ mod tests {
         // After the end: too late for any reminder.
         assert_eq!(
             decide_notice(due, placed, None, t("2027-01-10T10:00:00Z"), &settings),
-            NoticeOutcome::Closed
+            NoticeOutcome::Ended
         );
     }
 

@@ -169,6 +169,7 @@ pub fn decide(
     ) && state.order.is_none();
     let mut replenish_now = Vec::new();
     let mut contract_now = Vec::new();
+    let mut contract_renewed = Vec::new();
     let mut reactivated = false;
     let order = event
         .order_id()
@@ -235,7 +236,8 @@ pub fn decide(
                         order.replenishment_handled.push(line.sku.clone());
                     }
                     replenish_now = due;
-                    contract_now = due_contract_notices(&mut order, &profile, now, settings);
+                    (contract_now, contract_renewed) =
+                        due_contract_notices(&mut order, &profile, now, settings);
                 }
                 EventKind::SurveyAnswered { score, .. } => {
                     // The latest answer within 7 days of the question counts.
@@ -410,6 +412,17 @@ pub fn decide(
         reactivated,
         now,
     );
+    if let Some(order) = &order {
+        for sku in contract_renewed {
+            activities.push(Activity {
+                at: now,
+                what: ActivityKind::ContractRenewed {
+                    order_id: order.id.clone(),
+                    sku,
+                },
+            });
+        }
+    }
     if let Some(order) = &order
         && state
             .order
@@ -763,16 +776,17 @@ fn replenishment_messages(
 
 /// The contract reminders of an order that are due at `now`, each decided once: recorded on
 /// the order as handled (sent, or closed by a renewal or the contract's end), returned with
-/// the step to send.
+/// the step to send; and the skus whose reminders a renewal closed (for the timeline).
+#[allow(clippy::type_complexity)]
 fn due_contract_notices(
     order: &mut Order,
     profile: &CustomerProfile,
     now: Timestamp,
     settings: &ShopSettings,
-) -> Vec<(OrderLine, super::Contract, u8, bool)> {
+) -> (Vec<(OrderLine, super::Contract, u8, bool)>, Vec<super::Sku>) {
     use super::contract::{NOTICE_STEPS, NoticeOutcome, decide_notice, record_handled};
     let Some(placed_at) = order.placed.as_ref().map(|p| p.placed_at) else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let decided: Vec<_> = order
         .contract_notices_due(settings)
@@ -784,17 +798,21 @@ fn due_contract_notices(
             (n.line.clone(), n.contract.clone(), outcome)
         })
         .collect();
-    let mut send = Vec::new();
+    let (mut send, mut renewed) = (Vec::new(), Vec::new());
     for (line, contract, outcome) in decided {
         match outcome {
             NoticeOutcome::Send { step, last } => {
                 record_handled(order, &line.sku, step);
                 send.push((line, contract, step, last));
             }
-            NoticeOutcome::Closed => record_handled(order, &line.sku, NOTICE_STEPS),
+            NoticeOutcome::Renewed => {
+                record_handled(order, &line.sku, NOTICE_STEPS);
+                renewed.push(line.sku);
+            }
+            NoticeOutcome::Ended => record_handled(order, &line.sku, NOTICE_STEPS),
         }
     }
-    send
+    (send, renewed)
 }
 
 /// A reminder for each contract about to end (service: it is about the customer's own

@@ -1807,4 +1807,13 @@ fn a_renewal_of_the_same_sku_cancels_the_reminders() {
         "renewed in time: no last reminder"
     );
     assert_eq!(d.order_due_at, None, "and none later");
+    assert!(
+        d.activities.iter().any(|a| matches!(
+            &a.what,
+            ActivityKind::ContractRenewed { order_id, sku }
+                if order_id.as_str() == "NL-1" && sku.as_str() == "CARE-1Y"
+        )),
+        "the timeline says why: {:?}",
+        d.activities
+    );
 }
