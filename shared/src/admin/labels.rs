@@ -278,6 +278,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "contract ending",
     ),
     ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
+    ("kind", "question", "vraag aan kopers", "buyers' question"),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),

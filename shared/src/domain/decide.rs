@@ -504,6 +504,12 @@ fn messages_for(
             };
             messages.push(MessageIntent::new(order.id.as_str(), profile, data, now));
         }
+        if !was_placed && order.placed.is_some() {
+            let due = super::questions::on_order_placed(profile, order, &settings.questions, now);
+            for (cause, data) in due {
+                messages.push(MessageIntent::new(&cause, profile, data, now));
+            }
+        }
         let reversed_before = before.map_or(0, |b| b.points_reversed);
         if was_placed && order.points_reversed > reversed_before {
             let data = MessageData::LoyaltyReversed {

@@ -14,11 +14,12 @@ use serde::{Deserialize, Serialize};
 /// customer misses nothing essential by not getting. Never a transactional reply, an internal
 /// alert, or service news about the customer's own account or order (points, tiers, surveys):
 /// those always go.
-pub const HOLDABLE_KINDS: [&str; 4] = [
+pub const HOLDABLE_KINDS: [&str; 5] = [
     "reactivation",
     "replenishment",
     "welcome-after-move",
     "care-tip",
+    "question",
 ];
 
 /// The kinds held out when a shop names none.
@@ -132,6 +133,16 @@ pub enum MessageData {
         anniversary_points: Option<u64>,
         points_available: u64,
     },
+    /// A co-creation question to a buyer of its category: the shop's text and answers (each
+    /// answer a link to the answer page).
+    Question {
+        question_id: String,
+        category: String,
+        text: String,
+        options: Vec<String>,
+        #[serde(default)]
+        free_text: bool,
+    },
     /// A care or usage tip for a product the customer kept.
     CareTip {
         order_id: OrderId,
@@ -202,6 +213,7 @@ impl MessageData {
             MessageData::Replenishment { .. } => "replenishment",
             MessageData::ContractEnding { .. } => "contract-ending",
             MessageData::YearlyRecap { .. } => "yearly-recap",
+            MessageData::Question { .. } => "question",
         }
     }
 
@@ -223,6 +235,8 @@ impl MessageData {
             | MessageData::ContractEnding { .. }
             // The customer's own year with the shop and a thank-you, no offer.
             | MessageData::YearlyRecap { .. }
+            // Asks the customer's opinion on the range; no offer.
+            | MessageData::Question { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional

@@ -21,7 +21,7 @@ pub enum SettingsError {
     #[error("holdout_percent: must be between 0 and 50")]
     Holdout,
     #[error(
-        "holdout_kinds: {0:?} cannot be held out; only reactivation, replenishment, welcome-after-move and care-tip can (transactional replies and service news always go)"
+        "holdout_kinds: {0:?} cannot be held out; only reactivation, replenishment, welcome-after-move, care-tip and question can (transactional replies and service news always go)"
     )]
     HoldoutKind(String),
     #[error("attribution_window_days: must be between 1 and 30")]
@@ -42,6 +42,9 @@ pub enum SettingsError {
     AnniversaryPoints,
     #[error("contract_notice_days: must be between 8 and 365")]
     ContractNotice,
+    /// Names the question and its field, e.g. `questions[1].options: ...`.
+    #[error("{0}")]
+    Questions(String),
 }
 
 /// What a shop configures. Loyalty rules and the return window drive the domain; sender and
@@ -105,6 +108,9 @@ pub struct ShopSettings {
     /// default 30); the last goes a week before the end.
     #[serde(default = "default_contract_notice_days")]
     pub contract_notice_days: u16,
+    /// Co-creation questions, asked of a category's buyers at their second order in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<super::questions::Question>,
 }
 
 fn default_contract_notice_days() -> u16 {
@@ -229,6 +235,7 @@ impl ShopSettings {
         if !(super::contract::FINAL_NOTICE_DAYS + 1..=365).contains(&self.contract_notice_days) {
             return Err(SettingsError::ContractNotice);
         }
+        super::questions::check(&self.questions).map_err(SettingsError::Questions)?;
         let r = &self.replenishment;
         if r.remind_days_before > 30
             || r.by_sku
@@ -410,6 +417,7 @@ pub(crate) mod fixtures {
             attribution_window_days: 5,
             attribution_from: crate::domain::AttributionFrom::Send,
             contract_notice_days: 30,
+            questions: Vec::new(),
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![
