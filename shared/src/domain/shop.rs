@@ -21,7 +21,7 @@ pub enum SettingsError {
     #[error("holdout_percent: must be between 0 and 50")]
     Holdout,
     #[error(
-        "holdout_kinds: {0:?} cannot be held out; only reactivation, replenishment, welcome-after-move, care-tip and question can (transactional replies and service news always go)"
+        "holdout_kinds: {0:?} cannot be held out; only reactivation, replenishment, welcome-after-move, care-tip, contract-ending, yearly-recap and question can (transactional replies and service news always go)"
     )]
     HoldoutKind(String),
     #[error("attribution_window_days: must be between 1 and 30")]
