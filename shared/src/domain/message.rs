@@ -13,12 +13,16 @@ use serde::{Deserialize, Serialize};
 /// The kinds a shop may hold out (`holdout_kinds`): mail that invites an order, which a
 /// customer misses nothing essential by not getting. Never a transactional reply, an internal
 /// alert, or service news about the customer's own account or order (points, tiers, surveys):
-/// those always go.
-pub const HOLDABLE_KINDS: [&str; 4] = [
+/// those always go. The contract reminder and the yearly recap are there for a shop that wants
+/// to measure what they add to renewals and orders (never by default: without the reminder a
+/// held-out customer learns of their contract's end only from the shop's own mail).
+pub const HOLDABLE_KINDS: [&str; 6] = [
     "reactivation",
     "replenishment",
     "welcome-after-move",
     "care-tip",
+    "contract-ending",
+    "yearly-recap",
 ];
 
 /// The kinds held out when a shop names none.
