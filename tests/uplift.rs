@@ -210,7 +210,7 @@ async fn held_out_and_treated_customers_convert_within_the_window_from_when_thei
 
     let (_, orders) = stack.customer(&held_in).await;
     let converted = orders.iter().find(|o| o.id.as_str() == "U-H2").unwrap();
-    assert_eq!(converted.held_out_for.as_ref(), Some(&touch));
+    assert_eq!(converted.held_out_for.as_ref(), Some(&touch.key));
     assert_eq!(converted.attributed_to, None);
     let held_message = message(&stack, &held_in, "reactivation#").await;
     assert_eq!(

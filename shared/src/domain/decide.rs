@@ -196,7 +196,7 @@ pub fn decide(
                             Some(super::Credit::Attributed(a)) => {
                                 order.attributed_to = Some(a.message_key)
                             }
-                            Some(super::Credit::HeldOut(h)) => order.held_out_for = Some(h),
+                            Some(super::Credit::HeldOut(h)) => order.held_out_for = Some(h.key),
                             None => {}
                         }
                     }
@@ -672,7 +672,7 @@ struct Contribution {
 fn attribution_change(before: Option<&Order>, after: &Order) -> Option<OrderAttribution> {
     let (message_key, held_out) = match (&after.attributed_to, &after.held_out_for) {
         (Some(key), _) => (key.clone(), false),
-        (None, Some(held)) => (held.key.clone(), true),
+        (None, Some(key)) => (key.clone(), true),
         (None, None) => return None,
     };
     let placed = after.placed.as_ref()?;

@@ -1660,7 +1660,7 @@ fn an_order_after_a_held_out_message_is_its_conversion_and_a_return_takes_back_i
     };
     let first = decide(&state, &placed("e1", "NL-1", 3 * day), now(), &settings);
     let order = first.order.clone().unwrap();
-    assert_eq!(order.held_out_for, Some(held.clone()));
+    assert_eq!(order.held_out_for, Some(held.key.clone()));
     assert_eq!(order.attributed_to, None, "one order, one message");
     let got = first.attribution.clone().unwrap();
     assert_eq!(got.message_key, "replenishment#NL-0#TP-075");

@@ -21,7 +21,8 @@ pub enum SettingsError {
     #[error("holdout_percent: must be between 0 and 50")]
     Holdout,
     #[error(
-        "holdout_kinds: {0:?} cannot be held out; only reactivation, replenishment, welcome-after-move, care-tip, contract-ending, yearly-recap and question can (transactional replies and service news always go)"
+        "holdout_kinds: {0:?} cannot be held out; only {holdable} can (transactional replies and service news always go)",
+        holdable = super::HOLDABLE_KINDS.join(", ")
     )]
     HoldoutKind(String),
     #[error("attribution_window_days: must be between 1 and 30")]
@@ -486,6 +487,10 @@ mod tests {
             let err = s.validate().unwrap_err();
             assert_eq!(err, SettingsError::HoldoutKind(kind.into()));
             assert!(err.to_string().starts_with("holdout_kinds: "), "{err}");
+            assert!(
+                err.to_string().contains("reactivation, replenishment, "),
+                "{err}"
+            );
         }
     }
 
