@@ -725,3 +725,76 @@ async fn an_order_with_a_contract_and_its_two_reminders() {
         .collect();
     assert_eq!(sent.len(), 2, "both reminders went: {sent:?}");
 }
+
+/// The yearly recap's pass: the year's orders read once (one Query), the decision's write and
+/// the send; with anniversary points, their ledger item.
+#[tokio::test]
+async fn the_yearly_recap_reads_the_years_orders_once_and_writes_one_decision() {
+    let bench = Bench::start().await;
+    let schedule = bench
+        .stack
+        .app
+        .schedule
+        .clone()
+        .expect("a stack with a schedule");
+    bench
+        .stack
+        .update_shop(|s| {
+            s.reorder_interval_days = 730;
+            s.loyalty.anniversary_points = Some(50);
+        })
+        .await;
+    let customer = unique("cus");
+    let email = format!("{customer}@example.nl");
+    for (order, placed_at) in [
+        ("Y-1", "2026-11-02T09:14:03+01:00"),
+        ("Y-2", "2027-08-02T09:14:03+02:00"),
+    ] {
+        bench.stack.stop_clock_at(at(placed_at));
+        let mut body = trouw_tests::bench::order(&customer, &email, order, placed_at);
+        for line in body["order"]["lines"].as_array_mut().unwrap() {
+            line.as_object_mut().unwrap().remove("replenish_after_days");
+        }
+        bench.post("order-placed", &body).await;
+    }
+    // Whatever else is due before the anniversary (the orders' emails, the second one after
+    // the frequency cap) goes in passes of its own first, days before.
+    for before in ["2027-10-25T09:00:00Z", "2027-10-29T09:00:00Z"] {
+        bench.stack.stop_clock_at(at(before));
+        trouw::handlers::run_schedule::run_pass(&schedule)
+            .await
+            .expect("a pass");
+    }
+    bench.stack.stop_clock_at(at("2027-11-02T09:05:00Z"));
+    let row = bench
+        .measure("yearly recap", Function::RunSchedule, async {
+            trouw::handlers::run_schedule::run_pass(&schedule)
+                .await
+                .expect("a pass");
+        })
+        .await;
+    let (units, index) = (
+        row.own.write_units + row.downstream_total().write_units,
+        row.own.index_write_units + row.downstream_total().index_write_units,
+    );
+    eprintln!(
+        "{}: {units} WRU ({index}), {} RRU, {} requests, own {:?}",
+        row.what, row.own.read_units, row.own.requests, row.own_items
+    );
+    let messages = bench
+        .stack
+        .store()
+        .messages(
+            &bench.stack.shop,
+            &trouw::domain::CustomerId::parse(&customer).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.intent.data.kind() == "yearly-recap" && m.status == MessageStatus::Sent),
+        "{messages:?}"
+    );
+    assert!(units <= 20, "the recap: {units} WRU");
+}

@@ -278,6 +278,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "contract ending",
     ),
     ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
+    ("kind", "question", "vraag aan kopers", "buyers' question"),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),
@@ -715,6 +716,25 @@ const EN: &[(&str, &str)] = &[
         "Orders per message follow once orders are attributed to messages.",
     ),
     ("language", "Language"),
+    ("uplift", "Uplift against the holdout group"),
+    ("uplift_treated", "got the email"),
+    ("uplift_held_out", "held out"),
+    ("uplift_ordered", "ordered"),
+    (
+        "uplift_rates",
+        "ordered within the window: got the email / held out",
+    ),
+    ("uplift_orders", "extra orders"),
+    ("uplift_revenue", "extra revenue"),
+    ("uplift_percent", "uplift"),
+    ("uplift_interval", "95% interval"),
+    ("uplift_points", "percentage points"),
+    ("uplift_no_base", "no held-out customer ordered; difference"),
+    (
+        "uplift_not_enough",
+        "Not enough data yet: at least 100 customers per group are needed.",
+    ),
+    ("uplift_none", "This shop holds no customers out."),
 ];
 
 const NL: &[(&str, &str)] = &[
@@ -892,6 +912,31 @@ const NL: &[(&str, &str)] = &[
         "Bestellingen per bericht volgen zodra bestellingen aan berichten worden toegeschreven.",
     ),
     ("language", "Taal"),
+    ("uplift", "Uplift ten opzichte van de controlegroep"),
+    ("uplift_treated", "kregen de e-mail"),
+    ("uplift_held_out", "controlegroep"),
+    ("uplift_ordered", "bestelden"),
+    (
+        "uplift_rates",
+        "besteld binnen het venster: kregen de e-mail / controlegroep",
+    ),
+    ("uplift_orders", "extra bestellingen"),
+    ("uplift_revenue", "extra omzet"),
+    ("uplift_percent", "uplift"),
+    ("uplift_interval", "95%-interval"),
+    ("uplift_points", "procentpunt"),
+    (
+        "uplift_no_base",
+        "niemand in de controlegroep bestelde; verschil",
+    ),
+    (
+        "uplift_not_enough",
+        "Nog niet genoeg gegevens: er zijn minstens 100 klanten per groep nodig.",
+    ),
+    (
+        "uplift_none",
+        "Deze winkel houdt geen klanten buiten de mails.",
+    ),
 ];
 
 #[cfg(test)]

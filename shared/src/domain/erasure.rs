@@ -90,6 +90,10 @@ pub(crate) fn strip_order(order: &mut Order) {
     if let Some(placed) = &mut order.placed {
         for line in &mut placed.lines {
             line.name = None;
+            // A renewal link may carry the customer's own token: the end date stays.
+            if let Some(contract) = &mut line.contract {
+                contract.renewal_url.clear();
+            }
         }
     }
     for ret in &mut order.returns {
@@ -105,8 +109,15 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
     let mut erased = data.clone();
     match &mut erased {
         MessageData::DetractorAlert { comment, .. } => *comment = None,
-        MessageData::Replenishment { product_name, .. }
-        | MessageData::ContractEnding { product_name, .. } => *product_name = None,
+        MessageData::Replenishment { product_name, .. } => *product_name = None,
+        MessageData::ContractEnding {
+            product_name,
+            renewal_url,
+            ..
+        } => {
+            *product_name = None;
+            renewal_url.clear();
+        }
         MessageData::CareTip { title, text, .. } => {
             title.clear();
             text.clear();
@@ -123,6 +134,7 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::PointsExpiring { .. }
         | MessageData::Birthday { .. }
         | MessageData::YearlyRecap { .. }
+        | MessageData::Question { .. }
         | MessageData::PoolLow { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }
@@ -253,6 +265,30 @@ mod tests {
         let again = erase_profile(back, t(20));
         assert_eq!(again.erased_at, Some(t(20)));
         assert!(again.contact.email().is_none());
+    }
+
+    #[test]
+    fn a_contract_reminder_loses_its_product_name_and_renewal_link_and_keeps_its_dates() {
+        let reminder = MessageData::ContractEnding {
+            order_id: crate::domain::OrderId::parse("NL-1").unwrap(),
+            sku: crate::domain::Sku::parse("CARE-1Y").unwrap(),
+            product_name: Some("Onderhoud".into()),
+            ends_on: "2027-11-02".into(),
+            days_left: 30,
+            renewal_url: "https://shop.example/renew?customer=abc".into(),
+            last: false,
+        };
+        let Some(MessageData::ContractEnding {
+            product_name,
+            renewal_url,
+            ends_on,
+            ..
+        }) = erase_message_data(&reminder)
+        else {
+            panic!("erased")
+        };
+        assert_eq!((product_name, renewal_url.as_str()), (None, ""));
+        assert_eq!(ends_on, "2027-11-02");
     }
 
     #[test]

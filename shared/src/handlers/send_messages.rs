@@ -176,7 +176,7 @@ async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Deli
     let status = match &outcome {
         MessageOutcome::Sent { .. } => MessageStatus::Sent,
         MessageOutcome::Skipped { .. } => MessageStatus::Skipped,
-        MessageOutcome::HeldOut => MessageStatus::HeldOut,
+        MessageOutcome::HeldOut { .. } => MessageStatus::HeldOut,
         MessageOutcome::Deferred { .. } => MessageStatus::Deferred,
         MessageOutcome::Failed { .. } => MessageStatus::Failed,
         MessageOutcome::Retry { .. } => MessageStatus::Deferred,
@@ -246,7 +246,9 @@ async fn decide_and_send(
         Verdict::Skip(reason) => Ok(MessageOutcome::Skipped {
             reason: skip_reason(reason).into(),
         }),
-        Verdict::HeldOut => Ok(MessageOutcome::HeldOut),
+        Verdict::HeldOut { would_have_gone_at } => {
+            Ok(MessageOutcome::HeldOut { would_have_gone_at })
+        }
         Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred {
             until,
             reason: defer_reason(reason).into(),
@@ -354,6 +356,23 @@ pub fn compose(
             )
             .collect();
         fields.insert("score_links".into(), json!(scores));
+    }
+    if let crate::domain::MessageData::Question {
+        question_id,
+        options,
+        ..
+    } = &message.intent.data
+    {
+        let token =
+            app.links
+                .question_token(&message.shop, &message.intent.customer_id, question_id);
+        let base = app.public_base_url.trim_end_matches('/');
+        let links: Vec<_> = options
+            .iter()
+            .enumerate()
+            .map(|(i, option)| json!({ "option": option, "url": format!("{base}/q/{token}?option={i}") }))
+            .collect();
+        fields.insert("answer_links".into(), json!(links));
     }
     if let crate::domain::MessageData::Reactivation { .. } = &message.intent.data {
         let token = app

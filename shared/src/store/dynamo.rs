@@ -239,6 +239,18 @@ impl Store {
         // order adds nothing).
         if let Some(earned) = &decision.attribution {
             changes.push(self.attribution_update(shop, customer, earned)?);
+            // The message is counted on the day it was created: a day already over may have a
+            // kept summary, which must count this order (or return) too, so the same
+            // transaction marks that day changed.
+            if let Some(day) = self
+                .message_log_day(shop, customer, &earned.message_key)
+                .await?
+                && summaries::marks_day(day, processed.processed_at)
+            {
+                let changed =
+                    summaries::day_changed(&self.table, shop, day, processed.processed_at)?;
+                changes.push(TransactWriteItem::builder().update(changed).build());
+            }
         }
         // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
@@ -431,6 +443,33 @@ impl Store {
         }
     }
 
+    /// The UTC day of the log a message is counted on (its creation), if the message is there.
+    /// Its creation time never changes, so an eventually consistent read of that one attribute
+    /// will do (half a read unit).
+    async fn message_log_day(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+    ) -> Result<Option<jiff::civil::Date>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::message(shop, customer, key).to_item()))
+            .projection_expression("created_at")
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|item| item.get("created_at"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|s| s.parse::<Timestamp>().ok())
+            .map(summaries::log_day_of))
+    }
+
     /// Adds an attributed order (or a return's change to its worth) to the message it went to.
     fn attribution_update(
         &self,
@@ -444,11 +483,15 @@ impl Store {
             .set_key(Some(
                 keys::message(shop, customer, &earned.message_key).to_item(),
             ))
-            .update_expression(
+            .update_expression(if earned.held_out {
                 "SET attributed_currency = if_not_exists(attributed_currency, :currency), \
                  first_order_at = if_not_exists(first_order_at, :placed) \
-                 ADD attributed_orders :orders, attributed_revenue_minor :revenue",
-            )
+                 ADD held_out_orders :orders, held_out_revenue_minor :revenue"
+            } else {
+                "SET attributed_currency = if_not_exists(attributed_currency, :currency), \
+                 first_order_at = if_not_exists(first_order_at, :placed) \
+                 ADD attributed_orders :orders, attributed_revenue_minor :revenue"
+            })
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(
                 ":currency",
@@ -1157,7 +1200,7 @@ impl Store {
                     "reason = :reason",
                     vec![(":reason", s(reason))],
                 ),
-                MessageOutcome::HeldOut => (
+                MessageOutcome::HeldOut { .. } => (
                     MessageStatus::HeldOut,
                     "reason = :reason",
                     vec![(":reason", s("holdout"))],
@@ -1246,8 +1289,8 @@ impl Store {
     /// The profile's update that goes with a recorded outcome, if any: optional mail that went
     /// out, or waits for its retry, takes its place under the customer's frequency cap; mail to
     /// the customer that went out becomes their last touch (for attribution), in the same
-    /// update. Both bump the version, so a webhook's write of the profile read before it is
-    /// refused and decided again.
+    /// update; a message held out becomes their held-out touch. Each bumps the version, so a
+    /// webhook's write of the profile read before it is refused and decided again.
     fn finish_stamp(
         &self,
         shop: &ShopId,
@@ -1256,6 +1299,25 @@ impl Store {
         outcome: &MessageOutcome,
         now: Timestamp,
     ) -> Result<Option<aws_sdk_dynamodb::types::Update>, StoreError> {
+        if let MessageOutcome::HeldOut { would_have_gone_at } = outcome {
+            let held = crate::domain::HeldOutTouch {
+                key: key.to_owned(),
+                at: crate::domain::epoch::whole_second(*would_have_gone_at),
+            };
+            let held = serde_dynamo::to_attribute_value(&held)
+                .map_err(|e| StoreError::Failed(e.to_string()))?;
+            return aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::profile(shop, customer).to_item()))
+                .update_expression("SET #mail.held_out_touch = :held, version = version + :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#mail", "mail")
+                .expression_attribute_values(":held", held)
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .map(Some)
+                .map_err(|e| StoreError::Failed(e.to_string()));
+        }
         let cap = matches!(
             outcome,
             MessageOutcome::Sent {
@@ -2076,7 +2138,11 @@ pub enum MessageOutcome {
     Skipped {
         reason: String,
     },
-    HeldOut,
+    /// The customer is in the holdout group: not sent. The message becomes their held-out
+    /// touch, measured from when it would have gone.
+    HeldOut {
+        would_have_gone_at: Timestamp,
+    },
     Deferred {
         until: Timestamp,
         reason: String,

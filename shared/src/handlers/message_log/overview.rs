@@ -14,6 +14,7 @@ use crate::admin::overview::{
 };
 use crate::admin::overview_charts::overview_charts;
 use crate::admin::points::{PointsFigures, PoolStock};
+use crate::admin::uplift::{how_computed, uplift_figures};
 use crate::domain::{CustomerId, ShopId, is_held_out};
 use crate::store::summaries::{self, StoredDaySummary};
 use crate::store::{LogEntry, StoreError};
@@ -169,6 +170,17 @@ pub(super) async fn overview_page(
         .iter()
         .map(|k| merge(json!(k), json!({ "label": code(l, Group::Kind, &k.kind) })))
         .collect();
+    // A shop without a holdout has no uplift to show, unless the period holds messages it
+    // held out before.
+    let holdout_kinds = settings
+        .as_ref()
+        .filter(|_| holdout > 0)
+        .map(|s| s.settings.holdout_kinds.clone())
+        .unwrap_or_default();
+    let uplift: Vec<serde_json::Value> = uplift_figures(&total.holdout, &holdout_kinds)
+        .iter()
+        .map(|u| merge(json!(u), json!({ "label": code(l, Group::Kind, &u.kind) })))
+        .collect();
     let skips: Vec<serde_json::Value> = figures
         .skips
         .iter()
@@ -184,6 +196,7 @@ pub(super) async fn overview_page(
                 "from": from.to_string(), "to": to.to_string(), "o": figures,
                 "kinds": kinds, "skips": skips, "points": points, "pools": pools,
                 "charts": charts, "funnels": funnels, "deliverability": deliverability,
+                "uplift": uplift, "uplift_how": how_computed(l),
             }),
         ),
     ))
