@@ -262,7 +262,7 @@ async fn a_message_the_gate_refuses_for_good_is_created_skipped_and_never_claime
 /// The customer of issue 13's goal: twenty orders a month apart, each delivered, each order's
 /// mail sent as the schedule and the sender would (the frequency cap's stamp and the
 /// attribution's last touch on the profile), points confirmed after the return window, a
-/// tier. (A shop that also turns on rolling tiers, expiry and birthday points adds about 180
+/// tier. (A shop that also turns on rolling tiers, expiry and birthday points adds about 200
 /// bytes to such a profile: see the README's "Cost and speed".)
 async fn a_customer_with_twenty_orders(stack: &TestStack, mail: &Mail, customer: &str) {
     // Without a frequency cap, a pass every few months sends what a pass every few minutes
