@@ -238,6 +238,18 @@ impl Store {
         // order adds nothing).
         if let Some(earned) = &decision.attribution {
             changes.push(self.attribution_update(shop, customer, earned)?);
+            // The message is counted on the day it was created: a day already over may have a
+            // kept summary, which must count this order (or return) too, so the same
+            // transaction marks that day changed.
+            if let Some(day) = self
+                .message_log_day(shop, customer, &earned.message_key)
+                .await?
+                && summaries::marks_day(day, processed.processed_at)
+            {
+                let changed =
+                    summaries::day_changed(&self.table, shop, day, processed.processed_at)?;
+                changes.push(TransactWriteItem::builder().update(changed).build());
+            }
         }
         // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
@@ -428,6 +440,33 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// The UTC day of the log a message is counted on (its creation), if the message is there.
+    /// Its creation time never changes, so an eventually consistent read of that one attribute
+    /// will do (half a read unit).
+    async fn message_log_day(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        key: &str,
+    ) -> Result<Option<jiff::civil::Date>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::message(shop, customer, key).to_item()))
+            .projection_expression("created_at")
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|item| item.get("created_at"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|s| s.parse::<Timestamp>().ok())
+            .map(summaries::log_day_of))
     }
 
     /// Adds an attributed order (or a return's change to its worth) to the message it went to.
