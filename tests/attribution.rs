@@ -340,7 +340,7 @@ async fn the_overview_counts_per_kind_the_orders_and_revenue_its_emails_earned_a
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["period"]["from"], "2026-11-02");
     assert!(answer["nps"].is_object() && answer["loyalty"].is_object());
-    assert!(answer["deliverability"].is_array());
+    assert!(answer["deliverability"]["windows"].is_array());
     let day: jiff::civil::Date = "2026-11-02".parse().unwrap();
     let kept = stack
         .store()

@@ -48,9 +48,7 @@ pub(super) async fn overview_page(
             .find(|(k, v)| k == name && !v.is_empty())
             .map(|(_, v)| v.clone())
     };
-    let (from, to) = match period(param("from"), param("to"), today, |_| {
-        today.first_of_month()
-    }) {
+    let (from, to) = match period(param("from"), param("to"), today, |to| to.first_of_month()) {
         Ok(found) => found,
         Err(err) => return Ok(query_error(&err)),
     };
@@ -184,7 +182,7 @@ pub(super) async fn overview_page(
                 "reactivation": figures.reactivation,
                 "skips": figures.skips.iter().map(|(reason, n)| json!({ "reason": reason, "count": n })).collect::<Vec<_>>(),
                 "loyalty": points,
-                "deliverability": windows,
+                "deliverability": { "windows": windows },
                 // `uplift` (per kind with a holdout) joins this answer when the overview
                 // computes it; until then the key is absent, not an empty list that would
                 // read as "no kind has a holdout".
