@@ -11,6 +11,7 @@ LOCAL_AWS_PORT ?= 4566
 DEMO_WEBHOOK_SECRET ?= whsec_bG9jYWwtb25seS1kZW1vLXNlY3JldC0xMjM0NTY=
 DEMO_SHOPIFY_SECRET ?= local-only-demo-shopify-app-secret
 DEMO_WOOCOMMERCE_SECRET ?= local-only-demo-woocommerce-secret
+DEMO_LOYALTY_API_KEY ?= local-only-demo-loyalty-api-key
 EVENT    ?= order-placed
 CUSTOMER ?= cus-8812
 ARCH     ?= arm64
@@ -22,7 +23,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust test-moto test-contract chaos fuzz measure-local load bench browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto test-contract chaos fuzz measure-local load bench browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop codes end-sessions demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -39,6 +40,7 @@ help:
 	@echo "make emails     list the emails the local SES (moto) received (TO=address to filter)"
 	@echo "make preview    render every email template in every locale to preview/ (open preview/index.html)"
 	@echo "make shop       add or update a shop from FILE=shop.json (TABLE_NAME and AWS creds for the cloud)"
+	@echo "make codes REWARD=r5 FILE=codes.csv  add discount codes to a reward's pool (SHOP=demo; LOYALTY_API_URL, LOYALTY_API_KEY for the cloud)"
 	@echo "make end-sessions MARKETER=...  end every session of a marketer (after a password reset; TABLE_NAME)"
 	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
 	@echo "make sam-build  sam build from infra/ (ARCH=arm64|x86_64)"
@@ -230,6 +232,14 @@ demo-months:
 shop:
 	@test -n "$(FILE)" || { echo "usage: make shop FILE=shop.json [TABLE_NAME=...]"; exit 2; }
 	cargo run -q --bin trouw-admin -- put-shop $(FILE)
+
+# make codes REWARD=r5 FILE=codes.csv (one code per line, or a Shopify/WooCommerce CSV export;
+# FILE=- or none: stdin). Locally the demo shop through `make dev`; against a deployed stack
+# SHOP=de-winkel LOYALTY_API_URL=<ApiUrl output> LOYALTY_API_KEY=<the shop's loyalty API key>.
+codes:
+	@test -n "$(REWARD)" || { echo "usage: make codes REWARD=r5 FILE=codes.csv [SHOP=demo] [LOYALTY_API_URL=... LOYALTY_API_KEY=...]"; exit 2; }
+	LOYALTY_API_URL=$${LOYALTY_API_URL:-http://127.0.0.1:$(PORT)} LOYALTY_API_KEY=$${LOYALTY_API_KEY:-$(DEMO_LOYALTY_API_KEY)} \
+	  cargo run -q --bin trouw-admin -- codes $(or $(SHOP),demo) $(REWARD) $(or $(FILE),-)
 
 end-sessions:
 	@test -n "$(MARKETER)" || { echo "usage: make end-sessions MARKETER=anna@dewinkel.nl [TABLE_NAME=...]"; exit 2; }

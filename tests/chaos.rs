@@ -381,7 +381,7 @@ fn normalized(item: &Item, names: &impl Fn(&str) -> String) -> Value {
     let profile = string(item, "sk") == "PROFILE";
     let mut out = serde_json::Map::new();
     for (name, value) in item {
-        if !RUN_DEPENDENT.contains(&name.as_str()) && !(profile && name == "version") {
+        if !(RUN_DEPENDENT.contains(&name.as_str()) || profile && name == "version") {
             out.insert(name.clone(), json_of(value, names));
         }
     }

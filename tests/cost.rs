@@ -495,3 +495,181 @@ async fn a_sent_message_and_its_two_reports_cost_seven_write_units() {
         recorded.own
     );
 }
+
+/// An order line with a contract: what it adds at the order, and what each of its two
+/// reminders costs in the schedule's pass (the decision's transaction and the send).
+#[tokio::test]
+async fn an_order_with_a_contract_and_its_two_reminders() {
+    let bench = Bench::start().await;
+    let schedule = bench
+        .stack
+        .app
+        .schedule
+        .clone()
+        .expect("a stack with a schedule");
+    bench
+        .stack
+        .update_shop(|s| s.reorder_interval_days = 730)
+        .await;
+    bench.stack.stop_clock_at(at("2026-11-02T10:00:00Z"));
+    let (plain, with) = (unique("cus"), unique("cus"));
+    let placed_at = "2026-11-02T09:14:03+01:00";
+    // Without replenishment data or categories, so that the plain order needs no timer at all.
+    let order = |customer: &str, id: &str| {
+        let mut body =
+            trouw_tests::bench::order(customer, &format!("{customer}@example.nl"), id, placed_at);
+        for line in body["order"]["lines"].as_array_mut().unwrap() {
+            let line = line.as_object_mut().unwrap();
+            line.remove("replenish_after_days");
+            line.remove("category");
+        }
+        body
+    };
+    let plain_row = bench
+        .measure(
+            "order placed",
+            Function::OrderPlaced,
+            bench.post("order-placed", &order(&plain, "P-1")),
+        )
+        .await;
+    let mut body = order(&with, "C-1");
+    body["order"]["lines"][1]["contract"] = json!({
+        "ends_at": "2027-11-02T09:14:03+01:00",
+        "renewal_url": "https://www.demo-winkel.nl/verlengen",
+    });
+    let contract_row = bench
+        .measure(
+            "order placed with a contract",
+            Function::OrderPlaced,
+            bench.post("order-placed", &body),
+        )
+        .await;
+    let mut reminders = Vec::new();
+    for (what, when) in [
+        ("first contract reminder", "2027-10-03T09:00:00Z"),
+        ("last contract reminder", "2027-10-26T09:00:00Z"),
+    ] {
+        bench.stack.stop_clock_at(at(when));
+        reminders.push(
+            bench
+                .measure(what, Function::RunSchedule, async {
+                    trouw::handlers::run_schedule::run_pass(&schedule)
+                        .await
+                        .expect("a pass");
+                })
+                .await,
+        );
+    }
+    let total = |row: &trouw_tests::bench::Row| {
+        (
+            row.own.write_units + row.downstream_total().write_units,
+            row.own.index_write_units + row.downstream_total().index_write_units,
+        )
+    };
+    for row in [&plain_row, &contract_row, &reminders[0], &reminders[1]] {
+        eprintln!(
+            "{}: {:?} WRU (index) all-in, own {:?}, emails {}",
+            row.what,
+            total(row),
+            row.own_items,
+            row.emails
+        );
+    }
+    let (plain_units, _) = total(&plain_row);
+    let (contract_units, _) = total(&contract_row);
+    assert!(
+        contract_units <= plain_units + 1,
+        "a contract adds at most the order's due index entry: {contract_units} against {plain_units}"
+    );
+    for row in &reminders {
+        let (units, _) = total(row);
+        assert!(units <= 15, "{}: {units} WRU", row.what);
+    }
+    // (SES is shared by the tests running beside this one: the messages say what was sent.)
+    let sent: Vec<_> = bench
+        .stack
+        .store()
+        .messages(
+            &bench.stack.shop,
+            &trouw::domain::CustomerId::parse(&with).unwrap(),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.intent.data.kind() == "contract-ending" && m.status == MessageStatus::Sent)
+        .collect();
+    assert_eq!(sent.len(), 2, "both reminders went: {sent:?}");
+}
+
+/// The yearly recap's pass: the year's orders read once (one Query), the decision's write and
+/// the send; with anniversary points, their ledger item.
+#[tokio::test]
+async fn the_yearly_recap_reads_the_years_orders_once_and_writes_one_decision() {
+    let bench = Bench::start().await;
+    let schedule = bench
+        .stack
+        .app
+        .schedule
+        .clone()
+        .expect("a stack with a schedule");
+    bench
+        .stack
+        .update_shop(|s| {
+            s.reorder_interval_days = 730;
+            s.loyalty.anniversary_points = Some(50);
+        })
+        .await;
+    let customer = unique("cus");
+    let email = format!("{customer}@example.nl");
+    for (order, placed_at) in [
+        ("Y-1", "2026-11-02T09:14:03+01:00"),
+        ("Y-2", "2027-08-02T09:14:03+02:00"),
+    ] {
+        bench.stack.stop_clock_at(at(placed_at));
+        let mut body = trouw_tests::bench::order(&customer, &email, order, placed_at);
+        for line in body["order"]["lines"].as_array_mut().unwrap() {
+            line.as_object_mut().unwrap().remove("replenish_after_days");
+        }
+        bench.post("order-placed", &body).await;
+    }
+    // Whatever else is due before the anniversary (the orders' emails, the second one after
+    // the frequency cap) goes in passes of its own first, days before.
+    for before in ["2027-10-25T09:00:00Z", "2027-10-29T09:00:00Z"] {
+        bench.stack.stop_clock_at(at(before));
+        trouw::handlers::run_schedule::run_pass(&schedule)
+            .await
+            .expect("a pass");
+    }
+    bench.stack.stop_clock_at(at("2027-11-02T09:05:00Z"));
+    let row = bench
+        .measure("yearly recap", Function::RunSchedule, async {
+            trouw::handlers::run_schedule::run_pass(&schedule)
+                .await
+                .expect("a pass");
+        })
+        .await;
+    let (units, index) = (
+        row.own.write_units + row.downstream_total().write_units,
+        row.own.index_write_units + row.downstream_total().index_write_units,
+    );
+    eprintln!(
+        "{}: {units} WRU ({index}), {} RRU, {} requests, own {:?}",
+        row.what, row.own.read_units, row.own.requests, row.own_items
+    );
+    let messages = bench
+        .stack
+        .store()
+        .messages(
+            &bench.stack.shop,
+            &trouw::domain::CustomerId::parse(&customer).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.intent.data.kind() == "yearly-recap" && m.status == MessageStatus::Sent),
+        "{messages:?}"
+    );
+    assert!(units <= 20, "the recap: {units} WRU");
+}

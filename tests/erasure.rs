@@ -113,6 +113,7 @@ fn named_order(stack: &TestStack, id: &str) -> Item {
             quantity: 1,
             unit_price: Some(Money::new(1295, Currency::EUR)),
             replenish_after_days: None,
+            contract: None,
         }],
     });
     order.status = OrderStatus::Delivered;

@@ -136,6 +136,8 @@ fn no_webhook_function_reaches_a_loyalty_secret_nor_the_loyalty_function_a_webho
     let loyalty_secrets = [
         format!("{loyalty}de-winkel/api-key"),
         format!("{loyalty}de-winkel/token-secret"),
+        // The coupon endpoint's signing secret: on the same path, read with the others.
+        format!("{loyalty}de-winkel/coupon-secret"),
     ];
     let webhook_secrets = [
         format!("{shops}de-winkel/webhook-secret"),

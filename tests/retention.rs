@@ -429,18 +429,28 @@ async fn the_first_months_demo_lives_through_every_step() {
         .unwrap();
     let per_step: Vec<usize> = steps.iter().map(|s| s.emails.len()).collect();
     // order, delivered, survey, answer (thanks), tip, tip, points, welcome points, a code,
-    // tip, expiry warning, at risk (points expired), lapsed, reminder, inactive, ordered again.
+    // tip, expiry warning, at risk (points expired), lapsed, reminder, inactive, ordered again,
+    // the two contract reminders, the yearly recap.
     assert_eq!(
         per_step,
-        [1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1],
+        [1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1],
         "{steps:#?}"
     );
     assert_eq!(steps[8].detail.as_deref(), Some("code DEMO-CUS-DEMO"));
-    assert_eq!(
-        steps.last().unwrap().detail.as_deref(),
-        Some("code DEMO-CUS-DEMO used")
-    );
+    assert_eq!(steps[15].detail.as_deref(), Some("code DEMO-CUS-DEMO used"));
     assert!(steps[10].emails[0].contains("64 punten"), "{steps:#?}");
+    assert_eq!(
+        steps[16].emails,
+        ["Onderhoudsplan tandenborstel (1 jaar) loopt af op 2027-11-02"]
+    );
+    assert_eq!(
+        steps[17].emails,
+        ["Onderhoudsplan tandenborstel (1 jaar) loopt over 7 dagen af"]
+    );
+    assert!(
+        steps[18].emails[0].starts_with("Een jaar samen met"),
+        "{steps:#?}"
+    );
     assert!(
         steps
             .iter()
@@ -504,6 +514,8 @@ async fn the_first_months_demo_lives_through_every_step() {
         "reactivation",
         "replenishment",
         "points-expiring",
+        "contract-ending",
+        "yearly-recap",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }

@@ -16,6 +16,8 @@ pub mod config;
 pub mod domain;
 #[cfg(feature = "aws")]
 pub mod handlers;
+#[cfg(feature = "aws")]
+pub mod https;
 pub mod mail;
 #[cfg(feature = "aws")]
 pub mod shops;

@@ -44,6 +44,41 @@ pub struct LoyaltyApiRefs {
     /// not secret, kept here beside the API's other settings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
+    /// Where rewards with `code_source: endpoint` get their codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coupon_endpoint: Option<CouponEndpointRefs>,
+}
+
+/// The shop's coupon endpoint: its URL and the `whsec_` secrets its requests are signed with
+/// (references, like the other loyalty secrets; more than one while rotating: every request
+/// carries a signature of each).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CouponEndpointRefs {
+    pub url: String,
+    pub secrets: Vec<String>,
+}
+
+/// A coupon endpoint's URL as trouw calls it: `https://`, or `http://` on this machine only
+/// (`localhost`, `127.0.0.1`, `[::1]`, for local development); a host, no user info, no
+/// fragment, at most 512 characters.
+pub fn valid_coupon_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    url.len() <= 512
+        && !authority.contains('@')
+        && !url.contains('#')
+        && !host.is_empty()
+        && match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => loopback,
+            _ => false,
+        }
 }
 
 /// Where secret references point: `ssm:<parameter name>` (SecureString, decrypted) or
@@ -397,6 +432,33 @@ mod tests {
 
     fn shop(n: usize) -> ShopId {
         ShopId::parse(format!("nope-{n}")).unwrap()
+    }
+
+    #[test]
+    fn coupon_endpoints_are_https_or_this_machine() {
+        assert!(valid_coupon_url("https://www.dewinkel.nl/trouw/coupons"));
+        assert!(valid_coupon_url(
+            "https://api.dewinkel.nl:8443/coupons?shop=1"
+        ));
+        assert!(valid_coupon_url("http://127.0.0.1:8081/coupons"));
+        assert!(valid_coupon_url("http://localhost:8081/coupons"));
+        assert!(valid_coupon_url("http://[::1]:8081/"));
+        for bad in [
+            "http://www.dewinkel.nl/coupons",
+            "http://10.0.0.5/coupons",
+            "ftp://www.dewinkel.nl/",
+            "https://user:pw@www.dewinkel.nl/",
+            "https://www.dewinkel.nl/#x",
+            "www.dewinkel.nl/coupons",
+            "/coupons",
+            "",
+        ] {
+            assert!(!valid_coupon_url(bad), "{bad}");
+        }
+        assert!(!valid_coupon_url(&format!(
+            "https://a.nl/{}",
+            "x".repeat(600)
+        )));
     }
 
     #[test]

@@ -303,6 +303,7 @@ impl TestStack {
             api_keys: vec![put_loyalty_secret("api-key", LOYALTY_API_KEY).await],
             token_secrets: vec![put_loyalty_secret("token-secret", LOYALTY_TOKEN_SECRET).await],
             allowed_origins: vec![STOREFRONT_ORIGIN.to_owned()],
+            coupon_endpoint: None,
         });
         record.webhook_secrets = refs;
         record.shopify = Some(ShopifyConnection {
@@ -443,6 +444,24 @@ impl TestStack {
         change(&mut record.settings);
         record.settings.validate().unwrap();
         store.put_shop(&record).await.unwrap();
+    }
+
+    /// Changes the shop's whole record (the loyalty API's references too). Call it before the
+    /// first request, as [`Self::update_shop`].
+    pub async fn update_shop_record(&self, change: impl FnOnce(&mut trouw::store::ShopRecord)) {
+        let store = trouw::store::Store::new(self.dynamo.clone(), &self.table);
+        let mut record = store.get_shop(&self.shop).await.unwrap().unwrap();
+        change(&mut record);
+        record.settings.validate().unwrap();
+        store.put_shop(&record).await.unwrap();
+    }
+
+    /// Puts a secret on the shop's loyalty path in SSM (SecureString) and answers its
+    /// reference.
+    pub async fn put_loyalty_secret(&self, name: &str, value: &str) -> String {
+        let name = format!("/trouw/loyalty/{}/{name}", self.shop);
+        put_secure_string(&aws_sdk_ssm::Client::new(&self.sdk), &name, value).await;
+        format!("ssm:{name}")
     }
 
     /// The stack's movable clock, for a sender that lives at the same time as the webhooks.

@@ -155,6 +155,7 @@ impl FunctionApps {
                 self.settings_cache,
             ),
             store,
+            coupons: Default::default(),
             clock: self.clock.clone(),
         }
     }

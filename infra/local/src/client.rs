@@ -27,11 +27,25 @@ pub fn http_client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
+/// A client for `https://` (and plain `http://`) URLs: a deployed API from the operator's
+/// machine (`make codes`).
+pub type WebClient = Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+pub fn web_client() -> WebClient {
+    Client::builder(TokioExecutor::new()).build(trouw::https::connector())
+}
+
 /// Sends one request.
-pub async fn send(
-    client: &HttpClient,
+pub async fn send<C>(
+    client: &Client<C, Full<Bytes>>,
     request: http::Request<Full<Bytes>>,
-) -> Result<Answer, String> {
+) -> Result<Answer, String>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
     let response = client.request(request).await.map_err(|e| e.to_string())?;
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.map_err(|e| e.to_string())?.to_bytes();

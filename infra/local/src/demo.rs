@@ -71,6 +71,16 @@ pub enum ShopFileError {
         "the shop needs at least one secret: webhook_secrets, shopify.app_secrets or woocommerce.webhook_secrets"
     )]
     NoSecrets,
+    #[error(
+        "loyalty_api.coupon_endpoint.url must be https://... (http:// only for localhost, 127.0.0.1 or [::1]), without user info or fragment, at most 512 characters"
+    )]
+    CouponUrl,
+    #[error(
+        "loyalty_api.coupon_endpoint.secrets: at least one whsec_ secret reference (ssm:{{SECRETS_PATH_PREFIX}}loyalty/{{shop}}/... or env:VARIABLE)"
+    )]
+    CouponSecrets,
+    #[error("loyalty.rewards[{0}]: code_source endpoint needs loyalty_api.coupon_endpoint")]
+    NoCouponEndpoint(usize),
 }
 
 /// Parses and checks a shop file before anything is written; SSM secrets must lie under the
@@ -102,10 +112,40 @@ pub fn parse_shop_file(text: &str, secrets_path_prefix: &str) -> Result<ShopReco
     if groups.iter().all(|(_, refs)| refs.is_empty()) {
         return Err(ShopFileError::NoSecrets);
     }
+    let coupon_endpoint = record
+        .loyalty_api
+        .as_ref()
+        .and_then(|l| l.coupon_endpoint.as_ref());
+    if let Some(i) = record
+        .settings
+        .loyalty
+        .rewards
+        .iter()
+        .position(|r| !r.code_source.is_pool())
+        && coupon_endpoint.is_none()
+    {
+        return Err(ShopFileError::NoCouponEndpoint(i));
+    }
+    if let Some(endpoint) = coupon_endpoint {
+        if !trouw::shops::valid_coupon_url(&endpoint.url) {
+            return Err(ShopFileError::CouponUrl);
+        }
+        if endpoint.secrets.is_empty() {
+            return Err(ShopFileError::CouponSecrets);
+        }
+    }
     if let Some(loyalty) = &record.loyalty_api {
+        let coupon_secrets = loyalty
+            .coupon_endpoint
+            .as_ref()
+            .map_or(&[][..], |e| e.secrets.as_slice());
         for (name, refs) in [
-            ("loyalty_api.api_keys", &loyalty.api_keys),
-            ("loyalty_api.token_secrets", &loyalty.token_secrets),
+            ("loyalty_api.api_keys", loyalty.api_keys.as_slice()),
+            (
+                "loyalty_api.token_secrets",
+                loyalty.token_secrets.as_slice(),
+            ),
+            ("loyalty_api.coupon_endpoint.secrets", coupon_secrets),
         ] {
             let outside = refs.iter().position(|r| match SecretRef::parse(r) {
                 Some(SecretRef::Env(_)) => false,
@@ -232,6 +272,40 @@ mod tests {
         assert!(matches!(
             parse_shop_file(&origins(r#"["https://winkel.example.nl", "*"]"#), "/trouw/"),
             Err(ShopFileError::Origin(f)) if f == "loyalty_api.allowed_origins[1]"
+        ));
+        // A reward whose codes the shop's endpoint makes, and the endpoint it needs.
+        let endpoint = |endpoint: &str| {
+            DEMO_SHOP_JSON
+                .replacen(
+                    "\"loyalty_api\": {",
+                    &format!("\"loyalty_api\": {{{endpoint}"),
+                    1,
+                )
+                .replacen(
+                    "\"kind\": \"fixed\"",
+                    "\"code_source\": \"endpoint\", \"kind\": \"fixed\"",
+                    1,
+                )
+        };
+        assert!(matches!(
+            parse_shop_file(&endpoint(""), "/trouw/"),
+            Err(ShopFileError::NoCouponEndpoint(0))
+        ));
+        let with = |url: &str, secret: &str| {
+            endpoint(&format!(
+                "\"coupon_endpoint\": {{\"url\": \"{url}\", \"secrets\": [\"{secret}\"]}},"
+            ))
+        };
+        let secret = "ssm:/trouw/loyalty/demo/coupon-secret";
+        assert!(parse_shop_file(&with("https://www.demo.nl/coupons", secret), "/trouw/").is_ok());
+        assert!(parse_shop_file(&with("http://127.0.0.1:9000/c", secret), "/trouw/").is_ok());
+        assert!(matches!(
+            parse_shop_file(&with("http://www.demo.nl/coupons", secret), "/trouw/"),
+            Err(ShopFileError::CouponUrl)
+        ));
+        assert!(matches!(
+            parse_shop_file(&with("https://www.demo.nl/c", "ssm:/trouw/shops/demo/x"), "/trouw/"),
+            Err(ShopFileError::LoyaltySecretRef(f)) if f == "loyalty_api.coupon_endpoint.secrets[0]"
         ));
         let bad_id = DEMO_SHOP_JSON.replace("\"demo\"", "\"De Mo\"");
         assert!(matches!(

@@ -14,11 +14,13 @@
 //!   each function's configuration, resolved for a given stack;
 //! - [`lambda_events`], [`deploy_check`]: `make deploy-check`, each built
 //!   function with the template's configuration and a realistic event;
-//! - [`smoke`]: `make smoke`, one signed event to a deployed API, its customer read back.
+//! - [`smoke`]: `make smoke`, one signed event to a deployed API, its customer read back;
+//! - [`codes`]: `make codes`, a shop's discount codes from a file into a reward's pool.
 
 pub mod apps;
 pub mod aws;
 pub mod client;
+pub mod codes;
 pub mod cold_start;
 pub mod demo;
 pub mod deploy_check;

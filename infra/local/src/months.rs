@@ -1,8 +1,9 @@
 //! A customer's first months, lived in seconds against the local stack (`make demo-months`):
 //! order, delivery, survey and answer, care tips, points confirmed, welcome points spent on a
 //! discount code (through the loyalty API), a warning before the unused points expire, at risk
-//! (the points expire), lapsed and asked, a replenishment reminder, inactive, and back with a
-//! new order that uses the code. Each step moves the local
+//! (the points expire), lapsed and asked, a replenishment reminder, inactive, back with a new
+//! order that uses the code, two reminders before the maintenance plan bought with the first
+//! order ends, and the yearly recap on the first order's anniversary. Each step moves the local
 //! clock (`POST /dev/clock`), posts a signed webhook or runs a schedule pass
 //! (`POST /dev/run-schedule`), waits until the table's stream has delivered what it caused
 //! (`POST /dev/settle`), and reports the emails moto's SES received for the customer.
@@ -62,6 +63,8 @@ pub struct Step {
 enum Action {
     Order {
         id: String,
+        /// The order also sells a year of the toothbrush's maintenance plan (a contract).
+        with_contract: bool,
     },
     Deliver,
     Schedule,
@@ -100,9 +103,10 @@ pub async fn first_months_with_orders(
     let plan: Vec<(&str, &'static str, Action)> = vec![
         (
             "2026-11-02T10:00:00Z",
-            "orders 3 tubes of toothpaste and a toothbrush",
+            "orders 3 tubes of toothpaste, a toothbrush and a year of its maintenance plan",
             Action::Order {
                 id: first_order.clone(),
+                with_contract: true,
             },
         ),
         (
@@ -180,7 +184,23 @@ pub async fn first_months_with_orders(
             "orders again: reactivated (with the EUR 5 code, now used)",
             Action::Order {
                 id: orders[1].clone(),
+                with_contract: false,
             },
+        ),
+        (
+            "2027-10-03T10:00:00Z",
+            "30 days before the maintenance plan ends: a reminder",
+            Action::Schedule,
+        ),
+        (
+            "2027-10-26T10:00:00Z",
+            "a week before the end, not renewed: the last reminder",
+            Action::Schedule,
+        ),
+        (
+            "2027-11-02T09:00:00Z",
+            "a year since the first order (10:00 in Amsterdam): the yearly recap",
+            Action::Schedule,
         ),
     ];
     let mut seen = emails_to(stack, email).await?.len();
@@ -222,8 +242,22 @@ pub async fn first_months_with_orders(
                 code = answer["code"].as_str().map(str::to_owned);
                 detail = code.as_ref().map(|c| format!("code {c}"));
             }
-            Action::Order { id } => {
+            Action::Order { id, with_contract } => {
                 let mut body: Value = serde_json::from_str(ORDER_PLACED).expect("contract example");
+                if with_contract {
+                    let plan = json!({
+                        "sku": "ONDERHOUD-1J",
+                        "name": "Onderhoudsplan tandenborstel (1 jaar)",
+                        "quantity": 1,
+                        "contract": {
+                            "ends_at": "2027-11-02T10:00:00Z",
+                            "renewal_url": "https://www.demo-winkel.nl/onderhoud/verlengen",
+                        },
+                    });
+                    if let Some(lines) = body["order"]["lines"].as_array_mut() {
+                        lines.push(plan);
+                    }
+                }
                 body["occurred_at"] = json!(at.to_string());
                 body["order"]["id"] = json!(id);
                 body["order"]["placed_at"] = json!(at.to_string());

@@ -247,6 +247,12 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "kind",
+        "pool-low",
+        "kortingscodes bijna op",
+        "discount codes running low",
+    ),
+    (
+        "kind",
         "welcome-after-move",
         "welkom na verhuizing",
         "welcome after a move",
@@ -265,6 +271,13 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "points expiring",
     ),
     ("kind", "birthday", "verjaardag", "birthday"),
+    (
+        "kind",
+        "contract-ending",
+        "contract loopt af",
+        "contract ending",
+    ),
+    ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),
@@ -352,6 +365,12 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "activity",
+        "contract_renewed",
+        "contract verlengd: geen herinnering meer",
+        "contract renewed: no more reminders",
+    ),
+    (
+        "activity",
         "delivered",
         "pakket afgeleverd",
         "parcel delivered",
@@ -374,6 +393,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     ("entry", "expired", "vervallen", "expired"),
     ("entry", "birthday", "verjaardag", "birthday"),
+    ("entry", "anniversary", "jaar als klant", "anniversary"),
     (
         "entry",
         "adjusted",
@@ -955,6 +975,7 @@ mod tests {
                 "kept_in_touch",
                 "lapse_answered",
                 "delivered",
+                "contract_renewed",
             ],
         );
         let entries: Vec<&str> = [
@@ -965,6 +986,7 @@ mod tests {
             EntryKind::Refunded,
             EntryKind::Expired,
             EntryKind::Birthday,
+            EntryKind::Anniversary,
             EntryKind::Adjusted,
         ]
         .iter()

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A pool with fewer free codes than this is marked low (the loyalty API alerts the shop at
 /// the same mark).
-pub const LOW_STOCK: u64 = 50;
+pub const LOW_STOCK: u64 = crate::domain::LOW_POOL_MARK;
 
 /// Points that moved in a stretch of the log, by what moved them. Adds up across stretches.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,9 @@ pub struct PointsFlow {
     pub expired: u64,
     #[serde(skip_serializing_if = "is_zero")]
     pub birthday: u64,
+    /// Given with the yearly recap.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub anniversary: u64,
     /// Goodwill adjustments.
     #[serde(skip_serializing_if = "is_zero")]
     pub granted: u64,
@@ -61,6 +64,7 @@ impl PointsFlow {
         self.refunded += other.refunded;
         self.expired += other.expired;
         self.birthday += other.birthday;
+        self.anniversary += other.anniversary;
         self.granted += other.granted;
         self.withdrawn += other.withdrawn;
     }
@@ -84,6 +88,7 @@ impl PointsFlow {
             EntryKind::Refunded => self.refunded += size,
             EntryKind::Expired => self.expired += size,
             EntryKind::Birthday => self.birthday += size,
+            EntryKind::Anniversary => self.anniversary += size,
             EntryKind::Adjusted if entry.points >= 0 => self.granted += size,
             EntryKind::Adjusted => self.withdrawn += size,
             // Orders' own lines live on the order items, never as ledger items.
@@ -91,9 +96,10 @@ impl PointsFlow {
         }
     }
 
-    /// What customers were given: orders' points, birthday points and goodwill.
+    /// What customers were given: orders' points, birthday and anniversary points and
+    /// goodwill.
     pub fn issued(&self) -> u64 {
-        self.earned + self.birthday + self.granted
+        self.earned + self.birthday + self.anniversary + self.granted
     }
 
     /// Spent on rewards, less cancelled redemptions.
@@ -263,6 +269,7 @@ mod tests {
             id: id.into(),
             name: id.into(),
             price,
+            code_source: Default::default(),
         };
         let rewards = vec![
             reward(

@@ -54,6 +54,12 @@ pub enum ActivityKind {
         to: Engagement,
     },
     KeptInTouch,
+    /// The customer ordered a contract's sku again before its reminders were done: the rest
+    /// of them will not go.
+    ContractRenewed {
+        order_id: OrderId,
+        sku: super::Sku,
+    },
     LapseAnswered {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<LapseReason>,
@@ -70,6 +76,7 @@ impl ActivityKind {
             ActivityKind::SurveySkipped { .. } => "survey_skipped",
             ActivityKind::EngagementChanged { .. } => "engagement_changed",
             ActivityKind::KeptInTouch => "kept_in_touch",
+            ActivityKind::ContractRenewed { .. } => "contract_renewed",
             ActivityKind::LapseAnswered { .. } => "lapse_answered",
         }
     }

@@ -106,6 +106,7 @@ mod tests {
                         quantity,
                         unit_price: Some(Money::new(price, Currency::EUR)),
                         replenish_after_days: None,
+                        contract: None,
                     })
                     .collect(),
             }),
@@ -162,6 +163,7 @@ mod tests {
         let state = CustomerState {
             profile: Some(profile.clone()),
             order: None,
+            year_orders: None,
         };
         let event = placed(100, vec![(100, 1)]);
         assert_eq!(
@@ -173,6 +175,7 @@ mod tests {
         let state = CustomerState {
             profile: Some(profile),
             order: None,
+            year_orders: None,
         };
         assert_eq!(
             field(check_amounts(&state, &event, &settings())).as_deref(),

@@ -65,6 +65,16 @@ pub struct CustomerProfile {
         with = "super::epoch::map"
     )]
     pub last_ordered: BTreeMap<Sku, Timestamp>,
+    /// The last year whose anniversary of the first order was decided on (the yearly recap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recapped_year: Option<i16>,
+    /// The next anniversary to wake the customer for (see [`super::recap`]; epoch seconds).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
+    pub recap_at: Option<Timestamp>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,
 }
@@ -91,6 +101,8 @@ impl CustomerProfile {
             erasing: false,
             retention: Retention::default(),
             last_ordered: BTreeMap::new(),
+            recapped_year: None,
+            recap_at: None,
             version: 0,
         }
     }
@@ -101,10 +113,15 @@ impl CustomerProfile {
         let warning = clock
             .warning_at
             .filter(|_| self.loyalty.balance().available > 0);
-        [self.retention.due_at, clock.timer_at, warning]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.retention.due_at,
+            clock.timer_at,
+            warning,
+            self.recap_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Drops the fractions of a second from the times stored as epoch seconds, so that the
@@ -135,6 +152,7 @@ impl CustomerProfile {
         whole(&mut r.asked_at);
         whole(&mut r.last_reactivated_at);
         whole(&mut r.due_at);
+        whole(&mut self.recap_at);
     }
 
     pub fn has_marketing_consent(&self) -> bool {
@@ -244,6 +262,9 @@ pub struct Loyalty {
     /// Given on birthdays (each a `birthday` ledger item).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub points_birthday: u64,
+    /// Given on anniversaries of the first order (each an `anniversary` ledger item).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_anniversary: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
     /// The time-based rules' own state: rolling tiers, expiry, birthday, and when the schedule

@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 pub struct CustomerState {
     pub profile: Option<CustomerProfile>,
     pub order: Option<Order>,
+    /// The customer's orders, read only when their yearly recap is due
+    /// ([`super::recap::next_anniversary`]); `None` otherwise, and then no recap is decided.
+    pub year_orders: Option<Vec<Order>>,
 }
 
 /// The next state, to be written in one transaction, and a summary for the caller.
@@ -162,6 +165,8 @@ pub fn decide(
             | EventKind::SurveyCommented { .. }
     ) && state.order.is_none();
     let mut replenish_now = Vec::new();
+    let mut contract_now = Vec::new();
+    let mut contract_renewed = Vec::new();
     let mut reactivated = false;
     let order = event
         .order_id()
@@ -221,6 +226,8 @@ pub fn decide(
                         order.replenishment_handled.push(line.sku.clone());
                     }
                     replenish_now = due;
+                    (contract_now, contract_renewed) =
+                        due_contract_notices(&mut order, &profile, now, settings);
                 }
                 EventKind::SurveyAnswered { score, .. } => {
                     // The latest answer within 7 days of the question counts.
@@ -269,7 +276,12 @@ pub fn decide(
                     == RetentionEffect::Reactivated;
                 let placed_at = super::epoch::whole_second(placed.placed_at);
                 for line in &placed.lines {
-                    if settings.replenishment.days_per_unit(line).is_some() {
+                    // Replenishable products, contracts, and any sku already followed (a
+                    // renewal of a contract need not carry one itself).
+                    if settings.replenishment.days_per_unit(line).is_some()
+                        || super::contract::is_tracked(line)
+                        || profile.last_ordered.contains_key(&line.sku)
+                    {
                         let last = profile
                             .last_ordered
                             .entry(line.sku.clone())
@@ -312,6 +324,14 @@ pub fn decide(
     profile.lifecycle = Lifecycle::for_order_count(profile.order_count);
     let loyalty_rules = super::loyalty_rules::apply(&mut profile, now, settings);
 
+    // The yearly recap, when its anniversary is due and the year's orders were read; then the
+    // next anniversary to wake the customer for.
+    let recap = state
+        .year_orders
+        .as_deref()
+        .and_then(|orders| super::recap::decide_recap(&mut profile, orders, now, settings));
+    profile.recap_at = super::recap::next_anniversary(&profile, now, settings).map(|(_, at)| at);
+
     let mut messages = messages_for(
         state,
         event,
@@ -323,6 +343,11 @@ pub fn decide(
     );
     for (cause, data) in loyalty_rules.messages {
         messages.push(MessageIntent::new(&cause, &profile, data, now));
+    }
+    let mut ledger = loyalty_rules.entries;
+    if let Some(recap) = recap {
+        messages.push(MessageIntent::new(&recap.cause, &profile, recap.data, now));
+        ledger.extend(recap.ledger);
     }
     if lapsed {
         let months = profile
@@ -343,6 +368,13 @@ pub fn decide(
         messages.extend(replenishment_messages(
             order,
             &replenish_now,
+            &profile,
+            now,
+            settings,
+        ));
+        messages.extend(contract_messages(
+            order,
+            &contract_now,
             &profile,
             now,
             settings,
@@ -370,6 +402,17 @@ pub fn decide(
         reactivated,
         now,
     );
+    if let Some(order) = &order {
+        for sku in contract_renewed {
+            activities.push(Activity {
+                at: now,
+                what: ActivityKind::ContractRenewed {
+                    order_id: order.id.clone(),
+                    sku,
+                },
+            });
+        }
+    }
     if let Some(order) = &order
         && state
             .order
@@ -406,7 +449,7 @@ pub fn decide(
         order_first_seen: state.order.is_none() && order.is_some(),
         order_changed: order.is_some() && order != state.order,
         attribution,
-        ledger: loyalty_rules.entries,
+        ledger,
         profile,
         order,
         order_due_at,
@@ -712,6 +755,82 @@ fn replenishment_messages(
                 run_out_on: runs_out_at.to_zoned_datetime(tz.clone()).date().to_string(),
             };
             MessageIntent::new(&format!("{}#{}", order.id, line.sku), profile, data, now)
+        })
+        .collect()
+}
+
+/// The contract reminders of an order that are due at `now`, each decided once: recorded on
+/// the order as handled (sent, or closed by a renewal or the contract's end), returned with
+/// the step to send; and the skus whose reminders a renewal closed (for the timeline).
+#[allow(clippy::type_complexity)]
+fn due_contract_notices(
+    order: &mut Order,
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> (Vec<(OrderLine, super::Contract, u8, bool)>, Vec<super::Sku>) {
+    use super::contract::{NOTICE_STEPS, NoticeOutcome, decide_notice, record_handled};
+    let Some(placed_at) = order.placed.as_ref().map(|p| p.placed_at) else {
+        return (Vec::new(), Vec::new());
+    };
+    let decided: Vec<_> = order
+        .contract_notices_due(settings)
+        .into_iter()
+        .filter(|n| n.at <= now)
+        .map(|n| {
+            let last = profile.last_ordered.get(&n.line.sku).copied();
+            let outcome = decide_notice(&n, placed_at, last, now, settings);
+            (n.line.clone(), n.contract.clone(), outcome)
+        })
+        .collect();
+    let (mut send, mut renewed) = (Vec::new(), Vec::new());
+    for (line, contract, outcome) in decided {
+        match outcome {
+            NoticeOutcome::Send { step, last } => {
+                record_handled(order, &line.sku, step);
+                send.push((line, contract, step, last));
+            }
+            NoticeOutcome::Renewed => {
+                record_handled(order, &line.sku, NOTICE_STEPS);
+                renewed.push(line.sku);
+            }
+            NoticeOutcome::Ended => record_handled(order, &line.sku, NOTICE_STEPS),
+        }
+    }
+    (send, renewed)
+}
+
+/// A reminder for each contract about to end (service: it is about the customer's own
+/// contract, not an offer), keyed by order, sku and step so each goes once.
+fn contract_messages(
+    order: &Order,
+    due: &[(OrderLine, super::Contract, u8, bool)],
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Vec<MessageIntent> {
+    let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    due.iter()
+        .map(|(line, contract, step, last)| {
+            let data = MessageData::ContractEnding {
+                order_id: order.id.clone(),
+                sku: line.sku.clone(),
+                product_name: line.name.clone(),
+                ends_on: contract
+                    .ends_at
+                    .to_zoned_datetime(tz.clone())
+                    .date()
+                    .to_string(),
+                days_left: super::contract::days_left(contract, now),
+                renewal_url: contract.renewal_url.clone(),
+                last: *last,
+            };
+            MessageIntent::new(
+                &format!("{}#{}#{step}", order.id, line.sku),
+                profile,
+                data,
+                now,
+            )
         })
         .collect()
 }

@@ -64,6 +64,7 @@ fn line(sku: &str, qty: u32, price: i64) -> OrderLine {
         quantity: qty,
         unit_price: Some(eur(price)),
         replenish_after_days: None,
+        contract: None,
     }
 }
 /// The contract's example order: 3 x TP-075 at 3.95 and 1 x EB-200 at 53.00, total 64.85.
@@ -141,6 +142,7 @@ fn run(events: &[ShopEvent]) -> (CustomerProfile, std::collections::BTreeMap<Str
         let state = CustomerState {
             profile: profile.clone(),
             order: e.order_id().and_then(|id| orders.get(id.as_str()).cloned()),
+            year_orders: None,
         };
         let d = decide(&state, e, now(), &settings);
         if let Some(o) = d.order {
@@ -321,6 +323,7 @@ fn moves_are_real_changes_only() {
     let state = CustomerState {
         profile: Some(p),
         order: None,
+        year_orders: None,
     };
     let same = decide(
         &state,
@@ -458,6 +461,7 @@ proptest! {
             let state = CustomerState {
                 profile: Some(profile.clone()),
                 order: e.order_id().and_then(|id| orders.get(id.as_str()).cloned()),
+                year_orders: None,
             };
             let again = decide(&state, e, now(), &settings);
             prop_assert!(!again.changed, "{} changed {:?}", e.id.as_str(), again.activities);
@@ -504,6 +508,7 @@ fn erasure_removes_personal_data_and_late_events_do_not_bring_it_back() {
     let state = CustomerState {
         profile: Some(erased.profile.clone()),
         order: None,
+        year_orders: None,
     };
     let d = decide(&state, &late, now(), &demo_settings());
     assert!(d.profile.contact.email().is_none());
@@ -555,6 +560,7 @@ fn an_order_placed_creates_its_loyalty_message_once() {
     let state = CustomerState {
         profile: Some(first.profile.clone()),
         order: first.order.clone(),
+        year_orders: None,
     };
     let again = decide(&state, &placed("e9", "NL-1", 0), now(), &settings);
     assert!(again.messages.is_empty());
@@ -572,6 +578,7 @@ fn a_return_of_a_known_order_creates_a_reversal_message() {
     let state = CustomerState {
         profile: Some(placed.profile),
         order: placed.order,
+        year_orders: None,
     };
     let back = decide(
         &state,
@@ -612,6 +619,7 @@ fn a_higher_tier_is_announced_once_and_a_move_brings_a_welcome() {
     let state = CustomerState {
         profile: Some(d.profile.clone()),
         order: None,
+        year_orders: None,
     };
     let moved = decide(
         &state,
@@ -631,6 +639,7 @@ fn a_higher_tier_is_announced_once_and_a_move_brings_a_welcome() {
         &CustomerState {
             profile: Some(moved.profile),
             order: None,
+            year_orders: None,
         },
         &next,
         now(),
@@ -667,6 +676,7 @@ fn points_become_available_when_the_return_window_closes() {
     let state = CustomerState {
         profile: Some(placed.profile),
         order: placed.order,
+        year_orders: None,
     };
     let delivered = decide(&state, &delivered("e2", "NL-1", 100), now(), &settings);
     let due = t(100) + jiff::SignedDuration::from_hours(30 * 24);
@@ -681,6 +691,7 @@ fn points_become_available_when_the_return_window_closes() {
     let state = CustomerState {
         profile: Some(delivered.profile),
         order: delivered.order,
+        year_orders: None,
     };
     // The survey (day 5) is handled first, so only the return window is left.
     let state = step(
@@ -720,6 +731,7 @@ fn points_become_available_when_the_return_window_closes() {
     let state = CustomerState {
         profile: Some(closed.profile),
         order: closed.order,
+        year_orders: None,
     };
     let late_return = decide(
         &state,
@@ -751,6 +763,7 @@ fn a_fully_returned_order_has_nothing_to_confirm() {
     let state = CustomerState {
         profile: Some(profile),
         order: Some(orders["NL-1"].clone()),
+        year_orders: None,
     };
     let tick = decide(
         &state,
@@ -779,6 +792,7 @@ fn step(state: CustomerState, e: &ShopEvent, at: Timestamp) -> (CustomerState, D
         CustomerState {
             profile: Some(d.profile.clone()),
             order: d.order.clone(),
+            year_orders: None,
         },
         d,
     )
@@ -929,6 +943,7 @@ fn the_survey_comes_five_days_after_delivery_unless_returned_and_once_per_ninety
         CustomerState {
             profile: asked.profile.clone(),
             order: None,
+            year_orders: None,
         },
         &placed("e4", "NL-2", 200),
         day(20),
@@ -1128,6 +1143,7 @@ fn a_one_time_buyer_lapses_is_asked_once_goes_inactive_and_comes_back_with_an_or
     let inactive = CustomerState {
         profile: inactive.profile,
         order: None,
+        year_orders: None,
     };
     let (_, d) = step(inactive, &placed("e2", "NL-2", 300 * 86_400), day(300));
     assert!(d.outcome.reactivated);
@@ -1177,6 +1193,7 @@ fn a_regular_customer_is_measured_against_their_own_rhythm() {
     let fresh = |s: CustomerState| CustomerState {
         profile: s.profile,
         order: None,
+        year_orders: None,
     };
     let (state, _) = step(fresh(state), &placed("e2", "NL-2", 30 * 86_400), day(30));
     let (state, _) = step(fresh(state), &placed("e3", "NL-3", 60 * 86_400), day(60));
@@ -1199,6 +1216,7 @@ fn placed_refills(id: &str, order: &str, at: i64, qty: u32) -> ShopEvent {
             },
             OrderLine {
                 replenish_after_days: Some(90),
+                contract: None,
                 ..line("TP-075", 1, 395)
             },
             line("EB-200", 1, 5300),
@@ -1281,6 +1299,7 @@ fn a_reorder_of_the_product_cancels_the_reminder_and_returned_products_get_none(
         CustomerState {
             profile: first.profile.clone(),
             order: None,
+            year_orders: None,
         },
         &placed_refills("e2", "NL-2", 20 * 86_400, 1),
         day(20),
@@ -1289,6 +1308,7 @@ fn a_reorder_of_the_product_cancels_the_reminder_and_returned_products_get_none(
         CustomerState {
             profile: reordered.profile,
             order: first.order.clone(),
+            year_orders: None,
         },
         &window_closed("t1", "NL-1"),
         day(25),
@@ -1358,6 +1378,7 @@ fn activities_record_what_changed_once() {
     let lapsed = CustomerState {
         profile: state.profile,
         order: None,
+        year_orders: None,
     };
     let (lapsed, d) = step(lapsed, &customer_timer("t3"), day(300));
     assert_eq!(
@@ -1392,6 +1413,7 @@ fn while_an_erasure_is_under_way_nothing_personal_is_stored_and_nothing_is_lost(
     let racing = CustomerState {
         profile: Some(erasing),
         order: state.order.clone(),
+        year_orders: None,
     };
     let mut late = returned("e2", "NL-1", 1_000_100, Some(vec![("EB-200", 1)]));
     late.customer = placed("x", "NL-1", 0).customer;
@@ -1427,6 +1449,7 @@ fn words_answering_a_question_asked_before_the_erasure_are_not_kept() {
             day(6) + jiff::SignedDuration::from_mins(1),
         )),
         order: answered.order.clone(),
+        year_orders: None,
     };
     let at = day(6) + jiff::SignedDuration::from_mins(2);
     let (_, d) = step(erased, &comment("c1", "NL-1", "Anna hier: kapot"), at);
@@ -1442,6 +1465,7 @@ fn words_answering_a_question_asked_before_the_erasure_are_not_kept() {
             day(241) + jiff::SignedDuration::from_mins(1),
         )),
         order: None,
+        year_orders: None,
     };
     let survey = LapseSurvey {
         reason: Some(crate::domain::LapseReason::Price),
@@ -1472,6 +1496,7 @@ fn an_event_that_changes_nothing_stored_asks_for_no_write_and_keeps_the_version(
     let state = CustomerState {
         profile: Some(first.profile.clone()),
         order: first.order.clone(),
+        year_orders: None,
     };
     // The same facts again under another delivery id (a platform re-sending what it sent).
     let again = decide(&state, &placed("e1-resent", "NL-1", 0), now(), &settings);
@@ -1497,6 +1522,7 @@ fn an_event_that_changes_nothing_stored_asks_for_no_write_and_keeps_the_version(
     let state = CustomerState {
         profile: Some(delivered_once.profile.clone()),
         order: delivered_once.order.clone(),
+        year_orders: None,
     };
     let later = decide(&state, &delivered("e3", "NL-1", 90), now(), &settings);
     assert!(!later.changed, "the earliest delivery time is kept");
@@ -1532,6 +1558,7 @@ fn a_message_the_gate_refuses_for_good_is_marked_skipped_when_it_is_created() {
     let state = CustomerState {
         profile: Some(d.profile),
         order: None,
+        year_orders: None,
     };
     let moved = decide(
         &state,
@@ -1553,6 +1580,7 @@ fn a_message_the_gate_refuses_for_good_is_marked_skipped_when_it_is_created() {
         &CustomerState {
             profile: Some(suppressed),
             order: None,
+            year_orders: None,
         },
         &placed("e3", "NL-2", 200),
         now(),
@@ -1576,6 +1604,7 @@ fn an_order_within_the_window_is_attributed_once_and_a_return_takes_back_its_wor
     let state = CustomerState {
         profile: Some(profile),
         order: None,
+        year_orders: None,
     };
     let day = 86_400;
     let first = decide(&state, &placed("e1", "NL-1", 2 * day), now(), &settings);
@@ -1586,6 +1615,7 @@ fn an_order_within_the_window_is_attributed_once_and_a_return_takes_back_its_wor
     let after = CustomerState {
         profile: Some(first.profile.clone()),
         order: first.order.clone(),
+        year_orders: None,
     };
     // The same order again (a redelivery with a new id): nothing more to attribute.
     let again = decide(&after, &placed("e1b", "NL-1", 2 * day), now(), &settings);
@@ -1604,4 +1634,134 @@ fn an_order_within_the_window_is_attributed_once_and_a_return_takes_back_its_wor
     let late = decide(&state, &placed("e3", "NL-2", 5 * day), now(), &settings);
     assert_eq!(late.attribution, None);
     assert_eq!(late.order.unwrap().attributed_to, None);
+}
+
+/// A yearly contract sold at `at`, ending a year later; without `with_contract`, an order of
+/// the same sku that carries none (a renewal).
+fn placed_contract(id: &str, order: &str, at: i64, with_contract: bool) -> ShopEvent {
+    let mut e = placed(id, order, at);
+    if let EventKind::OrderPlaced(p) = &mut e.kind {
+        p.lines = vec![OrderLine {
+            name: Some("Onderhoudscontract".into()),
+            contract: with_contract.then(|| crate::domain::Contract {
+                ends_at: t(at) + jiff::SignedDuration::from_hours(24 * 365),
+                renewal_url: "https://shop.example/verlengen".into(),
+            }),
+            ..line("CARE-1Y", 1, 6485)
+        }];
+    }
+    e
+}
+
+#[test]
+fn a_contract_is_reminded_of_thirty_and_seven_days_before_its_end_each_once() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (state, d) = step(
+        CustomerState::default(),
+        &placed_contract("e1", "NL-1", 0, true),
+        day(0),
+    );
+    assert_eq!(
+        d.order_due_at,
+        Some(day(335)),
+        "the first reminder's moment"
+    );
+    assert!(
+        d.profile
+            .last_ordered
+            .contains_key(&Sku::parse("CARE-1Y").unwrap()),
+        "the sku is followed for a renewal"
+    );
+    let (state, d) = step(state, &window_closed("t1", "NL-1"), day(335));
+    let ending: Vec<_> = d
+        .messages
+        .iter()
+        .filter(|m| m.key.starts_with("contract-ending"))
+        .collect();
+    assert_eq!(ending.len(), 1);
+    assert_eq!(ending[0].class, MessageClass::Service);
+    assert_eq!(
+        ending[0].data,
+        MessageData::ContractEnding {
+            order_id: OrderId::parse("NL-1").unwrap(),
+            sku: Sku::parse("CARE-1Y").unwrap(),
+            product_name: Some("Onderhoudscontract".into()),
+            ends_on: day(365)
+                .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+                .date()
+                .to_string(),
+            days_left: 30,
+            renewal_url: "https://shop.example/verlengen".into(),
+            last: false,
+        }
+    );
+    assert_eq!(d.order_due_at, Some(day(358)), "then the last one");
+    let (state, again) = step(state, &window_closed("t2", "NL-1"), day(336));
+    assert!(again.messages.is_empty(), "once");
+    let (state, d) = step(state, &window_closed("t3", "NL-1"), day(358));
+    let last: Vec<_> = d.messages.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(last, ["contract-ending#NL-1#CARE-1Y#2"]);
+    assert!(matches!(
+        d.messages[0].data,
+        MessageData::ContractEnding {
+            last: true,
+            days_left: 7,
+            ..
+        }
+    ));
+    assert_eq!(d.order_due_at, None, "nothing more to remind");
+    let (_, d) = step(state, &window_closed("t4", "NL-1"), day(359));
+    assert!(!d.changed);
+}
+
+#[test]
+fn a_renewal_of_the_same_sku_cancels_the_reminders() {
+    let day = |n: i64| t(0) + jiff::SignedDuration::from_hours(24 * n);
+    let (first, _) = step(
+        CustomerState::default(),
+        &placed_contract("e1", "NL-1", 0, true),
+        day(0),
+    );
+    // The first reminder went on day 335; the customer renews on day 340 (the renewal order
+    // carries no contract of its own here).
+    let (first, d) = step(first, &window_closed("t1", "NL-1"), day(335));
+    assert!(
+        d.messages
+            .iter()
+            .any(|m| m.key == "contract-ending#NL-1#CARE-1Y#1")
+    );
+    let (renewed, _) = step(
+        CustomerState {
+            profile: first.profile.clone(),
+            order: None,
+            year_orders: None,
+        },
+        &placed_contract("e2", "NL-2", 340 * 86_400, false),
+        day(340),
+    );
+    let (_, d) = step(
+        CustomerState {
+            profile: renewed.profile.clone(),
+            order: first.order.clone(),
+            year_orders: None,
+        },
+        &window_closed("t2", "NL-1"),
+        day(358),
+    );
+    assert!(
+        d.messages
+            .iter()
+            .all(|m| !m.key.starts_with("contract-ending")),
+        "renewed in time: no last reminder"
+    );
+    assert_eq!(d.order_due_at, None, "and none later");
+    assert!(
+        d.activities.iter().any(|a| matches!(
+            &a.what,
+            ActivityKind::ContractRenewed { order_id, sku }
+                if order_id.as_str() == "NL-1" && sku.as_str() == "CARE-1Y"
+        )),
+        "the timeline says why: {:?}",
+        d.activities
+    );
 }

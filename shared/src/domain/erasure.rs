@@ -90,6 +90,10 @@ pub(crate) fn strip_order(order: &mut Order) {
     if let Some(placed) = &mut order.placed {
         for line in &mut placed.lines {
             line.name = None;
+            // A renewal link may carry the customer's own token: the end date stays.
+            if let Some(contract) = &mut line.contract {
+                contract.renewal_url.clear();
+            }
         }
     }
     for ret in &mut order.returns {
@@ -106,6 +110,14 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
     match &mut erased {
         MessageData::DetractorAlert { comment, .. } => *comment = None,
         MessageData::Replenishment { product_name, .. } => *product_name = None,
+        MessageData::ContractEnding {
+            product_name,
+            renewal_url,
+            ..
+        } => {
+            *product_name = None;
+            renewal_url.clear();
+        }
         MessageData::CareTip { title, text, .. } => {
             title.clear();
             text.clear();
@@ -121,6 +133,8 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::TierChanged { .. }
         | MessageData::PointsExpiring { .. }
         | MessageData::Birthday { .. }
+        | MessageData::YearlyRecap { .. }
+        | MessageData::PoolLow { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }
     (erased != *data).then_some(erased)
@@ -250,6 +264,30 @@ mod tests {
         let again = erase_profile(back, t(20));
         assert_eq!(again.erased_at, Some(t(20)));
         assert!(again.contact.email().is_none());
+    }
+
+    #[test]
+    fn a_contract_reminder_loses_its_product_name_and_renewal_link_and_keeps_its_dates() {
+        let reminder = MessageData::ContractEnding {
+            order_id: crate::domain::OrderId::parse("NL-1").unwrap(),
+            sku: crate::domain::Sku::parse("CARE-1Y").unwrap(),
+            product_name: Some("Onderhoud".into()),
+            ends_on: "2027-11-02".into(),
+            days_left: 30,
+            renewal_url: "https://shop.example/renew?customer=abc".into(),
+            last: false,
+        };
+        let Some(MessageData::ContractEnding {
+            product_name,
+            renewal_url,
+            ends_on,
+            ..
+        }) = erase_message_data(&reminder)
+        else {
+            panic!("erased")
+        };
+        assert_eq!((product_name, renewal_url.as_str()), (None, ""));
+        assert_eq!(ends_on, "2027-11-02");
     }
 
     #[test]

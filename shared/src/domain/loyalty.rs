@@ -32,7 +32,8 @@ impl Loyalty {
         let credit = self
             .points_available
             .saturating_add(self.points_granted)
-            .saturating_add(self.points_birthday);
+            .saturating_add(self.points_birthday)
+            .saturating_add(self.points_anniversary);
         let debit = self
             .points_spent
             .saturating_add(self.points_withdrawn)
@@ -45,7 +46,8 @@ impl Loyalty {
                 .points_pending
                 .saturating_add(self.points_available)
                 .saturating_add(self.points_granted)
-                .saturating_add(self.points_birthday),
+                .saturating_add(self.points_birthday)
+                .saturating_add(self.points_anniversary),
             debt: debit.saturating_sub(credit),
         }
     }
@@ -119,6 +121,15 @@ impl Loyalty {
             points: points as i64,
         }
     }
+
+    /// Gives points on the anniversary of the first order (the shop's `anniversary_points`).
+    pub fn give_anniversary(&mut self, points: u64) -> LedgerChange {
+        self.points_anniversary = self.points_anniversary.saturating_add(points);
+        LedgerChange {
+            kind: EntryKind::Anniversary,
+            points: points as i64,
+        }
+    }
 }
 
 /// Not enough available points; nothing changed.
@@ -147,6 +158,8 @@ pub enum EntryKind {
     Refunded,
     Expired,
     Birthday,
+    /// Given on the anniversary of the first order.
+    Anniversary,
     Adjusted,
 }
 
@@ -160,6 +173,7 @@ impl EntryKind {
             EntryKind::Refunded => "refunded",
             EntryKind::Expired => "expired",
             EntryKind::Birthday => "birthday",
+            EntryKind::Anniversary => "anniversary",
             EntryKind::Adjusted => "adjusted",
         }
     }
@@ -182,6 +196,8 @@ impl EntryKind {
             (EntryKind::Expired, false) => "Points expired",
             (EntryKind::Birthday, true) => "Verjaardagspunten",
             (EntryKind::Birthday, false) => "Birthday points",
+            (EntryKind::Anniversary, true) => "Punten bij je jaar als klant",
+            (EntryKind::Anniversary, false) => "Points for your year as a customer",
             (EntryKind::Adjusted, true) => "Punten aangepast door de winkel",
             (EntryKind::Adjusted, false) => "Points adjusted by the shop",
         }

@@ -89,6 +89,35 @@ pub enum MessageData {
         /// The expected run-out day in the shop's time zone, `YYYY-MM-DD`.
         run_out_on: String,
     },
+    /// A contract or subscription ends soon: when, and where to renew. The first reminder
+    /// goes the shop's `contract_notice_days` before the end, the last (`last`) a week before.
+    ContractEnding {
+        order_id: OrderId,
+        sku: Sku,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        product_name: Option<String>,
+        /// The end day in the shop's time zone, `YYYY-MM-DD`.
+        ends_on: String,
+        days_left: u32,
+        renewal_url: String,
+        last: bool,
+    },
+    /// The customer's year, on the anniversary of their first order: orders, favourite
+    /// category, points earned, tier, and the shop's thanks (with the shop's anniversary
+    /// points, if it gives any).
+    YearlyRecap {
+        /// Years since the first order.
+        years: u16,
+        orders: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        favourite_category: Option<String>,
+        points_earned: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tier: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        anniversary_points: Option<u64>,
+        points_available: u64,
+    },
     /// A care or usage tip for a product the customer kept.
     CareTip {
         order_id: OrderId,
@@ -122,6 +151,14 @@ pub enum MessageData {
     },
     /// Points given on the customer's birthday: a gift from the shop, no offer.
     Birthday { points: u64, points_available: u64 },
+    /// To the shop's service address: a redemption left a reward's pool with fewer codes than
+    /// [`super::LOW_POOL_MARK`] (once each time it runs low).
+    PoolLow {
+        reward: String,
+        reward_name: String,
+        codes_left: u64,
+        mark: u64,
+    },
     /// A short, warm note after a real move, with the shop's coupon.
     WelcomeAfterMove {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +177,7 @@ impl MessageData {
             MessageData::SurveyPromoter { .. } => "survey-promoter",
             MessageData::SurveyDetractor { .. } => "survey-detractor",
             MessageData::DetractorAlert { .. } => "detractor-alert",
+            MessageData::PoolLow { .. } => "pool-low",
             MessageData::LoyaltyReversed { .. } => "loyalty-reversed",
             MessageData::TierReached { .. } => "tier-reached",
             MessageData::TierChanged { .. } => "tier-changed",
@@ -148,6 +186,8 @@ impl MessageData {
             MessageData::WelcomeAfterMove { .. } => "welcome-after-move",
             MessageData::Reactivation { .. } => "reactivation",
             MessageData::Replenishment { .. } => "replenishment",
+            MessageData::ContractEnding { .. } => "contract-ending",
+            MessageData::YearlyRecap { .. } => "yearly-recap",
         }
     }
 
@@ -164,11 +204,18 @@ impl MessageData {
             // News about the customer's own points account, not an offer: no marketing consent
             // needed, like the other loyalty updates (and, like them, never after an opt-out).
             | MessageData::Birthday { .. }
+            // About the customer's own contract and when it ends: information they need, not
+            // an offer (the renewal link is theirs to use).
+            | MessageData::ContractEnding { .. }
+            // The customer's own year with the shop and a thank-you, no offer.
+            | MessageData::YearlyRecap { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional
             }
-            MessageData::DetractorAlert { .. } => MessageClass::Internal,
+            MessageData::DetractorAlert { .. } | MessageData::PoolLow { .. } => {
+                MessageClass::Internal
+            }
             // A reply to what the customer just did (answering the survey): like a receipt, it
             // needs no opt-in and does not wait for the frequency cap.
             MessageData::SurveyPromoter { .. } | MessageData::SurveyDetractor { .. } => {

@@ -18,6 +18,9 @@ pub use attribution::{
 mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
+pub mod contract;
+pub mod recap;
+pub use contract::Contract;
 mod customer;
 mod decide;
 pub(crate) mod epoch;
@@ -53,8 +56,8 @@ mod retention;
 mod rewards;
 pub use retention::{Engagement, LapseAnswer, LapseReason, Retention, RetentionEffect};
 pub use rewards::{
-    Price, RedeemError, Redemption, Reward, RewardPrice, RewardValue, code_key, redeem,
-    redemptions_used,
+    CodeSource, LOW_POOL_MARK, PoolAlert, Price, RedeemError, Redemption, Reward, RewardPrice,
+    RewardValue, code_key, redeem, redemptions_used,
 };
 mod shop;
 pub mod uplift;

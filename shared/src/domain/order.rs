@@ -18,6 +18,9 @@ pub struct OrderLine {
     pub unit_price: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replenish_after_days: Option<u16>,
+    /// The contract or subscription this line sold, if it ends (reminders before the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<super::Contract>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +99,9 @@ pub struct Order {
     /// Products whose replenishment reminder was decided on (sent, or cancelled by a reorder).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replenishment_handled: Vec<Sku>,
+    /// Contract reminders decided on per sku (sent, or closed by a renewal or the end): 1 or 2.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub contract_notices: BTreeMap<Sku, u8>,
     /// The order's concurrency check, as read: the store writes an order only if it is still
     /// at this version, and moves it by one (0: never written, or written before orders had
     /// one). The customer's profile keeps its own.
@@ -136,6 +142,7 @@ impl Order {
             alert_raised_at: None,
             comment_alert_raised: false,
             replenishment_handled: Vec::new(),
+            contract_notices: BTreeMap::new(),
             attributed_to: None,
         }
     }
@@ -288,6 +295,7 @@ impl Order {
                 .iter()
                 .map(|r| r.remind_at),
         )
+        .chain(self.contract_notices_due(settings).iter().map(|n| n.at))
         .min()
     }
 

@@ -152,6 +152,7 @@ mod tests {
                         quantity: 3,
                         unit_price: Some(Money::new(355, Currency::EUR)),
                         replenish_after_days: None,
+                        contract: None,
                     },
                     OrderLine {
                         sku: Sku::parse("EB-200").unwrap(),
@@ -160,6 +161,7 @@ mod tests {
                         quantity: 1,
                         unit_price: Some(Money::new(4770, Currency::EUR)),
                         replenish_after_days: None,
+                        contract: None,
                     },
                 ],
             }),
@@ -225,6 +227,7 @@ mod tests {
             CustomerState {
                 profile: Some(d.profile),
                 order: d.order,
+                year_orders: None,
             }
         };
         let natural = [placed(), delivered(), refunded()]

@@ -12,6 +12,26 @@ pub struct Reward {
     pub name: String,
     #[serde(flatten)]
     pub price: RewardPrice,
+    /// Where its codes come from (default: the pool).
+    #[serde(default, skip_serializing_if = "CodeSource::is_pool")]
+    pub code_source: CodeSource,
+}
+
+/// Where a reward's codes come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeSource {
+    /// Codes the shop made in its own shop admin and added to the reward's pool.
+    #[default]
+    Pool,
+    /// The shop's coupon endpoint makes one per redemption (`loyalty_api.coupon_endpoint`).
+    Endpoint,
+}
+
+impl CodeSource {
+    pub fn is_pool(&self) -> bool {
+        *self == CodeSource::Pool
+    }
 }
 
 /// How many points a reward takes for what value.
@@ -167,6 +187,40 @@ pub struct Redemption {
     pub used_at: Option<Timestamp>,
 }
 
+/// A pool with fewer free codes than this is low: the shop's service address hears of it once,
+/// and the overview marks it.
+pub const LOW_POOL_MARK: u64 = 50;
+
+/// Whether a reward's pool is low, and how many times it ran low: each time is one alert.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolAlert {
+    /// How many times the pool ran low (the alert of each time is keyed by it).
+    pub episode: u64,
+    /// Since when the pool is low (none: it is not, or never was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_since: Option<Timestamp>,
+}
+
+impl PoolAlert {
+    /// After a redemption left `left` free codes: the next state when the pool just ran low
+    /// (alert once), `None` when nothing changes (not low, or low and alerted already).
+    pub fn after_redemption(&self, left: u64, now: Timestamp) -> Option<PoolAlert> {
+        (left < LOW_POOL_MARK && self.low_since.is_none()).then(|| PoolAlert {
+            episode: self.episode + 1,
+            low_since: Some(now),
+        })
+    }
+
+    /// After codes were added and `free` are free: the next state when that lifts the pool to
+    /// the mark or above (the next fall alerts again), `None` when nothing changes.
+    pub fn after_refill(&self, free: u64) -> Option<PoolAlert> {
+        (free >= LOW_POOL_MARK && self.low_since.is_some()).then(|| PoolAlert {
+            episode: self.episode,
+            low_since: None,
+        })
+    }
+}
+
 /// A discount code as trouw keys it: letters, digits, `-` and `_`, 1 to 64 of them,
 /// upper-cased (shop platforms match codes without regard to case). `None` for anything else,
 /// which no pool can hold.
@@ -233,6 +287,7 @@ mod tests {
                 points: 500,
                 value: RewardValue::Amount(eur(500)),
             },
+            code_source: CodeSource::Pool,
         }
     }
 
@@ -246,6 +301,7 @@ mod tests {
                 min_points: 200,
                 max_points: 5000,
             },
+            code_source: CodeSource::Pool,
         }
     }
 
@@ -342,6 +398,23 @@ mod tests {
         assert!(redemptions_used(&order, at, &["SPRING5-B".into()], &[open]).is_empty());
         assert_eq!(code_key("a b"), None);
         assert_eq!(code_key(&"x".repeat(65)), None);
+    }
+
+    #[test]
+    fn a_pool_alerts_once_per_fall_below_the_mark() {
+        let at = Timestamp::from_second(1_790_000_000).unwrap();
+        let fresh = PoolAlert::default();
+        assert_eq!(fresh.after_redemption(LOW_POOL_MARK, at), None);
+        let low = fresh.after_redemption(LOW_POOL_MARK - 1, at).unwrap();
+        assert_eq!(low.episode, 1);
+        // Lower still: no second alert; a refill below the mark changes nothing.
+        assert_eq!(low.after_redemption(3, at), None);
+        assert_eq!(low.after_refill(LOW_POOL_MARK - 1), None);
+        assert_eq!(fresh.after_refill(500), None, "never low: nothing to write");
+        let refilled = low.after_refill(LOW_POOL_MARK).unwrap();
+        assert_eq!(refilled.low_since, None);
+        // The next fall is the next alert.
+        assert_eq!(refilled.after_redemption(10, at).unwrap().episode, 2);
     }
 
     proptest! {

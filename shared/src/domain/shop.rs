@@ -34,6 +34,10 @@ pub enum SettingsError {
     Expiry,
     #[error("loyalty.birthday_points: must be between 1 and 100000")]
     BirthdayPoints,
+    #[error("loyalty.anniversary_points: must be between 1 and 100000")]
+    AnniversaryPoints,
+    #[error("contract_notice_days: must be between 8 and 365")]
+    ContractNotice,
 }
 
 /// What a shop configures. Loyalty rules and the return window drive the domain; sender and
@@ -89,6 +93,14 @@ pub struct ShopSettings {
     /// Whether the attribution window starts at the send (default) or at a click.
     #[serde(default)]
     pub attribution_from: super::AttributionFrom,
+    /// Days before a contract or subscription ends that the first reminder goes (8 to 365,
+    /// default 30); the last goes a week before the end.
+    #[serde(default = "default_contract_notice_days")]
+    pub contract_notice_days: u16,
+}
+
+fn default_contract_notice_days() -> u16 {
+    30
 }
 
 fn default_attribution_window_days() -> u16 {
@@ -195,6 +207,9 @@ impl ShopSettings {
         if !(1..=super::MAX_ATTRIBUTION_WINDOW_DAYS).contains(&self.attribution_window_days) {
             return Err(SettingsError::AttributionWindow);
         }
+        if !(super::contract::FINAL_NOTICE_DAYS + 1..=365).contains(&self.contract_notice_days) {
+            return Err(SettingsError::ContractNotice);
+        }
         let r = &self.replenishment;
         if r.remind_days_before > 30
             || r.by_sku
@@ -224,6 +239,11 @@ impl ShopSettings {
             .is_some_and(|p| !(1..=100_000).contains(&p))
         {
             return Err(SettingsError::BirthdayPoints);
+        }
+        if l.anniversary_points
+            .is_some_and(|p| !(1..=100_000).contains(&p))
+        {
+            return Err(SettingsError::AnniversaryPoints);
         }
         let tiers = &self.loyalty.tiers;
         let increasing = tiers.windows(2).all(|w| w[0].min_points < w[1].min_points);
@@ -269,6 +289,10 @@ pub struct LoyaltyRules {
     /// Points given on the customer's birthday each year (none: no birthday points).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub birthday_points: Option<u64>,
+    /// Points given with the yearly recap, on the anniversary of the first order (none: no
+    /// points, the recap still goes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anniversary_points: Option<u64>,
 }
 
 fn default_expiry_warning_days() -> Vec<u16> {
@@ -363,6 +387,7 @@ pub(crate) mod fixtures {
             holdout_percent: 0,
             attribution_window_days: 5,
             attribution_from: crate::domain::AttributionFrom::Send,
+            contract_notice_days: 30,
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![
@@ -385,6 +410,7 @@ pub(crate) mod fixtures {
                 expiry_turned_on_at: None,
                 expiry_warning_days: vec![30, 7],
                 birthday_points: None,
+                anniversary_points: None,
             },
         }
     }
@@ -433,6 +459,28 @@ mod tests {
         let mut b = demo_settings();
         b.loyalty.birthday_points = Some(0);
         assert_eq!(b.validate(), Err(SettingsError::BirthdayPoints));
+        let mut a = demo_settings();
+        a.loyalty.anniversary_points = Some(100_001);
+        assert_eq!(a.validate(), Err(SettingsError::AnniversaryPoints));
+    }
+
+    #[test]
+    fn the_first_contract_reminder_comes_before_the_last_one() {
+        let mut s = demo_settings();
+        s.contract_notice_days = 7;
+        assert_eq!(s.validate(), Err(SettingsError::ContractNotice));
+        s.contract_notice_days = 8;
+        assert_eq!(s.validate(), Ok(()));
+        let parsed: ShopSettings = serde_json::from_value(
+            serde_json::to_value(demo_settings())
+                .map(|mut v| {
+                    v.as_object_mut().unwrap().remove("contract_notice_days");
+                    v
+                })
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(parsed.contract_notice_days, 30, "the default");
     }
 
     #[test]

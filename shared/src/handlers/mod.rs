@@ -94,7 +94,7 @@ pub(crate) async fn apply_event(
         _ => None,
     };
     for _ in 0..MAX_WRITE_ATTEMPTS {
-        let loaded = store
+        let mut loaded = store
             .load(shop, &event.id, &event.customer.id, event.order_id())
             .await?;
         if loaded.already_processed {
@@ -104,6 +104,16 @@ pub(crate) async fn apply_event(
             return Ok(Applied::Refused(overflow));
         }
         let now = clock.now();
+        // The customer's timer on the anniversary of their first order: the year's orders
+        // for the recap (one Query, once a year).
+        let recap_due = matches!(event.kind, crate::domain::EventKind::CustomerTimer)
+            && loaded.state.profile.as_ref().is_some_and(|p| {
+                crate::domain::recap::next_anniversary(p, now, settings)
+                    .is_some_and(|(_, at)| at <= now)
+            });
+        if recap_due {
+            loaded.state.year_orders = Some(store.orders_of(shop, &event.customer.id).await?);
+        }
         let decision = crate::domain::decide(&loaded.state, event, now, settings);
         let processed = webhook::processed_record(
             &event.id,

@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 18] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
@@ -21,9 +21,12 @@ pub const KINDS: [&str; 15] = [
     "survey-promoter",
     "survey-detractor",
     "detractor-alert",
+    "pool-low",
     "welcome-after-move",
     "reactivation",
     "replenishment",
+    "contract-ending",
+    "yearly-recap",
 ];
 
 macro_rules! bundled {
@@ -52,9 +55,12 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "survey-promoter",
     "nl" / "survey-detractor",
     "nl" / "detractor-alert",
+    "nl" / "pool-low",
     "nl" / "welcome-after-move",
     "nl" / "reactivation",
     "nl" / "replenishment",
+    "nl" / "contract-ending",
+    "nl" / "yearly-recap",
     "en" / "loyalty-earned",
     "en" / "loyalty-confirmed",
     "en" / "loyalty-reversed",
@@ -67,9 +73,12 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "survey-promoter",
     "en" / "survey-detractor",
     "en" / "detractor-alert",
+    "en" / "pool-low",
     "en" / "welcome-after-move",
     "en" / "reactivation",
     "en" / "replenishment",
+    "en" / "contract-ending",
+    "en" / "yearly-recap",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,6 +254,16 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
                 false,
             ),
         ],
+        "pool-low" => [
+            base(
+                json!({ "reward": "r5", "reward_name": "€5 <korting>", "codes_left": 49, "mark": 50 }),
+                true,
+            ),
+            base(
+                json!({ "reward": "naar-keuze", "reward_name": "Korting naar keuze", "codes_left": 0, "mark": 50 }),
+                false,
+            ),
+        ],
         "reactivation" => [
             base(
                 json!({ "months_since_last_order": 8, "keep_url": "https://trouw.example/r/cjEfZGVtbx9jdXMtODgxMg.c2ln?keep=1", "survey_url": "https://trouw.example/r/cjEfZGVtbx9jdXMtODgxMg.c2ln" }),
@@ -262,6 +281,26 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
             ),
             base(
                 json!({ "order_id": "NL-100482", "sku": "TP-075", "product_name": null, "quantity": 1, "run_out_on": "2027-02-01" }),
+                false,
+            ),
+        ],
+        "contract-ending" => [
+            base(
+                json!({ "order_id": "NL-100482", "sku": "ONDERHOUD-1J", "product_name": "Onderhoudscontract <fiets>", "ends_on": "2027-11-02", "days_left": 30, "renewal_url": "https://www.demo-winkel.nl/verlengen?plan=1j", "last": false }),
+                true,
+            ),
+            base(
+                json!({ "order_id": "NL-100482", "sku": "ONDERHOUD-1J", "product_name": null, "ends_on": "2027-11-02", "days_left": 1, "renewal_url": "https://www.demo-winkel.nl/verlengen", "last": true }),
+                false,
+            ),
+        ],
+        "yearly-recap" => [
+            base(
+                json!({ "years": 1, "orders": 4, "favourite_category": "mondverzorging <&>", "points_earned": 212, "tier": "Zilver", "anniversary_points": 100, "points_available": 312 }),
+                true,
+            ),
+            base(
+                json!({ "years": 3, "orders": 2, "favourite_category": null, "points_earned": 1, "tier": null, "anniversary_points": null, "points_available": 0 }),
                 false,
             ),
         ],

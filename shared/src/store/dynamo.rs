@@ -157,7 +157,11 @@ impl Store {
             .transpose()?;
         Ok(Loaded {
             already_processed: found.contains_key(&event_key),
-            state: CustomerState { profile, order },
+            state: CustomerState {
+                profile,
+                order,
+                year_orders: None,
+            },
         })
     }
 
@@ -371,7 +375,7 @@ impl Store {
     }
 
     /// A transaction's put on its own; `false` when its condition failed.
-    async fn put_new(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
+    pub(super) async fn put_new(&self, item: TransactWriteItem) -> Result<bool, StoreError> {
         let Some(put) = item.put else {
             return Err(StoreError::Failed(
                 "only puts are written on their own".into(),
@@ -1706,6 +1710,43 @@ impl Store {
             .collect()
     }
 
+    /// A customer's orders (one Query of the order items in the customer's partition, read
+    /// consistently), for the yearly recap: read once a year per customer.
+    pub async fn orders_of(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+    ) -> Result<Vec<Order>, StoreError> {
+        let pk = keys::profile(shop, customer).pk;
+        let mut orders = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :orders)")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(
+                    ":orders",
+                    AttributeValue::S(keys::ORDER_PREFIX.to_owned()),
+                )
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            for item in out.items.unwrap_or_default() {
+                orders.push(decode::<Order>(item, "order")?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(orders)
+    }
+
     /// A customer's profile and orders, for people and tools looking at stored state.
     pub async fn customer(
         &self,
@@ -2103,11 +2144,16 @@ impl MessageRecord {
     }
 
     fn pending(shop: &ShopId, processed: &ProcessedEvent, intent: &MessageIntent) -> Self {
+        Self::pending_for(shop, processed.event_id.clone(), intent)
+    }
+
+    /// A new message, to be sent, that `cause` created.
+    pub(crate) fn pending_for(shop: &ShopId, cause: EventId, intent: &MessageIntent) -> Self {
         MessageRecord {
             shop: shop.clone(),
             intent: intent.clone(),
             status: MessageStatus::Pending,
-            cause: processed.event_id.clone(),
+            cause,
             reason: None,
             deferred_until: None,
             error: None,

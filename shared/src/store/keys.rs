@@ -19,6 +19,7 @@
 //! | redemption             | `SHOP#{shop}#CUST#{customer}`   | `REDEEM#{id}`   |
 //! | adjustment's answer    | `SHOP#{shop}#CUST#{customer}`   | `ADJUST#{id}`   |
 //! | reward code, free      | `SHOP#{shop}#POOL#{reward}`     | `CODE#{code}`   |
+//! | reward pool's alert    | `SHOP#{shop}#POOL#{reward}`     | `ALERT`         |
 //! | reward code, registry  | `SHOP#{shop}#CODE#{code}`       | `CODE`          |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
@@ -184,6 +185,15 @@ pub fn free_code(shop: &ShopId, reward: &str, code: &str) -> Key {
     Key {
         pk: code_pool(shop, reward),
         sk: format!("{CODE_PREFIX}{code}"),
+    }
+}
+
+/// Whether a reward's pool is low and how often it ran low, beside its free codes (which are
+/// read by their `CODE#` prefix).
+pub fn pool_alert(shop: &ShopId, reward: &str) -> Key {
+    Key {
+        pk: code_pool(shop, reward),
+        sk: "ALERT".into(),
     }
 }
 

@@ -1,10 +1,11 @@
 //! The loyalty API's items: ledger entries, redemptions and reward codes, and the one
 //! transaction that changes a customer's points together with its ledger entry.
 
-use super::dynamo::{Item, decode, encode, profile_item, put_item, with_log};
+use super::dynamo::{Item, decode, encode, message_item, profile_item, put_item, with_log};
 use super::{Store, StoreError, keys};
 use crate::domain::{
-    CustomerId, CustomerProfile, LedgerEntry, Order, Redemption, ShopId, Timestamp,
+    CustomerId, CustomerProfile, LedgerEntry, MessageRecord, Order, PoolAlert, Redemption, ShopId,
+    Timestamp,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -59,7 +60,8 @@ pub enum PointsWritten {
     Committed,
     /// The profile changed since it was read: read and decide again.
     Conflict,
-    /// The code was taken by another redemption meanwhile: take another.
+    /// The code was taken by another redemption meanwhile: take another (a pool's code), or
+    /// the registry knows the code already (one the shop's coupon endpoint made).
     CodeTaken,
     /// A redemption or adjustment with this id exists already (the same idempotency key):
     /// read it and answer as it did.
@@ -86,12 +88,27 @@ pub struct Adjustment {
     pub at: Timestamp,
 }
 
+/// A pool a redemption leaves low: its new state, written only if the state is still the one
+/// read (a concurrent redemption that alerted first makes this one read and decide again),
+/// and the alert to the shop's service address (a message item, sent through the stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolRunsLow {
+    pub read: PoolAlert,
+    pub next: PoolAlert,
+    pub alert: MessageRecord,
+}
+
 /// What is written with a points change besides the profile and its ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attachment {
     /// A new redemption (only if new), its code taken from its reward's pool (only if still
-    /// free), and the code's registry entry leading to it.
-    Redeemed(Redemption),
+    /// free), and the code's registry entry leading to it; and when it leaves the pool low for
+    /// the first time since it was filled, the pool's new state and the alert.
+    Redeemed(Redemption, Option<PoolRunsLow>),
+    /// A new redemption (only if new) whose code the shop's coupon endpoint made, and the
+    /// code's registry entry leading to it (only if the registry does not know the code yet:
+    /// a code is handed out once).
+    Issued(Redemption),
     /// The redemption voided (only if neither voided nor used meanwhile).
     Voided(Redemption),
     /// An adjustment's answer (only if new).
@@ -126,7 +143,7 @@ impl Store {
             put_item(self.table(), entry, new)?,
         ];
         match with {
-            Attachment::Redeemed(redemption) => {
+            Attachment::Redeemed(redemption, runs_low) => {
                 let key = keys::redemption(shop, customer, &redemption.id);
                 items.push(put_item(
                     self.table(),
@@ -152,6 +169,37 @@ impl Store {
                     self.table(),
                     encode(&registry, &key, "code")?,
                     None,
+                )?);
+                if let Some(low) = runs_low {
+                    let key = keys::pool_alert(shop, &redemption.reward);
+                    items.push(put_item(
+                        self.table(),
+                        encode(&low.next, &key, "pool_alert")?,
+                        Some((
+                            "attribute_not_exists(pk) OR (episode = :read_version AND attribute_not_exists(low_since))",
+                            Some(low.read.episode),
+                        )),
+                    )?);
+                    items.push(put_item(self.table(), message_item(&low.alert)?, new)?);
+                }
+            }
+            Attachment::Issued(redemption) => {
+                let key = keys::redemption(shop, customer, &redemption.id);
+                items.push(put_item(
+                    self.table(),
+                    encode(redemption, &key, "redemption")?,
+                    new,
+                )?);
+                let registry = CodeRecord {
+                    code: redemption.code.clone(),
+                    reward: redemption.reward.clone(),
+                    redemption: Some(redemption.id.clone()),
+                };
+                let key = keys::code_registry(shop, &redemption.code);
+                items.push(put_item(
+                    self.table(),
+                    encode(&registry, &key, "code")?,
+                    new,
                 )?);
             }
             Attachment::Voided(voided) => {
@@ -186,10 +234,14 @@ impl Store {
             |i: usize| reasons.get(i).map(String::as_str) == Some("ConditionalCheckFailed");
         Ok(match with {
             _ if failed(0) => PointsWritten::Conflict,
-            Attachment::Redeemed(_) | Attachment::Adjusted(_) if failed(2) => {
+            Attachment::Redeemed(..) | Attachment::Issued(_) | Attachment::Adjusted(_)
+                if failed(2) =>
+            {
                 PointsWritten::Recorded
             }
-            Attachment::Redeemed(_) if failed(3) => PointsWritten::CodeTaken,
+            Attachment::Redeemed(..) | Attachment::Issued(_) if failed(3) => {
+                PointsWritten::CodeTaken
+            }
             // Used or voided meanwhile, a conflict with a concurrent transaction, or the
             // entry's key taken in the same microsecond: read and try again.
             _ => PointsWritten::Conflict,
@@ -347,8 +399,9 @@ impl Store {
             .client()
             .query()
             .table_name(self.table())
-            .key_condition_expression("pk = :pk")
+            .key_condition_expression("pk = :pk AND begins_with(sk, :code)")
             .expression_attribute_values(":pk", AttributeValue::S(keys::code_pool(shop, reward)))
+            .expression_attribute_values(":code", AttributeValue::S(keys::CODE_PREFIX.into()))
             .projection_expression("sk")
             .consistent_read(true)
             .limit(limit)
@@ -372,11 +425,12 @@ impl Store {
                 .client()
                 .query()
                 .table_name(self.table())
-                .key_condition_expression("pk = :pk")
+                .key_condition_expression("pk = :pk AND begins_with(sk, :code)")
                 .expression_attribute_values(
                     ":pk",
                     AttributeValue::S(keys::code_pool(shop, reward)),
                 )
+                .expression_attribute_values(":code", AttributeValue::S(keys::CODE_PREFIX.into()))
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -389,6 +443,32 @@ impl Store {
                 return Ok(total);
             }
         }
+    }
+
+    /// Whether a reward's pool is low (the default: never was).
+    pub async fn pool_alert(&self, shop: &ShopId, reward: &str) -> Result<PoolAlert, StoreError> {
+        Ok(self
+            .get(&keys::pool_alert(shop, reward), "pool_alert")
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// Records that codes lifted a low pool to the mark: the next fall alerts again. Only if
+    /// the state is still the one read; `false` when another writer changed it meanwhile.
+    pub async fn pool_refilled(
+        &self,
+        shop: &ShopId,
+        reward: &str,
+        read: &PoolAlert,
+        next: &PoolAlert,
+    ) -> Result<bool, StoreError> {
+        let item = encode(next, &keys::pool_alert(shop, reward), "pool_alert")?;
+        self.put_new(put_item(
+            self.table(),
+            item,
+            Some(("episode = :read_version", Some(read.episode))),
+        )?)
+        .await
     }
 
     /// Adds a code to a reward's pool unless the shop has it already in any pool: the

@@ -39,6 +39,8 @@ pub use crate::domain::{ActivityRecord, MessageRecord, MessageStatus};
 #[cfg(feature = "aws")]
 pub use error::StoreError;
 #[cfg(feature = "aws")]
-pub use loyalty::{Adjustment, Attachment, LoyaltyErasure, PointsChange, PointsWritten, micros};
+pub use loyalty::{
+    Adjustment, Attachment, LoyaltyErasure, PointsChange, PointsWritten, PoolRunsLow, micros,
+};
 #[cfg(feature = "aws")]
 pub use summaries::StoredDaySummary;

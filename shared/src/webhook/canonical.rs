@@ -2,8 +2,8 @@
 //! [`ShopEvent`]. Every refusal names the field path, e.g. `order.lines[1].quantity`.
 
 use crate::domain::{
-    Amount, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType, IdError,
-    Locale, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope,
+    Amount, Contract, Currency, CustomerFacts, CustomerId, Email, EventId, EventKind, EventType,
+    IdError, Locale, ObservedAddress, OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope,
     ReturnedLine, ShopEvent, ShopId, Sku, Timestamp, check_text,
 };
 use serde::Deserialize;
@@ -320,6 +320,35 @@ fn order_line(path: &str, raw: RawLine, currency: Currency) -> Result<OrderLine,
             .map(|p| money(&format!("{path}.unit_price"), &p, currency))
             .transpose()?,
         replenish_after_days,
+        contract: raw
+            .contract
+            .map(|c| contract(&format!("{path}.contract"), c))
+            .transpose()?,
+    })
+}
+
+/// The longest renewal link accepted (the canonical schema's `maxLength`).
+const MAX_RENEWAL_URL: usize = 512;
+
+/// A contract sold with a line: when it ends and an https link where the customer renews
+/// (printable ASCII without spaces: it goes into emails as is).
+fn contract(path: &str, raw: RawContract) -> Result<Contract, PayloadError> {
+    let ends_at = timestamp(&format!("{path}.ends_at"), &raw.ends_at)?;
+    let url = raw.renewal_url;
+    let well_formed = url
+        .strip_prefix("https://")
+        .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_graphic()));
+    if !well_formed || url.len() > MAX_RENEWAL_URL {
+        return Err(PayloadError::new(
+            format!("{path}.renewal_url"),
+            format!(
+                "must be an https URL of printable characters without spaces, at most {MAX_RENEWAL_URL} long"
+            ),
+        ));
+    }
+    Ok(Contract {
+        ends_at,
+        renewal_url: url,
     })
 }
 
@@ -450,6 +479,14 @@ struct RawLine {
     unit_price: Option<String>,
     #[serde(default, deserialize_with = "present_whole_number")]
     replenish_after_days: Option<u64>,
+    #[serde(default, deserialize_with = "present")]
+    contract: Option<RawContract>,
+}
+
+#[derive(Deserialize)]
+struct RawContract {
+    ends_at: String,
+    renewal_url: String,
 }
 
 #[derive(Deserialize)]
@@ -643,6 +680,72 @@ mod tests {
                 "{wrong}"
             );
         }
+    }
+
+    #[test]
+    fn a_line_may_carry_the_contract_it_sold_and_a_wrong_one_is_refused_naming_the_field() {
+        let mut b = example("order-placed");
+        b["order"]["lines"][1]["contract"] = json!({
+            "ends_at": "2027-11-02T00:00:00+01:00",
+            "renewal_url": "https://shop.example/renew?plan=1y"
+        });
+        let EventKind::OrderPlaced(order) = parse(EventType::OrderPlaced, &b).unwrap().kind else {
+            panic!()
+        };
+        let contract = order.lines[1].contract.as_ref().unwrap();
+        assert_eq!(contract.ends_at, "2027-11-01T23:00:00Z".parse().unwrap());
+        assert_eq!(contract.renewal_url, "https://shop.example/renew?plan=1y");
+        assert_eq!(order.lines[0].contract, None);
+        for (member, wrong, field) in [
+            (
+                "ends_at",
+                json!("next year"),
+                "order.lines[1].contract.ends_at",
+            ),
+            ("ends_at", json!(null), "order.lines[1].contract.ends_at"),
+            (
+                "renewal_url",
+                json!("http://shop.example/renew"),
+                "order.lines[1].contract.renewal_url",
+            ),
+            (
+                "renewal_url",
+                json!("https://shop.example/re new"),
+                "order.lines[1].contract.renewal_url",
+            ),
+            (
+                "renewal_url",
+                json!(format!("https://{}", "a".repeat(600))),
+                "order.lines[1].contract.renewal_url",
+            ),
+            (
+                "renewal_url",
+                json!("https://"),
+                "order.lines[1].contract.renewal_url",
+            ),
+        ] {
+            let mut wrong_body = b.clone();
+            wrong_body["order"]["lines"][1]["contract"][member] = wrong.clone();
+            assert_eq!(
+                field_of(EventType::OrderPlaced, &wrong_body),
+                field,
+                "{wrong}"
+            );
+        }
+        let mut missing = b.clone();
+        missing["order"]["lines"][1]["contract"]
+            .as_object_mut()
+            .unwrap()
+            .remove("renewal_url");
+        assert_eq!(
+            field_of(EventType::OrderPlaced, &missing),
+            "order.lines[1].contract.renewal_url"
+        );
+        b["order"]["lines"][1]["contract"] = json!(null);
+        assert_eq!(
+            field_of(EventType::OrderPlaced, &b),
+            "order.lines[1].contract"
+        );
     }
 
     /// A JSON Schema integer is a number without a fraction, however it is written.

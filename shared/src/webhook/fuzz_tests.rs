@@ -245,6 +245,7 @@ fn run_with(route: EventType, dialect: &Dialect, bytes: &[u8], twice: bool) -> u
                 let again = CustomerState {
                     profile: Some(decision.profile),
                     order: decision.order,
+                    year_orders: None,
                 };
                 if twice && check_amounts(&again, &event, &settings).is_ok() {
                     decide(&again, &event, now, &settings);

@@ -521,10 +521,11 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
                 .str("name")?
                 .or(item.str("title")?)
                 .map(|n| n.chars().take(256).collect()),
-            category: None,
+            category: line_category(&item),
             quantity,
             unit_price,
             replenish_after_days: None,
+            contract: None,
         });
     }
     Ok(PlacedOrder {
@@ -539,6 +540,14 @@ fn placed_order(root: &Obj<'_>, placed_at: Timestamp) -> Result<PlacedOrder, Pay
 /// Money arithmetic that does not fit: refused, naming the field, never wrapped or panicking.
 fn too_large(obj: &Obj<'_>, name: &str) -> PayloadError {
     PayloadError::new(obj.field_path(name), "makes an amount too large to count")
+}
+
+/// The line's category: the product type, when the payload carries one (the order webhooks'
+/// line items usually do not; a category is optional, so an unusable one is left out rather
+/// than refusing the order).
+fn line_category(line: &Obj<'_>) -> Option<String> {
+    let text: String = line.str("product_type").ok()??.chars().take(128).collect();
+    crate::domain::check_text(&text).is_ok().then_some(text)
 }
 
 /// The line's sku, or a stable stand-in when the product has none.
@@ -955,6 +964,37 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field, "line_items[1].quantity");
+    }
+
+    #[test]
+    fn a_line_items_product_type_is_its_category_when_the_payload_carries_one() {
+        let placed = |body: &[u8]| {
+            let event = map(
+                &shop(),
+                DOMAIN,
+                Some(&guests()),
+                EventType::OrderPlaced,
+                "orders/create",
+                None,
+                body,
+            )
+            .unwrap();
+            let Inbound::Apply { event, .. } = event else {
+                panic!("an order to apply")
+            };
+            let crate::domain::EventKind::OrderPlaced(order) = event.kind else {
+                panic!("an order placed")
+            };
+            order
+        };
+        let order = placed(&edited("orders-create.json", |v| {
+            v["line_items"][0]["product_type"] = "Koffiebonen".into();
+            v["line_items"][1]["product_type"] = "bad\u{202E}type".into();
+        }));
+        assert_eq!(order.lines[0].category.as_deref(), Some("Koffiebonen"));
+        assert_eq!(order.lines[1].category, None, "unusable: left out");
+        let order = placed(&fixture("orders-create.json"));
+        assert!(order.lines.iter().all(|l| l.category.is_none()));
     }
 
     fn refused(route: EventType, topic: &str, body: &[u8]) -> String {

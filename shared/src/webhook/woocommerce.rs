@@ -281,6 +281,7 @@ fn placed_order(root: &Obj<'_>) -> Result<PlacedOrder, PayloadError> {
             quantity,
             unit_price,
             replenish_after_days: None,
+            contract: None,
         });
     }
     Ok(PlacedOrder {

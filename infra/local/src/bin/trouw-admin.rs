@@ -18,6 +18,8 @@
 //!   trouw-admin smoke API_URL SHOP            after a deploy: one signed order-placed event to
 //!                                             the API, its customer read back ($WEBHOOK_SECRET,
 //!                                             TABLE_NAME)
+//!   trouw-admin codes SHOP REWARD [FILE|-]    add the codes of FILE (or stdin) to the reward's
+//!                                             pool ($LOYALTY_API_URL, $LOYALTY_API_KEY)
 
 use std::process::ExitCode;
 use trouw::domain::{CustomerId, EventType, ShopId};
@@ -26,7 +28,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP";
+const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP\n  trouw-admin codes SHOP REWARD [FILE|-]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -60,6 +62,7 @@ async fn main() -> ExitCode {
         ["demo-months"] => demo_months("http://127.0.0.1:3000").await,
         ["demo-months", api] => demo_months(api).await,
         ["smoke", api, shop] => smoke(api, shop).await,
+        ["codes", rest @ ..] => codes(rest).await,
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -109,6 +112,23 @@ async fn end_sessions(user: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("every session of that marketer has ended");
+    Ok(())
+}
+
+/// `make codes`; the logic is `trouw_local::codes`.
+async fn codes(args: &[&str]) -> Result<(), String> {
+    let report = trouw_local::codes::run(args, |name| std::env::var(name).ok()).await?;
+    if !report.skipped_lines.is_empty() {
+        eprintln!(
+            "skipped {} line(s) without a usable code: {:?}",
+            report.skipped_lines.len(),
+            report.skipped_lines
+        );
+    }
+    println!(
+        "{}",
+        serde_json::json!({ "added": report.added, "available": report.available, "skipped": report.skipped_lines.len() })
+    );
     Ok(())
 }
 

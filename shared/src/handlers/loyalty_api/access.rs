@@ -2,9 +2,11 @@
 //! the shop, one SSM request for its secrets, then nothing per request until the TTL passes.
 
 use super::auth::ApiSecrets;
+use super::coupon::CouponEndpoint;
 use crate::domain::{ShopId, ShopSettings};
 use crate::shops::{SecretRef, loyalty_secrets_path};
 use crate::store::{Store, StoreError};
+use crate::webhook::WebhookSecret;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,6 +18,8 @@ pub struct LoyaltyShop {
     pub secrets: ApiSecrets,
     /// The storefront origins a browser may call the API from (CORS).
     pub allowed_origins: Vec<String>,
+    /// Where rewards with `code_source: endpoint` get their codes.
+    pub coupon_endpoint: Option<CouponEndpoint>,
 }
 
 pub struct LoyaltyShops {
@@ -69,20 +73,41 @@ impl LoyaltyShops {
             None => None,
             Some(record) => {
                 let refs = record.loyalty_api.clone().unwrap_or_default();
+                let coupon_secrets = refs
+                    .coupon_endpoint
+                    .as_ref()
+                    .map_or(&[][..], |e| e.secrets.as_slice());
+                // One SSM request for all of them.
                 let mut values = self
                     .resolve(
                         id,
-                        &[refs.api_keys.as_slice(), refs.token_secrets.as_slice()],
+                        &[
+                            refs.api_keys.as_slice(),
+                            refs.token_secrets.as_slice(),
+                            coupon_secrets,
+                        ],
                     )
                     .await?
                     .into_iter();
+                let api_keys = values.next().unwrap_or_default();
+                let token_secrets = values.next().unwrap_or_default();
+                let coupon_endpoint = refs.coupon_endpoint.as_ref().map(|e| CouponEndpoint {
+                    url: e.url.clone(),
+                    secrets: values
+                        .next()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(WebhookSecret::new)
+                        .collect(),
+                });
                 Some(Arc::new(LoyaltyShop {
                     allowed_origins: refs.allowed_origins.clone(),
                     settings: record.settings,
                     secrets: ApiSecrets {
-                        api_keys: values.next().unwrap_or_default(),
-                        token_secrets: values.next().unwrap_or_default(),
+                        api_keys,
+                        token_secrets,
                     },
+                    coupon_endpoint,
                 }))
             }
         };
@@ -154,6 +179,7 @@ mod tests {
         let ok = |n: &str| is_loyalty_parameter(n, "/trouw/", &shop);
         assert!(ok("/trouw/loyalty/demo/api-key"));
         assert!(ok("/trouw/loyalty/demo/token-secret"));
+        assert!(ok("/trouw/loyalty/demo/coupon-secret"));
         // Not the webhook secrets' path, not another shop's, no way out of the directory.
         assert!(!ok("/trouw/shops/demo/loyalty-api-key"));
         assert!(!ok("/trouw/shops/demo/webhook-secret"));

@@ -18,6 +18,7 @@ mod access;
 pub mod auth;
 mod birthday;
 pub mod cors;
+pub mod coupon;
 mod points;
 mod reads;
 
@@ -38,6 +39,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct LoyaltyApp {
     pub store: Store,
     pub shops: LoyaltyShops,
+    /// Calls the shops' coupon endpoints; its connections are kept for the next redemption.
+    pub coupons: coupon::CouponClient,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -58,6 +61,7 @@ impl LoyaltyApp {
                 config.settings_cache,
             ),
             store,
+            coupons: coupon::CouponClient::default(),
             clock: Arc::new(crate::clock::SystemClock),
         })
     }
@@ -210,7 +214,7 @@ async fn serve(
     let response = match route {
         Route::Balance(c) => reads::balance(app, settings, &c).await,
         Route::Transactions(c) => reads::transactions(app, settings, &c, req.uri().query()).await,
-        Route::Redeem(c) => points::redeem(app, settings, &c, key, body, now).await,
+        Route::Redeem(c) => points::redeem(app, loyalty_shop, &c, key, body, now).await,
         Route::Cancel(c, id) => points::cancel(app, shop, &c, &id, now).await,
         Route::Adjust(c) => points::adjust(app, shop, &c, key, body, now).await,
         Route::AddCodes(reward) => points::add_codes(app, settings, &reward, body).await,

@@ -2,13 +2,17 @@
 //! change of points is read, decided in the domain, and written in one transaction with its
 //! ledger entry; when another writer changed the customer meanwhile, it is read again.
 
-use super::{LoyaltyApp, invalid};
+use super::coupon::{CodeRequest, NoCode};
+use super::{LoyaltyApp, LoyaltyShop, invalid};
 use crate::domain::{
-    Balance, CustomerId, CustomerProfile, EntryKind, LedgerEntry, RedeemError, ShopId,
+    Balance, CodeSource, CustomerId, CustomerProfile, EntryKind, LOW_POOL_MARK, LedgerEntry,
+    MessageClass, MessageData, MessageIntent, MessageRecord, RedeemError, Reward, ShopId,
     ShopSettings, Timestamp,
 };
 use crate::handlers::responses::{error, json};
-use crate::store::{Adjustment, Attachment, PointsChange, PointsWritten, Redemption, StoreError};
+use crate::store::{
+    Adjustment, Attachment, PointsChange, PointsWritten, PoolRunsLow, Redemption, StoreError,
+};
 use lambda_http::{Body, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -19,8 +23,9 @@ use sha2::{Digest, Sha256};
 const MAX_ATTEMPTS: usize = 40;
 /// How long a redeemed code is valid.
 const CODE_VALID_DAYS: i64 = 90;
-/// Free codes read per attempt; concurrent redemptions pick different ones among them.
-const CODES_PER_READ: i32 = 25;
+/// Free codes read per attempt: concurrent redemptions pick different ones among them, and
+/// fewer than this many means the redemption leaves the pool below the low mark.
+const CODES_PER_READ: i32 = LOW_POOL_MARK as i32 + 1;
 
 fn insufficient(balance: Balance) -> Response<Body> {
     json(
@@ -186,6 +191,16 @@ where
                 tracing::info!(outcome, points = entry.points, "points changed");
                 return Ok(answer);
             }
+            // The shop's endpoint answered with a code the registry knows (from a pool or
+            // another redemption): trouw hands out no code twice, and spends nothing.
+            PointsWritten::CodeTaken if matches!(with, Attachment::Issued(_)) => {
+                tracing::warn!(outcome = "code_not_unique", "redemption refused");
+                return Ok(error(
+                    409,
+                    "code_not_unique",
+                    "the shop's coupon endpoint answered with a code already handed out or in a pool; no points were taken",
+                ));
+            }
             PointsWritten::Recorded | PointsWritten::Conflict | PointsWritten::CodeTaken => {
                 backoff(attempt).await;
             }
@@ -216,12 +231,13 @@ fn bumped(profile: &CustomerProfile) -> CustomerProfile {
 
 pub(super) async fn redeem(
     app: &LoyaltyApp,
-    settings: &ShopSettings,
+    loyalty_shop: &LoyaltyShop,
     customer: &CustomerId,
     idempotency_key: Option<&str>,
     body: &[u8],
     now: Timestamp,
 ) -> Result<Response<Body>, StoreError> {
+    let settings = &loyalty_shop.settings;
     let key = match self::idempotency_key(idempotency_key) {
         Ok(key) => key,
         Err(response) => return Ok(response),
@@ -251,7 +267,10 @@ pub(super) async fn redeem(
     // Where among the free codes this request starts looking, so that concurrent redemptions
     // do not all reach for the first code.
     let spread = usize::from(Sha256::digest(id.as_bytes())[0]);
-    let (id, request) = (&id, &request);
+    // The code the shop's endpoint made for this redemption, asked once per request: an
+    // attempt that meets a concurrent writer hands out the same code.
+    let issued = tokio::sync::OnceCell::<String>::new();
+    let (id, request, issued) = (&id, &request, &issued);
     write_change(app, "redeemed", move |attempt| async move {
         if let Some(existing) = app.store.redemption(shop, customer, id).await? {
             if existing.reward != request.reward || existing.requested_points != request.points {
@@ -276,34 +295,68 @@ pub(super) async fn redeem(
                 return Ok(Attempt::Answer(invalid("points", message)));
             }
         };
-        let codes = app
-            .store
-            .free_codes(shop, &reward.id, CODES_PER_READ)
-            .await?;
-        if codes.is_empty() {
-            tracing::warn!(reward = %reward.id, outcome = "no_codes", "redemption refused");
-            let mut response = error(
-                503,
-                "no_codes",
-                "this reward has no codes left; no points were taken",
-            );
-            response
-                .headers_mut()
-                .insert("retry-after", http::HeaderValue::from_static("3600"));
-            return Ok(Attempt::Answer(response));
-        }
-        let code = codes[(spread + attempt) % codes.len()].clone();
+        let value = json!(price.value);
+        let expires_at = now
+            .checked_add(jiff::SignedDuration::from_hours(24 * CODE_VALID_DAYS))
+            .unwrap_or(now);
+        let (code, source) = match reward.code_source {
+            CodeSource::Pool => {
+                let codes = app
+                    .store
+                    .free_codes(shop, &reward.id, CODES_PER_READ)
+                    .await?;
+                if codes.is_empty() {
+                    tracing::warn!(reward = %reward.id, outcome = "no_codes", "redemption refused");
+                    return Ok(Attempt::Answer(no_codes()));
+                }
+                // Exact below the mark, where it matters: fewer codes than were asked for are
+                // all the pool holds.
+                let left = codes.len() as u64 - 1;
+                let runs_low = if left < LOW_POOL_MARK {
+                    let read = app.store.pool_alert(shop, &reward.id).await?;
+                    read.after_redemption(left, now).map(|next| PoolRunsLow {
+                        alert: pool_low_alert(shop, customer, id, reward, left, next.episode, now),
+                        read,
+                        next,
+                    })
+                } else {
+                    None
+                };
+                (
+                    codes[(spread + attempt) % codes.len()].clone(),
+                    Some(runs_low),
+                )
+            }
+            CodeSource::Endpoint => {
+                let asked = CodeRequest {
+                    redemption: id,
+                    customer,
+                    reward: &reward.id,
+                    value: &value,
+                    points: price.points,
+                    expires_at,
+                };
+                let code = issued
+                    .get_or_try_init(|| {
+                        app.coupons
+                            .code(loyalty_shop.coupon_endpoint.as_ref(), &asked, now)
+                    })
+                    .await;
+                match code {
+                    Ok(code) => (code.clone(), None),
+                    Err(no_code) => return Ok(Attempt::Answer(endpoint_failed(no_code))),
+                }
+            }
+        };
         let redemption = Redemption {
             id: id.clone(),
             reward: reward.id.clone(),
             requested_points: request.points,
             code,
-            value: json!(price.value),
+            value,
             points_spent: price.points,
             created_at: now,
-            expires_at: now
-                .checked_add(jiff::SignedDuration::from_hours(24 * CODE_VALID_DAYS))
-                .unwrap_or(now),
+            expires_at,
             balance_after: next.loyalty.balance().available,
             voided_at: None,
             used_by_order: None,
@@ -321,10 +374,86 @@ pub(super) async fn redeem(
             entry_id: id.clone(),
             next,
             answer: json(201, redemption_body(&redemption)),
-            with: Attachment::Redeemed(redemption),
+            with: match source {
+                Some(runs_low) => Attachment::Redeemed(redemption, runs_low),
+                None => Attachment::Issued(redemption),
+            },
         })
     })
     .await
+}
+
+/// The alert that a reward's pool ran low, to the shop's service address (an internal message,
+/// kept beside the redeeming customer's other messages; its key names the pool and how often
+/// it ran low, so each fall is one message).
+fn pool_low_alert(
+    shop: &ShopId,
+    customer: &CustomerId,
+    redemption: &str,
+    reward: &Reward,
+    left: u64,
+    episode: u64,
+    now: Timestamp,
+) -> MessageRecord {
+    let cause = format!("{}#{episode}", reward.id);
+    let data = MessageData::PoolLow {
+        reward: reward.id.clone(),
+        reward_name: reward.name.clone(),
+        codes_left: left,
+        mark: LOW_POOL_MARK,
+    };
+    let intent = MessageIntent {
+        key: crate::domain::message_key(data.kind(), &cause),
+        customer_id: customer.clone(),
+        class: MessageClass::Internal,
+        locale: None,
+        data,
+        created_at: now,
+    };
+    // Caused by the redemption that left the pool low.
+    let event = crate::domain::EventId::parse(redemption)
+        .unwrap_or_else(|_| crate::domain::EventId::derived("redemption", &[redemption]));
+    MessageRecord::pending_for(shop, event, &intent)
+}
+
+/// 503 `no_codes`: the pool is empty; nothing was spent.
+fn no_codes() -> Response<Body> {
+    let mut response = error(
+        503,
+        "no_codes",
+        "this reward has no codes left; no points were taken",
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", http::HeaderValue::from_static("3600"));
+    response
+}
+
+/// 503 `coupon_endpoint_failed` naming the cause: the shop's endpoint gave no code, nothing
+/// was spent, and the same request (the same `Idempotency-Key`) may be sent again.
+fn endpoint_failed(no_code: NoCode) -> Response<Body> {
+    let status = match no_code {
+        NoCode::Status(status) => Some(status),
+        _ => None,
+    };
+    tracing::warn!(
+        outcome = "coupon_endpoint_failed",
+        cause = no_code.cause(),
+        status,
+        "redemption refused"
+    );
+    let mut response = json(
+        503,
+        json!({
+            "error": "coupon_endpoint_failed",
+            "cause": no_code.cause(),
+            "message": "the shop's coupon endpoint gave no code; no points were taken, the same request may be sent again",
+        }),
+    );
+    response
+        .headers_mut()
+        .insert("retry-after", http::HeaderValue::from_static("5"));
+    response
 }
 
 /// A short, growing, jittered pause before trying again, so that concurrent writers of one
@@ -558,5 +687,18 @@ pub(super) async fn add_codes(
         }
     }
     let available = app.store.count_free_codes(&settings.id, reward).await?;
+    // Back at the mark: the next fall below it alerts the shop again. Losing a race with a
+    // redemption that just alerted only keeps the pool marked low until the next refill.
+    if available >= LOW_POOL_MARK {
+        let read = app.store.pool_alert(&settings.id, reward).await?;
+        if let Some(next) = read.after_refill(available)
+            && app
+                .store
+                .pool_refilled(&settings.id, reward, &read, &next)
+                .await?
+        {
+            tracing::info!(reward, available, "reward pool refilled above the low mark");
+        }
+    }
     Ok(json(200, json!({ "added": added, "available": available })))
 }

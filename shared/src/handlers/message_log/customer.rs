@@ -122,6 +122,7 @@ pub(super) async fn customer_page(
                 code(l, Group::Engagement, to.as_str())
             ),
             ActivityKind::KeptInTouch => String::new(),
+            ActivityKind::ContractRenewed { order_id, sku } => format!("{order_id} · {sku}"),
             ActivityKind::LapseAnswered { reason } => reason
                 .map(|r| code(l, Group::Lapse, r.as_str()))
                 .unwrap_or_default(),

@@ -120,7 +120,8 @@ pub(super) async fn overview_page(
         .unwrap_or_default();
     let points = PointsFigures::new(&total.points, outstanding, since, &rewards);
     let mut pools = Vec::new();
-    for reward in &rewards {
+    // A reward whose codes the shop's endpoint makes has no pool to run out.
+    for reward in rewards.iter().filter(|r| r.code_source.is_pool()) {
         let free = app.store.count_free_codes(&shop, &reward.id).await?;
         pools.push(PoolStock::new(reward, free));
     }
