@@ -341,6 +341,7 @@ async fn the_overview_counts_per_kind_the_orders_and_revenue_its_emails_earned_a
     assert_eq!(answer["period"]["from"], "2026-11-02");
     assert!(answer["nps"].is_object() && answer["loyalty"].is_object());
     assert!(answer["deliverability"]["windows"].is_array());
+    assert!(answer["uplift"].is_array());
     let day: jiff::civil::Date = "2026-11-02".parse().unwrap();
     let kept = stack
         .store()

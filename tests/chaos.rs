@@ -28,6 +28,8 @@ use trouw_tests::{
 ///   outcome recorded; a retried message goes out at a later pass of the same day;
 /// - `last_sent_at` and `last_touch` (in a profile's `mail`): the customer's last email, moved
 ///   the same way (and not moved by a send whose SES answer was lost, left out below);
+///   `held_out_touch` likewise: when a held-out message would have gone follows when the
+///   sender got to it;
 /// - a profile's `version`, which counts its writes: a message waiting for a retry, or whose
 ///   outcome is unknown, writes its place under the frequency cap there once more;
 /// - `due_at` and the due index's keys (`due_pk`, `due_sk`) of a message: when it is to be
@@ -43,7 +45,7 @@ use trouw_tests::{
 /// Also left out: the shop's day summaries (`SHOP#...#DAYS`), which mark when a day of the
 /// message log last changed so that the overview recounts it: a message sent after a retry
 /// changes its day later. Every other attribute of every item must be equal.
-const RUN_DEPENDENT: [&str; 13] = [
+const RUN_DEPENDENT: [&str; 14] = [
     "attempts",
     "error",
     "ses_message_id",
@@ -51,6 +53,7 @@ const RUN_DEPENDENT: [&str; 13] = [
     "sent_at",
     "last_sent_at",
     "last_touch",
+    "held_out_touch",
     "finished_at",
     "updated_at",
     "due_at",
@@ -68,6 +71,9 @@ struct Run {
     email_count: usize,
     /// Messages recorded SENT.
     sent_records: usize,
+    /// Messages recorded HELD_OUT, and orders counted as their conversions.
+    held_out_records: usize,
+    held_out_orders: usize,
     /// Keys of messages left SENDING.
     sending: Vec<String>,
     /// Each event's final answer status.
@@ -227,8 +233,13 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
     .await;
     let tag = stack.shop.to_string();
     let service = format!("service.{tag}@example.nl");
+    // A holdout group, so that held-out messages, their touches and the orders that follow
+    // them live through the faults too.
     stack
-        .update_shop(|settings| settings.service_email = Some(Email::parse(&service).unwrap()))
+        .update_shop(|settings| {
+            settings.service_email = Some(Email::parse(&service).unwrap());
+            settings.holdout_percent = 30;
+        })
         .await;
     let corpus = journeys::generate(seed(), customers, DAYS, &tag);
     let sender = stack.sender(stack.clock(), Some(&proxy.endpoint)).await;
@@ -321,7 +332,9 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
     let mut items = BTreeMap::new();
     let mut sending = Vec::new();
     let mut sent_records = 0;
+    let (mut held_out_records, mut held_out_orders) = (0, 0);
     for item in &snapshot {
+        held_out_orders += usize::from(item.contains_key("held_out_for"));
         let key = normalize(&format!("{}|{}", string(item, "pk"), string(item, "sk")));
         match item
             .get("status")
@@ -330,6 +343,7 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
         {
             Some("SENDING") => sending.push(key.clone()),
             Some("SENT") => sent_records += 1,
+            Some("HELD_OUT") => held_out_records += 1,
             _ => {}
         }
         items.insert(key, normalized(item, &normalize));
@@ -355,6 +369,8 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
         emails,
         email_count,
         sent_records,
+        held_out_records,
+        held_out_orders,
         sending,
         answers,
         deliveries: corpus.deliveries.len(),
@@ -440,7 +456,7 @@ fn print_run(name: &str, run: &Run) {
     println!(
         "{name}: {} deliveries ({} answered 2xx at the first attempt), {} platform retries, \
          {} schedule passes ({} run again), {} proxied requests, {} emails ({} recorded SENT, \
-         {} left SENDING), {:.0} s",
+         {} left SENDING), {} held out ({} orders after them), {:.0} s",
         run.deliveries,
         run.first_time_2xx,
         run.retries,
@@ -450,6 +466,8 @@ fn print_run(name: &str, run: &Run) {
         run.email_count,
         run.sent_records,
         run.sending.len(),
+        run.held_out_records,
+        run.held_out_orders,
         run.elapsed.as_secs_f64()
     );
     let total: usize = run.faults.values().sum();
@@ -493,6 +511,10 @@ async fn a_year_of_customers_ends_the_same_with_faults_as_without() {
     assert!(
         stormy.faults.values().sum::<usize>() > 0,
         "the faulty run injected faults"
+    );
+    assert!(
+        calm.held_out_records > 0,
+        "the holdout group is exercised: some messages are held out"
     );
 
     // The messages whose SES answer the proxy dropped after SES took them: left SENDING

@@ -323,3 +323,35 @@ async fn the_yearly_recap_goes_on_the_anniversary_to_active_customers_with_two_o
     assert_eq!(page.status, 200);
     assert!(page.body.contains("yearly recap"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_shop_may_hold_out_contract_reminders_to_measure_them() {
+    let stack = TestStack::start().await;
+    stack
+        .update_shop(|s| {
+            s.reorder_interval_days = 730;
+            s.holdout_percent = 50;
+            s.holdout_kinds = vec!["contract-ending".into()];
+        })
+        .await;
+    let sender = stack.sender(stack.clock(), None).await;
+    let schedule = stack.schedule(stack.clock(), None).await;
+    let held = |id: &String| {
+        trouw::domain::is_held_out(&stack.shop, &CustomerId::parse(id.as_str()).unwrap(), 50)
+    };
+    let ids: Vec<String> = (0..64).map(|i| format!("cus-h{i}")).collect();
+    let out = ids.iter().find(|id| held(id)).unwrap().clone();
+    let kept = ids.iter().find(|id| !held(id)).unwrap().clone();
+    stack.set_now(day(0) + SignedDuration::from_hours(1));
+    for (customer, order) in [(&out, "H-1"), (&kept, "K-1")] {
+        let email = format!("{}@example.nl", unique("h"));
+        let body = with_contract(order_body(customer, &email, order, day(0)), day(365));
+        place(&stack, &sender, &body).await;
+    }
+    pass_at(&stack, &schedule, day(335) + SignedDuration::from_hours(1)).await;
+    let held_out = kinds(&stack, &out, "contract-ending").await;
+    assert_eq!(held_out.len(), 1);
+    assert_eq!(held_out[0].status, MessageStatus::HeldOut);
+    let sent = kinds(&stack, &kept, "contract-ending").await;
+    assert_eq!(sent[0].status, MessageStatus::Sent);
+}

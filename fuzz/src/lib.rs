@@ -51,6 +51,7 @@ pub fn settings() -> ShopSettings {
             by_category: [("verzorging".to_owned(), 60)].into(),
         },
         holdout_percent: 0,
+        holdout_kinds: trouw::domain::DEFAULT_HOLDOUT_KINDS.map(String::from).to_vec(),
         attribution_window_days: 5,
         attribution_from: trouw::domain::AttributionFrom::Send,
         loyalty: LoyaltyRules {

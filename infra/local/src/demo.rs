@@ -242,6 +242,26 @@ mod tests {
             "ssm:/trouw/shops/demo/webhook-secret",
         );
         assert!(parse_shop_file(&under, "/trouw/").is_ok());
+        // A transactional or service kind cannot be held out: refused, naming the field.
+        let holdout_kinds = |kinds: &str| {
+            DEMO_SHOP_JSON.replacen(
+                "\"time_zone\"",
+                &format!("\"holdout_kinds\": {kinds}, \"time_zone\""),
+                1,
+            )
+        };
+        let refused = parse_shop_file(
+            &holdout_kinds(r#"["replenishment", "loyalty-earned"]"#),
+            "/trouw/",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            refused.starts_with("holdout_kinds: \"loyalty-earned\" cannot be held out"),
+            "{refused}"
+        );
+        let chosen = parse_shop_file(&holdout_kinds(r#"["care-tip"]"#), "/trouw/").unwrap();
+        assert_eq!(chosen.settings.holdout_kinds, ["care-tip"]);
         let bad_zone = DEMO_SHOP_JSON.replace("Europe/Amsterdam", "Mars/Olympus");
         assert!(matches!(
             parse_shop_file(&bad_zone, "/trouw/"),

@@ -718,6 +718,25 @@ const EN: &[(&str, &str)] = &[
         "Recipients are the emails sent. An order counts for the customer's last email before it (last touch) when it came within the shop's attribution window, on the day that email was created; revenue is what the customers kept of those orders (returns taken off). Placed-order rate: orders per recipient. Revenue per recipient: revenue divided by the recipients.",
     ),
     ("language", "Language"),
+    ("uplift", "Uplift against the holdout group"),
+    ("uplift_treated", "got the email"),
+    ("uplift_held_out", "held out"),
+    ("uplift_ordered", "ordered"),
+    (
+        "uplift_rates",
+        "ordered within the window: got the email / held out",
+    ),
+    ("uplift_orders", "extra orders"),
+    ("uplift_revenue", "extra revenue"),
+    ("uplift_percent", "uplift"),
+    ("uplift_interval", "95% interval"),
+    ("uplift_points", "percentage points"),
+    ("uplift_no_base", "no held-out customer ordered; difference"),
+    (
+        "uplift_not_enough",
+        "Not enough data yet: at least 100 customers per group are needed.",
+    ),
+    ("uplift_none", "This shop holds no customers out."),
 ];
 
 const NL: &[(&str, &str)] = &[
@@ -898,6 +917,31 @@ const NL: &[(&str, &str)] = &[
         "Ontvangers zijn de verstuurde e-mails. Een bestelling telt voor de laatste e-mail aan de klant ervoor (last touch) als ze binnen het toeschrijvingsvenster van de winkel kwam, op de dag dat die e-mail werd aangemaakt; omzet is wat de klanten van die bestellingen hielden (retouren eraf). Bestelratio: bestellingen per ontvanger. Omzet per ontvanger: omzet gedeeld door de ontvangers.",
     ),
     ("language", "Taal"),
+    ("uplift", "Uplift ten opzichte van de controlegroep"),
+    ("uplift_treated", "kregen de e-mail"),
+    ("uplift_held_out", "controlegroep"),
+    ("uplift_ordered", "bestelden"),
+    (
+        "uplift_rates",
+        "besteld binnen het venster: kregen de e-mail / controlegroep",
+    ),
+    ("uplift_orders", "extra bestellingen"),
+    ("uplift_revenue", "extra omzet"),
+    ("uplift_percent", "uplift"),
+    ("uplift_interval", "95%-interval"),
+    ("uplift_points", "procentpunt"),
+    (
+        "uplift_no_base",
+        "niemand in de controlegroep bestelde; verschil",
+    ),
+    (
+        "uplift_not_enough",
+        "Nog niet genoeg gegevens: er zijn minstens 100 klanten per groep nodig.",
+    ),
+    (
+        "uplift_none",
+        "Deze winkel houdt geen klanten buiten de mails.",
+    ),
 ];
 
 #[cfg(test)]

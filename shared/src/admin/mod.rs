@@ -15,6 +15,7 @@ pub mod overview;
 pub mod overview_charts;
 pub mod points;
 pub mod rows;
+pub mod uplift;
 
 pub use filters::{Format, MessageFilter, QueryError};
 pub use overview::{Overview, overview};

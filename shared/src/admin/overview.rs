@@ -111,6 +111,9 @@ pub struct Tally {
     pub reactivation: Reactivation,
     #[serde(skip_serializing_if = "super::points::PointsFlow::is_empty")]
     pub points: super::points::PointsFlow,
+    /// Per kind that can be held out: its treated and held-out groups (for the uplift).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub holdout: BTreeMap<String, super::uplift::HoldoutGroups>,
 }
 
 impl Tally {
@@ -137,6 +140,9 @@ impl Tally {
         r.held_out += o.held_out;
         r.held_out_reactivated += o.held_out_reactivated;
         self.points.add(&other.points);
+        for (kind, groups) in &other.holdout {
+            self.holdout.entry(kind.clone()).or_default().add(groups);
+        }
     }
 
     /// The figures as the page shows them.
@@ -211,6 +217,7 @@ impl Fold {
             *f.revenue.entry(currency.code().to_owned()).or_insert(0) +=
                 earned.attributed_revenue_minor;
         }
+        super::uplift::count_message(&mut self.tally.holdout, m);
         if kind == "reactivation" {
             self.tally.reactivation.asked += u32::from(sent);
             self.tally.reactivation.held_out += u32::from(status == "held_out");
@@ -375,12 +382,13 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
 }
 
 /// What a day summary's counts depend on besides the day's items: the split (the shop's time
-/// zone) and the holdout share. A summary kept under another basis is counted again. `v4` names
-/// the counting rules (v2: points too; v3: skip reasons per kind; v4: attributed orders and
-/// revenue per kind): change it when [`Fold`] or [`Tally`] count differently.
+/// zone) and the holdout share. A summary kept under another basis is counted again. `v5` names
+/// the counting rules (v2: points too; v3: skip reasons per kind; v4: the holdout groups per
+/// kind; v5: attributed orders and revenue per kind): change it when [`Fold`] or [`Tally`]
+/// count differently.
 pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
     format!(
-        "v4 split={} holdout={holdout_percent}",
+        "v5 split={} holdout={holdout_percent}",
         split.map_or(-1, |s| s.as_second())
     )
 }
@@ -558,6 +566,62 @@ mod tests {
             (2, 1, Some(50))
         );
         assert_eq!(overview(&[], &[], |_| false).nps.score, None);
+    }
+
+    #[test]
+    fn sent_and_held_out_messages_of_held_out_kinds_make_the_uplift_groups() {
+        let mut ordered = message("c1", reactivation(), MessageStatus::Sent);
+        ordered.earned.attributed_orders = 2;
+        ordered.earned.attributed_revenue_minor = 6485;
+        ordered.earned.attributed_currency = Some(Currency::EUR);
+        let mut held_ordered = message("h1", reactivation(), MessageStatus::HeldOut);
+        held_ordered.earned.held_out_orders = 1;
+        held_ordered.earned.held_out_revenue_minor = 1000;
+        held_ordered.earned.attributed_currency = Some(Currency::EUR);
+        let messages = [
+            ordered,
+            message("c2", reactivation(), MessageStatus::Sent),
+            held_ordered,
+            message("h2", reactivation(), MessageStatus::HeldOut),
+            message("h3", reactivation(), MessageStatus::HeldOut),
+            // Neither group: not sent, or a kind that is never held out.
+            message("c3", reactivation(), MessageStatus::Skipped),
+            message("c4", reactivation(), MessageStatus::Pending),
+            message(
+                "c5",
+                MessageData::Birthday {
+                    points: 50,
+                    points_available: 50,
+                },
+                MessageStatus::Sent,
+            ),
+        ];
+        let mut fold = Fold::default();
+        for m in &messages {
+            fold.message(m);
+        }
+        let tally = fold.finish();
+        assert_eq!(tally.holdout.len(), 1, "{:?}", tally.holdout);
+        let g = &tally.holdout["reactivation"];
+        let eur = |minor| BTreeMap::from([("EUR".to_owned(), minor)]);
+        assert_eq!(
+            (
+                g.treated.customers,
+                g.treated.converted,
+                &g.treated.revenue_minor
+            ),
+            (2, 1, &eur(6485))
+        );
+        assert_eq!(
+            (
+                g.held_out.customers,
+                g.held_out.converted,
+                &g.held_out.revenue_minor
+            ),
+            (3, 1, &eur(1000))
+        );
+        let stored = serde_json::to_string(&tally).unwrap();
+        assert_eq!(serde_json::from_str::<Tally>(&stored).unwrap(), tally);
     }
 
     #[test]

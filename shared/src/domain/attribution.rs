@@ -41,6 +41,51 @@ pub struct LastTouch {
     pub clicked_at: Option<Timestamp>,
 }
 
+/// The customer's last held-out message, kept on the profile as the sender records it
+/// HELD_OUT (50 to 70 bytes: its key and a time in epoch seconds): a later order within the
+/// window counts as a conversion of the held-out group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldOutTouch {
+    /// The message item's key (`kind#cause`).
+    pub key: String,
+    /// When the message would have gone: the held-out customer's window starts here, as a
+    /// treated customer's starts at the send.
+    #[serde(with = "super::epoch::single")]
+    pub at: Timestamp,
+}
+
+/// What an order counts for: a sent message (attribution, the treated group) or a held-out
+/// one (the holdout group's conversion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credit {
+    Attributed(Attribution),
+    HeldOut(HeldOutTouch),
+}
+
+/// What an order placed at `placed_at` counts for: the customer's latest touch before it.
+/// A held-out message newer than the last sent one takes the order when it was placed within
+/// the window from when that message would have gone (a held-out customer never clicks, so
+/// the window always runs from there); otherwise the order is attributed as [`attribute`]
+/// says. A tie goes to the sent message.
+pub fn credit(
+    touch: Option<&LastTouch>,
+    held_out: Option<&HeldOutTouch>,
+    placed_at: Timestamp,
+    window_days: u16,
+    from: AttributionFrom,
+) -> Option<Credit> {
+    let latest_held_out = held_out.filter(|h| {
+        h.at <= placed_at && touch.is_none_or(|t| t.sent_at > placed_at || h.at > t.sent_at)
+    });
+    match latest_held_out {
+        Some(held) => {
+            let window = SignedDuration::from_hours(24 * i64::from(window_days));
+            (placed_at < held.at + window).then(|| Credit::HeldOut(held.clone()))
+        }
+        None => attribute(touch, placed_at, window_days, from).map(Credit::Attributed),
+    }
+}
+
 /// An order attributed to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribution {
@@ -141,6 +186,112 @@ mod tests {
                 Some(&touch(None)),
                 t("2026-11-02T10:00:00Z"),
                 1,
+                AttributionFrom::Send
+            ),
+            None
+        );
+    }
+
+    fn held(at: &str) -> HeldOutTouch {
+        HeldOutTouch {
+            key: "replenishment#o-1#sku".into(),
+            at: t(at),
+        }
+    }
+
+    fn held_out_key(got: Option<Credit>) -> Option<String> {
+        match got {
+            Some(Credit::HeldOut(h)) => Some(h.key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_order_within_the_window_after_a_held_out_message_is_its_conversion() {
+        // Held out at 08:00 on the 4th (when it would have gone): the window runs five days
+        // from there, whatever the sent message before it.
+        let touch = touch(None);
+        let held = held("2026-11-04T08:00:00Z");
+        for placed in ["2026-11-04T08:00:00Z", "2026-11-09T07:59:59Z"] {
+            let got = credit(
+                Some(&touch),
+                Some(&held),
+                t(placed),
+                5,
+                AttributionFrom::Send,
+            );
+            assert_eq!(
+                held_out_key(got).as_deref(),
+                Some("replenishment#o-1#sku"),
+                "{placed}"
+            );
+        }
+        // After its window: nothing, not the older sent message either.
+        assert_eq!(
+            credit(
+                Some(&touch),
+                Some(&held),
+                t("2026-11-09T08:00:00Z"),
+                5,
+                AttributionFrom::Send
+            ),
+            None
+        );
+        // Without any sent message before it.
+        assert!(matches!(
+            credit(
+                None,
+                Some(&held),
+                t("2026-11-05T08:00:00Z"),
+                5,
+                AttributionFrom::Click
+            ),
+            Some(Credit::HeldOut(_))
+        ));
+    }
+
+    #[test]
+    fn an_order_after_a_sent_message_stays_with_the_treated_side() {
+        // The held-out message is older than the send: the send is the last touch.
+        let old = held("2026-10-31T08:00:00Z");
+        let got = credit(
+            Some(&touch(None)),
+            Some(&old),
+            t("2026-11-02T12:00:00Z"),
+            5,
+            AttributionFrom::Send,
+        );
+        assert!(
+            matches!(&got, Some(Credit::Attributed(a)) if a.message_key == "reactivation#e-1"),
+            "{got:?}"
+        );
+        // A held-out message whose time to go lies after the order (it waited for the morning)
+        // is no touch before it: the order goes to the sent message.
+        let later = held("2026-11-03T07:00:00Z");
+        let got = credit(
+            Some(&touch(None)),
+            Some(&later),
+            t("2026-11-02T23:00:00Z"),
+            5,
+            AttributionFrom::Send,
+        );
+        assert!(matches!(got, Some(Credit::Attributed(_))), "{got:?}");
+        // The same second: the sent message.
+        let tie = held("2026-11-01T10:00:00Z");
+        let got = credit(
+            Some(&touch(None)),
+            Some(&tie),
+            t("2026-11-01T12:00:00Z"),
+            5,
+            AttributionFrom::Send,
+        );
+        assert!(matches!(got, Some(Credit::Attributed(_))), "{got:?}");
+        assert_eq!(
+            credit(
+                None,
+                None,
+                t("2026-11-01T12:00:00Z"),
+                5,
                 AttributionFrom::Send
             ),
             None

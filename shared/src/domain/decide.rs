@@ -60,6 +60,9 @@ pub struct OrderAttribution {
     pub newly_attributed: bool,
     /// The change in what the customer kept of the order (negative for a return).
     pub revenue_change: Money,
+    /// The message was held out from the customer: the order is the holdout group's
+    /// conversion, recorded on the message as such.
+    pub held_out: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,14 +184,21 @@ pub fn decide(
                     // The first "placed" wins; a re-sent one with a new id changes nothing.
                     if order.placed.is_none() {
                         order.placed = Some(placed.clone());
-                        // Last touch, decided once: one order, one message.
-                        order.attributed_to = super::attribute(
+                        // Last touch, decided once: one order, one message (sent, or
+                        // held out from this customer).
+                        match super::credit(
                             profile.mail.last_touch.as_ref(),
+                            profile.mail.held_out_touch.as_ref(),
                             placed.placed_at,
                             settings.attribution_window_days,
                             settings.attribution_from,
-                        )
-                        .map(|a| a.message_key);
+                        ) {
+                            Some(super::Credit::Attributed(a)) => {
+                                order.attributed_to = Some(a.message_key)
+                            }
+                            Some(super::Credit::HeldOut(h)) => order.held_out_for = Some(h.key),
+                            None => {}
+                        }
                     }
                 }
                 EventKind::OrderDelivered { delivered_at, .. } => {
@@ -654,11 +664,15 @@ struct Contribution {
 /// it is placed, and what a return took back. Nothing when nothing changed (a redelivered
 /// order, a second delivery report).
 fn attribution_change(before: Option<&Order>, after: &Order) -> Option<OrderAttribution> {
-    let message_key = after.attributed_to.clone()?;
+    let (message_key, held_out) = match (&after.attributed_to, &after.held_out_for) {
+        (Some(key), _) => (key.clone(), false),
+        (None, Some(key)) => (key.clone(), true),
+        (None, None) => return None,
+    };
     let placed = after.placed.as_ref()?;
     let kept = after.kept_value()?;
     let kept_before = before
-        .filter(|b| b.attributed_to.is_some())
+        .filter(|b| b.attributed_to.is_some() || b.held_out_for.is_some())
         .and_then(Order::kept_value);
     let newly_attributed = kept_before.is_none();
     let change = kept.minor - kept_before.map_or(0, |m| m.minor);
@@ -671,6 +685,7 @@ fn attribution_change(before: Option<&Order>, after: &Order) -> Option<OrderAttr
         placed_at: placed.placed_at,
         newly_attributed,
         revenue_change: Money::new(change, kept.currency),
+        held_out,
     })
 }
 

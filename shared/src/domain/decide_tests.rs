@@ -1636,6 +1636,58 @@ fn an_order_within_the_window_is_attributed_once_and_a_return_takes_back_its_wor
     assert_eq!(late.order.unwrap().attributed_to, None);
 }
 
+#[test]
+fn an_order_after_a_held_out_message_is_its_conversion_and_a_return_takes_back_its_worth() {
+    let settings = demo_settings();
+    let day = 86_400;
+    let mut profile = CustomerProfile::new(settings.id.clone(), facts().id);
+    // A loyalty email went first; the replenishment reminder held out from this customer
+    // would have gone a day later.
+    profile.mail.last_touch = Some(crate::domain::LastTouch {
+        key: "loyalty-earned#NL-0".into(),
+        sent_at: t(0),
+        clicked_at: None,
+    });
+    let held = crate::domain::HeldOutTouch {
+        key: "replenishment#NL-0#TP-075".into(),
+        at: t(day),
+    };
+    profile.mail.held_out_touch = Some(held.clone());
+    let state = CustomerState {
+        profile: Some(profile),
+        order: None,
+        year_orders: None,
+    };
+    let first = decide(&state, &placed("e1", "NL-1", 3 * day), now(), &settings);
+    let order = first.order.clone().unwrap();
+    assert_eq!(order.held_out_for, Some(held.key.clone()));
+    assert_eq!(order.attributed_to, None, "one order, one message");
+    let got = first.attribution.clone().unwrap();
+    assert_eq!(got.message_key, "replenishment#NL-0#TP-075");
+    assert!(got.held_out && got.newly_attributed);
+    assert_eq!(got.revenue_change, eur(6485));
+    let after = CustomerState {
+        profile: Some(first.profile.clone()),
+        order: first.order.clone(),
+        year_orders: None,
+    };
+    let back = decide(
+        &after,
+        &returned("e2", "NL-1", 4 * day, Some(vec![("EB-200", 1)])),
+        now(),
+        &settings,
+    );
+    let got = back.attribution.unwrap();
+    assert!(got.held_out && !got.newly_attributed);
+    assert_eq!(got.revenue_change, eur(-5300));
+    // Six days after the message would have gone: outside its window, and the older sent
+    // email's window is closed too.
+    let late = decide(&state, &placed("e3", "NL-2", 7 * day), now(), &settings);
+    assert_eq!(late.attribution, None);
+    let late = late.order.unwrap();
+    assert_eq!((late.held_out_for, late.attributed_to), (None, None));
+}
+
 /// A yearly contract sold at `at`, ending a year later; without `with_contract`, an order of
 /// the same sku that carries none (a renewal).
 fn placed_contract(id: &str, order: &str, at: i64, with_contract: bool) -> ShopEvent {

@@ -10,6 +10,24 @@ use super::{CustomerId, CustomerProfile, Locale, OrderId, ShopSettings, Sku, Tim
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
+/// The kinds a shop may hold out (`holdout_kinds`): mail that invites an order, which a
+/// customer misses nothing essential by not getting. Never a transactional reply, an internal
+/// alert, or service news about the customer's own account or order (points, tiers, surveys):
+/// those always go. The contract reminder and the yearly recap are there for a shop that wants
+/// to measure what they add to renewals and orders (never by default: without the reminder a
+/// held-out customer learns of their contract's end only from the shop's own mail).
+pub const HOLDABLE_KINDS: [&str; 6] = [
+    "reactivation",
+    "replenishment",
+    "welcome-after-move",
+    "care-tip",
+    "contract-ending",
+    "yearly-recap",
+];
+
+/// The kinds held out when a shop names none.
+pub const DEFAULT_HOLDOUT_KINDS: [&str; 2] = ["reactivation", "replenishment"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageClass {
@@ -224,13 +242,11 @@ impl MessageData {
         }
     }
 
-    /// Messages whose lift is measured against the holdout group: held-out customers do not
-    /// get them (recorded as HELD_OUT).
-    pub fn is_measured_by_holdout(&self) -> bool {
-        matches!(
-            self,
-            MessageData::Reactivation { .. } | MessageData::Replenishment { .. }
-        )
+    /// Whether the shop measures this kind against its holdout group (`holdout_kinds`):
+    /// held-out customers do not get it (recorded as HELD_OUT).
+    pub fn is_measured_by_holdout(&self, holdout_kinds: &[String]) -> bool {
+        let kind = self.kind();
+        holdout_kinds.iter().any(|k| k == kind)
     }
 
     /// What the frequency cap does with this kind: loyalty news keeps (deferred), a tier
@@ -316,6 +332,10 @@ pub struct MailStanding {
     /// The last sent, non-internal message: the one an order is attributed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_touch: Option<super::LastTouch>,
+    /// The last message held out from the customer (holdout group): an order within the
+    /// window after it counts as the held-out group's conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_touch: Option<super::HeldOutTouch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -356,8 +376,12 @@ pub enum DeferReason {
 pub enum Verdict {
     Send,
     Skip(SkipReason),
-    /// The customer is in the shop's holdout group: recorded, not sent.
-    HeldOut,
+    /// The customer is in the shop's holdout group: recorded, not sent. `would_have_gone_at`
+    /// is when the message would have gone (after the frequency cap and quiet hours): the
+    /// held-out customer's conversion is measured from then.
+    HeldOut {
+        would_have_gone_at: Timestamp,
+    },
     Defer {
         until: Timestamp,
         reason: DeferReason,
@@ -376,7 +400,7 @@ pub fn never_goes(
     match gate(message, profile, now, settings) {
         Verdict::Skip(SkipReason::FrequencyCap) => None,
         Verdict::Skip(reason) => Some(reason),
-        Verdict::Send | Verdict::HeldOut | Verdict::Defer { .. } => None,
+        Verdict::Send | Verdict::HeldOut { .. } | Verdict::Defer { .. } => None,
     }
 }
 
@@ -442,13 +466,25 @@ pub fn gate(
     }
     // After the rules that would stop the message anyway, so the held-out group holds exactly
     // the customers who would have received it.
-    if message.data.is_measured_by_holdout()
+    if message.data.is_measured_by_holdout(&settings.holdout_kinds)
         && super::is_held_out(&settings.id, &profile.id, settings.holdout_percent)
     {
-        return Verdict::HeldOut;
+        return Verdict::HeldOut {
+            would_have_gone_at: would_have_gone_at(message, profile, now, settings),
+        };
     }
+    timing(message, profile, now, settings)
+}
+
+/// The frequency cap and quiet hours: now, later, or (a capped kind that is dropped) never.
+fn timing(
+    message: &MessageIntent,
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Verdict {
     let cap = SignedDuration::from_hours(i64::from(settings.frequency_cap_hours));
-    if let Some(last) = mail.last_sent_at
+    if let Some(last) = profile.mail.last_sent_at
         && now < last + cap
     {
         return match message.data.when_capped() {
@@ -466,6 +502,28 @@ pub fn gate(
         },
         None => Verdict::Send,
     }
+}
+
+/// When a held-out message would have gone had the customer not been held out: the gate's
+/// deferrals followed (the frequency cap, then quiet hours) as the sender would have followed
+/// them, to the second. The held-out group's window starts there, as the treated group's
+/// starts at the send.
+pub fn would_have_gone_at(
+    message: &MessageIntent,
+    profile: &CustomerProfile,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Timestamp {
+    let mut at = now;
+    // A deferral ends where the next check starts; the cap's end never moves, so two rounds
+    // (the cap, then the quiet hours it may end in) reach a time that is neither.
+    for _ in 0..3 {
+        match timing(message, profile, at, settings) {
+            Verdict::Defer { until, .. } if until > at => at = until,
+            _ => break,
+        }
+    }
+    super::epoch::whole_second(at)
 }
 
 /// How far a claimed message got with SES, as far as the sender knows.

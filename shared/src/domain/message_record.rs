@@ -72,6 +72,13 @@ pub struct Earned {
     /// When the first attributed order was placed ("ordered 2 days after this email").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_order_at: Option<Timestamp>,
+    /// A HELD_OUT message: the orders its customer placed within the window after it would
+    /// have gone (the holdout group's conversions), and what they kept of them. Its
+    /// `attributed_currency` and `first_order_at` say their currency and the first one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub held_out_orders: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub held_out_revenue_minor: i64,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -248,16 +248,26 @@ fn held_out_customers_get_no_reactivation_or_replenishment_mail_but_everything_e
         .unwrap();
     let now = t(NOON);
     let held = with_id(held.clone());
-    assert_eq!(
-        gate(&reminder(&held), &held, now, &settings),
-        Verdict::HeldOut
-    );
-    assert_eq!(
-        gate(&reactivation(&held), &held, now, &settings),
-        Verdict::HeldOut
-    );
+    let held_now = Verdict::HeldOut {
+        would_have_gone_at: now,
+    };
+    assert_eq!(gate(&reminder(&held), &held, now, &settings), held_now);
+    assert_eq!(gate(&reactivation(&held), &held, now, &settings), held_now);
     assert_eq!(gate(&loyalty(&held), &held, now, &settings), Verdict::Send);
     assert_eq!(gate(&welcome(&held), &held, now, &settings), Verdict::Send);
+    // The shop's `holdout_kinds` say which kinds are held out: here the welcome note and
+    // reactivation, no longer replenishment.
+    let mut chosen = settings.clone();
+    chosen.holdout_kinds = vec!["welcome-after-move".into(), "reactivation".into()];
+    assert_eq!(gate(&welcome(&held), &held, now, &chosen), held_now);
+    assert_eq!(gate(&reactivation(&held), &held, now, &chosen), held_now);
+    assert_eq!(gate(&reminder(&held), &held, now, &chosen), Verdict::Send);
+    assert_eq!(gate(&loyalty(&held), &held, now, &chosen), Verdict::Send);
+    chosen.holdout_kinds.clear();
+    assert_eq!(
+        gate(&reactivation(&held), &held, now, &chosen),
+        Verdict::Send
+    );
     let kept = with_id(kept.clone());
     assert_eq!(gate(&reminder(&kept), &kept, now, &settings), Verdict::Send);
     // The holdout holds only customers who would have had the message: without consent a
@@ -330,4 +340,45 @@ fn optional_mail_sent_waiting_for_a_retry_or_of_unknown_outcome_holds_a_cap_plac
             assert!(!holds_cap_place(class, attempt), "{class:?} {attempt:?}");
         }
     }
+}
+
+#[test]
+fn a_held_out_message_is_measured_from_when_it_would_have_gone() {
+    let mut settings = demo_settings();
+    settings.holdout_percent = 50;
+    let held = (0..200)
+        .map(|i| {
+            let mut p = customer(Some(true));
+            p.id = CustomerId::parse(format!("cus-{i}")).unwrap();
+            p
+        })
+        .find(|p| crate::domain::is_held_out(&settings.id, &p.id, 50))
+        .unwrap();
+    let would = |p: &CustomerProfile, now: &str| match gate(&reminder(p), p, t(now), &settings) {
+        Verdict::HeldOut { would_have_gone_at } => would_have_gone_at,
+        other => panic!("{other:?}"),
+    };
+    // At noon it would have gone at once (to the second).
+    assert_eq!(
+        would(&held, "2026-11-02T11:00:00.250Z"),
+        t("2026-11-02T11:00:00Z")
+    );
+    // At 22:00 in Amsterdam, after quiet hours: 08:00 the next morning.
+    assert_eq!(
+        would(&held, "2026-11-02T21:00:00Z"),
+        t("2026-11-03T07:00:00Z")
+    );
+    // Under the frequency cap (72 h after a send at 12:00): when the cap ends, and if that
+    // falls in quiet hours, when they end.
+    let mut capped = held.clone();
+    capped.mail.last_sent_at = Some(t("2026-11-02T11:00:00Z"));
+    assert_eq!(
+        would(&capped, "2026-11-03T11:00:00Z"),
+        t("2026-11-05T11:00:00Z")
+    );
+    capped.mail.last_sent_at = Some(t("2026-11-02T21:30:00Z"));
+    assert_eq!(
+        would(&capped, "2026-11-03T11:00:00Z"),
+        t("2026-11-06T07:00:00Z")
+    );
 }

@@ -12,8 +12,8 @@ mod amounts;
 pub use amounts::{AmountOverflow, check_amounts};
 mod attribution;
 pub use attribution::{
-    Attribution, AttributionFrom, DEFAULT_ATTRIBUTION_WINDOW_DAYS, LastTouch,
-    MAX_ATTRIBUTION_WINDOW_DAYS, attribute,
+    Attribution, AttributionFrom, Credit, DEFAULT_ATTRIBUTION_WINDOW_DAYS, HeldOutTouch, LastTouch,
+    MAX_ATTRIBUTION_WINDOW_DAYS, attribute, credit,
 };
 mod address;
 mod connection;
@@ -77,9 +77,10 @@ pub use ids::{
     CustomerId, Email, EventId, IdError, Locale, OrderId, ShopId, Sku, check_text, derived_id,
 };
 pub use message::{
-    DeferReason, MAX_MESSAGE_KEY_BYTES, MailStanding, MessageClass, MessageData, MessageIntent,
-    OptOut, OptOutScope, SENDING_UNKNOWN_AFTER, SENDING_UNKNOWN_REASON, SendAttempt, SkipReason,
-    Verdict, gate, holds_cap_place, message_key, never_goes,
+    DEFAULT_HOLDOUT_KINDS, DeferReason, HOLDABLE_KINDS, MAX_MESSAGE_KEY_BYTES, MailStanding,
+    MessageClass, MessageData, MessageIntent, OptOut, OptOutScope, SENDING_UNKNOWN_AFTER,
+    SENDING_UNKNOWN_REASON, SendAttempt, SkipReason, Verdict, gate, holds_cap_place, message_key,
+    never_goes, would_have_gone_at,
 };
 pub use money::{Amount, Currency, Money, MoneyError};
 pub use order::{Order, OrderLine, OrderStatus, ReturnedLine, SurveyAnswer};

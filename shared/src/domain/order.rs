@@ -110,6 +110,11 @@ pub struct Order {
     /// The message this order is attributed to (its key), decided once, when it is placed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributed_to: Option<String>,
+    /// The held-out message (its key) this order is a conversion of: placed within the window
+    /// after the message would have gone to this held-out customer. Decided once, when it is
+    /// placed; never set together with `attributed_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out_for: Option<String>,
 }
 
 /// A reminder that a product of this order is about to run out.
@@ -144,6 +149,7 @@ impl Order {
             replenishment_handled: Vec::new(),
             contract_notices: BTreeMap::new(),
             attributed_to: None,
+            held_out_for: None,
         }
     }
 

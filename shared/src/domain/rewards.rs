@@ -214,7 +214,7 @@ impl PoolAlert {
     /// After codes were added and `free` are free: the next state when that lifts the pool to
     /// the mark or above (the next fall alerts again), `None` when nothing changes.
     pub fn after_refill(&self, free: u64) -> Option<PoolAlert> {
-        (free >= LOW_POOL_MARK && self.low_since.is_some()).then(|| PoolAlert {
+        (free >= LOW_POOL_MARK && self.low_since.is_some()).then_some(PoolAlert {
             episode: self.episode,
             low_since: None,
         })

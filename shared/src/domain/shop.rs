@@ -20,6 +20,11 @@ pub enum SettingsError {
     ReorderInterval,
     #[error("holdout_percent: must be between 0 and 50")]
     Holdout,
+    #[error(
+        "holdout_kinds: {0:?} cannot be held out; only {holdable} can (transactional replies and service news always go)",
+        holdable = super::HOLDABLE_KINDS.join(", ")
+    )]
+    HoldoutKind(String),
     #[error("attribution_window_days: must be between 1 and 30")]
     AttributionWindow,
     #[error("replenishment: days must be between 1 and 730, remind_days_before at most 30")]
@@ -87,6 +92,10 @@ pub struct ShopSettings {
     /// so that those messages' lift can be measured against them. Default 0: no holdout.
     #[serde(default)]
     pub holdout_percent: u8,
+    /// The kinds held out from the holdout group and measured against it (default
+    /// reactivation and replenishment); any of [`super::HOLDABLE_KINDS`].
+    #[serde(default = "default_holdout_kinds")]
+    pub holdout_kinds: Vec<String>,
     /// Orders placed this many days (1 to 30, default 5) after a message are attributed to it.
     #[serde(default = "default_attribution_window_days")]
     pub attribution_window_days: u16,
@@ -101,6 +110,10 @@ pub struct ShopSettings {
 
 fn default_contract_notice_days() -> u16 {
     30
+}
+
+fn default_holdout_kinds() -> Vec<String> {
+    super::DEFAULT_HOLDOUT_KINDS.map(String::from).to_vec()
 }
 
 fn default_attribution_window_days() -> u16 {
@@ -203,6 +216,13 @@ impl ShopSettings {
         }
         if self.holdout_percent > 50 {
             return Err(SettingsError::Holdout);
+        }
+        if let Some(kind) = self
+            .holdout_kinds
+            .iter()
+            .find(|k| !super::HOLDABLE_KINDS.contains(&k.as_str()))
+        {
+            return Err(SettingsError::HoldoutKind(kind.clone()));
         }
         if !(1..=super::MAX_ATTRIBUTION_WINDOW_DAYS).contains(&self.attribution_window_days) {
             return Err(SettingsError::AttributionWindow);
@@ -385,6 +405,9 @@ pub(crate) mod fixtures {
                 by_category: BTreeMap::from([("verzorging".to_owned(), 60)]),
             },
             holdout_percent: 0,
+            holdout_kinds: super::super::DEFAULT_HOLDOUT_KINDS
+                .map(String::from)
+                .to_vec(),
             attribution_window_days: 5,
             attribution_from: crate::domain::AttributionFrom::Send,
             contract_notice_days: 30,
@@ -434,6 +457,33 @@ mod tests {
         let mut s = demo_settings();
         s.loyalty.tiers.swap(1, 2);
         assert_eq!(s.validate(), Err(SettingsError::Tiers));
+    }
+
+    #[test]
+    fn holdout_kinds_default_to_reactivation_and_replenishment_and_refuse_mail_that_must_go() {
+        let mut json = serde_json::to_value(demo_settings()).unwrap();
+        json.as_object_mut().unwrap().remove("holdout_kinds");
+        let s: ShopSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(s.holdout_kinds, ["reactivation", "replenishment"]);
+        let mut s = demo_settings();
+        s.holdout_kinds = vec!["care-tip".into(), "welcome-after-move".into()];
+        assert_eq!(s.validate(), Ok(()));
+        for kind in [
+            "loyalty-earned",
+            "survey-promoter",
+            "detractor-alert",
+            "no-such-kind",
+        ] {
+            let mut s = demo_settings();
+            s.holdout_kinds = vec!["reactivation".into(), kind.into()];
+            let err = s.validate().unwrap_err();
+            assert_eq!(err, SettingsError::HoldoutKind(kind.into()));
+            assert!(err.to_string().starts_with("holdout_kinds: "), "{err}");
+            assert!(
+                err.to_string().contains("reactivation, replenishment, "),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub struct Measured {
 }
 
 /// The one sentence the overview shows under the uplift figures.
-pub const HOW_UPLIFT_IS_COMPUTED: &str = "Uplift is the treated group's conversion within the attribution window minus the held-out group's (measured from when their message would have gone), relative to the held-out rate; the 95% interval is the normal two-proportion interval of that difference.";
+pub const HOW_UPLIFT_IS_COMPUTED: &str = "Uplift is the share of customers who got the email and ordered within the attribution window, minus that share in the holdout group (counted from when their email would have gone), relative to the holdout group share; the 95% interval is the normal two-proportion interval of that difference.";
 
 pub fn uplift(treated: GroupOutcome, held_out: GroupOutcome) -> Uplift {
     if treated.customers < MIN_CUSTOMERS_PER_GROUP || held_out.customers < MIN_CUSTOMERS_PER_GROUP {

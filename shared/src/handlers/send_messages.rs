@@ -176,7 +176,7 @@ async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Deli
     let status = match &outcome {
         MessageOutcome::Sent { .. } => MessageStatus::Sent,
         MessageOutcome::Skipped { .. } => MessageStatus::Skipped,
-        MessageOutcome::HeldOut => MessageStatus::HeldOut,
+        MessageOutcome::HeldOut { .. } => MessageStatus::HeldOut,
         MessageOutcome::Deferred { .. } => MessageStatus::Deferred,
         MessageOutcome::Failed { .. } => MessageStatus::Failed,
         MessageOutcome::Retry { .. } => MessageStatus::Deferred,
@@ -246,7 +246,9 @@ async fn decide_and_send(
         Verdict::Skip(reason) => Ok(MessageOutcome::Skipped {
             reason: skip_reason(reason).into(),
         }),
-        Verdict::HeldOut => Ok(MessageOutcome::HeldOut),
+        Verdict::HeldOut { would_have_gone_at } => {
+            Ok(MessageOutcome::HeldOut { would_have_gone_at })
+        }
         Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred {
             until,
             reason: defer_reason(reason).into(),

@@ -486,11 +486,15 @@ impl Store {
             .set_key(Some(
                 keys::message(shop, customer, &earned.message_key).to_item(),
             ))
-            .update_expression(
+            .update_expression(if earned.held_out {
                 "SET attributed_currency = if_not_exists(attributed_currency, :currency), \
                  first_order_at = if_not_exists(first_order_at, :placed) \
-                 ADD attributed_orders :orders, attributed_revenue_minor :revenue",
-            )
+                 ADD held_out_orders :orders, held_out_revenue_minor :revenue"
+            } else {
+                "SET attributed_currency = if_not_exists(attributed_currency, :currency), \
+                 first_order_at = if_not_exists(first_order_at, :placed) \
+                 ADD attributed_orders :orders, attributed_revenue_minor :revenue"
+            })
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(
                 ":currency",
@@ -1199,7 +1203,7 @@ impl Store {
                     "reason = :reason",
                     vec![(":reason", s(reason))],
                 ),
-                MessageOutcome::HeldOut => (
+                MessageOutcome::HeldOut { .. } => (
                     MessageStatus::HeldOut,
                     "reason = :reason",
                     vec![(":reason", s("holdout"))],
@@ -1288,8 +1292,8 @@ impl Store {
     /// The profile's update that goes with a recorded outcome, if any: optional mail that went
     /// out, or waits for its retry, takes its place under the customer's frequency cap; mail to
     /// the customer that went out becomes their last touch (for attribution), in the same
-    /// update. Both bump the version, so a webhook's write of the profile read before it is
-    /// refused and decided again.
+    /// update; a message held out becomes their held-out touch. Each bumps the version, so a
+    /// webhook's write of the profile read before it is refused and decided again.
     fn finish_stamp(
         &self,
         shop: &ShopId,
@@ -1298,6 +1302,25 @@ impl Store {
         outcome: &MessageOutcome,
         now: Timestamp,
     ) -> Result<Option<aws_sdk_dynamodb::types::Update>, StoreError> {
+        if let MessageOutcome::HeldOut { would_have_gone_at } = outcome {
+            let held = crate::domain::HeldOutTouch {
+                key: key.to_owned(),
+                at: crate::domain::epoch::whole_second(*would_have_gone_at),
+            };
+            let held = serde_dynamo::to_attribute_value(&held)
+                .map_err(|e| StoreError::Failed(e.to_string()))?;
+            return aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::profile(shop, customer).to_item()))
+                .update_expression("SET #mail.held_out_touch = :held, version = version + :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#mail", "mail")
+                .expression_attribute_values(":held", held)
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .map(Some)
+                .map_err(|e| StoreError::Failed(e.to_string()));
+        }
         let cap = matches!(
             outcome,
             MessageOutcome::Sent {
@@ -2109,7 +2132,11 @@ pub enum MessageOutcome {
     Skipped {
         reason: String,
     },
-    HeldOut,
+    /// The customer is in the holdout group: not sent. The message becomes their held-out
+    /// touch, measured from when it would have gone.
+    HeldOut {
+        would_have_gone_at: Timestamp,
+    },
     Deferred {
         until: Timestamp,
         reason: String,

@@ -104,7 +104,7 @@ pub enum Attachment {
     /// A new redemption (only if new), its code taken from its reward's pool (only if still
     /// free), and the code's registry entry leading to it; and when it leaves the pool low for
     /// the first time since it was filled, the pool's new state and the alert.
-    Redeemed(Redemption, Option<PoolRunsLow>),
+    Redeemed(Redemption, Option<Box<PoolRunsLow>>),
     /// A new redemption (only if new) whose code the shop's coupon endpoint made, and the
     /// code's registry entry leading to it (only if the registry does not know the code yet:
     /// a code is handed out once).

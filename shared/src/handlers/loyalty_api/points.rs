@@ -314,10 +314,20 @@ pub(super) async fn redeem(
                 let left = codes.len() as u64 - 1;
                 let runs_low = if left < LOW_POOL_MARK {
                     let read = app.store.pool_alert(shop, &reward.id).await?;
-                    read.after_redemption(left, now).map(|next| PoolRunsLow {
-                        alert: pool_low_alert(shop, customer, id, reward, left, next.episode, now),
-                        read,
-                        next,
+                    read.after_redemption(left, now).map(|next| {
+                        Box::new(PoolRunsLow {
+                            alert: pool_low_alert(
+                                shop,
+                                customer,
+                                id,
+                                reward,
+                                left,
+                                next.episode,
+                                now,
+                            ),
+                            read,
+                            next,
+                        })
                     })
                 } else {
                     None

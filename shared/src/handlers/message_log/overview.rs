@@ -16,6 +16,7 @@ use crate::admin::overview::{
 };
 use crate::admin::overview_charts::overview_charts;
 use crate::admin::points::{PointsFigures, PoolStock};
+use crate::admin::uplift::{how_computed, uplift_figures};
 use crate::domain::{CustomerId, ShopId, is_held_out};
 use crate::store::summaries::{self, StoredDaySummary};
 use crate::store::{LogEntry, StoreError};
@@ -162,6 +163,14 @@ pub(super) async fn overview_page(
         })
         .collect();
     let rows = kind_rows(&figures);
+    // A shop without a holdout has no uplift to show, unless the period holds messages it
+    // held out before.
+    let holdout_kinds = settings
+        .as_ref()
+        .filter(|_| holdout > 0)
+        .map(|s| s.settings.holdout_kinds.clone())
+        .unwrap_or_default();
+    let uplift_rows = uplift_figures(&total.holdout, &holdout_kinds);
     match format {
         Format::Html => {}
         Format::Csv => {
@@ -184,9 +193,7 @@ pub(super) async fn overview_page(
                 "skips": figures.skips.iter().map(|(reason, n)| json!({ "reason": reason, "count": n })).collect::<Vec<_>>(),
                 "loyalty": points,
                 "deliverability": { "windows": windows },
-                // `uplift` (per kind with a holdout) joins this answer when the overview
-                // computes it; until then the key is absent, not an empty list that would
-                // read as "no kind has a holdout".
+                "uplift": uplift_rows,
             });
             return Ok(respond(200, "application/json", answer.to_string()));
         }
@@ -216,6 +223,10 @@ pub(super) async fn overview_page(
             )
         })
         .collect();
+    let uplift: Vec<serde_json::Value> = uplift_rows
+        .iter()
+        .map(|u| merge(json!(u), json!({ "label": code(l, Group::Kind, &u.kind) })))
+        .collect();
     let skips: Vec<serde_json::Value> = figures
         .skips
         .iter()
@@ -233,6 +244,7 @@ pub(super) async fn overview_page(
                 "charts": charts, "funnels": funnels, "deliverability": deliverability,
                 "csv_query": download_query(&shop, from, to, "csv"),
                 "json_query": download_query(&shop, from, to, "json"),
+                "uplift": uplift, "uplift_how": how_computed(l),
             }),
         ),
     ))
