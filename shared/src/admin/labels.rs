@@ -278,6 +278,13 @@ const CODES: &[(&str, &str, &str, &str)] = &[
         "contract ending",
     ),
     ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
+    ("kind", "question", "vraag aan kopers", "buyers' question"),
+    (
+        "activity",
+        "question_answered",
+        "vraag beantwoord",
+        "question answered",
+    ),
     ("kind", "tier-changed", "niveau gewijzigd", "tier changed"),
     ("class", "transactional", "transactioneel", "transactional"),
     ("class", "service", "service", "service"),
@@ -1020,6 +1027,7 @@ mod tests {
                 "lapse_answered",
                 "delivered",
                 "contract_renewed",
+                "question_answered",
             ],
         );
         let entries: Vec<&str> = [

@@ -75,6 +75,16 @@ pub struct CustomerProfile {
         with = "super::epoch::option"
     )]
     pub recap_at: Option<Timestamp>,
+    /// Orders per product category, only for categories the shop has a question for and
+    /// stopping at two (see [`super::questions`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub category_orders: BTreeMap<String, u8>,
+    /// The ids of the shop's questions this customer was asked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions_asked: Vec<String>,
+    /// The ids of the questions this customer answered (the first answer counts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions_answered: Vec<String>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,
 }
@@ -103,6 +113,9 @@ impl CustomerProfile {
             last_ordered: BTreeMap::new(),
             recapped_year: None,
             recap_at: None,
+            category_orders: BTreeMap::new(),
+            questions_asked: Vec::new(),
+            questions_answered: Vec::new(),
             version: 0,
         }
     }

@@ -134,6 +134,7 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
         | MessageData::PointsExpiring { .. }
         | MessageData::Birthday { .. }
         | MessageData::YearlyRecap { .. }
+        | MessageData::Question { .. }
         | MessageData::PoolLow { .. }
         | MessageData::WelcomeAfterMove { .. } => {}
     }

@@ -13,16 +13,18 @@ use serde::{Deserialize, Serialize};
 /// The kinds a shop may hold out (`holdout_kinds`): mail that invites an order, which a
 /// customer misses nothing essential by not getting. Never a transactional reply, an internal
 /// alert, or service news about the customer's own account or order (points, tiers, surveys):
-/// those always go. The contract reminder and the yearly recap are there for a shop that wants
-/// to measure what they add to renewals and orders (never by default: without the reminder a
-/// held-out customer learns of their contract's end only from the shop's own mail).
-pub const HOLDABLE_KINDS: [&str; 6] = [
+/// those always go. The contract reminder, the yearly recap and the co-creation question are
+/// there for a shop that wants to measure what they add to renewals and orders (never by
+/// default: without the reminder a held-out customer learns of their contract's end only from
+/// the shop's own mail).
+pub const HOLDABLE_KINDS: [&str; 7] = [
     "reactivation",
     "replenishment",
     "welcome-after-move",
     "care-tip",
     "contract-ending",
     "yearly-recap",
+    "question",
 ];
 
 /// The kinds held out when a shop names none.
@@ -136,6 +138,16 @@ pub enum MessageData {
         anniversary_points: Option<u64>,
         points_available: u64,
     },
+    /// A co-creation question to a buyer of its category: the shop's text and answers (each
+    /// answer a link to the answer page).
+    Question {
+        question_id: String,
+        category: String,
+        text: String,
+        options: Vec<String>,
+        #[serde(default)]
+        free_text: bool,
+    },
     /// A care or usage tip for a product the customer kept.
     CareTip {
         order_id: OrderId,
@@ -206,6 +218,7 @@ impl MessageData {
             MessageData::Replenishment { .. } => "replenishment",
             MessageData::ContractEnding { .. } => "contract-ending",
             MessageData::YearlyRecap { .. } => "yearly-recap",
+            MessageData::Question { .. } => "question",
         }
     }
 
@@ -227,6 +240,8 @@ impl MessageData {
             | MessageData::ContractEnding { .. }
             // The customer's own year with the shop and a thank-you, no offer.
             | MessageData::YearlyRecap { .. }
+            // Asks the customer's opinion on the range; no offer.
+            | MessageData::Question { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional

@@ -19,6 +19,7 @@ mod address;
 mod connection;
 pub use connection::{ShopifyConnection, WooCommerceConnection};
 pub mod contract;
+pub mod questions;
 pub mod recap;
 pub use contract::Contract;
 mod customer;

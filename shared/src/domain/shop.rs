@@ -43,6 +43,9 @@ pub enum SettingsError {
     AnniversaryPoints,
     #[error("contract_notice_days: must be between 8 and 365")]
     ContractNotice,
+    /// Names the question and its field, e.g. `questions[1].options: ...`.
+    #[error("{0}")]
+    Questions(String),
 }
 
 /// What a shop configures. Loyalty rules and the return window drive the domain; sender and
@@ -106,6 +109,9 @@ pub struct ShopSettings {
     /// default 30); the last goes a week before the end.
     #[serde(default = "default_contract_notice_days")]
     pub contract_notice_days: u16,
+    /// Co-creation questions, asked of a category's buyers at their second order in it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions: Vec<super::questions::Question>,
 }
 
 fn default_contract_notice_days() -> u16 {
@@ -230,6 +236,7 @@ impl ShopSettings {
         if !(super::contract::FINAL_NOTICE_DAYS + 1..=365).contains(&self.contract_notice_days) {
             return Err(SettingsError::ContractNotice);
         }
+        super::questions::check(&self.questions).map_err(SettingsError::Questions)?;
         let r = &self.replenishment;
         if r.remind_days_before > 30
             || r.by_sku
@@ -411,6 +418,7 @@ pub(crate) mod fixtures {
             attribution_window_days: 5,
             attribution_from: crate::domain::AttributionFrom::Send,
             contract_notice_days: 30,
+            questions: Vec::new(),
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![

@@ -357,6 +357,23 @@ pub fn compose(
             .collect();
         fields.insert("score_links".into(), json!(scores));
     }
+    if let crate::domain::MessageData::Question {
+        question_id,
+        options,
+        ..
+    } = &message.intent.data
+    {
+        let token =
+            app.links
+                .question_token(&message.shop, &message.intent.customer_id, question_id);
+        let base = app.public_base_url.trim_end_matches('/');
+        let links: Vec<_> = options
+            .iter()
+            .enumerate()
+            .map(|(i, option)| json!({ "option": option, "url": format!("{base}/q/{token}?option={i}") }))
+            .collect();
+        fields.insert("answer_links".into(), json!(links));
+    }
     if let crate::domain::MessageData::Reactivation { .. } = &message.intent.data {
         let token = app
             .links

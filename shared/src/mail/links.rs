@@ -115,6 +115,18 @@ impl LinkKey {
             OrderId::parse(parts[1].clone()).ok()?,
         ))
     }
+
+    /// A question token: shop, customer and the shop's question id.
+    pub fn question_token(&self, shop: &ShopId, customer: &CustomerId, question: &str) -> String {
+        self.sign(shop, "q1", &[customer.as_str(), question])
+    }
+
+    /// The shop, customer and question id of a genuine question token.
+    pub fn verify_question(&self, token: &str) -> Option<(ShopId, CustomerId, String)> {
+        let (shop, mut parts) = self.verify(token, "q1", 2)?;
+        let question = parts.pop()?;
+        Some((shop, CustomerId::parse(parts.pop()?).ok()?, question))
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +164,13 @@ mod tests {
         let survey = key.survey_token(&shop, &customer, &OrderId::parse("NL-1").unwrap());
         assert_eq!(key.verify_unsubscribe(&survey), None);
         assert_eq!(key.verify_survey(&token), None);
+        let question = key.question_token(&shop, &customer, "thee-smaak");
+        assert_eq!(
+            key.verify_question(&question),
+            Some((shop.clone(), customer.clone(), "thee-smaak".to_owned()))
+        );
+        assert_eq!(key.verify_survey(&question), None);
+        assert_eq!(key.verify_question(&survey), None);
         assert_eq!(
             key.verify_survey(&survey),
             Some((

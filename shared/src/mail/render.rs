@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 18] = [
+pub const KINDS: [&str; 19] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
@@ -27,6 +27,7 @@ pub const KINDS: [&str; 18] = [
     "replenishment",
     "contract-ending",
     "yearly-recap",
+    "question",
 ];
 
 macro_rules! bundled {
@@ -61,6 +62,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "replenishment",
     "nl" / "contract-ending",
     "nl" / "yearly-recap",
+    "nl" / "question",
     "en" / "loyalty-earned",
     "en" / "loyalty-confirmed",
     "en" / "loyalty-reversed",
@@ -79,6 +81,7 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "replenishment",
     "en" / "contract-ending",
     "en" / "yearly-recap",
+    "en" / "question",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +307,20 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
                 false,
             ),
         ],
+        "question" => {
+            let options = ["Jasmijn <&>", "Rooibos", "Chai"];
+            let links: Vec<serde_json::Value> = options.iter().enumerate().map(|(i, o)| json!({ "option": o, "url": format!("https://trouw.example/q/c2lnbmVk.dG9rZW4?option={i}") })).collect();
+            [
+                base(
+                    json!({ "question_id": "thee-smaak", "category": "thee <&>", "text": "Welke smaak moeten we <echt> toevoegen?", "options": options, "free_text": true, "answer_links": links }),
+                    true,
+                ),
+                base(
+                    json!({ "question_id": "thee-smaak", "category": "thee", "text": "Which flavour next?", "options": options, "free_text": false, "answer_links": links }),
+                    false,
+                ),
+            ]
+        }
         "tier-reached" => [
             base(json!({ "tier": "Zilver", "points": 250 }), true),
             base(json!({ "tier": "Zilver", "points": 250 }), false),
