@@ -234,7 +234,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| OrderLine {
-                    sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
+                    sku: Sku::parse(format!("SKU-{i}")).unwrap(),
                     name: None,
                     category: Some((*c).to_owned()),
                     quantity: 1,
