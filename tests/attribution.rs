@@ -216,3 +216,178 @@ async fn click(stack: &TestStack, message: &MessageRecord, at: &str) {
         .expect("the rule matches")
         .expect("the report is recorded");
 }
+
+/// The generation of the shop's day summary of `day` (none when the day was never marked).
+async fn day_generation(stack: &TestStack, day: &str) -> Option<u64> {
+    let day: jiff::civil::Date = day.parse().unwrap();
+    let summaries = stack
+        .store()
+        .day_summaries(&stack.shop, day, day)
+        .await
+        .unwrap();
+    summaries.get(&day).and_then(|s| s.generation)
+}
+
+#[tokio::test]
+async fn an_attributed_order_and_a_return_mark_the_day_of_their_message_changed() {
+    let stack = TestStack::start().await;
+    // The first order, and so its email, is created on 2 November.
+    stack.set_now("2026-11-02T09:00:00Z".parse().unwrap());
+    let email = first_order_and_its_email(&stack).await;
+    assert_eq!(day_generation(&stack, "2026-11-02").await, None);
+
+    // Attributed two days later: the email's day (kept or not) must be counted again.
+    stack.set_now("2026-11-04T10:00:05Z".parse().unwrap());
+    stack
+        .post(
+            "order-placed",
+            &order("NL-2", "2026-11-04T10:00:00Z", &email),
+        )
+        .await;
+    assert_eq!(touched(&stack).await[0].earned.attributed_orders, 1);
+    assert_eq!(day_generation(&stack, "2026-11-02").await, Some(1));
+
+    // A return changes what the email earned: marked again.
+    stack.set_now("2026-11-06T10:00:05Z".parse().unwrap());
+    let mut back = example("order-returned");
+    back["order"]["id"] = json!("NL-2");
+    back["order"]["returned_at"] = json!("2026-11-06T10:00:00Z");
+    back["occurred_at"] = json!("2026-11-06T10:00:00Z");
+    let answer = stack.post("order-returned", &back).await;
+    assert!((200..300).contains(&answer.status), "{answer:?}");
+    assert_eq!(day_generation(&stack, "2026-11-02").await, Some(2));
+
+    // An order outside the window earns the email nothing and leaves its day alone.
+    stack.set_now("2026-11-08T10:00:05Z".parse().unwrap());
+    stack
+        .post(
+            "order-placed",
+            &order("NL-3", "2026-11-08T10:00:00Z", &email),
+        )
+        .await;
+    assert_eq!(day_generation(&stack, "2026-11-02").await, Some(2));
+}
+
+/// The overview of the shop for `from..=to` in `format` (`json`, `csv` or a language's page).
+async fn overview(stack: &TestStack, from: &str, to: &str, query: &str) -> String {
+    use base64::Engine;
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{ADMIN_USER}:{ADMIN_PASSWORD}"));
+    let request = http::Request::get(format!(
+        "{}/admin?shop={}&from={from}&to={to}&{query}",
+        stack.base_url, stack.shop
+    ))
+    .header("authorization", format!("Basic {auth}"))
+    .body(Default::default())
+    .unwrap();
+    let answer = stack.send(request).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body
+}
+
+#[tokio::test]
+async fn the_overview_counts_per_kind_the_orders_and_revenue_its_emails_earned_and_what_returns_took_back()
+ {
+    let stack = TestStack::start().await;
+    // Two customers order on 2 November; each gets the same kind of email that day.
+    stack.set_now("2026-11-02T09:00:00Z".parse().unwrap());
+    let email = first_order_and_its_email(&stack).await;
+    let bram = CustomerId::parse("cus-bram").unwrap();
+    let bram_email = format!("{}@example.nl", unique("bram"));
+    let mut first = order("B-1", "2026-11-02T09:00:00Z", &bram_email);
+    first["customer"]["id"] = json!("cus-bram");
+    stack.post("order-placed", &first).await;
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(SENT_AT.parse().unwrap()));
+    let sender = stack.sender(clock, None).await;
+    deliver_pending(&sender, &stack.shop, &bram).await.unwrap();
+    let kind = touched(&stack).await[0].intent.data.kind().to_owned();
+
+    // Anna orders again two days later: attributed. Bram orders six days later: outside the
+    // five-day window, attributed to nothing.
+    stack.set_now("2026-11-04T10:00:05Z".parse().unwrap());
+    stack
+        .post(
+            "order-placed",
+            &order("NL-2", "2026-11-04T10:00:00Z", &email),
+        )
+        .await;
+    stack.set_now("2026-11-08T10:00:05Z".parse().unwrap());
+    let mut late = order("B-2", "2026-11-08T10:00:00Z", &bram_email);
+    late["customer"]["id"] = json!("cus-bram");
+    stack.post("order-placed", &late).await;
+
+    // The overview of 2 November (kept as a day summary from here on).
+    let figures = |body: &str| -> Value {
+        let answer: Value = serde_json::from_str(body).unwrap();
+        answer["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kind"] == kind.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{kind} in {answer}"))
+    };
+    let body = overview(&stack, "2026-11-02", "2026-11-02", "format=json").await;
+    let k = figures(&body);
+    assert_eq!(
+        (k["sent"].as_u64(), k["orders"].as_u64()),
+        (Some(2), Some(1)),
+        "{k}"
+    );
+    assert_eq!(k["revenue"], json!({"amount": "64.85", "currency": "EUR"}));
+    assert_eq!(k["placed_order_rate"], json!(0.5));
+    assert_eq!(k["revenue_per_recipient"]["amount"], "32.43");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["period"]["from"], "2026-11-02");
+    assert!(answer["nps"].is_object() && answer["loyalty"].is_object());
+    assert!(answer["deliverability"]["windows"].is_array());
+    assert!(answer["uplift"].is_array());
+    let day: jiff::civil::Date = "2026-11-02".parse().unwrap();
+    let kept = stack
+        .store()
+        .day_summaries(&stack.shop, day, day)
+        .await
+        .unwrap();
+    assert!(kept[&day].kept.is_some(), "the day's summary is kept");
+
+    // The 53.00 toothbrush comes back: the kept day is counted again, with 11.85 earned.
+    stack.set_now("2026-11-09T10:00:05Z".parse().unwrap());
+    let mut back = example("order-returned");
+    back["order"]["id"] = json!("NL-2");
+    back["order"]["returned_at"] = json!("2026-11-09T10:00:00Z");
+    back["occurred_at"] = json!("2026-11-09T10:00:00Z");
+    let answer = stack.post("order-returned", &back).await;
+    assert!((200..300).contains(&answer.status), "{answer:?}");
+    stack.set_now("2026-11-10T10:00:00Z".parse().unwrap());
+    let k = figures(&overview(&stack, "2026-11-02", "2026-11-02", "format=json").await);
+    assert_eq!(k["orders"], 1);
+    assert_eq!(k["revenue"]["amount"], "11.85");
+    assert_eq!(k["revenue_per_recipient"]["amount"], "5.93");
+
+    // A period without the emails has none of their orders (they count on the email's day).
+    let body = overview(&stack, "2026-11-03", "2026-11-09", "format=json").await;
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let orders: u64 = answer["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["orders"].as_u64())
+        .sum();
+    assert_eq!(orders, 0, "{answer}");
+
+    // The same figures in the CSV download and on the page, in both languages.
+    let csv = overview(&stack, "2026-11-02", "2026-11-02", "format=csv").await;
+    assert!(
+        csv.contains(&format!(
+            r#""{kind}","2","0","0","0","0","0","1","11.85","EUR","0.5","5.93","""#
+        )),
+        "{csv}"
+    );
+    for (lang, words) in [("en", "Placed-order rate"), ("nl", "Bestelratio")] {
+        let page = overview(&stack, "2026-11-02", "2026-11-02", &format!("lang={lang}")).await;
+        assert!(page.contains(words), "{lang}");
+        assert!(page.contains("11.85 EUR"), "{lang}");
+        assert!(page.contains("50.0%"), "{lang}");
+        assert!(page.contains(r#"id="chart-attributed-table""#), "{lang}");
+    }
+}

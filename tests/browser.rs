@@ -1,7 +1,8 @@
 //! A real browser through the marketers' pages: headless Debian Chromium, driven by
 //! playwright-core (`infra/local/browser/admin-walkthrough.mjs`), logs in, filters, opens a
-//! message, downloads the CSV, looks at the overview and logs out. Screenshots are kept in
-//! `target/test-artifacts/`. `make test` installs Chromium and the npm package first.
+//! message, downloads the CSV, looks at the overview (its charts and what each kind earned) and
+//! logs out. Screenshots are kept in `target/test-artifacts/`. `make test` installs Chromium and
+//! the npm package first.
 
 use serde_json::json;
 use trouw::domain::CustomerId;
@@ -23,16 +24,27 @@ async fn a_marketer_logs_in_filters_opens_a_message_and_downloads_the_csv() {
     );
     let stack = TestStack::start().await;
     let sender = stack.sender(stack.clock(), None).await;
-    for (customer, order) in [("cus-anna", "A-1"), ("cus-bram", "B-1")] {
+    let anna = format!("{}@example.nl", unique("cus-anna"));
+    let bram = format!("{}@example.nl", unique("cus-bram"));
+    for (customer, email, order) in [("cus-anna", &anna, "A-1"), ("cus-bram", &bram, "B-1")] {
         let mut body = example("order-placed");
         body["customer"]["id"] = json!(customer);
-        body["customer"]["email"] = json!(format!("{}@example.nl", unique(customer)));
+        body["customer"]["email"] = json!(email);
         body["order"]["id"] = json!(order);
         assert_eq!(stack.post("order-placed", &body).await.status, 200);
         deliver_pending(&sender, &stack.shop, &CustomerId::parse(customer).unwrap())
             .await
             .unwrap();
     }
+    // Anna orders again a minute after her email went: the order is attributed to it.
+    let now = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(60);
+    let mut again = example("order-placed");
+    again["customer"]["id"] = json!("cus-anna");
+    again["customer"]["email"] = json!(anna);
+    again["order"]["id"] = json!("A-2");
+    again["order"]["placed_at"] = json!(now.to_string());
+    again["occurred_at"] = json!(now.to_string());
+    assert_eq!(stack.post("order-placed", &again).await.status, 200);
     let out = root.join("target/test-artifacts");
     let run = tokio::process::Command::new("node")
         .arg(&script)
@@ -51,10 +63,16 @@ async fn a_marketer_logs_in_filters_opens_a_message_and_downloads_the_csv() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let screenshot = out.join("admin-messages.png");
-    assert!(
-        std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 1000),
-        "a screenshot at {}",
-        screenshot.display()
-    );
+    for name in [
+        "admin-messages.png",
+        "admin-chart-attributed.png",
+        "admin-per-kind.png",
+    ] {
+        let screenshot = out.join(name);
+        assert!(
+            std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 1000),
+            "a screenshot at {}",
+            screenshot.display()
+        );
+    }
 }

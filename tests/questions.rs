@@ -216,3 +216,114 @@ async fn the_second_order_in_a_category_brings_its_active_question_once() {
         "categories without a question are not counted"
     );
 }
+
+/// The question's answer links in the customer's email (paths with query, by answer index).
+async fn answer_links(stack: &TestStack, email: &str) -> Vec<String> {
+    let raw = emails_to(email).await.join("\n");
+    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+    let mut links: Vec<String> = text
+        .match_indices(&format!("{}/q/", stack.base_url))
+        .map(|(start, _)| {
+            let rest = &text[start + stack.base_url.len()..];
+            let end = rest.find(['"', '\r', '\n', ' ', '<', '>']).unwrap();
+            rest[..end].to_owned()
+        })
+        .collect();
+    links.sort();
+    links.dedup();
+    links
+}
+
+async fn get(stack: &TestStack, path: &str) -> trouw_tests::client::Answer {
+    stack
+        .send(
+            http::Request::get(format!("{}{path}", stack.base_url))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn an_answer_link_shows_on_get_and_records_the_first_answer_on_post() {
+    let (stack, _sender, [a, ..]) = asked().await;
+    let schedule = stack.schedule(stack.clock(), None).await;
+    stack.set_now(day(14));
+    run_pass(&schedule).await.unwrap();
+    let links = answer_links(&stack, &a).await;
+    assert_eq!(links.len(), 3, "{links:?}");
+    let second = links.iter().find(|l| l.ends_with("option=1")).unwrap();
+    let path = second.split('?').next().unwrap();
+
+    // GET (a mail scanner, or the customer before the page submits itself): the question with
+    // the answer chosen, nothing recorded.
+    for _ in 0..2 {
+        let page = get(&stack, second).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("Welke smaak tandpasta"), "{}", page.body);
+        assert!(
+            page.body.contains("value=\"1\" checked"),
+            "the answer chosen: {}",
+            page.body
+        );
+    }
+    let (profile, _) = stack.customer("cus-a").await;
+    assert!(
+        profile.unwrap().questions_answered.is_empty(),
+        "GET changes nothing"
+    );
+
+    // Unclear answers are refused and change nothing.
+    assert_eq!(get(&stack, &format!("{path}?option=9")).await.status, 400);
+    assert_eq!(stack.post_form(path, &[("option", "3")]).await.status, 400);
+    assert_eq!(stack.post_form(path, &[("option", "x")]).await.status, 400);
+    let tampered = format!("{}x?option=1", &path[..path.len() - 1]);
+    assert_eq!(get(&stack, &tampered).await.status, 400);
+
+    // POST records the answer; a second answer changes nothing (the first counts).
+    let answered = stack.post_form(path, &[("option", "1")]).await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let again = stack.post_form(path, &[("option", "2")]).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(
+        again.body.contains("het eerste antwoord telt"),
+        "{}",
+        again.body
+    );
+    let (profile, _) = stack.customer("cus-a").await;
+    assert_eq!(
+        profile.unwrap().questions_answered,
+        vec!["smaak".to_owned()]
+    );
+
+    // The customer's timeline shows the answer, in the shop's words.
+    let activities = stack
+        .store()
+        .customer_items_consistent(&stack.shop, &CustomerId::parse("cus-a").unwrap())
+        .await
+        .unwrap()
+        .activities;
+    let answers: Vec<_> = activities
+        .iter()
+        .filter(|r| r.activity.what.name() == "question_answered")
+        .collect();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    let page = admin_page(&stack, "/admin/customers/cus-a?lang=en").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("question answered"), "{}", page.body);
+    assert!(page.body.contains("smaak · Kruiden"), "{}", page.body);
+}
+
+async fn admin_page(stack: &TestStack, path: &str) -> trouw_tests::client::Answer {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        trouw_tests::ADMIN_USER,
+        trouw_tests::ADMIN_PASSWORD
+    ));
+    let request = http::Request::get(format!("{}{path}", stack.base_url))
+        .header("authorization", format!("Basic {basic}"))
+        .body(Default::default())
+        .unwrap();
+    stack.send(request).await
+}

@@ -1,6 +1,6 @@
 // A marketer's walk through the pages in a real browser (Debian's Chromium, driven by
-// playwright-core): log in, filter, open a message, download the CSV, look at the overview,
-// log out.
+// playwright-core): log in, filter, open a message, download the CSV, look at the overview (its
+// charts, what each kind earned), log out.
 // Usage: node admin-walkthrough.mjs BASE_URL USER PASSWORD OUT_DIR
 // Exits non-zero, saying what it missed, when a step fails. Screenshots go to OUT_DIR.
 import { chromium } from 'playwright-core';
@@ -84,12 +84,24 @@ try {
   check((await page.content()).includes('NPS'), 'the NPS');
   await page.screenshot({ path: join(outDir, 'admin-overview.png'), fullPage: true });
   // Each chart is drawn (an SVG with its title) and kept as its own picture.
-  for (const id of ['messages', 'nps', 'points']) {
+  for (const id of ['messages', 'nps', 'points', 'attributed']) {
     const chart = page.locator(`#figure-${id}`);
     check(await page.locator(`#chart-${id} rect`).count() > 0, `the ${id} chart is drawn`);
     check((await page.locator(`#chart-${id}-title`).count()) === 1, `the ${id} chart's title`);
     await chart.screenshot({ path: join(outDir, `admin-chart-${id}.png`) });
   }
+
+  // What each kind earned: an order attributed to the loyalty email, with its rates.
+  check((await page.content()).includes('Placed-order rate'), 'the placed-order rate column');
+  const orders = await page.locator('table.per-kind td.orders').allInnerTexts();
+  check(orders.some((n) => Number(n) > 0), `an attributed order per kind, got ${orders}`);
+  check((await page.locator('#chart-attributed-table td').allTextContents()).some((n) => Number(n) > 0),
+    'the attributed chart has the week of the order');
+  // Thirteen columns scroll sideways on a phone: the table's picture is taken on a desktop.
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.locator('table.per-kind').screenshot({ path: join(outDir, 'admin-per-kind.png') });
+  await page.setViewportSize({ width: 414, height: 896 });
+  check((await page.locator('#funnel-loyalty-earned tr.step-ordered').count()) === 1, 'the funnel\'s ordered step');
 
   // The language switch is a link: back to Dutch, on the same page.
   await Promise.all([page.waitForURL('**lang=nl**'), page.click('nav.lang-switch a[lang=nl]')]);

@@ -177,7 +177,8 @@ async fn route(
             lambda_http::Request::from_parts(parts, lambda_http::Body::from(body.to_vec()));
         return into_hyper(trouw::handlers::loyalty_api::handle(loyalty, request).await);
     }
-    if let ([kind @ ("u" | "s" | "r"), token], Some(links)) = (segments.as_slice(), &services.links)
+    if let ([kind @ ("u" | "s" | "r" | "q"), token], Some(links)) =
+        (segments.as_slice(), &services.links)
     {
         // Whose link it is, so that a direct drive can send what the answer caused.
         let owner = match *kind {
@@ -264,7 +265,7 @@ pub fn route_name(path: &str) -> String {
             format!("/webhooks/{{shop}}/{route}")
         }
         ["webhooks", ..] => "/webhooks/other".to_owned(),
-        [kind @ ("u" | "s" | "r"), _] => format!("/{kind}/{{token}}"),
+        [kind @ ("u" | "s" | "r" | "q"), _] => format!("/{kind}/{{token}}"),
         ["admin", ..] => "/admin".to_owned(),
         ["loyalty", ..] => "/loyalty".to_owned(),
         ["dev", what @ ("clock" | "run-schedule" | "settle")] => format!("/dev/{what}"),

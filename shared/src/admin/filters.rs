@@ -61,6 +61,16 @@ fn bad(field: &'static str, message: impl Into<String>) -> QueryError {
     }
 }
 
+/// The `format` parameter of a page that also answers as a download.
+pub fn format_of(value: Option<&str>) -> Result<Format, QueryError> {
+    match value {
+        None | Some("html") => Ok(Format::Html),
+        Some("csv") => Ok(Format::Csv),
+        Some("json") => Ok(Format::Json),
+        Some(_) => Err(bad("format", "must be html, csv or json")),
+    }
+}
+
 /// The longest period one request may cover.
 pub const MAX_DAYS: i64 = 366;
 
@@ -172,12 +182,7 @@ impl MessageFilter {
         {
             return Err(bad("email", "is not an email address"));
         }
-        let format = match get("format").as_deref() {
-            None | Some("html") => Format::Html,
-            Some("csv") => Format::Csv,
-            Some("json") => Format::Json,
-            Some(_) => return Err(bad("format", "must be html, csv or json")),
-        };
+        let format = format_of(get("format").as_deref())?;
         // Another value is refused rather than read as "masked": the caller asked for something.
         let reveal = match get("reveal").as_deref() {
             None => false,

@@ -1,6 +1,6 @@
 //! A funnel per kind of message: what became of the messages created in a period. Each was
 //! skipped (by reason), held out, sent, or is still waiting or failed; of the sent, how many
-//! were delivered, of those opened, of those clicked.
+//! were delivered, of those opened, of those clicked; and the orders attributed to them.
 
 use super::labels::{Group, code};
 use super::overview::KindFigures;
@@ -14,7 +14,7 @@ pub struct Step {
     pub label: String,
     pub count: u32,
     /// Of the step it comes from (created for the first branch, then sent, delivered,
-    /// opened), in percent; none when that step is empty.
+    /// opened; the sent for the ordered), in percent; none when that step is empty.
     pub percent: Option<u32>,
     /// The bar's length, in percent of the created messages.
     pub width: u32,
@@ -73,6 +73,8 @@ pub fn funnel(k: &KindFigures, lang: &str, t: &Value) -> Funnel {
     steps.push(step("delivered", word("delivered"), k.delivered, k.sent, 2));
     steps.push(step("opened", word("opened"), k.opened, k.delivered, 2));
     steps.push(step("clicked", word("clicked"), k.clicked, k.opened, 2));
+    // Orders come after a send (or a click), not only after a click: counted against the sent.
+    steps.push(step("ordered", word("ordered"), k.orders, k.sent, 2));
     Funnel {
         kind: k.kind.clone(),
         label: code(lang, Group::Kind, &k.kind),
@@ -96,6 +98,7 @@ mod tests {
             delivered: 10,
             opened: 4,
             clicked: 1,
+            orders: 3,
             skips: BTreeMap::from([("no_consent".into(), 1), ("frequency_cap".into(), 4)]),
             ..KindFigures::default()
         };
@@ -115,6 +118,7 @@ mod tests {
         assert_eq!(row("delivered"), (10, Some(83), 50));
         assert_eq!(row("opened"), (4, Some(40), 20));
         assert_eq!(row("clicked"), (1, Some(25), 5));
+        assert_eq!(row("ordered"), (3, Some(25), 15));
         // Reasons, most first, as words, with their share of the skipped.
         let reasons: Vec<_> = f
             .steps

@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod deliverability;
 pub mod filters;
 pub mod funnel;
+pub mod kind_figures;
 pub mod labels;
 pub mod overview;
 pub mod overview_charts;

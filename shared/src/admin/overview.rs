@@ -31,6 +31,11 @@ pub struct KindFigures {
     /// This kind's skipped messages by reason (the funnel's branch).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub skips: BTreeMap<String, u32>,
+    /// Orders attributed to this kind's messages (counted on the messages' day).
+    pub orders: u32,
+    /// What their customers kept of those orders, in minor units by currency code.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub revenue: BTreeMap<String, i64>,
 }
 
 impl KindFigures {
@@ -46,6 +51,10 @@ impl KindFigures {
         self.held_out += other.held_out;
         for (reason, n) in &other.skips {
             *self.skips.entry(reason.clone()).or_insert(0) += n;
+        }
+        self.orders += other.orders;
+        for (currency, minor) in &other.revenue {
+            *self.revenue.entry(currency.clone()).or_insert(0) += minor;
         }
     }
 }
@@ -201,6 +210,12 @@ impl Fold {
             let reason = m.reason.clone().unwrap_or_else(|| "unknown".into());
             *f.skips.entry(reason.clone()).or_insert(0) += 1;
             *self.tally.skips.entry(reason).or_insert(0) += 1;
+        }
+        let earned = &m.earned;
+        f.orders += earned.attributed_orders;
+        if let Some(currency) = earned.attributed_currency {
+            *f.revenue.entry(currency.code().to_owned()).or_insert(0) +=
+                earned.attributed_revenue_minor;
         }
         super::uplift::count_message(&mut self.tally.holdout, m);
         if kind == "reactivation" {
@@ -367,12 +382,13 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
 }
 
 /// What a day summary's counts depend on besides the day's items: the split (the shop's time
-/// zone) and the holdout share. A summary kept under another basis is counted again. `v4` names
+/// zone) and the holdout share. A summary kept under another basis is counted again. `v5` names
 /// the counting rules (v2: points too; v3: skip reasons per kind; v4: the holdout groups per
-/// kind): change it when [`Fold`] or [`Tally`] count differently.
+/// kind; v5: attributed orders and revenue per kind): change it when [`Fold`] or [`Tally`]
+/// count differently.
 pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
     format!(
-        "v4 split={} holdout={holdout_percent}",
+        "v5 split={} holdout={holdout_percent}",
         split.map_or(-1, |s| s.as_second())
     )
 }

@@ -1,9 +1,11 @@
 //! The overview's charts from the tallies of the period's local days: messages per day by
-//! outcome, NPS per week with its answers, points per week. Weeks start on Monday; a week cut
+//! outcome, NPS per week with its answers, points per week, orders and revenue attributed per
+//! week. Weeks start on Monday; a week cut
 //! by the period's edge counts only its days inside the period.
 
 use super::charts::{Chart, Layout, Series, svg, table};
 use super::overview::Tally;
+use crate::domain::Currency;
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::Value;
@@ -52,6 +54,7 @@ pub fn overview_charts(
     by_day: &BTreeMap<Date, Tally>,
     from: Date,
     to: Date,
+    currency: Option<Currency>,
     t: &Value,
 ) -> Vec<DrawnChart> {
     let word = |k: &str| t.get(k).and_then(Value::as_str).unwrap_or(k).to_owned();
@@ -137,7 +140,53 @@ pub fn overview_charts(
         fixed: None,
         note: None,
     };
-    vec![drawn(&messages), drawn(&nps), drawn(&points)]
+    // Orders and revenue attributed per week: the revenue as bars in whole units of the
+    // shop's currency, the orders and the exact amount in the table.
+    let revenue_of = |w: &Tally| -> i64 {
+        currency.map_or(0, |c| {
+            w.kinds
+                .values()
+                .filter_map(|k| k.revenue.get(c.code()))
+                .sum()
+        })
+    };
+    let revenue_name = match currency {
+        Some(c) => format!("{} ({})", word("attributed_revenue"), c.code()),
+        None => word("attributed_revenue"),
+    };
+    let attributed = Chart {
+        id: "attributed".into(),
+        title: format!("{} ({})", word("chart_attributed"), word("week_of")),
+        categories: weeks.keys().map(|w| w.to_string()).collect(),
+        series: vec![series(
+            revenue_name,
+            "#1f6f5c",
+            weeks
+                .values()
+                .map(|w| {
+                    currency.map_or(0.0, |c| {
+                        let scale = 10f64.powi(i32::try_from(c.minor_digits()).unwrap_or(2));
+                        (revenue_of(w) as f64 / scale).round()
+                    })
+                })
+                .collect(),
+        )],
+        layout: Layout::SideBySide,
+        fixed: None,
+        note: Some((
+            word("attributed_orders"),
+            weeks
+                .values()
+                .map(|w| w.kinds.values().map(|k| k.orders).sum::<u32>().to_string())
+                .collect(),
+        )),
+    };
+    vec![
+        drawn(&messages),
+        drawn(&nps),
+        drawn(&points),
+        drawn(&attributed),
+    ]
 }
 
 fn series(name: String, colour: &'static str, values: Vec<f64>) -> Series {
@@ -168,6 +217,8 @@ mod tests {
                 sent: 2,
                 skipped: 1,
                 held_out: 1,
+                orders: 2,
+                revenue: BTreeMap::from([("EUR".to_owned(), 6485)]),
                 ..KindFigures::default()
             },
         );
@@ -175,8 +226,9 @@ mod tests {
         t.nps.promoters = 2;
         by_day.insert(d("2026-11-03"), t);
         let words = crate::admin::labels::labels("en");
-        let charts = overview_charts(&by_day, d("2026-11-01"), d("2026-11-10"), &words);
-        assert_eq!(charts.len(), 3);
+        let eur = Currency::parse("EUR").ok();
+        let charts = overview_charts(&by_day, d("2026-11-01"), d("2026-11-10"), eur, &words);
+        assert_eq!(charts.len(), 4);
         let messages = &charts[0];
         assert_eq!(messages.table.matches("<tr><th scope=\"row\">").count(), 10);
         assert!(messages.table.contains(
@@ -188,5 +240,11 @@ mod tests {
             r#"<tr><th scope="row">2026-11-02</th><td class="num">100</td><td class="num">2</td></tr>"#
         ), "{}", nps.table);
         assert_eq!(nps.table.matches("<tr><th scope=\"row\">").count(), 3);
+        // 64.85 EUR from 2 orders in the week of 2 November, as whole euros and the count.
+        let attributed = &charts[3];
+        assert!(attributed.table.contains(
+            r#"<tr><th scope="row">2026-11-02</th><td class="num">65</td><td class="num">2</td></tr>"#
+        ), "{}", attributed.table);
+        assert!(attributed.table.contains("(EUR)"), "{}", attributed.table);
     }
 }

@@ -64,6 +64,13 @@ pub enum ActivityKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<LapseReason>,
     },
+    /// The customer's answer to one of the shop's questions: its id, the answer's index and
+    /// its words as the shop wrote them.
+    QuestionAnswered {
+        question_id: String,
+        option: u8,
+        answer: String,
+    },
 }
 
 impl ActivityKind {
@@ -78,6 +85,7 @@ impl ActivityKind {
             ActivityKind::KeptInTouch => "kept_in_touch",
             ActivityKind::ContractRenewed { .. } => "contract_renewed",
             ActivityKind::LapseAnswered { .. } => "lapse_answered",
+            ActivityKind::QuestionAnswered { .. } => "question_answered",
         }
     }
 }

@@ -83,6 +83,9 @@ pub struct CustomerProfile {
     /// The ids of the shop's questions this customer was asked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub questions_asked: Vec<String>,
+    /// The ids of the questions this customer answered (the first answer counts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub questions_answered: Vec<String>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,
 }
@@ -113,6 +116,7 @@ impl CustomerProfile {
             recap_at: None,
             category_orders: BTreeMap::new(),
             questions_asked: Vec::new(),
+            questions_answered: Vec::new(),
             version: 0,
         }
     }

@@ -211,7 +211,8 @@ pub fn decide(
                 EventKind::AddressChanged
                 | EventKind::CustomerTimer
                 | EventKind::KeptInTouch
-                | EventKind::LapseSurveyAnswered(_) => {}
+                | EventKind::LapseSurveyAnswered(_)
+                | EventKind::QuestionAnswered { .. } => {}
                 EventKind::OrderTimer { .. } => {
                     let due = order.confirmation_due(settings.return_window_days);
                     if due.is_some_and(|due| due <= now) {
@@ -310,10 +311,20 @@ pub fn decide(
             | EventKind::SurveyCommented { .. }
             | EventKind::KeptInTouch
             | EventKind::LapseSurveyAnswered(_)
+            | EventKind::QuestionAnswered { .. }
     ) && (order.is_some() || event.order_id().is_none())
     {
         profile.retention.sign_of_life(now);
     }
+    let question_answered = match &event.kind {
+        EventKind::QuestionAnswered {
+            question_id,
+            option,
+        } => {
+            super::questions::record_answer(&mut profile, question_id, *option, &settings.questions)
+        }
+        _ => None,
+    };
     if let EventKind::LapseSurveyAnswered(answer) = &event.kind {
         profile.retention.answer = Some(LapseAnswer {
             reason: answer.reason,
@@ -412,6 +423,7 @@ pub fn decide(
         reactivated,
         now,
     );
+    activities.extend(question_answered.map(|what| Activity { at: now, what }));
     if let Some(order) = &order {
         for sku in contract_renewed {
             activities.push(Activity {

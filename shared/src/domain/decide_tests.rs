@@ -46,7 +46,9 @@ fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEve
         EventKind::OrderTimer { .. } => "schedule",
         EventKind::SurveyAnswered { .. } | EventKind::SurveyCommented { .. } => "survey",
         EventKind::CustomerTimer => "schedule",
-        EventKind::KeptInTouch | EventKind::LapseSurveyAnswered(_) => "link",
+        EventKind::KeptInTouch
+        | EventKind::LapseSurveyAnswered(_)
+        | EventKind::QuestionAnswered { .. } => "link",
     };
     ShopEvent {
         id: EventId::parse(id).unwrap(),

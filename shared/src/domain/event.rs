@@ -81,7 +81,8 @@ impl ShopEvent {
             EventKind::SurveyAnswered { .. }
             | EventKind::SurveyCommented { .. }
             | EventKind::KeptInTouch
-            | EventKind::LapseSurveyAnswered(_) => EventType::CustomerAnswer,
+            | EventKind::LapseSurveyAnswered(_)
+            | EventKind::QuestionAnswered { .. } => EventType::CustomerAnswer,
         }
     }
 
@@ -97,7 +98,8 @@ impl ShopEvent {
             EventKind::AddressChanged
             | EventKind::CustomerTimer
             | EventKind::KeptInTouch
-            | EventKind::LapseSurveyAnswered(_) => None,
+            | EventKind::LapseSurveyAnswered(_)
+            | EventKind::QuestionAnswered { .. } => None,
         }
     }
 }
@@ -149,6 +151,12 @@ pub enum EventKind {
     KeptInTouch,
     /// A lapsed customer answered the two-question survey.
     LapseSurveyAnswered(LapseSurvey),
+    /// A customer answered one of the shop's questions (the page behind the answer links):
+    /// the question's id and the index of the answer chosen.
+    QuestionAnswered {
+        question_id: String,
+        option: u8,
+    },
 }
 
 /// The two questions asked of a lapsed customer: why they stopped, what could be better.

@@ -7,7 +7,7 @@
 //! questions already asked. Both are bounded by the shop's questions ([`MAX_QUESTIONS`], with
 //! short ids and categories): at most about 1 KB, usually a few dozen bytes.
 
-use super::{CustomerProfile, MessageData, Order, Timestamp};
+use super::{ActivityKind, CustomerProfile, MessageData, Order, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// At most this many questions per shop (keeps the profile's part small).
@@ -143,6 +143,9 @@ pub fn on_order_placed(
     profile
         .questions_asked
         .retain(|id| questions.iter().any(|q| q.id == *id));
+    profile
+        .questions_answered
+        .retain(|id| questions.iter().any(|q| q.id == *id));
     let mut due = Vec::new();
     for q in questions {
         let ordered_enough = profile
@@ -168,6 +171,33 @@ pub fn on_order_placed(
         }
     }
     due
+}
+
+/// Records an answer from the answer page: only to a question the shop still has and asked
+/// this customer, only an answer it offers, and only the first (a second answer changes
+/// nothing: the counts marketers read stay one per customer). Returns what the timeline shows.
+pub fn record_answer(
+    profile: &mut CustomerProfile,
+    question_id: &str,
+    option: u8,
+    questions: &[Question],
+) -> Option<ActivityKind> {
+    let question = questions.iter().find(|q| q.id == question_id)?;
+    let answer = question.options.get(usize::from(option))?;
+    if !profile.questions_asked.iter().any(|id| id == question_id)
+        || profile
+            .questions_answered
+            .iter()
+            .any(|id| id == question_id)
+    {
+        return None;
+    }
+    profile.questions_answered.push(question_id.to_owned());
+    Some(ActivityKind::QuestionAnswered {
+        question_id: question_id.to_owned(),
+        option,
+        answer: answer.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -204,7 +234,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, c)| OrderLine {
-                    sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
+                    sku: Sku::parse(format!("SKU-{i}")).unwrap(),
                     name: None,
                     category: Some((*c).to_owned()),
                     quantity: 1,
@@ -294,6 +324,40 @@ mod tests {
         on_order_placed(&mut p, &order("A3", &[]), &qs[..1], t(NOW));
         assert_eq!(p.category_orders.len(), 1);
         assert_eq!(p.questions_asked.len(), 1);
+    }
+
+    #[test]
+    fn the_first_answer_to_an_asked_question_counts() {
+        let qs = [question("thee-smaak", "thee"), question("ander", "koffie")];
+        let mut p = profile();
+        assert_eq!(
+            record_answer(&mut p, "thee-smaak", 1, &qs),
+            None,
+            "not asked"
+        );
+        on_order_placed(&mut p, &order("A1", &["thee"]), &qs, t(NOW));
+        on_order_placed(&mut p, &order("A2", &["thee"]), &qs, t(NOW));
+        assert_eq!(
+            record_answer(&mut p, "thee-smaak", 3, &qs),
+            None,
+            "no such answer"
+        );
+        assert_eq!(
+            record_answer(&mut p, "weg", 0, &qs),
+            None,
+            "no such question"
+        );
+        assert_eq!(record_answer(&mut p, "ander", 0, &qs), None, "not asked");
+        assert_eq!(
+            record_answer(&mut p, "thee-smaak", 1, &qs),
+            Some(ActivityKind::QuestionAnswered {
+                question_id: "thee-smaak".into(),
+                option: 1,
+                answer: "Rooibos".into(),
+            })
+        );
+        assert_eq!(record_answer(&mut p, "thee-smaak", 2, &qs), None, "once");
+        assert_eq!(p.questions_answered, vec!["thee-smaak".to_owned()]);
     }
 
     #[test]

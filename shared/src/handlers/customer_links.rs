@@ -7,6 +7,8 @@
 //! - `GET /s/{token}?score=N` shows the answer with that score chosen and changes nothing;
 //!   `POST /s/{token}` with `score` (and optionally `comment`) records it and thanks the
 //!   customer, with a comment form that posts `comment` alone.
+//! - `GET /q/{token}?option=N` shows the shop's question with that answer chosen and changes
+//!   nothing; `POST /q/{token}` with `option` records it (the first answer counts).
 //! - `GET /r/{token}` shows a lapsed customer the "keep me" button and the two-question survey;
 //!   `POST /r/{token}` records `action=keep` or `action=answer` (`reason`, `comment`).
 //!
@@ -66,6 +68,7 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
     match req.uri().path().rsplit('/').nth(1) {
         Some("s") => return Ok(survey(app, &req, &token).await),
         Some("r") => return Ok(reactivation(app, &req, &token).await),
+        Some("q") => return Ok(question(app, &req, &token).await),
         _ => {}
     }
     let Some((shop, customer)) = app.links.verify_unsubscribe(&token) else {
@@ -259,6 +262,143 @@ fn answer_page(locale: &str, shop_name: &str, words: &SurveyWords, score: u8) ->
         words.your_score, words.comment_label, words.send_answer
     );
     page_with_script(200, locale, &body, Some(SUBMIT_ON_LOAD))
+}
+
+/// `GET /q/{token}?option=N` (an answer link in the question's email) shows the question with
+/// that answer chosen and a button, submitted on load like the survey's page, and changes
+/// nothing (mail scanners open every link); `POST /q/{token}` with `option` records the answer.
+/// The first answer counts: a later one changes nothing and the page says it was counted.
+async fn question(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
+    let Some((shop, customer, question_id)) = app.links.verify_question(token) else {
+        tracing::warn!(outcome = "invalid_token", "question link refused");
+        return page(400, "nl", &invalid_page());
+    };
+    let settings = match app.shops.get(&shop).await {
+        Ok(Some(s)) => s.settings.clone(),
+        Ok(None) => return page(400, "nl", &invalid_page()),
+        Err(err) => return unavailable(err),
+    };
+    let profile = match app.store.profile(&shop, &customer).await {
+        Ok(p) => p,
+        Err(err) => return unavailable(err),
+    };
+    if profile.as_ref().is_some_and(erased_since) {
+        tracing::warn!(outcome = "erased_customer", "link refused");
+        return page(400, "nl", &invalid_page());
+    }
+    let locale = crate::mail::Renderer::locale_for(
+        profile
+            .as_ref()
+            .and_then(|p| p.contact.locale())
+            .map(|l| l.as_str()),
+        settings.default_locale.as_str(),
+    );
+    let words = QuestionWords::for_locale(locale);
+    let shop_name = escape(&settings.name);
+    // A question the shop has since removed: the link leads nowhere.
+    let Some(asked) = settings.questions.iter().find(|q| q.id == question_id) else {
+        return page(
+            400,
+            locale,
+            &format!("<h1>{shop_name}</h1><p>{}</p>", words.gone),
+        );
+    };
+    let option = |text: Option<&str>| {
+        text.and_then(|t| t.trim().parse::<u8>().ok())
+            .filter(|o| usize::from(*o) < asked.options.len())
+    };
+    match *req.method() {
+        http::Method::GET => {
+            let chosen = req.uri().query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "option")
+                    .map(|(_, v)| v.into_owned())
+            });
+            let Some(chosen) = option(chosen.as_deref()) else {
+                return page(400, locale, &format!("<p>{}</p>", words.pick));
+            };
+            tracing::info!(outcome = "question_shown", "question page shown");
+            let options: String = asked
+                .options
+                .iter()
+                .enumerate()
+                .map(|(i, text)| {
+                    let checked = if i == usize::from(chosen) { " checked" } else { "" };
+                    format!(
+                        "<p><input type=\"radio\" id=\"option-{i}\" name=\"option\" value=\"{i}\"{checked}> <label for=\"option-{i}\">{}</label></p>",
+                        escape(text)
+                    )
+                })
+                .collect();
+            let body = format!(
+                "<h1>{shop_name}</h1><form id=\"answer\" method=\"post\"><fieldset><legend>{}</legend>{options}</fieldset><button type=\"submit\">{}</button></form>",
+                escape(&asked.text),
+                words.send
+            );
+            page_with_script(200, locale, &body, Some(SUBMIT_ON_LOAD))
+        }
+        http::Method::POST => {
+            let form = form_fields(req);
+            let chosen = option(
+                form.iter()
+                    .find(|(k, _)| k == "option")
+                    .map(|(_, v)| v.as_str()),
+            );
+            let Some(chosen) = chosen else {
+                return page(400, locale, &format!("<p>{}</p>", words.pick));
+            };
+            let answered_before = profile
+                .as_ref()
+                .is_some_and(|p| p.questions_answered.contains(&question_id));
+            if !answered_before {
+                let id = EventId::derived("question", &[question_id.as_str(), &chosen.to_string()]);
+                let kind = EventKind::QuestionAnswered {
+                    question_id: question_id.clone(),
+                    option: chosen,
+                };
+                if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
+                    return response;
+                }
+                tracing::info!(outcome = "question_answered", "question answer recorded");
+            }
+            let done = if answered_before {
+                words.counted
+            } else {
+                words.thanks
+            };
+            page(200, locale, &format!("<h1>{shop_name}</h1><p>{done}</p>"))
+        }
+        _ => method_not_allowed(),
+    }
+}
+
+struct QuestionWords {
+    pick: &'static str,
+    send: &'static str,
+    thanks: &'static str,
+    counted: &'static str,
+    gone: &'static str,
+}
+
+impl QuestionWords {
+    fn for_locale(locale: &str) -> QuestionWords {
+        match locale {
+            "en" => QuestionWords {
+                pick: "Please choose one of the answers.",
+                send: "Send my answer",
+                thanks: "Thank you! Your answer helps us choose what comes next.",
+                counted: "Thank you, we already have your answer: the first one counts.",
+                gone: "This question has closed. Thank you all the same!",
+            },
+            _ => QuestionWords {
+                pick: "Kies een van de antwoorden.",
+                send: "Verstuur mijn antwoord",
+                thanks: "Dank je wel! Met jouw antwoord kiezen we wat er bij komt.",
+                counted: "Dank je wel, we hebben je antwoord al: het eerste antwoord telt.",
+                gone: "Deze vraag is gesloten. Toch bedankt!",
+            },
+        }
+    }
 }
 
 /// `GET /r/{token}` (`?keep=1` from the "yes, keep me" link): the page for a lapsed customer;

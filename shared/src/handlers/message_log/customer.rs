@@ -126,6 +126,12 @@ pub(super) async fn customer_page(
             ActivityKind::LapseAnswered { reason } => reason
                 .map(|r| code(l, Group::Lapse, r.as_str()))
                 .unwrap_or_default(),
+            // The shop's own words: its question id and the answer as it wrote it.
+            ActivityKind::QuestionAnswered {
+                question_id,
+                answer,
+                ..
+            } => format!("{question_id} · {answer}"),
         };
         timeline.push((
             a.activity.at,

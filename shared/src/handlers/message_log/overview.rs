@@ -5,8 +5,10 @@
 
 use super::AdminApp;
 use super::paging::Period;
+use super::render::respond;
 use super::render::{Lang, merge, query_error, query_pairs, shop_of};
-use crate::admin::filters::period;
+use crate::admin::filters::{Format, format_of, period};
+use crate::admin::kind_figures::{kind_rows, percent_text, row_json, write_csv};
 use crate::admin::labels::{Group, code};
 use crate::admin::overview::{
     DayPart, DayTally, Fold, Take, Tally, day_parts, first_local_day_in, summary_basis,
@@ -47,10 +49,12 @@ pub(super) async fn overview_page(
             .find(|(k, v)| k == name && !v.is_empty())
             .map(|(_, v)| v.clone())
     };
-    let (from, to) = match period(param("from"), param("to"), today, |_| {
-        today.first_of_month()
-    }) {
+    let (from, to) = match period(param("from"), param("to"), today, |to| to.first_of_month()) {
         Ok(found) => found,
+        Err(err) => return Ok(query_error(&err)),
+    };
+    let format = match format_of(param("format").as_deref()) {
+        Ok(format) => format,
         Err(err) => return Ok(query_error(&err)),
     };
     let settings = app.shops.get(&shop).await?;
@@ -158,18 +162,7 @@ pub(super) async fn overview_page(
             )
         })
         .collect();
-    let words = crate::admin::labels::labels(l);
-    let funnels: Vec<_> = figures
-        .kinds
-        .iter()
-        .map(|k| crate::admin::funnel::funnel(k, l, &words))
-        .collect();
-    let charts = overview_charts(&by_day, from, to, &words);
-    let kinds: Vec<serde_json::Value> = figures
-        .kinds
-        .iter()
-        .map(|k| merge(json!(k), json!({ "label": code(l, Group::Kind, &k.kind) })))
-        .collect();
+    let rows = kind_rows(&figures);
     // A shop without a holdout has no uplift to show, unless the period holds messages it
     // held out before.
     let holdout_kinds = settings
@@ -177,7 +170,60 @@ pub(super) async fn overview_page(
         .filter(|_| holdout > 0)
         .map(|s| s.settings.holdout_kinds.clone())
         .unwrap_or_default();
-    let uplift: Vec<serde_json::Value> = uplift_figures(&total.holdout, &holdout_kinds)
+    let uplift_rows = uplift_figures(&total.holdout, &holdout_kinds);
+    match format {
+        Format::Html => {}
+        Format::Csv => {
+            let mut response = respond(200, "text/csv; charset=utf-8", write_csv(&rows));
+            let name = format!("attachment; filename=\"trouw-{shop}-{from}-{to}-per-kind.csv\"");
+            if let Ok(value) = http::HeaderValue::from_str(&name) {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONTENT_DISPOSITION, value);
+            }
+            return Ok(response);
+        }
+        Format::Json => {
+            let answer = json!({
+                "shop": shop.as_str(),
+                "period": { "from": from.to_string(), "to": to.to_string(), "time_zone": tz.iana_name().unwrap_or("UTC") },
+                "kinds": rows.iter().map(row_json).collect::<Vec<_>>(),
+                "nps": figures.nps,
+                "reactivation": figures.reactivation,
+                "skips": figures.skips.iter().map(|(reason, n)| json!({ "reason": reason, "count": n })).collect::<Vec<_>>(),
+                "loyalty": points,
+                "deliverability": { "windows": windows },
+                "uplift": uplift_rows,
+            });
+            return Ok(respond(200, "application/json", answer.to_string()));
+        }
+    }
+    let words = crate::admin::labels::labels(l);
+    let funnels: Vec<_> = figures
+        .kinds
+        .iter()
+        .map(|k| crate::admin::funnel::funnel(k, l, &words))
+        .collect();
+    let currency = crate::admin::kind_figures::shop_currency(&figures.kinds);
+    let charts = overview_charts(&by_day, from, to, currency, &words);
+    let kinds: Vec<serde_json::Value> = figures
+        .kinds
+        .iter()
+        .zip(&rows)
+        .map(|(k, r)| {
+            merge(
+                json!(k),
+                json!({
+                    "label": code(l, Group::Kind, &k.kind),
+                    "revenue_text": r.revenue.as_ref().map_or_else(|| "–".to_owned(), ToString::to_string),
+                    "other_revenue_text": r.other_revenue.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                    "rate_text": percent_text(r.placed_order_rate),
+                    "per_recipient_text": r.revenue_per_recipient.as_ref().map_or_else(|| "–".to_owned(), ToString::to_string),
+                }),
+            )
+        })
+        .collect();
+    let uplift: Vec<serde_json::Value> = uplift_rows
         .iter()
         .map(|u| merge(json!(u), json!({ "label": code(l, Group::Kind, &u.kind) })))
         .collect();
@@ -196,10 +242,22 @@ pub(super) async fn overview_page(
                 "from": from.to_string(), "to": to.to_string(), "o": figures,
                 "kinds": kinds, "skips": skips, "points": points, "pools": pools,
                 "charts": charts, "funnels": funnels, "deliverability": deliverability,
+                "csv_query": download_query(&shop, from, to, "csv"),
+                "json_query": download_query(&shop, from, to, "json"),
                 "uplift": uplift, "uplift_how": how_computed(l),
             }),
         ),
     ))
+}
+
+/// The query of the overview's download in `format` for the period.
+fn download_query(shop: &ShopId, from: Date, to: Date, format: &str) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("shop", shop.as_str())
+        .append_pair("from", &from.to_string())
+        .append_pair("to", &to.to_string())
+        .append_pair("format", format);
+    q.finish()
 }
 
 /// The tally of these day parts: from the kept summaries where they hold, else counted from
