@@ -203,6 +203,8 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
 
     let platform = platform::detect(headers);
     span.record("platform", platform.as_str());
+    // A delivery's reply is large, as the readers' own (see `shopify_delivery`).
+    #[allow(clippy::result_large_err)]
     let read_with = |guests: Option<&crate::webhook::GuestIds>| match platform {
         Platform::Canonical => canonical_delivery(&shop, route, headers, body),
         Platform::Shopify => shopify_delivery(&shop, guests, route, headers, body, app.clock.now()),
