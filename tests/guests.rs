@@ -138,3 +138,36 @@ async fn a_guest_from_before_keyed_ids_keeps_their_profile_on_every_path() {
         .id_for(&stack.shop, &Email::parse(&email).unwrap());
     assert!(stack.customer(keyed.as_str()).await.0.is_none());
 }
+
+/// The order functions read the guest id key from SSM when a guest's order first needs it, not
+/// when they start: a container that only sees customers with an account never reads it, and
+/// no cold start waits for it.
+#[tokio::test]
+async fn the_guest_key_is_read_when_a_guests_order_first_needs_it() {
+    let stack = TestStack::start().await;
+    let placed = &stack.app.webhooks[&trouw_local::functions::Function::OrderPlaced];
+    assert!(placed.guests.get().is_none(), "not read at start");
+    for answer in [
+        stack.post("order-placed", &example("order-placed")).await,
+        stack
+            .post_shopify(
+                "order-placed",
+                "orders/create",
+                &fixture("shopify/orders-create.json"),
+            )
+            .await,
+    ] {
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    assert!(
+        placed.guests.get().is_none(),
+        "orders with a customer need no key"
+    );
+    let email = format!("{}@example.nl", unique("guest"));
+    let id = placed_by(&stack, &shopify_guest_order(&email, 5_900_000_000_201)).await;
+    let expected = GuestIds::new(trouw_tests::GUEST_ID_SECRET)
+        .id_for(&stack.shop, &Email::parse(&email).unwrap());
+    assert_eq!(id, expected.as_str());
+    assert!(placed.guests.get().is_some(), "read once, then kept");
+    assert!(stack.take_iam_denials().is_empty());
+}

@@ -117,18 +117,73 @@ pub async fn parameter_value(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<St
 
 /// The key guest customer ids are derived with: `GUEST_ID_SECRET` (local development) or the
 /// SSM SecureString named by `GUEST_ID_SECRET_PARAMETER` (deployments: only the functions that
-/// take orders have it). `None` when neither is set: that function makes no guest ids.
-pub async fn guest_ids(
-    ssm: &aws_sdk_ssm::Client,
-) -> Result<Option<crate::webhook::GuestIds>, String> {
+/// take orders have it), read when an order first needs it ([`GuestKey`]). None when neither is
+/// set: that function makes no guest ids.
+pub fn guest_key(ssm: &aws_sdk_ssm::Client) -> GuestKey {
     if let Ok(secret) = std::env::var("GUEST_ID_SECRET")
         && !secret.is_empty()
     {
-        return Ok(Some(crate::webhook::GuestIds::new(secret)));
+        return GuestKey::known(Some(crate::webhook::GuestIds::new(secret)));
     }
-    let Ok(parameter) = std::env::var("GUEST_ID_SECRET_PARAMETER") else {
-        return Ok(None);
-    };
-    let secret = parameter_value(ssm, &parameter).await?;
-    Ok(Some(crate::webhook::GuestIds::new(secret)))
+    match std::env::var("GUEST_ID_SECRET_PARAMETER") {
+        Ok(parameter) => GuestKey::from_parameter(ssm.clone(), parameter),
+        Err(_) => GuestKey::known(None),
+    }
+}
+
+/// A function's guest id key, read from SSM the first time a delivery needs it rather than at
+/// init: only an order without a customer (a guest checkout) does, so a container that never
+/// sees one never pays the read, and no cold start waits for it. Read once, then kept.
+pub struct GuestKey {
+    known: tokio::sync::OnceCell<crate::webhook::GuestIds>,
+    /// The SSM SecureString still to read, if any.
+    parameter: Option<(aws_sdk_ssm::Client, String)>,
+}
+
+impl GuestKey {
+    /// A key given outright (or none: the function makes no guest ids).
+    pub fn known(ids: Option<crate::webhook::GuestIds>) -> Self {
+        let known = tokio::sync::OnceCell::new();
+        if let Some(ids) = ids {
+            let _ = known.set(ids);
+        }
+        GuestKey {
+            known,
+            parameter: None,
+        }
+    }
+
+    /// A key in the SSM SecureString `name`, read when first needed.
+    pub fn from_parameter(ssm: aws_sdk_ssm::Client, name: String) -> Self {
+        GuestKey {
+            known: tokio::sync::OnceCell::new(),
+            parameter: Some((ssm, name)),
+        }
+    }
+
+    /// The key, if it is known without a read.
+    pub fn get(&self) -> Option<&crate::webhook::GuestIds> {
+        self.known.get()
+    }
+
+    /// Whether a read could still give a key.
+    pub fn can_read(&self) -> bool {
+        self.known.get().is_none() && self.parameter.is_some()
+    }
+
+    /// The key, read from SSM if it is not known yet (concurrent callers share one read; a
+    /// failed read is tried again by the next caller).
+    pub async fn read(&self) -> Result<Option<&crate::webhook::GuestIds>, String> {
+        let Some((ssm, name)) = self.parameter.as_ref().filter(|_| self.can_read()) else {
+            return Ok(self.known.get());
+        };
+        self.known
+            .get_or_try_init(|| async {
+                parameter_value(ssm, name)
+                    .await
+                    .map(crate::webhook::GuestIds::new)
+            })
+            .await
+            .map(Some)
+    }
 }

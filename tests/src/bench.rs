@@ -70,6 +70,8 @@ pub struct PassScale {
 pub struct Report {
     pub events: Vec<Row>,
     pub lifecycle: Vec<Row>,
+    /// The loyalty API's writes, its timers and an order with a reward's code.
+    pub loyalty: Vec<Row>,
     pub passes: Vec<PassScale>,
     /// The release bootstraps' starts, the hello-world baseline first (empty when not built).
     pub starts: Vec<trouw_local::cold_start::Starts>,

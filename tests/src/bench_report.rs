@@ -225,9 +225,10 @@ fn starts(starts: &[trouw_local::cold_start::Starts]) -> String {
 /// The whole report as markdown.
 pub fn markdown(report: &Report, prices: &Prices) -> String {
     format!(
-        "### DynamoDB and cost per event\n\n{}\n### Per message lifecycle\n\n{}\n### Schedule pass as the table grows\n\n{}\n### Cold start and size (release, x86_64 here, {} starts each)\n\n{}\nPrices: {} ({}), `infra/bench/prices.json`. RRU and WRU: read and write request units by DynamoDB's sizing rules, computed from the items each request touched; (index) is the part paid for global secondary indexes. ms: the handler's time in the debug build against moto, the metering proxy's own time taken out (an upper bound for Lambda's billed duration).\n",
+        "### DynamoDB and cost per event\n\n{}\n### Per message lifecycle\n\n{}\n### Loyalty\n\n{}\n### Schedule pass as the table grows\n\n{}\n### Cold start and size (release, x86_64 here, {} starts each)\n\n{}\nPrices: {} ({}), `infra/bench/prices.json`. RRU and WRU: read and write request units by DynamoDB's sizing rules, computed from the items each request touched; (index) is the part paid for global secondary indexes. ms: the handler's time in the debug build against moto, the metering proxy's own time taken out (an upper bound for Lambda's billed duration).\n",
         table(&report.events, prices, "event"),
         table(&report.lifecycle, prices, "message"),
+        table(&report.loyalty, prices, "loyalty"),
         passes(&report.passes),
         report.starts.first().map(|s| s.init_ms.len()).unwrap_or(0),
         starts(&report.starts),
@@ -253,6 +254,7 @@ pub fn write(report: &Report, prices: &Prices) -> std::io::Result<String> {
         .events
         .iter()
         .chain(&report.lifecycle)
+        .chain(&report.loyalty)
         .map(|row| (row.what.clone(), cost(row, prices)))
         .collect();
     let json = serde_json::to_string_pretty(&Written {

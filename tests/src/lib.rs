@@ -3,6 +3,7 @@
 //! gateway on a free port, and the real aws-sdk-rust in between.
 
 pub mod bench;
+pub mod bench_loyalty;
 pub mod bench_report;
 pub mod captured_logs;
 pub mod fault;

@@ -23,8 +23,8 @@ use trouw::store::Store;
 pub enum Secret {
     /// The value itself (`make dev`: from its environment).
     Value(String),
-    /// The SSM parameter holding it: each function reads it with its own identity at start,
-    /// as its Lambda does.
+    /// The SSM parameter holding it: each function reads it with its own identity, as its
+    /// Lambda does (at start; the guest id key when a guest's order first needs it).
     Parameter(String),
 }
 
@@ -113,19 +113,25 @@ impl FunctionApps {
             Function::AddressChanged,
         ] {
             let identity = self.identity(function);
-            let guests = match function {
-                Function::AddressChanged => None,
-                _ => Some(trouw::webhook::GuestIds::new(
-                    self.secrets.guest_id.read(identity).await?,
-                )),
-            };
-            let app = WebhookApp::new(
+            let mut app = WebhookApp::new(
                 &config,
                 (self.dynamo)(function, &identity.sdk),
                 aws_sdk_ssm::Client::new(&identity.sdk),
                 self.clock.clone(),
-                guests,
+                None,
             );
+            // As the Lambdas: the key is read (with the function's identity) when a guest's
+            // order first needs it.
+            app.guests = match (function, &self.secrets.guest_id) {
+                (Function::AddressChanged, _) => trouw::config::GuestKey::known(None),
+                (_, Secret::Value(value)) => {
+                    trouw::config::GuestKey::known(Some(trouw::webhook::GuestIds::new(value)))
+                }
+                (_, Secret::Parameter(name)) => trouw::config::GuestKey::from_parameter(
+                    aws_sdk_ssm::Client::new(&identity.sdk),
+                    name.clone(),
+                ),
+            };
             webhooks.insert(function, app);
         }
         Ok(webhooks)

@@ -12,6 +12,11 @@ pub struct PostalArea {
     pub country: String,
 }
 
+/// How much of the address's SHA-256 a fingerprint keeps: 64 bits tell a customer's few homes
+/// apart (a collision among them is about one in 10^18), in 16 hex characters on every
+/// profile write instead of 32. Fingerprints stored longer are read shortened.
+const FINGERPRINT_BYTES: usize = 8;
+
 /// An address as seen in one event: a fingerprint of the whole address and its postal area.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedAddress {
@@ -55,7 +60,11 @@ impl ObservedAddress {
             hasher.update([0x1f]);
         }
         let digest = hasher.finalize();
-        let fingerprint = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let fingerprint = digest
+            .iter()
+            .take(FINGERPRINT_BYTES)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         ObservedAddress {
             fingerprint,
             area: PostalArea {
@@ -102,18 +111,69 @@ struct StoredHistory {
 #[derive(Debug, Serialize, Deserialize)]
 struct Place {
     fingerprint: String,
+    #[serde(with = "area_text")]
     area: PostalArea,
     #[serde(with = "super::epoch::list")]
     seen: Vec<Timestamp>,
 }
 
+/// A place's postal area as one short text, `{country} {postal code}` (e.g. `NL 1016GV`; the
+/// postal code is kept without spaces, so the last space divides the two), where a map of two
+/// named fields took three times the bytes. Places written before hold the map; both read the
+/// same.
+mod area_text {
+    use super::PostalArea;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(area: &PostalArea, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{} {}", area.country, area.postal_code))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Text(String),
+        Fields(PostalArea),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PostalArea, D::Error> {
+        match Stored::deserialize(deserializer)? {
+            Stored::Fields(area) => Ok(area),
+            Stored::Text(text) => {
+                let (country, postal_code) = text.rsplit_once(' ').ok_or_else(|| {
+                    serde::de::Error::custom("a postal area is `{country} {postal code}`")
+                })?;
+                Ok(PostalArea {
+                    postal_code: postal_code.to_owned(),
+                    country: country.to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// A fingerprint as this version compares them: stored ones longer than
+/// [`FINGERPRINT_BYTES`] (earlier versions) are shortened, so a known home stays known.
+fn shortened(mut fingerprint: String) -> String {
+    fingerprint.truncate(FINGERPRINT_BYTES * 2);
+    fingerprint
+}
+
 impl From<StoredHistory> for AddressHistory {
     fn from(stored: StoredHistory) -> Self {
-        let mut sightings = stored.sightings;
+        let mut sightings: Vec<AddressSighting> = stored
+            .sightings
+            .into_iter()
+            .map(|s| AddressSighting {
+                fingerprint: shortened(s.fingerprint),
+                ..s
+            })
+            .collect();
         for place in stored.places {
+            let fingerprint = shortened(place.fingerprint);
             sightings.extend(place.seen.into_iter().map(|at| AddressSighting {
                 at,
-                fingerprint: place.fingerprint.clone(),
+                fingerprint: fingerprint.clone(),
                 area: place.area.clone(),
             }));
         }
@@ -280,18 +340,39 @@ mod tests {
     #[test]
     fn history_is_stored_once_per_address_and_the_old_shape_still_reads() {
         let mut h = AddressHistory::default();
-        for day in 0..7 {
+        for day in 0..3 {
             h.observe(&addr("A 1", "1000AA"), t(day * 86_400));
         }
         h.observe(&addr("B 2", "2000BB"), t(25 * 86_400));
         let stored = serde_json::to_value(&h).unwrap();
         let places = stored["places"].as_array().unwrap();
         assert_eq!(places.len(), 2, "each address once");
-        assert_eq!(places[0]["seen"].as_array().unwrap().len(), 7);
+        assert_eq!(places[0]["seen"].as_array().unwrap().len(), 3);
         assert!(places[0]["seen"][0].is_i64(), "times as epoch seconds");
         assert!(stored.get("sightings").is_none());
-        let read: AddressHistory = serde_json::from_value(stored).unwrap();
+        let read: AddressHistory = serde_json::from_value(stored.clone()).unwrap();
         assert_eq!(read, h);
+
+        assert_eq!(places[0]["area"], "NL 1000AA", "the area as one text");
+        assert_eq!(places[0]["fingerprint"].as_str().unwrap().len(), 16);
+
+        // As the version before stored it: 32-character fingerprints, the area as a map. The
+        // same home read from it is the same home, not a move.
+        let mut before = stored.clone();
+        for place in before["places"].as_array_mut().unwrap() {
+            let long = format!(
+                "{}{}",
+                place["fingerprint"].as_str().unwrap(),
+                "0123456789abcdef"
+            );
+            let (country, postal) = place["area"].as_str().unwrap().rsplit_once(' ').unwrap();
+            place["area"] = serde_json::json!({ "postal_code": postal, "country": country });
+            place["fingerprint"] = long.into();
+        }
+        let mut read: AddressHistory = serde_json::from_value(before).unwrap();
+        assert_eq!(read, h);
+        read.observe(&addr("B 2", "2000BB"), t(26 * 86_400));
+        assert_eq!(read.move_count(), 1);
 
         // As an earlier version stored it: one entry per sighting, RFC 3339 times.
         let old = serde_json::json!({ "sightings": [
@@ -305,6 +386,26 @@ mod tests {
             read.last_move_at(),
             Some("2026-10-01T10:00:00Z".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn only_the_newest_sightings_are_kept_and_a_move_is_still_a_move() {
+        let mut h = AddressHistory::default();
+        for day in 0..20 {
+            h.observe(&addr("A 1", "1000AA"), t(day * 86_400));
+        }
+        h.observe(&addr("B 2", "2000BB"), t(30 * 86_400));
+        assert_eq!(h.sightings.len(), AddressHistory::MAX_SIGHTINGS);
+        let first_kept = 21 - AddressHistory::MAX_SIGHTINGS as i64;
+        assert_eq!(h.sightings[0].at, t(first_kept * 86_400));
+        assert_eq!(
+            (h.move_count(), h.last_move_at()),
+            (1, Some(t(30 * 86_400)))
+        );
+        // A late order from the old home, between the last two: a move back and forth.
+        h.observe(&addr("A 1", "1000AA"), t(25 * 86_400));
+        assert_eq!(h.current().unwrap().area.postal_code, "2000BB");
+        assert_eq!(h.last_move_at(), Some(t(30 * 86_400)));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub struct CustomerProfile {
     #[serde(default)]
     pub addresses: AddressHistory,
     pub order_count: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub returned_order_count: u32,
     pub total_spent: Spend,
     #[serde(
@@ -165,6 +166,7 @@ impl CustomerProfile {
         whole(&mut r.asked_at);
         whole(&mut r.last_reactivated_at);
         whole(&mut r.due_at);
+        whole(&mut self.mail.last_sent_at);
         whole(&mut self.recap_at);
     }
 
@@ -291,8 +293,13 @@ pub struct Loyalty {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoyaltyClock {
     /// Rolling tiers only: order points earned per calendar month (`YYYYMM` in the shop's time
-    /// zone), the months that still count.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    /// zone), the months that still count. Stored as the first month and one number per month
+    /// from it (see [`earned_months`]).
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "earned_months"
+    )]
     pub earned_by_month: BTreeMap<String, u64>,
     /// Rolling tiers only: the tier held is kept until then, even when no longer earned.
     #[serde(
@@ -343,7 +350,86 @@ impl LoyaltyClock {
     }
 }
 
+/// [`LoyaltyClock::earned_by_month`] as the profile stores it: `{"from": "202506", "points":
+/// [64, 0, 64]}`, the points of each month from `from` on (0 for a month without), where a map
+/// paid each month's six-character name again (a year of months: about 50 bytes instead of
+/// 125). Profiles written before hold the map; both read the same.
+mod earned_months {
+    use super::super::loyalty_rules::{key_index, month_key};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Months {
+        from: String,
+        points: Vec<u64>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Months(Months),
+        Named(BTreeMap<String, u64>),
+    }
+
+    /// Longest run of months written as a list; a map with months further apart (only a
+    /// corrupt or hand-made one) is written as it is.
+    const MAX_MONTHS: i32 = 24;
+
+    pub fn serialize<S: Serializer>(
+        earned: &BTreeMap<String, u64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let months: Option<Vec<(i32, u64)>> = earned
+            .iter()
+            .map(|(k, points)| key_index(k).map(|m| (m, *points)))
+            .collect();
+        let span = months.as_ref().and_then(|m| {
+            let (first, last) = (m.first()?.0, m.last()?.0);
+            (last - first < MAX_MONTHS).then_some((first, last))
+        });
+        let (Some(months), Some((first, last))) = (months, span) else {
+            return earned.serialize(serializer);
+        };
+        let mut points = vec![0; usize::try_from(last - first + 1).unwrap_or(0)];
+        for (month, earned) in months {
+            if let Some(slot) = usize::try_from(month - first)
+                .ok()
+                .and_then(|i| points.get_mut(i))
+            {
+                *slot = earned;
+            }
+        }
+        Months {
+            from: month_key(first),
+            points,
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, u64>, D::Error> {
+        match Stored::deserialize(deserializer)? {
+            Stored::Named(earned) => Ok(earned),
+            Stored::Months(Months { from, points }) => {
+                let first = key_index(&from)
+                    .ok_or_else(|| serde::de::Error::custom("`from` is a month, YYYYMM"))?;
+                Ok((first..)
+                    .zip(points)
+                    .filter(|(_, points)| *points > 0)
+                    .map(|(month, points)| (month_key(month), points))
+                    .collect())
+            }
+        }
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+pub(crate) fn is_zero_u32(n: &u32) -> bool {
     *n == 0
 }
 
@@ -372,5 +458,105 @@ impl Lifecycle {
             Lifecycle::New => "new",
             Lifecycle::Repeat => "repeat",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_item};
+
+    type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+    fn clock(months: &[(&str, u64)]) -> LoyaltyClock {
+        LoyaltyClock {
+            earned_by_month: months.iter().map(|(m, p)| ((*m).to_owned(), *p)).collect(),
+            ..LoyaltyClock::default()
+        }
+    }
+
+    #[test]
+    fn earned_months_are_stored_as_a_list_from_the_first_and_read_back_the_same() {
+        let earned = clock(&[("202511", 64), ("202601", 10), ("202602", 5)]);
+        let item: Item = to_item(&earned).unwrap();
+        let stored = item["earned_by_month"].as_m().unwrap();
+        assert_eq!(stored["from"].as_s().unwrap(), "202511");
+        let points: Vec<&str> = stored["points"]
+            .as_l()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_n().unwrap().as_str())
+            .collect();
+        assert_eq!(points, ["64", "0", "10", "5"], "December earned nothing");
+        assert_eq!(from_item::<LoyaltyClock>(item).unwrap(), earned);
+    }
+
+    #[test]
+    fn earned_months_stored_by_name_still_read() {
+        let earned = clock(&[("202511", 64), ("202601", 10)]);
+        let mut item: Item = to_item(&earned).unwrap();
+        item.insert(
+            "earned_by_month".into(),
+            aws_sdk_dynamodb::types::AttributeValue::M(
+                [("202511", "64"), ("202601", "10")]
+                    .into_iter()
+                    .map(|(m, p)| {
+                        (
+                            m.to_owned(),
+                            aws_sdk_dynamodb::types::AttributeValue::N(p.into()),
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        assert_eq!(from_item::<LoyaltyClock>(item).unwrap(), earned);
+    }
+
+    /// What the version before stored and this one leaves out or stores shorter: zero counts,
+    /// `inactive: false`, the last send as RFC 3339 text with its fraction.
+    #[test]
+    fn a_profile_in_the_earlier_shape_reads_and_is_written_shorter() {
+        let mut profile = CustomerProfile::new(
+            ShopId::parse("demo").unwrap(),
+            CustomerId::parse("cus-8812").unwrap(),
+        );
+        profile.order_count = 2;
+        let mut earlier: Item = to_item(&profile).unwrap();
+        use aws_sdk_dynamodb::types::AttributeValue as V;
+        earlier.insert("returned_order_count".into(), V::N("0".into()));
+        let V::M(mut retention) = earlier["retention"].clone() else {
+            panic!("retention is a map")
+        };
+        retention.insert("reactivations".into(), V::N("0".into()));
+        earlier.insert("retention".into(), V::M(retention));
+        earlier.insert(
+            "mail".into(),
+            V::M(
+                [
+                    ("inactive".to_owned(), V::Bool(false)),
+                    (
+                        "last_sent_at".to_owned(),
+                        V::S("2026-11-02T10:00:00.638329Z".into()),
+                    ),
+                ]
+                .into(),
+            ),
+        );
+        let read: CustomerProfile = from_item(earlier).unwrap();
+        assert_eq!(
+            read.mail.last_sent_at,
+            Some("2026-11-02T10:00:00.638329Z".parse().unwrap())
+        );
+        let written: Item = to_item(&read).unwrap();
+        assert!(!written.contains_key("returned_order_count"));
+        assert!(
+            !written["retention"]
+                .as_m()
+                .unwrap()
+                .contains_key("reactivations")
+        );
+        let mail = written["mail"].as_m().unwrap();
+        assert!(!mail.contains_key("inactive"));
+        assert_eq!(mail["last_sent_at"].as_n().unwrap(), "1793613600");
     }
 }

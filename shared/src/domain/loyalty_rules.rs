@@ -83,11 +83,11 @@ fn month_index(at: Timestamp, tz: &TimeZone) -> i32 {
     i32::from(z.year()) * 12 + i32::from(z.month()) - 1
 }
 
-fn month_key(index: i32) -> String {
+pub(crate) fn month_key(index: i32) -> String {
     format!("{:04}{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
 }
 
-fn key_index(key: &str) -> Option<i32> {
+pub(crate) fn key_index(key: &str) -> Option<i32> {
     if key.len() != 6 {
         return None;
     }

@@ -339,10 +339,15 @@ pub struct MailStanding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_at: Option<Timestamp>,
     /// No sign of life after a reactivation question (set by the lifecycle rules).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inactive: bool,
-    /// When the last non-transactional message went out, for the frequency cap.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the last non-transactional message went out, for the frequency cap (to the
+    /// second, as epoch seconds; earlier versions stored RFC 3339 text, still read).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::epoch::option"
+    )]
     pub last_sent_at: Option<Timestamp>,
     /// The last sent, non-internal message: the one an order is attributed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]

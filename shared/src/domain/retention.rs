@@ -121,7 +121,7 @@ pub struct Retention {
     )]
     pub asked_at: Option<Timestamp>,
     /// Orders that brought the customer back after a lapse.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "super::customer::is_zero_u32")]
     pub reactivations: u32,
     #[serde(
         default,

@@ -24,7 +24,7 @@ pub struct WebhookApp {
     pub shops: ShopDirectory,
     pub clock: Arc<dyn Clock>,
     /// The key guest ids are derived with; only the functions that take orders have it.
-    pub guests: Option<crate::webhook::GuestIds>,
+    pub guests: crate::config::GuestKey,
 }
 
 impl WebhookApp {
@@ -47,7 +47,7 @@ impl WebhookApp {
             store,
             shops,
             clock,
-            guests,
+            guests: crate::config::GuestKey::known(guests),
         }
     }
 
@@ -57,14 +57,16 @@ impl WebhookApp {
         let sdk = crate::config::aws_sdk_config().await;
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let ssm = aws_sdk_ssm::Client::new(&sdk);
-        let guests = crate::config::guest_ids(&ssm).await?;
-        Ok(Self::new(
+        let guests = crate::config::guest_key(&ssm);
+        let mut app = Self::new(
             &config,
             dynamo,
             ssm,
             Arc::new(crate::clock::SystemClock),
-            guests,
-        ))
+            None,
+        );
+        app.guests = guests;
+        Ok(app)
     }
 }
 

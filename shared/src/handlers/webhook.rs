@@ -203,19 +203,31 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
 
     let platform = platform::detect(headers);
     span.record("platform", platform.as_str());
-    let read = match platform {
+    let read_with = |guests: Option<&crate::webhook::GuestIds>| match platform {
         Platform::Canonical => canonical_delivery(&shop, route, headers, body),
-        Platform::Shopify => shopify_delivery(
-            &shop,
-            app.guests.as_ref(),
-            route,
-            headers,
-            body,
-            app.clock.now(),
-        ),
-        Platform::WooCommerce => {
-            woocommerce_delivery(&shop, app.guests.as_ref(), route, headers, body)
+        Platform::Shopify => shopify_delivery(&shop, guests, route, headers, body, app.clock.now()),
+        Platform::WooCommerce => woocommerce_delivery(&shop, guests, route, headers, body),
+    };
+    let read = match read_with(app.guests.get()) {
+        // Refused without the guest key (not read yet): perhaps a guest's order, which needs
+        // it. Read it (once per container) and read the delivery again.
+        Err(_) if platform != Platform::Canonical && app.guests.can_read() => {
+            match app.guests.read().await {
+                Ok(guests) => read_with(guests),
+                Err(err) => {
+                    let mut response = error(
+                        503,
+                        "temporarily_unavailable",
+                        "the guest id key could not be read; retry later: the event was not applied",
+                    );
+                    response
+                        .headers_mut()
+                        .insert("retry-after", RETRY_AFTER_SECONDS.into());
+                    return Reply::refused("unavailable", response, err);
+                }
+            }
         }
+        read => read,
     };
     let (delivery_id, inbound) = match read {
         Ok(read) => read,

@@ -147,10 +147,7 @@ impl Store {
         wanted.extend(order_key.clone());
         let mut found = self.items_by_key(&wanted, true).await?;
 
-        let profile = found
-            .remove(&profile_key)
-            .map(|i| decode::<CustomerProfile>(i, "profile"))
-            .transpose()?;
+        let profile = found.remove(&profile_key).map(decode_profile).transpose()?;
         let order = order_key
             .and_then(|k| found.remove(&k))
             .map(|i| decode::<Order>(i, "order"))
@@ -1356,7 +1353,7 @@ impl Store {
             .expression_attribute_names("#mail", "mail")
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
         if cap {
-            stamp = stamp.expression_attribute_values(":now", AttributeValue::S(now.to_string()));
+            stamp = stamp.expression_attribute_values(":now", epoch_second(now));
         }
         if touch {
             let last = crate::domain::LastTouch {
@@ -1427,7 +1424,7 @@ impl Store {
             .update_expression("SET #mail.last_sent_at = :now, version = version + :one")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#mail", "mail")
-            .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
+            .expression_attribute_values(":now", epoch_second(now))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
             .await;
@@ -1589,7 +1586,16 @@ impl Store {
         shop: &ShopId,
         customer: &CustomerId,
     ) -> Result<Option<CustomerProfile>, StoreError> {
-        self.get(&keys::profile(shop, customer), "profile").await
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::profile(shop, customer).to_item()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::from_sdk(&e))?;
+        out.item.map(decode_profile).transpose()
     }
 
     /// The email addresses of these customers, read 100 profiles to a `BatchGetItem` and only
@@ -1799,7 +1805,7 @@ impl Store {
                     .cloned()
                     .unwrap_or_default();
                 if sk == keys::profile(shop, customer).sk {
-                    profile = Some(decode::<CustomerProfile>(item, "profile")?);
+                    profile = Some(decode_profile(item)?);
                 } else if sk.starts_with(keys::ORDER_PREFIX) {
                     orders.push(decode::<Order>(item, "order")?);
                 }
@@ -1982,7 +1988,7 @@ impl Store {
                     .cloned()
                     .unwrap_or_default();
                 if sk == keys::PROFILE_SK {
-                    all.profile = Some(decode(item, "profile")?);
+                    all.profile = Some(decode_profile(item)?);
                 } else if sk.starts_with(keys::ORDER_PREFIX) {
                     all.orders.push(decode(item, "order")?);
                 } else if sk.starts_with(keys::LEDGER_PREFIX) {
@@ -2342,9 +2348,12 @@ pub struct CustomerItems {
 }
 
 /// A profile as an item; a customer with a timer ahead (the lapse clock) sits in the due index.
+/// The shop and the customer id are the partition key's: not stored twice.
 pub(super) fn profile_item(shop: &ShopId, profile: &CustomerProfile) -> Result<Item, StoreError> {
     let key = keys::profile(shop, &profile.id);
     let mut item = encode(profile, &key, "profile")?;
+    item.remove(PROFILE_SHOP);
+    item.remove(PROFILE_ID);
     with_due(&mut item, &key, profile.due_at());
     if let Some(email) = profile.contact.email() {
         item.insert(
@@ -2353,6 +2362,29 @@ pub(super) fn profile_item(shop: &ShopId, profile: &CustomerProfile) -> Result<I
         );
     }
     Ok(item)
+}
+
+const PROFILE_SHOP: &str = "shop";
+const PROFILE_ID: &str = "id";
+
+/// A profile from its item: the shop and the customer id from the partition key (profiles
+/// written before also carry them as attributes; the key says the same).
+pub(super) fn decode_profile(mut item: Item) -> Result<CustomerProfile, StoreError> {
+    let (shop, customer) = item
+        .get(keys::PK)
+        .and_then(|pk| pk.as_s().ok())
+        .and_then(|pk| keys::parse_customer_partition(pk))
+        .ok_or_else(|| StoreError::Corrupt("profile: not in a customer's partition".into()))?;
+    item.entry(PROFILE_SHOP.into())
+        .or_insert_with(|| AttributeValue::S(shop.as_str().to_owned()));
+    item.entry(PROFILE_ID.into())
+        .or_insert_with(|| AttributeValue::S(customer.as_str().to_owned()));
+    decode(item, "profile")
+}
+
+/// A profile's time as it stores them: whole epoch seconds (see [`crate::domain::epoch`]).
+fn epoch_second(at: Timestamp) -> AttributeValue {
+    AttributeValue::N(at.as_second().to_string())
 }
 
 /// The processed-event record as an item, with its TTL attribute.

@@ -2,9 +2,12 @@
 //! table to target/bench/ (see README, "Cost and speed"). `BENCH_CUSTOMERS` sets the table sizes
 //! of the schedule pass (default 1000,10000,100000); `BENCH_LAMBDA_DIR` the release bootstraps'
 //! directory (`cargo lambda build --release` output; none: no cold starts), `BENCH_STARTS` the
-//! starts per bootstrap (default 20).
+//! starts per bootstrap (default 20). `BENCH_PARTS=starts` measures the starts alone, and
+//! `BENCH_LAMBDA_DIR` may then also be a plain target directory (`target/debug`): where
+//! changes to a function's init are measured before the slow release build.
 
 use trouw_tests::bench::{Bench, Report, events, pass_scale};
+use trouw_tests::bench_loyalty::loyalty;
 use trouw_tests::bench_report::{Prices, write};
 
 #[tokio::main]
@@ -15,9 +18,25 @@ async fn main() {
         .filter_map(|n| n.trim().parse().ok())
         .collect();
     let prices = Prices::from_repository();
-    let bench = Bench::start().await;
-    let (events, lifecycle) = events(&bench).await;
-    let passes = pass_scale(&bench, &sizes).await;
+    let starts_only = std::env::var("BENCH_PARTS").is_ok_and(|parts| parts == "starts");
+    let (events, lifecycle, loyalty, passes) = if starts_only {
+        Default::default()
+    } else {
+        let bench = Bench::start().await;
+        let (events, lifecycle) = events(&bench).await;
+        let loyalty = loyalty().await;
+        let passes = pass_scale(&bench, &sizes).await;
+        (events, lifecycle, loyalty, passes)
+    };
+    // cargo lambda's layout (`<binary>/bootstrap`), or a plain target directory.
+    let bootstrap = |dir: &std::path::Path, binary: &str| {
+        let lambda = dir.join(binary).join("bootstrap");
+        if lambda.exists() {
+            lambda
+        } else {
+            dir.join(binary)
+        }
+    };
     // The release bootstraps, as `cargo lambda build --release` lays them out.
     let starts = match std::env::var_os("BENCH_LAMBDA_DIR") {
         Some(dir) => {
@@ -27,8 +46,8 @@ async fn main() {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(20);
             trouw_local::cold_start::measure(
-                |function| dir.join(function.binary()).join("bootstrap"),
-                &dir.join("hello-lambda").join("bootstrap"),
+                |function| bootstrap(&dir, function.binary()),
+                &bootstrap(&dir, "hello-lambda"),
                 runs,
             )
             .await
@@ -39,6 +58,7 @@ async fn main() {
     let report = Report {
         events,
         lifecycle,
+        loyalty,
         passes,
         starts,
     };

@@ -130,9 +130,12 @@ pub fn signatures(
     (!signed.is_empty()).then(|| signed.join(" "))
 }
 
-/// The HTTP client for the shops' endpoints, one per container.
+/// The HTTP client for the shops' endpoints, one per container, built when a redemption first
+/// asks an endpoint: building it loads and parses the system's trusted roots, which a
+/// container of shops that hand out codes from their pools never needs (and no cold start
+/// waits for).
 pub struct CouponClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: std::sync::OnceLock<Client<HttpsConnector<HttpConnector>, Full<Bytes>>>,
     timeout: Duration,
 }
 
@@ -143,14 +146,27 @@ impl Default for CouponClient {
 }
 
 impl CouponClient {
-    /// A client on the system's trusted roots (see [`crate::https`]).
+    /// A client on the system's trusted roots (see [`crate::https`]), built on first use.
     pub fn new(timeout: Duration) -> Self {
+        CouponClient {
+            client: std::sync::OnceLock::new(),
+            timeout,
+        }
+    }
+
+    /// Whether the client was built (a call to an endpoint needed it).
+    pub fn is_built(&self) -> bool {
+        self.client.get().is_some()
+    }
+
+    fn client(&self) -> &Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
         // Plain HTTP is let through for this machine only: `valid_coupon_url` is checked
         // before every call.
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(crate::https::connector());
-        CouponClient { client, timeout }
+        self.client.get_or_init(|| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(60))
+                .build(crate::https::connector())
+        })
     }
 
     /// Asks the shop's endpoint for the redemption's code.
@@ -177,7 +193,7 @@ impl CouponClient {
             .map_err(|_| NoCode::NotConfigured)?;
         let call = async {
             let response = self
-                .client
+                .client()
                 .request(http_request)
                 .await
                 .map_err(|_| NoCode::Unreachable)?;
@@ -202,6 +218,27 @@ impl CouponClient {
 mod tests {
     use super::*;
     use crate::webhook::verify_standard_webhook;
+
+    #[tokio::test]
+    async fn the_client_and_its_trusted_roots_wait_for_the_first_endpoint_call() {
+        let coupons = CouponClient::default();
+        assert!(!coupons.is_built(), "nothing built at start");
+        let customer = CustomerId::parse("cus-1").unwrap();
+        let request = CodeRequest {
+            redemption: "rd_1",
+            customer: &customer,
+            reward: "r5",
+            value: &serde_json::Value::Null,
+            points: 500,
+            expires_at: Timestamp::UNIX_EPOCH,
+        };
+        let answer = coupons.code(None, &request, Timestamp::UNIX_EPOCH).await;
+        assert!(matches!(answer, Err(NoCode::NotConfigured)));
+        assert!(
+            !coupons.is_built(),
+            "a shop without an endpoint builds nothing"
+        );
+    }
 
     #[test]
     fn an_answer_is_one_code_trouw_can_hand_out() {
