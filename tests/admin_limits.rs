@@ -275,9 +275,27 @@ fn kind_row(body: &str, kind: &str) -> Vec<u32> {
         .find(&format!(">{label}</a></th>"))
         .unwrap_or_else(|| panic!("{kind} in {body}"));
     let row = &body[start..body[start..].find("</tr>").unwrap() + start];
-    row.split("<td class=\"num\">")
+    let cells: Vec<&str> = row
+        .split("<td class=\"num")
         .skip(1)
-        .map(|cell| cell.split('<').next().unwrap().trim().parse().unwrap())
+        .map(|cell| {
+            cell.split_once('>')
+                .unwrap()
+                .1
+                .split('<')
+                .next()
+                .unwrap()
+                .trim()
+        })
+        .collect();
+    // The page's columns: sent, delivered, opened, clicked, bounced, complained, orders,
+    // revenue, placed-order rate, revenue per recipient, skipped, held out. The counts this
+    // test checks, in its own order: sent, delivered, bounced, complained, opened, clicked,
+    // skipped, held out.
+    assert_eq!(cells.len(), 12, "{kind}: {row}");
+    [0, 1, 4, 5, 2, 3, 10, 11]
+        .iter()
+        .map(|&i| cells[i].parse().unwrap())
         .collect()
 }
 

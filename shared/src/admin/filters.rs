@@ -74,9 +74,14 @@ pub fn format_of(value: Option<&str>) -> Result<Format, QueryError> {
 /// The longest period one request may cover.
 pub const MAX_DAYS: i64 = 366;
 
+/// How many years back a period may start. The overview keeps a summary of every past day it
+/// counts and adds the outstanding points up from the first one kept, so a single request for
+/// a long-gone year would make every later overview read (and at first count) every day since.
+pub const MAX_YEARS_BACK: i16 = 5;
+
 /// The period a page covers, inclusive days in the shop's time zone: `to` defaults to `today`,
 /// `from` to `default_from(to)`; `from` may not be after `to`, nor more than [`MAX_DAYS`]
-/// before it.
+/// before it, nor more than [`MAX_YEARS_BACK`] years before `today`.
 pub fn period(
     from: Option<String>,
     to: Option<String>,
@@ -99,6 +104,15 @@ pub fn period(
         return Err(bad(
             "from",
             format!("the period may span at most {MAX_DAYS} days"),
+        ));
+    }
+    let floor = today
+        .checked_sub(jiff::Span::new().years(MAX_YEARS_BACK))
+        .unwrap_or(Date::MIN);
+    if from < floor {
+        return Err(bad(
+            "from",
+            format!("may be at most {MAX_YEARS_BACK} years ago (from {floor})"),
         ));
     }
     Ok((from, to))
@@ -293,6 +307,24 @@ mod tests {
         assert_eq!(field("email=not-an-address"), "email");
         assert_eq!(field("format=xml"), "format");
         assert_eq!(field("reveal=yes"), "reveal");
+    }
+
+    /// Found by fuzzing the overview: one request for a period in 1970 kept a summary for each
+    /// of its days, and every later overview added the outstanding points up from 1970.
+    #[test]
+    fn a_period_starts_at_most_five_years_back() {
+        let first_of_month = |to: Date| to.first_of_month();
+        let of = |from: &str, to: &str| {
+            period(Some(from.into()), Some(to.into()), today(), first_of_month)
+        };
+        assert!(of("2021-11-23", "2022-01-01").is_ok());
+        let err = of("2021-11-22", "2022-01-01").unwrap_err();
+        assert_eq!(err.field, "from");
+        assert!(err.message.contains("2021-11-23"), "{}", err.message);
+        assert_eq!(of("1970-01-01", "1970-12-31").unwrap_err().field, "from");
+        // The default start of a long-gone `to` is refused the same way.
+        let gone = period(None, Some("1970-06-30".into()), today(), first_of_month);
+        assert_eq!(gone.unwrap_err().field, "from");
     }
 
     /// The filter form sends every field, so an empty one means "no filter", also for dates.

@@ -395,12 +395,36 @@ pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
 
 /// A day's tally in two parts, before and from its split: what a day summary holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DayTally {
     pub before: Tally,
     pub after: Tally,
 }
 
 impl DayTally {
+    /// The tally as a day summary keeps it: JSON without the zeros, nulls and empty parts
+    /// that every count type reads back as its default. A quiet day's figures are mostly
+    /// zeros, and written out in full two kinds already pass the 1 KB a summary should stay
+    /// under.
+    pub fn to_kept_json(&self) -> Result<String, serde_json::Error> {
+        fn drop_empty(value: &mut serde_json::Value) -> bool {
+            use serde_json::Value;
+            match value {
+                Value::Object(fields) => {
+                    fields.retain(|_, v| !drop_empty(v));
+                    fields.is_empty()
+                }
+                Value::Array(items) => items.is_empty(),
+                Value::Null => true,
+                Value::Number(n) => n.as_f64() == Some(0.0),
+                Value::Bool(_) | Value::String(_) => false,
+            }
+        }
+        let mut value = serde_json::to_value(self)?;
+        drop_empty(&mut value);
+        serde_json::to_string(&value)
+    }
+
     /// What `take` asks of this day (`Window` is never answered from a summary).
     pub fn part(&self, take: Take) -> Tally {
         match take {
@@ -418,6 +442,40 @@ impl DayTally {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by `admin_limits`: two kinds' figures written out in full made a summary of
+    /// 1,035 bytes.
+    #[test]
+    fn a_kept_day_reads_back_the_same_and_leaves_its_zeros_out() {
+        let mut day = DayTally::default();
+        assert_eq!(day.to_kept_json().unwrap(), "{}");
+        let kind = |name: &str, sent: u32, skipped: u32| KindFigures {
+            kind: name.into(),
+            created: sent + skipped,
+            sent,
+            delivered: sent,
+            skipped,
+            skips: if skipped > 0 {
+                BTreeMap::from([("frequency_cap".to_owned(), skipped)])
+            } else {
+                BTreeMap::new()
+            },
+            ..Default::default()
+        };
+        for (name, sent, skipped) in [("reactivation", 5, 0), ("tier-reached", 0, 2)] {
+            day.before
+                .kinds
+                .insert(name.into(), kind(name, sent, skipped));
+        }
+        day.before.skips.insert("frequency_cap".into(), 2);
+        day.before.nps.answers = 1;
+        day.before.nps.promoters = 1;
+        day.before.reactivation.asked = 5;
+        let kept = day.to_kept_json().unwrap();
+        assert_eq!(serde_json::from_str::<DayTally>(&kept).unwrap(), day);
+        assert!(!kept.contains(":0") && !kept.contains("null"), "{kept}");
+        assert!(kept.len() < 400, "{} bytes: {kept}", kept.len());
+    }
     use crate::domain::MessageStatus;
     use crate::domain::{
         Activity, Currency, DeliveryReport, EventId, MessageClass, MessageData, MessageIntent,

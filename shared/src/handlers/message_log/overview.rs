@@ -331,7 +331,8 @@ pub(super) async fn tally_days(
             .and_then(|r| r.changed_at)
             .is_none_or(|changed| now.as_second() - changed >= SETTLE_SECONDS);
         if keeps && settled {
-            let counts = serde_json::to_string(&counted)
+            let counts = counted
+                .to_kept_json()
                 .map_err(|e| StoreError::Corrupt(format!("day summary: {e}")))?;
             // Not kept if the day changed meanwhile; counted again next time.
             app.store
