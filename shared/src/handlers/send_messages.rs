@@ -80,13 +80,26 @@ pub struct RetryLater(pub String);
 /// The Lambda entry point. Every record is tried, and each one that must be retried is
 /// reported as a batch item failure. Lambda retries from the lowest reported record; the
 /// records after it that went out are claimed already and do nothing the second time. So a
-/// record that keeps failing holds back only itself: when Lambda gives up on it (and its
-/// successors in the batch) after the mapping's retries, those successors were sent.
+/// record that keeps failing holds back only its own customer: when Lambda gives up on it
+/// (and its successors in the batch) after the mapping's retries, the other customers'
+/// successors were sent.
+///
+/// A customer's later messages in the batch wait behind one that must be retried: they are
+/// reported too, and go after it when Lambda retries. Sent first, a later message would take
+/// the frequency cap's place the earlier one had (an order's points update and the tier it
+/// reached are created together: the tier mail would go and the points mail wait), so a
+/// passing fault would change what the customer gets.
 pub async fn handle(
     app: &SenderApp,
     event: LambdaEvent<StreamEvent>,
 ) -> Result<DynamoDbEventResponse, lambda_runtime::Error> {
     let mut response = DynamoDbEventResponse::default();
+    let mut waiting = std::collections::HashSet::new();
+    let mut retry = |record: &aws_lambda_events::event::dynamodb::EventRecord| {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = record.change.sequence_number.clone();
+        response.batch_item_failures.push(failure);
+    };
     for record in &event.payload.records {
         let message: MessageRecord = match serde_dynamo::from_item(record.change.new_image.clone())
         {
@@ -100,15 +113,23 @@ pub async fn handle(
                 continue;
             }
         };
+        let customer = (message.shop.clone(), message.intent.customer_id.clone());
+        if waiting.contains(&customer) {
+            tracing::info!(
+                sequence = record.change.sequence_number.as_deref(),
+                "message waits behind an earlier one of its customer that will be retried"
+            );
+            retry(record);
+            continue;
+        }
         if let Err(err) = deliver(app, &message).await {
             tracing::warn!(
                 sequence = record.change.sequence_number.as_deref(),
                 detail = %err,
                 "message will be retried"
             );
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
+            waiting.insert(customer);
+            retry(record);
         }
     }
     Ok(response)
