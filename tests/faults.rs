@@ -350,3 +350,103 @@ async fn an_expiry_whose_answer_is_lost_is_written_once_with_its_ledger_item() {
     assert_eq!(expired[0].1.points, -(loyalty.points_expired as i64));
     assert!(loyalty.points_expired >= 150, "{loyalty:?}");
 }
+
+/// The stream's shape of a batch: each item a record, in order, numbered 100, 200, ...
+fn stream_batch(items: Vec<trouw_tests::Item>) -> aws_lambda_events::event::dynamodb::Event {
+    let mut event: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(serde_json::json!({ "Records": [] })).unwrap();
+    for (i, item) in items.into_iter().enumerate() {
+        let mut record: aws_lambda_events::event::dynamodb::EventRecord =
+            serde_json::from_value(serde_json::json!({
+                "eventID": format!("{i}"), "eventName": "INSERT", "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb", "awsRegion": "eu-west-1",
+                "dynamodb": { "SequenceNumber": format!("{}00", i + 1), "SizeBytes": 1,
+                              "StreamViewType": "NEW_IMAGE", "Keys": {}, "NewImage": {} }
+            }))
+            .unwrap();
+        record.change.new_image = serde_dynamo::Item::from(item);
+        event.records.push(record);
+    }
+    event
+}
+
+/// Two messages of one customer in one batch, the first of which cannot be claimed (its
+/// store throttles every try): the second waits behind it and is reported with it, so that
+/// Lambda's retry sends them in their order. Sent first, the second would take the frequency
+/// cap's place of the first (found by the seeded year of `chaos.rs`: a tier mail went and
+/// the points mail created with it waited, only when a fault hit the points mail's claim).
+#[tokio::test]
+async fn a_customers_later_message_waits_behind_one_that_must_be_retried() {
+    let (stack, proxy, email) = pending_email_behind_proxy().await;
+    let [first] = messages(&stack).await.try_into().unwrap();
+    let mut second = first.clone();
+    second.intent.key = format!("{}#second", first.intent.data.kind());
+    second.intent.created_at = first.intent.created_at + jiff::SignedDuration::from_secs(1);
+    let second_item = trouw::store::message_item(&second).unwrap();
+    stack
+        .dynamo
+        .put_item()
+        .table_name(&stack.table)
+        .set_item(Some(second_item.clone()))
+        .send()
+        .await
+        .unwrap();
+    let first_item = stack
+        .dynamo
+        .get_item()
+        .table_name(&stack.table)
+        .set_key(Some(
+            trouw::store::keys::message(&stack.shop, &customer(), &first.intent.key).to_item(),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let batch = stream_batch(vec![first_item, second_item]);
+    let sender = stack.sender(at("2026-11-02T10:00:00Z"), None).await;
+    let run = || {
+        trouw::handlers::send_messages::handle(
+            &sender,
+            lambda_runtime::LambdaEvent::new(batch.clone(), lambda_runtime::Context::default()),
+        )
+    };
+
+    proxy.set_for(
+        "UpdateItem",
+        &format!("MSG#{}\"", first.intent.key),
+        Fault::Throttle,
+    );
+    let response = run().await.unwrap();
+    proxy.clear();
+    let reported: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(reported, ["100", "200"], "both wait for the retry");
+    assert!(
+        messages(&stack)
+            .await
+            .iter()
+            .all(|m| m.status == MessageStatus::Pending),
+        "{:?}",
+        messages(&stack).await
+    );
+    assert!(
+        emails_to(&email).await.is_empty(),
+        "nothing went out of order"
+    );
+
+    // Lambda's retry: in order, the first goes.
+    let response = run().await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let now = messages(&stack).await;
+    let status = |key: &str| now.iter().find(|m| m.intent.key == key).unwrap().status;
+    assert_eq!(status(&first.intent.key), MessageStatus::Sent, "{now:?}");
+    assert_ne!(
+        status(&second.intent.key),
+        MessageStatus::Pending,
+        "{now:?}"
+    );
+}
