@@ -34,7 +34,8 @@ pub struct Question {
     pub text: String,
     /// 2 to 6 answers to choose from.
     pub options: Vec<String>,
-    /// Whether the answer page offers a field for the customer's own words.
+    /// Whether the answer page is to offer a field for the customer's own words. Kept, not
+    /// acted on yet: the page has no such field, so the email does not mention one.
     #[serde(default)]
     pub free_text: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
