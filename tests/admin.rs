@@ -238,12 +238,11 @@ async fn filters_masking_downloads_and_bad_parameters() {
 
 #[tokio::test]
 async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let stack = TestStack::start().await;
     // 130 messages of 130 customers over the last minutes, written straight into the table with
     // the store's key layout (creating them through webhooks is tested elsewhere).
     let now = jiff::Timestamp::now();
-    let mut requests = Vec::new();
+    let mut items = Vec::new();
     for i in 0..130_i64 {
         let customer = trouw::domain::CustomerId::parse(format!("cus-{i}")).unwrap();
         let created = now - jiff::SignedDuration::from_secs(600 - i);
@@ -286,21 +285,9 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             earned: Default::default(),
         };
         let item = trouw::store::message_item(&record).unwrap();
-        requests.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build(),
-        );
+        items.push(item);
     }
-    for chunk in requests.chunks(25) {
-        stack
-            .dynamo
-            .batch_write_item()
-            .request_items(&stack.table, chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
-    }
+    stack.seed(items).await;
     let mut seen = Vec::new();
     let mut path = format!("/admin/messages?{}&status=skipped", period());
     let mut pages = 0;

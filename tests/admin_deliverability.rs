@@ -2,7 +2,6 @@
 //! 7- and 30-day bounce and complaint rates against Gmail's and SES's marks, and the warning
 //! every page shows once a shop is close to one, read from the kept day summaries.
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use base64::Engine;
 use trouw::domain::{DeliveryReport, DeliveryStatus};
 use trouw_tests::client::Answer;
@@ -24,7 +23,7 @@ async fn admin(stack: &TestStack, path: &str) -> Answer {
 /// straight into the table with the store's key layout (sending is tested elsewhere).
 async fn seed_sent(stack: &TestStack, at: &str, count: i64, bounced: i64, tag: &str) {
     let created: jiff::Timestamp = at.parse().unwrap();
-    let mut requests = Vec::new();
+    let mut items = Vec::new();
     for i in 0..count {
         let customer = trouw::domain::CustomerId::parse(format!("cus-{tag}-{i}")).unwrap();
         let reports = if i < bounced {
@@ -73,21 +72,9 @@ async fn seed_sent(stack: &TestStack, at: &str, count: i64, bounced: i64, tag: &
             earned: Default::default(),
         };
         let item = trouw::store::message_item(&record).unwrap();
-        requests.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build(),
-        );
+        items.push(item);
     }
-    for chunk in requests.chunks(25) {
-        stack
-            .dynamo
-            .batch_write_item()
-            .request_items(&stack.table, chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
-    }
+    stack.seed(items).await;
 }
 
 /// The cells of the overview's row for a window of `days`.

@@ -2,7 +2,7 @@
 //! the 6 MB response limit without a read per row, the overview of a long period reads day
 //! summaries instead of the log, and a tampered paging cursor is a 400, never a walk of days.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
@@ -99,38 +99,6 @@ fn with_log(stack: &TestStack, item: &mut Item, at: Timestamp) {
     );
 }
 
-/// Writes items 25 to a `BatchWriteItem`, as a big shop's log would have grown.
-async fn seed(stack: &TestStack, items: Vec<Item>) {
-    for chunk in items.chunks(25) {
-        let mut requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        while !requests.is_empty() {
-            let out = stack
-                .dynamo
-                .batch_write_item()
-                .request_items(&stack.table, requests)
-                .send()
-                .await
-                .unwrap();
-            requests = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&stack.table))
-                .unwrap_or_default();
-        }
-    }
-}
-
 /// Drops the test's table: the shared moto keeps every table in one Python heap, and a big
 /// shop's log left there would slow every later test.
 async fn drop_table(stack: &TestStack) {
@@ -200,7 +168,7 @@ async fn exports_of_a_big_log_come_in_parts_under_six_megabytes_holding_every_ro
             items.push(item);
         }
     }
-    seed(&stack, items).await;
+    stack.seed(items).await;
     let today = amsterdam_today();
     let period = format!(
         "from={}&to={}",
@@ -376,7 +344,7 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
         with_log(&stack, &mut item, noon);
         items.push(item);
     }
-    seed(&stack, items).await;
+    stack.seed(items).await;
     let period = format!(
         "/admin?from={}&to={today}&lang=en",
         today.checked_sub(jiff::Span::new().days(100)).unwrap()
@@ -536,7 +504,7 @@ async fn a_tampered_cursor_is_a_400_naming_it_never_a_walk_of_days() {
             )
         })
         .collect();
-    seed(&stack, items).await;
+    stack.seed(items).await;
     let today = amsterdam_today();
     let period = format!(
         "from={}&to={}",

@@ -4,7 +4,7 @@
 //! without bringing anything personal back, and an erasure that died halfway is finished by
 //! the platform's retry.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use trouw::domain::{
     Currency, CustomerId, DeliveryReport, DeliveryStatus, EventId, MessageClass, MessageData,
     MessageIntent, Money, Order, OrderId, OrderLine, OrderStatus, PlacedOrder, Sku,
@@ -62,34 +62,6 @@ async fn redact(stack: &TestStack, event_id: &str) -> trouw_local::client::Answe
             event_id,
         ))
         .await
-}
-
-/// Writes items straight into the table with the store's key layout, 25 at a time
-/// (BatchWriteItem: moto's transactions are slow on big tables).
-async fn seed(stack: &TestStack, items: Vec<Item>) {
-    let requests: Vec<WriteRequest> = items
-        .into_iter()
-        .map(|item| {
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build()
-        })
-        .collect();
-    for chunk in requests.chunks(25) {
-        let out = stack
-            .dynamo
-            .batch_write_item()
-            .request_items(&stack.table, chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            out.unprocessed_items
-                .unwrap_or_default()
-                .values()
-                .all(Vec::is_empty)
-        );
-    }
 }
 
 fn keyed(mut item: Item, key: &keys::Key, kind: &str) -> Item {
@@ -390,7 +362,7 @@ async fn erasure_leaves_nothing_personal_in_any_item_of_the_customer_and_keeps_t
     assert_eq!(parked.json()["status"], "parked", "{}", parked.body);
     let mut seeded = personal_messages(&stack);
     seeded.push(pending_reminder(&stack));
-    seed(&stack, seeded).await;
+    stack.seed(seeded).await;
     let store = &stack.store_as(Function::SendMessages);
     // The sender claimed the reminder and is calling SES while the erasure runs.
     let reminder_key = format!("replenishment#{ORDER}#TP-075");
@@ -532,7 +504,7 @@ async fn big_customer(stack: &TestStack, orders: usize) {
         .map(|i| named_order(stack, &format!("10000000{i:05}")))
         .collect();
     items.extend(personal_messages(stack));
-    seed(stack, items).await;
+    stack.seed(items).await;
 }
 
 fn named_orders(items: &[Item]) -> usize {

@@ -151,13 +151,13 @@ async fn points_become_available_when_the_return_window_closes_with_an_email() {
 
 #[tokio::test]
 async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() {
-    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use aws_sdk_dynamodb::types::AttributeValue;
     let stack = TestStack::start().await;
     // 10,000 customer profiles, each with its lapse timer in the index but not yet due (as every
     // customer with an order has), and 50 deferred messages that are due, written straight
     // into the table with the store's own key layout.
     let shop = stack.shop.clone();
-    let mut requests = Vec::new();
+    let mut items = Vec::new();
     for i in 0..10_000 {
         let key =
             trouw::store::keys::profile(&shop, &CustomerId::parse(format!("cus-{i}")).unwrap());
@@ -171,11 +171,7 @@ async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() 
             trouw::store::keys::DUE_AT.into(),
             AttributeValue::N((1_800_000_000 + i).to_string()),
         );
-        requests.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build(),
-        );
+        items.push(item);
     }
     for i in 0..50 {
         let key = trouw::store::keys::message(
@@ -194,22 +190,9 @@ async fn with_ten_thousand_customers_and_fifty_due_a_pass_reads_fifty_entries() 
             trouw::store::keys::DUE_AT.into(),
             AttributeValue::N("1790000000".into()),
         );
-        requests.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build(),
-        );
+        items.push(item);
     }
-    for chunk in requests.chunks(25) {
-        let out = stack
-            .dynamo
-            .batch_write_item()
-            .request_items(&stack.table, chunk.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
-    }
+    stack.seed(items).await;
     let sender = stack.schedule(at("2026-11-02T10:00:00Z"), None).await;
     let report = run_pass(&sender).await.unwrap();
     assert_eq!(

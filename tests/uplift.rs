@@ -4,7 +4,6 @@
 //! "not enough data yet" under 100 customers a group, and with enough shows the uplift and its
 //! interval.
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -297,38 +296,6 @@ fn seeded(
     trouw::store::message_item(&record).unwrap()
 }
 
-/// Writes items 25 to a `BatchWriteItem`.
-async fn seed(stack: &TestStack, items: Vec<Item>) {
-    for chunk in items.chunks(25) {
-        let mut requests: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        while !requests.is_empty() {
-            let out = stack
-                .dynamo
-                .batch_write_item()
-                .request_items(&stack.table, requests)
-                .send()
-                .await
-                .unwrap();
-            requests = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&stack.table))
-                .unwrap_or_default();
-        }
-    }
-}
-
 #[tokio::test]
 async fn with_a_hundred_customers_a_group_the_overview_shows_the_uplift_and_its_interval() {
     let stack = TestStack::start().await;
@@ -344,7 +311,7 @@ async fn with_a_hundred_customers_a_group_the_overview_shows_the_uplift_and_its_
     for n in 300..500 {
         items.push(seeded(&stack, n, MessageStatus::HeldOut, n < 310, created));
     }
-    seed(&stack, items).await;
+    stack.seed(items).await;
     let (from, to) = (date(created - SignedDuration::from_hours(24)), date(now));
 
     let page = overview(&stack, &from, &to, "en").await;

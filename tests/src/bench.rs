@@ -614,7 +614,7 @@ pub async fn pass_scale(events: &Bench, sizes: &[usize]) -> Vec<PassScale> {
             );
             batch.push(item);
             if batch.len() == 25 || n + 1 == size {
-                write_batch(stack, std::mem::take(&mut batch)).await;
+                stack.seed(std::mem::take(&mut batch)).await;
             }
         }
         seeded = size;
@@ -650,39 +650,4 @@ async fn timer_item(stack: &TestStack) -> crate::Item {
         .into_iter()
         .find(|item| item.contains_key("due_shard") && item.contains_key("due_at"))
         .expect("the events left an item in the due index")
-}
-
-async fn write_batch(stack: &TestStack, items: Vec<crate::Item>) {
-    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    let mut pending: Vec<WriteRequest> = items
-        .into_iter()
-        .map(|item| {
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
-                .build()
-        })
-        .collect();
-    while !pending.is_empty() {
-        let mut attempt = 0;
-        let out = loop {
-            match stack
-                .dynamo
-                .batch_write_item()
-                .request_items(&stack.table, pending.clone())
-                .send()
-                .await
-            {
-                Ok(out) => break out,
-                Err(err) if attempt < 5 => {
-                    attempt += 1;
-                    eprintln!("seeding: {err}; again ({attempt})");
-                }
-                Err(err) => panic!("seeding with BatchWriteItem: {err:?}"),
-            }
-        };
-        pending = out
-            .unprocessed_items
-            .and_then(|mut left| left.remove(&stack.table))
-            .unwrap_or_default();
-    }
 }

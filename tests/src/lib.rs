@@ -668,6 +668,47 @@ impl TestStack {
         )
     }
 
+    /// Writes items straight into the table, 25 to a `BatchWriteItem` (moto's transactions
+    /// copy the whole table per item, so big seeds go this way), again until none is left
+    /// unprocessed; a failed request is tried up to five times more.
+    pub async fn seed(&self, items: Vec<Item>) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let requests: Vec<WriteRequest> = items
+            .into_iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build()
+            })
+            .collect();
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
+            while !pending.is_empty() {
+                let mut attempt = 0;
+                let out = loop {
+                    match self
+                        .dynamo
+                        .batch_write_item()
+                        .request_items(&self.table, pending.clone())
+                        .send()
+                        .await
+                    {
+                        Ok(out) => break out,
+                        Err(err) if attempt < 5 => {
+                            attempt += 1;
+                            eprintln!("seeding: {err}; again ({attempt})");
+                        }
+                        Err(err) => panic!("seeding with BatchWriteItem: {err:?}"),
+                    }
+                };
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+    }
+
     /// Every item in the table, sorted by key: the "did anything change" check.
     pub async fn snapshot(&self) -> Vec<Item> {
         let mut items = Vec::new();
