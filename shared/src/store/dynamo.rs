@@ -1748,32 +1748,52 @@ impl Store {
     ) -> Result<Vec<Order>, StoreError> {
         let pk = keys::profile(shop, customer).pk;
         let mut orders = Vec::new();
+        self.read_partition(&pk, Some(keys::ORDER_PREFIX), true, |_, item| {
+            orders.push(decode::<Order>(item, "order")?);
+            Ok(())
+        })
+        .await?;
+        Ok(orders)
+    }
+
+    /// Reads every item of the partition `pk` (only those whose sort key starts with
+    /// `sk_prefix`, if given), a page at a time, handing each to `each` with its sort key.
+    async fn read_partition(
+        &self,
+        pk: &str,
+        sk_prefix: Option<&str>,
+        consistent: bool,
+        mut each: impl FnMut(String, Item) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut start = None;
         loop {
-            let out = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :orders)")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(
-                    ":orders",
-                    AttributeValue::S(keys::ORDER_PREFIX.to_owned()),
-                )
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .consistent_read(consistent)
+                .set_exclusive_start_key(start);
+            query = match sk_prefix {
+                Some(prefix) => query
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned())),
+                None => query.key_condition_expression("pk = :pk"),
+            };
+            let out = query.send().await.map_err(|e| StoreError::from_sdk(&e))?;
             for item in out.items.unwrap_or_default() {
-                orders.push(decode::<Order>(item, "order")?);
+                let sk = item
+                    .get(keys::SK)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                each(sk, item)?;
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                break;
+                return Ok(());
             }
         }
-        Ok(orders)
     }
 
     /// A customer's profile and orders, for people and tools looking at stored state.
@@ -1782,39 +1802,18 @@ impl Store {
         shop: &ShopId,
         customer: &CustomerId,
     ) -> Result<(Option<CustomerProfile>, Vec<Order>), StoreError> {
-        let pk = keys::profile(shop, customer).pk;
+        let key = keys::profile(shop, customer);
         let mut profile = None;
         let mut orders = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
-            for item in out.items.unwrap_or_default() {
-                let sk = item
-                    .get(keys::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                if sk == keys::profile(shop, customer).sk {
-                    profile = Some(decode_profile(item)?);
-                } else if sk.starts_with(keys::ORDER_PREFIX) {
-                    orders.push(decode::<Order>(item, "order")?);
-                }
+        self.read_partition(&key.pk, None, true, |sk, item| {
+            if sk == key.sk {
+                profile = Some(decode_profile(item)?);
+            } else if sk.starts_with(keys::ORDER_PREFIX) {
+                orders.push(decode::<Order>(item, "order")?);
             }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok(())
+        })
+        .await?;
         Ok((profile, orders))
     }
 
@@ -1968,47 +1967,26 @@ impl Store {
     ) -> Result<CustomerItems, StoreError> {
         let pk = keys::profile(shop, customer).pk;
         let mut all = CustomerItems::default();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .consistent_read(consistent)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
-            for item in out.items.unwrap_or_default() {
-                let sk = item
-                    .get(keys::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                if sk == keys::PROFILE_SK {
-                    all.profile = Some(decode_profile(item)?);
-                } else if sk.starts_with(keys::ORDER_PREFIX) {
-                    all.orders.push(decode(item, "order")?);
-                } else if sk.starts_with(keys::LEDGER_PREFIX) {
-                    all.ledger.push((sk, decode(item, "ledger_entry")?));
-                } else if sk.starts_with(keys::REDEMPTION_PREFIX) {
-                    all.redemptions.push(decode(item, "redemption")?);
-                } else if let Some(entry) = LogEntry::decode(item)? {
-                    match entry {
-                        LogEntry::Message(m) => all.messages.push(*m),
-                        LogEntry::Activity(a) => all.activities.push(a),
-                        // The points history is paged on its own (`ledger_page`).
-                        LogEntry::Ledger(_) => {}
-                    }
+        self.read_partition(&pk, None, consistent, |sk, item| {
+            if sk == keys::PROFILE_SK {
+                all.profile = Some(decode_profile(item)?);
+            } else if sk.starts_with(keys::ORDER_PREFIX) {
+                all.orders.push(decode(item, "order")?);
+            } else if sk.starts_with(keys::LEDGER_PREFIX) {
+                all.ledger.push((sk, decode(item, "ledger_entry")?));
+            } else if sk.starts_with(keys::REDEMPTION_PREFIX) {
+                all.redemptions.push(decode(item, "redemption")?);
+            } else if let Some(entry) = LogEntry::decode(item)? {
+                match entry {
+                    LogEntry::Message(m) => all.messages.push(*m),
+                    LogEntry::Activity(a) => all.activities.push(a),
+                    // The points history is paged on its own (`ledger_page`).
+                    LogEntry::Ledger(_) => {}
                 }
             }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+            Ok(())
+        })
+        .await?;
         Ok(all)
     }
 
