@@ -2,6 +2,7 @@
 //! addresses, CSV that spreadsheets cannot execute, and the overview's figures. The
 //! `message-log` handler reads the store and renders these.
 
+pub mod answers;
 pub mod audit;
 pub mod charts;
 pub mod csv;
