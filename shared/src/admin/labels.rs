@@ -772,6 +772,26 @@ const EN: &[(&str, &str)] = &[
         "Not enough data yet: at least 100 customers per group are needed.",
     ),
     ("uplift_none", "This shop holds no customers out."),
+    ("answers", "Answers"),
+    (
+        "answers_intro",
+        "The answers to the shop's questions: per question how many customers chose each answer, and what they wrote in their own words, newest first. A customer's first answer counts.",
+    ),
+    (
+        "answers_removed",
+        "What looks like an email or postal address in their words is shown as",
+    ),
+    ("asked_of", "Asked of buyers of"),
+    ("asked_from", "from"),
+    ("asked_until", "until"),
+    ("answers_counted", "answers"),
+    ("answer", "Answer"),
+    ("share", "Share"),
+    ("answer_no_longer_offered", "An answer no longer offered"),
+    ("own_words", "In their own words"),
+    ("own_words_newest", "The newest"),
+    ("words", "Words"),
+    ("no_questions", "This shop asks no questions."),
 ];
 
 const NL: &[(&str, &str)] = &[
@@ -1005,6 +1025,29 @@ const NL: &[(&str, &str)] = &[
         "uplift_none",
         "Deze winkel houdt geen klanten buiten de mails.",
     ),
+    ("answers", "Antwoorden"),
+    (
+        "answers_intro",
+        "De antwoorden op de vragen van de winkel: per vraag hoeveel klanten elk antwoord kozen, en wat ze in hun eigen woorden schreven, nieuwste eerst. Het eerste antwoord van een klant telt.",
+    ),
+    (
+        "answers_removed",
+        "Wat in hun woorden op een e-mail- of postadres lijkt, staat er als",
+    ),
+    ("asked_of", "Gevraagd aan kopers van"),
+    ("asked_from", "vanaf"),
+    ("asked_until", "tot"),
+    ("answers_counted", "antwoorden"),
+    ("answer", "Antwoord"),
+    ("share", "Aandeel"),
+    (
+        "answer_no_longer_offered",
+        "Een antwoord dat niet meer bestaat",
+    ),
+    ("own_words", "In hun eigen woorden"),
+    ("own_words_newest", "De nieuwste"),
+    ("words", "Woorden"),
+    ("no_questions", "Deze winkel stelt geen vragen."),
 ];
 
 #[cfg(test)]

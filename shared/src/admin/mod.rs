@@ -2,10 +2,12 @@
 //! addresses, CSV that spreadsheets cannot execute, and the overview's figures. The
 //! `message-log` handler reads the store and renders these.
 
+pub mod answers;
 pub mod audit;
 pub mod charts;
 pub mod csv;
 pub mod cursor;
+pub mod day_counts;
 pub mod deliverability;
 pub mod filters;
 pub mod funnel;

@@ -252,6 +252,16 @@ impl Store {
                 changes.push(TransactWriteItem::builder().update(changed).build());
             }
         }
+        // A first answer to a question goes under the question, with the profile that
+        // records it answered (so it is kept once).
+        if let Some(answer) = &decision.answer {
+            changes.push(super::answers::answer_put(
+                &self.table,
+                shop,
+                customer,
+                answer,
+            )?);
+        }
         // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
             changes.push(self.redemption_used(shop, customer, used)?);
@@ -1410,7 +1420,28 @@ impl Store {
 
     /// Counts a send whose outcome is unknown for the customer's frequency cap, as a recorded
     /// send does (`mail.last_sent_at`): SES may well have sent it. No profile: nothing to do.
+    /// Tried as often as the claim and the record: nothing retries it later (the message stays
+    /// SENDING and is never claimed again), so a busy moment here would let the customer's
+    /// next optional email follow too soon.
     pub async fn stamp_possible_send(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_stamp_possible_send(shop, customer, now).await {
+                Err(err) if err.is_transient() && tries < WRITE_TRIES => {
+                    pause_before_try(tries).await
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn try_stamp_possible_send(
         &self,
         shop: &ShopId,
         customer: &CustomerId,
@@ -1758,7 +1789,7 @@ impl Store {
 
     /// Reads every item of the partition `pk` (only those whose sort key starts with
     /// `sk_prefix`, if given), a page at a time, handing each to `each` with its sort key.
-    async fn read_partition(
+    pub(super) async fn read_partition(
         &self,
         pk: &str,
         sk_prefix: Option<&str>,
@@ -1862,7 +1893,7 @@ impl Store {
     /// The items under these keys, 100 keys to a `BatchGetItem` (strongly consistent if asked);
     /// keys DynamoDB leaves unprocessed under load are asked for again (a few times, then it is
     /// busy).
-    async fn items_by_key(
+    pub(super) async fn items_by_key(
         &self,
         wanted: &[Key],
         consistent: bool,
