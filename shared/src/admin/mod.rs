@@ -6,6 +6,7 @@ pub mod audit;
 pub mod charts;
 pub mod csv;
 pub mod cursor;
+pub mod day_counts;
 pub mod deliverability;
 pub mod filters;
 pub mod funnel;

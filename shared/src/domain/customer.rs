@@ -19,6 +19,8 @@ pub struct CustomerProfile {
     pub order_count: u32,
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub returned_order_count: u32,
+    /// The customer's historic value: what they spent and kept (order totals less returns),
+    /// per currency. (Returns a profile saw before returns were taken off stay counted in.)
     pub total_spent: Spend,
     #[serde(
         default,
@@ -236,7 +238,7 @@ pub struct Consent {
     pub source: String,
 }
 
-/// Total spent per currency, in minor units (a shop may sell in more than one).
+/// Spent per currency, in minor units (a shop may sell in more than one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Spend(pub BTreeMap<Currency, i64>);

@@ -672,6 +672,7 @@ fn apply_consent(profile: &mut CustomerProfile, granted: bool, at: Timestamp, so
 #[derive(Default)]
 struct Contribution {
     counted: u32,
+    /// What the customer kept of it: a return takes its part off.
     spent: Option<Money>,
     points_pending: u64,
     points_available: u64,
@@ -713,7 +714,7 @@ fn contribution(order: Option<&Order>) -> Contribution {
     };
     Contribution {
         counted: u32::from(order.placed.is_some()),
-        spent: order.placed.as_ref().map(|p| p.total),
+        spent: order.kept_value(),
         points_pending: order.points_pending(),
         points_available: order.points_available(),
         returned: u32::from(order.has_returns()),

@@ -226,6 +226,11 @@ fn partial_return_reverses_the_points_of_the_returned_value() {
     assert_eq!(p.loyalty.points_pending, 11);
     assert_eq!(p.returned_order_count, 1);
     assert_eq!(p.order_count, 1, "a returned order still counts as ordered");
+    assert_eq!(
+        p.total_spent.get(Currency::EUR),
+        1185,
+        "the historic value keeps what was not sent back: 64.85 less 53.00"
+    );
 }
 
 #[test]
@@ -245,6 +250,12 @@ fn returning_every_line_or_the_whole_order_reverses_everything_and_never_below_z
     assert_eq!(orders["NL-1"].status, OrderStatus::Returned);
     assert_eq!(p.loyalty.points_pending, 0);
     assert_eq!(p.returned_order_count, 1);
+    assert_eq!(
+        p.total_spent.get(Currency::EUR),
+        0,
+        "all of it came back: worth nothing"
+    );
+    assert!(p.total_spent.0.is_empty(), "{:?}", p.total_spent);
 }
 
 #[test]

@@ -63,6 +63,7 @@ pub use rewards::{
 };
 mod shop;
 pub mod uplift;
+pub mod value;
 #[cfg(test)]
 pub(crate) use shop::fixtures::demo_settings;
 

@@ -207,8 +207,9 @@ async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Deli
 }
 
 /// Counts a message whose outcome is unknown for the frequency cap, as a send, if it is mail
-/// that counts (the message itself stays SENDING, untouched). Best effort: failing here only
-/// lets the cap forget it.
+/// that counts (the message itself stays SENDING, untouched). The store tries it as often as a
+/// claim; should it still fail, the cap forgets this message (logged), and the message is not
+/// reported for a retry: a retry finds it claimed and would count nothing either.
 async fn stamp_unknown_send(app: &SenderApp, message: &MessageRecord) {
     if !holds_cap_place(message.intent.class, SendAttempt::Unknown) {
         return;

@@ -1410,7 +1410,28 @@ impl Store {
 
     /// Counts a send whose outcome is unknown for the customer's frequency cap, as a recorded
     /// send does (`mail.last_sent_at`): SES may well have sent it. No profile: nothing to do.
+    /// Tried as often as the claim and the record: nothing retries it later (the message stays
+    /// SENDING and is never claimed again), so a busy moment here would let the customer's
+    /// next optional email follow too soon.
     pub async fn stamp_possible_send(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_stamp_possible_send(shop, customer, now).await {
+                Err(err) if err.is_transient() && tries < WRITE_TRIES => {
+                    pause_before_try(tries).await
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn try_stamp_possible_send(
         &self,
         shop: &ShopId,
         customer: &CustomerId,

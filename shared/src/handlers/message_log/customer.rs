@@ -5,7 +5,8 @@ use super::AdminApp;
 use super::render::{Lang, json_error, local, merge, query_pairs, shop_of};
 use crate::admin::labels::{self, Group, code};
 use crate::admin::status_word;
-use crate::domain::{ActivityKind, CustomerId, MessageData, OptOutScope};
+use crate::domain::value::{CustomerValue, customer_value, hundredths_text};
+use crate::domain::{ActivityKind, CustomerId, MessageData, Money, OptOutScope};
 use crate::handlers::points_history;
 use crate::store::{CustomerItems, MessageRecord, StoreError};
 use lambda_http::{Body, Request, Response};
@@ -160,6 +161,7 @@ pub(super) async fn customer_page(
         Some(Err(response)) => return Ok(response),
         None => None,
     };
+    let settings = app.shops.get(&shop).await?.map(|s| s.settings.clone());
     let profile = profile.map(|p| {
         json!({
             "lifecycle": code(l, Group::Lifecycle, p.lifecycle.as_str()),
@@ -167,6 +169,7 @@ pub(super) async fn customer_page(
             "order_count": p.order_count,
             "returned_order_count": p.returned_order_count,
             "mail": mail_standing(l, &p),
+            "value": settings.as_ref().map(|s| value_json(&customer_value(&p, s))),
         })
     });
     Ok(app.render(
@@ -311,6 +314,27 @@ fn with_orders(lang: &str, m: &MessageRecord, detail: Option<String>) -> Option<
     Some(match detail {
         Some(detail) => format!("{detail} · {ordered}"),
         None => ordered,
+    })
+}
+
+/// The customer's value as the page shows it: amounts as decimal text with their currency,
+/// several currencies side by side.
+fn value_json(v: &CustomerValue) -> Value {
+    let text = |amounts: &[Money]| {
+        amounts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    json!({
+        "historic": text(&v.historic),
+        "forecast": v.forecast.as_ref().map(|f| json!({
+            "value": text(&f.value),
+            "orders": hundredths_text(f.orders_hundredths),
+            "average": text(&f.average_order),
+            "interval_days": f.interval_days,
+        })),
     })
 }
 
