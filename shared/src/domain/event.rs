@@ -163,10 +163,12 @@ pub enum EventKind {
     /// A lapsed customer answered the two-question survey.
     LapseSurveyAnswered(LapseSurvey),
     /// A customer answered one of the shop's questions (the page behind the answer links):
-    /// the question's id and the index of the answer chosen.
+    /// the question's id, the index of the answer chosen, and the customer's own words when
+    /// the question invites them (checked at the edge, see `questions::free_text`).
     QuestionAnswered {
         question_id: String,
         option: u8,
+        free_text: Option<String>,
     },
 }
 

@@ -10,8 +10,8 @@
 use super::WebhookApp;
 use super::responses::{error, json};
 use crate::domain::{
-    CustomerId, EventId, EventKind, EventType, OrderId, ParkedEvent, ShopEvent, ShopId, Timestamp,
-    erase, erase_message, erase_parked,
+    ActivityKind, CustomerId, EventId, EventKind, EventType, OrderId, ParkedEvent, ShopEvent,
+    ShopId, Timestamp, erase, erase_message, erase_parked,
 };
 use crate::shops::Shop;
 use crate::store::{LoyaltyErasure, ProcessedEvent, StoreError, Written};
@@ -711,6 +711,26 @@ async fn erase_customer(
             return record(app, shop_id, &processed, "no data held for this customer").await;
         };
         let read_version = profile.version;
+        // The customer's own words in their answers to the shop's questions, kept under each
+        // question: removed before the erasure is written (an answer posted meanwhile moves
+        // the profile's version, so the next round removes its words too).
+        let mut answered = profile.questions_answered.clone();
+        answered.extend(
+            items
+                .activities
+                .iter()
+                .filter_map(|a| match &a.activity.what {
+                    ActivityKind::QuestionAnswered { question_id, .. } => Some(question_id.clone()),
+                    _ => None,
+                }),
+        );
+        answered.sort_unstable();
+        answered.dedup();
+        let answers_erased = app
+            .store
+            .erase_answer_words(shop_id, customer, &answered)
+            .await
+            .map_err(Reply::store_error)?;
         let erasure = erase(profile, items.orders, now);
         // Activities hold ids, amounts, scores and statuses only: nothing to erase there.
         let messages: Vec<_> = items.messages.iter().filter_map(erase_message).collect();
@@ -736,6 +756,7 @@ async fn erase_customer(
                     orders = erasure.orders.len(),
                     messages = messages.len(),
                     loyalty_items = loyalty.len(),
+                    answers = answers_erased,
                     "customer erased"
                 );
                 return Ok(Done::new(

@@ -252,6 +252,16 @@ impl Store {
                 changes.push(TransactWriteItem::builder().update(changed).build());
             }
         }
+        // A first answer to a question goes under the question, with the profile that
+        // records it answered (so it is kept once).
+        if let Some(answer) = &decision.answer {
+            changes.push(super::answers::answer_put(
+                &self.table,
+                shop,
+                customer,
+                answer,
+            )?);
+        }
         // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
             changes.push(self.redemption_used(shop, customer, used)?);
@@ -1779,7 +1789,7 @@ impl Store {
 
     /// Reads every item of the partition `pk` (only those whose sort key starts with
     /// `sk_prefix`, if given), a page at a time, handing each to `each` with its sort key.
-    async fn read_partition(
+    pub(super) async fn read_partition(
         &self,
         pk: &str,
         sk_prefix: Option<&str>,
@@ -1883,7 +1893,7 @@ impl Store {
     /// The items under these keys, 100 keys to a `BatchGetItem` (strongly consistent if asked);
     /// keys DynamoDB leaves unprocessed under load are asked for again (a few times, then it is
     /// busy).
-    async fn items_by_key(
+    pub(super) async fn items_by_key(
         &self,
         wanted: &[Key],
         consistent: bool,

@@ -21,6 +21,7 @@
 //! | reward code, free      | `SHOP#{shop}#POOL#{reward}`     | `CODE#{code}`   |
 //! | reward pool's alert    | `SHOP#{shop}#POOL#{reward}`     | `ALERT`         |
 //! | reward code, registry  | `SHOP#{shop}#CODE#{code}`       | `CODE`          |
+//! | answer to a question   | `SHOP#{shop}#QUESTION#{question}` | `ANSWER#{customer hash}` |
 //! | product (stock)        | `SHOP#{shop}#SKU#{sku key}`     | `PRODUCT`       |
 //! | a product's regular buyer | `SHOP#{shop}#SKU#{sku key}`  | `BUYER#{customer}` |
 //!
@@ -236,6 +237,27 @@ pub fn code_registry(shop: &ShopId, code: &str) -> Key {
     }
 }
 
+/// The answers to one of the shop's questions share a partition: one Query reads them all
+/// for the marketers' answers page.
+pub fn question_answers(shop: &ShopId, question: &str) -> String {
+    format!("SHOP#{shop}#QUESTION#{question}")
+}
+
+/// One customer's answer to a question: one item per customer (the first answer counts),
+/// named by a hash of the customer id, so the key stays short whatever the id (the item holds
+/// the customer's words and must stay under 1 KB) and names no customer in clear.
+pub fn question_answer(shop: &ShopId, question: &str, customer: &CustomerId) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"trouw-answer\0")
+        .chain_update(customer.as_str().as_bytes())
+        .finalize();
+    Key {
+        pk: question_answers(shop, question),
+        sk: format!("ANSWER#{}", hex(&digest[..16])),
+    }
+}
+
 pub fn processed_event(shop: &ShopId, event: &EventId) -> Key {
     Key {
         pk: format!("SHOP#{shop}#EVENT#{event}"),
@@ -404,6 +426,11 @@ mod tests {
         within_limits(&self::order(&shop, &customer, &order));
         within_limits(&processed_event(&shop, &event));
         within_limits(&activity(&shop, &customer, &event, usize::MAX));
+        within_limits(&question_answer(
+            &shop,
+            &"q".repeat(crate::domain::questions::MAX_ID),
+            &customer,
+        ));
         let cause = format!("{order}#{event}");
         within_limits(&message(
             &shop,

@@ -4,6 +4,8 @@
 #[cfg(feature = "aws")]
 mod admin_sessions;
 #[cfg(feature = "aws")]
+mod answers;
+#[cfg(feature = "aws")]
 mod audit;
 #[cfg(feature = "aws")]
 pub mod capacity;
