@@ -335,6 +335,10 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
                 what: ActivityKind::SurveyAnswered {
                     order_id: OrderId::parse(format!("NL-{n}")).unwrap(),
                     score: 10,
+                    value: Some(trouw::domain::Money::new(
+                        6485,
+                        trouw::domain::Currency::EUR,
+                    )),
                 },
             },
         };

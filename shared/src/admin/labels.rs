@@ -621,6 +621,25 @@ const EN: &[(&str, &str)] = &[
     ("promoters", "promoters"),
     ("passives", "passives"),
     ("detractors", "detractors"),
+    (
+        "nps_value",
+        "What promoters, passives and detractors are worth",
+    ),
+    (
+        "nps_value_how",
+        "Per group of the NPS above: the average of what each answering customer had spent and kept when they answered (returns taken off; the latest answer per order and day counts, so a customer who answered twice counts twice).",
+    ),
+    ("nps_group", "Group"),
+    ("answers_with_value", "Answers"),
+    ("average_value", "Average value"),
+    (
+        "nps_value_ratio",
+        "Promoters are worth this many times detractors:",
+    ),
+    (
+        "nps_value_not_enough",
+        "Not enough data for a ratio yet: at least 20 answers from promoters and 20 from detractors are needed.",
+    ),
     ("reactivation_rate", "Reactivation rate"),
     ("reactivated", "came back"),
     ("asked", "asked"),
@@ -843,6 +862,25 @@ const NL: &[(&str, &str)] = &[
     ("promoters", "promotors"),
     ("passives", "passieven"),
     ("detractors", "criticasters"),
+    (
+        "nps_value",
+        "Wat promotors, passieven en criticasters waard zijn",
+    ),
+    (
+        "nps_value_how",
+        "Per groep van de NPS hierboven: het gemiddelde van wat elke klant die antwoordde had besteed en gehouden toen hij antwoordde (retouren eraf; het laatste antwoord per bestelling en dag telt, dus een klant die twee keer antwoordde telt twee keer).",
+    ),
+    ("nps_group", "Groep"),
+    ("answers_with_value", "Antwoorden"),
+    ("average_value", "Gemiddelde waarde"),
+    (
+        "nps_value_ratio",
+        "Promotors zijn zoveel keer criticasters waard:",
+    ),
+    (
+        "nps_value_not_enough",
+        "Nog niet genoeg gegevens voor een verhouding: er zijn minstens 20 antwoorden van promotors en 20 van criticasters nodig.",
+    ),
     ("reactivation_rate", "Heractivatie"),
     ("reactivated", "teruggekomen"),
     ("asked", "gevraagd"),

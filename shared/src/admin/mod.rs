@@ -13,6 +13,7 @@ pub mod filters;
 pub mod funnel;
 pub mod kind_figures;
 pub mod labels;
+pub mod nps_value;
 pub mod overview;
 pub mod overview_charts;
 pub mod points;

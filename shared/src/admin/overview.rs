@@ -7,7 +7,7 @@
 //! items at once.
 
 use super::rows::status_word;
-use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, OrderId};
+use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, Money, OrderId};
 use crate::domain::{ActivityRecord, LedgerEntry, MessageRecord};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -92,6 +92,8 @@ pub struct Overview {
     pub skips: Vec<(String, u32)>,
     pub nps: Nps,
     pub reactivation: Reactivation,
+    /// The value per NPS group, summed ([`super::nps_value::value_by_group`] averages it).
+    pub nps_value: super::nps_value::GroupValues,
 }
 
 fn percent(part: u32, whole: u32) -> Option<u32> {
@@ -114,6 +116,9 @@ pub struct Tally {
     /// Per kind that can be held out: its treated and held-out groups (for the uplift).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub holdout: BTreeMap<String, super::uplift::HoldoutGroups>,
+    /// Per NPS group, the answers that carry their customer's value and its sum.
+    #[serde(skip_serializing_if = "super::nps_value::GroupValues::is_empty")]
+    pub nps_value: super::nps_value::GroupValues,
 }
 
 impl Tally {
@@ -143,6 +148,7 @@ impl Tally {
         for (kind, groups) in &other.holdout {
             self.holdout.entry(kind.clone()).or_default().add(groups);
         }
+        self.nps_value.add(&other.nps_value);
     }
 
     /// The figures as the page shows them.
@@ -167,6 +173,7 @@ impl Tally {
             skips,
             nps,
             reactivation,
+            nps_value: self.nps_value.clone(),
         }
     }
 }
@@ -176,7 +183,7 @@ impl Tally {
 #[derive(Debug, Default)]
 pub struct Fold {
     tally: Tally,
-    answers: BTreeMap<(CustomerId, OrderId), (Timestamp, u8)>,
+    answers: BTreeMap<(CustomerId, OrderId), (Timestamp, u8, Option<Money>)>,
 }
 
 impl Fold {
@@ -228,13 +235,18 @@ impl Fold {
     pub fn activity(&mut self, a: &ActivityRecord, held_out: &dyn Fn(&CustomerId) -> bool) {
         self.tally.points.activity(&a.activity.what);
         match &a.activity.what {
-            ActivityKind::SurveyAnswered { order_id, score } => {
+            ActivityKind::SurveyAnswered {
+                order_id,
+                score,
+                value,
+            } => {
+                let answer = (a.activity.at, *score, *value);
                 let slot = self
                     .answers
                     .entry((a.customer_id.clone(), order_id.clone()))
-                    .or_insert((a.activity.at, *score));
+                    .or_insert(answer);
                 if a.activity.at >= slot.0 {
-                    *slot = (a.activity.at, *score);
+                    *slot = answer;
                 }
             }
             ActivityKind::OrderPlaced {
@@ -256,7 +268,10 @@ impl Fold {
     }
 
     pub fn finish(mut self) -> Tally {
-        for (_, score) in self.answers.values() {
+        for (_, score, value) in self.answers.values() {
+            if let Some(value) = value {
+                self.tally.nps_value.count(*score, *value);
+            }
             let nps = &mut self.tally.nps;
             nps.answers += 1;
             match score {
@@ -382,13 +397,13 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
 }
 
 /// What a day summary's counts depend on besides the day's items: the split (the shop's time
-/// zone) and the holdout share. A summary kept under another basis is counted again. `v5` names
+/// zone) and the holdout share. A summary kept under another basis is counted again. `v6` names
 /// the counting rules (v2: points too; v3: skip reasons per kind; v4: the holdout groups per
-/// kind; v5: attributed orders and revenue per kind): change it when [`Fold`] or [`Tally`]
-/// count differently.
+/// kind; v5: attributed orders and revenue per kind; v6: the value per NPS group): change it
+/// when [`Fold`] or [`Tally`] count differently.
 pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
     format!(
-        "v5 split={} holdout={holdout_percent}",
+        "v6 split={} holdout={holdout_percent}",
         split.map_or(-1, |s| s.as_second())
     )
 }
@@ -570,6 +585,7 @@ mod tests {
         let answered = |o: &str, score| ActivityKind::SurveyAnswered {
             order_id: order(o),
             score,
+            value: Some(Money::new(1000 * i64::from(score), Currency::EUR)),
         };
         let activities = vec![
             activity("c2", "2026-11-05T10:00:00Z", placed(true)),
@@ -607,6 +623,11 @@ mod tests {
             (4, 2, 1, 1)
         );
         assert_eq!(o.nps.score, Some(25), "(2 - 1) / 4 = 25%");
+        // Each counted answer brings its customer's value: c1's latest (9) with it.
+        let eur = |n, minor| BTreeMap::from([("EUR".to_owned(), [n, minor])]);
+        assert_eq!(o.nps_value.promoters, eur(2, 19_000));
+        assert_eq!(o.nps_value.passives, eur(1, 8_000));
+        assert_eq!(o.nps_value.detractors, eur(1, 2_000));
         assert_eq!(
             (
                 o.reactivation.asked,
@@ -700,6 +721,7 @@ mod tests {
                 ActivityKind::SurveyAnswered {
                     order_id: crate::domain::OrderId::parse(o).unwrap(),
                     score,
+                    value: Some(Money::new(2_500, Currency::EUR)),
                 },
             )
         };

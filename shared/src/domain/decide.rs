@@ -437,6 +437,18 @@ pub fn decide(
         now,
     );
     activities.extend(question_answered.map(|what| Activity { at: now, what }));
+    // An answer carries the customer's value as it stands after this event.
+    if let Some(currency) = order
+        .as_ref()
+        .and_then(|o| o.placed.as_ref())
+        .map(|p| p.total.currency)
+    {
+        for a in &mut activities {
+            if let ActivityKind::SurveyAnswered { value, .. } = &mut a.what {
+                *value = Some(Money::new(profile.total_spent.get(currency), currency));
+            }
+        }
+    }
     if let Some(order) = &order {
         for sku in contract_renewed {
             activities.push(Activity {
@@ -926,6 +938,7 @@ fn activities_for(
             push(ActivityKind::SurveyAnswered {
                 order_id: order.id.clone(),
                 score: answer.score,
+                value: None,
             });
         }
     }
