@@ -93,7 +93,8 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
         ("OrderPlacedFunction".to_owned(), order_secrets.clone()),
         ("OrderDeliveredFunction".to_owned(), order_secrets.clone()),
         ("OrderReturnedFunction".to_owned(), order_secrets),
-        ("AddressChangedFunction".to_owned(), shop_secrets),
+        ("AddressChangedFunction".to_owned(), shop_secrets.clone()),
+        ("ProductChangedFunction".to_owned(), shop_secrets),
         ("SendMessagesFunction".to_owned(), link_secret.clone()),
         ("RunScheduleFunction".to_owned(), link_secret.clone()),
         ("CustomerLinksFunction".to_owned(), link_secret),
@@ -156,6 +157,7 @@ fn no_webhook_function_reaches_a_loyalty_secret_nor_the_loyalty_function_a_webho
         "OrderDeliveredFunction",
         "OrderReturnedFunction",
         "AddressChangedFunction",
+        "ProductChangedFunction",
     ];
     let access = ssm_access();
     let reaches = |function: &str, name: &str| {

@@ -772,7 +772,7 @@ const EN: &[(&str, &str)] = &[
         "Not enough data yet: at least 100 customers per group are needed.",
     ),
     ("uplift_none", "This shop holds no customers out."),
-    ("answers", "Answers"),
+    ("answers_page", "Answers"),
     (
         "answers_intro",
         "The answers to the shop's questions: per question how many customers chose each answer, and what they wrote in their own words, newest first. A customer's first answer counts.",
@@ -1025,7 +1025,7 @@ const NL: &[(&str, &str)] = &[
         "uplift_none",
         "Deze winkel houdt geen klanten buiten de mails.",
     ),
-    ("answers", "Antwoorden"),
+    ("answers_page", "Antwoorden"),
     (
         "answers_intro",
         "De antwoorden op de vragen van de winkel: per vraag hoeveel klanten elk antwoord kozen, en wat ze in hun eigen woorden schreven, nieuwste eerst. Het eerste antwoord van een klant telt.",
@@ -1175,6 +1175,18 @@ mod tests {
             code("en", Group::Reason, "brand_new-reason"),
             "brand new reason"
         );
+    }
+
+    /// Found when the answers page's title took the key of the NPS card's "answers": the
+    /// later of two equal keys wins, and the card read "3 Answers".
+    #[test]
+    fn no_word_is_given_twice_in_a_language() {
+        for (lang, words) in [("en", EN), ("nl", NL)] {
+            let mut seen = std::collections::BTreeSet::new();
+            for (key, _) in words {
+                assert!(seen.insert(*key), "{lang}: {key} twice");
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod guests;
 pub mod loyalty_api;
 pub mod message_log;
 pub mod points_history;
+mod product_changed;
 mod responses;
 pub mod run_schedule;
 pub mod send_messages;

@@ -22,6 +22,8 @@
 //! | reward pool's alert    | `SHOP#{shop}#POOL#{reward}`     | `ALERT`         |
 //! | reward code, registry  | `SHOP#{shop}#CODE#{code}`       | `CODE`          |
 //! | answer to a question   | `SHOP#{shop}#QUESTION#{question}` | `ANSWER#{customer hash}` |
+//! | product (stock)        | `SHOP#{shop}#SKU#{sku key}`     | `PRODUCT`       |
+//! | a product's regular buyer | `SHOP#{shop}#SKU#{sku key}`  | `BUYER#{customer}` |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
 //! cannot contain `#`, so no customer or order id can forge another shop's key.
@@ -58,6 +60,34 @@ impl Key {
         let pk = item.get(PK)?.as_s().ok()?.clone();
         let sk = item.get(SK)?.as_s().ok()?.clone();
         Some(Key { pk, sk })
+    }
+}
+
+/// A product's partition: its availability and its regular buyers, so one Query pages through
+/// the buyers of one product. The sku goes in as [`sku_key`](crate::domain::stock::sku_key)
+/// (a hash: skus may be long and hold `#`).
+pub fn product_partition(shop: &ShopId, sku: &crate::domain::Sku) -> String {
+    format!("SHOP#{shop}#SKU#{}", crate::domain::stock::sku_key(sku))
+}
+
+/// The sort key of a product's availability item.
+pub const PRODUCT_SK: &str = "PRODUCT";
+
+pub fn product(shop: &ShopId, sku: &crate::domain::Sku) -> Key {
+    Key {
+        pk: product_partition(shop, sku),
+        sk: PRODUCT_SK.into(),
+    }
+}
+
+/// Sort keys of a product's regular buyers start with this.
+pub const BUYER_PREFIX: &str = "BUYER#";
+
+/// A customer who buys the product regularly (see [`crate::domain::stock::regular_buys`]).
+pub fn regular_buyer(shop: &ShopId, sku: &crate::domain::Sku, customer: &CustomerId) -> Key {
+    Key {
+        pk: product_partition(shop, sku),
+        sk: format!("{BUYER_PREFIX}{customer}"),
     }
 }
 

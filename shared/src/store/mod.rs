@@ -21,6 +21,8 @@ mod login_throttle;
 #[cfg(feature = "aws")]
 mod loyalty;
 #[cfg(feature = "aws")]
+mod stock;
+#[cfg(feature = "aws")]
 pub mod summaries;
 
 #[cfg(feature = "aws")]
@@ -44,5 +46,7 @@ pub use error::StoreError;
 pub use loyalty::{
     Adjustment, Attachment, LoyaltyErasure, PointsChange, PointsWritten, PoolRunsLow, micros,
 };
+#[cfg(feature = "aws")]
+pub use stock::RegularBuyer;
 #[cfg(feature = "aws")]
 pub use summaries::StoredDaySummary;

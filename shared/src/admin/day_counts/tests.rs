@@ -215,6 +215,7 @@ fn the_changes_of_every_write_add_up_to_what_the_log_counts() {
             ActivityKind::SurveyAnswered {
                 order_id: OrderId::parse("A").unwrap(),
                 score,
+                value: None,
             },
         )
     };
