@@ -82,6 +82,7 @@ fn message_item(
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        unsubscribed_at: None,
         earned: Default::default(),
     };
     trouw::store::message_item(&record).unwrap()

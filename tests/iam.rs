@@ -277,6 +277,16 @@ fn the_order_functions_that_change_what_a_message_earned_may_update_it() {
     assert!(!actions["OrderDeliveredFunction"].contains("dynamodb:UpdateItem"));
 }
 
+/// An unsubscribe through an email's link is stamped on that email and marks its day's
+/// summary changed, both updates: without the action AWS answers AccessDenied and the link
+/// answers 503 instead of unsubscribing.
+#[test]
+fn the_links_function_may_stamp_the_email_an_unsubscribe_came_from() {
+    let actions = &dynamodb_actions()["CustomerLinksFunction"];
+    assert!(actions.contains("dynamodb:UpdateItem"), "{actions:?}");
+    assert!(!actions.contains("dynamodb:DeleteItem"), "{actions:?}");
+}
+
 // ---------------------------------------------------------------- enforced in the tests
 // Every integration test runs each handler with its own function's identity; the local moto
 // evaluates each request against that function's policy in this template (moto_iam.py).

@@ -281,6 +281,7 @@ fn seeded(
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        unsubscribed_at: None,
         earned: Default::default(),
     };
     if ordered {

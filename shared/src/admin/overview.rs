@@ -26,6 +26,8 @@ pub struct KindFigures {
     pub complained: u32,
     pub opened: u32,
     pub clicked: u32,
+    /// Customers who unsubscribed through the link of one of this kind's emails.
+    pub unsubscribed: u32,
     pub skipped: u32,
     pub held_out: u32,
     /// This kind's skipped messages by reason (the funnel's branch).
@@ -47,6 +49,7 @@ impl KindFigures {
         self.complained += other.complained;
         self.opened += other.opened;
         self.clicked += other.clicked;
+        self.unsubscribed += other.unsubscribed;
         self.skipped += other.skipped;
         self.held_out += other.held_out;
         for (reason, n) in &other.skips {
@@ -211,6 +214,7 @@ impl Fold {
         f.complained += u32::from(has(DeliveryStatus::Complained));
         f.opened += u32::from(has(DeliveryStatus::Opened) || has(DeliveryStatus::Clicked));
         f.clicked += u32::from(has(DeliveryStatus::Clicked));
+        f.unsubscribed += u32::from(m.unsubscribed_at.is_some());
         f.skipped += u32::from(status == "skipped");
         f.held_out += u32::from(status == "held_out");
         if status == "skipped" {
@@ -399,11 +403,11 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
 /// What a day summary's counts depend on besides the day's items: the split (the shop's time
 /// zone) and the holdout share. A summary kept under another basis is counted again. `v6` names
 /// the counting rules (v2: points too; v3: skip reasons per kind; v4: the holdout groups per
-/// kind; v5: attributed orders and revenue per kind; v6: the value per NPS group): change it
-/// when [`Fold`] or [`Tally`] count differently.
+/// kind; v5: attributed orders and revenue per kind; v6: the value per NPS group; v7: the
+/// unsubscribes per kind): change it when [`Fold`] or [`Tally`] count differently.
 pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
     format!(
-        "v6 split={} holdout={holdout_percent}",
+        "v7 split={} holdout={holdout_percent}",
         split.map_or(-1, |s| s.as_second())
     )
 }
@@ -527,6 +531,7 @@ mod tests {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }
@@ -562,6 +567,7 @@ mod tests {
             detail: None,
             permanent: false,
         }];
+        clicked.unsubscribed_at = Some(t("2026-11-02T12:01:00Z"));
         let messages = vec![
             bounced,
             clicked,
@@ -612,6 +618,7 @@ mod tests {
             ),
             (6, 4, 1, 1, 1, 1, 2)
         );
+        assert_eq!(r.unsubscribed, 1, "c2 unsubscribed through its link");
         assert_eq!(o.skips, vec![("no_consent".to_owned(), 1)]);
         assert_eq!(
             (

@@ -54,6 +54,10 @@ pub struct MessageRecord {
     /// leaves no trace once sent, as faults must not.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waits: Vec<Wait>,
+    /// When the customer unsubscribed through this email's link (the first time it changed
+    /// their preferences): the overview counts it against the email's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribed_at: Option<Timestamp>,
     /// The orders attributed to it (kept as counters the order path adds to).
     #[serde(flatten)]
     pub earned: Earned,
@@ -188,6 +192,7 @@ mod tests {
             erased_at: None,
             claimed_at: Some(at),
             waits: Vec::new(),
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }

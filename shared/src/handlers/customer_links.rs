@@ -74,23 +74,25 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         Some("q") => return Ok(question(app, &req, &token).await),
         _ => {}
     }
-    let Some((shop, customer)) = app.links.verify_unsubscribe(&token) else {
+    let Some((shop, customer, message)) = app.links.verify_unsubscribe(&token) else {
         tracing::warn!(outcome = "invalid_token", "link refused");
         return Ok(page(400, "nl", &invalid_page()));
     };
     let span = tracing::info_span!("link", shop = %shop);
     // Instrumented, not entered across awaits (see `send_messages::deliver`).
-    unsubscribe_page(app, &req, shop, customer)
+    unsubscribe_page(app, &req, shop, customer, message)
         .instrument(span)
         .await
 }
 
-/// `GET` and `POST /u/{token}` for a verified token.
+/// `GET` and `POST /u/{token}` for a verified token; `message` is the key of the email the
+/// link was mailed in, when the link names it.
 async fn unsubscribe_page(
     app: &LinksApp,
     req: &Request,
     shop: ShopId,
     customer: CustomerId,
+    message: Option<String>,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let shop_settings = match app.shops.get(&shop).await {
         Ok(Some(s)) => s,
@@ -127,7 +129,7 @@ async fn unsubscribe_page(
             let Some(scope) = unsubscribe_scope(&form_fields(req)) else {
                 return Ok(page(400, locale, &format!("<p>{}</p>", words.unclear)));
             };
-            if let Err(err) = apply(app, &shop, &customer, scope).await {
+            if let Err(err) = apply(app, &shop, &customer, scope, message.as_deref()).await {
                 return Ok(unavailable(err));
             }
             tracing::info!(outcome = "unsubscribed", scope = ?scope, "preference recorded");
@@ -716,12 +718,18 @@ fn method_not_allowed() -> Response<Body> {
         .expect("static response")
 }
 
+/// Records the opt-out on the profile. When it changes the customer's preferences and the link
+/// names its email, the email is marked first (`unsubscribed_at`, once), so that the
+/// unsubscribe counts against its kind; a retry after a failure marks nothing twice. An
+/// opt-out that changes nothing (already unsubscribed) counts nowhere.
 async fn apply(
     app: &LinksApp,
     shop: &ShopId,
     customer: &CustomerId,
     scope: OptOutScope,
+    message: Option<&str>,
 ) -> Result<(), StoreError> {
+    let mut marked = false;
     for _ in 0..5 {
         let Some(profile) = app.store.profile(shop, customer).await? else {
             return Ok(());
@@ -729,6 +737,12 @@ async fn apply(
         let Some(next) = unsubscribe(&profile, scope, app.clock.now()) else {
             return Ok(());
         };
+        if let (Some(key), false) = (message, marked) {
+            app.store
+                .record_unsubscribe(shop, customer, key, app.clock.now())
+                .await?;
+            marked = true;
+        }
         match app.store.save_profile(shop, profile.version, &next).await? {
             Written::Committed | Written::Duplicate => return Ok(()),
             Written::Conflict => continue,

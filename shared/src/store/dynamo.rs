@@ -2237,6 +2237,7 @@ impl MessageRecord {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }
