@@ -164,11 +164,12 @@ async fn what_each_webhook_writes() {
 
     assert_eq!(
         placed.kinds(),
-        ["owner", "act", "event", "profile", "order", "msg"],
+        ["owner", "act", "event", "profile", "order", "buyer", "msg"],
         "the owner and the timeline entry on their own, then one transaction (the event, the \
-         profile, the order, the loyalty message)"
+         profile, the order, the customer among the regular buyers of the toothpaste, which has \
+         a cycle, the loyalty message)"
     );
-    assert!(placed.units() <= 15, "order placed: {} WRU", placed.units());
+    assert!(placed.units() <= 17, "order placed: {} WRU", placed.units());
     assert_eq!(
         delivered_bill.kinds(),
         ["order", "event"],
@@ -797,6 +798,60 @@ async fn the_yearly_recap_reads_the_years_orders_once_and_writes_one_decision() 
         "{messages:?}"
     );
     assert!(units <= 20, "the recap: {units} WRU");
+}
+
+/// The regular buyers' index costs an order nothing unless it makes its customer a regular
+/// buyer of a product: then one entry (about 100 bytes) in the order's transaction, 2 WRU.
+#[tokio::test]
+async fn an_order_writes_the_regular_buyers_index_only_when_a_customer_becomes_one() {
+    let stack = TestStack::start().await;
+    stack.stop_clock_at(base() + SignedDuration::from_hours(24 * 200));
+    let customer = unique("cus");
+    // Without the toothpaste's cycle (its own, or its category's in the shop's settings):
+    // only the second purchase makes a regular buyer.
+    let plain = |order_id: &str, at: Timestamp| {
+        let mut body = order(&customer, order_id, at);
+        for line in body["order"]["lines"].as_array_mut().unwrap() {
+            let line = line.as_object_mut().unwrap();
+            line.remove("replenish_after_days");
+            line.remove("category");
+        }
+        body
+    };
+    let buyer_units = |bill: &Bill| -> u64 {
+        bill.items
+            .iter()
+            .filter(|(k, _, _)| k.sk.starts_with("BUYER#"))
+            .map(|(_, _, units)| units)
+            .sum()
+    };
+    let first = bill(&stack, "order-placed", &plain("NL-1", base())).await;
+    let second = bill(
+        &stack,
+        "order-placed",
+        &plain("NL-2", base() + SignedDuration::from_hours(24 * 30)),
+    )
+    .await;
+    let third = bill(
+        &stack,
+        "order-placed",
+        &plain("NL-3", base() + SignedDuration::from_hours(24 * 60)),
+    )
+    .await;
+    for (name, bill) in [("first", &first), ("second", &second), ("third", &third)] {
+        eprintln!(
+            "{name}: {} WRU, of which {} the index",
+            bill.units(),
+            buyer_units(bill)
+        );
+    }
+    assert_eq!(buyer_units(&first), 0, "a first purchase: nothing");
+    assert_eq!(
+        buyer_units(&second),
+        4,
+        "the second: the customer becomes a regular buyer of both products (2 WRU each, in the transaction)"
+    );
+    assert_eq!(buyer_units(&third), 0, "a regular buyer already: nothing");
 }
 
 /// One answer to a co-creation question, with 500 characters of the customer's own words: one

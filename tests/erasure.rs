@@ -876,3 +876,57 @@ async fn erasure_takes_the_words_of_the_customers_answers_and_keeps_the_choice()
     assert_nothing_personal(&items, "answers");
     assert!(stack.take_iam_denials().is_empty());
 }
+
+/// A customer who bought a product twice is among its regular buyers; the erasure takes them
+/// out of every product's index.
+#[tokio::test]
+async fn erasure_takes_the_customer_out_of_the_products_regular_buyers() {
+    let stack = TestStack::start().await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    let mut again =
+        serde_json::from_slice::<serde_json::Value>(&fixture("shopify/orders-create.json"))
+            .unwrap();
+    again["id"] = serde_json::json!(5912345678777_u64);
+    again["admin_graphql_api_id"] = serde_json::json!("gid://shopify/Order/5912345678777");
+    again["name"] = serde_json::json!("#1077");
+    again["order_number"] = serde_json::json!(1077);
+    for field in ["created_at", "processed_at", "updated_at"] {
+        again[field] = serde_json::json!("2026-12-20T10:00:00+01:00");
+    }
+    let answer = stack
+        .post_shopify(
+            "order-placed",
+            "orders/create",
+            again.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let buyers = |sku: &'static str| {
+        let store = stack.store();
+        let shop = stack.shop.clone();
+        async move {
+            store
+                .regular_buyers(&shop, &Sku::parse(sku).unwrap(), None, 10)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    assert_eq!(
+        buyers("EB-200").await.len(),
+        1,
+        "bought twice: a regular buyer"
+    );
+    assert_eq!(buyers("TP-075").await.len(), 1);
+
+    let answer = redact(&stack, &unique("redact")).await;
+    assert_eq!(answer.json()["status"], "erased", "{}", answer.body);
+    assert!(buyers("EB-200").await.is_empty());
+    assert!(buyers("TP-075").await.is_empty());
+}

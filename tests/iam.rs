@@ -252,6 +252,7 @@ fn the_function_that_erases_may_do_everything_the_erasure_does() {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
     ] {
         assert!(
             actions.contains(needed),

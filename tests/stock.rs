@@ -222,3 +222,61 @@ async fn woocommerce_stock_status_maps_to_availability() {
         answer.body
     );
 }
+
+fn order_body(customer: &str, order: &str, at: &str) -> Value {
+    let mut body = example("order-placed");
+    body["occurred_at"] = json!(at);
+    body["order"]["id"] = json!(order);
+    body["order"]["placed_at"] = json!(at);
+    body["customer"]["id"] = json!(customer);
+    body
+}
+
+async fn buyers(stack: &TestStack, sku: &str) -> Vec<(String, u32)> {
+    let (page, _) = stack
+        .store()
+        .regular_buyers(&stack.shop, &Sku::parse(sku).unwrap(), None, 100)
+        .await
+        .unwrap();
+    page.into_iter()
+        .map(|b| (b.customer.as_str().to_owned(), b.interval_days))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_customer_becomes_a_regular_buyer_at_the_second_purchase_or_with_a_cycle() {
+    let stack = TestStack::start().await;
+    let anna = trouw_tests::unique("cus");
+    // TP-075 lasts 90 days a unit (three bought): a regular buy at once. EB-200 has no cycle.
+    let first = order_body(&anna, "NL-1", "2026-01-05T10:00:00+01:00");
+    assert_eq!(stack.post("order-placed", &first).await.status, 200);
+    assert_eq!(buyers(&stack, "TP-075").await, vec![(anna.clone(), 270)]);
+    assert_eq!(buyers(&stack, "EB-200").await, vec![]);
+
+    // The second order: EB-200 becomes a regular buy, 40 days apart; TP-075 is one already.
+    let second = order_body(&anna, "NL-2", "2026-02-14T10:00:00+01:00");
+    assert_eq!(stack.post("order-placed", &second).await.status, 200);
+    assert_eq!(buyers(&stack, "EB-200").await, vec![(anna.clone(), 40)]);
+    assert_eq!(buyers(&stack, "TP-075").await, vec![(anna.clone(), 270)]);
+    let (profile, _) = stack.customer(&anna).await;
+    let followed = profile.unwrap().last_ordered;
+    assert_eq!(
+        followed.get(&Sku::parse("EB-200").unwrap()),
+        Some(&"2026-02-14T09:00:00Z".parse().unwrap()),
+        "the profile follows the product's last purchase from then on"
+    );
+
+    // A third order and a redelivery of the second write nothing to the index.
+    let third = order_body(&anna, "NL-3", "2026-03-20T10:00:00+01:00");
+    assert_eq!(stack.post("order-placed", &third).await.status, 200);
+    assert_eq!(stack.post("order-placed", &second).await.status, 200);
+    assert_eq!(buyers(&stack, "EB-200").await, vec![(anna.clone(), 40)]);
+    let (profile, _) = stack.customer(&anna).await;
+    assert_eq!(
+        profile
+            .unwrap()
+            .last_ordered
+            .get(&Sku::parse("EB-200").unwrap()),
+        Some(&"2026-03-20T09:00:00Z".parse().unwrap())
+    );
+}

@@ -50,6 +50,10 @@ pub struct Decision {
     /// A customer's first answer to a question, kept under the question (in the same
     /// transaction as the profile that records it answered).
     pub answer: Option<super::questions::QuestionAnswer>,
+    /// The entries of the products' regular buyers this order changes (written in its
+    /// transaction); filled by the caller, which reads the customer's earlier orders for them
+    /// ([`super::stock::regular_buys`]).
+    pub regular_buys: Vec<super::stock::RegularBuy>,
     pub outcome: Outcome,
 }
 
@@ -497,6 +501,7 @@ pub fn decide(
         order_changed: order.is_some() && order != state.order,
         attribution,
         answer,
+        regular_buys: Vec::new(),
         ledger,
         profile,
         order,

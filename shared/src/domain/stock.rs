@@ -167,23 +167,24 @@ pub fn apply_change(before: Option<&ProductState>, change: &ProductChange) -> Op
     })
 }
 
-/// A customer buys a product regularly: the index of the product's regular buyers holds them
-/// with the time their next purchase of it is expected.
+/// A customer became a regular buyer of a product: their entry in the product's index of
+/// regular buyers, written once, with the rhythm their next purchase is expected in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegularBuy {
     pub sku: Sku,
-    pub next_expected_at: Timestamp,
+    /// The time between purchases: the product's cycle, or the interval of the first two
+    /// purchases (at least 14 days), in whole days.
+    pub interval_days: u32,
+    /// The latest purchase of it known when they became one.
+    pub last_bought: Timestamp,
 }
 
-/// The entries of the regular-buyer index that an order placed changes: for each of its
-/// skus, the customer's entry as it is with the order and was without it, written only where
-/// they differ. So an order writes nothing for a product bought the first time (unless it has
-/// a replenishment cycle), nor for a late order that changes no expected time.
-///
-/// A product is a regular buy once the customer bought it in two orders (the next purchase is
-/// expected one interval, the last two purchases apart and at least 14 days, after the last),
-/// or at once when it has a replenishment cycle (expected when the last purchase runs out,
-/// counted from the order). `earlier` are the customer's other orders.
+/// The products an order placed makes its customer a regular buyer of: bought in two orders
+/// (this and an earlier one), or with a replenishment cycle (from the first purchase). Only
+/// the change is returned: an order of a product the customer already buys regularly, or
+/// buys for the first time without a cycle, gives nothing, so most orders write nothing to
+/// the index. `earlier` are the customer's other orders (the order itself among them is not
+/// counted twice).
 pub fn regular_buys(earlier: &[Order], order: &Order, settings: &ShopSettings) -> Vec<RegularBuy> {
     let Some(placed) = &order.placed else {
         return Vec::new();
@@ -193,30 +194,28 @@ pub fn regular_buys(earlier: &[Order], order: &Order, settings: &ShopSettings) -
     skus.sort();
     skus.dedup();
     skus.into_iter()
+        .filter(|sku| rhythm(others.iter().copied(), sku, settings).is_none())
         .filter_map(|sku| {
-            let without = expected_next(others.iter().copied(), sku, settings);
-            let with = expected_next(
+            let (last_bought, interval) = rhythm(
                 others.iter().copied().chain(std::iter::once(order)),
                 sku,
                 settings,
-            );
-            match with {
-                Some(next) if with != without => Some(RegularBuy {
-                    sku: sku.clone(),
-                    next_expected_at: next,
-                }),
-                _ => None,
-            }
+            )?;
+            Some(RegularBuy {
+                sku: sku.clone(),
+                interval_days: u32::try_from(interval.as_hours() / 24).unwrap_or(u32::MAX),
+                last_bought,
+            })
         })
         .collect()
 }
 
-/// When the customer is expected to buy `sku` next, if it is a regular buy for them.
-fn expected_next<'a>(
+/// The customer's last purchase of `sku` and the interval to the next, if it is a regular buy.
+fn rhythm<'a>(
     orders: impl Iterator<Item = &'a Order>,
     sku: &Sku,
     settings: &ShopSettings,
-) -> Option<Timestamp> {
+) -> Option<(Timestamp, SignedDuration)> {
     // (placed, the cycle of the product in that order, if any)
     let mut purchases: Vec<(Timestamp, Option<SignedDuration>)> = orders
         .filter_map(|o| {
@@ -236,12 +235,36 @@ fn expected_next<'a>(
         })
         .collect();
     purchases.sort();
-    let &(last, cycle) = purchases.last()?;
-    if let Some(cycle) = cycle {
-        return Some(last + cycle);
+    let &(last, _) = purchases.last()?;
+    if let Some(cycle) = purchases.iter().find_map(|(_, c)| *c) {
+        return Some((last, cycle));
     }
-    let &(previous, _) = purchases.iter().rev().nth(1)?;
-    Some(last + last.duration_since(previous).max(MIN_INTERVAL))
+    let (first, second) = (purchases.first()?.0, purchases.get(1)?.0);
+    Some((last, second.duration_since(first).max(MIN_INTERVAL)))
+}
+
+/// Follows the products the customer became a regular buyer of: the profile's `last_ordered`
+/// keeps each one's latest purchase from now on (as it does for replenishable products and
+/// contracts), so the next purchase is known without reading orders.
+pub fn follow(profile: &mut super::CustomerProfile, buys: &[RegularBuy]) {
+    for buy in buys {
+        let last = profile
+            .last_ordered
+            .entry(buy.sku.clone())
+            .or_insert(buy.last_bought);
+        *last = (*last).max(buy.last_bought);
+    }
+}
+
+/// When a regular buyer is expected to buy `sku` next: their latest purchase of it (the
+/// profile follows it) plus their interval.
+pub fn next_expected(
+    profile: &super::CustomerProfile,
+    sku: &Sku,
+    interval_days: u32,
+) -> Option<Timestamp> {
+    let last = profile.last_ordered.get(sku)?;
+    Some(*last + SignedDuration::from_hours(24 * i64::from(interval_days)))
 }
 
 /// The key a sku is stored under: the first 16 bytes of its SHA-256 in hex. Skus may be long
@@ -342,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn a_second_purchase_makes_a_regular_buyer_and_a_first_one_does_not() {
+    fn a_second_purchase_makes_a_regular_buyer_once_and_a_first_one_does_not() {
         let settings = demo_settings();
         let first = order("NL-1", "2026-01-01T10:00:00Z", "THEE-GROEN", 1);
         assert_eq!(regular_buys(&[], &first, &settings), vec![]);
@@ -352,23 +375,35 @@ mod tests {
             buys,
             vec![RegularBuy {
                 sku: Sku::parse("THEE-GROEN").unwrap(),
-                next_expected_at: t("2026-03-04T10:00:00Z"),
+                interval_days: 31,
+                last_bought: t("2026-02-01T10:00:00Z"),
             }]
         );
-        // Two orders in a week: one shopping moment, at least 14 days ahead.
-        let soon = order("NL-3", "2026-01-03T10:00:00Z", "THEE-GROEN", 1);
+        // A third purchase: already a regular buyer, nothing new to write.
+        let third = order("NL-3", "2026-03-01T10:00:00Z", "THEE-GROEN", 1);
+        assert_eq!(
+            regular_buys(&[first.clone(), second.clone()], &third, &settings),
+            vec![]
+        );
+        // Two orders in a week: one shopping moment, at least 14 days apart.
+        let soon = order("NL-4", "2026-01-03T10:00:00Z", "THEE-GROEN", 1);
         let buys = regular_buys(std::slice::from_ref(&first), &soon, &settings);
-        assert_eq!(buys[0].next_expected_at, t("2026-01-17T10:00:00Z"));
-        // A late, older order that changes no expected time writes nothing.
-        let old = order("NL-0", "2025-06-01T10:00:00Z", "THEE-GROEN", 1);
-        let stored = [first.clone(), second.clone()];
-        assert_eq!(regular_buys(&stored, &old, &settings), vec![]);
-        // The order itself read back among the earlier ones (a retry after its write) is not
-        // counted twice: the entry is the same as the first time.
+        assert_eq!(buys[0].interval_days, 14);
+        // The order itself read back among the earlier ones is not counted twice.
         let stored = [first.clone(), second.clone()];
         assert_eq!(
             regular_buys(&stored, &second, &settings),
             regular_buys(std::slice::from_ref(&first), &second, &settings),
+        );
+        // The profile follows the product from then on.
+        let mut profile = crate::domain::CustomerProfile::new(
+            settings.id.clone(),
+            crate::domain::CustomerId::parse("c").unwrap(),
+        );
+        follow(&mut profile, &buys);
+        assert_eq!(
+            next_expected(&profile, &Sku::parse("THEE-GROEN").unwrap(), 14),
+            Some(t("2026-01-17T10:00:00Z"))
         );
     }
 
@@ -381,9 +416,12 @@ mod tests {
             regular_buys(&[], &first, &settings),
             vec![RegularBuy {
                 sku: Sku::parse("BONEN-1KG").unwrap(),
-                next_expected_at: t("2026-02-10T10:00:00Z"),
+                interval_days: 40,
+                last_bought: t("2026-01-01T10:00:00Z"),
             }]
         );
+        let second = order("NL-2", "2026-02-01T10:00:00Z", "BONEN-1KG", 1);
+        assert_eq!(regular_buys(&[first], &second, &settings), vec![]);
     }
 
     #[test]

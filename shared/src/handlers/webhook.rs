@@ -711,6 +711,14 @@ async fn erase_customer(
             return record(app, shop_id, &processed, "no data held for this customer").await;
         };
         let read_version = profile.version;
+        let mut bought: Vec<crate::domain::Sku> = items
+            .orders
+            .iter()
+            .filter_map(|o| o.placed.as_ref())
+            .flat_map(|p| p.lines.iter().map(|l| l.sku.clone()))
+            .collect();
+        bought.sort();
+        bought.dedup();
         // The customer's own words in their answers to the shop's questions, kept under each
         // question: removed before the erasure is written (an answer posted meanwhile moves
         // the profile's version, so the next round removes its words too).
@@ -743,6 +751,7 @@ async fn erase_customer(
                 &erasure,
                 &messages,
                 &loyalty,
+                &bought,
                 &processed,
                 &shop.settings,
                 now,

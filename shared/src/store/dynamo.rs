@@ -266,6 +266,27 @@ impl Store {
         for used in redemptions_used {
             changes.push(self.redemption_used(shop, customer, used)?);
         }
+        // The products this order made the customer a regular buyer of (or moved their next
+        // purchase): in the transaction, so only what a committed decision saw is written.
+        for buy in decision
+            .regular_buys
+            .iter()
+            .take(super::stock::MAX_REGULAR_BUYS_PER_ORDER)
+        {
+            changes.push(super::stock::regular_buyer_put(
+                &self.table,
+                shop,
+                customer,
+                buy,
+            )?);
+        }
+        if decision.regular_buys.len() > super::stock::MAX_REGULAR_BUYS_PER_ORDER {
+            tracing::warn!(
+                order_id = decision.order.as_ref().map(|o| o.id.as_str()),
+                regular_buys = decision.regular_buys.len(),
+                "more regular buys than one order writes; the rest wait for the next order"
+            );
+        }
         // Timeline entries, like SKIPPED messages, are log rows: put on their own, before the
         // state.
         let mut rows = Vec::new();
@@ -746,6 +767,7 @@ impl Store {
         erasure: &Erasure,
         messages: &[MessageErasure],
         loyalty: &super::LoyaltyErasure,
+        bought: &[crate::domain::Sku],
         processed: &ProcessedEvent,
         settings: &crate::domain::ShopSettings,
         now: Timestamp,
@@ -764,6 +786,12 @@ impl Store {
             writes.push_back(self.message_erasure(shop, customer, message, now)?);
         }
         writes.extend(self.loyalty_erasure(shop, customer, loyalty)?);
+        // The customer leaves the regular buyers of every product they bought (deleting an
+        // entry that is not there changes nothing).
+        for sku in bought {
+            let delete = super::stock::regular_buyer_delete(&self.table, shop, customer, sku)?;
+            writes.push_back((delete, 300));
+        }
         let profile_at =
             |version: u64, erasing: bool| -> Result<(TransactWriteItem, usize), StoreError> {
                 let mut profile = erasure.profile.clone();

@@ -2,24 +2,29 @@
 //!
 //! - the product's availability item (`PRODUCT`), versioned; while a pass over its buyers is
 //!   unfinished it sits in the due index, so the schedule continues it;
-//! - one item per regular buyer (`BUYER#{customer}`) with the time their next purchase is
-//!   expected (`next_at`, epoch seconds), written with the order that made them one (see
-//!   [`crate::domain::stock::regular_buys`]) and deleted by an erasure.
+//! - one item per regular buyer (`BUYER#{customer}`) with the days between their purchases
+//!   (`interval_days`), written once, with the order that made them one (see
+//!   [`crate::domain::stock::regular_buys`]), and deleted by an erasure.
 
 use super::dynamo::{Item, encode, put_item};
 use super::{Store, StoreError, keys};
-use crate::domain::stock::ProductState;
+use crate::domain::stock::{ProductState, RegularBuy};
 use crate::domain::{CustomerId, ShopId, Sku, Timestamp};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
 /// A regular buyer as the index holds them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegularBuyer {
     pub customer: CustomerId,
-    pub next_expected_at: Timestamp,
+    /// Days between their purchases of the product.
+    pub interval_days: u32,
 }
 
-const NEXT_AT: &str = "next_at";
+const INTERVAL_DAYS: &str = "interval_days";
+const CUSTOMER_ID: &str = "customer_id";
+/// At most this many regular-buyer entries are written with one order (its transaction holds
+/// at most 100 items); an order with more new regular buys is rare, and the rest are logged.
+pub(super) const MAX_REGULAR_BUYS_PER_ORDER: usize = 25;
 
 impl Store {
     /// A product's availability, read consistently; `None` before the shop first told of it.
@@ -113,9 +118,47 @@ fn buyer_of(item: &Item) -> Option<RegularBuyer> {
         .as_s()
         .ok()?
         .strip_prefix(keys::BUYER_PREFIX)?;
-    let next = item.get(NEXT_AT)?.as_n().ok()?.parse::<i64>().ok()?;
+    let interval_days = item.get(INTERVAL_DAYS)?.as_n().ok()?.parse::<u32>().ok()?;
     Some(RegularBuyer {
         customer: CustomerId::parse(customer).ok()?,
-        next_expected_at: Timestamp::from_second(next).ok()?,
+        interval_days,
     })
+}
+/// The put of a customer's entry in a product's regular buyers (in the order's transaction).
+pub(super) fn regular_buyer_put(
+    table: &str,
+    shop: &ShopId,
+    customer: &CustomerId,
+    buy: &RegularBuy,
+) -> Result<TransactWriteItem, StoreError> {
+    let key = keys::regular_buyer(shop, &buy.sku, customer);
+    let mut item = key.to_item();
+    item.insert(
+        keys::ITEM_KIND.into(),
+        AttributeValue::S("regular_buyer".into()),
+    );
+    item.insert(
+        CUSTOMER_ID.into(),
+        AttributeValue::S(customer.as_str().to_owned()),
+    );
+    item.insert(
+        INTERVAL_DAYS.into(),
+        AttributeValue::N(buy.interval_days.to_string()),
+    );
+    put_item(table, item, None)
+}
+
+/// The delete of a customer's entry in a product's regular buyers (an erasure).
+pub(super) fn regular_buyer_delete(
+    table: &str,
+    shop: &ShopId,
+    customer: &CustomerId,
+    sku: &Sku,
+) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(keys::regular_buyer(shop, sku, customer).to_item()))
+        .build()
+        .map_err(|e| StoreError::Failed(e.to_string()))?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
 }
