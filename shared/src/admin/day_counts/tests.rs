@@ -99,7 +99,11 @@ fn placed(reactivation: bool) -> ActivityKind {
 }
 
 fn answer(score: u8, at: &str) -> SurveyAnswer {
-    SurveyAnswer { score, at: t(at) }
+    SurveyAnswer {
+        score,
+        at: t(at),
+        value: Some(Money::new(1_000 * i64::from(score), Currency::EUR)),
+    }
 }
 
 /// What the log holds at the end, counted as the overview counts a day from it: each item
@@ -216,7 +220,7 @@ fn the_changes_of_every_write_add_up_to_what_the_log_counts() {
             ActivityKind::SurveyAnswered {
                 order_id: OrderId::parse("A").unwrap(),
                 score,
-                value: None,
+                value: Some(Money::new(1_000 * i64::from(score), Currency::EUR)),
             },
         )
     };
