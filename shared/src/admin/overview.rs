@@ -512,6 +512,7 @@ mod tests {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            waits_dropped: 0,
             earned: Default::default(),
         }
     }
