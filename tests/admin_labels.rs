@@ -1,7 +1,7 @@
 //! The marketers' pages speak Dutch or English, never in codes: every page of a seeded shop
-//! (overview, message list, each message, each customer, the audit, the login) is rendered in
-//! both languages and none of the product's stored codes (`held_out`, `frequency_cap`,
-//! `loyalty-earned`, ...) appears in its text. A message that waited for the frequency cap and
+//! (overview, message list, each message, each customer, the audit, the answers, the login) is
+//! rendered in both languages and none of the product's stored codes (`held_out`,
+//! `frequency_cap`, `loyalty-earned`, ...) appears in its text. A message that waited for the frequency cap and
 //! then went shows as sent, with the wait as its history.
 
 use base64::Engine;
@@ -140,6 +140,20 @@ async fn every_page_in_dutch_and_english_without_a_raw_code_and_a_wait_is_histor
     let cees = format!("{}@example.nl", unique("cees"));
     let a = CustomerId::parse("cus-anna").unwrap();
     let c = CustomerId::parse("cus-cees").unwrap();
+    // A question to buyers of a category nobody here orders: the answers page shows it, unasked.
+    stack
+        .update_shop(|s| {
+            s.questions = vec![trouw::domain::questions::Question {
+                id: "thee-smaak".into(),
+                category: "thee".into(),
+                text: "Welke smaak?".into(),
+                options: vec!["Jasmijn".into(), "Rooibos".into()],
+                free_text: true,
+                active_from: None,
+                active_until: None,
+            }];
+        })
+        .await;
     // Anna orders twice within the frequency cap: the first email goes, the second waits.
     stack.set_now("2026-11-02T10:00:00Z".parse().unwrap());
     order(&stack, a.as_str(), &anna, "NL-A1").await;
@@ -227,6 +241,7 @@ async fn every_page_in_dutch_and_english_without_a_raw_code_and_a_wait_is_histor
         format!("/admin/messages?{PERIOD}"),
         format!("/admin/messages?{PERIOD}&kind=loyalty-earned&status=deferred"),
         format!("/admin/audit?{PERIOD}"),
+        "/admin/answers".to_owned(),
         "/admin/customers/cus-anna".to_owned(),
         "/admin/customers/cus-cees".to_owned(),
     ];

@@ -83,6 +83,7 @@ fn message_item(
         claimed_at: None,
         waits: Vec::new(),
         waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     };
     trouw::store::message_item(&record).unwrap()
@@ -336,6 +337,10 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
                 what: ActivityKind::SurveyAnswered {
                     order_id: OrderId::parse(format!("NL-{n}")).unwrap(),
                     score: 10,
+                    value: Some(trouw::domain::Money::new(
+                        6485,
+                        trouw::domain::Currency::EUR,
+                    )),
                 },
             },
         };

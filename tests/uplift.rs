@@ -282,6 +282,7 @@ fn seeded(
         claimed_at: None,
         waits: Vec::new(),
         waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     };
     if ordered {

@@ -10,6 +10,7 @@ pub enum Function {
     OrderDelivered,
     OrderReturned,
     AddressChanged,
+    ProductChanged,
     SendMessages,
     RunSchedule,
     SesEvents,
@@ -19,11 +20,12 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 10] = [
+    pub const ALL: [Function; 11] = [
         Function::OrderPlaced,
         Function::OrderDelivered,
         Function::OrderReturned,
         Function::AddressChanged,
+        Function::ProductChanged,
         Function::SendMessages,
         Function::RunSchedule,
         Function::SesEvents,
@@ -39,6 +41,7 @@ impl Function {
             Function::OrderDelivered => "OrderDeliveredFunction",
             Function::OrderReturned => "OrderReturnedFunction",
             Function::AddressChanged => "AddressChangedFunction",
+            Function::ProductChanged => "ProductChangedFunction",
             Function::SendMessages => "SendMessagesFunction",
             Function::RunSchedule => "RunScheduleFunction",
             Function::SesEvents => "SesEventsFunction",
@@ -55,6 +58,7 @@ impl Function {
             Function::OrderDelivered => "order-delivered",
             Function::OrderReturned => "order-returned",
             Function::AddressChanged => "address-changed",
+            Function::ProductChanged => "product-changed",
             Function::SendMessages => "send-messages",
             Function::RunSchedule => "run-schedule",
             Function::SesEvents => "ses-events",
@@ -72,6 +76,7 @@ impl Function {
             EventType::OrderDelivered => Some(Function::OrderDelivered),
             EventType::OrderReturned => Some(Function::OrderReturned),
             EventType::AddressChanged => Some(Function::AddressChanged),
+            EventType::ProductChanged => Some(Function::ProductChanged),
             EventType::Timer | EventType::CustomerAnswer => None,
         }
     }

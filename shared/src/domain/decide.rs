@@ -47,6 +47,13 @@ pub struct Decision {
     pub ledger: Vec<super::loyalty_rules::LedgerItem>,
     /// What this event changed in an attributed order's worth to its message.
     pub attribution: Option<OrderAttribution>,
+    /// A customer's first answer to a question, kept under the question (in the same
+    /// transaction as the profile that records it answered).
+    pub answer: Option<super::questions::QuestionAnswer>,
+    /// The entries of the products' regular buyers this order changes (written in its
+    /// transaction); filled by the caller, which reads the customer's earlier orders for them
+    /// ([`super::stock::regular_buys`]).
+    pub regular_buys: Vec<super::stock::RegularBuy>,
     pub outcome: Outcome,
 }
 
@@ -316,14 +323,24 @@ pub fn decide(
     {
         profile.retention.sign_of_life(now);
     }
-    let question_answered = match &event.kind {
+    let (question_answered, answer) = match &event.kind {
         EventKind::QuestionAnswered {
             question_id,
             option,
-        } => {
-            super::questions::record_answer(&mut profile, question_id, *option, &settings.questions)
-        }
-        _ => None,
+            free_text,
+        } => super::questions::record_answer(
+            &mut profile,
+            question_id,
+            *option,
+            free_text.as_deref(),
+            // Words from a customer being erased, or erased before (the link was mailed
+            // before the erasure), are not kept; the choice still counts.
+            words_allowed(None),
+            &settings.questions,
+            now,
+        )
+        .unzip(),
+        _ => (None, None),
     };
     if let EventKind::LapseSurveyAnswered(answer) = &event.kind {
         profile.retention.answer = Some(LapseAnswer {
@@ -424,6 +441,18 @@ pub fn decide(
         now,
     );
     activities.extend(question_answered.map(|what| Activity { at: now, what }));
+    // An answer carries the customer's value as it stands after this event.
+    if let Some(currency) = order
+        .as_ref()
+        .and_then(|o| o.placed.as_ref())
+        .map(|p| p.total.currency)
+    {
+        for a in &mut activities {
+            if let ActivityKind::SurveyAnswered { value, .. } = &mut a.what {
+                *value = Some(Money::new(profile.total_spent.get(currency), currency));
+            }
+        }
+    }
     if let Some(order) = &order {
         for sku in contract_renewed {
             activities.push(Activity {
@@ -471,6 +500,8 @@ pub fn decide(
         order_first_seen: state.order.is_none() && order.is_some(),
         order_changed: order.is_some() && order != state.order,
         attribution,
+        answer,
+        regular_buys: Vec::new(),
         ledger,
         profile,
         order,
@@ -912,6 +943,7 @@ fn activities_for(
             push(ActivityKind::SurveyAnswered {
                 order_id: order.id.clone(),
                 score: answer.score,
+                value: None,
             });
         }
     }

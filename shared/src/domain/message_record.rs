@@ -61,6 +61,10 @@ pub struct MessageRecord {
     /// Deferrals no longer in `waits` (each replaced by a later one).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub waits_dropped: u32,
+    /// When the customer unsubscribed through this email's link (the first time it changed
+    /// their preferences): the overview counts it against the email's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribed_at: Option<Timestamp>,
     /// The orders attributed to it (kept as counters the order path adds to).
     #[serde(flatten)]
     pub earned: Earned,
@@ -205,6 +209,7 @@ mod tests {
             claimed_at: Some(at),
             waits: Vec::new(),
             waits_dropped: 0,
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }

@@ -21,6 +21,7 @@ pub use connection::{ShopifyConnection, WooCommerceConnection};
 pub mod contract;
 pub mod questions;
 pub mod recap;
+pub mod stock;
 pub use contract::Contract;
 mod customer;
 mod decide;

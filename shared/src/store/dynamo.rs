@@ -252,9 +252,40 @@ impl Store {
                 changes.push(TransactWriteItem::builder().update(changed).build());
             }
         }
+        // A first answer to a question goes under the question, with the profile that
+        // records it answered (so it is kept once).
+        if let Some(answer) = &decision.answer {
+            changes.push(super::answers::answer_put(
+                &self.table,
+                shop,
+                customer,
+                answer,
+            )?);
+        }
         // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
             changes.push(self.redemption_used(shop, customer, used)?);
+        }
+        // The products this order made the customer a regular buyer of (or moved their next
+        // purchase): in the transaction, so only what a committed decision saw is written.
+        for buy in decision
+            .regular_buys
+            .iter()
+            .take(super::stock::MAX_REGULAR_BUYS_PER_ORDER)
+        {
+            changes.push(super::stock::regular_buyer_put(
+                &self.table,
+                shop,
+                customer,
+                buy,
+            )?);
+        }
+        if decision.regular_buys.len() > super::stock::MAX_REGULAR_BUYS_PER_ORDER {
+            tracing::warn!(
+                order_id = decision.order.as_ref().map(|o| o.id.as_str()),
+                regular_buys = decision.regular_buys.len(),
+                "more regular buys than one order writes; the rest wait for the next order"
+            );
         }
         // Timeline entries, like SKIPPED messages, are log rows: put on their own, before the
         // state.
@@ -736,6 +767,7 @@ impl Store {
         erasure: &Erasure,
         messages: &[MessageErasure],
         loyalty: &super::LoyaltyErasure,
+        bought: &[crate::domain::Sku],
         processed: &ProcessedEvent,
         settings: &crate::domain::ShopSettings,
         now: Timestamp,
@@ -754,6 +786,12 @@ impl Store {
             writes.push_back(self.message_erasure(shop, customer, message, now)?);
         }
         writes.extend(self.loyalty_erasure(shop, customer, loyalty)?);
+        // The customer leaves the regular buyers of every product they bought (deleting an
+        // entry that is not there changes nothing).
+        for sku in bought {
+            let delete = super::stock::regular_buyer_delete(&self.table, shop, customer, sku)?;
+            writes.push_back((delete, 300));
+        }
         let profile_at =
             |version: u64, erasing: bool| -> Result<(TransactWriteItem, usize), StoreError> {
                 let mut profile = erasure.profile.clone();
@@ -1806,7 +1844,7 @@ impl Store {
 
     /// Reads every item of the partition `pk` (only those whose sort key starts with
     /// `sk_prefix`, if given), a page at a time, handing each to `each` with its sort key.
-    async fn read_partition(
+    pub(super) async fn read_partition(
         &self,
         pk: &str,
         sk_prefix: Option<&str>,
@@ -1910,7 +1948,7 @@ impl Store {
     /// The items under these keys, 100 keys to a `BatchGetItem` (strongly consistent if asked);
     /// keys DynamoDB leaves unprocessed under load are asked for again (a few times, then it is
     /// busy).
-    async fn items_by_key(
+    pub(super) async fn items_by_key(
         &self,
         wanted: &[Key],
         consistent: bool,
@@ -2229,6 +2267,7 @@ impl MessageRecord {
             claimed_at: None,
             waits: Vec::new(),
             waits_dropped: 0,
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }
