@@ -257,12 +257,12 @@ fn kind_row(body: &str, kind: &str) -> Vec<u32> {
                 .trim()
         })
         .collect();
-    // The page's columns: sent, delivered, opened, clicked, bounced, complained, orders,
-    // revenue, placed-order rate, revenue per recipient, skipped, held out. The counts this
-    // test checks, in its own order: sent, delivered, bounced, complained, opened, clicked,
-    // skipped, held out.
-    assert_eq!(cells.len(), 12, "{kind}: {row}");
-    [0, 1, 4, 5, 2, 3, 10, 11]
+    // The page's columns: sent, delivered, opened, clicked, unsubscribed, bounced, complained,
+    // orders, revenue, placed-order rate, revenue per recipient, skipped, held out. The counts
+    // this test checks, in its own order: sent, delivered, bounced, complained, opened,
+    // clicked, skipped, held out.
+    assert_eq!(cells.len(), 13, "{kind}: {row}");
+    [0, 1, 5, 6, 2, 3, 11, 12]
         .iter()
         .map(|&i| cells[i].parse().unwrap())
         .collect()
