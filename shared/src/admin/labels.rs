@@ -291,6 +291,13 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
     ("kind", "question", "vraag aan kopers", "buyers' question"),
     (
+        "kind",
+        "out-of-stock-alternative",
+        "uitverkocht, met alternatief",
+        "out of stock, with an alternative",
+    ),
+    ("kind", "back-in-stock", "weer op voorraad", "back in stock"),
+    (
         "activity",
         "question_answered",
         "vraag beantwoord",
