@@ -138,8 +138,8 @@ async fn shopify_product_updates_map_each_variant_and_must_fit_their_topic() {
     assert_eq!(
         products,
         json!([
-            {"sku": "TP-075", "available": false, "changed": true, "stock_out": "started"},
-            {"sku": "TP-125", "available": true, "changed": true, "stock_out": null},
+            {"sku": "TP-075", "available": false, "changed": true, "stock_out": "started", "told": 0},
+            {"sku": "TP-125", "available": true, "changed": true, "stock_out": null, "told": 0},
         ])
     );
     let stored = stack
@@ -279,4 +279,283 @@ async fn a_customer_becomes_a_regular_buyer_at_the_second_purchase_or_with_a_cyc
             .get(&Sku::parse("EB-200").unwrap()),
         Some(&"2026-03-20T09:00:00Z".parse().unwrap())
     );
+}
+
+mod moments {
+    //! The stock moments with the moving clock: who is told, once, and who is not.
+
+    use super::*;
+    use jiff::{SignedDuration, Timestamp};
+    use trouw::domain::CustomerId;
+    use trouw::handlers::run_schedule::run_pass;
+    use trouw::handlers::send_messages::{SenderApp, deliver_pending};
+    use trouw::store::{MessageRecord, MessageStatus};
+    use trouw_tests::{emails_to, unique};
+
+    /// 09:14 in Amsterdam on 2 November 2026: in the day, not the quiet hours.
+    fn day(n: i64) -> Timestamp {
+        "2026-11-02T08:14:03Z".parse::<Timestamp>().unwrap() + SignedDuration::from_hours(24 * n)
+    }
+
+    /// An order of the toothbrush (EB-200, no cycle) alone.
+    fn brush(customer: &str, email: &str, order: &str, at: Timestamp) -> Value {
+        let mut body = order_body(customer, order, &at.to_string());
+        body["customer"]["email"] = json!(email);
+        body["order"]["lines"] = json!([
+            { "sku": "EB-200", "name": "Elektrische tandenborstel", "quantity": 1, "unit_price": "53.00" }
+        ]);
+        body["order"]["total"] = json!("53.00");
+        body
+    }
+
+    fn stock(available: bool, at: Timestamp) -> Value {
+        let mut body = product_body("EB-200", available, &at.to_string());
+        body["product"]["name"] = json!("Elektrische tandenborstel");
+        body
+    }
+
+    async fn place(stack: &TestStack, sender: &SenderApp, body: &Value) {
+        let answer = stack.post("order-placed", body).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let customer = CustomerId::parse(body["customer"]["id"].as_str().unwrap()).unwrap();
+        deliver_pending(sender, &stack.shop, &customer)
+            .await
+            .unwrap();
+    }
+
+    async fn post_at(stack: &TestStack, body: &Value, at: Timestamp) -> Value {
+        stack.set_now(at);
+        let answer = stack.post("product-changed", body).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.json()
+    }
+
+    async fn kinds(stack: &TestStack, customer: &str, kind: &str) -> Vec<MessageRecord> {
+        stack
+            .store()
+            .messages(&stack.shop, &CustomerId::parse(customer).unwrap())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.intent.data.kind() == kind)
+            .collect()
+    }
+
+    async fn send_all(stack: &TestStack, sender: &SenderApp, customers: &[&str]) {
+        for c in customers {
+            deliver_pending(sender, &stack.shop, &CustomerId::parse(*c).unwrap())
+                .await
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_regular_buyer_due_soon_hears_once_that_it_is_gone_and_once_that_it_is_back() {
+        let stack = TestStack::start().await;
+        stack.update_shop(|s| s.reorder_interval_days = 730).await;
+        let sender = stack.sender(stack.clock(), None).await;
+        let mail = |who: &str| format!("{}@example.nl", unique(who));
+        let (regular, once, later) = (mail("regular"), mail("once"), mail("later"));
+
+        // A regular buyer: two toothbrushes 30 days apart, the next expected on day 60.
+        stack.set_now(day(0));
+        place(&stack, &sender, &brush("cus-r", &regular, "R-1", day(0))).await;
+        // A customer who bought it once, and one whose next purchase is far off (a year apart).
+        place(&stack, &sender, &brush("cus-l", &later, "L-1", day(-330))).await;
+        stack.set_now(day(30));
+        place(&stack, &sender, &brush("cus-r", &regular, "R-2", day(30))).await;
+        place(&stack, &sender, &brush("cus-o", &once, "O-1", day(30))).await;
+        place(&stack, &sender, &brush("cus-l", &later, "L-2", day(30))).await;
+
+        // Day 40: out of stock. Only the regular buyer due within 30 days is told.
+        let answer = post_at(&stack, &stock(false, day(40)), day(40)).await;
+        assert_eq!(answer["products"][0]["stock_out"], "started");
+        assert_eq!(answer["products"][0]["told"], 1, "{answer}");
+        send_all(&stack, &sender, &["cus-r", "cus-o", "cus-l"]).await;
+        let told = kinds(&stack, "cus-r", "out-of-stock-alternative").await;
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].status, MessageStatus::Sent, "{:?}", told[0]);
+        assert_eq!(told[0].intent.class, trouw::domain::MessageClass::Service);
+        let emails = emails_to(&regular).await;
+        let gone = emails
+            .iter()
+            .find(|e| e.contains("uitverkocht"))
+            .expect("the out-of-stock email");
+        assert!(gone.contains("Tandpasta mint 125 ml"), "the alternative");
+        assert!(!gone.to_lowercase().contains("korting"), "no offer");
+        assert!(
+            kinds(&stack, "cus-o", "out-of-stock-alternative")
+                .await
+                .is_empty()
+        );
+        assert!(
+            kinds(&stack, "cus-l", "out-of-stock-alternative")
+                .await
+                .is_empty()
+        );
+
+        // Day 41: the shop says it again (a second out-of-stock of the same stock-out).
+        let again = post_at(&stack, &stock(false, day(41)), day(41)).await;
+        assert_eq!(again["products"][0]["stock_out"], Value::Null);
+        assert_eq!(
+            kinds(&stack, "cus-r", "out-of-stock-alternative")
+                .await
+                .len(),
+            1
+        );
+
+        // Day 50: back. The one told hears it, once; the others hear nothing.
+        let back = post_at(&stack, &stock(true, day(50)), day(50)).await;
+        assert_eq!(back["products"][0]["stock_out"], "ended");
+        send_all(&stack, &sender, &["cus-r", "cus-o", "cus-l"]).await;
+        let returned = kinds(&stack, "cus-r", "back-in-stock").await;
+        assert_eq!(returned.len(), 1);
+        assert_eq!(returned[0].status, MessageStatus::Sent, "{:?}", returned[0]);
+        assert!(
+            emails_to(&regular)
+                .await
+                .iter()
+                .any(|e| e.contains("weer op voorraad"))
+        );
+        assert!(kinds(&stack, "cus-o", "back-in-stock").await.is_empty());
+        assert!(kinds(&stack, "cus-l", "back-in-stock").await.is_empty());
+        // The same news again: nothing more.
+        post_at(&stack, &stock(true, day(51)), day(51)).await;
+        assert_eq!(kinds(&stack, "cus-r", "back-in-stock").await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_notice_replaces_the_pending_replenishment_reminder() {
+        let stack = TestStack::start().await;
+        let sender = stack.sender(stack.clock(), None).await;
+        let schedule = stack.schedule(stack.clock(), None).await;
+        let email = format!("{}@example.nl", unique("r"));
+        // Toothpaste lasting 20 days: a regular buy at once, the reminder due on day 15.
+        let mut body = order_body("cus-p", "P-1", &day(0).to_string());
+        body["customer"]["email"] = json!(email);
+        body["order"]["lines"] = json!([
+            { "sku": "TP-075", "name": "Tandpasta mint 75 ml", "quantity": 1, "unit_price": "3.95", "replenish_after_days": 20 }
+        ]);
+        body["order"]["total"] = json!("3.95");
+        stack.set_now(day(0));
+        place(&stack, &sender, &body).await;
+
+        // Day 5: out of stock; the customer's next purchase (day 20) is within 30 days.
+        let mut gone = product_body("TP-075", false, &day(5).to_string());
+        gone["product"]["name"] = json!("Tandpasta mint 75 ml");
+        post_at(&stack, &gone, day(5)).await;
+        send_all(&stack, &sender, &["cus-p"]).await;
+        assert_eq!(
+            kinds(&stack, "cus-p", "out-of-stock-alternative")
+                .await
+                .len(),
+            1
+        );
+
+        // Day 16: the reminder's time. It is replaced: none created.
+        stack.set_now(day(16));
+        run_pass(&schedule).await.unwrap();
+        assert!(
+            kinds(&stack, "cus-p", "replenishment").await.is_empty(),
+            "the out-of-stock message replaced the reminder"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stock_out_with_more_buyers_than_a_page_is_finished_by_the_schedule() {
+        let stack = TestStack::start().await;
+        let sender = stack.sender(stack.clock(), None).await;
+        let schedule = stack.schedule(stack.clock(), None).await;
+        let email = format!("{}@example.nl", unique("z"));
+        stack.set_now(day(0));
+        // The one real buyer sorts after a full page of others (customers the store no longer
+        // holds: they are passed over).
+        place(&stack, &sender, &brush("zz-real", &email, "Z-1", day(0))).await;
+        stack.set_now(day(30));
+        place(&stack, &sender, &brush("zz-real", &email, "Z-2", day(30))).await;
+        let sku = Sku::parse("EB-200").unwrap();
+        let others: Vec<trouw_tests::Item> = (0..trouw::handlers::stock_pass::PAGE)
+            .map(|n| {
+                let key = trouw::store::keys::regular_buyer(
+                    &stack.shop,
+                    &sku,
+                    &CustomerId::parse(format!("aa-{n:03}")).unwrap(),
+                );
+                let mut item = key.to_item();
+                item.insert(
+                    "interval_days".into(),
+                    aws_sdk_dynamodb::types::AttributeValue::N("30".into()),
+                );
+                item
+            })
+            .collect();
+        stack.seed(others).await;
+
+        let answer = post_at(&stack, &stock(false, day(40)), day(40)).await;
+        assert_eq!(
+            answer["products"][0]["told"], 0,
+            "the first page: no one to tell"
+        );
+        let product = stack
+            .store()
+            .product(&stack.shop, &sku)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(product.fanout.is_some(), "the rest waits for the schedule");
+        assert!(
+            kinds(&stack, "zz-real", "out-of-stock-alternative")
+                .await
+                .is_empty()
+        );
+
+        let report = run_pass(&schedule).await.unwrap();
+        assert_eq!((report.failed, report.unreadable), (0, 0), "{report:?}");
+        send_all(&stack, &sender, &["zz-real"]).await;
+        assert_eq!(
+            kinds(&stack, "zz-real", "out-of-stock-alternative")
+                .await
+                .len(),
+            1
+        );
+        let product = stack
+            .store()
+            .product(&stack.shop, &sku)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(product.fanout, None, "the pass is over");
+        // A second pass finds nothing due.
+        let report = run_pass(&schedule).await.unwrap();
+        assert_eq!(report.timers_handled, 0, "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn a_shop_may_make_the_notice_promotional_and_then_it_needs_consent() {
+        let stack = TestStack::start().await;
+        stack
+            .update_shop(|s| s.stock_notice_promotional = true)
+            .await;
+        let sender = stack.sender(stack.clock(), None).await;
+        let email = format!("{}@example.nl", unique("p"));
+        let without_consent = |order: &str, at: Timestamp| {
+            let mut body = brush("cus-n", &email, order, at);
+            body["customer"]["marketing_consent"] = json!(false);
+            body
+        };
+        stack.set_now(day(0));
+        place(&stack, &sender, &without_consent("N-1", day(0))).await;
+        stack.set_now(day(30));
+        place(&stack, &sender, &without_consent("N-2", day(30))).await;
+        post_at(&stack, &stock(false, day(40)), day(40)).await;
+        send_all(&stack, &sender, &["cus-n"]).await;
+        let told = kinds(&stack, "cus-n", "out-of-stock-alternative").await;
+        assert_eq!(told.len(), 1);
+        assert_eq!(
+            told[0].intent.class,
+            trouw::domain::MessageClass::Promotional
+        );
+        assert_eq!(told[0].status, MessageStatus::Skipped);
+        assert_eq!(told[0].reason.as_deref(), Some("no_consent"));
+    }
 }

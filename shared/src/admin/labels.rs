@@ -133,6 +133,17 @@ pub fn waited(lang: &str, reason: &str, until: &str) -> String {
     }
 }
 
+/// Deferrals a message's history no longer lists one by one (it keeps the first and the
+/// latest).
+pub fn waited_more(lang: &str, times: u32) -> String {
+    match (lang, times) {
+        ("en", 1) => "waited once more in between".to_owned(),
+        ("en", n) => format!("waited {n} more times in between"),
+        (_, 1) => "wachtte daartussen nog één keer".to_owned(),
+        (_, n) => format!("wachtte daartussen nog {n} keer"),
+    }
+}
+
 /// An attributed order on a message's timeline row: how many whole days after the send the
 /// first order came, and how many orders the message earned.
 pub fn ordered_after(lang: &str, days: u32, orders: u32) -> String {
@@ -279,6 +290,13 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
     ("kind", "question", "vraag aan kopers", "buyers' question"),
+    (
+        "kind",
+        "out-of-stock-alternative",
+        "uitverkocht, met alternatief",
+        "out of stock, with an alternative",
+    ),
+    ("kind", "back-in-stock", "weer op voorraad", "back in stock"),
     (
         "activity",
         "question_answered",

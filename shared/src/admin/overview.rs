@@ -531,6 +531,7 @@ mod tests {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            waits_dropped: 0,
             unsubscribed_at: None,
             earned: Default::default(),
         }

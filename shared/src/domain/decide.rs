@@ -219,7 +219,8 @@ pub fn decide(
                 | EventKind::CustomerTimer
                 | EventKind::KeptInTouch
                 | EventKind::LapseSurveyAnswered(_)
-                | EventKind::QuestionAnswered { .. } => {}
+                | EventKind::QuestionAnswered { .. }
+                | EventKind::StockChanged(_) => {}
                 EventKind::OrderTimer { .. } => {
                     let due = order.confirmation_due(settings.return_window_days);
                     if due.is_some_and(|due| due <= now) {
@@ -243,7 +244,17 @@ pub fn decide(
                     for (line, _, _) in &due {
                         order.replenishment_handled.push(line.sku.clone());
                     }
-                    replenish_now = due;
+                    // A reminder whose product the customer was told is out of stock (after
+                    // this order) is replaced by that message: handled, not sent.
+                    let placed_at = order.placed.as_ref().map(|p| p.placed_at);
+                    replenish_now = due
+                        .into_iter()
+                        .filter(|(line, _, _)| {
+                            placed_at.is_none_or(|at| {
+                                !super::stock::replaces_reminder(&profile, &line.sku, at)
+                            })
+                        })
+                        .collect();
                     (contract_now, contract_renewed) =
                         due_contract_notices(&mut order, &profile, now, settings);
                 }
@@ -395,6 +406,18 @@ pub fn decide(
     if let Some(recap) = recap {
         messages.push(MessageIntent::new(&recap.cause, &profile, recap.data, now));
         ledger.extend(recap.ledger);
+    }
+    if let EventKind::StockChanged(notice) = &event.kind
+        && let Some(data) = super::stock::notice(&mut profile, notice, now, settings)
+    {
+        let mut message =
+            MessageIntent::new(&super::stock::notice_cause(notice), &profile, data, now);
+        if settings.stock_notice_promotional
+            && matches!(message.data, MessageData::OutOfStockAlternative { .. })
+        {
+            message.class = super::MessageClass::Promotional;
+        }
+        messages.push(message);
     }
     if lapsed {
         let months = profile

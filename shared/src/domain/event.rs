@@ -94,6 +94,7 @@ impl ShopEvent {
             | EventKind::KeptInTouch
             | EventKind::LapseSurveyAnswered(_)
             | EventKind::QuestionAnswered { .. } => EventType::CustomerAnswer,
+            EventKind::StockChanged(_) => EventType::ProductChanged,
         }
     }
 
@@ -110,7 +111,8 @@ impl ShopEvent {
             | EventKind::CustomerTimer
             | EventKind::KeptInTouch
             | EventKind::LapseSurveyAnswered(_)
-            | EventKind::QuestionAnswered { .. } => None,
+            | EventKind::QuestionAnswered { .. }
+            | EventKind::StockChanged(_) => None,
         }
     }
 }
@@ -170,6 +172,9 @@ pub enum EventKind {
         option: u8,
         free_text: Option<String>,
     },
+    /// A product the customer buys regularly went out of stock, or came back (the pass over
+    /// the product's regular buyers).
+    StockChanged(super::stock::StockNotice),
 }
 
 /// The two questions asked of a lapsed customer: why they stopped, what could be better.

@@ -267,6 +267,120 @@ pub fn next_expected(
     Some(*last + SignedDuration::from_hours(24 * i64::from(interval_days)))
 }
 
+/// What the pass over a product's regular buyers tells one of them (an event through
+/// `decide`, applied once per customer, stock-out and phase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockNotice {
+    pub sku: Sku,
+    pub product_name: Option<String>,
+    pub phase: Phase,
+    /// The stock-out's start: it names the stock-out.
+    pub stockout: Timestamp,
+    /// The customer's interval between purchases, from the index of regular buyers.
+    pub interval_days: u32,
+    pub alternatives: Vec<Alternative>,
+    pub expected_back_at: Option<Timestamp>,
+}
+
+/// What a customer was told about a stock-out of one product (on the profile, by sku key):
+/// once per stock-out, and back in stock once to those told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockTold {
+    #[serde(with = "super::epoch::single")]
+    pub stockout: Timestamp,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub back: bool,
+}
+
+/// A profile keeps at most this many products' stock-outs (the oldest go first): a few dozen
+/// bytes each.
+pub const MAX_STOCK_TOLD: usize = 8;
+
+/// The message a stock notice gives this customer, if any, and what the profile keeps of it.
+///
+/// - out of stock: to a regular buyer whose next purchase is expected within the shop's
+///   `stock_notice_days` (and is not more than one interval overdue: someone that late has
+///   stopped buying it), once per stock-out;
+/// - back in stock: once, to a customer told of that stock-out.
+pub fn notice(
+    profile: &mut super::CustomerProfile,
+    notice: &StockNotice,
+    now: Timestamp,
+    settings: &ShopSettings,
+) -> Option<super::MessageData> {
+    let key = sku_key(&notice.sku);
+    let told = profile.stock_told.get(&key);
+    match notice.phase {
+        Phase::Out => {
+            if told.is_some_and(|t| t.stockout == notice.stockout) {
+                return None;
+            }
+            let next = next_expected(profile, &notice.sku, notice.interval_days)?;
+            let interval = SignedDuration::from_hours(24 * i64::from(notice.interval_days));
+            let horizon = SignedDuration::from_hours(24 * i64::from(settings.stock_notice_days));
+            if next > now + horizon || next < now - interval {
+                return None;
+            }
+            profile.stock_told.insert(
+                key,
+                StockTold {
+                    stockout: notice.stockout,
+                    back: false,
+                },
+            );
+            while profile.stock_told.len() > MAX_STOCK_TOLD {
+                let oldest = profile
+                    .stock_told
+                    .iter()
+                    .min_by_key(|(_, t)| t.stockout)
+                    .map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    profile.stock_told.remove(&oldest);
+                }
+            }
+            Some(super::MessageData::OutOfStockAlternative {
+                sku: notice.sku.clone(),
+                product_name: notice.product_name.clone(),
+                alternatives: notice.alternatives.clone(),
+                expected_back_on: notice.expected_back_at.map(|at| {
+                    let tz = jiff::tz::TimeZone::get(&settings.time_zone)
+                        .unwrap_or(jiff::tz::TimeZone::UTC);
+                    at.to_zoned_datetime(tz).date().to_string()
+                }),
+            })
+        }
+        Phase::Back => {
+            let told = profile.stock_told.get_mut(&key)?;
+            if told.stockout != notice.stockout || told.back {
+                return None;
+            }
+            told.back = true;
+            Some(super::MessageData::BackInStock {
+                sku: notice.sku.clone(),
+                product_name: notice.product_name.clone(),
+            })
+        }
+    }
+}
+
+/// The message key's cause: the product and the stock-out.
+pub fn notice_cause(notice: &StockNotice) -> String {
+    format!("{}#{}", sku_key(&notice.sku), notice.stockout.as_second())
+}
+
+/// A replenishment reminder of an order placed before the customer was told its product is out
+/// of stock is replaced by that message: it does not go.
+pub fn replaces_reminder(
+    profile: &super::CustomerProfile,
+    sku: &Sku,
+    order_placed_at: Timestamp,
+) -> bool {
+    profile
+        .stock_told
+        .get(&sku_key(sku))
+        .is_some_and(|t| t.stockout >= order_placed_at)
+}
+
 /// The key a sku is stored under: the first 16 bytes of its SHA-256 in hex. Skus may be long
 /// and hold any character (`#` too), so the sku itself never goes into a key.
 pub fn sku_key(sku: &Sku) -> String {
@@ -422,6 +536,112 @@ mod tests {
         );
         let second = order("NL-2", "2026-02-01T10:00:00Z", "BONEN-1KG", 1);
         assert_eq!(regular_buys(&[first], &second, &settings), vec![]);
+    }
+
+    fn notice_of(phase: Phase, stockout: &str) -> StockNotice {
+        StockNotice {
+            sku: Sku::parse("THEE-GROEN").unwrap(),
+            product_name: Some("Groene thee".into()),
+            phase,
+            stockout: t(stockout),
+            interval_days: 30,
+            alternatives: Vec::new(),
+            expected_back_at: Some(t("2026-03-20T12:00:00Z")),
+        }
+    }
+
+    fn buyer(last: &str) -> crate::domain::CustomerProfile {
+        let settings = demo_settings();
+        let mut profile = crate::domain::CustomerProfile::new(
+            settings.id,
+            crate::domain::CustomerId::parse("c").unwrap(),
+        );
+        profile
+            .last_ordered
+            .insert(Sku::parse("THEE-GROEN").unwrap(), t(last));
+        profile
+    }
+
+    #[test]
+    fn a_regular_buyer_due_soon_is_told_once_per_stock_out_and_once_when_it_is_back() {
+        let settings = demo_settings();
+        // Bought 20 days ago every 30 days: expected in 10 days, within 30.
+        let mut profile = buyer("2026-02-20T10:00:00Z");
+        let now = t("2026-03-12T10:00:00Z");
+        let out = notice_of(Phase::Out, "2026-03-12T09:00:00Z");
+        let Some(crate::domain::MessageData::OutOfStockAlternative {
+            expected_back_on, ..
+        }) = notice(&mut profile, &out, now, &settings)
+        else {
+            panic!("told")
+        };
+        assert_eq!(expected_back_on.as_deref(), Some("2026-03-20"));
+        // The same stock-out again (a second out-of-stock, the pass run twice): nothing.
+        assert_eq!(notice(&mut profile, &out, now, &settings), None);
+        // Back: once.
+        let back = notice_of(Phase::Back, "2026-03-12T09:00:00Z");
+        assert!(matches!(
+            notice(&mut profile, &back, now, &settings),
+            Some(crate::domain::MessageData::BackInStock { .. })
+        ));
+        assert_eq!(notice(&mut profile, &back, now, &settings), None);
+        // A new stock-out is news again.
+        let next = notice_of(Phase::Out, "2026-04-02T09:00:00Z");
+        assert!(notice(&mut profile, &next, t("2026-04-02T10:00:00Z"), &settings).is_some());
+    }
+
+    #[test]
+    fn nobody_is_told_who_is_not_expected_soon_or_was_never_told() {
+        let settings = demo_settings();
+        let now = t("2026-03-12T10:00:00Z");
+        let out = notice_of(Phase::Out, "2026-03-12T09:00:00Z");
+        // Just bought: next expected in 29 days... within 30: told; with 20 days' notice: not.
+        let mut fresh = buyer("2026-03-11T10:00:00Z");
+        let mut short = settings.clone();
+        short.stock_notice_days = 20;
+        assert_eq!(notice(&mut fresh, &out, now, &short), None);
+        assert!(fresh.stock_told.is_empty(), "nothing recorded");
+        // Far overdue (more than one interval): no longer buying it.
+        let mut gone = buyer("2025-12-01T10:00:00Z");
+        assert_eq!(notice(&mut gone, &out, now, &settings), None);
+        // Never bought it as far as the profile knows.
+        let mut unknown = buyer("2026-02-20T10:00:00Z");
+        unknown.last_ordered.clear();
+        assert_eq!(notice(&mut unknown, &out, now, &settings), None);
+        // Back in stock for someone never told: nothing.
+        let back = notice_of(Phase::Back, "2026-03-12T09:00:00Z");
+        let mut never = buyer("2026-02-20T10:00:00Z");
+        assert_eq!(notice(&mut never, &back, now, &settings), None);
+    }
+
+    #[test]
+    fn the_notice_replaces_a_reminder_of_an_earlier_order_and_the_profile_keeps_few() {
+        let settings = demo_settings();
+        let mut profile = buyer("2026-02-20T10:00:00Z");
+        let sku = Sku::parse("THEE-GROEN").unwrap();
+        assert!(!replaces_reminder(
+            &profile,
+            &sku,
+            t("2026-02-20T10:00:00Z")
+        ));
+        let out = notice_of(Phase::Out, "2026-03-12T09:00:00Z");
+        notice(&mut profile, &out, t("2026-03-12T10:00:00Z"), &settings).unwrap();
+        assert!(replaces_reminder(&profile, &sku, t("2026-02-20T10:00:00Z")));
+        assert!(
+            !replaces_reminder(&profile, &sku, t("2026-03-13T10:00:00Z")),
+            "an order after the stock-out keeps its own reminder"
+        );
+        for n in 0..12 {
+            let sku = Sku::parse(format!("SKU-{n}")).unwrap();
+            profile
+                .last_ordered
+                .insert(sku.clone(), t("2026-02-20T10:00:00Z"));
+            let mut other = notice_of(Phase::Out, "2026-03-12T09:00:00Z");
+            other.sku = sku;
+            other.stockout = t("2026-03-12T09:00:00Z") + SignedDuration::from_secs(n);
+            notice(&mut profile, &other, t("2026-03-12T10:00:00Z"), &settings).unwrap();
+        }
+        assert_eq!(profile.stock_told.len(), MAX_STOCK_TOLD);
     }
 
     #[test]

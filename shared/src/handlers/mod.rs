@@ -11,6 +11,7 @@ mod responses;
 pub mod run_schedule;
 pub mod send_messages;
 pub mod ses_events;
+pub mod stock_pass;
 pub mod webhook;
 
 use crate::clock::Clock;
@@ -101,6 +102,13 @@ pub(crate) async fn apply_event(
             .load(shop, &event.id, &event.customer.id, event.order_id())
             .await?;
         if loaded.already_processed {
+            return Ok(Applied::Duplicate);
+        }
+        // A stock notice for a customer the store no longer holds (erased meanwhile) creates
+        // no one.
+        if matches!(event.kind, crate::domain::EventKind::StockChanged(_))
+            && loaded.state.profile.is_none()
+        {
             return Ok(Applied::Duplicate);
         }
         if let Err(overflow) = crate::domain::check_amounts(&loaded.state, event, settings) {

@@ -53,6 +53,7 @@ pub(super) async fn process(
                     "available": change.available,
                     "changed": outcome.changed,
                     "stock_out": outcome.stock_out,
+                    "told": outcome.told,
                 }));
             }
             Err(err) => return Reply::store_error(err),
@@ -105,6 +106,8 @@ struct Applied {
     changed: bool,
     /// `started` or `ended` when this change began or ended a stock-out.
     stock_out: Option<&'static str>,
+    /// Regular buyers told in this call (the first page).
+    told: usize,
 }
 
 /// Read, apply, write if still as read; again if another delivery came first.
@@ -120,9 +123,13 @@ async fn apply(
             return Ok(Applied {
                 changed: false,
                 stock_out: None,
+                told: 0,
             });
         };
-        if !app.store.put_product(shop_id, &after, None).await? {
+        // A pass over the buyers waits in the due index from now, so the schedule finishes
+        // it should this call stop before it does.
+        let now = app.clock.now();
+        if !app.store.put_product(shop_id, &after, Some(now)).await? {
             continue;
         }
         let was_out = before.as_ref().and_then(|b| b.out_since);
@@ -134,9 +141,23 @@ async fn apply(
         if let Some(what) = stock_out {
             tracing::info!(sku_key = %crate::domain::stock::sku_key(&change.sku), stock_out = what, "product availability changed");
         }
+        // The first page of buyers before answering; the schedule does the rest.
+        let mut told = 0;
+        if after.fanout.is_some() {
+            let done = super::stock_pass::continue_pass(
+                &app.store,
+                app.clock.as_ref(),
+                &shop.settings,
+                &change.sku,
+                1,
+            )
+            .await?;
+            told = done.told;
+        }
         return Ok(Applied {
             changed: true,
             stock_out,
+            told,
         });
     }
     Err(StoreError::Unavailable(

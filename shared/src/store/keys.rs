@@ -70,6 +70,13 @@ pub fn product_partition(shop: &ShopId, sku: &crate::domain::Sku) -> String {
     format!("SHOP#{shop}#SKU#{}", crate::domain::stock::sku_key(sku))
 }
 
+/// The shop of a product partition key (`SHOP#{shop}#SKU#{sku key}`).
+pub fn parse_product_partition(pk: &str) -> Option<ShopId> {
+    let rest = pk.strip_prefix("SHOP#")?;
+    let (shop, _) = rest.split_once("#SKU#")?;
+    ShopId::parse(shop).ok()
+}
+
 /// The sort key of a product's availability item.
 pub const PRODUCT_SK: &str = "PRODUCT";
 

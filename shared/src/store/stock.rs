@@ -36,6 +36,11 @@ impl Store {
         self.get(&keys::product(shop, sku), "product").await
     }
 
+    /// A product's availability by its item's key (the schedule meets the key).
+    pub async fn product_at(&self, key: &keys::Key) -> Result<Option<ProductState>, StoreError> {
+        self.get(key, "product").await
+    }
+
     /// Writes a product's new availability if it is still at the version read (`false` when
     /// another writer came first: read and apply again). While a pass over its buyers is
     /// unfinished, the item is due at `due_at` (the schedule continues the pass).

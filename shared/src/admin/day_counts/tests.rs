@@ -51,6 +51,7 @@ fn message(customer: &str, data: MessageData, at: &str, status: MessageStatus) -
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
         unsubscribed_at: None,
         earned: Default::default(),
     }
