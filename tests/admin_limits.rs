@@ -82,6 +82,7 @@ fn message_item(
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
         unsubscribed_at: None,
         earned: Default::default(),
     };

@@ -126,6 +126,7 @@ fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageReco
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
         unsubscribed_at: None,
         earned: Default::default(),
     }

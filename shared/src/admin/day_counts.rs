@@ -96,6 +96,9 @@ impl Counted<'_> {
             }
             Counted::Ledger { entry, .. } => fold.ledger(entry),
             Counted::Answer { answer, .. } => {
+                if let Some(value) = answer.value {
+                    tally.nps_value.count(answer.score, value);
+                }
                 tally.nps.answers = 1;
                 match answer.score {
                     9..=10 => tally.nps.promoters = 1,
@@ -266,6 +269,9 @@ const WORDS: &[(&str, &str)] = &[
     ("customers", "C"),
     ("converted", "O"),
     ("revenue_minor", "M"),
+    ("unsubscribed", "U"),
+    ("nps_value", "Q"),
+    ("minor", "Z"),
     // The kinds of message (reactivation and birthday are words above already), and the most
     // common skip reason.
     ("loyalty-earned", "0"),

@@ -133,6 +133,17 @@ pub fn waited(lang: &str, reason: &str, until: &str) -> String {
     }
 }
 
+/// Deferrals a message's history no longer lists one by one (it keeps the first and the
+/// latest).
+pub fn waited_more(lang: &str, times: u32) -> String {
+    match (lang, times) {
+        ("en", 1) => "waited once more in between".to_owned(),
+        ("en", n) => format!("waited {n} more times in between"),
+        (_, 1) => "wachtte daartussen nog één keer".to_owned(),
+        (_, n) => format!("wachtte daartussen nog {n} keer"),
+    }
+}
+
 /// An attributed order on a message's timeline row: how many whole days after the send the
 /// first order came, and how many orders the message earned.
 pub fn ordered_after(lang: &str, days: u32, orders: u32) -> String {

@@ -47,7 +47,7 @@ pub use login_throttle::{Admission, LoginThrottle, ThrottlePolicy};
 pub use loyalty::{Balance, EntryKind, Insufficient, LedgerChange, LedgerEntry};
 mod message;
 mod message_record;
-pub use message_record::{Earned, MessageRecord, MessageStatus, Wait};
+pub use message_record::{Earned, MessageRecord, MessageStatus, WAITS_KEPT, Wait, wait_fits};
 mod money;
 mod order;
 mod parked;

@@ -274,6 +274,7 @@ async fn decide_and_send(
         Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred {
             until,
             reason: defer_reason(reason).into(),
+            wait_fits: crate::domain::wait_fits(&message.waits),
         }),
         Verdict::Send => {
             // Internal alerts go to the shop's service address, in the shop's language.

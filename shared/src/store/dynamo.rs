@@ -1243,12 +1243,39 @@ impl Store {
                     "reason = :reason",
                     vec![(":reason", s("holdout"))],
                 ),
-                MessageOutcome::Deferred { until, reason } => (
+                MessageOutcome::Deferred {
+                    until,
+                    reason,
+                    wait_fits: true,
+                } => (
                     MessageStatus::Deferred,
                     "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard, waits = list_append(if_not_exists(waits,:no_waits),:wait)",
                     vec![
-                        (":wait", wait_of(reason, *until, now)),
+                        (
+                            ":wait",
+                            AttributeValue::L(vec![wait_of(reason, *until, now)]),
+                        ),
                         (":no_waits", AttributeValue::L(Vec::new())),
+                        (":reason", s(reason)),
+                        (":until", s(&until.to_string())),
+                        (":due", AttributeValue::N(until.as_second().to_string())),
+                        (
+                            ":shard",
+                            s(&keys::due_shard(&keys::message(shop, customer, key).pk)),
+                        ),
+                    ],
+                ),
+                MessageOutcome::Deferred {
+                    until,
+                    reason,
+                    wait_fits: false,
+                } => (
+                    MessageStatus::Deferred,
+                    LATEST_WAIT_REPLACED,
+                    vec![
+                        (":wait", wait_of(reason, *until, now)),
+                        (":zero", AttributeValue::N("0".into())),
+                        (":one", AttributeValue::N("1".into())),
                         (":reason", s(reason)),
                         (":until", s(&until.to_string())),
                         (":due", AttributeValue::N(until.as_second().to_string())),
@@ -2183,6 +2210,8 @@ pub enum MessageOutcome {
     Deferred {
         until: Timestamp,
         reason: String,
+        /// The message's history has room for this wait; if not, it replaces the latest.
+        wait_fits: bool,
     },
     Failed {
         error: String,
@@ -2237,6 +2266,7 @@ impl MessageRecord {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            waits_dropped: 0,
             unsubscribed_at: None,
             earned: Default::default(),
         }
@@ -2311,15 +2341,22 @@ fn with_due(item: &mut Item, key: &Key, due: Option<Timestamp>) {
     }
 }
 
-/// A deferral as the message's `waits` list holds it (see [`crate::domain::Wait`]): a list of
-/// one, for `list_append`.
+/// A deferral as the message's `waits` list holds it (see [`crate::domain::Wait`]).
 fn wait_of(reason: &str, until: Timestamp, now: Timestamp) -> AttributeValue {
-    AttributeValue::L(vec![AttributeValue::M(HashMap::from([
+    AttributeValue::M(HashMap::from([
         ("at".to_owned(), AttributeValue::S(now.to_string())),
         ("reason".to_owned(), AttributeValue::S(reason.to_owned())),
         ("until".to_owned(), AttributeValue::S(until.to_string())),
-    ]))])
+    ]))
 }
+
+/// A deferral of a message whose history is full: it takes the latest wait's place (the last
+/// of [`crate::domain::WAITS_KEPT`]) and the one it replaces is counted.
+const LATEST_WAIT_REPLACED: &str = "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard, waits[2] = :wait, waits_dropped = if_not_exists(waits_dropped, :zero) + :one";
+const _: () = assert!(
+    crate::domain::WAITS_KEPT == 3,
+    "LATEST_WAIT_REPLACED names waits[2]"
+);
 
 /// A message as stored when it is created: under its customer's partition, in the log index
 /// by the day it was created (seeding tests write it this way too, with BatchWriteItem).

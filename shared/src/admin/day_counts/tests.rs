@@ -51,6 +51,7 @@ fn message(customer: &str, data: MessageData, at: &str, status: MessageStatus) -
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
         unsubscribed_at: None,
         earned: Default::default(),
     }
@@ -99,7 +100,11 @@ fn placed(reactivation: bool) -> ActivityKind {
 }
 
 fn answer(score: u8, at: &str) -> SurveyAnswer {
-    SurveyAnswer { score, at: t(at) }
+    SurveyAnswer {
+        score,
+        at: t(at),
+        value: Some(Money::new(1_000 * i64::from(score), Currency::EUR)),
+    }
 }
 
 /// What the log holds at the end, counted as the overview counts a day from it: each item
@@ -216,7 +221,7 @@ fn the_changes_of_every_write_add_up_to_what_the_log_counts() {
             ActivityKind::SurveyAnswered {
                 order_id: OrderId::parse("A").unwrap(),
                 score,
-                value: None,
+                value: Some(Money::new(1_000 * i64::from(score), Currency::EUR)),
             },
         )
     };
