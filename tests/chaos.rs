@@ -411,7 +411,10 @@ fn trail_line(key: &str, item: &Item) -> String {
         "sent_at",
         "attempts",
         "deferred_until",
+        "updated_at",
+        "version",
         "replenishment_handled",
+        "survey_handled_at",
     ] {
         if let Some(value) = item.get(name) {
             let text = match value {

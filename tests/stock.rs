@@ -95,6 +95,11 @@ async fn bad_product_events_are_refused_naming_the_field_and_change_nothing() {
             "product.expected_back_at",
         ),
         ("/type", json!("order.placed"), "type"),
+        (
+            "/product/alternatives/0/sku",
+            json!(0),
+            "product.alternatives[0].sku",
+        ),
     ];
     for (pointer, value, field) in cases {
         let mut body = example("product-changed");

@@ -319,6 +319,13 @@ mod tests {
         serde_json::to_vec(v).unwrap()
     }
 
+    #[test]
+    fn an_alternative_whose_sku_is_a_number_is_refused_naming_it() {
+        let body = br#"{"type": "product.availability_changed", "occurred_at": "2000-01-01T00:00:00Z", "product": {"sku": "0", "name": "0", "available": false, "expected_back_at": "2000-01-01T00:00:00Z", "alternatives": [{"sku": 0, "name": "0", "url": "https://0"}]}}"#;
+        let err = parse_canonical(body).unwrap_err();
+        assert_eq!(err.field, "product.alternatives[0].sku", "{err:?}");
+    }
+
     fn canonical() -> Value {
         serde_json::from_str(include_str!(
             "../../contracts/examples/product-changed.json"
