@@ -10,6 +10,8 @@ pub mod capacity;
 #[cfg(feature = "aws")]
 mod claim;
 #[cfg(feature = "aws")]
+pub mod day_counts;
+#[cfg(feature = "aws")]
 mod dynamo;
 #[cfg(feature = "aws")]
 mod error;
@@ -18,7 +20,6 @@ pub mod keys;
 mod login_throttle;
 #[cfg(feature = "aws")]
 mod loyalty;
-#[cfg(feature = "aws")]
 pub mod summaries;
 
 #[cfg(feature = "aws")]
