@@ -38,17 +38,22 @@ pub enum Added {
 }
 
 impl Store {
-    /// Adds the counters a shard's window folded for a shop's day, unless that shard added
-    /// this window (or a later one) already: `ADD` of the counters, the shard's watermark set
-    /// to the window's end, both on condition that the watermark was before it. Watermarks
-    /// that ended before `forget_before` (no record of theirs can come again) are removed on
-    /// the way, so the item keeps only the shards of the last day or so.
+    /// Adds the counters a shard folded (up to its record `last`, a zero-padded sequence
+    /// number) for a shop's day, unless that shard added them already: `ADD` of the counters
+    /// and the shard's watermark set to `{last}|{window_end}`, on condition that the watermark
+    /// was below it (sequence numbers of a shard only grow; the window's end lets old marks be
+    /// found). Watermarks of windows that ended before `forget_before` (no record of theirs
+    /// can come again) are removed on the way, so the item keeps only the last day's shards.
+    // The shard's place (shard, last record, window end) is three values on purpose: a struct
+    // would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub async fn add_day_counts(
         &self,
         shop: &ShopId,
         day: Date,
         counters: &Counters,
         shard: &str,
+        last: &str,
         window_end: Timestamp,
         forget_before: Timestamp,
     ) -> Result<Added, StoreError> {
@@ -70,9 +75,10 @@ impl Store {
                 name.starts_with(WATERMARK_PREFIX)
                     && *name != mark
                     && value
-                        .as_n()
+                        .as_s()
                         .ok()
-                        .and_then(|n| n.parse::<i64>().ok())
+                        .and_then(|mark| mark.rsplit_once('|'))
+                        .and_then(|(_, end)| end.parse::<i64>().ok())
                         .is_some_and(|end| end < forget_before.as_second())
             })
             .map(|(name, _)| name)
@@ -82,12 +88,12 @@ impl Store {
             .update_item()
             .table_name(self.table())
             .set_key(Some(key))
-            .condition_expression("attribute_not_exists(#w) OR #w < :end")
+            .condition_expression("attribute_not_exists(#w) OR #w < :mark")
             .expression_attribute_names("#w", &mark)
             .expression_attribute_names("#item", ITEM_KIND)
             .expression_attribute_values(
-                ":end",
-                AttributeValue::N(window_end.as_second().to_string()),
+                ":mark",
+                AttributeValue::S(format!("{last}|{}", window_end.as_second())),
             )
             .expression_attribute_values(":kind", AttributeValue::S("day_summary".into()));
         let mut adds = Vec::new();
@@ -97,7 +103,7 @@ impl Store {
                 .expression_attribute_names(format!("#c{i}"), name)
                 .expression_attribute_values(format!(":c{i}"), AttributeValue::N(n.to_string()));
         }
-        let mut expression = "SET #w = :end, #item = if_not_exists(#item, :kind)".to_owned();
+        let mut expression = "SET #w = :mark, #item = if_not_exists(#item, :kind)".to_owned();
         if !adds.is_empty() {
             expression.push_str(" ADD ");
             expression.push_str(&adds.join(", "));
