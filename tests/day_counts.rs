@@ -2,11 +2,17 @@
 //! added once however often it is handed over, shards add up, a kept summary leaves the
 //! counters alone, and old watermarks go.
 
-use jiff::Timestamp;
+use base64::Engine;
 use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
 use trouw::admin::day_counts::Counters;
+use trouw::domain::{
+    CustomerId, DeliveryReport, DeliveryStatus, EventId, MessageClass, MessageData, MessageIntent,
+};
 use trouw::store::day_counts::Added;
-use trouw_tests::TestStack;
+use trouw::store::{MessageRecord, MessageStatus};
+use trouw_tests::client::Answer;
+use trouw_tests::{ADMIN_PASSWORD, ADMIN_USER, Item, StackOptions, TestStack};
 
 fn counters(pairs: &[(&str, i64)]) -> Counters {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
@@ -24,36 +30,43 @@ async fn a_shards_window_is_added_once_and_shards_add_up() {
     let window = t("2026-11-02T10:05:00Z");
     let long_ago = t("2026-11-01T00:00:00Z");
     let first = counters(&[("b.K.R.c", 2), ("b.K.R.s", 1)]);
-    let add = |c: Counters, shard: &'static str, end: Timestamp, forget: Timestamp| {
+    // Each call: a shard's counters up to its record `last` in the window ending `end`.
+    let add = |c: Counters, shard: &'static str, last: u64, end: Timestamp, forget: Timestamp| {
         let store = store.clone();
         let shop = stack.shop.clone();
         async move {
             store
-                .add_day_counts(&shop, day, &c, shard, end, forget)
+                .add_day_counts(&shop, day, &c, shard, &format!("{last:0>40}"), end, forget)
                 .await
                 .unwrap()
         }
     };
     assert_eq!(
-        add(first.clone(), "shard-1", window, long_ago).await,
+        add(first.clone(), "shard-1", 100, window, long_ago).await,
         Added::Added
     );
     // The final invocation again (a retry after a later write of it failed): nothing more.
     assert_eq!(
-        add(first.clone(), "shard-1", window, long_ago).await,
+        add(first.clone(), "shard-1", 100, window, long_ago).await,
         Added::AlreadyAdded
     );
-    // Another shard's window ending at the same time counts; so does shard 1's next window,
-    // with a change that takes one back (a message created pending, now sent).
+    // Another shard's window ending at the same time counts (its sequence numbers are its
+    // own); so does shard 1's next window.
     assert_eq!(
-        add(counters(&[("b.K.R.c", 1)]), "shard-2", window, long_ago).await,
+        add(counters(&[("b.K.R.c", 1)]), "shard-2", 50, window, long_ago).await,
         Added::Added
     );
     let next = t("2026-11-02T10:10:00Z");
+    // A window that Lambda ended early goes on with a fresh state: same end, later record.
+    assert_eq!(
+        add(counters(&[("b.K.R.c", 1)]), "shard-2", 60, window, long_ago).await,
+        Added::Added
+    );
     assert_eq!(
         add(
             counters(&[("b.K.R.s", 1), ("b.K.R.d", 1)]),
             "shard-1",
+            180,
             next,
             long_ago
         )
@@ -63,7 +76,7 @@ async fn a_shards_window_is_added_once_and_shards_add_up() {
     let read = store.day_summaries(&stack.shop, day, day).await.unwrap();
     assert_eq!(
         read[&day].counters,
-        counters(&[("b.K.R.c", 3), ("b.K.R.s", 2), ("b.K.R.d", 1)])
+        counters(&[("b.K.R.c", 4), ("b.K.R.s", 2), ("b.K.R.d", 1)])
     );
 
     // The overview keeps its summary of the day on the same item: the counters stay.
@@ -90,6 +103,7 @@ async fn a_shards_window_is_added_once_and_shards_add_up() {
         add(
             counters(&[("a.K.R.o", 1)]),
             "shard-3",
+            900,
             later,
             t("2026-11-03T00:00:00Z")
         )
@@ -124,4 +138,156 @@ async fn the_first_day_counted_whole_is_noted_once() {
         .await
         .unwrap();
     assert!(all.is_empty(), "{all:?}");
+}
+
+async fn admin(stack: &TestStack, path: &str) -> Answer {
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{ADMIN_USER}:{ADMIN_PASSWORD}"))
+    );
+    let request = http::Request::get(format!("{}{path}", stack.base_url))
+        .header("authorization", basic)
+        .body(Default::default())
+        .unwrap();
+    stack.send(request).await
+}
+
+/// A message item as the store writes it (its place in the log index included).
+fn message_item(stack: &TestStack, n: usize, data: MessageData, created: Timestamp) -> Item {
+    let sent = matches!(data, MessageData::Reactivation { .. });
+    let status = if sent {
+        MessageStatus::Sent
+    } else {
+        MessageStatus::Skipped
+    };
+    let record = MessageRecord {
+        shop: stack.shop.clone(),
+        intent: MessageIntent {
+            key: format!("{}#e-{n}", data.kind()),
+            customer_id: CustomerId::parse(format!("cus-{n}")).unwrap(),
+            class: MessageClass::Service,
+            locale: None,
+            data,
+            created_at: created,
+        },
+        status,
+        cause: EventId::parse(format!("e-{n}")).unwrap(),
+        reason: (!sent).then(|| "frequency_cap".into()),
+        deferred_until: None,
+        error: None,
+        ses_message_id: sent.then(|| format!("ses-{n}")),
+        sent_at: sent.then_some(created),
+        subject: None,
+        rendered_locale: None,
+        attempts: 0,
+        reports: if sent {
+            vec![DeliveryReport {
+                status: DeliveryStatus::Delivered,
+                at: created,
+                detail: None,
+                permanent: false,
+            }]
+        } else {
+            Vec::new()
+        },
+        delivery_status: sent.then_some(DeliveryStatus::Delivered),
+        erased_at: None,
+        claimed_at: None,
+        waits: Vec::new(),
+        earned: Default::default(),
+    };
+    trouw::store::message_item(&record).unwrap()
+}
+
+/// The bound does not depend on how many messages a day holds: three a day for a year are
+/// enough to show the overview reads the days' counters and no log (`make bench` seeds the
+/// 100,000 of a big shop's year and times the overview).
+#[tokio::test]
+async fn a_years_overview_reads_one_item_per_day_from_the_counters() {
+    let stack = TestStack::start_with(StackOptions {
+        with_counter: true,
+        ..Default::default()
+    })
+    .await;
+    let today = Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").unwrap())
+        .date();
+    let first = today.checked_sub(jiff::Span::new().days(365)).unwrap();
+    // The counter reads the seeded items off the stream like any write: it sees every one of
+    // them, though they carry past days. What it notes on first seeing a shop (the day after,
+    // as it cannot know what was written before it ran) is set to the year's first day here,
+    // as for a shop whose whole log the counter saw.
+    stack
+        .store()
+        .note_counted_since(&stack.shop, first)
+        .await
+        .unwrap();
+    let mut items = Vec::new();
+    let mut day = first;
+    let mut n = 0;
+    while day < today {
+        let noon = day
+            .at(12, 0, 0, 0)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .unwrap()
+            .timestamp();
+        for i in 0..3 {
+            n += 1;
+            let data = if i < 2 {
+                MessageData::Reactivation {
+                    months_since_last_order: 8,
+                }
+            } else {
+                MessageData::TierReached {
+                    tier: "Zilver".into(),
+                    points: 250,
+                }
+            };
+            let at = noon + SignedDuration::from_secs(i);
+            items.push(message_item(&stack, n, data, at));
+        }
+        day = day.tomorrow().unwrap();
+    }
+    let days = n / 3;
+    stack.seed(items).await;
+    stack.settle().await;
+
+    let period = format!("/admin?from={first}&to={today}&format=json");
+    let before = stack.requests.get();
+    let started = std::time::Instant::now();
+    let answer = admin(&stack, &period).await;
+    let took = started.elapsed();
+    let requests = stack.requests.get() - before;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let kind = |name: &str| {
+        json["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kind"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} in {json}"))
+    };
+    assert_eq!(kind("reactivation")["sent"], 2 * days, "{json}");
+    assert_eq!(kind("reactivation")["delivered"], 2 * days);
+    assert_eq!(
+        json["skips"],
+        serde_json::json!([{ "reason": "frequency_cap", "count": days }])
+    );
+    // The day items (one per day and the note) are all the overview reads of the shop's
+    // figures: a handful of requests (the session, the settings, the note, the days' Query,
+    // the pools), not a Query of the log per day.
+    let kept: Vec<Item> = stack
+        .snapshot()
+        .await
+        .into_iter()
+        .filter(|i| i["pk"].as_s().unwrap().ends_with("#DAYS"))
+        .collect();
+    assert!(kept.len() <= 400, "{} day items", kept.len());
+    assert!(
+        requests <= 12,
+        "{requests} DynamoDB requests for a year's overview"
+    );
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
 }

@@ -187,6 +187,17 @@ impl FunctionApps {
         ))
     }
 
+    /// The day counter (count-days) with its identity, at the stack's clock.
+    pub fn counter(&self) -> trouw::handlers::count_days::CounterApp {
+        let store = self.store(Function::CountDays);
+        trouw::handlers::count_days::CounterApp {
+            shops: self.directory(&store),
+            store,
+            clock: self.clock.clone(),
+            noted: Default::default(),
+        }
+    }
+
     /// The sender as `function` (send-messages, or run-schedule for the schedule pass), at the
     /// stack's clock, sending through SES with its identity.
     pub async fn sender(&self, function: Function) -> Result<SenderApp, String> {

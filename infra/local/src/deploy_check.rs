@@ -13,7 +13,7 @@ use crate::aws::LocalAws;
 use crate::demo::{DEFAULT_DEMO_SECRET, demo_shop};
 use crate::events::{scheduler_event, ses_envelope};
 use crate::functions::Function;
-use crate::lambda_events::{http_api_request, stream_insert};
+use crate::lambda_events::{http_api_request, stream_insert, stream_window_final};
 use crate::runtime_api::{LambdaProcess, Outcome, lambda_environment};
 use crate::table::TableDefinition;
 use crate::template::{Stack, Template};
@@ -134,12 +134,13 @@ pub async fn run(
 
 /// The webhooks first (they create the customer and its messages), then the sender, the SES
 /// report on what it sent, and the rest.
-pub(crate) const ORDER: [Function; 10] = [
+pub(crate) const ORDER: [Function; 11] = [
     Function::OrderPlaced,
     Function::OrderDelivered,
     Function::OrderReturned,
     Function::AddressChanged,
     Function::SendMessages,
+    Function::CountDays,
     Function::SesEvents,
     Function::RunSchedule,
     Function::CustomerLinks,
@@ -466,6 +467,24 @@ pub(crate) async fn event_for(account: &mut Account, function: Function) -> Resu
                 "4200000000000000000001",
             )
         }
+        Function::CountDays => {
+            // The window's one record: a message created now; its day's counters count it.
+            let item = pending_message(account).await?;
+            let records = stream_insert(
+                account.stack.resources["Table.Arn"].as_str(),
+                REGION,
+                &item,
+                &["pk", "sk"],
+                "4200000000000000000002",
+            );
+            let now = jiff::Timestamp::now().as_second();
+            stream_window_final(
+                &records,
+                "shardId-00000001700000000000-deploycheck",
+                now - 300,
+                now,
+            )
+        }
         Function::SesEvents => {
             let customer = account.customer.clone().ok_or("no customer yet")?;
             let sent = account
@@ -643,6 +662,26 @@ pub(crate) async fn expect(
                 return Err("no batch item failures, yet no message is SENT".into());
             }
             Ok(format!("0 batch item failures, {sent} sent through SES"))
+        }
+        Function::CountDays => {
+            if answer["batchItemFailures"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty())
+            {
+                return Err(format!("answered {answer}"));
+            }
+            let today = trouw::store::summaries::log_day_of(jiff::Timestamp::now());
+            let counted = account
+                .store
+                .day_summaries(&account.shop, today, today)
+                .await
+                .map_err(|e| e.to_string())?
+                .get(&today)
+                .map_or(0, |d| d.counters.len());
+            if counted == 0 {
+                return Err(format!("answered {answer}, but today has no counters"));
+            }
+            Ok(format!("{counted} counters of today"))
         }
         Function::SesEvents => {
             let customer = account.customer.clone().ok_or("no customer")?;

@@ -11,6 +11,7 @@ pub enum Function {
     OrderReturned,
     AddressChanged,
     SendMessages,
+    CountDays,
     RunSchedule,
     SesEvents,
     CustomerLinks,
@@ -19,12 +20,13 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 10] = [
+    pub const ALL: [Function; 11] = [
         Function::OrderPlaced,
         Function::OrderDelivered,
         Function::OrderReturned,
         Function::AddressChanged,
         Function::SendMessages,
+        Function::CountDays,
         Function::RunSchedule,
         Function::SesEvents,
         Function::CustomerLinks,
@@ -40,6 +42,7 @@ impl Function {
             Function::OrderReturned => "OrderReturnedFunction",
             Function::AddressChanged => "AddressChangedFunction",
             Function::SendMessages => "SendMessagesFunction",
+            Function::CountDays => "CountDaysFunction",
             Function::RunSchedule => "RunScheduleFunction",
             Function::SesEvents => "SesEventsFunction",
             Function::CustomerLinks => "CustomerLinksFunction",
@@ -56,6 +59,7 @@ impl Function {
             Function::OrderReturned => "order-returned",
             Function::AddressChanged => "address-changed",
             Function::SendMessages => "send-messages",
+            Function::CountDays => "count-days",
             Function::RunSchedule => "run-schedule",
             Function::SesEvents => "ses-events",
             Function::CustomerLinks => "customer-links",

@@ -136,6 +136,27 @@ pub fn stream_insert(
     })
 }
 
+/// A tumbling window's final invocation (a `TimeWindowEvent`) over `records` (as
+/// [`stream_insert`] makes them) of the shard `shard`, for the window `[start, end)` (epoch
+/// seconds) and with no state yet.
+pub fn stream_window_final(records: &Value, shard: &str, start: i64, end: i64) -> Value {
+    let stamp = |s: i64| {
+        jiff::Timestamp::from_second(s)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    let source = records["Records"][0]["eventSourceARN"].clone();
+    json!({
+        "Records": records["Records"].clone(),
+        "window": { "start": stamp(start), "end": stamp(end) },
+        "state": {},
+        "shardId": shard,
+        "eventSourceARN": source,
+        "isFinalInvokeForWindow": true,
+        "isWindowTerminatedEarly": false
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,7 @@ pub(super) async fn windows(
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     read: (Date, &BTreeMap<Date, StoredDaySummary>),
+    counted_since: Option<Date>,
     counted_here: &mut BTreeMap<Date, DayTally>,
 ) -> Result<Vec<Window>, StoreError> {
     let (first30, first7, last) = days(app.clock.now());
@@ -57,7 +58,7 @@ pub(super) async fn windows(
             app,
             shop,
             std::slice::from_ref(part),
-            stored,
+            (stored, counted_since),
             holdout,
             held_out,
             tz,
@@ -81,14 +82,20 @@ pub(super) async fn warnings(app: &AdminApp) -> Result<Vec<Value>, StoreError> {
     let mut found = Vec::new();
     for shop in &app.allowed_shops {
         let stored = app.store.day_summaries(shop, first30, last).await?;
+        let counted_since = app.store.counted_since(shop).await?;
         let (mut week, mut month) = (Tally::default(), Tally::default());
         for (day, summary) in &stored {
             // Sent, bounced and complained do not depend on the summary's basis (the split or
-            // the holdout share), so any kept counts serve.
+            // the holdout share), so any kept counts serve; so do whole counters.
+            let whole_counters = counted_since.is_some_and(|since| *day >= since);
             let Some(kept) = summary
                 .kept
                 .as_ref()
+                .filter(|_| !whole_counters)
                 .and_then(|(_, counts)| serde_json::from_str::<DayTally>(counts).ok())
+                .or_else(|| {
+                    whole_counters.then(|| crate::admin::day_counts::day_tally(&summary.counters))
+                })
             else {
                 continue;
             };

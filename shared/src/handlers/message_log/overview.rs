@@ -7,6 +7,7 @@ use super::AdminApp;
 use super::paging::Period;
 use super::render::respond;
 use super::render::{Lang, merge, query_error, query_pairs, shop_of};
+use crate::admin::day_counts;
 use crate::admin::filters::{Format, format_of, period};
 use crate::admin::kind_figures::{kind_rows, percent_text, row_json, write_csv};
 use crate::admin::labels::{Group, code};
@@ -73,12 +74,14 @@ pub(super) async fn overview_page(
         }
         None => Default::default(),
     };
+    // From this day on the stream consumer's counters are whole: those days read no log.
+    let counted_since = app.store.counted_since(&shop).await?;
     let mut counted_here = BTreeMap::new();
     let by_day = tally_days(
         app,
         &shop,
         &parts,
-        &stored,
+        (&stored, counted_since),
         holdout,
         &held_out,
         &tz,
@@ -104,7 +107,7 @@ pub(super) async fn overview_page(
                 app,
                 &shop,
                 &parts,
-                &stored,
+                (&stored, counted_since),
                 holdout,
                 &held_out,
                 &tz,
@@ -135,6 +138,7 @@ pub(super) async fn overview_page(
         holdout,
         &held_out,
         (read_to, &stored),
+        counted_since,
         &mut counted_here,
     )
     .await?;
@@ -269,7 +273,7 @@ async fn tally_parts(
     app: &AdminApp,
     shop: &ShopId,
     parts: &[DayPart],
-    stored: &std::collections::BTreeMap<jiff::civil::Date, StoredDaySummary>,
+    stored: Stored<'_>,
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     tz: &TimeZone,
@@ -293,14 +297,18 @@ async fn tally_parts(
     Ok(total)
 }
 
-/// The tallies of these day parts by the shop's local day: from the kept summaries where they
-/// hold, else counted from the log (and kept, for days that are over and settled).
+/// The day items read, and the first day whose counters are whole (if the shop has one).
+pub(super) type Stored<'a> = (&'a BTreeMap<Date, StoredDaySummary>, Option<Date>);
+
+/// The tallies of these day parts by the shop's local day: from the stream consumer's counters
+/// for the days they hold whole, else from the kept summaries where they hold, else counted
+/// from the log (and kept, for days that are over and settled).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn tally_days(
     app: &AdminApp,
     shop: &ShopId,
     parts: &[DayPart],
-    stored: &std::collections::BTreeMap<jiff::civil::Date, StoredDaySummary>,
+    (stored, counted_since): Stored<'_>,
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     tz: &TimeZone,
@@ -313,6 +321,12 @@ pub(super) async fn tally_days(
         let window = matches!(part.take, Take::Window(..));
         let keeps = summaries::cacheable(part.day, now) && !window;
         let read = stored.get(&part.day);
+        if !window && counted_since.is_some_and(|since| part.day >= since) {
+            let counted =
+                read.map_or_else(DayTally::default, |r| day_counts::day_tally(&r.counters));
+            add_by_local_day(&mut by_day, part, &counted, tz);
+            continue;
+        }
         if keeps && let Some(kept) = kept_tally(read, &basis) {
             add_by_local_day(&mut by_day, part, &kept, tz);
             continue;
