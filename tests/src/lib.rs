@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_loyalty;
+pub mod bench_overview;
 pub mod bench_report;
 pub mod captured_logs;
 pub mod fault;
@@ -532,7 +533,7 @@ impl TestStack {
         }
         if let Some(counter) = &self.counter {
             counter
-                .settle(Duration::from_secs(30))
+                .settle(Duration::from_secs(180))
                 .await
                 .expect("the day counter's mapping catches up");
         }

@@ -187,13 +187,12 @@ impl FunctionApps {
         ))
     }
 
-    /// The day counter (count-days) with its identity, at the stack's clock.
+    /// The day counter (count-days) with its identity.
     pub fn counter(&self) -> trouw::handlers::count_days::CounterApp {
         let store = self.store(Function::CountDays);
         trouw::handlers::count_days::CounterApp {
             shops: self.directory(&store),
             store,
-            clock: self.clock.clone(),
             noted: Default::default(),
         }
     }

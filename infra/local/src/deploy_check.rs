@@ -589,7 +589,7 @@ fn ses_delivery(configuration_set: &str, message_id: &str, tags: &[(&str, String
     })
 }
 
-/// A PENDING message item of the customer, as the table holds it (the stream's NEW_IMAGE).
+/// A PENDING message item of the customer, as the table holds it (the stream's new image).
 async fn pending_message(account: &Account) -> Result<HashMap<String, AttributeValue>, String> {
     let customer = account.customer.clone().ok_or("no customer yet")?;
     let items = account

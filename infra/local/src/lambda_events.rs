@@ -103,7 +103,8 @@ fn attribute_json(value: &AttributeValue) -> Value {
     }
 }
 
-/// A stream batch of one INSERT of `item` (NEW_IMAGE view), from the table `table_arn`.
+/// A stream batch of one INSERT of `item` (the table's NEW_AND_OLD_IMAGES view: an insert has
+/// no old image), from the table `table_arn`.
 pub fn stream_insert(
     table_arn: &str,
     region: &str,
@@ -129,7 +130,7 @@ pub fn stream_insert(
                 "NewImage": image,
                 "SequenceNumber": sequence_number,
                 "SizeBytes": image.to_string().len(),
-                "StreamViewType": "NEW_IMAGE"
+                "StreamViewType": "NEW_AND_OLD_IMAGES"
             },
             "eventSourceARN": format!("{table_arn}/stream/2026-01-01T00:00:00.000")
         }]

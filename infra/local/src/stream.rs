@@ -452,8 +452,7 @@ pub fn count_days(app: Arc<trouw::handlers::count_days::CounterApp>) -> WindowFu
         Box::pin(async move {
             let mut context = lambda_runtime::Context::default();
             context.request_id = uuid_like(&format!("{:?}", jiff::Timestamp::now()));
-            context.invoked_function_arn =
-                format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:count-days");
+            context.invoked_function_arn = function_arn_of("count-days");
             let event = lambda_runtime::LambdaEvent::new(event, context);
             trouw::handlers::count_days::handle(&app, event)
                 .await
@@ -481,7 +480,11 @@ struct OpenWindow {
 const ACCOUNT: &str = "123456789012";
 
 fn function_arn() -> String {
-    format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:send-messages")
+    function_arn_of("send-messages")
+}
+
+fn function_arn_of(name: &str) -> String {
+    format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{name}")
 }
 
 /// The on-failure queue (`SenderFailureQueue`) of the local stack `stack`, created if absent
@@ -933,7 +936,10 @@ impl Reader {
             if let (true, Some(queue)) = (self.settings.on_failure, &self.failure_queue_url) {
                 let body = failure_record(
                     &failed,
-                    &function_arn(),
+                    &match self.target {
+                        Target::Batches(_) => function_arn(),
+                        Target::Windows(_) => function_arn_of("count-days"),
+                    },
                     &self.shard,
                     &self.stream_arn,
                     jiff::Timestamp::now(),

@@ -9,7 +9,6 @@
 
 use crate::admin::day_counts::{self, Counted, Counters, ShopRules};
 use crate::admin::overview::local_midnight_in;
-use crate::clock::Clock;
 use crate::domain::{
     ActivityRecord, CustomerId, LedgerEntry, MessageRecord, Order, ShopId, is_held_out,
 };
@@ -22,7 +21,6 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use lambda_runtime::LambdaEvent;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 /// Watermarks of windows that ended longer ago than this are removed: the mapping gives up a
 /// record after a day (`MaximumRecordAgeInSeconds`), so none of theirs comes again.
@@ -36,7 +34,6 @@ const SKIPPED: &str = "skipped";
 pub struct CounterApp {
     pub store: Store,
     pub shops: ShopDirectory,
-    pub clock: Arc<dyn Clock>,
     /// Shops whose first day counted whole is noted already (read once per container).
     pub noted: std::sync::Mutex<std::collections::HashSet<ShopId>>,
 }
@@ -53,7 +50,6 @@ impl CounterApp {
         Ok(CounterApp {
             shops: ShopDirectory::settings_only(store.clone(), config.settings_cache),
             store,
-            clock: Arc::new(crate::clock::SystemClock),
             noted: Default::default(),
         })
     }
@@ -278,28 +274,24 @@ pub async fn handle(
         return Ok(response);
     };
     let end = Timestamp::from_second(window.window.end.timestamp()).unwrap_or(Timestamp::MAX);
-    let forget_before = app
-        .clock
-        .now()
-        .checked_sub(FORGET_AFTER)
-        .unwrap_or(Timestamp::MIN);
+    // Marks are reckoned in the stream's time (windows' ends), not the shop's clock.
+    let forget_before = end.checked_sub(FORGET_AFTER).unwrap_or(Timestamp::MIN);
     let start = Timestamp::from_second(window.window.start.timestamp()).unwrap_or(end);
     let since = crate::store::summaries::log_day_of(start)
         .tomorrow()
         .unwrap_or(Date::MAX);
+    // Every day is tried, so that one failing write does not hold back the others; the
+    // invocation fails if any did, and Lambda's retry adds only what is still missing.
+    let mut failed = 0;
     for ((shop, day), counters) in &state.counts {
-        let known = app.noted.lock().is_ok_and(|noted| noted.contains(shop));
-        if !known {
-            if app.store.counted_since(shop).await?.is_none() {
-                app.store.note_counted_since(shop, since).await?;
-            }
-            if let Ok(mut noted) = app.noted.lock() {
-                noted.insert(shop.clone());
-            }
+        let place = (shard.as_str(), last.as_str(), (end, forget_before));
+        if let Err(err) = add_day(app, shop, *day, counters, place, since).await {
+            failed += 1;
+            tracing::warn!(shop = %shop, day = %day, error = %err, "day counts not added yet");
         }
-        app.store
-            .add_day_counts(shop, *day, counters, &shard, &last, end, forget_before)
-            .await?;
+    }
+    if failed > 0 {
+        return Err(format!("{failed} days' counts not added; the window is retried").into());
     }
     tracing::info!(
         days = state.counts.len(),
@@ -307,6 +299,31 @@ pub async fn handle(
         "window's day counts added"
     );
     Ok(response)
+}
+
+/// Adds one shop's day of the window (and notes the shop's first whole day, once per
+/// container).
+async fn add_day(
+    app: &CounterApp,
+    shop: &ShopId,
+    day: Date,
+    counters: &Counters,
+    (shard, last, (end, forget_before)): (&str, &str, (Timestamp, Timestamp)),
+    since: Date,
+) -> Result<(), StoreError> {
+    let known = app.noted.lock().is_ok_and(|noted| noted.contains(shop));
+    if !known {
+        if app.store.counted_since(shop).await?.is_none() {
+            app.store.note_counted_since(shop, since).await?;
+        }
+        if let Ok(mut noted) = app.noted.lock() {
+            noted.insert(shop.clone());
+        }
+    }
+    app.store
+        .add_day_counts(shop, day, counters, shard, last, end, forget_before)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

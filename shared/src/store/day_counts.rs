@@ -59,8 +59,10 @@ impl Store {
     ) -> Result<Added, StoreError> {
         let key = keys::day_summary(shop, day).to_item();
         let mark = watermark_name(shard);
-        // The old watermarks, from an eventually consistent read: one missed is removed later.
-        let stale: Vec<String> = self
+        let new_mark = format!("{last}|{}", window_end.as_second());
+        // The marks already there, from an eventually consistent read: an old one missed is
+        // removed later, and a mark of this shard missed only costs the conditional write.
+        let item = self
             .client()
             .get_item()
             .table_name(self.table())
@@ -69,7 +71,15 @@ impl Store {
             .await
             .map_err(|e| StoreError::from_sdk(&e))?
             .item
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if item
+            .get(&mark)
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|there| *there >= new_mark)
+        {
+            return Ok(Added::AlreadyAdded);
+        }
+        let stale: Vec<String> = item
             .into_iter()
             .filter(|(name, value)| {
                 name.starts_with(WATERMARK_PREFIX)
@@ -91,10 +101,7 @@ impl Store {
             .condition_expression("attribute_not_exists(#w) OR #w < :mark")
             .expression_attribute_names("#w", &mark)
             .expression_attribute_names("#item", ITEM_KIND)
-            .expression_attribute_values(
-                ":mark",
-                AttributeValue::S(format!("{last}|{}", window_end.as_second())),
-            )
+            .expression_attribute_values(":mark", AttributeValue::S(new_mark))
             .expression_attribute_values(":kind", AttributeValue::S("day_summary".into()));
         let mut adds = Vec::new();
         for (i, (name, n)) in counters.iter().filter(|(_, n)| **n != 0).enumerate() {
