@@ -282,6 +282,8 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            waits_dropped: 0,
+            unsubscribed_at: None,
             earned: Default::default(),
         };
         let item = trouw::store::message_item(&record).unwrap();

@@ -69,6 +69,8 @@ async fn seed_sent(stack: &TestStack, at: &str, count: i64, bounced: i64, tag: &
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            waits_dropped: 0,
+            unsubscribed_at: None,
             earned: Default::default(),
         };
         let item = trouw::store::message_item(&record).unwrap();

@@ -1,7 +1,7 @@
 //! The marketers' pages speak Dutch or English, never in codes: every page of a seeded shop
-//! (overview, message list, each message, each customer, the audit, the login) is rendered in
-//! both languages and none of the product's stored codes (`held_out`, `frequency_cap`,
-//! `loyalty-earned`, ...) appears in its text. A message that waited for the frequency cap and
+//! (overview, message list, each message, each customer, the audit, the answers, the login) is
+//! rendered in both languages and none of the product's stored codes (`held_out`,
+//! `frequency_cap`, `loyalty-earned`, ...) appears in its text. A message that waited for the frequency cap and
 //! then went shows as sent, with the wait as its history.
 
 use base64::Engine;
@@ -140,6 +140,20 @@ async fn every_page_in_dutch_and_english_without_a_raw_code_and_a_wait_is_histor
     let cees = format!("{}@example.nl", unique("cees"));
     let a = CustomerId::parse("cus-anna").unwrap();
     let c = CustomerId::parse("cus-cees").unwrap();
+    // A question to buyers of a category nobody here orders: the answers page shows it, unasked.
+    stack
+        .update_shop(|s| {
+            s.questions = vec![trouw::domain::questions::Question {
+                id: "thee-smaak".into(),
+                category: "thee".into(),
+                text: "Welke smaak?".into(),
+                options: vec!["Jasmijn".into(), "Rooibos".into()],
+                free_text: true,
+                active_from: None,
+                active_until: None,
+            }];
+        })
+        .await;
     // Anna orders twice within the frequency cap: the first email goes, the second waits.
     stack.set_now("2026-11-02T10:00:00Z".parse().unwrap());
     order(&stack, a.as_str(), &anna, "NL-A1").await;
@@ -227,6 +241,7 @@ async fn every_page_in_dutch_and_english_without_a_raw_code_and_a_wait_is_histor
         format!("/admin/messages?{PERIOD}"),
         format!("/admin/messages?{PERIOD}&kind=loyalty-earned&status=deferred"),
         format!("/admin/audit?{PERIOD}"),
+        "/admin/answers".to_owned(),
         "/admin/customers/cus-anna".to_owned(),
         "/admin/customers/cus-cees".to_owned(),
     ];
@@ -339,4 +354,80 @@ async fn every_page_in_dutch_and_english_without_a_raw_code_and_a_wait_is_histor
         "nothing stored or changed: {changed:#?}"
     );
     assert_eq!(after.len(), before.len());
+}
+
+/// A message the rules hold back night after night keeps a small item: its history lists the
+/// first two waits and the latest, counts the ones between, and the page says so in words.
+#[tokio::test]
+async fn a_message_deferred_night_after_night_keeps_its_first_and_latest_waits() {
+    let stack = TestStack::start().await;
+    let email = format!("{}@example.nl", unique("anna"));
+    let mut body = example("order-placed");
+    body["customer"]["email"] = json!(email);
+    let answer = stack.post("order-placed", &body).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let customer = CustomerId::parse("cus-8812").unwrap();
+    let message = || async {
+        let [message] = stack
+            .store()
+            .messages(&stack.shop, &customer)
+            .await
+            .unwrap()
+            .try_into()
+            .unwrap();
+        message
+    };
+    // Six nights at 23:30 in Amsterdam: quiet hours each time, until 08:00 the next morning.
+    for night in 2..8 {
+        let sender = stack
+            .sender(at(&format!("2026-11-0{night}T22:30:00Z")), None)
+            .await;
+        let waiting = message().await;
+        trouw::handlers::send_messages::deliver(&sender, &waiting)
+            .await
+            .unwrap();
+    }
+    let held = message().await;
+    let untils: Vec<String> = held.waits.iter().map(|w| w.until.to_string()).collect();
+    assert_eq!(
+        untils,
+        [
+            "2026-11-03T07:00:00Z",
+            "2026-11-04T07:00:00Z",
+            "2026-11-08T07:00:00Z"
+        ],
+        "the first two and the latest"
+    );
+    assert_eq!(held.waits_dropped, 3);
+    let morning = stack.sender(at("2026-11-08T07:00:00Z"), None).await;
+    trouw::handlers::send_messages::deliver(&morning, &held)
+        .await
+        .unwrap();
+    assert_eq!(message().await.status.as_str(), "SENT");
+
+    let key = form_urlencoded::byte_serialize(held.intent.key.as_bytes()).collect::<String>();
+    for (lang, between) in [
+        ("en", "waited 3 more times in between"),
+        ("nl", "wachtte daartussen nog 3 keer"),
+    ] {
+        let page = get(
+            &stack,
+            &format!("/admin/messages/cus-8812/{key}?lang={lang}"),
+            &[],
+            true,
+        )
+        .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let text = text(&page.body);
+        let (first, between_at, latest) = (
+            text.find("2026-11-03 08:00")
+                .unwrap_or_else(|| panic!("{text}")),
+            text.find(between)
+                .unwrap_or_else(|| panic!("{lang}: {text}")),
+            text.find("2026-11-08 08:00")
+                .unwrap_or_else(|| panic!("{text}")),
+        );
+        assert!(first < between_at && between_at < latest, "{lang}: {text}");
+        assert_no_codes("message", lang, &page.body);
+    }
 }

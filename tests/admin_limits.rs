@@ -82,6 +82,8 @@ fn message_item(
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     };
     trouw::store::message_item(&record).unwrap()
@@ -256,12 +258,12 @@ fn kind_row(body: &str, kind: &str) -> Vec<u32> {
                 .trim()
         })
         .collect();
-    // The page's columns: sent, delivered, opened, clicked, bounced, complained, orders,
-    // revenue, placed-order rate, revenue per recipient, skipped, held out. The counts this
-    // test checks, in its own order: sent, delivered, bounced, complained, opened, clicked,
-    // skipped, held out.
-    assert_eq!(cells.len(), 12, "{kind}: {row}");
-    [0, 1, 4, 5, 2, 3, 10, 11]
+    // The page's columns: sent, delivered, opened, clicked, unsubscribed, bounced, complained,
+    // orders, revenue, placed-order rate, revenue per recipient, skipped, held out. The counts
+    // this test checks, in its own order: sent, delivered, bounced, complained, opened,
+    // clicked, skipped, held out.
+    assert_eq!(cells.len(), 13, "{kind}: {row}");
+    [0, 1, 5, 6, 2, 3, 11, 12]
         .iter()
         .map(|&i| cells[i].parse().unwrap())
         .collect()
@@ -335,6 +337,10 @@ async fn the_overview_of_a_long_period_reads_day_summaries_not_the_log() {
                 what: ActivityKind::SurveyAnswered {
                     order_id: OrderId::parse(format!("NL-{n}")).unwrap(),
                     score: 10,
+                    value: Some(trouw::domain::Money::new(
+                        6485,
+                        trouw::domain::Currency::EUR,
+                    )),
                 },
             },
         };

@@ -379,7 +379,7 @@ async fn the_overview_counts_per_kind_the_orders_and_revenue_its_emails_earned_a
     let csv = overview(&stack, "2026-11-02", "2026-11-02", "format=csv").await;
     assert!(
         csv.contains(&format!(
-            r#""{kind}","2","0","0","0","0","0","1","11.85","EUR","0.5","5.93","""#
+            r#""{kind}","2","0","0","0","0","0","0","1","11.85","EUR","0.5","5.93","""#
         )),
         "{csv}"
     );

@@ -35,9 +35,10 @@ use trouw_tests::{
 ///   outcome is unknown, writes its place under the frequency cap there once more;
 /// - `due_at` and the due index's keys (`due_pk`, `due_sk`) of a message: when it is to be
 ///   retried or counts as unknown, both moved by a retry.
-/// - `waits`, the history of a message's deferrals by the rules: whether, how often and until
-///   when the frequency cap deferred it follows `last_sent_at`, which a retry moves, and a
-///   message whose outcome is unknown holds a place under the cap.
+/// - `waits`, the history of a message's deferrals by the rules, and `waits_dropped`, how many
+///   of them it no longer lists: whether, how often and until when the frequency cap deferred
+///   it follows `last_sent_at`, which a retry moves, and a message whose outcome is unknown
+///   holds a place under the cap.
 ///
 /// An order that the run at 0% attributed to a message which the faulty run left SENDING is
 /// compared without that link: a send whose outcome is unknown is no last touch
@@ -46,7 +47,7 @@ use trouw_tests::{
 /// Also left out: the shop's day summaries (`SHOP#...#DAYS`), which mark when a day of the
 /// message log last changed so that the overview recounts it: a message sent after a retry
 /// changes its day later. Every other attribute of every item must be equal.
-const RUN_DEPENDENT: [&str; 14] = [
+const RUN_DEPENDENT: [&str; 15] = [
     "attempts",
     "error",
     "ses_message_id",
@@ -61,6 +62,7 @@ const RUN_DEPENDENT: [&str; 14] = [
     "due_pk",
     "due_sk",
     "waits",
+    "waits_dropped",
 ];
 
 /// What one run left behind, with its own names (shop, addresses) replaced.

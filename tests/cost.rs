@@ -164,11 +164,12 @@ async fn what_each_webhook_writes() {
 
     assert_eq!(
         placed.kinds(),
-        ["owner", "act", "event", "profile", "order", "msg"],
+        ["owner", "act", "event", "profile", "order", "buyer", "msg"],
         "the owner and the timeline entry on their own, then one transaction (the event, the \
-         profile, the order, the loyalty message)"
+         profile, the order, the customer among the regular buyers of the toothpaste, which has \
+         a cycle, the loyalty message)"
     );
-    assert!(placed.units() <= 15, "order placed: {} WRU", placed.units());
+    assert!(placed.units() <= 17, "order placed: {} WRU", placed.units());
     assert_eq!(
         delivered_bill.kinds(),
         ["order", "event"],
@@ -797,4 +798,153 @@ async fn the_yearly_recap_reads_the_years_orders_once_and_writes_one_decision() 
         "{messages:?}"
     );
     assert!(units <= 20, "the recap: {units} WRU");
+}
+
+/// The regular buyers' index costs an order nothing unless it makes its customer a regular
+/// buyer of a product: then one entry (about 100 bytes) in the order's transaction, 2 WRU.
+#[tokio::test]
+async fn an_order_writes_the_regular_buyers_index_only_when_a_customer_becomes_one() {
+    let stack = TestStack::start().await;
+    stack.stop_clock_at(base() + SignedDuration::from_hours(24 * 200));
+    let customer = unique("cus");
+    // Without the toothpaste's cycle (its own, or its category's in the shop's settings):
+    // only the second purchase makes a regular buyer.
+    let plain = |order_id: &str, at: Timestamp| {
+        let mut body = order(&customer, order_id, at);
+        for line in body["order"]["lines"].as_array_mut().unwrap() {
+            let line = line.as_object_mut().unwrap();
+            line.remove("replenish_after_days");
+            line.remove("category");
+        }
+        body
+    };
+    let buyer_units = |bill: &Bill| -> u64 {
+        bill.items
+            .iter()
+            .filter(|(k, _, _)| k.sk.starts_with("BUYER#"))
+            .map(|(_, _, units)| units)
+            .sum()
+    };
+    let first = bill(&stack, "order-placed", &plain("NL-1", base())).await;
+    let second = bill(
+        &stack,
+        "order-placed",
+        &plain("NL-2", base() + SignedDuration::from_hours(24 * 30)),
+    )
+    .await;
+    let third = bill(
+        &stack,
+        "order-placed",
+        &plain("NL-3", base() + SignedDuration::from_hours(24 * 60)),
+    )
+    .await;
+    for (name, bill) in [("first", &first), ("second", &second), ("third", &third)] {
+        eprintln!(
+            "{name}: {} WRU, of which {} the index",
+            bill.units(),
+            buyer_units(bill)
+        );
+    }
+    assert_eq!(buyer_units(&first), 0, "a first purchase: nothing");
+    assert_eq!(
+        buyer_units(&second),
+        4,
+        "the second: the customer becomes a regular buyer of both products (2 WRU each, in the transaction)"
+    );
+    assert_eq!(buyer_units(&third), 0, "a regular buyer already: nothing");
+}
+
+/// One answer to a co-creation question, with 500 characters of the customer's own words: one
+/// transaction (the link's event, the profile that marks it answered, the answer under its
+/// question) and the timeline entry; a second answer writes nothing.
+#[tokio::test]
+async fn one_answer_to_a_question_is_one_transaction_with_its_answer() {
+    let bench = Bench::start().await;
+    bench
+        .stack
+        .update_shop(|s| {
+            s.reorder_interval_days = 730;
+            s.questions = vec![trouw::domain::questions::Question {
+                id: "smaak".into(),
+                category: "mondverzorging".into(),
+                text: "Welke smaak tandpasta zullen we erbij nemen?".into(),
+                options: vec!["Munt".into(), "Kruiden".into(), "Houtskool".into()],
+                free_text: true,
+                active_from: None,
+                active_until: None,
+            }];
+        })
+        .await;
+    let customer = unique("cus");
+    let email = format!("{customer}@example.nl");
+    for (order, placed_at) in [
+        ("Q-1", "2026-11-02T09:14:03+01:00"),
+        ("Q-2", "2026-11-20T09:14:03+01:00"),
+    ] {
+        bench.stack.stop_clock_at(at(placed_at));
+        let mut body = trouw_tests::bench::order(&customer, &email, order, placed_at);
+        body["order"]["lines"][0]["category"] = json!("mondverzorging");
+        for line in body["order"]["lines"].as_array_mut().unwrap() {
+            line.as_object_mut().unwrap().remove("replenish_after_days");
+        }
+        bench.post("order-placed", &body).await;
+    }
+    let id = trouw::domain::CustomerId::parse(&customer).unwrap();
+    let (profile, _) = bench.stack.customer(&customer).await;
+    assert_eq!(profile.unwrap().questions_asked, ["smaak"]);
+    let token = trouw::mail::LinkKey::new(trouw_tests::LINK_SECRET).question_token(
+        &bench.stack.shop,
+        &id,
+        "smaak",
+    );
+    let path = format!("/q/{token}");
+    let words = "k".repeat(trouw::domain::questions::MAX_FREE_TEXT);
+    bench.stack.stop_clock_at(at("2026-11-22T10:00:00Z"));
+    let answer = |option: &'static str| {
+        let (stack, path, words) = (&bench.stack, &path, &words);
+        async move {
+            let answered = stack
+                .post_form(path, &[("option", option), ("free_text", words)])
+                .await;
+            assert_eq!(answered.status, 200, "{}", answered.body);
+        }
+    };
+    let first = bench
+        .measure("one answer", Function::CustomerLinks, answer("1"))
+        .await;
+    let again = bench
+        .measure("a second answer", Function::CustomerLinks, answer("2"))
+        .await;
+    for row in [&first, &again] {
+        eprintln!(
+            "{}: {} WRU ({}), {} RRU, {} requests, own {:?}",
+            row.what,
+            row.own.write_units,
+            row.own.index_write_units,
+            row.own.read_units,
+            row.own.requests,
+            row.own_items
+        );
+    }
+    let kept = bench
+        .stack
+        .store()
+        .question_answers(&bench.stack.shop, "smaak")
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].option, kept[0].free_text.as_ref()),
+        (1, Some(&words))
+    );
+    assert_eq!(again.own.write_units, 0, "a second answer writes nothing");
+    assert!(
+        first.downstream_total().write_units == 0,
+        "no message follows"
+    );
+    assert!(
+        first.own.write_units <= 10,
+        "one answer: {} WRU",
+        first.own.write_units
+    );
 }

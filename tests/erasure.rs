@@ -126,6 +126,8 @@ fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageReco
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     }
 }
@@ -801,4 +803,131 @@ async fn erasure_takes_the_adjustment_reasons_and_redemption_codes_and_keeps_the
 async fn stored_profile(stack: &TestStack) -> (trouw::domain::CustomerProfile, Vec<Order>) {
     let (profile, orders) = stored(stack).await;
     (profile.unwrap(), orders)
+}
+
+/// The customer's own words in an answer to one of the shop's questions are kept under the
+/// question, outside the customer's partition: the erasure takes them out there too, and keeps
+/// the choice so the answers page still counts it.
+#[tokio::test]
+async fn erasure_takes_the_words_of_the_customers_answers_and_keeps_the_choice() {
+    let stack = TestStack::start().await;
+    stack
+        .update_shop(|s| {
+            s.questions = vec![trouw::domain::questions::Question {
+                id: "smaak".into(),
+                category: "mondverzorging".into(),
+                text: "Welke smaak zullen we erbij nemen?".into(),
+                options: vec!["Munt".into(), "Kruiden".into()],
+                free_text: true,
+                active_from: None,
+                active_until: None,
+            }];
+        })
+        .await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    // The customer was asked (as at a second order in the category).
+    let store = stack.store();
+    let mut profile = stored_profile(&stack).await.0;
+    let read = profile.version;
+    profile.questions_asked = vec!["smaak".into()];
+    profile.version += 1;
+    store
+        .save_profile(&stack.shop, read, &profile)
+        .await
+        .unwrap();
+    let token = trouw::mail::LinkKey::new(trouw_tests::LINK_SECRET).question_token(
+        &stack.shop,
+        &customer(),
+        "smaak",
+    );
+    let words = "Anna de Vries, Prinsengracht 263: meer kruiden graag";
+    let answered = stack
+        .post_form(
+            &format!("/q/{token}"),
+            &[("option", "1"), ("free_text", words)],
+        )
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let kept = store.question_answers(&stack.shop, "smaak").await.unwrap();
+    assert_eq!(kept[0].free_text.as_deref(), Some(words));
+
+    let answer = redact(&stack, &unique("redact")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let kept = store.question_answers(&stack.shop, "smaak").await.unwrap();
+    assert_eq!(kept.len(), 1, "the answer still counts");
+    assert_eq!((kept[0].option, kept[0].free_text.as_deref()), (1, None));
+    let mut items = Vec::new();
+    let pk = keys::question_answers(&stack.shop, "smaak");
+    let out = stack
+        .dynamo
+        .query()
+        .table_name(&stack.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(pk))
+        .send()
+        .await
+        .unwrap();
+    items.extend(out.items.unwrap_or_default());
+    assert_nothing_personal(&items, "answers");
+    assert!(stack.take_iam_denials().is_empty());
+}
+
+/// A customer who bought a product twice is among its regular buyers; the erasure takes them
+/// out of every product's index.
+#[tokio::test]
+async fn erasure_takes_the_customer_out_of_the_products_regular_buyers() {
+    let stack = TestStack::start().await;
+    shopify(
+        &stack,
+        "order-placed",
+        "orders/create",
+        "orders-create.json",
+    )
+    .await;
+    let mut again =
+        serde_json::from_slice::<serde_json::Value>(&fixture("shopify/orders-create.json"))
+            .unwrap();
+    again["id"] = serde_json::json!(5912345678777_u64);
+    again["admin_graphql_api_id"] = serde_json::json!("gid://shopify/Order/5912345678777");
+    again["name"] = serde_json::json!("#1077");
+    again["order_number"] = serde_json::json!(1077);
+    for field in ["created_at", "processed_at", "updated_at"] {
+        again[field] = serde_json::json!("2026-12-20T10:00:00+01:00");
+    }
+    let answer = stack
+        .post_shopify(
+            "order-placed",
+            "orders/create",
+            again.to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let buyers = |sku: &'static str| {
+        let store = stack.store();
+        let shop = stack.shop.clone();
+        async move {
+            store
+                .regular_buyers(&shop, &Sku::parse(sku).unwrap(), None, 10)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    assert_eq!(
+        buyers("EB-200").await.len(),
+        1,
+        "bought twice: a regular buyer"
+    );
+    assert_eq!(buyers("TP-075").await.len(), 1);
+
+    let answer = redact(&stack, &unique("redact")).await;
+    assert_eq!(answer.json()["status"], "erased", "{}", answer.body);
+    assert!(buyers("EB-200").await.is_empty());
+    assert!(buyers("TP-075").await.is_empty());
 }

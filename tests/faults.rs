@@ -450,3 +450,39 @@ async fn a_customers_later_message_waits_behind_one_that_must_be_retried() {
         "{now:?}"
     );
 }
+
+/// SES took the email and its answer was lost, so the message stays SENDING and counts for
+/// the frequency cap as a send. The store is busy just then, longer than the SDK's own
+/// retries: the count is tried again, as the claim and the record are, for nothing retries it
+/// later. Forgotten, the customer's next optional email would follow too soon (found by the
+/// seeded year of `chaos.rs`: a tier mail went out right after a points mail whose answer was
+/// lost, only when a fault also hit this count).
+#[tokio::test]
+async fn a_lost_send_counts_for_the_cap_when_the_store_is_busy_at_first() {
+    let (stack, proxy, email) = pending_email_behind_proxy().await;
+    let ses = FaultProxy::start(&local_aws().endpoint).await;
+    let sender = stack
+        .sender(at("2026-11-02T10:00:00Z"), Some(&ses.endpoint))
+        .await;
+    ses.set("SendEmail", Fault::LoseAnswer);
+    // One whole call of the count fails (the sender's client tries three times).
+    proxy.set_times_for("UpdateItem", "last_sent_at", Fault::Throttle, 3);
+    let done = deliver_pending(&sender, &stack.shop, &customer())
+        .await
+        .unwrap();
+    ses.clear();
+    assert!(proxy.fired(), "the count met the busy store");
+    proxy.clear();
+    assert!(
+        matches!(done.as_slice(), [Delivery::OutcomeUnknown]),
+        "{done:?}"
+    );
+    assert_eq!(emails_to(&email).await.len(), 1, "SES sent it");
+    assert_eq!(messages(&stack).await[0].status, MessageStatus::Sending);
+    let (profile, _) = stack.customer("cus-8812").await;
+    assert_eq!(
+        profile.unwrap().mail.last_sent_at,
+        Some("2026-11-02T10:00:00Z".parse().unwrap()),
+        "it counts for the frequency cap as a send"
+    );
+}

@@ -93,7 +93,8 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
         ("OrderPlacedFunction".to_owned(), order_secrets.clone()),
         ("OrderDeliveredFunction".to_owned(), order_secrets.clone()),
         ("OrderReturnedFunction".to_owned(), order_secrets),
-        ("AddressChangedFunction".to_owned(), shop_secrets),
+        ("AddressChangedFunction".to_owned(), shop_secrets.clone()),
+        ("ProductChangedFunction".to_owned(), shop_secrets),
         ("SendMessagesFunction".to_owned(), link_secret.clone()),
         ("RunScheduleFunction".to_owned(), link_secret.clone()),
         ("CustomerLinksFunction".to_owned(), link_secret),
@@ -157,6 +158,7 @@ fn no_webhook_function_reaches_a_loyalty_secret_nor_the_loyalty_function_a_webho
         "OrderDeliveredFunction",
         "OrderReturnedFunction",
         "AddressChangedFunction",
+        "ProductChangedFunction",
     ];
     let access = ssm_access();
     let reaches = |function: &str, name: &str| {
@@ -251,6 +253,7 @@ fn the_function_that_erases_may_do_everything_the_erasure_does() {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
     ] {
         assert!(
             actions.contains(needed),
@@ -273,6 +276,16 @@ fn the_order_functions_that_change_what_a_message_earned_may_update_it() {
         );
     }
     assert!(!actions["OrderDeliveredFunction"].contains("dynamodb:UpdateItem"));
+}
+
+/// An unsubscribe through an email's link is stamped on that email and marks its day's
+/// summary changed, both updates: without the action AWS answers AccessDenied and the link
+/// answers 503 instead of unsubscribing.
+#[test]
+fn the_links_function_may_stamp_the_email_an_unsubscribe_came_from() {
+    let actions = &dynamodb_actions()["CustomerLinksFunction"];
+    assert!(actions.contains("dynamodb:UpdateItem"), "{actions:?}");
+    assert!(!actions.contains("dynamodb:DeleteItem"), "{actions:?}");
 }
 
 // ---------------------------------------------------------------- enforced in the tests

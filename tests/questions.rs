@@ -1,6 +1,7 @@
 //! Co-creation questions over HTTP, against moto with the stack's movable clock: a category's
 //! buyers are asked the shop's question at their second order in it, once, while the question
-//! is active; the answer links show (GET) and record (POST).
+//! is active; the answer links show (GET) and record (POST), with the customer's own words
+//! where the question invites them; the marketers' answers page counts them.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -9,7 +10,7 @@ use trouw::domain::{CustomerId, MessageData};
 use trouw::handlers::run_schedule::run_pass;
 use trouw::handlers::send_messages::{SenderApp, deliver_pending};
 use trouw::store::{MessageRecord, MessageStatus};
-use trouw_tests::{TestStack, emails_to, example, unique};
+use trouw_tests::{LINK_SECRET, TestStack, emails_to, example, unique};
 
 /// 09:14 in Amsterdam on 2 November 2026.
 fn start() -> Timestamp {
@@ -326,4 +327,220 @@ async fn admin_page(stack: &TestStack, path: &str) -> trouw_tests::client::Answe
         .body(Default::default())
         .unwrap();
     stack.send(request).await
+}
+
+/// A shop with two questions to its toothpaste buyers, one inviting the customer's own words
+/// (`smaak`) and one not (`dik`), and `n` customers who ordered in the category twice (asked
+/// both). Orders only: the asking is decided with the order, whether or not its mail went.
+async fn asked_customers(n: usize) -> (TestStack, Vec<String>) {
+    let stack = TestStack::start().await;
+    stack
+        .update_shop(|s| {
+            let mut thick = question("dik");
+            thick.text = "Hoe dik mag de tube zijn?".into();
+            thick.options = vec!["Dun".into(), "Dik".into()];
+            thick.free_text = false;
+            s.questions = vec![question("smaak"), thick];
+            s.reorder_interval_days = 730;
+        })
+        .await;
+    let mut customers = Vec::new();
+    for i in 0..n {
+        let id = format!("cus-{i}");
+        let email = format!("{}@example.nl", unique("vraag"));
+        for (on, order) in [(0, "1"), (10, "2")] {
+            let at = day(on);
+            stack.set_now(at + SignedDuration::from_mins(1));
+            let mut body = order_body(&id, &email, &format!("{id}-{order}"), Some(CATEGORY));
+            body["occurred_at"] = json!(at.to_string());
+            body["order"]["placed_at"] = json!(at.to_string());
+            let answer = stack.post("order-placed", &body).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+        customers.push(id);
+    }
+    (stack, customers)
+}
+
+/// The answer page of `question` for `customer`, as its email links it.
+fn answer_path(stack: &TestStack, customer: &str, question: &str) -> String {
+    let token = trouw::mail::LinkKey::new(LINK_SECRET).question_token(
+        &stack.shop,
+        &CustomerId::parse(customer).unwrap(),
+        question,
+    );
+    format!("/q/{token}")
+}
+
+#[tokio::test]
+async fn the_customers_own_words_go_with_the_answer_only_where_the_question_invites_them() {
+    let (stack, customers) = asked_customers(1).await;
+    let customer = &customers[0];
+    stack.set_now(day(12));
+    let smaak = answer_path(&stack, customer, "smaak");
+    let dik = answer_path(&stack, customer, "dik");
+
+    // The question that invites words shows a field for them and waits for the customer (no
+    // submitting on load); the other submits itself and has no field.
+    let page = get(&stack, &format!("{smaak}?option=1")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("name=\"free_text\""), "{}", page.body);
+    assert!(!page.body.contains("<script"), "{}", page.body);
+    let page = get(&stack, &format!("{dik}?option=1")).await;
+    assert!(!page.body.contains("free_text"), "{}", page.body);
+    assert!(page.body.contains("<script"), "{}", page.body);
+
+    // Words to a question that does not invite them, and words too long: 400 naming the
+    // field, nothing recorded.
+    let refused = stack
+        .post_form(&dik, &[("option", "0"), ("free_text", "Liever een pompje")])
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"free_text\""),
+        "{}",
+        refused.body
+    );
+    let long = "a".repeat(501);
+    let refused = stack
+        .post_form(&smaak, &[("option", "1"), ("free_text", &long)])
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("data-field=\"free_text\""),
+        "{}",
+        refused.body
+    );
+    let (profile, _) = stack.customer(customer).await;
+    assert!(
+        profile.unwrap().questions_answered.is_empty(),
+        "nothing recorded"
+    );
+    assert!(
+        stack
+            .store()
+            .question_answers(&stack.shop, "smaak")
+            .await
+            .unwrap()
+            .is_empty()
+            && stack
+                .store()
+                .question_answers(&stack.shop, "dik")
+                .await
+                .unwrap()
+                .is_empty()
+    );
+
+    // The answer with its words, kept under the question; a blank field is no words.
+    let words = "Meer kruiden graag, en stuur me iets op anna@example.nl";
+    let answered = stack
+        .post_form(&smaak, &[("option", "1"), ("free_text", words)])
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let answered = stack
+        .post_form(&dik, &[("option", "0"), ("free_text", "  ")])
+        .await;
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let kept = stack
+        .store()
+        .question_answers(&stack.shop, "smaak")
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        (kept[0].option, kept[0].free_text.as_deref()),
+        (1, Some(words))
+    );
+    let kept = stack
+        .store()
+        .question_answers(&stack.shop, "dik")
+        .await
+        .unwrap();
+    assert_eq!((kept[0].option, kept[0].free_text.as_deref()), (0, None));
+
+    // A second answer, with other words, changes nothing.
+    let again = stack
+        .post_form(&smaak, &[("option", "2"), ("free_text", "Toch houtskool")])
+        .await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let kept = stack
+        .store()
+        .question_answers(&stack.shop, "smaak")
+        .await
+        .unwrap();
+    assert_eq!((kept.len(), kept[0].option), (1, 1));
+    assert_eq!(kept[0].free_text.as_deref(), Some(words));
+}
+
+#[tokio::test]
+async fn the_answers_page_counts_each_option_and_shows_the_newest_words_without_addresses() {
+    let (stack, customers) = asked_customers(4).await;
+    let answers = [
+        (0, "1", "Eerste woorden"),
+        (
+            1,
+            "1",
+            "Tweede, schrijf naar anna@example.nl of Kerkstraat 12, 1016 GV",
+        ),
+        (2, "0", ""),
+        (3, "2", ""),
+    ];
+    for (n, (who, option, words)) in answers.iter().enumerate() {
+        stack.set_now(day(12) + SignedDuration::from_mins(n as i64));
+        let path = answer_path(&stack, &customers[*who], "smaak");
+        let answer = stack
+            .post_form(&path, &[("option", option), ("free_text", words)])
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    // A second answer by the last customer does not count.
+    let path = answer_path(&stack, &customers[3], "smaak");
+    stack.post_form(&path, &[("option", "0")]).await;
+
+    let page = admin_page(&stack, "/admin/answers?lang=en").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let body = &page.body;
+    assert!(
+        body.contains("<span class=\"answer-total\">4</span>"),
+        "{body}"
+    );
+    for (option, count, share) in [
+        ("Munt extra sterk", 1, "25.0%"),
+        ("Kruiden", 2, "50.0%"),
+        ("Houtskool", 1, "25.0%"),
+    ] {
+        let row = format!(
+            "<tr class=\"answer-option\"><td>{option}</td><td class=\"num\">{count}</td><td class=\"num\">{share}</td></tr>"
+        );
+        assert!(body.contains(&row), "{row} in {body}");
+    }
+    // The other question: asked, not answered.
+    assert!(body.contains("Hoe dik mag de tube zijn?"), "{body}");
+    assert!(
+        body.contains("<span class=\"answer-total\">0</span>"),
+        "{body}"
+    );
+    // Newest words first, addresses taken out.
+    let second = body.find("Tweede, schrijf naar").expect("the newest words");
+    let first = body.find("Eerste woorden").expect("the older words");
+    assert!(second < first, "newest first: {body}");
+    assert!(
+        !body.contains("anna@example.nl") && !body.contains("Kerkstraat 12"),
+        "{body}"
+    );
+    assert!(!body.contains("1016 GV"), "{body}");
+    assert!(body.contains("Tweede, schrijf naar […] of […]"), "{body}");
+    // The overview links the page.
+    let overview = admin_page(&stack, "/admin").await;
+    assert!(
+        overview.body.contains("href=\"/admin/answers?shop="),
+        "{}",
+        overview.body
+    );
+    let dutch = admin_page(&stack, "/admin/answers").await;
+    assert!(
+        dutch.body.contains("In hun eigen woorden"),
+        "{}",
+        dutch.body
+    );
 }

@@ -412,6 +412,7 @@ async fn the_first_months_demo_lives_through_every_step() {
     stack
         .update_shop(|s| {
             trouw_local::months::demo_expiry(&mut s.loyalty);
+            trouw_local::months::demo_question(s);
         })
         .await;
     let demo = trouw_local::months::Stack {
@@ -421,6 +422,7 @@ async fn the_first_months_demo_lives_through_every_step() {
         secret: trouw::webhook::WebhookSecret::new(trouw_tests::SECRET),
         moto: trouw_tests::local_aws().endpoint.clone(),
         loyalty_key: Some(trouw_tests::LOYALTY_API_KEY.to_owned()),
+        asks_question: true,
     };
     let customer = "cus-demo";
     let email = format!("{}@example.nl", unique("demo"));
@@ -430,26 +432,43 @@ async fn the_first_months_demo_lives_through_every_step() {
     let per_step: Vec<usize> = steps.iter().map(|s| s.emails.len()).collect();
     // order, delivered, survey, answer (thanks), tip, tip, points, welcome points, a code,
     // tip, expiry warning, at risk (points expired), lapsed, reminder, inactive, ordered again,
-    // the two contract reminders, the yearly recap.
+    // the question and its answer (no email), the two contract reminders, the yearly recap.
     assert_eq!(
         per_step,
-        [1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1],
+        [
+            1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1
+        ],
         "{steps:#?}"
+    );
+    assert!(
+        steps[16].emails[0].contains("mondverzorging"),
+        "the question: {steps:#?}"
     );
     assert_eq!(steps[8].detail.as_deref(), Some("code DEMO-CUS-DEMO"));
     assert_eq!(steps[15].detail.as_deref(), Some("code DEMO-CUS-DEMO used"));
     assert!(steps[10].emails[0].contains("64 punten"), "{steps:#?}");
     assert_eq!(
-        steps[16].emails,
+        steps[18].emails,
         ["Onderhoudsplan tandenborstel (1 jaar) loopt af op 2027-11-02"]
     );
     assert_eq!(
-        steps[17].emails,
+        steps[19].emails,
         ["Onderhoudsplan tandenborstel (1 jaar) loopt over 7 dagen af"]
     );
     assert!(
-        steps[18].emails[0].starts_with("Een jaar samen met"),
+        steps[20].emails[0].starts_with("Een jaar samen met"),
         "{steps:#?}"
+    );
+    // The answer counts, with the customer's own words.
+    let answers = stack
+        .store()
+        .question_answers(&stack.shop, trouw_local::months::DEMO_QUESTION)
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(
+        (answers[0].option, answers[0].free_text.as_deref()),
+        (1, Some("Graag iets met salie of tijm."))
     );
     assert!(
         steps
@@ -516,6 +535,7 @@ async fn the_first_months_demo_lives_through_every_step() {
         "points-expiring",
         "contract-ending",
         "yearly-recap",
+        "question",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }

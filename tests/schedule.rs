@@ -566,8 +566,10 @@ async fn ids_of_128_characters_live_through_the_first_months_and_others_due_afte
         shop: stack.shop.to_string(),
         secret: trouw::webhook::WebhookSecret::new(trouw_tests::SECRET),
         moto: trouw_tests::local_aws().endpoint.clone(),
-        // Ids of 128 characters in the due index are the point here, not points spent.
+        // Ids of 128 characters in the due index are the point here, not points spent nor
+        // questions answered.
         loyalty_key: None,
+        asks_question: false,
     };
     let email = format!("{}@example.nl", unique("lang"));
     let steps =

@@ -281,6 +281,8 @@ fn seeded(
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     };
     if ordered {

@@ -42,7 +42,7 @@ ADMIN_PASSWORD = os.environ["ADMIN_PASSWORD"]
 # The customer and order the seeded example event creates.
 CUSTOMER = "cus-8812"
 ORDER = "NL-100482"
-WEBHOOKS = ("orderPlaced", "orderDelivered", "orderReturned", "addressChanged")
+WEBHOOKS = ("orderPlaced", "orderDelivered", "orderReturned", "addressChanged", "productChanged")
 LOYALTY_API_KEY = os.environ["DEMO_LOYALTY_API_KEY"]
 LOYALTY = (
     "adjustPoints",

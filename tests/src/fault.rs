@@ -116,16 +116,23 @@ impl FaultProxy {
     /// Makes only the first call of `operation` whose request body contains `text` fail with
     /// `fault`; the calls after it (the SDK's retry of it, say) pass.
     pub fn set_once_for(&self, operation: &str, text: &str, fault: Fault) {
+        self.set_times_for(operation, text, fault, 1);
+    }
+
+    /// Makes the first `times` calls of `operation` whose request body contains `text` fail
+    /// with `fault` (a busy moment longer than the SDK's own retries); the calls after pass.
+    pub fn set_times_for(&self, operation: &str, text: &str, fault: Fault, times: usize) {
         *self.rule.lock().unwrap() = Some(Rule {
             operation: operation.to_owned(),
             fault,
             passes: 0,
             body_contains: Some(text.to_owned()),
-            times: Some(1),
+            times: Some(times),
         });
     }
 
-    /// Whether a `set_once_for` rule met its call (so a test knows its fault happened).
+    /// Whether a `set_once_for` or `set_times_for` rule met all its calls (so a test knows its
+    /// faults happened).
     pub fn fired(&self) -> bool {
         matches!(
             *self.rule.lock().unwrap(),

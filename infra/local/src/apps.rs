@@ -97,7 +97,7 @@ impl FunctionApps {
         ShopDirectory::settings_only(store.clone(), self.settings_cache)
     }
 
-    /// The four webhook functions' apps; only the order functions derive guest ids
+    /// The webhook functions' apps; only the order functions derive guest ids
     /// (GUEST_ID_SECRET_PARAMETER in the template).
     pub async fn webhooks(&self) -> Result<BTreeMap<Function, WebhookApp>, String> {
         let config = Config {
@@ -111,6 +111,7 @@ impl FunctionApps {
             Function::OrderDelivered,
             Function::OrderReturned,
             Function::AddressChanged,
+            Function::ProductChanged,
         ] {
             let identity = self.identity(function);
             let mut app = WebhookApp::new(
@@ -123,7 +124,9 @@ impl FunctionApps {
             // As the Lambdas: the key is read (with the function's identity) when a guest's
             // order first needs it.
             app.guests = match (function, &self.secrets.guest_id) {
-                (Function::AddressChanged, _) => trouw::config::GuestKey::known(None),
+                (Function::AddressChanged | Function::ProductChanged, _) => {
+                    trouw::config::GuestKey::known(None)
+                }
                 (_, Secret::Value(value)) => {
                     trouw::config::GuestKey::known(Some(trouw::webhook::GuestIds::new(value)))
                 }

@@ -134,11 +134,12 @@ pub async fn run(
 
 /// The webhooks first (they create the customer and its messages), then the sender, the SES
 /// report on what it sent, and the rest.
-pub(crate) const ORDER: [Function; 11] = [
+pub(crate) const ORDER: [Function; 12] = [
     Function::OrderPlaced,
     Function::OrderDelivered,
     Function::OrderReturned,
     Function::AddressChanged,
+    Function::ProductChanged,
     Function::SendMessages,
     Function::CountDays,
     Function::SesEvents,
@@ -425,7 +426,8 @@ pub(crate) async fn event_for(account: &mut Account, function: Function) -> Resu
         Function::OrderPlaced
         | Function::OrderDelivered
         | Function::OrderReturned
-        | Function::AddressChanged => {
+        | Function::AddressChanged
+        | Function::ProductChanged => {
             let route = function.binary();
             let body = std::fs::read(
                 crate::workspace_root().join(format!("shared/contracts/examples/{route}.json")),
@@ -627,7 +629,8 @@ pub(crate) async fn expect(
         Function::OrderPlaced
         | Function::OrderDelivered
         | Function::OrderReturned
-        | Function::AddressChanged => {
+        | Function::AddressChanged
+        | Function::ProductChanged => {
             let body: Value = answer["body"]
                 .as_str()
                 .and_then(|b| serde_json::from_str(b).ok())

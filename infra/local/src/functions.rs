@@ -10,6 +10,7 @@ pub enum Function {
     OrderDelivered,
     OrderReturned,
     AddressChanged,
+    ProductChanged,
     SendMessages,
     CountDays,
     RunSchedule,
@@ -20,11 +21,12 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 11] = [
+    pub const ALL: [Function; 12] = [
         Function::OrderPlaced,
         Function::OrderDelivered,
         Function::OrderReturned,
         Function::AddressChanged,
+        Function::ProductChanged,
         Function::SendMessages,
         Function::CountDays,
         Function::RunSchedule,
@@ -41,6 +43,7 @@ impl Function {
             Function::OrderDelivered => "OrderDeliveredFunction",
             Function::OrderReturned => "OrderReturnedFunction",
             Function::AddressChanged => "AddressChangedFunction",
+            Function::ProductChanged => "ProductChangedFunction",
             Function::SendMessages => "SendMessagesFunction",
             Function::CountDays => "CountDaysFunction",
             Function::RunSchedule => "RunScheduleFunction",
@@ -58,6 +61,7 @@ impl Function {
             Function::OrderDelivered => "order-delivered",
             Function::OrderReturned => "order-returned",
             Function::AddressChanged => "address-changed",
+            Function::ProductChanged => "product-changed",
             Function::SendMessages => "send-messages",
             Function::CountDays => "count-days",
             Function::RunSchedule => "run-schedule",
@@ -76,6 +80,7 @@ impl Function {
             EventType::OrderDelivered => Some(Function::OrderDelivered),
             EventType::OrderReturned => Some(Function::OrderReturned),
             EventType::AddressChanged => Some(Function::AddressChanged),
+            EventType::ProductChanged => Some(Function::ProductChanged),
             EventType::Timer | EventType::CustomerAnswer => None,
         }
     }

@@ -2,8 +2,9 @@
 //! order, delivery, survey and answer, care tips, points confirmed, welcome points spent on a
 //! discount code (through the loyalty API), a warning before the unused points expire, at risk
 //! (the points expire), lapsed and asked, a replenishment reminder, inactive, back with a new
-//! order that uses the code, two reminders before the maintenance plan bought with the first
-//! order ends, and the yearly recap on the first order's anniversary. Each step moves the local
+//! order that uses the code, the shop's question to its toothpaste buyers (the second such order)
+//! answered with a few words of the customer's own, two reminders before the maintenance plan
+//! bought with the first order ends, and the yearly recap on the first order's anniversary. Each step moves the local
 //! clock (`POST /dev/clock`), posts a signed webhook or runs a schedule pass
 //! (`POST /dev/run-schedule`), waits until the table's stream has delivered what it caused
 //! (`POST /dev/settle`), and reports the emails moto's SES received for the customer.
@@ -32,6 +33,9 @@ pub struct Stack<'a> {
     /// The shop's loyalty API key: with it the customer also gets welcome points and spends
     /// them on a code; without, those steps are left out.
     pub loyalty_key: Option<String>,
+    /// The shop asks its toothpaste buyers [`demo_question`]: the customer is asked at the second
+    /// order and answers; without, those steps are left out.
+    pub asks_question: bool,
 }
 
 /// Months without an order after which the demo shop's points expire (see [`demo_expiry`]).
@@ -46,6 +50,32 @@ pub fn demo_expiry(rules: &mut trouw::domain::LoyaltyRules) -> bool {
     }
     rules.expire_after_months = Some(DEMO_EXPIRY_MONTHS);
     rules.expiry_turned_on_at = Some("2026-10-01T00:00:00Z".parse().expect("a timestamp"));
+    true
+}
+
+/// The demo's co-creation question: which flavour of toothpaste to add, to the buyers of
+/// `mondverzorging` (the contract example's toothpaste), with room for their own words.
+pub const DEMO_QUESTION: &str = "smaak";
+
+/// Adds [`DEMO_QUESTION`] to a shop that asks nothing yet (a shop with questions of its own is
+/// left as it is; the demo then leaves its question steps out).
+pub fn demo_question(settings: &mut trouw::domain::ShopSettings) -> bool {
+    if !settings.questions.is_empty() {
+        return false;
+    }
+    settings.questions = vec![trouw::domain::questions::Question {
+        id: DEMO_QUESTION.into(),
+        category: "mondverzorging".into(),
+        text: "Welke smaak tandpasta zullen we erbij nemen?".into(),
+        options: vec![
+            "Munt extra sterk".into(),
+            "Kruiden".into(),
+            "Houtskool".into(),
+        ],
+        free_text: true,
+        active_from: None,
+        active_until: None,
+    }];
     true
 }
 
@@ -77,6 +107,13 @@ enum Action {
     },
     /// The customer spends points on the €5 reward (the shop adds a code to its pool first).
     Redeem,
+    /// The schedule sends the shop's question (it waited for the frequency cap).
+    AskQuestion,
+    /// The customer opens answer `option` in the question's email and sends it with `words`.
+    AnswerQuestion {
+        option: u8,
+        words: &'static str,
+    },
 }
 
 /// Runs the demo for a new customer `customer` with address `email`; calls `report` after each
@@ -188,6 +225,19 @@ pub async fn first_months_with_orders(
             },
         ),
         (
+            "2027-09-19T10:00:00Z",
+            "a second toothpaste order: the shop asks which flavour to add (after the frequency cap)",
+            Action::AskQuestion,
+        ),
+        (
+            "2027-09-19T10:10:00Z",
+            "answers \"Kruiden\", with a few words of their own",
+            Action::AnswerQuestion {
+                option: 1,
+                words: "Graag iets met salie of tijm.",
+            },
+        ),
+        (
             "2027-10-03T10:00:00Z",
             "30 days before the maintenance plan ends: a reminder",
             Action::Schedule,
@@ -211,6 +261,10 @@ pub async fn first_months_with_orders(
         let at: Timestamp = at.parse().map_err(|e| format!("{e}"))?;
         let loyalty = matches!(action, Action::Grant { .. } | Action::Redeem);
         if loyalty && stack.loyalty_key.is_none() {
+            continue;
+        }
+        let question = matches!(action, Action::AskQuestion | Action::AnswerQuestion { .. });
+        if question && !stack.asks_question {
             continue;
         }
         let key = stack.loyalty_key.as_deref().unwrap_or_default();
@@ -276,7 +330,7 @@ pub async fn first_months_with_orders(
                 body["customer"]["id"] = json!(customer);
                 post(stack, "order-delivered", &body).await?;
             }
-            Action::Schedule => {
+            Action::Schedule | Action::AskQuestion => {
                 let request = http::Request::post(format!("{}/dev/run-schedule", stack.api))
                     .body(Full::new(Bytes::new()))
                     .map_err(|e| e.to_string())?;
@@ -307,6 +361,31 @@ pub async fn first_months_with_orders(
                 if answer.status != 200 {
                     return Err(format!("the survey answer got {}", answer.status));
                 }
+            }
+            Action::AnswerQuestion { option, words } => {
+                let raw = emails_to(stack, email).await?.join("\n");
+                let url = answer_link(&raw, &stack.api, option)
+                    .ok_or("no question link in the customer's emails")?;
+                // The page shows the answer chosen and a field for the customer's own words;
+                // the customer writes and sends.
+                let request = http::Request::get(url.as_str())
+                    .body(Full::new(Bytes::new()))
+                    .map_err(|e| e.to_string())?;
+                let answer = send(stack.client, request).await?;
+                if answer.status != 200 {
+                    return Err(format!("the answer link answered {}", answer.status));
+                }
+                let action = url.split('?').next().unwrap_or_default();
+                let form = format!("option={option}&free_text={}", encode(words));
+                let request = http::Request::post(action)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Full::new(Bytes::from(form)))
+                    .map_err(|e| e.to_string())?;
+                let answer = send(stack.client, request).await?;
+                if answer.status != 200 {
+                    return Err(format!("the answer got {}: {}", answer.status, answer.body));
+                }
+                detail = Some(format!("answer {option}: {words}"));
             }
         }
         // The table's stream delivers what the step caused; wait until it has.
@@ -351,7 +430,8 @@ async fn loyalty_post(
     serde_json::from_str(&answer.body).map_err(|e| format!("{path}: {e}"))
 }
 
-/// An id as one path segment: every byte but letters, digits and `-._~` percent-encoded.
+/// An id as one path segment (or a form value): every byte but letters, digits and `-._~`
+/// percent-encoded.
 fn encode(id: &str) -> String {
     id.bytes()
         .map(|b| {
@@ -433,6 +513,16 @@ fn survey_link(raw: &str, api: &str, score: u8) -> Option<String> {
     let link = &rest[..end];
     let base = link.split('?').next()?;
     Some(format!("{base}?score={score}"))
+}
+
+/// The link for answer `option` in a question email (quoted-printable undone).
+fn answer_link(raw: &str, api: &str, option: u8) -> Option<String> {
+    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+    let start = text.find(&format!("{}/q/", api.trim_end_matches('/')))?;
+    let rest = &text[start..];
+    let end = rest.find(['"', '\r', '\n', ' ', '<', '>'])?;
+    let base = rest[..end].split('?').next()?;
+    Some(format!("{base}?option={option}"))
 }
 
 /// The `Subject:` of a raw email, with RFC 2047 encoded words decoded.

@@ -286,6 +286,7 @@ const WORDS: &[(&str, &str)] = &[
     ("yearly-recap", "u"),
     ("question", "w"),
     ("frequency_cap", "z"),
+    ("unsubscribed", "U"),
 ];
 
 /// A path segment in a counter's name: a known word as its letter; anything else (a kind, a

@@ -22,6 +22,8 @@ pub struct KindRow {
     pub delivered: u32,
     pub opened: u32,
     pub clicked: u32,
+    /// Customers who unsubscribed through the link of one of the kind's emails.
+    pub unsubscribed: u32,
     pub bounced: u32,
     pub complained: u32,
     pub orders: u32,
@@ -81,6 +83,7 @@ fn row(k: &KindFigures, currency: Option<Currency>) -> KindRow {
         delivered: k.delivered,
         opened: k.opened,
         clicked: k.clicked,
+        unsubscribed: k.unsubscribed,
         bounced: k.bounced,
         complained: k.complained,
         orders: k.orders,
@@ -124,6 +127,7 @@ pub fn row_json(r: &KindRow) -> serde_json::Value {
         "delivered": r.delivered,
         "opened": r.opened,
         "clicked": r.clicked,
+        "unsubscribed": r.unsubscribed,
         "bounced": r.bounced,
         "complained": r.complained,
         "orders": r.orders,
@@ -138,12 +142,13 @@ pub fn row_json(r: &KindRow) -> serde_json::Value {
 }
 
 /// The CSV header of the figures per kind.
-pub const CSV_HEADER: [&str; 13] = [
+pub const CSV_HEADER: [&str; 14] = [
     "kind",
     "sent",
     "delivered",
     "opened",
     "clicked",
+    "unsubscribed",
     "bounced",
     "complained",
     "orders",
@@ -170,6 +175,7 @@ pub fn write_csv(rows: &[KindRow]) -> String {
             r.delivered.to_string(),
             r.opened.to_string(),
             r.clicked.to_string(),
+            r.unsubscribed.to_string(),
             r.bounced.to_string(),
             r.complained.to_string(),
             r.orders.to_string(),
@@ -245,7 +251,7 @@ mod tests {
         let csv = write_csv(&rows);
         assert!(
             csv.contains(
-                r#""reactivation","400","0","0","0","0","0","5","324.25","EUR","0.0125","0.81","""#
+                r#""reactivation","400","0","0","0","0","0","0","5","324.25","EUR","0.0125","0.81","""#
             ),
             "{csv}"
         );

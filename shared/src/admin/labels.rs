@@ -133,6 +133,17 @@ pub fn waited(lang: &str, reason: &str, until: &str) -> String {
     }
 }
 
+/// Deferrals a message's history no longer lists one by one (it keeps the first and the
+/// latest).
+pub fn waited_more(lang: &str, times: u32) -> String {
+    match (lang, times) {
+        ("en", 1) => "waited once more in between".to_owned(),
+        ("en", n) => format!("waited {n} more times in between"),
+        (_, 1) => "wachtte daartussen nog één keer".to_owned(),
+        (_, n) => format!("wachtte daartussen nog {n} keer"),
+    }
+}
+
 /// An attributed order on a message's timeline row: how many whole days after the send the
 /// first order came, and how many orders the message earned.
 pub fn ordered_after(lang: &str, days: u32, orders: u32) -> String {
@@ -279,6 +290,13 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ),
     ("kind", "yearly-recap", "jaaroverzicht", "yearly recap"),
     ("kind", "question", "vraag aan kopers", "buyers' question"),
+    (
+        "kind",
+        "out-of-stock-alternative",
+        "uitverkocht, met alternatief",
+        "out of stock, with an alternative",
+    ),
+    ("kind", "back-in-stock", "weer op voorraad", "back in stock"),
     (
         "activity",
         "question_answered",
@@ -621,6 +639,25 @@ const EN: &[(&str, &str)] = &[
     ("promoters", "promoters"),
     ("passives", "passives"),
     ("detractors", "detractors"),
+    (
+        "nps_value",
+        "What promoters, passives and detractors are worth",
+    ),
+    (
+        "nps_value_how",
+        "Per group of the NPS above: the average of what each answering customer had spent and kept when they answered (returns taken off; the latest answer per order and day counts, so a customer who answered twice counts twice).",
+    ),
+    ("nps_group", "Group"),
+    ("answers_with_value", "Answers"),
+    ("average_value", "Average value"),
+    (
+        "nps_value_ratio",
+        "Promoters are worth this many times detractors:",
+    ),
+    (
+        "nps_value_not_enough",
+        "Not enough data for a ratio yet: at least 20 answers from promoters and 20 from detractors are needed.",
+    ),
     ("reactivation_rate", "Reactivation rate"),
     ("reactivated", "came back"),
     ("asked", "asked"),
@@ -685,6 +722,7 @@ const EN: &[(&str, &str)] = &[
     ("complained", "marked as spam"),
     ("opened", "opened"),
     ("clicked", "clicked"),
+    ("unsubscribed", "unsubscribed"),
     ("skipped", "skipped"),
     ("held_out", "held out"),
     ("charts", "Over time"),
@@ -753,6 +791,26 @@ const EN: &[(&str, &str)] = &[
         "Not enough data yet: at least 100 customers per group are needed.",
     ),
     ("uplift_none", "This shop holds no customers out."),
+    ("answers_page", "Answers"),
+    (
+        "answers_intro",
+        "The answers to the shop's questions: per question how many customers chose each answer, and what they wrote in their own words, newest first. A customer's first answer counts.",
+    ),
+    (
+        "answers_removed",
+        "What looks like an email or postal address in their words is shown as",
+    ),
+    ("asked_of", "Asked of buyers of"),
+    ("asked_from", "from"),
+    ("asked_until", "until"),
+    ("answers_counted", "answers"),
+    ("answer", "Answer"),
+    ("share", "Share"),
+    ("answer_no_longer_offered", "An answer no longer offered"),
+    ("own_words", "In their own words"),
+    ("own_words_newest", "The newest"),
+    ("words", "Words"),
+    ("no_questions", "This shop asks no questions."),
 ];
 
 const NL: &[(&str, &str)] = &[
@@ -823,6 +881,25 @@ const NL: &[(&str, &str)] = &[
     ("promoters", "promotors"),
     ("passives", "passieven"),
     ("detractors", "criticasters"),
+    (
+        "nps_value",
+        "Wat promotors, passieven en criticasters waard zijn",
+    ),
+    (
+        "nps_value_how",
+        "Per groep van de NPS hierboven: het gemiddelde van wat elke klant die antwoordde had besteed en gehouden toen hij antwoordde (retouren eraf; het laatste antwoord per bestelling en dag telt, dus een klant die twee keer antwoordde telt twee keer).",
+    ),
+    ("nps_group", "Groep"),
+    ("answers_with_value", "Antwoorden"),
+    ("average_value", "Gemiddelde waarde"),
+    (
+        "nps_value_ratio",
+        "Promotors zijn zoveel keer criticasters waard:",
+    ),
+    (
+        "nps_value_not_enough",
+        "Nog niet genoeg gegevens voor een verhouding: er zijn minstens 20 antwoorden van promotors en 20 van criticasters nodig.",
+    ),
     ("reactivation_rate", "Heractivatie"),
     ("reactivated", "teruggekomen"),
     ("asked", "gevraagd"),
@@ -890,6 +967,7 @@ const NL: &[(&str, &str)] = &[
     ("complained", "als spam gemeld"),
     ("opened", "geopend"),
     ("clicked", "geklikt"),
+    ("unsubscribed", "afgemeld"),
     ("skipped", "overgeslagen"),
     ("held_out", "controlegroep"),
     ("charts", "Door de tijd"),
@@ -967,6 +1045,29 @@ const NL: &[(&str, &str)] = &[
         "uplift_none",
         "Deze winkel houdt geen klanten buiten de mails.",
     ),
+    ("answers_page", "Antwoorden"),
+    (
+        "answers_intro",
+        "De antwoorden op de vragen van de winkel: per vraag hoeveel klanten elk antwoord kozen, en wat ze in hun eigen woorden schreven, nieuwste eerst. Het eerste antwoord van een klant telt.",
+    ),
+    (
+        "answers_removed",
+        "Wat in hun woorden op een e-mail- of postadres lijkt, staat er als",
+    ),
+    ("asked_of", "Gevraagd aan kopers van"),
+    ("asked_from", "vanaf"),
+    ("asked_until", "tot"),
+    ("answers_counted", "antwoorden"),
+    ("answer", "Antwoord"),
+    ("share", "Aandeel"),
+    (
+        "answer_no_longer_offered",
+        "Een antwoord dat niet meer bestaat",
+    ),
+    ("own_words", "In hun eigen woorden"),
+    ("own_words_newest", "De nieuwste"),
+    ("words", "Woorden"),
+    ("no_questions", "Deze winkel stelt geen vragen."),
 ];
 
 #[cfg(test)]
@@ -1094,6 +1195,18 @@ mod tests {
             code("en", Group::Reason, "brand_new-reason"),
             "brand new reason"
         );
+    }
+
+    /// Found when the answers page's title took the key of the NPS card's "answers": the
+    /// later of two equal keys wins, and the card read "3 Answers".
+    #[test]
+    fn no_word_is_given_twice_in_a_language() {
+        for (lang, words) in [("en", EN), ("nl", NL)] {
+            let mut seen = std::collections::BTreeSet::new();
+            for (key, _) in words {
+                assert!(seen.insert(*key), "{lang}: {key} twice");
+            }
+        }
     }
 
     #[test]

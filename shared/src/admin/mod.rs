@@ -2,6 +2,7 @@
 //! addresses, CSV that spreadsheets cannot execute, and the overview's figures. The
 //! `message-log` handler reads the store and renders these.
 
+pub mod answers;
 pub mod audit;
 pub mod charts;
 pub mod csv;
@@ -12,6 +13,7 @@ pub mod filters;
 pub mod funnel;
 pub mod kind_figures;
 pub mod labels;
+pub mod nps_value;
 pub mod overview;
 pub mod overview_charts;
 pub mod points;

@@ -7,7 +7,7 @@
 //! items at once.
 
 use super::rows::status_word;
-use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, OrderId};
+use crate::domain::{ActivityKind, CustomerId, DeliveryStatus, Money, OrderId};
 use crate::domain::{ActivityRecord, LedgerEntry, MessageRecord};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -26,6 +26,8 @@ pub struct KindFigures {
     pub complained: u32,
     pub opened: u32,
     pub clicked: u32,
+    /// Customers who unsubscribed through the link of one of this kind's emails.
+    pub unsubscribed: u32,
     pub skipped: u32,
     pub held_out: u32,
     /// This kind's skipped messages by reason (the funnel's branch).
@@ -47,6 +49,7 @@ impl KindFigures {
         self.complained += other.complained;
         self.opened += other.opened;
         self.clicked += other.clicked;
+        self.unsubscribed += other.unsubscribed;
         self.skipped += other.skipped;
         self.held_out += other.held_out;
         for (reason, n) in &other.skips {
@@ -92,6 +95,8 @@ pub struct Overview {
     pub skips: Vec<(String, u32)>,
     pub nps: Nps,
     pub reactivation: Reactivation,
+    /// The value per NPS group, summed ([`super::nps_value::value_by_group`] averages it).
+    pub nps_value: super::nps_value::GroupValues,
 }
 
 fn percent(part: u32, whole: u32) -> Option<u32> {
@@ -114,6 +119,9 @@ pub struct Tally {
     /// Per kind that can be held out: its treated and held-out groups (for the uplift).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub holdout: BTreeMap<String, super::uplift::HoldoutGroups>,
+    /// Per NPS group, the answers that carry their customer's value and its sum.
+    #[serde(skip_serializing_if = "super::nps_value::GroupValues::is_empty")]
+    pub nps_value: super::nps_value::GroupValues,
 }
 
 impl Tally {
@@ -143,6 +151,7 @@ impl Tally {
         for (kind, groups) in &other.holdout {
             self.holdout.entry(kind.clone()).or_default().add(groups);
         }
+        self.nps_value.add(&other.nps_value);
     }
 
     /// The figures as the page shows them.
@@ -167,6 +176,7 @@ impl Tally {
             skips,
             nps,
             reactivation,
+            nps_value: self.nps_value.clone(),
         }
     }
 }
@@ -176,7 +186,7 @@ impl Tally {
 #[derive(Debug, Default)]
 pub struct Fold {
     tally: Tally,
-    answers: BTreeMap<(CustomerId, OrderId), (Timestamp, u8)>,
+    answers: BTreeMap<(CustomerId, OrderId), (Timestamp, u8, Option<Money>)>,
 }
 
 impl Fold {
@@ -204,6 +214,7 @@ impl Fold {
         f.complained += u32::from(has(DeliveryStatus::Complained));
         f.opened += u32::from(has(DeliveryStatus::Opened) || has(DeliveryStatus::Clicked));
         f.clicked += u32::from(has(DeliveryStatus::Clicked));
+        f.unsubscribed += u32::from(m.unsubscribed_at.is_some());
         f.skipped += u32::from(status == "skipped");
         f.held_out += u32::from(status == "held_out");
         if status == "skipped" {
@@ -228,13 +239,18 @@ impl Fold {
     pub fn activity(&mut self, a: &ActivityRecord, held_out: &dyn Fn(&CustomerId) -> bool) {
         self.tally.points.activity(&a.activity.what);
         match &a.activity.what {
-            ActivityKind::SurveyAnswered { order_id, score } => {
+            ActivityKind::SurveyAnswered {
+                order_id,
+                score,
+                value,
+            } => {
+                let answer = (a.activity.at, *score, *value);
                 let slot = self
                     .answers
                     .entry((a.customer_id.clone(), order_id.clone()))
-                    .or_insert((a.activity.at, *score));
+                    .or_insert(answer);
                 if a.activity.at >= slot.0 {
-                    *slot = (a.activity.at, *score);
+                    *slot = answer;
                 }
             }
             ActivityKind::OrderPlaced {
@@ -256,7 +272,10 @@ impl Fold {
     }
 
     pub fn finish(mut self) -> Tally {
-        for (_, score) in self.answers.values() {
+        for (_, score, value) in self.answers.values() {
+            if let Some(value) = value {
+                self.tally.nps_value.count(*score, *value);
+            }
             let nps = &mut self.tally.nps;
             nps.answers += 1;
             match score {
@@ -382,13 +401,13 @@ pub fn day_parts(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Vec<DayPart
 }
 
 /// What a day summary's counts depend on besides the day's items: the split (the shop's time
-/// zone) and the holdout share. A summary kept under another basis is counted again. `v5` names
+/// zone) and the holdout share. A summary kept under another basis is counted again. `v6` names
 /// the counting rules (v2: points too; v3: skip reasons per kind; v4: the holdout groups per
-/// kind; v5: attributed orders and revenue per kind): change it when [`Fold`] or [`Tally`]
-/// count differently.
+/// kind; v5: attributed orders and revenue per kind; v6: the value per NPS group; v7: the
+/// unsubscribes per kind): change it when [`Fold`] or [`Tally`] count differently.
 pub fn summary_basis(split: Option<Timestamp>, holdout_percent: u8) -> String {
     format!(
-        "v5 split={} holdout={holdout_percent}",
+        "v7 split={} holdout={holdout_percent}",
         split.map_or(-1, |s| s.as_second())
     )
 }
@@ -512,6 +531,8 @@ mod tests {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            waits_dropped: 0,
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }
@@ -547,6 +568,7 @@ mod tests {
             detail: None,
             permanent: false,
         }];
+        clicked.unsubscribed_at = Some(t("2026-11-02T12:01:00Z"));
         let messages = vec![
             bounced,
             clicked,
@@ -570,6 +592,7 @@ mod tests {
         let answered = |o: &str, score| ActivityKind::SurveyAnswered {
             order_id: order(o),
             score,
+            value: Some(Money::new(1000 * i64::from(score), Currency::EUR)),
         };
         let activities = vec![
             activity("c2", "2026-11-05T10:00:00Z", placed(true)),
@@ -596,6 +619,7 @@ mod tests {
             ),
             (6, 4, 1, 1, 1, 1, 2)
         );
+        assert_eq!(r.unsubscribed, 1, "c2 unsubscribed through its link");
         assert_eq!(o.skips, vec![("no_consent".to_owned(), 1)]);
         assert_eq!(
             (
@@ -607,6 +631,11 @@ mod tests {
             (4, 2, 1, 1)
         );
         assert_eq!(o.nps.score, Some(25), "(2 - 1) / 4 = 25%");
+        // Each counted answer brings its customer's value: c1's latest (9) with it.
+        let eur = |n, minor| BTreeMap::from([("EUR".to_owned(), [n, minor])]);
+        assert_eq!(o.nps_value.promoters, eur(2, 19_000));
+        assert_eq!(o.nps_value.passives, eur(1, 8_000));
+        assert_eq!(o.nps_value.detractors, eur(1, 2_000));
         assert_eq!(
             (
                 o.reactivation.asked,
@@ -700,6 +729,7 @@ mod tests {
                 ActivityKind::SurveyAnswered {
                     order_id: crate::domain::OrderId::parse(o).unwrap(),
                     score,
+                    value: Some(Money::new(2_500, Currency::EUR)),
                 },
             )
         };

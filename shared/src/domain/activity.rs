@@ -42,6 +42,11 @@ pub enum ActivityKind {
     SurveyAnswered {
         order_id: OrderId,
         score: u8,
+        /// What the customer had spent and kept when they answered, in the order's currency
+        /// (their historic value): the overview's average value per NPS group adds these up.
+        /// None on answers recorded before it was kept.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<Money>,
     },
     /// The survey for this order was due but not sent: the customer was asked one in the last
     /// 90 days.

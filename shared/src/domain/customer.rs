@@ -88,6 +88,9 @@ pub struct CustomerProfile {
     /// The ids of the questions this customer answered (the first answer counts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub questions_answered: Vec<String>,
+    /// The stock-outs this customer was told of, by sku key (see [`super::stock::notice`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stock_told: BTreeMap<String, super::stock::StockTold>,
     /// Bumped on every write; the store writes only if it still holds the version it read.
     pub version: u64,
 }
@@ -119,6 +122,7 @@ impl CustomerProfile {
             category_orders: BTreeMap::new(),
             questions_asked: Vec::new(),
             questions_answered: Vec::new(),
+            stock_told: BTreeMap::new(),
             version: 0,
         }
     }

@@ -47,6 +47,13 @@ pub struct Decision {
     pub ledger: Vec<super::loyalty_rules::LedgerItem>,
     /// What this event changed in an attributed order's worth to its message.
     pub attribution: Option<OrderAttribution>,
+    /// A customer's first answer to a question, kept under the question (in the same
+    /// transaction as the profile that records it answered).
+    pub answer: Option<super::questions::QuestionAnswer>,
+    /// The entries of the products' regular buyers this order changes (written in its
+    /// transaction); filled by the caller, which reads the customer's earlier orders for them
+    /// ([`super::stock::regular_buys`]).
+    pub regular_buys: Vec<super::stock::RegularBuy>,
     pub outcome: Outcome,
 }
 
@@ -212,7 +219,8 @@ pub fn decide(
                 | EventKind::CustomerTimer
                 | EventKind::KeptInTouch
                 | EventKind::LapseSurveyAnswered(_)
-                | EventKind::QuestionAnswered { .. } => {}
+                | EventKind::QuestionAnswered { .. }
+                | EventKind::StockChanged(_) => {}
                 EventKind::OrderTimer { .. } => {
                     let due = order.confirmation_due(settings.return_window_days);
                     if due.is_some_and(|due| due <= now) {
@@ -236,7 +244,17 @@ pub fn decide(
                     for (line, _, _) in &due {
                         order.replenishment_handled.push(line.sku.clone());
                     }
-                    replenish_now = due;
+                    // A reminder whose product the customer was told is out of stock (after
+                    // this order) is replaced by that message: handled, not sent.
+                    let placed_at = order.placed.as_ref().map(|p| p.placed_at);
+                    replenish_now = due
+                        .into_iter()
+                        .filter(|(line, _, _)| {
+                            placed_at.is_none_or(|at| {
+                                !super::stock::replaces_reminder(&profile, &line.sku, at)
+                            })
+                        })
+                        .collect();
                     (contract_now, contract_renewed) =
                         due_contract_notices(&mut order, &profile, now, settings);
                 }
@@ -316,14 +334,24 @@ pub fn decide(
     {
         profile.retention.sign_of_life(now);
     }
-    let question_answered = match &event.kind {
+    let (question_answered, answer) = match &event.kind {
         EventKind::QuestionAnswered {
             question_id,
             option,
-        } => {
-            super::questions::record_answer(&mut profile, question_id, *option, &settings.questions)
-        }
-        _ => None,
+            free_text,
+        } => super::questions::record_answer(
+            &mut profile,
+            question_id,
+            *option,
+            free_text.as_deref(),
+            // Words from a customer being erased, or erased before (the link was mailed
+            // before the erasure), are not kept; the choice still counts.
+            words_allowed(None),
+            &settings.questions,
+            now,
+        )
+        .unzip(),
+        _ => (None, None),
     };
     if let EventKind::LapseSurveyAnswered(answer) = &event.kind {
         profile.retention.answer = Some(LapseAnswer {
@@ -369,6 +397,18 @@ pub fn decide(
     if let Some(recap) = recap {
         messages.push(MessageIntent::new(&recap.cause, &profile, recap.data, now));
         ledger.extend(recap.ledger);
+    }
+    if let EventKind::StockChanged(notice) = &event.kind
+        && let Some(data) = super::stock::notice(&mut profile, notice, now, settings)
+    {
+        let mut message =
+            MessageIntent::new(&super::stock::notice_cause(notice), &profile, data, now);
+        if settings.stock_notice_promotional
+            && matches!(message.data, MessageData::OutOfStockAlternative { .. })
+        {
+            message.class = super::MessageClass::Promotional;
+        }
+        messages.push(message);
     }
     if lapsed {
         let months = profile
@@ -424,6 +464,18 @@ pub fn decide(
         now,
     );
     activities.extend(question_answered.map(|what| Activity { at: now, what }));
+    // An answer carries the customer's value as it stands after this event.
+    if let Some(currency) = order
+        .as_ref()
+        .and_then(|o| o.placed.as_ref())
+        .map(|p| p.total.currency)
+    {
+        for a in &mut activities {
+            if let ActivityKind::SurveyAnswered { value, .. } = &mut a.what {
+                *value = Some(Money::new(profile.total_spent.get(currency), currency));
+            }
+        }
+    }
     if let Some(order) = &order {
         for sku in contract_renewed {
             activities.push(Activity {
@@ -471,6 +523,8 @@ pub fn decide(
         order_first_seen: state.order.is_none() && order.is_some(),
         order_changed: order.is_some() && order != state.order,
         attribution,
+        answer,
+        regular_buys: Vec::new(),
         ledger,
         profile,
         order,
@@ -912,6 +966,7 @@ fn activities_for(
             push(ActivityKind::SurveyAnswered {
                 order_id: order.id.clone(),
                 score: answer.score,
+                value: None,
             });
         }
     }

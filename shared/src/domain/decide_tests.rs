@@ -49,6 +49,7 @@ fn event(id: &str, at: i64, customer: CustomerFacts, kind: EventKind) -> ShopEve
         EventKind::KeptInTouch
         | EventKind::LapseSurveyAnswered(_)
         | EventKind::QuestionAnswered { .. } => "link",
+        EventKind::StockChanged(_) => "product-changed",
     };
     ShopEvent {
         id: EventId::parse(id).unwrap(),

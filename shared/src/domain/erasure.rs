@@ -122,6 +122,16 @@ pub fn erase_message_data(data: &MessageData) -> Option<MessageData> {
             title.clear();
             text.clear();
         }
+        // What the customer bought, and what was offered in its place, say what they use.
+        MessageData::OutOfStockAlternative {
+            product_name,
+            alternatives,
+            ..
+        } => {
+            *product_name = None;
+            alternatives.clear();
+        }
+        MessageData::BackInStock { product_name, .. } => *product_name = None,
         MessageData::LoyaltyEarned { .. }
         | MessageData::LoyaltyConfirmed { .. }
         | MessageData::SurveyRequest { .. }

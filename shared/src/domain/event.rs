@@ -6,7 +6,8 @@ use super::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The four kinds of shop event, one per webhook route.
+/// The kinds of shop event, one per webhook route: four about a customer, one about a
+/// product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EventType {
@@ -14,6 +15,9 @@ pub enum EventType {
     OrderDelivered,
     OrderReturned,
     AddressChanged,
+    /// A product's availability changed (out of stock, back in stock): about a product, not
+    /// a customer, so not a [`ShopEvent`] (see [`super::stock`]).
+    ProductChanged,
     /// Not a webhook: the schedule, when something a customer has is due.
     Timer,
     /// Not a webhook: the customer answered through a link in an email (a survey score, a
@@ -22,6 +26,7 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// The routes of events about a customer.
     pub const ALL: [EventType; 4] = [
         EventType::OrderPlaced,
         EventType::OrderDelivered,
@@ -36,6 +41,7 @@ impl EventType {
             EventType::OrderDelivered => "order-delivered",
             EventType::OrderReturned => "order-returned",
             EventType::AddressChanged => "address-changed",
+            EventType::ProductChanged => "product-changed",
             EventType::Timer => "schedule",
             EventType::CustomerAnswer => "link",
         }
@@ -48,13 +54,18 @@ impl EventType {
             EventType::OrderDelivered => "order.delivered",
             EventType::OrderReturned => "order.returned",
             EventType::AddressChanged => "customer.address_changed",
+            EventType::ProductChanged => "product.availability_changed",
             EventType::Timer => "schedule.timer",
             EventType::CustomerAnswer => "customer.answer",
         }
     }
 
+    /// The webhook route named by the last path segment.
     pub fn from_route(route: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.route() == route)
+        Self::ALL
+            .into_iter()
+            .chain([EventType::ProductChanged])
+            .find(|t| t.route() == route)
     }
 }
 
@@ -83,6 +94,7 @@ impl ShopEvent {
             | EventKind::KeptInTouch
             | EventKind::LapseSurveyAnswered(_)
             | EventKind::QuestionAnswered { .. } => EventType::CustomerAnswer,
+            EventKind::StockChanged(_) => EventType::ProductChanged,
         }
     }
 
@@ -99,7 +111,8 @@ impl ShopEvent {
             | EventKind::CustomerTimer
             | EventKind::KeptInTouch
             | EventKind::LapseSurveyAnswered(_)
-            | EventKind::QuestionAnswered { .. } => None,
+            | EventKind::QuestionAnswered { .. }
+            | EventKind::StockChanged(_) => None,
         }
     }
 }
@@ -152,11 +165,16 @@ pub enum EventKind {
     /// A lapsed customer answered the two-question survey.
     LapseSurveyAnswered(LapseSurvey),
     /// A customer answered one of the shop's questions (the page behind the answer links):
-    /// the question's id and the index of the answer chosen.
+    /// the question's id, the index of the answer chosen, and the customer's own words when
+    /// the question invites them (checked at the edge, see `questions::free_text`).
     QuestionAnswered {
         question_id: String,
         option: u8,
+        free_text: Option<String>,
     },
+    /// A product the customer buys regularly went out of stock, or came back (the pass over
+    /// the product's regular buyers).
+    StockChanged(super::stock::StockNotice),
 }
 
 /// The two questions asked of a lapsed customer: why they stopped, what could be better.

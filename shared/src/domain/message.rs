@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 /// there for a shop that wants to measure what they add to renewals and orders (never by
 /// default: without the reminder a held-out customer learns of their contract's end only from
 /// the shop's own mail).
-pub const HOLDABLE_KINDS: [&str; 7] = [
+pub const HOLDABLE_KINDS: [&str; 9] = [
     "reactivation",
     "replenishment",
     "welcome-after-move",
@@ -25,6 +25,8 @@ pub const HOLDABLE_KINDS: [&str; 7] = [
     "contract-ending",
     "yearly-recap",
     "question",
+    "out-of-stock-alternative",
+    "back-in-stock",
 ];
 
 /// The kinds held out when a shop names none.
@@ -138,6 +140,24 @@ pub enum MessageData {
         anniversary_points: Option<u64>,
         points_available: u64,
     },
+    /// A regular buyer's product is out of stock: what the shop offers instead, and when it
+    /// is expected back (if the shop said).
+    OutOfStockAlternative {
+        sku: Sku,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        product_name: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        alternatives: Vec<super::stock::Alternative>,
+        /// The expected return day in the shop's time zone, `YYYY-MM-DD`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_back_on: Option<String>,
+    },
+    /// The product a customer was told was out of stock is back.
+    BackInStock {
+        sku: Sku,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        product_name: Option<String>,
+    },
     /// A co-creation question to a buyer of its category: the shop's text and answers (each
     /// answer a link to the answer page).
     Question {
@@ -219,6 +239,8 @@ impl MessageData {
             MessageData::ContractEnding { .. } => "contract-ending",
             MessageData::YearlyRecap { .. } => "yearly-recap",
             MessageData::Question { .. } => "question",
+            MessageData::OutOfStockAlternative { .. } => "out-of-stock-alternative",
+            MessageData::BackInStock { .. } => "back-in-stock",
         }
     }
 
@@ -242,6 +264,10 @@ impl MessageData {
             | MessageData::YearlyRecap { .. }
             // Asks the customer's opinion on the range; no offer.
             | MessageData::Question { .. }
+            // About the customer's own product: gone for now, what replaces it, and that it is
+            // back; no offer (a shop may make the first promotional, see `stock_notice_promotional`).
+            | MessageData::OutOfStockAlternative { .. }
+            | MessageData::BackInStock { .. }
             | MessageData::Reactivation { .. } => MessageClass::Service,
             MessageData::WelcomeAfterMove { .. } | MessageData::Replenishment { .. } => {
                 MessageClass::Promotional

@@ -52,8 +52,19 @@ pub struct MessageRecord {
     /// it is sent, so that its history shows that it waited (the `reason` and `deferred_until`
     /// of a deferral go with the send). A retry after SES failed is no wait of the rules and
     /// leaves no trace once sent, as faults must not.
+    /// At most [`WAITS_KEPT`]: the first ones and the latest; a deferral beyond them takes the
+    /// latest one's place and is counted in `waits_dropped`, so that a message the cap holds
+    /// back again and again keeps a small item (each wait is about 110 bytes, and a message is
+    /// written at every claim and record).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waits: Vec<Wait>,
+    /// Deferrals no longer in `waits` (each replaced by a later one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waits_dropped: u32,
+    /// When the customer unsubscribed through this email's link (the first time it changed
+    /// their preferences): the overview counts it against the email's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribed_at: Option<Timestamp>,
     /// The orders attributed to it (kept as counters the order path adds to).
     #[serde(flatten)]
     pub earned: Earned,
@@ -87,6 +98,15 @@ fn is_zero(n: &u32) -> bool {
 
 fn is_zero_i64(n: &i64) -> bool {
     *n == 0
+}
+
+/// How many deferrals a message's history keeps: the first two and the latest.
+pub const WAITS_KEPT: usize = 3;
+
+/// Whether a message holding `waits` keeps one more deferral beside them; if not, the next one
+/// replaces the latest.
+pub fn wait_fits(waits: &[Wait]) -> bool {
+    waits.len() < WAITS_KEPT
 }
 
 /// A deferral in a message's history: when, why (`frequency_cap`, `quiet_hours`) and until
@@ -188,6 +208,8 @@ mod tests {
             erased_at: None,
             claimed_at: Some(at),
             waits: Vec::new(),
+            waits_dropped: 0,
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }

@@ -21,8 +21,11 @@ pub const MAX_TEXT: usize = 300;
 pub const MAX_OPTION: usize = 80;
 pub const MIN_OPTIONS: usize = 2;
 pub const MAX_OPTIONS: usize = 6;
-/// The longest free text kept with an answer.
-pub const MAX_FREE_TEXT: usize = 1000;
+/// The longest free text kept with an answer, in characters, and in bytes of UTF-8: the answer
+/// item stays under 1 KB with the longest shop and question ids (emoji take four bytes each, so
+/// a text of them is cut shorter than one of letters).
+pub const MAX_FREE_TEXT: usize = 500;
+pub const MAX_FREE_TEXT_BYTES: usize = 700;
 
 /// One question a shop asks the buyers of a category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,8 +37,8 @@ pub struct Question {
     pub text: String,
     /// 2 to 6 answers to choose from.
     pub options: Vec<String>,
-    /// Whether the answer page is to offer a field for the customer's own words. Kept, not
-    /// acted on yet: the page has no such field, so the email does not mention one.
+    /// Whether the answer page offers a field for the customer's own words (kept with the
+    /// answer, at most [`MAX_FREE_TEXT`] characters).
     #[serde(default)]
     pub free_text: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,15 +177,68 @@ pub fn on_order_placed(
     due
 }
 
+/// Why the words posted with an answer are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreeTextRefused {
+    /// The question does not invite the customer's own words.
+    NotInvited,
+    /// Longer than [`MAX_FREE_TEXT`] characters or [`MAX_FREE_TEXT_BYTES`] bytes.
+    TooLong,
+}
+
+/// The customer's own words posted with an answer to `question`: trimmed, `None` when blank.
+/// Words to a question that does not invite them are refused rather than dropped, so a form
+/// that sends them learns that they were not kept.
+pub fn free_text(
+    question: &Question,
+    posted: Option<&str>,
+) -> Result<Option<String>, FreeTextRefused> {
+    let Some(text) = posted.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if !question.free_text {
+        return Err(FreeTextRefused::NotInvited);
+    }
+    if text.chars().count() > MAX_FREE_TEXT || text.len() > MAX_FREE_TEXT_BYTES {
+        return Err(FreeTextRefused::TooLong);
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// One customer's answer to a question, as the marketers' answers page counts it: kept under
+/// the question (one item per customer), so one Query per question reads them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuestionAnswer {
+    pub question_id: String,
+    pub option: u8,
+    /// The customer's own words, when the question invites them.
+    pub free_text: Option<String>,
+    pub at: Timestamp,
+}
+
+/// One stored answer as the marketers' answers page reads it (no customer named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerRead {
+    pub option: u8,
+    pub at: Timestamp,
+    pub free_text: Option<String>,
+}
+
 /// Records an answer from the answer page: only to a question the shop still has and asked
 /// this customer, only an answer it offers, and only the first (a second answer changes
-/// nothing: the counts marketers read stay one per customer). Returns what the timeline shows.
+/// nothing: the counts marketers read stay one per customer). Returns what the timeline shows
+/// and the answer to keep under the question. The words are kept only when the question invites
+/// them, within the bounds of [`free_text`], and when `words_allowed` (not for a customer being
+/// or once erased: an old link must not bring words back).
 pub fn record_answer(
     profile: &mut CustomerProfile,
     question_id: &str,
     option: u8,
+    posted_text: Option<&str>,
+    words_allowed: bool,
     questions: &[Question],
-) -> Option<ActivityKind> {
+    now: Timestamp,
+) -> Option<(ActivityKind, QuestionAnswer)> {
     let question = questions.iter().find(|q| q.id == question_id)?;
     let answer = question.options.get(usize::from(option))?;
     if !profile.questions_asked.iter().any(|id| id == question_id)
@@ -194,11 +250,23 @@ pub fn record_answer(
         return None;
     }
     profile.questions_answered.push(question_id.to_owned());
-    Some(ActivityKind::QuestionAnswered {
-        question_id: question_id.to_owned(),
-        option,
-        answer: answer.clone(),
-    })
+    let words = free_text(question, posted_text)
+        .ok()
+        .flatten()
+        .filter(|_| words_allowed);
+    Some((
+        ActivityKind::QuestionAnswered {
+            question_id: question_id.to_owned(),
+            option,
+            answer: answer.clone(),
+        },
+        QuestionAnswer {
+            question_id: question_id.to_owned(),
+            option,
+            free_text: words,
+            at: now,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -331,34 +399,86 @@ mod tests {
     fn the_first_answer_to_an_asked_question_counts() {
         let qs = [question("thee-smaak", "thee"), question("ander", "koffie")];
         let mut p = profile();
-        assert_eq!(
-            record_answer(&mut p, "thee-smaak", 1, &qs),
-            None,
-            "not asked"
-        );
+        let answer = |p: &mut CustomerProfile, id: &str, option: u8| {
+            record_answer(p, id, option, None, true, &qs, t(NOW)).map(|(what, _)| what)
+        };
+        assert_eq!(answer(&mut p, "thee-smaak", 1), None, "not asked");
         on_order_placed(&mut p, &order("A1", &["thee"]), &qs, t(NOW));
         on_order_placed(&mut p, &order("A2", &["thee"]), &qs, t(NOW));
+        assert_eq!(answer(&mut p, "thee-smaak", 3), None, "no such answer");
+        assert_eq!(answer(&mut p, "weg", 0), None, "no such question");
+        assert_eq!(answer(&mut p, "ander", 0), None, "not asked");
         assert_eq!(
-            record_answer(&mut p, "thee-smaak", 3, &qs),
-            None,
-            "no such answer"
-        );
-        assert_eq!(
-            record_answer(&mut p, "weg", 0, &qs),
-            None,
-            "no such question"
-        );
-        assert_eq!(record_answer(&mut p, "ander", 0, &qs), None, "not asked");
-        assert_eq!(
-            record_answer(&mut p, "thee-smaak", 1, &qs),
+            answer(&mut p, "thee-smaak", 1),
             Some(ActivityKind::QuestionAnswered {
                 question_id: "thee-smaak".into(),
                 option: 1,
                 answer: "Rooibos".into(),
             })
         );
-        assert_eq!(record_answer(&mut p, "thee-smaak", 2, &qs), None, "once");
+        assert_eq!(answer(&mut p, "thee-smaak", 2), None, "once");
         assert_eq!(p.questions_answered, vec!["thee-smaak".to_owned()]);
+    }
+
+    #[test]
+    fn free_text_is_kept_only_where_invited_within_bounds_and_while_words_are_allowed() {
+        let invites = question("thee-smaak", "thee");
+        let mut closed = question("ander", "thee");
+        closed.free_text = false;
+        assert_eq!(
+            free_text(&invites, Some("  Meer groene thee \n")),
+            Ok(Some("Meer groene thee".into()))
+        );
+        assert_eq!(free_text(&invites, Some("   ")), Ok(None));
+        assert_eq!(free_text(&invites, None), Ok(None));
+        assert_eq!(
+            free_text(&closed, Some("iets")),
+            Err(FreeTextRefused::NotInvited)
+        );
+        assert_eq!(
+            free_text(&closed, Some(" ")),
+            Ok(None),
+            "a blank field is no words"
+        );
+        let letters = "a".repeat(MAX_FREE_TEXT);
+        assert_eq!(
+            free_text(&invites, Some(&letters)),
+            Ok(Some(letters.clone()))
+        );
+        assert_eq!(
+            free_text(&invites, Some(&format!("{letters}a"))),
+            Err(FreeTextRefused::TooLong)
+        );
+        let emoji = "😀".repeat(MAX_FREE_TEXT_BYTES / 4 + 1);
+        assert_eq!(
+            free_text(&invites, Some(&emoji)),
+            Err(FreeTextRefused::TooLong)
+        );
+
+        let qs = [invites, closed];
+        let asked = || {
+            let mut p = profile();
+            p.questions_asked = vec!["thee-smaak".into(), "ander".into()];
+            p
+        };
+        let kept = |p: &mut CustomerProfile, id: &str, allowed: bool| {
+            record_answer(p, id, 0, Some("Meer rooibos"), allowed, &qs, t(NOW))
+                .map(|(_, answer)| answer.free_text)
+        };
+        assert_eq!(
+            kept(&mut asked(), "thee-smaak", true),
+            Some(Some("Meer rooibos".into()))
+        );
+        assert_eq!(
+            kept(&mut asked(), "thee-smaak", false),
+            Some(None),
+            "erased: the choice only"
+        );
+        assert_eq!(
+            kept(&mut asked(), "ander", true),
+            Some(None),
+            "not invited: the choice only"
+        );
     }
 
     #[test]

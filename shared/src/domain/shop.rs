@@ -43,6 +43,8 @@ pub enum SettingsError {
     AnniversaryPoints,
     #[error("contract_notice_days: must be between 8 and 365")]
     ContractNotice,
+    #[error("stock_notice_days: must be between 1 and 365")]
+    StockNotice,
     /// Names the question and its field, e.g. `questions[1].options: ...`.
     #[error("{0}")]
     Questions(String),
@@ -112,6 +114,18 @@ pub struct ShopSettings {
     /// Co-creation questions, asked of a category's buyers at their second order in it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub questions: Vec<super::questions::Question>,
+    /// A regular buyer hears that their product is out of stock when their next purchase of
+    /// it is expected within this many days (1 to 365, default 30).
+    #[serde(default = "default_stock_notice_days")]
+    pub stock_notice_days: u16,
+    /// The out-of-stock message is service mail (about the customer's own product, no offer)
+    /// unless the shop makes it promotional (then marketing consent is needed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stock_notice_promotional: bool,
+}
+
+fn default_stock_notice_days() -> u16 {
+    30
 }
 
 fn default_contract_notice_days() -> u16 {
@@ -237,6 +251,9 @@ impl ShopSettings {
             return Err(SettingsError::ContractNotice);
         }
         super::questions::check(&self.questions).map_err(SettingsError::Questions)?;
+        if !(1..=365).contains(&self.stock_notice_days) {
+            return Err(SettingsError::StockNotice);
+        }
         let r = &self.replenishment;
         if r.remind_days_before > 30
             || r.by_sku
@@ -419,6 +436,8 @@ pub(crate) mod fixtures {
             attribution_from: crate::domain::AttributionFrom::Send,
             contract_notice_days: 30,
             questions: Vec::new(),
+            stock_notice_days: 30,
+            stock_notice_promotional: false,
             loyalty: LoyaltyRules {
                 points_per_unit: 1,
                 tiers: vec![

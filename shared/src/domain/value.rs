@@ -60,9 +60,8 @@ pub fn customer_value(profile: &CustomerProfile, settings: &ShopSettings) -> Cus
         )
     };
     let forecast = Forecast {
-        interval_days: i64::try_from(divide_rounded(interval, 86_400)).unwrap_or(i64::MAX),
-        orders_hundredths: i64::try_from(divide_rounded(YEAR_SECONDS * 100, interval))
-            .unwrap_or(i64::MAX),
+        interval_days: divide_rounded(interval, 86_400),
+        orders_hundredths: divide_rounded(YEAR_SECONDS * 100, interval),
         average_order: historic.iter().map(|m| per(m, 1, orders)).collect(),
         // One division at the end, so the forecast is not the product of two rounded figures.
         value: historic

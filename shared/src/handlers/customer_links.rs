@@ -7,8 +7,10 @@
 //! - `GET /s/{token}?score=N` shows the answer with that score chosen and changes nothing;
 //!   `POST /s/{token}` with `score` (and optionally `comment`) records it and thanks the
 //!   customer, with a comment form that posts `comment` alone.
-//! - `GET /q/{token}?option=N` shows the shop's question with that answer chosen and changes
-//!   nothing; `POST /q/{token}` with `option` records it (the first answer counts).
+//! - `GET /q/{token}?option=N` shows the shop's question with that answer chosen (and a field
+//!   for the customer's own words when the question invites them) and changes nothing;
+//!   `POST /q/{token}` with `option` (and optionally `free_text`) records it (the first answer
+//!   counts).
 //! - `GET /r/{token}` shows a lapsed customer the "keep me" button and the two-question survey;
 //!   `POST /r/{token}` records `action=keep` or `action=answer` (`reason`, `comment`).
 //!
@@ -16,6 +18,7 @@
 //! more. Answers are events applied through the same `decide` as webhooks.
 
 use crate::clock::Clock;
+use crate::domain::questions::{self, FreeTextRefused, MAX_FREE_TEXT};
 use crate::domain::{
     CustomerFacts, CustomerId, EventId, EventKind, LapseReason, LapseSurvey, OptOutScope,
     ShopEvent, ShopId, unsubscribe,
@@ -71,23 +74,25 @@ pub async fn handle(app: &LinksApp, req: Request) -> Result<Response<Body>, lamb
         Some("q") => return Ok(question(app, &req, &token).await),
         _ => {}
     }
-    let Some((shop, customer)) = app.links.verify_unsubscribe(&token) else {
+    let Some((shop, customer, message)) = app.links.verify_unsubscribe(&token) else {
         tracing::warn!(outcome = "invalid_token", "link refused");
         return Ok(page(400, "nl", &invalid_page()));
     };
     let span = tracing::info_span!("link", shop = %shop);
     // Instrumented, not entered across awaits (see `send_messages::deliver`).
-    unsubscribe_page(app, &req, shop, customer)
+    unsubscribe_page(app, &req, shop, customer, message)
         .instrument(span)
         .await
 }
 
-/// `GET` and `POST /u/{token}` for a verified token.
+/// `GET` and `POST /u/{token}` for a verified token; `message` is the key of the email the
+/// link was mailed in, when the link names it.
 async fn unsubscribe_page(
     app: &LinksApp,
     req: &Request,
     shop: ShopId,
     customer: CustomerId,
+    message: Option<String>,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let shop_settings = match app.shops.get(&shop).await {
         Ok(Some(s)) => s,
@@ -124,7 +129,7 @@ async fn unsubscribe_page(
             let Some(scope) = unsubscribe_scope(&form_fields(req)) else {
                 return Ok(page(400, locale, &format!("<p>{}</p>", words.unclear)));
             };
-            if let Err(err) = apply(app, &shop, &customer, scope).await {
+            if let Err(err) = apply(app, &shop, &customer, scope, message.as_deref()).await {
                 return Ok(unavailable(err));
             }
             tracing::info!(outcome = "unsubscribed", scope = ?scope, "preference recorded");
@@ -268,6 +273,9 @@ fn answer_page(locale: &str, shop_name: &str, words: &SurveyWords, score: u8) ->
 /// that answer chosen and a button, submitted on load like the survey's page, and changes
 /// nothing (mail scanners open every link); `POST /q/{token}` with `option` records the answer.
 /// The first answer counts: a later one changes nothing and the page says it was counted.
+/// A question that invites the customer's own words shows a field for them and is not
+/// submitted on load; `free_text` is refused (400, naming the field) when the question does
+/// not invite it or it is too long, so nothing is recorded then.
 async fn question(app: &LinksApp, req: &Request, token: &str) -> Response<Body> {
     let Some((shop, customer, question_id)) = app.links.verify_question(token) else {
         tracing::warn!(outcome = "invalid_token", "question link refused");
@@ -330,6 +338,18 @@ async fn question(app: &LinksApp, req: &Request, token: &str) -> Response<Body> 
                     )
                 })
                 .collect();
+            // A question that invites the customer's own words waits for them: submitting on
+            // load would send the form before they could write (the choice is still one
+            // click, on the button).
+            if asked.free_text {
+                let body = format!(
+                    "<h1>{shop_name}</h1><form id=\"answer\" method=\"post\"><fieldset><legend>{}</legend>{options}</fieldset><p><label for=\"free_text\">{}</label></p><p><textarea id=\"free_text\" name=\"free_text\" rows=\"5\" maxlength=\"{MAX_FREE_TEXT}\"></textarea></p><button type=\"submit\">{}</button></form>",
+                    escape(&asked.text),
+                    words.words_label,
+                    words.send
+                );
+                return page(200, locale, &body);
+            }
             let body = format!(
                 "<h1>{shop_name}</h1><form id=\"answer\" method=\"post\"><fieldset><legend>{}</legend>{options}</fieldset><button type=\"submit\">{}</button></form>",
                 escape(&asked.text),
@@ -347,14 +367,38 @@ async fn question(app: &LinksApp, req: &Request, token: &str) -> Response<Body> 
             let Some(chosen) = chosen else {
                 return page(400, locale, &format!("<p>{}</p>", words.pick));
             };
+            let posted_words = form
+                .iter()
+                .find(|(k, _)| k == "free_text")
+                .map(|(_, v)| v.as_str());
+            let free_text = match questions::free_text(asked, posted_words) {
+                Ok(text) => text,
+                Err(refused) => {
+                    let why = match refused {
+                        FreeTextRefused::NotInvited => words.words_not_invited,
+                        FreeTextRefused::TooLong => words.words_too_long,
+                    };
+                    return page(
+                        400,
+                        locale,
+                        &format!("<p class=\"error\" data-field=\"free_text\">{why}</p>"),
+                    );
+                }
+            };
             let answered_before = profile
                 .as_ref()
                 .is_some_and(|p| p.questions_answered.contains(&question_id));
             if !answered_before {
-                let id = EventId::derived("question", &[question_id.as_str(), &chosen.to_string()]);
+                // The customer is part of the id: processed events are kept per shop, and two
+                // customers choosing the same answer are two answers, not one delivered twice.
+                let id = EventId::derived(
+                    "question",
+                    &[customer.as_str(), question_id.as_str(), &chosen.to_string()],
+                );
                 let kind = EventKind::QuestionAnswered {
                     question_id: question_id.clone(),
                     option: chosen,
+                    free_text,
                 };
                 if let Err(response) = apply_answer(app, &settings, &customer, id, kind).await {
                     return response;
@@ -378,6 +422,9 @@ struct QuestionWords {
     thanks: &'static str,
     counted: &'static str,
     gone: &'static str,
+    words_label: &'static str,
+    words_too_long: &'static str,
+    words_not_invited: &'static str,
 }
 
 impl QuestionWords {
@@ -389,6 +436,9 @@ impl QuestionWords {
                 thanks: "Thank you! Your answer helps us choose what comes next.",
                 counted: "Thank you, we already have your answer: the first one counts.",
                 gone: "This question has closed. Thank you all the same!",
+                words_label: "Anything to add in your own words? (optional)",
+                words_too_long: "Your own words: 500 characters at most, please.",
+                words_not_invited: "This question takes no words of your own: please choose one of the answers only.",
             },
             _ => QuestionWords {
                 pick: "Kies een van de antwoorden.",
@@ -396,6 +446,9 @@ impl QuestionWords {
                 thanks: "Dank je wel! Met jouw antwoord kiezen we wat er bij komt.",
                 counted: "Dank je wel, we hebben je antwoord al: het eerste antwoord telt.",
                 gone: "Deze vraag is gesloten. Toch bedankt!",
+                words_label: "Wil je er in je eigen woorden iets over kwijt? (niet verplicht)",
+                words_too_long: "Je eigen woorden: hooguit 500 tekens, graag.",
+                words_not_invited: "Bij deze vraag horen geen eigen woorden: kies alleen een van de antwoorden.",
             },
         }
     }
@@ -665,12 +718,18 @@ fn method_not_allowed() -> Response<Body> {
         .expect("static response")
 }
 
+/// Records the opt-out on the profile. When it changes the customer's preferences and the link
+/// names its email, the email is marked first (`unsubscribed_at`, once), so that the
+/// unsubscribe counts against its kind; a retry after a failure marks nothing twice. An
+/// opt-out that changes nothing (already unsubscribed) counts nowhere.
 async fn apply(
     app: &LinksApp,
     shop: &ShopId,
     customer: &CustomerId,
     scope: OptOutScope,
+    message: Option<&str>,
 ) -> Result<(), StoreError> {
+    let mut marked = false;
     for _ in 0..5 {
         let Some(profile) = app.store.profile(shop, customer).await? else {
             return Ok(());
@@ -678,6 +737,12 @@ async fn apply(
         let Some(next) = unsubscribe(&profile, scope, app.clock.now()) else {
             return Ok(());
         };
+        if let (Some(key), false) = (message, marked) {
+            app.store
+                .record_unsubscribe(shop, customer, key, app.clock.now())
+                .await?;
+            marked = true;
+        }
         match app.store.save_profile(shop, profile.version, &next).await? {
             Written::Committed | Written::Duplicate => return Ok(()),
             Written::Conflict => continue,

@@ -7,10 +7,12 @@ mod guests;
 pub mod loyalty_api;
 pub mod message_log;
 pub mod points_history;
+mod product_changed;
 mod responses;
 pub mod run_schedule;
 pub mod send_messages;
 pub mod ses_events;
+pub mod stock_pass;
 pub mod webhook;
 
 use crate::clock::Clock;
@@ -103,6 +105,13 @@ pub(crate) async fn apply_event(
         if loaded.already_processed {
             return Ok(Applied::Duplicate);
         }
+        // A stock notice for a customer the store no longer holds (erased meanwhile) creates
+        // no one.
+        if matches!(event.kind, crate::domain::EventKind::StockChanged(_))
+            && loaded.state.profile.is_none()
+        {
+            return Ok(Applied::Duplicate);
+        }
         if let Err(overflow) = crate::domain::check_amounts(&loaded.state, event, settings) {
             return Ok(Applied::Refused(overflow));
         }
@@ -117,7 +126,30 @@ pub(crate) async fn apply_event(
         if recap_due {
             loaded.state.year_orders = Some(store.orders_of(shop, &event.customer.id).await?);
         }
-        let decision = crate::domain::decide(&loaded.state, event, now, settings);
+        // An order placed for the first time: the regular buyers of its products, from the
+        // customer's earlier orders (one Query, only for a customer who ordered before).
+        let newly_placed = matches!(event.kind, crate::domain::EventKind::OrderPlaced(_))
+            && loaded
+                .state
+                .order
+                .as_ref()
+                .is_none_or(|o| o.placed.is_none());
+        let earlier = if newly_placed
+            && loaded
+                .state
+                .profile
+                .as_ref()
+                .is_some_and(|p| p.order_count > 0)
+        {
+            store.orders_of(shop, &event.customer.id).await?
+        } else {
+            Vec::new()
+        };
+        let mut decision = crate::domain::decide(&loaded.state, event, now, settings);
+        if newly_placed && let Some(order) = &decision.order {
+            decision.regular_buys = crate::domain::stock::regular_buys(&earlier, order, settings);
+            crate::domain::stock::follow(&mut decision.profile, &decision.regular_buys);
+        }
         let processed = webhook::processed_record(
             &event.id,
             event.event_type(),

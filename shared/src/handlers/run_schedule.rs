@@ -146,6 +146,9 @@ enum EntryOutcome {
 
 async fn handle_entry(app: &SenderApp, entry: &DueEntry) -> Result<EntryOutcome, ItemError> {
     let key = &entry.key;
+    if key.sk == keys::PRODUCT_SK {
+        return continue_stock_pass(app, entry).await;
+    }
     if key.sk.starts_with(keys::ORDER_PREFIX) || key.sk == keys::PROFILE_SK {
         return Ok(if tick(app, entry).await? {
             EntryOutcome::Timer
@@ -187,6 +190,42 @@ async fn handle_entry(app: &SenderApp, entry: &DueEntry) -> Result<EntryOutcome,
 /// An order or customer with something due (a return window closing, a survey, a tip, a
 /// reminder, the lapse clock): the same `decide` as a webhook, with a timer event; then the
 /// messages it caused go out (locally there is no stream). Returns whether it was applied.
+/// A product whose pass over its regular buyers is unfinished: the next pages, then the
+/// messages they created go out.
+async fn continue_stock_pass(app: &SenderApp, entry: &DueEntry) -> Result<EntryOutcome, ItemError> {
+    let Some(shop_id) = keys::parse_product_partition(&entry.key.pk) else {
+        return Err(ItemError::Unreadable(
+            "unreadable_key",
+            "not a product partition".into(),
+        ));
+    };
+    let Some(product) = app.store.product_at(&entry.key).await? else {
+        return Ok(EntryOutcome::Nothing);
+    };
+    let Some(shop) = app.shops.get(&shop_id).await? else {
+        return Err(ItemError::Failed(
+            "unknown_shop",
+            "the shop is no longer configured".into(),
+        ));
+    };
+    let done = super::stock_pass::continue_pass(
+        &app.store,
+        app.clock.as_ref(),
+        &shop.settings,
+        &product.sku,
+        super::stock_pass::PAGES_PER_PASS,
+    )
+    .await?;
+    tracing::info!(
+        buyers_read = done.buyers_read,
+        told = done.told,
+        failed = done.failed,
+        finished = done.finished,
+        "stock pass continued"
+    );
+    Ok(EntryOutcome::Timer)
+}
+
 async fn tick(app: &SenderApp, entry: &DueEntry) -> Result<bool, ItemError> {
     use crate::domain::{CustomerFacts, EventId, EventKind, OrderId, ShopEvent};
     let key = &entry.key;

@@ -207,8 +207,9 @@ async fn claim_and_send(app: &SenderApp, message: &MessageRecord) -> Result<Deli
 }
 
 /// Counts a message whose outcome is unknown for the frequency cap, as a send, if it is mail
-/// that counts (the message itself stays SENDING, untouched). Best effort: failing here only
-/// lets the cap forget it.
+/// that counts (the message itself stays SENDING, untouched). The store tries it as often as a
+/// claim; should it still fail, the cap forgets this message (logged), and the message is not
+/// reported for a retry: a retry finds it claimed and would count nothing either.
 async fn stamp_unknown_send(app: &SenderApp, message: &MessageRecord) {
     if !holds_cap_place(message.intent.class, SendAttempt::Unknown) {
         return;
@@ -273,6 +274,7 @@ async fn decide_and_send(
         Verdict::Defer { until, reason } => Ok(MessageOutcome::Deferred {
             until,
             reason: defer_reason(reason).into(),
+            wait_fits: crate::domain::wait_fits(&message.waits),
         }),
         Verdict::Send => {
             // Internal alerts go to the shop's service address, in the shop's language.
@@ -345,6 +347,7 @@ pub fn compose(
             &app.links,
             &message.shop,
             &message.intent.customer_id,
+            &message.intent.key,
         )
     });
     let mut context = serde_json::to_value(&message.intent.data).map_err(|e| e.to_string())?;
@@ -447,18 +450,30 @@ fn retry_backoff(attempts: u32) -> jiff::SignedDuration {
         .min(jiff::SignedDuration::from_hours(1))
 }
 
-/// `{base}/u/{token}`: one-click unsubscribe (RFC 8058) and the preferences page.
+/// The longest unsubscribe link that names its message: it travels in the `List-Unsubscribe`
+/// header, whose line must stay under 998 characters. Only ids near their 128-character limit
+/// in other scripts pass it; their link names no message (the unsubscribe counts under no
+/// kind).
+pub const MAX_UNSUBSCRIBE_URL: usize = 900;
+
+/// `{base}/u/{token}`: one-click unsubscribe (RFC 8058) and the preferences page, for the
+/// message `message_key` (the link names it, so the unsubscribe counts against its kind).
 pub fn unsubscribe_url(
     base: &str,
     links: &LinkKey,
     shop: &ShopId,
     customer: &CustomerId,
+    message_key: &str,
 ) -> String {
-    format!(
-        "{}/u/{}",
-        base.trim_end_matches('/'),
-        links.unsubscribe_token(shop, customer)
-    )
+    let base = base.trim_end_matches('/');
+    let named = format!(
+        "{base}/u/{}",
+        links.message_unsubscribe_token(shop, customer, message_key)
+    );
+    if named.len() <= MAX_UNSUBSCRIBE_URL {
+        return named;
+    }
+    format!("{base}/u/{}", links.unsubscribe_token(shop, customer))
 }
 
 fn skip_reason(reason: SkipReason) -> &'static str {
@@ -499,4 +514,37 @@ pub async fn deliver_pending(
         done.push(deliver(app, message).await?);
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The link names its message while it fits the header; with the longest ids (128
+    /// characters of four bytes each, a message key of 180 bytes, a shop id of 63) it names
+    /// none and still fits.
+    #[test]
+    fn the_unsubscribe_link_names_its_message_while_it_fits_the_header() {
+        let links = LinkKey::new("secret");
+        let base = "https://abcdefghij.execute-api.eu-west-1.amazonaws.com/";
+        let shop = ShopId::parse("demo").unwrap();
+        let customer = CustomerId::parse("cus-8812").unwrap();
+        let url = unsubscribe_url(base, &links, &shop, &customer, "survey#NL-1");
+        let token = url.rsplit('/').next().unwrap();
+        assert_eq!(
+            links.verify_unsubscribe(token),
+            Some((shop, customer, Some("survey#NL-1".to_owned())))
+        );
+
+        let long_shop = ShopId::parse("s".repeat(63)).unwrap();
+        let long_customer = CustomerId::parse("𝔘".repeat(128)).unwrap();
+        let long_key = format!("welcome-after-move#~{}", "a".repeat(160));
+        let url = unsubscribe_url(base, &links, &long_shop, &long_customer, &long_key);
+        assert!(url.len() <= MAX_UNSUBSCRIBE_URL, "{} characters", url.len());
+        let token = url.rsplit('/').next().unwrap();
+        assert_eq!(
+            links.verify_unsubscribe(token),
+            Some((long_shop, long_customer, None))
+        );
+    }
 }

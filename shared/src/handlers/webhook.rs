@@ -10,8 +10,8 @@
 use super::WebhookApp;
 use super::responses::{error, json};
 use crate::domain::{
-    CustomerId, EventId, EventKind, EventType, OrderId, ParkedEvent, ShopEvent, ShopId, Timestamp,
-    erase, erase_message, erase_parked,
+    ActivityKind, CustomerId, EventId, EventKind, EventType, OrderId, ParkedEvent, ShopEvent,
+    ShopId, Timestamp, erase, erase_message, erase_parked,
 };
 use crate::shops::Shop;
 use crate::store::{LoyaltyErasure, ProcessedEvent, StoreError, Written};
@@ -97,7 +97,7 @@ pub async fn health(app: &WebhookApp, req: &Request) -> Response<Body> {
     }
 }
 
-struct Reply {
+pub(super) struct Reply {
     response: Response<Body>,
     /// One word for logs and metrics: processed, duplicate, invalid_payload, ...
     outcome: &'static str,
@@ -106,7 +106,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn ok(outcome: &'static str, response: Response<Body>) -> Self {
+    pub(super) fn ok(outcome: &'static str, response: Response<Body>) -> Self {
         Reply {
             response,
             outcome,
@@ -120,7 +120,7 @@ impl Reply {
             detail: Some(detail.into()),
         }
     }
-    fn store_error(err: StoreError) -> Self {
+    pub(super) fn store_error(err: StoreError) -> Self {
         if err.is_transient() {
             let mut response = error(
                 503,
@@ -203,6 +203,9 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
 
     let platform = platform::detect(headers);
     span.record("platform", platform.as_str());
+    if route == EventType::ProductChanged {
+        return super::product_changed::process(app, &shop, platform, headers, body).await;
+    }
     // A delivery's reply is large, as the readers' own (see `shopify_delivery`).
     #[allow(clippy::result_large_err)]
     let read_with = |guests: Option<&crate::webhook::GuestIds>| match platform {
@@ -254,7 +257,7 @@ async fn process(app: &WebhookApp, route: EventType, req: &Request) -> Reply {
 #[allow(clippy::result_large_err)]
 type Delivery = Result<(EventId, Vec<Inbound>), Reply>;
 
-fn invalid_signature(message: impl Into<String>) -> Reply {
+pub(super) fn invalid_signature(message: impl Into<String>) -> Reply {
     let message = message.into();
     Reply::refused(
         "invalid_signature",
@@ -263,7 +266,7 @@ fn invalid_signature(message: impl Into<String>) -> Reply {
     )
 }
 
-fn invalid_payload(PayloadError { field, message }: PayloadError) -> Reply {
+pub(super) fn invalid_payload(PayloadError { field, message }: PayloadError) -> Reply {
     let response = json(
         400,
         json!({ "error": "invalid_payload", "field": field, "message": format!("{field}: {message}") }),
@@ -296,15 +299,16 @@ fn canonical_delivery(
     ))
 }
 
+/// A Shopify delivery whose signature and shop domain check out: its de-duplication id, its
+/// topic and when Shopify sent it. A stale delivery is answered 200 (`Err`, a complete
+/// answer), so that Shopify stops retrying what may change nothing.
 #[allow(clippy::result_large_err)]
-fn shopify_delivery(
+pub(super) fn shopify_verified<'h>(
     shop: &Shop,
-    guests: Option<&crate::webhook::GuestIds>,
-    route: EventType,
-    headers: &http::HeaderMap,
+    headers: &'h http::HeaderMap,
     body: &[u8],
     now: Timestamp,
-) -> Delivery {
+) -> Result<(EventId, &'h str, Option<Timestamp>), Reply> {
     let Some(access) = &shop.shopify else {
         return Err(invalid_signature("this shop has no Shopify connection"));
     };
@@ -336,13 +340,28 @@ fn shopify_delivery(
     tracing::Span::current().record("event_id", id.as_str());
     let triggered_at: Option<Timestamp> =
         platform::shopify_header(headers, "triggered-at").and_then(|t| t.parse().ok());
-    // A 200, so that Shopify stops retrying a delivery that may change nothing.
     if shopify::is_stale(triggered_at, now) {
         return Err(Reply::ok(
             "ignored",
             json(200, json!({ "status": "ignored", "reason": "stale" })),
         ));
     }
+    Ok((id, topic, triggered_at))
+}
+
+#[allow(clippy::result_large_err)]
+fn shopify_delivery(
+    shop: &Shop,
+    guests: Option<&crate::webhook::GuestIds>,
+    route: EventType,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    now: Timestamp,
+) -> Delivery {
+    let (id, topic, triggered_at) = shopify_verified(shop, headers, body, now)?;
+    let Some(access) = &shop.shopify else {
+        return Err(invalid_signature("this shop has no Shopify connection"));
+    };
     let inbound = shopify::map(
         &shop.settings.id,
         &access.shop_domain,
@@ -356,14 +375,13 @@ fn shopify_delivery(
     Ok((id, vec![inbound]))
 }
 
+/// A WooCommerce delivery whose signature checks out: its de-duplication id and topic.
 #[allow(clippy::result_large_err)]
-fn woocommerce_delivery(
+pub(super) fn woocommerce_verified<'h>(
     shop: &Shop,
-    guests: Option<&crate::webhook::GuestIds>,
-    route: EventType,
-    headers: &http::HeaderMap,
+    headers: &'h http::HeaderMap,
     body: &[u8],
-) -> Delivery {
+) -> Result<(EventId, &'h str), Reply> {
     let Some(access) = &shop.woocommerce else {
         return Err(invalid_signature("this shop has no WooCommerce connection"));
     };
@@ -389,6 +407,21 @@ fn woocommerce_delivery(
     )
     .map_err(invalid_payload)?;
     tracing::Span::current().record("event_id", id.as_str());
+    Ok((id, topic))
+}
+
+#[allow(clippy::result_large_err)]
+fn woocommerce_delivery(
+    shop: &Shop,
+    guests: Option<&crate::webhook::GuestIds>,
+    route: EventType,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Delivery {
+    let (id, topic) = woocommerce_verified(shop, headers, body)?;
+    let Some(access) = &shop.woocommerce else {
+        return Err(invalid_signature("this shop has no WooCommerce connection"));
+    };
     let inbound = woocommerce::map(
         &shop.settings.id,
         guests,
@@ -678,6 +711,34 @@ async fn erase_customer(
             return record(app, shop_id, &processed, "no data held for this customer").await;
         };
         let read_version = profile.version;
+        let mut bought: Vec<crate::domain::Sku> = items
+            .orders
+            .iter()
+            .filter_map(|o| o.placed.as_ref())
+            .flat_map(|p| p.lines.iter().map(|l| l.sku.clone()))
+            .collect();
+        bought.sort();
+        bought.dedup();
+        // The customer's own words in their answers to the shop's questions, kept under each
+        // question: removed before the erasure is written (an answer posted meanwhile moves
+        // the profile's version, so the next round removes its words too).
+        let mut answered = profile.questions_answered.clone();
+        answered.extend(
+            items
+                .activities
+                .iter()
+                .filter_map(|a| match &a.activity.what {
+                    ActivityKind::QuestionAnswered { question_id, .. } => Some(question_id.clone()),
+                    _ => None,
+                }),
+        );
+        answered.sort_unstable();
+        answered.dedup();
+        let answers_erased = app
+            .store
+            .erase_answer_words(shop_id, customer, &answered)
+            .await
+            .map_err(Reply::store_error)?;
         let erasure = erase(profile, items.orders, now);
         // Activities hold ids, amounts, scores and statuses only: nothing to erase there.
         let messages: Vec<_> = items.messages.iter().filter_map(erase_message).collect();
@@ -690,6 +751,7 @@ async fn erase_customer(
                 &erasure,
                 &messages,
                 &loyalty,
+                &bought,
                 &processed,
                 &shop.settings,
                 now,
@@ -703,6 +765,7 @@ async fn erase_customer(
                     orders = erasure.orders.len(),
                     messages = messages.len(),
                     loyalty_items = loyalty.len(),
+                    answers = answers_erased,
                     "customer erased"
                 );
                 return Ok(Done::new(

@@ -1,6 +1,6 @@
-//! Signed links in emails. An unsubscribe token names the shop and the customer (never the
-//! email address) and carries an HMAC-SHA256 under the shop's link key, so it cannot be forged
-//! or altered; using it twice has the same effect as once.
+//! Signed links in emails. An unsubscribe token names the shop, the customer (never the email
+//! address) and the message it was mailed in, and carries an HMAC-SHA256 under the shop's link
+//! key, so it cannot be forged or altered; using it twice has the same effect as once.
 
 use crate::domain::{CustomerId, OrderId, ShopId};
 use base64::Engine;
@@ -80,14 +80,32 @@ impl LinkKey {
         Some((shop, rest))
     }
 
+    /// An unsubscribe token that names no message (the links mailed before they named one).
     pub fn unsubscribe_token(&self, shop: &ShopId, customer: &CustomerId) -> String {
         self.sign(shop, "u1", &[customer.as_str()])
     }
 
-    /// The shop and customer of a genuine unsubscribe token.
-    pub fn verify_unsubscribe(&self, token: &str) -> Option<(ShopId, CustomerId)> {
-        let (shop, parts) = self.verify(token, "u1", 1)?;
-        Some((shop, CustomerId::parse(parts[0].clone()).ok()?))
+    /// An unsubscribe token that also names the message it was mailed in (its key, which says
+    /// its kind), so that the unsubscribe counts against that kind. A message key holds no
+    /// control character (see `derived_id`), so it cannot split the payload.
+    pub fn message_unsubscribe_token(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        message_key: &str,
+    ) -> String {
+        self.sign(shop, "u2", &[customer.as_str(), message_key])
+    }
+
+    /// The shop and customer of a genuine unsubscribe token, and the key of the message it
+    /// names (none for the tokens that name none).
+    pub fn verify_unsubscribe(&self, token: &str) -> Option<(ShopId, CustomerId, Option<String>)> {
+        if let Some((shop, parts)) = self.verify(token, "u1", 1) {
+            return Some((shop, CustomerId::parse(parts[0].clone()).ok()?, None));
+        }
+        let (shop, mut parts) = self.verify(token, "u2", 2)?;
+        let key = parts.pop().filter(|k| !k.is_empty())?;
+        Some((shop, CustomerId::parse(parts.pop()?).ok()?, Some(key)))
     }
 
     /// A reactivation token ("keep me" and the two-question survey): shop and customer.
@@ -142,7 +160,25 @@ mod tests {
         assert!(!token.contains("cus-8812") && !token.contains('@'));
         assert_eq!(
             key.verify_unsubscribe(&token),
-            Some((shop.clone(), customer.clone()))
+            Some((shop.clone(), customer.clone(), None))
+        );
+        // A link that names its message says which one; its signature covers the key.
+        let named = key.message_unsubscribe_token(&shop, &customer, "survey#NL-1");
+        assert_eq!(
+            key.verify_unsubscribe(&named),
+            Some((
+                shop.clone(),
+                customer.clone(),
+                Some("survey#NL-1".to_owned())
+            ))
+        );
+        let (_, named_signature) = named.split_once('.').unwrap();
+        let other_message = key.message_unsubscribe_token(&shop, &customer, "welcome#NL-1");
+        let (other_payload, _) = other_message.split_once('.').unwrap();
+        assert_eq!(
+            key.verify_unsubscribe(&format!("{other_payload}.{named_signature}")),
+            None,
+            "a swapped message"
         );
 
         let other = key.unsubscribe_token(&shop, &CustomerId::parse("cus-1").unwrap());

@@ -8,7 +8,7 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 /// Locales with bundled templates; `nl` is the fallback.
 pub const LOCALES: [&str; 2] = ["nl", "en"];
 /// Kinds with templates.
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 21] = [
     "loyalty-earned",
     "loyalty-confirmed",
     "loyalty-reversed",
@@ -28,6 +28,8 @@ pub const KINDS: [&str; 19] = [
     "contract-ending",
     "yearly-recap",
     "question",
+    "out-of-stock-alternative",
+    "back-in-stock",
 ];
 
 macro_rules! bundled {
@@ -63,6 +65,8 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "nl" / "contract-ending",
     "nl" / "yearly-recap",
     "nl" / "question",
+    "nl" / "out-of-stock-alternative",
+    "nl" / "back-in-stock",
     "en" / "loyalty-earned",
     "en" / "loyalty-confirmed",
     "en" / "loyalty-reversed",
@@ -82,6 +86,8 @@ const TEMPLATES: &[(&str, &str)] = bundled!(
     "en" / "contract-ending",
     "en" / "yearly-recap",
     "en" / "question",
+    "en" / "out-of-stock-alternative",
+    "en" / "back-in-stock",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +327,23 @@ pub fn samples(kind: &str, locale: &str) -> [serde_json::Value; 2] {
                 ),
             ]
         }
+        "out-of-stock-alternative" => [
+            base(
+                json!({ "sku": "TP-075", "product_name": "Tandpasta <mint> & co", "expected_back_on": "2027-01-08", "alternatives": [
+                    { "sku": "TP-125", "name": "Tandpasta mint 125 ml <groot>", "url": "https://example.nl/p/tp-125?a=1&b=2" },
+                    { "sku": "TP-075-K", "name": "Tandpasta kruidnagel", "url": "https://example.nl/p/tp-075-k" }
+                ] }),
+                true,
+            ),
+            base(json!({ "sku": "TP-075" }), false),
+        ],
+        "back-in-stock" => [
+            base(
+                json!({ "sku": "TP-075", "product_name": "Tandpasta <mint> & co" }),
+                true,
+            ),
+            base(json!({ "sku": "TP-075", "product_name": null }), false),
+        ],
         "tier-reached" => [
             base(json!({ "tier": "Zilver", "points": 250 }), true),
             base(json!({ "tier": "Zilver", "points": 250 }), false),

@@ -252,9 +252,40 @@ impl Store {
                 changes.push(TransactWriteItem::builder().update(changed).build());
             }
         }
+        // A first answer to a question goes under the question, with the profile that
+        // records it answered (so it is kept once).
+        if let Some(answer) = &decision.answer {
+            changes.push(super::answers::answer_put(
+                &self.table,
+                shop,
+                customer,
+                answer,
+            )?);
+        }
         // A redemption voided or used meanwhile cancels the transaction: decide again.
         for used in redemptions_used {
             changes.push(self.redemption_used(shop, customer, used)?);
+        }
+        // The products this order made the customer a regular buyer of (or moved their next
+        // purchase): in the transaction, so only what a committed decision saw is written.
+        for buy in decision
+            .regular_buys
+            .iter()
+            .take(super::stock::MAX_REGULAR_BUYS_PER_ORDER)
+        {
+            changes.push(super::stock::regular_buyer_put(
+                &self.table,
+                shop,
+                customer,
+                buy,
+            )?);
+        }
+        if decision.regular_buys.len() > super::stock::MAX_REGULAR_BUYS_PER_ORDER {
+            tracing::warn!(
+                order_id = decision.order.as_ref().map(|o| o.id.as_str()),
+                regular_buys = decision.regular_buys.len(),
+                "more regular buys than one order writes; the rest wait for the next order"
+            );
         }
         // Timeline entries, like SKIPPED messages, are log rows: put on their own, before the
         // state.
@@ -736,6 +767,7 @@ impl Store {
         erasure: &Erasure,
         messages: &[MessageErasure],
         loyalty: &super::LoyaltyErasure,
+        bought: &[crate::domain::Sku],
         processed: &ProcessedEvent,
         settings: &crate::domain::ShopSettings,
         now: Timestamp,
@@ -754,6 +786,12 @@ impl Store {
             writes.push_back(self.message_erasure(shop, customer, message, now)?);
         }
         writes.extend(self.loyalty_erasure(shop, customer, loyalty)?);
+        // The customer leaves the regular buyers of every product they bought (deleting an
+        // entry that is not there changes nothing).
+        for sku in bought {
+            let delete = super::stock::regular_buyer_delete(&self.table, shop, customer, sku)?;
+            writes.push_back((delete, 300));
+        }
         let profile_at =
             |version: u64, erasing: bool| -> Result<(TransactWriteItem, usize), StoreError> {
                 let mut profile = erasure.profile.clone();
@@ -1205,12 +1243,39 @@ impl Store {
                     "reason = :reason",
                     vec![(":reason", s("holdout"))],
                 ),
-                MessageOutcome::Deferred { until, reason } => (
+                MessageOutcome::Deferred {
+                    until,
+                    reason,
+                    wait_fits: true,
+                } => (
                     MessageStatus::Deferred,
                     "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard, waits = list_append(if_not_exists(waits,:no_waits),:wait)",
                     vec![
-                        (":wait", wait_of(reason, *until, now)),
+                        (
+                            ":wait",
+                            AttributeValue::L(vec![wait_of(reason, *until, now)]),
+                        ),
                         (":no_waits", AttributeValue::L(Vec::new())),
+                        (":reason", s(reason)),
+                        (":until", s(&until.to_string())),
+                        (":due", AttributeValue::N(until.as_second().to_string())),
+                        (
+                            ":shard",
+                            s(&keys::due_shard(&keys::message(shop, customer, key).pk)),
+                        ),
+                    ],
+                ),
+                MessageOutcome::Deferred {
+                    until,
+                    reason,
+                    wait_fits: false,
+                } => (
+                    MessageStatus::Deferred,
+                    LATEST_WAIT_REPLACED,
+                    vec![
+                        (":wait", wait_of(reason, *until, now)),
+                        (":zero", AttributeValue::N("0".into())),
+                        (":one", AttributeValue::N("1".into())),
                         (":reason", s(reason)),
                         (":until", s(&until.to_string())),
                         (":due", AttributeValue::N(until.as_second().to_string())),
@@ -1410,7 +1475,28 @@ impl Store {
 
     /// Counts a send whose outcome is unknown for the customer's frequency cap, as a recorded
     /// send does (`mail.last_sent_at`): SES may well have sent it. No profile: nothing to do.
+    /// Tried as often as the claim and the record: nothing retries it later (the message stays
+    /// SENDING and is never claimed again), so a busy moment here would let the customer's
+    /// next optional email follow too soon.
     pub async fn stamp_possible_send(
+        &self,
+        shop: &ShopId,
+        customer: &CustomerId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_stamp_possible_send(shop, customer, now).await {
+                Err(err) if err.is_transient() && tries < WRITE_TRIES => {
+                    pause_before_try(tries).await
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn try_stamp_possible_send(
         &self,
         shop: &ShopId,
         customer: &CustomerId,
@@ -1758,7 +1844,7 @@ impl Store {
 
     /// Reads every item of the partition `pk` (only those whose sort key starts with
     /// `sk_prefix`, if given), a page at a time, handing each to `each` with its sort key.
-    async fn read_partition(
+    pub(super) async fn read_partition(
         &self,
         pk: &str,
         sk_prefix: Option<&str>,
@@ -1862,7 +1948,7 @@ impl Store {
     /// The items under these keys, 100 keys to a `BatchGetItem` (strongly consistent if asked);
     /// keys DynamoDB leaves unprocessed under load are asked for again (a few times, then it is
     /// busy).
-    async fn items_by_key(
+    pub(super) async fn items_by_key(
         &self,
         wanted: &[Key],
         consistent: bool,
@@ -2124,6 +2210,8 @@ pub enum MessageOutcome {
     Deferred {
         until: Timestamp,
         reason: String,
+        /// The message's history has room for this wait; if not, it replaces the latest.
+        wait_fits: bool,
     },
     Failed {
         error: String,
@@ -2178,6 +2266,8 @@ impl MessageRecord {
             erased_at: None,
             claimed_at: None,
             waits: Vec::new(),
+            waits_dropped: 0,
+            unsubscribed_at: None,
             earned: Default::default(),
         }
     }
@@ -2251,15 +2341,22 @@ fn with_due(item: &mut Item, key: &Key, due: Option<Timestamp>) {
     }
 }
 
-/// A deferral as the message's `waits` list holds it (see [`crate::domain::Wait`]): a list of
-/// one, for `list_append`.
+/// A deferral as the message's `waits` list holds it (see [`crate::domain::Wait`]).
 fn wait_of(reason: &str, until: Timestamp, now: Timestamp) -> AttributeValue {
-    AttributeValue::L(vec![AttributeValue::M(HashMap::from([
+    AttributeValue::M(HashMap::from([
         ("at".to_owned(), AttributeValue::S(now.to_string())),
         ("reason".to_owned(), AttributeValue::S(reason.to_owned())),
         ("until".to_owned(), AttributeValue::S(until.to_string())),
-    ]))])
+    ]))
 }
+
+/// A deferral of a message whose history is full: it takes the latest wait's place (the last
+/// of [`crate::domain::WAITS_KEPT`]) and the one it replaces is counted.
+const LATEST_WAIT_REPLACED: &str = "reason = :reason, deferred_until = :until, due_at = :due, due_shard = :shard, waits[2] = :wait, waits_dropped = if_not_exists(waits_dropped, :zero) + :one";
+const _: () = assert!(
+    crate::domain::WAITS_KEPT == 3,
+    "LATEST_WAIT_REPLACED names waits[2]"
+);
 
 /// A message as stored when it is created: under its customer's partition, in the log index
 /// by the day it was created (seeding tests write it this way too, with BatchWriteItem).

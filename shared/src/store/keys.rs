@@ -21,6 +21,9 @@
 //! | reward code, free      | `SHOP#{shop}#POOL#{reward}`     | `CODE#{code}`   |
 //! | reward pool's alert    | `SHOP#{shop}#POOL#{reward}`     | `ALERT`         |
 //! | reward code, registry  | `SHOP#{shop}#CODE#{code}`       | `CODE`          |
+//! | answer to a question   | `SHOP#{shop}#QUESTION#{question}` | `ANSWER#{customer hash}` |
+//! | product (stock)        | `SHOP#{shop}#SKU#{sku key}`     | `PRODUCT`       |
+//! | a product's regular buyer | `SHOP#{shop}#SKU#{sku key}`  | `BUYER#{customer}` |
 //!
 //! A customer's profile and orders share a partition, so one request reads both. Shop ids
 //! cannot contain `#`, so no customer or order id can forge another shop's key.
@@ -57,6 +60,41 @@ impl Key {
         let pk = item.get(PK)?.as_s().ok()?.clone();
         let sk = item.get(SK)?.as_s().ok()?.clone();
         Some(Key { pk, sk })
+    }
+}
+
+/// A product's partition: its availability and its regular buyers, so one Query pages through
+/// the buyers of one product. The sku goes in as [`sku_key`](crate::domain::stock::sku_key)
+/// (a hash: skus may be long and hold `#`).
+pub fn product_partition(shop: &ShopId, sku: &crate::domain::Sku) -> String {
+    format!("SHOP#{shop}#SKU#{}", crate::domain::stock::sku_key(sku))
+}
+
+/// The shop of a product partition key (`SHOP#{shop}#SKU#{sku key}`).
+pub fn parse_product_partition(pk: &str) -> Option<ShopId> {
+    let rest = pk.strip_prefix("SHOP#")?;
+    let (shop, _) = rest.split_once("#SKU#")?;
+    ShopId::parse(shop).ok()
+}
+
+/// The sort key of a product's availability item.
+pub const PRODUCT_SK: &str = "PRODUCT";
+
+pub fn product(shop: &ShopId, sku: &crate::domain::Sku) -> Key {
+    Key {
+        pk: product_partition(shop, sku),
+        sk: PRODUCT_SK.into(),
+    }
+}
+
+/// Sort keys of a product's regular buyers start with this.
+pub const BUYER_PREFIX: &str = "BUYER#";
+
+/// A customer who buys the product regularly (see [`crate::domain::stock::regular_buys`]).
+pub fn regular_buyer(shop: &ShopId, sku: &crate::domain::Sku, customer: &CustomerId) -> Key {
+    Key {
+        pk: product_partition(shop, sku),
+        sk: format!("{BUYER_PREFIX}{customer}"),
     }
 }
 
@@ -203,6 +241,27 @@ pub fn code_registry(shop: &ShopId, code: &str) -> Key {
     Key {
         pk: format!("SHOP#{shop}#CODE#{code}"),
         sk: "CODE".into(),
+    }
+}
+
+/// The answers to one of the shop's questions share a partition: one Query reads them all
+/// for the marketers' answers page.
+pub fn question_answers(shop: &ShopId, question: &str) -> String {
+    format!("SHOP#{shop}#QUESTION#{question}")
+}
+
+/// One customer's answer to a question: one item per customer (the first answer counts),
+/// named by a hash of the customer id, so the key stays short whatever the id (the item holds
+/// the customer's words and must stay under 1 KB) and names no customer in clear.
+pub fn question_answer(shop: &ShopId, question: &str, customer: &CustomerId) -> Key {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"trouw-answer\0")
+        .chain_update(customer.as_str().as_bytes())
+        .finalize();
+    Key {
+        pk: question_answers(shop, question),
+        sk: format!("ANSWER#{}", hex(&digest[..16])),
     }
 }
 
@@ -374,6 +433,11 @@ mod tests {
         within_limits(&self::order(&shop, &customer, &order));
         within_limits(&processed_event(&shop, &event));
         within_limits(&activity(&shop, &customer, &event, usize::MAX));
+        within_limits(&question_answer(
+            &shop,
+            &"q".repeat(crate::domain::questions::MAX_ID),
+            &customer,
+        ));
         let cause = format!("{order}#{event}");
         within_limits(&message(
             &shop,

@@ -4,6 +4,8 @@
 #[cfg(feature = "aws")]
 mod admin_sessions;
 #[cfg(feature = "aws")]
+mod answers;
+#[cfg(feature = "aws")]
 mod audit;
 #[cfg(feature = "aws")]
 pub mod capacity;
@@ -20,6 +22,9 @@ pub mod keys;
 mod login_throttle;
 #[cfg(feature = "aws")]
 mod loyalty;
+#[cfg(feature = "aws")]
+mod stock;
+#[cfg(feature = "aws")]
 pub mod summaries;
 
 #[cfg(feature = "aws")]
@@ -43,5 +48,7 @@ pub use error::StoreError;
 pub use loyalty::{
     Adjustment, Attachment, LoyaltyErasure, PointsChange, PointsWritten, PoolRunsLow, micros,
 };
+#[cfg(feature = "aws")]
+pub use stock::RegularBuyer;
 #[cfg(feature = "aws")]
 pub use summaries::StoredDaySummary;

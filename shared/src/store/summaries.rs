@@ -113,6 +113,49 @@ impl Store {
         Ok(())
     }
 
+    /// The customer unsubscribed through the link of the email `key`: stamps `unsubscribed_at`
+    /// on it once (1 write unit) and marks the email's day changed when it is a past day (1
+    /// more; again on a repeat, should the first marking have failed). An unknown email (a
+    /// link to one since erased or never written) changes nothing.
+    pub async fn record_unsubscribe(
+        &self,
+        shop: &crate::domain::ShopId,
+        customer: &crate::domain::CustomerId,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let item_key = keys::message(shop, customer, key);
+        let Some(message) = self
+            .get::<crate::domain::MessageRecord>(&item_key, "message")
+            .await?
+        else {
+            return Ok(());
+        };
+        if message.unsubscribed_at.is_none() {
+            let at = serde_dynamo::to_attribute_value(now)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let stamped = self
+                .client()
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(item_key.to_item()))
+                .update_expression("SET unsubscribed_at = :at")
+                .condition_expression(
+                    "attribute_exists(pk) AND attribute_not_exists(unsubscribed_at)",
+                )
+                .expression_attribute_values(":at", at)
+                .send()
+                .await;
+            match stamped {
+                Ok(_) => {}
+                Err(err) if err.code() == Some("ConditionalCheckFailedException") => {}
+                Err(err) => return Err(StoreError::from_sdk(&err)),
+            }
+        }
+        self.mark_log_change(shop, message.intent.created_at, now)
+            .await
+    }
+
     /// The summaries of the shop's days `first..=last`, by day (one `Query` per MB).
     pub async fn day_summaries(
         &self,

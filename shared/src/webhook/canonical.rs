@@ -171,6 +171,10 @@ pub fn parse_canonical(
         EventType::Timer | EventType::CustomerAnswer => {
             Err(PayloadError::new("type", "is not a webhook event"))
         }
+        EventType::ProductChanged => Err(PayloadError::new(
+            "type",
+            "is not an event about a customer",
+        )),
         EventType::AddressChanged => {
             let raw: RawAddressChanged = typed(value)?;
             let occurred_at = timestamp("occurred_at", &raw.occurred_at)?;

@@ -7,6 +7,7 @@ mod duplicate_keys;
 pub mod guest;
 pub(crate) mod json;
 pub mod platform;
+pub mod product;
 pub mod shopify;
 pub mod signature;
 pub mod woocommerce;

@@ -300,14 +300,30 @@ async fn demo_months(api: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("no demo shop: is `make dev` running?")?;
-    if trouw_local::months::demo_expiry(&mut record.settings.loyalty) {
-        store.put_shop(&record).await.map_err(|e| e.to_string())?;
+    let expiry = trouw_local::months::demo_expiry(&mut record.settings.loyalty);
+    if expiry {
         println!(
             "points expiry turned on for the demo shop ({} months without an order)",
             trouw_local::months::DEMO_EXPIRY_MONTHS
         );
+    }
+    // The shop's question to its toothpaste buyers, unless it asks its own.
+    let asked = trouw_local::months::demo_question(&mut record.settings);
+    if asked {
+        println!(
+            "the demo shop asks its toothpaste buyers a question ({})",
+            trouw_local::months::DEMO_QUESTION
+        );
+    }
+    if expiry || asked {
+        store.put_shop(&record).await.map_err(|e| e.to_string())?;
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     }
+    let asks_question = record
+        .settings
+        .questions
+        .iter()
+        .any(|q| q.id == trouw_local::months::DEMO_QUESTION);
     let loyalty_key = std::env::var("DEMO_LOYALTY_API_KEY")
         .unwrap_or_else(|_| trouw_local::demo::DEFAULT_DEMO_LOYALTY_API_KEY.to_owned());
     let stack = trouw_local::months::Stack {
@@ -317,6 +333,7 @@ async fn demo_months(api: &str) -> Result<(), String> {
         secret: WebhookSecret::new(secret),
         moto,
         loyalty_key: Some(loyalty_key),
+        asks_question,
     };
     let n = jiff::Timestamp::now().as_second();
     let customer = format!("cus-demo-{n}");

@@ -51,6 +51,8 @@ fn message(customer: &str, data: MessageData, at: &str, status: MessageStatus) -
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     }
 }
@@ -215,6 +217,7 @@ fn the_changes_of_every_write_add_up_to_what_the_log_counts() {
             ActivityKind::SurveyAnswered {
                 order_id: OrderId::parse("A").unwrap(),
                 score,
+                value: None,
             },
         )
     };

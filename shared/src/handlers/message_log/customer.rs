@@ -113,7 +113,9 @@ pub(super) async fn customer_page(
             ActivityKind::PointsConfirmed { order_id, points } => {
                 format!("{order_id} · {points} pt")
             }
-            ActivityKind::SurveyAnswered { order_id, score } => format!("{order_id} · {score}/10"),
+            ActivityKind::SurveyAnswered {
+                order_id, score, ..
+            } => format!("{order_id} · {score}/10"),
             ActivityKind::SurveySkipped { order_id, reason } => {
                 format!("{order_id} · {}", code(l, Group::Reason, reason))
             }

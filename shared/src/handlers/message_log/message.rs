@@ -82,8 +82,17 @@ pub(super) async fn message_page(
         local(message.intent.created_at, &tz),
         Some(message.cause.as_str().to_owned()),
     )];
-    // Each time it waited, even if it went afterwards: history, not a reason.
-    for wait in &message.waits {
+    // Each time it waited, even if it went afterwards: history, not a reason. Waits beyond the
+    // kept ones were replaced by the latest: counted just before it.
+    let latest = message.waits.len().saturating_sub(1);
+    for (i, wait) in message.waits.iter().enumerate() {
+        if i == latest && message.waits_dropped > 0 {
+            history.push(step(
+                "waited",
+                String::new(),
+                Some(labels::waited_more(l, message.waits_dropped)),
+            ));
+        }
         history.push(step(
             "waited",
             local(wait.at, &tz),

@@ -7,6 +7,7 @@
 //! - `GET /admin/messages/{customer}/{key}` one message: subject, template, status history and
 //!   the decision that created it;
 //! - `GET /admin/customers/{customer}` the customer's timeline;
+//! - `GET /admin/answers` the answers to the shop's questions (counts, the customers' words);
 //! - `GET`/`POST /admin/login`, `POST /admin/logout`.
 //!
 //! Without a valid session (or HTTP Basic credentials) every page answers 401 with the login
@@ -17,6 +18,7 @@
 //! (templates, language, responses), `paging` (the log index and its cursor) and one file per
 //! page.
 
+mod answers;
 mod audit;
 mod auth;
 mod csrf;
@@ -240,6 +242,8 @@ async fn route(app: &AdminApp, req: &Request, lang: &mut Lang) -> Response<Body>
         customer::customer_page(app, req, lang, &user, rest).await
     } else if path == "/admin/audit" {
         audit::audit_page(app, req, lang, &user).await
+    } else if path == "/admin/answers" {
+        answers::answers_page(app, req, lang, &user).await
     } else {
         Ok(json_error(404, "not_found", None, "no such page"))
     };

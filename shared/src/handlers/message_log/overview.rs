@@ -11,6 +11,7 @@ use crate::admin::day_counts;
 use crate::admin::filters::{Format, format_of, period};
 use crate::admin::kind_figures::{kind_rows, percent_text, row_json, write_csv};
 use crate::admin::labels::{Group, code};
+use crate::admin::nps_value::{ValueByGroup, value_by_group, value_json};
 use crate::admin::overview::{
     DayPart, DayTally, Fold, Take, Tally, day_parts, first_local_day_in, summary_basis,
     utc_day_bounds,
@@ -175,6 +176,7 @@ pub(super) async fn overview_page(
         .map(|s| s.settings.holdout_kinds.clone())
         .unwrap_or_default();
     let uplift_rows = uplift_figures(&total.holdout, &holdout_kinds);
+    let value_by_nps = value_by_group(&figures.nps_value);
     match format {
         Format::Html => {}
         Format::Csv => {
@@ -193,6 +195,7 @@ pub(super) async fn overview_page(
                 "period": { "from": from.to_string(), "to": to.to_string(), "time_zone": tz.iana_name().unwrap_or("UTC") },
                 "kinds": rows.iter().map(row_json).collect::<Vec<_>>(),
                 "nps": figures.nps,
+                "value_by_nps": value_json(&value_by_nps),
                 "reactivation": figures.reactivation,
                 "skips": figures.skips.iter().map(|(reason, n)| json!({ "reason": reason, "count": n })).collect::<Vec<_>>(),
                 "loyalty": points,
@@ -249,9 +252,26 @@ pub(super) async fn overview_page(
                 "csv_query": download_query(&shop, from, to, "csv"),
                 "json_query": download_query(&shop, from, to, "json"),
                 "uplift": uplift, "uplift_how": how_computed(l),
+                "value_by_nps": value_page(&value_by_nps, l),
             }),
         ),
     ))
+}
+
+/// The value per NPS group as the page shows it: each group's label, size and average, the
+/// ratio as `3.2×`.
+fn value_page(v: &ValueByGroup, lang: &str) -> serde_json::Value {
+    let words = crate::admin::labels::labels(lang);
+    json!({
+        "groups": v.groups.iter().map(|g| json!({
+            "group": g.group,
+            "label": words[g.group],
+            "answers": g.answers,
+            "average": g.average_value.as_ref().map_or_else(|| "–".to_owned(), ToString::to_string),
+        })).collect::<Vec<_>>(),
+        "ratio": v.ratio.map(|r| format!("{r:.2}×")),
+        "enough_data": v.enough_data,
+    })
 }
 
 /// The query of the overview's download in `format` for the period.

@@ -27,6 +27,10 @@ pub(super) fn pages() -> minijinja::Environment<'static> {
         ),
         ("audit.html", include_str!("../../admin/pages/audit.html")),
         (
+            "answers.html",
+            include_str!("../../admin/pages/answers.html"),
+        ),
+        (
             "customer.html",
             include_str!("../../admin/pages/customer.html"),
         ),
