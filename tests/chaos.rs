@@ -435,7 +435,7 @@ async fn days_counted_once(stack: &TestStack, injector: &Injector, rate: f64) {
         .put_item()
         .table_name(&stack.table)
         .item("pk", AttributeValue::S(format!("SHOP#{}#DAYS", stack.shop)))
-        .item("sk", AttributeValue::S("SINCE".into()))
+        .item("sk", AttributeValue::S("0000-since".into()))
         .item("since", AttributeValue::S("2999-01-01".into()))
         .send()
         .await

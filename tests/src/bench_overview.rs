@@ -81,6 +81,8 @@ pub fn message_item(
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     };
     trouw::store::message_item(&record).unwrap()

@@ -102,6 +102,9 @@ impl Counted<'_> {
                     7..=8 => tally.nps.passives = 1,
                     _ => tally.nps.detractors = 1,
                 }
+                if let Some(value) = answer.value {
+                    tally.nps_value.count(answer.score, value);
+                }
             }
         }
         tally.add(&fold.finish());
@@ -178,7 +181,9 @@ pub fn day_tally(counters: &Counters) -> DayTally {
         let n = if money { *n } else { (*n).max(0) };
         insert(&mut parts[index], &path, n);
     }
-    let [before, after] = parts;
+    let [mut before, mut after] = parts;
+    arrays(&mut before);
+    arrays(&mut after);
     let tally = |value: Value| {
         let mut tally: Tally = serde_json::from_value(value).unwrap_or_default();
         for (kind, figures) in &mut tally.kinds {
@@ -189,6 +194,33 @@ pub fn day_tally(counters: &Counters) -> DayTally {
     DayTally {
         before: tally(before),
         after: tally(after),
+    }
+}
+
+/// Objects keyed `[0]`, `[1]`... back into arrays (a missing count is zero).
+fn arrays(node: &mut Value) {
+    if let Value::Object(fields) = node {
+        for child in fields.values_mut() {
+            arrays(child);
+        }
+        let indexes: Option<Vec<usize>> = fields
+            .keys()
+            .map(|k| k.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
+            .collect();
+        if let Some(indexes) = indexes.filter(|i| !i.is_empty()) {
+            let len = indexes.iter().max().map_or(0, |m| m + 1);
+            let mut items = vec![Value::from(0); len];
+            for (key, value) in std::mem::take(fields) {
+                if let Some(i) = key
+                    .strip_prefix('[')
+                    .and_then(|k| k.strip_suffix(']'))
+                    .and_then(|k| k.parse::<usize>().ok())
+                {
+                    items[i] = value;
+                }
+            }
+            *node = Value::Array(items);
+        }
     }
 }
 
@@ -214,6 +246,12 @@ fn flatten(prefix: &str, value: &Value, out: &mut Counters) {
         Value::Object(fields) => {
             for (name, child) in fields {
                 flatten(&format!("{prefix}.{}", encode(name)), child, out);
+            }
+        }
+        // A pair of counts (an NPS group's answers and value): `[0]`, `[1]`.
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                flatten(&format!("{prefix}.[{i}]"), child, out);
             }
         }
         Value::Number(n) => {
@@ -300,6 +338,9 @@ fn encode(segment: &str) -> String {
 }
 
 fn decode(segment: &str) -> String {
+    if segment.starts_with('[') {
+        return segment.to_owned();
+    }
     WORDS
         .iter()
         .find(|(_, letter)| *letter == segment)

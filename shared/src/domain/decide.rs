@@ -269,7 +269,11 @@ pub fn decide(
                         if order.survey_answer.is_none() && score <= 6 {
                             order.alert_due_at = Some(now + ALERT_DELAY);
                         }
-                        order.survey_answer = Some(crate::domain::SurveyAnswer { score, at: now });
+                        order.survey_answer = Some(crate::domain::SurveyAnswer {
+                            score,
+                            at: now,
+                            value: None,
+                        });
                     }
                 }
                 EventKind::SurveyCommented { comment, .. } => {
@@ -464,16 +468,24 @@ pub fn decide(
         now,
     );
     activities.extend(question_answered.map(|what| Activity { at: now, what }));
-    // An answer carries the customer's value as it stands after this event.
+    // An answer carries the customer's value as it stands after this event (on the order's
+    // answer too, which the day counters count from).
+    let mut order = order;
     if let Some(currency) = order
         .as_ref()
         .and_then(|o| o.placed.as_ref())
         .map(|p| p.total.currency)
     {
+        let worth = Money::new(profile.total_spent.get(currency), currency);
         for a in &mut activities {
             if let ActivityKind::SurveyAnswered { value, .. } = &mut a.what {
-                *value = Some(Money::new(profile.total_spent.get(currency), currency));
+                *value = Some(worth);
             }
+        }
+        if let Some(answer) = order.as_mut().and_then(|o| o.survey_answer.as_mut())
+            && answer.at == now
+        {
+            answer.value = Some(worth);
         }
     }
     if let Some(order) = &order {

@@ -21,8 +21,10 @@ fn watermark_name(shard: &str) -> String {
 }
 
 const WATERMARK_PREFIX: &str = "w.";
-const SINCE_KEY: &str = "SINCE";
-const SINCE: &str = "since";
+/// The note's sort key: before every date in the shop's day items (so the overview's `Query`
+/// from the first day on reads it with them), and no date itself.
+pub(crate) const SINCE_KEY: &str = "0000-since";
+pub(crate) const SINCE: &str = "since";
 
 /// Whether an attribute of a day's item is a counter (`a.…` or `b.…`).
 pub fn is_counter(name: &str) -> bool {

@@ -163,7 +163,19 @@ impl Store {
         first: Date,
         last: Date,
     ) -> Result<BTreeMap<Date, StoredDaySummary>, StoreError> {
+        Ok(self.day_summaries_and_since(shop, first, last).await?.0)
+    }
+
+    /// [`Store::day_summaries`], and the first day the stream consumer counted whole if its
+    /// note falls in the range (it sorts before every date: a range from [`Date::MIN`] has it).
+    pub async fn day_summaries_and_since(
+        &self,
+        shop: &crate::domain::ShopId,
+        first: Date,
+        last: Date,
+    ) -> Result<(BTreeMap<Date, StoredDaySummary>, Option<Date>), StoreError> {
         let mut found = BTreeMap::new();
+        let mut since = None;
         let mut start = None;
         loop {
             let out = self
@@ -179,18 +191,22 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::from_sdk(&e))?;
             for item in out.items.unwrap_or_default() {
-                let Some(day) = item
-                    .get(keys::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|s| s.parse::<Date>().ok())
-                else {
+                let sk = item.get(keys::SK).and_then(|v| v.as_s().ok());
+                if sk.is_some_and(|sk| sk == super::day_counts::SINCE_KEY) {
+                    since = item
+                        .get(super::day_counts::SINCE)
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|s| s.parse().ok());
+                    continue;
+                }
+                let Some(day) = sk.and_then(|s| s.parse::<Date>().ok()) else {
                     continue;
                 };
                 found.insert(day, read_summary(&item));
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(found);
+                return Ok((found, since));
             }
         }
     }

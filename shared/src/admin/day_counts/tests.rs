@@ -100,7 +100,11 @@ fn placed(reactivation: bool) -> ActivityKind {
 }
 
 fn answer(score: u8, at: &str) -> SurveyAnswer {
-    SurveyAnswer { score, at: t(at) }
+    SurveyAnswer {
+        score,
+        at: t(at),
+        value: Some(Money::new(1000 * i64::from(score), Currency::EUR)),
+    }
 }
 
 /// What the log holds at the end, counted as the overview counts a day from it: each item
@@ -217,7 +221,7 @@ fn the_changes_of_every_write_add_up_to_what_the_log_counts() {
             ActivityKind::SurveyAnswered {
                 order_id: OrderId::parse("A").unwrap(),
                 score,
-                value: None,
+                value: Some(Money::new(1000 * i64::from(score), Currency::EUR)),
             },
         )
     };
@@ -308,6 +312,11 @@ fn the_changes_of_every_write_add_up_to_what_the_log_counts() {
             day("2026-11-03").before.nps.promoters
         ),
         (1, 1)
+    );
+    // The promoter's value with it: the 9 of 2 November, not the 4 it replaced.
+    assert_eq!(
+        day("2026-11-02").before.nps_value.promoters["EUR"],
+        [1, 9000]
     );
 }
 

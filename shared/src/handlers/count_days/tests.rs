@@ -42,6 +42,8 @@ fn message(status: MessageStatus) -> MessageRecord {
         erased_at: None,
         claimed_at: None,
         waits: Vec::new(),
+        waits_dropped: 0,
+        unsubscribed_at: None,
         earned: Default::default(),
     }
 }

@@ -82,19 +82,18 @@ pub(super) async fn warnings(app: &AdminApp) -> Result<Vec<Value>, StoreError> {
     let mut found = Vec::new();
     for shop in &app.allowed_shops {
         let stored = app.store.day_summaries(shop, first30, last).await?;
-        let counted_since = app.store.counted_since(shop).await?;
         let (mut week, mut month) = (Tally::default(), Tally::default());
         for (day, summary) in &stored {
             // Sent, bounced and complained do not depend on the summary's basis (the split or
-            // the holdout share), so any kept counts serve; so do whole counters.
-            let whole_counters = counted_since.is_some_and(|since| *day >= since);
+            // the holdout share), so any kept counts serve; a day without them, the stream
+            // consumer's counters (only part of the day in the days before it first ran).
             let Some(kept) = summary
                 .kept
                 .as_ref()
-                .filter(|_| !whole_counters)
                 .and_then(|(_, counts)| serde_json::from_str::<DayTally>(counts).ok())
                 .or_else(|| {
-                    whole_counters.then(|| crate::admin::day_counts::day_tally(&summary.counters))
+                    (!summary.counters.is_empty())
+                        .then(|| crate::admin::day_counts::day_tally(&summary.counters))
                 })
             else {
                 continue;

@@ -67,16 +67,16 @@ pub(super) async fn overview_page(
     // Every summary up to the period's last day: the period's own, and those before it that
     // the outstanding points are added up from.
     let read_to = parts.last().map_or(Date::MIN, |p| p.day);
-    let stored = match parts.last() {
+    // With them, the first day the stream consumer counted whole: from then on the days'
+    // counters serve and no log is read.
+    let (stored, counted_since) = match parts.last() {
         Some(last) => {
             app.store
-                .day_summaries(&shop, jiff::civil::Date::MIN, last.day)
+                .day_summaries_and_since(&shop, jiff::civil::Date::MIN, last.day)
                 .await?
         }
         None => Default::default(),
     };
-    // From this day on the stream consumer's counters are whole: those days read no log.
-    let counted_since = app.store.counted_since(&shop).await?;
     let mut counted_here = BTreeMap::new();
     let by_day = tally_days(
         app,
