@@ -285,6 +285,7 @@ mod moments {
     //! The stock moments with the moving clock: who is told, once, and who is not.
 
     use super::*;
+    use base64::Engine;
     use jiff::{SignedDuration, Timestamp};
     use trouw::domain::CustomerId;
     use trouw::handlers::run_schedule::run_pass;
@@ -422,6 +423,32 @@ mod moments {
         // The same news again: nothing more.
         post_at(&stack, &stock(true, day(51)), day(51)).await;
         assert_eq!(kinds(&stack, "cus-r", "back-in-stock").await.len(), 1);
+
+        // The customer's timeline names both, in the marketers' words.
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            trouw_tests::ADMIN_USER,
+            trouw_tests::ADMIN_PASSWORD
+        ));
+        for (lang, gone, back) in [
+            ("en", "out of stock, with an alternative", "back in stock"),
+            ("nl", "uitverkocht, met alternatief", "weer op voorraad"),
+        ] {
+            let request = http::Request::get(format!(
+                "{}/admin/customers/cus-r?lang={lang}",
+                stack.base_url
+            ))
+            .header("authorization", format!("Basic {basic}"))
+            .body(Default::default())
+            .unwrap();
+            let page = stack.send(request).await;
+            assert_eq!(page.status, 200);
+            assert!(
+                page.body.contains(gone) && page.body.contains(back),
+                "{}",
+                page.body
+            );
+        }
     }
 
     #[tokio::test]

@@ -146,6 +146,19 @@ async fn an_unsubscribe_through_an_emails_link_counts_once_against_its_kind_on_t
     assert!(profile.unwrap().mail.opted_out.is_some());
     assert_eq!(unsubscribed_in_json(&stack, &query, &kind).await, json!(1));
 
+    // The customer's timeline says which email they unsubscribed through.
+    for (lang, words) in [
+        ("nl", "afgemeld via deze e-mail"),
+        ("en", "unsubscribed through this email"),
+    ] {
+        let page = admin_page(
+            &stack,
+            &format!("/admin/customers/cus-8812?shop={}&lang={lang}", stack.shop),
+        )
+        .await;
+        assert_eq!(page.matches(words).count(), 1, "{lang}: {page}");
+    }
+
     // The CSV and the page, in both languages, say the same.
     let csv = admin_page(&stack, &format!("{query}&format=csv")).await;
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();

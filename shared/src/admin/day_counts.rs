@@ -96,14 +96,14 @@ impl Counted<'_> {
             }
             Counted::Ledger { entry, .. } => fold.ledger(entry),
             Counted::Answer { answer, .. } => {
+                if let Some(value) = answer.value {
+                    tally.nps_value.count(answer.score, value);
+                }
                 tally.nps.answers = 1;
                 match answer.score {
                     9..=10 => tally.nps.promoters = 1,
                     7..=8 => tally.nps.passives = 1,
                     _ => tally.nps.detractors = 1,
-                }
-                if let Some(value) = answer.value {
-                    tally.nps_value.count(answer.score, value);
                 }
             }
         }
@@ -181,9 +181,7 @@ pub fn day_tally(counters: &Counters) -> DayTally {
         let n = if money { *n } else { (*n).max(0) };
         insert(&mut parts[index], &path, n);
     }
-    let [mut before, mut after] = parts;
-    arrays(&mut before);
-    arrays(&mut after);
+    let [before, after] = parts;
     let tally = |value: Value| {
         let mut tally: Tally = serde_json::from_value(value).unwrap_or_default();
         for (kind, figures) in &mut tally.kinds {
@@ -194,33 +192,6 @@ pub fn day_tally(counters: &Counters) -> DayTally {
     DayTally {
         before: tally(before),
         after: tally(after),
-    }
-}
-
-/// Objects keyed `[0]`, `[1]`... back into arrays (a missing count is zero).
-fn arrays(node: &mut Value) {
-    if let Value::Object(fields) = node {
-        for child in fields.values_mut() {
-            arrays(child);
-        }
-        let indexes: Option<Vec<usize>> = fields
-            .keys()
-            .map(|k| k.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
-            .collect();
-        if let Some(indexes) = indexes.filter(|i| !i.is_empty()) {
-            let len = indexes.iter().max().map_or(0, |m| m + 1);
-            let mut items = vec![Value::from(0); len];
-            for (key, value) in std::mem::take(fields) {
-                if let Some(i) = key
-                    .strip_prefix('[')
-                    .and_then(|k| k.strip_suffix(']'))
-                    .and_then(|k| k.parse::<usize>().ok())
-                {
-                    items[i] = value;
-                }
-            }
-            *node = Value::Array(items);
-        }
     }
 }
 
@@ -246,12 +217,6 @@ fn flatten(prefix: &str, value: &Value, out: &mut Counters) {
         Value::Object(fields) => {
             for (name, child) in fields {
                 flatten(&format!("{prefix}.{}", encode(name)), child, out);
-            }
-        }
-        // A pair of counts (an NPS group's answers and value): `[0]`, `[1]`.
-        Value::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                flatten(&format!("{prefix}.[{i}]"), child, out);
             }
         }
         Value::Number(n) => {
@@ -304,6 +269,9 @@ const WORDS: &[(&str, &str)] = &[
     ("customers", "C"),
     ("converted", "O"),
     ("revenue_minor", "M"),
+    ("unsubscribed", "U"),
+    ("nps_value", "Q"),
+    ("minor", "Z"),
     // The kinds of message (reactivation and birthday are words above already), and the most
     // common skip reason.
     ("loyalty-earned", "0"),
@@ -324,7 +292,6 @@ const WORDS: &[(&str, &str)] = &[
     ("yearly-recap", "u"),
     ("question", "w"),
     ("frequency_cap", "z"),
-    ("unsubscribed", "U"),
 ];
 
 /// A path segment in a counter's name: a known word as its letter; anything else (a kind, a
@@ -338,9 +305,6 @@ fn encode(segment: &str) -> String {
 }
 
 fn decode(segment: &str) -> String {
-    if segment.starts_with('[') {
-        return segment.to_owned();
-    }
     WORDS
         .iter()
         .find(|(_, letter)| *letter == segment)

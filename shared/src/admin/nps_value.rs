@@ -15,8 +15,16 @@ use std::collections::BTreeMap;
 /// says "not enough data" instead of a ratio: below it one big spender moves the ratio.
 pub const MIN_ANSWERS: u32 = 20;
 
-/// Answers with a value and their sum, per currency code: `[answers, sum in minor units]`.
-pub type Sums = BTreeMap<String, [i64; 2]>;
+/// Answers with a value and the sum of their values, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Sum {
+    pub answers: i64,
+    pub minor: i64,
+}
+
+/// Per currency code.
+pub type Sums = BTreeMap<String, Sum>;
 
 /// What a day summary keeps: per group, the answers that carry a value and their sum.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,8 +51,8 @@ impl GroupValues {
             _ => &mut self.detractors,
         };
         let slot = group.entry(value.currency.code().to_owned()).or_default();
-        slot[0] += 1;
-        slot[1] = slot[1].saturating_add(value.minor);
+        slot.answers += 1;
+        slot.minor = slot.minor.saturating_add(value.minor);
     }
 
     pub fn add(&mut self, other: &GroupValues) {
@@ -53,10 +61,10 @@ impl GroupValues {
             (&mut self.passives, &other.passives),
             (&mut self.detractors, &other.detractors),
         ] {
-            for (currency, [n, sum]) in theirs {
+            for (currency, sum) in theirs {
                 let slot = mine.entry(currency.clone()).or_default();
-                slot[0] += n;
-                slot[1] = slot[1].saturating_add(*sum);
+                slot.answers += sum.answers;
+                slot.minor = slot.minor.saturating_add(sum.minor);
             }
         }
     }
@@ -90,8 +98,8 @@ pub struct ValueByGroup {
 pub fn value_by_group(values: &GroupValues) -> ValueByGroup {
     let mut answers_by_currency: BTreeMap<&str, i64> = BTreeMap::new();
     for sums in [&values.promoters, &values.passives, &values.detractors] {
-        for (code, [n, _]) in sums {
-            *answers_by_currency.entry(code).or_default() += n;
+        for (code, sum) in sums {
+            *answers_by_currency.entry(code).or_default() += sum.answers;
         }
     }
     let mut best: Option<(&str, i64)> = None;
@@ -102,7 +110,10 @@ pub fn value_by_group(values: &GroupValues) -> ValueByGroup {
     }
     let currency = best.and_then(|(code, _)| Currency::parse(code).ok());
     let figure = |group: &'static str, sums: &Sums| {
-        let [n, sum] = currency
+        let Sum {
+            answers: n,
+            minor: sum,
+        } = currency
             .and_then(|c| sums.get(c.code()).copied())
             .unwrap_or_default();
         GroupFigure {
@@ -215,7 +226,13 @@ mod tests {
         let mut sum = GroupValues::default();
         sum.add(&day1);
         sum.add(&day2);
-        assert_eq!(sum.promoters["EUR"], [2, 3_000]);
+        assert_eq!(
+            sum.promoters["EUR"],
+            Sum {
+                answers: 2,
+                minor: 3_000
+            }
+        );
         let v = value_by_group(&sum);
         assert_eq!(v.currency, Some(Currency::EUR));
         assert_eq!(v.groups[0].answers, 2);

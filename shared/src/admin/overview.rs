@@ -632,7 +632,12 @@ mod tests {
         );
         assert_eq!(o.nps.score, Some(25), "(2 - 1) / 4 = 25%");
         // Each counted answer brings its customer's value: c1's latest (9) with it.
-        let eur = |n, minor| BTreeMap::from([("EUR".to_owned(), [n, minor])]);
+        let eur = |answers, minor| {
+            BTreeMap::from([(
+                "EUR".to_owned(),
+                super::super::nps_value::Sum { answers, minor },
+            )])
+        };
         assert_eq!(o.nps_value.promoters, eur(2, 19_000));
         assert_eq!(o.nps_value.passives, eur(1, 8_000));
         assert_eq!(o.nps_value.detractors, eur(1, 2_000));

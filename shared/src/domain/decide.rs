@@ -269,10 +269,15 @@ pub fn decide(
                         if order.survey_answer.is_none() && score <= 6 {
                             order.alert_due_at = Some(now + ALERT_DELAY);
                         }
+                        // The customer's value as it stands: an answer changes no spend.
+                        let value = order.placed.as_ref().map(|p| {
+                            let currency = p.total.currency;
+                            Money::new(profile.total_spent.get(currency), currency)
+                        });
                         order.survey_answer = Some(crate::domain::SurveyAnswer {
                             score,
                             at: now,
-                            value: None,
+                            value,
                         });
                     }
                 }
@@ -468,26 +473,6 @@ pub fn decide(
         now,
     );
     activities.extend(question_answered.map(|what| Activity { at: now, what }));
-    // An answer carries the customer's value as it stands after this event (on the order's
-    // answer too, which the day counters count from).
-    let mut order = order;
-    if let Some(currency) = order
-        .as_ref()
-        .and_then(|o| o.placed.as_ref())
-        .map(|p| p.total.currency)
-    {
-        let worth = Money::new(profile.total_spent.get(currency), currency);
-        for a in &mut activities {
-            if let ActivityKind::SurveyAnswered { value, .. } = &mut a.what {
-                *value = Some(worth);
-            }
-        }
-        if let Some(answer) = order.as_mut().and_then(|o| o.survey_answer.as_mut())
-            && answer.at == now
-        {
-            answer.value = Some(worth);
-        }
-    }
     if let Some(order) = &order {
         for sku in contract_renewed {
             activities.push(Activity {
@@ -978,7 +963,7 @@ fn activities_for(
             push(ActivityKind::SurveyAnswered {
                 order_id: order.id.clone(),
                 score: answer.score,
-                value: None,
+                value: answer.value,
             });
         }
     }

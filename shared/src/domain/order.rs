@@ -33,10 +33,10 @@ pub struct ReturnedLine {
 pub struct SurveyAnswer {
     pub score: u8,
     pub at: Timestamp,
-    /// The customer's value when they answered (as the answer's activity carries it): the
-    /// day counters count the value per NPS group from the order.
+    /// What the customer had spent and kept when they answered, in the order's currency (see
+    /// the answer's activity): what the overview's value per NPS group adds up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<super::Money>,
+    pub value: Option<Money>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

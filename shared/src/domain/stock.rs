@@ -646,7 +646,7 @@ mod tests {
 
     #[test]
     fn sku_keys_are_short_and_stable() {
-        let long = Sku::parse(&"é#".repeat(60)).unwrap();
+        let long = Sku::parse("é#".repeat(60)).unwrap();
         assert_eq!(sku_key(&long).len(), 32);
         assert_eq!(sku_key(&long), sku_key(&long.clone()));
         assert_ne!(sku_key(&long), sku_key(&Sku::parse("BONEN").unwrap()));

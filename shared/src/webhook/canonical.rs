@@ -197,7 +197,7 @@ pub fn parse_canonical(
 }
 
 /// Deserialises with the failing path kept; "missing field `x`" at `order` becomes `order.x`.
-fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, PayloadError> {
+pub(crate) fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, PayloadError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
@@ -221,7 +221,7 @@ fn typed<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, PayloadErro
     })
 }
 
-fn timestamp(field: &str, text: &str) -> Result<Timestamp, PayloadError> {
+pub(crate) fn timestamp(field: &str, text: &str) -> Result<Timestamp, PayloadError> {
     let t = text.parse::<Timestamp>().map_err(|_| {
         PayloadError::new(
             field,
@@ -412,7 +412,7 @@ fn customer(shop: &ShopId, raw: RawCustomer) -> Result<CustomerFacts, PayloadErr
 
 /// An optional member that, when sent, has its own type: `null` is refused like any other wrong
 /// type (leave the member out instead), as the canonical schema says.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,

@@ -5,7 +5,7 @@
 use super::PayloadError;
 use super::json::Obj;
 use crate::domain::stock::{Alternative, MAX_ALTERNATIVES, ProductChange};
-use crate::domain::{Sku, Timestamp, check_text};
+use crate::domain::{Sku, check_text};
 use serde_json::Value;
 
 /// What a product delivery comes to: the changes to apply, or why there is nothing to do.
@@ -58,20 +58,52 @@ fn url(field: &str, text: &str) -> Result<String, PayloadError> {
     Ok(text.to_owned())
 }
 
-fn time(field: &str, text: &str) -> Result<Timestamp, PayloadError> {
-    let t = text
-        .parse::<Timestamp>()
-        .map_err(|_| PayloadError::new(field, "must be an RFC 3339 time with offset"))?;
-    super::canonical::in_event_range(field, t)
+#[derive(serde::Deserialize)]
+struct RawProductChanged {
+    occurred_at: String,
+    product: RawProduct,
+}
+
+#[derive(serde::Deserialize)]
+struct RawProduct {
+    sku: String,
+    name: String,
+    available: bool,
+    #[serde(default, deserialize_with = "super::canonical::present")]
+    expected_back_at: Option<String>,
+    #[serde(default, deserialize_with = "super::canonical::present")]
+    alternatives: Option<Vec<RawAlternative>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawAlternative {
+    sku: String,
+    name: String,
+    url: String,
+}
+
+/// A name as the contract has it: 1 to 256 characters, no control or bidirectional
+/// formatting characters.
+fn required_name(field: &str, text: &str) -> Result<String, PayloadError> {
+    if text.is_empty() {
+        return Err(PayloadError::new(field, "must not be empty"));
+    }
+    name(field, text)
 }
 
 /// The canonical body:
 /// `{"type": "product.availability_changed", "occurred_at": ..., "product": {"sku", "name",
-/// "available", "expected_back_at"?, "alternatives"?: [{"sku", "name", "url"}]}}`.
+/// "available", "expected_back_at"?, "alternatives"?: [{"sku", "name", "url"}]}}`. An optional
+/// member sent as `null` is refused like any other wrong type, as for the other events.
 pub fn parse_canonical(body: &[u8]) -> Result<ProductChange, PayloadError> {
     let value = json_of(body)?;
     let root = Obj::root(&value)?;
-    let kind = root.require_str("type")?;
+    let kind = root
+        .value
+        .get("type")
+        .ok_or_else(|| PayloadError::new("type", "is required"))?
+        .as_str()
+        .ok_or_else(|| PayloadError::new("type", "must be a string"))?;
     let wire = crate::domain::EventType::ProductChanged.wire_name();
     if kind != wire {
         return Err(PayloadError::new(
@@ -79,43 +111,36 @@ pub fn parse_canonical(body: &[u8]) -> Result<ProductChange, PayloadError> {
             format!("is {kind:?} but this route accepts {wire:?}"),
         ));
     }
-    let occurred_at = time("occurred_at", root.require_str("occurred_at")?)?;
-    let product = root
-        .object("product", "product")
-        .ok_or_else(|| PayloadError::new("product", "is required (an object)"))?;
-    let available = product
-        .bool("available")?
-        .ok_or_else(|| PayloadError::new("product.available", "is required"))?;
+    let raw: RawProductChanged = super::canonical::typed(value)?;
+    let occurred_at = super::canonical::timestamp("occurred_at", &raw.occurred_at)?;
+    let product = raw.product;
     let expected_back_at = product
-        .str("expected_back_at")?
-        .map(|t| time("product.expected_back_at", t))
+        .expected_back_at
+        .map(|t| super::canonical::timestamp("product.expected_back_at", &t))
         .transpose()?;
-    let items = product.array("alternatives")?;
+    let items = product.alternatives.unwrap_or_default();
     if items.len() > MAX_ALTERNATIVES {
         return Err(PayloadError::new(
             "product.alternatives",
             format!("holds at most {MAX_ALTERNATIVES} alternatives"),
         ));
     }
-    let mut alternatives = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let path = format!("product.alternatives[{i}]");
-        let Some(obj) = item.is_object().then_some(Obj {
-            value: item,
-            path: &path,
-        }) else {
-            return Err(PayloadError::new(path, "must be an object"));
-        };
-        alternatives.push(Alternative {
-            sku: sku(&obj.field_path("sku"), &obj.require_id("sku")?)?,
-            name: name(&obj.field_path("name"), obj.require_str("name")?)?,
-            url: url(&obj.field_path("url"), obj.require_str("url")?)?,
-        });
-    }
+    let alternatives = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let path = format!("product.alternatives[{i}]");
+            Ok(Alternative {
+                sku: sku(&format!("{path}.sku"), &a.sku)?,
+                name: required_name(&format!("{path}.name"), &a.name)?,
+                url: url(&format!("{path}.url"), &a.url)?,
+            })
+        })
+        .collect::<Result<Vec<_>, PayloadError>>()?;
     Ok(ProductChange {
-        sku: sku("product.sku", &product.require_id("sku")?)?,
-        name: Some(name("product.name", product.require_str("name")?)?),
-        available,
+        sku: sku("product.sku", &product.sku)?,
+        name: Some(required_name("product.name", &product.name)?),
+        available: product.available,
         expected_back_at,
         alternatives,
         occurred_at,
@@ -334,6 +359,15 @@ mod tests {
         assert_eq!(
             field(&|b| b["product"]["expected_back_at"] = json!("soon")),
             "product.expected_back_at"
+        );
+        assert_eq!(
+            field(&|b| b["product"]["expected_back_at"] = Value::Null),
+            "product.expected_back_at",
+            "null is not leaving it out"
+        );
+        assert_eq!(
+            field(&|b| b["product"]["alternatives"][0]["name"] = json!("")),
+            "product.alternatives[0].name"
         );
         assert_eq!(
             field(&|b| {

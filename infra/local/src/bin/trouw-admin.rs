@@ -175,7 +175,7 @@ async fn customer(shop: &str, customer: &str) -> Result<(), String> {
 }
 
 async fn post(route: &str, file: &str, url: Option<&str>) -> Result<(), String> {
-    EventType::from_route(route).ok_or_else(|| format!("unknown route {route}; use order-placed, order-delivered, order-returned or address-changed"))?;
+    EventType::from_route(route).ok_or_else(|| format!("unknown route {route}; use order-placed, order-delivered, order-returned, address-changed or product-changed"))?;
     let secret = std::env::var("WEBHOOK_SECRET")
         .map_err(|_| "set WEBHOOK_SECRET to the shop's whsec_ secret".to_owned())?;
     let body = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;

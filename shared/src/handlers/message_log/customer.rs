@@ -86,7 +86,7 @@ pub(super) async fn customer_page(
                 "what": format!("✉ {}", code(l, Group::Kind, m.intent.data.kind())),
                 "status": status,
                 "status_label": code(l, Group::Status, status),
-                "detail": with_orders(l, m, message_detail(l, m, reveal, &tz)),
+                "detail": with_unsubscribe(l, m, with_orders(l, m, message_detail(l, m, reveal, &tz))),
                 "link": link,
             }),
         ));
@@ -337,6 +337,22 @@ fn value_json(v: &CustomerValue) -> Value {
             "average": text(&f.average_order),
             "interval_days": f.interval_days,
         })),
+    })
+}
+
+/// A message whose link the customer unsubscribed through says so after its detail.
+fn with_unsubscribe(lang: &str, m: &MessageRecord, detail: Option<String>) -> Option<String> {
+    if m.unsubscribed_at.is_none() {
+        return detail;
+    }
+    let words = labels::labels(lang);
+    let said = words["unsubscribed_here"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    Some(match detail {
+        Some(detail) => format!("{detail} · {said}"),
+        None => said,
     })
 }
 
