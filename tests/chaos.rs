@@ -79,6 +79,10 @@ struct Run {
     held_out_orders: usize,
     /// Keys of messages left SENDING.
     sending: Vec<String>,
+    /// Per customer, a line per item of theirs (event records included) with the attributes
+    /// that tell when and by what it was written, run-dependent ones too: printed beside a
+    /// difference, so that a failure in CI explains itself.
+    trails: BTreeMap<String, Vec<String>>,
     /// Each event's final answer status.
     answers: BTreeMap<String, u16>,
     deliveries: usize,
@@ -336,6 +340,7 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
     };
     let mut items = BTreeMap::new();
     let mut sending = Vec::new();
+    let mut trails = BTreeMap::new();
     let mut sent_records = 0;
     let (mut held_out_records, mut held_out_orders) = (0, 0);
     for item in &snapshot {
@@ -351,6 +356,10 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
             Some("HELD_OUT") => held_out_records += 1,
             _ => {}
         }
+        trails
+            .entry(string(item, "customer_id"))
+            .or_insert_with(Vec::new)
+            .push(trail_line(&key, item));
         items.insert(key, normalized(item, &normalize));
     }
     let mut emails = BTreeMap::new();
@@ -377,6 +386,7 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
         held_out_records,
         held_out_orders,
         sending,
+        trails,
         answers,
         deliveries: corpus.deliveries.len(),
         first_time_2xx,
@@ -448,6 +458,57 @@ async fn days_counted_once(stack: &TestStack, injector: &Injector, rate: f64) {
         "{:.0}%: the day counters differ from the log",
         rate * 100.0
     );
+}
+
+/// An item's key with what says when and by what it was written.
+fn trail_line(key: &str, item: &Item) -> String {
+    let mut line = key.split_once('|').map_or(key, |(_, sk)| sk).to_owned();
+    for name in [
+        "status",
+        "reason",
+        "cause",
+        "route",
+        "processed_at",
+        "due_at",
+        "claimed_at",
+        "sent_at",
+        "attempts",
+        "deferred_until",
+        "replenishment_handled",
+    ] {
+        if let Some(value) = item.get(name) {
+            let text = match value {
+                AttributeValue::S(s) => s.clone(),
+                AttributeValue::N(n) => n.clone(),
+                other => format!("{other:?}"),
+            };
+            line.push_str(&format!(" {name}={text}"));
+        }
+    }
+    line
+}
+
+/// The trails of the customers whose items differ, both runs side by side.
+fn trails_of(differences: &[String], calm: &Run, stormy: &Run) -> String {
+    let customers: BTreeSet<&str> = differences
+        .iter()
+        .filter_map(|d| {
+            d.split("CUST#")
+                .nth(1)
+                .or_else(|| d.split("\"customer_id\":\"").nth(1))
+        })
+        .filter_map(|rest| rest.split(['|', '"', '#']).next())
+        .collect();
+    let mut out = String::new();
+    for customer in customers {
+        for (name, run) in [("0%", calm), ("faults", stormy)] {
+            out.push_str(&format!("customer {customer} at {name}:\n"));
+            for line in run.trails.get(customer).into_iter().flatten() {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
+    out
 }
 
 fn string(item: &Item, name: &str) -> String {
@@ -651,9 +712,10 @@ async fn a_year_of_customers_ends_the_same_with_faults_as_without() {
     );
     assert!(
         differences.is_empty(),
-        "{} items differ:\n{}",
+        "{} items differ:\n{}\n{}",
         differences.len(),
-        differences.join("\n")
+        differences.join("\n"),
+        trails_of(&differences, &calm, &stormy)
     );
     assert_eq!(calm.emails, stormy.emails, "the emails SES accepted");
     assert!(
