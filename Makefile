@@ -145,7 +145,7 @@ load: $(VENV_STAMP)
 
 # The Lambda functions' binaries, one per function of infra/template.yaml (a unit test in
 # infra/local/src/functions.rs keeps this list and the template's functions the same).
-FUNCTIONS := order-placed order-delivered order-returned address-changed product-changed send-messages \
+FUNCTIONS := order-placed order-delivered order-returned address-changed product-changed send-messages count-days \
   customer-links run-schedule ses-events message-log loyalty-api
 
 # Cost and speed (README, "Cost and speed"): the release bootstraps and a hello-world baseline

@@ -8,6 +8,7 @@
 //! `TROUW_CHAOS_RATE` (default 0.2).
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -234,6 +235,7 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
     let stack = TestStack::start_with(StackOptions {
         dynamo_endpoint: Some(proxy.endpoint.clone()),
         shop: Some(shop.clone()),
+        with_counter: true,
         ..Default::default()
     })
     .await;
@@ -330,6 +332,7 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
     );
 
     assert!(remaining.is_empty(), "{} deliveries left", remaining.len());
+    days_counted_once(&stack, &injector, rate).await;
     let snapshot = stack.snapshot().await;
     let normalize = |text: &str| {
         text.replace(&tag, "{shop}")
@@ -395,6 +398,66 @@ async fn run(customers: usize, rate: f64, shop: &ShopId, busy_days: Option<&BTre
         passes,
         elapsed: started.elapsed(),
     }
+}
+
+/// The day counters the stream consumer kept through the faults come to what the log says:
+/// the year's overview from the counters equals the one counted from the log items. The
+/// counter catches up under the faults; the two overviews are then read without them (the
+/// log's count of a year is some thousand requests, which faults at this rate would never let
+/// all through).
+async fn days_counted_once(stack: &TestStack, injector: &Injector, rate: f64) {
+    stack.settle().await;
+    injector.pause(true);
+    let (first, last) = (
+        journeys::at(0, 0)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date(),
+        journeys::at(DAYS, 0)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date(),
+    );
+    let overview = || async {
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                trouw_tests::ADMIN_USER,
+                trouw_tests::ADMIN_PASSWORD
+            ))
+        );
+        let request = http::Request::get(format!(
+            "{}/admin?from={first}&to={last}&format=json",
+            stack.base_url
+        ))
+        .header("authorization", basic)
+        .body(Default::default())
+        .unwrap();
+        let answer = stack.send(request).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        serde_json::from_str::<Value>(&answer.body).unwrap()
+    };
+    let since = stack.store().counted_since(&stack.shop).await.unwrap();
+    assert!(since.is_some_and(|s| s <= first), "counted since {since:?}");
+    let from_counters = overview().await;
+    // The counters' first day moved past the year: every day is counted from the log.
+    stack
+        .dynamo
+        .put_item()
+        .table_name(&stack.table)
+        .item("pk", AttributeValue::S(format!("SHOP#{}#DAYS", stack.shop)))
+        .item("sk", AttributeValue::S("0000-since".into()))
+        .item("since", AttributeValue::S("2999-01-01".into()))
+        .send()
+        .await
+        .unwrap();
+    let from_log = overview().await;
+    injector.pause(false);
+    assert_eq!(
+        from_counters,
+        from_log,
+        "{:.0}%: the day counters differ from the log",
+        rate * 100.0
+    );
 }
 
 /// An item's key with what says when and by what it was written.

@@ -99,7 +99,8 @@ fn each_function_reads_exactly_the_parameters_it_needs() {
         ("RunScheduleFunction".to_owned(), link_secret.clone()),
         ("CustomerLinksFunction".to_owned(), link_secret),
         ("MessageLogFunction".to_owned(), session_secret),
-        ("SesEventsFunction".to_owned(), nothing),
+        ("SesEventsFunction".to_owned(), nothing.clone()),
+        ("CountDaysFunction".to_owned(), nothing),
         ("LoyaltyApiFunction".to_owned(), loyalty_secrets),
     ]);
     // A new function must be added here, with the parameters it needs.

@@ -73,6 +73,8 @@ pub struct Report {
     /// The loyalty API's writes, its timers and an order with a reward's code.
     pub loyalty: Vec<Row>,
     pub passes: Vec<PassScale>,
+    /// The year's overview of a big shop, from the day counters.
+    pub overview: Vec<crate::bench_overview::YearOverview>,
     /// The release bootstraps' starts, the hello-world baseline first (empty when not built).
     pub starts: Vec<trouw_local::cold_start::Starts>,
 }

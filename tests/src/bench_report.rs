@@ -197,6 +197,24 @@ fn passes(scales: &[PassScale]) -> String {
     out
 }
 
+fn overview(rows: &[crate::bench_overview::YearOverview]) -> String {
+    let mut out = String::from(
+        "| messages over a year | seeding | counted by count-days | year's overview (first view) | requests | day items |\n|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        out.push_str(&format!(
+            "| {} | {:.0} s | {:.0} s | {:.0} ms | {} | {} |\n",
+            row.messages,
+            row.seeded_in_s,
+            row.counted_in_s,
+            row.answer_ms,
+            row.requests,
+            row.day_items
+        ));
+    }
+    out
+}
+
 fn starts(starts: &[trouw_local::cold_start::Starts]) -> String {
     use trouw_local::cold_start::median;
     if starts.is_empty() {
@@ -225,11 +243,12 @@ fn starts(starts: &[trouw_local::cold_start::Starts]) -> String {
 /// The whole report as markdown.
 pub fn markdown(report: &Report, prices: &Prices) -> String {
     format!(
-        "### DynamoDB and cost per event\n\n{}\n### Per message lifecycle\n\n{}\n### Loyalty\n\n{}\n### Schedule pass as the table grows\n\n{}\n### Cold start and size (release, x86_64 here, {} starts each)\n\n{}\nPrices: {} ({}), `infra/bench/prices.json`. RRU and WRU: read and write request units by DynamoDB's sizing rules, computed from the items each request touched; (index) is the part paid for global secondary indexes. ms: the handler's time in the debug build against moto, the metering proxy's own time taken out (an upper bound for Lambda's billed duration).\n",
+        "### DynamoDB and cost per event\n\n{}\n### Per message lifecycle\n\n{}\n### Loyalty\n\n{}\n### Schedule pass as the table grows\n\n{}\n### The year's overview of a big shop\n\n{}\n### Cold start and size (release, x86_64 here, {} starts each)\n\n{}\nPrices: {} ({}), `infra/bench/prices.json`. RRU and WRU: read and write request units by DynamoDB's sizing rules, computed from the items each request touched; (index) is the part paid for global secondary indexes. ms: the handler's time in the debug build against moto, the metering proxy's own time taken out (an upper bound for Lambda's billed duration).\n",
         table(&report.events, prices, "event"),
         table(&report.lifecycle, prices, "message"),
         table(&report.loyalty, prices, "loyalty"),
         passes(&report.passes),
+        overview(&report.overview),
         report.starts.first().map(|s| s.init_ms.len()).unwrap_or(0),
         starts(&report.starts),
         prices.region,

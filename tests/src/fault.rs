@@ -356,6 +356,8 @@ pub struct Injector {
     hold: Duration,
     drawn: std::sync::atomic::AtomicU64,
     counts: Mutex<std::collections::BTreeMap<Injected, usize>>,
+    /// While set, every request passes (a check after the run reads through the same proxy).
+    paused: std::sync::atomic::AtomicBool,
 }
 
 impl Injector {
@@ -366,7 +368,14 @@ impl Injector {
             hold,
             drawn: Default::default(),
             counts: Default::default(),
+            paused: Default::default(),
         })
+    }
+
+    /// Stops injecting (`true`) or goes on (`false`).
+    pub fn pause(&self, paused: bool) {
+        self.paused
+            .store(paused, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// What was injected so far, by kind.
@@ -384,6 +393,9 @@ impl Injector {
     }
 
     fn draw(&self, kinds: &[Injected]) -> Option<Injected> {
+        if self.paused.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
         let n = self.drawn.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let roll = splitmix64(self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
         if (roll >> 11) as f64 / (1u64 << 53) as f64 >= self.rate {

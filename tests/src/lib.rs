@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod bench_loyalty;
+pub mod bench_overview;
 pub mod bench_report;
 pub mod captured_logs;
 pub mod fault;
@@ -139,6 +140,8 @@ pub struct TestStack {
     /// Requests of the webhooks and the marketers' pages.
     pub requests: RequestCounter,
     pub http: HttpClient,
+    /// The day counter's stream mapping (`with_counter`).
+    pub counter: Option<Arc<trouw_local::stream::MappingHandle>>,
 }
 
 pub struct StackOptions {
@@ -169,6 +172,9 @@ pub struct StackOptions {
     /// Every function's DynamoDB client (the links', the sender's and the schedule's too)
     /// goes through `dynamo_endpoint` and is counted in `requests`: what `make bench` meters.
     pub route_every_function: bool,
+    /// The day counter reads the table's stream in its tumbling windows (the template's
+    /// mapping); [`TestStack::settle`] ends the open window and waits for its counters.
+    pub with_counter: bool,
 }
 
 impl Default for StackOptions {
@@ -185,6 +191,7 @@ impl Default for StackOptions {
             shop: None,
             template: None,
             route_every_function: false,
+            with_counter: false,
         }
     }
 }
@@ -207,7 +214,9 @@ impl HandlerRoute {
         let (route, requests) = (self.clone(), requests.clone());
         Arc::new(move |function, sdk| match function {
             Function::CustomerLinks if !route.every_function => aws_sdk_dynamodb::Client::new(sdk),
-            Function::SendMessages | Function::RunSchedule if !route.every_function => {
+            Function::SendMessages | Function::RunSchedule | Function::CountDays
+                if !route.every_function =>
+            {
                 route.client(sdk, None, 3)
             }
             _ => route.client(sdk, Some(&requests), 2),
@@ -397,6 +406,30 @@ impl TestStack {
             )),
             None => None,
         };
+        let counter = if options.with_counter {
+            let queue = trouw_local::stream::counter_failure_queue(&sdk, &table)
+                .await
+                .unwrap();
+            let stream_arn = trouw_local::stream::stream_arn(&sdk, &table).await.unwrap();
+            let settings = trouw_local::stream::MappingSettings::from_repository_for(
+                trouw_local::stream::COUNTER_FUNCTION,
+                trouw_local::stream::COUNTER_EVENT,
+            )
+            .unwrap();
+            Some(Arc::new(
+                trouw_local::stream::start_windowed(
+                    &identities[&Function::CountDays].sdk,
+                    stream_arn,
+                    settings,
+                    Some(queue),
+                    trouw_local::stream::count_days(Arc::new(functions.counter())),
+                )
+                .await
+                .unwrap(),
+            ))
+        } else {
+            None
+        };
         let admin_auth = trouw::handlers::message_log::AdminAuth::Password {
             user: ADMIN_USER.into(),
             password: ADMIN_PASSWORD.into(),
@@ -434,6 +467,7 @@ impl TestStack {
             dynamo,
             requests,
             http: http_client(),
+            counter,
         }
     }
 
@@ -491,13 +525,22 @@ impl TestStack {
     /// Waits until the stream mapping (`with_sender`) has handled everything written so far;
     /// fails the test if it does not within 15 s.
     pub async fn settle(&self) {
-        self.app
-            .stream
-            .as_ref()
-            .expect("a stack with_sender has a stream mapping")
-            .settle(Duration::from_secs(15))
-            .await
-            .expect("the stream mapping catches up");
+        if let Some(stream) = &self.app.stream {
+            stream
+                .settle(Duration::from_secs(15))
+                .await
+                .expect("the stream mapping catches up");
+        }
+        if let Some(counter) = &self.counter {
+            counter
+                .settle(Duration::from_secs(180))
+                .await
+                .expect("the day counter's mapping catches up");
+        }
+        assert!(
+            self.app.stream.is_some() || self.counter.is_some(),
+            "a stack with_sender or with_counter has a stream mapping"
+        );
     }
 
     /// A stream mapping of this stack's table in front of `sender` (for tests that give the

@@ -190,6 +190,16 @@ impl FunctionApps {
         ))
     }
 
+    /// The day counter (count-days) with its identity.
+    pub fn counter(&self) -> trouw::handlers::count_days::CounterApp {
+        let store = self.store(Function::CountDays);
+        trouw::handlers::count_days::CounterApp {
+            shops: self.directory(&store),
+            store,
+            noted: Default::default(),
+        }
+    }
+
     /// The sender as `function` (send-messages, or run-schedule for the schedule pass), at the
     /// stack's clock, sending through SES with its identity.
     pub async fn sender(&self, function: Function) -> Result<SenderApp, String> {

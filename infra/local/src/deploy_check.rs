@@ -13,7 +13,7 @@ use crate::aws::LocalAws;
 use crate::demo::{DEFAULT_DEMO_SECRET, demo_shop};
 use crate::events::{scheduler_event, ses_envelope};
 use crate::functions::Function;
-use crate::lambda_events::{http_api_request, stream_insert};
+use crate::lambda_events::{http_api_request, stream_insert, stream_window_final};
 use crate::runtime_api::{LambdaProcess, Outcome, lambda_environment};
 use crate::table::TableDefinition;
 use crate::template::{Stack, Template};
@@ -134,13 +134,14 @@ pub async fn run(
 
 /// The webhooks first (they create the customer and its messages), then the sender, the SES
 /// report on what it sent, and the rest.
-pub(crate) const ORDER: [Function; 11] = [
+pub(crate) const ORDER: [Function; 12] = [
     Function::OrderPlaced,
     Function::OrderDelivered,
     Function::OrderReturned,
     Function::AddressChanged,
     Function::ProductChanged,
     Function::SendMessages,
+    Function::CountDays,
     Function::SesEvents,
     Function::RunSchedule,
     Function::CustomerLinks,
@@ -468,6 +469,24 @@ pub(crate) async fn event_for(account: &mut Account, function: Function) -> Resu
                 "4200000000000000000001",
             )
         }
+        Function::CountDays => {
+            // The window's one record: a message created now; its day's counters count it.
+            let item = pending_message(account).await?;
+            let records = stream_insert(
+                account.stack.resources["Table.Arn"].as_str(),
+                REGION,
+                &item,
+                &["pk", "sk"],
+                "4200000000000000000002",
+            );
+            let now = jiff::Timestamp::now().as_second();
+            stream_window_final(
+                &records,
+                "shardId-00000001700000000000-deploycheck",
+                now - 300,
+                now,
+            )
+        }
         Function::SesEvents => {
             let customer = account.customer.clone().ok_or("no customer yet")?;
             let sent = account
@@ -572,7 +591,7 @@ fn ses_delivery(configuration_set: &str, message_id: &str, tags: &[(&str, String
     })
 }
 
-/// A PENDING message item of the customer, as the table holds it (the stream's NEW_IMAGE).
+/// A PENDING message item of the customer, as the table holds it (the stream's new image).
 async fn pending_message(account: &Account) -> Result<HashMap<String, AttributeValue>, String> {
     let customer = account.customer.clone().ok_or("no customer yet")?;
     let items = account
@@ -646,6 +665,26 @@ pub(crate) async fn expect(
                 return Err("no batch item failures, yet no message is SENT".into());
             }
             Ok(format!("0 batch item failures, {sent} sent through SES"))
+        }
+        Function::CountDays => {
+            if answer["batchItemFailures"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty())
+            {
+                return Err(format!("answered {answer}"));
+            }
+            let today = trouw::store::summaries::log_day_of(jiff::Timestamp::now());
+            let counted = account
+                .store
+                .day_summaries(&account.shop, today, today)
+                .await
+                .map_err(|e| e.to_string())?
+                .get(&today)
+                .map_or(0, |d| d.counters.len());
+            if counted == 0 {
+                return Err(format!("answered {answer}, but today has no counters"));
+            }
+            Ok(format!("{counted} counters of today"))
         }
         Function::SesEvents => {
             let customer = account.customer.clone().ok_or("no customer")?;

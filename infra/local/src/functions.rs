@@ -12,6 +12,7 @@ pub enum Function {
     AddressChanged,
     ProductChanged,
     SendMessages,
+    CountDays,
     RunSchedule,
     SesEvents,
     CustomerLinks,
@@ -20,13 +21,14 @@ pub enum Function {
 }
 
 impl Function {
-    pub const ALL: [Function; 11] = [
+    pub const ALL: [Function; 12] = [
         Function::OrderPlaced,
         Function::OrderDelivered,
         Function::OrderReturned,
         Function::AddressChanged,
         Function::ProductChanged,
         Function::SendMessages,
+        Function::CountDays,
         Function::RunSchedule,
         Function::SesEvents,
         Function::CustomerLinks,
@@ -43,6 +45,7 @@ impl Function {
             Function::AddressChanged => "AddressChangedFunction",
             Function::ProductChanged => "ProductChangedFunction",
             Function::SendMessages => "SendMessagesFunction",
+            Function::CountDays => "CountDaysFunction",
             Function::RunSchedule => "RunScheduleFunction",
             Function::SesEvents => "SesEventsFunction",
             Function::CustomerLinks => "CustomerLinksFunction",
@@ -60,6 +63,7 @@ impl Function {
             Function::AddressChanged => "address-changed",
             Function::ProductChanged => "product-changed",
             Function::SendMessages => "send-messages",
+            Function::CountDays => "count-days",
             Function::RunSchedule => "run-schedule",
             Function::SesEvents => "ses-events",
             Function::CustomerLinks => "customer-links",

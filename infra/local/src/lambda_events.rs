@@ -103,7 +103,8 @@ fn attribute_json(value: &AttributeValue) -> Value {
     }
 }
 
-/// A stream batch of one INSERT of `item` (NEW_IMAGE view), from the table `table_arn`.
+/// A stream batch of one INSERT of `item` (the table's NEW_AND_OLD_IMAGES view: an insert has
+/// no old image), from the table `table_arn`.
 pub fn stream_insert(
     table_arn: &str,
     region: &str,
@@ -129,10 +130,31 @@ pub fn stream_insert(
                 "NewImage": image,
                 "SequenceNumber": sequence_number,
                 "SizeBytes": image.to_string().len(),
-                "StreamViewType": "NEW_IMAGE"
+                "StreamViewType": "NEW_AND_OLD_IMAGES"
             },
             "eventSourceARN": format!("{table_arn}/stream/2026-01-01T00:00:00.000")
         }]
+    })
+}
+
+/// A tumbling window's final invocation (a `TimeWindowEvent`) over `records` (as
+/// [`stream_insert`] makes them) of the shard `shard`, for the window `[start, end)` (epoch
+/// seconds) and with no state yet.
+pub fn stream_window_final(records: &Value, shard: &str, start: i64, end: i64) -> Value {
+    let stamp = |s: i64| {
+        jiff::Timestamp::from_second(s)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    };
+    let source = records["Records"][0]["eventSourceARN"].clone();
+    json!({
+        "Records": records["Records"].clone(),
+        "window": { "start": stamp(start), "end": stamp(end) },
+        "state": {},
+        "shardId": shard,
+        "eventSourceARN": source,
+        "isFinalInvokeForWindow": true,
+        "isWindowTerminatedEarly": false
     })
 }
 

@@ -18,6 +18,7 @@ use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use base64::Engine as _;
+use jiff::SignedDuration;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -46,6 +47,9 @@ pub struct MappingSettings {
     pub filters: Vec<Pattern>,
     /// Whether the template names an on-failure destination.
     pub on_failure: bool,
+    /// `TumblingWindowInSeconds`: the function is invoked with a window's state (see
+    /// [`start_windowed`]).
+    pub tumbling_window: Option<Duration>,
     /// Local only: how often an idle reader asks for new records (Lambda: 4 times a second).
     pub poll_interval: Duration,
     /// Local only: the pause before the first retry, doubling per retry up to `retry_backoff_max`.
@@ -63,10 +67,32 @@ impl MappingSettings {
         template: &Template,
         stack: &Stack,
     ) -> Result<MappingSettings, TemplateError> {
-        let (kind, properties) = template.function_event(FUNCTION, EVENT)?;
+        Self::from_template_for(template, stack, FUNCTION, EVENT)
+    }
+
+    /// Another function's DynamoDB event in the repository's template.
+    pub fn from_repository_for(
+        function: &str,
+        event: &str,
+    ) -> Result<MappingSettings, TemplateError> {
+        Self::from_template_for(
+            &Template::from_repository()?,
+            &Stack::local(LOCAL_STACK),
+            function,
+            event,
+        )
+    }
+
+    pub fn from_template_for(
+        template: &Template,
+        stack: &Stack,
+        function: &str,
+        event: &str,
+    ) -> Result<MappingSettings, TemplateError> {
+        let (kind, properties) = template.function_event(function, event)?;
         if kind != "DynamoDB" {
             return Err(TemplateError(format!(
-                "{FUNCTION}.{EVENT} is a {kind} event"
+                "{function}.{event} is a {kind} event"
             )));
         }
         let get = |name: &str| template.resolve(stack, &properties[name]);
@@ -76,7 +102,7 @@ impl MappingSettings {
                 value => value
                     .as_f64()
                     .map(|n| n as i64)
-                    .ok_or_else(|| TemplateError(format!("{EVENT}.{name} is not a number"))),
+                    .ok_or_else(|| TemplateError(format!("{event}.{name} is not a number"))),
             }
         };
         let batch_size = number("BatchSize", 100)?;
@@ -111,6 +137,10 @@ impl MappingSettings {
             from_trim_horizon: get("StartingPosition")?.as_str() != Some("LATEST"),
             filters,
             on_failure: !properties["DestinationConfig"]["OnFailure"]["Destination"].is_null(),
+            tumbling_window: u64::try_from(number("TumblingWindowInSeconds", 0)?)
+                .ok()
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
             poll_interval: Duration::from_millis(250),
             retry_backoff: Duration::from_millis(200),
             retry_backoff_max: Duration::from_secs(5),
@@ -397,11 +427,64 @@ pub fn send_messages(app: Arc<trouw::handlers::send_messages::SenderApp>) -> Fun
     })
 }
 
+/// A function behind a mapping with tumbling windows: takes the window's event, answers with
+/// the state (or fails).
+pub type WindowFunction = Arc<
+    dyn Fn(
+            aws_lambda_events::event::dynamodb::TimeWindowEvent,
+        ) -> Pin<
+            Box<
+                dyn Future<
+                        Output = Result<
+                            aws_lambda_events::event::dynamodb::TimeWindowEventResponse,
+                            String,
+                        >,
+                    > + Send,
+            >,
+        > + Send
+        + Sync,
+>;
+
+/// `count-days` itself: `count_days::handle` with the app the mapping is given.
+pub fn count_days(app: Arc<trouw::handlers::count_days::CounterApp>) -> WindowFunction {
+    Arc::new(move |event| {
+        let app = app.clone();
+        Box::pin(async move {
+            let mut context = lambda_runtime::Context::default();
+            context.request_id = uuid_like(&format!("{:?}", jiff::Timestamp::now()));
+            context.invoked_function_arn = function_arn_of("count-days");
+            let event = lambda_runtime::LambdaEvent::new(event, context);
+            trouw::handlers::count_days::handle(&app, event)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })
+}
+
+/// What the mapping invokes.
+#[derive(Clone)]
+enum Target {
+    Batches(Function),
+    Windows(WindowFunction),
+}
+
+/// The tumbling window a mapping with windows has open: its bounds and the state the function
+/// answered last.
+struct OpenWindow {
+    start: jiff::Timestamp,
+    end: jiff::Timestamp,
+    state: std::collections::HashMap<String, String>,
+}
+
 /// The local account and region (moto's defaults, as the SDK config gives them).
 const ACCOUNT: &str = "123456789012";
 
 fn function_arn() -> String {
-    format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:send-messages")
+    function_arn_of("send-messages")
+}
+
+fn function_arn_of(name: &str) -> String {
+    format!("arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{name}")
 }
 
 /// The on-failure queue (`SenderFailureQueue`) of the local stack `stack`, created if absent
@@ -418,6 +501,24 @@ pub async fn failure_queue(
         .await?;
     Ok(created.queue_url.unwrap_or_default())
 }
+
+/// The on-failure queue of the day counter (`CounterFailureQueue`) of the local stack `stack`,
+/// created if absent.
+pub async fn counter_failure_queue(
+    sdk: &aws_config::SdkConfig,
+    stack: &str,
+) -> Result<String, aws_sdk_sqs::Error> {
+    let created = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name(format!("{stack}-CounterFailureQueue"))
+        .send()
+        .await?;
+    Ok(created.queue_url.unwrap_or_default())
+}
+
+/// The template's function and event of the day counter.
+pub const COUNTER_FUNCTION: &str = "CountDaysFunction";
+pub const COUNTER_EVENT: &str = "CountedItems";
 
 /// Where the mapping stands, for [`MappingHandle::settle`].
 #[derive(Debug, Clone, Default)]
@@ -596,6 +697,46 @@ pub async fn start(
     failure_queue_url: Option<String>,
     function: Function,
 ) -> Result<MappingHandle, StreamError> {
+    start_target(
+        sdk,
+        stream_arn,
+        settings,
+        failure_queue_url,
+        Target::Batches(function),
+    )
+    .await
+}
+
+/// Starts a mapping with tumbling windows (`TumblingWindowInSeconds`) in front of `function`.
+/// Records are assigned to windows by their arrival; each batch of a window is handed over
+/// with the state the function answered before, and once the window's end has passed the
+/// function is invoked once more with `isFinalInvokeForWindow`. Local only: when someone
+/// waits for the mapping ([`MappingHandle::settle`]) the open window is ended at once, as
+/// Lambda ends one early (the same window then goes on with a fresh state).
+pub async fn start_windowed(
+    sdk: &aws_config::SdkConfig,
+    stream_arn: String,
+    settings: MappingSettings,
+    failure_queue_url: Option<String>,
+    function: WindowFunction,
+) -> Result<MappingHandle, StreamError> {
+    start_target(
+        sdk,
+        stream_arn,
+        settings,
+        failure_queue_url,
+        Target::Windows(function),
+    )
+    .await
+}
+
+async fn start_target(
+    sdk: &aws_config::SdkConfig,
+    stream_arn: String,
+    settings: MappingSettings,
+    failure_queue_url: Option<String>,
+    target: Target,
+) -> Result<MappingHandle, StreamError> {
     let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
     let shard_ids = shards(&streams, &stream_arn).await?;
     let shard = shard_ids
@@ -618,7 +759,7 @@ pub async fn start(
         shard,
         settings,
         failure_queue_url,
-        function,
+        target,
         progress: sender,
         flush: flush.clone(),
     };
@@ -642,7 +783,7 @@ struct Reader {
     shard: String,
     settings: MappingSettings,
     failure_queue_url: Option<String>,
-    function: Function,
+    target: Target,
     progress: watch::Sender<Progress>,
     flush: Arc<Notify>,
 }
@@ -653,6 +794,7 @@ impl Reader {
         // Records that passed the filter, waiting for a batch, each with when it was read.
         let mut pending: VecDeque<(StreamRecord, tokio::time::Instant)> = VecDeque::new();
         let mut flushing = false;
+        let mut open: Option<OpenWindow> = None;
         loop {
             if iterator.is_none() {
                 let read_through = self.progress.borrow().read_through.clone();
@@ -712,9 +854,20 @@ impl Reader {
                 }
                 let take = pending.len().min(self.settings.batch_size);
                 let batch: Vec<StreamRecord> = pending.drain(..take).map(|(r, _)| r).collect();
-                self.deliver(batch).await;
+                match &self.target {
+                    Target::Batches(function) => self.deliver(function, batch).await,
+                    Target::Windows(function) => {
+                        self.deliver_windowed(function, &mut open, batch).await;
+                    }
+                }
             }
-            if pending.is_empty() && !read_any {
+            // A window ends when its time is over, or at once for someone waiting.
+            if let (Target::Windows(function), Some(window)) = (&self.target, &open)
+                && ((flushing && pending.is_empty()) || jiff::Timestamp::now() >= window.end)
+            {
+                self.close_window(function, &mut open).await;
+            }
+            if pending.is_empty() && !read_any && open.is_none() {
                 flushing = false;
                 self.progress.send_modify(|p| p.idle = true);
             }
@@ -750,8 +903,8 @@ impl Reader {
             .map_err(|e| format!("{e:?}"))
     }
 
-    async fn deliver(&self, batch: Vec<StreamRecord>) {
-        let function = self.function.clone();
+    async fn deliver(&self, function: &Function, batch: Vec<StreamRecord>) {
+        let function = function.clone();
         let progress = &self.progress;
         let given_up = run_batch(&self.settings, batch, jiff::Timestamp::now, |records| {
             let function = function.clone();
@@ -765,6 +918,11 @@ impl Reader {
             }
         })
         .await;
+        self.give_up(given_up).await;
+    }
+
+    /// Logs records given up and sends Lambda's invocation record to the on-failure queue.
+    async fn give_up(&self, given_up: Vec<GivenUp>) {
         for failed in given_up {
             let first = failed.records.first().map(|r| r.sequence.clone());
             let last = failed.records.last().map(|r| r.sequence.clone());
@@ -778,7 +936,10 @@ impl Reader {
             if let (true, Some(queue)) = (self.settings.on_failure, &self.failure_queue_url) {
                 let body = failure_record(
                     &failed,
-                    &function_arn(),
+                    &match self.target {
+                        Target::Batches(_) => function_arn(),
+                        Target::Windows(_) => function_arn_of("count-days"),
+                    },
                     &self.shard,
                     &self.stream_arn,
                     jiff::Timestamp::now(),
@@ -795,6 +956,106 @@ impl Reader {
                 }
             }
             self.progress.send_modify(|p| p.given_up += 1);
+        }
+    }
+}
+
+impl Reader {
+    /// Hands a batch over window by window: a record of a later window ends the open one.
+    async fn deliver_windowed(
+        &self,
+        function: &WindowFunction,
+        open: &mut Option<OpenWindow>,
+        batch: Vec<StreamRecord>,
+    ) {
+        let Some(length) = self.settings.tumbling_window else {
+            return;
+        };
+        let seconds = i64::try_from(length.as_secs().max(1)).unwrap_or(i64::MAX);
+        let window_of = |r: &StreamRecord| {
+            let start = r.arrival.as_second().div_euclid(seconds) * seconds;
+            jiff::Timestamp::from_second(start).unwrap_or(r.arrival)
+        };
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let start = window_of(&rest[0]);
+            let split = rest
+                .iter()
+                .position(|r| window_of(r) != start)
+                .unwrap_or(rest.len());
+            let later = rest.split_off(split);
+            if open.as_ref().is_some_and(|w| w.start != start) {
+                self.close_window(function, open).await;
+            }
+            let window = open.get_or_insert_with(|| OpenWindow {
+                start,
+                end: start + SignedDuration::from_secs(seconds),
+                state: Default::default(),
+            });
+            if let Some(state) = self.invoke_window(function, window, &rest, false).await {
+                window.state = state;
+            }
+            rest = later;
+        }
+    }
+
+    /// The window's final invocation; the next batch starts a fresh state.
+    async fn close_window(&self, function: &WindowFunction, open: &mut Option<OpenWindow>) {
+        if let Some(window) = open.take() {
+            self.invoke_window(function, &window, &[], true).await;
+        }
+    }
+
+    /// One invocation of the window, retried as Lambda retries a batch; the state it answered,
+    /// or none when the records were given up.
+    async fn invoke_window(
+        &self,
+        function: &WindowFunction,
+        window: &OpenWindow,
+        records: &[StreamRecord],
+        last: bool,
+    ) -> Option<std::collections::HashMap<String, String>> {
+        let event = json!({
+            "Records": records.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
+            "window": { "start": window.start.to_string(), "end": window.end.to_string() },
+            "state": window.state,
+            "shardId": self.shard,
+            "eventSourceARN": self.stream_arn,
+            "isFinalInvokeForWindow": last,
+            "isWindowTerminatedEarly": false,
+        });
+        let mut retries = 0;
+        loop {
+            self.progress
+                .send_modify(|p| p.invocations.push(records.len()));
+            let answer = match serde_json::from_value(event.clone()) {
+                Ok(event) => function(event).await,
+                Err(err) => Err(err.to_string()),
+            };
+            match answer {
+                Ok(response) => {
+                    return Some(response.time_window_event_response_properties.state);
+                }
+                Err(err) => {
+                    tracing::warn!(detail = %err, retries, "windowed invocation failed");
+                    if self
+                        .settings
+                        .maximum_retry_attempts
+                        .is_some_and(|max| retries >= max)
+                    {
+                        self.give_up(vec![GivenUp {
+                            condition: "RetryAttemptsExhausted",
+                            records: records.to_vec(),
+                            invoke_count: retries + 1,
+                            function_error: true,
+                        }])
+                        .await;
+                        return None;
+                    }
+                    tokio::time::sleep(self.settings.backoff(retries)).await;
+                    retries += 1;
+                }
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One module per Lambda. A handler takes the request, calls the edge, the domain and the
 //! store, and answers. Lambda mains and the local gateway call these same functions.
 
+pub mod count_days;
 pub mod customer_links;
 mod guests;
 pub mod loyalty_api;

@@ -12,6 +12,8 @@ pub mod capacity;
 #[cfg(feature = "aws")]
 mod claim;
 #[cfg(feature = "aws")]
+pub mod day_counts;
+#[cfg(feature = "aws")]
 mod dynamo;
 #[cfg(feature = "aws")]
 mod error;

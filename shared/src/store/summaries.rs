@@ -48,6 +48,9 @@ pub struct StoredDaySummary {
     /// What the counts were computed for (the day's split, the holdout share) and the counts
     /// (JSON, as the pages wrote them).
     pub kept: Option<(String, String)>,
+    /// The counters the stream consumer added as the day's items were written (see
+    /// `store::day_counts`); whole only from the shop's `counted_since` day on.
+    pub counters: crate::admin::day_counts::Counters,
 }
 
 /// The update that marks a day changed: the next generation, the time, no counts.
@@ -160,7 +163,19 @@ impl Store {
         first: Date,
         last: Date,
     ) -> Result<BTreeMap<Date, StoredDaySummary>, StoreError> {
+        Ok(self.day_summaries_and_since(shop, first, last).await?.0)
+    }
+
+    /// [`Store::day_summaries`], and the first day the stream consumer counted whole if its
+    /// note falls in the range (it sorts before every date: a range from [`Date::MIN`] has it).
+    pub async fn day_summaries_and_since(
+        &self,
+        shop: &crate::domain::ShopId,
+        first: Date,
+        last: Date,
+    ) -> Result<(BTreeMap<Date, StoredDaySummary>, Option<Date>), StoreError> {
         let mut found = BTreeMap::new();
+        let mut since = None;
         let mut start = None;
         loop {
             let out = self
@@ -176,18 +191,22 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::from_sdk(&e))?;
             for item in out.items.unwrap_or_default() {
-                let Some(day) = item
-                    .get(keys::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|s| s.parse::<Date>().ok())
-                else {
+                let sk = item.get(keys::SK).and_then(|v| v.as_s().ok());
+                if sk.is_some_and(|sk| sk == super::day_counts::SINCE_KEY) {
+                    since = item
+                        .get(super::day_counts::SINCE)
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|s| s.parse().ok());
+                    continue;
+                }
+                let Some(day) = sk.and_then(|s| s.parse::<Date>().ok()) else {
                     continue;
                 };
                 found.insert(day, read_summary(&item));
             }
             start = out.last_evaluated_key;
             if start.is_none() {
-                return Ok(found);
+                return Ok((found, since));
             }
         }
     }
@@ -203,26 +222,33 @@ impl Store {
         counts: &str,
     ) -> Result<bool, StoreError> {
         let generation = read.and_then(|r| r.generation).unwrap_or(0);
-        let mut item: Item = keys::day_summary(shop, day).to_item();
-        item.insert(ITEM_KIND.into(), AttributeValue::S("day_summary".into()));
-        item.insert(GENERATION.into(), AttributeValue::N(generation.to_string()));
-        if let Some(changed) = read.and_then(|r| r.changed_at) {
-            item.insert(CHANGED_AT.into(), AttributeValue::N(changed.to_string()));
-        }
-        item.insert(BASIS.into(), AttributeValue::S(basis.to_owned()));
-        item.insert(TALLY.into(), AttributeValue::S(counts.to_owned()));
-        let put = self
+        // An update, not a put: the item may hold the stream consumer's counters too.
+        let mut update = self
             .client()
-            .put_item()
+            .update_item()
             .table_name(self.table())
-            .set_item(Some(item));
-        let put = match read.and_then(|r| r.generation) {
-            None => put.condition_expression("attribute_not_exists(pk)"),
-            Some(g) => put
-                .condition_expression("#gen = :gen")
-                .expression_attribute_names("#gen", GENERATION)
-                .expression_attribute_values(":gen", AttributeValue::N(g.to_string())),
-        };
+            .set_key(Some(keys::day_summary(shop, day).to_item()))
+            .expression_attribute_names("#item", ITEM_KIND)
+            .expression_attribute_names("#gen", GENERATION)
+            .expression_attribute_names("#basis", BASIS)
+            .expression_attribute_names("#tally", TALLY)
+            .expression_attribute_values(":item", AttributeValue::S("day_summary".into()))
+            .expression_attribute_values(":gen", AttributeValue::N(generation.to_string()))
+            .expression_attribute_values(":basis", AttributeValue::S(basis.to_owned()))
+            .expression_attribute_values(":tally", AttributeValue::S(counts.to_owned()));
+        let mut set = "SET #item = :item, #gen = :gen, #basis = :basis, #tally = :tally".to_owned();
+        if let Some(changed) = read.and_then(|r| r.changed_at) {
+            set.push_str(", #changed = :changed");
+            update = update
+                .expression_attribute_names("#changed", CHANGED_AT)
+                .expression_attribute_values(":changed", AttributeValue::N(changed.to_string()));
+        }
+        let put = update.update_expression(set).condition_expression(
+            match read.and_then(|r| r.generation) {
+                None => "attribute_not_exists(#gen)",
+                Some(_) => "#gen = :gen",
+            },
+        );
         match put.send().await {
             Ok(_) => Ok(true),
             Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
@@ -242,10 +268,16 @@ fn read_summary(item: &Item) -> StoredDaySummary {
         .and_then(|v| v.as_s().ok())
         .zip(item.get(TALLY).and_then(|v| v.as_s().ok()))
         .map(|(basis, counts)| (basis.clone(), counts.clone()));
+    let counters = item
+        .iter()
+        .filter(|(name, _)| super::day_counts::is_counter(name))
+        .filter_map(|(name, v)| Some((name.clone(), v.as_n().ok()?.parse::<i64>().ok()?)))
+        .collect();
     StoredDaySummary {
         generation: number(GENERATION).and_then(|g| u64::try_from(g).ok()),
         changed_at: number(CHANGED_AT),
         kept,
+        counters,
     }
 }
 

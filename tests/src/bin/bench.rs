@@ -2,12 +2,14 @@
 //! table to target/bench/ (see README, "Cost and speed"). `BENCH_CUSTOMERS` sets the table sizes
 //! of the schedule pass (default 1000,10000,100000); `BENCH_LAMBDA_DIR` the release bootstraps'
 //! directory (`cargo lambda build --release` output; none: no cold starts), `BENCH_STARTS` the
-//! starts per bootstrap (default 20). `BENCH_PARTS=starts` measures the starts alone, and
+//! starts per bootstrap (default 20), `BENCH_OVERVIEW_MESSAGES` the messages of the year's
+//! overview (default 100,000). `BENCH_PARTS=starts` measures the starts alone, and
 //! `BENCH_LAMBDA_DIR` may then also be a plain target directory (`target/debug`): where
 //! changes to a function's init are measured before the slow release build.
 
 use trouw_tests::bench::{Bench, Report, events, pass_scale};
 use trouw_tests::bench_loyalty::loyalty;
+use trouw_tests::bench_overview::year_overview;
 use trouw_tests::bench_report::{Prices, write};
 
 #[tokio::main]
@@ -19,14 +21,19 @@ async fn main() {
         .collect();
     let prices = Prices::from_repository();
     let starts_only = std::env::var("BENCH_PARTS").is_ok_and(|parts| parts == "starts");
-    let (events, lifecycle, loyalty, passes) = if starts_only {
+    let (events, lifecycle, loyalty, passes, overview) = if starts_only {
         Default::default()
     } else {
         let bench = Bench::start().await;
         let (events, lifecycle) = events(&bench).await;
         let loyalty = loyalty().await;
         let passes = pass_scale(&bench, &sizes).await;
-        (events, lifecycle, loyalty, passes)
+        let messages = std::env::var("BENCH_OVERVIEW_MESSAGES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        let overview = vec![year_overview(messages).await];
+        (events, lifecycle, loyalty, passes, overview)
     };
     // cargo lambda's layout (`<binary>/bootstrap`), or a plain target directory.
     let bootstrap = |dir: &std::path::Path, binary: &str| {
@@ -60,6 +67,7 @@ async fn main() {
         lifecycle,
         loyalty,
         passes,
+        overview,
         starts,
     };
     let text = write(&report, &prices).expect("writing target/bench/");

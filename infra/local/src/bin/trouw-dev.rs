@@ -139,6 +139,25 @@ async fn run() -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("starting the stream mapping: {e}"))?;
+    // The day counter reads the same stream in tumbling windows, with count-days' role.
+    let counter_queue = trouw_local::stream::counter_failure_queue(&sdk, LOCAL_STACK)
+        .await
+        .map_err(|e| format!("creating the counter's on-failure queue: {e}"))?;
+    let _counter = trouw_local::stream::start_windowed(
+        &functions.identities[&Function::CountDays].sdk,
+        trouw_local::stream::stream_arn(&sdk, &table)
+            .await
+            .map_err(|e| e.to_string())?,
+        trouw_local::stream::MappingSettings::from_repository_for(
+            trouw_local::stream::COUNTER_FUNCTION,
+            trouw_local::stream::COUNTER_EVENT,
+        )
+        .map_err(|e| e.to_string())?,
+        Some(counter_queue),
+        trouw_local::stream::count_days(Arc::new(functions.counter())),
+    )
+    .await
+    .map_err(|e| format!("starting the counter's stream mapping: {e}"))?;
     // The local stand-in for the EventBridge schedule: a pass every few seconds, invoked with
     // the event Scheduler sends.
     let every = Duration::from_secs(env_or("SCHEDULE_EVERY_SECONDS", 5)?);

@@ -40,6 +40,7 @@ pub(super) async fn windows(
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     read: (Date, &BTreeMap<Date, StoredDaySummary>),
+    counted_since: Option<Date>,
     counted_here: &mut BTreeMap<Date, DayTally>,
 ) -> Result<Vec<Window>, StoreError> {
     let (first30, first7, last) = days(app.clock.now());
@@ -57,7 +58,7 @@ pub(super) async fn windows(
             app,
             shop,
             std::slice::from_ref(part),
-            stored,
+            (stored, counted_since),
             holdout,
             held_out,
             tz,
@@ -84,11 +85,16 @@ pub(super) async fn warnings(app: &AdminApp) -> Result<Vec<Value>, StoreError> {
         let (mut week, mut month) = (Tally::default(), Tally::default());
         for (day, summary) in &stored {
             // Sent, bounced and complained do not depend on the summary's basis (the split or
-            // the holdout share), so any kept counts serve.
+            // the holdout share), so any kept counts serve; a day without them, the stream
+            // consumer's counters (only part of the day in the days before it first ran).
             let Some(kept) = summary
                 .kept
                 .as_ref()
                 .and_then(|(_, counts)| serde_json::from_str::<DayTally>(counts).ok())
+                .or_else(|| {
+                    (!summary.counters.is_empty())
+                        .then(|| crate::admin::day_counts::day_tally(&summary.counters))
+                })
             else {
                 continue;
             };

@@ -7,6 +7,7 @@ use super::AdminApp;
 use super::paging::Period;
 use super::render::respond;
 use super::render::{Lang, merge, query_error, query_pairs, shop_of};
+use crate::admin::day_counts;
 use crate::admin::filters::{Format, format_of, period};
 use crate::admin::kind_figures::{kind_rows, percent_text, row_json, write_csv};
 use crate::admin::labels::{Group, code};
@@ -66,10 +67,12 @@ pub(super) async fn overview_page(
     // Every summary up to the period's last day: the period's own, and those before it that
     // the outstanding points are added up from.
     let read_to = parts.last().map_or(Date::MIN, |p| p.day);
-    let stored = match parts.last() {
+    // With them, the first day the stream consumer counted whole: from then on the days'
+    // counters serve and no log is read.
+    let (stored, counted_since) = match parts.last() {
         Some(last) => {
             app.store
-                .day_summaries(&shop, jiff::civil::Date::MIN, last.day)
+                .day_summaries_and_since(&shop, jiff::civil::Date::MIN, last.day)
                 .await?
         }
         None => Default::default(),
@@ -79,7 +82,7 @@ pub(super) async fn overview_page(
         app,
         &shop,
         &parts,
-        &stored,
+        (&stored, counted_since),
         holdout,
         &held_out,
         &tz,
@@ -105,7 +108,7 @@ pub(super) async fn overview_page(
                 app,
                 &shop,
                 &parts,
-                &stored,
+                (&stored, counted_since),
                 holdout,
                 &held_out,
                 &tz,
@@ -136,6 +139,7 @@ pub(super) async fn overview_page(
         holdout,
         &held_out,
         (read_to, &stored),
+        counted_since,
         &mut counted_here,
     )
     .await?;
@@ -289,7 +293,7 @@ async fn tally_parts(
     app: &AdminApp,
     shop: &ShopId,
     parts: &[DayPart],
-    stored: &std::collections::BTreeMap<jiff::civil::Date, StoredDaySummary>,
+    stored: Stored<'_>,
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     tz: &TimeZone,
@@ -313,14 +317,18 @@ async fn tally_parts(
     Ok(total)
 }
 
-/// The tallies of these day parts by the shop's local day: from the kept summaries where they
-/// hold, else counted from the log (and kept, for days that are over and settled).
+/// The day items read, and the first day whose counters are whole (if the shop has one).
+pub(super) type Stored<'a> = (&'a BTreeMap<Date, StoredDaySummary>, Option<Date>);
+
+/// The tallies of these day parts by the shop's local day: from the stream consumer's counters
+/// for the days they hold whole, else from the kept summaries where they hold, else counted
+/// from the log (and kept, for days that are over and settled).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn tally_days(
     app: &AdminApp,
     shop: &ShopId,
     parts: &[DayPart],
-    stored: &std::collections::BTreeMap<jiff::civil::Date, StoredDaySummary>,
+    (stored, counted_since): Stored<'_>,
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
     tz: &TimeZone,
@@ -333,6 +341,12 @@ pub(super) async fn tally_days(
         let window = matches!(part.take, Take::Window(..));
         let keeps = summaries::cacheable(part.day, now) && !window;
         let read = stored.get(&part.day);
+        if !window && counted_since.is_some_and(|since| part.day >= since) {
+            let counted =
+                read.map_or_else(DayTally::default, |r| day_counts::day_tally(&r.counters));
+            add_by_local_day(&mut by_day, part, &counted, tz);
+            continue;
+        }
         if keeps && let Some(kept) = kept_tally(read, &basis) {
             add_by_local_day(&mut by_day, part, &kept, tz);
             continue;

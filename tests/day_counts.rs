@@ -1,0 +1,187 @@
+//! The day counters the stream consumer keeps, against the local table: a shard's window is
+//! added once however often it is handed over, shards add up, a kept summary leaves the
+//! counters alone, and old watermarks go.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use trouw::admin::day_counts::Counters;
+use trouw::store::day_counts::Added;
+use trouw_tests::bench_overview::{seed_year, year_overview_answer};
+use trouw_tests::{Item, StackOptions, TestStack};
+
+fn counters(pairs: &[(&str, i64)]) -> Counters {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
+}
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_shards_window_is_added_once_and_shards_add_up() {
+    let stack = TestStack::start().await;
+    let store = stack.store();
+    let day: Date = "2026-11-02".parse().unwrap();
+    let window = t("2026-11-02T10:05:00Z");
+    let long_ago = t("2026-11-01T00:00:00Z");
+    let first = counters(&[("b.K.R.c", 2), ("b.K.R.s", 1)]);
+    // Each call: a shard's counters up to its record `last` in the window ending `end`.
+    let add = |c: Counters, shard: &'static str, last: u64, end: Timestamp, forget: Timestamp| {
+        let store = store.clone();
+        let shop = stack.shop.clone();
+        async move {
+            store
+                .add_day_counts(&shop, day, &c, shard, &format!("{last:0>40}"), end, forget)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        add(first.clone(), "shard-1", 100, window, long_ago).await,
+        Added::Added
+    );
+    // The final invocation again (a retry after a later write of it failed): nothing more.
+    assert_eq!(
+        add(first.clone(), "shard-1", 100, window, long_ago).await,
+        Added::AlreadyAdded
+    );
+    // Another shard's window ending at the same time counts (its sequence numbers are its
+    // own); so does shard 1's next window.
+    assert_eq!(
+        add(counters(&[("b.K.R.c", 1)]), "shard-2", 50, window, long_ago).await,
+        Added::Added
+    );
+    let next = t("2026-11-02T10:10:00Z");
+    // A window that Lambda ended early goes on with a fresh state: same end, later record.
+    assert_eq!(
+        add(counters(&[("b.K.R.c", 1)]), "shard-2", 60, window, long_ago).await,
+        Added::Added
+    );
+    assert_eq!(
+        add(
+            counters(&[("b.K.R.s", 1), ("b.K.R.d", 1)]),
+            "shard-1",
+            180,
+            next,
+            long_ago
+        )
+        .await,
+        Added::Added
+    );
+    let read = store.day_summaries(&stack.shop, day, day).await.unwrap();
+    assert_eq!(
+        read[&day].counters,
+        counters(&[("b.K.R.c", 4), ("b.K.R.s", 2), ("b.K.R.d", 1)])
+    );
+
+    // The overview keeps its summary of the day on the same item: the counters stay.
+    assert!(
+        store
+            .keep_day_summary(
+                &stack.shop,
+                day,
+                read.get(&day),
+                "v5 split=0 holdout=0",
+                "{}"
+            )
+            .await
+            .unwrap()
+    );
+    let read = store.day_summaries(&stack.shop, day, day).await.unwrap();
+    assert_eq!(read[&day].counters.len(), 3);
+    assert!(read[&day].kept.is_some());
+
+    // A day later the watermarks of windows that ended long before are removed; the shard
+    // that writes keeps its own.
+    let later = t("2026-11-03T12:00:00Z");
+    assert_eq!(
+        add(
+            counters(&[("a.K.R.o", 1)]),
+            "shard-3",
+            900,
+            later,
+            t("2026-11-03T00:00:00Z")
+        )
+        .await,
+        Added::Added
+    );
+    let item = stack
+        .snapshot()
+        .await
+        .into_iter()
+        .find(|i| {
+            i["pk"].as_s().unwrap().ends_with("#DAYS") && i["sk"].as_s().unwrap() == "2026-11-02"
+        })
+        .unwrap();
+    let marks: Vec<&String> = item.keys().filter(|k| k.starts_with("w.")).collect();
+    assert_eq!(marks.len(), 1, "{item:?}");
+}
+
+#[tokio::test]
+async fn the_first_day_counted_whole_is_noted_once() {
+    let stack = TestStack::start().await;
+    let store = stack.store();
+    assert_eq!(store.counted_since(&stack.shop).await.unwrap(), None);
+    let (first, second): (Date, Date) =
+        ("2026-11-03".parse().unwrap(), "2026-11-09".parse().unwrap());
+    store.note_counted_since(&stack.shop, first).await.unwrap();
+    store.note_counted_since(&stack.shop, second).await.unwrap();
+    assert_eq!(store.counted_since(&stack.shop).await.unwrap(), Some(first));
+    // The note is no day of the summaries' range.
+    let all = store
+        .day_summaries(&stack.shop, Date::MIN, "2026-12-31".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(all.is_empty(), "{all:?}");
+}
+
+/// The bound does not depend on how many messages a day holds: three a day for a year are
+/// enough to show the overview reads the days' counters and no log (`make bench` seeds the
+/// 100,000 of a big shop's year and times the overview).
+#[tokio::test]
+async fn a_years_overview_reads_one_item_per_day_from_the_counters() {
+    let stack = TestStack::start_with(StackOptions {
+        with_counter: true,
+        ..Default::default()
+    })
+    .await;
+    // The counter reads the seeded items off the stream like any write: it sees every one of
+    // them, though they carry past days. What it notes on first seeing a shop (the day after,
+    // as it cannot know what was written before it ran) is set to the year's first day by the
+    // seeding, as for a shop whose whole log the counter saw.
+    let messages = 3 * 365;
+    let (first, today) = seed_year(&stack, messages).await;
+    stack.settle().await;
+
+    let (answer, requests, ms) = year_overview_answer(&stack, first, today).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let reactivation = json["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "reactivation")
+        .cloned()
+        .unwrap_or_else(|| panic!("{json}"));
+    assert_eq!(reactivation["sent"], 2 * messages / 3, "{json}");
+    assert_eq!(reactivation["delivered"], 2 * messages / 3);
+    assert_eq!(
+        json["skips"],
+        serde_json::json!([{ "reason": "frequency_cap", "count": messages / 3 }])
+    );
+    // The day items (one per day and the note) are all the overview reads of the shop's
+    // figures: a handful of requests (the session, the settings, the note, the days' Query,
+    // the pools), not a Query of the log per day.
+    let kept: Vec<Item> = stack
+        .snapshot()
+        .await
+        .into_iter()
+        .filter(|i| i["pk"].as_s().unwrap().ends_with("#DAYS"))
+        .collect();
+    assert!(kept.len() <= 400, "{} day items", kept.len());
+    assert!(
+        requests <= 12,
+        "{requests} DynamoDB requests for a year's overview"
+    );
+    assert!(ms < 2000.0, "{ms} ms");
+}
