@@ -486,3 +486,45 @@ async fn a_lost_send_counts_for_the_cap_when_the_store_is_busy_at_first() {
         "it counts for the frequency cap as a send"
     );
 }
+
+/// A delivery whose one write was applied and its answer lost is decided again (its own write
+/// makes the second decision change nothing) and only its record is written; the store is busy
+/// just then, longer than the SDK's own retries. The record is tried again as the write was:
+/// the delivery is applied once and answered at once. For a schedule's timer this matters
+/// most: once its state is written it is not due any more, and no later pass would record it
+/// (found by the seeded year of `chaos.rs`: a timer's record missing only with faults).
+#[tokio::test]
+async fn a_record_after_a_lost_answer_is_tried_again_while_the_store_is_busy() {
+    let store_side = FaultProxy::start(&local_aws().endpoint).await;
+    let client_side = FaultProxy::start(&store_side.endpoint).await;
+    let stack = TestStack::start_with(StackOptions {
+        dynamo_endpoint: Some(client_side.endpoint.clone()),
+        ..Default::default()
+    })
+    .await;
+    let first = stack.post("order-placed", &example("order-placed")).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+
+    client_side.set_once_for("PutItem", "delivered_at", Fault::LoseAnswer);
+    // One whole call of the record fails (the webhook's client tries twice), then a try more.
+    store_side.set_times_for("PutItem", "EVENT#delivery-1", Fault::Throttle, 3);
+    let answer = stack
+        .post_as("order-delivered", "delivery-1", &example("order-delivered"))
+        .await;
+    assert!(client_side.fired(), "the order's write lost its answer");
+    assert!(store_side.fired(), "the record met the busy store");
+    client_side.clear();
+    store_side.clear();
+    assert_eq!(
+        (answer.status, answer.json()["status"].clone()),
+        (200, serde_json::json!("processed")),
+        "{}",
+        answer.body
+    );
+    let again = stack
+        .post_as("order-delivered", "delivery-1", &example("order-delivered"))
+        .await;
+    assert_eq!(again.json()["status"], "duplicate", "recorded once");
+    let (_, orders) = stack.customer("cus-8812").await;
+    assert_eq!(orders[0].version, 2, "placed once, delivered once");
+}

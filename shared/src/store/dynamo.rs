@@ -920,28 +920,23 @@ impl Store {
         Ok((TransactWriteItem::builder().update(update).build(), size))
     }
 
-    /// Records a processed event on its own (privacy requests that change no customer).
+    /// Records a processed event on its own: an event that changes nothing stored (a privacy
+    /// request, a restated address), or one decided again after its own write's answer was
+    /// lost (`write_one`'s conflict). Tried again while DynamoDB is busy, as that write was: a
+    /// schedule's timer whose state is written is not due any more, so no later pass would
+    /// record it.
     pub async fn record_event(
         &self,
         shop: &ShopId,
         processed: &ProcessedEvent,
     ) -> Result<Written, StoreError> {
-        let item = processed_item(shop, processed)?;
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Written::Committed),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
-                Ok(Written::Duplicate)
-            }
-            Err(err) => Err(StoreError::from_sdk(&err)),
-        }
+        Ok(
+            if self.put_trying(self.event_put(shop, processed)?).await? {
+                Written::Committed
+            } else {
+                Written::Duplicate
+            },
+        )
     }
 
     fn event_put(
