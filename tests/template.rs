@@ -495,3 +495,64 @@ fn the_ses_dead_letter_queue_takes_only_the_ses_reports_rule() {
     }
     assert_eq!(checked, 1);
 }
+
+/// The text of an intrinsic (`!Ref X`, `!GetAtt X.Y`) or a plain string.
+fn reference(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => reference(&tagged.value),
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    }
+}
+
+/// A stream reader's failures show nowhere by themselves (retried batches are no Lambda errors,
+/// given-up records land in a queue): each function fed by the table's stream has alarms on its
+/// errors, its iterator age and its failure queue.
+#[test]
+fn every_stream_reader_has_alarms_on_errors_lag_and_its_failure_queue() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let alarms: Vec<(String, String)> = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .flat_map(|r| {
+            let metric = r["Properties"]["MetricName"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            r["Properties"]["Dimensions"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(move |d| (metric.clone(), reference(&d["Value"])))
+        })
+        .collect();
+    let mut readers = 0;
+    for (id, resource) in resources {
+        let id = id.as_str().unwrap();
+        let events = resource["Properties"]["Events"].as_mapping();
+        for event in events.into_iter().flat_map(|e| e.values()) {
+            if event["Type"].as_str() != Some("DynamoDB") {
+                continue;
+            }
+            readers += 1;
+            for metric in ["Errors", "IteratorAge"] {
+                assert!(
+                    alarms.contains(&(metric.to_owned(), id.to_owned())),
+                    "{id}: no alarm on {metric}"
+                );
+            }
+            let queue =
+                reference(&event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]);
+            let queue = queue.split('.').next().unwrap().to_owned();
+            assert!(
+                alarms.contains(&(
+                    "ApproximateNumberOfMessagesVisible".to_owned(),
+                    format!("{queue}.QueueName")
+                )),
+                "{id}: no alarm on its failure queue {queue}"
+            );
+        }
+    }
+    assert_eq!(readers, 2, "the sender and the day counter");
+}

@@ -298,6 +298,12 @@ pub async fn handle(
         skipped = state.skipped,
         "window's day counts added"
     );
+    // Counted for the alarm on records left uncounted (each is logged with its key above).
+    crate::telemetry::emit_metrics(
+        "count-days",
+        &[("DayCountRecordsSkipped", state.skipped)],
+        end,
+    );
     Ok(response)
 }
 

@@ -3,7 +3,8 @@
 //! of the schedule pass (default 1000,10000,100000); `BENCH_LAMBDA_DIR` the release bootstraps'
 //! directory (`cargo lambda build --release` output; none: no cold starts), `BENCH_STARTS` the
 //! starts per bootstrap (default 20), `BENCH_OVERVIEW_MESSAGES` the messages of the year's
-//! overview (default 100,000). `BENCH_PARTS=starts` measures the starts alone, and
+//! overview (default 100,000). `BENCH_PARTS=overview` measures that overview alone;
+//! `BENCH_PARTS=starts` measures the starts alone, and
 //! `BENCH_LAMBDA_DIR` may then also be a plain target directory (`target/debug`): where
 //! changes to a function's init are measured before the slow release build.
 
@@ -20,18 +21,27 @@ async fn main() {
         .filter_map(|n| n.trim().parse().ok())
         .collect();
     let prices = Prices::from_repository();
-    let starts_only = std::env::var("BENCH_PARTS").is_ok_and(|parts| parts == "starts");
-    let (events, lifecycle, loyalty, passes, overview) = if starts_only {
+    let parts = std::env::var("BENCH_PARTS").unwrap_or_default();
+    let messages = std::env::var("BENCH_OVERVIEW_MESSAGES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let (events, lifecycle, loyalty, passes, overview) = if parts == "starts" {
         Default::default()
+    } else if parts == "overview" {
+        let overview = vec![year_overview(messages).await];
+        (
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            overview,
+        )
     } else {
         let bench = Bench::start().await;
         let (events, lifecycle) = events(&bench).await;
         let loyalty = loyalty().await;
         let passes = pass_scale(&bench, &sizes).await;
-        let messages = std::env::var("BENCH_OVERVIEW_MESSAGES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(100_000);
         let overview = vec![year_overview(messages).await];
         (events, lifecycle, loyalty, passes, overview)
     };
