@@ -38,6 +38,8 @@ pub struct KindRow {
 }
 
 /// The currency most revenue was attributed in over the whole period (ties: the first code).
+/// A currency whose revenue comes to nothing (its orders all returned) names none: the day
+/// counters keep no zero, so the overview reads the same from them as from the log.
 pub fn shop_currency(kinds: &[KindFigures]) -> Option<Currency> {
     let mut by_currency: BTreeMap<&str, i64> = BTreeMap::new();
     for k in kinds {
@@ -46,7 +48,7 @@ pub fn shop_currency(kinds: &[KindFigures]) -> Option<Currency> {
         }
     }
     let mut best: Option<(&str, i64)> = None;
-    for (code, minor) in by_currency {
+    for (code, minor) in by_currency.into_iter().filter(|(_, minor)| *minor != 0) {
         if best.is_none_or(|(_, most)| minor.abs() > most.abs()) {
             best = Some((code, minor));
         }
@@ -213,6 +215,17 @@ mod tests {
             revenue: revenue.iter().map(|(c, m)| ((*c).to_owned(), *m)).collect(),
             ..KindFigures::default()
         }
+    }
+
+    #[test]
+    fn revenue_that_came_to_nothing_names_no_currency() {
+        let returned = [kind("survey", 3, 1, &[("EUR", 0)])];
+        assert_eq!(shop_currency(&returned), None);
+        let changed = [
+            kind("survey", 3, 1, &[("EUR", 0)]),
+            kind("welcome", 2, 1, &[("GBP", -150)]),
+        ];
+        assert_eq!(shop_currency(&changed), Currency::parse("GBP").ok());
     }
 
     #[test]
