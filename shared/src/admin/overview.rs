@@ -506,34 +506,23 @@ mod tests {
     }
 
     fn message(customer: &str, data: MessageData, status: MessageStatus) -> MessageRecord {
+        let intent = MessageIntent {
+            key: format!("{}#{customer}", data.kind()),
+            customer_id: CustomerId::parse(customer).unwrap(),
+            class: MessageClass::Service,
+            locale: None,
+            data,
+            created_at: t("2026-11-02T10:00:00Z"),
+        };
         MessageRecord {
-            shop: ShopId::parse("demo").unwrap(),
-            intent: MessageIntent {
-                key: format!("{}#{customer}", data.kind()),
-                customer_id: CustomerId::parse(customer).unwrap(),
-                class: MessageClass::Service,
-                locale: None,
-                data,
-                created_at: t("2026-11-02T10:00:00Z"),
-            },
             status,
-            cause: EventId::parse("e").unwrap(),
             reason: (status == MessageStatus::Skipped).then(|| "no_consent".into()),
-            deferred_until: None,
-            error: None,
-            ses_message_id: None,
             sent_at: (status == MessageStatus::Sent).then(|| t("2026-11-02T10:00:01Z")),
-            subject: None,
-            rendered_locale: None,
-            attempts: 0,
-            reports: Vec::new(),
-            delivery_status: None,
-            erased_at: None,
-            claimed_at: None,
-            waits: Vec::new(),
-            waits_dropped: 0,
-            unsubscribed_at: None,
-            earned: Default::default(),
+            ..MessageRecord::pending_for(
+                &ShopId::parse("demo").unwrap(),
+                EventId::parse("e").unwrap(),
+                &intent,
+            )
         }
     }
 

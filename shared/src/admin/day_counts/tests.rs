@@ -26,34 +26,18 @@ fn shop() -> ShopId {
 }
 
 fn message(customer: &str, data: MessageData, at: &str, status: MessageStatus) -> MessageRecord {
+    let intent = MessageIntent {
+        key: format!("{}#{customer}", data.kind()),
+        customer_id: CustomerId::parse(customer).unwrap(),
+        class: MessageClass::Service,
+        locale: None,
+        data,
+        created_at: t(at),
+    };
     MessageRecord {
-        shop: shop(),
-        intent: MessageIntent {
-            key: format!("{}#{customer}", data.kind()),
-            customer_id: CustomerId::parse(customer).unwrap(),
-            class: MessageClass::Service,
-            locale: None,
-            data,
-            created_at: t(at),
-        },
         status,
-        cause: EventId::parse("e").unwrap(),
         reason: (status == MessageStatus::Skipped).then(|| "frequency_cap".into()),
-        deferred_until: None,
-        error: None,
-        ses_message_id: None,
-        sent_at: None,
-        subject: None,
-        rendered_locale: None,
-        attempts: 0,
-        reports: Vec::new(),
-        delivery_status: None,
-        erased_at: None,
-        claimed_at: None,
-        waits: Vec::new(),
-        waits_dropped: 0,
-        unsubscribed_at: None,
-        earned: Default::default(),
+        ..MessageRecord::pending_for(&shop(), EventId::parse("e").unwrap(), &intent)
     }
 }
 
