@@ -86,6 +86,7 @@ async fn serve(admin: AdminApp) -> String {
         schedule: None,
         clock: None,
         stream: None,
+        counter: None,
         direct_drive: false,
     });
     let addr = trouw_local::gateway::spawn(services, "127.0.0.1:0")

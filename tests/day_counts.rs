@@ -7,7 +7,8 @@ use jiff::civil::Date;
 use trouw::admin::day_counts::Counters;
 use trouw::store::day_counts::Added;
 use trouw_tests::bench_overview::{seed_year, year_overview_answer};
-use trouw_tests::{Item, StackOptions, TestStack};
+use trouw_tests::fault::{Fault, FaultProxy};
+use trouw_tests::{Item, StackOptions, TestStack, example, local_aws, unique};
 
 fn counters(pairs: &[(&str, i64)]) -> Counters {
     pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
@@ -15,6 +16,24 @@ fn counters(pairs: &[(&str, i64)]) -> Counters {
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
+}
+
+/// Places an order of a new customer: its points message is one item the counter counts.
+async fn order(stack: &TestStack) {
+    let mut placed = example("order-placed");
+    placed["customer"]["id"] = serde_json::json!(unique("cus"));
+    placed["order"]["id"] = serde_json::json!(unique("order"));
+    assert_eq!(stack.post("order-placed", &placed).await.status, 200);
+}
+
+/// Every day's counters of the stack's shop.
+async fn all_counters(stack: &TestStack) -> Vec<Counters> {
+    let days = stack
+        .store()
+        .day_summaries(&stack.shop, Date::MIN, Date::MAX)
+        .await
+        .unwrap();
+    days.into_values().map(|d| d.counters).collect()
 }
 
 #[tokio::test]
@@ -184,4 +203,94 @@ async fn a_years_overview_reads_one_item_per_day_from_the_counters() {
         "{requests} DynamoDB requests for a year's overview"
     );
     assert!(ms < 2000.0, "{ms} ms");
+}
+
+/// `POST /dev/settle` (what the contract test calls before it compares the table around a GET)
+/// also ends the counter's open window and waits for its counts: otherwise a window closing on
+/// its own clock writes the day item in the middle of the comparison.
+#[tokio::test]
+async fn dev_settle_waits_for_the_day_counters() {
+    let stack = TestStack::start_with(StackOptions {
+        with_counter: true,
+        ..Default::default()
+    })
+    .await;
+    order(&stack).await;
+    let answer = stack
+        .send(
+            http::Request::post(format!("{}/dev/settle", stack.base_url))
+                .body(Default::default())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let counted = all_counters(&stack).await;
+    assert_eq!(counted.len(), 1, "the order's day, counted: {counted:?}");
+    assert!(counted[0].values().any(|n| *n > 0), "{counted:?}");
+}
+
+/// A window whose counts cannot be added (the table throttles every write of the counter)
+/// is retried as the template says and then given up: Lambda's invocation record goes to
+/// `CounterFailureQueue` with count-days' own role, where its alarm sees it.
+#[tokio::test]
+async fn a_window_the_counter_cannot_add_ends_in_its_failure_queue() {
+    let stack = TestStack::start().await;
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    proxy.set("UpdateItem", Fault::Throttle);
+    let mut counter = stack.counter_app();
+    let proxied = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(
+            &stack.identities[&trouw_local::functions::Function::CountDays].sdk,
+        )
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build(),
+    );
+    counter.store = trouw::store::Store::new(proxied, &stack.table);
+    let mut settings = trouw_local::stream::MappingSettings::from_repository_for(
+        trouw_local::stream::COUNTER_FUNCTION,
+        trouw_local::stream::COUNTER_EVENT,
+    )
+    .unwrap();
+    let retries = settings
+        .maximum_retry_attempts
+        .expect("the template bounds the retries");
+    settings.retry_backoff = std::time::Duration::from_millis(5);
+    settings.retry_backoff_max = std::time::Duration::from_millis(20);
+    let mapping = stack.count_to(counter, settings).await;
+    order(&stack).await;
+    mapping
+        .settle(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+
+    assert_eq!(mapping.given_up(), 1);
+    assert!(all_counters(&stack).await.is_empty(), "nothing was added");
+    let records = stack
+        .take_queue_records(&stack.counter_failure_queue().await)
+        .await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    assert_eq!(
+        record["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(
+        record["requestContext"]["approximateInvokeCount"],
+        retries + 1
+    );
+    assert_eq!(
+        record["requestContext"]["functionArn"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit(':')
+            .next(),
+        Some("count-days"),
+        "{record}"
+    );
+    assert!(
+        record["responseContext"].get("functionError").is_some(),
+        "the counter failed: {record}"
+    );
+    assert!(stack.take_iam_denials().is_empty());
 }

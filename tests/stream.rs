@@ -47,31 +47,7 @@ async fn sent_to(addresses: &[String]) -> Vec<usize> {
 
 /// Every message in the on-failure queue, as JSON.
 async fn failure_records(stack: &TestStack) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
-    let queue = stack.failure_queue().await;
-    let mut bodies = Vec::new();
-    loop {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let batch = received.messages.unwrap_or_default();
-        if batch.is_empty() {
-            return bodies;
-        }
-        for message in batch {
-            bodies.push(serde_json::from_str(message.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(&queue)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    stack.take_queue_records(&stack.failure_queue().await).await
 }
 
 #[tokio::test]

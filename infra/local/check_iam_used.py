@@ -27,10 +27,6 @@ ALLOWED_UNUSED = {
     # GetRecords: used in the tests).
     ("SendMessagesFunction", "dynamodb:ListStreams"): "the event source mapping may list the streams with this role",
     ("CountDaysFunction", "dynamodb:ListStreams"): "the event source mapping may list the streams with this role",
-    # The day counter's mapping sends a window it gave up on (after its retries, or a day) to
-    # CounterFailureQueue with the function's role; no test makes the counter fail that long
-    # (the sender's failure destination is tested, and both are configured alike).
-    ("CountDaysFunction", "sqs:SendMessage"): "the event source mapping sends a given-up window to the counter's failure queue",
     # A delivery or refund parked for its unknown order, whose order was stored between the
     # handler's look and the park: the handler applies and removes the parked event itself
     # (webhook.rs `park`). A race the suite cannot produce on demand; order-placed's removal of

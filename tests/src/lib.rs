@@ -447,6 +447,7 @@ impl TestStack {
             schedule,
             clock: Some(functions.clock.clone()),
             stream,
+            counter: counter.clone(),
             direct_drive: options.direct_drive,
         });
         tokio::spawn(trouw_local::gateway::serve(
@@ -558,6 +559,70 @@ impl TestStack {
             settings,
         )
         .await
+    }
+
+    /// The day counter as this stack builds it (its store with count-days' identity).
+    pub fn counter_app(&self) -> trouw::handlers::count_days::CounterApp {
+        self.functions.counter()
+    }
+
+    /// The template's day-counter mapping in front of `counter`, with other timings
+    /// (`settings`): it reads the stream and sends what it gives up to `CounterFailureQueue`
+    /// with count-days' identity, as Lambda does with the function's role. Dropped: it stops.
+    pub async fn count_to(
+        &self,
+        counter: trouw::handlers::count_days::CounterApp,
+        settings: trouw_local::stream::MappingSettings,
+    ) -> trouw_local::stream::MappingHandle {
+        let queue = self.counter_failure_queue().await;
+        let stream = trouw_local::stream::stream_arn(&self.sdk, &self.table)
+            .await
+            .unwrap();
+        trouw_local::stream::start_windowed(
+            &self.identities[&Function::CountDays].sdk,
+            stream,
+            settings,
+            Some(queue),
+            trouw_local::stream::count_days(Arc::new(counter)),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Every message of the queue at `queue` (an on-failure destination's invocation
+    /// records), read as JSON and deleted.
+    pub async fn take_queue_records(&self, queue: &str) -> Vec<Value> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        let mut bodies = Vec::new();
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let batch = received.messages.unwrap_or_default();
+            if batch.is_empty() {
+                return bodies;
+            }
+            for message in batch {
+                bodies.push(serde_json::from_str(message.body().unwrap()).unwrap());
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// The URL of this stack's `CounterFailureQueue` in moto.
+    pub async fn counter_failure_queue(&self) -> String {
+        trouw_local::stream::counter_failure_queue(&self.sdk, &self.table)
+            .await
+            .unwrap()
     }
 
     /// The URL of this stack's on-failure queue (`SenderFailureQueue`) in moto (each test

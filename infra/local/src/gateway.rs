@@ -43,6 +43,9 @@ pub struct Services {
     pub clock: Option<Arc<OffsetClock>>,
     /// The table's stream in front of the sender, as in AWS (`POST /dev/settle` waits for it).
     pub stream: Option<Arc<crate::stream::MappingHandle>>,
+    /// The day counter's windows on the same stream (`POST /dev/settle` ends its open window
+    /// and waits for its counts, so that nothing the stream carries is still to be written).
+    pub counter: Option<Arc<crate::stream::MappingHandle>>,
     /// Sends what a webhook or link answer caused before answering, instead of leaving it to
     /// the stream: a deterministic step for tests that want one. Off by default.
     pub direct_drive: bool,
@@ -150,15 +153,18 @@ async fn route(
             }
         };
     }
-    // Local only: answers once the stream mapping has handled everything written so far.
-    if let (["dev", "settle"], Some(stream)) = (segments.as_slice(), &services.stream) {
-        return match stream.settle(SETTLE_TIMEOUT).await {
-            Ok(()) => plain(200, r#"{"settled":true}"#),
-            Err(err) => {
-                tracing::error!(detail = %err, "the stream mapping did not settle");
-                plain(503, r#"{"error":"temporarily_unavailable"}"#)
+    // Local only: answers once the stream's mappings (the sender, and the day counter with
+    // its open window ended) have handled everything written so far. Without the counter, a
+    // window closing on its own clock could write while a caller compares the table.
+    let mappings: Vec<_> = services.stream.iter().chain(&services.counter).collect();
+    if segments.as_slice() == ["dev", "settle"] && !mappings.is_empty() {
+        for mapping in mappings {
+            if let Err(err) = mapping.settle(SETTLE_TIMEOUT).await {
+                tracing::error!(detail = %err, "a stream mapping did not settle");
+                return plain(503, r#"{"error":"temporarily_unavailable"}"#);
             }
-        };
+        }
+        return plain(200, r#"{"settled":true}"#);
     }
     if let (Some("admin"), Some(admin)) = (segments.first().copied(), &services.admin) {
         // The client's address, where API Gateway puts it (`requestContext.http.sourceIp`).

@@ -143,7 +143,7 @@ async fn run() -> Result<(), String> {
     let counter_queue = trouw_local::stream::counter_failure_queue(&sdk, LOCAL_STACK)
         .await
         .map_err(|e| format!("creating the counter's on-failure queue: {e}"))?;
-    let _counter = trouw_local::stream::start_windowed(
+    let counter = trouw_local::stream::start_windowed(
         &functions.identities[&Function::CountDays].sdk,
         trouw_local::stream::stream_arn(&sdk, &table)
             .await
@@ -179,6 +179,7 @@ async fn run() -> Result<(), String> {
         schedule: Some(schedule),
         clock: Some(functions.clock.clone()),
         stream: Some(Arc::new(stream)),
+        counter: Some(Arc::new(counter)),
         direct_drive: false,
     });
 
