@@ -267,7 +267,7 @@ async fn a_customer_becomes_a_regular_buyer_at_the_second_purchase_or_with_a_cyc
     let followed = profile.unwrap().last_ordered;
     assert_eq!(
         followed.get(&Sku::parse("EB-200").unwrap()),
-        Some(&"2026-02-14T09:00:00Z".parse().unwrap()),
+        Some("2026-02-14T09:00:00Z".parse().unwrap()),
         "the profile follows the product's last purchase from then on"
     );
 
@@ -282,7 +282,7 @@ async fn a_customer_becomes_a_regular_buyer_at_the_second_purchase_or_with_a_cyc
             .unwrap()
             .last_ordered
             .get(&Sku::parse("EB-200").unwrap()),
-        Some(&"2026-03-20T09:00:00Z".parse().unwrap())
+        Some("2026-03-20T09:00:00Z".parse().unwrap())
     );
 }
 

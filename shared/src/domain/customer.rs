@@ -1,8 +1,8 @@
 //! The customer profile: one versioned item per customer and shop.
 
 use super::{
-    AddressHistory, Currency, CustomerId, Email, Locale, MailStanding, Retention, ShopId, Sku,
-    Timestamp,
+    AddressHistory, Currency, CustomerId, Email, FollowedProducts, Locale, MailStanding, Retention,
+    ShopId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -60,14 +60,11 @@ pub struct CustomerProfile {
     /// Active, at risk, lapsed or inactive, and the order rhythm that decides it.
     #[serde(default)]
     pub retention: Retention,
-    /// When each replenishable product was last ordered, so a reminder for an older order is
-    /// cancelled once the customer reordered it (to the second, stored as epoch seconds).
-    #[serde(
-        default,
-        skip_serializing_if = "BTreeMap::is_empty",
-        with = "super::epoch::map"
-    )]
-    pub last_ordered: BTreeMap<Sku, Timestamp>,
+    /// When each followed product (replenishable, under a contract, or a regular buy) was
+    /// last ordered, so a reminder for an older order is cancelled once the customer
+    /// reordered it (to the second, stored as epoch seconds; bounded, see [`FollowedProducts`]).
+    #[serde(default, skip_serializing_if = "FollowedProducts::is_empty")]
+    pub last_ordered: FollowedProducts,
     /// The last year whose anniversary of the first order was decided on (the yearly recap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recapped_year: Option<i16>,
@@ -116,7 +113,7 @@ impl CustomerProfile {
             erased_at: None,
             erasing: false,
             retention: Retention::default(),
-            last_ordered: BTreeMap::new(),
+            last_ordered: FollowedProducts::default(),
             recapped_year: None,
             recap_at: None,
             category_orders: BTreeMap::new(),

@@ -318,13 +318,9 @@ pub fn decide(
                     // renewal of a contract need not carry one itself).
                     if settings.replenishment.days_per_unit(line).is_some()
                         || super::contract::is_tracked(line)
-                        || profile.last_ordered.contains_key(&line.sku)
+                        || profile.last_ordered.contains(&line.sku)
                     {
-                        let last = profile
-                            .last_ordered
-                            .entry(line.sku.clone())
-                            .or_insert(placed_at);
-                        *last = (*last).max(placed_at);
+                        profile.last_ordered.note(&line.sku, placed_at);
                     }
                 }
             }
@@ -829,7 +825,7 @@ fn replenishment_messages(
             profile
                 .last_ordered
                 .get(&line.sku)
-                .is_none_or(|last| *last <= placed.placed_at)
+                .is_none_or(|last| last <= placed.placed_at)
         })
         .map(|(line, quantity, runs_out_at)| {
             let data = MessageData::Replenishment {
@@ -863,7 +859,7 @@ fn due_contract_notices(
         .into_iter()
         .filter(|n| n.at <= now)
         .map(|n| {
-            let last = profile.last_ordered.get(&n.line.sku).copied();
+            let last = profile.last_ordered.get(&n.line.sku);
             let outcome = decide_notice(&n, placed_at, last, now, settings);
             (n.line.clone(), n.contract.clone(), outcome)
         })

@@ -1735,7 +1735,7 @@ fn a_contract_is_reminded_of_thirty_and_seven_days_before_its_end_each_once() {
     assert!(
         d.profile
             .last_ordered
-            .contains_key(&Sku::parse("CARE-1Y").unwrap()),
+            .contains(&Sku::parse("CARE-1Y").unwrap()),
         "the sku is followed for a renewal"
     );
     let (state, d) = step(state, &window_closed("t1", "NL-1"), day(335));

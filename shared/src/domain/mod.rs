@@ -34,9 +34,11 @@ pub use erasure::{
 };
 mod event;
 mod feedback;
+mod followed;
 pub use feedback::{
     DeliveryReport, DeliveryStatus, StandingChange, add_report, apply_standing, delivery_status,
 };
+pub use followed::{FOLLOWED_KEPT, FollowedProducts};
 mod holdout;
 pub use holdout::is_held_out;
 mod ids;

@@ -248,11 +248,7 @@ fn rhythm<'a>(
 /// contracts), so the next purchase is known without reading orders.
 pub fn follow(profile: &mut super::CustomerProfile, buys: &[RegularBuy]) {
     for buy in buys {
-        let last = profile
-            .last_ordered
-            .entry(buy.sku.clone())
-            .or_insert(buy.last_bought);
-        *last = (*last).max(buy.last_bought);
+        profile.last_ordered.note(&buy.sku, buy.last_bought);
     }
 }
 
@@ -264,7 +260,7 @@ pub fn next_expected(
     interval_days: u32,
 ) -> Option<Timestamp> {
     let last = profile.last_ordered.get(sku)?;
-    Some(*last + SignedDuration::from_hours(24 * i64::from(interval_days)))
+    Some(last + SignedDuration::from_hours(24 * i64::from(interval_days)))
 }
 
 /// What the pass over a product's regular buyers tells one of them (an event through
@@ -558,7 +554,7 @@ mod tests {
         );
         profile
             .last_ordered
-            .insert(Sku::parse("THEE-GROEN").unwrap(), t(last));
+            .note(&Sku::parse("THEE-GROEN").unwrap(), t(last));
         profile
     }
 
@@ -633,9 +629,10 @@ mod tests {
         );
         for n in 0..12 {
             let sku = Sku::parse(format!("SKU-{n}")).unwrap();
-            profile
-                .last_ordered
-                .insert(sku.clone(), t("2026-02-20T10:00:00Z"));
+            profile.last_ordered.note(
+                &sku,
+                t("2026-02-20T10:00:00Z") + SignedDuration::from_secs(n),
+            );
             let mut other = notice_of(Phase::Out, "2026-03-12T09:00:00Z");
             other.sku = sku;
             other.stockout = t("2026-03-12T09:00:00Z") + SignedDuration::from_secs(n);
