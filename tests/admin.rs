@@ -246,21 +246,19 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
     for i in 0..130_i64 {
         let customer = trouw::domain::CustomerId::parse(format!("cus-{i}")).unwrap();
         let created = now - jiff::SignedDuration::from_secs(600 - i);
-        let record = trouw::store::MessageRecord {
-            shop: stack.shop.clone(),
-            intent: trouw::domain::MessageIntent {
-                key: format!("tier-reached#t{i}"),
-                customer_id: customer.clone(),
-                class: trouw::domain::MessageClass::Service,
-                locale: None,
-                data: trouw::domain::MessageData::TierReached {
-                    tier: "Zilver".into(),
-                    points: 250,
-                },
-                created_at: created,
+        let intent = trouw::domain::MessageIntent {
+            key: format!("tier-reached#t{i}"),
+            customer_id: customer.clone(),
+            class: trouw::domain::MessageClass::Service,
+            locale: None,
+            data: trouw::domain::MessageData::TierReached {
+                tier: "Zilver".into(),
+                points: 250,
             },
+            created_at: created,
+        };
+        let record = trouw::store::MessageRecord {
             status: trouw::store::MessageStatus::Skipped,
-            cause: trouw::domain::EventId::parse(format!("e-{i}")).unwrap(),
             // One in five for want of consent: the overview's funnel splits the skipped by reason.
             reason: Some(
                 if i % 5 == 0 {
@@ -270,21 +268,11 @@ async fn the_list_pages_through_the_log_newest_first_without_gaps_or_repeats() {
                 }
                 .into(),
             ),
-            deferred_until: None,
-            error: None,
-            ses_message_id: None,
-            sent_at: None,
-            subject: None,
-            rendered_locale: None,
-            attempts: 0,
-            reports: Vec::new(),
-            delivery_status: None,
-            erased_at: None,
-            claimed_at: None,
-            waits: Vec::new(),
-            waits_dropped: 0,
-            unsubscribed_at: None,
-            earned: Default::default(),
+            ..trouw::store::MessageRecord::pending_for(
+                &stack.shop,
+                trouw::domain::EventId::parse(format!("e-{i}")).unwrap(),
+                &intent,
+            )
         };
         let item = trouw::store::message_item(&record).unwrap();
         items.push(item);

@@ -41,37 +41,29 @@ async fn seed_sent(stack: &TestStack, at: &str, count: i64, bounced: i64, tag: &
                 permanent: false,
             }]
         };
-        let record = trouw::store::MessageRecord {
-            shop: stack.shop.clone(),
-            intent: trouw::domain::MessageIntent {
-                key: format!("tier-reached#{tag}{i}"),
-                customer_id: customer.clone(),
-                class: trouw::domain::MessageClass::Service,
-                locale: None,
-                data: trouw::domain::MessageData::TierReached {
-                    tier: "Zilver".into(),
-                    points: 250,
-                },
-                created_at: created,
+        let intent = trouw::domain::MessageIntent {
+            key: format!("tier-reached#{tag}{i}"),
+            customer_id: customer.clone(),
+            class: trouw::domain::MessageClass::Service,
+            locale: None,
+            data: trouw::domain::MessageData::TierReached {
+                tier: "Zilver".into(),
+                points: 250,
             },
+            created_at: created,
+        };
+        let record = trouw::store::MessageRecord {
             status: trouw::store::MessageStatus::Sent,
-            cause: trouw::domain::EventId::parse(format!("e-{tag}-{i}")).unwrap(),
-            reason: None,
-            deferred_until: None,
-            error: None,
             ses_message_id: Some(format!("ses-{tag}-{i}")),
             sent_at: Some(created),
-            subject: None,
-            rendered_locale: None,
             attempts: 1,
             delivery_status: Some(reports[0].status),
             reports,
-            erased_at: None,
-            claimed_at: None,
-            waits: Vec::new(),
-            waits_dropped: 0,
-            unsubscribed_at: None,
-            earned: Default::default(),
+            ..trouw::store::MessageRecord::pending_for(
+                &stack.shop,
+                trouw::domain::EventId::parse(format!("e-{tag}-{i}")).unwrap(),
+                &intent,
+            )
         };
         let item = trouw::store::message_item(&record).unwrap();
         items.push(item);

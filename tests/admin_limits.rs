@@ -48,26 +48,20 @@ fn message_item(
 ) -> Item {
     let customer = CustomerId::parse(customer).unwrap();
     let sent = status == MessageStatus::Sent;
+    let intent = MessageIntent {
+        key: format!("{}#e-{n}", data.kind()),
+        customer_id: customer.clone(),
+        class: MessageClass::Service,
+        locale: None,
+        data,
+        created_at: created,
+    };
     let record = MessageRecord {
-        shop: stack.shop.clone(),
-        intent: MessageIntent {
-            key: format!("{}#e-{n}", data.kind()),
-            customer_id: customer.clone(),
-            class: MessageClass::Service,
-            locale: None,
-            data,
-            created_at: created,
-        },
         status,
-        cause: EventId::parse(format!("e-{n}")).unwrap(),
         reason: (status == MessageStatus::Skipped).then(|| "frequency_cap".into()),
-        deferred_until: None,
-        error: None,
         ses_message_id: sent.then(|| format!("ses-{n}")),
         sent_at: sent.then_some(created),
         subject,
-        rendered_locale: None,
-        attempts: 0,
         reports: if sent {
             vec![DeliveryReport {
                 status: DeliveryStatus::Delivered,
@@ -79,12 +73,11 @@ fn message_item(
             Vec::new()
         },
         delivery_status: sent.then_some(DeliveryStatus::Delivered),
-        erased_at: None,
-        claimed_at: None,
-        waits: Vec::new(),
-        waits_dropped: 0,
-        unsubscribed_at: None,
-        earned: Default::default(),
+        ..MessageRecord::pending_for(
+            &stack.shop,
+            EventId::parse(format!("e-{n}")).unwrap(),
+            &intent,
+        )
     };
     trouw::store::message_item(&record).unwrap()
 }

@@ -101,34 +101,21 @@ fn named_order(stack: &TestStack, id: &str) -> Item {
 /// A message of the customer as the sender and SES leave it, in the log index.
 fn message(data: MessageData, status: MessageStatus, cause: &str) -> MessageRecord {
     let created_at = jiff::Timestamp::now();
+    let intent = MessageIntent {
+        key: format!("{}#{cause}", data.kind()),
+        customer_id: customer(),
+        class: data.class(),
+        locale: None,
+        data,
+        created_at,
+    };
     MessageRecord {
-        shop: trouw::domain::ShopId::parse("placeholder").unwrap(),
-        intent: MessageIntent {
-            key: format!("{}#{cause}", data.kind()),
-            customer_id: customer(),
-            class: data.class(),
-            locale: None,
-            data,
-            created_at,
-        },
         status,
-        cause: EventId::parse(format!("seed-{cause}")).unwrap(),
-        reason: None,
-        deferred_until: None,
-        error: None,
-        ses_message_id: None,
-        sent_at: None,
-        subject: None,
-        rendered_locale: None,
-        attempts: 0,
-        reports: Vec::new(),
-        delivery_status: None,
-        erased_at: None,
-        claimed_at: None,
-        waits: Vec::new(),
-        waits_dropped: 0,
-        unsubscribed_at: None,
-        earned: Default::default(),
+        ..MessageRecord::pending_for(
+            &trouw::domain::ShopId::parse("placeholder").unwrap(),
+            EventId::parse(format!("seed-{cause}")).unwrap(),
+            &intent,
+        )
     }
 }
 

@@ -256,34 +256,24 @@ fn seeded(
     let data = MessageData::Reactivation {
         months_since_last_order: 8,
     };
+    let intent = MessageIntent {
+        key: format!("reactivation#e-{n}"),
+        customer_id: customer,
+        class: MessageClass::Service,
+        locale: None,
+        data,
+        created_at: created,
+    };
     let mut record = MessageRecord {
-        shop: stack.shop.clone(),
-        intent: MessageIntent {
-            key: format!("reactivation#e-{n}"),
-            customer_id: customer,
-            class: MessageClass::Service,
-            locale: None,
-            data,
-            created_at: created,
-        },
         status,
-        cause: EventId::parse(format!("e-{n}")).unwrap(),
         reason: (!sent).then(|| "holdout".into()),
-        deferred_until: None,
-        error: None,
         ses_message_id: sent.then(|| format!("ses-{n}")),
         sent_at: sent.then_some(created),
-        subject: None,
-        rendered_locale: None,
-        attempts: 0,
-        reports: Vec::new(),
-        delivery_status: None,
-        erased_at: None,
-        claimed_at: None,
-        waits: Vec::new(),
-        waits_dropped: 0,
-        unsubscribed_at: None,
-        earned: Default::default(),
+        ..MessageRecord::pending_for(
+            &stack.shop,
+            EventId::parse(format!("e-{n}")).unwrap(),
+            &intent,
+        )
     };
     if ordered {
         let earned = &mut record.earned;

@@ -43,30 +43,23 @@ pub fn message_item(
             points: 250,
         }
     };
+    let intent = MessageIntent {
+        key: format!("{}#e-{n}", data.kind()),
+        customer_id: CustomerId::parse(format!("cus-{n}")).unwrap(),
+        class: MessageClass::Service,
+        locale: None,
+        data,
+        created_at: created,
+    };
     let record = MessageRecord {
-        shop: shop.clone(),
-        intent: MessageIntent {
-            key: format!("{}#e-{n}", data.kind()),
-            customer_id: CustomerId::parse(format!("cus-{n}")).unwrap(),
-            class: MessageClass::Service,
-            locale: None,
-            data,
-            created_at: created,
-        },
         status: if sent {
             MessageStatus::Sent
         } else {
             MessageStatus::Skipped
         },
-        cause: EventId::parse(format!("e-{n}")).unwrap(),
         reason: (!sent).then(|| "frequency_cap".into()),
-        deferred_until: None,
-        error: None,
         ses_message_id: sent.then(|| format!("ses-{n}")),
         sent_at: sent.then_some(created),
-        subject: None,
-        rendered_locale: None,
-        attempts: 0,
         reports: if sent {
             vec![DeliveryReport {
                 status: DeliveryStatus::Delivered,
@@ -78,12 +71,7 @@ pub fn message_item(
             Vec::new()
         },
         delivery_status: sent.then_some(DeliveryStatus::Delivered),
-        erased_at: None,
-        claimed_at: None,
-        waits: Vec::new(),
-        waits_dropped: 0,
-        unsubscribed_at: None,
-        earned: Default::default(),
+        ..MessageRecord::pending_for(shop, EventId::parse(format!("e-{n}")).unwrap(), &intent)
     };
     trouw::store::message_item(&record).unwrap()
 }

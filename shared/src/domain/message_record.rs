@@ -138,6 +138,32 @@ pub enum MessageStatus {
 }
 
 impl MessageRecord {
+    /// A new message, to be sent, that `cause` created.
+    pub fn pending_for(shop: &ShopId, cause: EventId, intent: &MessageIntent) -> Self {
+        MessageRecord {
+            shop: shop.clone(),
+            intent: intent.clone(),
+            status: MessageStatus::Pending,
+            cause,
+            reason: None,
+            deferred_until: None,
+            error: None,
+            ses_message_id: None,
+            sent_at: None,
+            subject: None,
+            rendered_locale: None,
+            attempts: 0,
+            reports: Vec::new(),
+            delivery_status: None,
+            erased_at: None,
+            claimed_at: None,
+            waits: Vec::new(),
+            waits_dropped: 0,
+            unsubscribed_at: None,
+            earned: Default::default(),
+        }
+    }
+
     /// Whether the outcome of sending it is unknown at `now`: still SENDING
     /// [`SENDING_UNKNOWN_AFTER`] after its claim (the sender stopped between the claim and the
     /// record, perhaps after SES took it), or marked so by the schedule. Such a message is

@@ -2240,32 +2240,6 @@ impl MessageRecord {
     fn pending(shop: &ShopId, processed: &ProcessedEvent, intent: &MessageIntent) -> Self {
         Self::pending_for(shop, processed.event_id.clone(), intent)
     }
-
-    /// A new message, to be sent, that `cause` created.
-    pub(crate) fn pending_for(shop: &ShopId, cause: EventId, intent: &MessageIntent) -> Self {
-        MessageRecord {
-            shop: shop.clone(),
-            intent: intent.clone(),
-            status: MessageStatus::Pending,
-            cause,
-            reason: None,
-            deferred_until: None,
-            error: None,
-            ses_message_id: None,
-            sent_at: None,
-            subject: None,
-            rendered_locale: None,
-            attempts: 0,
-            reports: Vec::new(),
-            delivery_status: None,
-            erased_at: None,
-            claimed_at: None,
-            waits: Vec::new(),
-            waits_dropped: 0,
-            unsubscribed_at: None,
-            earned: Default::default(),
-        }
-    }
 }
 
 /// Which customer placed an order.
