@@ -681,6 +681,7 @@ mod tests {
             expected_back_at: None,
             alternatives: Vec::new(),
             fanout: None,
+            family_sku: false,
             version: 1,
         };
         assert!(stock_moments_fit(None));
