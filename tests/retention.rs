@@ -423,6 +423,7 @@ async fn the_first_months_demo_lives_through_every_step() {
         moto: trouw_tests::local_aws().endpoint.clone(),
         loyalty_key: Some(trouw_tests::LOYALTY_API_KEY.to_owned()),
         asks_question: true,
+        stock_moments: true,
     };
     let customer = "cus-demo";
     let email = format!("{}@example.nl", unique("demo"));
@@ -431,32 +432,57 @@ async fn the_first_months_demo_lives_through_every_step() {
         .unwrap();
     let per_step: Vec<usize> = steps.iter().map(|s| s.emails.len()).collect();
     // order, delivered, survey, answer (thanks), tip, tip, points, welcome points, a code,
-    // tip, expiry warning, at risk (points expired), lapsed, reminder, inactive, ordered again,
-    // the question and its answer (no email), the two contract reminders, the yearly recap.
+    // tip, expiry warning, at risk (points expired), lapsed, sold out, no reminder (the
+    // sold-out notice replaced it), back in stock, inactive, ordered again, the question and
+    // its answer (no email), the two contract reminders, the yearly recap.
     assert_eq!(
         per_step,
         [
-            1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 1
+            1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1
         ],
         "{steps:#?}"
     );
+    // The toothpaste's two moments, each once, at its own step: the notice names what
+    // replaces it and when it is expected back.
+    let sold_out = "Tandpasta mint 75 ml is even uitverkocht";
+    let back = "Tandpasta mint 75 ml is weer op voorraad";
+    assert_eq!(steps[13].emails, [sold_out], "{steps:#?}");
+    assert_eq!(steps[15].emails, [back], "{steps:#?}");
+    for subject in [sold_out, back] {
+        let times = steps
+            .iter()
+            .flat_map(|s| &s.emails)
+            .filter(|e| *e == subject)
+            .count();
+        assert_eq!(times, 1, "{subject}: {steps:#?}");
+    }
+    let raw = trouw_local::months::emails_to(&demo, &email).await.unwrap();
+    let notice = raw
+        .iter()
+        .find(|r| trouw_local::months::subject(r) == sold_out)
+        .unwrap();
+    let notice = notice.replace("=\r\n", "");
     assert!(
-        steps[16].emails[0].contains("mondverzorging"),
+        notice.contains("Tandpasta kruidnagel 75 ml") && notice.contains("2027-08-02"),
+        "the alternative and the expected return: {notice}"
+    );
+    assert!(
+        steps[18].emails[0].contains("mondverzorging"),
         "the question: {steps:#?}"
     );
     assert_eq!(steps[8].detail.as_deref(), Some("code DEMO-CUS-DEMO"));
-    assert_eq!(steps[15].detail.as_deref(), Some("code DEMO-CUS-DEMO used"));
+    assert_eq!(steps[17].detail.as_deref(), Some("code DEMO-CUS-DEMO used"));
     assert!(steps[10].emails[0].contains("64 punten"), "{steps:#?}");
     assert_eq!(
-        steps[18].emails,
+        steps[20].emails,
         ["Onderhoudsplan tandenborstel (1 jaar) loopt af op 2027-11-02"]
     );
     assert_eq!(
-        steps[19].emails,
+        steps[21].emails,
         ["Onderhoudsplan tandenborstel (1 jaar) loopt over 7 dagen af"]
     );
     assert!(
-        steps[20].emails[0].starts_with("Een jaar samen met"),
+        steps[22].emails[0].starts_with("Een jaar samen met"),
         "{steps:#?}"
     );
     // The answer counts, with the customer's own words.
@@ -531,14 +557,20 @@ async fn the_first_months_demo_lives_through_every_step() {
         "care-tip",
         "loyalty-confirmed",
         "reactivation",
-        "replenishment",
         "points-expiring",
         "contract-ending",
         "yearly-recap",
         "question",
+        "out-of-stock-alternative",
+        "back-in-stock",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }
+    // The sold-out notice took the replenishment reminder's place.
+    assert!(
+        !kinds.iter().any(|k| k == "replenishment"),
+        "no reminder: {kinds:?}"
+    );
 }
 
 #[tokio::test]

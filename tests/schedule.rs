@@ -567,9 +567,10 @@ async fn ids_of_128_characters_live_through_the_first_months_and_others_due_afte
         secret: trouw::webhook::WebhookSecret::new(trouw_tests::SECRET),
         moto: trouw_tests::local_aws().endpoint.clone(),
         // Ids of 128 characters in the due index are the point here, not points spent nor
-        // questions answered.
+        // questions answered; the stock steps put such an id in the product's regular buyers.
         loyalty_key: None,
         asks_question: false,
+        stock_moments: true,
     };
     let email = format!("{}@example.nl", unique("lang"));
     let steps =
@@ -578,11 +579,12 @@ async fn ids_of_128_characters_live_through_the_first_months_and_others_due_afte
             .unwrap();
     let per_step: Vec<usize> = steps.iter().map(|s| s.emails.len()).collect();
     // order, delivered, survey, answer (thanks), tip, tip, points, tip, (no expiry: no
-    // warning), at risk, lapsed, reminder, inactive, ordered again, two contract reminders, the
-    // yearly recap: as for any customer.
+    // warning), at risk, lapsed, sold out, (no reminder: the notice replaced it), back in
+    // stock, inactive, ordered again, two contract reminders, the yearly recap: as for any
+    // customer.
     assert_eq!(
         per_step,
-        [1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 1, 1],
+        [1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1],
         "{steps:#?}"
     );
     let (profile, stored_orders) = stack.customer(&customer).await;

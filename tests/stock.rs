@@ -493,6 +493,154 @@ mod moments {
         );
     }
 
+    /// A WooCommerce order of one variation of the brush heads (`Zacht` or `Medium`) by
+    /// customer `id`.
+    fn variation_order(id: u32, email: &str, variation: (u32, &str, &str)) -> Vec<u8> {
+        let (variation_id, sku, name) = variation;
+        let mut body: Value =
+            serde_json::from_slice(&fixture("woocommerce/order-created-variation.json")).unwrap();
+        body["id"] = json!(4900 + id);
+        body["customer_id"] = json!(id);
+        body["billing"]["email"] = json!(email);
+        let line = &mut body["line_items"][0];
+        line["variation_id"] = json!(variation_id);
+        line["sku"] = json!(sku);
+        line["name"] = json!(name);
+        serde_json::to_vec(&body).unwrap()
+    }
+
+    /// A WooCommerce product update from `file`, edited, at `at` (the payload's GMT time).
+    fn woo_product(file: &str, at: Timestamp, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let mut body: Value =
+            serde_json::from_slice(&fixture(&format!("woocommerce/{file}"))).unwrap();
+        body["date_modified_gmt"] = json!(at.strftime("%Y-%m-%dT%H:%M:%S").to_string());
+        edit(&mut body);
+        serde_json::to_vec(&body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_woocommerce_variation_sold_out_tells_its_buyers_and_not_its_siblings() {
+        let stack = TestStack::start().await;
+        // Brush heads last 30 days: a regular buy from the first purchase.
+        stack
+            .update_shop(|s| {
+                for sku in ["OB-4-ZACHT", "OB-4-MEDIUM"] {
+                    s.replenishment.by_sku.insert(sku.into(), 30);
+                }
+            })
+            .await;
+        let sender = stack.sender(stack.clock(), None).await;
+        let (soft, medium) = (
+            format!("{}@example.nl", unique("zacht")),
+            format!("{}@example.nl", unique("medium")),
+        );
+        stack.set_now(day(0));
+        for (id, email, variation) in [
+            (81, &soft, (1301, "OB-4-ZACHT", "Opzetborstels - Zacht")),
+            (82, &medium, (1302, "OB-4-MEDIUM", "Opzetborstels - Medium")),
+        ] {
+            let order = variation_order(id, email, variation);
+            let answer = stack
+                .post_woo("order-placed", "order.created", &order)
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+        send_all(&stack, &sender, &["81", "82"]).await;
+        assert_eq!(buyers(&stack, "OB-4-ZACHT").await, vec![("81".into(), 30)]);
+        assert_eq!(buyers(&stack, "OB-4-MEDIUM").await, vec![("82".into(), 30)]);
+
+        // Day 20: the soft heads sell out (their variation's update); both are due in 10 days.
+        stack.set_now(day(20));
+        let out = woo_product(
+            "product-updated-variation-out-of-stock.json",
+            day(20),
+            |_| {},
+        );
+        let answer = stack
+            .post_woo("product-changed", "product.updated", &out)
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let products = answer.json()["products"].clone();
+        assert_eq!(
+            products,
+            json!([{"sku": "OB-4-ZACHT", "available": false, "changed": true, "stock_out": "started", "told": 1}])
+        );
+        send_all(&stack, &sender, &["81", "82"]).await;
+        let told = kinds(&stack, "81", "out-of-stock-alternative").await;
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].status, MessageStatus::Sent, "{:?}", told[0]);
+        assert!(
+            emails_to(&soft)
+                .await
+                .iter()
+                .any(|e| e.contains("Opzetborstels - Zacht")),
+            "named as the variation"
+        );
+        assert!(
+            kinds(&stack, "82", "out-of-stock-alternative")
+                .await
+                .is_empty(),
+            "the sibling's buyer hears nothing"
+        );
+
+        // The parent's update a second later: in stock (Medium is), about its own sku only.
+        let parent = woo_product(
+            "product-updated-variable.json",
+            day(20) + SignedDuration::from_secs(1),
+            |_| {},
+        );
+        let answer = stack
+            .post_woo("product-changed", "product.updated", &parent)
+            .await;
+        assert_eq!(
+            answer.json()["products"],
+            json!([{"sku": "OB-4", "available": true, "changed": true, "stock_out": null, "told": 0}]),
+            "{}",
+            answer.body
+        );
+        let zacht = stack
+            .store()
+            .product(&stack.shop, &Sku::parse("OB-4-ZACHT").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            !zacht.available,
+            "the parent's summary is not the variation's news"
+        );
+        // A variation without a sku of its own shows the parent's: once the parent named it,
+        // one variation's news does not move the family's sku.
+        let inherited = woo_product(
+            "product-updated-variation-out-of-stock.json",
+            day(21),
+            |v| {
+                v["id"] = json!(1303);
+                v["sku"] = json!("OB-4");
+            },
+        );
+        let answer = stack
+            .post_woo("product-changed", "product.updated", &inherited)
+            .await;
+        assert_eq!(answer.json()["status"], "duplicate", "{}", answer.body);
+        let family = stack
+            .store()
+            .product(&stack.shop, &Sku::parse("OB-4").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(family.available && family.family_sku, "{family:?}");
+        send_all(&stack, &sender, &["81", "82"]).await;
+        assert_eq!(
+            kinds(&stack, "81", "out-of-stock-alternative").await.len(),
+            1
+        );
+        assert!(
+            kinds(&stack, "82", "out-of-stock-alternative")
+                .await
+                .is_empty()
+        );
+    }
+
     #[tokio::test]
     async fn a_stock_out_with_more_buyers_than_a_page_is_finished_by_the_schedule() {
         let stack = TestStack::start().await;

@@ -51,6 +51,7 @@ LOYALTY = (
     "redeemPoints",
     "cancelRedemption",
     "addRewardCodes",
+    "setBirthday",
 )
 # The idempotency key of the redemption the cancel operation's valid cases name.
 CANCEL_KEY = "contract-cancel"

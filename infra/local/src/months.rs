@@ -4,7 +4,10 @@
 //! (the points expire), lapsed and asked, a replenishment reminder, inactive, back with a new
 //! order that uses the code, the shop's question to its toothpaste buyers (the second such order)
 //! answered with a few words of the customer's own, two reminders before the maintenance plan
-//! bought with the first order ends, and the yearly recap on the first order's anniversary. Each step moves the local
+//! bought with the first order ends, and the yearly recap on the first order's anniversary.
+//! Between the lapse and inactivity the toothpaste sells out just before the customer's tubes
+//! run out: the shop names what replaces it, that notice takes the replenishment reminder's
+//! place, and the customer hears when it is back. Each step moves the local
 //! clock (`POST /dev/clock`), posts a signed webhook or runs a schedule pass
 //! (`POST /dev/run-schedule`), waits until the table's stream has delivered what it caused
 //! (`POST /dev/settle`), and reports the emails moto's SES received for the customer.
@@ -20,6 +23,8 @@ use trouw::webhook::WebhookSecret;
 const ORDER_PLACED: &str = include_str!("../../../shared/contracts/examples/order-placed.json");
 const ORDER_DELIVERED: &str =
     include_str!("../../../shared/contracts/examples/order-delivered.json");
+const PRODUCT_CHANGED: &str =
+    include_str!("../../../shared/contracts/examples/product-changed.json");
 
 /// Where the demo runs.
 pub struct Stack<'a> {
@@ -36,6 +41,26 @@ pub struct Stack<'a> {
     /// The shop asks its toothpaste buyers [`demo_question`]: the customer is asked at the second
     /// order and answers; without, those steps are left out.
     pub asks_question: bool,
+    /// The shop says the toothpaste is sold out, and later that it is back (see
+    /// [`stock_moments_fit`]); without, those steps are left out and the replenishment
+    /// reminder goes as usual.
+    pub stock_moments: bool,
+}
+
+/// The toothpaste the demo's customer buys (the contract example's order), which sells out.
+pub const DEMO_SKU: &str = "TP-075";
+
+/// When the demo's toothpaste sells out: after the customer lapsed, 15 days before their
+/// tubes run out (within the shop's 30 days of notice) and before the reminder is due.
+const DEMO_SOLD_OUT_AT: &str = "2027-07-15T10:00:00Z";
+
+/// Whether the demo's stock steps can show on a shop whose news of [`DEMO_SKU`] is `product`:
+/// the shop's news is applied in the order it happened, so after an earlier run (which left
+/// the product back in stock in August 2027) the demo's stock-out would be older news and
+/// change nothing. A fresh stack (or a product never heard of) shows them.
+pub fn stock_moments_fit(product: Option<&trouw::domain::stock::ProductState>) -> bool {
+    let sold_out: Timestamp = DEMO_SOLD_OUT_AT.parse().expect("a timestamp");
+    product.is_none_or(|p| p.changed_at < sold_out)
 }
 
 /// Months without an order after which the demo shop's points expire (see [`demo_expiry`]).
@@ -113,6 +138,11 @@ enum Action {
     AnswerQuestion {
         option: u8,
         words: &'static str,
+    },
+    /// The shop posts the toothpaste's availability (`product-changed`): sold out, with the
+    /// alternatives it chose and when it expects it back, or back in stock.
+    Stock {
+        available: bool,
     },
 }
 
@@ -207,9 +237,23 @@ pub async fn first_months_with_orders(
             Action::Schedule,
         ),
         (
+            DEMO_SOLD_OUT_AT,
+            "the toothpaste sells out before theirs runs out: what replaces it, and when it is back",
+            Action::Stock { available: false },
+        ),
+        (
             "2027-07-27T13:00:00Z",
-            "the toothpaste runs out in 5 days: a reminder",
+            if stack.stock_moments {
+                "the toothpaste runs out in 5 days: no reminder, the sold-out notice took its place"
+            } else {
+                "the toothpaste runs out in 5 days: a reminder"
+            },
             Action::Schedule,
+        ),
+        (
+            "2027-08-02T10:00:00Z",
+            "the toothpaste is back in stock",
+            Action::Stock { available: true },
         ),
         (
             "2027-08-09T12:00:00Z",
@@ -265,6 +309,9 @@ pub async fn first_months_with_orders(
         }
         let question = matches!(action, Action::AskQuestion | Action::AnswerQuestion { .. });
         if question && !stack.asks_question {
+            continue;
+        }
+        if matches!(action, Action::Stock { .. }) && !stack.stock_moments {
             continue;
         }
         let key = stack.loyalty_key.as_deref().unwrap_or_default();
@@ -329,6 +376,23 @@ pub async fn first_months_with_orders(
                 body["order"]["id"] = json!(first_order);
                 body["customer"]["id"] = json!(customer);
                 post(stack, "order-delivered", &body).await?;
+            }
+            Action::Stock { available } => {
+                let mut body: Value =
+                    serde_json::from_str(PRODUCT_CHANGED).expect("contract example");
+                body["occurred_at"] = json!(at.to_string());
+                let product = &mut body["product"];
+                product["sku"] = json!(DEMO_SKU);
+                product["available"] = json!(available);
+                if available {
+                    if let Some(product) = product.as_object_mut() {
+                        product.remove("expected_back_at");
+                        product.remove("alternatives");
+                    }
+                } else {
+                    product["expected_back_at"] = json!("2027-08-02T00:00:00+02:00");
+                }
+                post(stack, "product-changed", &body).await?;
             }
             Action::Schedule | Action::AskQuestion => {
                 let request = http::Request::post(format!("{}/dev/run-schedule", stack.api))
@@ -604,6 +668,26 @@ mod tests {
         let raw = "Subject: =?utf-8?Q?Caf=C3=A9_open?=\r\n\r\n";
         assert_eq!(subject(raw), "Café open");
         assert_eq!(subject("Subject: Plain\r\n\r\n"), "Plain");
+    }
+
+    #[test]
+    fn the_stock_steps_show_unless_the_shop_has_later_news_of_the_toothpaste() {
+        let product = |changed_at: &str| trouw::domain::stock::ProductState {
+            sku: trouw::domain::Sku::parse(DEMO_SKU).unwrap(),
+            name: None,
+            available: true,
+            changed_at: changed_at.parse().unwrap(),
+            out_since: None,
+            expected_back_at: None,
+            alternatives: Vec::new(),
+            fanout: None,
+            family_sku: false,
+            version: 1,
+        };
+        assert!(stock_moments_fit(None));
+        assert!(stock_moments_fit(Some(&product("2026-12-14T07:30:00Z"))));
+        // An earlier run's return to stock, in August 2027.
+        assert!(!stock_moments_fit(Some(&product("2027-08-02T10:00:00Z"))));
     }
 
     #[test]

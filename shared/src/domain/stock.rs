@@ -35,6 +35,25 @@ pub struct ProductChange {
     pub alternatives: Vec<Alternative>,
     /// When the shop saw the product so; older news than what is stored changes nothing.
     pub occurred_at: Timestamp,
+    /// What the news speaks for: the product itself, or one member of a WooCommerce family.
+    pub scope: Scope,
+}
+
+/// What a [`ProductChange`] speaks for. WooCommerce shows a variation without a sku of its own
+/// under its parent's sku, in the variation's updates and in its order lines alike, so that
+/// sku stands for the whole family: only the parent's summary may speak for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// The product itself (the canonical event, a Shopify variant, a WooCommerce product that
+    /// is not variable).
+    #[default]
+    Product,
+    /// One variation of a WooCommerce variable product: its own sku, or its parent's when it
+    /// has none.
+    Variation,
+    /// A WooCommerce variable product under its own sku: its stock status sums up its
+    /// variations' (in stock while any of them is).
+    Family,
 }
 
 /// Which way a stock-out's customers are being told.
@@ -96,6 +115,10 @@ pub struct ProductState {
     pub alternatives: Vec<Alternative>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fanout: Option<Fanout>,
+    /// A WooCommerce variable product's own sku (its update said so): variations without a
+    /// sku of their own carry it too, so one variation's news does not speak for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub family_sku: bool,
     pub version: u64,
 }
 
@@ -107,9 +130,16 @@ pub struct ProductState {
 /// - unavailable again: the same stock-out (its name, alternatives and expected return may
 ///   change; nobody is told twice);
 /// - unavailable to available: back in stock; those told of that stock-out are to be told.
+///
+/// A variation's news about a sku that is its variable parent's own changes nothing: siblings
+/// without a sku of their own share it, and the parent's summary speaks for them all.
 pub fn apply_change(before: Option<&ProductState>, change: &ProductChange) -> Option<ProductState> {
     let at = super::epoch::whole_second(change.occurred_at);
     if before.is_some_and(|b| at < b.changed_at) {
+        return None;
+    }
+    let family_sku = before.is_some_and(|b| b.family_sku);
+    if family_sku && change.scope == Scope::Variation {
         return None;
     }
     let was_out = before.and_then(|b| b.out_since);
@@ -150,6 +180,7 @@ pub fn apply_change(before: Option<&ProductState>, change: &ProductChange) -> Op
             .map(super::epoch::whole_second),
         alternatives,
         fanout,
+        family_sku: family_sku || change.scope == Scope::Family,
         version: before.map_or(0, |b| b.version),
     };
     let same = before.is_some_and(|b| {
@@ -402,6 +433,7 @@ mod tests {
             expected_back_at: None,
             alternatives: Vec::new(),
             occurred_at: t(at),
+            scope: Scope::Product,
         }
     }
 
@@ -452,6 +484,43 @@ mod tests {
         let out = apply_change(None, &change(false, "2026-03-02T10:00:00Z")).unwrap();
         assert_eq!(out.out_since, Some(t("2026-03-02T10:00:00Z")));
         assert_eq!(out.version, 1);
+    }
+
+    #[test]
+    fn a_variation_does_not_speak_for_its_variable_parents_sku() {
+        // The parent's summary: in stock while any variation is. It marks the sku as the
+        // family's.
+        let family = |available: bool, at: &str| ProductChange {
+            scope: Scope::Family,
+            ..change(available, at)
+        };
+        let variation = |available: bool, at: &str| ProductChange {
+            scope: Scope::Variation,
+            ..change(available, at)
+        };
+        let parent = apply_change(None, &family(true, "2026-03-01T10:00:00Z")).unwrap();
+        assert!(parent.family_sku);
+        // A variation without a sku of its own shows the parent's: its news changes nothing.
+        assert_eq!(
+            apply_change(Some(&parent), &variation(false, "2026-03-02T10:00:00Z")),
+            None
+        );
+        // The family sold out as a whole: a stock-out, and the sku stays the family's.
+        let out = apply_change(Some(&parent), &family(false, "2026-03-03T10:00:00Z")).unwrap();
+        assert_eq!(out.out_since, Some(t("2026-03-03T10:00:00Z")));
+        assert!(out.family_sku);
+        // A variation under a sku of its own is a product like any other.
+        let own = apply_change(None, &variation(false, "2026-03-02T10:00:00Z")).unwrap();
+        assert!(!own.family_sku);
+        assert_eq!(own.out_since, Some(t("2026-03-02T10:00:00Z")));
+        // A sku first seen as a family's is written once to say so, even in the same state.
+        let known = apply_change(None, &change(true, "2026-03-01T10:00:00Z")).unwrap();
+        let marked = apply_change(Some(&known), &family(true, "2026-03-01T10:00:00Z")).unwrap();
+        assert!(marked.family_sku);
+        assert_eq!(
+            apply_change(Some(&marked), &family(true, "2026-03-01T10:00:00Z")),
+            None
+        );
     }
 
     fn order(id: &str, at: &str, sku: &str, quantity: u32) -> Order {

@@ -97,7 +97,7 @@ fn read(
         }
         Platform::WooCommerce => {
             let (_, topic) = woocommerce_verified(shop, headers, body)?;
-            product::woocommerce(topic, body).map_err(invalid_payload)
+            crate::webhook::woocommerce::product_updated(topic, body).map_err(invalid_payload)
         }
     }
 }

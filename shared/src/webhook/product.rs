@@ -1,10 +1,12 @@
 //! `POST /webhooks/{shop}/product-changed` bodies into [`ProductChange`]s: the canonical
-//! `product.availability_changed`, Shopify's `products/update` (one change per variant with a
-//! sku) and WooCommerce's `product.updated`. Every refusal names the field.
+//! `product.availability_changed` and Shopify's `products/update` (one change per variant with
+//! a sku); WooCommerce's `product.updated` is mapped beside its other topics
+//! ([`super::woocommerce::product_updated`]), with the checks here. Every refusal names the
+//! field.
 
 use super::PayloadError;
 use super::json::Obj;
-use crate::domain::stock::{Alternative, MAX_ALTERNATIVES, ProductChange};
+use crate::domain::stock::{Alternative, MAX_ALTERNATIVES, ProductChange, Scope};
 use crate::domain::{Sku, check_text};
 use serde_json::Value;
 
@@ -20,7 +22,7 @@ const MAX_NAME: usize = 256;
 /// The longest alternative's URL.
 const MAX_URL: usize = 512;
 
-fn json_of(body: &[u8]) -> Result<Value, PayloadError> {
+pub(super) fn json_of(body: &[u8]) -> Result<Value, PayloadError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| PayloadError::new("body", format!("is not valid JSON (line {})", e.line())))?;
     if let Some(field) = super::duplicate_keys::first_repeated_key(body) {
@@ -29,11 +31,11 @@ fn json_of(body: &[u8]) -> Result<Value, PayloadError> {
     Ok(value)
 }
 
-fn sku(field: &str, text: &str) -> Result<Sku, PayloadError> {
+pub(super) fn sku(field: &str, text: &str) -> Result<Sku, PayloadError> {
     Sku::parse(text).map_err(|e| PayloadError::new(field, e))
 }
 
-fn name(field: &str, text: &str) -> Result<String, PayloadError> {
+pub(super) fn name(field: &str, text: &str) -> Result<String, PayloadError> {
     if text.chars().count() > MAX_NAME {
         return Err(PayloadError::new(
             field,
@@ -45,7 +47,7 @@ fn name(field: &str, text: &str) -> Result<String, PayloadError> {
 }
 
 /// An https URL of printable characters without spaces, as a contract's renewal link.
-fn url(field: &str, text: &str) -> Result<String, PayloadError> {
+pub(super) fn url(field: &str, text: &str) -> Result<String, PayloadError> {
     let printable = text.bytes().all(|b| (b'!'..=b'~').contains(&b));
     if !text.starts_with("https://") || !printable || text.len() > MAX_URL || text.len() <= 8 {
         return Err(PayloadError::new(
@@ -144,6 +146,7 @@ pub fn parse_canonical(body: &[u8]) -> Result<ProductChange, PayloadError> {
         expected_back_at,
         alternatives,
         occurred_at,
+        scope: Scope::Product,
     })
 }
 
@@ -234,80 +237,13 @@ pub fn shopify(topic: &str, body: &[u8]) -> Result<ProductDelivery, PayloadError
             expected_back_at: None,
             alternatives: Vec::new(),
             occurred_at,
+            scope: Scope::Product,
         });
     }
     if changes.is_empty() {
         return Ok(ProductDelivery::Ignored("no variant has a sku".into()));
     }
     Ok(ProductDelivery::Changes(changes))
-}
-
-/// WooCommerce's `product.updated`: `stock_status` `outofstock` is out of stock; `instock`
-/// and `onbackorder` (still sold) are available. Its `upsell_ids` and `cross_sell_ids` are
-/// bare ids: they become alternatives only where an entry carries its own `sku`, `name` and
-/// `permalink` (an extension that expands them); otherwise the product has none.
-pub fn woocommerce(topic: &str, body: &[u8]) -> Result<ProductDelivery, PayloadError> {
-    if topic != "product.updated" {
-        return Ok(ProductDelivery::Ignored(format!(
-            "topic {topic} is not handled on the product-changed route"
-        )));
-    }
-    let value = json_of(body)?;
-    let root = Obj::root(&value)?;
-    if matches!(root.get("line_items"), Some(Value::Array(_))) {
-        return Err(PayloadError::new(
-            "line_items",
-            format!("belongs to an order: the body does not fit the topic {topic}"),
-        ));
-    }
-    let available = match root.require_str("stock_status")? {
-        "outofstock" => false,
-        "instock" | "onbackorder" => true,
-        _ => {
-            return Err(PayloadError::new(
-                "stock_status",
-                "must be instock, outofstock or onbackorder",
-            ));
-        }
-    };
-    let occurred_at = root
-        .utc_time("date_modified_gmt")?
-        .ok_or_else(|| PayloadError::new("date_modified_gmt", "is required"))?;
-    let Some(product_sku) = root.str("sku")? else {
-        return Ok(ProductDelivery::Ignored("the product has no sku".into()));
-    };
-    let mut alternatives = Vec::new();
-    for field in ["upsell_ids", "cross_sell_ids"] {
-        for (i, entry) in root.array(field)?.iter().enumerate() {
-            let path = format!("{field}[{i}]");
-            let Some(obj) = entry.is_object().then_some(Obj {
-                value: entry,
-                path: &path,
-            }) else {
-                continue; // a bare id: nothing to show a customer
-            };
-            let (Some(s), Some(n), Some(u)) =
-                (obj.id("sku")?, obj.str("name")?, obj.str("permalink")?)
-            else {
-                continue;
-            };
-            if alternatives.len() < MAX_ALTERNATIVES {
-                alternatives.push(Alternative {
-                    sku: sku(&obj.field_path("sku"), &s)?,
-                    name: name(&obj.field_path("name"), n)?,
-                    url: url(&obj.field_path("permalink"), u)?,
-                });
-            }
-        }
-    }
-    Ok(ProductDelivery::Changes(vec![ProductChange {
-        sku: sku("sku", product_sku)?,
-        name: root.str("name")?.map(|n| name("name", n)).transpose()?,
-        available,
-        expected_back_at: None,
-        alternatives,
-        occurred_at,
-    }]))
 }
 
 #[cfg(test)]
@@ -428,31 +364,6 @@ mod tests {
                 .unwrap_err()
                 .field,
             "variants[0].inventory_quantity"
-        );
-    }
-
-    #[test]
-    fn woocommerce_stock_status_and_expanded_alternatives() {
-        let body = json!({
-            "id": 5, "name": "Bonen", "sku": "BONEN", "stock_status": "outofstock",
-            "date_modified_gmt": "2026-03-02T09:00:00",
-            "upsell_ids": [7, {"sku": "BONEN-2", "name": "Bonen 2", "permalink": "https://shop.example/bonen-2"}],
-            "cross_sell_ids": []
-        });
-        let ProductDelivery::Changes(changes) =
-            woocommerce("product.updated", &bytes(&body)).unwrap()
-        else {
-            panic!("changes expected")
-        };
-        assert!(!changes[0].available);
-        assert_eq!(changes[0].alternatives.len(), 1);
-        let mut wrong = body;
-        wrong["stock_status"] = json!("maybe");
-        assert_eq!(
-            woocommerce("product.updated", &bytes(&wrong))
-                .unwrap_err()
-                .field,
-            "stock_status"
         );
     }
 }

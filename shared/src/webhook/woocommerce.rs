@@ -7,6 +7,7 @@
 //! | `order.updated`, status `refunded` | order-returned | whole return |
 //! | `order.updated`, entries in `refunds` | order-returned | one partial return by amount per refund |
 //! | `customer.updated` | address-changed | contact, address (a move if it changed), consent via a meta field |
+//! | `product.updated` | product-changed | availability of the product's sku, a variation's own sku, or a variable product's (see [`product_updated`]) |
 //!
 //! WooCommerce gives every delivery a new `X-WC-Webhook-Delivery-ID`, so de-duplication keys
 //! come from the resource instead: the order and the fact (`delivered`, `refund:{id}`), or the
@@ -16,7 +17,9 @@
 use super::guest::GuestIds;
 use super::json::Obj;
 use super::platform::WooCommerceConnection;
+use super::product::{self, ProductDelivery};
 use super::{Inbound, PayloadError, body_event_id};
+use crate::domain::stock::{Alternative, MAX_ALTERNATIVES, ProductChange, Scope};
 use crate::domain::{
     Amount, Currency, CustomerFacts, CustomerId, Email, EventKind, EventType, ObservedAddress,
     OrderId, OrderLine, PlacedOrder, ReturnFacts, ReturnScope, ShopEvent, ShopId, Sku, Timestamp,
@@ -181,6 +184,102 @@ pub fn map(
             reason: format!("topic {topic} is not used"),
         }]),
     }
+}
+
+/// `product.updated`, which WooCommerce also fires for a variation (its payload is the
+/// products endpoint's view of it: `type` `variation`, `parent_id`, and its own `sku`,
+/// `stock_status`, `manage_stock`, `stock_quantity`). `stock_status` `outofstock` is out of
+/// stock; `instock` and `onbackorder` (still sold) are available. The sku is the one order
+/// lines carry:
+///
+/// - a product that is not variable, and a variable one (whose `stock_status` sums up its
+///   variations': in stock while any is), speak for their `sku`, or `product-{id}` without one
+///   (as an order line without a sku is named);
+/// - a variation speaks for its `sku`, which WooCommerce fills with the parent's when the
+///   variation has none of its own (its order lines carry the same): that sku is the family's,
+///   and once the parent's update named it so, a single variation's news no longer moves it
+///   ([`Scope`]). A variation without any sku is ignored: its order lines carry
+///   `product-{parent}`, which the parent's update speaks for.
+///
+/// `upsell_ids` and `cross_sell_ids` are bare ids: they become alternatives only where an entry
+/// carries its own `sku`, `name` and `permalink` (an extension that expands them).
+pub fn product_updated(topic: &str, body: &[u8]) -> Result<ProductDelivery, PayloadError> {
+    if topic != "product.updated" {
+        return Ok(ProductDelivery::Ignored(format!(
+            "topic {topic} is not handled on the product-changed route"
+        )));
+    }
+    let value = product::json_of(body)?;
+    let root = Obj::root(&value)?;
+    if matches!(root.get("line_items"), Some(Value::Array(_))) {
+        return Err(PayloadError::new(
+            "line_items",
+            format!("belongs to an order: the body does not fit the topic {topic}"),
+        ));
+    }
+    let available = match root.require_str("stock_status")? {
+        "outofstock" => false,
+        "instock" | "onbackorder" => true,
+        _ => {
+            return Err(PayloadError::new(
+                "stock_status",
+                "must be instock, outofstock or onbackorder",
+            ));
+        }
+    };
+    let occurred_at = root
+        .utc_time("date_modified_gmt")?
+        .ok_or_else(|| PayloadError::new("date_modified_gmt", "is required"))?;
+    let scope = match root.str("type")? {
+        Some("variation") => Scope::Variation,
+        Some("variable") => Scope::Family,
+        _ => Scope::Product,
+    };
+    let product_sku = match (root.str("sku")?, scope) {
+        (Some(sku), _) => sku.to_owned(),
+        (None, Scope::Variation) => {
+            return Ok(ProductDelivery::Ignored(
+                "the variation has no sku: its parent's update speaks for its order lines".into(),
+            ));
+        }
+        (None, _) => format!("product-{}", root.require_id("id")?),
+    };
+    let mut alternatives = Vec::new();
+    for field in ["upsell_ids", "cross_sell_ids"] {
+        for (i, entry) in root.array(field)?.iter().enumerate() {
+            let path = format!("{field}[{i}]");
+            let Some(obj) = entry.is_object().then_some(Obj {
+                value: entry,
+                path: &path,
+            }) else {
+                continue; // a bare id: nothing to show a customer
+            };
+            let (Some(s), Some(n), Some(u)) =
+                (obj.id("sku")?, obj.str("name")?, obj.str("permalink")?)
+            else {
+                continue;
+            };
+            if alternatives.len() < MAX_ALTERNATIVES {
+                alternatives.push(Alternative {
+                    sku: product::sku(&obj.field_path("sku"), &s)?,
+                    name: product::name(&obj.field_path("name"), n)?,
+                    url: product::url(&obj.field_path("permalink"), u)?,
+                });
+            }
+        }
+    }
+    Ok(ProductDelivery::Changes(vec![ProductChange {
+        sku: product::sku("sku", &product_sku)?,
+        name: root
+            .str("name")?
+            .map(|n| product::name("name", n))
+            .transpose()?,
+        available,
+        expected_back_at: None,
+        alternatives,
+        occurred_at,
+        scope,
+    }]))
 }
 
 /// WooCommerce signs the body only; the topic is an unsigned header. So the body must be the
@@ -643,6 +742,97 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field, "date_created_gmt");
+    }
+
+    fn product_change(body: &[u8]) -> ProductChange {
+        match product_updated("product.updated", body).unwrap() {
+            ProductDelivery::Changes(changes) if changes.len() == 1 => changes[0].clone(),
+            other => panic!("one change expected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_variation_speaks_for_its_own_sku_the_one_its_order_lines_carry() {
+        let change = product_change(&fixture("product-updated-variation-out-of-stock.json"));
+        assert_eq!(change.sku.as_str(), "OB-4-ZACHT");
+        assert_eq!(change.scope, Scope::Variation);
+        assert!(!change.available);
+        assert_eq!(change.name.as_deref(), Some("Opzetborstels - Zacht"));
+        assert_eq!(change.occurred_at, ts("2027-03-08T08:41:05Z"));
+        // The order of that variation names it by the same sku (the parent is `product_id`).
+        let order = only_event(
+            EventType::OrderPlaced,
+            "order.created",
+            "order-created-variation.json",
+        );
+        let EventKind::OrderPlaced(order) = order.kind else {
+            panic!()
+        };
+        let skus: Vec<&str> = order.lines.iter().map(|l| l.sku.as_str()).collect();
+        assert_eq!(skus, ["OB-4-ZACHT"]);
+        // Without any sku (none of its own, none to inherit) its order lines carry
+        // `product-{parent}`, for which the parent speaks: nothing here.
+        let bare = edited("product-updated-variation-out-of-stock.json", |v| {
+            v["sku"] = "".into();
+        });
+        assert!(matches!(
+            product_updated("product.updated", &bare).unwrap(),
+            ProductDelivery::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn a_variable_product_speaks_only_for_its_own_sku_with_its_summary() {
+        // In stock while any variation is (Medium is, Zacht is not): about its own sku only.
+        let change = product_change(&fixture("product-updated-variable.json"));
+        assert_eq!(change.sku.as_str(), "OB-4");
+        assert_eq!(change.scope, Scope::Family);
+        assert!(change.available);
+        // Without a sku: the name its variations' sku-less order lines carry.
+        let bare = edited("product-updated-variable.json", |v| {
+            v["sku"] = "".into();
+        });
+        let change = product_change(&bare);
+        assert_eq!(change.sku.as_str(), "product-1300");
+        assert_eq!(change.scope, Scope::Family);
+        // A simple product without a sku likewise, as its order lines are named.
+        let simple = edited("product-updated-out-of-stock.json", |v| {
+            v["sku"] = "".into();
+        });
+        let change = product_change(&simple);
+        assert_eq!(
+            (change.sku.as_str(), change.scope),
+            ("product-312", Scope::Product)
+        );
+    }
+
+    #[test]
+    fn product_stock_status_and_expanded_alternatives() {
+        let body = serde_json::json!({
+            "id": 5, "name": "Bonen", "sku": "BONEN", "stock_status": "outofstock",
+            "date_modified_gmt": "2026-03-02T09:00:00",
+            "upsell_ids": [7, {"sku": "BONEN-2", "name": "Bonen 2", "permalink": "https://shop.example/bonen-2"}],
+            "cross_sell_ids": []
+        });
+        let change = product_change(body.to_string().as_bytes());
+        assert!(!change.available);
+        assert_eq!(change.scope, Scope::Product, "no type: a product");
+        assert_eq!(change.alternatives.len(), 1);
+        let mut wrong = body;
+        wrong["stock_status"] = "maybe".into();
+        assert_eq!(
+            product_updated("product.updated", wrong.to_string().as_bytes())
+                .unwrap_err()
+                .field,
+            "stock_status"
+        );
+        // An order's body under the product topic does not fit it.
+        assert_eq!(
+            product_updated("product.updated", &fixture("order-created.json"))
+                .unwrap_err()
+                .field,
+            "line_items"
+        );
     }
 
     #[test]

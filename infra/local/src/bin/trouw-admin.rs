@@ -324,6 +324,20 @@ async fn demo_months(api: &str) -> Result<(), String> {
         .questions
         .iter()
         .any(|q| q.id == trouw_local::months::DEMO_QUESTION);
+    // The toothpaste sells out and comes back, unless an earlier run left later news of it.
+    let sku =
+        trouw::domain::Sku::parse(trouw_local::months::DEMO_SKU).map_err(|e| e.to_string())?;
+    let product = store
+        .product(&shop, &sku)
+        .await
+        .map_err(|e| e.to_string())?;
+    let stock_moments = trouw_local::months::stock_moments_fit(product.as_ref());
+    if !stock_moments {
+        println!(
+            "the demo shop's news of {} is later than the demo's (an earlier run): the stock steps are left out (a fresh `make dev` shows them)",
+            trouw_local::months::DEMO_SKU
+        );
+    }
     let loyalty_key = std::env::var("DEMO_LOYALTY_API_KEY")
         .unwrap_or_else(|_| trouw_local::demo::DEFAULT_DEMO_LOYALTY_API_KEY.to_owned());
     let stack = trouw_local::months::Stack {
@@ -334,6 +348,7 @@ async fn demo_months(api: &str) -> Result<(), String> {
         moto,
         loyalty_key: Some(loyalty_key),
         asks_question,
+        stock_moments,
     };
     let n = jiff::Timestamp::now().as_second();
     let customer = format!("cus-demo-{n}");
