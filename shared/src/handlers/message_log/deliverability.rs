@@ -31,22 +31,21 @@ pub(super) fn days(now: Timestamp) -> (Date, Date, Date) {
 }
 
 /// The overview's windows for a shop, counting days not kept yet from the log. `read` is the
-/// summaries the overview already read, through `read.0`: used when they reach the windows'
-/// last day, saving a query.
+/// summaries the overview already read, through its first date (used when they reach the
+/// windows' last day, saving a query), and the first day the stream consumer counted whole.
 pub(super) async fn windows(
     app: &AdminApp,
     shop: &ShopId,
     tz: &TimeZone,
     holdout: u8,
     held_out: &(dyn Fn(&CustomerId) -> bool + Sync),
-    read: (Date, &BTreeMap<Date, StoredDaySummary>),
-    counted_since: Option<Date>,
+    (read_to, read, counted_since): (Date, &BTreeMap<Date, StoredDaySummary>, Option<Date>),
     counted_here: &mut BTreeMap<Date, DayTally>,
 ) -> Result<Vec<Window>, StoreError> {
     let (first30, first7, last) = days(app.clock.now());
     let queried;
-    let stored = if read.0 >= last {
-        read.1
+    let stored = if read_to >= last {
+        read
     } else {
         queried = app.store.day_summaries(shop, first30, last).await?;
         &queried

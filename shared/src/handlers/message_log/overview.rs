@@ -138,8 +138,7 @@ pub(super) async fn overview_page(
         &tz,
         holdout,
         &held_out,
-        (read_to, &stored),
-        counted_since,
+        (read_to, &stored, counted_since),
         &mut counted_here,
     )
     .await?;
