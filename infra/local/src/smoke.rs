@@ -5,7 +5,10 @@
 //! `SMOKE-...`), no marketing consent, and SES's mailbox simulator as the address, so that the
 //! messages it may cause reach no person and count against no bounce rate.
 
-use crate::client::{HttpClient, send, signed_post};
+use crate::client::{WebClient, send, signed_post, web_client};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
 use std::time::Instant;
 use trouw::domain::{CustomerId, ShopId};
 use trouw::store::Store;
@@ -30,16 +33,25 @@ pub fn smoke_event(run_id: &str) -> Result<serde_json::Value, String> {
     Ok(event)
 }
 
+/// The client `make smoke` posts with: a deployed `ApiUrl` is `https://` (API Gateway serves
+/// nothing else), `make dev` plain `http://`.
+pub fn client() -> WebClient {
+    web_client()
+}
+
 /// Posts the smoke event to `api` (the stack's `ApiUrl`) for `shop` and reads its customer back
 /// through `store`. The lines it printed, or what failed (after the lines so far).
-pub async fn run(
-    client: &HttpClient,
+pub async fn run<C>(
+    client: &Client<C, Full<Bytes>>,
     api: &str,
     shop: &ShopId,
     secret: &WebhookSecret,
     store: &Store,
     run_id: &str,
-) -> Result<Vec<String>, (Vec<String>, String)> {
+) -> Result<Vec<String>, (Vec<String>, String)>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
     let mut lines = Vec::new();
     let event = smoke_event(run_id).map_err(|e| (Vec::new(), e))?;
     let body = event.to_string().into_bytes();

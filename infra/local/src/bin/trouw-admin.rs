@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use trouw::domain::{CustomerId, EventType, ShopId};
 use trouw::store::Store;
 use trouw::webhook::WebhookSecret;
-use trouw_local::client::{http_client, send, signed_post};
+use trouw_local::client::{http_client, send, signed_post, web_client};
 use trouw_local::demo::parse_shop_file;
 
 const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP\n  trouw-admin codes SHOP REWARD [FILE|-]";
@@ -140,7 +140,7 @@ async fn smoke(api: &str, shop: &str) -> Result<(), String> {
     let run_id = jiff::Timestamp::now().as_second().to_string();
     let store = store().await?;
     let result = trouw_local::smoke::run(
-        &http_client(),
+        &trouw_local::smoke::client(),
         api,
         &shop,
         &WebhookSecret::new(secret),
@@ -190,7 +190,7 @@ async fn post(route: &str, file: &str, url: Option<&str>) -> Result<(), String> 
         jiff::Timestamp::now().as_second(),
         &body,
     );
-    let answer = send(&http_client(), request).await?;
+    let answer = send(&web_client(), request).await?;
     println!("{} {}", answer.status, answer.body);
     if answer.status >= 400 {
         Err(format!("refused with {}", answer.status))
@@ -234,7 +234,7 @@ async fn post_platform(
     let request = request
         .body(http_body_util::Full::new(bytes::Bytes::from(body)))
         .map_err(|e| e.to_string())?;
-    let answer = send(&http_client(), request).await?;
+    let answer = send(&web_client(), request).await?;
     println!("{} {}", answer.status, answer.body);
     if answer.status >= 400 {
         Err(format!("refused with {}", answer.status))
@@ -253,7 +253,7 @@ async fn emails(to: Option<&str>) -> Result<(), String> {
     ))
     .body(http_body_util::Full::new(bytes::Bytes::new()))
     .map_err(|e| e.to_string())?;
-    let answer = send(&http_client(), request).await?;
+    let answer = send(&web_client(), request).await?;
     let data: serde_json::Value = serde_json::from_str(&answer.body).map_err(|e| e.to_string())?;
     let messages = data["ses"]["RawMessage"]
         .as_array()
