@@ -205,6 +205,35 @@ async fn a_years_overview_reads_one_item_per_day_from_the_counters() {
     assert!(ms < 2000.0, "{ms} ms");
 }
 
+/// The counter's store through `proxy`, without the SDK's own retries, and the template's
+/// mapping in front of it with brief pauses between its retries.
+async fn counter_through(
+    stack: &TestStack,
+    proxy: &FaultProxy,
+) -> (trouw_local::stream::MappingHandle, u32) {
+    let mut counter = stack.counter_app();
+    let proxied = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(
+            &stack.identities[&trouw_local::functions::Function::CountDays].sdk,
+        )
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1))
+        .build(),
+    );
+    counter.store = trouw::store::Store::new(proxied, &stack.table);
+    let mut settings = trouw_local::stream::MappingSettings::from_repository_for(
+        trouw_local::stream::COUNTER_FUNCTION,
+        trouw_local::stream::COUNTER_EVENT,
+    )
+    .unwrap();
+    let retries = settings
+        .maximum_retry_attempts
+        .expect("the template bounds the retries");
+    settings.retry_backoff = std::time::Duration::from_millis(5);
+    settings.retry_backoff_max = std::time::Duration::from_millis(20);
+    (stack.count_to(counter, settings).await, retries)
+}
+
 /// `POST /dev/settle` (what the contract test calls before it compares the table around a GET)
 /// also ends the counter's open window and waits for its counts: otherwise a window closing on
 /// its own clock writes the day item in the middle of the comparison.
@@ -237,27 +266,7 @@ async fn a_window_the_counter_cannot_add_ends_in_its_failure_queue() {
     let stack = TestStack::start().await;
     let proxy = FaultProxy::start(&local_aws().endpoint).await;
     proxy.set("UpdateItem", Fault::Throttle);
-    let mut counter = stack.counter_app();
-    let proxied = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(
-            &stack.identities[&trouw_local::functions::Function::CountDays].sdk,
-        )
-        .endpoint_url(&proxy.endpoint)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build(),
-    );
-    counter.store = trouw::store::Store::new(proxied, &stack.table);
-    let mut settings = trouw_local::stream::MappingSettings::from_repository_for(
-        trouw_local::stream::COUNTER_FUNCTION,
-        trouw_local::stream::COUNTER_EVENT,
-    )
-    .unwrap();
-    let retries = settings
-        .maximum_retry_attempts
-        .expect("the template bounds the retries");
-    settings.retry_backoff = std::time::Duration::from_millis(5);
-    settings.retry_backoff_max = std::time::Duration::from_millis(20);
-    let mapping = stack.count_to(counter, settings).await;
+    let (mapping, retries) = counter_through(&stack, &proxy).await;
     order(&stack).await;
     mapping
         .settle(std::time::Duration::from_secs(30))
@@ -293,4 +302,94 @@ async fn a_window_the_counter_cannot_add_ends_in_its_failure_queue() {
         "the counter failed: {record}"
     );
     assert!(stack.take_iam_denials().is_empty());
+}
+
+/// Sends a customer's pending messages as the sender does.
+async fn order_and_send(stack: &TestStack, customer: &str) {
+    let mut placed = example("order-placed");
+    placed["customer"]["id"] = serde_json::json!(customer);
+    placed["customer"]["email"] = serde_json::json!(format!("{}@example.nl", unique("klant")));
+    placed["order"]["id"] = serde_json::json!(unique("order"));
+    assert_eq!(stack.post("order-placed", &placed).await.status, 200);
+    let sender = stack.sender(stack.clock(), None).await;
+    let customer = trouw::domain::CustomerId::parse(customer).unwrap();
+    trouw::handlers::send_messages::deliver_pending(&sender, &stack.shop, &customer)
+        .await
+        .unwrap();
+}
+
+/// The emails the overview of `day` counts as sent, over every kind.
+async fn sent_on(stack: &TestStack, day: Date) -> u64 {
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        trouw_tests::ADMIN_USER,
+        trouw_tests::ADMIN_PASSWORD
+    ));
+    let request = http::Request::get(format!(
+        "{}/admin?from={day}&to={day}&format=json",
+        stack.base_url
+    ))
+    .header("authorization", format!("Basic {basic}"))
+    .body(Default::default())
+    .unwrap();
+    let answer = stack.send(request).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let json: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    json["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["sent"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+/// The README's repair after `CounterFailureQueueAlarm` (`trouw-admin recount`): the days
+/// through the given-up window's are counted from the log again, so what the window held is
+/// back on the overview; the counters go on from the day after.
+#[tokio::test]
+async fn a_day_the_counter_lost_a_window_of_is_whole_again_after_the_recount() {
+    let stack = TestStack::start().await;
+    // The shop's day lies after the counter's first whole day (the day after its first
+    // window), as every day does once it has run a day.
+    let now = Timestamp::now() + jiff::SignedDuration::from_hours(72);
+    let day = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    stack.set_now(t(&format!("{day}T10:00:00Z")));
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let (mapping, _) = counter_through(&stack, &proxy).await;
+    order_and_send(&stack, &unique("cus-a")).await;
+    mapping
+        .settle(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(sent_on(&stack, day).await, 1);
+
+    // The table refuses the counter long enough for it to give the next window up.
+    proxy.set("UpdateItem", Fault::Throttle);
+    order_and_send(&stack, &unique("cus-b")).await;
+    mapping
+        .settle(std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(mapping.given_up(), 1);
+    assert_eq!(
+        sent_on(&stack, day).await,
+        1,
+        "the lost window's email is missing"
+    );
+    proxy.clear();
+
+    let store = stack.store();
+    let after = day.tomorrow().unwrap();
+    assert!(
+        store
+            .count_from_log_before(&stack.shop, after)
+            .await
+            .unwrap()
+    );
+    assert_eq!(sent_on(&stack, day).await, 2, "counted from the log");
+    assert_eq!(store.counted_since(&stack.shop).await.unwrap(), Some(after));
+    // Never back: an earlier day leaves it as it is.
+    assert!(!store.count_from_log_before(&stack.shop, day).await.unwrap());
+    assert_eq!(store.counted_since(&stack.shop).await.unwrap(), Some(after));
 }

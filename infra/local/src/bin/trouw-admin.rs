@@ -20,6 +20,9 @@
 //!                                             TABLE_NAME)
 //!   trouw-admin codes SHOP REWARD [FILE|-]    add the codes of FILE (or stdin) to the reward's
 //!                                             pool ($LOYALTY_API_URL, $LOYALTY_API_KEY)
+//!   trouw-admin recount SHOP THROUGH_DAY      after the day counter gave up a window: the
+//!                                             overview counts the shop's days through
+//!                                             THROUGH_DAY (UTC) from the log (TABLE_NAME)
 
 use std::process::ExitCode;
 use trouw::domain::{CustomerId, EventType, ShopId};
@@ -28,7 +31,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post, web_client};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP\n  trouw-admin codes SHOP REWARD [FILE|-]";
+const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP\n  trouw-admin codes SHOP REWARD [FILE|-]\n  trouw-admin recount SHOP THROUGH_DAY";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -63,6 +66,7 @@ async fn main() -> ExitCode {
         ["demo-months", api] => demo_months(api).await,
         ["smoke", api, shop] => smoke(api, shop).await,
         ["codes", rest @ ..] => codes(rest).await,
+        ["recount", shop, through] => recount(shop, through).await,
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -112,6 +116,32 @@ async fn end_sessions(user: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("every session of that marketer has ended");
+    Ok(())
+}
+
+/// The repair when `CounterFailureQueueAlarm` fired: every record of a given-up window was
+/// written on or before the UTC day of its end, so the items it would have counted belong to
+/// days through that one; from the day after, the counters are whole again.
+async fn recount(shop: &str, through: &str) -> Result<(), String> {
+    let shop = ShopId::parse(shop).map_err(|e| format!("shop: {e}"))?;
+    let through: jiff::civil::Date = through
+        .parse()
+        .map_err(|e| format!("THROUGH_DAY: {e} (a date, YYYY-MM-DD)"))?;
+    let from = through
+        .tomorrow()
+        .map_err(|e| format!("THROUGH_DAY: {e}"))?;
+    let moved = store()
+        .await?
+        .count_from_log_before(&shop, from)
+        .await
+        .map_err(|e| e.to_string())?;
+    if moved {
+        println!(
+            "{shop}: the overview counts the days through {through} from the log on their next view, and its counters from {from}"
+        );
+    } else {
+        println!("{shop}: the days through {through} were counted from the log already");
+    }
     Ok(())
 }
 
