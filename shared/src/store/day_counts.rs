@@ -150,33 +150,35 @@ impl Store {
         Ok(())
     }
 
-    /// The repair after the counter gave up a window (its failure queue's alarm): the shop's
-    /// counters count as whole only from `day` on, so the days before it are counted from the
-    /// log on their next view and kept, as days before the counter first ran are. Never moves
-    /// back (counters of days it once left out may lack what came meanwhile). `false` when the
-    /// counters were already taken from `day` or later.
-    pub async fn count_from_log_before(
+    /// The repair after the counter gave up a window (its failure queue's alarm): the days
+    /// `first..=last` of the shop are counted from their log on their next view, and kept, as
+    /// days before the counter first ran are; their counters are left to be ignored. One
+    /// small write per day; the number of days marked.
+    pub async fn count_from_log(
         &self,
         shop: &ShopId,
-        day: Date,
-    ) -> Result<bool, StoreError> {
-        let moved = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, AttributeValue::S(keys::day_summaries(shop)))
-            .key(keys::SK, AttributeValue::S(SINCE_KEY.into()))
-            .update_expression("SET #since = :day")
-            .condition_expression("attribute_not_exists(#since) OR #since < :day")
-            .expression_attribute_names("#since", SINCE)
-            .expression_attribute_values(":day", AttributeValue::S(day.to_string()))
-            .send()
-            .await;
-        match moved {
-            Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(&err)),
+        first: Date,
+        last: Date,
+    ) -> Result<usize, StoreError> {
+        let mut marked = 0;
+        for day in first
+            .series(jiff::Span::new().days(1))
+            .take_while(|d| *d <= last)
+        {
+            self.client()
+                .update_item()
+                .table_name(self.table())
+                .key(keys::PK, AttributeValue::S(keys::day_summaries(shop)))
+                .key(keys::SK, AttributeValue::S(day.to_string()))
+                .update_expression("SET #from_log = :yes")
+                .expression_attribute_names("#from_log", super::summaries::FROM_LOG)
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .send()
+                .await
+                .map_err(|e| StoreError::from_sdk(&e))?;
+            marked += 1;
         }
+        Ok(marked)
     }
 
     /// The first day from which the shop's counters are whole, if the consumer has seen it.

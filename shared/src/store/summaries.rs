@@ -19,6 +19,9 @@ const GENERATION: &str = "generation";
 const CHANGED_AT: &str = "changed_at";
 const BASIS: &str = "basis";
 const TALLY: &str = "tally";
+/// Set on a day whose counters lack a window the stream consumer gave up (`trouw-admin
+/// recount`): the day is counted from its log, as a day before the consumer ran.
+pub(super) const FROM_LOG: &str = "from_log";
 
 /// The UTC day of the log index an instant falls on.
 pub fn log_day_of(at: Timestamp) -> Date {
@@ -51,6 +54,9 @@ pub struct StoredDaySummary {
     /// The counters the stream consumer added as the day's items were written (see
     /// `store::day_counts`); whole only from the shop's `counted_since` day on.
     pub counters: crate::admin::day_counts::Counters,
+    /// The counters of this day are not to be trusted (`trouw-admin recount`): it is counted
+    /// from the log, and kept, whatever the shop's `counted_since`.
+    pub from_log: bool,
 }
 
 /// The update that marks a day changed: the next generation, the time, no counts.
@@ -278,6 +284,9 @@ fn read_summary(item: &Item) -> StoredDaySummary {
         changed_at: number(CHANGED_AT),
         kept,
         counters,
+        from_log: item
+            .get(FROM_LOG)
+            .is_some_and(|v| v.as_bool().is_ok_and(|b| *b)),
     }
 }
 

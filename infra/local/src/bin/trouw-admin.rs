@@ -20,9 +20,10 @@
 //!                                             TABLE_NAME)
 //!   trouw-admin codes SHOP REWARD [FILE|-]    add the codes of FILE (or stdin) to the reward's
 //!                                             pool ($LOYALTY_API_URL, $LOYALTY_API_KEY)
-//!   trouw-admin recount SHOP THROUGH_DAY      after the day counter gave up a window: the
-//!                                             overview counts the shop's days through
-//!                                             THROUGH_DAY (UTC) from the log (TABLE_NAME)
+//!   trouw-admin recount SHOP DAY [DAYS]       after the day counter gave up a window ending
+//!                                             on DAY (UTC): the overview counts that day and
+//!                                             the DAYS-1 before it (31 in all by default)
+//!                                             from the log (TABLE_NAME)
 
 use std::process::ExitCode;
 use trouw::domain::{CustomerId, EventType, ShopId};
@@ -31,7 +32,7 @@ use trouw::webhook::WebhookSecret;
 use trouw_local::client::{http_client, send, signed_post, web_client};
 use trouw_local::demo::parse_shop_file;
 
-const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP\n  trouw-admin codes SHOP REWARD [FILE|-]\n  trouw-admin recount SHOP THROUGH_DAY";
+const USAGE: &str = "usage:\n  trouw-admin emails [TO]\n  trouw-admin preview DIR\n  trouw-admin put-shop FILE.json\n  trouw-admin customer SHOP CUSTOMER_ID\n  trouw-admin end-sessions USER\n  trouw-admin post ROUTE FILE.json [URL]\n  trouw-admin post-shopify ROUTE TOPIC FILE.json [URL]\n  trouw-admin post-woocommerce ROUTE TOPIC FILE.json [URL]\n  trouw-admin demo-months [API]\n  trouw-admin smoke API_URL SHOP\n  trouw-admin codes SHOP REWARD [FILE|-]\n  trouw-admin recount SHOP DAY [DAYS]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -66,7 +67,8 @@ async fn main() -> ExitCode {
         ["demo-months", api] => demo_months(api).await,
         ["smoke", api, shop] => smoke(api, shop).await,
         ["codes", rest @ ..] => codes(rest).await,
-        ["recount", shop, through] => recount(shop, through).await,
+        ["recount", shop, day] => recount(shop, day, "31").await,
+        ["recount", shop, day, days] => recount(shop, day, days).await,
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -119,29 +121,31 @@ async fn end_sessions(user: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The repair when `CounterFailureQueueAlarm` fired: every record of a given-up window was
-/// written on or before the UTC day of its end, so the items it would have counted belong to
-/// days through that one; from the day after, the counters are whole again.
-async fn recount(shop: &str, through: &str) -> Result<(), String> {
+/// The repair when `CounterFailureQueueAlarm` fired: a given-up window's records were written
+/// on or before the UTC day of its end, and change the counts of that day and of the older
+/// items they update (SES reports, clicks, unsubscribes, attributed orders and returns: nearly
+/// all within a month, the longest attribution window being 30 days).
+async fn recount(shop: &str, day: &str, days: &str) -> Result<(), String> {
     let shop = ShopId::parse(shop).map_err(|e| format!("shop: {e}"))?;
-    let through: jiff::civil::Date = through
+    let last: jiff::civil::Date = day
         .parse()
-        .map_err(|e| format!("THROUGH_DAY: {e} (a date, YYYY-MM-DD)"))?;
-    let from = through
-        .tomorrow()
-        .map_err(|e| format!("THROUGH_DAY: {e}"))?;
-    let moved = store()
+        .map_err(|e| format!("DAY: {e} (a date, YYYY-MM-DD)"))?;
+    let days: i64 = days
+        .parse()
+        .ok()
+        .filter(|n| (1..=366).contains(n))
+        .ok_or("DAYS: a number of days from 1 to 366")?;
+    let first = last
+        .checked_sub(jiff::Span::new().days(days - 1))
+        .map_err(|e| format!("DAY: {e}"))?;
+    let marked = store()
         .await?
-        .count_from_log_before(&shop, from)
+        .count_from_log(&shop, first, last)
         .await
         .map_err(|e| e.to_string())?;
-    if moved {
-        println!(
-            "{shop}: the overview counts the days through {through} from the log on their next view, and its counters from {from}"
-        );
-    } else {
-        println!("{shop}: the days through {through} were counted from the log already");
-    }
+    println!(
+        "{shop}: {marked} days, {first} to {last}, are counted from the log on their next view (the counters go on as before for the other days)"
+    );
     Ok(())
 }
 

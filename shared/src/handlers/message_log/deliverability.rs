@@ -91,7 +91,8 @@ pub(super) async fn warnings(app: &AdminApp) -> Result<Vec<Value>, StoreError> {
                 .as_ref()
                 .and_then(|(_, counts)| serde_json::from_str::<DayTally>(counts).ok())
                 .or_else(|| {
-                    (!summary.counters.is_empty())
+                    // A day a recount marked waits for the overview to count it from the log.
+                    (!summary.counters.is_empty() && !summary.from_log)
                         .then(|| crate::admin::day_counts::day_tally(&summary.counters))
                 })
             else {

@@ -320,8 +320,9 @@ async fn tally_parts(
 pub(super) type Stored<'a> = (&'a BTreeMap<Date, StoredDaySummary>, Option<Date>);
 
 /// The tallies of these day parts by the shop's local day: from the stream consumer's counters
-/// for the days they hold whole, else from the kept summaries where they hold, else counted
-/// from the log (and kept, for days that are over and settled).
+/// for the days they hold whole (from `counted_since` on, unless a recount marked the day),
+/// else from the kept summaries where they hold, else counted from the log (and kept, for
+/// days that are over and settled).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn tally_days(
     app: &AdminApp,
@@ -340,7 +341,9 @@ pub(super) async fn tally_days(
         let window = matches!(part.take, Take::Window(..));
         let keeps = summaries::cacheable(part.day, now) && !window;
         let read = stored.get(&part.day);
-        if !window && counted_since.is_some_and(|since| part.day >= since) {
+        let counters_whole = counted_since.is_some_and(|since| part.day >= since)
+            && !read.is_some_and(|r| r.from_log);
+        if !window && counters_whole {
             let counted =
                 read.map_or_else(DayTally::default, |r| day_counts::day_tally(&r.counters));
             add_by_local_day(&mut by_day, part, &counted, tz);
