@@ -6,7 +6,7 @@
 //! words when the question invites them: at most about 900 bytes with the longest shop and
 //! question ids and the longest words (`MAX_FREE_TEXT_BYTES`). It names no customer in clear.
 
-use super::dynamo::{decode, encode, put_item};
+use super::items::{decode, encode, put_item};
 use super::keys::{self, Key};
 use super::{Store, StoreError};
 use crate::domain::questions::{AnswerRead, QuestionAnswer};

@@ -16,7 +16,7 @@ impl Store {
         let micros = entry.at.as_microsecond();
         for attempt in 0..5 {
             let key = keys::audit_entry(shop, micros.saturating_add(attempt));
-            let mut item = super::dynamo::encode(entry, &key, KIND)?;
+            let mut item = super::items::encode(entry, &key, KIND)?;
             item.insert(
                 EXPIRES_AT.into(),
                 AttributeValue::N(entry.expires_at().to_string()),
@@ -72,7 +72,7 @@ impl Store {
         let items = out.items.unwrap_or_default();
         let entries = items
             .into_iter()
-            .map(|item| super::dynamo::decode::<AuditEntry>(item, KIND))
+            .map(|item| super::items::decode::<AuditEntry>(item, KIND))
             .collect::<Result<Vec<_>, _>>()?;
         let older = out.last_evaluated_key.and_then(|k| {
             k.get(keys::SK)?

@@ -3,7 +3,7 @@
 //! `BatchGetItem` for both counters, one transaction counting it on both (each only if still as
 //! read, so parallel attempts are each counted), one transaction settling it.
 
-use super::dynamo::Item;
+use super::items::Item;
 use super::keys::{self, Key, ThrottleScope};
 use super::{Store, StoreError, Written};
 use crate::domain::{LoginThrottle, ThrottlePolicy};
@@ -103,7 +103,7 @@ impl Store {
             match found.iter().find(|i| Key::of_item(i).as_ref() == Some(key)) {
                 None => Ok(ThrottleRead::default()),
                 Some(item) => {
-                    let item: ThrottleItem = super::dynamo::decode(item.clone(), KIND)?;
+                    let item: ThrottleItem = super::items::decode(item.clone(), KIND)?;
                     Ok(ThrottleRead {
                         state: item.state,
                         version: Some(item.version),
@@ -257,5 +257,5 @@ fn throttle_item(
         version,
         expires_at: state.expires_at(policy).as_second(),
     };
-    super::dynamo::encode(&item, &keys::login_throttle(scope, subject), KIND)
+    super::items::encode(&item, &keys::login_throttle(scope, subject), KIND)
 }

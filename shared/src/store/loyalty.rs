@@ -1,7 +1,7 @@
 //! The loyalty API's items: ledger entries, redemptions and reward codes, and the one
 //! transaction that changes a customer's points together with its ledger entry.
 
-use super::dynamo::{Item, decode, encode, message_item, profile_item, put_item, with_log};
+use super::items::{Item, decode, encode, message_item, profile_item, put_item, with_log};
 use super::{Store, StoreError, keys};
 use crate::domain::{
     CustomerId, CustomerProfile, LedgerEntry, MessageRecord, Order, PoolAlert, Redemption, ShopId,

@@ -16,12 +16,22 @@ pub mod day_counts;
 #[cfg(feature = "aws")]
 mod dynamo;
 #[cfg(feature = "aws")]
+mod erasure;
+#[cfg(feature = "aws")]
 mod error;
+#[cfg(feature = "aws")]
+mod items;
 pub mod keys;
 #[cfg(feature = "aws")]
 mod login_throttle;
 #[cfg(feature = "aws")]
 mod loyalty;
+#[cfg(feature = "aws")]
+mod parked;
+#[cfg(feature = "aws")]
+mod reads;
+#[cfg(feature = "aws")]
+mod sending;
 #[cfg(feature = "aws")]
 mod stock;
 #[cfg(feature = "aws")]
@@ -33,10 +43,13 @@ pub use claim::ClaimToken;
 pub use login_throttle::{ThrottleCount, ThrottleRead, ThrottleSettle};
 
 #[cfg(feature = "aws")]
-pub use dynamo::{
-    CustomerItems, DueEntry, Item, Loaded, LogEntry, MessageOutcome, ProcessedEvent,
-    ReportRecorded, ShopRecord, Store, Written, message_item,
-};
+pub use dynamo::{Loaded, ProcessedEvent, ShopRecord, Store, Written};
+#[cfg(feature = "aws")]
+pub use items::{Item, message_item};
+#[cfg(feature = "aws")]
+pub use reads::{CustomerItems, DueEntry, LogEntry};
+#[cfg(feature = "aws")]
+pub use sending::{MessageOutcome, ReportRecorded};
 // Kept here too so that callers may name the stored records beside the store.
 #[cfg(feature = "aws")]
 pub use crate::domain::Redemption;

@@ -6,7 +6,7 @@
 //!   (`interval_days`), written once, with the order that made them one (see
 //!   [`crate::domain::stock::regular_buys`]), and deleted by an erasure.
 
-use super::dynamo::{Item, encode, put_item};
+use super::items::{Item, encode, put_item};
 use super::{Store, StoreError, keys};
 use crate::domain::stock::{ProductState, RegularBuy};
 use crate::domain::{CustomerId, ShopId, Sku, Timestamp};
