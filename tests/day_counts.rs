@@ -212,15 +212,8 @@ async fn counter_through(
     proxy: &FaultProxy,
 ) -> (trouw_local::stream::MappingHandle, u32) {
     let mut counter = stack.counter_app();
-    let proxied = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(
-            &stack.identities[&trouw_local::functions::Function::CountDays].sdk,
-        )
-        .endpoint_url(&proxy.endpoint)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build(),
-    );
-    counter.store = trouw::store::Store::new(proxied, &stack.table);
+    counter.store =
+        stack.store_through(trouw_local::functions::Function::CountDays, &proxy.endpoint);
     let mut settings = trouw_local::stream::MappingSettings::from_repository_for(
         trouw_local::stream::COUNTER_FUNCTION,
         trouw_local::stream::COUNTER_EVENT,

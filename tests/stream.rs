@@ -253,15 +253,10 @@ async fn a_record_that_always_fails_ends_in_the_on_failure_queue_and_nothing_is_
     let proxy = FaultProxy::start(&local_aws().endpoint).await;
     proxy.set_for("UpdateItem", "CUST#cus-poison", Fault::Throttle);
     let mut sender = stack.sender(stack.clock(), None).await;
-    let proxied = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(
-            &stack.identities[&trouw_local::functions::Function::SendMessages].sdk,
-        )
-        .endpoint_url(&proxy.endpoint)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1))
-        .build(),
+    sender.store = stack.store_through(
+        trouw_local::functions::Function::SendMessages,
+        &proxy.endpoint,
     );
-    sender.store = trouw::store::Store::new(proxied, &stack.table);
     let settings = stream_settings();
     let retries = settings.maximum_retry_attempts.unwrap();
     let mapping = stack.stream_to(sender, settings).await;

@@ -776,6 +776,20 @@ impl TestStack {
         )
     }
 
+    /// The table as `function` reaches it through `endpoint` (a fault proxy), with no retries
+    /// of the SDK's own: every fault the proxy makes reaches the handler.
+    pub fn store_through(&self, function: Function, endpoint: &str) -> trouw::store::Store {
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&self.identities[&function].sdk)
+                .endpoint_url(endpoint)
+                .retry_config(
+                    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(1),
+                )
+                .build(),
+        );
+        trouw::store::Store::new(client, &self.table)
+    }
+
     /// Writes items straight into the table, 25 to a `BatchWriteItem` (moto's transactions
     /// copy the whole table per item, so big seeds go this way), again until none is left
     /// unprocessed; a failed request is tried up to five times more.
