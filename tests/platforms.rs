@@ -2,7 +2,10 @@
 
 use serde_json::{Value, json};
 use trouw::domain::{Currency, OrderStatus};
-use trouw_tests::{SHOPIFY_OLD_SECRET, SHOPIFY_SECRET, TestStack, fixture, unique};
+use trouw_tests::fault::{Fault, FaultProxy};
+use trouw_tests::{
+    SHOPIFY_OLD_SECRET, SHOPIFY_SECRET, StackOptions, TestStack, fixture, local_aws, unique,
+};
 
 const SHOPIFY_CUSTOMER: &str = "7390412345678";
 const SHOPIFY_ORDER: &str = "5912345678901";
@@ -364,6 +367,64 @@ async fn any_arrival_order_of_a_shopify_orders_webhooks_ends_as_the_natural_orde
         json!(["loyalty-earned", "loyalty-reversed"]),
         "each email once"
     );
+}
+
+/// The race the order functions may delete a parked event for: a delivery (or a refund) of an
+/// order trouw does not know parks itself, and the order is stored between the event's look
+/// and its park, so the order's own look for waiting events finds nothing. The event's second
+/// look finds the order: it applies the parked event itself and removes it, so that one of
+/// the two always applies it.
+#[tokio::test]
+async fn an_event_parked_while_its_order_is_stored_is_applied_by_its_own_handler() {
+    let proxy = FaultProxy::start(&local_aws().endpoint).await;
+    let stack = TestStack::start_with(StackOptions {
+        dynamo_endpoint: Some(proxy.endpoint.clone()),
+        dynamo_attempt_timeout: std::time::Duration::from_secs(20),
+        ..Default::default()
+    })
+    .await;
+    // Each park waits at the proxy until its order has long been placed.
+    proxy.set_for(
+        "PutItem",
+        "PARKED#",
+        Fault::Delay(std::time::Duration::from_secs(6)),
+    );
+    for (n, fact) in [(7, 1), (8, 2)] {
+        let (parked, placed) = tokio::join!(shopify_fact(&stack, n, fact), async {
+            // The event's look comes first; the park waits 6 s, the order takes well under.
+            tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+            shopify_fact(&stack, n, 0).await
+        });
+        assert_eq!(placed["status"], "processed", "{placed}");
+        assert!(
+            placed.get("parked_applied").is_none_or(|n| *n == json!(0)),
+            "the order found nothing waiting: {placed}"
+        );
+        assert_eq!(
+            (parked["status"].clone(), parked["parked_applied"].clone()),
+            (json!("processed"), json!(1)),
+            "fact {fact}: {parked}"
+        );
+        let order = format!("59123456789{n:02}");
+        let left = stack
+            .snapshot()
+            .await
+            .into_iter()
+            .filter(|i| {
+                i["pk"]
+                    .as_s()
+                    .unwrap()
+                    .ends_with(&format!("#ORDER#{order}"))
+                    && i["sk"].as_s().unwrap().starts_with("PARKED#")
+            })
+            .count();
+        assert_eq!(left, 0, "fact {fact}: the parked event is removed");
+    }
+    let (_, orders) = stack.customer("7390412345607").await;
+    assert!(orders[0].delivered_at.is_some(), "{orders:?}");
+    let (profile, orders) = stack.customer("7390412345608").await;
+    assert_eq!(orders[0].returns.len(), 1);
+    assert_eq!(profile.unwrap().loyalty.points_pending, 63 - 47);
 }
 
 #[tokio::test]

@@ -21,6 +21,9 @@ pub enum Fault {
     /// The request reaches moto and is applied, then the connection is dropped: the answer
     /// is lost (for SES: the email was sent).
     LoseAnswer,
+    /// The request waits this long before it goes on to moto (a slow moment, to let another
+    /// request overtake it).
+    Delay(Duration),
 }
 
 /// Which requests fail, and how.
@@ -231,6 +234,7 @@ async fn forward(
                 .body(Full::new(Bytes::new()))
                 .unwrap());
         }
+        Some(Fault::Delay(pause)) => tokio::time::sleep(pause).await,
         Some(Fault::LoseAnswer) | None => {}
     }
     let injected = match injector {
