@@ -23,7 +23,7 @@ EXAMPLES := shared/contracts/examples
 LOCAL_ENV := AWS_ENDPOINT_URL=http://127.0.0.1:$(LOCAL_AWS_PORT) AWS_REGION=eu-west-1 \
              AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local TABLE_NAME=trouw-local
 
-.PHONY: help venv dev test test-rust test-moto test-contract chaos fuzz measure-local load bench browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop codes end-sessions demo-months clean
+.PHONY: help venv dev test test-rust test-moto test-contract chaos fuzz measure-local load bench browser-deps lint build sam-build deploy deploy-guided deploy-check smoke post post-shopify post-woocommerce emails preview customer shop codes end-sessions recount demo-months clean
 
 help:
 	@echo "make dev        run trouw locally (moto + the HTTP API on 127.0.0.1:$(PORT)); Ctrl-C stops it"
@@ -42,6 +42,7 @@ help:
 	@echo "make shop       add or update a shop from FILE=shop.json (TABLE_NAME and AWS creds for the cloud)"
 	@echo "make codes REWARD=r5 FILE=codes.csv  add discount codes to a reward's pool (SHOP=demo; LOYALTY_API_URL, LOYALTY_API_KEY for the cloud)"
 	@echo "make end-sessions MARKETER=...  end every session of a marketer (after a password reset; TABLE_NAME)"
+	@echo "make recount SHOP=... DAY=...  after CounterFailureQueueAlarm: count DAY and the 30 days before from the log (DAYS=31; TABLE_NAME)"
 	@echo "make build      cargo lambda build --release (ARCH=arm64|x86_64)"
 	@echo "make sam-build  sam build from infra/ (ARCH=arm64|x86_64)"
 	@echo "make deploy     sam build && sam deploy from infra/ (ARCH=arm64|x86_64, the same for both)"
@@ -244,6 +245,10 @@ codes:
 end-sessions:
 	@test -n "$(MARKETER)" || { echo "usage: make end-sessions MARKETER=anna@dewinkel.nl [TABLE_NAME=...]"; exit 2; }
 	cargo run -q --bin trouw-admin -- end-sessions '$(MARKETER)'
+
+recount:
+	@test -n "$(SHOP)" -a -n "$(DAY)" || { echo "usage: make recount SHOP=de-winkel DAY=2026-11-30 [DAYS=31] [TABLE_NAME=...]"; exit 2; }
+	cargo run -q --bin trouw-admin -- recount '$(SHOP)' '$(DAY)' '$(or $(DAYS),31)'
 
 clean:
 	cargo clean
