@@ -82,7 +82,9 @@ async fn main() -> ExitCode {
 
 async fn store() -> Result<Store, String> {
     let table = std::env::var("TABLE_NAME")
-        .map_err(|_| "set TABLE_NAME to the stack's table".to_owned())?;
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| "set TABLE_NAME to the stack's table".to_owned())?;
     let sdk = trouw::config::aws_sdk_config().await;
     Ok(Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
 }
