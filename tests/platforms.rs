@@ -286,6 +286,20 @@ async fn shopify_fact(stack: &TestStack, n: usize, fact: usize) -> Value {
     answer.json()
 }
 
+/// How many events still wait for the order `order` (Shopify's id).
+async fn parked_left(stack: &TestStack, order: &str) -> usize {
+    let partition_end = format!("#ORDER#{order}");
+    stack
+        .snapshot()
+        .await
+        .into_iter()
+        .filter(|i| {
+            i["pk"].as_s().unwrap().ends_with(&partition_end)
+                && i["sk"].as_s().unwrap().starts_with("PARKED#")
+        })
+        .count()
+}
+
 #[tokio::test]
 async fn any_arrival_order_of_a_shopify_orders_webhooks_ends_as_the_natural_order() {
     let stack = TestStack::start().await;
@@ -341,19 +355,11 @@ async fn any_arrival_order_of_a_shopify_orders_webhooks_ends_as_the_natural_orde
         .replace(&format!("96000000000{n:02}"), "REFUND");
         states.push(state);
         // Nothing waits any more.
-        let left = stack
-            .snapshot()
-            .await
-            .into_iter()
-            .filter(|i| {
-                i["pk"]
-                    .as_s()
-                    .unwrap()
-                    .ends_with(&format!("#ORDER#{order}"))
-                    && i["sk"].as_s().unwrap().starts_with("PARKED#")
-            })
-            .count();
-        assert_eq!(left, 0, "{perm:?}: parked events are removed once applied");
+        assert_eq!(
+            parked_left(&stack, &order).await,
+            0,
+            "{perm:?}: parked events are removed once applied"
+        );
     }
     for (state, perm) in states.iter().zip(permutations) {
         assert_eq!(state, &states[0], "permutation {perm:?} diverged");
@@ -406,19 +412,11 @@ async fn an_event_parked_while_its_order_is_stored_is_applied_by_its_own_handler
             "fact {fact}: {parked}"
         );
         let order = format!("59123456789{n:02}");
-        let left = stack
-            .snapshot()
-            .await
-            .into_iter()
-            .filter(|i| {
-                i["pk"]
-                    .as_s()
-                    .unwrap()
-                    .ends_with(&format!("#ORDER#{order}"))
-                    && i["sk"].as_s().unwrap().starts_with("PARKED#")
-            })
-            .count();
-        assert_eq!(left, 0, "fact {fact}: the parked event is removed");
+        assert_eq!(
+            parked_left(&stack, &order).await,
+            0,
+            "fact {fact}: the parked event is removed"
+        );
     }
     let (_, orders) = stack.customer("7390412345607").await;
     assert!(orders[0].delivered_at.is_some(), "{orders:?}");

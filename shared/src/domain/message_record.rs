@@ -207,36 +207,24 @@ mod tests {
 
     fn claimed(at: &str) -> MessageRecord {
         let at: Timestamp = at.parse().unwrap();
-        MessageRecord {
-            shop: ShopId::parse("demo").unwrap(),
-            intent: MessageIntent {
-                key: "survey#NL-1".into(),
-                customer_id: CustomerId::parse("cus-1").unwrap(),
-                class: MessageClass::Service,
-                locale: None,
-                data: MessageData::SurveyRequest {
-                    order_id: OrderId::parse("NL-1").unwrap(),
-                },
-                created_at: at,
+        let intent = MessageIntent {
+            key: "survey#NL-1".into(),
+            customer_id: CustomerId::parse("cus-1").unwrap(),
+            class: MessageClass::Service,
+            locale: None,
+            data: MessageData::SurveyRequest {
+                order_id: OrderId::parse("NL-1").unwrap(),
             },
+            created_at: at,
+        };
+        MessageRecord {
             status: MessageStatus::Sending,
-            cause: EventId::parse("e-1").unwrap(),
-            reason: None,
-            deferred_until: None,
-            error: None,
-            ses_message_id: None,
-            sent_at: None,
-            subject: None,
-            rendered_locale: None,
-            attempts: 0,
-            reports: Vec::new(),
-            delivery_status: None,
-            erased_at: None,
             claimed_at: Some(at),
-            waits: Vec::new(),
-            waits_dropped: 0,
-            unsubscribed_at: None,
-            earned: Default::default(),
+            ..MessageRecord::pending_for(
+                &ShopId::parse("demo").unwrap(),
+                EventId::parse("e-1").unwrap(),
+                &intent,
+            )
         }
     }
 

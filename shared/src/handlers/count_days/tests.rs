@@ -17,34 +17,22 @@ fn message(status: MessageStatus) -> MessageRecord {
     let data = MessageData::Reactivation {
         months_since_last_order: 8,
     };
+    let intent = MessageIntent {
+        key: format!("{}#c1", data.kind()),
+        customer_id: CustomerId::parse("c1").unwrap(),
+        class: MessageClass::Service,
+        locale: None,
+        data,
+        created_at: "2026-11-02T10:00:00Z".parse().unwrap(),
+    };
     MessageRecord {
-        shop: ShopId::parse("demo").unwrap(),
-        intent: MessageIntent {
-            key: format!("{}#c1", data.kind()),
-            customer_id: CustomerId::parse("c1").unwrap(),
-            class: MessageClass::Service,
-            locale: None,
-            data,
-            created_at: "2026-11-02T10:00:00Z".parse().unwrap(),
-        },
         status,
-        cause: EventId::parse("e").unwrap(),
-        reason: None,
-        deferred_until: None,
-        error: None,
-        ses_message_id: None,
         sent_at: (status == MessageStatus::Sent).then(|| "2026-11-02T10:00:01Z".parse().unwrap()),
-        subject: None,
-        rendered_locale: None,
-        attempts: 0,
-        reports: Vec::new(),
-        delivery_status: None,
-        erased_at: None,
-        claimed_at: None,
-        waits: Vec::new(),
-        waits_dropped: 0,
-        unsubscribed_at: None,
-        earned: Default::default(),
+        ..MessageRecord::pending_for(
+            &ShopId::parse("demo").unwrap(),
+            EventId::parse("e").unwrap(),
+            &intent,
+        )
     }
 }
 
