@@ -8,6 +8,7 @@ pub mod charts;
 pub mod csv;
 pub mod cursor;
 pub mod day_counts;
+pub mod day_source;
 pub mod deliverability;
 pub mod filters;
 pub mod funnel;

@@ -7,7 +7,8 @@
 //! shop, so no page view reads a month of messages.
 
 use super::AdminApp;
-use super::overview::tally_days;
+use super::overview::{day_item, tally_days};
+use crate::admin::day_source::banner_tally;
 use crate::admin::deliverability::{Level, Window, window};
 use crate::admin::overview::{DayTally, Take, Tally, day_parts, utc_day_bounds};
 use crate::domain::{CustomerId, ShopId};
@@ -83,19 +84,7 @@ pub(super) async fn warnings(app: &AdminApp) -> Result<Vec<Value>, StoreError> {
         let stored = app.store.day_summaries(shop, first30, last).await?;
         let (mut week, mut month) = (Tally::default(), Tally::default());
         for (day, summary) in &stored {
-            // Sent, bounced and complained do not depend on the summary's basis (the split or
-            // the holdout share), so any kept counts serve; a day without them, the stream
-            // consumer's counters (only part of the day in the days before it first ran).
-            let Some(kept) = summary
-                .kept
-                .as_ref()
-                .and_then(|(_, counts)| serde_json::from_str::<DayTally>(counts).ok())
-                .or_else(|| {
-                    // A day a recount marked waits for the overview to count it from the log.
-                    (!summary.counters.is_empty() && !summary.from_log)
-                        .then(|| crate::admin::day_counts::day_tally(&summary.counters))
-                })
-            else {
+            let Some(kept) = banner_tally(day_item(summary)) else {
                 continue;
             };
             let whole = kept.part(Take::Whole);

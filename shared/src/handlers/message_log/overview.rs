@@ -7,7 +7,7 @@ use super::AdminApp;
 use super::paging::Period;
 use super::render::respond;
 use super::render::{Lang, merge, query_error, query_pairs, shop_of};
-use crate::admin::day_counts;
+use crate::admin::day_source::{DayItem, DaySource, day_source};
 use crate::admin::filters::{Format, format_of, period};
 use crate::admin::kind_figures::{kind_rows, percent_text, row_json, write_csv};
 use crate::admin::labels::{Group, code};
@@ -28,10 +28,6 @@ use jiff::{SignedDuration, Timestamp};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use std::collections::BTreeMap;
-
-/// A summary is not kept within this many seconds of its day's last change: the log index is
-/// eventually consistent, and a computation right after a change might not see it yet.
-const SETTLE_SECONDS: i64 = 60;
 
 pub(super) async fn overview_page(
     app: &AdminApp,
@@ -339,20 +335,22 @@ pub(super) async fn tally_days(
     for part in parts {
         let basis = summary_basis(part.split, holdout);
         let window = matches!(part.take, Take::Window(..));
-        let keeps = summaries::cacheable(part.day, now) && !window;
         let read = stored.get(&part.day);
-        let counters_whole = counted_since.is_some_and(|since| part.day >= since)
-            && !read.is_some_and(|r| r.from_log);
-        if !window && counters_whole {
-            let counted =
-                read.map_or_else(DayTally::default, |r| day_counts::day_tally(&r.counters));
-            add_by_local_day(&mut by_day, part, &counted, tz);
-            continue;
-        }
-        if keeps && let Some(kept) = kept_tally(read, &basis) {
-            add_by_local_day(&mut by_day, part, &kept, tz);
-            continue;
-        }
+        let may_keep = summaries::cacheable(part.day, now);
+        let keep = match day_source(
+            part,
+            read.map(day_item),
+            counted_since,
+            &basis,
+            may_keep,
+            now,
+        ) {
+            DaySource::Counters(counted) | DaySource::Kept(counted) => {
+                add_by_local_day(&mut by_day, part, &counted, tz);
+                continue;
+            }
+            DaySource::Log { keep } => keep,
+        };
         // A day this request already counted whole (the period's and deliverability's days
         // overlap) is not read again.
         if !window && let Some(counted) = counted_here.get(&part.day) {
@@ -363,10 +361,7 @@ pub(super) async fn tally_days(
         if !window {
             counted_here.insert(part.day, counted.clone());
         }
-        let settled = read
-            .and_then(|r| r.changed_at)
-            .is_none_or(|changed| now.as_second() - changed >= SETTLE_SECONDS);
-        if keeps && settled {
+        if keep {
             let counts = counted
                 .to_kept_json()
                 .map_err(|e| StoreError::Corrupt(format!("day summary: {e}")))?;
@@ -404,13 +399,17 @@ fn add_by_local_day(
     }
 }
 
-/// The counts a summary kept, if they were kept under this basis and still read.
-fn kept_tally(read: Option<&StoredDaySummary>, basis: &str) -> Option<DayTally> {
-    let (kept_basis, counts) = read?.kept.as_ref()?;
-    if kept_basis != basis {
-        return None;
+/// A day's item as the pure rules of [`day_source`] read it.
+pub(super) fn day_item(read: &StoredDaySummary) -> DayItem<'_> {
+    DayItem {
+        counters: &read.counters,
+        kept: read
+            .kept
+            .as_ref()
+            .map(|(basis, counts)| (basis.as_str(), counts.as_str())),
+        from_log: read.from_log,
+        changed_at: read.changed_at,
     }
-    serde_json::from_str(counts).ok()
 }
 
 /// Counts one UTC day from the log index, a page at a time, into its parts before and from
