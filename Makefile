@@ -248,7 +248,7 @@ end-sessions:
 
 recount:
 	@test -n "$(SHOP)" -a -n "$(DAY)" || { echo "usage: make recount SHOP=de-winkel DAY=2026-11-30 [DAYS=31] [TABLE_NAME=...]"; exit 2; }
-	cargo run -q --bin trouw-admin -- recount '$(SHOP)' '$(DAY)' '$(or $(DAYS),31)'
+	cargo run -q --bin trouw-admin -- recount '$(SHOP)' '$(DAY)' $(if $(DAYS),'$(DAYS)')
 
 clean:
 	cargo clean

@@ -67,7 +67,7 @@ async fn main() -> ExitCode {
         ["demo-months", api] => demo_months(api).await,
         ["smoke", api, shop] => smoke(api, shop).await,
         ["codes", rest @ ..] => codes(rest).await,
-        ["recount", shop, day] => recount(shop, day, "31").await,
+        ["recount", shop, day] => recount(shop, day, &RECOUNT_DAYS.to_string()).await,
         ["recount", shop, day, days] => recount(shop, day, days).await,
         _ => Err(USAGE.to_owned()),
     };
@@ -127,6 +127,11 @@ async fn end_sessions(user: &str) -> Result<(), String> {
 /// on or before the UTC day of its end, and change the counts of that day and of the older
 /// items they update (SES reports, clicks, unsubscribes, attributed orders and returns: nearly
 /// all within a month, the longest attribution window being 30 days).
+/// The days `recount` marks by default: the day the window was lost on and the longest
+/// attribution window before it, since an order in a lost window credits the emails of up to
+/// that many days before (their days' counts changed with it).
+const RECOUNT_DAYS: u16 = trouw::domain::MAX_ATTRIBUTION_WINDOW_DAYS + 1;
+
 async fn recount(shop: &str, day: &str, days: &str) -> Result<(), String> {
     let shop = ShopId::parse(shop).map_err(|e| format!("shop: {e}"))?;
     let last: jiff::civil::Date = day
