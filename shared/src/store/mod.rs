@@ -31,6 +31,7 @@ mod parked;
 #[cfg(feature = "aws")]
 mod reads;
 #[cfg(feature = "aws")]
+mod reports;
 mod sending;
 #[cfg(feature = "aws")]
 mod stock;
@@ -49,7 +50,8 @@ pub use items::{Item, message_item};
 #[cfg(feature = "aws")]
 pub use reads::{CustomerItems, DueEntry, LogEntry};
 #[cfg(feature = "aws")]
-pub use sending::{MessageOutcome, ReportRecorded};
+pub use reports::ReportRecorded;
+pub use sending::MessageOutcome;
 // Kept here too so that callers may name the stored records beside the store.
 #[cfg(feature = "aws")]
 pub use crate::domain::Redemption;
