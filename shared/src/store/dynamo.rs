@@ -698,6 +698,28 @@ impl Store {
         wanted: &[Key],
         consistent: bool,
     ) -> Result<HashMap<Key, Item>, StoreError> {
+        self.batch_get(wanted, consistent, None).await
+    }
+
+    /// As [`Store::items_by_key`], reading only the attributes `projection` names besides the
+    /// keys: an expression and its attribute names (`#contact.#email`, with `#contact` and
+    /// `#email`). It saves bytes on the wire, not read units: DynamoDB prices the whole item.
+    pub(super) async fn projected_items_by_key(
+        &self,
+        wanted: &[Key],
+        consistent: bool,
+        projection: (&str, &[(&str, &str)]),
+    ) -> Result<HashMap<Key, Item>, StoreError> {
+        self.batch_get(wanted, consistent, Some(projection)).await
+    }
+
+    /// The one `BatchGetItem` loop of the store.
+    async fn batch_get(
+        &self,
+        wanted: &[Key],
+        consistent: bool,
+        projection: Option<(&str, &[(&str, &str)])>,
+    ) -> Result<HashMap<Key, Item>, StoreError> {
         let mut found = HashMap::with_capacity(wanted.len());
         for chunk in wanted.chunks(100) {
             let mut keys: Vec<Item> = chunk.iter().map(Key::to_item).collect();
@@ -710,9 +732,21 @@ impl Store {
                     tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
                 }
                 attempt += 1;
-                let request = KeysAndAttributes::builder()
+                let mut request = KeysAndAttributes::builder()
                     .set_keys(Some(keys))
-                    .consistent_read(consistent)
+                    .consistent_read(consistent);
+                if let Some((expression, names)) = projection {
+                    // The keys always: the answer's items are matched to them.
+                    request = request.projection_expression(format!(
+                        "{}, {}, {expression}",
+                        keys::PK,
+                        keys::SK
+                    ));
+                    for (name, attribute) in names {
+                        request = request.expression_attribute_names(*name, *attribute);
+                    }
+                }
+                let request = request
                     .build()
                     .map_err(|e| StoreError::Failed(e.to_string()))?;
                 let out = self

@@ -7,7 +7,7 @@ use super::items::Item;
 use super::keys::{self, Key, ThrottleScope};
 use super::{Store, StoreError, Written};
 use crate::domain::{LoginThrottle, ThrottlePolicy};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 /// A throttle as read, with the version its next write must find.
@@ -64,43 +64,9 @@ impl Store {
     ) -> Result<[ThrottleRead; 2], StoreError> {
         let wanted: [Key; 2] =
             counters.map(|(scope, subject)| keys::login_throttle(scope, subject));
-        let mut found: Vec<Item> = Vec::new();
-        let mut ask: Vec<Item> = wanted.iter().map(Key::to_item).collect();
-        for attempt in 0..4 {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(ask))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Failed(e.to_string()))?;
-            let out = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), request)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
-            found.extend(
-                out.responses
-                    .unwrap_or_default()
-                    .remove(self.table())
-                    .unwrap_or_default(),
-            );
-            ask = out
-                .unprocessed_keys
-                .unwrap_or_default()
-                .remove(self.table())
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if ask.is_empty() {
-                break;
-            }
-            if attempt == 3 {
-                return Err(StoreError::Unavailable("keys left unprocessed".into()));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-        }
+        let found = self.items_by_key(&wanted, true).await?;
         let read = |key: &Key| -> Result<ThrottleRead, StoreError> {
-            match found.iter().find(|i| Key::of_item(i).as_ref() == Some(key)) {
+            match found.get(key) {
                 None => Ok(ThrottleRead::default()),
                 Some(item) => {
                     let item: ThrottleItem = super::items::decode(item.clone(), KIND)?;

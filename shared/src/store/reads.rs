@@ -9,7 +9,7 @@ use super::{Store, StoreError};
 use crate::domain::{
     ActivityRecord, CustomerId, CustomerProfile, Email, MessageRecord, Order, ShopId, Timestamp,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 
 impl Store {
@@ -45,62 +45,25 @@ impl Store {
             contact: crate::domain::Contact,
         }
         let unique: std::collections::BTreeSet<&CustomerId> = customers.into_iter().collect();
+        let wanted: Vec<Key> = unique.into_iter().map(|c| keys::profile(shop, c)).collect();
+        let found = self
+            .projected_items_by_key(
+                &wanted,
+                false,
+                (
+                    "#contact.#email",
+                    &[("#contact", "contact"), ("#email", "email")],
+                ),
+            )
+            .await?;
         let mut emails = std::collections::BTreeMap::new();
-        let keys: Vec<Item> = unique
-            .into_iter()
-            .map(|c| keys::profile(shop, c).to_item())
-            .collect();
-        for chunk in keys.chunks(100) {
-            let mut wanted = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .projection_expression("pk, #contact.#email")
-                    .expression_attribute_names("#contact", "contact")
-                    .expression_attribute_names("#email", "email")
-                    .build()
-                    .map_err(|e| StoreError::Failed(e.to_string()))?,
-            );
-            // DynamoDB may leave keys unprocessed under load: ask again for those, a few times.
-            for attempt in 0..5_u32 {
-                let Some(request) = wanted.take() else {
-                    break;
-                };
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::from_sdk(&e))?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let Some((_, customer)) = item
-                        .get(keys::PK)
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|pk| keys::parse_customer_partition(pk))
-                    else {
-                        continue;
-                    };
-                    let address: Address = decode(item, "profile")?;
-                    if let Some(email) = address.contact.email {
-                        emails.insert(customer, email.value);
-                    }
-                }
-                wanted = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys.is_empty());
-            }
-            if wanted.is_some() {
-                return Err(StoreError::Unavailable(
-                    "profiles left unprocessed by BatchGetItem".into(),
-                ));
+        for (key, item) in found {
+            let Some((_, customer)) = keys::parse_customer_partition(&key.pk) else {
+                continue;
+            };
+            let address: Address = decode(item, "profile")?;
+            if let Some(email) = address.contact.email {
+                emails.insert(customer, email.value);
             }
         }
         Ok(emails)
