@@ -42,14 +42,27 @@ impl Config {
     }
 }
 
-/// The SDK configuration: region and credentials from the environment as usual, and
-/// `AWS_ENDPOINT_URL` honoured by the SDK itself (that is how the local stack points here).
-/// Short timeouts and two attempts: a webhook answers 503 quickly and the platform retries,
-/// rather than a Lambda waiting out DynamoDB.
+/// The SDK configuration of the Lambda functions: region and credentials from the environment
+/// as usual, and `AWS_ENDPOINT_URL` honoured by the SDK itself (that is how the local stack
+/// points here). Short timeouts and two attempts: a webhook answers 503 quickly and the
+/// platform retries, rather than a Lambda waiting out DynamoDB. HTTPS trusts Amazon Trust
+/// Services' roots only ([`TrustedRoots::Amazon`]).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    sdk_config(TrustedRoots::Amazon).await
+}
+
+/// The SDK configuration of an operator's command (`trouw-admin`): as the functions', but
+/// trusting the system's certificate store, which on an operator's machine may hold a
+/// company proxy's authority.
+pub async fn operator_sdk_config() -> aws_config::SdkConfig {
+    sdk_config(TrustedRoots::System).await
+}
+
+async fn sdk_config(roots: TrustedRoots) -> aws_config::SdkConfig {
     use aws_config::retry::RetryConfig;
     use aws_config::timeout::TimeoutConfig;
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client(roots))
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .timeout_config(
             TimeoutConfig::builder()
@@ -60,6 +73,46 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
         )
         .load()
         .await
+}
+
+/// The certificate authorities an SDK client trusts for HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustedRoots {
+    /// The five roots of Amazon Trust Services, compiled in ([`AMAZON_TRUST_SERVICES_ROOTS`]).
+    /// Every AWS service endpoint of the standard partition chains to them (AWS moved its
+    /// endpoints to its own authority from 2018; S3, the last, in 2022), and they are the
+    /// roots Amazon Trust Services asks a custom store to hold. Nothing is read from disk: the
+    /// SDK's default loads the system's store at start, which on Debian is some 290 files and
+    /// was most of a function's init beyond a bare `lambda_runtime` binary (README, "Cold
+    /// start and size"). It also means that no other authority in the system's store can
+    /// stand in for DynamoDB, SSM or SES.
+    Amazon,
+    /// The system's store (`SSL_CERT_FILE`, `SSL_CERT_DIR` or the platform's).
+    System,
+}
+
+/// Amazon Root CA 1 to 4 and Starfield Services Root Certificate Authority - G2 (which
+/// cross-signs them for older clients), in PEM, as Amazon Trust Services publishes them
+/// (<https://www.amazontrust.com/repository/>). They expire from 2037 to 2040.
+pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
+
+/// The HTTPS client of the SDK clients: the SDK's own (hyper, rustls with aws-lc), with the
+/// trust store `roots`.
+pub fn https_client(roots: TrustedRoots) -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let store = match roots {
+        TrustedRoots::Amazon => {
+            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS)
+        }
+        TrustedRoots::System => TrustStore::default(),
+    };
+    let context = TlsContext::builder().with_trust_store(store);
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        // Building a context only stores what it is given and cannot fail; were it ever to,
+        // the SDK's default context (the system's store) would serve.
+        .tls_context(context.build().unwrap_or_default())
+        .build_https()
 }
 
 /// The key links in emails are signed with: `LINK_SECRET` (local development) or the SSM
@@ -185,5 +238,21 @@ impl GuestKey {
             })
             .await
             .map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+
+    #[test]
+    fn amazons_five_roots_are_all_usable_trust_anchors() {
+        let certificates = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("the compiled-in roots are PEM");
+        assert_eq!(certificates.len(), 5);
+        let mut store = rustls::RootCertStore::empty();
+        assert_eq!(store.add_parsable_certificates(certificates), (5, 0));
     }
 }

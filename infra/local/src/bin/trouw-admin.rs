@@ -85,7 +85,7 @@ async fn store() -> Result<Store, String> {
         .ok()
         .filter(|t| !t.is_empty())
         .ok_or_else(|| "set TABLE_NAME to the stack's table".to_owned())?;
-    let sdk = trouw::config::aws_sdk_config().await;
+    let sdk = trouw::config::operator_sdk_config().await;
     Ok(Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
 }
 
