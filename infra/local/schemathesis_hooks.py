@@ -126,16 +126,30 @@ TOKENS = {
 }
 
 
+def _years_before(day, years):
+    """The same day `years` earlier; 29 February becomes the 28th (as jiff subtracts years)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def _export_query(query):
-    """The export's rules across parameters, which a schema cannot state: a shop of this view,
-    a cursor from this very list, `from` not after `to` and at most 366 days before it."""
+    """The export's rules across parameters and the clock, which a schema cannot state: a shop
+    of this view, a cursor from this very list, `from` not after `to` and at most 366 days
+    before it, and neither more than five years ago (shared/src/admin/filters.rs, `period`)."""
     query["shop"] = SHOP
     query.pop("cursor", None)
     today = datetime.date.today()
+    floor = _years_before(today, 5)
     day = lambda name: datetime.date.fromisoformat(query[name]) if query.get(name) else None
+    if (day("to") or today) < floor:
+        query.pop("to")
     start, end = day("from"), day("to")
     end_or_today = end or today
-    if start is not None and not (end_or_today - datetime.timedelta(days=366) <= start <= end_or_today):
+    if start is not None and not (
+        max(end_or_today - datetime.timedelta(days=366), floor) <= start <= end_or_today
+    ):
         query.pop("from")
     return query
 

@@ -80,8 +80,9 @@ pub const MAX_DAYS: i64 = 366;
 pub const MAX_YEARS_BACK: i16 = 5;
 
 /// The period a page covers, inclusive days in the shop's time zone: `to` defaults to `today`,
-/// `from` to `default_from(to)`; `from` may not be after `to`, nor more than [`MAX_DAYS`]
-/// before it, nor more than [`MAX_YEARS_BACK`] years before `today`.
+/// `from` to `default_from(to)`, but not before [`MAX_YEARS_BACK`] years before `today`; `from`
+/// may not be after `to`, nor more than [`MAX_DAYS`] before it, nor more than
+/// [`MAX_YEARS_BACK`] years before `today` (nor `to`, when `from` is left to its default).
 pub fn period(
     from: Option<String>,
     to: Option<String>,
@@ -92,10 +93,22 @@ pub fn period(
         text.parse::<Date>()
             .map_err(|_| bad(field, "must be a date such as 2026-11-02"))
     };
+    let floor = today
+        .checked_sub(jiff::Span::new().years(MAX_YEARS_BACK))
+        .unwrap_or(Date::MIN);
+    let too_old = |field| {
+        bad(
+            field,
+            format!("may be at most {MAX_YEARS_BACK} years ago (from {floor})"),
+        )
+    };
     let to = to.map(|t| date("to", t)).transpose()?.unwrap_or(today);
     let from = match from {
         Some(text) => date("from", text)?,
-        None => default_from(to),
+        // Without a `from`, a `to` past the floor is the one to name; a `to` just after it
+        // gets a default start no earlier than the floor.
+        None if to < floor => return Err(too_old("to")),
+        None => default_from(to).max(floor),
     };
     if from > to {
         return Err(bad("from", "must not be after to"));
@@ -106,14 +119,8 @@ pub fn period(
             format!("the period may span at most {MAX_DAYS} days"),
         ));
     }
-    let floor = today
-        .checked_sub(jiff::Span::new().years(MAX_YEARS_BACK))
-        .unwrap_or(Date::MIN);
     if from < floor {
-        return Err(bad(
-            "from",
-            format!("may be at most {MAX_YEARS_BACK} years ago (from {floor})"),
-        ));
+        return Err(too_old("from"));
     }
     Ok((from, to))
 }
@@ -322,9 +329,17 @@ mod tests {
         assert_eq!(err.field, "from");
         assert!(err.message.contains("2021-11-23"), "{}", err.message);
         assert_eq!(of("1970-01-01", "1970-12-31").unwrap_err().field, "from");
-        // The default start of a long-gone `to` is refused the same way.
+        // Without a `from`, a long-gone `to` is the field named: the user did not give the
+        // start the rule refuses.
         let gone = period(None, Some("1970-06-30".into()), today(), first_of_month);
-        assert_eq!(gone.unwrap_err().field, "from");
+        assert_eq!(gone.unwrap_err().field, "to");
+        // A `to` just after the floor: the default start (the first of its month, here) is
+        // moved up to the floor, not refused.
+        let near = period(None, Some("2021-11-30".into()), today(), first_of_month).unwrap();
+        assert_eq!(
+            near,
+            ("2021-11-23".parse().unwrap(), "2021-11-30".parse().unwrap())
+        );
     }
 
     /// The filter form sends every field, so an empty one means "no filter", also for dates.
