@@ -140,16 +140,19 @@ def _export_query(query):
     before it, and neither more than five years ago (shared/src/admin/filters.rs, `period`)."""
     query["shop"] = SHOP
     query.pop("cursor", None)
-    today = datetime.date.today()
-    floor = _years_before(today, 5)
+    # The API's today is the shop's, up to a day off this machine's: every bound that rests on
+    # it keeps a day's slack, so a run near midnight cannot land on an edge.
+    today, slack = datetime.date.today(), datetime.timedelta(days=1)
+    floor = _years_before(today, 5) + slack
     day = lambda name: datetime.date.fromisoformat(query[name]) if query.get(name) else None
     if (day("to") or today) < floor:
         query.pop("to")
     start, end = day("from"), day("to")
-    end_or_today = end or today
-    if start is not None and not (
-        max(end_or_today - datetime.timedelta(days=366), floor) <= start <= end_or_today
-    ):
+    if end is None:
+        lowest, highest = today + slack - datetime.timedelta(days=366), today - slack
+    else:
+        lowest, highest = end - datetime.timedelta(days=366), end
+    if start is not None and not (max(lowest, floor) <= start <= highest):
         query.pop("from")
     return query
 
