@@ -12,6 +12,7 @@
 //! [`super::items`].
 
 use super::StoreError;
+use super::error::condition_applied;
 use super::items::{
     Item, decode, decode_profile, encode, message_item, order_item, order_put, profile_item,
     put_item, with_log,
@@ -416,7 +417,7 @@ impl Store {
                 "only puts are written on their own".into(),
             ));
         };
-        match self
+        let result = self
             .client
             .put_item()
             .table_name(put.table_name)
@@ -424,12 +425,8 @@ impl Store {
             .set_condition_expression(put.condition_expression)
             .set_expression_attribute_values(put.expression_attribute_values)
             .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(&err)),
-        }
+            .await;
+        condition_applied(result)
     }
 
     /// The decision's transaction: the processed-event record first, then the profile, the

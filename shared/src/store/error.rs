@@ -54,3 +54,15 @@ impl StoreError {
         }
     }
 }
+
+/// A conditional write's answer: `Ok(true)` when it was applied, `Ok(false)` when its condition
+/// refused it (for these writes an answer, not a failure), else the store's error.
+pub(crate) fn condition_applied<T, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+        Err(err) => Err(StoreError::from_sdk(&err)),
+    }
+}

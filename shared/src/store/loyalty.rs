@@ -551,29 +551,18 @@ impl Store {
         shop: &ShopId,
         customer: &CustomerId,
     ) -> Result<Vec<Order>, StoreError> {
-        let pk = keys::profile(shop, customer).pk;
         let mut orders = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk AND begins_with(sk, :order)")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .expression_attribute_values(":order", AttributeValue::S(keys::ORDER_PREFIX.into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
-            for item in out.items.unwrap_or_default() {
+        self.read_partition(
+            &keys::profile(shop, customer).pk,
+            Some(keys::ORDER_PREFIX),
+            false,
+            |_, item| {
                 orders.push(decode(item, "order")?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(orders);
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(orders)
     }
 }
 

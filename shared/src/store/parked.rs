@@ -3,12 +3,12 @@
 //! decision, never in its transaction.
 
 use super::dynamo::{OrderOwner, Written};
+use super::error::condition_applied;
 use super::items::{decode, encode};
 use super::keys;
 use super::{Store, StoreError};
 use crate::domain::{CustomerId, OrderFact, OrderId, ParkedEvent, ShopId, Timestamp};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 impl Store {
@@ -54,28 +54,11 @@ impl Store {
     ) -> Result<(Option<CustomerId>, Vec<ParkedEvent>), StoreError> {
         let mut owner = None;
         let mut parked = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::order_partition(shop, order)),
-                )
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
-            for item in out.items.unwrap_or_default() {
-                let sk = item
-                    .get(keys::SK)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
+        self.read_partition(
+            &keys::order_partition(shop, order),
+            None,
+            true,
+            |sk, item| {
                 if sk == keys::OWNER_SK {
                     owner = Some(decode::<OrderOwner>(item, "order owner")?.customer_id);
                 } else if sk.starts_with(keys::PARKED_PREFIX) {
@@ -84,12 +67,10 @@ impl Store {
                         parked.push(record.event);
                     }
                 }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
         Ok((owner, parked))
     }
 
@@ -118,34 +99,16 @@ impl Store {
         order: &OrderId,
     ) -> Result<Vec<ParkedEvent>, StoreError> {
         let mut parked = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :parked)")
-                .expression_attribute_values(
-                    ":pk",
-                    AttributeValue::S(keys::order_partition(shop, order)),
-                )
-                .expression_attribute_values(
-                    ":parked",
-                    AttributeValue::S(keys::PARKED_PREFIX.into()),
-                )
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::from_sdk(&e))?;
-            for item in out.items.unwrap_or_default() {
+        self.read_partition(
+            &keys::order_partition(shop, order),
+            Some(keys::PARKED_PREFIX),
+            true,
+            |_, item| {
                 parked.push(decode::<ParkedRecord>(item, "parked event")?.event);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+                Ok(())
+            },
+        )
+        .await?;
         Ok(parked)
     }
 
@@ -161,7 +124,7 @@ impl Store {
         };
         let facts = serde_dynamo::to_attribute_value(facts)
             .map_err(|e| StoreError::Corrupt(format!("parked event: {e}")))?;
-        match self
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -173,12 +136,8 @@ impl Store {
             .expression_attribute_names("#facts", "facts")
             .expression_attribute_values(":facts", facts)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(()),
-            Err(err) => Err(StoreError::from_sdk(&err)),
-        }
+            .await;
+        condition_applied(result).map(|_| ())
     }
 
     /// The customer an order belongs to, if trouw has seen the order.

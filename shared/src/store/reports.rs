@@ -2,6 +2,7 @@
 //! click) added to its history, and a click on the customer's last touch stamped on the
 //! profile, where it starts the attribution window in click mode.
 
+use super::error::condition_applied;
 use super::keys;
 use super::{Store, StoreError};
 use crate::domain::{
@@ -119,11 +120,7 @@ impl Store {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(()),
-            Err(err) => Err(StoreError::from_sdk(&err)),
-        }
+        condition_applied(result).map(|_| ())
     }
 }
 

@@ -4,6 +4,7 @@
 //! writes one message (and the profile's stamp) on its own.
 
 use super::dynamo::{WRITE_TRIES, pause_before_try};
+use super::error::condition_applied;
 use super::items::decode;
 use super::keys::{self, Key};
 use super::summaries;
@@ -511,11 +512,7 @@ impl Store {
             .expression_attribute_values(":now", AttributeValue::S(now.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(&err)),
-        }
+        condition_applied(result)
     }
 
     /// Counts a send whose outcome is unknown for the customer's frequency cap, as a recorded
@@ -559,11 +556,7 @@ impl Store {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(()),
-            Err(err) => Err(StoreError::from_sdk(&err)),
-        }
+        condition_applied(result).map(|_| ())
     }
 }
 

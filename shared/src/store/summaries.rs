@@ -7,6 +7,7 @@
 //! bumps `generation` and drops the counts, one small write. A summary is stored only if the
 //! generation it read is still there, so a change during the computation is never hidden.
 
+use super::error::condition_applied;
 use super::keys::{self, ITEM_KIND};
 use super::{Item, Store, StoreError};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -255,11 +256,7 @@ impl Store {
                 Some(_) => "#gen = :gen",
             },
         );
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(err) => Err(StoreError::from_sdk(&err)),
-        }
+        condition_applied(put.send().await)
     }
 }
 
