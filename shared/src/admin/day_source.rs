@@ -115,15 +115,21 @@ mod tests {
         serde_json::to_string(tally).unwrap()
     }
 
-    #[test]
-    fn a_day_from_counted_since_on_is_taken_from_its_counters() {
-        let counters = one_sent();
-        let item = DayItem {
-            counters: &counters,
+    /// A day's item with only its counters: nothing kept, not marked, no recent change. Each
+    /// test changes what it is about.
+    fn counted(counters: &Counters) -> DayItem<'_> {
+        DayItem {
+            counters,
             kept: None,
             from_log: false,
             changed_at: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_day_from_counted_since_on_is_taken_from_its_counters() {
+        let counters = one_sent();
+        let item = counted(&counters);
         let day = date(2026, 11, 20);
         let source = day_source(&whole(day), Some(item), Some(day), BASIS, true, now());
         assert_eq!(source, DaySource::Counters(day_tally(&counters)));
@@ -137,10 +143,8 @@ mod tests {
         let counters = one_sent();
         let day = date(2026, 11, 20);
         let marked = DayItem {
-            counters: &counters,
-            kept: None,
             from_log: true,
-            changed_at: None,
+            ..counted(&counters)
         };
         assert_eq!(
             day_source(
@@ -178,10 +182,8 @@ mod tests {
         let counters = Counters::new();
         let json = kept_json(&day_tally(&one_sent()));
         let item = DayItem {
-            counters: &counters,
             kept: Some((BASIS, &json)),
-            from_log: false,
-            changed_at: None,
+            ..counted(&counters)
         };
         let day = date(2026, 11, 20);
         // Before the counters ran (no counted_since): the kept counts.
@@ -213,10 +215,8 @@ mod tests {
         let counters = Counters::new();
         let day = date(2026, 11, 20);
         let at = |seconds_ago: i64| DayItem {
-            counters: &counters,
-            kept: None,
-            from_log: false,
             changed_at: Some(now().as_second() - seconds_ago),
+            ..counted(&counters)
         };
         assert_eq!(
             day_source(&whole(day), Some(at(5)), None, BASIS, true, now()),
@@ -240,10 +240,8 @@ mod tests {
         let counters = one_sent();
         let json = kept_json(&DayTally::default());
         let item = DayItem {
-            counters: &counters,
             kept: Some((BASIS, &json)),
-            from_log: false,
-            changed_at: None,
+            ..counted(&counters)
         };
         let day = date(2026, 3, 29);
         let window = DayPart {
@@ -263,12 +261,7 @@ mod tests {
     #[test]
     fn the_banner_reads_kept_counts_then_counters_but_waits_for_a_marked_day() {
         let counters = one_sent();
-        let plain = DayItem {
-            counters: &counters,
-            kept: None,
-            from_log: false,
-            changed_at: None,
-        };
+        let plain = counted(&counters);
         assert_eq!(banner_tally(plain), Some(day_tally(&counters)));
         assert_eq!(
             banner_tally(DayItem {
