@@ -759,22 +759,22 @@ async fn the_yearly_recap_reads_the_years_orders_once_and_writes_one_decision() 
         ("Y-1", "2026-11-02T09:14:03+01:00"),
         ("Y-2", "2027-08-02T09:14:03+02:00"),
     ] {
-        bench.stack.stop_clock_at(at(placed_at));
+        bench.move_clock_to(placed_at).await;
         let mut body = trouw_tests::bench::order(&customer, &email, order, placed_at);
         for line in body["order"]["lines"].as_array_mut().unwrap() {
             line.as_object_mut().unwrap().remove("replenish_after_days");
         }
         bench.post("order-placed", &body).await;
     }
-    // Whatever else is due before the anniversary (the orders' emails, the second one after
-    // the frequency cap) goes in passes of its own first, days before.
+    // Whatever else is due before the anniversary goes in passes of its own first, days
+    // before.
     for before in ["2027-10-25T09:00:00Z", "2027-10-29T09:00:00Z"] {
-        bench.stack.stop_clock_at(at(before));
+        bench.move_clock_to(before).await;
         trouw::handlers::run_schedule::run_pass(&schedule)
             .await
             .expect("a pass");
     }
-    bench.stack.stop_clock_at(at("2027-11-02T09:05:00Z"));
+    bench.move_clock_to("2027-11-02T09:05:00Z").await;
     let row = bench
         .measure("yearly recap", Function::RunSchedule, async {
             trouw::handlers::run_schedule::run_pass(&schedule)
@@ -889,7 +889,7 @@ async fn one_answer_to_a_question_is_one_transaction_with_its_answer() {
         ("Q-1", "2026-11-02T09:14:03+01:00"),
         ("Q-2", "2026-11-20T09:14:03+01:00"),
     ] {
-        bench.stack.stop_clock_at(at(placed_at));
+        bench.move_clock_to(placed_at).await;
         let mut body = trouw_tests::bench::order(&customer, &email, order, placed_at);
         body["order"]["lines"][0]["category"] = json!("mondverzorging");
         for line in body["order"]["lines"].as_array_mut().unwrap() {
@@ -907,7 +907,7 @@ async fn one_answer_to_a_question_is_one_transaction_with_its_answer() {
     );
     let path = format!("/q/{token}");
     let words = "k".repeat(trouw::domain::questions::MAX_FREE_TEXT);
-    bench.stack.stop_clock_at(at("2026-11-22T10:00:00Z"));
+    bench.move_clock_to("2026-11-22T10:00:00Z").await;
     let answer = |option: &'static str| {
         let (stack, path, words) = (&bench.stack, &path, &words);
         async move {
