@@ -33,10 +33,25 @@ pub use trouw_local::client;
 
 pub type Item = HashMap<String, AttributeValue>;
 
+static AWS: OnceLock<LocalAws> = OnceLock::new();
+
 /// The moto endpoint for this test process.
 pub fn local_aws() -> &'static LocalAws {
-    static AWS: OnceLock<LocalAws> = OnceLock::new();
     AWS.get_or_init(|| LocalAws::from_env_or_start().expect("moto endpoint (run `make venv`)"))
+}
+
+/// Gives this test process a moto of its own instead of the suite's shared one; call it before
+/// anything else talks to moto. For a test whose outcome must not depend on other tests: the
+/// shared moto serves one request at a time, and on a slow machine a request can wait there
+/// behind other tests' big transactions for longer than a handler keeps trying.
+pub fn own_moto() -> &'static LocalAws {
+    let shared = std::env::var("TROUW_AWS_ENDPOINT").ok();
+    let aws = AWS.get_or_init(|| LocalAws::start(0).expect("moto (run `make venv`)"));
+    assert!(
+        shared.as_deref() != Some(aws.endpoint.as_str()),
+        "own_moto() comes before any other use of moto in the test"
+    );
+    aws
 }
 
 /// A unique, key-safe suffix.
