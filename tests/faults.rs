@@ -66,6 +66,55 @@ async fn a_throttled_transaction_answers_503_and_the_retry_applies_once() {
     assert_eq!(orders[0].returns.len(), 1);
 }
 
+/// A plain write to an item that a transaction is writing at the same moment is refused with
+/// `TransactionConflictException`, which DynamoDB asks to be tried again: the handler tries again
+/// itself, and when the conflict outlasts its tries it answers 503 (not an internal error), with
+/// nothing half-written; the retried delivery is applied once.
+#[tokio::test]
+async fn a_single_write_meeting_a_transaction_is_tried_again_and_else_answers_503() {
+    let (stack, proxy) = stack_behind_proxy().await;
+    // A delivery writes its order alone (a conditional PutItem). Refused once: the handler's
+    // own next try goes through.
+    proxy.set_times_for("PutItem", "NL-100482", Fault::TransactionConflict, 1);
+    let answer = stack
+        .post_as("order-delivered", "delivery-1", &example("order-delivered"))
+        .await;
+    assert!(proxy.fired(), "the conflict was met");
+    assert_eq!(
+        (answer.status, answer.json()["status"].clone()),
+        (200, serde_json::json!("processed")),
+        "{}",
+        answer.body
+    );
+    let (_, orders) = stack.customer("cus-8812").await;
+    assert!(orders[0].delivered_at.is_some(), "{orders:?}");
+
+    // Refused every time: a retryable answer, and nothing written.
+    let mut placed = example("order-placed");
+    placed["order"]["id"] = serde_json::json!("NL-100483");
+    proxy.clear();
+    assert_eq!(stack.post("order-placed", &placed).await.status, 200);
+    let before = stack.snapshot().await;
+    let mut delivered = example("order-delivered");
+    delivered["order"]["id"] = serde_json::json!("NL-100483");
+    proxy.set("PutItem", Fault::TransactionConflict);
+    let refused = stack
+        .post_as("order-delivered", "delivery-2", &delivered)
+        .await;
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "temporarily_unavailable");
+    assert_eq!(stack.snapshot().await, before, "nothing half-written");
+    proxy.clear();
+    let retry = stack
+        .post_as("order-delivered", "delivery-2", &delivered)
+        .await;
+    assert_eq!(retry.json()["status"], "processed", "{}", retry.body);
+    let again = stack
+        .post_as("order-delivered", "delivery-2", &delivered)
+        .await;
+    assert_eq!(again.json()["status"], "duplicate");
+}
+
 /// A delivery changes its order only: a conditional `PutItem` of the order, then the
 /// processed-event record's. Either one throttled answers 503; the retry applies it once.
 #[tokio::test]

@@ -13,6 +13,9 @@ use std::time::Duration;
 pub enum Fault {
     /// Answer as DynamoDB does when throttling: 400 ThrottlingException.
     Throttle,
+    /// DynamoDB refusing a plain (non-transactional) write to an item that a transaction is
+    /// writing at that moment: 400 TransactionConflictException, nothing applied.
+    TransactionConflict,
     /// Never answer (the client's timeout fires). Bounded: gives up after 30 s.
     Hang,
     /// SES v2 refusing the message for good: 400 MessageRejected, quoting the recipient as
@@ -225,6 +228,13 @@ async fn forward(
                 400,
                 "ThrottlingException",
                 "Rate of requests exceeds the allowed throughput.",
+            ));
+        }
+        Some(Fault::TransactionConflict) => {
+            return Ok(dynamo_error(
+                400,
+                "TransactionConflictException",
+                "Transaction is ongoing for the item",
             ));
         }
         Some(Fault::Hang) => {

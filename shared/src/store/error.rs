@@ -20,12 +20,15 @@ impl StoreError {
     }
 
     /// Sorts an SDK error into transient or not. Throttling, timeouts, lost connections and
-    /// 5xx answers are transient.
+    /// 5xx answers are transient, and so is a plain write refused because a transaction was
+    /// writing the same item at that moment (`TransactionConflictException`: the sender's
+    /// stamp on a profile while a webhook's transaction writes it, say).
     pub fn from_sdk<E: ProvideErrorMetadata + std::fmt::Debug>(
         err: &SdkError<E, HttpResponse>,
     ) -> Self {
-        const TRANSIENT_CODES: [&str; 8] = [
+        const TRANSIENT_CODES: [&str; 9] = [
             "ThrottlingException",
+            "TransactionConflictException",
             "ProvisionedThroughputExceededException",
             "RequestLimitExceeded",
             "InternalServerError",
