@@ -26,9 +26,7 @@ async fn a_marketer_logs_in_filters_opens_a_message_and_downloads_the_csv() {
     // Yesterday at 11:00 UTC: daytime in the shop, so no email waits for its quiet hours (run in
     // the evening, they all did and nothing was there to attribute), and inside the pages'
     // default periods, which end at the real today.
-    const DAY: i64 = 24 * 3600;
-    let today = jiff::Timestamp::now().as_second().div_euclid(DAY) * DAY;
-    let daytime = jiff::Timestamp::from_second(today - DAY + 11 * 3600).unwrap();
+    let daytime = trouw_tests::days_ago_at(1, 11);
     stack.set_now(daytime);
     let sender = stack.sender(stack.clock(), None).await;
     let anna = format!("{}@example.nl", unique("cus-anna"));

@@ -76,12 +76,7 @@ async fn bill(stack: &TestStack, route: &str, body: &Value) -> Bill {
 /// lie in the past, and at an hour outside the shop's quiet hours whenever the test runs (from
 /// the clock's time of day, the emails of a run in the evening were all deferred).
 fn base() -> Timestamp {
-    let utc = jiff::tz::TimeZone::UTC;
-    let day = (Timestamp::now() - SignedDuration::from_hours(24 * 800))
-        .to_zoned_datetime(utc.clone())
-        .date();
-    utc.to_timestamp(day.at(10, 0, 0, 0))
-        .unwrap_or_else(|_| Timestamp::now() - SignedDuration::from_hours(24 * 800))
+    trouw_tests::days_ago_at(800, 10)
 }
 
 fn order(customer: &str, order: &str, at: Timestamp) -> Value {

@@ -40,6 +40,16 @@ pub fn local_aws() -> &'static LocalAws {
     AWS.get_or_init(|| LocalAws::from_env_or_start().expect("moto endpoint (run `make venv`)"))
 }
 
+/// `days` whole days before today (UTC) at `hour`:00 UTC. For tests whose emails must go at
+/// once: with an hour in the shop's daytime, no run falls in its quiet hours, whatever time of
+/// day it starts.
+pub fn days_ago_at(days: i64, hour: i64) -> jiff::Timestamp {
+    const DAY: i64 = 24 * 3600;
+    let today = jiff::Timestamp::now().as_second().div_euclid(DAY) * DAY;
+    jiff::Timestamp::from_second(today - days * DAY + hour * 3600)
+        .expect("a time within jiff's range")
+}
+
 /// Gives this test process a moto of its own instead of the suite's shared one; call it before
 /// anything else talks to moto. For a test whose outcome must not depend on other tests: the
 /// shared moto serves one request at a time, and on a slow machine a request can wait there
