@@ -20,7 +20,6 @@ import base64
 import datetime
 import hashlib
 import hmac
-import json
 import os
 import re
 import sys
@@ -253,6 +252,8 @@ TABLE = os.environ.get("TABLE_NAME", "trouw-contract")
 # The writes a GET of the export is documented to make: the audit of each download, and the
 # count of failed logins (wrong Basic credentials) that makes a guesser wait.
 RECORDED_BY_GET = {"listMessages": lambda pk: pk.endswith("#AUDIT") or pk.startswith("LOGIN#")}
+
+
 def _client(service):
     return boto3.client(
         service,
