@@ -70,6 +70,23 @@ def due_shard(pk):
     return f"DUE#{h % DUE_SHARDS}"
 
 
+def start_moto(port_file, log, env=None):
+    """The project's moto (moto_server.py) on a free loopback port, gone with this process:
+    (the process, its endpoint). `port_file` is where it writes its port; `log` its output."""
+    proc = subprocess.Popen(
+        [os.path.join(ROOT, ".venv/bin/python"), os.path.join(ROOT, "infra/local/moto_server.py"),
+         "--port", "0", "--port-file", port_file, "--parent-pid", str(os.getpid()), "--quiet"],
+        stdout=log, stderr=log, env=env)
+    deadline = time.time() + 60
+    while not (os.path.exists(port_file) and open(port_file).read().strip()):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError(f"moto did not start; see {getattr(log, 'name', 'its output')}")
+        time.sleep(0.1)
+    with open(port_file) as written:
+        return proc, f"http://127.0.0.1:{written.read().strip()}"
+
+
 class Stack:
     """moto and trouw-dev, started on free ports and stopped on exit."""
 
@@ -82,16 +99,8 @@ class Stack:
         if profile_dir:
             env["TROUW_MOTO_PROFILE"] = profile_dir
         self.log = open(os.path.join(self.tmp, "stack.log"), "w")
-        self.procs.append(subprocess.Popen(
-            [os.path.join(ROOT, ".venv/bin/python"), os.path.join(ROOT, "infra/local/moto_server.py"),
-             "--port", "0", "--port-file", port_file, "--parent-pid", str(os.getpid()), "--quiet"],
-            stdout=self.log, stderr=self.log, env=env))
-        deadline = time.time() + 60
-        while not (os.path.exists(port_file) and open(port_file).read().strip()):
-            if time.time() > deadline or self.procs[0].poll() is not None:
-                raise RuntimeError(f"moto did not start; see {self.log.name}")
-            time.sleep(0.1)
-        self.moto = f"http://127.0.0.1:{open(port_file).read().strip()}"
+        moto, self.moto = start_moto(port_file, self.log, env)
+        self.procs.append(moto)
         self.port = free_port()
         binary = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")),
                               "debug/trouw-dev")

@@ -13,13 +13,14 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import boto3  # noqa: E402
+
+import measure_local  # noqa: E402
 
 TABLE = "hooks-check"
 
@@ -42,22 +43,9 @@ class Settle(http.server.BaseHTTPRequestHandler):
 class GetChangesNothing(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        port_file = tempfile.NamedTemporaryFile(delete=False).name
-        cls.moto = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "moto_server.py"), "--host", "127.0.0.1",
-             "--port", "0", "--port-file", port_file, "--parent-pid", str(os.getpid())],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        port = ""
-        while not port and time.monotonic() < deadline:
-            time.sleep(0.1)
-            with open(port_file) as written:
-                port = written.read().strip()
-        os.unlink(port_file)
-        if not port:
-            cls.moto.kill()
-            raise RuntimeError("moto did not start within 60 s")
-        endpoint = f"http://127.0.0.1:{port}"
+        cls.tmp = tempfile.TemporaryDirectory(prefix="trouw-hooks-")
+        cls.moto, endpoint = measure_local.start_moto(
+            os.path.join(cls.tmp.name, "moto.port"), subprocess.DEVNULL)
         cls.settle = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Settle)
         threading.Thread(target=cls.settle.serve_forever, daemon=True).start()
         os.environ.update({
@@ -87,6 +75,7 @@ class GetChangesNothing(unittest.TestCase):
         cls.settle.server_close()
         cls.moto.kill()
         cls.moto.wait()
+        cls.tmp.cleanup()
 
     def put(self, pk, sk, n=1):
         self.ddb.put_item(TableName=TABLE, Item={"pk": {"S": pk}, "sk": {"S": sk}, "n": {"N": str(n)}})
