@@ -18,6 +18,7 @@ only what a real client holds and a generator cannot guess:
 
 import base64
 import datetime
+import functools
 import hashlib
 import hmac
 import os
@@ -266,7 +267,6 @@ def _client(service):
 
 _dynamodb = _client("dynamodb") if AWS_ENDPOINT else None
 _streams = _client("dynamodbstreams") if AWS_ENDPOINT else None
-_stream_arn = []
 _before = {}
 
 
@@ -277,10 +277,13 @@ def _settle():
         answer.read()
 
 
+@functools.cache
+def _stream_arn():
+    return _dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
+
+
 def _shards():
-    if not _stream_arn:
-        _stream_arn.append(_dynamodb.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"])
-    stream = _streams.describe_stream(StreamArn=_stream_arn[0])["StreamDescription"]
+    stream = _streams.describe_stream(StreamArn=_stream_arn())["StreamDescription"]
     return sorted(shard["ShardId"] for shard in stream["Shards"])
 
 
@@ -289,7 +292,7 @@ def _stream_ends():
     _settle()
     return {
         shard: _streams.get_shard_iterator(
-            StreamArn=_stream_arn[0], ShardId=shard, ShardIteratorType="LATEST"
+            StreamArn=_stream_arn(), ShardId=shard, ShardIteratorType="LATEST"
         )["ShardIterator"]
         for shard in _shards()
     }
